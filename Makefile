@@ -1,0 +1,43 @@
+# 区域卫生信息平台 — regional health information exchange hub
+# `make demo` and `make test` work on a fresh clone: they create .venv and install what is missing.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= .demo
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: help venv system test test-fast demo bench clean
+
+help:
+	@echo "make demo   start a hub on the embedded default and push demo documents through the client"
+	@echo "make test   install what is missing and run the whole test suite (SQLite + PostgreSQL)"
+	@echo "make bench  run the benchmarks; JSON results in bench/results/"
+
+$(STAMP): setup.cfg pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system:
+	bash scripts/install-system-packages.sh
+
+test: system venv
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: venv
+	$(PY) -m pytest -q -x -m "not postgres and not slow"
+
+demo: venv
+	$(VENV)/bin/hie demo --data-dir $(DEMO_DIR)
+
+bench: system venv
+	$(PY) -m bench.run --out bench/results
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) bench/results .pytest_cache

@@ -1,0 +1,56 @@
+"""The hub's web application: FastAPI, with the spyne exchange mounted under ``/soap/``."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from a2wsgi import WSGIMiddleware
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from .exchange.processing import Processor
+from .runtime import Hub
+from .settings import Settings
+from .soap.wsgi import GateMiddleware
+
+
+class _SoapPath:
+    """Serve the exchange at ``/soap/exchange`` (and its ``?wsdl``) whatever the mount prefix."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").rstrip("/") not in ("/exchange", ""):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        return self.app(environ, start_response)
+
+
+def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
+    """Build the ASGI app for one hub process."""
+    hub = hub or Hub.open(settings)
+    processor = Processor(hub.sessions, interval=settings.processing_interval_s) if settings.start_processor else None
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        if processor:
+            processor.start()  # also picks up messages a crash left pending
+        yield
+        if processor:
+            processor.stop()
+
+    app = FastAPI(title="区域卫生信息平台 · exchange hub", lifespan=lifespan)
+    app.state.hub = hub
+
+    @app.get("/healthz")
+    def healthz():
+        with hub.sessions() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
+
+    wsgi = GateMiddleware(hub)
+    app.mount("/soap", WSGIMiddleware(_SoapPath(wsgi), workers=8))
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,107 @@
+"""The hub's one error root and the registry of machine codes.
+
+Every rejection the hub makes carries a dotted machine code from ``FAULTS`` and a short human
+message written here, never built from the input. SOAP Faults and HTTP errors are rendered from
+the code alone (see ``hub.soap.faults``); ``docs/faults.md`` documents the same table and a test
+keeps the two in step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """What a machine code means: who is at fault, the HTTP status, a fixed human message."""
+
+    code: str
+    party: str  # "Client" (the sender must change something) or "Server" (retry later)
+    http_status: int
+    message: str
+
+    @property
+    def retryable(self) -> bool:
+        return self.party == "Server"
+
+
+_SPECS = [
+    # transport and parser
+    FaultSpec("transport.too_large", "Client", 413, "message exceeds the size limit"),
+    FaultSpec("transport.encoding", "Client", 415, "unsupported content type or content encoding"),
+    FaultSpec("xml.malformed", "Client", 400, "message is not well-formed XML (UTF-8)"),
+    FaultSpec("xml.forbidden", "Client", 400,
+              "message contains a forbidden XML construct (DTD, entity, XInclude, comment or processing instruction)"),
+    FaultSpec("xml.too_deep", "Client", 400, "message nesting exceeds the depth limit"),
+    FaultSpec("soap.invalid", "Client", 400, "not a SOAP 1.1 envelope with exactly one Header and one Body"),
+    FaultSpec("soap.operation.unknown", "Client", 400, "unknown operation"),
+    # WS-Security: header and signature
+    FaultSpec("security.header.invalid", "Client", 400,
+              "WS-Security header missing or incomplete (Security, BinarySecurityToken, MessageID, Action)"),
+    FaultSpec("security.signature.missing", "Client", 400, "message is not signed"),
+    FaultSpec("security.signature.incomplete", "Client", 400,
+              "signature does not cover the required parts (Body, Timestamp, MessageID, EncryptedKey)"),
+    FaultSpec("security.signature.wrapping", "Client", 400,
+              "signed references are ambiguous or point outside their required positions"),
+    FaultSpec("security.signature.invalid", "Client", 400, "signature verification failed"),
+    FaultSpec("security.algorithm.forbidden", "Client", 400, "algorithm or transform not allowed by the profile"),
+    # certificates
+    FaultSpec("security.certificate.untrusted", "Client", 403, "certificate is not issued by the hub CA"),
+    FaultSpec("security.certificate.expired", "Client", 403, "certificate is outside its validity period"),
+    FaultSpec("security.certificate.revoked", "Client", 403, "certificate has been revoked"),
+    FaultSpec("security.certificate.usage", "Client", 403, "certificate key usage does not allow signing"),
+    FaultSpec("security.sender.mismatch", "Client", 403, "sender organization does not match the certificate"),
+    # freshness and replay
+    FaultSpec("security.timestamp.invalid", "Client", 400,
+              "timestamp missing, malformed or valid for longer than the profile allows"),
+    FaultSpec("security.timestamp.expired", "Client", 400, "message timestamp has expired"),
+    FaultSpec("security.timestamp.future", "Client", 400, "message timestamp is in the future beyond the allowed skew"),
+    FaultSpec("security.replay", "Client", 409, "request MessageID was already used"),
+    # decryption: one code for every failure after the signature check
+    FaultSpec("security.decryption.failed", "Client", 400, "message could not be decrypted"),
+    # exchange semantics
+    FaultSpec("exchange.message_id.reused", "Client", 409, "MessageID was already used for a different document"),
+    FaultSpec("exchange.document.invalid", "Client", 400,
+              "Document must hold exactly one XML element and a MessageId"),
+    FaultSpec("exchange.batch.too_large", "Client", 413, "batch holds more documents than allowed"),
+    FaultSpec("exchange.batch.invalid", "Client", 400, "batch is empty or its items are malformed"),
+    FaultSpec("exchange.message.not_found", "Client", 404, "no such message for this sender"),
+    # server side
+    FaultSpec("server.unavailable", "Server", 503, "hub is temporarily unable to accept messages; retry later"),
+]
+
+FAULTS: dict[str, FaultSpec] = {spec.code: spec for spec in _SPECS}
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose; carries a registered machine code."""
+
+    def __init__(self, code: str, detail: str | None = None, **fields):
+        if code not in FAULTS:
+            raise ValueError(f"unregistered fault code {code!r}")
+        self.code = code
+        self.detail = detail  # for operators' logs only: never contains input data
+        self.fields = fields
+        super().__init__(code if detail is None else f"{code}: {detail}")
+
+    @property
+    def spec(self) -> FaultSpec:
+        return FAULTS[self.code]
+
+    @property
+    def message(self) -> str:
+        return self.spec.message
+
+
+class SecurityError(HubError):
+    """A message failed the security gate."""
+
+
+class ExchangeError(HubError):
+    """A verified message cannot be accepted (semantics, idempotency, limits)."""
+
+
+class StoreError(HubError):
+    """The durable store could not complete a write (the request fails, nothing is acknowledged)."""
+
+
+__all__ = ["FAULTS", "FaultSpec", "HubError", "SecurityError", "ExchangeError", "StoreError"]

@@ -1,0 +1,69 @@
+"""Replies queued for member organizations, sealed for the caller when fetched, acknowledged."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from cryptography import x509
+from lxml import etree
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..store.models import Reply
+from ..wssec.credentials import Credentials
+from ..wssec.ns import HIE, HIS, q
+from ..wssec.sealed import seal_element
+from ..wssec.timestamps import format_utc, utcnow
+from . import audit
+
+
+def queue(session: Session, *, recipient: str, kind: str, content: bytes, in_reply_to: str | None = None,
+          now: datetime | None = None) -> Reply:
+    """Add a reply for ``recipient`` to the session (committed by the caller)."""
+    reply = Reply(reply_id=f"reply-{uuid.uuid4().hex}", recipient=recipient, kind=kind, in_reply_to=in_reply_to,
+                  content=content, created_at=now or utcnow())
+    session.add(reply)
+    return reply
+
+
+def acknowledgement(*, message_id: str, status: str, code: str = "") -> bytes:
+    """The simple processing acknowledgement the exchange core sends back for every message."""
+    ack = etree.Element(q(HIE, "Acknowledgement"), nsmap={"hie": HIE})
+    for local, text in (("MessageId", message_id), ("Status", status), ("Code", code)):
+        etree.SubElement(ack, q(HIE, local)).text = text
+    return etree.tostring(ack, encoding="utf-8")
+
+
+def fetch(sessions: sessionmaker[Session], *, verified, recipient_cert: x509.Certificate, signer: Credentials,
+          limit: int, client_address: str | None) -> list[bytes]:
+    """Seal up to ``limit`` unacknowledged replies for the caller; audit the fetch."""
+    sealed = []
+    now = utcnow()
+    with sessions() as session, session.begin():
+        rows = session.scalars(select(Reply).where(Reply.recipient == verified.sender, Reply.acked_at.is_(None))
+                               .order_by(Reply.id).limit(limit)).all()
+        for row in rows:
+            wrapper = etree.Element(q(HIS, "Reply"), {"Id": row.reply_id}, nsmap={"his": HIS})
+            for local, text in (("ReplyId", row.reply_id), ("Recipient", row.recipient), ("Kind", row.kind),
+                                ("InReplyTo", row.in_reply_to or ""), ("CreatedAt", format_utc(row.created_at))):
+                etree.SubElement(wrapper, q(HIS, local)).text = text
+            seal_element(wrapper, row.content, recipient=recipient_cert, signer=signer)
+            sealed.append(etree.tostring(wrapper, encoding="utf-8"))
+            if row.fetched_at is None:
+                row.fetched_at = now
+        audit.record(session, "reply.fetch", verified=verified, client_address=client_address)
+    return sealed
+
+
+def acknowledge(sessions: sessionmaker[Session], *, verified, reply_ids: list[str],
+                client_address: str | None) -> int:
+    """Mark the caller's replies as written on its side; returns how many changed."""
+    with sessions() as session, session.begin():
+        result = session.execute(update(Reply).where(Reply.recipient == verified.sender,
+                                                     Reply.reply_id.in_(reply_ids), Reply.acked_at.is_(None))
+                                 .values(acked_at=utcnow()))
+        audit.record(session, "reply.ack", verified=verified, client_address=client_address)
+        return result.rowcount
+
+
+__all__ = ["queue", "acknowledgement", "fetch", "acknowledge"]

@@ -1,0 +1,72 @@
+"""One hub process's long-lived parts, built once: store, trust, keys, gate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from certs import PkiPaths, TrustStore
+
+from .errors import HubError, SecurityError, StoreError
+from .exchange.gate import SecurityGate
+from .settings import Settings
+from .store.db import make_engine, migrate, session_factory
+from .store.models import RequestNonce
+from .wssec.credentials import Credentials
+from .wssec.timestamps import utcnow
+
+
+class NonceGuard:
+    """Replay guard for non-submit requests: (sender, MessageID) may be used once."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+
+    def __call__(self, sender: str, message_id: str, expires_at: datetime) -> None:
+        try:
+            with self.sessions() as session, session.begin():
+                session.add(RequestNonce(sender=sender, message_id=message_id, expires_at=expires_at))
+        except IntegrityError:
+            raise SecurityError("security.replay", "MessageID seen before") from None
+        except SQLAlchemyError:
+            raise StoreError("server.unavailable", "nonce write failed") from None
+
+    def prune(self, now: datetime | None = None) -> int:
+        with self.sessions() as session, session.begin():
+            return session.execute(delete(RequestNonce).where(RequestNonce.expires_at < (now or utcnow()))).rowcount
+
+
+@dataclass
+class Hub:
+    """Everything a request needs, shared by the threads of one process."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    trust: TrustStore
+    signer: Credentials      # hub signing key: receipts, replies
+    decryptor: Credentials   # hub encryption key: unwraps members' content keys
+    gate: SecurityGate
+    nonces: NonceGuard
+
+    @classmethod
+    def open(cls, settings: Settings, *, run_migrations: bool = True) -> "Hub":
+        paths = PkiPaths.of(settings.pki)
+        if not paths.ca_cert.exists():
+            raise HubError("server.unavailable", f"no PKI at {settings.pki}: run `hie pki init --dir {settings.pki}`")
+        engine = make_engine(settings.db_url)
+        if run_migrations:
+            migrate(engine)
+        sessions = session_factory(engine)
+        trust = TrustStore(settings.pki)
+        signer = Credentials.from_files(paths.hub_sign_cert, paths.hub_sign_key)
+        decryptor = Credentials.from_files(paths.hub_enc_cert, paths.hub_enc_key)
+        nonces = NonceGuard(sessions)
+        gate = SecurityGate(trust=trust, decryptor=decryptor, nonces=nonces, max_bytes=settings.max_message_bytes)
+        return cls(settings=settings, sessions=sessions, trust=trust, signer=signer, decryptor=decryptor,
+                   gate=gate, nonces=nonces)
+
+
+__all__ = ["Hub", "NonceGuard"]

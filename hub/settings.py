@@ -1,0 +1,47 @@
+"""The hub's settings: the one place that reads the environment (``HIE_*`` variables)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .store.db import sqlite_url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the hub keeps its data and how strict its limits are."""
+
+    data_dir: Path
+    database_url: str = ""
+    pki_dir: Path | None = None
+    max_message_bytes: int = 10 * 1024 * 1024
+    max_batch_documents: int = 200
+    max_fetch_replies: int = 100
+    processing_interval_s: float = 0.5
+    start_processor: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def pki(self) -> Path:
+        return self.pki_dir or self.data_dir / "pki"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir / "hub.db")
+
+    @classmethod
+    def load(cls, data_dir: str | Path | None = None, **overrides) -> "Settings":
+        """Settings from ``HIE_*`` environment variables, then explicit overrides."""
+        env = os.environ
+        settings = cls(
+            data_dir=Path(data_dir or env.get("HIE_DATA_DIR", "data")).resolve(),
+            database_url=env.get("HIE_DATABASE_URL", ""),
+            pki_dir=Path(env["HIE_PKI_DIR"]).resolve() if env.get("HIE_PKI_DIR") else None,
+            max_message_bytes=int(env.get("HIE_MAX_MESSAGE_BYTES", 10 * 1024 * 1024)),
+            max_batch_documents=int(env.get("HIE_MAX_BATCH_DOCUMENTS", 200)),
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+__all__ = ["Settings"]

@@ -1,0 +1,140 @@
+"""The exchange service (spyne): WSDL, dispatch, response and fault serialization.
+
+Operations read only the ``VerifiedMessage`` that the gate middleware put in the WSGI
+environment — never spyne's own view of the envelope — and return pre-signed receipts/replies.
+"""
+from __future__ import annotations
+
+from lxml import etree
+from spyne import AnyXml, Application, ComplexModel, Integer, ServiceBase, Unicode, rpc
+from spyne.model.fault import Fault
+from spyne.protocol.soap import Soap11
+
+from ..errors import ExchangeError, HubError
+from ..exchange import inbox, replies
+from ..exchange.gate import VerifiedMessage
+from ..wssec.ns import HIE, q
+from .faults import fault_detail
+
+TNS = HIE
+
+
+class BatchItem(ComplexModel):
+    __namespace__ = TNS
+    _type_info = [("MessageId", Unicode(min_occurs=1)), ("Document", AnyXml(min_occurs=1))]
+
+
+class MessageStatusInfo(ComplexModel):
+    __namespace__ = TNS
+    _type_info = [("MessageId", Unicode), ("Status", Unicode), ("Code", Unicode), ("ReceivedAt", Unicode),
+                  ("UpdatedAt", Unicode), ("SignedReceipt", AnyXml)]
+
+
+def _context(ctx) -> tuple[object, VerifiedMessage]:
+    env = ctx.transport.req_env
+    return env["hie.hub"], env["hie.verified"]
+
+
+def _client(ctx) -> str | None:
+    return ctx.transport.req_env.get("REMOTE_ADDR")
+
+
+def _as_fault(exc: HubError, receipt: bytes | None = None) -> Fault:
+    return Fault(faultcode=exc.spec.party, faultstring=exc.message, detail=fault_detail(exc.code, receipt))
+
+
+def _document(holder: etree._Element) -> etree._Element:
+    documents = holder.findall(q(HIE, "Document"))
+    if len(documents) != 1:
+        raise ExchangeError("exchange.document.invalid", "expected one Document")
+    children = [child for child in documents[0] if isinstance(child.tag, str)]
+    if len(children) != 1 or (documents[0].text or "").strip():
+        raise ExchangeError("exchange.document.invalid", "Document must hold exactly one element")
+    return children[0]
+
+
+def _items(hub, verified: VerifiedMessage) -> list[inbox.DocumentItem]:
+    if verified.operation == "SubmitDocument":
+        return [inbox.DocumentItem(verified.request.message_id, _document(verified.content))]
+    items = verified.content.findall(q(HIE, "Item"))
+    if not items:
+        raise ExchangeError("exchange.batch.invalid", "empty batch")
+    if len(items) > hub.settings.max_batch_documents:
+        raise ExchangeError("exchange.batch.too_large", "too many items")
+    result = []
+    for item in items:
+        message_id = (item.findtext(q(HIE, "MessageId")) or "").strip()
+        if not message_id or len(message_id) > 200:
+            raise ExchangeError("exchange.batch.invalid", "item without a usable MessageId")
+        result.append(inbox.DocumentItem(message_id, _document(item)))
+    if len({item.message_id for item in result}) != len(result):
+        raise ExchangeError("exchange.batch.invalid", "MessageId repeated within the batch")
+    return result
+
+
+def _submit(ctx) -> list[inbox.ItemOutcome]:
+    hub, verified = _context(ctx)
+    try:
+        return inbox.accept(hub.sessions, verified=verified, items=_items(hub, verified), signer=hub.signer,
+                            client_address=_client(ctx))
+    except HubError as exc:
+        raise _as_fault(exc) from None
+
+
+class ExchangeService(ServiceBase):
+    """区域卫生信息平台 document exchange (WS-Security profile: docs/security-profile.md)."""
+
+    @rpc(AnyXml(min_occurs=1), _returns=AnyXml, _out_variable_name="Result")
+    def SubmitDocument(ctx, Document):
+        outcome = _submit(ctx)[0]
+        if outcome.status == "rejected":
+            raise _as_fault(ExchangeError(outcome.code), outcome.receipt)
+        return etree.fromstring(outcome.receipt)
+
+    @rpc(BatchItem.customize(max_occurs="unbounded", min_occurs=1),
+         _returns=AnyXml.customize(max_occurs="unbounded"), _out_variable_name="Result")
+    def SubmitBatch(ctx, Item):
+        return [etree.fromstring(outcome.receipt) for outcome in _submit(ctx)]
+
+    @rpc(Unicode(min_occurs=1), _returns=MessageStatusInfo, _out_variable_name="Status")
+    def GetStatus(ctx, MessageId):
+        hub, verified = _context(ctx)
+        message_id = (verified.content.findtext(q(HIE, "MessageId")) or "").strip()
+        message = inbox.status_of(hub.sessions, sender=verified.sender, message_id=message_id)
+        if message is None:
+            raise _as_fault(ExchangeError("exchange.message.not_found"))
+        from ..wssec.timestamps import format_utc
+
+        return MessageStatusInfo(MessageId=message.message_id, Status=message.status, Code=message.error_code or "",
+                                 ReceivedAt=format_utc(message.received_at), UpdatedAt=format_utc(message.updated_at),
+                                 SignedReceipt=etree.fromstring(message.receipt))
+
+    @rpc(Integer, _returns=AnyXml.customize(max_occurs="unbounded"), _out_variable_name="Result")
+    def FetchReplies(ctx, Max):
+        hub, verified = _context(ctx)
+        text = (verified.content.findtext(q(HIE, "Max")) or "").strip()
+        limit = min(int(text) if text.isdigit() and int(text) > 0 else hub.settings.max_fetch_replies,
+                    hub.settings.max_fetch_replies)
+        from cryptography import x509
+
+        cert = x509.load_der_x509_certificate(verified.request.cert_der)
+        try:
+            sealed = replies.fetch(hub.sessions, verified=verified, recipient_cert=cert, signer=hub.signer,
+                                   limit=limit, client_address=_client(ctx))
+        except HubError as exc:
+            raise _as_fault(exc) from None
+        return [etree.fromstring(item) for item in sealed]
+
+    @rpc(Unicode.customize(max_occurs="unbounded"), _returns=Integer, _out_variable_name="Acknowledged")
+    def AckReplies(ctx, ReplyId):
+        hub, verified = _context(ctx)
+        ids = [(e.text or "").strip() for e in verified.content.findall(q(HIE, "ReplyId"))][:1000]
+        return replies.acknowledge(hub.sessions, verified=verified, reply_ids=ids, client_address=_client(ctx))
+
+
+def make_application() -> Application:
+    return Application([ExchangeService], tns=TNS, name="Exchange",
+                       in_protocol=Soap11(validator=None), out_protocol=Soap11())
+
+
+__all__ = ["ExchangeService", "make_application", "TNS"]

@@ -1,0 +1,131 @@
+"""OLTP tables of the exchange: inbox (raw envelopes, messages), reply outbox, audit, nonces."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    DateTime, ForeignKey, TypeDecorator, Index, Integer, LargeBinary, MetaData, String, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class MessageStatus(str, enum.Enum):
+    """Lifecycle of an inbox message: received → accepted → processed | rejected."""
+
+    RECEIVED = "received"    # stored, not yet through every check (reserved for staged intake)
+    ACCEPTED = "accepted"    # verified, decrypted, durable; receipt issued; awaiting processing
+    PROCESSED = "processed"  # processing finished (normalised into the store)
+    REJECTED = "rejected"    # processing refused it; error_code says why
+
+    @classmethod
+    def pending(cls) -> tuple["MessageStatus", ...]:
+        return (cls.RECEIVED, cls.ACCEPTED)
+
+
+class Envelope(Base):
+    """Raw signed request bytes as received, kept for non-repudiation."""
+
+    __tablename__ = "inbox_envelope"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sender: Mapped[str] = mapped_column(String(64))
+    cert_serial: Mapped[str] = mapped_column(String(64))
+    wsa_message_id: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Message(Base):
+    """One submitted document; unique per (sender, message_id)."""
+
+    __tablename__ = "inbox_message"
+    __table_args__ = (
+        UniqueConstraint("sender", "message_id", name="uq_inbox_message_sender_message_id"),
+        Index("ix_inbox_message_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sender: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(200))
+    envelope_id: Mapped[int] = mapped_column(ForeignKey("inbox_envelope.id"))
+    item_index: Mapped[int] = mapped_column(Integer, default=0)
+    document_type: Mapped[str] = mapped_column(String(200))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Reply(Base):
+    """A reply queued for a member organization (plaintext; sealed when fetched)."""
+
+    __tablename__ = "outbox_reply"
+    __table_args__ = (Index("ix_outbox_reply_recipient_acked", "recipient", "acked_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reply_id: Mapped[str] = mapped_column(String(64), unique=True)
+    recipient: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    in_reply_to: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditEvent(Base):
+    """ATNA-like audit record; written for every accept, reject, decrypt failure and reply fetch."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actor_org: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cert_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    envelope_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class RequestNonce(Base):
+    """MessageIDs of non-submit requests seen within the freshness window (replay guard)."""
+
+    __tablename__ = "request_nonce"
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+__all__ = ["Base", "MessageStatus", "Envelope", "Message", "Reply", "AuditEvent", "RequestNonce"]

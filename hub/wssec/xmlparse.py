@@ -1,0 +1,97 @@
+"""The one hardened parser for untrusted XML (requests, replies, decrypted plaintext).
+
+No DTD at all (internal or external), no entity nodes, no network, no XInclude, no comments or
+processing instructions (comments are how signed text is split without breaking a digest), a
+depth limit, UTF-8 only. libxml2's error text is never printed or returned: callers get a code.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ..errors import SecurityError
+
+XINCLUDE_NAMESPACES = frozenset({"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"})
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Structural limits of an accepted document."""
+
+    max_depth: int = 48
+    max_elements: int = 200_000
+    # libxml2 refuses text nodes over 10 MB unless huge_tree is on; the size limit of the
+    # gate (10 MB by default) keeps us below it, so huge_tree stays off on purpose.
+
+
+DEFAULT_LIMITS = ParseLimits()
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    # lxml parsers are not thread-safe: one per thread.
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+            huge_tree=False, remove_blank_text=False, collect_ids=False, encoding="utf-8",
+        )
+        _local.parser = parser
+    return parser
+
+
+def parse_untrusted(data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Element:
+    """Parse bytes from outside the hub; raise ``SecurityError`` with an ``xml.*`` code."""
+    match = _DECLARED_ENCODING.match(data[:200])
+    if match and match.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        raise SecurityError("xml.malformed", "declared encoding is not UTF-8")
+    try:
+        data.decode("utf-8")  # lxml would otherwise replace some invalid sequences silently
+    except UnicodeDecodeError:
+        raise SecurityError("xml.malformed", "invalid UTF-8") from None
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        # A DOCTYPE that libxml2 refuses to even read is still a forbidden construct.
+        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+            raise SecurityError("xml.forbidden", "DTD present") from None
+        raise SecurityError("xml.malformed", f"libxml2 error at line {exc.lineno}") from None
+    check_tree(root, limits=limits)
+    return root
+
+
+def check_tree(root: etree._Element, *, limits: ParseLimits = DEFAULT_LIMITS) -> None:
+    """Reject DTDs, entities, XInclude, comments, PIs and over-deep trees in a parsed document."""
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
+        raise SecurityError("xml.forbidden", "DTD present")
+    # Siblings of the root (comments / PIs before or after it) are not reached by iterwalk.
+    if root.getprevious() is not None or root.getnext() is not None:
+        raise SecurityError("xml.forbidden", "node outside the root element")
+    depth = 0
+    count = 0
+    for event, node in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event == "start":
+            depth += 1
+            count += 1
+            if depth > limits.max_depth:
+                raise SecurityError("xml.too_deep", f"depth over {limits.max_depth}")
+            if count > limits.max_elements:
+                raise SecurityError("xml.too_deep", f"more than {limits.max_elements} elements")
+            tag = node.tag
+            if tag[0] == "{" and tag[1:tag.index("}")] in XINCLUDE_NAMESPACES:
+                raise SecurityError("xml.forbidden", "XInclude element")
+        elif event == "end":
+            depth -= 1
+        else:
+            raise SecurityError("xml.forbidden", "comment or processing instruction")
+    # Entity reference nodes survive with resolve_entities=False: refuse them.
+    for _ in root.iter(etree.Entity):
+        raise SecurityError("xml.forbidden", "entity reference")
+
+
+__all__ = ["ParseLimits", "DEFAULT_LIMITS", "parse_untrusted", "check_tree", "XINCLUDE_NAMESPACES"]

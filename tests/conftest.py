@@ -1,0 +1,64 @@
+"""Suite-wide fixtures.
+
+pg_server  session: a throwaway PostgreSQL on 127.0.0.1 (tests/support/pgserver.py),
+           started lazily by the first test that needs it.  Missing binaries skip
+           the test, except under CI=true, where they fail it.
+db_url     a SQLAlchemy URL, once per backend: ``sqlite`` (file in tmp_path) and
+           ``postgresql`` (a fresh database per test, dropped afterwards; marked
+           ``postgres``, so ``-m "not postgres"`` deselects it).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+try:  # tests/ on sys.path: pytest's default "prepend" import mode
+    from support.pgserver import PostgresServer
+except ImportError:  # tests/ imported as a package
+    from tests.support.pgserver import PostgresServer
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL server (a started ``PostgresServer``)."""
+    if not PostgresServer.available():
+        reason = (
+            "PostgreSQL server binaries not found "
+            "(install them with scripts/install-system-packages.sh)"
+        )
+        if _in_ci():
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def db_url(request, tmp_path):
+    """SQLAlchemy URL of an empty database, for each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/hub.db"
+        return
+    server = request.getfixturevalue("pg_server")
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
