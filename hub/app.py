@@ -53,4 +53,12 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     return app
 
 
-__all__ = ["create_app"]
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` worker processes (settings from ``HIE_*``)."""
+    settings = Settings.load()
+    return create_app(settings, hub=Hub.open(settings, run_migrations=False))
+
+
+__all__ = ["create_app", "app_from_environment"]

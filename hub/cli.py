@@ -1,0 +1,131 @@
+"""``hie``: the hub's command line (serve, pki, messages, send, demo)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from certs.cli import pki as pki_group
+
+from .settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """区域卫生信息平台 — regional health information exchange hub.
+
+    \b
+    Quick start (embedded default: SQLite, no servers):
+      hie pki init --dir data/pki                 # hub CA + hub certificates
+      hie pki issue --dir data/pki --org CLINIC01 # a member organization's certificate
+      hie serve --data-dir data --port 8080       # WSDL at http://127.0.0.1:8080/soap/exchange?wsdl
+      hie send --hub http://127.0.0.1:8080/soap/exchange --org CLINIC01 \\
+               --cert data/pki/members/CLINIC01/cert.pem --key data/pki/members/CLINIC01/key.pem doc.xml
+      hie messages --data-dir data                # what the inbox holds
+    """
+
+
+main.add_command(pki_group, "pki")
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Data directory (SQLite database, PKI in DATA/pki).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes (one per core).")
+@click.option("--database-url", default=None, help="SQLAlchemy URL (PostgreSQL in production).")
+@click.option("--tls/--no-tls", default=False, help="Serve HTTPS with the hub's TLS certificate.")
+@click.option("--require-client-cert", is_flag=True, help="With --tls: require a client certificate from the hub CA.")
+def serve(data_dir, host, port, workers, database_url, tls, require_client_cert):
+    """Serve the exchange (SOAP under /soap/exchange) and /healthz."""
+    import ssl
+
+    import uvicorn
+
+    from certs import PkiPaths
+
+    from .runtime import Hub
+
+    settings = Settings.load(data_dir, database_url=database_url)
+    Hub.open(settings)  # fail fast on a missing PKI and migrate once, before workers start
+    os.environ["HIE_DATA_DIR"] = str(settings.data_dir)
+    if database_url:
+        os.environ["HIE_DATABASE_URL"] = database_url
+    options = {}
+    if tls:
+        paths = PkiPaths.of(settings.pki)
+        options = {"ssl_certfile": str(paths.tls_cert), "ssl_keyfile": str(paths.tls_key)}
+        if require_client_cert:
+            options.update(ssl_ca_certs=str(paths.ca_cert), ssl_cert_reqs=ssl.CERT_REQUIRED)
+    elif host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo("warning: plain HTTP on a non-loopback address; use --tls outside development", err=True)
+    click.echo(f"hub serving http{'s' if tls else ''}://{host}:{port}/soap/exchange?wsdl "
+               f"(data {settings.data_dir}, {workers} worker(s))", err=True)
+    uvicorn.run("hub.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False, **options)
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--database-url", default=None)
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
+def messages(data_dir, database_url, limit, as_json):
+    """List what the inbox holds (newest first)."""
+    from sqlalchemy import select
+
+    from .store.db import make_engine, migrate, session_factory
+    from .store.models import Message
+
+    settings = Settings.load(data_dir, database_url=database_url)
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        rows = session.scalars(select(Message).order_by(Message.id.desc()).limit(limit)).all()
+    for row in rows:
+        record = {"id": row.message_id, "sender": row.sender, "type": row.document_type, "status": row.status,
+                  "code": row.error_code or "", "received_at": row.received_at.isoformat()}
+        if as_json:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            click.echo(f"{record['received_at']}  {record['sender']:<12} {record['status']:<9} "
+                       f"{record['code'] or '-':<28} {record['type']:<24} {record['id']}")
+    if not rows and not as_json:
+        click.echo("inbox is empty", err=True)
+
+
+@main.command()
+@click.option("--hub", "hub_url", required=True, help="Exchange URL, e.g. http://127.0.0.1:8080/soap/exchange")
+@click.option("--org", required=True, help="Your organization code (must match your certificate).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--hub-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Hub encryption certificate [default: PKI/hub/enc-cert.pem next to --cert].")
+@click.option("--ca", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Hub CA certificate [default: PKI/ca/cert.pem next to --cert].")
+@click.option("--batch", is_flag=True, help="Send all files in one SubmitBatch call.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def send(hub_url, org, cert, key, hub_cert, ca, batch, files):
+    """Sign, encrypt and submit XML documents; print each verified receipt."""
+    from .sendcli import send_files
+
+    sys.exit(send_files(hub_url=hub_url, org=org, cert=cert, key=key, hub_cert=hub_cert, ca=ca, batch=batch,
+                        files=files))
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".demo"), show_default=True)
+@click.option("--port", type=int, default=0, help="Port for the demo hub (0: a free one).")
+def demo(data_dir, port):
+    """Set up a PKI, start a hub on SQLite, push the example documents through the client."""
+    from .demo import run_demo
+
+    sys.exit(run_demo(data_dir=data_dir, port=port))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
