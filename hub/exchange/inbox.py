@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
@@ -55,7 +55,7 @@ def accept(sessions: sessionmaker[Session], *, verified: VerifiedMessage, items:
                                 client_address=client_address)
         except IntegrityError:
             continue  # a concurrent resend won the race: the next pass finds its row
-        except OperationalError:
+        except SQLAlchemyError:
             raise StoreError("server.unavailable", "database write failed") from None
     raise StoreError("server.unavailable", "could not settle concurrent submissions")
 

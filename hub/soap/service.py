@@ -5,6 +5,8 @@ environment — never spyne's own view of the envelope — and return pre-signed
 """
 from __future__ import annotations
 
+import logging
+
 from lxml import etree
 from spyne import AnyXml, Application, ComplexModel, Integer, ServiceBase, Unicode, rpc
 from spyne.model.fault import Fault
@@ -17,6 +19,7 @@ from ..wssec.ns import HIE, q
 from .faults import fault_detail
 
 TNS = HIE
+log = logging.getLogger(__name__)
 
 
 class BatchItem(ComplexModel):
@@ -132,9 +135,28 @@ class ExchangeService(ServiceBase):
         return replies.acknowledge(hub.sessions, verified=verified, reply_ids=ids, client_address=_client(ctx))
 
 
+class HubApplication(Application):
+    """spyne Application whose unexpected errors become ``server.unavailable`` Faults.
+
+    spyne would otherwise put the exception's text (which may quote SQL parameters, i.e.
+    patient data) into the Fault; here only the machine code leaves the process.
+    """
+
+    def call_wrapper(self, ctx):
+        try:
+            return super().call_wrapper(ctx)
+        except Fault:
+            raise
+        except HubError as exc:
+            raise _as_fault(exc) from None
+        except Exception:
+            log.exception("operation failed")  # traceback for operators; no message content in it
+            raise _as_fault(HubError("server.unavailable")) from None
+
+
 def make_application() -> Application:
-    return Application([ExchangeService], tns=TNS, name="Exchange",
-                       in_protocol=Soap11(validator=None), out_protocol=Soap11())
+    return HubApplication([ExchangeService], tns=TNS, name="Exchange",
+                          in_protocol=Soap11(validator=None), out_protocol=Soap11())
 
 
 __all__ = ["ExchangeService", "make_application", "TNS"]

@@ -15,7 +15,12 @@ def sqlite_url(path: str | Path) -> str:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; SQLite gets WAL, synchronous=FULL (durable commits) and a busy timeout."""
+    """Create an engine; SQLite gets WAL, synchronous=FULL (durable commits) and a busy timeout.
+
+    SQL parameters are hidden from error messages: they hold documents and patient data, and
+    error messages end up in logs.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 

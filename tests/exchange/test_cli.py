@@ -1,0 +1,54 @@
+"""The `hie` command: send, messages, help — against a live hub."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from click.testing import CliRunner
+
+from hub.cli import main
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "schemas" / "examples"
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("serve", "pki", "send", "messages", "demo"):
+        assert command in result.output
+
+
+def test_send_examples_then_list_messages(live_hub, pki_dir, tmp_path):
+    member = pki_dir / "members" / "CLINIC01"
+    files = sorted(str(p) for p in EXAMPLES.glob("*.xml"))
+    result = CliRunner().invoke(main, ["send", "--hub", live_hub.url, "--org", "CLINIC01", "--cert",
+                                       str(member / "cert.pem"), "--key", str(member / "key.pem"), *files])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": accepted") == len(files)
+    batch = CliRunner().invoke(main, ["send", "--batch", "--hub", live_hub.url, "--org", "CLINIC01", "--cert",
+                                      str(member / "cert.pem"), "--key", str(member / "key.pem"), *files])
+    assert batch.exit_code == 0 and batch.output.count(": accepted") == len(files)
+    listing = CliRunner().invoke(main, ["messages", "--data-dir", str(tmp_path), "--database-url",
+                                        live_hub.hub.settings.db_url, "--json"])
+    rows = [json.loads(line) for line in listing.output.splitlines()]
+    assert len(rows) == 2 * len(files) and {r["sender"] for r in rows} == {"CLINIC01"}
+    assert {r["type"] for r in rows} == {"OutpatientVisit", "LabReport", "PersonRegistration", "Referral"}
+
+
+def test_send_refuses_wrong_org_and_bad_file(live_hub, pki_dir, tmp_path):
+    member = pki_dir / "members" / "CLINIC01"
+    args = ["send", "--hub", live_hub.url, "--cert", str(member / "cert.pem"), "--key", str(member / "key.pem")]
+    wrong = CliRunner().invoke(main, [*args, "--org", "HOSP01", str(EXAMPLES / "lab-report.xml")])
+    assert wrong.exit_code != 0 and "does not match" in wrong.output
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
+    refused = CliRunner().invoke(main, [*args, "--org", "CLINIC01", str(bad)])
+    assert refused.exit_code == 1 and "xml.forbidden" in refused.output
+
+
+def test_send_to_unreachable_hub_is_a_clear_error(pki_dir):
+    member = pki_dir / "members" / "CLINIC01"
+    result = CliRunner().invoke(main, ["send", "--hub", "http://127.0.0.1:9/soap/exchange", "--org", "CLINIC01",
+                                       "--cert", str(member / "cert.pem"), "--key", str(member / "key.pem"),
+                                       str(EXAMPLES / "lab-report.xml")])
+    assert result.exit_code == 2 and "transport.unavailable" in result.output

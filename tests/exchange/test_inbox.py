@@ -1,0 +1,111 @@
+"""Durable inbox, audit and processing, in-process through the real WSGI stack."""
+from __future__ import annotations
+
+import gzip
+import uuid
+from datetime import timedelta
+
+import pytest
+from lxml import etree
+from sqlalchemy import select, text
+
+from hub.errors import HubError
+from hub.exchange import processing
+from hub.store.models import AuditEvent, Message, Reply
+from hub.wssec.ns import HIS, q
+from hub.wssec.timestamps import utcnow
+
+from .builders import fault_code, operation, sealed, submit_batch, sample_document
+from .conftest import counts, stored
+
+
+def _fail_audit_inserts(hub) -> None:
+    engine = hub.sessions.kw["bind"]
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("CREATE TRIGGER no_audit BEFORE INSERT ON audit_event "
+                                    "BEGIN SELECT RAISE(ABORT, 'audit store down'); END"))
+        else:
+            connection.execute(text("CREATE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN "
+                                    "RAISE EXCEPTION 'audit store down'; END $$ LANGUAGE plpgsql"))
+            connection.execute(text("CREATE TRIGGER no_audit BEFORE INSERT ON audit_event "
+                                    "FOR EACH ROW EXECUTE FUNCTION no_audit()"))
+
+
+def test_accept_is_durable_and_audited(hub, post, members, hub_enc_cert):
+    response = post(sealed(members["CLINIC01"], hub_enc_cert))
+    assert response.status == 200 and fault_code(response.body) is None
+    assert stored(hub)["inbox_message"] == 1 and stored(hub)["inbox_envelope"] == 1
+    with hub.sessions() as session:
+        event = session.scalars(select(AuditEvent)).one()
+    assert (event.event_type, event.outcome, event.actor_org) == ("message.accept", "success", "CLINIC01")
+    assert event.cert_serial and event.client_address == "127.0.0.1" and len(event.envelope_sha256) == 64
+
+
+def test_audit_failure_fails_the_request(hub, post, members, hub_enc_cert):
+    _fail_audit_inserts(hub)
+    before = counts(hub)
+    accepted = post(sealed(members["CLINIC01"], hub_enc_cert))
+    assert fault_code(accepted.body) == "server.unavailable"  # nothing acknowledged...
+    assert counts(hub) == before                              # ...and nothing stored
+    rejected = post(b"<not-soap/>")
+    assert fault_code(rejected.body) == "server.unavailable"
+
+
+def test_gzip_request_is_accepted(hub, post, members, hub_enc_cert):
+    body = gzip.compress(sealed(members["HOSP01"], hub_enc_cert))
+    response = post(body, headers={"HTTP_CONTENT_ENCODING": "gzip"})
+    assert fault_code(response.body) is None and stored(hub)["inbox_message"] == 1
+
+
+def test_batch_limits(hub, post, members, hub_enc_cert):
+    too_many = submit_batch([(f"urn:uuid:{uuid.uuid4()}", sample_document()) for _ in range(201)])
+    assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, too_many, op="SubmitBatch")).body) \
+        == "exchange.batch.too_large"
+    repeated = submit_batch([("urn:uuid:same", sample_document()), ("urn:uuid:same", sample_document("x"))])
+    assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, repeated, op="SubmitBatch")).body) \
+        == "exchange.batch.invalid"
+    empty_document = operation("SubmitDocument", Document="just text")
+    assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, empty_document)).body) \
+        == "exchange.document.invalid"
+    assert stored(hub)["inbox_message"] == 0
+
+
+def test_pending_messages_are_processed_after_restart(hub, post, members, hub_enc_cert):
+    # The hub fixture runs no processor: accepted messages stay pending, as after a crash.
+    for _ in range(3):
+        assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert)).body) is None
+    with hub.sessions() as session:
+        assert {m.status for m in session.scalars(select(Message))} == {"accepted"}
+    assert processing.process_pending(hub.sessions) == 3
+    assert processing.process_pending(hub.sessions) == 0  # nothing processed twice
+    with hub.sessions() as session:
+        assert {m.status for m in session.scalars(select(Message))} == {"processed"}
+        assert session.scalar(select(Reply.kind).limit(1)) == "ack"
+
+
+def test_failing_stage_rejects_with_its_code(hub, post, members, hub_enc_cert):
+    def refuse(session, message):
+        session.add(Reply(reply_id="half-written", recipient="X", kind="x", content=b"", created_at=utcnow()))
+        raise HubError("exchange.document.invalid", "test stage")
+
+    assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert)).body) is None
+    assert processing.process_pending(hub.sessions, stages=[refuse]) == 1
+    with hub.sessions() as session:
+        message = session.scalars(select(Message)).one()
+        assert (message.status, message.error_code) == ("rejected", "exchange.document.invalid")
+        replies = session.scalars(select(Reply)).all()
+    assert [r.reply_id for r in replies if r.reply_id == "half-written"] == []  # stage work rolled back
+    ack = etree.fromstring(replies[0].content)
+    assert ack.findtext("{urn:hie:exchange:v1}Code") == "exchange.document.invalid"
+
+
+def test_get_status_replay_and_nonce_pruning(hub, post, members, hub_enc_cert):
+    post(sealed(members["CLINIC01"], hub_enc_cert, message_id="urn:uuid:doc-1"))
+    request = sealed(members["CLINIC01"], hub_enc_cert, operation("GetStatus", MessageId="urn:uuid:doc-1"),
+                     op="GetStatus")
+    first = post(request)
+    assert fault_code(first.body) is None and b"accepted" in first.body
+    assert etree.fromstring(first.body).find(f".//{q(HIS, 'Receipt')}") is not None
+    assert fault_code(post(request).body) == "security.replay"
+    assert hub.nonces.prune(utcnow() + timedelta(minutes=10)) == 1
