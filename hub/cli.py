@@ -66,7 +66,7 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert)
     click.echo(f"hub serving http{'s' if tls else ''}://{host}:{port}/soap/exchange?wsdl "
                f"(data {settings.data_dir}, {workers} worker(s))", err=True)
     uvicorn.run("hub.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, **options)
+                log_level="warning", access_log=False, timeout_graceful_shutdown=5, **options)
 
 
 @main.command()

@@ -58,7 +58,7 @@ class HubClient:
         self.hub_cert = hub_cert if not isinstance(hub_cert, (str, Path)) else load_certificate(hub_cert)
         self.trust = TrustStore.from_files(ca_cert=ca_cert, crl=crl) if crl else _CaOnly(ca_cert)
         self.key_transport = key_transport
-        session = requests.Session()
+        session = _PinnedSession()
         session.verify = verify_tls
         if client_cert:
             session.cert = client_cert
@@ -119,7 +119,7 @@ class HubClient:
                     self._zeep = Client(self.url + "?wsdl", transport=self._transport,
                                         settings=Settings(strict=True, xml_huge_tree=False))
                 except (requests.RequestException, OSError) as exc:
-                    raise TransportError(f"cannot load the hub WSDL: {type(exc).__name__}") from None
+                    raise TransportError(f"cannot load the hub WSDL: {type(exc).__name__}") from exc
             return self._zeep
 
     def _call(self, operation: str, *, message_id: str | None = None, documents=(), **arguments) -> etree._Element:
@@ -192,6 +192,21 @@ class HubClient:
             self.trust.check_hub_signer(cert, at=utcnow())
         except CertificateRejected as exc:
             raise ResponseError(f"hub signer rejected: {exc.code}") from None
+
+
+class _PinnedSession(requests.Session):
+    """A session whose ``verify`` wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
+
+    requests lets those variables replace a session's CA bundle (psf/requests#3829); the hub
+    CA we were given must not be swapped for the system bundle. Proxies from the environment
+    still apply.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None:
+            settings["verify"] = self.verify
+        return settings
 
 
 def _copy(document) -> etree._Element:

@@ -1,0 +1,73 @@
+"""`hie demo` end to end, and `hie serve --tls --require-client-cert` with a real TLS handshake."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from adapters.client import HubClient
+from adapters.errors import TransportError
+
+from .builders import sample_document
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_demo_pushes_examples_and_gets_receipts(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hub.cli", "demo", "--data-dir", str(tmp_path / "demo")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=180,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    examples = len(list((ROOT / "schemas" / "examples").glob("*.xml")))
+    assert result.stdout.count(" accepted ") == 2 * examples
+    assert "same receipt" in result.stdout
+    assert f"fetched {examples} signed+encrypted replies" in result.stdout
+
+
+@pytest.mark.slow
+def test_tls_with_client_certificates(tmp_path, pki_dir, members, hub_paths):
+    port = _port()
+    env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT)}
+    hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(tmp_path), "--port", str(port),
+                            "--tls", "--require-client-cert"], cwd=ROOT, env=env, start_new_session=True,
+                           stderr=subprocess.DEVNULL)
+    member = pki_dir / "members" / "CLINIC01"
+    client_cert = (str(member / "cert.pem"), str(member / "key.pem"))
+    url = f"https://localhost:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/healthz", verify=str(hub_paths.ca_cert), cert=client_cert, timeout=1)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline and hub.poll() is None, "TLS hub did not start"
+                time.sleep(0.2)
+        client = HubClient(url + "/soap/exchange", credentials=members["CLINIC01"], hub_cert=hub_paths.hub_enc_cert,
+                           ca_cert=hub_paths.ca_cert, verify_tls=str(hub_paths.ca_cert), client_cert=client_cert)
+        assert client.submit(sample_document("经 TLS 发送")).accepted
+        # Without a client certificate the handshake is refused.
+        anonymous = HubClient(url + "/soap/exchange", credentials=members["CLINIC01"], hub_cert=hub_paths.hub_enc_cert,
+                              ca_cert=hub_paths.ca_cert, verify_tls=str(hub_paths.ca_cert))
+        with pytest.raises(TransportError):
+            anonymous.submit(sample_document())
+        # And a client that does not trust the hub CA refuses the server.
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(url + "/healthz", cert=client_cert, timeout=5)
+    finally:
+        os.killpg(hub.pid, signal.SIGTERM)
+        hub.wait(timeout=15)
