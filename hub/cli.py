@@ -50,8 +50,12 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert)
 
     from .runtime import Hub
 
+    from certs import expiry_warnings
+
     settings = Settings.load(data_dir, database_url=database_url)
     Hub.open(settings)  # fail fast on a missing PKI and migrate once, before workers start
+    for warning in expiry_warnings(settings.pki):
+        click.echo(f"warning: {warning}", err=True)
     os.environ["HIE_DATA_DIR"] = str(settings.data_dir)
     if database_url:
         os.environ["HIE_DATABASE_URL"] = database_url
