@@ -156,6 +156,11 @@ class TrustStore:
             can_sign = cert.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
         except (x509.ExtensionNotFound, ValueError):
             can_sign = False
+        try:
+            key_type = key_type_of(cert.public_key())
+        except Exception:  # unsupported curve or algorithm: not a key this CA ever issues
+            key_type = None
+            issued_by_ca = False
         org_code = names.org_code_of(cert)
         if org_code is not None and org_code != names.HUB_ORG_ID:
             try:
@@ -164,7 +169,7 @@ class TrustStore:
                 org_code = None  # an unusable identity is treated like a missing one
         return _Profile(
             issued_by_ca=issued_by_ca, unit=names.unit_of(cert), is_ca=is_ca, org_code=org_code,
-            can_sign=can_sign, key_type=key_type_of(cert.public_key()), fingerprint_hex=fingerprint.hex(),
+            can_sign=can_sign, key_type=key_type, fingerprint_hex=fingerprint.hex(),
         )
 
     def _revoked(self) -> frozenset[int]:

@@ -32,7 +32,10 @@ _SPECS = [
     FaultSpec("xml.forbidden", "Client", 400,
               "message contains a forbidden XML construct (DTD, entity, XInclude, comment or processing instruction)"),
     FaultSpec("xml.too_deep", "Client", 400, "message nesting exceeds the depth limit"),
+    FaultSpec("xml.too_complex", "Client", 400,
+              "message has more elements or namespace declarations than allowed"),
     FaultSpec("soap.invalid", "Client", 400, "not a SOAP 1.1 envelope with exactly one Header and one Body"),
+    FaultSpec("soap.must_understand", "Client", 400, "a header block marked mustUnderstand is not supported"),
     FaultSpec("soap.operation.unknown", "Client", 400, "unknown operation"),
     # WS-Security: header and signature
     FaultSpec("security.header.invalid", "Client", 400,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
 from ..errors import HubError, SecurityError
@@ -25,6 +27,8 @@ from .policy import DEFAULT_POLICY, Policy
 from .timestamps import format_utc, parse_utc, utcnow
 
 ORG_URI_PREFIX = "urn:hie:org:"
+_UNDERSTOOD = frozenset({q(WSSE, "Security"), q(WSA, "Action"), q(WSA, "MessageID"), q(WSA, "To"), q(WSA, "From")})
+MAX_MESSAGE_ID_LENGTH = 200  # the inbox, nonce and audit columns hold 200 characters
 _WSU_ID = q(WSU, "Id")
 
 
@@ -118,6 +122,9 @@ def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY
                  now: datetime | None = None) -> SignedRequest:
     """Verify structure, signature, certificate, sender binding and timestamp of a request."""
     header, body = _envelope_parts(root)
+    for block in header:  # SOAP 1.1 §4.2.3: a mandatory header block we do not process is a fault
+        if block.tag not in _UNDERSTOOD and block.get(q(SOAP11, "mustUnderstand")) in ("1", "true"):
+            raise SecurityError("soap.must_understand", "unknown mandatory header block")
     securities = header.findall(q(WSSE, "Security"))
     if len(securities) != 1:
         raise SecurityError("security.header.invalid", "expected exactly one wsse:Security")
@@ -128,10 +135,6 @@ def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY
     if len(signatures) != 1:
         raise SecurityError("security.signature.wrapping", "more than one ds:Signature")
     sig = signatures[0]
-    known = {q(WSU, "Timestamp"), q(WSSE, "BinarySecurityToken"), q(encryption.XENC, "EncryptedKey"),
-             q(signature.DS, "Signature")}
-    if any(child.tag not in known for child in security):
-        raise SecurityError("security.header.invalid", "unexpected element in wsse:Security")
     stamp = security.findall(q(WSU, "Timestamp"))
     if len(stamp) != 1:
         raise SecurityError("security.timestamp.invalid", "expected exactly one wsu:Timestamp")
@@ -142,12 +145,13 @@ def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY
     action = _one(header, q(WSA, "Action"))
     to = _one(header, q(WSA, "To"))
     sender_from = _one(header, q(WSA, "From"))
-    body_children = [child for child in body]
-    if (len(body_children) != 1 or body_children[0].tag != q(encryption.XENC, "EncryptedData")
-            or (body.text or "").strip() or (body_children[0].tail or "").strip()):
-        raise SecurityError("security.signature.incomplete", "Body must hold exactly one xenc:EncryptedData")
-    encrypted_data = body_children[0]
+    message_id_text = _simple_text(message_id)
+    if not message_id_text or len(message_id_text) > MAX_MESSAGE_ID_LENGTH:
+        raise SecurityError("security.header.invalid", "MessageID must be 1 to 200 characters of text")
 
+    # References are resolved before the remaining layout checks: a signed part moved into a
+    # wrapper (an extra child of wsse:Security, a second child of the Body) is reported as
+    # wrapping, the precise code, rather than as whichever layout rule the wrapper broke.
     ids = signature.id_map(root)
     signed = signature.check_signed_info(sig, ids, policy=policy)
     required = {"Body": body, "Timestamp": stamp, "EncryptedKey": encrypted_key, "MessageID": message_id,
@@ -156,6 +160,15 @@ def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY
     for element in signed.elements:
         if not any(element is allowed for allowed in allowed_positions):
             raise SecurityError("security.signature.wrapping", "reference outside the allowed positions")
+    known = {q(WSU, "Timestamp"), q(WSSE, "BinarySecurityToken"), q(encryption.XENC, "EncryptedKey"),
+             q(signature.DS, "Signature")}
+    if any(child.tag not in known for child in security):
+        raise SecurityError("security.header.invalid", "unexpected element in wsse:Security")
+    body_children = [child for child in body]
+    if (len(body_children) != 1 or body_children[0].tag != q(encryption.XENC, "EncryptedData")
+            or (body.text or "").strip() or (body_children[0].tail or "").strip()):
+        raise SecurityError("security.signature.incomplete", "Body must hold exactly one xenc:EncryptedData")
+    encrypted_data = body_children[0]
     for part in policy.required_parts:
         if not signed.covers(required[part]):
             raise SecurityError("security.signature.incomplete", f"{part} is not signed")
@@ -172,9 +185,14 @@ def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY
     if address != ORG_URI_PREFIX + identity.org_code:
         raise SecurityError("security.sender.mismatch", "wsa:From does not name the certificate's organization")
     created, expires = _check_timestamp(stamp, now=now, policy=policy)
-    return SignedRequest(sender=identity, cert_der=cert_der, message_id=(message_id.text or "").strip(),
+    return SignedRequest(sender=identity, cert_der=cert_der, message_id=message_id_text,
                          action=(action.text or "").strip(), to=(to.text or "").strip(), created=created,
                          expires=expires, encrypted_data=encrypted_data, encrypted_key=encrypted_key)
+
+
+def _simple_text(element: etree._Element) -> str | None:
+    """Stripped text of an element that holds text only (None if it has child elements)."""
+    return None if len(element) else (element.text or "").strip()
 
 
 def _token_certificate(sig: etree._Element, token: etree._Element) -> bytes:
@@ -185,9 +203,14 @@ def _token_certificate(sig: etree._Element, token: etree._Element) -> bytes:
         raise SecurityError("security.header.invalid", "BinarySecurityToken must be X509v3")
     try:
         der = base64.b64decode("".join((token.text or "").split()), validate=True)
-        x509.load_der_x509_certificate(der)
-    except (binascii.Error, ValueError):
-        raise SecurityError("security.certificate.untrusted", "token is not an X.509 certificate") from None
+        public_key = x509.load_der_x509_certificate(der).public_key()
+    except (binascii.Error, ValueError, UnsupportedAlgorithm):
+        raise SecurityError("security.certificate.untrusted", "token is not a usable X.509 certificate") from None
+    # Only the key types the hub CA issues (RSA >= 2048, EC P-256) reach xmlsec and the trust
+    # store; others (curves OpenSSL knows and cryptography does not) would crash the trust check.
+    if not (isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size >= 2048
+            or isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, ec.SECP256R1)):
+        raise SecurityError("security.certificate.untrusted", "key type the hub CA never issues")
     return der
 
 
@@ -200,6 +223,8 @@ def _check_certificate(trust, cert_der: bytes, now: datetime):
         raise SecurityError(exc.code, "certificate rejected") from None
     except TrustStoreError:
         raise HubError("server.unavailable", "trust store unavailable") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # a certificate the trust store cannot read
+        raise SecurityError("security.certificate.untrusted", "certificate unreadable") from None
 
 
 def _check_timestamp(stamp: etree._Element, *, now: datetime, policy: Policy) -> tuple[datetime, datetime]:
