@@ -67,19 +67,22 @@ class Config:
     open_rate: float = 300.0         # offered documents/s
     open_seconds: float = 20.0
     open_pool: int = 32              # connections (threads) available to the open-loop schedule
+    open_grace: float = 10.0         # requests not sent this long after the schedule's end are dropped
+    open_low_fraction: float = 0.5   # "open-low": offered rate = this x the single phase's docs/s
     warmup_single: int = 200
     warmup_batches: int = 6
     drain_timeout: float = 240.0
     build_processes: int = 2
-    phases: tuple = ("batch", "single", "open")
+    balance: bool = True             # spread keep-alive connections evenly over the hub's workers
+    phases: tuple = ("batch", "single", "open", "open-low")
 
     @classmethod
     def for_run(cls, *, quick: bool, **overrides) -> "Config":
         config = cls()
         if quick:
-            config = cls(quick=True, repeats=1, batch_requests=30, batch_time_limit=5.0, single_requests=1000,
-                         single_time_limit=5.0, open_seconds=5.0, warmup_single=40, warmup_batches=2,
-                         drain_timeout=60.0)
+            config = cls(quick=True, repeats=1, batch_requests=15, batch_time_limit=3.0, single_requests=400,
+                         single_time_limit=3.0, open_seconds=2.0, open_grace=1.0, warmup_single=40,
+                         warmup_batches=2, drain_timeout=2.0, phases=("batch", "single", "open"))
         for key, value in overrides.items():
             if value is not None:
                 setattr(config, key, value)
@@ -284,11 +287,13 @@ class HubServer:
             raise RuntimeError(f"hub did not answer /healthz within {timeout:.0f} s; see {self.log_path}")
         # uvicorn's worker processes (multiprocessing spawn children, not its resource tracker)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        while self.workers > 1 and time.monotonic() < deadline:
             self.worker_pids = [p for p in _children(self.proc.pid) if "spawn_main" in _cmdline(p)]
             if len(self.worker_pids) >= self.workers:
                 break
             time.sleep(0.2)
+        if self.workers == 1:
+            self.worker_pids = [self.proc.pid]  # uvicorn serves in its main process
 
     def pids(self) -> list[int]:
         return [self.proc.pid, *_children(self.proc.pid)] if self.proc else []
@@ -403,6 +408,7 @@ class _CpuWindow:
         self.hub = sum(self.per_pid.values())
         self.machine = machine1["busy"] - self.machine0["busy"]
         self.steal = machine1["steal"] - self.machine0["steal"]
+        self.iowait = machine1["iowait"] - self.machine0["iowait"]
         return False
 
     def report(self) -> dict:
@@ -411,7 +417,8 @@ class _CpuWindow:
         return {"wall_s": round(self.wall, 3), "hub_cores": round(self.hub / wall, 2),
                 "hub_worker_cores": workers, "loadgen_cores": round(self.client / wall, 2),
                 "other_cores": round(max(0.0, self.machine - self.hub - self.client) / wall, 2),
-                "machine_busy_cores": round(self.machine / wall, 2), "steal_cores": round(self.steal / wall, 2)}
+                "machine_busy_cores": round(self.machine / wall, 2), "steal_cores": round(self.steal / wall, 2),
+                "iowait_cores": round(self.iowait / wall, 2)}
 
 
 def _merge(conns: list[_Conn]) -> dict:
@@ -432,10 +439,85 @@ def _open_connections(port: int, n: int) -> list[_Conn]:
     return conns
 
 
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(int(link[8:-1]))
+    except OSError:
+        pass
+    return inodes
+
+
+def _owners(server: HubServer, conns: list[_Conn]) -> dict[int, int | None]:
+    """Client port -> pid of the uvicorn worker that accepted it (None: still in the accept queue)."""
+    ports = {c.conn.sock.getsockname()[1] for c in conns if c.conn.sock is not None}
+    inode_of_port: dict[int, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as handle:
+                next(handle)
+                for line in handle:
+                    fields = line.split()
+                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                    remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                    if local_port == server.port and remote_port in ports:
+                        inode_of_port[remote_port] = int(fields[9])
+        except OSError:
+            continue
+    owners = {pid: _socket_inodes(pid) for pid in server.worker_pids}
+    return {port: next((pid for pid, inodes in owners.items() if inode_of_port.get(port) in inodes), None)
+            for port in ports}
+
+
+def _spread(server: HubServer, owners: dict[int, int | None]) -> dict:
+    counts = {str(pid): sum(1 for owner in owners.values() if owner == pid) for pid in server.worker_pids}
+    counts["unaccepted"] = sum(1 for owner in owners.values() if owner is None)
+    return counts
+
+
+def spread_connections(server: HubServer, conns: list[_Conn], *, balance: bool, budget: float = 8.0) -> dict:
+    """Record which worker accepted each connection; with ``balance``, reconnect until they are even.
+
+    uvicorn's workers share one listening socket and asyncio accepts everything queued at once, so a
+    burst of keep-alive connections tends to land on a single worker. Real members' connections are
+    spread out in time; the benchmark spreads its own so that it measures both workers.
+    """
+    time.sleep(0.3)  # let the workers accept() what the kernel queued
+    owners = _owners(server, conns)
+    natural = _spread(server, owners)
+    if not balance or len(server.worker_pids) < 2:
+        return {"natural": natural, "balanced": natural, "reconnects": 0}
+    reconnects = 0
+    deadline = time.monotonic() + budget
+    while time.monotonic() < deadline:
+        if None in owners.values():  # not accepted yet: give the workers a moment
+            time.sleep(0.05)
+            owners = _owners(server, conns)
+            continue
+        counts = {pid: sum(1 for owner in owners.values() if owner == pid) for pid in server.worker_pids}
+        if max(counts.values()) - min(counts.values()) <= 1:
+            break
+        busiest = max(counts, key=counts.get)
+        victim = next(c for c in conns if owners.get(c.conn.sock.getsockname()[1]) == busiest)
+        victim.conn.close()
+        victim.connect()
+        reconnects += 1
+        time.sleep(0.02)
+        owners = _owners(server, conns)
+    return {"natural": natural, "balanced": _spread(server, owners), "reconnects": reconnects}
+
+
 def closed_loop(server: HubServer, bodies: list[bytes], *, docs_per_request: int, concurrency: int,
-                time_limit: float) -> dict:
+                time_limit: float, balance: bool = True) -> dict:
     """Each connection sends its next request as soon as the previous answer arrived."""
     conns = _open_connections(server.port, concurrency)
+    spread = spread_connections(server, conns, balance=balance)
     counter = itertools.count()
     go = threading.Event()
     state = {"deadline": float("inf")}
@@ -473,23 +555,32 @@ def closed_loop(server: HubServer, bodies: list[bytes], *, docs_per_request: int
     result = _merge(conns)
     result.update({"duration_s": round(duration, 3), "concurrency": concurrency, "docs_per_request": docs_per_request,
                    "offered_requests": n, "stopped_by_time_limit": result["requests_sent"] < n,
+                   "connections_per_worker": spread,
                    "docs_per_s": round(result["docs_ok"] / duration, 1),
                    "requests_per_s": round(result["requests_ok"] / duration, 1),
                    "latency": latency_summary([v for c in conns for v in c.latencies]), "cpu": cpu.report()})
     return result
 
 
-def open_loop(server: HubServer, bodies: list[bytes], *, rate: float, pool: int) -> dict:
-    """Request i is due at t0 + i/rate; latency counts from that due time, whatever delayed the send."""
+def open_loop(server: HubServer, bodies: list[bytes], *, rate: float, pool: int, grace: float,
+              balance: bool = True) -> dict:
+    """Request i is due at t0 + i/rate; latency counts from that due time, whatever delayed the send.
+
+    An overloaded hub would make the schedule run on for minutes: requests not sent within ``grace``
+    seconds after the last one was due are not sent at all. They count as ``unsent``, and their
+    latency enters the percentiles as a lower bound (``cutoff - due``), flagged ``censored``.
+    """
     conns = _open_connections(server.port, pool)
+    spread = spread_connections(server, conns, balance=balance)
     counter = itertools.count()
     go = threading.Event()
-    state = {"t0": 0.0}
+    state = {"t0": 0.0, "cutoff": float("inf")}
     n = len(bodies)
+    unsent: list[int] = []
 
     def run(conn: _Conn) -> None:
         go.wait()
-        t0 = state["t0"]
+        t0, cutoff = state["t0"], state["cutoff"]
         latencies, lags = conn.latencies, conn.lags
         while True:
             i = next(counter)
@@ -500,6 +591,9 @@ def open_loop(server: HubServer, bodies: list[bytes], *, rate: float, pool: int)
             if delay > 0:
                 time.sleep(delay)
             start = time.perf_counter()
+            if start > cutoff:
+                unsent.append(i)  # list.append is atomic under the GIL
+                continue
             conn.post(bodies[i], 1)
             latencies.append(time.perf_counter() - due)
             lags.append(start - due)
@@ -510,22 +604,28 @@ def open_loop(server: HubServer, bodies: list[bytes], *, rate: float, pool: int)
     gc.disable()
     try:
         with _CpuWindow(server) as cpu:
-            state["t0"] = time.perf_counter() + 0.05
+            state["t0"] = t0 = time.perf_counter() + 0.05
+            state["cutoff"] = t0 + n / rate + grace
             go.set()
             for t in threads:
                 t.join()
-            duration = time.perf_counter() - state["t0"]
+            duration = time.perf_counter() - t0
     finally:
         gc.enable()
         for c in conns:
             c.close()
     result = _merge(conns)
     lags = sorted(v for c in conns for v in c.lags)
+    latencies = [v for c in conns for v in c.latencies]
+    latencies += [state["cutoff"] - (t0 + i / rate) for i in unsent]
+    latency = latency_summary(latencies)
+    latency["censored"] = len(unsent)
     result.update({"duration_s": round(duration, 3), "offered_docs_per_s": rate, "pool": pool,
-                   "scheduled_span_s": round(n / rate, 3), "docs_per_request": 1,
+                   "scheduled_span_s": round(n / rate, 3), "docs_per_request": 1, "offered_requests": n,
+                   "unsent": len(unsent), "stopped_by_time_limit": bool(unsent), "connections_per_worker": spread,
                    "docs_per_s": round(result["docs_ok"] / duration, 1),
                    "requests_per_s": round(result["requests_ok"] / duration, 1),
-                   "latency": latency_summary([v for c in conns for v in c.latencies]),
+                   "latency": latency,
                    "send_lag_ms": {"p99": round(_percentile(lags, 99) * 1000, 2),
                                    "max": round(lags[-1] * 1000, 2) if lags else None},
                    "cpu": cpu.report()})
@@ -615,17 +715,26 @@ def run_exchange(config: Config, *, out_dir: Path, say=print, keep: bool = False
                     say(f"[{phase} #{round_}] built {len(bodies)} requests x {config.batch_size} docs "
                         f"({len(bodies[0]) // 1024} KiB each) in {build_s:.1f} s")
                     result = closed_loop(server, bodies, docs_per_request=config.batch_size,
-                                         concurrency=config.batch_concurrency, time_limit=config.batch_time_limit)
+                                         concurrency=config.batch_concurrency, time_limit=config.batch_time_limit,
+                                         balance=config.balance)
                 elif phase == "single":
                     bodies, build_s = builder.single(config.single_requests)
                     say(f"[{phase} #{round_}] built {len(bodies)} requests ({len(bodies[0]) // 1024} KiB each) "
                         f"in {build_s:.1f} s")
                     result = closed_loop(server, bodies, docs_per_request=1, concurrency=config.single_concurrency,
-                                         time_limit=config.single_time_limit)
+                                         time_limit=config.single_time_limit, balance=config.balance)
                 elif phase == "open":
                     bodies, build_s = builder.single(int(config.open_rate * config.open_seconds))
                     say(f"[{phase} #{round_}] built {len(bodies)} requests in {build_s:.1f} s")
-                    result = open_loop(server, bodies, rate=config.open_rate, pool=config.open_pool)
+                    result = open_loop(server, bodies, rate=config.open_rate, pool=config.open_pool,
+                                       grace=config.open_grace, balance=config.balance)
+                elif phase == "open-low":
+                    singles = results["phases"].get("single")
+                    rate = max(5.0, round(config.open_low_fraction * singles[-1]["docs_per_s"])) if singles else 50.0
+                    bodies, build_s = builder.single(int(rate * config.open_seconds))
+                    say(f"[{phase} #{round_}] built {len(bodies)} requests in {build_s:.1f} s (offered {rate:g}/s)")
+                    result = open_loop(server, bodies, rate=rate, pool=config.open_pool, grace=config.open_grace,
+                                       balance=config.balance)
                 else:
                     raise ValueError(f"unknown phase {phase}")
                 account(result)
@@ -635,9 +744,10 @@ def run_exchange(config: Config, *, out_dir: Path, say=print, keep: bool = False
                 result["drain"] = wait_drained(data_dir, config.drain_timeout)
                 results["phases"].setdefault(phase, []).append(result)
                 lat = result["latency"]
-                say(f"[{phase} #{round_}] {result['docs_per_s']:.0f} docs/s, {result['requests_per_s']:.0f} req/s, "
+                say(f"[{phase} #{round_}] {result['docs_per_s']:.0f} docs/s{f', unsent ' + str(result['unsent']) if result.get('unsent') else ''}, {result['requests_per_s']:.0f} req/s, "
                     f"p50 {lat['p50_ms']} ms p99 {lat['p99_ms']} ms, errors {result['errors']}, "
-                    f"hub {result['cpu']['hub_cores']} cores {result['cpu']['hub_worker_cores']}, "
+                    f"hub {result['cpu']['hub_cores']} cores {result['cpu']['hub_worker_cores']} "
+                    f"(connections {result['connections_per_worker']['natural']} -> {result['connections_per_worker']['balanced']}), iowait {result['cpu']['iowait_cores']}, "
                     f"loadgen {result['cpu']['loadgen_cores']}, other {result['cpu']['other_cores']}; "
                     f"processor drained {result['drain']['backlog_at_end']} in {result['drain']['drain_s']} s")
         inbox = inbox_check(data_dir)

@@ -12,6 +12,7 @@ from certs import PkiPaths, TrustStore
 
 from .errors import HubError, SecurityError, StoreError
 from .exchange.gate import SecurityGate
+from .exchange.inbox import InboxWriter
 from .settings import Settings
 from .store.db import make_engine, migrate, session_factory
 from .store.models import RequestNonce
@@ -50,6 +51,7 @@ class Hub:
     decryptor: Credentials   # hub encryption key: unwraps members' content keys
     gate: SecurityGate
     nonces: NonceGuard
+    inbox: InboxWriter
 
     @classmethod
     def open(cls, settings: Settings, *, run_migrations: bool = True) -> "Hub":
@@ -66,7 +68,7 @@ class Hub:
         nonces = NonceGuard(sessions)
         gate = SecurityGate(trust=trust, decryptor=decryptor, nonces=nonces, max_bytes=settings.max_message_bytes)
         return cls(settings=settings, sessions=sessions, trust=trust, signer=signer, decryptor=decryptor,
-                   gate=gate, nonces=nonces)
+                   gate=gate, nonces=nonces, inbox=InboxWriter(sessions))
 
 
 __all__ = ["Hub", "NonceGuard"]

@@ -2,23 +2,33 @@
 
 A resend of the same (sender, MessageID) with the same document gets its original receipt back
 and stores nothing; the same MessageID with a different document is refused.
+
+Writes go through one ``InboxWriter`` per process: request threads hand it their documents and
+wait; its thread commits whatever has queued up in one transaction (group commit), so a durable
+fsync is shared by every request that arrived meanwhile. Receipts are signed before the
+transaction, outside the database lock.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import queue
+import threading
+from dataclasses import dataclass, field
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import StoreError
+from ..errors import HubError, StoreError
 from ..store.models import Envelope, Message, MessageStatus
 from ..wssec.credentials import Credentials
 from . import audit
 from .gate import VerifiedMessage
 from .receipts import ReceiptStatus, build_receipt
+
+_MESSAGES = Message.__table__
+_ENVELOPES = Envelope.__table__
 
 
 @dataclass(frozen=True)
@@ -41,72 +51,151 @@ class ItemOutcome:
     code: str = ""
 
 
-def _local_name(element: etree._Element) -> str:
-    return etree.QName(element).localname
+@dataclass
+class _Prepared:
+    message_id: str
+    document_type: str
+    canonical: bytes
+    digest: str
+    receipt: bytes  # the accepted receipt, signed in advance (unused if the item is a resend)
 
 
-def accept(sessions: sessionmaker[Session], *, verified: VerifiedMessage, items: list[DocumentItem],
-           signer: Credentials, client_address: str | None) -> list[ItemOutcome]:
-    """Store new documents and their receipts in one durable commit; return a receipt per item."""
-    prepared = [(item, item.canonical) for item in items]
-    for attempt in range(3):
-        try:
-            return _accept_once(sessions, verified=verified, prepared=prepared, signer=signer,
-                                client_address=client_address)
-        except IntegrityError:
-            continue  # a concurrent resend won the race: the next pass finds its row
-        except SQLAlchemyError:
-            raise StoreError("server.unavailable", "database write failed") from None
-    raise StoreError("server.unavailable", "could not settle concurrent submissions")
+@dataclass
+class _Job:
+    verified: VerifiedMessage
+    items: list[_Prepared]
+    client_address: str | None
+    done: threading.Event = field(default_factory=threading.Event)
+    outcomes: list | None = None
+    error: HubError | None = None
 
 
-def _accept_once(sessions, *, verified, prepared, signer, client_address) -> list[ItemOutcome]:
-    sender = verified.sender
-    outcomes: list[ItemOutcome] = []
-    with sessions() as session, session.begin():
-        ids = [item.message_id for item, _ in prepared]
-        existing = {m.message_id: m for m in session.scalars(
-            select(Message).where(Message.sender == sender, Message.message_id.in_(ids)))}
-        envelope = None
-        for index, (item, canonical) in enumerate(prepared):
-            digest = hashlib.sha256(canonical).hexdigest()
-            known = existing.get(item.message_id)
-            if known is not None:
-                if known.document_sha256 == digest:
-                    outcomes.append(ItemOutcome(item.message_id, known.receipt, "duplicate"))
-                    audit.record(session, "message.duplicate", verified=verified, message_id=item.message_id,
-                                 client_address=client_address)
+def _prepare(verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials) -> list[_Prepared]:
+    prepared = []
+    for item in items:
+        canonical = item.canonical
+        digest = hashlib.sha256(canonical).hexdigest()
+        receipt = build_receipt(signer=signer, message_id=item.message_id, sender=verified.sender,
+                                message_sha256=verified.envelope_sha256, document_sha256=digest,
+                                received_at=verified.received_at, status=ReceiptStatus.ACCEPTED)
+        prepared.append(_Prepared(item.message_id, etree.QName(item.document).localname, canonical, digest, receipt))
+    return prepared
+
+
+def _write(session: Session, jobs: list[_Job]) -> None:
+    """Store every job's new documents in the session's transaction; fill in their outcomes."""
+    keys = [(job.verified.sender, item.message_id) for job in jobs for item in job.items]
+    known = {(row.sender, row.message_id): (row.document_sha256, row.receipt) for row in session.execute(
+        select(_MESSAGES.c.sender, _MESSAGES.c.message_id, _MESSAGES.c.document_sha256, _MESSAGES.c.receipt)
+        .where(tuple_(_MESSAGES.c.sender, _MESSAGES.c.message_id).in_(keys)))}
+    messages, events = [], []
+    for job in jobs:
+        verified, outcomes, envelope_id = job.verified, [], None
+        for index, item in enumerate(job.items):
+            key = (verified.sender, item.message_id)
+            if key in known:
+                digest, receipt = known[key]
+                if digest == item.digest:
+                    outcomes.append(ItemOutcome(item.message_id, receipt, "duplicate"))
+                    events.append(("message.duplicate", job, item.message_id, None))
                 else:
-                    code = "exchange.message_id.reused"
-                    receipt = build_receipt(signer=signer, message_id=item.message_id, sender=sender,
-                                            message_sha256=verified.envelope_sha256, document_sha256=digest,
-                                            received_at=verified.received_at, status=ReceiptStatus.REJECTED,
-                                            code=code)
-                    outcomes.append(ItemOutcome(item.message_id, receipt, "rejected", code))
-                    audit.record(session, "message.reject", verified=verified, message_id=item.message_id,
-                                 client_address=client_address, code=code)
+                    outcomes.append(ItemOutcome(item.message_id, b"", "rejected", "exchange.message_id.reused"))
+                    events.append(("message.reject", job, item.message_id, "exchange.message_id.reused"))
                 continue
-            if envelope is None:
-                envelope = Envelope(sha256=verified.envelope_sha256, sender=sender,
-                                    cert_serial=verified.request.sender.serial_hex,
-                                    wsa_message_id=verified.request.message_id, action=verified.request.action,
-                                    received_at=verified.received_at, client_address=client_address,
-                                    raw=verified.raw)
-                session.add(envelope)
-                session.flush()
-            receipt = build_receipt(signer=signer, message_id=item.message_id, sender=sender,
-                                    message_sha256=verified.envelope_sha256, document_sha256=digest,
-                                    received_at=verified.received_at, status=ReceiptStatus.ACCEPTED)
-            message = Message(sender=sender, message_id=item.message_id, envelope_id=envelope.id, item_index=index,
-                              document_type=_local_name(item.document), document_sha256=digest,
-                              document=canonical, status=MessageStatus.ACCEPTED.value,
-                              received_at=verified.received_at, updated_at=verified.received_at, receipt=receipt)
-            session.add(message)
-            existing[item.message_id] = message
-            outcomes.append(ItemOutcome(item.message_id, receipt, "accepted"))
-            audit.record(session, "message.accept", verified=verified, message_id=item.message_id,
-                         client_address=client_address)
-    return outcomes
+            if envelope_id is None:
+                envelope_id = session.execute(insert(_ENVELOPES).returning(_ENVELOPES.c.id), {
+                    "sha256": verified.envelope_sha256, "sender": verified.sender,
+                    "cert_serial": verified.request.sender.serial_hex, "wsa_message_id": verified.request.message_id,
+                    "action": verified.request.action, "received_at": verified.received_at,
+                    "client_address": job.client_address, "raw": verified.raw}).scalar_one()
+            messages.append({"sender": verified.sender, "message_id": item.message_id, "envelope_id": envelope_id,
+                             "item_index": index, "document_type": item.document_type,
+                             "document_sha256": item.digest, "document": item.canonical,
+                             "status": MessageStatus.ACCEPTED.value, "received_at": verified.received_at,
+                             "updated_at": verified.received_at, "receipt": item.receipt})
+            known[key] = (item.digest, item.receipt)
+            outcomes.append(ItemOutcome(item.message_id, item.receipt, "accepted"))
+            events.append(("message.accept", job, item.message_id, None))
+        job.outcomes = outcomes
+    if messages:
+        session.execute(insert(_MESSAGES), messages)
+    audit.record_many(session, [audit.event(kind, verified=job.verified, message_id=message_id, code=code,
+                                            client_address=job.client_address)
+                                for kind, job, message_id, code in events])
+
+
+def _commit(sessions: sessionmaker[Session], jobs: list[_Job]) -> None:
+    """One transaction for ``jobs``; on a unique-key race retry them one by one."""
+    try:
+        with sessions() as session, session.begin():
+            _write(session, jobs)
+        return
+    except IntegrityError:
+        if len(jobs) == 1:
+            raise
+    for job in jobs:  # another process stored one of these keys meanwhile: settle each alone
+        _commit(sessions, [job])
+
+
+class InboxWriter:
+    """Group commit of accepted documents for one process."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, max_group: int = 64):
+        self.sessions = sessions
+        self.max_group = max_group
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="hie-inbox-writer", daemon=True)
+        self._thread.start()
+
+    def accept(self, *, verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials,
+               client_address: str | None) -> list[ItemOutcome]:
+        """Store new documents durably, then return a receipt per item (original ones for resends)."""
+        job = _Job(verified, _prepare(verified, items, signer), client_address)
+        self._queue.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return [outcome if outcome.status != "rejected" else _rejected(outcome, verified, item, signer)
+                for outcome, item in zip(job.outcomes, job.items)]
+
+    def _run(self) -> None:
+        while True:
+            jobs = [self._queue.get()]
+            while len(jobs) < self.max_group:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._settle(jobs)
+
+    def _settle(self, jobs: list[_Job]) -> None:
+        try:
+            for attempt in range(3):
+                try:
+                    _commit(self.sessions, jobs)
+                    break
+                except IntegrityError:
+                    continue  # a concurrent resend of the same key won: the next pass finds it
+            else:
+                raise StoreError("server.unavailable", "could not settle concurrent submissions")
+        except HubError as exc:
+            for job in jobs:
+                job.error = exc
+        except SQLAlchemyError:
+            for job in jobs:
+                job.error = StoreError("server.unavailable", "database write failed")
+        except Exception:  # never leave a request thread waiting forever
+            for job in jobs:
+                job.error = StoreError("server.unavailable", "inbox writer failure")
+        for job in jobs:
+            job.done.set()
+
+
+def _rejected(outcome: ItemOutcome, verified: VerifiedMessage, item: _Prepared, signer: Credentials) -> ItemOutcome:
+    receipt = build_receipt(signer=signer, message_id=item.message_id, sender=verified.sender,
+                            message_sha256=verified.envelope_sha256, document_sha256=item.digest,
+                            received_at=verified.received_at, status=ReceiptStatus.REJECTED, code=outcome.code)
+    return ItemOutcome(outcome.message_id, receipt, outcome.status, outcome.code)
 
 
 def status_of(sessions: sessionmaker[Session], *, sender: str, message_id: str) -> Message | None:
@@ -116,4 +205,4 @@ def status_of(sessions: sessionmaker[Session], *, sender: str, message_id: str) 
                                                      Message.message_id == message_id)).first()
 
 
-__all__ = ["DocumentItem", "ItemOutcome", "accept", "status_of"]
+__all__ = ["DocumentItem", "ItemOutcome", "InboxWriter", "status_of"]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from cryptography import x509
 from lxml import etree
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..store.models import Reply
@@ -17,13 +17,22 @@ from ..wssec.timestamps import format_utc, utcnow
 from . import audit
 
 
-def queue(session: Session, *, recipient: str, kind: str, content: bytes, in_reply_to: str | None = None,
-          now: datetime | None = None) -> Reply:
-    """Add a reply for ``recipient`` to the session (committed by the caller)."""
-    reply = Reply(reply_id=f"reply-{uuid.uuid4().hex}", recipient=recipient, kind=kind, in_reply_to=in_reply_to,
-                  content=content, created_at=now or utcnow())
-    session.add(reply)
-    return reply
+def reply_row(*, recipient: str, kind: str, content: bytes, in_reply_to: str | None = None,
+              now: datetime | None = None) -> dict:
+    """A new outbox row for ``recipient`` (see ``queue_many``)."""
+    return {"reply_id": f"reply-{uuid.uuid4().hex}", "recipient": recipient, "kind": kind,
+            "in_reply_to": in_reply_to, "content": content, "created_at": now or utcnow()}
+
+
+def queue_many(session: Session, rows: list[dict]) -> None:
+    """Queue replies in the caller's transaction."""
+    if rows:
+        session.execute(insert(Reply.__table__), rows)
+
+
+def queue(session: Session, **fields) -> None:
+    """Queue one reply in the caller's transaction."""
+    queue_many(session, [reply_row(**fields)])
 
 
 def acknowledgement(*, message_id: str, status: str, code: str = "") -> bytes:
@@ -66,4 +75,4 @@ def acknowledge(sessions: sessionmaker[Session], *, verified, reply_ids: list[st
         return result.rowcount
 
 
-__all__ = ["queue", "acknowledgement", "fetch", "acknowledge"]
+__all__ = ["queue", "queue_many", "reply_row", "acknowledgement", "fetch", "acknowledge"]

@@ -78,7 +78,7 @@ def _items(hub, verified: VerifiedMessage) -> list[inbox.DocumentItem]:
 def _submit(ctx) -> list[inbox.ItemOutcome]:
     hub, verified = _context(ctx)
     try:
-        return inbox.accept(hub.sessions, verified=verified, items=_items(hub, verified), signer=hub.signer,
+        return hub.inbox.accept(verified=verified, items=_items(hub, verified), signer=hub.signer,
                             client_address=_client(ctx))
     except HubError as exc:
         raise _as_fault(exc) from None

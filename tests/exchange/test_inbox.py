@@ -109,3 +109,15 @@ def test_get_status_replay_and_nonce_pruning(hub, post, members, hub_enc_cert):
     assert etree.fromstring(first.body).find(f".//{q(HIS, 'Receipt')}") is not None
     assert fault_code(post(request).body) == "security.replay"
     assert hub.nonces.prune(utcnow() + timedelta(minutes=10)) == 1
+
+
+def test_unexpected_stage_error_leaves_message_pending(hub, post, members, hub_enc_cert):
+    def broken(session, message):
+        raise RuntimeError("a bug, not bad data")
+
+    assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert)).body) is None
+    assert processing.process_pending(hub.sessions, stages=[broken]) == 0
+    with hub.sessions() as session:
+        assert session.scalars(select(Message.status)).one() == "accepted"
+        assert session.scalars(select(Reply)).all() == []
+    assert processing.process_pending(hub.sessions) == 1  # once fixed, it is processed
