@@ -23,7 +23,7 @@ def sign_element(element: etree._Element, *, signer: Credentials) -> etree._Elem
     """Sign ``element`` (which must carry an ``Id``) in place with an enveloped signature."""
     if element.get("Id") is None:
         raise ValueError("element needs an Id attribute")
-    sig = signature.sign(element, [element], key=signer.signing_key, enveloped=True)
+    sig = signature.sign_enveloped(element, key=signer.signing_key)
     x509_data = etree.SubElement(signature.key_info_of(sig), q(DS, "X509Data"))
     etree.SubElement(x509_data, q(DS, "X509Certificate")).text = base64.b64encode(signer.cert_der).decode("ascii")
     return element
