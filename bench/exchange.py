@@ -60,7 +60,7 @@ class Config:
     batch_size: int = 100
     batch_requests: int = 200        # documents offered = batch_size * batch_requests
     batch_time_limit: float = 20.0   # a phase stops early when this many seconds have passed
-    batch_concurrency: int = 8
+    batch_concurrency: int = 4       # 2 per worker: one request being received while one is processed
     single_requests: int = 9000
     single_time_limit: float = 20.0
     single_concurrency: int = 16
@@ -81,7 +81,7 @@ class Config:
         config = cls()
         if quick:
             config = cls(quick=True, repeats=1, batch_requests=15, batch_time_limit=3.0, single_requests=400,
-                         single_time_limit=3.0, open_seconds=2.0, open_grace=1.0, warmup_single=40,
+                         single_time_limit=3.0, open_seconds=2.0, open_grace=1.0, warmup_single=32,
                          warmup_batches=2, drain_timeout=2.0, phases=("batch", "single", "open"))
         for key, value in overrides.items():
             if value is not None:
@@ -745,7 +745,8 @@ def run_exchange(config: Config, *, out_dir: Path, say=print, keep: bool = False
                 results["phases"].setdefault(phase, []).append(result)
                 lat = result["latency"]
                 say(f"[{phase} #{round_}] {result['docs_per_s']:.0f} docs/s{f', unsent ' + str(result['unsent']) if result.get('unsent') else ''}, {result['requests_per_s']:.0f} req/s, "
-                    f"p50 {lat['p50_ms']} ms p99 {lat['p99_ms']} ms, errors {result['errors']}, "
+                    f"p50 {lat['p50_ms']} ms p99 {lat['p99_ms']} ms, errors {result['errors']}"
+                    f"{' ' + str(result['faults']) + ' ' + str(result['transport_errors']) if result['errors'] else ''}, "
                     f"hub {result['cpu']['hub_cores']} cores {result['cpu']['hub_worker_cores']} "
                     f"(connections {result['connections_per_worker']['natural']} -> {result['connections_per_worker']['balanced']}), iowait {result['cpu']['iowait_cores']}, "
                     f"loadgen {result['cpu']['loadgen_cores']}, other {result['cpu']['other_cores']}; "

@@ -61,6 +61,20 @@ def machine_facts() -> dict:
             "versions": versions}
 
 
+def code_fingerprint() -> dict:
+    """Which hub code was measured (no VCS access here): a digest of the hub's sources and their newest mtime."""
+    import hashlib
+
+    digest, newest, count = hashlib.sha256(), 0.0, 0
+    for package in ("hub", "certs"):
+        for path in sorted((ex.REPO / package).rglob("*.py")):
+            digest.update(str(path.relative_to(ex.REPO)).encode() + b"\0" + path.read_bytes())
+            newest = max(newest, path.stat().st_mtime)
+            count += 1
+    return {"sha256": digest.hexdigest()[:16], "files": count,
+            "newest_mtime": datetime.fromtimestamp(newest, timezone.utc).isoformat(timespec="seconds")}
+
+
 def _median(values):
     values = [v for v in values if v is not None]
     return round(statistics.median(values), 2) if values else None
@@ -138,6 +152,10 @@ def print_table(report: dict, out=sys.stdout) -> None:
     w(f"machine: {m['cores']} cores {m['cpu_model']}, Python {m['python']}, cryptography "
       f"{m['versions']['cryptography']}, lxml {m['versions']['lxml']}, xmlsec {m['versions']['xmlsec']}, "
       f"spyne {m['versions']['spyne']}, SQLite {m['versions']['sqlite']}, load avg at start {m['loadavg_at_start']}\n")
+    code = report.get("code", {})
+    w(f"hub code: {code.get('at_start', {}).get('sha256')} ({code.get('at_start', {}).get('files')} files, newest "
+      f"{code.get('at_start', {}).get('newest_mtime')})"
+      + ("  WARNING: the hub's code changed during the run" if code.get("changed_during_run") else "") + "\n")
     w(f"raw floor (cryptography, 1 core; before / after): RSA-2048 private ops/s "
       f"{f0['rsa2048_private_ops_per_s']:,} / {f1['rsa2048_private_ops_per_s']:,}; ECDSA P-256 signs/s "
       f"{f0['ecdsa_p256_signs_per_s']:,} / {f1['ecdsa_p256_signs_per_s']:,}"
@@ -211,10 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/results"), help="directory for exchange.json")
     parser.add_argument("--quick", action="store_true", help="~30 s smoke run (one repeat, short phases)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per phase [2; quick: 1]")
-    parser.add_argument("--phases", default=None, help="comma list of batch,single,open [all]")
+    parser.add_argument("--phases", default=None, help="comma list of batch,single,open,open-low [all; quick: batch,single,open]")
     parser.add_argument("--batch-size", type=int, default=None, help="documents per SubmitBatch [100]")
     parser.add_argument("--rate", type=float, default=None, help="open-loop offered documents/s [300]")
-    parser.add_argument("--seconds", type=float, default=None, help="time limit of each phase [20; quick: 4]")
+    parser.add_argument("--seconds", type=float, default=None, help="time limit of each phase [20; quick: 3 (open: 2)]")
+    parser.add_argument("--batch-concurrency", type=int, default=None, help="connections in the batch phase [4]")
+    parser.add_argument("--single-concurrency", type=int, default=None, help="connections in the single phase [16]")
     parser.add_argument("--workers", type=int, default=None, help="hub worker processes [2]")
     parser.add_argument("--no-balance", action="store_true",
                         help="leave keep-alive connections where uvicorn's workers accepted them")
@@ -231,14 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     config = ex.Config.for_run(
         quick=args.quick, repeats=args.repeats, batch_size=args.batch_size, open_rate=args.rate, workers=args.workers,
         phases=tuple(args.phases.split(",")) if args.phases else None, balance=False if args.no_balance else None,
+        batch_concurrency=args.batch_concurrency, single_concurrency=args.single_concurrency,
         batch_time_limit=seconds, single_time_limit=seconds, open_seconds=seconds)
     if seconds:  # enough pre-built requests to fill the time limit at the target rates
         config.batch_requests = max(config.batch_requests, int(1.0 * TARGETS["batch_docs_per_s"] * seconds / config.batch_size) + 1)
         config.single_requests = max(config.single_requests, int(0.9 * TARGETS["single_docs_per_s"] * seconds))
     report: dict = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": config.quick,
-                    "targets_spec": TARGETS, "machine": machine_facts()}
+                    "targets_spec": TARGETS, "machine": machine_facts(), "code": {"at_start": code_fingerprint()}}
     cores = report["machine"]["cores_usable"]
-    floor_seconds = 0.3 if config.quick else 1.0
+    floor_seconds = 0.2 if config.quick else 1.0
     say("measuring the crypto floor ...")
     timings = report["timings_s"] = {}
     mark = time.perf_counter()
@@ -265,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     report["targets"] = targets(report["summary"])
     report["machine"]["loadavg_at_end"] = [round(v, 2) for v in os.getloadavg()]
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
+    report["code"]["at_end"] = code_fingerprint()
+    report["code"]["changed_during_run"] = report["code"]["at_end"]["sha256"] != report["code"]["at_start"]["sha256"]
     path = out / "exchange.json"
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print_table(report)

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from .exchange.processing import Processor
 from .runtime import Hub
 from .settings import Settings
+from .soap.asgi import BufferedWsgi
 from .soap.wsgi import GateMiddleware
 
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
 
     wsgi = GateMiddleware(hub)
-    app.mount("/soap", WSGIMiddleware(_SoapPath(wsgi), workers=8))
+    app.mount("/soap", BufferedWsgi(_SoapPath(wsgi), max_body=settings.max_message_bytes))
     return app
 
 

@@ -14,7 +14,7 @@ from .errors import HubError, SecurityError, StoreError
 from .exchange.gate import SecurityGate
 from .exchange.inbox import InboxWriter
 from .settings import Settings
-from .store.db import make_engine, migrate, session_factory
+from .store.db import make_engine, migrate, session_factory, transaction
 from .store.models import RequestNonce
 from .wssec.credentials import Credentials
 from .wssec.timestamps import utcnow
@@ -28,7 +28,7 @@ class NonceGuard:
 
     def __call__(self, sender: str, message_id: str, expires_at: datetime) -> None:
         try:
-            with self.sessions() as session, session.begin():
+            with transaction(self.sessions) as session:
                 session.add(RequestNonce(sender=sender, message_id=message_id, expires_at=expires_at))
         except IntegrityError:
             raise SecurityError("security.replay", "MessageID seen before") from None
@@ -36,7 +36,7 @@ class NonceGuard:
             raise StoreError("server.unavailable", "nonce write failed") from None
 
     def prune(self, now: datetime | None = None) -> int:
-        with self.sessions() as session, session.begin():
+        with transaction(self.sessions) as session:
             return session.execute(delete(RequestNonce).where(RequestNonce.expires_at < (now or utcnow()))).rowcount
 
 

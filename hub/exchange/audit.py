@@ -6,6 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
+from ..store.db import transaction
 from ..store.models import AuditEvent
 from ..wssec.timestamps import utcnow
 
@@ -43,7 +44,7 @@ def record_rejection(sessions: sessionmaker[Session], *, trace, code: str, clien
     """Audit a rejected request in its own transaction; raise ``StoreError`` if that fails."""
     kind = "decrypt.fail" if code == "security.decryption.failed" else "request.reject"
     try:
-        with sessions() as session, session.begin():
+        with transaction(sessions) as session:
             record(session, kind, trace=trace, code=code, client_address=client_address)
     except SQLAlchemyError:
         raise StoreError("server.unavailable", "audit write failed") from None

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError, StoreError
+from ..store.db import transaction
 from ..store.models import Envelope, Message, MessageStatus
 from ..wssec.credentials import Credentials
 from . import audit
@@ -127,7 +128,7 @@ def _write(session: Session, jobs: list[_Job]) -> None:
 def _commit(sessions: sessionmaker[Session], jobs: list[_Job]) -> None:
     """One transaction for ``jobs``; on a unique-key race retry them one by one."""
     try:
-        with sessions() as session, session.begin():
+        with transaction(sessions) as session:
             _write(session, jobs)
         return
     except IntegrityError:

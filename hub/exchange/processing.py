@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError
+from ..store.db import transaction
 from ..store.models import Message, MessageStatus
 from ..wssec.timestamps import utcnow
 from . import audit, replies
@@ -37,7 +38,7 @@ def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | No
     """Process up to ``limit`` pending messages in one transaction; returns how many were finished."""
     stages = STAGES if stages is None else stages
     now = utcnow()
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         ids = session.scalars(select(_MESSAGES.c.id).where(_MESSAGES.c.status.in_(_PENDING))
                               .order_by(_MESSAGES.c.id).limit(limit)).all()
         if not ids:

@@ -9,6 +9,7 @@ from lxml import etree
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..store.db import transaction
 from ..store.models import Reply
 from ..wssec.credentials import Credentials
 from ..wssec.ns import HIE, HIS, q
@@ -48,7 +49,7 @@ def fetch(sessions: sessionmaker[Session], *, verified, recipient_cert: x509.Cer
     """Seal up to ``limit`` unacknowledged replies for the caller; audit the fetch."""
     sealed = []
     now = utcnow()
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         rows = session.scalars(select(Reply).where(Reply.recipient == verified.sender, Reply.acked_at.is_(None))
                                .order_by(Reply.id).limit(limit)).all()
         for row in rows:
@@ -67,7 +68,7 @@ def fetch(sessions: sessionmaker[Session], *, verified, recipient_cert: x509.Cer
 def acknowledge(sessions: sessionmaker[Session], *, verified, reply_ids: list[str],
                 client_address: str | None) -> int:
     """Mark the caller's replies as written on its side; returns how many changed."""
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         result = session.execute(update(Reply).where(Reply.recipient == verified.sender,
                                                      Reply.reply_id.in_(reply_ids), Reply.acked_at.is_(None))
                                  .values(acked_at=utcnow()))

@@ -1,6 +1,10 @@
 """Engines for the OLTP store: SQLite (WAL, full fsync) by default, PostgreSQL by URL."""
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -24,6 +28,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
+        database = engine.url.database
+        engine.hie_write_lock = SqliteWriteLock(f"{database}.writelock") if database and database != ":memory:" else None
+
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
@@ -35,7 +42,52 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    engine.hie_write_lock = None  # PostgreSQL queues writers itself
+    return engine
+
+
+class SqliteWriteLock:
+    """Serializes write transactions on one SQLite file across threads and processes.
+
+    SQLite's own busy handler makes a waiting writer sleep in growing steps (1, 2, 5, 10 … ms),
+    which with two hub processes costs more than the writes themselves; a blocking flock wakes
+    the next writer the moment the lock is free.
+    """
+
+    def __init__(self, path: str):
+        self._path = path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+
+    def __enter__(self):
+        self._threads.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session]):
+    """A write transaction: one writer at a time on SQLite, committed on exit (rolled back on error)."""
+    lock = getattr(sessions.kw["bind"], "hie_write_lock", None)
+    if lock is None:
+        with sessions() as session, session.begin():
+            yield session
+        return
+    with lock, sessions() as session, session.begin():
+        yield session
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -64,4 +116,4 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     command.downgrade(_alembic_config(engine), revision)
 
 
-__all__ = ["make_engine", "session_factory", "migrate", "downgrade", "sqlite_url"]
+__all__ = ["transaction", "SqliteWriteLock", "make_engine", "session_factory", "migrate", "downgrade", "sqlite_url"]

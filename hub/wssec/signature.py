@@ -33,6 +33,14 @@ from .ns import DS, WSU, Digest, SignatureMethod, Transform, q
 from .policy import DEFAULT_POLICY, Policy
 
 ID_ATTRIBUTES = (q(WSU, "Id"), "Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
+_DS_SIGNEDINFO = q(DS, "SignedInfo")
+_DS_SIGNATUREVALUE = q(DS, "SignatureValue")
+_DS_CANONICALIZATIONMETHOD = q(DS, "CanonicalizationMethod")
+_DS_SIGNATUREMETHOD = q(DS, "SignatureMethod")
+_DS_REFERENCE = q(DS, "Reference")
+_DS_DIGESTMETHOD = q(DS, "DigestMethod")
+_DS_DIGESTVALUE = q(DS, "DigestValue")
+_DS_TRANSFORM_PATH = f"{q(DS, 'Transforms')}/{q(DS, 'Transform')}"
 _ID_REF = re.compile(r"^#([A-Za-z_][A-Za-z0-9_.\-]{0,127})$")
 _SIGN_TRANSFORMS = {
     SignatureMethod.RSA_SHA256: xmlsec.constants.TransformRsaSha256,
@@ -40,19 +48,17 @@ _SIGN_TRANSFORMS = {
 }
 
 
+_ID_VALUES = etree.XPath(" | ".join(f"descendant-or-self::*/@{name}" for name in ("wsu:Id", "Id", "ID", "id", "xml:id")),
+                         namespaces={"wsu": WSU})
+
+
 def id_map(root: etree._Element) -> dict[str, etree._Element]:
-    """Map every id-like attribute value to its element; a duplicate anywhere is an attack."""
+    """Map every id-like attribute value in ``root``'s subtree to its element; a duplicate is an attack."""
     found: dict[str, etree._Element] = {}
-    for element in root.iter(etree.Element):
-        attrib = element.attrib
-        if not attrib:
-            continue
-        for name in ID_ATTRIBUTES:
-            value = attrib.get(name)
-            if value is not None:
-                if value in found:
-                    raise SecurityError("security.signature.wrapping", "duplicate id")
-                found[value] = element
+    for value in _ID_VALUES(root):
+        if value in found:
+            raise SecurityError("security.signature.wrapping", "duplicate id")
+        found[str(value)] = value.getparent()
     return found
 
 
@@ -141,15 +147,15 @@ def sign_enveloped(element: etree._Element, *, key: SigningKey) -> etree._Elemen
     """
     digest = hashlib.sha256(c14n(element)).digest()
     signature = etree.SubElement(element, q(DS, "Signature"), nsmap={"ds": DS})
-    info = etree.SubElement(signature, q(DS, "SignedInfo"))
-    etree.SubElement(info, q(DS, "CanonicalizationMethod"), Algorithm=Transform.EXCLUSIVE_C14N.value)
-    etree.SubElement(info, q(DS, "SignatureMethod"), Algorithm=key.method.value)
-    reference = etree.SubElement(info, q(DS, "Reference"), URI="#" + element.get("Id"))
+    info = etree.SubElement(signature, _DS_SIGNEDINFO)
+    etree.SubElement(info, _DS_CANONICALIZATIONMETHOD, Algorithm=Transform.EXCLUSIVE_C14N.value)
+    etree.SubElement(info, _DS_SIGNATUREMETHOD, Algorithm=key.method.value)
+    reference = etree.SubElement(info, _DS_REFERENCE, URI="#" + element.get("Id"))
     transforms = etree.SubElement(reference, q(DS, "Transforms"))
     etree.SubElement(transforms, q(DS, "Transform"), Algorithm=Transform.ENVELOPED.value)
     etree.SubElement(transforms, q(DS, "Transform"), Algorithm=Transform.EXCLUSIVE_C14N.value)
-    etree.SubElement(reference, q(DS, "DigestMethod"), Algorithm=Digest.SHA256.value)
-    etree.SubElement(reference, q(DS, "DigestValue")).text = base64.b64encode(digest).decode("ascii")
+    etree.SubElement(reference, _DS_DIGESTMETHOD, Algorithm=Digest.SHA256.value)
+    etree.SubElement(reference, _DS_DIGESTVALUE).text = base64.b64encode(digest).decode("ascii")
     data = c14n(info)
     if key.method is SignatureMethod.ECDSA_SHA256:
         r, s_ = decode_dss_signature(key.private.sign(data, ec.ECDSA(hashes.SHA256())))
@@ -157,7 +163,7 @@ def sign_enveloped(element: etree._Element, *, key: SigningKey) -> etree._Elemen
         value = r.to_bytes(size, "big") + s_.to_bytes(size, "big")
     else:
         value = key.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    etree.SubElement(signature, q(DS, "SignatureValue")).text = base64.b64encode(value).decode("ascii")
+    etree.SubElement(signature, _DS_SIGNATUREVALUE).text = base64.b64encode(value).decode("ascii")
     etree.SubElement(signature, q(DS, "KeyInfo"))
     return signature
 
@@ -179,12 +185,12 @@ class SignedReferences:
 def check_signed_info(signature: etree._Element, ids: dict[str, etree._Element], *,
                       policy: Policy = DEFAULT_POLICY, allow_enveloped: bool = False) -> SignedReferences:
     """Check SignedInfo against the policy and resolve each reference to one element."""
-    infos = signature.findall(q(DS, "SignedInfo"))
-    if len(infos) != 1 or len(signature.findall(q(DS, "SignatureValue"))) != 1:
+    infos = signature.findall(_DS_SIGNEDINFO)
+    if len(infos) != 1 or len(signature.findall(_DS_SIGNATUREVALUE)) != 1:
         raise SecurityError("security.signature.invalid", "malformed Signature")
     info = infos[0]
-    c14n = info.findall(q(DS, "CanonicalizationMethod"))
-    method = info.findall(q(DS, "SignatureMethod"))
+    c14n = info.findall(_DS_CANONICALIZATIONMETHOD)
+    method = info.findall(_DS_SIGNATUREMETHOD)
     if len(c14n) != 1 or len(method) != 1:
         raise SecurityError("security.signature.invalid", "malformed SignedInfo")
     if c14n[0].get("Algorithm") not in policy.canonicalizations:
@@ -193,7 +199,7 @@ def check_signed_info(signature: etree._Element, ids: dict[str, etree._Element],
         raise SecurityError("security.algorithm.forbidden", "signature method")
     if len(method[0]):
         raise SecurityError("security.algorithm.forbidden", "HMACOutputLength or parameters")
-    references = info.findall(q(DS, "Reference"))
+    references = info.findall(_DS_REFERENCE)
     if not references or len(references) > policy.max_references:
         raise SecurityError("security.signature.invalid", "reference count out of bounds")
     if len(info) != 2 + len(references):
@@ -206,7 +212,7 @@ def check_signed_info(signature: etree._Element, ids: dict[str, etree._Element],
             raise SecurityError("security.algorithm.forbidden", "only same-document #id references")
         if reference.get("Type") is not None and reference.get("Type").startswith("http://www.w3.org/2000/09/xmldsig#Manifest"):
             raise SecurityError("security.algorithm.forbidden", "manifests")
-        transforms = reference.findall(f"{q(DS, 'Transforms')}/{q(DS, 'Transform')}")
+        transforms = reference.findall(_DS_TRANSFORM_PATH)
         if len(transforms) > policy.max_transforms:
             raise SecurityError("security.algorithm.forbidden", "too many transforms")
         for transform in transforms:
@@ -217,7 +223,7 @@ def check_signed_info(signature: etree._Element, ids: dict[str, etree._Element],
         chain = [transform.get("Algorithm") for transform in transforms]
         if chain[-1:] != [Transform.EXCLUSIVE_C14N.value] or len(set(chain)) != len(chain):
             raise SecurityError("security.algorithm.forbidden", "transforms must end with exclusive c14n")
-        digest = reference.findall(q(DS, "DigestMethod"))
+        digest = reference.findall(_DS_DIGESTMETHOD)
         if len(digest) != 1 or digest[0].get("Algorithm") not in policy.digests:
             raise SecurityError("security.algorithm.forbidden", "digest")
         target = ids.get(match.group(1))
@@ -293,19 +299,19 @@ def verify(signature: etree._Element, signed: SignedReferences, *, cert_der: byt
     except ValueError:
         raise SecurityError("security.certificate.untrusted", "unusable certificate key") from None
     for reference, element in zip(signed.references, signed.elements):
-        transforms = reference.findall(f"{q(DS, 'Transforms')}/{q(DS, 'Transform')}")
+        transforms = reference.findall(_DS_TRANSFORM_PATH)
         target = element
         if transforms[0].get("Algorithm") == Transform.ENVELOPED.value:
             if not any(child is signature for child in element):
                 raise SecurityError("security.signature.invalid", "enveloped signature not inside its element")
             target = _without(element, signature)
         data = c14n(target, _prefixes(transforms[-1]))
-        expected = _b64decode(reference.findtext(q(DS, "DigestValue")))
+        expected = _b64decode(reference.findtext(_DS_DIGESTVALUE))
         if not hmac.compare_digest(hashlib.sha256(data).digest(), expected):
             raise SecurityError("security.signature.invalid", "digest mismatch")
-    info = signature.find(q(DS, "SignedInfo"))
-    data = c14n(info, _prefixes(info.find(q(DS, "CanonicalizationMethod"))))
-    value = _b64decode(signature.findtext(q(DS, "SignatureValue")))
+    info = signature.find(_DS_SIGNEDINFO)
+    data = c14n(info, _prefixes(info.find(_DS_CANONICALIZATIONMETHOD)))
+    value = _b64decode(signature.findtext(_DS_SIGNATUREVALUE))
     try:
         if signed.method == SignatureMethod.RSA_SHA256.value and isinstance(public_key, rsa.RSAPublicKey):
             public_key.verify(value, data, padding.PKCS1v15(), hashes.SHA256())

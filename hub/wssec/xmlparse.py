@@ -8,6 +8,7 @@ is never printed or returned: callers get a code.
 """
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -91,6 +92,15 @@ def parse_untrusted(data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> etr
     return root
 
 
+_XINCLUDE_TAGS = tuple(f"{{{ns}}}*" for ns in sorted(XINCLUDE_NAMESPACES))
+
+
+@functools.lru_cache(maxsize=8)
+def _too_deep(max_depth: int) -> etree.XPath:
+    # True when some element sits deeper than max_depth (the root is depth 1).
+    return etree.XPath("boolean(" + "/*" * (max_depth + 1) + ")")
+
+
 def check_tree(root: etree._Element, *, limits: ParseLimits = DEFAULT_LIMITS) -> None:
     """Reject DTDs, entities, XInclude, comments, PIs and over-deep trees in a parsed document."""
     docinfo = root.getroottree().docinfo
@@ -99,28 +109,20 @@ def check_tree(root: etree._Element, *, limits: ParseLimits = DEFAULT_LIMITS) ->
     # Siblings of the root (comments / PIs before or after it) are not reached by iterwalk.
     if root.getprevious() is not None or root.getnext() is not None:
         raise SecurityError("xml.forbidden", "node outside the root element")
-    depth = 0
-    count = 0
+    # Everything below walks the tree in libxml2/Cython and surfaces only offending nodes.
+    for _ in root.iter(etree.Comment, etree.ProcessingInstruction):
+        raise SecurityError("xml.forbidden", "comment or processing instruction")
+    for _ in root.iter(*_XINCLUDE_TAGS):
+        raise SecurityError("xml.forbidden", "XInclude element")
+    if _too_deep(limits.max_depth)(root):
+        raise SecurityError("xml.too_deep", f"depth over {limits.max_depth}")
+    if root.xpath("count(//*)") > limits.max_elements:
+        raise SecurityError("xml.too_complex", f"more than {limits.max_elements} elements")
     declarations = 0
-    for event, node in etree.iterwalk(root, events=("start", "end", "comment", "pi", "start-ns")):
-        if event == "start-ns":
-            declarations += 1
-            if declarations > limits.max_namespace_declarations:
-                raise SecurityError("xml.too_complex", "too many namespace declarations")
-        elif event == "start":
-            depth += 1
-            count += 1
-            if depth > limits.max_depth:
-                raise SecurityError("xml.too_deep", f"depth over {limits.max_depth}")
-            if count > limits.max_elements:
-                raise SecurityError("xml.too_complex", f"more than {limits.max_elements} elements")
-            tag = node.tag
-            if tag[0] == "{" and tag[1:tag.index("}")] in XINCLUDE_NAMESPACES:
-                raise SecurityError("xml.forbidden", "XInclude element")
-        elif event == "end":
-            depth -= 1
-        else:
-            raise SecurityError("xml.forbidden", "comment or processing instruction")
+    for _ in etree.iterwalk(root, events=("start-ns",)):
+        declarations += 1
+        if declarations > limits.max_namespace_declarations:
+            raise SecurityError("xml.too_complex", "too many namespace declarations")
     # Entity reference nodes survive with resolve_entities=False: refuse them.
     for _ in root.iter(etree.Entity):
         raise SecurityError("xml.forbidden", "entity reference")
