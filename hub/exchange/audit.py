@@ -35,6 +35,16 @@ def record_many(session: Session, rows: list[dict]) -> None:
         session.execute(insert(_TABLE), rows)
 
 
+_COLUMNS = ("at", "event_type", "outcome", "code", "actor_org", "cert_serial", "message_id", "client_address",
+            "envelope_sha256")
+_INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+def insert_raw(sql, rows: list[dict]) -> None:
+    """Insert audit rows through ``store.rawsql.RawSql`` (the intake's hot path)."""
+    sql.many(_INSERT, [tuple(sql.time(row[c]) if c == "at" else row[c] for c in _COLUMNS) for row in rows])
+
+
 def record(session: Session, event_type: str, **fields) -> None:
     """Add one audit event to ``session`` (committed with the caller's work)."""
     record_many(session, [event(event_type, **fields)])
@@ -50,4 +60,4 @@ def record_rejection(sessions: sessionmaker[Session], *, trace, code: str, clien
         raise StoreError("server.unavailable", "audit write failed") from None
 
 
-__all__ = ["event", "record", "record_many", "record_rejection", "SUCCESS", "FAILURE"]
+__all__ = ["event", "insert_raw", "record", "record_many", "record_rejection", "SUCCESS", "FAILURE"]

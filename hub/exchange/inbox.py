@@ -16,20 +16,19 @@ import threading
 from dataclasses import dataclass, field
 
 from lxml import etree
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError, StoreError
 from ..store.db import transaction
-from ..store.models import Envelope, Message, MessageStatus
+from ..store.rawsql import RawSql, placeholders
+from ..store.models import Message, MessageStatus
 from ..wssec.credentials import Credentials
 from . import audit
 from .gate import VerifiedMessage
 from .receipts import ReceiptStatus, build_receipt
 
-_MESSAGES = Message.__table__
-_ENVELOPES = Envelope.__table__
 
 
 @dataclass(frozen=True)
@@ -83,15 +82,36 @@ def _prepare(verified: VerifiedMessage, items: list[DocumentItem], signer: Crede
     return prepared
 
 
+_INSERT_ENVELOPE = ("INSERT INTO inbox_envelope (sha256, sender, cert_serial, wsa_message_id, action, received_at, "
+                    "client_address, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+_INSERT_MESSAGE = ("INSERT INTO inbox_message (sender, message_id, envelope_id, item_index, document_type, "
+                   "document_sha256, document, status, error_code, received_at, updated_at, receipt) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)")
+
+
+def _known(sql: RawSql, jobs: list[_Job]) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """(sender, message_id) → (document digest, receipt) of the group's keys already stored."""
+    wanted: dict[str, set[str]] = {}
+    for job in jobs:
+        wanted.setdefault(job.verified.sender, set()).update(item.message_id for item in job.items)
+    known = {}
+    for sender, ids in wanted.items():
+        ids = sorted(ids)
+        for message_id, digest, receipt in sql.rows(
+                "SELECT message_id, document_sha256, receipt FROM inbox_message WHERE sender = ? AND message_id IN ("
+                + placeholders(len(ids)) + ")", (sender, *ids)):
+            known[(sender, message_id)] = (digest, bytes(receipt))
+    return known
+
+
 def _write(session: Session, jobs: list[_Job]) -> None:
     """Store every job's new documents in the session's transaction; fill in their outcomes."""
-    keys = [(job.verified.sender, item.message_id) for job in jobs for item in job.items]
-    known = {(row.sender, row.message_id): (row.document_sha256, row.receipt) for row in session.execute(
-        select(_MESSAGES.c.sender, _MESSAGES.c.message_id, _MESSAGES.c.document_sha256, _MESSAGES.c.receipt)
-        .where(tuple_(_MESSAGES.c.sender, _MESSAGES.c.message_id).in_(keys)))}
+    sql = RawSql(session)
+    known = _known(sql, jobs)
     messages, events = [], []
     for job in jobs:
         verified, outcomes, envelope_id = job.verified, [], None
+        received = sql.time(verified.received_at)
         for index, item in enumerate(job.items):
             key = (verified.sender, item.message_id)
             if key in known:
@@ -104,25 +124,19 @@ def _write(session: Session, jobs: list[_Job]) -> None:
                     events.append(("message.reject", job, item.message_id, "exchange.message_id.reused"))
                 continue
             if envelope_id is None:
-                envelope_id = session.execute(insert(_ENVELOPES).returning(_ENVELOPES.c.id), {
-                    "sha256": verified.envelope_sha256, "sender": verified.sender,
-                    "cert_serial": verified.request.sender.serial_hex, "wsa_message_id": verified.request.message_id,
-                    "action": verified.request.action, "received_at": verified.received_at,
-                    "client_address": job.client_address, "raw": verified.raw}).scalar_one()
-            messages.append({"sender": verified.sender, "message_id": item.message_id, "envelope_id": envelope_id,
-                             "item_index": index, "document_type": item.document_type,
-                             "document_sha256": item.digest, "document": item.canonical,
-                             "status": MessageStatus.ACCEPTED.value, "received_at": verified.received_at,
-                             "updated_at": verified.received_at, "receipt": item.receipt})
+                envelope_id = sql.insert_returning(_INSERT_ENVELOPE, (
+                    verified.envelope_sha256, verified.sender, verified.request.sender.serial_hex,
+                    verified.request.message_id, verified.request.action, received, job.client_address, verified.raw))
+            messages.append((verified.sender, item.message_id, envelope_id, index, item.document_type, item.digest,
+                             item.canonical, MessageStatus.ACCEPTED.value, received, received, item.receipt))
             known[key] = (item.digest, item.receipt)
             outcomes.append(ItemOutcome(item.message_id, item.receipt, "accepted"))
             events.append(("message.accept", job, item.message_id, None))
         job.outcomes = outcomes
-    if messages:
-        session.execute(insert(_MESSAGES), messages)
-    audit.record_many(session, [audit.event(kind, verified=job.verified, message_id=message_id, code=code,
-                                            client_address=job.client_address)
-                                for kind, job, message_id, code in events])
+    sql.many(_INSERT_MESSAGE, messages)
+    audit.insert_raw(sql, [audit.event(kind, verified=job.verified, message_id=message_id, code=code,
+                                       client_address=job.client_address)
+                           for kind, job, message_id, code in events])
 
 
 def _commit(sessions: sessionmaker[Session], jobs: list[_Job]) -> None:
