@@ -35,7 +35,7 @@ def machine_facts() -> dict:
     from lxml import etree
 
     versions = {}
-    for dist in ("cryptography", "lxml", "xmlsec", "spyne", "SQLAlchemy", "alembic", "fastapi", "uvicorn", "a2wsgi",
+    for dist in ("cryptography", "lxml", "xmlsec", "spyne", "SQLAlchemy", "alembic", "fastapi", "uvicorn", "uvloop", "httptools",
                  "starlette"):
         try:
             versions[dist] = metadata.version(dist)

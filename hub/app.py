@@ -1,6 +1,8 @@
 """The hub's web application: FastAPI, with the spyne exchange mounted under ``/soap/``."""
 from __future__ import annotations
 
+import gc
+import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -33,6 +35,14 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app):
+        # Everything built so far (schemas, spyne's interface, keys) lives as long as the process:
+        # keep it out of the collector's generations so full collections stay short.
+        gc.collect()
+        gc.freeze()
+        # The inbox writer holds the database's write lock across its fsync; after the fsync it
+        # must get the GIL back from request threads busy with XML and crypto. With the default
+        # 5 ms switch interval that wait stalls the other worker process on the lock.
+        sys.setswitchinterval(0.0005)
         if processor:
             processor.start()  # also picks up messages a crash left pending
         yield
