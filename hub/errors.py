@@ -68,6 +68,23 @@ _SPECS = [
     FaultSpec("exchange.batch.too_large", "Client", 413, "batch holds more documents than allowed"),
     FaultSpec("exchange.batch.invalid", "Client", 400, "batch is empty or its items are malformed"),
     FaultSpec("exchange.message.not_found", "Client", 404, "no such message for this sender"),
+    # health-record store: documents after the gate
+    FaultSpec("record.type.unknown", "Client", 400, "document type or schema version is not known to the hub"),
+    FaultSpec("record.schema.invalid", "Client", 400, "document does not conform to its schema (see the field)"),
+    FaultSpec("record.code.unknown", "Client", 400, "a coded field uses a code outside its code list (see the field)"),
+    FaultSpec("record.author.mismatch", "Client", 403, "document author institution is not the sending organization"),
+    FaultSpec("record.patient.invalid", "Client", 400,
+              "patient identification is unusable (resident ID check digit, or no identifier and no demographics)"),
+    FaultSpec("record.cancel.unknown", "Client", 404, "the cancelled document is not known for this institution"),
+    # master patient index
+    FaultSpec("mpi.person.not_found", "Client", 404, "no such person in the master patient index"),
+    FaultSpec("mpi.conflict", "Client", 409, "the persons cannot be merged or unmerged in their current state"),
+    # registries and record access
+    FaultSpec("registry.invalid", "Client", 400, "registry entry is incomplete or uses unknown codes (see the field)"),
+    FaultSpec("registry.not_found", "Client", 404, "no such registry entry"),
+    FaultSpec("access.denied", "Client", 403, "not allowed to read this record"),
+    FaultSpec("access.purpose.required", "Client", 403,
+              "reading records of another institution's patient needs a stated purpose of use"),
     # server side
     FaultSpec("server.unavailable", "Server", 503, "hub is temporarily unable to accept messages; retry later"),
 ]
@@ -107,4 +124,21 @@ class StoreError(HubError):
     """The durable store could not complete a write (the request fails, nothing is acknowledged)."""
 
 
-__all__ = ["FAULTS", "FaultSpec", "HubError", "SecurityError", "ExchangeError", "StoreError"]
+class RecordError(HubError):
+    """A verified document cannot become health records; ``field`` is the XPath at fault, if any."""
+
+    def __init__(self, code: str, detail: str | None = None, *, field: str | None = None, **fields):
+        super().__init__(code, detail, field=field, **fields)
+        self.field = field
+
+
+class MpiError(HubError):
+    """A master patient index operation is impossible in the index's current state."""
+
+
+class AccessError(HubError):
+    """A read of personal records is not allowed for the caller (always audited)."""
+
+
+__all__ = ["FAULTS", "FaultSpec", "HubError", "SecurityError", "ExchangeError", "StoreError", "RecordError",
+           "MpiError", "AccessError"]
