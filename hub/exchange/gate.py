@@ -26,6 +26,25 @@ SUBMIT_OPERATIONS = frozenset({"SubmitDocument", "SubmitBatch"})
 OPERATIONS = SUBMIT_OPERATIONS | {"GetStatus", "FetchReplies", "AckReplies"}
 
 
+@dataclass(frozen=True)
+class Service:
+    """A SOAP service behind the gate: its namespace (``wsa:Action`` = namespace + ":" + operation)."""
+
+    namespace: str
+    operations: frozenset[str]
+    submit_operations: frozenset[str] = frozenset()  # idempotent per document: no request-nonce check
+
+    @property
+    def action_prefix(self) -> str:
+        return self.namespace + ":"
+
+    def action_for(self, operation: str) -> str:
+        return self.action_prefix + operation
+
+
+EXCHANGE = Service(HIE, OPERATIONS, SUBMIT_OPERATIONS)
+
+
 def action_for(operation: str) -> str:
     return ACTION_PREFIX + operation
 
@@ -77,7 +96,8 @@ class SecurityGate:
         self.policy = policy
         self.max_bytes = max_bytes
 
-    def admit(self, raw: bytes, *, trace: GateTrace | None = None, now: datetime | None = None) -> VerifiedMessage:
+    def admit(self, raw: bytes, *, trace: GateTrace | None = None, now: datetime | None = None,
+              service: Service = EXCHANGE) -> VerifiedMessage:
         trace = trace if trace is not None else GateTrace()
         trace.envelope_sha256 = hashlib.sha256(raw).hexdigest()
         if len(raw) > self.max_bytes:
@@ -86,10 +106,11 @@ class SecurityGate:
         now = now or utcnow()
         request = open_request(root, trust=self.trust, policy=self.policy, now=now)
         trace.request = request
-        operation = request.action[len(ACTION_PREFIX):] if request.action.startswith(ACTION_PREFIX) else ""
-        if operation not in OPERATIONS:
+        prefix = service.action_prefix
+        operation = request.action[len(prefix):] if request.action.startswith(prefix) else ""
+        if operation not in service.operations:
             raise HubError("soap.operation.unknown", "unknown wsa:Action")
-        if operation not in SUBMIT_OPERATIONS:
+        if operation not in service.submit_operations:
             # Submissions are idempotent per document instead (a resend gets its receipt back).
             self.nonces(request.sender.org_code, request.message_id, request.expires + self.policy.clock_skew)
         plaintext = encryption.decrypt(request.encrypted_data, request.encrypted_key,
@@ -99,11 +120,11 @@ class SecurityGate:
             content = parse_untrusted(plaintext)
         except SecurityError:
             raise SecurityError("security.decryption.failed", "plaintext is not acceptable XML") from None
-        if content.tag != q(HIE, operation):
+        if content.tag != q(service.namespace, operation):
             raise HubError("soap.operation.unknown", "Body content does not match wsa:Action")
         return VerifiedMessage(request=request, operation=operation, content=content, raw=raw,
                                envelope_sha256=trace.envelope_sha256, received_at=now)
 
 
-__all__ = ["SecurityGate", "GateTrace", "VerifiedMessage", "action_for", "ACTION_PREFIX", "OPERATIONS",
+__all__ = ["SecurityGate", "GateTrace", "VerifiedMessage", "Service", "EXCHANGE", "action_for", "ACTION_PREFIX", "OPERATIONS",
            "SUBMIT_OPERATIONS"]

@@ -1,7 +1,9 @@
 """After the receipt: accepted messages are processed in the background, in batches, in order.
 
-A stage is ``stage(session, message)``; it may raise ``HubError`` to reject the message (its
-work is rolled back to a savepoint). Later issues add normalization stages to ``STAGES``.
+A stage is ``stage(session, messages, now) -> {message row id: HubError}``: it works on the whole
+batch and returns the messages it rejects, leaving nothing of theirs written. A stage that fails
+unexpectedly is rolled back to a savepoint and rerun one message at a time; the message it still
+fails on stays pending (a bug, not bad data) and is retried later.
 Messages left accepted by a crash are picked up again the next time a processor runs (at
 start-up and on every tick). Each batch is one transaction: one durable commit per batch.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import select, update
@@ -22,16 +25,39 @@ from ..wssec.timestamps import utcnow
 from . import audit, replies
 
 log = logging.getLogger(__name__)
-Stage = Callable[[Session, Message], None]
+Stage = Callable[[Session, list[Message], datetime], dict[int, HubError]]
 _MESSAGES = Message.__table__
 _PENDING = [status.value for status in MessageStatus.pending()]
 
 
-def accept_well_formed(session: Session, message: Message) -> None:
-    """Until the health-record store defines document types, any well-formed document passes."""
+def store_records(session: Session, messages: list[Message], now: datetime) -> dict[int, HubError]:
+    """Normalize documents into the health-record store (``hub.records``)."""
+    from ..records.store import store_messages
+
+    return store_messages(session, messages, now=now).errors
 
 
-STAGES: list[Stage] = [accept_well_formed]
+STAGES: list[Stage] = [store_records]
+
+
+def _run_stage(session: Session, stage: Stage, messages: list[Message], now: datetime,
+               errors: dict[int, HubError], broken: set[int]) -> None:
+    """Run ``stage`` on the batch; if it fails unexpectedly, once per message to isolate the culprit."""
+    try:
+        with session.begin_nested():
+            errors.update(stage(session, messages, now))
+        return
+    except HubError as exc:  # the stage refused the batch as a whole: find whose fault it is
+        if len(messages) == 1:
+            errors[messages[0].id] = exc
+            return
+    except Exception:
+        if len(messages) == 1:
+            log.error("processing stage failed for message %s: %s", messages[0].id, type(sys.exc_info()[1]).__name__)
+            broken.add(messages[0].id)
+            return
+    for message in messages:
+        _run_stage(session, stage, [message], now, errors, broken)
 
 
 def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | None = None, limit: int = 200) -> int:
@@ -48,25 +74,29 @@ def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | No
                                   .values(status=MessageStatus.PROCESSED.value, updated_at=now)
                                   .returning(_MESSAGES.c.id)).all()
         messages = session.scalars(select(Message).where(Message.id.in_(claimed)).order_by(Message.id)).all()
+        errors: dict[int, HubError] = {}
+        broken: set[int] = set()  # a bug, not bad data: left pending to be retried, logged without content
+        for stage in stages:
+            remaining = [m for m in messages if m.id not in errors and m.id not in broken]
+            if remaining:
+                _run_stage(session, stage, remaining, now, errors, broken)
         reply_rows, audit_rows, finished = [], [], 0
         for message in messages:
-            status, code = MessageStatus.PROCESSED, ""
-            try:
-                with session.begin_nested():
-                    for stage in stages:
-                        stage(session, message)
-            except HubError as exc:
-                status, code = MessageStatus.REJECTED, exc.code
-                audit_rows.append(audit.event("message.reject", actor_org=message.sender,
-                                              message_id=message.message_id, code=code))
-            except Exception:  # a bug, not bad data: leave it pending to be retried, log without content
-                log.error("processing stage failed for message %s: %s", message.id, type(sys.exc_info()[1]).__name__)
+            if message.id in broken:
                 message.status = MessageStatus.ACCEPTED.value
                 continue
-            message.status, message.error_code = status.value, code or None
+            error = errors.get(message.id)
+            code = error.code if error else ""
+            field = (getattr(error, "field", None) or "") if error else ""
+            message.status = (MessageStatus.REJECTED if error else MessageStatus.PROCESSED).value
+            message.error_code, message.error_field = code or None, field or None
+            if error:
+                audit_rows.append(audit.event("message.reject", actor_org=message.sender,
+                                              message_id=message.message_id, code=code))
             reply_rows.append(replies.reply_row(
                 recipient=message.sender, kind="ack", in_reply_to=message.message_id, now=now,
-                content=replies.acknowledgement(message_id=message.message_id, status=status.value, code=code)))
+                content=replies.acknowledgement(message_id=message.message_id, status=message.status, code=code,
+                                                field=field)))
             finished += 1
         replies.queue_many(session, reply_rows)
         audit.record_many(session, audit_rows)
@@ -100,4 +130,4 @@ class Processor:
             self._stop.wait(self.interval)
 
 
-__all__ = ["Stage", "STAGES", "process_pending", "Processor", "accept_well_formed"]
+__all__ = ["Stage", "STAGES", "process_pending", "Processor", "store_records"]

@@ -36,11 +36,13 @@ def queue(session: Session, **fields) -> None:
     queue_many(session, [reply_row(**fields)])
 
 
-def acknowledgement(*, message_id: str, status: str, code: str = "") -> bytes:
-    """The simple processing acknowledgement the exchange core sends back for every message."""
+def acknowledgement(*, message_id: str, status: str, code: str = "", field: str = "") -> bytes:
+    """The processing acknowledgement sent back for every message (``field``: XPath at fault, if any)."""
     ack = etree.Element(q(HIE, "Acknowledgement"), nsmap={"hie": HIE})
     for local, text in (("MessageId", message_id), ("Status", status), ("Code", code)):
         etree.SubElement(ack, q(HIE, local)).text = text
+    if field:
+        etree.SubElement(ack, q(HIE, "Field")).text = field
     return etree.tostring(ack, encoding="utf-8")
 
 

@@ -14,7 +14,7 @@ from spyne.server.wsgi import WsgiApplication
 
 from ..errors import HubError
 from ..exchange import audit
-from ..exchange.gate import GateTrace
+from ..exchange.gate import EXCHANGE, GateTrace, Service
 from ..exchange.receipts import ReceiptStatus, build_receipt
 from ..wssec.ns import SOAP11, q
 from ..wssec.timestamps import utcnow
@@ -75,9 +75,10 @@ def _plain_envelope(content: etree._Element) -> bytes:
 class GateMiddleware:
     """Runs the security gate for every POST; renders gate rejections as SOAP Faults."""
 
-    def __init__(self, hub, app=None):
+    def __init__(self, hub, app=None, *, service: Service = EXCHANGE):
         self.hub = hub
         self.app = app or WsgiApplication(make_application())
+        self.service = service
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "POST":
@@ -86,7 +87,7 @@ class GateMiddleware:
         trace = GateTrace()
         try:
             raw = read_body(environ, self.hub.settings.max_message_bytes)
-            verified = self.hub.gate.admit(raw, trace=trace)
+            verified = self.hub.gate.admit(raw, trace=trace, service=self.service)
         except HubError as exc:
             return self._reject(exc, trace, client, start_response)
         except Exception as exc:  # a gate bug still fails closed: audited, a code, no input echoed

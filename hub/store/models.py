@@ -82,6 +82,7 @@ class Message(Base):
     document: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_field: Mapped[str | None] = mapped_column(String(300), nullable=True)  # XPath of the field at fault
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
@@ -117,6 +118,9 @@ class AuditEvent(Base):
     message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     envelope_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # record access and MPI events: which person (an internal id, never a name) and why
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    purpose: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class RequestNonce(Base):

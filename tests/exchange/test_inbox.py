@@ -85,7 +85,7 @@ def test_pending_messages_are_processed_after_restart(hub, post, members, hub_en
 
 
 def test_failing_stage_rejects_with_its_code(hub, post, members, hub_enc_cert):
-    def refuse(session, message):
+    def refuse(session, messages, now):
         session.add(Reply(reply_id="half-written", recipient="X", kind="x", content=b"", created_at=utcnow()))
         raise HubError("exchange.document.invalid", "test stage")
 
@@ -112,7 +112,7 @@ def test_get_status_replay_and_nonce_pruning(hub, post, members, hub_enc_cert):
 
 
 def test_unexpected_stage_error_leaves_message_pending(hub, post, members, hub_enc_cert):
-    def broken(session, message):
+    def broken(session, messages, now):
         raise RuntimeError("a bug, not bad data")
 
     assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert)).body) is None

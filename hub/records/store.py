@@ -1,0 +1,236 @@
+"""Turn accepted inbox messages into health records, a batch at a time.
+
+Two phases. The pure phase parses, validates, reads the header and normalizes each document; a
+failure there rejects only that message, and nothing was written. The database phase decides per
+document (new, newer version, stale, cancellation), resolves persons through the master patient
+index in one call, and writes the rows with one multi-row statement per table. If the database
+phase fails for the batch, it is redone one message at a time, each in its own savepoint, so one
+bad message cannot take others down and none is left half-written.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import mpi
+from ..errors import HubError, RecordError
+from ..exchange import audit
+from ..store.models import Message
+from ..wssec.xmlparse import parse_untrusted
+from .header import DocumentHeader, read_header
+from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
+from .normalizers import Normalized, normalizer_for
+from .validation import validate
+
+log = logging.getLogger(__name__)
+_DOCS = RecordDocument.__table__
+_TABLES = {name: model.__table__ for name, model in ROW_MODELS.items()}
+
+
+@dataclass
+class Prepared:
+    """A message through the pure phase."""
+
+    message: Message
+    header: DocumentHeader
+    normalized: Normalized
+    outcome: str = "stored"  # stored | replaced | stale | cancellation
+    resolution: mpi.Resolution | None = None
+    retracted: bool = False  # cancelled by a later message of the same batch: stored as cancelled, no rows
+
+    def reset(self) -> None:
+        self.outcome, self.resolution, self.retracted = "stored", None, False
+
+
+@dataclass
+class BatchResult:
+    errors: dict[int, HubError] = field(default_factory=dict)  # message row id → why it was rejected
+    outcomes: dict[int, str] = field(default_factory=dict)  # message row id → outcome
+
+
+def prepare(message: Message) -> Prepared:
+    """The pure phase for one message; raises ``RecordError``."""
+    document = parse_untrusted(message.document)
+    validate(document)
+    header, reader = read_header(document)
+    if header.institution != message.sender:
+        raise RecordError("record.author.mismatch", "author institution differs from the sender",
+                          field=f"/{header.type_name}/header/author/institution/@code")
+    if header.patient is not None:
+        _check_patient(header)
+    normalized = normalizer_for(header.type_name, header.schema_version)(document, header, reader)
+    return Prepared(message, header, normalized)
+
+
+def _check_patient(header: DocumentHeader) -> None:
+    patient = header.patient
+    for kind, root, value in patient.identifiers:
+        if kind == "resident_id" and not mpi.is_valid_resident_id(value):
+            raise RecordError("record.patient.invalid", "resident ID fails its check digit or birth date",
+                              field=f"/{header.type_name}/header/patient/id[@root='{root}']/@extension")
+    if not patient.identifiers and not (patient.name and patient.birth_date):
+        raise RecordError("record.patient.invalid", "no identifier and not enough demographics",
+                          field=f"/{header.type_name}/header/patient")
+
+
+def store_messages(session: Session, messages: list[Message], *, now: datetime) -> BatchResult:
+    """Normalize and store ``messages`` (in order) in the session's transaction."""
+    result = BatchResult()
+    prepared = []
+    for message in messages:
+        try:
+            prepared.append(prepare(message))
+        except HubError as exc:
+            result.errors[message.id] = exc
+        except Exception as exc:  # a normalizer bug on odd but valid input: reject, never crash the batch
+            log.error("normalizer failure for message %s: %s", message.id, type(exc).__name__)
+            result.errors[message.id] = RecordError("record.schema.invalid", "document could not be normalized")
+    if not prepared:
+        return result
+    try:
+        with session.begin_nested():
+            _apply(session, prepared, now=now, result=result)
+        return result
+    except (HubError, IntegrityError):
+        pass
+    for item in prepared:  # isolate the failing message(s)
+        item.reset()
+        try:
+            with session.begin_nested():
+                _apply(session, [item], now=now, result=result)
+        except HubError as exc:
+            result.errors[item.message.id] = exc
+    return result
+
+
+def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: BatchResult) -> None:
+    current = _existing(session, batch)
+    to_store: list[Prepared] = []
+    cancelled: list[int] = []
+    replaced: list[int] = []
+    for item in batch:
+        header = item.header
+        key = (header.institution, header.id_root, header.document_id)
+        if item.normalized.cancels is not None:
+            target_key = (header.institution, *item.normalized.cancels)
+            target = current.get(target_key)
+            if target is None:
+                raise RecordError("record.cancel.unknown", "cancelled document not stored",
+                                  field="/Cancellation/body/target")
+            if target["status"] != DocumentStatus.CANCELLED.value:
+                target["status"] = DocumentStatus.CANCELLED.value
+                if target["item"] is not None:  # written by this batch: write it as cancelled
+                    target["item"].retracted = True
+                if target["id"] is not None:
+                    cancelled.append(target["id"])
+            item.outcome = "cancellation"
+        known = current.get(key)
+        if known is not None and (known["version"] >= header.version or known["status"] == DocumentStatus.CANCELLED.value):
+            item.outcome = "stale"  # an older or equal version, or a retracted document: ignored, audited
+            continue
+        if known is not None:
+            item.outcome = "replaced"
+            if known["id"] is not None:
+                replaced.append(known["id"])
+        current[key] = {"id": known["id"] if known else None, "version": header.version,
+                        "status": DocumentStatus.CURRENT.value, "item": item}
+        to_store.append(item)
+    _resolve_persons(session, to_store, now=now)
+    _retract_rows(session, cancelled + replaced)
+    if cancelled:
+        session.execute(update(_DOCS).where(_DOCS.c.id.in_(cancelled))
+                        .values(status=DocumentStatus.CANCELLED.value, updated_at=now))
+    _write(session, _latest_only(to_store), now=now)
+    audit_rows = []
+    for item in batch:
+        result.outcomes[item.message.id] = item.outcome
+        if item.outcome in ("stale", "cancellation", "replaced"):
+            audit_rows.append(audit.event(f"record.{item.outcome}", actor_org=item.message.sender,
+                                          message_id=item.message.message_id))
+    audit.record_many(session, audit_rows)
+
+
+def _existing(session: Session, batch: list[Prepared]) -> dict[tuple, dict]:
+    keys = {(p.header.institution, p.header.id_root, p.header.document_id) for p in batch}
+    keys |= {(p.header.institution, *p.normalized.cancels) for p in batch if p.normalized.cancels}
+    rows = session.execute(select(_DOCS.c.institution, _DOCS.c.id_root, _DOCS.c.document_id, _DOCS.c.id,
+                                  _DOCS.c.version, _DOCS.c.status)
+                           .where(tuple_(_DOCS.c.institution, _DOCS.c.id_root, _DOCS.c.document_id).in_(list(keys))))
+    return {(r.institution, r.id_root, r.document_id): {"id": r.id, "version": r.version, "status": r.status,
+                                                        "item": None} for r in rows}
+
+
+def _resolve_persons(session: Session, items: list[Prepared], *, now: datetime) -> None:
+    with_patient = [item for item in items if item.header.patient is not None]
+    if not with_patient:
+        return
+    resolutions = mpi.resolve_many(session, items=[(i.header.institution, i.header.patient) for i in with_patient],
+                                   now=now)
+    for item, resolution in zip(with_patient, resolutions):
+        item.resolution = resolution
+
+
+def _latest_only(items: list[Prepared]) -> list[Prepared]:
+    """When one batch holds several versions of a document, only the newest is written."""
+    latest: dict[tuple, Prepared] = {}
+    for item in items:
+        latest[(item.header.institution, item.header.id_root, item.header.document_id)] = item
+    return list(latest.values())
+
+
+def _retract_rows(session: Session, document_ids: list[int]) -> None:
+    if document_ids:
+        for table in _TABLES.values():
+            session.execute(delete(table).where(table.c.document_ref.in_(document_ids)))
+
+
+def _write(session: Session, items: list[Prepared], *, now: datetime) -> None:
+    if not items:
+        return
+    existing = _existing(session, items)
+    new_docs, updates = [], []
+    for item in items:
+        h, res = item.header, item.resolution
+        values = {"version": h.version, "document_type": h.type_name, "schema_version": h.schema_version,
+                  "effective_time": h.effective_time, "practitioner_code": h.practitioner_code,
+                  "person_id": res.person_id if res else None, "patient_record_id": res.patient_record_id if res else None,
+                  "message_row_id": item.message.id, "updated_at": now,
+                  "status": (DocumentStatus.CANCELLED if item.retracted else DocumentStatus.CURRENT).value}
+        known = existing.get((h.institution, h.id_root, h.document_id))
+        if known is None:
+            new_docs.append((item, {"institution": h.institution, "id_root": h.id_root, "document_id": h.document_id,
+                                    "recorded_at": now, **values}))
+        else:
+            updates.append((known["id"], item, values))
+    document_refs: dict[int, int] = {}
+    if new_docs:
+        ids = session.execute(insert(_DOCS).returning(_DOCS.c.id, sort_by_parameter_order=True),
+                              [values for _, values in new_docs]).scalars().all()
+        for (item, _), doc_id in zip(new_docs, ids):
+            document_refs[id(item)] = doc_id
+    for doc_id, item, values in updates:
+        session.execute(update(_DOCS).where(_DOCS.c.id == doc_id).values(**values))
+        document_refs[id(item)] = doc_id
+    per_table: dict[str, list[dict]] = {}
+    for item in items:
+        common = {"document_ref": document_refs[id(item)], "institution": item.header.institution}
+        res = item.resolution
+        for table, values in ([] if item.retracted else item.normalized.rows):
+            row = {**common, **values}
+            if table in PERSON_TABLES:
+                if res is None:
+                    raise RecordError("record.patient.invalid", "document type needs a patient",
+                                      field=f"/{item.header.type_name}/header/patient")
+                row["person_id"], row["patient_record_id"] = res.person_id, res.patient_record_id
+            per_table.setdefault(table, []).append(row)
+    for table, rows in per_table.items():
+        session.execute(insert(_TABLES[table]), rows)
+
+
+__all__ = ["Prepared", "BatchResult", "prepare", "store_messages"]
