@@ -15,17 +15,35 @@ from .soap.asgi import BufferedWsgi
 from .soap.wsgi import GateMiddleware
 
 
-class _SoapPath:
-    """Serve the exchange at ``/soap/exchange`` (and its ``?wsdl``) whatever the mount prefix."""
+class _SoapServices:
+    """Route ``/soap/<service>`` (and its ``?wsdl``) to that service's gate; ``/soap/`` is the exchange."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, services: dict[str, object]):
+        self.services = services
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO", "").rstrip("/") not in ("/exchange", ""):
+        name = environ.get("PATH_INFO", "").strip("/") or "exchange"
+        app = self.services.get(name)
+        if app is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
-        return self.app(environ, start_response)
+        return app(environ, start_response)
+
+
+def soap_services(hub: Hub) -> dict[str, object]:
+    """Every SOAP service, each behind the security gate bound to its namespace."""
+    from spyne.server.wsgi import WsgiApplication
+
+    from .records.soap import SERVICE as RECORDS
+    from .records.soap import RecordService
+    from spyne.protocol.soap import Soap11
+
+    from .soap.service import HubApplication
+
+    records = HubApplication([RecordService], tns=RECORDS.namespace, name="Records",
+                             in_protocol=Soap11(validator=None), out_protocol=Soap11())
+    return {"exchange": GateMiddleware(hub),
+            "records": GateMiddleware(hub, WsgiApplication(records), service=RECORDS)}
 
 
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
@@ -58,8 +76,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
             session.execute(text("SELECT 1"))
         return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
 
-    wsgi = GateMiddleware(hub)
-    app.mount("/soap", BufferedWsgi(_SoapPath(wsgi), max_body=settings.max_message_bytes))
+    app.mount("/soap", BufferedWsgi(_SoapServices(soap_services(hub)), max_body=settings.max_message_bytes))
     return app
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from adapters.errors import HubFault
 from hub.store.models import AuditEvent, Envelope, Message
 
+from tests.support.documents import document as canonical
+
 from .builders import sample_document
 from .conftest import stored
 
@@ -60,8 +62,8 @@ def test_batch_receipts_one_each(live_hub, client_for):
 
 def test_status_replies_and_ack(live_hub, client_for):
     clinic, hospital = client_for("CLINIC01"), client_for("HOSP01")
-    receipt = clinic.submit(sample_document())
-    hospital.submit(sample_document())
+    receipt = clinic.submit(canonical("OutpatientVisit", institution="CLINIC01"))
+    hospital.submit(canonical("LabReport", institution="HOSP01"))
     deadline = time.monotonic() + 10
     while clinic.status(receipt.message_id).status != "processed" and time.monotonic() < deadline:
         time.sleep(0.05)

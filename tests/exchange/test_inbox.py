@@ -15,7 +15,9 @@ from hub.store.models import AuditEvent, Message, Reply
 from hub.wssec.ns import HIS, q
 from hub.wssec.timestamps import utcnow
 
-from .builders import fault_code, operation, sealed, submit_batch, sample_document
+from tests.support.documents import document as canonical
+
+from .builders import fault_code, operation, sealed, submit_batch, submit_document, sample_document
 from .conftest import counts, stored
 
 
@@ -73,8 +75,9 @@ def test_batch_limits(hub, post, members, hub_enc_cert):
 
 def test_pending_messages_are_processed_after_restart(hub, post, members, hub_enc_cert):
     # The hub fixture runs no processor: accepted messages stay pending, as after a crash.
-    for _ in range(3):
-        assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert)).body) is None
+    for version in (1, 2, 3):
+        visit = submit_document(canonical("OutpatientVisit", institution="CLINIC01", version=version))
+        assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, visit)).body) is None
     with hub.sessions() as session:
         assert {m.status for m in session.scalars(select(Message))} == {"accepted"}
     assert processing.process_pending(hub.sessions) == 3

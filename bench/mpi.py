@@ -1,0 +1,186 @@
+"""``python -m bench.mpi --out bench/results [--persons 20000]``: MPI quality and speed.
+
+1. quality: a SYNTHETIC population with known truth (``tests/support/population.py``), every
+   record resolved in arrival order through ``resolve_many`` (batches of ``--batch``, one
+   transaction each) on a fresh SQLite file; pairwise precision / recall of the resulting person
+   assignment against truth, overall and for the records without a resident ID;
+2. speed by path, on fresh files: records that all carry a resident ID (deterministic path)
+   and records that carry none (probabilistic path); µs per record inside ``resolve_many`` and
+   with the commit;
+3. ``OUT/mpi.json`` and a short table on stdout. Exit status 1 if a quality goal is missed.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.population import ErrorRates, Population, generate  # noqa: E402
+
+from hub.mpi import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD, resolve_many  # noqa: E402
+from hub.store.db import make_engine, session_factory, transaction  # noqa: E402
+from hub.store.models import Base  # noqa: E402
+
+GOALS = {"precision": 0.99, "recall": 0.97, "known_resident_id_us_per_record": 100.0}
+NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
+
+
+def _pairs(sizes) -> int:
+    return sum(n * (n - 1) // 2 for n in sizes)
+
+
+def pairwise(truth: list[int], predicted: list[int]) -> dict:
+    """Pairwise precision and recall of a clustering of records against the true clustering."""
+    both = Counter(zip(truth, predicted))
+    true_pairs, predicted_pairs, common = _pairs(Counter(truth).values()), _pairs(Counter(predicted).values()), _pairs(both.values())
+    return {"precision": common / predicted_pairs if predicted_pairs else 1.0,
+            "recall": common / true_pairs if true_pairs else 1.0,
+            "true_pairs": true_pairs, "predicted_pairs": predicted_pairs, "correct_pairs": common}
+
+
+def run(url: str, population: Population, *, batch: int = 100) -> dict:
+    """Resolve every record in arrival order; return assignments, decisions and timings."""
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    sessions = session_factory(engine)
+    records = population.records
+    resolutions, inside = [], 0.0
+    gc.collect()
+    started = time.perf_counter()
+    for start in range(0, len(records), batch):
+        items = [(r.institution, r.traits) for r in records[start:start + batch]]
+        with transaction(sessions) as session:
+            t0 = time.perf_counter()
+            resolutions += resolve_many(session, items=items, now=NOW)
+            inside += time.perf_counter() - t0
+    total = time.perf_counter() - started
+    with sessions() as session:
+        reviews = session.connection().exec_driver_sql("SELECT COUNT(*) FROM mpi_review").scalar_one()
+    engine.dispose()
+    return {"resolutions": resolutions, "seconds_inside": inside, "seconds_total": total, "reviews": reviews}
+
+
+def evaluate(url: str, population: Population, *, batch: int = 100) -> dict:
+    """Quality of the person assignment against truth (all records, and records without resident ID)."""
+    result = run(url, population, batch=batch)
+    resolutions = result["resolutions"]
+    truth = [r.truth for r in population.records]
+    predicted = [res.person_id for res in resolutions]
+    no_id = [i for i, r in enumerate(population.records) if not any(k == "resident_id" for k, _, _ in r.traits.identifiers)]
+    auto = [i for i, res in enumerate(resolutions) if res.decision == "auto"]
+    # an auto link into a person whose records are mostly someone else's is a wrong auto link
+    owners: dict[int, Counter] = {}
+    for t, p in zip(truth, predicted):
+        owners.setdefault(p, Counter())[t] += 1
+    auto_into_other = sum(1 for i in auto if owners[predicted[i]].most_common(1)[0][0] != truth[i])
+    n = len(resolutions)
+    return {
+        "persons": len(population.persons), "records": n, "seed": population.seed,
+        "thresholds": {"auto_link": AUTO_LINK_THRESHOLD, "review": REVIEW_THRESHOLD},
+        "all": pairwise(truth, predicted),
+        "without_resident_id": pairwise([truth[i] for i in no_id], [predicted[i] for i in no_id]) | {"records": len(no_id)},
+        "decisions": dict(Counter(res.decision for res in resolutions)),
+        "auto_links": len(auto), "auto_links_into_another_persons_cluster": auto_into_other,
+        "review_items": result["reviews"], "persons_created": len(set(predicted)),
+        "us_per_record_inside": 1e6 * result["seconds_inside"] / n,
+        "us_per_record_with_commit": 1e6 * result["seconds_total"] / n,
+    }
+
+
+def _timed(sessions, records, batch: int) -> tuple[float, float, Counter]:
+    inside, decisions = 0.0, Counter()
+    gc.collect()
+    started = time.perf_counter()
+    for start in range(0, len(records), batch):
+        items = [(r.institution, r.traits) for r in records[start:start + batch]]
+        with transaction(sessions) as session:
+            t0 = time.perf_counter()
+            decisions.update(res.decision for res in resolve_many(session, items=items, now=NOW))
+            inside += time.perf_counter() - t0
+    return inside, time.perf_counter() - started, decisions
+
+
+def speed(population: Population, workdir: Path, *, batch: int) -> dict:
+    """µs per record by path, each on a fresh SQLite file.
+
+    ``new_person_with_resident_id``: the first record of each person, all with a resident ID (an
+    unknown ID still needs the probabilistic search before a person is created);
+    ``known_resident_id``: every later record of those persons (identifier link or existing record);
+    ``no_resident_id``: the whole stream with resident IDs removed (probabilistic path throughout).
+    """
+    with_id, without_id = [], []
+    for r in population.records:
+        others = tuple(i for i in r.traits.identifiers if i[0] != "resident_id")
+        rid = ("resident_id", "2.16.156.10011.1.3", population.persons[r.truth - 1].resident_id)
+        with_id.append(dataclasses.replace(r, traits=dataclasses.replace(r.traits, identifiers=(rid,) + others)))
+        without_id.append(dataclasses.replace(r, traits=dataclasses.replace(r.traits, identifiers=others)))
+    seen, firsts, later = set(), [], []
+    for r in with_id:
+        (later if r.truth in seen else firsts).append(r)
+        seen.add(r.truth)
+    out = {}
+    for label, phases in (("with_resident_id", (("new_person_with_resident_id", firsts), ("known_resident_id", later))),
+                          ("without_resident_id", (("no_resident_id", without_id),))):
+        engine = make_engine(f"sqlite:///{workdir}/{label}.db")
+        Base.metadata.create_all(engine)
+        sessions = session_factory(engine)
+        for phase, records in phases:
+            inside, total, decisions = _timed(sessions, records, batch)
+            n = len(records)
+            out[phase] = {"records": n, "us_per_record_inside": 1e6 * inside / n,
+                          "us_per_record_with_commit": 1e6 * total / n, "records_per_s_inside": n / inside,
+                          "decisions": dict(decisions)}
+        engine.dispose()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--speed-persons", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=20240611)
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    population = generate(args.persons, seed=args.seed)
+    generated = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory(prefix="bench-mpi-") as tmp:
+        quality = evaluate(f"sqlite:///{tmp}/quality.db", population, batch=args.batch)
+        speeds = speed(generate(args.speed_persons, seed=args.seed + 1), Path(tmp), batch=args.batch)
+    report = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "synthetic": True,
+              "error_rates": dataclasses.asdict(ErrorRates()), "generation_seconds": generated,
+              "batch": args.batch, "quality": quality, "speed": speeds, "goals": GOALS}
+    met = {"precision": quality["all"]["precision"] >= GOALS["precision"],
+           "recall": quality["all"]["recall"] >= GOALS["recall"],
+           "known_resident_id_us_per_record": speeds["known_resident_id"]["us_per_record_inside"]
+           <= GOALS["known_resident_id_us_per_record"]}
+    report["goals_met"] = met
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "mpi.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    q = quality
+    print(f"persons {q['persons']}  records {q['records']}  seed {q['seed']}")
+    print(f"pairwise precision {q['all']['precision']:.4f}  recall {q['all']['recall']:.4f}"
+          f"  (without resident ID: {q['without_resident_id']['precision']:.4f} / {q['without_resident_id']['recall']:.4f})")
+    print(f"decisions {q['decisions']}  review items {q['review_items']}  wrong-cluster auto links "
+          f"{q['auto_links_into_another_persons_cluster']}")
+    print(f"mixed stream {q['us_per_record_inside']:.0f} µs/record in resolve_many, {q['us_per_record_with_commit']:.0f} with commit")
+    for label, s in speeds.items():
+        print(f"{label:28s} {s['us_per_record_inside']:.0f} µs/record ({s['records_per_s_inside']:.0f}/s), "
+              f"{s['us_per_record_with_commit']:.0f} with commit")
+    print("goals met:", met)
+    return 0 if met["precision"] and met["recall"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

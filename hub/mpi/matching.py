@@ -1,0 +1,161 @@
+"""Probabilistic record comparison (Fellegi–Sunter style): pure functions, no database.
+
+Each field comparison adds a weight, roughly log2(m/u): m the chance that two records of the
+same person show the outcome, u the chance for two different people. The sum is the score.
+The weights below are set by hand from those odds and checked against the synthetic population
+(``bench/mpi.py``; ``docs/mpi.md`` has the measured precision and recall).
+
+Guards that no score can override: two different resident IDs never auto-link; and a name that
+differs in one sounded character (a twin's or sibling's name, or a non-homophone typo) scores so
+low that birth date, address and phone together cannot lift it to the auto-link threshold.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import jellyfish
+
+from .names import NameAgreement, compare_names
+
+AUTO_LINK_THRESHOLD = 19.0
+REVIEW_THRESHOLD = 11.0
+
+NAME_WEIGHTS = {
+    NameAgreement.EXACT: 10.0, NameAgreement.HOMOPHONE: 9.0, NameAgreement.GIVEN_SAME: 5.0, NameAgreement.ONE_CHAR: -8.0,
+    NameAgreement.SIMILAR: -6.0, NameAgreement.DIFFERENT: -14.0, NameAgreement.MISSING: 0.0,
+}
+BIRTH_EXACT, BIRTH_SWAPPED, BIRTH_ONE_FIELD, BIRTH_DIFFERENT = 9.0, 7.0, 3.0, -10.0
+SEX_AGREE, SEX_DIFFERENT = 1.0, -5.0
+PHONE_AGREE, PHONE_DIFFERENT = 7.0, -1.0  # phones change: disagreement is weak evidence
+DIVISION_AGREE, DIVISION_SAME_CITY, DIVISION_DIFFERENT = 2.0, 1.0, -1.0
+ADDRESS_EXACT, ADDRESS_SIMILAR, ADDRESS_DIFFERENT = 3.0, 2.0, -1.0
+_KNOWN_SEX = frozenset({"1", "2"})
+
+
+@dataclass(frozen=True, slots=True)
+class Demographics:
+    """Normalized demographics of one record; ``birth_date`` as ISO text 'YYYY-MM-DD'."""
+
+    name: str | None = None
+    pinyin: str | None = None
+    sex: str | None = None
+    birth_date: str | None = None
+    phone: str | None = None
+    division: str | None = None
+    address: str | None = None
+    resident_id: str | None = None
+
+
+def normalize_phone(phone: str | None) -> str | None:
+    """Digits only, without the +86 / 0086 country prefix."""
+    if not phone:
+        return None
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            digits = digits[len(prefix):]
+    return digits or None
+
+
+def normalize_address(address: str | None) -> str | None:
+    if not address:
+        return None
+    text = "".join(unicodedata.normalize("NFKC", address).split())
+    return text or None
+
+
+def compare_birth_dates(a: str | None, b: str | None) -> float:
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return BIRTH_EXACT
+    year_a, month_a, day_a = a[:4], a[5:7], a[8:10]
+    year_b, month_b, day_b = b[:4], b[5:7], b[8:10]
+    if year_a == year_b and month_a == day_b and day_a == month_b:
+        return BIRTH_SWAPPED
+    if (year_a != year_b) + (month_a != month_b) + (day_a != day_b) == 1:
+        return BIRTH_ONE_FIELD
+    return BIRTH_DIFFERENT
+
+
+def score(probe: Demographics, other: Demographics) -> float:
+    """Sum of field weights comparing two records (higher: more likely the same person)."""
+    total = NAME_WEIGHTS[compare_names(probe.name, probe.pinyin, other.name, other.pinyin)]
+    total += compare_birth_dates(probe.birth_date, other.birth_date)
+    if probe.sex in _KNOWN_SEX and other.sex in _KNOWN_SEX:
+        total += SEX_AGREE if probe.sex == other.sex else SEX_DIFFERENT
+    if probe.phone and other.phone:
+        total += PHONE_AGREE if probe.phone == other.phone else PHONE_DIFFERENT
+    if probe.division and other.division:
+        if probe.division == other.division:
+            total += DIVISION_AGREE
+        else:
+            total += DIVISION_SAME_CITY if probe.division[:4] == other.division[:4] else DIVISION_DIFFERENT
+    if probe.address and other.address:
+        if probe.address == other.address:
+            total += ADDRESS_EXACT
+        elif jellyfish.jaro_winkler_similarity(probe.address, other.address) >= 0.9:
+            total += ADDRESS_SIMILAR
+        else:
+            total += ADDRESS_DIFFERENT
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A person the probe may belong to, with its best record score and whether auto-link is barred."""
+
+    person_id: int
+    score: float
+    barred: bool  # the person holds a different resident ID
+
+
+def rank(probe: Demographics, records: list[tuple[int, Demographics]],
+         resident_ids: dict[int, set[str]]) -> list[Candidate]:
+    """Best score per person over the blocked records, highest first.
+
+    ``records`` are (current person id, demographics); ``resident_ids`` maps a person to the
+    resident IDs it already holds.
+    """
+    best: dict[int, float] = {}
+    for person_id, other in records:
+        value = score(probe, other)
+        if value > best.get(person_id, float("-inf")):
+            best[person_id] = value
+    candidates = []
+    for person_id, value in best.items():
+        held = resident_ids.get(person_id, ())
+        barred = bool(probe.resident_id and held and probe.resident_id not in held)
+        candidates.append(Candidate(person_id, value, barred))
+    candidates.sort(key=lambda c: (-c.score, c.person_id))
+    return candidates
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What to do with a probe: link to ``person_id`` (auto), or new person + reviews."""
+
+    person_id: int | None
+    score: float | None
+    review: tuple[Candidate, ...] = ()
+
+
+def decide(candidates: list[Candidate], *, auto: float = AUTO_LINK_THRESHOLD,
+           review: float = REVIEW_THRESHOLD, max_reviews: int = 3) -> Verdict:
+    """Auto-link only to a sole, unbarred candidate at or above ``auto``; queue the plausible rest.
+
+    Two persons both at or above ``auto`` (e.g. persons split by an unmerge) make the probe
+    ambiguous: it goes to review rather than silently picking one.
+    """
+    plausible = [c for c in candidates if c.score >= review]
+    linkable = [c for c in plausible if c.score >= auto and not c.barred]
+    above = [c for c in plausible if c.score >= auto]
+    if len(linkable) == 1 and len(above) == 1:
+        return Verdict(linkable[0].person_id, linkable[0].score)
+    best = plausible[0].score if plausible else (candidates[0].score if candidates else None)
+    return Verdict(None, best, tuple(plausible[:max_reviews]))
+
+
+__all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "Demographics", "Candidate", "Verdict", "normalize_phone",
+           "normalize_address", "compare_birth_dates", "score", "rank", "decide"]

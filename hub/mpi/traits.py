@@ -1,0 +1,121 @@
+"""What a document says about its patient, checked and normalized once at the MPI's edge."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+
+from ..errors import RecordError
+from .matching import Demographics, normalize_address, normalize_phone
+from .names import name_pinyin, normalize_name
+from .resident_id import RESIDENT_ID_ROOT, is_valid_resident_id, normalize_resident_id
+
+RESIDENT_ID = "resident_id"
+HEALTH_RECORD_NO = "health_record_no"
+HEALTH_CARD_NO = "health_card_no"
+OUTPATIENT_NO = "outpatient_no"
+INPATIENT_NO = "inpatient_no"
+IDENTIFIER_KINDS = frozenset({RESIDENT_ID, HEALTH_RECORD_NO, HEALTH_CARD_NO, OUTPATIENT_NO, INPATIENT_NO})
+# Kinds that name one person region-wide (stored in mpi_identifier, linked deterministically).
+GLOBAL_KINDS = (RESIDENT_ID, HEALTH_RECORD_NO, HEALTH_CARD_NO)
+# Local-key preference: the institution's own numbers first, most stable first.
+LOCAL_KEY_KINDS = (HEALTH_RECORD_NO, OUTPATIENT_NO, INPATIENT_NO, HEALTH_CARD_NO)
+_SEX_CODES = frozenset({"0", "1", "2", "9"})
+
+
+@dataclass(frozen=True)
+class PatientTraits:
+    """The patient as one document describes it."""
+
+    identifiers: tuple[tuple[str, str, str], ...]  # (kind, root, value)
+    name: str | None = None
+    sex: str | None = None  # GB/T 2261.1 code '0', '1', '2', '9'
+    birth_date: datetime.date | None = None
+    phone: str | None = None
+    division: str | None = None  # GB/T 2260
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The person a document's patient resolved to, and how."""
+
+    person_id: int
+    patient_record_id: int
+    decision: str  # 'identifier' | 'auto' | 'review' | 'new' | 'existing'
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """Checked traits: normalized demographics, the local key and the global identifiers."""
+
+    demographics: Demographics
+    local_key: str
+    global_ids: tuple[tuple[str, str, str], ...]  # (kind, root, value), resident ID first
+
+
+def _field(root: str) -> str:
+    return f"/*/header/patient/id[@root='{root}']"
+
+
+def local_key(traits: PatientTraits, demographics: Demographics, global_ids) -> str:
+    """The institution's key for its patient.
+
+    The first of the document's own numbers by kind (health-record, outpatient, inpatient,
+    health-card number), as ``kind:root^value``; else the resident ID (``resident_id:value``);
+    else a digest of name, sex and birth date (``demographics:sha256``).
+    """
+    by_kind = {}
+    for kind, root, value in traits.identifiers:
+        by_kind.setdefault(kind, (root, value.strip()))
+    for kind in LOCAL_KEY_KINDS:
+        if kind in by_kind:
+            root, value = by_kind[kind]
+            return f"{kind}:{root}^{value}"[:200]
+    for kind, _root, value in global_ids:
+        if kind == RESIDENT_ID:
+            return f"{RESIDENT_ID}:{value}"
+    digest = hashlib.sha256("|".join(
+        (demographics.name or "", demographics.sex or "", demographics.birth_date or "")).encode()).hexdigest()
+    return f"demographics:{digest}"
+
+
+def probe_of(traits: PatientTraits) -> Probe:
+    """Check and normalize a document's patient; ``RecordError`` if it cannot be used at all."""
+    global_ids: list[tuple[str, str, str]] = []
+    resident_id = None
+    usable_ids = 0
+    for kind, root, value in traits.identifiers:
+        value = (value or "").strip()
+        if kind not in IDENTIFIER_KINDS or not value:
+            continue
+        usable_ids += 1
+        if kind == RESIDENT_ID:
+            if not is_valid_resident_id(value):
+                raise RecordError("record.patient.invalid", "resident ID fails its check", field=_field(root))
+            value = normalize_resident_id(value)
+            if resident_id is not None and resident_id != value:
+                raise RecordError("record.patient.invalid", "two different resident IDs", field=_field(root))
+            if resident_id is None:
+                global_ids.insert(0, (kind, RESIDENT_ID_ROOT, value))
+            resident_id = value
+        elif kind in GLOBAL_KINDS:
+            global_ids.append((kind, root, value))
+    name = normalize_name(traits.name) if traits.name and traits.name.strip() else None
+    if not usable_ids and not (name and traits.birth_date):
+        raise RecordError("record.patient.invalid", "no identifier and no name with birth date",
+                          field="/*/header/patient")
+    division = traits.division.strip() if traits.division else None
+    demographics = Demographics(
+        name=name, pinyin=name_pinyin(name) if name else None,
+        sex=traits.sex if traits.sex in _SEX_CODES else None,
+        birth_date=traits.birth_date.isoformat() if traits.birth_date else None,
+        phone=normalize_phone(traits.phone), division=division[:6] if division else None,
+        address=(normalize_address(traits.address) or "")[:200] or None,
+        resident_id=resident_id)
+    return Probe(demographics, local_key(traits, demographics, global_ids), tuple(dict.fromkeys(global_ids)))
+
+
+__all__ = ["PatientTraits", "Resolution", "Probe", "probe_of", "local_key", "GLOBAL_KINDS", "IDENTIFIER_KINDS",
+           "RESIDENT_ID", "HEALTH_RECORD_NO", "HEALTH_CARD_NO", "OUTPATIENT_NO", "INPATIENT_NO"]
