@@ -76,6 +76,9 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
             session.execute(text("SELECT 1"))
         return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
 
+    from .records.api import router as records_api
+
+    app.include_router(records_api)
     app.mount("/soap", BufferedWsgi(_SoapServices(soap_services(hub)), max_body=settings.max_message_bytes))
     return app
 

@@ -82,13 +82,9 @@ def messages(data_dir, database_url, limit, as_json):
     """List what the inbox holds (newest first)."""
     from sqlalchemy import select
 
-    from .store.db import make_engine, migrate, session_factory
     from .store.models import Message
 
-    settings = Settings.load(data_dir, database_url=database_url)
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    with session_factory(engine)() as session:
+    with _store(data_dir, database_url)() as session:
         rows = session.scalars(select(Message).order_by(Message.id.desc()).limit(limit)).all()
     for row in rows:
         record = {"id": row.message_id, "sender": row.sender, "type": row.document_type, "status": row.status,
@@ -100,6 +96,52 @@ def messages(data_dir, database_url, limit, as_json):
                        f"{record['code'] or '-':<28} {record['type']:<24} {record['id']}")
     if not rows and not as_json:
         click.echo("inbox is empty", err=True)
+
+
+def _store(data_dir, database_url):
+    """A migrated session factory for the data directory's database."""
+    from .store.db import make_engine, migrate, session_factory
+
+    settings = Settings.load(data_dir, database_url=database_url)
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    return session_factory(engine)
+
+
+@main.group()
+def tokens():
+    """Bearer tokens for the JSON endpoints (/api/records/...), one organization each."""
+
+
+@tokens.command("issue")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--database-url", default=None)
+@click.option("--org", required=True, help="Organization code the token acts for.")
+@click.option("--label", default="api", show_default=True, help="What the token is for (no personal data).")
+@click.option("--days", type=int, default=365, show_default=True, help="Validity in days.")
+def tokens_issue(data_dir, database_url, org, label, days):
+    """Issue a token for ORG and print it once (only its SHA-256 is stored)."""
+    from .auth import issue
+    from .store.db import transaction
+    from .wssec.timestamps import utcnow
+
+    with transaction(_store(data_dir, database_url)) as session:
+        token = issue(session, org=org, label=label, now=utcnow(), valid_days=days)
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--database-url", default=None)
+@click.option("--org", required=True)
+def tokens_revoke(data_dir, database_url, org):
+    """Revoke every live token of ORG."""
+    from .auth import revoke
+    from .store.db import transaction
+    from .wssec.timestamps import utcnow
+
+    with transaction(_store(data_dir, database_url)) as session:
+        click.echo(f"revoked {revoke(session, org=org, now=utcnow())} token(s) of {org}")
 
 
 @main.command()

@@ -17,7 +17,6 @@ from zeep.transports import Transport
 
 from certs import CertificateRejected, TrustStore
 from hub.errors import FAULTS, HubError
-from hub.exchange.gate import action_for
 from hub.exchange.receipts import ReceiptInfo, read_receipt
 from hub.wssec.credentials import Credentials, load_certificate
 from hub.wssec.ns import HIE, HIS, SOAP11, KeyTransport, q
@@ -49,6 +48,8 @@ class MessageState:
 
 class HubClient:
     """Submit documents to the hub and fetch replies, as one member organization."""
+
+    namespace = HIE  # the service's namespace: wsa:Action = namespace + ":" + operation
 
     def __init__(self, hub_url: str, *, credentials: Credentials, hub_cert, ca_cert, crl=None,
                  timeout: float = 30.0, verify_tls: bool | str = True, client_cert: tuple[str, str] | None = None,
@@ -135,7 +136,7 @@ class HubClient:
             holder.text = None
             holder.append(_copy(document))
         sealed = seal_request(content, sender=self.credentials, hub_cert=self.hub_cert,
-                              action=action_for(operation), to=self.url, message_id=message_id,
+                              action=f"{self.namespace}:{operation}", to=self.url, message_id=message_id,
                               key_transport=self.key_transport)
         return self.post(sealed.data)
 

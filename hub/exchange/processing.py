@@ -15,7 +15,7 @@ import threading
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError
@@ -73,31 +73,39 @@ def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | No
         claimed = session.scalars(update(_MESSAGES).where(_MESSAGES.c.id.in_(ids), _MESSAGES.c.status.in_(_PENDING))
                                   .values(status=MessageStatus.PROCESSED.value, updated_at=now)
                                   .returning(_MESSAGES.c.id)).all()
-        messages = session.scalars(select(Message).where(Message.id.in_(claimed)).order_by(Message.id)).all()
+        # Plain rows (id, sender, message_id, document), not ORM objects: a batch is hundreds of messages.
+        messages = session.execute(select(_MESSAGES.c.id, _MESSAGES.c.sender, _MESSAGES.c.message_id,
+                                          _MESSAGES.c.document)
+                                   .where(_MESSAGES.c.id.in_(claimed)).order_by(_MESSAGES.c.id)).all()
         errors: dict[int, HubError] = {}
         broken: set[int] = set()  # a bug, not bad data: left pending to be retried, logged without content
         for stage in stages:
             remaining = [m for m in messages if m.id not in errors and m.id not in broken]
             if remaining:
                 _run_stage(session, stage, remaining, now, errors, broken)
-        reply_rows, audit_rows, finished = [], [], 0
+        reply_rows, audit_rows, changes, finished = [], [], [], 0
         for message in messages:
             if message.id in broken:
-                message.status = MessageStatus.ACCEPTED.value
+                changes.append({"row_id": message.id, "status": MessageStatus.ACCEPTED.value, "code": None,
+                                "field": None})
                 continue
             error = errors.get(message.id)
             code = error.code if error else ""
             field = (getattr(error, "field", None) or "") if error else ""
-            message.status = (MessageStatus.REJECTED if error else MessageStatus.PROCESSED).value
-            message.error_code, message.error_field = code or None, field or None
+            status = (MessageStatus.REJECTED if error else MessageStatus.PROCESSED).value
             if error:
+                changes.append({"row_id": message.id, "status": status, "code": code, "field": field or None})
                 audit_rows.append(audit.event("message.reject", actor_org=message.sender,
                                               message_id=message.message_id, code=code))
             reply_rows.append(replies.reply_row(
                 recipient=message.sender, kind="ack", in_reply_to=message.message_id, now=now,
-                content=replies.acknowledgement(message_id=message.message_id, status=message.status, code=code,
+                content=replies.acknowledgement(message_id=message.message_id, status=status, code=code,
                                                 field=field)))
             finished += 1
+        if changes:  # the claim marked every message processed; set the others
+            session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id"))
+                            .values(status=bindparam("status"), error_code=bindparam("code"),
+                                    error_field=bindparam("field")), changes)
         replies.queue_many(session, reply_rows)
         audit.record_many(session, audit_rows)
     return finished

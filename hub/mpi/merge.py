@@ -29,8 +29,10 @@ def record_tables() -> list[Table]:
             if "person_id" in table.c and "patient_record_id" in table.c]
 
 
-def _audit(session: Session, event_type: str, *, actor: str, now: datetime, reference: str) -> None:
-    row = audit.event(event_type, actor_org=actor[:64], message_id=reference)
+def _audit(session: Session, event_type: str, *, actor: str, now: datetime, reference: str,
+           person_id: int | None = None) -> None:
+    """An audit row naming the actor and the operation (internal ids only, never demographics)."""
+    row = audit.event(event_type, actor_org=actor[:64], message_id=reference, person_id=person_id)
     row["at"] = now
     audit.record_many(session, [row])
 
@@ -83,7 +85,7 @@ def merge(session: Session, *, survivor_id: int, retired_id: int, actor: str, re
     moves += [{"merge_id": entry.id, "item_kind": _IDENTIFIER, "item_id": i} for i in identifiers]
     if moves:
         session.execute(insert(MergeMove.__table__), moves)
-    _audit(session, "mpi.merge", actor=actor, now=now, reference=f"mpi_merge:{entry.id}")
+    _audit(session, "mpi.merge", actor=actor, now=now, reference=f"mpi_merge:{entry.id}", person_id=survivor_id)
     session.expire_all()  # the bulk updates bypassed the identity map
     return entry
 
@@ -117,7 +119,7 @@ def unmerge(session: Session, *, merge_id: int, actor: str, reason: str, now: da
                         undoes_id=merge_id, actor=actor[:64], reason=reason[:200], at=now)
     session.add(entry)
     session.flush()
-    _audit(session, "mpi.unmerge", actor=actor, now=now, reference=f"mpi_merge:{entry.id}")
+    _audit(session, "mpi.unmerge", actor=actor, now=now, reference=f"mpi_merge:{entry.id}", person_id=retired.id)
     session.expire_all()
     return entry
 
@@ -143,7 +145,7 @@ def link(session: Session, *, review_id: int, accept: bool, actor: str, now: dat
     review.status = (ReviewStatus.LINKED if accept else ReviewStatus.REJECTED).value
     review.actor, review.updated_at = actor[:64], now
     _audit(session, "mpi.review.accept" if accept else "mpi.review.reject", actor=actor, now=now,
-           reference=f"mpi_review:{review_id}")
+           reference=f"mpi_review:{review_id}", person_id=candidate_id)
     session.flush()
     return review
 

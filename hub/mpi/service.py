@@ -142,7 +142,7 @@ class Resolver:
                 self.sql.execute("INSERT INTO mpi_identifier (person_id, kind, root, value) VALUES (?, ?, ?, ?)",
                                  (person_id, kind, root, value))
                 self.identifiers[(root, value)] = person_id
-            elif self.current(holder) != person_id:
+            elif self.current(holder) != person_id and not self._review_open(record_id, self.current(holder)):
                 self._open_review(record_id, self.current(holder), None)
 
     def _open_review(self, record_id: int, candidate_id: int, score: float | None) -> None:
@@ -150,6 +150,10 @@ class Resolver:
             "INSERT INTO mpi_review (patient_record_id, candidate_person_id, score, status, actor, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, NULL, ?, ?)",
             (record_id, candidate_id, score, _OPEN, self.now, self.now))
+
+    def _review_open(self, record_id: int, candidate_id: int) -> bool:
+        return bool(self.sql.rows("SELECT 1 FROM mpi_review WHERE patient_record_id = ? AND candidate_person_id = ? "
+                                  "AND status = 'open'", (record_id, candidate_id)))
 
     def _resident_ids(self, person_ids: list[int]) -> dict[int, set[str]]:
         held: dict[int, set[str]] = {}

@@ -33,31 +33,44 @@ class DocumentHeader:
 
 
 class Reader:
-    """Namespace-bound lookups on one document (``r.text(el, "body/visitTime")`` etc.)."""
+    """Namespace-bound lookups (``r.text(el, "body/visitTime")`` etc.); one per namespace, paths cached."""
 
-    __slots__ = ("ns", "_prefix")
+    __slots__ = ("namespace", "_prefix", "_paths")
+    _by_namespace: dict[str, "Reader"] = {}
 
     def __init__(self, namespace: str):
-        self.ns = {"d": namespace}
+        self.namespace = namespace
         self._prefix = "{" + namespace + "}"
+        self._paths: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, namespace: str) -> "Reader":
+        reader = cls._by_namespace.get(namespace)
+        if reader is None:
+            reader = cls._by_namespace[namespace] = cls(namespace)
+        return reader
 
     def path(self, path: str) -> str:
-        return "/".join(self._prefix + part if part not in (".", "..") else part for part in path.split("/"))
+        clark = self._paths.get(path)
+        if clark is None:
+            clark = self._paths[path] = "/".join(self._prefix + part if part not in (".", "..") else part
+                                                 for part in path.split("/"))
+        return clark
 
     def find(self, el, path: str):
-        return el.find(self.path(path))
+        return el.find(self._paths.get(path) or self.path(path))
 
     def findall(self, el, path: str) -> list:
-        return el.findall(self.path(path))
+        return el.findall(self._paths.get(path) or self.path(path))
 
     def text(self, el, path: str) -> str | None:
-        found = el.find(self.path(path))
+        found = el.find(self._paths.get(path) or self.path(path))
         if found is None or found.text is None:
             return None
         return found.text.strip() or None
 
     def attr(self, el, path: str, name: str = "value") -> str | None:
-        found = el.find(self.path(path))
+        found = el.find(self._paths.get(path) or self.path(path))
         return None if found is None else found.get(name)
 
     def code(self, el, path: str) -> str | None:
@@ -95,43 +108,64 @@ def identifier_kinds() -> dict[str, str]:
 
 
 def read_header(document: etree._Element) -> tuple[DocumentHeader, Reader]:
-    """The header of a validated document, and a reader bound to its namespace."""
+    """The header of a validated document, and a reader bound to its namespace (one pass, no paths)."""
     qname = etree.QName(document)
     match = NAMESPACE.match(qname.namespace or "")
     if match is None:
         raise RecordError("record.type.unknown", "namespace is not a canonical document namespace")
-    r = Reader(qname.namespace)
-    header = r.find(document, "header")
-    doc_id = r.find(header, "id")
-    patient_el = r.find(header, "patient")
-    return DocumentHeader(
-        type_name=qname.localname,
-        schema_version=int(match.group(1)),
-        namespace=qname.namespace,
-        id_root=doc_id.get("root"),
-        document_id=doc_id.get("extension"),
-        version=int(r.text(header, "version")),
-        effective_time=parse_datetime(r.attr(header, "effectiveTime")),
-        institution=r.code(header, "author/institution"),
-        practitioner_code=r.code(header, "author/practitioner"),
-        patient=None if patient_el is None else _patient(r, patient_el),
-    ), r
+    r = Reader.of(qname.namespace)
+    cut = len(r._prefix)
+    fields: dict = {}
+    header = document[0]
+    for child in header:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        local = tag[cut:]
+        if local == "id":
+            fields["id_root"], fields["document_id"] = child.get("root"), child.get("extension")
+        elif local == "version":
+            fields["version"] = int(child.text)
+        elif local == "effectiveTime":
+            fields["effective_time"] = parse_datetime(child.get("value"))
+        elif local == "author":
+            for part in child:
+                if part.tag == r._prefix + "institution":
+                    fields["institution"] = part.get("code")
+                elif part.tag == r._prefix + "practitioner":
+                    fields["practitioner_code"] = part.get("code")
+        elif local == "patient":
+            fields["patient"] = _patient(r, child)
+    return DocumentHeader(type_name=qname.localname, schema_version=int(match.group(1)), namespace=qname.namespace,
+                          id_root=fields["id_root"], document_id=fields["document_id"], version=fields["version"],
+                          effective_time=fields["effective_time"], institution=fields["institution"],
+                          practitioner_code=fields.get("practitioner_code"), patient=fields.get("patient")), r
 
 
 def _patient(r: Reader, el) -> PatientTraits:
     kinds = identifier_kinds()
-    identifiers = tuple((kinds.get(id_el.get("root"), "other"), id_el.get("root"), id_el.get("extension").strip())
-                        for id_el in r.findall(el, "id"))
-    address = r.find(el, "address")
-    return PatientTraits(
-        identifiers=identifiers,
-        name=r.text(el, "name"),
-        sex=r.code(el, "sex"),
-        birth_date=parse_date(r.attr(el, "birthDate")),
-        phone=r.attr(el, "telecom"),
-        division=None if address is None else address.get("division"),
-        address=None if address is None or not address.text else address.text.strip(),
-    )
+    cut = len(r._prefix)
+    identifiers, values = [], {}
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        local = tag[cut:]
+        if local == "id":
+            root = child.get("root")
+            identifiers.append((kinds.get(root, "other"), root, child.get("extension").strip()))
+        elif local == "name":
+            values["name"] = (child.text or "").strip() or None
+        elif local == "sex":
+            values["sex"] = child.get("code")
+        elif local == "birthDate":
+            values["birth_date"] = parse_date(child.get("value"))
+        elif local == "telecom":
+            values["phone"] = child.get("value")
+        elif local == "address":
+            values["division"] = child.get("division")
+            values["address"] = (child.text or "").strip() or None
+    return PatientTraits(identifiers=tuple(identifiers), **values)
 
 
 __all__ = ["DocumentHeader", "Reader", "read_header", "parse_datetime", "parse_date", "parse_decimal", "parse_int",

@@ -97,4 +97,10 @@ def document_bytes(session: Session, doc: RecordDocument) -> bytes:
     return bytes(session.get(Message, doc.message_row_id).document)
 
 
-__all__ = ["SECTIONS", "longitudinal_record", "documents_of", "find_document", "document_bytes"]
+def resident_summary(person) -> dict:
+    """What a resident query returns of a person (PDQ demographics; no phone or street address)."""
+    return {"person_id": person.id, "name": person.name, "sex": person.sex,
+            "birth_date": person.birth_date.isoformat() if person.birth_date else None, "division": person.division}
+
+
+__all__ = ["resident_summary", "SECTIONS", "longitudinal_record", "documents_of", "find_document", "document_bytes"]

@@ -80,7 +80,7 @@ def _patient_traits(verified) -> mpi.PatientTraits:
     if inner is None or etree.QName(inner).localname != "patient":
         raise RecordError("registry.invalid", "Patient must hold one canonical patient element",
                           field="/RegisterResident/Patient")
-    return _patient(Reader(etree.QName(inner).namespace), inner)
+    return _patient(Reader.of(etree.QName(inner).namespace), inner)
 
 
 class RecordService(ServiceBase):
@@ -109,10 +109,11 @@ class RecordService(ServiceBase):
             found = mpi.find_persons(session, identifier=identifier if all(identifier) else None,
                                      name=_arg(verified, "Name"), birth_date=_date_arg(verified, "BirthDate"),
                                      sex=_arg(verified, "Sex"))
-            for person in found:
-                audit.record(session, "resident.query", verified=verified, person_id=_person_id(person),
+            result = [query.resident_summary(p) for p in found]
+            for person in result:
+                audit.record(session, "resident.query", verified=verified, person_id=person["person_id"],
                              purpose=purpose, client_address=client)
-        return _sealed(hub, verified, "residents", _json([_person_json(p) for p in found]))
+        return _sealed(hub, verified, "residents", _json(result))
 
     @rpc(Integer(min_occurs=1), Integer(min_occurs=1), Unicode(min_occurs=1), _returns=Integer,
          _out_variable_name="MergeId")
@@ -173,17 +174,6 @@ class RecordService(ServiceBase):
                                       person_id=_int_arg(verified, "PersonId"), purpose=_arg(verified, "Purpose"),
                                       what="longitudinal", client_address=client, reader=query.longitudinal_record)
         return _sealed(hub, verified, "longitudinal-record", _json(record))
-
-
-def _person_id(person) -> int:
-    return person["person_id"] if isinstance(person, dict) else person.person_id
-
-
-def _person_json(person) -> dict:
-    if isinstance(person, dict):
-        return {key: (value.isoformat() if isinstance(value, date) else value) for key, value in person.items()}
-    return {key: (value.isoformat() if isinstance(value, date) else value) for key, value in vars(person).items()
-            if not key.startswith("_")}
 
 
 __all__ = ["RecordService", "NAMESPACE", "OPERATIONS", "SERVICE"]

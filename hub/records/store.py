@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from lxml import etree
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,8 @@ from .. import mpi
 from ..errors import HubError, RecordError
 from ..exchange import audit
 from ..store.models import Message
-from ..wssec.xmlparse import parse_untrusted
+from ..store.rawsql import RawSql, placeholders
+from ..wssec.xmlparse import parse_admitted
 from .header import DocumentHeader, read_header
 from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
 from .normalizers import Normalized, normalizer_for
@@ -56,7 +58,7 @@ class BatchResult:
 
 def prepare(message: Message) -> Prepared:
     """The pure phase for one message; raises ``RecordError``."""
-    document = parse_untrusted(message.document)
+    document = parse_admitted(message.document)
     validate(document)
     header, reader = read_header(document)
     if header.institution != message.sender:
@@ -190,47 +192,70 @@ def _retract_rows(session: Session, document_ids: list[int]) -> None:
             session.execute(delete(table).where(table.c.document_ref.in_(document_ids)))
 
 
+_DOC_COLUMNS = ("institution", "id_root", "document_id", "recorded_at", "version", "document_type",
+                "schema_version", "effective_time", "practitioner_code", "person_id", "patient_record_id",
+                "message_row_id", "updated_at", "status")
+_INSERT_DOC = (f"INSERT INTO record_document ({', '.join(_DOC_COLUMNS)}) VALUES ({placeholders(len(_DOC_COLUMNS))}) "
+               "RETURNING id")
+_UPDATE_DOC = ("UPDATE record_document SET " + ", ".join(f"{c} = ?" for c in _DOC_COLUMNS[4:]) + " WHERE id = ?")
+_ROW_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _row_sql(table: str, columns: tuple[str, ...]) -> str:
+    sql = _ROW_SQL.get((table, columns))
+    if sql is None:
+        sql = _ROW_SQL[(table, columns)] = (f"INSERT INTO {table} ({', '.join(columns)}) "
+                                            f"VALUES ({placeholders(len(columns))})")
+    return sql
+
+
+def _converter(sql: RawSql):
+    """Python values → what the driver stores for the ORM's column types (SQLite needs help)."""
+    if not sql.sqlite:
+        return lambda value: value
+    by_type = {datetime: sql.time, bool: int, Decimal: float,  # float: what SQLAlchemy's Numeric binds on SQLite
+               date: date.isoformat}
+
+    def convert(value):
+        change = by_type.get(type(value))
+        return value if change is None else change(value)
+    return convert
+
+
 def _write(session: Session, items: list[Prepared], *, now: datetime) -> None:
+    """Document rows (insert or update in place) and every normalized row, through the driver."""
     if not items:
         return
+    sql = RawSql(session)
+    convert = _converter(sql)
     existing = _existing(session, items)
-    new_docs, updates = [], []
+    per_table: dict[tuple[str, tuple[str, ...]], list[tuple]] = {}
     for item in items:
         h, res = item.header, item.resolution
-        values = {"version": h.version, "document_type": h.type_name, "schema_version": h.schema_version,
-                  "effective_time": h.effective_time, "practitioner_code": h.practitioner_code,
-                  "person_id": res.person_id if res else None, "patient_record_id": res.patient_record_id if res else None,
-                  "message_row_id": item.message.id, "updated_at": now,
-                  "status": (DocumentStatus.CANCELLED if item.retracted else DocumentStatus.CURRENT).value}
+        person_id, record_id = (res.person_id, res.patient_record_id) if res else (None, None)
+        status = (DocumentStatus.CANCELLED if item.retracted else DocumentStatus.CURRENT).value
+        values = (h.version, h.type_name, h.schema_version, convert(h.effective_time), h.practitioner_code,
+                  person_id, record_id, item.message.id, convert(now), status)
         known = existing.get((h.institution, h.id_root, h.document_id))
         if known is None:
-            new_docs.append((item, {"institution": h.institution, "id_root": h.id_root, "document_id": h.document_id,
-                                    "recorded_at": now, **values}))
+            document_ref = sql.insert_returning(_INSERT_DOC, (h.institution, h.id_root, h.document_id,
+                                                              convert(now), *values))
         else:
-            updates.append((known["id"], item, values))
-    document_refs: dict[int, int] = {}
-    if new_docs:
-        ids = session.execute(insert(_DOCS).returning(_DOCS.c.id, sort_by_parameter_order=True),
-                              [values for _, values in new_docs]).scalars().all()
-        for (item, _), doc_id in zip(new_docs, ids):
-            document_refs[id(item)] = doc_id
-    for doc_id, item, values in updates:
-        session.execute(update(_DOCS).where(_DOCS.c.id == doc_id).values(**values))
-        document_refs[id(item)] = doc_id
-    per_table: dict[str, list[dict]] = {}
-    for item in items:
-        common = {"document_ref": document_refs[id(item)], "institution": item.header.institution}
-        res = item.resolution
-        for table, values in ([] if item.retracted else item.normalized.rows):
-            row = {**common, **values}
+            document_ref = known["id"]
+            sql.many(_UPDATE_DOC, [(*values, document_ref)])
+        if item.retracted:
+            continue
+        for table, row in item.normalized.rows:
             if table in PERSON_TABLES:
                 if res is None:
                     raise RecordError("record.patient.invalid", "document type needs a patient",
-                                      field=f"/{item.header.type_name}/header/patient")
-                row["person_id"], row["patient_record_id"] = res.person_id, res.patient_record_id
-            per_table.setdefault(table, []).append(row)
-    for table, rows in per_table.items():
-        session.execute(insert(_TABLES[table]), rows)
+                                      field=f"/{h.type_name}/header/patient")
+                row = {**row, "person_id": person_id, "patient_record_id": record_id}
+            columns = ("document_ref", "institution", *row)
+            per_table.setdefault((table, columns), []).append(
+                (document_ref, h.institution, *(convert(value) for value in row.values())))
+    for (table, columns), rows in per_table.items():
+        sql.many(_row_sql(table, columns), rows)
 
 
 __all__ = ["Prepared", "BatchResult", "prepare", "store_messages"]

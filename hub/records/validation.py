@@ -17,13 +17,14 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from lxml import etree
 
 from schemas import SCHEMAS_DIR
 
 from ..errors import RecordError
-from ..terminology import lookup
+from ..terminology import code_systems
 
 NAMESPACE_PREFIX = "urn:hie:doc:v"
 _XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -104,9 +105,16 @@ class _Binding:
     find: etree.XPath  # elements carrying the coded attribute
     attribute: str
     system: str
+    concepts: Mapping  # code → Concept of that system (resolved once at compile time)
     prefix: int | None
     key: etree.XPath | None  # value naming the referenced concept (None: the document type)
     column: str | None
+
+
+@dataclass(frozen=True)
+class _Unique:
+    find: etree.XPath
+    attribute: str
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,7 @@ class _TypeValidator:
     kind: DocumentKind
     version: _Version
     schema: etree.XMLSchema
+    uniques: tuple[_Unique, ...]
     bindings: tuple[_Binding, ...]
     identifiers: etree.XPath
     id_patterns: dict
@@ -125,17 +134,27 @@ def _xpath(path: str, namespace: str) -> etree.XPath:
     return etree.XPath("/".join(steps), namespaces={"d": namespace})
 
 
+def _concepts(system: str) -> Mapping:
+    loaded = code_systems().get(system)
+    if loaded is None:
+        raise RuntimeError(f"bindings.json names an unknown code system {system!r}")
+    return loaded.by_code
+
+
 def _compile(kind: DocumentKind, version: _Version) -> _TypeValidator:
     ns = version.namespace
     schema = etree.XMLSchema(etree.parse(str(version.directory / f"{kind.type_name}.xsd")))
     rules = [*version.bindings.get("common", []), *version.bindings["types"][kind.type_name]]
+    uniques = tuple(_Unique(_xpath(rule["path"], ns), rule["attribute"]) for rule in rules if rule.get("unique"))
     bindings = tuple(_Binding(
-        find=_xpath(rule["path"], ns), attribute=rule["attribute"], system=rule["system"], prefix=rule.get("prefix"),
+        find=_xpath(rule["path"], ns), attribute=rule["attribute"], system=rule["system"],
+        concepts=_concepts(rule["system"]), prefix=rule.get("prefix"),
         key=None if rule.get("key", "$type") == "$type" else _xpath(rule["key"], ns), column=rule.get("column"),
-    ) for rule in rules)
+    ) for rule in rules if not rule.get("unique"))
     ids = version.bindings.get("identifiers", {})
     patterns = {root: re.compile(pattern) for root, pattern in ids.get("patterns", {}).items()}
-    return _TypeValidator(kind, version, schema, bindings, _xpath(ids.get("path", "header/patient/id"), ns), patterns)
+    identifiers = _xpath(ids.get("path", "header/patient/id"), ns)
+    return _TypeValidator(kind, version, schema, uniques, bindings, identifiers, patterns)
 
 
 class _Cache(threading.local):
@@ -162,9 +181,22 @@ def validate(document: etree._Element) -> DocumentKind:
     compiled = _validator(kind)
     if not compiled.schema.validate(document):
         raise _schema_error(document, compiled)
+    _check_unique(document, compiled)
     _check_identifiers(document, compiled)
     _check_codes(document, compiled)
     return kind
+
+
+def _check_unique(document, compiled: _TypeValidator) -> None:
+    for rule in compiled.uniques:
+        seen = set()
+        for element in rule.find(document):
+            value = element.get(rule.attribute)
+            if value in seen:
+                raise RecordError("record.schema.invalid",
+                                  f"attribute {rule.attribute}: value must be unique but is repeated",
+                                  field=field_path(document, element, compiled.version))
+            seen.add(value)
 
 
 def _check_identifiers(document, compiled: _TypeValidator) -> None:
@@ -184,8 +216,7 @@ def _check_codes(document, compiled: _TypeValidator) -> None:
             if code is None:
                 continue  # optional attribute absent: the XSD decides whether that is allowed
             if binding.column is None:
-                if lookup(binding.system, code) is None and not (
-                        binding.prefix and lookup(binding.system, code[:binding.prefix]) is not None):
+                if code not in binding.concepts and not (binding.prefix and code[:binding.prefix] in binding.concepts):
                     raise RecordError("record.code.unknown", f"code is not in the code list {binding.system}",
                                       field=field_path(document, element, compiled.version, binding.attribute))
                 continue
@@ -194,7 +225,7 @@ def _check_codes(document, compiled: _TypeValidator) -> None:
             else:
                 keys = binding.key(document)
                 reference = str(keys[0]) if keys else None
-            concept = None if reference is None else lookup(binding.system, reference)
+            concept = None if reference is None else binding.concepts.get(reference)
             if concept is None:
                 continue  # the referenced code is reported by its own binding
             if concept.extra.get(binding.column) != code:
@@ -225,7 +256,6 @@ _REASONS = {
     "SCHEMAV_CVC_MAXLENGTH_VALID": "value is too long",
     "SCHEMAV_CVC_LENGTH_VALID": "value has the wrong length",
     "SCHEMAV_CVC_DATATYPE_VALID_1_2_1": "value is not of the required type",
-    "SCHEMAV_CVC_IDC": "value must be unique but is repeated",
     "SCHEMAV_CVC_ATTRIBUTE_3": "attribute value is not of the required type",
     "SCHEMAV_CVC_AU": "attribute value is not allowed",
 }

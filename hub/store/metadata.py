@@ -6,7 +6,8 @@ import importlib
 from .models import Base
 
 # Domain packages that define tables on ``Base`` (imported for their side effect).
-MODEL_MODULES = ("hub.store.models", "hub.mpi.models", "hub.records.models")
+MODEL_MODULES = ("hub.store.models", "hub.mpi.models", "hub.registry.models", "hub.auth.models",
+                 "hub.records.models")
 
 
 def metadata():

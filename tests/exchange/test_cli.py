@@ -14,7 +14,7 @@ EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "schemas"
 def test_help_lists_the_commands():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("serve", "pki", "send", "messages", "demo"):
+    for command in ("serve", "pki", "send", "messages", "demo", "tokens"):
         assert command in result.output
 
 
@@ -32,13 +32,13 @@ def test_send_examples_then_list_messages(live_hub, pki_dir, tmp_path):
                                         live_hub.hub.settings.db_url, "--json"])
     rows = [json.loads(line) for line in listing.output.splitlines()]
     assert len(rows) == 2 * len(files) and {r["sender"] for r in rows} == {"CLINIC01"}
-    assert {r["type"] for r in rows} == {"OutpatientVisit", "LabReport", "PersonRegistration", "Referral"}
+    assert {r["type"] for r in rows} == {p.stem for p in EXAMPLES.glob("*.xml")}
 
 
 def test_send_refuses_wrong_org_and_bad_file(live_hub, pki_dir, tmp_path):
     member = pki_dir / "members" / "CLINIC01"
     args = ["send", "--hub", live_hub.url, "--cert", str(member / "cert.pem"), "--key", str(member / "key.pem")]
-    wrong = CliRunner().invoke(main, [*args, "--org", "HOSP01", str(EXAMPLES / "lab-report.xml")])
+    wrong = CliRunner().invoke(main, [*args, "--org", "HOSP01", str(EXAMPLES / "LabReport.xml")])
     assert wrong.exit_code != 0 and "does not match" in wrong.output
     bad = tmp_path / "bad.xml"
     bad.write_text('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
@@ -50,5 +50,5 @@ def test_send_to_unreachable_hub_is_a_clear_error(pki_dir):
     member = pki_dir / "members" / "CLINIC01"
     result = CliRunner().invoke(main, ["send", "--hub", "http://127.0.0.1:9/soap/exchange", "--org", "CLINIC01",
                                        "--cert", str(member / "cert.pem"), "--key", str(member / "key.pem"),
-                                       str(EXAMPLES / "lab-report.xml")])
+                                       str(EXAMPLES / "LabReport.xml")])
     assert result.exit_code == 2 and "transport.unavailable" in result.output

@@ -33,8 +33,7 @@ def document(type_name: str, *, institution: str = "CLINIC01", document_id: str 
              version: int | None = None, patient: dict | None = None) -> etree._Element:
     """A copy of the example of ``type_name`` changed as asked.
 
-    ``patient`` keys: resident_id (replaces the resident-id identifier's extension; None removes
-    it), name, birth_date, sex, phone.
+    ``patient`` replaces the example's patient entirely (keys: see ``patient_element``).
     """
     doc = copy.deepcopy(_example(type_name))
     header = doc.find(_q("header"))
@@ -48,25 +47,33 @@ def document(type_name: str, *, institution: str = "CLINIC01", document_id: str 
     return doc
 
 
-def _set_patient(el: etree._Element, values: dict) -> None:
-    from hub.records.header import identifier_kinds
+ROOTS = {"resident_id": "2.16.156.10011.1.3", "health_record_no": "2.16.156.10011.1.2",
+         "health_card_no": "2.16.156.10011.1.19", "outpatient_no": "2.16.156.10011.1.11"}
 
-    kinds = identifier_kinds()
-    if "resident_id" in values:
-        for id_el in el.findall(_q("id")):
-            if kinds.get(id_el.get("root")) == "resident_id":
-                if values["resident_id"] is None:
-                    el.remove(id_el)
-                else:
-                    id_el.set("extension", values["resident_id"])
-    for key, path, attr in (("name", "name", None), ("birth_date", "birthDate", "value"), ("sex", "sex", "code"),
-                            ("phone", "telecom", "value")):
-        if key in values:
-            target = el.find(_q(path))
-            if attr is None:
-                target.text = values[key]
-            else:
-                target.set(attr, values[key])
+
+def patient_element(values: dict) -> etree._Element:
+    """A header ``patient`` element from ``values``: identifier kinds of ``ROOTS``, name, sex,
+    birth_date, phone, division, address (absent or None keys are left out)."""
+    el = etree.Element(_q("patient"))
+    for kind, root in ROOTS.items():
+        if values.get(kind):
+            etree.SubElement(el, _q("id"), root=root, extension=values[kind])
+    if values.get("name"):
+        etree.SubElement(el, _q("name")).text = values["name"]
+    if values.get("sex"):
+        etree.SubElement(el, _q("sex"), code=values["sex"])
+    if values.get("birth_date"):
+        etree.SubElement(el, _q("birthDate"), value=str(values["birth_date"]))
+    if values.get("phone"):
+        etree.SubElement(el, _q("telecom"), value=values["phone"])
+    if values.get("division"):
+        etree.SubElement(el, _q("address"), division=values["division"]).text = values.get("address") or "合成地址"
+    return el
+
+
+def _set_patient(el: etree._Element, values: dict) -> None:
+    """Replace the example's patient with one made from ``values`` (see ``patient_element``)."""
+    el.getparent().replace(el, patient_element(values))
 
 
 def document_bytes(type_name: str, **changes) -> bytes:

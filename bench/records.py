@@ -1,0 +1,178 @@
+"""``python -m bench.records --out bench/results``: normalization + MPI after the gate, one core.
+
+Documents are made from the integrator examples with patients from the synthetic population
+(tests/support/population.py: typos, missing IDs, twins …), put in the inbox as accepted messages
+(not timed), then processed by ``hub.exchange.processing.process_pending`` in this one thread
+(timed: wall and CPU). Also times the longitudinal record of a person with 500 records. Runs on
+SQLite and, when its binaries are installed, on a PostgreSQL started on loopback.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lxml import etree
+
+from hub.exchange import processing
+from hub.records.query import longitudinal_record
+from hub.store.db import make_engine, migrate, session_factory
+from hub.store.models import Message
+from tests.records.conftest import Store
+from tests.support.documents import _q, document, patient_element
+from tests.support.population import generate
+
+TYPES = ("OutpatientVisit", "LabReport", "Prescription", "InpatientStay", "Immunization", "OutpatientVisit")
+
+
+def _traits_values(traits) -> dict:
+    values = {kind: value for kind, _root, value in traits.identifiers}
+    values.update(name=traits.name, sex=traits.sex, birth_date=traits.birth_date, phone=traits.phone,
+                  division=traits.division, address=traits.address)
+    return values
+
+
+def build_documents(count: int, *, seed: int = 7) -> list[tuple[str, bytes]]:
+    """(sender, document bytes): distinct documents, patients from the synthetic population."""
+    population = generate(persons=max(50, count // 4), seed=seed, institutions=10)
+    records = population.records
+    documents = []
+    for index in range(count):
+        record = records[index % len(records)]
+        type_name = TYPES[index % len(TYPES)]
+        doc = document(type_name, institution=record.institution, document_id=f"BENCH-{index:07d}")
+        old = doc.find(_q("header/patient"))
+        old.getparent().replace(old, patient_element(_traits_values(record.traits)))
+        documents.append((record.institution, etree.tostring(doc, encoding="utf-8")))
+    return documents
+
+
+def _deliver(store: Store, documents: list[tuple[str, bytes]]) -> None:
+    by_sender: dict[str, list[bytes]] = {}
+    for sender, data in documents:
+        by_sender.setdefault(sender, []).append(data)
+    for sender, items in by_sender.items():
+        for start in range(0, len(items), 500):
+            store.deliver(*items[start:start + 500], sender=sender)
+
+
+def normalize_run(url: str, documents: list[tuple[str, bytes]], *, batch: int) -> dict:
+    engine = make_engine(url)
+    migrate(engine)
+    store = Store(session_factory(engine))
+    _deliver(store, documents)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    done = 0
+    while (count := processing.process_pending(store.sessions, limit=batch)):
+        done += count
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    with store.sessions() as session:
+        statuses = {}
+        for status in session.scalars(Message.__table__.select().with_only_columns(Message.status)):
+            statuses[status] = statuses.get(status, 0) + 1
+    engine.dispose()
+    return {"documents": len(documents), "processed": done, "statuses": statuses, "wall_s": round(wall, 3),
+            "cpu_s": round(cpu, 3), "docs_per_s": round(done / wall, 1), "docs_per_cpu_s": round(done / cpu, 1),
+            "batch": batch}
+
+
+def longitudinal_run(url: str, *, records: int = 500, repeats: int = 30) -> dict:
+    engine = make_engine(url)
+    migrate(engine)
+    store = Store(session_factory(engine))
+    patient = {"resident_id": "330106196804120022", "name": "合成王秀英", "sex": "2", "birth_date": "1968-04-12"}
+    docs = []
+    for index in range(records):
+        type_name = TYPES[index % len(TYPES)]
+        doc = document(type_name, institution="CLINIC01", document_id=f"LONG-{index:05d}")
+        old = doc.find(_q("header/patient"))
+        old.getparent().replace(old, patient_element(patient))
+        docs.append(("CLINIC01", etree.tostring(doc, encoding="utf-8")))
+    _deliver(store, docs)
+    while processing.process_pending(store.sessions, limit=500):
+        pass
+    with store.sessions() as session:
+        from hub.records.models import RecordDocument
+
+        person_id = session.scalar(RecordDocument.__table__.select().with_only_columns(RecordDocument.person_id)
+                                   .where(RecordDocument.person_id.is_not(None)).limit(1))
+    timings, rows = [], 0
+    for _ in range(repeats):
+        with store.sessions() as session:
+            t0 = time.perf_counter()
+            record = longitudinal_record(session, person_id)
+            timings.append((time.perf_counter() - t0) * 1000)
+        rows = sum(len(section) for section in record.values())
+    engine.dispose()
+    timings.sort()
+    return {"documents": records, "rows_returned": rows, "median_ms": round(statistics.median(timings), 2),
+            "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 2), "repeats": repeats}
+
+
+def _backends(wanted: list[str], tmp: Path):
+    for backend in wanted:
+        if backend == "sqlite":
+            yield backend, lambda name: f"sqlite:///{tmp}/{name}.db", None
+        elif backend == "postgresql":
+            from tests.support.pgserver import PostgresServer
+
+            if not PostgresServer.available():
+                print("postgresql: binaries not installed, skipped", file=sys.stderr)
+                continue
+            server = PostgresServer()
+            server.start()
+            yield backend, server.create_database, server
+            server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="bench/results")
+    parser.add_argument("--documents", type=int, default=6000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    documents = build_documents(args.documents)
+    print(f"built {len(documents)} documents in {time.perf_counter() - t0:.1f} s", flush=True)
+    report = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "target_docs_per_s": 3000,
+              "target_longitudinal_ms": 50, "loadavg_at_start": os.getloadavg(), "results": {}}
+    tmp = Path(tempfile.mkdtemp(prefix="hie-bench-records-"))
+    try:
+        for backend, make_url, _server in _backends(args.backends.split(","), tmp):
+            runs = []
+            for repeat in range(args.repeats):
+                run = normalize_run(make_url(f"norm{repeat}"), copy.copy(documents), batch=args.batch)
+                runs.append(run)
+                print(f"{backend} normalize #{repeat + 1}: {run['docs_per_s']:,} docs/s wall, "
+                      f"{run['docs_per_cpu_s']:,} docs/CPU-s, statuses {run['statuses']}", flush=True)
+            longitudinal = longitudinal_run(make_url("longitudinal"))
+            print(f"{backend} longitudinal record of 500 documents ({longitudinal['rows_returned']} rows): "
+                  f"median {longitudinal['median_ms']} ms, p95 {longitudinal['p95_ms']} ms", flush=True)
+            report["results"][backend] = {
+                "normalize": runs, "normalize_median_docs_per_s": statistics.median(r["docs_per_s"] for r in runs),
+                "longitudinal": longitudinal}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "records.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str))
+    sqlite = report["results"].get("sqlite", {})
+    met = sqlite.get("normalize_median_docs_per_s", 0) >= 3000
+    print(f"target normalization >= 3,000 docs/s on SQLite, one core: median "
+          f"{sqlite.get('normalize_median_docs_per_s')} -> {'MET' if met else 'NOT MET'}")
+    print(f"written {out / 'records.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

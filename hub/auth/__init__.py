@@ -1,0 +1,5 @@
+"""Authentication of web/API callers (bearer tokens bound to a member organization)."""
+from .models import ApiToken
+from .service import PREFIX, authenticate, issue, revoke
+
+__all__ = ["ApiToken", "issue", "revoke", "authenticate", "PREFIX"]

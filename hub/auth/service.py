@@ -1,0 +1,53 @@
+"""Issue, revoke and check API tokens (bearer tokens for the JSON endpoints).
+
+A token is 32 random bytes (URL-safe base64) shown once when issued; the store keeps its SHA-256.
+The SOAP services do not use tokens: there the member's signing certificate identifies it.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..errors import HubError
+from ..exchange import audit
+from .models import ApiToken
+
+PREFIX = "hie_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(session: Session, *, org: str, label: str, now: datetime, valid_days: int | None = 365) -> str:
+    """A new token for ``org`` (returned once; only its hash is stored)."""
+    token = PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(token_sha256=_digest(token), org=org, label=label[:100], created_at=now,
+                         expires_at=now + timedelta(days=valid_days) if valid_days else None))
+    audit.record(session, "token.issue", actor_org=org)
+    return token
+
+
+def revoke(session: Session, *, org: str, now: datetime) -> int:
+    """Revoke every live token of ``org``; returns how many."""
+    result = session.execute(update(ApiToken).where(ApiToken.org == org, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=now))
+    audit.record(session, "token.revoke", actor_org=org)
+    return result.rowcount
+
+
+def authenticate(session: Session, *, token: str | None, now: datetime) -> str:
+    """The organization a bearer token belongs to; ``access.denied`` for anything else."""
+    if not token or not token.startswith(PREFIX) or len(token) > 100:
+        raise HubError("access.denied", "missing or malformed token")
+    row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == _digest(token))).first()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        raise HubError("access.denied", "unknown, revoked or expired token")
+    return row.org
+
+
+__all__ = ["issue", "revoke", "authenticate", "PREFIX"]

@@ -1,0 +1,90 @@
+"""The records SOAP service behind the gate: submit, then find the resident and read the record."""
+from __future__ import annotations
+
+import io
+import json
+import uuid
+
+import pytest
+from lxml import etree
+
+from hub.app import soap_services
+from hub.exchange import processing
+from hub.mpi.resident_id import make_resident_id
+from hub.records.soap import NAMESPACE, SERVICE
+from hub.registry import seed_demo
+from hub.store.db import transaction
+from hub.wssec.ns import HIS, q
+from hub.wssec.request import seal_request
+from hub.wssec.sealed import open_sealed
+
+from tests.support.documents import ROOTS, document
+
+from .builders import TO, fault_code, sealed, submit_document
+
+# synthetic person (generated for the tests, not a real person)
+PATIENT = {"resident_id": make_resident_id("33010519750505003"), "name": "合成测试乙", "sex": "1",
+           "birth_date": "1975-05-05", "division": "330105"}
+
+
+@pytest.fixture
+def call(hub, members, hub_enc_cert, hub_paths):
+    services = soap_services(hub)
+
+    def hub_signer(cert, *args, **kwargs):
+        if cert != hub.signer.certificate:
+            raise AssertionError("result not signed by the hub")
+
+    def _call(org: str, operation: str, **arguments) -> tuple[str | None, object]:
+        content = etree.Element(q(NAMESPACE, operation), nsmap={"r": NAMESPACE})
+        for name, value in arguments.items():
+            etree.SubElement(content, q(NAMESPACE, name)).text = str(value)
+        data = seal_request(content, sender=members[org], hub_cert=hub_enc_cert, action=SERVICE.action_for(operation),
+                            to=TO, message_id=f"urn:uuid:{uuid.uuid4()}").data
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/records", "SCRIPT_NAME": "/soap", "QUERY_STRING": "",
+                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(data),
+                   "wsgi.errors": io.StringIO(), "CONTENT_LENGTH": str(len(data)),
+                   "CONTENT_TYPE": "text/xml; charset=utf-8"}
+        body = b"".join(services["records"](environ, lambda s, h, exc=None: None))
+        code = fault_code(body)
+        if code is not None:
+            return code, None
+        result = etree.fromstring(body).find(f".//{q(HIS, 'Result')}")
+        plain = open_sealed(result, recipient=members[org], check_signer=hub_signer)
+        return None, json.loads(plain)
+
+    return _call
+
+
+def test_submit_then_find_and_read_the_longitudinal_record(hub, post, members, hub_enc_cert, call):
+    with transaction(hub.sessions) as session:
+        seed_demo(session)
+    visit = document("OutpatientVisit", institution="CLINIC01", document_id="OV-SOAP-1", patient=PATIENT)
+    assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, submit_document(visit))).body) is None
+    assert processing.process_pending(hub.sessions) == 1
+
+    code, found = call("CLINIC01", "FindResidents", IdentifierRoot=ROOTS["resident_id"],
+                       Identifier=PATIENT["resident_id"])
+    assert code is None and [p["name"] for p in found] == [PATIENT["name"]]
+    person_id = found[0]["person_id"]
+
+    code, record = call("CLINIC01", "GetLongitudinalRecord", PersonId=person_id)
+    assert code is None and [e["document_id"] for e in record["encounters"]] == ["OV-SOAP-1"]
+
+    code, _ = call("HOSP01", "GetLongitudinalRecord", PersonId=person_id)
+    assert code == "access.purpose.required"
+    code, record = call("HOSP01", "GetLongitudinalRecord", PersonId=person_id, Purpose="referral")
+    assert code is None and record["encounters"]
+
+    code, docs = call("HOSP01", "QueryDocuments", PersonId=person_id, DocumentType="OutpatientVisit",
+                      Purpose="treatment")
+    assert code is None and [d["document_id"] for d in docs] == ["OV-SOAP-1"]
+
+
+def test_operations_of_one_service_are_refused_at_another(hub, post, members, hub_enc_cert):
+    content = etree.Element(q(NAMESPACE, "GetLongitudinalRecord"))
+    etree.SubElement(content, q(NAMESPACE, "PersonId")).text = "1"
+    data = seal_request(content, sender=members["CLINIC01"], hub_cert=hub_enc_cert,
+                        action=SERVICE.action_for("GetLongitudinalRecord"), to=TO).data
+    assert fault_code(post(data).body) == "soap.operation.unknown"  # posted to /soap/exchange

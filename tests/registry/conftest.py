@@ -1,0 +1,44 @@
+"""Registry tables (and audit_event) on each backend, optionally with the demo region seeded."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from hub.registry import TABLES, Actor, seed_demo
+from hub.store.db import make_engine, session_factory, transaction
+from hub.store.models import AuditEvent, Base
+
+NOW = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
+BUREAU = Actor(org="BUREAU")
+
+
+@pytest.fixture
+def sessions(db_url):
+    engine = make_engine(db_url)
+    Base.metadata.create_all(engine, tables=[*TABLES, AuditEvent.__table__])
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def seeded(sessions):
+    with transaction(sessions) as session:
+        seed_demo(session, now=NOW)
+    return sessions
+
+
+@pytest.fixture
+def hub(seeded):
+    """What the transports need of the Hub: ``.sessions``."""
+    return SimpleNamespace(sessions=seeded)
+
+
+def audit_rows(sessions, prefix: str = "registry.") -> list[AuditEvent]:
+    with sessions() as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.event_type.startswith(prefix))
+                                    .order_by(AuditEvent.id)))

@@ -1,0 +1,75 @@
+"""The read-only JSON registry (/api/registry) on a small app with the router mounted."""
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from hub.registry.api import router
+
+
+@pytest.fixture
+def client(hub):
+    app = FastAPI()
+    app.include_router(router)
+    app.state.hub = hub
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_institutions(client):
+    body = client.get("/api/registry/institutions", params={"division": "330105"}).json()
+    assert [i["code"] for i in body] == ["CLINIC02", "HOSP02"]
+    assert body[1] == {**body[1], "kind": "hospital", "level": "2", "division_code": "330105", "status": "active"}
+    codes = [i["code"] for i in client.get("/api/registry/institutions",
+                                           params={"kind": "community_center", "q": "街道"}).json()]
+    assert codes == ["CLINIC02"]
+    assert [i["code"] for i in client.get("/api/registry/institutions?parent=CLINIC01").json()] == ["CLINIC03"]
+
+
+def test_institution_detail(client):
+    body = client.get("/api/registry/institutions/CLINIC03").json()
+    assert body["code"] == "CLINIC03" and body["updated_at"].startswith("2024-05-01T08:00:00")
+    assert [d["code"] for d in body["divisions"]] == ["330000", "330100", "330102"]
+    assert [p["code"] for p in body["parents"]] == ["CLINIC01"]
+    assert [d["standard_code"] for d in body["departments"]] == ["02"]
+
+
+def test_departments_and_practitioners(client):
+    departments = client.get("/api/registry/institutions/HOSP01/departments").json()
+    assert [d["code"] for d in departments] == ["JY", "JZ", "NK", "WK"]
+    practitioners = client.get("/api/registry/institutions/HOSP01/practitioners", params={"department": "NK"}).json()
+    assert [(p["code"], p["title_code"], p["synthetic"]) for p in practitioners] == [("D0001", "231", True)]
+
+
+def test_regions_and_terminology(client):
+    assert [r["code"] for r in client.get("/api/registry/regions/330000/children").json()] == ["330100"]
+    sex = client.get("/api/registry/terminology/sex").json()
+    assert {"code": "2", "display": "女性"}.items() <= next(c for c in sex if c["code"] == "2").items()
+    assert client.get("/api/registry/terminology/divisions/330102").json()["extra"] == {"level": "district"}
+
+
+@pytest.mark.parametrize("path", [
+    "/api/registry/institutions/NOPE", "/api/registry/institutions/NOPE/departments",
+    "/api/registry/institutions/NOPE/practitioners", "/api/registry/regions/999999/children",
+    "/api/registry/terminology/no-such-system", "/api/registry/terminology/sex/NOPE",
+])
+def test_not_found(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"code": "registry.not_found", "message": "no such registry entry", "field": None}
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"division": "<script>999999</script>"}, "/division"),
+    ({"kind": "<script>spa</script>"}, "/kind"),
+    ({"limit": "<script>lots</script>"}, "/limit"),   # FastAPI's own validation would echo the input
+    ({"limit": "100000"}, "/limit"),
+])
+def test_bad_request_names_the_field_without_echo(client, params, field):
+    response = client.get("/api/registry/institutions", params=params)
+    assert response.status_code == 400
+    assert response.json() == {"code": "registry.invalid",
+                               "message": "registry entry is incomplete or uses unknown codes (see the field)",
+                               "field": field}
+    assert "script" not in response.text
