@@ -32,18 +32,23 @@ class _SoapServices:
 
 def soap_services(hub: Hub) -> dict[str, object]:
     """Every SOAP service, each behind the security gate bound to its namespace."""
+    from spyne.protocol.soap import Soap11
     from spyne.server.wsgi import WsgiApplication
 
     from .records.soap import SERVICE as RECORDS
     from .records.soap import RecordService
-    from spyne.protocol.soap import Soap11
-
+    from .registry.soap import SERVICE as REGISTRY
+    from .registry.soap import RegistryService
     from .soap.service import HubApplication
 
-    records = HubApplication([RecordService], tns=RECORDS.namespace, name="Records",
-                             in_protocol=Soap11(validator=None), out_protocol=Soap11())
+    def behind_gate(service_class, spec, name):
+        application = HubApplication([service_class], tns=spec.namespace, name=name,
+                                     in_protocol=Soap11(validator=None), out_protocol=Soap11())
+        return GateMiddleware(hub, WsgiApplication(application), service=spec)
+
     return {"exchange": GateMiddleware(hub),
-            "records": GateMiddleware(hub, WsgiApplication(records), service=RECORDS)}
+            "records": behind_gate(RecordService, RECORDS, "Records"),
+            "registry": behind_gate(RegistryService, REGISTRY, "Registry")}
 
 
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
@@ -77,8 +82,10 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
 
     from .records.api import router as records_api
+    from .registry.api import router as registry_api
 
     app.include_router(records_api)
+    app.include_router(registry_api)
     app.mount("/soap", BufferedWsgi(_SoapServices(soap_services(hub)), max_body=settings.max_message_bytes))
     return app
 

@@ -1,8 +1,14 @@
 """Shared pieces of the JSON endpoints: errors rendered from machine codes, the caller's identity."""
 from __future__ import annotations
 
+import logging
+from typing import Callable
+
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import HubError
 from .wssec.timestamps import utcnow
@@ -17,6 +23,34 @@ def error_response(exc: HubError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.spec.http_status)
 
 
+log = logging.getLogger(__name__)
+
+
+def _pointer(exc: RequestValidationError) -> str | None:
+    errors = exc.errors()
+    location = errors[0].get("loc", ()) if errors else ()
+    return "/" + str(location[-1]) if location else None
+
+
+class HubErrorRoute(APIRoute):
+    """Renders HubError (and store failures) per route: FastAPI's own 422 body would quote the input."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def route(request: Request):
+            try:
+                return await handler(request)
+            except HubError as exc:
+                return error_response(exc)
+            except RequestValidationError as exc:
+                return error_response(HubError("registry.invalid", "malformed parameter", field=_pointer(exc)))
+            except SQLAlchemyError:
+                log.exception("database read failed")  # hide_parameters keeps values out of the log
+                return error_response(HubError("server.unavailable", "database read failed"))
+        return route
+
+
 def bearer_org(request: Request) -> str:
     """The organization of the request's bearer token (``access.denied`` otherwise)."""
     from .auth import authenticate
@@ -27,4 +61,4 @@ def bearer_org(request: Request) -> str:
         return authenticate(session, token=token, now=utcnow())
 
 
-__all__ = ["error_response", "bearer_org"]
+__all__ = ["error_response", "bearer_org", "HubErrorRoute"]

@@ -10,11 +10,11 @@ from .. import mpi
 from ..errors import HubError
 from ..exchange import audit
 from ..store.db import transaction
-from ..webapi import bearer_org, error_response
+from ..webapi import HubErrorRoute, bearer_org, error_response
 from ..wssec.timestamps import utcnow
 from . import access, query
 
-router = APIRouter(prefix="/api/records", tags=["records"])
+router = APIRouter(prefix="/api/records", tags=["records"], route_class=HubErrorRoute)
 
 
 def _requester(request: Request) -> access.Requester:

@@ -42,17 +42,33 @@ def _plain(value):
     return value
 
 
+def _rows(result) -> list[dict]:
+    """Result rows as JSON-ready dicts: dates and times in ISO 8601, amounts as strings."""
+    keys = list(result.keys())
+    rows = [list(row) for row in result]
+    if rows:
+        for index, value in enumerate(rows[0]):
+            if isinstance(value, (date, datetime)) or value.__class__.__name__ == "Decimal" or value is None:
+                column = [row[index] for row in rows]
+                for row, converted in zip(rows, map(_plain_or_none, column)):
+                    row[index] = converted
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def _plain_or_none(value):
+    return None if value is None else _plain(value)
+
+
 def longitudinal_record(session: Session, person_id: int) -> dict[str, list[dict]]:
     """Every encounter, diagnosis, prescription, lab, immunization … of the person, newest first."""
     record: dict[str, list[dict]] = {}
     for section, (table, order) in SECTIONS.items():
         columns = [c for c in table.c if c.name not in _HIDDEN]
-        rows = session.execute(
+        record[section] = _rows(session.execute(
             select(*columns, _DOCS.c.document_id, _DOCS.c.id_root, _DOCS.c.document_type)
             .join(_DOCS, _DOCS.c.id == table.c.document_ref)
             .where(table.c.person_id == person_id)
-            .order_by(table.c[order].desc(), table.c.id.desc()))
-        record[section] = [{key: _plain(value) for key, value in row._mapping.items()} for row in rows]
+            .order_by(table.c[order].desc(), table.c.id.desc())))
     return record
 
 
@@ -78,8 +94,7 @@ def documents_of(session: Session, person_id: int, *, document_type: str | None 
         query = query.where(_DOCS.c.effective_time >= low)
     if high:
         query = query.where(_DOCS.c.effective_time <= high)
-    rows = session.execute(query.order_by(_DOCS.c.effective_time.desc(), _DOCS.c.id.desc()))
-    return [{key: _plain(value) for key, value in row._mapping.items()} for row in rows]
+    return _rows(session.execute(query.order_by(_DOCS.c.effective_time.desc(), _DOCS.c.id.desc())))
 
 
 def find_document(session: Session, *, institution: str, id_root: str, document_id: str) -> RecordDocument:

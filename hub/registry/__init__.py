@@ -11,11 +11,15 @@ from .actor import HUB_OPERATOR, Actor
 from .models import TABLES, AccessGrant, Department, Institution, Practitioner, Region
 from .regions import get_region, get_region_or_raise, region_children, region_path, subtree_codes, sync_regions
 from .seed import seed_demo
+from .hierarchy import InstitutionChain, chain_of
 from .service import (
-    InstitutionChain, chain_of, create_department, create_institution, create_practitioner, get_department,
-    get_department_or_raise, get_institution, get_institution_or_raise, get_practitioner, get_practitioner_or_raise,
-    query_departments, query_institutions, query_practitioners, register_department, register_institution,
-    register_practitioner, update_department, update_institution, update_practitioner,
+    create_institution, get_institution, get_institution_or_raise, query_institutions, register_institution,
+    update_institution,
+)
+from .staff import (
+    create_department, create_practitioner, get_department, get_department_or_raise, get_practitioner,
+    get_practitioner_or_raise, query_departments, query_practitioners, register_department, register_practitioner,
+    update_department, update_practitioner,
 )
 
 __all__ = [

@@ -1,59 +1,20 @@
 """Read-only JSON view of the registries and code lists for the web console (``/api/registry``).
 
-These lists hold no patient data. Errors are rendered from the machine code alone:
-``{"code", "message", "field"}`` with the code's HTTP status, never echoing the request.
+These lists hold no patient data. Errors are rendered from the machine code alone
+(``hub.webapi.error_response``: code, message, and the field when there is one) with the code's
+HTTP status, never echoing the request.
 """
 from __future__ import annotations
 
-import logging
-from typing import Callable
-
 from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
-from sqlalchemy.exc import SQLAlchemyError
 
 from .. import terminology
 from ..errors import HubError
-from . import service
+from ..webapi import HubErrorRoute, bearer_org
+from . import hierarchy, service, staff
 from .regions import region_children
 
-log = logging.getLogger(__name__)
-
-
-def error_response(exc: HubError) -> JSONResponse:
-    """The JSON body and HTTP status of a HubError (code, fixed message, field pointer)."""
-    return JSONResponse({"code": exc.code, "message": exc.message, "field": exc.fields.get("field")},
-                        status_code=exc.spec.http_status)
-
-
-def _pointer(exc: RequestValidationError) -> str | None:
-    errors = exc.errors()
-    location = errors[0].get("loc", ()) if errors else ()
-    return "/" + str(location[-1]) if location else None
-
-
-class _HubErrorRoute(APIRoute):
-    """Renders HubError (and store failures) here, so the router needs no app-wide handler."""
-
-    def get_route_handler(self) -> Callable:
-        handler = super().get_route_handler()
-
-        async def route(request: Request):
-            try:
-                return await handler(request)
-            except HubError as exc:
-                return error_response(exc)
-            except RequestValidationError as exc:  # FastAPI's own 422 body would quote the input
-                return error_response(HubError("registry.invalid", "malformed parameter", field=_pointer(exc)))
-            except SQLAlchemyError:
-                log.exception("registry read failed")  # hide_parameters keeps values out of the log
-                return error_response(HubError("server.unavailable", "registry read failed"))
-        return route
-
-
-router = APIRouter(prefix="/api/registry", tags=["registry"], route_class=_HubErrorRoute)
+router = APIRouter(prefix="/api/registry", tags=["registry"], route_class=HubErrorRoute)
 
 
 def _sessions(request: Request):
@@ -104,7 +65,7 @@ def list_institutions(request: Request, division: str | None = None, kind: str |
 def get_institution(request: Request, code: str):
     """One institution with its place: divisions (province first), parent institutions, departments."""
     with _sessions(request)() as session:
-        chain = service.chain_of(session, institution_code=code)
+        chain = hierarchy.chain_of(session, institution_code=code)
         return {**_institution(chain.institution), "divisions": [_region(r) for r in chain.divisions],
                 "parents": [_institution(p) for p in chain.parents],
                 "departments": [_department(d) for d in chain.departments]}
@@ -113,13 +74,15 @@ def get_institution(request: Request, code: str):
 @router.get("/institutions/{code}/departments")
 def list_departments(request: Request, code: str):
     with _sessions(request)() as session:
-        return [_department(row) for row in service.query_departments(session, institution_code=code)]
+        return [_department(row) for row in staff.query_departments(session, institution_code=code)]
 
 
 @router.get("/institutions/{code}/practitioners")
 def list_practitioners(request: Request, code: str, department: str | None = None):
+    """Staff names are personal data: a member's bearer token is required."""
+    bearer_org(request)
     with _sessions(request)() as session:
-        rows = service.query_practitioners(session, institution_code=code, department_code=department)
+        rows = staff.query_practitioners(session, institution_code=code, department_code=department)
         return [_practitioner(row) for row in rows]
 
 
@@ -146,4 +109,4 @@ def lookup_code(system: str, code: str):
     return _concept(concept)
 
 
-__all__ = ["router", "error_response"]
+__all__ = ["router"]

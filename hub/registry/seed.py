@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from .actor import HUB_OPERATOR, Actor
 from .regions import sync_regions
-from .service import register_department, register_institution, register_practitioner
+from .service import register_institution
+from .staff import register_department, register_practitioner
 
 # code, name, kind, level, division (GB/T 2260), parent
 DEMO_INSTITUTIONS = (

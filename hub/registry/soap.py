@@ -16,7 +16,7 @@ from ..exchange.gate import Service
 from ..soap.service import _as_fault
 from ..store.db import transaction
 from ..wssec.ns import q
-from . import access, service
+from . import access, service, staff
 from .actor import Actor
 
 NAMESPACE = "urn:hie:registry:v1"
@@ -147,7 +147,7 @@ class RegistryService(ServiceBase):
             values = _entry(verified, "Department", _DEPARTMENT)
             with transaction(hub.sessions) as session:
                 _may_edit_staff_of(session, verified, values.get("institution_code"))
-                row = service.register_department(session, actor=Actor(verified.sender, verified, client), **values)
+                row = staff.register_department(session, actor=Actor(verified.sender, verified, client), **values)
                 return _department_info(row)
 
     @rpc(Unicode(min_occurs=1), _returns=DepartmentInfo.customize(max_occurs="unbounded"),
@@ -156,7 +156,7 @@ class RegistryService(ServiceBase):
         with _faults():
             hub, verified, _client = _ctx(ctx)
             with hub.sessions() as session:
-                rows = service.query_departments(session, institution_code=_arg(verified.content, "InstitutionCode"))
+                rows = staff.query_departments(session, institution_code=_arg(verified.content, "InstitutionCode"))
                 return [_department_info(row) for row in rows]
 
     @rpc(PractitionerInfo.customize(min_occurs=1), _returns=PractitionerInfo, _out_variable_name="Practitioner")
@@ -166,7 +166,7 @@ class RegistryService(ServiceBase):
             values = _entry(verified, "Practitioner", _PRACTITIONER)
             with transaction(hub.sessions) as session:
                 _may_edit_staff_of(session, verified, values.get("institution_code"))
-                row = service.register_practitioner(session, actor=Actor(verified.sender, verified, client), **values)
+                row = staff.register_practitioner(session, actor=Actor(verified.sender, verified, client), **values)
                 return _practitioner_info(row)
 
     @rpc(Unicode(min_occurs=1), Unicode, _returns=PractitionerInfo.customize(max_occurs="unbounded"),
@@ -176,7 +176,7 @@ class RegistryService(ServiceBase):
             hub, verified, _client = _ctx(ctx)
             content = verified.content
             with hub.sessions() as session:
-                rows = service.query_practitioners(session, institution_code=_arg(content, "InstitutionCode"),
+                rows = staff.query_practitioners(session, institution_code=_arg(content, "InstitutionCode"),
                                                    department_code=_arg(content, "DepartmentCode"))
                 return [_practitioner_info(row) for row in rows]
 

@@ -18,6 +18,7 @@ from hub.wssec.ns import HIS, q
 from hub.wssec.request import seal_request
 from hub.wssec.sealed import open_sealed
 
+from tests.support.documents import DOC_NS as NS
 from tests.support.documents import ROOTS, document
 
 from .builders import TO, fault_code, sealed, submit_document
@@ -88,3 +89,33 @@ def test_operations_of_one_service_are_refused_at_another(hub, post, members, hu
     data = seal_request(content, sender=members["CLINIC01"], hub_cert=hub_enc_cert,
                         action=SERVICE.action_for("GetLongitudinalRecord"), to=TO).data
     assert fault_code(post(data).body) == "soap.operation.unknown"  # posted to /soap/exchange
+
+
+def test_records_client_over_http(live_hub, client_for, members, hub_paths):
+    """The client library end to end: submit over HTTP, processed, then read with RecordsClient."""
+    import time
+
+    from adapters.client import RecordsClient
+    from adapters.errors import HubFault
+
+    with transaction(live_hub.hub.sessions) as session:
+        seed_demo(session)
+    visit = document("OutpatientVisit", institution="CLINIC01", document_id="OV-HTTP-1", patient=PATIENT)
+    receipt = client_for("CLINIC01").submit(visit)
+    deadline = time.monotonic() + 10
+    while client_for("CLINIC01").status(receipt.message_id).status != "processed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    url = live_hub.url.replace("/soap/exchange", "/soap/records")
+    clinic = RecordsClient(url, credentials=members["CLINIC01"], hub_cert=hub_paths.hub_enc_cert,
+                           ca_cert=hub_paths.ca_cert)
+    [person] = clinic.find_residents(identifier_root=ROOTS["resident_id"], identifier=PATIENT["resident_id"])
+    record = clinic.longitudinal_record(person["person_id"])
+    assert [e["document_id"] for e in record["encounters"]] == ["OV-HTTP-1"]
+    retrieved = clinic.retrieve_document(institution="CLINIC01", root=visit.find(f"{{{NS}}}header/{{{NS}}}id").get("root"),
+                                         document_id="OV-HTTP-1")
+    assert etree.QName(retrieved).localname == "OutpatientVisit"
+    hospital = RecordsClient(url, credentials=members["HOSP01"], hub_cert=hub_paths.hub_enc_cert,
+                             ca_cert=hub_paths.ca_cert)
+    with pytest.raises(HubFault) as refused:
+        hospital.longitudinal_record(person["person_id"])
+    assert refused.value.code == "access.purpose.required" and not refused.value.retryable

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from hub.registry import TABLES, Actor, seed_demo
-from hub.store.db import make_engine, session_factory, transaction
-from hub.store.models import AuditEvent, Base
+from hub.registry import Actor, seed_demo
+from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.models import AuditEvent
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
 BUREAU = Actor(org="BUREAU")
@@ -18,7 +18,7 @@ BUREAU = Actor(org="BUREAU")
 @pytest.fixture
 def sessions(db_url):
     engine = make_engine(db_url)
-    Base.metadata.create_all(engine, tables=[*TABLES, AuditEvent.__table__])
+    migrate(engine)  # the real schema, as the hub builds it
     try:
         yield session_factory(engine)
     finally:

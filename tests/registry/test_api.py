@@ -5,7 +5,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from hub.auth import issue
 from hub.registry.api import router
+from hub.store.db import transaction
+from hub.wssec.timestamps import utcnow
 
 
 @pytest.fixture
@@ -35,10 +38,15 @@ def test_institution_detail(client):
     assert [d["standard_code"] for d in body["departments"]] == ["02"]
 
 
-def test_departments_and_practitioners(client):
+def test_departments_and_practitioners(client, hub):
     departments = client.get("/api/registry/institutions/HOSP01/departments").json()
     assert [d["code"] for d in departments] == ["JY", "JZ", "NK", "WK"]
-    practitioners = client.get("/api/registry/institutions/HOSP01/practitioners", params={"department": "NK"}).json()
+    path = "/api/registry/institutions/HOSP01/practitioners"
+    anonymous = client.get(path, params={"department": "NK"})
+    assert anonymous.status_code == 403 and anonymous.json()["code"] == "access.denied"  # staff names: members only
+    with transaction(hub.sessions) as session:
+        token = issue(session, org="CLINIC01", label="test", now=utcnow())
+    practitioners = client.get(path, params={"department": "NK"}, headers={"Authorization": f"Bearer {token}"}).json()
     assert [(p["code"], p["title_code"], p["synthetic"]) for p in practitioners] == [("D0001", "231", True)]
 
 
@@ -51,13 +59,13 @@ def test_regions_and_terminology(client):
 
 @pytest.mark.parametrize("path", [
     "/api/registry/institutions/NOPE", "/api/registry/institutions/NOPE/departments",
-    "/api/registry/institutions/NOPE/practitioners", "/api/registry/regions/999999/children",
+    "/api/registry/regions/999999/children",
     "/api/registry/terminology/no-such-system", "/api/registry/terminology/sex/NOPE",
 ])
 def test_not_found(client, path):
     response = client.get(path)
     assert response.status_code == 404
-    assert response.json() == {"code": "registry.not_found", "message": "no such registry entry", "field": None}
+    assert response.json() == {"code": "registry.not_found", "message": "no such registry entry"}
 
 
 @pytest.mark.parametrize(("params", "field"), [

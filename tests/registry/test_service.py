@@ -33,7 +33,8 @@ def test_register_creates_then_updates(sessions):
         assert (created.status, created.created_at, created.parent_code) == ("active", NOW, None)
     later = NOW + timedelta(days=1)
     with transaction(sessions) as session:
-        registry.register_institution(session, actor=BUREAU, now=later, **_hospital(name="测试医院（新址）", level="3"))
+        registry.register_institution(session, actor=BUREAU, now=later,
+                                      **_hospital(name="测试医院（新址）", level="3"))
     with sessions() as session:
         row = registry.get_institution_or_raise(session, code="HOSP09")
         assert (row.name, row.level, row.created_at, row.updated_at) == ("测试医院（新址）", "3", NOW, later)

@@ -1,0 +1,76 @@
+"""JSON record access: bearer tokens, the same access rules as SOAP, errors as codes."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from lxml import etree
+
+from hub.auth import issue, revoke
+from hub.records.api import router
+from hub.store.db import transaction
+from hub.wssec.timestamps import utcnow
+
+from tests.support.documents import ROOTS
+
+from .test_access import PATIENT, records  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def api(records):  # noqa: F811
+    app = FastAPI()
+    app.state.hub = SimpleNamespace(sessions=records.sessions)
+    app.include_router(router)
+    tokens = {}
+    with transaction(records.sessions) as session:
+        for org in ("CLINIC01", "CLINIC02", "BUREAU"):
+            tokens[org] = issue(session, org=org, label="test", now=utcnow())
+    client = TestClient(app)
+    client.person_id, client.tokens, client.sessions = records.person_id, tokens, records.sessions
+    return client
+
+
+def get(api, path, org=None, **params):
+    headers = {"Authorization": f"Bearer {api.tokens[org]}"} if org else {}
+    return api.get(path, headers=headers, params=params)
+
+
+def test_token_is_required_and_errors_are_codes(api):
+    response = get(api, f"/api/records/persons/{api.person_id}/record")
+    assert response.status_code == 403 and response.json()["code"] == "access.denied"
+    bad = api.get(f"/api/records/persons/{api.person_id}/record", headers={"Authorization": "Bearer hie_nope"})
+    assert bad.status_code == 403 and PATIENT["name"] not in bad.text
+
+
+def test_records_documents_and_retrieve(api):
+    record = get(api, f"/api/records/persons/{api.person_id}/record", "CLINIC01")
+    assert record.status_code == 200 and record.json()["encounters"][0]["institution"] == "CLINIC01"
+    documents = get(api, f"/api/records/persons/{api.person_id}/documents", "CLINIC01", type="LabReport")
+    assert [d["document_type"] for d in documents.json()] == ["LabReport"]
+    doc = documents.json()[0]
+    xml = get(api, f"/api/records/documents/{doc['institution']}/{doc['id_root']}/{doc['document_id']}", "CLINIC01")
+    assert xml.status_code == 200 and etree.QName(etree.fromstring(xml.content)).localname == "LabReport"
+
+
+def test_purpose_rules_and_revocation(api):
+    refused = get(api, f"/api/records/persons/{api.person_id}/record", "CLINIC02")
+    assert refused.status_code == 403 and refused.json()["code"] == "access.purpose.required"
+    assert get(api, f"/api/records/persons/{api.person_id}/record", "CLINIC02", purpose="treatment").status_code == 200
+    assert get(api, f"/api/records/persons/{api.person_id}/record", "BUREAU",
+               purpose="public_health").json()["code"] == "access.denied"
+    with transaction(api.sessions) as session:
+        assert revoke(session, org="CLINIC02", now=utcnow()) == 1
+    assert get(api, f"/api/records/persons/{api.person_id}/record", "CLINIC02",
+               purpose="treatment").json()["code"] == "access.denied"
+
+
+def test_resident_query(api):
+    found = get(api, "/api/records/residents", "CLINIC01", identifier_root=ROOTS["resident_id"],
+                identifier=PATIENT["resident_id"])
+    assert [p["person_id"] for p in found.json()] == [api.person_id]
+    assert "phone" not in found.json()[0]
+    empty = get(api, "/api/records/residents", "CLINIC01")
+    assert empty.status_code == 400 and empty.json() == {"code": "registry.invalid", "field": "query",
+                                                         "message": empty.json()["message"]}
