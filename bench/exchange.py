@@ -19,6 +19,7 @@ At the end it counts the inbox: stored messages must equal documents sent.
 """
 from __future__ import annotations
 
+import copy
 import gc
 import http.client
 import itertools
@@ -39,6 +40,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lxml import etree
 
 REPO = Path(__file__).resolve().parent.parent
 PATH = "/soap/exchange"
@@ -91,30 +94,37 @@ class Config:
 
 # ------------------------------------------------------------------ documents and sealed requests
 
-_WORDS = ("门诊", "主诉", "既往史", "血压", "体温", "诊断", "处方", "随访", "patient", "reports", "mild", "headache",
-          "since", "three", "days", "no", "fever", "blood", "pressure", "normal", "follow-up", "in", "two", "weeks",
-          "ibuprofen", "400", "mg", "as", "needed", "allergies", "none", "known", "examination", "unremarkable")
+_LAB_EXAMPLE = Path(__file__).resolve().parents[1] / "schemas" / "examples" / "LabReport.xml"
+_DOC = "{urn:hie:doc:v1}"
 
 
-def make_document(tag: str, serial: int, size: int = DOC_BYTES) -> bytes:
-    """A synthetic clinical note (no real person) of exactly ``size`` bytes of UTF-8, distinct per serial."""
+def make_document(tag: str, serial: int, author: str = "CLINIC01", size: int = DOC_BYTES) -> bytes:
+    """A canonical LabReport by ``author`` of about ``size`` bytes, distinct per serial.
+
+    Its patient is synthetic (generated here: no real person) with a valid resident ID, so the
+    hub's background processing normalizes it like any member's document.
+    """
+    from hub.mpi.resident_id import make_resident_id
+
     rng = random.Random(f"{tag}:{serial}")
-    sections = []
-    for code in ("chief-complaint", "history", "examination", "assessment", "plan"):
-        text = " ".join(rng.choice(_WORDS) for _ in range(60))
-        sections.append(f'<Section code="{code}"><Title>{code}</Title><Text>{text}</Text></Section>')
-    head = (f'<Note xmlns="urn:hie:doc:v1" synthetic="true"><DocumentId>bench-{tag}-{serial}</DocumentId>'
-            f'<Patient>SYN-{rng.randrange(10**8):08d}</Patient><Author>BENCH clinician</Author>')
-    tail = "</Note>"
-    body = head + "".join(sections)
-    filler_frame = "<Filler></Filler>"
-    room = size - len((body + filler_frame + tail).encode("utf-8"))
-    while room < 0:  # too long: drop words from the last section until it fits
-        sections[-1] = sections[-1].replace(" ", "", 1) if " " in sections[-1] else sections[-1]
-        body = head + "".join(sections)
-        room = size - len((body + filler_frame + tail).encode("utf-8"))
-    filler = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(room))
-    return (body + f"<Filler>{filler}</Filler>" + tail).encode("utf-8")
+    doc = etree.parse(str(_LAB_EXAMPLE)).getroot()
+    header = doc.find(f"{_DOC}header")
+    header.find(f"{_DOC}id").set("extension", f"BENCH-{tag}-{serial}")
+    header.find(f"{_DOC}author/{_DOC}institution").set("code", author)
+    born = f"{rng.randrange(1940, 2015)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
+    patient = header.find(f"{_DOC}patient")
+    for el in list(patient):
+        patient.remove(el)
+    etree.SubElement(patient, f"{_DOC}id", root="2.16.156.10011.1.3",
+                     extension=make_resident_id(f"330106{born}{rng.randrange(1000):03d}"))
+    etree.SubElement(patient, f"{_DOC}name").text = "合成" + "".join(rng.choice("甲乙丙丁戊己庚辛") for _ in range(2))
+    etree.SubElement(patient, f"{_DOC}sex", code=rng.choice("12"))
+    etree.SubElement(patient, f"{_DOC}birthDate", value=f"{born[:4]}-{born[4:6]}-{born[6:]}")
+    body = doc.find(f"{_DOC}body")
+    results = body.findall(f"{_DOC}result")
+    while len(etree.tostring(doc, encoding="utf-8")) < size - 400:
+        body.append(copy.deepcopy(rng.choice(results)))
+    return etree.tostring(doc, encoding="utf-8")
 
 
 _W: dict = {}
@@ -146,17 +156,19 @@ def _build_chunk(task: tuple) -> list[bytes]:
         if kind == "single":
             serial = first + r
             content = etree.Element(q(HIE, "SubmitDocument"), nsmap={"hie": HIE})
-            etree.SubElement(content, q(HIE, "Document")).append(etree.fromstring(make_document(tag, serial)))
             sender = members[serial % len(members)]
+            etree.SubElement(content, q(HIE, "Document")).append(
+                etree.fromstring(make_document(tag, serial, sender.org_code)))
             op = "SubmitDocument"
         else:
             base = first + r * batch
             content = etree.Element(q(HIE, "SubmitBatch"), nsmap={"hie": HIE})
+            sender = members[(base // batch) % len(members)]
             for serial in range(base, base + batch):
                 item = etree.SubElement(content, q(HIE, "Item"))
                 etree.SubElement(item, q(HIE, "MessageId")).text = f"urn:uuid:{uuid.uuid4()}"
-                etree.SubElement(item, q(HIE, "Document")).append(etree.fromstring(make_document(tag, serial)))
-            sender = members[(base // batch) % len(members)]
+                etree.SubElement(item, q(HIE, "Document")).append(
+                    etree.fromstring(make_document(tag, serial, sender.org_code)))
             op = "SubmitBatch"
         out.append(seal_request(content, sender=sender, hub_cert=hub_cert, action=action_for(op), to=to).data)
     return out

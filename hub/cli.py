@@ -40,8 +40,16 @@ main.add_command(pki_group, "pki")
 @click.option("--database-url", default=None, help="SQLAlchemy URL (PostgreSQL in production).")
 @click.option("--tls/--no-tls", default=False, help="Serve HTTPS with the hub's TLS certificate.")
 @click.option("--require-client-cert", is_flag=True, help="With --tls: require a client certificate from the hub CA.")
-def serve(data_dir, host, port, workers, database_url, tls, require_client_cert):
-    """Serve the exchange (SOAP under /soap/exchange) and /healthz."""
+@click.option("--processor/--no-processor", default=True, show_default=True,
+              help="Also run the background processor (as its own lower-priority process).")
+def serve(data_dir, host, port, workers, database_url, tls, require_client_cert, processor):
+    """Serve the SOAP services (/soap/exchange, /soap/records, /soap/registry), the JSON API and /healthz.
+
+    Accepting messages comes first: the processor that normalizes them into the health-record
+    store runs as a separate process at a lower CPU priority (nice 10), so a burst of submissions
+    is acknowledged at full speed and normalized as soon as there is room.
+    """
+    import subprocess
     import ssl
 
     import uvicorn
@@ -59,6 +67,7 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert)
     os.environ["HIE_DATA_DIR"] = str(settings.data_dir)
     if database_url:
         os.environ["HIE_DATABASE_URL"] = database_url
+    os.environ["HIE_START_PROCESSOR"] = "0"  # web workers only accept; the processor process normalizes
     options = {}
     if tls:
         paths = PkiPaths.of(settings.pki)
@@ -69,8 +78,51 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert)
         click.echo("warning: plain HTTP on a non-loopback address; use --tls outside development", err=True)
     click.echo(f"hub serving http{'s' if tls else ''}://{host}:{port}/soap/exchange?wsdl "
                f"(data {settings.data_dir}, {workers} worker(s))", err=True)
-    uvicorn.run("hub.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, timeout_graceful_shutdown=5, **options)
+    background = None
+    if processor:
+        background = subprocess.Popen([sys.executable, "-m", "hub.cli", "process", "--data-dir", str(settings.data_dir),
+                                       "--nice", "10", "--exit-with-parent"], env=os.environ.copy())
+    try:
+        uvicorn.run("hub.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False, timeout_graceful_shutdown=5, **options)
+    finally:
+        if background is not None:
+            background.terminate()
+            try:
+                background.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                background.kill()
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--database-url", default=None)
+@click.option("--nice", "niceness", type=int, default=0, show_default=True, help="Lower this process's CPU priority.")
+@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between polls when idle.")
+@click.option("--exit-with-parent", is_flag=True, hidden=True,
+              help="Stop when the process that started this one is gone (used by hie serve).")
+def process(data_dir, database_url, niceness, interval, exit_with_parent):
+    """Run the background processor: normalize accepted messages into the health-record store."""
+    import signal
+    import threading
+
+    from .exchange.processing import Processor
+
+    if niceness:
+        os.nice(niceness)
+    sessions = _store(data_dir, database_url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
+    worker = Processor(sessions, interval=interval).start()  # also picks up what a crash left pending
+    # uvicorn re-raises the SIGTERM it caught once it has shut down, so `hie serve` may die without
+    # running its cleanup: the processor notices it has been orphaned and stops by itself.
+    while not stop.wait(1.0):
+        if exit_with_parent and os.getppid() != parent:
+            break
+    worker.stop()
+    sessions.kw["bind"].dispose()
 
 
 @main.command()

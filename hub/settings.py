@@ -40,6 +40,8 @@ class Settings:
             pki_dir=Path(env["HIE_PKI_DIR"]).resolve() if env.get("HIE_PKI_DIR") else None,
             max_message_bytes=int(env.get("HIE_MAX_MESSAGE_BYTES", 10 * 1024 * 1024)),
             max_batch_documents=int(env.get("HIE_MAX_BATCH_DOCUMENTS", 200)),
+            # hie serve runs the processor as its own process and tells its web workers so
+            start_processor=env.get("HIE_START_PROCESSOR", "1") not in ("0", "false", "no"),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

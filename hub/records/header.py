@@ -33,7 +33,11 @@ class DocumentHeader:
 
 
 class Reader:
-    """Namespace-bound lookups (``r.text(el, "body/visitTime")`` etc.); one per namespace, paths cached."""
+    """Namespace-bound lookups (``r.text(el, "body/visitTime")`` etc.); one per namespace.
+
+    A path is walked one child step at a time with lxml's simple-tag ``find``, which is several
+    times faster than its general ElementPath evaluation of "a/b".
+    """
 
     __slots__ = ("namespace", "_prefix", "_paths")
     _by_namespace: dict[str, "Reader"] = {}
@@ -41,7 +45,7 @@ class Reader:
     def __init__(self, namespace: str):
         self.namespace = namespace
         self._prefix = "{" + namespace + "}"
-        self._paths: dict[str, str] = {}
+        self._paths: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def of(cls, namespace: str) -> "Reader":
@@ -50,27 +54,35 @@ class Reader:
             reader = cls._by_namespace[namespace] = cls(namespace)
         return reader
 
-    def path(self, path: str) -> str:
-        clark = self._paths.get(path)
-        if clark is None:
-            clark = self._paths[path] = "/".join(self._prefix + part if part not in (".", "..") else part
-                                                 for part in path.split("/"))
-        return clark
+    def _steps(self, path: str) -> tuple[str, ...]:
+        steps = self._paths.get(path)
+        if steps is None:
+            steps = self._paths[path] = tuple(self._prefix + part for part in path.split("/"))
+        return steps
 
     def find(self, el, path: str):
-        return el.find(self._paths.get(path) or self.path(path))
+        for step in self._paths.get(path) or self._steps(path):
+            el = el.find(step)
+            if el is None:
+                return None
+        return el
 
     def findall(self, el, path: str) -> list:
-        return el.findall(self._paths.get(path) or self.path(path))
+        steps = self._paths.get(path) or self._steps(path)
+        for step in steps[:-1]:
+            el = el.find(step)
+            if el is None:
+                return []
+        return el.findall(steps[-1])
 
     def text(self, el, path: str) -> str | None:
-        found = el.find(self._paths.get(path) or self.path(path))
+        found = self.find(el, path)
         if found is None or found.text is None:
             return None
         return found.text.strip() or None
 
     def attr(self, el, path: str, name: str = "value") -> str | None:
-        found = el.find(self._paths.get(path) or self.path(path))
+        found = self.find(el, path)
         return None if found is None else found.get(name)
 
     def code(self, el, path: str) -> str | None:

@@ -81,27 +81,42 @@ def _check_patient(header: DocumentHeader) -> None:
                           field=f"/{header.type_name}/header/patient")
 
 
-def store_messages(session: Session, messages: list[Message], *, now: datetime) -> BatchResult:
-    """Normalize and store ``messages`` (in order) in the session's transaction."""
-    result = BatchResult()
-    prepared = []
+def prepare_all(messages: list[Message]) -> dict[int, Prepared | HubError]:
+    """The pure phase for a batch (no database): message row id → prepared document or its error."""
+    outcome: dict[int, Prepared | HubError] = {}
     for message in messages:
         try:
-            prepared.append(prepare(message))
+            outcome[message.id] = prepare(message)
         except HubError as exc:
-            result.errors[message.id] = exc
+            outcome[message.id] = exc
         except Exception as exc:  # a normalizer bug on odd but valid input: reject, never crash the batch
             log.error("normalizer failure for message %s: %s", message.id, type(exc).__name__)
-            result.errors[message.id] = RecordError("record.schema.invalid", "document could not be normalized")
-    if not prepared:
+            outcome[message.id] = RecordError("record.schema.invalid", "document could not be normalized")
+    return outcome
+
+
+def store_prepared(session: Session, messages: list[Message], prepared: dict[int, Prepared | HubError], *,
+                   now: datetime) -> BatchResult:
+    """The database phase for ``messages`` (in order), in the session's transaction."""
+    result = BatchResult()
+    ready = []
+    for message in messages:
+        item = prepared[message.id]
+        if isinstance(item, HubError):
+            result.errors[message.id] = item
+        else:
+            item.message = message  # the claimed row (same id)
+            item.reset()  # a retry after a failed attempt starts clean
+            ready.append(item)
+    if not ready:
         return result
     try:
         with session.begin_nested():
-            _apply(session, prepared, now=now, result=result)
+            _apply(session, ready, now=now, result=result)
         return result
     except (HubError, IntegrityError):
         pass
-    for item in prepared:  # isolate the failing message(s)
+    for item in ready:  # isolate the failing message(s)
         item.reset()
         try:
             with session.begin_nested():
@@ -109,6 +124,11 @@ def store_messages(session: Session, messages: list[Message], *, now: datetime) 
         except HubError as exc:
             result.errors[item.message.id] = exc
     return result
+
+
+def store_messages(session: Session, messages: list[Message], *, now: datetime) -> BatchResult:
+    """Normalize and store ``messages`` (in order) in the session's transaction."""
+    return store_prepared(session, messages, prepare_all(messages), now=now)
 
 
 def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: BatchResult) -> None:
@@ -210,15 +230,26 @@ def _row_sql(table: str, columns: tuple[str, ...]) -> str:
 
 
 def _converter(sql: RawSql):
-    """Python values → what the driver stores for the ORM's column types (SQLite needs help)."""
+    """Python values → what the driver stores for the ORM's column types (SQLite needs help).
+
+    Returns a function of a row's values. Documents repeat the same times and amounts on many
+    rows, so conversions are remembered for the batch.
+    """
     if not sql.sqlite:
-        return lambda value: value
+        return tuple
     by_type = {datetime: sql.time, bool: int, Decimal: float,  # float: what SQLAlchemy's Numeric binds on SQLite
                date: date.isoformat}
+    memo: dict = {}
 
-    def convert(value):
-        change = by_type.get(type(value))
-        return value if change is None else change(value)
+    def one(value):
+        key = (type(value), value)  # True == Decimal(1) == 1: keep types apart
+        converted = memo.get(key)
+        if converted is None:
+            converted = memo[key] = by_type[key[0]](value)
+        return converted
+
+    def convert(values) -> tuple:
+        return tuple(one(value) if type(value) in by_type else value for value in values)
     return convert
 
 
@@ -234,12 +265,12 @@ def _write(session: Session, items: list[Prepared], *, now: datetime) -> None:
         h, res = item.header, item.resolution
         person_id, record_id = (res.person_id, res.patient_record_id) if res else (None, None)
         status = (DocumentStatus.CANCELLED if item.retracted else DocumentStatus.CURRENT).value
-        values = (h.version, h.type_name, h.schema_version, convert(h.effective_time), h.practitioner_code,
-                  person_id, record_id, item.message.id, convert(now), status)
+        values = convert((h.version, h.type_name, h.schema_version, h.effective_time, h.practitioner_code,
+                          person_id, record_id, item.message.id, now, status))
         known = existing.get((h.institution, h.id_root, h.document_id))
         if known is None:
             document_ref = sql.insert_returning(_INSERT_DOC, (h.institution, h.id_root, h.document_id,
-                                                              convert(now), *values))
+                                                              values[-2], *values))
         else:
             document_ref = known["id"]
             sql.many(_UPDATE_DOC, [(*values, document_ref)])
@@ -252,10 +283,9 @@ def _write(session: Session, items: list[Prepared], *, now: datetime) -> None:
                                       field=f"/{h.type_name}/header/patient")
                 row = {**row, "person_id": person_id, "patient_record_id": record_id}
             columns = ("document_ref", "institution", *row)
-            per_table.setdefault((table, columns), []).append(
-                (document_ref, h.institution, *(convert(value) for value in row.values())))
+            per_table.setdefault((table, columns), []).append((document_ref, h.institution, *convert(row.values())))
     for (table, columns), rows in per_table.items():
         sql.many(_row_sql(table, columns), rows)
 
 
-__all__ = ["Prepared", "BatchResult", "prepare", "store_messages"]
+__all__ = ["Prepared", "BatchResult", "prepare", "prepare_all", "store_prepared", "store_messages"]
