@@ -5,7 +5,7 @@ import importlib
 
 from .base import SOURCES, Quarantine, SourceContext, SourceItem, items, source
 
-_MODULES = ("canonical",)
+_MODULES = ("canonical", "hl7v2", "cda", "csv_rows", "database")
 
 
 def load_all() -> None:

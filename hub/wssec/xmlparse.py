@@ -40,15 +40,17 @@ DEFAULT_LIMITS = ParseLimits()
 _local = threading.local()
 
 
-def _parser() -> etree.XMLParser:
-    # lxml parsers are not thread-safe: one per thread.
-    parser = getattr(_local, "parser", None)
+def _parser(drop_comments: bool = False) -> etree.XMLParser:
+    # lxml parsers are not thread-safe: one per thread (and per variant).
+    name = "lenient_parser" if drop_comments else "parser"
+    parser = getattr(_local, name, None)
     if parser is None:
         parser = etree.XMLParser(
             resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
             huge_tree=False, remove_blank_text=False, collect_ids=False, encoding="utf-8",
+            remove_comments=drop_comments, remove_pis=drop_comments,
         )
-        _local.parser = parser
+        setattr(_local, name, parser)
     return parser
 
 
@@ -67,8 +69,13 @@ def _declared_encoding(data: bytes) -> bytes | None:
     return match.group(1) if match else None
 
 
-def parse_untrusted(data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Element:
-    """Parse bytes from outside the hub; raise ``SecurityError`` with an ``xml.*`` code."""
+def parse_untrusted(data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS, drop_comments: bool = False) -> etree._Element:
+    """Parse bytes from outside the hub; raise ``SecurityError`` with an ``xml.*`` code.
+
+    ``drop_comments`` is for documents that are never signed or verified (a clinic's CDA files
+    read by the agent's source adapters, whose templates are full of comments): comments and
+    processing instructions are dropped instead of refused. Every other rule still holds.
+    """
     declared = _declared_encoding(data)
     if declared is not None and declared.lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         raise SecurityError("xml.malformed", "declared encoding is not UTF-8")
@@ -77,7 +84,7 @@ def parse_untrusted(data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> etr
     except UnicodeDecodeError:
         raise SecurityError("xml.malformed", "invalid UTF-8") from None
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _parser(drop_comments))
     except etree.XMLSyntaxError as exc:
         # A DOCTYPE that libxml2 refuses to even read is still a forbidden construct.
         if b"<!DOCTYPE" in data or b"<!ENTITY" in data:

@@ -1,0 +1,230 @@
+"""``cda``: CDA R2 documents with WS/T 500 headers (template ids 2.16.156.10011.2.1.1.x) → canonical.
+
+Mapped templates: 门(急)诊病历 (.22) → OutpatientVisit, 住院病案首页 (.52) → InpatientStay,
+检验报告 (.27) → LabReport; any other template is quarantined (``source.cda.template.unknown``).
+The XPaths are listed in docs/adapters.md ("cda"). The institution in the canonical header is
+always the agent's own organization (the hub checks it against the certificate), not the CDA
+custodian, whose code is often a national institution code rather than the hub's.
+"""
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Mapping
+
+from lxml import etree
+
+from hub.errors import SecurityError
+from hub.wssec.xmlparse import parse_untrusted
+
+from .base import Quarantine, SourceContext, SourceItem, source
+from .documents import CHARGE_CATEGORIES, Patient, Record, finish
+from .values import DEFAULT_OFFSET, SourceProblem, clean_text, decimal_text, iso_date, parse_datetime
+
+V3 = "urn:hl7-org:v3"
+NS = {"v3": V3}
+DEPARTMENT_ROOT = "2.16.156.10011.1.26"  # WS/T 500 科室 identifier
+WARD_ROOT = "2.16.156.10011.1.21"
+ICD10_SYSTEM = "2.16.156.10011.2.3.3.11"  # WS/T 500 诊断代码表 (ICD-10), and its sub-tables .11.x
+DEFAULT_CHARGE_CODES = {"DE07.00.004.00": "drugs"}  # 处方药品金额; sites add their own cost codes
+_ADDRESS_PARTS = ("state", "city", "county", "township", "streetName", "houseNumber")
+
+
+def _parse(payload: bytes) -> etree._Element:
+    """The hub's one hardened parser, dropping the comments WS/T 500 templates are full of."""
+    try:
+        root = parse_untrusted(payload, drop_comments=True)
+    except SecurityError as error:  # its detail never quotes the document
+        code = "source.cda.xml.forbidden" if error.code == "xml.forbidden" else "source.cda.xml.malformed"
+        raise SourceProblem(code, "not a well-formed, allowed XML document (UTF-8, no DTD or entities)") from None
+    if root.tag != f"{{{V3}}}ClinicalDocument":
+        raise SourceProblem("source.cda.root.invalid", "the root is not an HL7 v3 ClinicalDocument", "/")
+    return root
+
+
+class _Cda:
+    """XPath access to one CDA document, with the source's options."""
+
+    def __init__(self, root: etree._Element, options: Mapping[str, Any]):
+        self.root, self.options = root, options
+        self.timezone = options.get("timezone", DEFAULT_OFFSET)
+
+    def all(self, path: str, node=None) -> list:
+        return (node if node is not None else self.root).xpath(path, namespaces=NS)
+
+    def text(self, path: str, node=None) -> str:
+        found = self.all(path, node)
+        if not found:
+            return ""
+        first = found[0]
+        return clean_text(first if isinstance(first, str) else "".join(first.itertext()))
+
+    def time(self, path: str, *, required: bool = True) -> str:
+        value = self.text(path)
+        if not value:
+            if required:
+                raise SourceProblem("source.cda.field.missing", "a required element is empty", path)
+            return ""
+        return parse_datetime(value, field=path, default_offset=self.timezone,
+                              code="source.cda.datetime.invalid").isoformat()
+
+    def code(self, table: str, value: str) -> str:
+        return self.options.get("codes", {}).get(table, {}).get(value, value)
+
+    def section(self, loinc: str) -> str:
+        return f"//v3:section[v3:code/@code='{loinc}']"
+
+
+def _header(cda: _Cda) -> tuple[str, int, str, Patient, tuple[str, str] | None]:
+    """(document id, version, effectiveTime, patient, practitioner) from the CDA header."""
+    document_id = cda.text("/v3:ClinicalDocument/v3:id/@extension")
+    if not document_id:
+        raise SourceProblem("source.cda.field.missing", "a required element is empty", "/ClinicalDocument/id")
+    version = cda.text("/v3:ClinicalDocument/v3:versionNumber/@value")
+    effective = cda.time("/v3:ClinicalDocument/v3:effectiveTime/@value")
+    role = "/v3:ClinicalDocument/v3:recordTarget/v3:patientRole"
+    ids = [(i.get("root"), i.get("extension").strip()) for i in cda.all(f"{role}/v3:id | {role}/v3:patient/v3:id")
+           if i.get("root") and (i.get("extension") or "").strip()]
+    ids = [(root, ext.upper() if root == "2.16.156.10011.1.3" else ext) for root, ext in ids]
+    patient = Patient(ids=ids, name=cda.text(f"{role}/v3:patient/v3:name"),
+                      sex=cda.text(f"{role}/v3:patient/v3:administrativeGenderCode/@code"))
+    birth = cda.text(f"{role}/v3:patient/v3:birthTime/@value")
+    patient.birth_date = iso_date(birth, field="patient/birthTime", code="source.cda.datetime.invalid") if birth else ""
+    phone = cda.text(f"{role}/v3:telecom/@value").removeprefix("tel:")
+    patient.telecom = phone if phone.lstrip("+").replace("-", "").isdigit() else ""
+    address = cda.all(f"{role}/v3:addr")
+    if address:
+        parts = [cda.text(f"v3:{part}", address[0]) for part in _ADDRESS_PARTS]
+        patient.address = ("".join(parts) if any(parts) else cda.text(".", address[0]))[:200]
+    author = "/v3:ClinicalDocument/v3:author/v3:assignedAuthor"
+    code = cda.text(f"{author}/v3:id/@extension")
+    practitioner = (code, cda.text(f"{author}/v3:assignedPerson/v3:name")) if code else None
+    return (document_id, int(version) if version.isdigit() and int(version) > 0 else 1,
+            effective, patient, practitioner)
+
+
+def _diagnoses(cda: _Cda, section: str) -> list[dict]:
+    """ICD-10 coded diagnosis observations of a section; the first is the principal one."""
+    found = []
+    for value in cda.all(f"{cda.section(section)}//v3:observation/v3:value[@code]"):
+        system, name = value.get("codeSystem") or "", value.get("codeSystemName") or ""
+        if system.startswith(ICD10_SYSTEM) or "ICD-10" in name.upper():
+            found.append({"code": value.get("code"), "displayName": clean_text(value.get("displayName"))[:200] or None,
+                          "primary": not found})
+    if not found:
+        raise SourceProblem("source.cda.section.missing", "no ICD-10 diagnosis in the diagnosis section",
+                            f"section {section}")
+    return found
+
+
+def _charges(cda: _Cda) -> dict[str, str]:
+    """Cost observations of the 费用 section (48768-6) summed by category via ``charge_codes``;
+    unmapped codes are ignored (a total next to its parts must not be counted twice)."""
+    codes = {**DEFAULT_CHARGE_CODES, **cda.options.get("charge_codes", {})}
+    totals: dict[str, Decimal] = {}
+    for observation in cda.all(f"{cda.section('48768-6')}//v3:observation"):
+        category = codes.get(cda.text("v3:code/@code", observation))
+        amount = cda.text("v3:value/@value", observation)
+        if category in CHARGE_CATEGORIES and amount:
+            value = Decimal(decimal_text(amount, field="section 48768-6", places=2, code="source.cda.number.invalid"))
+            totals[category] = totals.get(category, Decimal(0)) + value
+    if not totals:
+        if cda.options.get("missing_charges", "quarantine") != "zero":
+            raise SourceProblem("source.cda.charges.missing", "no mapped cost in the cost section", "section 48768-6")
+        return {"other": "0.00"}
+    return {category: f"{amount:.2f}" for category, amount in totals.items()}
+
+
+def _department(cda: _Cda) -> str:
+    code = cda.text(f"(//v3:componentOf//v3:id[@root='{DEPARTMENT_ROOT}']/@extension"
+                    f" | //v3:id[@root='{DEPARTMENT_ROOT}']/@extension)[1]")
+    if not code:
+        raise SourceProblem("source.cda.field.missing", "a required element is empty", "department id")
+    return cda.code("department", code)
+
+
+def _encounter_time(cda: _Cda, edge: str, data_element: str, *, required: bool = True) -> str:
+    encounter = "/v3:ClinicalDocument/v3:componentOf/v3:encompassingEncounter/v3:effectiveTime"
+    path = f"({encounter}/v3:{edge}/@value | {encounter}[not(v3:low)]/@value" if edge == "low" else \
+        f"({encounter}/v3:{edge}/@value"
+    path += f" | //v3:observation[v3:code/@code='{data_element}']/v3:value/@value)[1]"
+    return cda.time(path, required=required)
+
+
+def _outpatient(cda: _Cda, header: tuple) -> Record:
+    document_id, version, effective, patient, practitioner = header
+    body = {"visitTime": _encounter_time(cda, "low", "DE06.00.062.00"), "department": _department(cda),
+            "diagnosis": _diagnoses(cda, "29548-5"), "charges": _charges(cda)}
+    return Record("OutpatientVisit", document_id, version, effective, patient, body, practitioner)
+
+
+def _inpatient(cda: _Cda, header: tuple) -> Record:
+    document_id, version, effective, patient, practitioner = header
+    procedures = [{"code": p.get("code"), "codeSystem": p.get("codeSystemName") or None,
+                   "displayName": clean_text(p.get("displayName"))[:200] or None,
+                   "date": _procedure_date(cda, p)}
+                  for p in cda.all(f"{cda.section('47519-4')}//v3:procedure/v3:code[@code]")]
+    days = cda.text("//v3:observation[v3:code/@code='DE06.00.310.00']/v3:value/@value")
+    outcome = cda.text("//v3:observation[v3:code/@code='DE06.00.223.00']/v3:value/@code")
+    body = {"admissionTime": _encounter_time(cda, "low", "DE06.00.092.00"),
+            "dischargeTime": _encounter_time(cda, "high", "DE06.00.017.00", required=False),
+            "department": _department(cda),
+            "ward": cda.text(f"(//v3:id[@root='{WARD_ROOT}']/../v3:name)[1]")[:200],
+            "bedDays": days if days.isdigit() else None,
+            "dischargeOutcome": cda.code("discharge_outcome", outcome) if outcome else None,
+            "diagnosis": _diagnoses(cda, "11535-2"), "procedure": procedures[:64], "charges": _charges(cda)}
+    return Record("InpatientStay", document_id, version, effective, patient, body, practitioner)
+
+
+def _procedure_date(cda: _Cda, code: etree._Element) -> str | None:
+    when = cda.text("../v3:effectiveTime/@value | ../v3:effectiveTime/v3:low/@value", code)
+    return iso_date(when, field="section 47519-4", code="source.cda.datetime.invalid") if when else None
+
+
+def _lab(cda: _Cda, header: tuple) -> Record:
+    document_id, version, effective, patient, practitioner = header
+    results = []
+    for observation in cda.all(f"{cda.section('30954-2')}//v3:observation[v3:code/@code and v3:value]"):
+        value = cda.text("v3:value/@value", observation) or cda.text("v3:value/@displayName", observation) \
+            or cda.text("v3:value", observation)
+        if not value:
+            continue
+        flag = cda.text("v3:interpretationCode/@code", observation)
+        results.append({
+            "test": {"code": cda.text("v3:code/@code", observation),
+                     "displayName": cda.text("v3:code/@displayName", observation)[:200] or None},
+            "value": value[:200], "unit": cda.text("v3:value/@unit", observation),
+            "low": cda.text("v3:referenceRange/v3:observationRange/v3:value/v3:low/@value", observation) or None,
+            "high": cda.text("v3:referenceRange/v3:observationRange/v3:value/v3:high/@value", observation) or None,
+            "abnormalFlag": cda.code("abnormal_flag", flag) if flag else None})
+    if not results:
+        raise SourceProblem("source.cda.section.missing", "no result in the laboratory section", "section 30954-2")
+    specimen = cda.text("(//v3:specimenPlayingEntity/v3:code/@code)[1]")
+    body = {"specimen": {"code": specimen} if specimen else None,
+            "reportTime": cda.time("(/v3:ClinicalDocument/v3:author/v3:time/@value)[1]", required=False) or effective,
+            "result": results[:500]}
+    return Record("LabReport", document_id, version, effective, patient, body, practitioner)
+
+
+TEMPLATES: dict[str, Callable[[_Cda, tuple], Record]] = {
+    "2.16.156.10011.2.1.1.22": _outpatient, "2.16.156.10011.2.1.1.52": _inpatient, "2.16.156.10011.2.1.1.27": _lab,
+}
+
+
+@source("cda")
+def cda(payload: bytes, context: SourceContext) -> Iterator[SourceItem]:
+    fallback_key = "sha256:" + hashlib.sha256(payload).hexdigest()
+    try:
+        document = _Cda(_parse(payload), context.options)
+        template = next((t for t in document.all("/v3:ClinicalDocument/v3:templateId/@root") if t in TEMPLATES), None)
+        if template is None:
+            raise SourceProblem("source.cda.template.unknown", "no mapped WS/T 500 template id", "templateId")
+        header = _header(document)
+    except SourceProblem as problem:
+        yield SourceItem(key=fallback_key, problem=Quarantine(problem.code, problem.message, problem.field))
+        return
+    key = f"cda:{template}:{header[0]}:{header[1]}"
+    yield finish(key, lambda: TEMPLATES[template](document, header), context)
+
+
+__all__ = ["cda", "TEMPLATES"]

@@ -1,0 +1,82 @@
+"""The cda source: WS/T 500 documents → canonical documents; unknown templates and unsafe XML refused."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import assert_clean_quarantine, run, sample, value
+
+OPTIONS = {"codes": {"department": {"XNK": "03.04"}},
+           "charge_codes": {"HIS-JCF": "examinations", "HIS-ZLF": "treatment"}}
+
+
+def mapped(name: str):
+    items = run("cda", sample("cda", name), OPTIONS)
+    assert len(items) == 1 and items[0].problem is None, items[0].problem
+    return items[0]
+
+
+def test_outpatient_record():
+    item = mapped("wst500_c0002_outpatient_record.xml")
+    document = item.document
+    assert item.key == "cda:2.16.156.10011.2.1.1.22:CDA-MZ-2026-000311:2"
+    assert value(document, "d:header/d:id", "extension") == "CDA-MZ-2026-000311"
+    assert value(document, "d:header/d:version") == "2"
+    assert value(document, "d:header/d:author/d:institution", "code") == "CLINIC01"  # not the custodian
+    assert value(document, "d:header/d:patient/d:id[@root='2.16.156.10011.1.3']", "extension") == "330106197205180044"
+    assert value(document, "d:header/d:patient/d:telecom", "value") == "13800000011"
+    assert value(document, "d:header/d:patient/d:address") == "浙江省杭州市西湖区示例街道示例路1号3幢"
+    assert value(document, "d:body/d:visitTime", "value") == "2026-11-18T09:10:00+08:00"
+    assert value(document, "d:body/d:department", "code") == "03.04"
+    assert [d.get("code") for d in document.xpath("d:body/d:diagnosis", namespaces={"d": "urn:hie:doc:v1"})] == ["I10", "E11.9"]
+    # The unmapped total (HIS-ZFY) is not added to its parts.
+    assert [(c.get("category"), c.get("amount")) for c in document.xpath("//d:charge", namespaces={"d": "urn:hie:doc:v1"})] \
+        == [("drugs", "86.50"), ("examinations", "40.00")]
+
+
+def test_inpatient_front_page():
+    document = mapped("wst500_c0032_inpatient_front_page.xml").document
+    assert value(document, "d:body/d:admissionTime", "value") == "2026-11-12T10:20:00+08:00"
+    assert value(document, "d:body/d:dischargeTime", "value") == "2026-11-20T15:00:00+08:00"
+    assert value(document, "d:body/d:department", "code") == "03.03"
+    assert value(document, "d:body/d:bedDays") == "8"
+    assert value(document, "d:body/d:dischargeOutcome", "code") == "1"
+    assert value(document, "d:body/d:diagnosis[1]", "code") == "I63.9"
+    assert value(document, "d:body/d:procedure", "code") == "88.9100"
+    assert value(document, "d:header/d:patient/d:id[2]", "extension") == "33010919550930013X"
+
+
+def test_lab_report():
+    document = mapped("wst500_c0007_lab_report.xml").document
+    assert value(document, "d:body/d:result[1]/d:value") == "11.8"
+    assert value(document, "d:body/d:result[1]/d:referenceRange", "high") == "9.5"
+    assert value(document, "d:body/d:result[2]/d:abnormalFlag", "code") == "H"
+
+
+def test_unknown_template_is_quarantined():
+    items = run("cda", sample("cda", "bad_unknown_template.xml"))
+    assert len(items) == 1
+    assert_clean_quarantine(items[0], "source.cda.template.unknown")
+
+
+@pytest.mark.parametrize("payload, code", [
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><ClinicalDocument/>',
+     "source.cda.xml.forbidden"),
+    (b"<ClinicalDocument xmlns='urn:hl7-org:v3'><id", "source.cda.xml.malformed"),
+    (b"<Other xmlns='urn:hl7-org:v3'/>", "source.cda.root.invalid"),
+])
+def test_unsafe_or_broken_xml(payload, code):
+    assert_clean_quarantine(run("cda", payload)[0], code)
+
+
+def test_missing_costs_and_missing_diagnosis():
+    text = sample("cda", "wst500_c0002_outpatient_record.xml")
+    no_costs = text.replace(b"48768-6", b"00000-0")
+    assert_clean_quarantine(run("cda", no_costs, OPTIONS)[0], "source.cda.charges.missing")
+    no_icd = text.replace(b'codeSystem="2.16.156.10011.2.3.3.11', b'codeSystem="2.16.156.10011.2.3.3.99') \
+        .replace("(ICD-10)".encode(), b"(local)")
+    assert_clean_quarantine(run("cda", no_icd, OPTIONS)[0], "source.cda.section.missing")
+
+
+def test_bad_birth_time():
+    text = sample("cda", "wst500_c0007_lab_report.xml").replace(b"19901111", b"19901345")
+    assert_clean_quarantine(run("cda", text)[0], "source.cda.datetime.invalid")
