@@ -1,0 +1,6 @@
+"""``hie-agent``: the clinic's client agent — collect, durable outbox, push, replies written back."""
+from .config import AgentConfig, ConfigError, load
+from .outbox import ItemState, Outbox, QuarantinedBy
+from .runtime import Agent, JobBusy
+
+__all__ = ["Agent", "AgentConfig", "ConfigError", "ItemState", "JobBusy", "Outbox", "QuarantinedBy", "load"]

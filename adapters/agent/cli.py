@@ -1,0 +1,156 @@
+"""``hie-agent``: the clinic agent's command line (init, run, status, push-now, collect, replies, quarantine)."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import AdapterError
+from .config import ConfigError, load
+from .example import example_config
+from .runtime import Agent, JobBusy
+
+DEFAULT_CONFIG = "agent.toml"
+config_option = click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                             default=DEFAULT_CONFIG, show_default=True, envvar="HIE_AGENT_CONFIG",
+                             help="The agent's TOML file.")
+
+
+def _agent(config_path: Path) -> Agent:
+    try:
+        return Agent(load(config_path))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--verbose", "-v", is_flag=True, help="Log each job's outcome.")
+def main(verbose: bool) -> None:
+    """区域卫生信息平台 clinic agent: collect records, send them to the hub, write the replies back.
+
+    \b
+      hie-agent init --org CLINIC01 --pki .demo/pki --hub http://127.0.0.1:8080/soap/exchange
+      hie-agent status          # backlog, last success, last error, certificate expiry, warnings
+      hie-agent push-now        # collect and send everything now, with a progress bar
+      hie-agent run             # keep doing it on the schedule in agent.toml
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@config_option
+@click.option("--org", "organization", default="CLINIC01", show_default=True, help="Your institution code.")
+@click.option("--pki", default=".demo/pki", show_default=True, help="Folder holding ca/, hub/ and members/.")
+@click.option("--hub", "hub_url", default="http://127.0.0.1:8080/soap/exchange", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(config_path: Path, organization: str, pki: str, hub_url: str, force: bool) -> None:
+    """Write a commented example configuration (and the folders it names)."""
+    if config_path.exists() and not force:
+        raise click.ClickException(f"{config_path} exists (use --force to overwrite)")
+    # the config resolves paths against its own folder: write the PKI path relative to it
+    pki_path = os.path.relpath(Path(pki).resolve(), config_path.parent.resolve())
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(example_config(organization=organization, hub_url=hub_url, pki=pki_path),
+                           encoding="utf-8")
+    for folder in ("outgoing", "replies"):
+        (config_path.parent / folder).mkdir(exist_ok=True)
+    click.echo(f"wrote {config_path}; put documents in {config_path.parent / 'outgoing'} and run "
+               f"`hie-agent -c {config_path} push-now`")
+
+
+@main.command()
+@config_option
+def run(config_path: Path) -> None:
+    """Collect, push and fetch replies on the schedule, until stopped (Ctrl-C or SIGTERM)."""
+    from .scheduler import run_forever
+
+    agent = _agent(config_path)
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger().setLevel(logging.INFO)
+    for warning in agent.status().warnings:
+        click.echo(f"warning: {warning}", err=True)
+    run_forever(agent)
+
+
+@main.command()
+@config_option
+def status(config_path: Path) -> None:
+    """Backlog, last success and error, certificate expiry, clock skew, quarantine."""
+    state = _agent(config_path).status()
+    click.echo("\n".join(state.lines()))
+    sys.exit(1 if state.warnings else 0)
+
+
+@main.command("push-now")
+@config_option
+@click.option("--collect/--no-collect", default=True, show_default=True, help="Collect the sources first.")
+@click.option("--give-up-after", type=float, default=300.0, show_default=True,
+              help="Seconds to keep retrying while the hub is unreachable.")
+def push_now(config_path: Path, collect: bool, give_up_after: float) -> None:
+    """Drain the backlog now, with a progress bar."""
+    agent = _agent(config_path)
+    if collect:
+        try:
+            for result in agent.collect():
+                click.echo(f"collected {result.source}: {result.added} new item(s)")
+        except JobBusy:
+            click.echo("collection is running in `hie-agent run`; sending what is already collected")
+    backlog = agent.status().backlog
+    try:
+        with click.progressbar(length=backlog, label="sending", show_pos=True) as bar:
+            result = agent.push(drain_for=give_up_after, progress=bar.update, wait=True)
+    except JobBusy:
+        raise click.ClickException("another push is running on this outbox") from None
+    click.echo(f"accepted {result.accepted}, quarantined {result.quarantined}, in {result.requests} request(s)")
+    if result.halted:
+        raise click.ClickException(f"stopped: {result.halted.code}; the backlog is kept and retried later")
+
+
+@main.command("replies")
+@config_option
+def replies_now(config_path: Path) -> None:
+    """Fetch replies now, write them to their targets and acknowledge them."""
+    try:
+        result = _agent(config_path).replies()
+    except AdapterError as error:
+        raise click.ClickException(f"replies: {error.code}") from None
+    click.echo(f"fetched {result.fetched}, written {result.written}, acknowledged {result.acknowledged}"
+               + (f", left at the hub (no target) {result.unrouted}" if result.unrouted else "")
+               + (f", failed targets: {', '.join(result.failed)}" if result.failed else ""))
+
+
+@main.group()
+def quarantine() -> None:
+    """Items the source or the hub refused."""
+
+
+@quarantine.command("list")
+@config_option
+def quarantine_list(config_path: Path) -> None:
+    """One line per quarantined item: id, source, key, who refused it, code, field, reason."""
+    with _agent(config_path).outbox() as outbox:
+        for item in outbox.quarantined():
+            click.echo(f"{item.id}\t{item.source}\t{item.item_key}\t{item.quarantined_by}\t{item.code}\t"
+                       f"{item.field}\t{item.reason}")
+
+
+@quarantine.command("retry")
+@config_option
+@click.argument("item_ids", nargs=-1, type=int, required=True)
+def quarantine_retry(config_path: Path, item_ids: tuple[int, ...]) -> None:
+    """Send items again under a new MessageID, once the cause is fixed at the hub."""
+    with _agent(config_path).outbox() as outbox:
+        changed = outbox.retry(list(item_ids))
+    click.echo(f"{changed} item(s) back in the backlog"
+               + ("" if changed == len(item_ids) else " (items refused by their source must be fixed at the source)"))
+
+
+__all__ = ["main"]
+
+
+if __name__ == "__main__":
+    main()

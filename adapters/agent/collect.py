@@ -1,0 +1,188 @@
+"""Collectors: read what the clinic produced, build documents through the source adapters, store them.
+
+A file is moved (or remembered, with ``after = "keep"``) only after the outbox transaction that
+holds its items has committed: a crash in between leaves the file where it was, and collecting
+it again adds nothing, because its items' keys are already in the outbox and the file's digest
+is remembered (see ``to_new_items`` for what counts as the same record). Files are committed in groups so a folder of thousands costs a few fsyncs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from lxml import etree
+
+from ..sources import SourceContext, SourceItem, items
+from .config import AgentConfig, SourceConfig
+from .outbox import NewItem, Outbox, now_text
+
+log = logging.getLogger(__name__)
+FILES_PER_COMMIT = 200
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    source: str
+    files: int = 0
+    rows: int = 0
+    added: int = 0  # new outbox items (documents and source quarantines)
+
+
+def context_for(config: AgentConfig, source: SourceConfig) -> SourceContext:
+    return SourceContext(organization=config.organization, organization_name=config.organization_name,
+                         options=source.options)
+
+
+def to_new_items(source: str, built: Iterable[SourceItem]) -> Iterator[NewItem]:
+    """Source adapter output → outbox rows (documents serialized once, here).
+
+    The outbox key is the source's key plus the document's digest: the same record read again
+    adds nothing, while a changed record (a row corrected in the clinic's database, a file
+    rewritten) is a new item to send instead of being skipped as already collected. A record the
+    source refused is keyed by its problem, so once fixed at the source it is collected again.
+    """
+    for item in built:
+        if item.document is not None:
+            data = etree.tostring(item.document, encoding="utf-8")
+            yield NewItem(source=source, key=f"{item.key}@sha256:{hashlib.sha256(data).hexdigest()[:16]}",
+                          document=data, document_type=etree.QName(item.document).localname)
+        else:
+            yield NewItem(source=source, key=f"{item.key}!{item.problem.code}", code=item.problem.code,
+                          reason=item.problem.message, field=item.problem.field)
+
+
+class AdapterFailed(Exception):
+    """A source adapter raised instead of returning items: a bug or a broken install, not bad data.
+
+    Nothing of that file (or query run) is stored and the file stays where it is, so it is
+    collected again once the adapter is fixed; the error type (never its text, which may quote
+    the input) is kept for ``status``.
+    """
+
+
+def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) -> CollectResult:
+    """Collect every file of ``source.folder`` matching its pattern that was not collected before."""
+    context = context_for(config, source)
+    paths = sorted(p for p in source.folder.glob(source.pattern) if p.is_file())
+    files = added = 0
+    failures: list[str] = []
+    for start in range(0, len(paths), FILES_PER_COMMIT):
+        done: list[Path] = []
+        with outbox.transaction() as db:
+            for path in paths[start:start + FILES_PER_COMMIT]:
+                payload = path.read_bytes()
+                digest = hashlib.sha256(payload).hexdigest()
+                name = path.relative_to(source.folder).as_posix()
+                if not outbox.file_collected(source=source.name, name=name, sha256=digest):
+                    try:
+                        built = list(to_new_items(source.name, items(source.kind, payload, context)))
+                    except Exception as error:  # noqa: BLE001 - one broken file must not stop the folder
+                        log.error("source %s: adapter failed on %s (%s)", source.name, name, type(error).__name__)
+                        failures.append(type(error).__name__)
+                        continue
+                    added += outbox.add(db, built)
+                    outbox.remember_file(db, source=source.name, name=name, sha256=digest)
+                    files += 1
+                done.append(path)
+        if source.after == "move":
+            for path in done:  # after the commit: a crash before this line collects nothing twice
+                _move(path, source.folder, source.done_folder)
+    if failures:
+        raise AdapterFailed(f"{len(failures)} file(s) left in place: {', '.join(sorted(set(failures)))}")
+    return CollectResult(source=source.name, files=files, added=added)
+
+
+def _move(path: Path, root: Path, done_folder: Path) -> None:
+    target = done_folder / path.relative_to(root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # a file of the same name was sent before: keep both
+        target = target.with_name(f"{target.stem}.{os.getpid()}-{path.stat().st_mtime_ns}{target.suffix}")
+    shutil.move(path, target)
+
+
+def collect_database(outbox: Outbox, config: AgentConfig, source: SourceConfig, *, max_runs: int = 100) -> CollectResult:
+    """Read the rows changed since the stored watermark and store their documents.
+
+    The statement comes from the ``database`` adapter (``source_query``: a table read in
+    watermark order, ``batch_size`` rows at a time, or the clinic's own query using
+    ``:watermark``). Each run's rows go to the adapter together, so rows of one document are
+    never split, and its items and the new watermark commit in one transaction: a crash re-reads
+    that run, whose keys the outbox already holds.
+    """
+    from sqlalchemy import create_engine
+
+    from ..sources.database import next_watermark, source_query
+
+    context = context_for(config, source)
+    engine = create_engine(source.database)
+    rows = added = 0
+    try:
+        for _ in range(max_runs):
+            current = decode_watermark(outbox.watermark(source.name))
+            with engine.connect() as connection:
+                batch = [dict(row) for row in connection.execute(source_query(source.options, current)).mappings()]
+            if not batch:
+                break
+            try:
+                built = list(to_new_items(source.name, items(source.kind, batch, context)))
+            except Exception as error:  # noqa: BLE001 - the watermark stays: these rows are read again
+                raise AdapterFailed(f"adapter {type(error).__name__} on a run of {len(batch)} row(s)") from None
+            mark = next_watermark(batch, source.options, current)
+            with outbox.transaction() as db:
+                added += outbox.add(db, built)
+                outbox.set_watermark(db, source.name, encode_watermark(mark))
+            rows += len(batch)
+            if "query" in source.options or mark == current:
+                break  # the clinic's query returns everything at once; an unmoved watermark would loop
+    finally:
+        engine.dispose()
+    return CollectResult(source=source.name, rows=rows, added=added)
+
+
+def encode_watermark(value) -> str:
+    """The watermark as stored in the outbox, with its type, so the next query binds the same type."""
+    if isinstance(value, datetime):
+        return json.dumps({"datetime": value.isoformat()})
+    if isinstance(value, date):
+        return json.dumps({"date": value.isoformat()})
+    if isinstance(value, Decimal):
+        return json.dumps({"decimal": str(value)})
+    return json.dumps({"value": value})
+
+
+def decode_watermark(text: str | None):
+    if not text:
+        return None
+    (kind, value), = json.loads(text).items()
+    return {"datetime": datetime.fromisoformat, "date": date.fromisoformat, "decimal": Decimal}.get(
+        kind, lambda v: v)(value)
+
+
+def collect_all(outbox: Outbox, config: AgentConfig) -> list[CollectResult]:
+    """One pass over every configured source; a failing source is logged and the others still run."""
+    results = []
+    for source in config.sources:
+        try:
+            if source.folder is not None:
+                results.append(collect_folder(outbox, config, source))
+            else:
+                results.append(collect_database(outbox, config, source))
+        except AdapterFailed as error:
+            log.error("source %s: %s", source.name, error)
+            outbox.set_meta(last_error=f"collect {source.name}: {error}", last_error_at=now_text())
+        except Exception as error:  # noqa: BLE001 - e.g. the clinic database is down: try next time
+            log.error("source %s: collection failed (%s)", source.name, type(error).__name__)
+            outbox.set_meta(last_error=f"collect {source.name}: {type(error).__name__}", last_error_at=now_text())
+    return results
+
+
+__all__ = ["AdapterFailed", "CollectResult", "collect_all", "collect_database", "collect_folder", "context_for", "decode_watermark",
+           "encode_watermark", "to_new_items"]

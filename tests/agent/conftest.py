@@ -1,0 +1,148 @@
+"""Fixtures for the clinic agent: a real hub (``hie serve`` subprocess on SQLite, stoppable and
+restartable on the same port and data) and an agent folder configured for CLINIC01 against it.
+
+The PKI is the exchange tests' session PKI (``pki_dir``; CLINIC01 is an RSA member, EXPIRED01 has
+an expired certificate). Documents are the integrator examples from ``schemas/examples``
+(``tests.support.documents``), so the hub's processor normalizes them like a member's.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.exchange.conftest import foreign_pki, hub_paths, members, pki_dir  # noqa: F401 - shared fixtures
+from tests.support.documents import document_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class HubProcess:
+    """``hie serve`` on SQLite in its own process group: start, kill -9, start again, count the inbox."""
+
+    def __init__(self, data_dir: Path, pki: Path, port: int):
+        self.data_dir, self.pki, self.port = data_dir, pki, port
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/soap/exchange"
+
+    def start(self) -> "HubProcess":
+        env = {**os.environ, "HIE_PKI_DIR": str(self.pki), "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stderr.read().decode(errors="replace")[-2000:]
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise AssertionError("hub did not start")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def query(self, sql: str, *args) -> list[tuple]:
+        with sqlite3.connect(self.data_dir / "hub.db", timeout=30) as db:
+            return db.execute(sql, args).fetchall()
+
+    def inbox(self, sender: str = "CLINIC01") -> tuple[int, int, int]:
+        """(messages, distinct MessageIDs, distinct documents) the hub stored for ``sender``."""
+        return self.query("SELECT count(*), count(DISTINCT message_id), count(DISTINCT document_sha256)"
+                          " FROM inbox_message WHERE sender = ?", sender)[0]
+
+    def unacknowledged_replies(self, recipient: str = "CLINIC01") -> int:
+        return self.query("SELECT count(*) FROM outbox_reply WHERE recipient = ? AND acked_at IS NULL",
+                          recipient)[0][0]
+
+
+@pytest.fixture
+def hub_process(tmp_path, pki_dir):
+    """A stopped hub; the test starts (and may kill and restart) it."""
+    hub = HubProcess(tmp_path / "hub", pki_dir, free_port())
+    (tmp_path / "hub").mkdir()
+    yield hub
+    hub.kill()
+
+
+@pytest.fixture
+def running_hub(hub_process):
+    return hub_process.start()
+
+
+def write_config(folder: Path, *, hub_url: str, pki: Path, org: str = "CLINIC01", batch_size: int = 25,
+                 replies: str = "") -> Path:
+    """An agent folder: agent.toml, outgoing/ (canonical files), replies/ (every reply as a file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "outgoing").mkdir(exist_ok=True)
+    member = pki / "members" / org
+    path = folder / "agent.toml"
+    path.write_text(f'''
+organization = "{org}"
+hub_url = "{hub_url}"
+state_dir = "state"
+[certificates]
+cert = "{member / 'cert.pem'}"
+key = "{member / 'key.pem'}"
+hub_cert = "{pki / 'hub' / 'enc-cert.pem'}"
+ca_cert = "{pki / 'ca' / 'cert.pem'}"
+[push]
+batch_size = {batch_size}
+timeout = 10
+backoff_initial = 0.05
+backoff_max = 0.5
+[[sources]]
+name = "xml"
+kind = "canonical"
+folder = "outgoing"
+pattern = "*.xml"
+{replies or '[[replies]]' + chr(10) + 'kinds = ["*"]' + chr(10) + 'folder = "replies"'}
+''', encoding="utf-8")
+    return path
+
+
+def write_documents(folder: Path, count: int, *, start: int = 0, tag: str = "AG") -> list[Path]:
+    """``count`` distinct LabReports by CLINIC01 as files in ``folder``/outgoing."""
+    paths = []
+    for serial in range(start, start + count):
+        path = folder / "outgoing" / f"lab-{tag}-{serial:05d}.xml"
+        path.write_bytes(document_bytes("LabReport", document_id=f"CLINIC01-LAB-{tag}-{serial:05d}"))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def agent_dir(tmp_path, running_hub, pki_dir) -> Path:
+    """An agent folder configured against the running hub; returns the config path."""
+    return write_config(tmp_path / "clinic", hub_url=running_hub.url, pki=pki_dir)
+
+
+def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
