@@ -1,7 +1,8 @@
 """``cda``: CDA R2 documents with WS/T 500 headers (template ids 2.16.156.10011.2.1.1.x) → canonical.
 
 Mapped templates: 门(急)诊病历 (.22) → OutpatientVisit, 住院病案首页 (.52) → InpatientStay,
-检验报告 (.27) → LabReport; any other template is quarantined (``source.cda.template.unknown``).
+检验报告 (.27) → LabReport, 西药处方 (.24) → Prescription; any other template is quarantined
+(``source.cda.template.unknown``).
 The XPaths are listed in docs/adapters.md ("cda"). The institution in the canonical header is
 always the agent's own organization (the hub checks it against the certificate), not the CDA
 custodian, whose code is often a national institution code rather than the hub's.
@@ -25,6 +26,7 @@ V3 = "urn:hl7-org:v3"
 NS = {"v3": V3}
 DEPARTMENT_ROOT = "2.16.156.10011.1.26"  # WS/T 500 科室 identifier
 WARD_ROOT = "2.16.156.10011.1.21"
+PRESCRIPTION_NO_ROOT = "2.16.156.10011.1.20"  # 处方编号: on patientRole in .24, but not a person's id
 ICD10_SYSTEM = "2.16.156.10011.2.3.3.11"  # WS/T 500 诊断代码表 (ICD-10), and its sub-tables .11.x
 DEFAULT_CHARGE_CODES = {"DE07.00.004.00": "drugs"}  # 处方药品金额; sites add their own cost codes
 _ADDRESS_PARTS = ("state", "city", "county", "township", "streetName", "houseNumber")
@@ -84,7 +86,7 @@ def _header(cda: _Cda) -> tuple[str, int, str, Patient, tuple[str, str] | None]:
     effective = cda.time("/v3:ClinicalDocument/v3:effectiveTime/@value")
     role = "/v3:ClinicalDocument/v3:recordTarget/v3:patientRole"
     ids = [(i.get("root"), i.get("extension").strip()) for i in cda.all(f"{role}/v3:id | {role}/v3:patient/v3:id")
-           if i.get("root") and (i.get("extension") or "").strip()]
+           if i.get("root") not in (None, "", PRESCRIPTION_NO_ROOT) and (i.get("extension") or "").strip()]
     ids = [(root, ext.upper() if root == "2.16.156.10011.1.3" else ext) for root, ext in ids]
     patient = Patient(ids=ids, name=cda.text(f"{role}/v3:patient/v3:name"),
                       sex=cda.text(f"{role}/v3:patient/v3:administrativeGenderCode/@code"))
@@ -103,7 +105,7 @@ def _header(cda: _Cda) -> tuple[str, int, str, Patient, tuple[str, str] | None]:
             effective, patient, practitioner)
 
 
-def _diagnoses(cda: _Cda, section: str) -> list[dict]:
+def _diagnoses(cda: _Cda, section: str, *, required: bool = True) -> list[dict]:
     """ICD-10 coded diagnosis observations of a section; the first is the principal one."""
     found = []
     for value in cda.all(f"{cda.section(section)}//v3:observation/v3:value[@code]"):
@@ -111,7 +113,7 @@ def _diagnoses(cda: _Cda, section: str) -> list[dict]:
         if system.startswith(ICD10_SYSTEM) or "ICD-10" in name.upper():
             found.append({"code": value.get("code"), "displayName": clean_text(value.get("displayName"))[:200] or None,
                           "primary": not found})
-    if not found:
+    if not found and required:
         raise SourceProblem("source.cda.section.missing", "no ICD-10 diagnosis in the diagnosis section",
                             f"section {section}")
     return found
@@ -206,8 +208,51 @@ def _lab(cda: _Cda, header: tuple) -> Record:
     return Record("LabReport", document_id, version, effective, patient, body, practitioner)
 
 
+def _prescription(cda: _Cda, header: tuple) -> Record:
+    """西药处方 (.24): one item per substanceAdministration of the medication section (10160-0)."""
+    document_id, version, effective, patient, practitioner = header
+    items = [_drug_line(cda, entry) for entry in cda.all(f"{cda.section('10160-0')}//v3:substanceAdministration")]
+    if not items:
+        raise SourceProblem("source.cda.section.missing", "no drug in the medication section", "section 10160-0")
+    organization = "/v3:ClinicalDocument/v3:recordTarget/v3:patientRole/v3:providerOrganization"
+    department = cda.text(f"{organization}/v3:id[@root='{DEPARTMENT_ROOT}']/@extension")
+    # The published template often leaves the id empty and names the department: a named
+    # department is used only when codes.department maps the name (a name is no hub code).
+    department = cda.code("department", department) if department else \
+        cda.options.get("codes", {}).get("department", {}).get(cda.text(f"{organization}/v3:name"))
+    body = {"prescriptionTime": cda.time("(/v3:ClinicalDocument/v3:author/v3:time/@value)[1]", required=False)
+            or effective, "department": department or None,
+            "diagnosis": _diagnoses(cda, "29548-5", required=False), "item": items[:200]}
+    return Record("Prescription", document_id, version, effective, patient, body, practitioner)
+
+
+def _drug_line(cda: _Cda, entry: etree._Element) -> dict:
+    drug = "v3:consumable/v3:manufacturedProduct/v3:manufacturedLabeledDrug"
+    name = cda.text(f"{drug}/v3:name", entry)[:200]
+    # Many HIS leave the drug code empty and give the generic name: codes.drug maps a code or a name
+    # (a name that codes.drug does not map is no code).
+    code = cda.text(f"{drug}/v3:code/@code", entry)
+    code = cda.code("drug", code) if code else cda.options.get("codes", {}).get("drug", {}).get(name, "")
+    if not code:
+        raise SourceProblem("source.cda.field.missing", "a drug has no code", "manufacturedLabeledDrug/code")
+    total = "v3:entryRelationship/v3:observation[v3:code/@code='DE06.00.135.00']/v3:value"  # 药物使用总剂量
+    quantity = cda.text(f"{total}/@value", entry)
+    if not quantity:
+        raise SourceProblem("source.cda.field.missing", "a required element is empty", "DE06.00.135.00")
+    dose = " ".join(filter(None, (cda.text("v3:doseQuantity/@value", entry), cda.text("v3:doseQuantity/@unit", entry))))
+    frequency = cda.text("v3:rateQuantity/@unit", entry) or cda.text("v3:rateQuantity/@value", entry)
+    return {"drug": {"code": code, "displayName": name or None},
+            "specification": cda.text("v3:entryRelationship/v3:observation[v3:code/@code='DE08.50.043.00']/v3:value",
+                                      entry)[:200],
+            "quantity": decimal_text(quantity, field="DE06.00.135.00", places=3, trim=True,
+                                     code="source.cda.number.invalid"),
+            "unit": cda.text(f"{total}/@unit", entry)[:200],
+            "dosage": " ".join(filter(None, (dose, frequency, cda.text("v3:routeCode/@displayName", entry))))[:200]}
+
+
 TEMPLATES: dict[str, Callable[[_Cda, tuple], Record]] = {
     "2.16.156.10011.2.1.1.22": _outpatient, "2.16.156.10011.2.1.1.52": _inpatient, "2.16.156.10011.2.1.1.27": _lab,
+    "2.16.156.10011.2.1.1.24": _prescription,
 }
 
 

@@ -1,8 +1,9 @@
 """Build canonical documents (``urn:hie:doc:v1``) from plain values, and check them.
 
 Every source adapter maps its input to a ``Record`` (header values + body values keyed by the
-canonical element names) and calls ``finish``. One builder keeps the element order of the XSDs in
-one place, so the HL7, CDA, CSV and database adapters cannot drift apart. ``finish`` validates
+canonical element names) and calls ``finish``. One builder, driven by the body table in
+``bodies``, keeps the element order of the XSDs in one place, so the HL7, CDA, CSV and database
+adapters cannot drift apart. ``finish`` validates
 with the hub's own validator: what the agent sends is what the hub accepts.
 """
 from __future__ import annotations
@@ -17,28 +18,11 @@ from hub.records.validation import validate
 from hub.terminology.service import lookup
 
 from .base import Quarantine, SourceContext, SourceItem
+from .bodies import BODY, CHARGE_CATEGORIES, DATE_CHILDREN, DERIVED, ITEM_CHILDREN, NO_PATIENT, SUPPORTED_TYPES
 from .values import SourceProblem
 
 DOC_NS = "urn:hie:doc:v1"
 DOCUMENT_ID_ROOT = "2.16.156.10011.1.1"  # WS/T 500 文档流水号 numbering scheme
-
-# Body elements of each supported type, in XSD order, with how each value is written.
-BODY: dict[str, tuple[tuple[str, str], ...]] = {
-    "PersonRegistration": (("nationality", "coded"), ("ethnicity", "coded"), ("occupation", "coded"),
-                           ("maritalStatus", "coded"), ("contact", "contacts")),
-    "OutpatientVisit": (("visitTime", "time"), ("department", "coded"), ("emergency", "text"),
-                        ("diagnosis", "diagnoses"), ("charges", "charges")),
-    "InpatientStay": (("admissionTime", "time"), ("dischargeTime", "time"), ("department", "coded"),
-                      ("ward", "text"), ("bedDays", "text"), ("dischargeOutcome", "coded"),
-                      ("diagnosis", "diagnoses"), ("procedure", "procedures"), ("charges", "charges")),
-    "LabReport": (("orderedBy", "party"), ("specimen", "coded"), ("reportTime", "time"), ("result", "results")),
-    "Prescription": (("prescriptionTime", "time"), ("department", "coded"), ("diagnosis", "diagnoses"),
-                     ("item", "items")),
-    "Dispense": (("dispenseTime", "time"), ("prescriptionRef", "identifier"), ("item", "items")),
-}
-SUPPORTED_TYPES = frozenset(BODY)
-CHARGE_CATEGORIES = ("drugs", "examinations", "treatment", "other")
-_ITEM_FIELDS = ("specification", "quantity", "unit", "amount", "batchNumber", "dosage")
 
 
 @dataclass
@@ -124,23 +108,48 @@ def _write_results(parent, name, results):
             _sub(element, "abnormalFlag", **_coded(result["abnormalFlag"]))
 
 
-def _write_items(parent, name, items):
-    for item in items:
-        element = _sub(parent, name)
-        _sub(element, "drug", **_coded(item["drug"]))
-        for child in _ITEM_FIELDS:
-            if item.get(child) not in (None, ""):
-                _sub(element, child, item[child])
+def _items_writer(kind: str):
+    def write(parent, name, items):
+        for item in items:
+            element = _sub(parent, name)
+            _sub(element, "drug", **_coded(item["drug"]))
+            for child in ITEM_CHILDREN[kind]:
+                if item.get(child) in (None, ""):
+                    continue
+                if child in DATE_CHILDREN:
+                    _sub(element, child, value=item[child])
+                else:
+                    _sub(element, child, item[child])
+    return write
+
+
+def _write_revenue(parent, name, amounts: Mapping[str, str]):
+    for category in CHARGE_CATEGORIES:
+        if amounts.get(category) not in (None, ""):
+            _sub(parent, name, category=category, amount=amounts[category])
+
+
+def _write_value(parent, name, value):
+    _sub(parent, name, value=value)
+
+
+def _write_text(parent, name, value):
+    _sub(parent, name, value)
 
 
 _WRITERS: dict[str, Callable[[etree._Element, str, Any], Any]] = {
-    "time": lambda parent, name, value: _sub(parent, name, value=value),
+    "time": _write_value, "date": _write_value, "month": _write_value,
+    "text": _write_text, "count": _write_text, "measure": _write_text, "amount": _write_text, "boolean": _write_text,
     "coded": lambda parent, name, value: _sub(parent, name, **_coded(value)),
-    "text": lambda parent, name, value: _sub(parent, name, value),
     "party": lambda parent, name, value: _sub(parent, name, code=value[0], name=value[1]),
     "identifier": lambda parent, name, value: _sub(parent, name, root=value[0], extension=value[1]),
-    "contacts": _write_contacts, "diagnoses": _write_diagnoses, "charges": _write_charges,
-    "procedures": _write_procedures, "results": _write_results, "items": _write_items,
+    "address": lambda parent, name, value: _sub(parent, name, value[0], division=value[1]),
+    "pressure": lambda parent, name, value: _sub(parent, name, systolic=value[0], diastolic=value[1]),
+    "holder": lambda parent, name, value: _sub(parent, name, code=value["code"], name=value["name"],
+                                               kind=value["kind"]),
+    "contacts": _write_contacts, "diagnoses": _write_diagnoses, "charges": _write_charges, "revenue": _write_revenue,
+    "procedures": _write_procedures, "results": _write_results, "items": _items_writer("items"),
+    "stock_items": _items_writer("stock_items"),
 }
 
 
@@ -159,13 +168,29 @@ def build(record: Record, context: SourceContext) -> etree._Element:
     _sub(author, "institution", code=context.organization, name=context.organization_name or None)
     if record.practitioner and record.practitioner[0]:
         _sub(author, "practitioner", code=record.practitioner[0], name=record.practitioner[1] or None)
-    _write_patient(header, record.patient)
+    if record.type_name not in NO_PATIENT:
+        _write_patient(header, record.patient)
     body = _sub(root, "body")
+    values = _derived(record.type_name, record.body)
     for name, kind_of_value in BODY[record.type_name]:
-        value = record.body.get(name)
+        value = values.get(name)
         if value not in (None, "", [], {}):
             _WRITERS[kind_of_value](body, name, value)
     return root
+
+
+def _derived(type_name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the elements ``bodies.DERIVED`` takes from a code list, where the source gave none."""
+    values = dict(body)
+    for (derived_type, element), (source, system, column) in DERIVED.items():
+        given = values.get(source)
+        if derived_type == type_name and not values.get(element) and given:
+            concept = lookup(system, given["code"] if isinstance(given, Mapping) else str(given))
+            if concept is None:  # what the hub would say had the element been given
+                raise SourceProblem("record.code.unknown", f"code is not in the code list {system}",
+                                    f"/{type_name}/body/{source}/@code")
+            values[element] = concept.extra.get(column)
+    return values
 
 
 def _write_patient(header: etree._Element, patient: Patient) -> None:

@@ -11,24 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
 from .base import Quarantine, SourceContext, SourceItem
-from .documents import BODY, CHARGE_CATEGORIES, DOCUMENT_ID_ROOT, SUPPORTED_TYPES, Patient, Record, finish
-from .values import (DEFAULT_OFFSET, SourceProblem, clean_text, decimal_text, iso_date, iso_datetime, parse_datetime,
-                     version_of)
+from .bodies import NO_PATIENT, SUPPORTED_TYPES
+from .documents import Patient, Record, finish
+from .row_fields import RowReader, body_fields, read_body
+from .values import DEFAULT_OFFSET, SourceProblem, clean_text, parse_datetime, version_of
 
 PATIENT_IDS = {"patient.resident_id": "2.16.156.10011.1.3", "patient.health_record_no": "2.16.156.10011.1.2",
                "patient.health_card_no": "2.16.156.10011.1.19", "patient.outpatient_no": "2.16.156.10011.1.11",
                "patient.inpatient_no": "2.16.156.10011.1.12"}
-HEADER_FIELDS = ("document_id", "version", "effective_time", "practitioner.code", "practitioner.name",
-                 "patient.name", "patient.sex", "patient.birth_date", "patient.telecom", "patient.address",
-                 "patient.division", *PATIENT_IDS)
-# Per-row list fields of each list kind of body element (documents.BODY).
-LIST_FIELDS = {
-    "diagnoses": ("code", "display"), "procedures": ("code", "system", "display", "date"),
-    "results": ("test", "test.display", "value", "unit", "low", "high", "abnormalFlag"),
-    "items": ("drug", "drug.display", "specification", "quantity", "unit", "amount", "batchNumber", "dosage"),
-    "contacts": ("name", "relationship", "telecom"),
-}
-_TRUE = {"1", "true", "t", "y", "yes", "是"}
+HEADER_FIELDS = ("document_id", "version", "effective_time", "practitioner.code", "practitioner.name")
+PATIENT_FIELDS = ("patient.name", "patient.sex", "patient.birth_date", "patient.telecom", "patient.address",
+                  "patient.division", *PATIENT_IDS)
 
 
 @dataclass(frozen=True)
@@ -52,17 +45,9 @@ class FieldSpec:
 
 
 def allowed_fields(type_name: str) -> set[str]:
-    names = set(HEADER_FIELDS)
-    for element, kind in BODY[type_name]:
-        if kind in LIST_FIELDS:
-            names |= {f"{element}.{part}" for part in LIST_FIELDS[kind]}
-        elif kind == "charges":
-            names |= {f"charges.{category}" for category in CHARGE_CATEGORIES}
-        elif kind == "party":
-            names |= {f"{element}.code", f"{element}.name"}
-        else:
-            names.add(element)
-    return names
+    """The row-map field names of a document type (institution documents have no patient fields)."""
+    patient = () if type_name in NO_PATIENT else PATIENT_FIELDS
+    return {*HEADER_FIELDS, *patient} | body_fields(type_name)
 
 
 @dataclass(frozen=True)
@@ -74,6 +59,7 @@ class RowMap:
     fields: Mapping[str, FieldSpec]
     timezone: str
     prefix: str  # "source.csv" or "source.database": the start of every quarantine code
+    id_prefix: str = ""  # before the default document id, e.g. "STAT-": keeps row keys of two maps apart
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, prefix: str) -> "RowMap":
@@ -86,7 +72,8 @@ class RowMap:
         unknown = sorted(set(fields) - allowed_fields(type_name))
         if not key or unknown or "effective_time" not in fields:
             raise ValueError(f"row map: key and fields.effective_time are required; unknown fields: {unknown}")
-        return cls(type_name, key, fields, options.get("timezone", DEFAULT_OFFSET), prefix)
+        return cls(type_name, key, fields, options.get("timezone", DEFAULT_OFFSET), prefix,
+                   str(options.get("id_prefix", "")))
 
     def columns(self) -> set[str]:
         """Every column the map reads (the query helper and the CSV header check use it)."""
@@ -107,7 +94,7 @@ def map_rows(rows: Iterable[Mapping[str, Any]], row_map: RowMap, context: Source
         groups.setdefault("|".join(values), []).append(row)
     for key, members in groups.items():
         try:
-            version = _version(_Reader(members[0], row_map))
+            version = _version(RowReader(members[0], row_map))
         except SourceProblem as problem:
             yield SourceItem(key=key, problem=Quarantine(problem.code, problem.message, problem.field))
             continue
@@ -117,7 +104,7 @@ def map_rows(rows: Iterable[Mapping[str, Any]], row_map: RowMap, context: Source
                      context)
 
 
-def _version(reader: "_Reader") -> int:
+def _version(reader: RowReader) -> int:
     """A version column may hold a revision counter or a change time (then: seconds since 2000)."""
     version = reader.raw("version")
     if version in (None, ""):
@@ -128,61 +115,9 @@ def _version(reader: "_Reader") -> int:
                                      code=f"{reader.map.prefix}.datetime.invalid"))
 
 
-class _Reader:
-    """Reads canonical fields from one row, with the map's specs and error codes."""
-
-    def __init__(self, row: Mapping[str, Any], row_map: RowMap):
-        self.row, self.map = row, row_map
-
-    def raw(self, name: str) -> Any:
-        spec = self.map.fields.get(name)
-        if spec is None:
-            return None
-        if spec.column:
-            if spec.column not in self.row:
-                raise SourceProblem(f"{self.map.prefix}.column.missing", "a mapped column is absent",
-                                    f"column {spec.column}")
-            value = self.row[spec.column]
-        else:
-            value = spec.constant
-        if value is None or (isinstance(value, str) and not value.strip()):
-            value = spec.default
-        if isinstance(value, str):
-            value = value.strip()
-            value = spec.codes.get(value, value)
-        return value
-
-    def text(self, name: str) -> str:
-        return clean_text(self.raw(name))
-
-    def values(self, name: str) -> list[str]:
-        spec = self.map.fields.get(name)
-        text = self.text(name)
-        parts = text.split(spec.split) if spec and spec.split and text else [text]
-        return [spec.codes.get(p.strip(), p.strip()) if spec else p.strip() for p in parts]
-
-    def where(self, name: str) -> str:
-        spec = self.map.fields[name]
-        return f"column {spec.column}" if spec.column else f"field {name}"
-
-    def time(self, name: str) -> str | None:
-        value = self.raw(name)
-        return None if value in (None, "") else iso_datetime(
-            value, field=self.where(name), default_offset=self.map.timezone, code=f"{self.map.prefix}.datetime.invalid")
-
-    def date(self, name: str) -> str | None:
-        value = self.raw(name)
-        return None if value in (None, "") else iso_date(value, field=self.where(name),
-                                                         code=f"{self.map.prefix}.date.invalid")
-
-    def number(self, name: str, places: int, *, trim: bool = False) -> str | None:
-        value = self.raw(name)
-        return None if value in (None, "") else decimal_text(
-            value, field=self.where(name), places=places, trim=trim, code=f"{self.map.prefix}.number.invalid")
-
-
 def _record(rows: list[Mapping[str, Any]], key: str, version: int, row_map: RowMap) -> Record:
-    first = _Reader(rows[0], row_map)
+    readers = [RowReader(row, row_map) for row in rows]
+    first = readers[0]
     effective = first.time("effective_time")
     if not effective:
         raise SourceProblem(f"{row_map.prefix}.field.missing", "a required field is empty", first.where("effective_time"))
@@ -192,66 +127,9 @@ def _record(rows: list[Mapping[str, Any]], key: str, version: int, row_map: RowM
                       birth_date=first.date("patient.birth_date") or "", telecom=first.text("patient.telecom"),
                       address=first.text("patient.address"), division=first.text("patient.division"))
     code = first.text("practitioner.code")
-    body = {element: _body_value(element, kind, first, [_Reader(r, row_map) for r in rows])
-            for element, kind in BODY[row_map.type_name]}
-    document_id = first.text("document_id") or "-".join(key.split("|"))
-    return Record(row_map.type_name, "_".join(document_id.split()), version, effective, patient, body,
-                  (code, first.text("practitioner.name")) if code else None)
+    document_id = first.text("document_id") or row_map.id_prefix + "-".join(key.split("|"))
+    return Record(row_map.type_name, "_".join(document_id.split()), version, effective, patient,
+                  read_body(row_map.type_name, readers), (code, first.text("practitioner.name")) if code else None)
 
 
-def _body_value(element: str, kind: str, first: _Reader, readers: list[_Reader]) -> Any:
-    if kind == "time":
-        return first.time(element)
-    if kind == "coded":
-        return first.text(element)
-    if kind == "text":
-        value = first.text(element)
-        return ("true" if value.lower() in _TRUE else "false") if element in ("emergency",) and value else value
-    if kind == "party":
-        code = first.text(f"{element}.code")
-        return (code, first.text(f"{element}.name")) if code else None
-    if kind == "identifier":
-        return (DOCUMENT_ID_ROOT, first.text(element)) if first.text(element) else None
-    if kind == "charges":
-        return {c: first.number(f"charges.{c}", 2) for c in CHARGE_CATEGORIES if first.number(f"charges.{c}", 2)}
-    entries = [entry for reader in readers for entry in _LIST_READERS[kind](element, reader)]
-    if kind == "diagnoses" and entries:
-        entries[0]["primary"] = True  # the export's first diagnosis is the principal one
-    return entries
-
-
-def _diagnoses(element: str, reader: _Reader) -> list[dict]:
-    codes, names = reader.values(f"{element}.code"), reader.values(f"{element}.display")
-    return [{"code": code, "displayName": names[i] if i < len(names) and names[i] else None}
-            for i, code in enumerate(codes) if code]
-
-
-def _one(builder):
-    """A list reader for kinds with one entry per row (skipped when its first field is empty)."""
-    def read(element: str, reader: _Reader) -> list[dict]:
-        entry = builder(element, reader)
-        return [entry] if entry else []
-    return read
-
-
-_LIST_READERS = {
-    "diagnoses": _diagnoses,
-    "procedures": _one(lambda e, r: r.text(f"{e}.code") and {
-        "code": r.text(f"{e}.code"), "codeSystem": r.text(f"{e}.system") or None,
-        "displayName": r.text(f"{e}.display") or None, "date": r.date(f"{e}.date")}),
-    "results": _one(lambda e, r: r.text(f"{e}.test") and {
-        "test": {"code": r.text(f"{e}.test"), "displayName": r.text(f"{e}.test.display") or None},
-        "value": r.text(f"{e}.value"), "unit": r.text(f"{e}.unit"), "low": r.number(f"{e}.low", 4, trim=True),
-        "high": r.number(f"{e}.high", 4, trim=True), "abnormalFlag": r.text(f"{e}.abnormalFlag") or None}),
-    "items": _one(lambda e, r: r.text(f"{e}.drug") and {
-        "drug": {"code": r.text(f"{e}.drug"), "displayName": r.text(f"{e}.drug.display") or None},
-        "specification": r.text(f"{e}.specification"), "quantity": r.number(f"{e}.quantity", 3, trim=True),
-        "unit": r.text(f"{e}.unit"), "amount": r.number(f"{e}.amount", 2), "batchNumber": r.text(f"{e}.batchNumber"),
-        "dosage": r.text(f"{e}.dosage")}),
-    "contacts": _one(lambda e, r: r.text(f"{e}.name") and {
-        "name": r.text(f"{e}.name"), "relationship": r.text(f"{e}.relationship") or None,
-        "telecom": r.text(f"{e}.telecom")}),
-}
-
-
-__all__ = ["FieldSpec", "RowMap", "map_rows", "allowed_fields", "PATIENT_IDS", "HEADER_FIELDS", "LIST_FIELDS"]
+__all__ = ["FieldSpec", "RowMap", "map_rows", "allowed_fields", "PATIENT_IDS", "HEADER_FIELDS", "PATIENT_FIELDS"]

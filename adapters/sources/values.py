@@ -84,6 +84,40 @@ def iso_date(value: Any, *, field: str, code: str = "source.value.date") -> str:
         raise SourceProblem(code, "not a valid date", field) from None
 
 
+def year_month(value: Any, *, field: str, code: str = "source.value.date") -> str:
+    """``xs:gYearMonth`` text (``2026-10``) from ``2026-10``, ``2026/10``, ``202610``, a date or a full date."""
+    if isinstance(value, date):
+        return f"{value.year:04d}-{value.month:02d}"
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d{4})[-/.](\d{1,2})(?:[-/.]\d{1,2}(?:[ T].*)?)?", text) or \
+        re.fullmatch(r"(\d{4})(\d{2})(?:\d{2}\d*)?", text)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise SourceProblem(code, "not a valid year and month", field)
+    return f"{match.group(1)}-{int(match.group(2)):02d}"
+
+
+_TRUE = {"1", "true", "t", "y", "yes", "是"}
+_FALSE = {"0", "false", "f", "n", "no", "否"}
+
+
+def boolean_text(value: Any, *, field: str, code: str = "source.value.boolean") -> str:
+    """``true`` / ``false`` from 1/0, true/false, y/n, yes/no, 是/否 (any case) or a bool."""
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return "true"
+    if text in _FALSE:
+        return "false"
+    raise SourceProblem(code, "not a yes/no value", field)
+
+
+def count_text(value: Any, *, field: str, code: str = "source.value.number") -> str:
+    """A whole number as text (``28``, also from ``28.0``); a fraction is not a count."""
+    text = decimal_text(value, field=field, places=3, trim=True, code=code)
+    if "." in text:
+        raise SourceProblem(code, "not a whole number", field)
+    return text
+
+
 def version_of(moment: datetime) -> int:
     """A document version that grows with the source's change time (seconds since 2000, ≥ 1)."""
     return max(1, int((moment - _VERSION_EPOCH).total_seconds()))
@@ -108,5 +142,5 @@ def clean_text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-__all__ = ["DEFAULT_OFFSET", "SourceProblem", "parse_datetime", "iso_datetime", "iso_date", "version_of",
-           "decimal_text", "clean_text"]
+__all__ = ["DEFAULT_OFFSET", "SourceProblem", "parse_datetime", "iso_datetime", "iso_date", "year_month",
+           "boolean_text", "count_text", "version_of", "decimal_text", "clean_text"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import assert_clean_quarantine, run, sample, value
+from .conftest import NS, assert_clean_quarantine, run, sample, value
 
 OPTIONS = {"codes": {"department": {"XNK": "03.04"}},
            "charge_codes": {"HIS-JCF": "examinations", "HIS-ZLF": "treatment"}}
@@ -80,3 +80,40 @@ def test_missing_costs_and_missing_diagnosis():
 def test_bad_birth_time():
     text = sample("cda", "wst500_c0007_lab_report.xml").replace(b"19901111", b"19901345")
     assert_clean_quarantine(run("cda", text)[0], "source.cda.datetime.invalid")
+
+
+PRESCRIPTION_OPTIONS = {"codes": {"department": {"XNK": "03.04"},
+                                  "drug": {"苯磺酸氨氯地平片": "YP0012", "X0019": "YP0019"}}}
+
+
+def test_prescription():
+    items = run("cda", sample("cda", "wst500_c0004_prescription.xml"), PRESCRIPTION_OPTIONS)
+    assert items[0].problem is None, items[0].problem
+    document = items[0].document
+    assert items[0].key == "cda:2.16.156.10011.2.1.1.24:CDA-CF-2026-004417:1"  # empty versionNumber
+    assert document.tag == "{urn:hie:doc:v1}Prescription"
+    assert value(document, "d:header/d:typeCode", "code") == "C0004"
+    assert value(document, "d:body/d:prescriptionTime", "value") == "2026-11-18T10:12:00+08:00"  # author/time
+    assert value(document, "d:body/d:department", "code") == "03.04"
+    # The 处方编号 (root 2.16.156.10011.1.20) on patientRole identifies the prescription, not the person.
+    assert [i.get("root") for i in document.xpath("d:header/d:patient/d:id", namespaces=NS)] \
+        == ["2.16.156.10011.1.11", "2.16.156.10011.1.3"]
+    assert [d.get("code") for d in document.xpath("d:body/d:diagnosis", namespaces=NS)] == ["I10", "E11.9"]
+    first, second = document.xpath("d:body/d:item", namespaces=NS)
+    assert (first.xpath("string(d:drug/@code)", namespaces=NS), first.xpath("string(d:drug/@displayName)",
+                                                                             namespaces=NS)) \
+        == ("YP0012", "苯磺酸氨氯地平片")  # no code in the CDA: mapped by name
+    assert value(first, "d:specification") == "5mg*28片"
+    assert (value(first, "d:quantity"), value(first, "d:unit")) == ("140", "mg")  # 药物使用总剂量
+    assert value(first, "d:dosage") == "5 mg qd 口服"
+    assert (value(second, "d:drug", "code"), value(second, "d:quantity"), value(second, "d:dosage")) \
+        == ("YP0019", "28", "0.50 g bid 口服")
+
+
+def test_prescription_drug_without_a_hub_code():
+    items = run("cda", sample("cda", "wst500_c0004_prescription.xml"), {"codes": {"department": {"XNK": "03.04"}}})
+    # The named drug has no code and no mapping: the adapter cannot invent one.
+    assert_clean_quarantine(items[0], "source.cda.field.missing")
+    assert items[0].problem.field == "manufacturedLabeledDrug/code"
+    text = sample("cda", "wst500_c0004_prescription.xml").replace(b"10160-0", b"00000-0")
+    assert_clean_quarantine(run("cda", text, PRESCRIPTION_OPTIONS)[0], "source.cda.section.missing")
