@@ -40,6 +40,7 @@ bench: system venv
 	$(PY) -m bench.run --out bench/results
 	$(PY) -m bench.records --out bench/results
 	$(PY) -m bench.mpi --out bench/results
+	$(PY) -m bench.agent --out bench/results
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/results .pytest_cache

@@ -26,7 +26,7 @@ from hub.exchange import processing
 from hub.records.query import longitudinal_record
 from hub.store.db import make_engine, migrate, session_factory
 from hub.store.models import Message
-from tests.records.conftest import Store
+from tests.support.inbox import Store
 from tests.support.documents import _q, document, patient_element
 from tests.support.population import generate
 

@@ -3,7 +3,10 @@
 A file is moved (or remembered, with ``after = "keep"``) only after the outbox transaction that
 holds its items has committed: a crash in between leaves the file where it was, and collecting
 it again adds nothing, because its items' keys are already in the outbox and the file's digest
-is remembered (see ``to_new_items`` for what counts as the same record). Files are committed in groups so a folder of thousands costs a few fsyncs.
+is remembered (see ``to_new_items`` for what counts as the same record). Files are committed in
+groups so a folder of thousands costs a few fsyncs. A file changed within the source's
+``settle_seconds`` is left for the next run: the clinic's system may still be writing it, and a
+half-written file would be quarantined and then moved away from its writer.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,6 +38,7 @@ class CollectResult:
     files: int = 0
     rows: int = 0
     added: int = 0  # new outbox items (documents and source quarantines)
+    error: str = ""  # why the source failed this run (no patient data: codes, type names, paths)
 
 
 def context_for(config: AgentConfig, source: SourceConfig) -> SourceContext:
@@ -60,25 +65,39 @@ def to_new_items(source: str, built: Iterable[SourceItem]) -> Iterator[NewItem]:
 
 
 class AdapterFailed(Exception):
-    """A source adapter raised instead of returning items: a bug or a broken install, not bad data.
+    """A source adapter raised on a query run instead of returning items: a bug or a broken install.
 
-    Nothing of that file (or query run) is stored and the file stays where it is, so it is
-    collected again once the adapter is fixed; the error type (never its text, which may quote
-    the input) is kept for ``status``.
+    Nothing of that run is stored and the watermark stays, so the rows are read again once the
+    adapter is fixed. In a folder, a file the adapter (or the disk) fails on is left in place and
+    named in the run's ``CollectResult.error`` while the other files go on. Only the error type
+    (never its text, which may quote the input) is kept for ``status``.
     """
 
 
+class SourceUnavailable(Exception):
+    """The source's folder is missing (a typo in agent.toml, an unmounted share): nothing can be collected."""
+
+
 def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) -> CollectResult:
-    """Collect every file of ``source.folder`` matching its pattern that was not collected before."""
+    """Collect every settled file of ``source.folder`` matching its pattern that was not collected before."""
+    if not source.folder.is_dir():
+        raise SourceUnavailable(f"folder {source.folder} does not exist")
     context = context_for(config, source)
-    paths = sorted(p for p in source.folder.glob(source.pattern) if p.is_file())
+    paths = sorted(p for p in source.folder.glob(source.pattern) if p.is_file() and not _inside(p, source.done_folder))
     files = added = 0
     failures: list[str] = []
     for start in range(0, len(paths), FILES_PER_COMMIT):
         done: list[Path] = []
         with outbox.transaction() as db:
             for path in paths[start:start + FILES_PER_COMMIT]:
-                payload = path.read_bytes()
+                try:
+                    payload = _settled_bytes(path, source.settle_seconds)
+                except OSError as error:  # locked, unreadable or gone: the others still go
+                    log.error("source %s: cannot read %s (%s)", source.name, path.name, type(error).__name__)
+                    failures.append(type(error).__name__)
+                    continue
+                if payload is None:  # still being written: the next run takes it whole
+                    continue
                 digest = hashlib.sha256(payload).hexdigest()
                 name = path.relative_to(source.folder).as_posix()
                 if not outbox.file_collected(source=source.name, name=name, sha256=digest):
@@ -95,9 +114,26 @@ def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) ->
         if source.after == "move":
             for path in done:  # after the commit: a crash before this line collects nothing twice
                 _move(path, source.folder, source.done_folder)
-    if failures:
-        raise AdapterFailed(f"{len(failures)} file(s) left in place: {', '.join(sorted(set(failures)))}")
-    return CollectResult(source=source.name, files=files, added=added)
+    error = f"{len(failures)} file(s) left in place: {', '.join(sorted(set(failures)))}" if failures else ""
+    return CollectResult(source=source.name, files=files, added=added, error=error)
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and path.is_relative_to(folder)
+
+
+def _settled_bytes(path: Path, settle_seconds: float) -> bytes | None:
+    """The file's bytes, or None while it may still be written (changed within ``settle_seconds``,
+    or changed while it was read). A modification time in the future (the clock was set back)
+    counts as settled."""
+    before = path.stat()
+    if 0 <= time.time() - before.st_mtime < settle_seconds:
+        return None
+    payload = path.read_bytes()
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or len(payload) != after.st_size:
+        return None
+    return payload
 
 
 def _move(path: Path, root: Path, done_folder: Path) -> None:
@@ -171,18 +207,21 @@ def collect_all(outbox: Outbox, config: AgentConfig) -> list[CollectResult]:
     results = []
     for source in config.sources:
         try:
-            if source.folder is not None:
-                results.append(collect_folder(outbox, config, source))
-            else:
-                results.append(collect_database(outbox, config, source))
-        except AdapterFailed as error:
+            result = (collect_folder if source.folder is not None else collect_database)(outbox, config, source)
+            results.append(result)
+            if result.error:  # some files failed, the others were collected
+                log.error("source %s: %s", source.name, result.error)
+                outbox.set_meta(last_error=f"collect {source.name}: {result.error}", last_error_at=now_text())
+        except (AdapterFailed, SourceUnavailable) as error:
             log.error("source %s: %s", source.name, error)
             outbox.set_meta(last_error=f"collect {source.name}: {error}", last_error_at=now_text())
+            results.append(CollectResult(source=source.name, error=str(error)))
         except Exception as error:  # noqa: BLE001 - e.g. the clinic database is down: try next time
             log.error("source %s: collection failed (%s)", source.name, type(error).__name__)
             outbox.set_meta(last_error=f"collect {source.name}: {type(error).__name__}", last_error_at=now_text())
+            results.append(CollectResult(source=source.name, error=f"collection failed ({type(error).__name__})"))
     return results
 
 
-__all__ = ["AdapterFailed", "CollectResult", "collect_all", "collect_database", "collect_folder", "context_for", "decode_watermark",
-           "encode_watermark", "to_new_items"]
+__all__ = ["AdapterFailed", "CollectResult", "SourceUnavailable", "collect_all", "collect_database", "collect_folder",
+           "context_for", "decode_watermark", "encode_watermark", "to_new_items"]

@@ -62,6 +62,7 @@ class SourceConfig:
     after: str = "move"  # "move" into done_folder, or "keep" (remembered as collected, left in place)
     done_folder: Path | None = None
     database: str = ""  # SQLAlchemy URL of the clinic database
+    settle_seconds: float = 10.0  # a file changed more recently may still be being written: next run
     options: Mapping[str, Any] = field(default_factory=dict)  # the whole section, for the adapter
 
 
@@ -157,8 +158,12 @@ def _source(section: dict, resolve) -> SourceConfig:
     if after not in ("move", "keep"):
         raise ConfigError(f"source {name!r}: after must be 'move' or 'keep'")
     done = resolve(section.get("done_folder")) or (folder / "sent" if folder else None)
+    settle = section.get("settle_seconds", 10.0)
+    if isinstance(settle, bool) or not isinstance(settle, (int, float)) or settle < 0:
+        raise ConfigError(f"source {name!r}: settle_seconds must be a number of seconds")
     return SourceConfig(name=name, kind=kind, folder=folder, pattern=section.get("pattern", "*"), after=after,
-                        done_folder=done, database=section.get("database", ""), options=dict(section))
+                        done_folder=done, database=section.get("database", ""), settle_seconds=float(settle),
+                        options=dict(section))
 
 
 def _target(section: dict, resolve) -> ReplyTarget:

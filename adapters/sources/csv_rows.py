@@ -41,4 +41,10 @@ def csv_rows(payload: bytes, context: SourceContext) -> Iterator[SourceItem]:
         yield SourceItem(key=file_key, problem=Quarantine(
             "source.csv.column.missing", "a key column is absent from the header", "key"))
         return
-    yield from map_rows(reader, row_map, context)
+    try:
+        rows = list(reader)  # the text is in memory already; a broken file is one quarantine, not half a file
+    except csv.Error:  # e.g. a cell beyond the csv module's field limit
+        yield SourceItem(key=file_key, problem=Quarantine(
+            "source.csv.malformed", "the file is not a readable CSV export", ""))
+        return
+    yield from map_rows(rows, row_map, context)

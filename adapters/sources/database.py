@@ -31,7 +31,13 @@ from .mapping import RowMap, map_rows
 
 @source("database")
 def database(payload: Iterable[Mapping[str, Any]], context: SourceContext) -> Iterator[SourceItem]:
-    row_map = RowMap.from_options(context.options, prefix="source.database")
+    options = context.options
+    if options.get("watermark") and "version" not in dict(options.get("fields", {})):
+        # The hub ignores a second document with the same id and version as stale: without a version
+        # column, a corrected row would be acknowledged and dropped. The watermark grows with every
+        # change, so it is the version (a counter as is, a change time as seconds since 2000).
+        options = {**options, "fields": {**dict(options.get("fields", {})), "version": options["watermark"]}}
+    row_map = RowMap.from_options(options, prefix="source.database")
     return map_rows(payload, row_map, context)
 
 

@@ -211,7 +211,12 @@ def _write_patient(header: etree._Element, patient: Patient) -> None:
 def finish(key: str, make: Callable[[], Record], context: SourceContext) -> SourceItem:
     """Run one record's mapping and validation; any failure becomes a quarantined item."""
     try:
-        document = build(make(), context)
+        record = make()
+        try:
+            document = build(record, context)
+        except ValueError:  # lxml refuses NUL and other control characters: bad data, not a bug
+            raise SourceProblem("source.value.invalid",
+                                "a value holds control characters that XML cannot carry") from None
         validate(document)
     except SourceProblem as problem:
         return SourceItem(key=key, problem=Quarantine(problem.code, problem.message, problem.field))

@@ -7,7 +7,7 @@ from .models import Base
 
 # Domain packages that define tables on ``Base`` (imported for their side effect).
 MODEL_MODULES = ("hub.store.models", "hub.mpi.models", "hub.registry.models", "hub.auth.models",
-                 "hub.records.models")
+                 "hub.records.models", "etl.models")
 
 
 def metadata():

@@ -84,7 +84,7 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_field: Mapped[str | None] = mapped_column(String(300), nullable=True)  # XPath of the field at fault
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # the ETL's change feed
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
 
 

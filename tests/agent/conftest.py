@@ -117,6 +117,7 @@ name = "xml"
 kind = "canonical"
 folder = "outgoing"
 pattern = "*.xml"
+settle_seconds = 0
 {replies or '[[replies]]' + chr(10) + 'kinds = ["*"]' + chr(10) + 'folder = "replies"'}
 ''', encoding="utf-8")
     return path

@@ -1,54 +1,10 @@
 """A migrated store on each backend, and a way to deliver documents as the inbox would."""
 from __future__ import annotations
 
-import hashlib
-import itertools
-
 import pytest
-from lxml import etree
 
-from hub.exchange import processing
-from hub.store.db import make_engine, migrate, session_factory, transaction
-from hub.store.models import Envelope, Message, MessageStatus
-from hub.wssec.timestamps import utcnow
-
-_counter = itertools.count(1)
-
-
-class Store:
-    def __init__(self, sessions):
-        self.sessions = sessions
-
-    def deliver(self, *documents: etree._Element | bytes, sender: str = "CLINIC01") -> list[int]:
-        """Put documents in the inbox as accepted messages (what the gate + inbox do); their row ids."""
-        now = utcnow()
-        ids = []
-        with transaction(self.sessions) as session:
-            envelope = Envelope(sha256="0" * 64, sender=sender, cert_serial="01", wsa_message_id="urn:uuid:test",
-                                action="urn:hie:exchange:v1:SubmitBatch", received_at=now, raw=b"<signed/>")
-            session.add(envelope)
-            session.flush()
-            for index, doc in enumerate(documents):
-                data = doc if isinstance(doc, bytes) else etree.tostring(doc, encoding="utf-8")
-                message = Message(sender=sender, message_id=f"urn:uuid:test-{next(_counter)}", envelope_id=envelope.id,
-                                  item_index=index, document_type="x", document_sha256=hashlib.sha256(data).hexdigest(),
-                                  document=data, status=MessageStatus.ACCEPTED.value, received_at=now, updated_at=now,
-                                  receipt=b"<receipt/>")
-                session.add(message)
-                session.flush()
-                ids.append(message.id)
-        return ids
-
-    def process(self) -> int:
-        total = 0
-        while (count := processing.process_pending(self.sessions)):
-            total += count
-        return total
-
-    def outcome(self, message_row_id: int) -> tuple[str, str | None, str | None]:
-        with self.sessions() as session:
-            message = session.get(Message, message_row_id)
-            return message.status, message.error_code, message.error_field
+from hub.store.db import make_engine, migrate, session_factory
+from tests.support.inbox import Store
 
 
 @pytest.fixture

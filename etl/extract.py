@@ -1,0 +1,113 @@
+"""Read what changed in the OLTP store: the selections a run loads, and the rows behind them.
+
+A ``Selection`` is the WHERE clause every ``FactSource`` is read with, so one run reads a
+consistent set: documents whose ``updated_at`` moved into the run's window (new, replaced,
+cancelled), rows of persons touched by an MPI merge or unmerge since the last run, or, for a
+backfill, documents whose clinical time falls in a date range. The inbox has its own window
+(every message counts in exchange health, normalized or not).
+
+Datetimes are bound through the store's ``UTCDateTime`` type, so SQLite compares them in the
+exact text format it stored them in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection
+
+from hub.store.models import UTCDateTime
+
+from .facts import MESSAGE_SELECT, FactSource
+
+_TIME = UTCDateTime()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which OLTP rows a run reads (``where`` uses ``d.`` = record_document and ``r.`` = the row)."""
+
+    where: str
+    params: dict = field(default_factory=dict)
+    person_ids: tuple[int, ...] = ()  # persons whose rows are re-read whatever their document's time
+
+    def for_source(self, source: FactSource) -> tuple[str, dict]:
+        where = self.where
+        if self.person_ids and source.person:
+            ids = ", ".join(str(int(pid)) for pid in self.person_ids)
+            where = f"({where}) OR r.person_id IN ({ids})"
+        return where, self.params
+
+    def for_extras(self) -> tuple[str, dict]:
+        """Per-document aggregates: the documents of the selected rows (persons → their documents)."""
+        where = self.where
+        if self.person_ids:
+            ids = ", ".join(str(int(pid)) for pid in self.person_ids)
+            where = f"({where}) OR x.person_id IN ({ids})"
+        return where, self.params
+
+
+def changed_between(start: datetime | None, end: datetime, person_ids: tuple[int, ...] = ()) -> Selection:
+    if start is None:
+        return Selection("d.updated_at <= :end", {"end": end}, person_ids)
+    return Selection("d.updated_at > :start AND d.updated_at <= :end", {"start": start, "end": end}, person_ids)
+
+
+def effective_between(start: datetime, end: datetime) -> Selection:
+    return Selection("d.effective_time >= :start AND d.effective_time < :end", {"start": start, "end": end})
+
+
+def _query(connection: Connection, sql: str, params: dict) -> pd.DataFrame:
+    statement = text(sql)
+    if params:
+        statement = statement.bindparams(*(bindparam(name, type_=_TIME) for name in params))
+    result = connection.execute(statement, params)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def read_source(connection: Connection, source: FactSource, selection: Selection) -> pd.DataFrame:
+    """The rows of ``source`` in ``selection``, with its per-document extras merged in."""
+    where, params = selection.for_source(source)
+    rows = _query(connection, source.select(where), params)
+    extra_where, extra_params = selection.for_extras()
+    for extra in source.extra_selects(extra_where):
+        if rows.empty:
+            break
+        extras = _query(connection, extra, extra_params)
+        rows = rows.merge(extras, on="document_id", how="left") if not extras.empty else rows.assign(
+            **{column: None for column in extras.columns if column != "document_id"})
+    return rows
+
+
+def read_messages(connection: Connection, start: datetime | None, end: datetime) -> pd.DataFrame:
+    where = "m.updated_at <= :end" if start is None else "m.updated_at > :start AND m.updated_at <= :end"
+    params = {"end": end} if start is None else {"start": start, "end": end}
+    return _query(connection, MESSAGE_SELECT.format(where=where), params)
+
+
+def read_messages_received(connection: Connection, start: datetime, end: datetime) -> pd.DataFrame:
+    return _query(connection, MESSAGE_SELECT.format(where="m.received_at >= :start AND m.received_at < :end"),
+                  {"start": start, "end": end})
+
+
+def replaced_documents(connection: Connection, selection: Selection) -> list[int]:
+    """Documents of the selection that may have facts loaded from an earlier version or before a
+    cancellation: their old fact keys must be retracted (first versions never need it)."""
+    sql = ("SELECT d.id FROM record_document d WHERE (" + selection.where + ") "
+           "AND (d.updated_at > d.recorded_at OR d.status = 'cancelled')")
+    return [int(value) for value in _query(connection, sql, selection.params)["id"]]
+
+
+def merged_persons(connection: Connection, after_id: int) -> tuple[int, tuple[int, ...]]:
+    """(newest merge id, persons on either side of every merge/unmerge after ``after_id``)."""
+    frame = _query(connection, f"SELECT id, survivor_id, retired_id FROM mpi_merge WHERE id > {int(after_id)}", {})
+    if frame.empty:
+        return after_id, ()
+    persons = sorted(set(frame["survivor_id"].astype(int)) | set(frame["retired_id"].astype(int)))
+    return int(frame["id"].max()), tuple(persons)
+
+
+__all__ = ["Selection", "changed_between", "effective_between", "read_source", "read_messages",
+           "read_messages_received", "replaced_documents", "merged_persons"]

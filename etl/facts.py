@@ -1,0 +1,107 @@
+"""Which OLTP rows become which mart facts: one ``FactSource`` per fact table.
+
+Each source is a plain SQL select over one OLTP row table joined to its ``record_document`` (for
+lineage and the change feed) and, for facts about a person, to ``mpi_person`` (sex and birth date
+only: the pseudonym is computed from the id in ``etl.transform``; names and identifiers are never
+read). ``{where}`` is filled in by ``etl.extract`` with the run's selection (changed documents,
+persons touched by a merge, or a backfill range), so incremental runs, backfills and
+reconciliation all read the same rows the same way. The SQL is the common subset of SQLite and
+PostgreSQL.
+
+``extras`` are per-document aggregates a fact needs from sibling tables (the primary diagnosis and
+the drug charges of a visit), read with the same selection and merged on ``document_id``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_PERSON_JOIN = "LEFT JOIN mpi_person p ON p.id = r.person_id"
+_PERSON_COLUMNS = "r.person_id AS person_id, p.sex AS person_sex, p.birth_date AS person_birth_date"
+
+
+@dataclass(frozen=True)
+class FactSource:
+    fact: str  # mart table
+    oltp_table: str  # the row table; fact_key = "<oltp_table>:<row id>"
+    columns: str  # the row's own columns, as "r.col AS name, ..."
+    date_column: str  # name (after AS) of the column that gives the fact's date
+    person: bool = True
+    condition: str = ""  # extra filter on the rows of oltp_table
+    extras: tuple[str, ...] = field(default_factory=tuple)  # SELECT d.id AS document_id, ... {where} GROUP BY d.id
+
+    def select(self, where: str) -> str:
+        person_columns = f", {_PERSON_COLUMNS}" if self.person else ""
+        person_join = f" {_PERSON_JOIN}" if self.person else ""
+        condition = f" AND ({self.condition})" if self.condition else ""
+        return (f"SELECT r.id AS source_id, r.document_ref AS document_id, d.message_row_id AS message_id, "
+                f"r.institution AS institution_code{person_columns}, {self.columns} "
+                f"FROM {self.oltp_table} r JOIN record_document d ON d.id = r.document_ref{person_join} "
+                f"WHERE ({where}){condition}")
+
+    def extra_selects(self, where: str) -> list[str]:
+        return [extra.format(where=where) for extra in self.extras]
+
+
+def _per_document(select: str, table: str, condition: str) -> str:
+    return (f"SELECT d.id AS document_id, {select} FROM {table} x JOIN record_document d ON d.id = x.document_ref "
+            f"WHERE ({{where}}) AND ({condition}) GROUP BY d.id")
+
+
+_PRIMARY_DIAGNOSIS = _per_document("MIN(x.code) AS primary_diagnosis_code", "record_diagnosis", "x.is_primary = TRUE")
+_DRUG_CHARGES = _per_document("SUM(x.amount) AS drug_amount", "record_charge", "x.category = 'drugs'")
+
+SOURCES: tuple[FactSource, ...] = (
+    FactSource("fact_outpatient_visit", "record_encounter",
+               "r.start_time AS at, r.department_code AS department_code, r.kind AS kind, "
+               "r.total_amount AS total_amount", "at",
+               condition="r.kind IN ('outpatient', 'emergency')", extras=(_PRIMARY_DIAGNOSIS, _DRUG_CHARGES)),
+    FactSource("fact_inpatient_stay", "record_encounter",
+               "r.start_time AS at, r.end_time AS discharged_at, r.department_code AS department_code, "
+               "r.bed_days AS bed_days, r.discharge_outcome AS discharge_outcome, r.total_amount AS total_amount", "at",
+               condition="r.kind = 'inpatient'", extras=(_PRIMARY_DIAGNOSIS,)),
+    FactSource("fact_medication", "record_medication",
+               "r.at AS at, r.kind AS kind, r.drug_code AS drug_code, r.quantity AS quantity, r.amount AS amount",
+               "at"),
+    FactSource("fact_lab_test", "record_lab_result",
+               "r.reported_at AS at, r.test_code AS test_code, r.abnormal_flag AS abnormal_flag, "
+               "r.numeric_value AS numeric_value", "at"),
+    FactSource("fact_disease_report", "record_disease_report",
+               "r.diagnosis_date AS diagnosed_on, r.disease_code AS disease_code, r.disease_class AS disease_class, "
+               "r.case_classification AS case_classification, r.onset_date AS onset_date, "
+               "r.reported_at AS reported_at, r.division AS division_code, r.occupation_code AS occupation_code",
+               "diagnosed_on"),
+    FactSource("fact_referral", "record_referral",
+               "r.referred_at AS at, r.direction AS direction, r.to_institution AS to_institution_code, "
+               "r.department_code AS department_code", "at"),
+    FactSource("fact_drug_movement", "record_drug_movement",
+               "r.moved_at AS at, r.movement_type AS movement_type, r.from_code AS from_code, "
+               "r.from_kind AS from_kind, r.to_code AS to_code, r.to_kind AS to_kind, r.drug_code AS drug_code, "
+               "r.batch_number AS batch_number, r.quantity AS quantity, r.amount AS amount", "at", person=False),
+    FactSource("fact_immunization", "record_immunization",
+               "r.administered_on AS on_day, r.vaccine_code AS vaccine_code, r.dose_number AS dose_number", "on_day"),
+    FactSource("fact_maternal_checkup", "record_maternal_checkup",
+               "r.checkup_date AS on_day, r.checkup_type AS checkup_type, "
+               "r.gestational_weeks AS gestational_weeks, r.high_risk AS high_risk", "on_day"),
+    FactSource("fact_child_checkup", "record_child_checkup",
+               "r.checkup_date AS on_day, r.age_months AS age_months, r.weight_kg AS weight_kg, "
+               "r.height_cm AS height_cm, r.development AS development", "on_day"),
+    FactSource("fact_institution_month", "record_institution_stats",
+               "r.period AS period, r.staff_on_duty AS staff_on_duty, r.approved_beds AS approved_beds, "
+               "r.open_beds AS open_beds, r.fixed_assets AS fixed_assets, r.outpatient_visits AS outpatient_visits, "
+               "r.inpatient_discharges AS inpatient_discharges, r.revenue_drugs AS revenue_drugs, "
+               "r.revenue_examinations AS revenue_examinations, r.revenue_treatment AS revenue_treatment, "
+               "r.revenue_other AS revenue_other", "period", person=False),
+)
+
+# Exchange health comes from the inbox itself (every message, processed or rejected).
+MESSAGE_FACT = "fact_exchange_message"
+MESSAGE_SELECT = (
+    "SELECT m.id AS source_id, COALESCE(d.id, 0) AS document_id, m.id AS message_id, m.sender AS institution_code, "
+    "m.document_type AS document_type, m.status AS status, m.error_code AS error_code, "
+    "m.received_at AS received_at, d.effective_time AS effective_time "
+    "FROM inbox_message m LEFT JOIN record_document d ON d.message_row_id = m.id WHERE ({where})"
+)
+
+FACT_TABLES = (*(source.fact for source in SOURCES), MESSAGE_FACT)
+
+__all__ = ["FactSource", "SOURCES", "MESSAGE_FACT", "MESSAGE_SELECT", "FACT_TABLES"]

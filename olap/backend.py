@@ -1,0 +1,118 @@
+"""The contract every ClickHouse engine of the mart fulfils, and what each engine version can do.
+
+Two engines stand behind it: chDB in-process (the embedded default) and a ClickHouse server over
+the native protocol (production, optionally a cluster). Callers write one SQL dialect — the one
+both ClickHouse 18.16 (Debian's server) and current ClickHouse (chDB 4.4 = 26.9) accept — with
+``{name:Type}`` placeholders (:mod:`olap.sqlparams`), and read :class:`Capabilities` to use a newer
+feature only where it exists.
+"""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .schema.model import Table
+
+Params = Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Engine features that differ between ClickHouse 18.16 and current releases.
+
+    Thresholds are the releases where a feature became generally available (not experimental):
+    LowCardinality 19.0 (18.16 refuses it without ``allow_experimental_low_cardinality_type``),
+    window functions 21.9, insert deduplication tokens for plain MergeTree 22.2,
+    ``ReplacingMergeTree(version, is_deleted)`` 23.2.
+    """
+
+    version: tuple[int, ...]
+    supports_lowcardinality: bool
+    supports_window_functions: bool
+    supports_insert_dedup: bool
+    supports_is_deleted: bool
+
+    @classmethod
+    def for_version(cls, version: tuple[int, ...]) -> "Capabilities":
+        """The capabilities of a ClickHouse release, e.g. ``(18, 16, 1)``."""
+        return cls(
+            version=version,
+            supports_lowcardinality=version >= (19, 0),
+            supports_window_functions=version >= (21, 9),
+            supports_insert_dedup=version >= (22, 2),
+            supports_is_deleted=version >= (23, 2),
+        )
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """``'18.16.1'`` or ``'26.9.2.1'`` -> a tuple of ints (what ``SELECT version()`` returns)."""
+    numbers = re.findall(r"\d+", text)
+    if not numbers:
+        raise ValueError("not a ClickHouse version")
+    return tuple(int(number) for number in numbers)
+
+
+class Backend(ABC):
+    """One ClickHouse database of the mart, on one engine.
+
+    Statements use unqualified table names: each backend is bound to its ``database``. A backend is
+    safe to share between threads (each guards its connection with a lock).
+    """
+
+    database: str
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = None) -> None:
+        """Run a statement that returns no rows (DDL, ``INSERT … SELECT``, ``OPTIMIZE``)."""
+
+    @abstractmethod
+    def query_df(self, sql: str, params: Params = None) -> "pd.DataFrame":
+        """Run a query; the same column dtypes on every engine (see ``docs/olap.md``)."""
+
+    @abstractmethod
+    def insert_df(self, table: str, df: "pd.DataFrame") -> int:
+        """Append the rows of ``df`` (columns named as in the table) to ``table``; returns the row count."""
+
+    @abstractmethod
+    def version(self) -> tuple[int, ...]:
+        """The engine's ClickHouse version, e.g. ``(18, 16, 1)``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; the data stays."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this engine can do (computed once from :meth:`version`)."""
+        cached = getattr(self, "_capabilities", None)
+        if cached is None:
+            cached = Capabilities.for_version(self.version())
+            self._capabilities = cached
+        return cached
+
+    def create_table(self, table: "Table") -> None:
+        """Create ``table`` if it does not exist (one node: a single table)."""
+        from .schema.ddl import create_table_sql
+
+        self.execute(create_table_sql(table, self.capabilities))
+
+    def table_names(self) -> set[str]:
+        """Names of the tables in this backend's database."""
+        frame = self.query_df("SELECT name FROM system.tables WHERE database = {db:String}",
+                              {"db": self.database})
+        return set(frame["name"])
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+__all__ = ["Backend", "Capabilities", "Params", "parse_version"]

@@ -1,0 +1,124 @@
+"""Dimension frames built from the hub's code lists (``schemas/codes``): diagnosis, disease, drug,
+vaccine and division. Pure functions: code lists in, DataFrames out."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+import pandas as pd
+
+from schemas import CODES_DIR
+
+DISEASE_CLASSES = {"A": "甲类", "B": "乙类", "C": "丙类"}
+# ATC anatomical main groups (first level), the drug dimension's categories.
+ATC_GROUPS = {
+    "A": "消化道及代谢", "B": "血液和造血器官", "C": "心血管系统", "D": "皮肤病用药",
+    "G": "泌尿生殖系统和性激素", "H": "全身用激素类制剂（不含性激素和胰岛素）", "J": "全身用抗感染药",
+    "L": "抗肿瘤药和免疫调节剂", "M": "肌肉-骨骼系统", "N": "神经系统", "P": "抗寄生虫药、杀虫药和驱虫药",
+    "R": "呼吸系统", "S": "感觉器官", "V": "其他",
+}
+NO_ATC = ("none", "未归类（无 ATC 编码）")
+DISTRICT_LEVELS = frozenset({"district", "county", "county_city"})
+
+
+@lru_cache(maxsize=None)
+def code_list(system: str) -> pd.DataFrame:
+    """One code list as text columns (empty cells are '', never NaN)."""
+    return pd.read_csv(CODES_DIR / f"{system}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def _range_of(code_range: str) -> tuple[str, str]:
+    start, _, end = code_range.partition("-")
+    return start, end or start
+
+
+def icd10_hierarchy(code: str) -> dict[str, str]:
+    """Category, block and chapter of any ICD-10 code, listed or not (found by the ranges of the list)."""
+    icd = code_list("icd10")
+    names = dict(zip(icd["code"], icd["display"]))
+    category = code.strip().upper()[:3]
+    blocks = icd[icd["level"] == "block"]
+    block = next((row for row in blocks.itertuples()
+                  if _range_of(row.code)[0] <= category <= _range_of(row.code)[1]), None)
+    if block is not None:
+        chapter = block.parent
+    else:
+        chapters = icd[icd["level"] == "chapter"]
+        chapter = next((row.code for row in chapters.itertuples()
+                        if _range_of(row.range)[0] <= category <= _range_of(row.range)[1]), "")
+    return {
+        "code": code, "name": names.get(code) or names.get(category, ""),
+        "category_code": category, "category_name": names.get(category, ""),
+        "block_code": block.code if block is not None else "", "block_name": block.display if block is not None else "",
+        "chapter_code": chapter, "chapter_name": names.get(chapter, ""),
+        "listed": int(code in names),
+    }
+
+
+def diagnosis_dimension(extra_codes: Iterable[str] = ()) -> pd.DataFrame:
+    """Every listed category/subcategory plus ``extra_codes`` (codes seen in the OLTP store)."""
+    icd = code_list("icd10")
+    listed = icd[icd["level"].isin(["category", "subcategory"])]["code"].tolist()
+    codes = list(dict.fromkeys([*listed, *(code for code in extra_codes if code)]))
+    return pd.DataFrame([icd10_hierarchy(code) for code in codes])
+
+
+def disease_dimension() -> pd.DataFrame:
+    """Notifiable diseases with their class (甲/乙/丙)."""
+    diseases = code_list("notifiable-diseases")
+    return pd.DataFrame({
+        "code": diseases["code"], "name": diseases["display"], "class": diseases["class"],
+        "class_name": diseases["class"].map(DISEASE_CLASSES).fillna(""),
+        "parent_code": diseases["parent"], "icd10_code": diseases["icd10"],
+    })
+
+
+def drug_dimension() -> pd.DataFrame:
+    """Drugs with their ATC anatomical group as category; ``is_antibiotic`` = ATC J01."""
+    drugs = code_list("drugs")
+    groups = drugs["atc"].str[:1]
+    return pd.DataFrame({
+        "code": drugs["code"], "name": drugs["display"], "dosage_form": drugs["dosage_form"],
+        "atc_code": drugs["atc"],
+        "category_code": groups.where(groups.isin(list(ATC_GROUPS)), NO_ATC[0]),
+        "category_name": groups.map(ATC_GROUPS).fillna(NO_ATC[1]),
+        "is_antibiotic": drugs["atc"].str.startswith("J01").astype(int),
+    })
+
+
+def vaccine_dimension() -> pd.DataFrame:
+    vaccines = code_list("vaccines")
+    return pd.DataFrame({"code": vaccines["code"], "name": vaccines["display"], "programme": vaccines["programme"]})
+
+
+def division_dimension(regions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Divisions with their district, city and province; ``regions`` has code, name, level, parent_code
+    (the ``registry_region`` table), by default the ``divisions`` code list."""
+    if regions is None:
+        divisions = code_list("divisions")
+        regions = pd.DataFrame({"code": divisions["code"], "name": divisions["display"],
+                                "level": divisions["level"], "parent_code": divisions["parent"]})
+    by_code = {row.code: row for row in regions.itertuples()}
+
+    def ancestor(code: str, wanted: Iterable[str]) -> tuple[str, str]:
+        seen = set()
+        while code in by_code and code not in seen:
+            seen.add(code)
+            row = by_code[code]
+            if row.level in wanted:
+                return row.code, row.name
+            code = row.parent_code or ""
+        return "", ""
+
+    rows = []
+    for row in regions.itertuples():
+        district = ancestor(row.code, DISTRICT_LEVELS)
+        city, province = ancestor(row.code, {"city"}), ancestor(row.code, {"province"})
+        rows.append({"code": row.code, "name": row.name, "level": row.level,
+                     "district_code": district[0], "district_name": district[1], "city_code": city[0],
+                     "city_name": city[1], "province_code": province[0], "province_name": province[1]})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["code_list", "icd10_hierarchy", "diagnosis_dimension", "disease_dimension", "drug_dimension",
+           "vaccine_dimension", "division_dimension", "DISEASE_CLASSES", "ATC_GROUPS"]

@@ -1,0 +1,67 @@
+"""Apply the mart's schema versions in order, recording each in ``mart_schema_version``.
+
+Every statement is ``CREATE … IF NOT EXISTS``, so a run that crashed half-way is finished by the
+next one, and applying an already-applied schema is a no-op (nothing is created or recorded).
+A mart newer than this code is refused rather than written to.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import ModuleType
+
+import pandas as pd
+
+from ..backend import Backend
+from ..errors import SchemaError
+from . import v1
+from .model import Column, Table, TableKind
+
+VERSIONS: tuple[ModuleType, ...] = (v1,)
+
+SCHEMA_TABLE = Table(
+    name="mart_schema_version", kind=TableKind.META,
+    columns=(Column("schema_version", "UInt32"), Column("description", "String"),
+             Column("applied_at", "DateTime('UTC')"), Column("version", "UInt64")),
+    order_by=("schema_version",), comment="one row per applied schema version")
+
+
+def current_version(backend: Backend) -> int:
+    """The highest schema version applied to the mart (0 for an empty mart)."""
+    backend.create_table(SCHEMA_TABLE)
+    frame = backend.query_df("SELECT max(schema_version) AS v FROM mart_schema_version")
+    return int(frame["v"].iloc[0]) if len(frame) else 0
+
+
+def apply_schema(backend: Backend, versions: tuple[ModuleType, ...] = VERSIONS) -> list[int]:
+    """Create what each not-yet-applied version declares; returns the versions applied now."""
+    current = current_version(backend)
+    latest = max(module.VERSION for module in versions)
+    if current > latest:
+        raise SchemaError("the mart was built by a newer version of this code", code="olap.schema.newer",
+                          mart_version=current, code_version=latest)
+    applied = []
+    for module in sorted(versions, key=lambda module: module.VERSION):
+        if module.VERSION <= current:
+            continue
+        for table in module.TABLES:
+            backend.create_table(table)
+        now = datetime.now(timezone.utc)
+        backend.insert_df(SCHEMA_TABLE.name, pd.DataFrame({
+            "schema_version": [module.VERSION], "description": [module.DESCRIPTION],
+            "applied_at": [now], "version": [int(now.timestamp() * 1_000_000)]}))
+        applied.append(module.VERSION)
+    return applied
+
+
+def table(name: str) -> Table:
+    """The latest declaration of mart table ``name``."""
+    for module in sorted(VERSIONS, key=lambda module: module.VERSION, reverse=True):
+        for declared in module.TABLES:
+            if declared.name == name:
+                return declared
+    if name == SCHEMA_TABLE.name:
+        return SCHEMA_TABLE
+    raise KeyError(name)
+
+
+__all__ = ["VERSIONS", "SCHEMA_TABLE", "current_version", "apply_schema", "table"]
