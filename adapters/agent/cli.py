@@ -14,21 +14,34 @@ from .example import example_config
 from .runtime import Agent, JobBusy
 
 DEFAULT_CONFIG = "agent.toml"
+# -c is taken before the command (`hie-agent -c agent.toml push-now`, as init suggests) or after it.
 config_option = click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                             default=DEFAULT_CONFIG, show_default=True, envvar="HIE_AGENT_CONFIG",
-                             help="The agent's TOML file.")
+                             default=None, help="The agent's TOML file (default: the one given before the command).")
 
 
-def _agent(config_path: Path) -> Agent:
-    try:
-        return Agent(load(config_path))
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+def _config_path(config_path: Path | None) -> Path:
+    return config_path or click.get_current_context().find_root().params["config_path"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _agent(config_path: Path | None) -> Agent:
+    return Agent(load(_config_path(config_path)))
+
+
+class _AgentGroup(click.Group):
+    """Configuration problems found by any command end in one line, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_AgentGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_CONFIG, show_default=True, envvar="HIE_AGENT_CONFIG", help="The agent's TOML file.")
 @click.option("--verbose", "-v", is_flag=True, help="Log each job's outcome.")
-def main(verbose: bool) -> None:
+def main(config_path: Path, verbose: bool) -> None:
     """区域卫生信息平台 clinic agent: collect records, send them to the hub, write the replies back.
 
     \b
@@ -47,8 +60,9 @@ def main(verbose: bool) -> None:
 @click.option("--pki", default=".demo/pki", show_default=True, help="Folder holding ca/, hub/ and members/.")
 @click.option("--hub", "hub_url", default="http://127.0.0.1:8080/soap/exchange", show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(config_path: Path, organization: str, pki: str, hub_url: str, force: bool) -> None:
+def init(config_path: Path | None, organization: str, pki: str, hub_url: str, force: bool) -> None:
     """Write a commented example configuration (and the folders it names)."""
+    config_path = _config_path(config_path)
     if config_path.exists() and not force:
         raise click.ClickException(f"{config_path} exists (use --force to overwrite)")
     # the config resolves paths against its own folder: write the PKI path relative to it
@@ -64,11 +78,12 @@ def init(config_path: Path, organization: str, pki: str, hub_url: str, force: bo
 
 @main.command()
 @config_option
-def run(config_path: Path) -> None:
+def run(config_path: Path | None) -> None:
     """Collect, push and fetch replies on the schedule, until stopped (Ctrl-C or SIGTERM)."""
     from .scheduler import run_forever
 
     agent = _agent(config_path)
+    agent.client("push")  # unreadable certificates stop here, in one line, not in every job's log
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
     for warning in agent.status().warnings:
@@ -78,7 +93,7 @@ def run(config_path: Path) -> None:
 
 @main.command()
 @config_option
-def status(config_path: Path) -> None:
+def status(config_path: Path | None) -> None:
     """Backlog, last success and error, certificate expiry, clock skew, quarantine."""
     state = _agent(config_path).status()
     click.echo("\n".join(state.lines()))
@@ -90,13 +105,14 @@ def status(config_path: Path) -> None:
 @click.option("--collect/--no-collect", default=True, show_default=True, help="Collect the sources first.")
 @click.option("--give-up-after", type=float, default=300.0, show_default=True,
               help="Seconds to keep retrying while the hub is unreachable.")
-def push_now(config_path: Path, collect: bool, give_up_after: float) -> None:
+def push_now(config_path: Path | None, collect: bool, give_up_after: float) -> None:
     """Drain the backlog now, with a progress bar."""
     agent = _agent(config_path)
     if collect:
         try:
             for result in agent.collect():
-                click.echo(f"collected {result.source}: {result.added} new item(s)")
+                click.echo(f"collected {result.source}: {result.added} new item(s)"
+                           + (f"; {result.error}" if result.error else ""))
         except JobBusy:
             click.echo("collection is running in `hie-agent run`; sending what is already collected")
     backlog = agent.status().backlog
@@ -112,10 +128,12 @@ def push_now(config_path: Path, collect: bool, give_up_after: float) -> None:
 
 @main.command("replies")
 @config_option
-def replies_now(config_path: Path) -> None:
+def replies_now(config_path: Path | None) -> None:
     """Fetch replies now, write them to their targets and acknowledge them."""
     try:
         result = _agent(config_path).replies()
+    except ConfigError:
+        raise
     except AdapterError as error:
         raise click.ClickException(f"replies: {error.code}") from None
     click.echo(f"fetched {result.fetched}, written {result.written}, acknowledged {result.acknowledged}"
@@ -130,7 +148,7 @@ def quarantine() -> None:
 
 @quarantine.command("list")
 @config_option
-def quarantine_list(config_path: Path) -> None:
+def quarantine_list(config_path: Path | None) -> None:
     """One line per quarantined item: id, source, key, who refused it, code, field, reason."""
     with _agent(config_path).outbox() as outbox:
         for item in outbox.quarantined():
@@ -141,7 +159,7 @@ def quarantine_list(config_path: Path) -> None:
 @quarantine.command("retry")
 @config_option
 @click.argument("item_ids", nargs=-1, type=int, required=True)
-def quarantine_retry(config_path: Path, item_ids: tuple[int, ...]) -> None:
+def quarantine_retry(config_path: Path | None, item_ids: tuple[int, ...]) -> None:
     """Send items again under a new MessageID, once the cause is fixed at the hub."""
     with _agent(config_path).outbox() as outbox:
         changed = outbox.retry(list(item_ids))

@@ -120,7 +120,7 @@ def load(path: str | Path) -> AgentConfig:
         organization, hub_url = str(raw["organization"]), str(raw["hub_url"])
     except KeyError as exc:
         raise ConfigError(f"{path}: missing setting {exc.args[0]!r}") from None
-    sources = tuple(_source(section, resolve) for section in raw.get("sources", []))
+    sources = tuple(_source(section, resolve) for section in _array(raw, "sources"))
     if len({s.name for s in sources}) != len(sources):
         raise ConfigError(f"{path}: source names must be unique")
     return AgentConfig(
@@ -128,7 +128,7 @@ def load(path: str | Path) -> AgentConfig:
         state_dir=resolve(raw.get("state_dir", "state")), certificates=certificates,
         schedule=_settings(Schedule, raw, "schedule"), push=_settings(PushPolicy, raw, "push"),
         warnings=_settings(Warnings, raw, "warnings"), sources=sources,
-        replies=tuple(_target(section, resolve) for section in raw.get("replies", [])))
+        replies=tuple(_target(section, resolve) for section in _array(raw, "replies")))
 
 
 def _table(raw: dict, name: str) -> dict:
@@ -138,11 +138,21 @@ def _table(raw: dict, name: str) -> dict:
     return value
 
 
+def _array(raw: dict, name: str) -> list[dict]:
+    value = raw.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(section, dict) for section in value):
+        raise ConfigError(f"[[{name}]] must be written with double brackets, one [[{name}]] per entry")
+    return value
+
+
 def _settings(cls, raw: dict, name: str):
     section = _table(raw, name)
     unknown = sorted(set(section) - set(cls.__dataclass_fields__))
     if unknown:
         raise ConfigError(f"[{name}]: unknown setting(s) {', '.join(unknown)}")
+    for key, value in section.items():  # every setting here is a number: "100" would fail much later
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"[{name}] {key} must be a number, without quotes")
     return cls(**section)
 
 
@@ -151,6 +161,11 @@ def _source(section: dict, resolve) -> SourceConfig:
         name, kind = section["name"], section["kind"]
     except KeyError as exc:
         raise ConfigError(f"a [[sources]] entry is missing {exc.args[0]!r}") from None
+    from ..sources import SOURCES, load_all
+
+    load_all()
+    if kind not in SOURCES:
+        raise ConfigError(f"source {name!r}: unknown kind {kind!r}; known: {', '.join(sorted(SOURCES))}")
     folder = resolve(section.get("folder"))
     if (folder is None) == (not section.get("database")):
         raise ConfigError(f"source {name!r}: give either folder or database")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import statistics
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Callable, Iterator
 from hub.wssec.credentials import Credentials
 
 from .collect import CollectResult, collect_all
-from .config import AgentConfig
+from .config import AgentConfig, ConfigError
 from .outbox import Outbox
 from .replies import RepliesResult, ReplyRouter
 from .send import PushResult, Sender, drain
@@ -49,9 +50,17 @@ class Agent:
         with self._guard:
             if job not in self._clients:
                 certs = self.config.certificates
-                self._clients[job] = HubClient(
-                    self.config.hub_url, credentials=Credentials.from_files(certs.cert, certs.key),
-                    hub_cert=certs.hub_cert, ca_cert=certs.ca_cert, crl=certs.crl, timeout=self.config.push.timeout)
+                for name in ("cert", "key", "hub_cert", "ca_cert", "crl"):
+                    path = getattr(certs, name)
+                    if path is not None and not os.access(path, os.R_OK):
+                        raise ConfigError(f"[certificates] {name}: cannot read {path}")
+                try:
+                    self._clients[job] = HubClient(
+                        self.config.hub_url, credentials=Credentials.from_files(certs.cert, certs.key),
+                        hub_cert=certs.hub_cert, ca_cert=certs.ca_cert, crl=certs.crl,
+                        timeout=self.config.push.timeout)
+                except (ValueError, TypeError, OSError) as error:  # not PEM, a key that does not match, ...
+                    raise ConfigError(f"[certificates]: the files cannot be used ({type(error).__name__})") from None
             return self._clients[job]
 
     @contextmanager

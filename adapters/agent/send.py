@@ -63,7 +63,10 @@ class Backoff:
 
     @property
     def retry_at(self) -> float:
-        return float(self.outbox.get_meta("push.retry_at", "0"))
+        retry_at = float(self.outbox.get_meta("push.retry_at", "0"))
+        # Further away than the longest wait: the clock was set back since (it was ahead, which
+        # is often why the hub refused). Waiting for it would stop sending for that long.
+        return 0.0 if retry_at > time.time() + self.policy.backoff_max else retry_at
 
     def failed(self, code: str) -> float:
         failures = int(self.outbox.get_meta("push.failures", "0")) + 1

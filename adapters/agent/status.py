@@ -81,6 +81,9 @@ def skew_warning(skew_seconds: float | None, *, threshold: float) -> list[str]:
 
 
 def agent_status(config: AgentConfig, outbox: Outbox, *, now: datetime | None = None) -> AgentStatus:
+    retry_at = float(outbox.get_meta("push.retry_at", "0"))
+    if retry_at > (now or datetime.now(timezone.utc)).timestamp() + config.push.backoff_max:
+        retry_at = 0.0  # the clock was set back since: the sender does not wait for it either
     skew_text = outbox.get_meta("clock_skew")
     skew = float(skew_text) if skew_text else None
     try:
@@ -92,7 +95,7 @@ def agent_status(config: AgentConfig, outbox: Outbox, *, now: datetime | None = 
                 + skew_warning(skew, threshold=config.warnings.clock_skew_seconds))
     return AgentStatus(counts=outbox.counts(), last_success=outbox.get_meta("last_success"),
                        last_error=outbox.get_meta("last_error"), last_error_at=outbox.get_meta("last_error_at"),
-                       retry_at=float(outbox.get_meta("push.retry_at", "0")), certificate_expires=expires,
+                       retry_at=retry_at, certificate_expires=expires,
                        clock_skew_seconds=skew, warnings=warnings)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 from lxml import etree
 from zeep import Client, Settings
+from zeep.exceptions import Error as ZeepError
 from zeep.transports import Transport
 
 from certs import CertificateRejected, TrustStore
@@ -117,10 +118,14 @@ class HubClient:
         with self._lock:
             if self._zeep is None:
                 try:
-                    self._zeep = Client(self.url + "?wsdl", transport=self._transport,
-                                        settings=Settings(strict=True, xml_huge_tree=False))
+                    client = Client(self.url + "?wsdl", transport=self._transport,
+                                    settings=Settings(strict=True, xml_huge_tree=False))
+                    client.service  # noqa: B018 - a WSDL without the service is not the hub's
                 except (requests.RequestException, OSError) as exc:
                     raise TransportError(f"cannot load the hub WSDL: {type(exc).__name__}") from exc
+                except (ZeepError, etree.LxmlError, ValueError) as exc:  # a proxy's or portal's page
+                    raise TransportError(f"the hub WSDL is not readable: {type(exc).__name__}") from None
+                self._zeep = client
             return self._zeep
 
     def _call(self, operation: str, *, message_id: str | None = None, documents=(), **arguments) -> etree._Element:
