@@ -8,6 +8,7 @@ Rollups are recomputed, whole cells at a time, from the exact fact rows of the c
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from olap.backend import Backend
@@ -21,7 +22,7 @@ def tombstones(mart: Backend, fact: str, document_ids: list[int], keep: pd.Serie
     """``deleted = 1`` rows for the live facts of ``document_ids`` whose key is not in ``keep``."""
     if not document_ids:
         return pd.DataFrame()
-    live = exact(mart, fact, "document_id IN {ids:Array(UInt64)}", {"ids": [int(i) for i in document_ids]},
+    live = exact(mart, fact, "document_id IN (SELECT arrayJoin({ids:Array(UInt64)}))", {"ids": [int(i) for i in document_ids]},
                  columns=("fact_key", "institution_code", "date", "document_id"))
     gone = live[~live["fact_key"].isin(set(keep))]
     if gone.empty:
@@ -44,9 +45,9 @@ def _blank_rows(name: str, identity: pd.DataFrame, *, version: int, loaded_at: p
         if column.name in identity.columns:
             columns[column.name] = identity[column.name].to_numpy()
         elif column.name == "version":
-            columns[column.name] = [version] * count
+            columns[column.name] = np.full(count, version, dtype="uint64")
         elif column.name == "deleted":
-            columns[column.name] = [deleted] * count
+            columns[column.name] = np.full(count, deleted, dtype="uint8")
         else:
             columns[column.name] = _default(column.type, count, loaded_at)
     return pd.DataFrame(columns)
@@ -89,7 +90,9 @@ def refresh_visits_rollup(mart: Backend, cells: pd.DataFrame, *, version: int, l
     institutions = sorted(set(cells["institution_code"]))
     days = sorted({value.date() for value in pd.to_datetime(cells["date"])})
     params = {"institutions": institutions, "days": days}
-    cell_condition = "institution_code IN {institutions:Array(String)} AND date IN {days:Array(Date)}"
+    # IN (SELECT arrayJoin(…)): ClickHouse 18.16 has no IN over an array value; a subquery set works everywhere
+    cell_condition = ("institution_code IN (SELECT arrayJoin({institutions:Array(String)})) "
+                      "AND date IN (SELECT arrayJoin({days:Array(Date)}))")
     old = exact(mart, VISITS_ROLLUP, cell_condition, params,
                 columns=("institution_code", "date", "department_code", "kind"))
     fresh = mart.query_df(

@@ -31,6 +31,16 @@ def main():
 main.add_command(pki_group, "pki")
 
 
+def _add_etl_commands() -> None:
+    from etl.cli import etl, lineage
+
+    main.add_command(etl, "etl")
+    main.add_command(lineage, "lineage")
+
+
+_add_etl_commands()
+
+
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Data directory (SQLite database, PKI in DATA/pki).")
