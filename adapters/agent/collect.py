@@ -91,6 +91,10 @@ def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) ->
         with outbox.transaction() as db:
             for path in paths[start:start + FILES_PER_COMMIT]:
                 try:
+                    if path.stat().st_size > source.max_file_bytes:  # never read whole: quarantined by digest
+                        added += _too_large(outbox, db, source, path)
+                        done.append(path)
+                        continue
                     payload = _settled_bytes(path, source.settle_seconds)
                 except OSError as error:  # locked, unreadable or gone: the others still go
                     log.error("source %s: cannot read %s (%s)", source.name, path.name, type(error).__name__)
@@ -116,6 +120,24 @@ def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) ->
                 _move(path, source.folder, source.done_folder)
     error = f"{len(failures)} file(s) left in place: {', '.join(sorted(set(failures)))}" if failures else ""
     return CollectResult(source=source.name, files=files, added=added, error=error)
+
+
+def _too_large(outbox: Outbox, db, source: SourceConfig, path: Path) -> int:
+    """Quarantine a file over ``max_file_bytes`` (the hub could not accept it anyway), hashing it in
+    chunks so memory stays flat; 0 when this very file was already quarantined."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    name = path.relative_to(source.folder).as_posix()
+    if outbox.file_collected(source=source.name, name=name, sha256=digest.hexdigest()):
+        return 0
+    added = outbox.add(db, [NewItem(source=source.name, key=f"file:{name}@sha256:{digest.hexdigest()[:16]}"
+                                                          f"!source.file.too_large",
+                                    code="source.file.too_large", reason="the file is larger than max_file_bytes",
+                                    field=name)])
+    outbox.remember_file(db, source=source.name, name=name, sha256=digest.hexdigest())
+    return added
 
 
 def _inside(path: Path, folder: Path | None) -> bool:

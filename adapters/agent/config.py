@@ -63,6 +63,7 @@ class SourceConfig:
     done_folder: Path | None = None
     database: str = ""  # SQLAlchemy URL of the clinic database
     settle_seconds: float = 10.0  # a file changed more recently may still be being written: next run
+    max_file_bytes: int = 10 * 1024 * 1024  # larger files are quarantined unread (the hub's message limit)
     options: Mapping[str, Any] = field(default_factory=dict)  # the whole section, for the adapter
 
 
@@ -176,9 +177,12 @@ def _source(section: dict, resolve) -> SourceConfig:
     settle = section.get("settle_seconds", 10.0)
     if isinstance(settle, bool) or not isinstance(settle, (int, float)) or settle < 0:
         raise ConfigError(f"source {name!r}: settle_seconds must be a number of seconds")
+    largest = section.get("max_file_bytes", 10 * 1024 * 1024)
+    if isinstance(largest, bool) or not isinstance(largest, int) or largest <= 0:
+        raise ConfigError(f"source {name!r}: max_file_bytes must be a positive number of bytes")
     return SourceConfig(name=name, kind=kind, folder=folder, pattern=section.get("pattern", "*"), after=after,
                         done_folder=done, database=section.get("database", ""), settle_seconds=float(settle),
-                        options=dict(section))
+                        max_file_bytes=largest, options=dict(section))
 
 
 def _target(section: dict, resolve) -> ReplyTarget:

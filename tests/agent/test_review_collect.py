@@ -75,3 +75,18 @@ def test_a_missing_source_folder_is_reported_not_silently_empty(tmp_path, pki_di
     (result,) = collect_all(outbox, config)
     assert result.added == 0 and "does not exist" in result.error
     assert "does not exist" in outbox.get_meta("last_error")
+
+
+def test_a_file_over_max_file_bytes_is_quarantined_unread(tmp_path, pki_dir):
+    # A 100 MB export read whole cost ~4x its size in memory; the hub refuses such a message anyway.
+    config, outbox = _setup(tmp_path, pki_dir, replace=("settle_seconds = 0", "settle_seconds = 0\nmax_file_bytes = 4096"))
+    source = config.sources[0]
+    assert source.max_file_bytes == 4096
+    big = source.folder / "big.xml"
+    big.write_bytes(b"<x>" + b"a" * 10_000 + b"</x>")
+    write_documents(config.path.parent, 1)
+    result = collect_folder(outbox, config, source)
+    assert result.added == 2 and not big.exists()  # quarantined and moved with the good file
+    [quarantined] = outbox.quarantined()
+    assert quarantined.code == "source.file.too_large" and quarantined.field == "big.xml"
+    assert collect_folder(outbox, config, source).added == 0
