@@ -33,7 +33,7 @@ reportTime = "report_time"
 "result.value" = "result"
 "result.unit" = "unit"
 """
-# Synthetic LIS rows (the shape of tests/adapters/samples/csv/lis_lab_results_utf8_bom.csv).
+# Synthetic LIS rows (the shape of adapters/samples/csv/lis_lab_results_utf8_bom.csv).
 ROWS = [("JY1", "20261122110000", "330106197205180044", "周晓梅", "2", "19720518", "14771-0", "空腹血糖", "6.8", "mmol/L",
          "2026-11-22T11:05:00+08:00"),
         ("JY1", "20261122110000", "330106197205180044", "周晓梅", "2", "19720518", "2093-3", "总胆固醇", "4.9", "mmol/L",

@@ -1,4 +1,4 @@
-"""Sample inputs of the source adapters (tests/adapters/samples/, see its README) and XML helpers."""
+"""Sample inputs of the source adapters (adapters/samples/, see its README) and XML helpers."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +7,12 @@ import pytest
 
 from adapters.sources import SourceContext, items
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "adapters" / "samples"
 NS = {"d": "urn:hie:doc:v1"}
 # Synthetic patients of the samples: nothing of theirs may appear in a quarantine message or field.
 PATIENT_DATA = ("周晓梅", "孙建华", "吴佳怡", "郑浩", "330106197205180044", "33010919550930013", "330110198802140269",
                 "330102199011110375", "13800000011", "13800000021", "19720518", "19901345", "19901111",
-                # tests/adapters/samples/csv/ rows of the other document types
+                # adapters/samples/csv/ rows of the other document types
                 "吴小雨", "冯小满", "钱国强", "陈子墨", "林静", "何乐乐", "330106202405100145", "330108202502120458",
                 "330105196003210312", "330113201907080534", "330110199502170268", "330102202309300176",
                 "13800000031", "13800000032", "13800000033", "2026-02-30", "13.6kg", "平转", "待定", "不明原因发热")

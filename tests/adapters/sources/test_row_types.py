@@ -1,7 +1,7 @@
 """Row maps of the other document types members export as rows: immunizations, referrals, infectious
 disease cards, maternal and child checkups, drug receipts and monthly statistics.
 
-Each sample (tests/adapters/samples/csv/, see its README) holds good rows and one bad row: the good
+Each sample (adapters/samples/csv/, see its README) holds good rows and one bad row: the good
 ones become valid documents with their values in place, the bad one is quarantined with its exact
 code and nothing of the row in the message or field.
 """
