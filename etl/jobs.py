@@ -46,6 +46,7 @@ class RunResult:
     rows_written: int = 0
     rows_rejected: int = 0
     per_fact: dict[str, dict[str, int]] = field(default_factory=dict)
+    rollups: list[str] = field(default_factory=list)
     watermark_from: str = ""
     watermark_to: str = ""
     seconds: float = 0.0
@@ -90,7 +91,7 @@ def _valid(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResult, selection: extract.Selection,
           messages: Callable, *, version: int, progress: Progress | None) -> None:
     loaded_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
-    visit_cells = []
+    touched = []  # (fact, date) of every row written, for the rollups
     engine = sessions.kw["bind"]
     with engine.connect() as connection:
         replaced = extract.replaced_documents(connection, selection)
@@ -101,17 +102,14 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
             gone = load.tombstones(mart, source.fact, replaced, frame["fact_key"], version=version,
                                    loaded_at=loaded_at)
             written = load.insert(mart, source.fact, [frame, gone])
-            if source.fact == "fact_outpatient_visit":
-                visit_cells += [part[["institution_code", "date"]] for part in (frame, gone) if not part.empty]
+            touched += [part[["date"]].assign(fact=source.fact) for part in (frame, gone) if not part.empty]
             _count(result, source.fact, read=len(raw), written=written, rejected=rejected, progress=progress)
         raw = messages(connection)
     frame, rejected = _valid(transform_messages(raw, version=version, loaded_at=loaded_at))
     _count(result, MESSAGE_FACT, read=len(raw), written=load.insert(mart, MESSAGE_FACT, [frame]),
            rejected=rejected, progress=progress)
-    if visit_cells:
-        rolled = load.refresh_visits_rollup(mart, pd.concat(visit_cells, ignore_index=True), version=version,
-                                            loaded_at=loaded_at)
-        result.per_fact.setdefault(load.VISITS_ROLLUP, {})["written"] = rolled
+    if touched:
+        result.rollups = load.refresh_rollups(mart, pd.concat(touched, ignore_index=True), version=version)
 
 
 def _count(result: RunResult, fact: str, *, read: int, written: int, rejected: int, progress: Progress | None) -> None:

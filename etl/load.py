@@ -4,7 +4,7 @@ Every mart table is a ``ReplacingMergeTree(version)`` keyed by ``(institution_co
 fact_key)``: loading the same OLTP row again replaces it (a higher ``version`` wins), so a re-run
 is harmless. Rows that no longer exist in OLTP (a document replaced by a new version, whose rows
 were rewritten under new ids, or cancelled) get a ``deleted = 1`` row at their old identity.
-Rollups are recomputed, whole cells at a time, from the exact fact rows of the cells a run touched.
+Rollups are recomputed, whole cells at a time, from the exact fact rows of the days a run touched.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from olap.backend import Backend
+from olap.rollups import ROLLUPS, refresh
 from olap.schema.migrate import table
 
 from .read import EXACT_FACTS
@@ -75,45 +76,18 @@ def insert(mart: Backend, fact: str, frames: list[pd.DataFrame]) -> int:
     return mart.insert_df(fact, pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
 
 
-VISITS_ROLLUP = "rollup_visits_institution_day"
+def refresh_rollups(mart: Backend, touched: pd.DataFrame, *, version: int) -> list[str]:
+    """Recompute every rollup over the fact a run touched, for the days it touched (whole cells,
+    server-side: ``olap.rollups.refresh``); the rollups refreshed."""
+    refreshed = []
+    for rollup in ROLLUPS.values():
+        days = touched.loc[touched["fact"] == rollup.source, "date"]
+        if days.empty:
+            continue
+        days = pd.to_datetime(days)
+        refresh(mart, rollup, date_from=days.min().date(), date_to=days.max().date(), version=version)
+        refreshed.append(rollup.name)
+    return refreshed
 
 
-def refresh_visits_rollup(mart: Backend, cells: pd.DataFrame, *, version: int, loaded_at: pd.Timestamp) -> int:
-    """Recompute the visits rollup for the (institution_code, date) ``cells`` a run touched.
-
-    First a ``deleted = 1`` row for every live rollup row of those cells (cells can empty out), then
-    the recomputed rows at a higher version, so the recomputation wins wherever it has a row.
-    """
-    if cells.empty:
-        return 0
-    cells = cells.drop_duplicates()
-    institutions = sorted(set(cells["institution_code"]))
-    days = sorted({value.date() for value in pd.to_datetime(cells["date"])})
-    params = {"institutions": institutions, "days": days}
-    # IN (SELECT arrayJoin(…)): ClickHouse 18.16 has no IN over an array value; a subquery set works everywhere
-    cell_condition = ("institution_code IN (SELECT arrayJoin({institutions:Array(String)})) "
-                      "AND date IN (SELECT arrayJoin({days:Array(Date)}))")
-    old = exact(mart, VISITS_ROLLUP, cell_condition, params,
-                columns=("institution_code", "date", "department_code", "kind"))
-    fresh = mart.query_df(
-        "SELECT institution_code, date, department_code, kind, count() AS visits, sum(total_fen) AS total_fen, "
-        "sum(drug_fen) AS drug_fen FROM (" + EXACT_FACTS.format(
-            columns="institution_code, date, department_code, kind, total_fen, drug_fen",
-            table="fact_outpatient_visit", condition=cell_condition) + ") "
-        "GROUP BY institution_code, date, department_code, kind", params)
-    wanted = set(map(tuple, cells[["institution_code", "date"]].astype(str).to_numpy()))
-    if not old.empty:
-        old = old[[key in wanted for key in zip(old["institution_code"], old["date"].astype(str))]]
-    if not fresh.empty:
-        fresh = fresh[[key in wanted for key in zip(fresh["institution_code"], fresh["date"].astype(str))]]
-    deleted = _blank_rows(VISITS_ROLLUP, old, version=version, loaded_at=loaded_at, deleted=1) if len(old) else None
-    if deleted is not None:
-        mart.insert_df(VISITS_ROLLUP, deleted)
-    if fresh.empty:
-        return 0
-    rows = _blank_rows(VISITS_ROLLUP, fresh.astype({"visits": "uint64", "total_fen": "int64", "drug_fen": "int64"}),
-                       version=version + 1, loaded_at=loaded_at, deleted=0)
-    return mart.insert_df(VISITS_ROLLUP, rows)
-
-
-__all__ = ["tombstones", "exact", "insert", "refresh_visits_rollup", "VISITS_ROLLUP"]
+__all__ = ["tombstones", "exact", "insert", "refresh_rollups"]

@@ -95,6 +95,8 @@ def run_demo(*, data_dir: Path, port: int = 0) -> int:
     from adapters.client import RecordsClient
     from adapters.errors import HubFault
 
+    from .demo_agent import run_agent_demo
+
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     pki = data_dir / "pki"
@@ -155,6 +157,7 @@ def run_demo(*, data_dir: Path, port: int = 0) -> int:
             if outcomes:
                 click.echo(f"  {code:<9} " + "; ".join(f"{n} {outcome}" for outcome, n in outcomes.items()))
         _read_records(client(RecordsClient, "CLINIC01"), client(RecordsClient, "HOSP01"), HubFault)
+        run_agent_demo(data_dir=data_dir, hub_url=f"{base}/soap/exchange", organization="CLINIC02")
         click.echo(f"\ninbox: hie messages --data-dir {data_dir}")
         return 0
     finally:

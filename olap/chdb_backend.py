@@ -74,7 +74,13 @@ class ChdbBackend(Backend):
         self._run(bind(sql, params), "CSV")
 
     def query_df(self, sql: str, params: Params = None) -> "pd.DataFrame":
-        return normalize_chdb_frame(self._run(bind(sql, params), "DataFrame"))
+        statement = bind(sql, params)
+        frame = self._run(statement, "DataFrame")
+        if frame.empty and (frame.dtypes == object).any():
+            # Text or array? An empty frame does not say; the result's types do (rare, cheap).
+            described = self._run(f"DESCRIBE ({statement})", "DataFrame")
+            frame = normalize_chdb_frame(frame, dict(zip(described["name"], described["type"])))
+        return frame
 
     def insert_df(self, table: str, df: "pd.DataFrame") -> int:
         """Stream ``df`` as Arrow IPC into ``table`` (no temporary files, no DataFrame look-up by name)."""

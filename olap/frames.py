@@ -18,7 +18,6 @@ Array(T)                              ``object`` (one list / array per row)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -71,29 +70,11 @@ def frame_from_columns(columns: Sequence[Sequence[Any]], types: Sequence[tuple[s
     return pd.DataFrame(data, columns=[name for name, _ in types])
 
 
-def normalize_chdb_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """chDB's DataFrame with the one dtype it varies on fixed: empty text columns come back ``object``."""
-    if len(frame):
-        return frame
-    return frame.astype({name: "str" for name, dtype in frame.dtypes.items() if dtype == object})
-
-
-def _to_date(value: Any) -> date | None:
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return pd.Timestamp(value).date()
-
-
-def _to_datetime(value: Any) -> datetime | None:
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return None
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.to_pydatetime().astimezone(timezone.utc)
+def normalize_chdb_frame(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
+    """chDB's empty frame with text columns as ``str`` (chDB gives ``object`` for LowCardinality ones)."""
+    text = {name: "str" for name, ch_type in types.items()
+            if name in frame.columns and (base_type(ch_type) == "String" or base_type(ch_type).startswith("FixedString"))}
+    return frame.astype(text)
 
 
 def column_for_insert(series: pd.Series, ch_type: str) -> list[Any]:
@@ -102,10 +83,15 @@ def column_for_insert(series: pd.Series, ch_type: str) -> list[Any]:
     A naive timestamp is taken as UTC (the mart stores UTC only); NA becomes None.
     """
     kind = base_type(ch_type)
-    if kind == "Date":
-        return [_to_date(value) for value in series.tolist()]
-    if kind.startswith("DateTime"):
-        return [_to_datetime(value) for value in series.tolist()]
+    if kind == "Date" or kind.startswith("DateTime"):
+        stamps = pd.to_datetime(series)
+        missing = stamps.isna().tolist()
+        if kind == "Date":
+            values = stamps.dt.date.tolist()
+        else:
+            stamps = stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
+            values = list(stamps.dt.to_pydatetime())
+        return [None if gone else value for value, gone in zip(values, missing)]
     mask = series.isna().tolist() if not kind.startswith("Array") else [False] * len(series)
     values = series.tolist()
     if any(mask):

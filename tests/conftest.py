@@ -21,6 +21,9 @@ except ImportError:  # tests/ imported as a package
     from tests.support.pgserver import PostgresServer
 
 
+pytest_plugins = ["tests.support.olap_fixtures"]  # chdb_dir, ch_server, ch_cluster, olap, ...
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 

@@ -14,9 +14,9 @@ def date_dimension(start: date, end: date) -> pd.DataFrame:
         "date": days.astype("datetime64[s]"),
         "year": days.year, "quarter": days.quarter, "month": days.month,
         "year_month": days.year * 100 + days.month,
-        "week_start": (days - pd.to_timedelta(days.dayofweek, unit="D")).astype("datetime64[s]"),
+        "week_start": (days - pd.to_timedelta(days.day_of_week, unit="D")).astype("datetime64[s]"),
         "iso_year": iso["year"].to_numpy(), "iso_week": iso["week"].to_numpy(),
-        "day_of_week": days.dayofweek + 1, "is_weekend": (days.dayofweek >= 5).astype(int),
+        "day_of_week": days.day_of_week + 1, "is_weekend": (days.day_of_week >= 5).astype(int),
     })
 
 

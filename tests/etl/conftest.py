@@ -9,7 +9,6 @@ from etl.read import EXACT_FACTS
 from etl.transform import Pseudonymizer
 from hub.store.db import make_engine, migrate, session_factory
 from olap.schema.migrate import apply_schema
-from tests.olap.conftest import ch_server, chdb_dir, chdb_olap, olap, server_olap  # noqa: F401  TODO shared plugin
 from tests.support.inbox import Store
 
 

@@ -19,7 +19,7 @@ def test_version_and_capabilities_match_the_engine(olap):
     caps = olap.capabilities
     assert caps == Capabilities.for_version(olap.version())
     lc = "CREATE TABLE probe_lc (x LowCardinality(String)) ENGINE = Memory"
-    window = "SELECT number, sum(number) OVER (ORDER BY number) AS s FROM system.numbers LIMIT 3"
+    window = "SELECT number, sum(number) OVER (ORDER BY number) AS s FROM numbers(3)"
     for supported, sql in ((caps.supports_lowcardinality, lc), (caps.supports_window_functions, window)):
         if supported:
             olap.execute(sql)

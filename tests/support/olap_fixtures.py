@@ -1,0 +1,106 @@
+"""OLAP fixtures, suite-wide (registered by tests/conftest.py): every backend test runs on chDB and
+on a real ClickHouse server.
+
+chdb_dir     session: the one chDB directory of this process (chDB opens a single path per process,
+             so every test that opens chDB — olap, etl, the web app — must use this one)
+ch_server    session: a throwaway clickhouse-server (tests/support/chserver.py)
+ch_cluster   session: two throwaway servers as the two shards of cluster ``mart_cluster``
+olap         a backend on a fresh, empty database, once per engine: ``chdb`` and ``server``
+             (marked ``clickhouse``, so ``-m "not clickhouse"`` runs chDB only)
+chdb_olap / server_olap / cluster_olap   one engine each, fresh database, for cross-engine checks
+
+A missing server binary skips the server tests, except under CI=true, where it fails them.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from olap import ChdbBackend, ServerBackend
+
+from .chserver import ClickhouseCluster, ClickhouseServer
+
+CLUSTER = "mart_cluster"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _require_server_binary() -> None:
+    if not ClickhouseServer.available():
+        reason = "clickhouse-server not found (install it with scripts/install-system-packages.sh)"
+        if _in_ci():
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+def _fresh_name() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def chdb_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(scope="session")
+def ch_server():
+    _require_server_binary()
+    server = ClickhouseServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def ch_cluster():
+    _require_server_binary()
+    cluster = ClickhouseCluster(shards=2, name=CLUSTER)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def chdb_olap(chdb_dir):
+    backend = ChdbBackend(chdb_dir, database=_fresh_name())
+    try:
+        yield backend
+    finally:
+        backend.drop_database()
+        backend.close()
+
+
+@pytest.fixture
+def server_olap(ch_server):
+    backend = ServerBackend(ch_server.host, ch_server.tcp_port, database=_fresh_name())
+    try:
+        yield backend
+    finally:
+        backend.drop_database()
+        backend.close()
+
+
+@pytest.fixture
+def cluster_olap(ch_cluster):
+    first = ch_cluster.servers[0]
+    backend = ServerBackend(first.host, first.tcp_port, database=_fresh_name(), cluster=CLUSTER)
+    try:
+        yield backend
+    finally:
+        backend.drop_database()
+        backend.close()
+
+
+@pytest.fixture(params=[pytest.param("chdb", id="chdb"),
+                        pytest.param("server", id="server", marks=pytest.mark.clickhouse)])
+def olap(request):
+    """An empty mart database on each engine."""
+    return request.getfixturevalue("chdb_olap" if request.param == "chdb" else "server_olap")
