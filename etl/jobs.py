@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.store.db import transaction
 from olap.backend import Backend
 
-from . import extract, load
+from . import dimensions, extract, load
 from .facts import MESSAGE_FACT, SOURCES
 from .models import EtlRun, EtlWatermark
 from .transform import Pseudonymizer, transform_facts, transform_messages
@@ -47,6 +47,7 @@ class RunResult:
     rows_rejected: int = 0
     per_fact: dict[str, dict[str, int]] = field(default_factory=dict)
     rollups: list[str] = field(default_factory=list)
+    dimensions: dict[str, int] = field(default_factory=dict)
     watermark_from: str = ""
     watermark_to: str = ""
     seconds: float = 0.0
@@ -89,11 +90,16 @@ def _valid(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResult, selection: extract.Selection,
-          messages: Callable, *, version: int, progress: Progress | None) -> None:
+          messages: Callable, *, version: int, progress: Progress | None,
+          persons: tuple[datetime | None, datetime] | None = None) -> None:
     loaded_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
     touched = []  # (fact, date) of every row written, for the rollups
     engine = sessions.kw["bind"]
     with engine.connect() as connection:
+        result.dimensions = dimensions.refresh_static(connection, mart, today=loaded_at.date())
+        if persons is not None:
+            result.dimensions["dim_person"] = dimensions.refresh_persons(
+                connection, mart, pseudonymize, since=persons[0], until=persons[1], version=version)
         replaced = extract.replaced_documents(connection, selection)
         for source in SOURCES:
             raw = extract.read_source(connection, source, selection)
@@ -142,7 +148,7 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
         try:
             _load(sessions, mart, pseudonymize, result, extract.changed_between(start, now, persons),
                   lambda connection: extract.read_messages(connection, message_start, now),
-                  version=version, progress=progress)
+                  version=version, progress=progress, persons=(start, now))
         except Exception as error:
             _finish(sessions, result, status="failed", watermarks={},
                     detail={"error": type(error).__name__, "code": getattr(error, "code", "")})
@@ -150,7 +156,8 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
         result.seconds = time.perf_counter() - started
         _finish(sessions, result, status="finished",
                 watermarks={"documents": now.isoformat(), "messages": now.isoformat(), "merges": str(merge_id)},
-                detail={"facts": result.per_fact, "merged_persons": len(persons), "seconds": round(result.seconds, 3)})
+                detail={"facts": result.per_fact, "dimensions": result.dimensions, "merged_persons": len(persons),
+                        "seconds": round(result.seconds, 3)})
         return result
 
 

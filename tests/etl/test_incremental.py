@@ -147,3 +147,19 @@ def test_status_records_counts_and_watermarks(etl):
     assert latest["id"] == result.run_id and latest["status"] == "finished"
     assert latest["rows_read"] == result.rows_read >= 2 and latest["rows_written"] == result.rows_written
     assert set(state["watermarks"]) == {"documents", "messages", "merges"}
+
+
+def test_dimensions_follow_the_registry_code_lists_and_the_mpi(etl):
+    alice = {"name": "合成丙", "sex": "2", "birth_date": "1990-01-01", "phone": "13900000003"}  # synthetic
+    etl.deliver(_visit("V-1", patient=alice), _visit("V-2"))
+    first = etl.run()
+    assert first.dimensions["dim_date"] > 3000 and first.dimensions["dim_diagnosis"] > 0
+    assert first.dimensions["dim_person"] == 2
+    persons = etl.live("dim_person", "person_key, sex, age_band, division_code")
+    visits = etl.live("fact_outpatient_visit", "person_key")
+    assert set(visits["person_key"]) == set(persons["person_key"])  # every fact's person is in the dimension
+    assert "合成丙" not in persons.to_string() and "1990-01-01" not in persons.to_string()
+    diagnosis = etl.live("dim_diagnosis", "code, chapter_code", "code = 'I10'")
+    assert list(diagnosis["chapter_code"]) == ["IX"]  # I10 rolls up to chapter IX (circulatory system)
+    second = etl.run()
+    assert second.dimensions["dim_date"] == 0 and second.dimensions["dim_diagnosis"] == 0  # nothing changed

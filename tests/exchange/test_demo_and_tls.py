@@ -44,6 +44,11 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     assert "1 rejected record.code.unknown /OutpatientVisit/body/department/@code" in out
     assert re.search(r"HOSP01 without a purpose of use: refused, access\.purpose\.required", out)
     assert re.search(r"HOSP01 with purpose 'referral': [1-9]\d* entries \(audited\)", out)
+    # the clinic agent drained its HL7 v2 files, wrote the hub's replies, and quarantined the unmapped one
+    agent = out[out.index("clinic agent"):]
+    sent = int(re.search(r"accepted (\d+), quarantined 0", agent).group(1))
+    assert sent >= 6 and f"fetched {sent}, written {sent}, acknowledged {sent}" in agent
+    assert re.search(r"his-hl7\t\S+\tsource\trecord\.code\.unknown\t/OutpatientVisit/body/department/@code", agent)
     # no processor process is left behind once the demo's hub is stopped
     deadline = time.monotonic() + 10
     while _processes_using(data_dir) and time.monotonic() < deadline:

@@ -1,0 +1,66 @@
+"""Keep the mart's dimensions in step with the code lists, the registry and the MPI.
+
+The code-list, calendar and registry dimensions are small: each run hands the whole frame to
+``olap.dimensions.load_dimension``, which writes only what changed (nothing, most runs). The person
+dimension can be large, so it follows the MPI's own change feed (``mpi_person.updated_at``): a
+changed active person is (re)written with its pseudonym, sex, current age band and residence
+division; a person merged away is retracted. Names and identifiers are never read.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pandas as pd
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection
+
+from hub.store.models import UTCDateTime
+from olap import dimensions
+from olap.backend import Backend
+
+from .transform import Pseudonymizer, age_bands
+
+CALENDAR_START = date(2000, 1, 1)
+_PERSONS = ("SELECT id, status, sex, birth_date, division FROM mpi_person WHERE updated_at > :since "
+            "AND updated_at <= :until")
+
+
+def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dict[str, int]:
+    """Calendar, divisions, institutions and code-list dimensions; rows written per dimension."""
+    codes = connection.execute(text("SELECT DISTINCT code FROM record_diagnosis")).scalars().all()
+    frames = {
+        "dim_date": dimensions.date_dimension(CALENDAR_START, date(today.year + 1, 12, 31)),
+        "dim_institution": dimensions.institution_dimension(connection),
+        "dim_diagnosis": dimensions.diagnosis_dimension(codes),
+        "dim_disease": dimensions.disease_dimension(),
+        "dim_drug": dimensions.drug_dimension(),
+        "dim_vaccine": dimensions.vaccine_dimension(),
+    }
+    regions = pd.read_sql(text("SELECT code, name, level, parent_code FROM registry_region"), connection).fillna("")
+    frames["dim_division"] = dimensions.division_dimension(regions if len(regions) else None)
+    return {name: dimensions.load_dimension(mart, name, frame).written for name, frame in frames.items()}
+
+
+def refresh_persons(connection: Connection, mart: Backend, pseudonymize: Pseudonymizer, *, since: datetime | None,
+                    until: datetime, version: int) -> int:
+    """Write the persons the MPI changed in (since, until]; returns the rows written."""
+    statement = text(_PERSONS).bindparams(bindparam("since", type_=UTCDateTime()),
+                                          bindparam("until", type_=UTCDateTime()))
+    result = connection.execute(statement, {"since": since or datetime(1970, 1, 1, tzinfo=timezone.utc),
+                                            "until": until})
+    persons = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    if persons.empty:
+        return 0
+    today = pd.Series(pd.Timestamp(until.date()), index=persons.index)
+    frame = pd.DataFrame({
+        "person_key": pseudonymize(persons["id"]),
+        "sex": persons["sex"].fillna("").astype(str),
+        "age_band": age_bands(persons["birth_date"], today),
+        "division_code": persons["division"].fillna("").astype(str),
+        "version": pd.Series(version, index=persons.index, dtype="uint64"),
+        "deleted": (persons["status"] != "active").astype("uint8"),
+    })
+    return mart.insert_df("dim_person", frame)
+
+
+__all__ = ["refresh_static", "refresh_persons", "CALENDAR_START"]
