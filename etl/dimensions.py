@@ -25,8 +25,23 @@ _PERSONS = ("SELECT id, status, sex, birth_date, division FROM mpi_person WHERE 
             "AND updated_at <= :until")
 
 
+_FINGERPRINT = text(
+    "SELECT (SELECT COUNT(*) FROM registry_region), "
+    "(SELECT COUNT(*) FROM registry_institution), (SELECT MAX(updated_at) FROM registry_institution), "
+    "(SELECT COUNT(*) FROM registry_department), (SELECT MAX(updated_at) FROM registry_department), "
+    "(SELECT COUNT(DISTINCT code) FROM record_diagnosis)")
+_refreshed: dict[tuple, tuple] = {}  # (mart, database) → the fingerprint its static dimensions were built from
+
+
 def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dict[str, int]:
-    """Calendar, divisions, institutions and code-list dimensions; rows written per dimension."""
+    """Calendar, divisions, institutions and code-list dimensions; rows written per dimension.
+
+    Skipped (``{}``) when nothing they are built from changed since this process last built them
+    for this mart: the same day, the same registry, the same set of diagnosis codes.
+    """
+    fingerprint = (today, *connection.execute(_FINGERPRINT).one())
+    if _refreshed.get((id(mart), mart.database)) == fingerprint:
+        return {}
     codes = connection.execute(text("SELECT DISTINCT code FROM record_diagnosis")).scalars().all()
     frames = {
         "dim_date": dimensions.date_dimension(CALENDAR_START, date(today.year + 1, 12, 31)),
@@ -38,7 +53,9 @@ def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dic
     }
     regions = pd.read_sql(text("SELECT code, name, level, parent_code FROM registry_region"), connection).fillna("")
     frames["dim_division"] = dimensions.division_dimension(regions if len(regions) else None)
-    return {name: dimensions.load_dimension(mart, name, frame).written for name, frame in frames.items()}
+    written = {name: dimensions.load_dimension(mart, name, frame).written for name, frame in frames.items()}
+    _refreshed[(id(mart), mart.database)] = fingerprint
+    return written
 
 
 def refresh_persons(connection: Connection, mart: Backend, pseudonymize: Pseudonymizer, *, since: datetime | None,

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
@@ -101,19 +103,31 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
             result.dimensions["dim_person"] = dimensions.refresh_persons(
                 connection, mart, pseudonymize, since=persons[0], until=persons[1], version=version)
         replaced = extract.replaced_documents(connection, selection)
-        for source in SOURCES:
-            raw = extract.read_source(connection, source, selection)
-            frame = transform_facts(source, raw, pseudonymize=pseudonymize, version=version, loaded_at=loaded_at)
-            frame, rejected = _valid(frame)
-            gone = load.tombstones(mart, source.fact, replaced, frame["fact_key"], version=version,
-                                   loaded_at=loaded_at)
-            written = load.insert(mart, source.fact, [frame, gone])
-            touched += [part[["date"]].assign(fact=source.fact) for part in (frame, gone) if not part.empty]
-            _count(result, source.fact, read=len(raw), written=written, rejected=rejected, progress=progress)
-        raw = messages(connection)
-    frame, rejected = _valid(transform_messages(raw, version=version, loaded_at=loaded_at))
-    _count(result, MESSAGE_FACT, read=len(raw), written=load.insert(mart, MESSAGE_FACT, [frame]),
-           rejected=rejected, progress=progress)
+
+    def prepare(source) -> tuple[str, int, pd.DataFrame, int]:
+        """Read and transform one fact (a worker thread with its own connection)."""
+        with engine.connect() as own:
+            if source is None:
+                raw = messages(own)
+                frame = transform_messages(raw, version=version, loaded_at=loaded_at)
+                return MESSAGE_FACT, len(raw), *_valid(frame)
+            raw = extract.read_source(own, source, selection)
+        frame = transform_facts(source, raw, pseudonymize=pseudonymize, version=version, loaded_at=loaded_at)
+        return source.fact, len(raw), *_valid(frame)
+
+    # The next fact is read and transformed while this one is written: SQLite's reads (ADBC) and
+    # chDB's inserts both run outside the GIL, so the two cores overlap them.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-read") as reader:
+        tasks = iter((*SOURCES, None))
+        ahead = [reader.submit(prepare, task) for task in islice(tasks, 2)]  # bounded: memory stays ~2 facts
+        while ahead:
+            fact, read, frame, rejected = ahead.pop(0).result()
+            ahead += [reader.submit(prepare, task) for task in islice(tasks, 1)]
+            gone = (load.tombstones(mart, fact, replaced, frame["fact_key"], version=version, loaded_at=loaded_at)
+                    if fact != MESSAGE_FACT else pd.DataFrame())
+            written = load.insert(mart, fact, [frame, gone])
+            touched += [part[["date"]].assign(fact=fact) for part in (frame, gone) if not part.empty]
+            _count(result, fact, read=read, written=written, rejected=rejected, progress=progress)
     if touched:
         result.rollups = load.refresh_rollups(mart, pd.concat(touched, ignore_index=True), version=version)
 

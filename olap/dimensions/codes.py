@@ -32,24 +32,30 @@ def _range_of(code_range: str) -> tuple[str, str]:
     return start, end or start
 
 
-def icd10_hierarchy(code: str) -> dict[str, str]:
-    """Category, block and chapter of any ICD-10 code, listed or not (found by the ranges of the list)."""
+@lru_cache(maxsize=1)
+def _icd10_index() -> tuple[dict[str, str], tuple, tuple]:
+    """Names by code, blocks as (start, end, code, name, chapter), chapters as (start, end, code): built once."""
     icd = code_list("icd10")
     names = dict(zip(icd["code"], icd["display"]))
+    blocks = tuple((*_range_of(row.code), row.code, row.display, row.parent)
+                   for row in icd[icd["level"] == "block"].itertuples())
+    chapters = tuple((*_range_of(row.range), row.code) for row in icd[icd["level"] == "chapter"].itertuples())
+    return names, blocks, chapters
+
+
+def icd10_hierarchy(code: str) -> dict[str, str]:
+    """Category, block and chapter of any ICD-10 code, listed or not (found by the ranges of the list)."""
+    names, blocks, chapters = _icd10_index()
     category = code.strip().upper()[:3]
-    blocks = icd[icd["level"] == "block"]
-    block = next((row for row in blocks.itertuples()
-                  if _range_of(row.code)[0] <= category <= _range_of(row.code)[1]), None)
+    block = next((entry for entry in blocks if entry[0] <= category <= entry[1]), None)
     if block is not None:
-        chapter = block.parent
+        chapter = block[4]
     else:
-        chapters = icd[icd["level"] == "chapter"]
-        chapter = next((row.code for row in chapters.itertuples()
-                        if _range_of(row.range)[0] <= category <= _range_of(row.range)[1]), "")
+        chapter = next((entry[2] for entry in chapters if entry[0] <= category <= entry[1]), "")
     return {
         "code": code, "name": names.get(code) or names.get(category, ""),
         "category_code": category, "category_name": names.get(category, ""),
-        "block_code": block.code if block is not None else "", "block_name": block.display if block is not None else "",
+        "block_code": block[2] if block is not None else "", "block_name": block[3] if block is not None else "",
         "chapter_code": chapter, "chapter_name": names.get(chapter, ""),
         "listed": int(code in names),
     }
