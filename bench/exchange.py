@@ -279,7 +279,7 @@ class HubServer:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
-             "--workers", str(self.workers)], cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+             "--workers", str(self.workers), "--etl-interval", "0"], cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

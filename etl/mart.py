@@ -3,7 +3,7 @@
 ``HIE_MART_URL`` (or ``--mart-url``) chooses the engine:
 
 - unset: chDB, in-process, under ``DATA/mart`` (the embedded default: no server to run);
-- ``chdb:///abs/path``: chDB at that directory;
+- ``chdb:///abs/path[?database=name]``: chDB at that directory (database ``mart`` by default);
 - ``clickhouse://host:port/database[?cluster=name]``: a ClickHouse server (native protocol),
   optionally a cluster whose shards hold the facts (``Distributed`` tables).
 
@@ -25,7 +25,7 @@ from .transform import Pseudonymizer
 
 
 def mart_url(settings: Settings) -> str:
-    return os.environ.get("HIE_MART_URL") or f"chdb://{(settings.data_dir / 'mart').as_posix()}"
+    return settings.mart_location
 
 
 def open_mart(url: str) -> Backend:
@@ -36,7 +36,8 @@ def open_mart(url: str) -> Backend:
     if parsed.scheme == "chdb":
         from olap.chdb_backend import ChdbBackend
 
-        backend: Backend = ChdbBackend(Path(parsed.netloc + parsed.path))
+        database = parse_qs(parsed.query).get("database", ["mart"])[0]
+        backend: Backend = ChdbBackend(Path(parsed.netloc + parsed.path), database=database)
     elif parsed.scheme == "clickhouse":
         from olap.server_backend import ServerBackend
 
@@ -50,9 +51,8 @@ def open_mart(url: str) -> Backend:
 
 
 def pseudonymizer(settings: Settings) -> Pseudonymizer:
-    configured = os.environ.get("HIE_PSEUDONYM_KEY")
-    if configured:
-        return Pseudonymizer(bytes.fromhex(configured))
+    if settings.pseudonym_key_hex:
+        return Pseudonymizer(bytes.fromhex(settings.pseudonym_key_hex))
     path = settings.data_dir / "mart-pseudonym.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from .analytics_runtime import start_mart
 from .exchange.processing import Processor
 from .runtime import Hub
 from .settings import Settings
@@ -68,7 +69,11 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         sys.setswitchinterval(0.0005)
         if processor:
             processor.start()  # also picks up messages a crash left pending
+        analytics = start_mart(settings, hub.sessions)
+        if analytics.mart is not None or not hasattr(_app.state, "mart"):
+            _app.state.mart = analytics.mart  # tests may have put a mart there already
         yield
+        analytics.stop()
         if processor:
             processor.stop()
 
@@ -81,11 +86,13 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
             session.execute(text("SELECT 1"))
         return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
 
+    from .lineage_api import router as lineage_api
     from .records.api import router as records_api
     from .registry.api import router as registry_api
 
     app.include_router(records_api)
     app.include_router(registry_api)
+    app.include_router(lineage_api)
     app.mount("/soap", BufferedWsgi(_SoapServices(soap_services(hub)), max_body=settings.max_message_bytes))
     return app
 

@@ -52,7 +52,9 @@ _add_etl_commands()
 @click.option("--require-client-cert", is_flag=True, help="With --tls: require a client certificate from the hub CA.")
 @click.option("--processor/--no-processor", default=True, show_default=True,
               help="Also run the background processor (as its own lower-priority process).")
-def serve(data_dir, host, port, workers, database_url, tls, require_client_cert, processor):
+@click.option("--etl-interval", type=float, default=300.0, show_default=True,
+              help="Seconds between ETL runs into the analytics mart (0: no ETL, no analytics in this hub).")
+def serve(data_dir, host, port, workers, database_url, tls, require_client_cert, processor, etl_interval):
     """Serve the SOAP services (/soap/exchange, /soap/records, /soap/registry), the JSON API and /healthz.
 
     Accepting messages comes first: the processor that normalizes them into the health-record
@@ -78,6 +80,7 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
     if database_url:
         os.environ["HIE_DATABASE_URL"] = database_url
     os.environ["HIE_START_PROCESSOR"] = "0"  # web workers only accept; the processor process normalizes
+    os.environ["HIE_ETL_INTERVAL"] = str(etl_interval)  # the worker that opens the mart runs the ETL
     options = {}
     if tls:
         paths = PkiPaths.of(settings.pki)

@@ -20,11 +20,18 @@ class Settings:
     max_fetch_replies: int = 100
     processing_interval_s: float = 0.5
     start_processor: bool = True
+    mart_url: str = ""  # "" = chDB in DATA/mart; or chdb:///path, clickhouse://host:port/db[?cluster=…]
+    etl_interval_s: float = 0.0  # > 0: this process owns the mart and runs the ETL on that interval
+    pseudonym_key_hex: str = ""  # "" = DATA/mart-pseudonym.key (created on first use)
     extra: dict = field(default_factory=dict)
 
     @property
     def pki(self) -> Path:
         return self.pki_dir or self.data_dir / "pki"
+
+    @property
+    def mart_location(self) -> str:
+        return self.mart_url or f"chdb://{(self.data_dir / 'mart').as_posix()}"
 
     @property
     def db_url(self) -> str:
@@ -42,6 +49,9 @@ class Settings:
             max_batch_documents=int(env.get("HIE_MAX_BATCH_DOCUMENTS", 200)),
             # hie serve runs the processor as its own process and tells its web workers so
             start_processor=env.get("HIE_START_PROCESSOR", "1") not in ("0", "false", "no"),
+            mart_url=env.get("HIE_MART_URL", ""),
+            etl_interval_s=float(env.get("HIE_ETL_INTERVAL", 0) or 0),
+            pseudonym_key_hex=env.get("HIE_PSEUDONYM_KEY", ""),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -9,6 +9,7 @@ from etl.read import EXACT_FACTS
 from etl.transform import Pseudonymizer
 from hub.store.db import make_engine, migrate, session_factory
 from olap.schema.migrate import apply_schema
+from tests.exchange.conftest import foreign_pki, pki_dir  # noqa: F401  (fixtures: a hub PKI for the app tests)
 from tests.support.inbox import Store
 
 

@@ -73,7 +73,7 @@ def test_tls_with_client_certificates(tmp_path, pki_dir, members, hub_paths):
     port = _port()
     env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT)}
     hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(tmp_path), "--port", str(port),
-                            "--tls", "--require-client-cert"], cwd=ROOT, env=env, start_new_session=True,
+                            "--tls", "--require-client-cert", "--etl-interval", "0"], cwd=ROOT, env=env, start_new_session=True,
                            stderr=subprocess.DEVNULL)
     member = pki_dir / "members" / "CLINIC01"
     client_cert = (str(member / "cert.pem"), str(member / "key.pem"))
