@@ -41,6 +41,7 @@ bench: system venv
 	$(PY) -m bench.records --out bench/results
 	$(PY) -m bench.mpi --out bench/results
 	$(PY) -m bench.agent --out bench/results
+	$(PY) -m bench.etl --out bench/results --servers
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/results .pytest_cache
