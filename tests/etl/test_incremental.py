@@ -168,3 +168,35 @@ def test_dimensions_follow_the_registry_code_lists_and_the_mpi(etl):
         connection.exec_driver_sql("UPDATE record_diagnosis SET code = 'J06.9' WHERE id = 1")
     third = etl.run()
     assert third.dimensions["dim_date"] == 0 and third.dimensions["dim_diagnosis"] >= 0
+
+
+@pytest.mark.clickhouse
+def test_a_two_shard_cluster_gets_the_same_exact_answers(tmp_path, cluster_olap, chdb_olap):
+    from olap.schema.migrate import apply_schema
+    from hub.store.db import make_engine, migrate, session_factory
+    from tests.etl.conftest import Etl
+    from tests.support.inbox import Store
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")  # one OLTP backend: the cluster is under test
+    migrate(engine)
+    store = Store(session_factory(engine))
+    marts = {"cluster": Etl(store, cluster_olap), "single": Etl(store, chdb_olap)}
+    for etl in marts.values():
+        apply_schema(etl.mart)
+    store.deliver(*[_visit(f"V-{n}") for n in range(12)], document("LabReport", document_id="L-1"))
+    store.process()
+    for etl in marts.values():
+        etl.run()
+    corrected = _visit("V-3", version=2)
+    corrected.find("{urn:hie:doc:v1}body/{urn:hie:doc:v1}visitTime").set("value", "2026-11-24T10:00:00+08:00")
+    store.deliver(corrected)
+    store.process()
+    for etl in marts.values():
+        etl.run()
+    answers = {name: etl.mart.query_df(
+        "SELECT date, count() AS visits, sum(total_fen) AS fen FROM (SELECT * FROM fact_outpatient_visit FINAL) "
+        "WHERE deleted = 0 GROUP BY date ORDER BY date") for name, etl in marts.items()}
+    assert answers["cluster"].to_dict("list") == answers["single"].to_dict("list")
+    assert int(answers["cluster"]["visits"].sum()) == 12
+    assert (reconcile(store.sessions, cluster_olap)["difference"] == 0).all()
+    engine.dispose()
