@@ -92,15 +92,27 @@ def read_source(connection: Connection, source: FactSource, selection: Selection
     return rows
 
 
-def read_messages(connection: Connection, start: datetime | None, end: datetime) -> pd.DataFrame:
-    where = "m.updated_at <= :end" if start is None else "m.updated_at > :start AND m.updated_at <= :end"
-    params = {"end": end} if start is None else {"start": start, "end": end}
+def messages_changed(start: datetime | None, end: datetime) -> tuple[str, dict]:
+    """The inbox window of an incremental run (WHERE over ``m`` = inbox_message, and its parameters)."""
+    if start is None:
+        return "m.updated_at <= :end", {"end": end}
+    return "m.updated_at > :start AND m.updated_at <= :end", {"start": start, "end": end}
+
+
+def messages_received(start: datetime, end: datetime) -> tuple[str, dict]:
+    """The inbox window of a backfill: messages received in [start, end)."""
+    return "m.received_at >= :start AND m.received_at < :end", {"start": start, "end": end}
+
+
+def read_messages(connection: Connection, window: tuple[str, dict]) -> pd.DataFrame:
+    where, params = window
     return _query(connection, MESSAGE_SELECT.format(where=where), params)
 
 
-def read_messages_received(connection: Connection, start: datetime, end: datetime) -> pd.DataFrame:
-    return _query(connection, MESSAGE_SELECT.format(where="m.received_at >= :start AND m.received_at < :end"),
-                  {"start": start, "end": end})
+def count_documents(connection: Connection, selection: Selection) -> int:
+    """How many documents a selection covers (decides whether a run reads in a separate process)."""
+    sql = "SELECT COUNT(*) AS n FROM record_document d WHERE " + selection.where
+    return int(_query(connection, sql, selection.params)["n"].iloc[0])
 
 
 def replaced_documents(connection: Connection, selection: Selection) -> list[int]:
@@ -120,5 +132,5 @@ def merged_persons(connection: Connection, after_id: int) -> tuple[int, tuple[in
     return int(frame["id"].max()), tuple(persons)
 
 
-__all__ = ["Selection", "changed_between", "effective_between", "read_source", "read_messages",
-           "read_messages_received", "replaced_documents", "merged_persons"]
+__all__ = ["Selection", "changed_between", "effective_between", "read_source", "messages_changed",
+           "messages_received", "read_messages", "count_documents", "replaced_documents", "merged_persons"]

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.store.db import transaction
 from olap.backend import Backend
 
-from . import dimensions, extract, load
+from . import dimensions, extract, load, reader
 from .facts import MESSAGE_FACT, SOURCES
 from .models import EtlRun, EtlWatermark
 from .transform import Pseudonymizer, transform_facts, transform_messages
@@ -91,8 +91,11 @@ def _valid(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return frame[ok], int((~ok).sum())
 
 
+PROCESS_READER_MIN_DOCUMENTS = 20_000  # below this a spawned reader's start-up (~1-2 s) costs more than it saves
+
+
 def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResult, selection: extract.Selection,
-          messages: Callable, *, version: int, progress: Progress | None,
+          messages: tuple[str, dict], *, version: int, progress: Progress | None,
           persons: tuple[datetime | None, datetime] | None = None) -> None:
     loaded_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
     touched = []  # (fact, date) of every row written, for the rollups
@@ -103,31 +106,44 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
             result.dimensions["dim_person"] = dimensions.refresh_persons(
                 connection, mart, pseudonymize, since=persons[0], until=persons[1], version=version)
         replaced = extract.replaced_documents(connection, selection)
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        big = bool(path) and path != ":memory:" and reader.available() and \
+            extract.count_documents(connection, selection) >= PROCESS_READER_MIN_DOCUMENTS
 
-    def prepare(source) -> tuple[str, int, pd.DataFrame, int]:
-        """Read and transform one fact (a worker thread with its own connection)."""
+    def prepare(index: int | None) -> tuple[str, int, pd.DataFrame]:
+        """Read and transform one fact in a worker thread with its own connection (None: messages)."""
         with engine.connect() as own:
-            if source is None:
-                raw = messages(own)
-                frame = transform_messages(raw, version=version, loaded_at=loaded_at)
-                return MESSAGE_FACT, len(raw), *_valid(frame)
-            raw = extract.read_source(own, source, selection)
-        frame = transform_facts(source, raw, pseudonymize=pseudonymize, version=version, loaded_at=loaded_at)
-        return source.fact, len(raw), *_valid(frame)
+            if index is None:
+                raw = extract.read_messages(own, messages)
+                return MESSAGE_FACT, len(raw), transform_messages(raw, version=version, loaded_at=loaded_at)
+            raw = extract.read_source(own, SOURCES[index], selection)
+        return SOURCES[index].fact, len(raw), transform_facts(SOURCES[index], raw, pseudonymize=pseudonymize,
+                                                              version=version, loaded_at=loaded_at)
 
-    # The next fact is read and transformed while this one is written: SQLite's reads (ADBC) and
-    # chDB's inserts both run outside the GIL, so the two cores overlap them.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-read") as reader:
-        tasks = iter((*SOURCES, None))
-        ahead = [reader.submit(prepare, task) for task in islice(tasks, 2)]  # bounded: memory stays ~2 facts
+    # The next fact is read and transformed while this one is written into the mart: in a spawned
+    # process for big runs on SQLite (etl/reader.py), else in a thread (chDB's insert and SQLite's
+    # own work run outside the GIL).
+    if big:
+        pool = reader.ProcessReader(path, selection, messages, key=pseudonymize.key, version=version,
+                                    loaded_at=loaded_at)
+        submit, close = pool.submit, pool.close
+    else:
+        threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-read")
+        submit, close = (lambda index: threads.submit(prepare, index)), threads.shutdown
+    try:
+        tasks = iter((*range(len(SOURCES)), None))
+        ahead = [submit(task) for task in islice(tasks, 2)]  # bounded: memory holds ~2 facts
         while ahead:
-            fact, read, frame, rejected = ahead.pop(0).result()
-            ahead += [reader.submit(prepare, task) for task in islice(tasks, 1)]
+            fact, read, frame = ahead.pop(0).result()
+            ahead += [submit(task) for task in islice(tasks, 1)]
+            frame, rejected = _valid(frame)
             gone = (load.tombstones(mart, fact, replaced, frame["fact_key"], version=version, loaded_at=loaded_at)
                     if fact != MESSAGE_FACT else pd.DataFrame())
             written = load.insert(mart, fact, [frame, gone])
             touched += [part[["date"]].assign(fact=fact) for part in (frame, gone) if not part.empty]
             _count(result, fact, read=read, written=written, rejected=rejected, progress=progress)
+    finally:
+        close()
     if touched:
         result.rollups = load.refresh_rollups(mart, pd.concat(touched, ignore_index=True), version=version)
 
@@ -161,7 +177,7 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
         result.watermark_to = now.isoformat()
         try:
             _load(sessions, mart, pseudonymize, result, extract.changed_between(start, now, persons),
-                  lambda connection: extract.read_messages(connection, message_start, now),
+                  extract.messages_changed(message_start, now),
                   version=version, progress=progress, persons=(start, now))
         except Exception as error:
             _finish(sessions, result, status="failed", watermarks={},
@@ -190,7 +206,7 @@ def backfill(sessions: sessionmaker[Session], mart: Backend, pseudonymize: Pseud
                            watermark_from=start.isoformat(), watermark_to=end.isoformat())
         try:
             _load(sessions, mart, pseudonymize, result, extract.effective_between(low, high),
-                  lambda connection: extract.read_messages_received(connection, low, high),
+                  extract.messages_received(low, high),
                   version=version, progress=progress)
         except Exception as error:
             _finish(sessions, result, status="failed", watermarks={},

@@ -30,7 +30,7 @@ def _oltp_counts(sessions: sessionmaker[Session]) -> pd.DataFrame:
             facts = transform_facts(source, extract.read_source(connection, source, _EVERYTHING),
                                     pseudonymize=unused_key, version=0, loaded_at=stamp)
             frames.append(facts.groupby("date").size().rename("oltp").reset_index().assign(fact=source.fact))
-        messages = transform_messages(extract.read_messages(connection, None, datetime.now(timezone.utc)),
+        messages = transform_messages(extract.read_messages(connection, extract.messages_changed(None, datetime.now(timezone.utc))),
                                       version=0, loaded_at=stamp)
         frames.append(messages.groupby("date").size().rename("oltp").reset_index().assign(fact=MESSAGE_FACT))
     return pd.concat(frames, ignore_index=True)
