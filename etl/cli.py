@@ -42,12 +42,6 @@ def etl() -> None:
     """Load the health-record store into the OLAP mart (incremental, idempotent), and check it."""
 
 
-def _progress_printer():
-    def report(fact: str, written: int) -> None:
-        click.echo(f"  {fact:<28} {written:>10,} rows")
-    return report
-
-
 @etl.command()
 @_data_dir
 @_database_url
@@ -56,8 +50,15 @@ def run(data_dir, database_url, mart_url):
     """Load what changed since the last run (the first run loads everything)."""
     from .jobs import run_incremental
 
+    from .facts import FACT_TABLES
+
     _settings, sessions, (mart, pseudonymize) = _open(data_dir, database_url, mart_url)
-    result = run_incremental(sessions, mart, pseudonymize, progress=_progress_printer())
+    with click.progressbar(length=len(FACT_TABLES), label="etl run", show_pos=True,
+                           item_show_func=lambda fact: fact or "") as bar:
+        result = run_incremental(sessions, mart, pseudonymize, progress=lambda fact, written: bar.update(1, fact))
+    for fact, counts in result.per_fact.items():
+        click.echo(f"  {fact:<28} read {counts['read']:>10,}  written {counts['written']:>10,}  "
+                   f"rejected {counts['rejected']:>6,}")
     click.echo(f"run {result.run_id}: read {result.rows_read:,}, written {result.rows_written:,}, "
                f"rejected {result.rows_rejected:,} in {result.seconds:.2f} s "
                f"(window {result.watermark_from or 'beginning'} → {result.watermark_to})")
@@ -77,9 +78,10 @@ def backfill(data_dir, database_url, start, end, mart_url):
     if end < start:
         raise click.BadParameter("--to is before --from")
     _settings, sessions, (mart, pseudonymize) = _open(data_dir, database_url, mart_url)
-    with click.progressbar(length=len(FACT_TABLES), label="backfill", show_pos=True) as bar:
+    with click.progressbar(length=len(FACT_TABLES), label="backfill", show_pos=True,
+                           item_show_func=lambda fact: fact or "") as bar:
         result = run_backfill(sessions, mart, pseudonymize, start=start.date(), end=end.date(),
-                              progress=lambda fact, written: bar.update(1))
+                              progress=lambda fact, written: bar.update(1, fact))
     click.echo(f"run {result.run_id}: read {result.rows_read:,}, written {result.rows_written:,}, "
                f"rejected {result.rows_rejected:,} in {result.seconds:.2f} s")
 
