@@ -25,6 +25,9 @@ def main():
       hie send --hub http://127.0.0.1:8080/soap/exchange --org CLINIC01 \\
                --cert data/pki/members/CLINIC01/cert.pem --key data/pki/members/CLINIC01/key.pem doc.xml
       hie messages --data-dir data                # what the inbox holds
+      hie etl status --data-dir data              # the analytics mart's ETL (hie serve runs it every 5 min)
+
+    Clinics run the agent: hie-agent init / push-now / run (docs/agent.md). Try everything: make demo.
     """
 
 
