@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
             session.execute(text("SELECT 1"))
         return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
 
+    from .analytics.api import router as cubes_api
     from .lineage_api import router as lineage_api
     from .records.api import router as records_api
     from .registry.api import router as registry_api
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(records_api)
     app.include_router(registry_api)
     app.include_router(lineage_api)
+    app.include_router(cubes_api)
     app.mount("/soap", BufferedWsgi(_SoapServices(soap_services(hub)), max_body=settings.max_message_bytes))
     return app
 

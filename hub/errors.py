@@ -91,12 +91,14 @@ _SPECS = [
     # analytics: cube queries over the OLAP mart
     FaultSpec("cube.not_found", "Client", 404, "no such cube"),
     FaultSpec("cube.query.invalid", "Client", 400, "cube query is malformed (see the field)"),
-    FaultSpec("cube.level.unknown", "Client", 400, "the cube has no such level, or it cannot be filtered (see the field)"),
+    FaultSpec("cube.level.unknown", "Client", 400,
+              "the cube has no such level, or it cannot be filtered (see the field)"),
     FaultSpec("cube.measure.unknown", "Client", 400, "no such measure (see the field)"),
     FaultSpec("cube.indicator.unknown", "Client", 400, "the cube has no such indicator (see the field)"),
     FaultSpec("cube.drill_across", "Client", 400,
               "a measure of another cube cannot be broken down by a level of the query (see the field)"),
-    FaultSpec("cube.query.too_large", "Client", 400, "the query has too many cells; group by coarser levels or filter"),
+    FaultSpec("cube.query.too_large", "Client", 400,
+              "the query has too many cells; group by coarser levels or filter"),
     FaultSpec("olap.unavailable", "Server", 503, "the analytics mart is unavailable; retry later"),
     # server side
     FaultSpec("server.unavailable", "Server", 503, "hub is temporarily unable to accept messages; retry later"),

@@ -7,8 +7,9 @@ ever added, so nothing can be double counted. Read rollups like facts: ``FINAL``
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from .backend import Backend
 from .schema.migrate import table as declared_table
@@ -23,6 +24,25 @@ class Rollup:
     source: str
     cell: tuple[str, ...]
     measures: tuple[tuple[str, str, str], ...]  # (column, aggregate over the source, ClickHouse type)
+    grain: str = "day"  # day | week (date = Monday) | month (date = the 1st): what one cell's date covers
+
+    def __post_init__(self) -> None:
+        if self.grain not in _GRAIN_START:
+            raise ValueError(f"{self.name}: unknown grain {self.grain}")
+        if self.grain != "day" and "date" not in self.cell:
+            raise ValueError(f"{self.name}: a {self.grain} rollup needs date in its cell")
+
+    def whole_periods(self, date_from: date, date_to: date) -> tuple[date, date]:
+        """The range widened to whole weeks or months: a coarse cell is only ever recomputed whole."""
+        if self.grain == "week":
+            return date_from - timedelta(days=date_from.weekday()), date_to + timedelta(days=6 - date_to.weekday())
+        if self.grain == "month":
+            following = date(date_to.year + date_to.month // 12, date_to.month % 12 + 1, 1)
+            return date_from.replace(day=1), following - timedelta(days=1)
+        return date_from, date_to
+
+
+_GRAIN_START = {"day": "day", "week": "toMonday(day)", "month": "toStartOfMonth(day)"}
 
 
 VISITS_INSTITUTION_DAY = Rollup(
@@ -31,7 +51,21 @@ VISITS_INSTITUTION_DAY = Rollup(
     measures=(("visits", "count()", "UInt64"), ("total_fen", "sum(total_fen)", "Int64"),
               ("drug_fen", "sum(drug_fen)", "Int64")),
 )
-ROLLUPS = {rollup.name: rollup for rollup in (VISITS_INSTITUTION_DAY,)}
+VISITS_INSTITUTION_WEEK = Rollup(
+    name="rollup_visits_institution_week", source="fact_outpatient_visit", cell=("date", "institution_code", "kind"),
+    measures=VISITS_INSTITUTION_DAY.measures, grain="week",
+)
+VISITS_INSTITUTION_MONTH = Rollup(
+    name="rollup_visits_institution_month", source="fact_outpatient_visit", cell=("date", "institution_code", "kind"),
+    measures=VISITS_INSTITUTION_DAY.measures, grain="month",
+)
+MEDICATION_INSTITUTION_MONTH = Rollup(
+    name="rollup_medication_institution_month", source="fact_medication",
+    cell=("date", "institution_code", "drug_code", "kind"),
+    measures=(("lines", "count()", "UInt64"), ("amount_fen", "sum(amount_fen)", "Int64")), grain="month",
+)
+ROLLUPS = {rollup.name: rollup for rollup in (VISITS_INSTITUTION_DAY, VISITS_INSTITUTION_WEEK,
+                                              VISITS_INSTITUTION_MONTH, MEDICATION_INSTITUTION_MONTH)}
 
 
 def refresh_sql(rollup: Rollup) -> str:
@@ -50,10 +84,21 @@ def refresh_sql(rollup: Rollup) -> str:
     totals = ", ".join(f"sum({measure}) AS {measure}" for measure, _, _ in rollup.measures)
     first = rollup.measures[0][0]
     in_range = "deleted = 0 AND date >= {date_from:Date} AND date <= {date_to:Date}"
+    if rollup.grain == "day":
+        facts = f"SELECT {cell}, {fresh} FROM {identifier(rollup.source)} FINAL WHERE {in_range} GROUP BY {cell}"
+    else:  # the source's date renamed first: an alias may not shadow the column it is computed from
+        inner = ", ".join("date AS day" if column == "date" else identifier(column) for column in rollup.cell)
+        sources = {column for column in declared_table(rollup.source).column_names
+                   for _, aggregate, _ in rollup.measures if re.search(rf"\b{column}\b", aggregate)}
+        read = ", ".join([inner, *sorted(sources - set(rollup.cell))])
+        outer = ", ".join(f"{_GRAIN_START[rollup.grain]} AS date" if column == "date" else identifier(column)
+                          for column in rollup.cell)
+        facts = (f"SELECT {outer}, {fresh} FROM (SELECT {read} FROM {identifier(rollup.source)} FINAL "
+                 f"WHERE {in_range}) GROUP BY {cell}")
     return (
         f"INSERT INTO {identifier(rollup.name)} ({', '.join(names)}, version, deleted) "
         f"SELECT {cell}, {totals}, {{version:UInt64}} AS version, toUInt8({first} = 0) AS deleted FROM ("
-        f"SELECT {cell}, {fresh} FROM {identifier(rollup.source)} FINAL WHERE {in_range} GROUP BY {cell} "
+        f"{facts} "
         f"UNION ALL "
         f"SELECT {cell}, {zeros} FROM {identifier(rollup.name)} FINAL WHERE {in_range}"
         f") GROUP BY {cell}"
@@ -61,8 +106,11 @@ def refresh_sql(rollup: Rollup) -> str:
 
 
 def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date, version: int) -> None:
-    """Recompute ``rollup`` for the days ``date_from``..``date_to``; ``version`` must exceed earlier refreshes'."""
+    """Recompute ``rollup`` for the days ``date_from``..``date_to`` (widened to its grain's whole periods);
+    ``version`` must exceed earlier refreshes'."""
+    date_from, date_to = rollup.whole_periods(date_from, date_to)
     backend.execute(refresh_sql(rollup), {"date_from": date_from, "date_to": date_to, "version": version})
 
 
-__all__ = ["Rollup", "VISITS_INSTITUTION_DAY", "ROLLUPS", "refresh_sql", "refresh"]
+__all__ = ["Rollup", "VISITS_INSTITUTION_DAY", "VISITS_INSTITUTION_WEEK", "VISITS_INSTITUTION_MONTH",
+           "MEDICATION_INSTITUTION_MONTH", "ROLLUPS", "refresh_sql", "refresh"]

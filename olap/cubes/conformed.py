@@ -1,0 +1,55 @@
+"""Conformed dimensions: the same level names mean the same thing in every cube that uses them.
+
+Drill-across (an indicator whose numerator and denominator live in different cubes) merges cells on
+these names, so ``institution.district`` must be the reporting institution's district everywhere
+(the population table declares it as the district the population lives in: see ``docs/cubes.md``).
+"""
+from __future__ import annotations
+
+from .model import Dimension, Join, Level, Render
+
+INSTITUTION_JOIN = Join("dim_institution", "institution_code", "institution_code", "department_code = ''")
+DIVISION_JOIN = Join("dim_division", "division_code", "code")
+DRUG_JOIN = Join("dim_drug", "drug_code", "code")
+DIAGNOSIS_JOIN = Join("dim_diagnosis", "primary_diagnosis_code", "code")
+
+
+def date_dimension(column: str = "date") -> Dimension:
+    """day -> week -> month -> quarter -> year over ``column`` (a Date, or ``assumeNotNull(…)`` of one).
+
+    ISO weeks straddle months and years: a week nests in nothing, a day nests in its month."""
+    return Dimension("date", (
+        Level("year", f"toYear({column})", render=Render.YEAR, title="年"),
+        Level("quarter", f"toYear({column}) * 10 + toQuarter({column})", render=Render.QUARTER, title="季度"),
+        Level("month", f"toYYYYMM({column})", render=Render.MONTH, title="月"),
+        Level("week", f"toMonday({column})", render=Render.WEEK, title="周（周一）", parent=""),
+        Level("day", column, render=Render.DAY, title="日", parent="month"),
+    ), title="日期")
+
+
+def institution_dimension(*, department: bool = False) -> Dimension:
+    """city -> district -> institution (-> department) of the reporting institution."""
+    levels = [
+        Level("city", "city_code", join="institution", title="市"),
+        Level("district", "district_code", join="institution", title="区县"),
+        Level("institution", "institution_code", title="机构"),
+    ]
+    if department:
+        levels.append(Level("department", "department_code", title="科室"))
+    return Dimension("institution", tuple(levels), title="机构")
+
+
+INSTITUTION_KIND = Dimension("institution_type", (Level("kind", "kind", join="institution", title="机构类别"),),
+                             title="机构类别")
+SEX = Dimension("sex", (Level("sex", "sex", title="性别 (GB/T 2261.1)"),), title="性别")
+AGE_BAND = Dimension("age", (Level("band", "age_band", title="年龄组"),), title="年龄组")
+RESIDENCE = Dimension("residence", (
+    Level("city", "city_code", join="division", title="市"),
+    Level("district", "district_code", join="division", title="区县"),
+    Level("division", "division_code", title="行政区划"),
+), title="现住址")
+
+INSTITUTION_SCOPE = {"district": "institution.district", "institution": "institution.institution"}
+
+__all__ = ["INSTITUTION_JOIN", "DIVISION_JOIN", "DRUG_JOIN", "DIAGNOSIS_JOIN", "date_dimension",
+           "institution_dimension", "INSTITUTION_KIND", "SEX", "AGE_BAND", "RESIDENCE", "INSTITUTION_SCOPE"]

@@ -1,0 +1,250 @@
+"""Answer a cube query: one SELECT per cube involved, drill-across merge, suppression, indicators,
+year-ago comparison, ordering and top-N — returning plain JSON-able values.
+
+Suppression happens per cube, on that cube's own cells, before anything is merged, sorted or cut:
+the cells a user sees never depend on which of them made the top N. Suppressed values are unknown,
+not small: ``having`` keeps suppressed cells whatever the condition, and sorting puts them last, so
+neither reveals on which side of a threshold a withheld value lies.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from ..backend import Backend
+from .catalog import get_cube
+from .compile import MAX_CELLS, Part, Scope, compile_part
+from .errors import CubeError
+from .model import Cube, Render
+from .query import Period, Query
+from .suppress import THRESHOLD, complementary, primary
+
+_OPERATORS = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+
+
+_FORMATS = {
+    Render.MONTH: lambda v: f"{int(v) // 100:04d}-{int(v) % 100:02d}",
+    Render.QUARTER: lambda v: f"{int(v) // 10:04d}-Q{int(v) % 10}",
+    Render.YEAR: lambda v: f"{int(v):04d}",
+    Render.DAY: lambda v: pd.Timestamp(v).date().isoformat(),
+    Render.WEEK: lambda v: pd.Timestamp(v).date().isoformat(),
+    Render.INT: int,
+    Render.TEXT: str,
+}
+
+
+def _render(series: pd.Series, render: Render) -> list:
+    """A level's engine values as JSON values; formatted once per distinct value (dashboards repeat them)."""
+    values = series.to_numpy(dtype=object)
+    labels = {value: _FORMATS[render](value) for value in pd.unique(values)}
+    return [labels[value] for value in values]
+
+
+def _json_column(series: pd.Series) -> list:
+    """Measure or indicator values: None for withheld or undefined, int when whole, else 6 decimals."""
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    whole = (np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)).tolist()
+    return [None if value != value or value in (np.inf, -np.inf) else (int(value) if exact else round(value, 6))
+            for value, exact in zip(values.tolist(), whole)]
+
+
+def _year_later(value: str, render: Render) -> str:
+    """A date-level value of the comparison period moved one year on, to meet its counterpart."""
+    if render is Render.DAY:
+        day = date.fromisoformat(value)
+        try:
+            return day.replace(year=day.year + 1).isoformat()
+        except ValueError:
+            return day.replace(year=day.year + 1, day=28).isoformat()
+    return f"{int(value[:4]) + 1:04d}{value[4:]}"
+
+
+class _Plan:
+    """Which cube computes which measures at which levels (validated against the declarations)."""
+
+    def __init__(self, query: Query):
+        self.query, self.cube = query, get_cube(query.cube)
+        for index, name in enumerate(query.group_by):
+            if not self.cube.has_level(name):
+                raise CubeError("no such level in this cube", code="cube.level.unknown", field=f"/group_by/{index}")
+        for index, item in enumerate(query.filters):
+            if not self.cube.has_level(item.level) or not self.cube.level(item.level).filterable:
+                raise CubeError("not a filterable level of this cube (date levels: use period)",
+                                code="cube.level.unknown", field=f"/filters/{index}")
+        self.needs: dict[str, list[str]] = {self.cube.name: []}
+        for index, name in enumerate(query.measures):
+            self._need(name, f"/measures/{index}")
+        for index, name in enumerate(query.indicators):
+            try:
+                indicator = self.cube.indicator(name)
+            except KeyError:
+                raise CubeError("no such indicator in this cube", code="cube.indicator.unknown",
+                                field=f"/indicators/{index}") from None
+            self._need(indicator.numerator, f"/indicators/{index}")
+            self._need(indicator.denominator, f"/indicators/{index}")
+        for cube_name in list(self.needs):
+            privacy = get_cube(cube_name).privacy_measure
+            if privacy and privacy not in self.needs[cube_name]:
+                self.needs[cube_name].append(privacy)
+        if query.compare and any(name == "date.week" for name in query.group_by):
+            raise CubeError("year-ago comparison needs day, month, quarter or year", field="/compare")
+        outputs = {*query.group_by, *query.measures, *query.indicators}
+        for index, key in enumerate(query.sort):
+            if key.by not in outputs:
+                raise CubeError("sort by a level, measure or indicator of the query", field=f"/sort/{index}")
+        for index, condition in enumerate(query.having):
+            if condition.name not in {*query.measures, *query.indicators}:
+                raise CubeError("having names a measure or indicator of the query", field=f"/having/{index}")
+
+    def _need(self, name: str, field: str) -> None:
+        cube_name, _, measure = name.rpartition(".")
+        cube = get_cube(cube_name) if cube_name else self.cube
+        try:
+            cube.measure(measure)
+        except KeyError:
+            raise CubeError("no such measure", code="cube.measure.unknown", field=field) from None
+        if cube.name != self.cube.name:
+            self._drill_across_levels(cube, field)
+        self.needs.setdefault(cube.name, [])
+        if measure not in self.needs[cube.name]:
+            self.needs[cube.name].append(measure)
+
+    def _drill_across_levels(self, other: Cube, field: str) -> None:
+        levels = [*self.query.group_by, *(item.level for item in self.query.filters)]
+        for name in levels:
+            if not other.has_level(name) and name.split(".", 1)[0] not in other.constant_over:
+                raise CubeError("the other cube has no such level", code="cube.drill_across", field=field)
+
+    def part(self, cube: Cube, period: Period | None, *, with_parents: bool) -> tuple[Part, list[str]]:
+        """The part ``cube`` computes; ``with_parents`` also groups by the parents of each level (they
+        are functions of it, so cells do not split) — the margins complementary suppression needs."""
+        visible = [name for name in self.query.group_by if cube.has_level(name)]
+        hidden = [f"{name.split('.')[0]}.{parent}" for name in visible
+                  for parent in cube.dimension(name.split(".")[0]).parents(name.split(".")[1])] if with_parents else []
+        levels = tuple(dict.fromkeys([*visible, *(name for name in hidden if cube.has_level(name))]))
+        filters = tuple(item for item in self.query.filters if cube.has_level(item.level))
+        uses_period = bool(cube.date_column or cube.year_column)
+        return (Part(cube, levels, tuple(self.needs[cube.name]), filters, period if uses_period else None,
+                     by_year="date.year" in levels), visible)
+
+
+def _fetch(backend: Backend, part: Part, scope: Scope, sources: dict[str, str]) -> pd.DataFrame:
+    compiled = compile_part(part, scope=scope, distributed=bool(getattr(backend, "cluster", None)))
+    sources[part.cube.name] = compiled.source
+    frame = backend.query_df(compiled.sql, compiled.params).rename(columns=compiled.columns)
+    if len(frame) > MAX_CELLS:
+        raise CubeError("the query has too many cells: group by coarser levels or filter", code="cube.query.too_large")
+    for name in part.levels:
+        frame[name] = _render(frame[name], part.cube.level(name).render)
+    # engines return groups in any order (shards interleave): a fixed order keeps the choice of
+    # complementary cells, and so the answer, the same on every engine
+    return frame.sort_values(list(part.levels), kind="stable").reset_index(drop=True) if part.levels else frame
+
+
+def _cube_frame(backend: Backend, plan: _Plan, cube: Cube, period: Period | None, scope: Scope,
+                sources: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """One cube's cells at the query's levels, its small cells suppressed (flag ``__suppressed__<cube>``).
+
+    The parents of the levels are only fetched when a cell is small: large dashboards then skip the
+    dimension joins that complementary suppression alone would need.
+    """
+    part, visible = plan.part(cube, period, with_parents=False)
+    frame = _fetch(backend, part, scope, sources)
+    flag = f"__suppressed__{cube.name}"
+    frame[flag] = False
+    if cube.privacy_measure and len(frame):
+        sensitive = [cube.privacy_measure, *(m for m in part.measures if "person_key" in cube.measure(m).expr)]
+        mask = primary(frame, sensitive)
+        if mask.any():
+            part, _ = plan.part(cube, period, with_parents=True)
+            if len(part.levels) > len(visible):
+                frame = _fetch(backend, part, scope, sources)
+                frame[flag] = False
+                mask = primary(frame, sensitive)
+            parents = {name: tuple(f"{name.split('.')[0]}.{p}" for p in
+                                   cube.dimension(name.split(".")[0]).parents(name.split(".")[1])
+                                   if cube.has_level(f"{name.split('.')[0]}.{p}")) for name in visible}
+            mask = complementary(frame, mask, visible=visible, parents=parents, basis=cube.privacy_measure)
+            measures = list(part.measures)
+            frame[measures] = frame[measures].astype("float64").mask(mask)
+            frame[flag] = mask
+    frame = frame[[*visible, *part.measures, flag]]
+    if cube.name != plan.cube.name:
+        frame = frame.rename(columns={m: f"{cube.name}.{m}" for m in part.measures})
+    return frame, visible
+
+
+def _cells(backend: Backend, plan: _Plan, period: Period | None, scope: Scope,
+           sources: dict[str, str]) -> pd.DataFrame:
+    frame, _ = _cube_frame(backend, plan, plan.cube, period, scope, sources)
+    for name in plan.needs:
+        if name == plan.cube.name:
+            continue
+        other, on = _cube_frame(backend, plan, get_cube(name), period, scope, sources)
+        if on:
+            frame = frame.merge(other, on=on, how="left")
+        else:
+            frame = frame.merge(other, how="cross")
+        measures = [f"{name}.{m}" for m in plan.needs[name]]
+        flag = f"__suppressed__{name}"
+        frame[flag] = frame[flag].astype("boolean").fillna(False).astype(bool)
+        published = ~frame[flag]  # a cell the other cube does not have is a zero there, not a secret
+        frame.loc[published, measures] = frame.loc[published, measures].fillna(0)
+    frame["__suppressed"] = frame[[c for c in frame.columns if c.startswith("__suppressed__")]].any(axis=1)
+    for name in plan.query.indicators:
+        indicator = plan.cube.indicator(name)
+        numerator, denominator = frame[indicator.numerator], frame[indicator.denominator].astype("float64")
+        frame[name] = (numerator.astype("float64") / denominator.where(denominator != 0)) * indicator.factor
+    for condition in plan.query.having:
+        values = frame[condition.name].astype("float64")
+        keep = getattr(values, _OPERATORS[condition.op])(condition.value) | values.isna() & frame["__suppressed"]
+        frame = frame[keep]
+    return frame
+
+
+def _sorted(frame: pd.DataFrame, query: Query) -> pd.DataFrame:
+    """Ordered by the sort keys (default: the group-by levels), suppressed values last; top N kept."""
+    by = [key.by for key in query.sort] or list(query.group_by)
+    ascending = [not key.descending for key in query.sort] or [True] * len(by)
+    if by:
+        frame = frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")
+    return frame.head(query.top) if query.top else frame
+
+
+def _json_cells(frame: pd.DataFrame, query: Query) -> list[dict]:
+    """The rows of ``frame`` as cells: level values, measures, indicators and the suppressed flag."""
+    names = [*query.group_by, *query.measures, *query.indicators, "suppressed"]
+    columns = [frame[name].astype(object).tolist() for name in query.group_by]
+    columns += [_json_column(frame[name]) for name in (*query.measures, *query.indicators)]
+    columns.append(frame["__suppressed"].astype(bool).tolist())
+    return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def execute(backend: Backend, query: Query, *, scope: Scope = Scope()) -> dict:
+    """The cells of ``query`` as JSON-able dicts, within ``scope`` (see ``docs/cubes.md``)."""
+    plan = _Plan(query)
+    sources: dict[str, str] = {}
+    frame = _sorted(_cells(backend, plan, query.period, scope, sources), query)
+    cells = _json_cells(frame, query)
+    if query.compare:
+        earlier = _cells(backend, plan, query.period.shifted_years(-1), scope, {})
+        for name in query.group_by:
+            level = plan.cube.level(name)
+            if not level.filterable:
+                earlier[name] = [_year_later(value, level.render) for value in earlier[name]]
+        previous = {tuple(cell.pop(name) for name in query.group_by): cell for cell in _json_cells(earlier, query)}
+        empty = {name: 0 if name in query.measures else None for name in (*query.measures, *query.indicators)}
+        for cell in cells:  # no earlier cell: nothing happened then (zero counts, no ratio)
+            cell["year_ago"] = previous.get(tuple(cell[name] for name in query.group_by),
+                                            empty | {"suppressed": False})
+    return {"cube": plan.cube.name, "period": query.period.as_json() if query.period else None,
+            "compare_period": query.period.shifted_years(-1).as_json() if query.compare else None,
+            "group_by": list(query.group_by), "measures": list(query.measures),
+            "indicators": list(query.indicators), "sources": sources,
+            "suppression": {"threshold": THRESHOLD, "suppressed_cells": sum(c["suppressed"] for c in cells)},
+            "cells": cells}
+
+
+__all__ = ["execute"]

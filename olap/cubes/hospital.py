@@ -1,0 +1,150 @@
+"""Hospital cubes: visits, admissions, discharges, institution months, prescriptions, referrals.
+
+The seed's hospital indicators (per institution and period) are declared here as
+numerator / denominator × factor; ``docs/cubes.md`` gives each definition in words.
+"""
+from __future__ import annotations
+
+from .conformed import (
+    AGE_BAND, DIAGNOSIS_JOIN, DRUG_JOIN, INSTITUTION_JOIN, INSTITUTION_KIND, INSTITUTION_SCOPE, SEX, date_dimension,
+    institution_dimension,
+)
+from .model import Cube, CubeRollup, Dimension, Indicator, Level, Measure, MeasureKind, Render
+
+# 医院统计口径: 251 working days a year (医师日均担负诊疗人次 = 诊疗人次 / 平均医师人数 / 251).
+WORKING_DAYS_PER_MONTH = 251 / 12
+_DAYS_IN_MONTH = "toDayOfMonth(addDays(addMonths(toStartOfMonth(date), 1), -1))"
+_PERSONS = Measure("persons", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "distinct persons")
+
+DIAGNOSIS = Dimension("diagnosis", (
+    Level("chapter", "chapter_code", join="diagnosis", title="ICD-10 章"),
+    Level("block", "block_code", join="diagnosis", title="ICD-10 节"),
+    Level("category", "substring(primary_diagnosis_code, 1, 3)", title="ICD-10 类目", parent=""),
+    Level("code", "primary_diagnosis_code", title="ICD-10 编码"),
+), title="主要诊断")
+
+VISITS = Cube(
+    name="visits", title="门急诊人次", fact="fact_outpatient_visit",
+    dimensions=(date_dimension(), institution_dimension(department=True), INSTITUTION_KIND,
+                Dimension("visit", (Level("kind", "kind", title="outpatient | emergency"),), title="就诊类别"),
+                DIAGNOSIS, SEX, AGE_BAND),
+    joins={"institution": INSTITUTION_JOIN, "diagnosis": DIAGNOSIS_JOIN},
+    measures=(Measure("visits", "count()", MeasureKind.COUNT, "人次", "诊疗人次 (outpatient + emergency)"),
+              _PERSONS,
+              Measure("total_fen", "sum(total_fen)", MeasureKind.SUM, "分", "charges"),
+              Measure("drug_fen", "sum(drug_fen)", MeasureKind.SUM, "分", "drug charges")),
+    indicators=(
+        Indicator("charge_per_visit", "total_fen", "visits", 0.01, "元", "门诊次均费用",
+                  "total charges of the visits / visits"),
+        Indicator("drug_cost_per_visit", "drug_fen", "visits", 0.01, "元", "门诊次均药费",
+                  "drug charges of the visits / visits"),
+        Indicator("drug_share", "drug_fen", "total_fen", 100.0, "%", "药占比", "drug charges / total charges"),
+    ),
+    rollups=(CubeRollup("rollup_visits_institution_month",
+                        frozenset({"date", "institution_code", "kind"}),
+                        {"visits": "sum(visits)", "total_fen": "sum(total_fen)", "drug_fen": "sum(drug_fen)"},
+                        grain="month"),
+             CubeRollup("rollup_visits_institution_week",
+                        frozenset({"date", "institution_code", "kind"}),
+                        {"visits": "sum(visits)", "total_fen": "sum(total_fen)", "drug_fen": "sum(drug_fen)"},
+                        grain="week"),
+             CubeRollup("rollup_visits_institution_day",
+                        frozenset({"date", "institution_code", "department_code", "kind"}),
+                        {"visits": "sum(visits)", "total_fen": "sum(total_fen)", "drug_fen": "sum(drug_fen)"})),
+    privacy_measure="visits", scope=INSTITUTION_SCOPE,
+)
+
+_STAY_DIMENSIONS = (institution_dimension(department=True), INSTITUTION_KIND, DIAGNOSIS, SEX, AGE_BAND)
+
+ADMISSIONS = Cube(
+    name="admissions", title="入院人数", fact="fact_inpatient_stay",
+    dimensions=(date_dimension(), *_STAY_DIMENSIONS),
+    joins={"institution": INSTITUTION_JOIN, "diagnosis": DIAGNOSIS_JOIN},
+    measures=(Measure("admissions", "count()", MeasureKind.COUNT, "人", "admissions in the period"), _PERSONS),
+    privacy_measure="admissions", scope=INSTITUTION_SCOPE,
+)
+
+DISCHARGES = Cube(
+    name="discharges", title="出院人数", fact="fact_inpatient_stay",
+    date_column="discharge_date",
+    dimensions=(date_dimension("assumeNotNull(discharge_date)"), *_STAY_DIMENSIONS),
+    joins={"institution": INSTITUTION_JOIN, "diagnosis": DIAGNOSIS_JOIN},
+    measures=(Measure("discharges", "count()", MeasureKind.COUNT, "人", "discharges in the period"),
+              _PERSONS,
+              Measure("bed_days", "sum(bed_days)", MeasureKind.SUM, "床日", "bed-days of the discharged stays"),
+              Measure("total_fen", "sum(total_fen)", MeasureKind.SUM, "分", "charges of the discharged stays")),
+    indicators=(
+        Indicator("average_length_of_stay", "bed_days", "discharges", 1.0, "日", "出院者平均住院日",
+                  "bed-days of the stays discharged in the period / discharges"),
+        Indicator("charge_per_bed_day", "total_fen", "bed_days", 0.01, "元", "住院床日均费用",
+                  "charges of the discharged stays / their bed-days"),
+    ),
+    privacy_measure="discharges", scope=INSTITUTION_SCOPE,
+)
+
+INSTITUTION_MONTH = Cube(
+    name="institution_month", title="机构月报", fact="fact_institution_month",
+    dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND),
+    joins={"institution": INSTITUTION_JOIN},
+    measures=(Measure("reports", "count()", MeasureKind.COUNT, "份", "monthly reports"),
+              Measure("staff_months", "sum(staff_on_duty)", MeasureKind.SUM, "人·月", "staff on duty, summed over months"),
+              Measure("reported_visits", "sum(ifNull(outpatient_visits, 0))", MeasureKind.SUM, "人次",
+                      "诊疗人次 as reported in the monthly statistics"),
+              Measure("open_bed_days", f"sum(open_beds * {_DAYS_IN_MONTH})", MeasureKind.SUM, "床日",
+                      "open beds × days of the month"),
+              Measure("fixed_assets_fen", "sum(fixed_assets_fen)", MeasureKind.SUM, "分",
+                      "fixed assets, summed over months"),
+              Measure("revenue_fen", "sum(revenue_drugs_fen + revenue_examinations_fen + revenue_treatment_fen"
+                      " + revenue_other_fen)", MeasureKind.SUM, "分", "revenue (all kinds)")),
+    indicators=(
+        Indicator("daily_workload_per_staff", "reported_visits", "staff_months", 1 / WORKING_DAYS_PER_MONTH, "人次",
+                  "职工日均担负诊疗人次", "reported visits / staff-months / (251 / 12) working days a month"),
+        Indicator("revenue_per_100_fixed_assets", "revenue_fen", "fixed_assets_fen", 100.0, "元",
+                  "每百元固定资产业务收入（月）", "monthly revenue / that month's fixed assets × 100, pooled"),
+        Indicator("bed_occupancy_rate", "discharges.bed_days", "open_bed_days", 100.0, "%", "病床使用率",
+                  "bed-days of the stays discharged in the period / open bed-days × 100"),
+    ),
+    scope=INSTITUTION_SCOPE,
+)
+
+DRUG = Dimension("drug", (
+    Level("category", "category_code", join="drug", title="ATC 解剖学大类"),
+    Level("antibiotic", "is_antibiotic", join="drug", render=Render.INT, title="抗菌药物 (ATC J01) 1/0", parent=""),
+    Level("drug", "drug_code", title="药品", parent="category"),
+), title="药品")
+
+PRESCRIPTIONS = Cube(
+    name="prescriptions", title="处方", fact="fact_medication", condition="kind = 'prescription'",
+    dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND, DRUG, SEX, AGE_BAND),
+    joins={"institution": INSTITUTION_JOIN, "drug": DRUG_JOIN},
+    measures=(Measure("lines", "count()", MeasureKind.COUNT, "条", "prescription lines"),
+              Measure("amount_fen", "sum(amount_fen)", MeasureKind.SUM, "分", "amount of the lines"),
+              Measure("prescriptions", "uniqExact(document_id)", MeasureKind.DISTINCT, "张", "prescriptions"),
+              Measure("antibiotic_prescriptions", "uniqExactIf(document_id, {drug.is_antibiotic} = 1)",
+                      MeasureKind.DISTINCT, "张", "prescriptions with at least one antibiotic (ATC J01) line"),
+              _PERSONS),
+    indicators=(Indicator("antibiotic_rate", "antibiotic_prescriptions", "prescriptions", 100.0, "%",
+                          "处方抗菌药物使用率", "prescriptions with an antibiotic / prescriptions"),),
+    rollups=(CubeRollup("rollup_medication_institution_month",
+                        frozenset({"date", "institution_code", "drug_code", "kind"}),
+                        {"lines": "sum(lines)", "amount_fen": "sum(amount_fen)"}, grain="month"),),
+    privacy_measure="lines", scope=INSTITUTION_SCOPE,
+)
+
+REFERRALS = Cube(
+    name="referrals", title="双向转诊", fact="fact_referral",
+    dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND,
+                Dimension("referral", (Level("direction", "direction", title="up | down"),), title="转诊方向"),
+                Dimension("target", (Level("institution", "to_institution_code", title="接收机构"),), title="接收机构"),
+                SEX, AGE_BAND),
+    joins={"institution": INSTITUTION_JOIN},
+    measures=(Measure("referrals", "count()", MeasureKind.COUNT, "人次", "referrals sent"),
+              Measure("up", "countIf(direction = 'up')", MeasureKind.COUNT, "人次", "上转"),
+              Measure("down", "countIf(direction = 'down')", MeasureKind.COUNT, "人次", "下转")),
+    privacy_measure="referrals", scope=INSTITUTION_SCOPE,
+)
+
+HOSPITAL_CUBES = (VISITS, ADMISSIONS, DISCHARGES, INSTITUTION_MONTH, PRESCRIPTIONS, REFERRALS)
+
+__all__ = ["VISITS", "ADMISSIONS", "DISCHARGES", "INSTITUTION_MONTH", "PRESCRIPTIONS", "REFERRALS",
+           "HOSPITAL_CUBES", "WORKING_DAYS_PER_MONTH"]

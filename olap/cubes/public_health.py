@@ -1,0 +1,120 @@
+"""Public-health and exchange cubes: notifiable diseases, population, maternal and child checkups,
+exchange messages and the member list they are measured against."""
+from __future__ import annotations
+
+from .conformed import (
+    AGE_BAND, DIVISION_JOIN, INSTITUTION_JOIN, INSTITUTION_KIND, INSTITUTION_SCOPE, RESIDENCE, SEX, date_dimension,
+    institution_dimension,
+)
+from .model import Cube, Dimension, Indicator, Level, Measure, MeasureKind, Render
+
+ON_TIME_HOURS = 24  # a document is on time when it reaches the hub within a day of its effective time
+
+DISEASE = Dimension("disease", (
+    Level("class", "disease_class", title="甲/乙/丙类 (A/B/C)"),
+    Level("disease", "disease_code", title="病种"),
+), title="法定传染病")
+
+DISEASES = Cube(
+    name="diseases", title="传染病报告", fact="fact_disease_report",
+    dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND, RESIDENCE, DISEASE,
+                Dimension("case", (Level("classification", "case_classification", title="病例分类"),), title="病例分类"),
+                SEX, AGE_BAND),
+    joins={"institution": INSTITUTION_JOIN, "division": DIVISION_JOIN},
+    measures=(Measure("cases", "count()", MeasureKind.COUNT, "例", "reported cases (date = diagnosis date)"),),
+    indicators=(Indicator("incidence_per_100k", "cases", "population.population", 100_000.0, "1/10万", "报告发病率",
+                          "reported cases / resident population of the year the period ends in × 100,000"),),
+    privacy_measure="cases", scope=INSTITUTION_SCOPE,
+)
+
+# The population lives in a division; as a denominator for an institution's district it is the
+# population of that district (catchment = district), declared here rather than hidden in SQL.
+POPULATION = Cube(
+    name="population", title="常住人口（申报数据）", fact="ref_population",
+    date_column=None, year_column="year",
+    dimensions=(Dimension("date", (Level("year", "year", render=Render.YEAR, title="年"),), title="年份"),
+                Dimension("institution", (Level("city", "city_code", join="division", title="市"),
+                                          Level("district", "division_code", title="区县")), title="机构所在区县"),
+                Dimension("residence", (Level("city", "city_code", join="division", title="市"),
+                                        Level("district", "division_code", title="区县")), title="现住址区县")),
+    joins={"division": DIVISION_JOIN},
+    measures=(Measure("population", "sum(population)", MeasureKind.SUM, "人", "resident population"),
+              Measure("live_births", "sum(live_births)", MeasureKind.SUM, "人", "live births"),
+              Measure("children_under_7", "sum(children_under_7)", MeasureKind.SUM, "人", "children aged 0-6")),
+    scope={"district": "institution.district"},
+    constant_over=frozenset({"date", "disease", "case", "checkup", "institution_type"}),
+)
+
+MATERNAL = Cube(
+    name="maternal", title="孕产妇保健", fact="fact_maternal_checkup",
+    dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND,
+                Dimension("checkup", (Level("type", "checkup_type", title="antenatal | postnatal"),), title="检查类型"),
+                AGE_BAND),
+    joins={"institution": INSTITUTION_JOIN},
+    measures=(Measure("checkups", "count()", MeasureKind.COUNT, "次", "maternal checkups"),
+              Measure("women", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "women checked"),
+              Measure("antenatal_checkups", "countIf(checkup_type = 'antenatal')", MeasureKind.COUNT, "次",
+                      "antenatal checkups"),
+              Measure("antenatal_women", "uniqExactIf(person_key, checkup_type = 'antenatal')", MeasureKind.DISTINCT,
+                      "人", "women with at least one antenatal checkup")),
+    indicators=(
+        Indicator("antenatal_coverage", "antenatal_women", "population.live_births", 100.0, "%", "产前检查覆盖率",
+                  "women with ≥1 antenatal checkup in the period / live births declared for the year × 100"),
+        Indicator("antenatal_visits_per_woman", "antenatal_checkups", "antenatal_women", 1.0, "次",
+                  "人均产前检查次数", "antenatal checkups / women with an antenatal checkup"),
+    ),
+    privacy_measure="women", scope=INSTITUTION_SCOPE,
+)
+
+CHILD = Cube(
+    name="child", title="7 岁以下儿童健康管理", fact="fact_child_checkup", condition="age_months < 84",
+    dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND, SEX),
+    joins={"institution": INSTITUTION_JOIN},
+    measures=(Measure("checkups", "count()", MeasureKind.COUNT, "次", "checkups of children under 7"),
+              Measure("children", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "children checked")),
+    indicators=(Indicator("child_checkup_coverage", "children", "population.children_under_7", 100.0, "%",
+                          "7 岁以下儿童健康管理率",
+                          "children under 7 with ≥1 checkup in the period / children under 7 declared × 100"),),
+    privacy_measure="children", scope=INSTITUTION_SCOPE,
+)
+
+EXCHANGE = Cube(
+    name="exchange", title="数据报送", fact="fact_exchange_message",
+    dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND,
+                Dimension("message", (Level("document_type", "document_type", title="文档类型"),
+                                      Level("status", "status", title="状态"),
+                                      Level("error", "error_code", title="错误码")), title="消息")),
+    joins={"institution": INSTITUTION_JOIN},
+    measures=(Measure("messages", "count()", MeasureKind.COUNT, "条", "messages received"),
+              Measure("rejected", "sum(is_rejected)", MeasureKind.SUM, "条", "messages rejected"),
+              Measure("timed", "countIf(isNotNull(lateness_hours))", MeasureKind.COUNT, "条",
+                      "messages whose document has an effective time"),
+              Measure("on_time", f"countIf(isNotNull(lateness_hours) AND assumeNotNull(lateness_hours) <= "
+                      f"{ON_TIME_HOURS})", MeasureKind.COUNT, "条", "received within a day of the effective time"),
+              Measure("senders", "uniqExact(institution_code)", MeasureKind.DISTINCT, "家", "members that sent")),
+    indicators=(
+        Indicator("rejection_rate", "rejected", "messages", 100.0, "%", "拒收率", "rejected / received messages"),
+        Indicator("timeliness", "on_time", "timed", 100.0, "%", "及时率",
+                  f"messages received within {ON_TIME_HOURS} h of the document's effective time / timed messages"),
+    ),
+    scope=INSTITUTION_SCOPE,
+)
+
+# The members expected to report: active institutions of the registry except bureaus (which read, not send).
+MEMBERS = Cube(
+    name="members", title="成员机构", fact="dim_institution", date_column=None,
+    condition="department_code = '' AND status = 'active' AND kind != 'bureau'",
+    dimensions=(Dimension("institution", (Level("city", "city_code", title="市"),
+                                          Level("district", "district_code", title="区县"),
+                                          Level("institution", "institution_code", title="机构")), title="机构"),
+                Dimension("institution_type", (Level("kind", "kind", title="机构类别"),), title="机构类别")),
+    measures=(Measure("members", "count()", MeasureKind.COUNT, "家", "active member institutions"),),
+    indicators=(Indicator("reporting_rate", "exchange.senders", "members", 100.0, "%", "报送率",
+                          "members that sent at least one message in the period / active members"),),
+    scope=INSTITUTION_SCOPE, constant_over=frozenset({"date", "message"}),
+)
+
+PUBLIC_HEALTH_CUBES = (DISEASES, POPULATION, MATERNAL, CHILD, EXCHANGE, MEMBERS)
+
+__all__ = ["DISEASES", "POPULATION", "MATERNAL", "CHILD", "EXCHANGE", "MEMBERS", "PUBLIC_HEALTH_CUBES",
+           "ON_TIME_HOURS"]

@@ -1,0 +1,212 @@
+"""A cube query as plain values, parsed from JSON; relative periods resolved against an ``as_of`` day.
+
+    {"cube": "visits", "measures": ["visits"], "indicators": ["charge_per_visit"],
+     "group_by": ["institution.district", "date.month"],
+     "filters": [{"level": "visit.kind", "in": ["emergency"]}],
+     "period": {"last": 12, "unit": "month"}, "compare": "year_ago",
+     "sort": [{"by": "visits", "desc": true}], "top": 10}
+
+Parsing checks shapes only (types, sizes, known keywords); whether a level or measure exists in the
+cube is the planner's question. Errors carry the JSON pointer of the part at fault, never its value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from .errors import CubeError
+
+MAX_VALUES = 1000
+MAX_NAMES = 32
+UNITS = ("day", "week", "month", "quarter", "year")
+OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Inclusive local dates."""
+
+    start: date
+    end: date
+
+    def shifted_years(self, years: int) -> "Period":
+        return Period(_add_years(self.start, years), _add_years(self.end, years))
+
+    def as_json(self) -> dict:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+@dataclass(frozen=True)
+class Filter:
+    level: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Having:
+    name: str
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
+class SortKey:
+    by: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    cube: str
+    measures: tuple[str, ...] = ()
+    indicators: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    period: Period | None = None
+    compare: str | None = None
+    sort: tuple[SortKey, ...] = ()
+    top: int | None = None
+    having: tuple[Having, ...] = ()
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February -> 28 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def unit_start(day: date, unit: str) -> date:
+    """The first day of the day / ISO week / month / quarter / year containing ``day``."""
+    if unit == "day":
+        return day
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    if unit == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return date(day.year, 1, 1)
+
+
+def _units_before(start: date, unit: str, count: int) -> date:
+    """The start of the unit ``count`` units before the one starting at ``start``."""
+    if unit == "day":
+        return start - timedelta(days=count)
+    if unit == "week":
+        return start - timedelta(weeks=count)
+    months = {"month": 1, "quarter": 3, "year": 12}[unit] * count
+    index = start.year * 12 + start.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def resolve_period(spec: Any, *, today: date) -> Period:
+    """``{"from", "to"}``, ``{"last": n, "unit": u}`` (n complete units before the current one) or
+    ``{"this": u}`` (the current unit up to ``as_of``); ``as_of`` (default ``today``) anchors both."""
+    if not isinstance(spec, dict):
+        raise CubeError("period must be an object", field="/period")
+    as_of = _date(spec["as_of"], "/period/as_of") if "as_of" in spec else today
+    if "from" in spec or "to" in spec:
+        start, end = _date(spec.get("from"), "/period/from"), _date(spec.get("to"), "/period/to")
+        if end < start:
+            raise CubeError("period ends before it starts", field="/period")
+        return Period(start, end)
+    if "last" in spec:
+        count, unit = spec["last"], spec.get("unit")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 3660 or unit not in UNITS:
+            raise CubeError("last needs a count (1-3660) and a unit (day, week, month, quarter, year)",
+                            field="/period/last")
+        current = unit_start(as_of, unit)
+        return Period(_units_before(current, unit, count), current - timedelta(days=1))
+    if "this" in spec:
+        if spec["this"] not in UNITS:
+            raise CubeError("this needs a unit (day, week, month, quarter, year)", field="/period/this")
+        return Period(unit_start(as_of, spec["this"]), as_of)
+    raise CubeError("period needs from/to, last/unit or this", field="/period")
+
+
+def _date(value: Any, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise CubeError("not a date (YYYY-MM-DD)", field=field) from None
+
+
+def _names(body: dict, key: str) -> tuple[str, ...]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or len(value) > MAX_NAMES or not all(isinstance(v, str) for v in value):
+        raise CubeError("must be a list of names", field=f"/{key}")
+    if len(set(value)) != len(value):
+        raise CubeError("names repeat", field=f"/{key}")
+    return tuple(value)
+
+
+def _filters(body: dict) -> tuple[Filter, ...]:
+    raw = body.get("filters", [])
+    if not isinstance(raw, list) or len(raw) > MAX_NAMES:
+        raise CubeError("filters must be a list", field="/filters")
+    filters = []
+    for index, item in enumerate(raw):
+        values = item.get("in") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("level"), str) or not isinstance(values, list) \
+                or not 0 < len(values) <= MAX_VALUES or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                                                for v in values):
+            raise CubeError("a filter is {level, in: [values]}", field=f"/filters/{index}")
+        filters.append(Filter(item["level"], tuple(str(v) for v in values)))
+    return tuple(filters)
+
+
+def _sort(body: dict) -> tuple[SortKey, ...]:
+    raw = body.get("sort", [])
+    if not isinstance(raw, list) or len(raw) > MAX_NAMES:
+        raise CubeError("sort must be a list", field="/sort")
+    keys = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("by"), str) or \
+                not isinstance(item.get("desc", False), bool):
+            raise CubeError("a sort key is {by, desc}", field=f"/sort/{index}")
+        keys.append(SortKey(item["by"], item.get("desc", False)))
+    return tuple(keys)
+
+
+def _having(body: dict) -> tuple[Having, ...]:
+    raw = body.get("having", [])
+    if not isinstance(raw, list) or len(raw) > MAX_NAMES:
+        raise CubeError("having must be a list", field="/having")
+    out = []
+    for index, item in enumerate(raw):
+        value = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or item.get("op") not in OPERATORS \
+                or not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise CubeError("a condition is {name, op, value}", field=f"/having/{index}")
+        out.append(Having(item["name"], item["op"], float(value)))
+    return tuple(out)
+
+
+def parse_query(cube: str, body: Any, *, today: date) -> Query:
+    """The query of ``body`` (decoded JSON) on cube ``cube``."""
+    if not isinstance(body, dict):
+        raise CubeError("query must be a JSON object", field="")
+    unknown = set(body) - {"cube", "measures", "indicators", "group_by", "filters", "period", "compare", "sort",
+                           "top", "having"}
+    if unknown:
+        raise CubeError("unknown query keys", field="/" + sorted(unknown)[0])
+    top = body.get("top")
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 10_000):
+        raise CubeError("top must be 1-10000", field="/top")
+    compare = body.get("compare")
+    if compare not in (None, "year_ago"):
+        raise CubeError("compare can only be year_ago", field="/compare")
+    period = resolve_period(body["period"], today=today) if body.get("period") is not None else None
+    if compare and period is None:
+        raise CubeError("compare needs a period", field="/compare")
+    query = Query(cube=cube, measures=_names(body, "measures"), indicators=_names(body, "indicators"),
+                  group_by=_names(body, "group_by"), filters=_filters(body), period=period, compare=compare,
+                  sort=_sort(body), top=top, having=_having(body))
+    if not query.measures and not query.indicators:
+        raise CubeError("ask for at least one measure or indicator", field="/measures")
+    return query
+
+
+__all__ = ["Period", "Filter", "Having", "SortKey", "Query", "parse_query", "resolve_period", "unit_start", "UNITS"]

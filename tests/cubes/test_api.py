@@ -1,0 +1,71 @@
+"""The analytics endpoints: bearer tokens, region scoping by the registry, errors as codes."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from hub.analytics import router
+from hub.auth import issue
+from hub.store.db import transaction
+from hub.wssec.timestamps import utcnow
+
+from .checks import WHOLE
+
+
+@pytest.fixture
+def api(region, mart):
+    app = FastAPI()
+    app.state.hub = SimpleNamespace(sessions=region.store.sessions)
+    app.state.mart = mart
+    app.include_router(router)
+    with transaction(region.store.sessions) as session:
+        tokens = {org: issue(session, org=org, label="cube test", now=utcnow()) for org in ("B01", "B02", "H01")}
+    client = TestClient(app)
+    client.tokens = tokens
+    return client
+
+
+def post(api, org, cube, body):
+    return api.post(f"/api/cubes/{cube}/query", json=body, headers={"Authorization": f"Bearer {api.tokens[org]}"})
+
+
+def _institutions(response) -> set[str]:
+    assert response.status_code == 200, response.text
+    return {cell["institution.institution"] for cell in response.json()["cells"]}
+
+
+def test_declarations_need_a_token(api):
+    assert api.get("/api/cubes").json()["code"] == "access.denied"
+    listed = api.get("/api/cubes", headers={"Authorization": f"Bearer {api.tokens['B01']}"}).json()["cubes"]
+    visits = next(cube for cube in listed if cube["name"] == "visits")
+    assert {i["name"] for i in visits["indicators"]} >= {"charge_per_visit", "drug_cost_per_visit"}
+    assert visits["suppressed_below"] == 5 and "rollup_visits_institution_month" in visits["rollups"]
+
+
+def test_city_bureau_district_bureau_and_member_scopes(api):
+    body = {"measures": ["visits"], "group_by": ["institution.institution"], "period": WHOLE}
+    assert _institutions(post(api, "B01", "visits", body)) == {"H01", "C01", "C02", "H02", "C03"}
+    assert _institutions(post(api, "B02", "visits", body)) == {"H01", "C01", "C02"}
+    assert _institutions(post(api, "H01", "visits", body)) == {"H01"}
+    filtered = {**body, "filters": [{"level": "institution.district", "in": ["330105"]}]}
+    assert _institutions(post(api, "B02", "visits", filtered)) == set()  # a filter cannot widen the scope
+
+
+def test_errors_are_codes_with_the_field_and_no_echo(api):
+    bad = post(api, "B01", "visits", {"measures": ["visits"], "group_by": ["institution.SECRET-LEVEL"]})
+    assert bad.status_code == 400
+    assert bad.json() == {"code": "cube.level.unknown", "field": "/group_by/0",
+                          "message": "the cube has no such level, or it cannot be filtered (see the field)"}
+    assert "SECRET" not in bad.text
+    missing = post(api, "B01", "nosuchcube", {"measures": ["x"]})
+    assert missing.status_code == 404 and missing.json()["code"] == "cube.not_found"
+    assert post(api, "B01", "visits", ["not", "an", "object"]).json()["code"] == "cube.query.invalid"
+
+
+def test_no_mart_is_a_retryable_error(api):
+    api.app.state.mart = None
+    response = post(api, "B01", "visits", {"measures": ["visits"]})
+    assert response.status_code == 503 and response.json()["code"] == "olap.unavailable"
