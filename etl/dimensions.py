@@ -16,6 +16,8 @@ from sqlalchemy.engine import Connection
 
 from hub.store.models import UTCDateTime
 from olap import dimensions
+from olap.cubes import load_population, read_population_csv
+from schemas import REFERENCE_DIR
 from olap.backend import Backend
 
 from .transform import Pseudonymizer, age_bands
@@ -34,12 +36,14 @@ _refreshed: dict[tuple, tuple] = {}  # (mart, database) → the fingerprint its 
 
 
 def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dict[str, int]:
-    """Calendar, divisions, institutions and code-list dimensions; rows written per dimension.
+    """Calendar, divisions, institutions, code-list dimensions and the population denominators
+    (``schemas/reference/population.csv``); rows written per table.
 
     Skipped (``{}``) when nothing they are built from changed since this process last built them
     for this mart: the same day, the same registry, the same set of diagnosis codes.
     """
-    fingerprint = (today, *connection.execute(_FINGERPRINT).one())
+    population_file = REFERENCE_DIR / "population.csv"
+    fingerprint = (today, population_file.stat().st_mtime_ns, *connection.execute(_FINGERPRINT).one())
     if _refreshed.get((id(mart), mart.database)) == fingerprint:
         return {}
     codes = connection.execute(text("SELECT DISTINCT code FROM record_diagnosis")).scalars().all()
@@ -54,6 +58,7 @@ def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dic
     regions = pd.read_sql(text("SELECT code, name, level, parent_code FROM registry_region"), connection).fillna("")
     frames["dim_division"] = dimensions.division_dimension(regions if len(regions) else None)
     written = {name: dimensions.load_dimension(mart, name, frame).written for name, frame in frames.items()}
+    written["ref_population"] = load_population(mart, read_population_csv(population_file)).written
     _refreshed[(id(mart), mart.database)] = fingerprint
     return written
 

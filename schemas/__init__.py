@@ -8,5 +8,6 @@ from pathlib import Path
 SCHEMAS_DIR = Path(__file__).resolve().parent
 CODES_DIR = SCHEMAS_DIR / "codes"
 EXAMPLES_DIR = SCHEMAS_DIR / "examples"
+REFERENCE_DIR = SCHEMAS_DIR / "reference"  # population denominators (demo figures; see its README)
 
-__all__ = ["SCHEMAS_DIR", "CODES_DIR", "EXAMPLES_DIR"]
+__all__ = ["SCHEMAS_DIR", "CODES_DIR", "EXAMPLES_DIR", "REFERENCE_DIR"]
