@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -96,6 +97,7 @@ def run_demo(*, data_dir: Path, port: int = 0) -> int:
     from adapters.errors import HubFault
 
     from .demo_agent import run_agent_demo
+    from .demo_analytics import run_analytics_demo
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -104,7 +106,7 @@ def run_demo(*, data_dir: Path, port: int = 0) -> int:
     port = port or _free_port()
     base = f"http://127.0.0.1:{port}"
     hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(data_dir),
-                            "--port", str(port)], env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            "--port", str(port), "--etl-interval", "3"], env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         _wait_healthy(base + "/healthz", hub)
         click.echo(f"hub up at {base}/soap/exchange?wsdl (SQLite: {data_dir / 'hub.db'})")
@@ -158,6 +160,7 @@ def run_demo(*, data_dir: Path, port: int = 0) -> int:
                 click.echo(f"  {code:<9} " + "; ".join(f"{n} {outcome}" for outcome, n in outcomes.items()))
         _read_records(client(RecordsClient, "CLINIC01"), client(RecordsClient, "HOSP01"), HubFault)
         run_agent_demo(data_dir=data_dir, hub_url=f"{base}/soap/exchange", organization="CLINIC02")
+        run_analytics_demo(data_dir=data_dir, base_url=base, since=datetime.now(timezone.utc))
         click.echo(f"\ninbox: hie messages --data-dir {data_dir}")
         return 0
     finally:

@@ -16,7 +16,7 @@ from .staff import register_department, register_practitioner
 
 # code, name, kind, level, division (GB/T 2260), parent
 DEMO_INSTITUTIONS = (
-    ("BUREAU", "示例市卫生健康委员会", "bureau", None, "330102", None),
+    ("BUREAU", "示例市卫生健康委员会", "bureau", None, "330100", None),  # a city bureau: the whole city
     ("CDC01", "示例区疾病预防控制中心", "cdc", None, "330102", None),
     ("HOSP01", "示例区人民医院", "hospital", "3", "330102", None),
     ("HOSP02", "示例区中医院", "hospital", "2", "330105", None),

@@ -17,7 +17,7 @@ from ..wssec.timestamps import utcnow
 from . import checks
 from .actor import HUB_OPERATOR, Actor
 from .checks import MAX_RESULTS
-from .models import KINDS, LEVELS, STATUSES, Institution, Region
+from .models import BUREAU_KINDS, KINDS, LEVELS, STATUSES, Institution, Region
 from .regions import get_region_or_raise, is_district, subtree_codes, sync_regions
 
 _FIELDS = frozenset({"name", "kind", "level", "division_code", "parent_code", "status"})
@@ -48,7 +48,10 @@ def _check_institution(session: Session, code: str, values: dict) -> dict:
         checked["status"] = checks.one_of(values["status"], "status", STATUSES)
     if "division_code" in values:
         region = get_region_or_raise(code=values["division_code"], field="/division_code")
-        if not is_district(region):
+        existing = session.get(Institution, code)
+        kind = values.get("kind") or (existing.kind if existing is not None else None)
+        governs_above = kind in BUREAU_KINDS and region.level in ("city", "province")  # a city or provincial 卫健委
+        if not is_district(region) and not governs_above:
             raise checks.invalid("division_code", "an institution belongs to a district-level division")
         checked["division_code"] = region.code
         if session.get(Region, region.code) is None:  # keep the SQL mirror of the code list complete

@@ -49,6 +49,10 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     sent = int(re.search(r"accepted (\d+), quarantined 0", agent).group(1))
     assert sent >= 6 and f"fetched {sent}, written {sent}, acknowledged {sent}" in agent
     assert re.search(r"his-hl7\t\S+\tsource\trecord\.code\.unknown\t/OutpatientVisit/body/department/@code", agent)
+    # the hub's own ETL loaded the mart and the bureau's cube queries answer (small cells withheld)
+    assert re.search(r"analytics \(the hub's ETL run \d+ loaded [1-9]\d* fact rows", out)
+    assert re.search(r"CLINIC01 +messages +\d+ +rejected +1 ", out)
+    assert re.search(r"诊疗人次 per institution: (\d+) cells, \1 withheld", out)
     # no processor process is left behind once the demo's hub is stopped
     deadline = time.monotonic() + 10
     while _processes_using(data_dir) and time.monotonic() < deadline:

@@ -43,6 +43,14 @@ def test_register_creates_then_updates(sessions):
     assert {e.actor_org for e in audit_rows(sessions, "registry.institution")} == {"BUREAU"}
 
 
+def test_a_city_bureau_governs_the_city(sessions):
+    with transaction(sessions) as session:
+        registry.create_institution(session, actor=BUREAU, **_hospital(code="CITYHC", kind="bureau", level=None,
+                                                                        division_code="330100"))
+    with sessions() as session:
+        assert registry.get_institution_or_raise(session, code="CITYHC").division_code == "330100"
+
+
 @pytest.mark.parametrize(("overrides", "field"), [
     ({"division_code": "999999"}, "/division_code"),    # not in the divisions code list
     ({"division_code": "330100"}, "/division_code"),    # a city, not a district-level division
