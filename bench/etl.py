@@ -14,6 +14,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import sqlite3
 import sys
 import tempfile
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--visits", type=int, default=100_000, help="visits (as many lab reports and prescriptions)")
     parser.add_argument("--servers", action="store_true", help="also load a ClickHouse server started on loopback")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="the first run also starts the reader processes")
     args = parser.parse_args(argv)
     from olap.chdb_backend import ChdbBackend
     from olap.schema.migrate import apply_schema
@@ -164,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    chdb_rates = sorted(run["rows_per_s"] for run in runs if run["engine"] == "chdb")
-    median = chdb_rates[len(chdb_rates) // 2]
+    median = round(statistics.median(run["rows_per_s"] for run in runs if run["engine"] == "chdb"))
     summary = {"oltp": counts, "runs": runs, "target_rows_per_s": TARGET_ROWS_PER_S, "chdb_median_rows_per_s": median,
                "target_met": median >= TARGET_ROWS_PER_S, "cores": os.cpu_count(),
                "loadavg": [round(v, 2) for v in os.getloadavg()]}

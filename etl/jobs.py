@@ -101,10 +101,6 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
     touched = []  # (fact, date) of every row written, for the rollups
     engine = sessions.kw["bind"]
     with engine.connect() as connection:
-        result.dimensions = dimensions.refresh_static(connection, mart, today=loaded_at.date())
-        if persons is not None:
-            result.dimensions["dim_person"] = dimensions.refresh_persons(
-                connection, mart, pseudonymize, since=persons[0], until=persons[1], version=version)
         replaced = extract.replaced_documents(connection, selection)
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         big = bool(path) and path != ":memory:" and reader.available() and \
@@ -132,7 +128,12 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
         submit, close = (lambda index: threads.submit(prepare, index)), threads.shutdown
     try:
         tasks = iter((*range(len(SOURCES)), None))
-        ahead = [submit(task) for task in islice(tasks, 2)]  # bounded: memory holds ~2 facts
+        ahead = [submit(task) for task in islice(tasks, 3)]  # bounded: memory holds ~3 facts
+        with engine.connect() as connection:  # the dimensions meanwhile, while the first facts are read
+            result.dimensions = dimensions.refresh_static(connection, mart, today=loaded_at.date())
+            if persons is not None:
+                result.dimensions["dim_person"] = dimensions.refresh_persons(
+                    connection, mart, pseudonymize, since=persons[0], until=persons[1], version=version)
         while ahead:
             fact, read, frame = ahead.pop(0).result()
             ahead += [submit(task) for task in islice(tasks, 1)]

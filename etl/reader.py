@@ -3,8 +3,8 @@
 Python's ``sqlite3`` builds a Python object per value: reading is most of a big load's time.
 ADBC's SQLite driver reads ~4x faster into Arrow — but it links its own copy of SQLite, and two
 copies of SQLite in one process break SQLite's POSIX locks (measured: stale reads, then
-"disk I/O error" on the hub's connection). So it runs only in a **spawned** process (nothing of the
-parent's connections inherited), opens the store read-only, and sends back finished fact frames
+"disk I/O error" on the hub's connection). So it runs only in processes forked from a fork server
+(never from the hub: nothing of its connections inherited), opens the store read-only, and sends back finished fact frames
 while the parent writes the previous one into the mart: the two cores work in parallel.
 """
 from __future__ import annotations
@@ -76,12 +76,21 @@ def _pseudonymizer(key: bytes) -> Pseudonymizer:
     return _PSEUDONYMIZERS.setdefault(key, Pseudonymizer(key))
 
 
+def _context():
+    """A fork server that has imported this module once: its workers are forked from a clean
+    process that never opened the store (unlike a fork of the hub), and pay the imports once."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["etl.reader"])
+    return context
+
+
 class ProcessReader:
-    """Prepares every fact of a run in one spawned process, in order, two facts ahead at most."""
+    """Prepares the facts of a run in spawned processes (two: reading and transforming costs about
+    twice what writing into chDB does, so two readers keep the writer and both cores busy)."""
 
     def __init__(self, path: str, selection: extract.Selection, message_where: tuple[str, dict], *, key: bytes,
-                 version: int, loaded_at: pd.Timestamp):
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+                 version: int, loaded_at: pd.Timestamp, workers: int = 2):
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
         self._arguments = (path, selection, message_where, key, version, loaded_at)
 
     def submit(self, index: int | None) -> Future:

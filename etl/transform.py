@@ -84,15 +84,24 @@ def fen(values: pd.Series) -> pd.Series:
 
 
 def age_bands(birth_dates: pd.Series, at: pd.Series) -> pd.Series:
-    """Age in whole years at ``at`` → band label; unknown birth date → ''."""
-    born = pd.to_datetime(birth_dates.astype("string"), format="%Y-%m-%d", errors="coerce")
-    years = at.dt.year - born.dt.year
-    before_birthday = (at.dt.month < born.dt.month) | ((at.dt.month == born.dt.month) & (at.dt.day < born.dt.day))
-    age = years - before_birthday.astype("int64")
-    labels = pd.Series("", index=at.index, dtype=object)
-    for lower, label in AGE_BANDS:
-        labels = labels.mask(age >= lower, label)
-    return labels.where(born.notna(), "").astype(str)
+    """Age in whole years at ``at`` → band label; unknown birth date → ''.
+
+    Birth dates repeat (one per person, many facts each): each distinct value is parsed once.
+    """
+    codes, distinct = pd.factorize(birth_dates.astype("string"), use_na_sentinel=True)
+    parsed = pd.to_datetime(pd.Series(distinct, dtype="string"), format="%Y-%m-%d", errors="coerce")
+    known = (codes >= 0) & parsed.notna().to_numpy()[np.maximum(codes, 0)] if len(distinct) else codes >= 0
+    index = np.maximum(codes, 0)
+    born_year = parsed.dt.year.to_numpy(dtype="float64", na_value=np.nan)[index] if len(distinct) else np.zeros(len(codes))
+    born_md = (parsed.dt.month * 100 + parsed.dt.day).to_numpy(dtype="float64", na_value=np.nan)[index] \
+        if len(distinct) else np.zeros(len(codes))
+    at_md = (at.dt.month * 100 + at.dt.day).to_numpy()
+    age = at.dt.year.to_numpy() - born_year - (at_md < born_md)
+    lowers = np.array([lower for lower, _ in AGE_BANDS])
+    labels = np.array([label for _, label in AGE_BANDS], dtype=object)
+    position = np.searchsorted(lowers, np.nan_to_num(age, nan=-1), side="right") - 1
+    bands = np.where(known & (position >= 0), labels[np.clip(position, 0, len(labels) - 1)], "")
+    return pd.Series(bands, index=at.index).astype(str)
 
 
 def _local_names(types: pd.Series) -> pd.Series:
