@@ -42,6 +42,7 @@ bench: system venv
 	$(PY) -m bench.mpi --out bench/results
 	$(PY) -m bench.agent --out bench/results
 	$(PY) -m bench.etl --out bench/results --servers
+	$(PY) -m bench.cubes --out bench/results
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/results .pytest_cache
