@@ -12,6 +12,7 @@ exact text format it stored them in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -78,15 +79,24 @@ def _query(connection: Connection, sql: str, params: dict) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns)  # measured fastest of the tuple → frame paths
 
 
-def read_source(connection: Connection, source: FactSource, selection: Selection) -> pd.DataFrame:
-    """The rows of ``source`` in ``selection``, with its per-document extras merged in."""
+Query = Callable[[str, dict], pd.DataFrame]
+
+
+def read_source(connection: Connection | None, source: FactSource, selection: Selection, *,
+                query: Query | None = None) -> pd.DataFrame:
+    """The rows of ``source`` in ``selection``, with its per-document extras merged in.
+
+    ``query`` runs one SQL text with its parameters (default: through ``connection``); the
+    separate reader processes pass their own (``etl.reader``).
+    """
+    run = query or (lambda sql, params: _query(connection, sql, params))
     where, params = selection.for_source(source)
-    rows = _query(connection, source.select(where), params)
+    rows = run(source.select(where), params)
     extra_where, extra_params = selection.for_extras()
     for extra in source.extra_selects(extra_where):
         if rows.empty:
             break
-        extras = _query(connection, extra, extra_params)
+        extras = run(extra, extra_params)
         rows = rows.merge(extras, on="document_id", how="left") if not extras.empty else rows.assign(
             **{column: None for column in extras.columns if column != "document_id"})
     return rows

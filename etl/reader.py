@@ -18,10 +18,9 @@ import pandas as pd
 
 from . import extract
 from .facts import MESSAGE_FACT, MESSAGE_SELECT, SOURCES
-from .transform import Pseudonymizer, transform_facts, transform_messages
+from .transform import SQLITE_TIME, Pseudonymizer, transform_facts, transform_messages
 
 _PARAMETER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's DateTime text on SQLite (UTC)
 
 
 def available() -> bool:
@@ -36,7 +35,7 @@ def _arrow_query(path: str, sql: str, params: dict) -> pd.DataFrame:
     import adbc_driver_sqlite.dbapi as adbc
 
     names = _PARAMETER.findall(sql)
-    values = [params[name].astimezone(timezone.utc).strftime(_SQLITE_TIME) if isinstance(params[name], datetime)
+    values = [params[name].astimezone(timezone.utc).strftime(SQLITE_TIME) if isinstance(params[name], datetime)
               else params[name] for name in names]
     with adbc.connect(f"file:{path}?mode=ro") as connection:
         cursor = connection.cursor()
@@ -56,14 +55,7 @@ def _prepare(path: str, index: int | None, selection: extract.Selection, message
         raw = _arrow_query(path, MESSAGE_SELECT.format(where=where), params)
         return MESSAGE_FACT, len(raw), transform_messages(raw, version=version, loaded_at=loaded_at)
     source = SOURCES[index]
-    where, params = selection.for_source(source)
-    raw = _arrow_query(path, source.select(where), params)
-    if not raw.empty:
-        extra_where, extra_params = selection.for_extras()
-        for extra in source.extra_selects(extra_where):
-            extras = _arrow_query(path, extra, extra_params)
-            raw = raw.merge(extras, on="document_id", how="left") if not extras.empty else raw.assign(
-                **{column: None for column in extras.columns if column != "document_id"})
+    raw = extract.read_source(None, source, selection, query=lambda sql, params: _arrow_query(path, sql, params))
     frame = transform_facts(source, raw, pseudonymize=_pseudonymizer(key), version=version, loaded_at=loaded_at)
     return source.fact, len(raw), frame
 

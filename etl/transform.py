@@ -49,7 +49,7 @@ class Pseudonymizer:
         return hmac.new(self.key, str(person_id).encode(), hashlib.sha256).hexdigest()[:32]
 
 
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's DateTime text on SQLite (UTC, naive)
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's DateTime text on SQLite (UTC, naive)
 
 
 def utc_times(values: pd.Series) -> pd.Series:
@@ -58,7 +58,7 @@ def utc_times(values: pd.Series) -> pd.Series:
         return pd.Series(pd.DatetimeIndex([], tz="UTC"), index=values.index)
     if pd.api.types.is_string_dtype(values.dtype):
         try:  # the store's own format: an explicit format parses several times faster than ISO8601
-            return pd.to_datetime(values, utc=True, format=_SQLITE_TIME)
+            return pd.to_datetime(values, utc=True, format=SQLITE_TIME)
         except ValueError:
             pass
     return pd.to_datetime(values, utc=True, format="ISO8601")
