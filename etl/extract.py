@@ -56,8 +56,13 @@ def changed_between(start: datetime | None, end: datetime, person_ids: tuple[int
     return Selection("d.updated_at > :start AND d.updated_at <= :end", {"start": start, "end": end}, person_ids)
 
 
-def effective_between(start: datetime, end: datetime) -> Selection:
-    return Selection("d.effective_time >= :start AND d.effective_time < :end", {"start": start, "end": end})
+def effective_between(start: datetime, end: datetime, document_ids: tuple[int, ...] = ()) -> Selection:
+    """Documents whose clinical time falls in [start, end), and ``document_ids`` (those with facts
+    in the mart's range: a document corrected or cancelled out of the range must leave it too)."""
+    where = "d.effective_time >= :start AND d.effective_time < :end"
+    if document_ids:
+        where = f"({where}) OR d.id IN ({', '.join(str(int(i)) for i in document_ids)})"
+    return Selection(where, {"start": start, "end": end})
 
 
 def _query(connection: Connection, sql: str, params: dict) -> pd.DataFrame:

@@ -138,7 +138,7 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
             fact, read, frame = ahead.pop(0).result()
             ahead += [submit(task) for task in islice(tasks, 1)]
             frame, rejected = _valid(frame)
-            gone = (load.tombstones(mart, fact, replaced, frame["fact_key"], version=version, loaded_at=loaded_at)
+            gone = (load.tombstones(mart, fact, replaced, frame, version=version, loaded_at=loaded_at)
                     if fact != MESSAGE_FACT else pd.DataFrame())
             written = load.insert(mart, fact, [frame, gone])
             touched += [part[["date"]].assign(fact=fact) for part in (frame, gone) if not part.empty]
@@ -194,8 +194,9 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
 
 def backfill(sessions: sessionmaker[Session], mart: Backend, pseudonymize: Pseudonymizer, *, start: date, end: date,
              progress: Progress | None = None) -> RunResult:
-    """Reload the documents whose clinical time falls in [start, end] (local dates), and the messages
-    received then; watermarks do not move (incremental runs go on where they were)."""
+    """Reload the documents whose clinical time falls in [start, end] (local dates) or that have facts
+    dated then in the mart (so facts corrected or cancelled out of the range are retracted), and the
+    messages received then; watermarks do not move (incremental runs go on where they were)."""
     with _RUN_LOCK:
         started = time.perf_counter()
         now = datetime.now(timezone.utc)
@@ -206,7 +207,8 @@ def backfill(sessions: sessionmaker[Session], mart: Backend, pseudonymize: Pseud
         result = RunResult(run_id=_start(sessions, "backfill", now), kind="backfill",
                            watermark_from=start.isoformat(), watermark_to=end.isoformat())
         try:
-            _load(sessions, mart, pseudonymize, result, extract.effective_between(low, high),
+            in_mart = load.documents_dated(mart, [source.fact for source in SOURCES], start, end)
+            _load(sessions, mart, pseudonymize, result, extract.effective_between(low, high, in_mart),
                   extract.messages_received(low, high),
                   version=version, progress=progress)
         except Exception as error:

@@ -18,17 +18,40 @@ from olap.schema.migrate import table
 from .read import EXACT_FACTS
 
 
-def tombstones(mart: Backend, fact: str, document_ids: list[int], keep: pd.Series, *, version: int,
+_IDENTITY = ("fact_key", "institution_code", "date")  # a mart row's identity (its ORDER BY columns)
+
+
+def _identities(frame: pd.DataFrame) -> pd.Series:
+    days = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
+    return frame["fact_key"].astype(str) + "|" + frame["institution_code"].astype(str) + "|" + days
+
+
+def tombstones(mart: Backend, fact: str, document_ids: list[int], keep: pd.DataFrame, *, version: int,
                loaded_at: pd.Timestamp) -> pd.DataFrame:
-    """``deleted = 1`` rows for the live facts of ``document_ids`` whose key is not in ``keep``."""
+    """``deleted = 1`` rows for the live facts of ``document_ids`` whose identity (key, institution,
+    date) is not in ``keep`` (the rows being loaded). The identity, not the key alone: SQLite reuses
+    the row ids a new version freed, so a key can come back on another day or institution."""
     if not document_ids:
         return pd.DataFrame()
     live = exact(mart, fact, "document_id IN (SELECT arrayJoin({ids:Array(UInt64)}))", {"ids": [int(i) for i in document_ids]},
                  columns=("fact_key", "institution_code", "date", "document_id"))
-    gone = live[~live["fact_key"].isin(set(keep))]
+    if live.empty:
+        return pd.DataFrame()
+    kept = set(_identities(keep[list(_IDENTITY)])) if not keep.empty else set()
+    gone = live[~_identities(live).isin(kept)]
     if gone.empty:
         return pd.DataFrame()
     return _blank_rows(fact, gone, version=version, loaded_at=loaded_at, deleted=1)
+
+
+def documents_dated(mart: Backend, facts: list[str], start, end) -> tuple[int, ...]:
+    """The documents with live facts dated in [start, end] (local dates) in any of ``facts``."""
+    found: set[int] = set()
+    for fact in facts:
+        rows = exact(mart, fact, "date >= {low:Date} AND date <= {high:Date}", {"low": start, "high": end},
+                     columns=("DISTINCT document_id",))
+        found |= {int(value) for value in rows["document_id"] if int(value)}
+    return tuple(sorted(found))
 
 
 def exact(mart: Backend, fact: str, condition: str, params: dict, *, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -90,4 +113,4 @@ def refresh_rollups(mart: Backend, touched: pd.DataFrame, *, version: int) -> li
     return refreshed
 
 
-__all__ = ["tombstones", "exact", "insert", "refresh_rollups"]
+__all__ = ["tombstones", "documents_dated", "exact", "insert", "refresh_rollups"]

@@ -1,18 +1,42 @@
 """``GET /api/lineage/{fact_key}``: a mart fact back to its OLTP row and the signed message.
 
 The answer holds identifiers and digests only (see ``etl.lineage``). Who may ask: the institution
-the fact belongs to (it sent the message), or a bureau (registry kind) — the same organizations
-that see the fact in a dashboard.
+the fact belongs to (it sent the message), or a bureau (registry kind) whose region holds that
+institution's district — the same organizations that see the fact in a dashboard
+(``hub.analytics.scope``). An institution the registry does not place in a division is traced by
+any bureau, as before.
 """
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from sqlalchemy import select
+
+from .analytics.scope import scope_for
 from .errors import HubError
 from .registry.access import role_of
+from .registry.models import Institution, Region
 from .webapi import HubErrorRoute, bearer_org, error_response
 
 router = APIRouter(prefix="/api/lineage", tags=["lineage"], route_class=HubErrorRoute)
+
+
+def _bureau_over(session, org: str, owner: str) -> bool:
+    """Whether ``org`` is a bureau whose region holds ``owner``'s district (or ``owner`` has none)."""
+    if role_of(session, org) != "bureau":
+        return False
+    division = session.scalar(select(Institution.division_code).where(Institution.code == owner))
+    if not division:
+        return True
+    districts = scope_for(session, org).districts or frozenset()
+    parents = dict(session.execute(select(Region.code, Region.parent_code)).all())
+    seen = set()
+    while division and division not in seen:  # the division or an ancestor is one of the bureau's districts
+        if division in districts:
+            return True
+        seen.add(division)
+        division = parents.get(division)
+    return False
 
 
 @router.get("/{fact_key}")
@@ -29,7 +53,7 @@ def fact_lineage(request: Request, fact_key: str):
             if not answer["found"]:
                 raise HubError("lineage.fact.not_found", "no such OLTP row (retracted, or never loaded)")
             owner = answer.get("institution") or answer["message"]["sender"]
-            if owner != org and role_of(session, org) != "bureau":
+            if owner != org and not _bureau_over(session, org, owner):
                 raise HubError("access.denied", "lineage of another institution's fact")
         return answer
     except HubError as exc:

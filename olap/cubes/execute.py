@@ -99,7 +99,9 @@ class _Plan:
                 raise CubeError("having names a measure or indicator of the query", field=f"/having/{index}")
 
     def _need(self, name: str, field: str) -> None:
-        cube_name, _, measure = name.rpartition(".")
+        cube_name, dot, measure = name.rpartition(".")
+        if dot and (not cube_name or cube_name == self.cube.name):  # ".x", "visits.x" on visits: the cells
+            raise CubeError("no such measure", code="cube.measure.unknown", field=field)  # would lack the name
         cube = get_cube(cube_name) if cube_name else self.cube
         try:
             cube.measure(measure)

@@ -18,6 +18,7 @@ from typing import Any
 from .errors import CubeError
 
 MAX_VALUES = 1000
+EARLIEST, LATEST = date(1970, 1, 1), date(2105, 12, 31)  # what the mart's Date holds
 MAX_NAMES = 32
 UNITS = ("day", "week", "month", "quarter", "year")
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
@@ -111,19 +112,29 @@ def resolve_period(spec: Any, *, today: date) -> Period:
         start, end = _date(spec.get("from"), "/period/from"), _date(spec.get("to"), "/period/to")
         if end < start:
             raise CubeError("period ends before it starts", field="/period")
-        return Period(start, end)
+        return _bounded(Period(start, end), "/period")
     if "last" in spec:
         count, unit = spec["last"], spec.get("unit")
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 3660 or unit not in UNITS:
             raise CubeError("last needs a count (1-3660) and a unit (day, week, month, quarter, year)",
                             field="/period/last")
         current = unit_start(as_of, unit)
-        return Period(_units_before(current, unit, count), current - timedelta(days=1))
+        try:
+            return _bounded(Period(_units_before(current, unit, count), current - timedelta(days=1)), "/period/last")
+        except (ValueError, OverflowError):
+            raise CubeError("the period lies outside 1970-2105", field="/period/last") from None
     if "this" in spec:
         if spec["this"] not in UNITS:
             raise CubeError("this needs a unit (day, week, month, quarter, year)", field="/period/this")
-        return Period(unit_start(as_of, spec["this"]), as_of)
+        return _bounded(Period(unit_start(as_of, spec["this"]), as_of), "/period/this")
     raise CubeError("period needs from/to, last/unit or this", field="/period")
+
+
+def _bounded(period: Period, field: str) -> Period:
+    """``period`` if the mart can hold its dates (ClickHouse ``Date``: 1970-2105), else refused."""
+    if period.start < EARLIEST or period.end > LATEST:
+        raise CubeError("the period lies outside 1970-2105", field=field)
+    return period
 
 
 def _date(value: Any, field: str) -> date:
@@ -201,6 +212,8 @@ def parse_query(cube: str, body: Any, *, today: date) -> Query:
     period = resolve_period(body["period"], today=today) if body.get("period") is not None else None
     if compare and period is None:
         raise CubeError("compare needs a period", field="/compare")
+    if compare and period.start.year <= EARLIEST.year:
+        raise CubeError("the year-ago period lies before 1970", field="/compare")
     query = Query(cube=cube, measures=_names(body, "measures"), indicators=_names(body, "indicators"),
                   group_by=_names(body, "group_by"), filters=_filters(body), period=period, compare=compare,
                   sort=_sort(body), top=top, having=_having(body))
