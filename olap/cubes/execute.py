@@ -84,8 +84,9 @@ class _Plan:
                                 field=f"/indicators/{index}") from None
             self._need(indicator.numerator, f"/indicators/{index}")
             self._need(indicator.denominator, f"/indicators/{index}")
+        self.levels_used = {*query.group_by, *(item.level for item in query.filters)}
         for cube_name in list(self.needs):
-            privacy = get_cube(cube_name).privacy_measure
+            privacy = get_cube(cube_name).privacy_for(self.levels_used)
             if privacy and privacy not in self.needs[cube_name]:
                 self.needs[cube_name].append(privacy)
         if query.compare and any(name == "date.week" for name in query.group_by):
@@ -156,8 +157,9 @@ def _cube_frame(backend: Backend, plan: _Plan, cube: Cube, period: Period | None
     frame = _fetch(backend, part, scope, sources)
     flag = f"__suppressed__{cube.name}"
     frame[flag] = False
-    if cube.privacy_measure and len(frame):
-        sensitive = [cube.privacy_measure, *(m for m in part.measures if "person_key" in cube.measure(m).expr)]
+    privacy = cube.privacy_for(plan.levels_used)
+    if privacy and len(frame):
+        sensitive = [privacy, *(m for m in part.measures if "person_key" in cube.measure(m).expr)]
         mask = primary(frame, sensitive)
         if mask.any():
             part, _ = plan.part(cube, period, with_parents=True)
@@ -168,7 +170,7 @@ def _cube_frame(backend: Backend, plan: _Plan, cube: Cube, period: Period | None
             parents = {name: tuple(f"{name.split('.')[0]}.{p}" for p in
                                    cube.dimension(name.split(".")[0]).parents(name.split(".")[1])
                                    if cube.has_level(f"{name.split('.')[0]}.{p}")) for name in visible}
-            mask = complementary(frame, mask, visible=visible, parents=parents, basis=cube.privacy_measure)
+            mask = complementary(frame, mask, visible=visible, parents=parents, basis=privacy)
             measures = list(part.measures)
             frame[measures] = frame[measures].astype("float64").mask(mask)
             frame[flag] = mask

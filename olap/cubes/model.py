@@ -155,8 +155,18 @@ class Cube:
     indicators: tuple[Indicator, ...] = ()
     rollups: tuple[CubeRollup, ...] = ()
     privacy_measure: str | None = None
+    # When set, the privacy measure only applies to queries that group or filter by one of these
+    # levels (e.g. message counts become person-level once broken down by document type: one
+    # disease report from one clinic on one day is one patient).
+    privacy_levels: frozenset[str] = frozenset()
     scope: dict[str, str] = field(default_factory=dict)
     constant_over: frozenset[str] = frozenset()
+
+    def privacy_for(self, levels: set[str]) -> str | None:
+        """The measure whose small values are withheld in a query that uses ``levels``, if any."""
+        if self.privacy_levels and not (self.privacy_levels & levels):
+            return None
+        return self.privacy_measure
 
     def __post_init__(self) -> None:
         names = [measure.name for measure in self.measures] + [ind.name for ind in self.indicators]
@@ -164,6 +174,8 @@ class Cube:
             raise ValueError(f"{self.name}: duplicate measure or indicator names")
         if self.privacy_measure and self.privacy_measure not in names:
             raise ValueError(f"{self.name}: privacy measure {self.privacy_measure} is not declared")
+        if self.privacy_levels and not self.privacy_measure:
+            raise ValueError(f"{self.name}: privacy_levels without a privacy measure")
         for level in (level for dim in self.dimensions for level in dim.levels):
             if level.join and level.join not in self.joins:
                 raise ValueError(f"{self.name}: level {level.name} uses undeclared join {level.join}")
@@ -216,6 +228,7 @@ class Cube:
             "rollups": [rollup.table for rollup in self.rollups],
             "suppressed_below": 5 if self.privacy_measure else None,
             "privacy_measure": self.privacy_measure,
+            "privacy_levels": sorted(self.privacy_levels),  # empty: always; else only when one is used
         }
 
 

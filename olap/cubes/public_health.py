@@ -97,6 +97,7 @@ EXCHANGE = Cube(
         Indicator("timeliness", "on_time", "timed", 100.0, "%", "及时率",
                   f"messages received within {ON_TIME_HOURS} h of the document's effective time / timed messages"),
     ),
+    privacy_measure="messages", privacy_levels=frozenset({"message.document_type"}),
     scope=INSTITUTION_SCOPE,
 )
 
