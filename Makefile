@@ -31,7 +31,7 @@ test: system venv
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: venv
-	$(PY) -m pytest -q -x -m "not postgres and not slow"
+	$(PY) -m pytest -q -x -m "not postgres and not slow and not clickhouse"
 
 demo: venv
 	$(VENV)/bin/hie demo --data-dir $(DEMO_DIR)
