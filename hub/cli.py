@@ -37,8 +37,11 @@ main.add_command(pki_group, "pki")
 def _add_etl_commands() -> None:
     from etl.cli import etl, lineage
 
+    from .registry.cli import grants
+
     main.add_command(etl, "etl")
     main.add_command(lineage, "lineage")
+    main.add_command(grants, "grants")
 
 
 _add_etl_commands()
