@@ -116,8 +116,8 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
         return SOURCES[index].fact, len(raw), transform_facts(SOURCES[index], raw, pseudonymize=pseudonymize,
                                                               version=version, loaded_at=loaded_at)
 
-    # The next fact is read and transformed while this one is written into the mart: in a spawned
-    # process for big runs on SQLite (etl/reader.py), else in a thread (chDB's insert and SQLite's
+    # The next facts are read and transformed while this one is written into the mart: in two reader
+    # processes for big runs on SQLite (etl/reader.py), else in a thread (chDB's insert and SQLite's
     # own work run outside the GIL).
     if big:
         pool = reader.ProcessReader(path, selection, messages, key=pseudonymize.key, version=version,
