@@ -69,7 +69,9 @@ def run_agent_demo(*, data_dir: Path, hub_url: str, organization: str = "CLINIC0
                       encoding="utf-8")
     for name in (*GOOD, UNMAPPED):
         shutil.copyfile(SAMPLES / name, inbox / name)
-    click.echo(f"\nclinic agent ({organization}): the HIS dropped {len(GOOD) + 1} HL7 v2 files into {inbox}")
+    again = (folder / "agent-state" / "outbox.db").exists()
+    click.echo(f"\nclinic agent ({organization}): the HIS dropped {len(GOOD) + 1} HL7 v2 files into {inbox}"
+               + ("\n  (a second demo run: the agent remembers these records and sends nothing twice)" if again else ""))
     _agent(config, "push-now")
     time.sleep(2.0)  # the hub normalizes, then queues its acknowledgements
     _agent(config, "replies")
