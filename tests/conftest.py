@@ -11,13 +11,14 @@ db_url     a SQLAlchemy URL, once per backend: ``sqlite`` (file in tmp_path) and
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
 try:  # tests/ on sys.path: pytest's default "prepend" import mode
+    from support.databases import empty_database
     from support.pgserver import PostgresServer
 except ImportError:  # tests/ imported as a package
+    from tests.support.databases import empty_database
     from tests.support.pgserver import PostgresServer
 
 
@@ -55,13 +56,4 @@ def pg_server():
 )
 def db_url(request, tmp_path):
     """SQLAlchemy URL of an empty database, for each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/hub.db"
-        return
-    server = request.getfixturevalue("pg_server")
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    url = server.create_database(name)
-    try:
-        yield url
-    finally:
-        server.drop_database(name)
+    yield from empty_database(request, tmp_path, "hub")

@@ -23,6 +23,9 @@ DIAGNOSIS = Dimension("diagnosis", (
     Level("code", "primary_diagnosis_code", title="ICD-10 编码"),
 ), title="主要诊断")
 
+# every visits rollup re-aggregates the same way
+_VISIT_SUMS = {"visits": "sum(visits)", "total_fen": "sum(total_fen)", "drug_fen": "sum(drug_fen)"}
+
 VISITS = Cube(
     name="visits", title="门急诊人次", fact="fact_outpatient_visit",
     dimensions=(date_dimension(), institution_dimension(department=True), INSTITUTION_KIND,
@@ -42,15 +45,15 @@ VISITS = Cube(
     ),
     rollups=(CubeRollup("rollup_visits_institution_month",
                         frozenset({"date", "institution_code", "kind"}),
-                        {"visits": "sum(visits)", "total_fen": "sum(total_fen)", "drug_fen": "sum(drug_fen)"},
+                        _VISIT_SUMS,
                         grain="month"),
              CubeRollup("rollup_visits_institution_week",
                         frozenset({"date", "institution_code", "kind"}),
-                        {"visits": "sum(visits)", "total_fen": "sum(total_fen)", "drug_fen": "sum(drug_fen)"},
+                        _VISIT_SUMS,
                         grain="week"),
              CubeRollup("rollup_visits_institution_day",
                         frozenset({"date", "institution_code", "department_code", "kind"}),
-                        {"visits": "sum(visits)", "total_fen": "sum(total_fen)", "drug_fen": "sum(drug_fen)"})),
+                        _VISIT_SUMS)),
     privacy_measure="visits", scope=INSTITUTION_SCOPE,
 )
 

@@ -2,13 +2,14 @@
 column map, and acknowledged at the hub only after the write committed."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from adapters.agent import Agent, load
 from adapters.agent.replies import RepliesResult, ReplyRouter
+
+from tests.support.databases import empty_database
 
 from .conftest import wait_until, write_config, write_documents
 
@@ -37,16 +38,7 @@ content = "content"
                         pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
 def clinic_db(request, tmp_path):
     """The clinic's own database (its URL); the reply table is created by each test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/clinic.db"
-        return
-    server = request.getfixturevalue("pg_server")
-    name = f"clinic_{uuid.uuid4().hex[:12]}"
-    url = server.create_database(name)
-    try:
-        yield url
-    finally:
-        server.drop_database(name)
+    yield from empty_database(request, tmp_path, "clinic")
 
 
 def _accepted_agent(tmp_path, hub, pki_dir, clinic_db, count: int) -> Agent:
