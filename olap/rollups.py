@@ -64,8 +64,13 @@ MEDICATION_INSTITUTION_MONTH = Rollup(
     cell=("date", "institution_code", "drug_code", "kind"),
     measures=(("lines", "count()", "UInt64"), ("amount_fen", "sum(amount_fen)", "Int64")), grain="month",
 )
+MEDICATION_DRUG_MONTH = Rollup(
+    name="rollup_medication_drug_month", source="fact_medication", cell=("date", "drug_code", "kind"),
+    measures=MEDICATION_INSTITUTION_MONTH.measures, grain="month",
+)
 ROLLUPS = {rollup.name: rollup for rollup in (VISITS_INSTITUTION_DAY, VISITS_INSTITUTION_WEEK,
-                                              VISITS_INSTITUTION_MONTH, MEDICATION_INSTITUTION_MONTH)}
+                                              VISITS_INSTITUTION_MONTH, MEDICATION_INSTITUTION_MONTH,
+                                              MEDICATION_DRUG_MONTH)}
 
 
 def refresh_sql(rollup: Rollup) -> str:
@@ -113,4 +118,4 @@ def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date,
 
 
 __all__ = ["Rollup", "VISITS_INSTITUTION_DAY", "VISITS_INSTITUTION_WEEK", "VISITS_INSTITUTION_MONTH",
-           "MEDICATION_INSTITUTION_MONTH", "ROLLUPS", "refresh_sql", "refresh"]
+           "MEDICATION_INSTITUTION_MONTH", "MEDICATION_DRUG_MONTH", "ROLLUPS", "refresh_sql", "refresh"]

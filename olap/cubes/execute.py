@@ -38,6 +38,8 @@ _FORMATS = {
 def _render(series: pd.Series, render: Render) -> list:
     """A level's engine values as JSON values; formatted once per distinct value (dashboards repeat them)."""
     values = series.to_numpy(dtype=object)
+    if render is Render.TEXT and all(type(value) is str for value in values):
+        return values.tolist()
     labels = {value: _FORMATS[render](value) for value in pd.unique(values)}
     return [labels[value] for value in values]
 
@@ -45,9 +47,11 @@ def _render(series: pd.Series, render: Render) -> list:
 def _json_column(series: pd.Series) -> list:
     """Measure or indicator values: None for withheld or undefined, int when whole, else 6 decimals."""
     values = series.to_numpy(dtype="float64", na_value=np.nan)
-    whole = (np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)).tolist()
+    whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
+    if whole.all():  # counts and sums: the common case, converted at once
+        return values.astype(np.int64).tolist()
     return [None if value != value or value in (np.inf, -np.inf) else (int(value) if exact else round(value, 6))
-            for value, exact in zip(values.tolist(), whole)]
+            for value, exact in zip(values.tolist(), whole.tolist())]
 
 
 def _year_later(value: str, render: Render) -> str:

@@ -25,6 +25,7 @@ DIAGNOSIS = Dimension("diagnosis", (
 
 # every visits rollup re-aggregates the same way
 _VISIT_SUMS = {"visits": "sum(visits)", "total_fen": "sum(total_fen)", "drug_fen": "sum(drug_fen)"}
+_MEDICATION_SUMS = {"lines": "sum(lines)", "amount_fen": "sum(amount_fen)"}
 
 VISITS = Cube(
     name="visits", title="门急诊人次", fact="fact_outpatient_visit",
@@ -128,9 +129,11 @@ PRESCRIPTIONS = Cube(
               _PERSONS),
     indicators=(Indicator("antibiotic_rate", "antibiotic_prescriptions", "prescriptions", 100.0, "%",
                           "处方抗菌药物使用率", "prescriptions with an antibiotic / prescriptions"),),
-    rollups=(CubeRollup("rollup_medication_institution_month",
+    rollups=(CubeRollup("rollup_medication_drug_month", frozenset({"date", "drug_code", "kind"}),
+                        _MEDICATION_SUMS, grain="month"),
+             CubeRollup("rollup_medication_institution_month",
                         frozenset({"date", "institution_code", "drug_code", "kind"}),
-                        {"lines": "sum(lines)", "amount_fen": "sum(amount_fen)"}, grain="month"),),
+                        _MEDICATION_SUMS, grain="month"),),
     privacy_measure="lines", scope=INSTITUTION_SCOPE,
 )
 

@@ -2,7 +2,9 @@
 
 Every statement is ``CREATE … IF NOT EXISTS``, so a run that crashed half-way is finished by the
 next one, and applying an already-applied schema is a no-op (nothing is created or recorded).
-A mart newer than this code is refused rather than written to.
+A mart newer than this code is refused rather than written to. A rollup that a version adds to a
+mart that already has facts is filled from them before the version is recorded (a cube would
+otherwise read the empty rollup and answer zero).
 """
 from __future__ import annotations
 
@@ -13,10 +15,10 @@ import pandas as pd
 
 from ..backend import Backend
 from ..errors import SchemaError
-from . import v1, v2
+from . import v1, v2, v3
 from .model import Column, Table, TableKind
 
-VERSIONS: tuple[ModuleType, ...] = (v1, v2)
+VERSIONS: tuple[ModuleType, ...] = (v1, v2, v3)
 
 SCHEMA_TABLE = Table(
     name="mart_schema_version", kind=TableKind.META,
@@ -45,12 +47,30 @@ def apply_schema(backend: Backend, versions: tuple[ModuleType, ...] = VERSIONS) 
             continue
         for table in module.TABLES:
             backend.create_table(table)
+        if current:
+            _fill_new_rollups(backend, module.TABLES)
         now = datetime.now(timezone.utc)
         backend.insert_df(SCHEMA_TABLE.name, pd.DataFrame({
             "schema_version": [module.VERSION], "description": [module.DESCRIPTION],
             "applied_at": [now], "version": [int(now.timestamp() * 1_000_000)]}))
         applied.append(module.VERSION)
     return applied
+
+
+def _fill_new_rollups(backend: Backend, tables: tuple[Table, ...]) -> None:
+    """Compute the rollups among ``tables`` over every day their facts cover (an upgrade, not the ETL)."""
+    from ..rollups import ROLLUPS, refresh
+
+    for declared in tables:
+        rollup = ROLLUPS.get(declared.name)
+        if declared.kind is not TableKind.ROLLUP or rollup is None:
+            continue
+        span = backend.query_df(f"SELECT count() AS n, min(date) AS first, max(date) AS last "
+                                f"FROM {rollup.source} WHERE deleted = 0")
+        if int(span["n"].iloc[0]):
+            refresh(backend, rollup, date_from=pd.Timestamp(span["first"].iloc[0]).date(),
+                    date_to=pd.Timestamp(span["last"].iloc[0]).date(),
+                    version=int(datetime.now(timezone.utc).timestamp() * 1_000_000))
 
 
 def table(name: str) -> Table:

@@ -113,7 +113,7 @@ def test_antibiotic_rate_and_top_drugs(mart, region):
 
     top = ask(mart, "prescriptions", {"measures": ["amount_fen", "lines"], "group_by": ["drug.drug"], "period": WHOLE,
                                       "sort": [{"by": "amount_fen", "desc": True}], "top": 3})
-    assert top["sources"] == {"prescriptions": "rollup_medication_institution_month"}
+    assert top["sources"] == {"prescriptions": "rollup_medication_drug_month"}
     expected = chosen.groupby("drug").agg(amount_fen=("amount_fen", "sum"), lines=("drug", "size"))
     expected = expected.sort_values("amount_fen", ascending=False).head(3)
     assert [(c["drug.drug"], c["amount_fen"], c["lines"]) for c in top["cells"]] == \

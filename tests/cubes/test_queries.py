@@ -100,4 +100,7 @@ def test_the_compiler_writes_exact_reads_in_the_common_dialect():
     assert on_cluster.sql.count("GLOBAL ANY LEFT JOIN") == 2 and "drug_code GLOBAL IN" in on_cluster.sql
     whole_months = compile_part(Part(CUBES["prescriptions"], ("drug.drug",), ("lines",), (),
                                      Period(date(2026, 1, 1), date(2026, 1, 31))))
-    assert whole_months.source == "rollup_medication_institution_month"
+    assert whole_months.source == "rollup_medication_drug_month"  # the city's drugs: no institution needed
+    scoped = compile_part(Part(CUBES["prescriptions"], ("drug.drug",), ("lines",), (),
+                               Period(date(2026, 1, 1), date(2026, 1, 31))), scope=Scope(districts=frozenset({"330106"})))
+    assert scoped.source == "rollup_medication_institution_month"

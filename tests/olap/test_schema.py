@@ -13,13 +13,37 @@ OLD, NEW = Capabilities.for_version((18, 16, 1)), Capabilities.for_version((26, 
 
 def test_applies_once_and_reapplying_is_a_noop(olap):
     assert current_version(olap) == 0
-    assert apply_schema(olap) == [1, 2]
+    assert apply_schema(olap) == [1, 2, 3]
     tables = olap.table_names()
     assert {t.name for t in TABLES} | {SCHEMA_TABLE.name} <= tables
     assert apply_schema(olap) == []
     assert olap.table_names() == tables
-    assert len(olap.query_df("SELECT * FROM mart_schema_version")) == 2  # one row per version applied
-    assert current_version(olap) == 2
+    assert len(olap.query_df("SELECT * FROM mart_schema_version")) == 3  # one row per version applied
+    assert current_version(olap) == 3
+
+
+def test_an_upgrade_fills_the_rollups_it_adds_from_the_facts_already_there(olap):
+    from olap.schema import v1, v2
+
+    assert apply_schema(olap, (v1, v2)) == [1, 2]
+    lines = pd.DataFrame({
+        "fact_key": [f"record_medication:{i}" for i in range(6)], "source_id": range(6), "document_id": range(6),
+        "message_id": range(6), "loaded_at": pd.Timestamp("2026-03-01", tz="UTC"),
+        "date": [pd.Timestamp(day).date() for day in ("2026-01-05", "2026-01-20", "2026-02-03", "2026-02-03",
+                                                        "2026-02-28", "2026-03-01")],
+        "institution_code": ["H1", "H2", "H1", "H2", "H2", "H1"], "person_key": "p1", "sex": "1",
+        "age_band": "15-44", "kind": "prescription", "drug_code": ["X1", "X1", "X1", "X2", "X1", "X2"],
+        "quantity": 1.0, "amount_fen": [100, 200, 300, 400, 500, 600],
+        "version": 1, "deleted": [0, 0, 0, 0, 1, 0]})  # the retracted line counts nowhere
+    olap.insert_df("fact_medication", lines)
+    assert apply_schema(olap) == [3]
+    cells = olap.query_df("SELECT toString(date) AS month, drug_code, lines, amount_fen FROM "
+                          "rollup_medication_drug_month FINAL WHERE deleted = 0 ORDER BY month, drug_code")
+    assert cells.to_dict("records") == [
+        {"month": "2026-01-01", "drug_code": "X1", "lines": 2, "amount_fen": 300},
+        {"month": "2026-02-01", "drug_code": "X1", "lines": 1, "amount_fen": 300},
+        {"month": "2026-02-01", "drug_code": "X2", "lines": 1, "amount_fen": 400},
+        {"month": "2026-03-01", "drug_code": "X2", "lines": 1, "amount_fen": 600}]
 
 
 def test_a_newer_mart_is_refused(olap):
@@ -65,4 +89,4 @@ def test_declarations_are_consistent():
     assert len(names) == len(set(names))
     assert {d.name for d in DIMENSIONS} >= {"dim_date", "dim_institution", "dim_diagnosis", "dim_disease",
                                             "dim_drug", "dim_person"}
-    assert len(FACTS) == 12 and [module.VERSION for module in VERSIONS] == [1, 2]
+    assert len(FACTS) == 12 and [module.VERSION for module in VERSIONS] == [1, 2, 3]
