@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from itertools import islice
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -91,6 +91,13 @@ def _valid(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return frame[ok], int((~ok).sum())
 
 
+# The biggest reads first (longest first keeps both readers busy to the end): every document is an
+# exchange message (None), a lab report has several results, a prescription several lines.
+_BIG_FIRST = ("fact_lab_test", "fact_medication", "fact_outpatient_visit")
+_READ_ORDER: tuple[int | None, ...] = (
+    None, *sorted(range(len(SOURCES)), key=lambda index: (
+        _BIG_FIRST.index(SOURCES[index].fact) if SOURCES[index].fact in _BIG_FIRST else len(_BIG_FIRST), index)))
+
 PROCESS_READER_MIN_DOCUMENTS = 20_000  # below this a spawned reader's start-up (~1-2 s) costs more than it saves
 
 
@@ -127,15 +134,17 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
         threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-read")
         submit, close = (lambda index: threads.submit(prepare, index)), threads.shutdown
     try:
-        tasks = iter((*range(len(SOURCES)), None))
+        tasks = iter(_READ_ORDER)
         ahead = [submit(task) for task in islice(tasks, 3)]  # bounded: memory holds ~3 facts
         with engine.connect() as connection:  # the dimensions meanwhile, while the first facts are read
             result.dimensions = dimensions.refresh_static(connection, mart, today=loaded_at.date())
             if persons is not None:
                 result.dimensions["dim_person"] = dimensions.refresh_persons(
                     connection, mart, pseudonymize, since=persons[0], until=persons[1], version=version)
-        while ahead:
-            fact, read, frame = ahead.pop(0).result()
+        while ahead:  # written as they come: a small fact read later need not wait for a big one
+            done = next(iter(wait(ahead, return_when=FIRST_COMPLETED).done))
+            ahead.remove(done)
+            fact, read, frame = done.result()
             ahead += [submit(task) for task in islice(tasks, 1)]
             frame, rejected = _valid(frame)
             gone = (load.tombstones(mart, fact, replaced, frame, version=version, loaded_at=loaded_at)
