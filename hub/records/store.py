@@ -215,8 +215,8 @@ def _retract_rows(session: Session, document_ids: list[int]) -> None:
 _DOC_COLUMNS = ("institution", "id_root", "document_id", "recorded_at", "version", "document_type",
                 "schema_version", "effective_time", "practitioner_code", "person_id", "patient_record_id",
                 "message_row_id", "updated_at", "status")
-_INSERT_DOC = (f"INSERT INTO record_document ({', '.join(_DOC_COLUMNS)}) VALUES ({placeholders(len(_DOC_COLUMNS))}) "
-               "RETURNING id")
+_INSERT_DOC_ROW = f"({placeholders(len(_DOC_COLUMNS))})"
+_DOCS_PER_INSERT = 500  # 14 parameters a row: far below SQLite's and psycopg's limits
 _UPDATE_DOC = ("UPDATE record_document SET " + ", ".join(f"{c} = ?" for c in _DOC_COLUMNS[4:]) + " WHERE id = ?")
 _ROW_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 
@@ -253,6 +253,10 @@ def _converter(sql: RawSql):
     return convert
 
 
+def _key(item: Prepared) -> tuple[str, str, str]:
+    return item.header.institution, item.header.id_root, item.header.document_id
+
+
 def _write(session: Session, items: list[Prepared], *, now: datetime) -> None:
     """Document rows (insert or update in place) and every normalized row, through the driver."""
     if not items:
@@ -261,27 +265,36 @@ def _write(session: Session, items: list[Prepared], *, now: datetime) -> None:
     convert = _converter(sql)
     existing = _existing(session, items)
     per_table: dict[tuple[str, tuple[str, ...]], list[tuple]] = {}
+    documents: list[tuple[Prepared, tuple]] = []
     for item in items:
         h, res = item.header, item.resolution
         person_id, record_id = (res.person_id, res.patient_record_id) if res else (None, None)
         status = (DocumentStatus.CANCELLED if item.retracted else DocumentStatus.CURRENT).value
-        values = convert((h.version, h.type_name, h.schema_version, h.effective_time, h.practitioner_code,
-                          person_id, record_id, item.message.id, now, status))
-        known = existing.get((h.institution, h.id_root, h.document_id))
-        if known is None:
-            document_ref = sql.insert_returning(_INSERT_DOC, (h.institution, h.id_root, h.document_id,
-                                                              values[-2], *values))
-        else:
-            document_ref = known["id"]
-            sql.many(_UPDATE_DOC, [(*values, document_ref)])
+        documents.append((item, convert((h.version, h.type_name, h.schema_version, h.effective_time,
+                                         h.practitioner_code, person_id, record_id, item.message.id, now, status))))
+    refs = {key: known["id"] for key, known in existing.items()}
+    updates = [(*values, refs[_key(item)]) for item, values in documents if _key(item) in refs]
+    sql.many(_UPDATE_DOC, updates)
+    fresh = [(item.header.institution, item.header.id_root, item.header.document_id, values[-2], *values)
+             for item, values in documents if _key(item) not in refs]
+    for start in range(0, len(fresh), _DOCS_PER_INSERT):  # one statement per chunk, ids matched by key
+        part = fresh[start:start + _DOCS_PER_INSERT]
+        for ref, *key in sql.rows(f"INSERT INTO record_document ({', '.join(_DOC_COLUMNS)}) VALUES "
+                                  f"{', '.join([_INSERT_DOC_ROW] * len(part))} "
+                                  "RETURNING id, institution, id_root, document_id",
+                                  tuple(value for row in part for value in row)):
+            refs[tuple(key)] = ref
+    for item, _values in documents:
         if item.retracted:
             continue
+        h, res = item.header, item.resolution
+        document_ref = refs[_key(item)]
         for table, row in item.normalized.rows:
             if table in PERSON_TABLES:
                 if res is None:
                     raise RecordError("record.patient.invalid", "document type needs a patient",
                                       field=f"/{h.type_name}/header/patient")
-                row = {**row, "person_id": person_id, "patient_record_id": record_id}
+                row = {**row, "person_id": res.person_id, "patient_record_id": res.patient_record_id}
             columns = ("document_ref", "institution", *row)
             per_table.setdefault((table, columns), []).append((document_ref, h.institution, *convert(row.values())))
     for (table, columns), rows in per_table.items():
