@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from lxml import etree
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -168,7 +168,8 @@ def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: Ba
     if cancelled:
         session.execute(update(_DOCS).where(_DOCS.c.id.in_(cancelled))
                         .values(status=DocumentStatus.CANCELLED.value, updated_at=now))
-    _write(session, _latest_only(to_store), now=now)
+    _write(session, _latest_only(to_store), {key: known["id"] for key, known in current.items()
+                                              if known["id"] is not None}, now=now)
     audit_rows = []
     for item in batch:
         result.outcomes[item.message.id] = item.outcome
@@ -181,11 +182,16 @@ def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: Ba
 def _existing(session: Session, batch: list[Prepared]) -> dict[tuple, dict]:
     keys = {(p.header.institution, p.header.id_root, p.header.document_id) for p in batch}
     keys |= {(p.header.institution, *p.normalized.cancels) for p in batch if p.normalized.cancels}
-    rows = session.execute(select(_DOCS.c.institution, _DOCS.c.id_root, _DOCS.c.document_id, _DOCS.c.id,
-                                  _DOCS.c.version, _DOCS.c.status)
-                           .where(tuple_(_DOCS.c.institution, _DOCS.c.id_root, _DOCS.c.document_id).in_(list(keys))))
-    return {(r.institution, r.id_root, r.document_id): {"id": r.id, "version": r.version, "status": r.status,
-                                                        "item": None} for r in rows}
+    sql, ordered, found = RawSql(session), sorted(keys), {}
+    for start in range(0, len(ordered), 100):  # an OR of keys: one unique-index probe each
+        part = ordered[start:start + 100]
+        condition = " OR ".join(["(institution = ? AND id_root = ? AND document_id = ?)"] * len(part))
+        for institution, id_root, document_id, ref, version, status in sql.rows(
+                f"SELECT institution, id_root, document_id, id, version, status FROM record_document WHERE {condition}",
+                tuple(value for key in part for value in key)):
+            found[(institution, id_root, document_id)] = {"id": ref, "version": version, "status": status,
+                                                          "item": None}
+    return found
 
 
 def _resolve_persons(session: Session, items: list[Prepared], *, now: datetime) -> None:
@@ -257,13 +263,13 @@ def _key(item: Prepared) -> tuple[str, str, str]:
     return item.header.institution, item.header.id_root, item.header.document_id
 
 
-def _write(session: Session, items: list[Prepared], *, now: datetime) -> None:
-    """Document rows (insert or update in place) and every normalized row, through the driver."""
+def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *, now: datetime) -> None:
+    """Document rows (insert or update in place: ``stored`` = key → id of the documents already
+    there) and every normalized row, through the driver."""
     if not items:
         return
     sql = RawSql(session)
     convert = _converter(sql)
-    existing = _existing(session, items)
     per_table: dict[tuple[str, tuple[str, ...]], list[tuple]] = {}
     documents: list[tuple[Prepared, tuple]] = []
     for item in items:
@@ -272,7 +278,7 @@ def _write(session: Session, items: list[Prepared], *, now: datetime) -> None:
         status = (DocumentStatus.CANCELLED if item.retracted else DocumentStatus.CURRENT).value
         documents.append((item, convert((h.version, h.type_name, h.schema_version, h.effective_time,
                                          h.practitioner_code, person_id, record_id, item.message.id, now, status))))
-    refs = {key: known["id"] for key, known in existing.items()}
+    refs = dict(stored)
     updates = [(*values, refs[_key(item)]) for item, values in documents if _key(item) in refs]
     sql.many(_UPDATE_DOC, updates)
     fresh = [(item.header.institution, item.header.id_root, item.header.document_id, values[-2], *values)
