@@ -3,6 +3,8 @@
 A bureau-role organization (卫生健康行政部门) is registered with the division it governs: a city
 bureau sees every district-level division under its city, a district bureau its own district. Any
 other organization sees only its own institution's cells (and reference data of its district).
+A bureau that governs every district in the registry (the usual city-wide platform) is not
+filtered at all, which lets its queries read the city-wide rollups.
 """
 from __future__ import annotations
 
@@ -39,7 +41,10 @@ def scope_for(session: Session, org: str) -> Scope:
     """The cells ``org`` may query (see the module docstring)."""
     if role_of(session, org) == "bureau":
         division = session.scalar(select(Institution.division_code).where(Institution.code == org))
-        return Scope(districts=districts_under(session, division or ""))
+        districts = districts_under(session, division or "")
+        if districts and districts >= districts_under(session, ""):
+            return Scope()  # it governs every district there is: no filter, so city-wide rollups answer
+        return Scope(districts=districts)
     district = session.scalar(select(Institution.division_code).where(Institution.code == org))
     return Scope(districts=frozenset({district}) if district else frozenset(), institutions=frozenset({org}))
 

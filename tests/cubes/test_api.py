@@ -69,3 +69,20 @@ def test_no_mart_is_a_retryable_error(api):
     api.app.state.mart = None
     response = post(api, "B01", "visits", {"measures": ["visits"]})
     assert response.status_code == 503 and response.json()["code"] == "olap.unavailable"
+
+
+def test_the_city_bureaus_top_drugs_read_the_city_wide_drug_rollup(api):
+    """A bureau governing every district is not filtered, so the city-wide drug rollup answers it;
+    a district bureau's scope needs the institution, so its query reads the institution rollup."""
+    body = {"measures": ["amount_fen", "lines"], "group_by": ["drug.drug"], "period": WHOLE,
+            "sort": [{"by": "amount_fen", "desc": True}], "top": 5}
+    city = post(api, "B01", "prescriptions", body)
+    assert city.status_code == 200, city.text
+    assert city.json()["sources"] == {"prescriptions": "rollup_medication_drug_month"}
+    district = post(api, "B02", "prescriptions", body)
+    assert district.json()["sources"] == {"prescriptions": "rollup_medication_institution_month"}
+    by_institution = {**body, "group_by": ["institution.institution"], "top": None}
+    lines = {cell["institution.institution"]: cell["lines"]
+             for cell in post(api, "B01", "prescriptions", by_institution).json()["cells"]}
+    assert set(lines) == {"H01", "C01", "C02", "H02", "C03"}  # unfiltered: still only the registry's members
+    assert sum(cell["lines"] for cell in city.json()["cells"]) <= sum(lines.values())
