@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 
 from sqlalchemy import select
 
-from .analytics.scope import scope_for
+from .analytics.scope import districts_under
 from .errors import HubError
 from .registry.access import role_of
 from .registry.models import Institution, Region
@@ -28,7 +28,8 @@ def _bureau_over(session, org: str, owner: str) -> bool:
     division = session.scalar(select(Institution.division_code).where(Institution.code == owner))
     if not division:
         return True
-    districts = scope_for(session, org).districts or frozenset()
+    governed = session.scalar(select(Institution.division_code).where(Institution.code == org))
+    districts = districts_under(session, governed or "")
     parents = dict(session.execute(select(Region.code, Region.parent_code)).all())
     seen = set()
     while division and division not in seen:  # the division or an ancestor is one of the bureau's districts

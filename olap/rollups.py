@@ -110,12 +110,28 @@ def refresh_sql(rollup: Rollup) -> str:
     )
 
 
+def pieces(rollup: Rollup, date_from: date, date_to: date) -> list[tuple[date, date]]:
+    """The range widened to whole periods, cut into calendar months (five-week runs for a week
+    rollup): one statement each, so a backfill of years needs no more memory than one month."""
+    date_from, date_to = rollup.whole_periods(date_from, date_to)
+    cut, start = [], date_from
+    while start <= date_to:
+        if rollup.grain == "week":  # start is a Monday: whole weeks only
+            end = start + timedelta(weeks=5, days=-1)
+        else:
+            end = date(start.year + start.month // 12, start.month % 12 + 1, 1) - timedelta(days=1)
+        cut.append((start, min(end, date_to)))
+        start = min(end, date_to) + timedelta(days=1)
+    return cut
+
+
 def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date, version: int) -> None:
     """Recompute ``rollup`` for the days ``date_from``..``date_to`` (widened to its grain's whole periods);
     ``version`` must exceed earlier refreshes'."""
-    date_from, date_to = rollup.whole_periods(date_from, date_to)
-    backend.execute(refresh_sql(rollup), {"date_from": date_from, "date_to": date_to, "version": version})
+    sql = refresh_sql(rollup)
+    for low, high in pieces(rollup, date_from, date_to):
+        backend.execute(sql, {"date_from": low, "date_to": high, "version": version})
 
 
 __all__ = ["Rollup", "VISITS_INSTITUTION_DAY", "VISITS_INSTITUTION_WEEK", "VISITS_INSTITUTION_MONTH",
-           "MEDICATION_INSTITUTION_MONTH", "MEDICATION_DRUG_MONTH", "ROLLUPS", "refresh_sql", "refresh"]
+           "MEDICATION_INSTITUTION_MONTH", "MEDICATION_DRUG_MONTH", "ROLLUPS", "pieces", "refresh_sql", "refresh"]

@@ -1,13 +1,13 @@
 """ReplacingMergeTree + version + deleted: exact answers after re-inserts, corrections and retractions."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
 
 from olap import apply_schema
-from olap.rollups import VISITS_INSTITUTION_DAY, refresh
+from olap.rollups import ROLLUPS, VISITS_INSTITUTION_DAY, pieces, refresh
 
 from .samples import expected_by_institution, visits
 
@@ -89,3 +89,17 @@ def test_rollup_refresh_is_exact_and_idempotent(mart):
     refresh(mart, VISITS_INSTITUTION_DAY, version=3, **window)
     assert answer(mart, rollup) == expected_by_institution(batch.drop(gone.index))
     assert answer(mart, rollup) == answer(mart)
+
+
+@pytest.mark.parametrize("rollup", list(ROLLUPS.values()), ids=lambda rollup: rollup.name)
+def test_a_long_refresh_is_cut_into_whole_periods_without_gaps(rollup):
+    cut = pieces(rollup, date(2024, 1, 17), date(2026, 3, 2))
+    assert len(cut) > 20  # a backfill of two years is many small statements, not one big one
+    widened = rollup.whole_periods(date(2024, 1, 17), date(2026, 3, 2))
+    assert cut[0][0] == widened[0] and cut[-1][1] == widened[1]
+    for (_, end), (start, _) in zip(cut, cut[1:]):
+        assert start == end + timedelta(days=1)  # contiguous, no overlap
+    for start, end in cut:
+        assert rollup.whole_periods(start, end) == (start, end)  # no cell split between two statements
+    assert pieces(rollup, date(2024, 5, 8), date(2024, 5, 8)) == [rollup.whole_periods(date(2024, 5, 8),
+                                                                                        date(2024, 5, 8))]
