@@ -6,7 +6,7 @@ these names, so ``institution.district`` must be the reporting institution's dis
 """
 from __future__ import annotations
 
-from .model import Dimension, Join, Level, Render
+from .model import Dimension, Join, Label, Level, Render
 
 INSTITUTION_JOIN = Join("dim_institution", "institution_code", "institution_code", "department_code = ''")
 DIVISION_JOIN = Join("dim_division", "division_code", "code")
@@ -49,7 +49,23 @@ RESIDENCE = Dimension("residence", (
     Level("division", "division_code", title="行政区划"),
 ), title="现住址")
 
+_DIVISION = Label("dim_division", "code", "name")
+_INSTITUTION = Label("dim_institution", "institution_code", "institution_name", "department_code = ''")
+# The names a query with ``"labels": true`` returns for the codes of these levels, whichever cube
+# they appear in (conformed: the same level name means the same codes everywhere).
+LABELS: dict[str, Label] = {
+    "institution.city": _DIVISION, "institution.district": _DIVISION, "institution.institution": _INSTITUTION,
+    "target.institution": _INSTITUTION,
+    "residence.city": _DIVISION, "residence.district": _DIVISION, "residence.division": _DIVISION,
+    "drug.category": Label("dim_drug", "category_code", "category_name"), "drug.drug": Label("dim_drug", "code", "name"),
+    "diagnosis.chapter": Label("dim_diagnosis", "chapter_code", "chapter_name"),
+    "diagnosis.block": Label("dim_diagnosis", "block_code", "block_name"),
+    "diagnosis.category": Label("dim_diagnosis", "category_code", "category_name"),
+    "diagnosis.code": Label("dim_diagnosis", "code", "name"),
+    "disease.class": Label("dim_disease", "class", "class_name"), "disease.disease": Label("dim_disease", "code", "name"),
+}
+
 INSTITUTION_SCOPE = {"district": "institution.district", "institution": "institution.institution"}
 
-__all__ = ["INSTITUTION_JOIN", "DIVISION_JOIN", "DRUG_JOIN", "DIAGNOSIS_JOIN", "date_dimension",
+__all__ = ["LABELS", "INSTITUTION_JOIN", "DIVISION_JOIN", "DRUG_JOIN", "DIAGNOSIS_JOIN", "date_dimension",
            "institution_dimension", "INSTITUTION_KIND", "SEX", "AGE_BAND", "RESIDENCE", "INSTITUTION_SCOPE"]

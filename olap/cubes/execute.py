@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..backend import Backend
 from .catalog import get_cube
+from .conformed import LABELS
 from .compile import MAX_CELLS, Part, Scope, compile_part
 from .errors import CubeError
 from .model import Cube, Render
@@ -247,12 +248,35 @@ def execute(backend: Backend, query: Query, *, scope: Scope = Scope()) -> dict:
         for cell in cells:  # no earlier cell: nothing happened then (zero counts, no ratio)
             cell["year_ago"] = previous.get(tuple(cell[name] for name in query.group_by),
                                             empty | {"suppressed": False})
-    return {"cube": plan.cube.name, "period": query.period.as_json() if query.period else None,
+    answer = {"cube": plan.cube.name, "period": query.period.as_json() if query.period else None,
             "compare_period": query.period.shifted_years(-1).as_json() if query.compare else None,
             "group_by": list(query.group_by), "measures": list(query.measures),
             "indicators": list(query.indicators), "sources": sources,
             "suppression": {"threshold": THRESHOLD, "suppressed_cells": sum(c["suppressed"] for c in cells)},
             "cells": cells}
+    if query.labels:
+        answer["labels"] = _labels(backend, query, cells)
+    return answer
+
+
+def _labels(backend: Backend, query: Query, cells: list[dict]) -> dict[str, dict[str, str]]:
+    """level → {code: name} for the codes in ``cells`` of every group-by level that has names."""
+    labels = {}
+    for level in query.group_by:
+        label = LABELS.get(level)
+        if label is None:
+            continue
+        codes = sorted({str(cell[level]) for cell in cells if cell[level] not in (None, "")})
+        if not codes:
+            labels[level] = {}
+            continue
+        condition = f" AND {label.condition}" if label.condition else ""
+        frame = backend.query_df(
+            f"SELECT {label.key} AS code, any({label.name}) AS name FROM (SELECT * FROM {label.table} FINAL) "
+            f"WHERE deleted = 0{condition} AND {label.key} IN (SELECT arrayJoin({{codes:Array(String)}})) "
+            "GROUP BY code", {"codes": codes})
+        labels[level] = {str(code): str(name) for code, name in zip(frame["code"], frame["name"]) if name}
+    return labels
 
 
 __all__ = ["execute"]

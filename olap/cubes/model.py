@@ -58,6 +58,16 @@ class Level:
 
 
 @dataclass(frozen=True)
+class Label:
+    """Where a level's codes get their names: ``key`` → ``name`` in dimension ``table`` (read exactly)."""
+
+    table: str
+    key: str
+    name: str
+    condition: str = ""
+
+
+@dataclass(frozen=True)
 class Dimension:
     """A dimension and its hierarchy, coarsest level first (``city`` before ``district``)."""
 
@@ -232,5 +242,5 @@ class Cube:
         }
 
 
-__all__ = ["Render", "DATE_GRAINS", "Join", "Level", "Dimension", "MeasureKind", "Measure", "Indicator",
+__all__ = ["Label", "Render", "DATE_GRAINS", "Join", "Level", "Dimension", "MeasureKind", "Measure", "Indicator",
            "CubeRollup", "Cube"]

@@ -69,6 +69,7 @@ class Query:
     sort: tuple[SortKey, ...] = ()
     top: int | None = None
     having: tuple[Having, ...] = ()
+    labels: bool = False  # also return the names of the group-by levels' codes
 
 
 def _add_years(day: date, years: int) -> date:
@@ -200,12 +201,15 @@ def parse_query(cube: str, body: Any, *, today: date) -> Query:
     if not isinstance(body, dict):
         raise CubeError("query must be a JSON object", field="")
     unknown = set(body) - {"cube", "measures", "indicators", "group_by", "filters", "period", "compare", "sort",
-                           "top", "having"}
+                           "top", "having", "labels"}
     if unknown:
         raise CubeError("unknown query keys", field="/" + sorted(unknown)[0])
     top = body.get("top")
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 10_000):
         raise CubeError("top must be 1-10000", field="/top")
+    labels = body.get("labels", False)
+    if not isinstance(labels, bool):
+        raise CubeError("labels must be true or false", field="/labels")
     compare = body.get("compare")
     if compare not in (None, "year_ago"):
         raise CubeError("compare can only be year_ago", field="/compare")
@@ -216,7 +220,7 @@ def parse_query(cube: str, body: Any, *, today: date) -> Query:
         raise CubeError("the year-ago period lies before 1970", field="/compare")
     query = Query(cube=cube, measures=_names(body, "measures"), indicators=_names(body, "indicators"),
                   group_by=_names(body, "group_by"), filters=_filters(body), period=period, compare=compare,
-                  sort=_sort(body), top=top, having=_having(body))
+                  sort=_sort(body), top=top, having=_having(body), labels=labels)
     if not query.measures and not query.indicators:
         raise CubeError("ask for at least one measure or indicator", field="/measures")
     return query

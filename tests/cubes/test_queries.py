@@ -44,6 +44,7 @@ def test_relative_periods(spec, expected):
     ({"measures": ["visits"], "compare": "year_ago", "period": WHOLE, "group_by": ["date.week"]},
      "cube.query.invalid", "/compare"),
     ({"measures": ["visits"], "drop": 1}, "cube.query.invalid", "/drop"),
+    ({"measures": ["visits"], "labels": "yes"}, "cube.query.invalid", "/labels"),
     ({}, "cube.query.invalid", "/measures"),
 ])
 def test_refusals_carry_a_code_and_the_field_never_the_value(body, code, field):
@@ -104,3 +105,26 @@ def test_the_compiler_writes_exact_reads_in_the_common_dialect():
     scoped = compile_part(Part(CUBES["prescriptions"], ("drug.drug",), ("lines",), (),
                                Period(date(2026, 1, 1), date(2026, 1, 31))), scope=Scope(districts=frozenset({"330106"})))
     assert scoped.source == "rollup_medication_institution_month"
+
+
+def test_labels_name_the_codes_of_the_levels_that_have_names(mart, region):
+    from sqlalchemy import select
+
+    from hub.registry.models import Institution
+    from olap.dimensions import division_dimension, drug_dimension
+
+    from .scenario import BUSY, DRUGS
+
+    body = {"measures": ["visits"], "group_by": ["institution.district", "institution.institution", "sex.sex"],
+            "period": WHOLE, "labels": True}
+    labels = ask(mart, "visits", body)["labels"]
+    assert set(labels) == {"institution.district", "institution.institution"}  # sex codes have no names here
+    divisions = division_dimension().set_index("code")["name"]
+    assert labels["institution.district"] == {code: divisions[code] for code in ("330105", "330106")}
+    with region.store.sessions() as session:
+        names = dict(session.execute(select(Institution.code, Institution.name)).all())
+    assert labels["institution.institution"] == {code: names[code] for code in BUSY}
+    drugs = ask(mart, "prescriptions", {"measures": ["lines"], "group_by": ["drug.drug"], "period": WHOLE,
+                                        "labels": True})["labels"]["drug.drug"]
+    assert drugs == {code: drug_dimension().set_index("code")["name"][code] for code in DRUGS}
+    assert "labels" not in ask(mart, "visits", {"measures": ["visits"], "period": WHOLE})  # only when asked
