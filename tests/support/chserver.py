@@ -72,8 +72,10 @@ class ClickhouseServer:
 
     host = HOST
 
-    def __init__(self, *, start_timeout: float = 30.0, base_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, *, start_timeout: float = 30.0, base_dir: str | os.PathLike[str] | None = None,
+                 max_memory_usage: int = 2_000_000_000) -> None:
         self.start_timeout = start_timeout
+        self.max_memory_usage = int(max_memory_usage)  # per query: small for tests, larger for benchmarks
         self._base_parent = base_dir
         self.base_dir: Path | None = None
         self.tcp_port: int | None = None
@@ -193,7 +195,7 @@ class ClickhouseServer:
 """
         users = f"""<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>{self.max_memory_usage}</max_memory_usage></default></profiles>
   <users><default><password></password><networks><ip>{HOST}</ip></networks>
     <profile>default</profile><quota>default</quota></default></users>
   <quotas><default></default></quotas>
