@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pandas as pd
+
 from .backend import Backend
 from .schema.migrate import table as declared_table
 from .sqlparams import identifier
@@ -112,7 +114,7 @@ def refresh_sql(rollup: Rollup) -> str:
 
 def pieces(rollup: Rollup, date_from: date, date_to: date) -> list[tuple[date, date]]:
     """The range widened to whole periods, cut into calendar months (five-week runs for a week
-    rollup): one statement each, so a backfill of years needs no more memory than one month."""
+    rollup): the units that ``refresh`` groups into statements of bounded size."""
     date_from, date_to = rollup.whole_periods(date_from, date_to)
     cut, start = [], date_from
     while start <= date_to:
@@ -125,11 +127,35 @@ def pieces(rollup: Rollup, date_from: date, date_to: date) -> list[tuple[date, d
     return cut
 
 
+ROWS_PER_STATEMENT = 5_000_000  # source rows one refresh statement reads at most (unless one piece holds more)
+
+
+def _statements(backend: Backend, rollup: Rollup, cut: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Consecutive pieces joined while their source rows stay within ``ROWS_PER_STATEMENT``: an ETL
+    run of a million rows over two years is one statement, a backfill of 100 M rows a few dozen."""
+    if len(cut) == 1:
+        return cut
+    days = backend.query_df(f"SELECT date, count() AS n FROM {identifier(rollup.source)} "
+                            "WHERE date >= {low:Date} AND date <= {high:Date} GROUP BY date",
+                            {"low": cut[0][0], "high": cut[-1][1]})
+    rows = dict(zip(pd.to_datetime(days["date"]).dt.date, days["n"].astype("int64")))
+    joined: list[tuple[date, date]] = []
+    held = 0
+    for low, high in cut:
+        size = sum(n for day, n in rows.items() if low <= day <= high)
+        if joined and held + size <= ROWS_PER_STATEMENT:
+            joined[-1], held = (joined[-1][0], high), held + size
+        else:
+            joined.append((low, high))
+            held = size
+    return joined
+
+
 def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date, version: int) -> None:
     """Recompute ``rollup`` for the days ``date_from``..``date_to`` (widened to its grain's whole periods);
     ``version`` must exceed earlier refreshes'."""
     sql = refresh_sql(rollup)
-    for low, high in pieces(rollup, date_from, date_to):
+    for low, high in _statements(backend, rollup, pieces(rollup, date_from, date_to)):
         backend.execute(sql, {"date_from": low, "date_to": high, "version": version})
 
 

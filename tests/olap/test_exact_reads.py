@@ -103,3 +103,23 @@ def test_a_long_refresh_is_cut_into_whole_periods_without_gaps(rollup):
         assert rollup.whole_periods(start, end) == (start, end)  # no cell split between two statements
     assert pieces(rollup, date(2024, 5, 8), date(2024, 5, 8)) == [rollup.whole_periods(date(2024, 5, 8),
                                                                                         date(2024, 5, 8))]
+
+
+def test_a_refresh_split_into_bounded_statements_gives_the_same_cells(mart, monkeypatch):
+    import olap.rollups
+
+    batch = visits(range(1, 601))  # 75 days from 2024-01-01: three months
+    mart.insert_df("fact_outpatient_visit", batch)
+    statements = []
+    execute = mart.execute
+    monkeypatch.setattr(mart, "execute", lambda sql, params=None: (statements.append(params), execute(sql, params)))
+    refresh(mart, VISITS_INSTITUTION_DAY, date_from=date(2024, 1, 1), date_to=date(2024, 12, 31), version=1)
+    assert len(statements) == 1  # 600 rows: one statement
+    monkeypatch.setattr(olap.rollups, "ROWS_PER_STATEMENT", 250)
+    statements.clear()
+    refresh(mart, VISITS_INSTITUTION_DAY, date_from=date(2024, 1, 1), date_to=date(2024, 12, 31), version=2)
+    assert len(statements) >= 3  # about 250 rows a month: at least a statement a month
+    rollup = ("SELECT institution_code, sum(visits) AS visits, sum(total_fen) AS total "
+              "FROM rollup_visits_institution_day FINAL WHERE deleted = 0 "
+              "GROUP BY institution_code ORDER BY institution_code")
+    assert answer(mart, rollup) == expected_by_institution(batch)
