@@ -154,8 +154,11 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
             _count(result, fact, read=read, written=written, rejected=rejected, progress=progress)
     finally:
         close()
-    if touched:
-        result.rollups = load.refresh_rollups(mart, pd.concat(touched, ignore_index=True), version=version)
+    changed = frozenset(name for name, written in result.dimensions.items() if written)
+    if touched or changed:
+        result.rollups = load.refresh_rollups(mart, pd.concat(touched, ignore_index=True) if touched else
+                                              pd.DataFrame(columns=["fact", "date"]), version=version,
+                                              changed_dimensions=changed)
 
 
 def _count(result: RunResult, fact: str, *, read: int, written: int, rejected: int, progress: Progress | None) -> None:

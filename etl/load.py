@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from olap.backend import Backend
-from olap.rollups import ROLLUPS, refresh
+from olap.rollups import ROLLUPS, fact_of, refresh
 from olap.schema.migrate import table
 
 from .read import EXACT_FACTS
@@ -99,12 +99,22 @@ def insert(mart: Backend, fact: str, frames: list[pd.DataFrame]) -> int:
     return mart.insert_df(fact, pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
 
 
-def refresh_rollups(mart: Backend, touched: pd.DataFrame, *, version: int) -> list[str]:
+def refresh_rollups(mart: Backend, touched: pd.DataFrame, *, version: int,
+                    changed_dimensions: frozenset[str] = frozenset()) -> list[str]:
     """Recompute every rollup over the fact a run touched, for the days it touched (whole cells,
-    server-side: ``olap.rollups.refresh``); the rollups refreshed."""
+    server-side: ``olap.rollups.refresh``), and over every day the rollups that take cell columns
+    from a dimension the run changed (an institution moved to another district); the rollups refreshed."""
     refreshed = []
     for rollup in ROLLUPS.values():
-        days = touched.loc[touched["fact"] == rollup.source, "date"]
+        if rollup.through is not None and rollup.through.table in changed_dimensions:
+            span = mart.query_df(f"SELECT count() AS n, min(date) AS first, max(date) AS last FROM {rollup.source} "
+                                 "WHERE deleted = 0")
+            if int(span["n"].iloc[0]):
+                refresh(mart, rollup, date_from=pd.Timestamp(span["first"].iloc[0]).date(),
+                        date_to=pd.Timestamp(span["last"].iloc[0]).date(), version=version)
+                refreshed.append(rollup.name)
+            continue
+        days = touched.loc[touched["fact"] == fact_of(rollup), "date"] if not touched.empty else touched
         if days.empty:
             continue
         days = pd.to_datetime(days)

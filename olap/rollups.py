@@ -19,14 +19,28 @@ from .sqlparams import identifier
 
 
 @dataclass(frozen=True)
+class Through:
+    """Cell columns a rollup takes from a dimension, joined on ``key`` (a column of its source)."""
+
+    table: str
+    key: str
+    attributes: tuple[str, ...]
+    condition: str = ""
+
+
+@dataclass(frozen=True)
 class Rollup:
-    """A rollup table: the fact it aggregates, its cell (group-by columns) and measures (SQL, type)."""
+    """A rollup table: what it aggregates (a fact, or another rollup), its cell (group-by columns)
+    and measures (SQL, type). With ``through``, some cell columns are a dimension's attributes of
+    the source's rows (a district from the institution): such a rollup is recomputed whole when
+    that dimension changes (``etl.load.refresh_rollups``)."""
 
     name: str
     source: str
     cell: tuple[str, ...]
     measures: tuple[tuple[str, str, str], ...]  # (column, aggregate over the source, ClickHouse type)
     grain: str = "day"  # day | week (date = Monday) | month (date = the 1st): what one cell's date covers
+    through: Through | None = None
 
     def __post_init__(self) -> None:
         if self.grain not in _GRAIN_START:
@@ -70,9 +84,22 @@ MEDICATION_DRUG_MONTH = Rollup(
     name="rollup_medication_drug_month", source="fact_medication", cell=("date", "drug_code", "kind"),
     measures=MEDICATION_INSTITUTION_MONTH.measures, grain="month",
 )
+VISITS_DISTRICT_WEEK = Rollup(  # from the institution weeks (after them: ROLLUPS is in refresh order)
+    name="rollup_visits_district_week", source=VISITS_INSTITUTION_WEEK.name, cell=("date", "district_code", "kind"),
+    measures=(("visits", "sum(visits)", "UInt64"), ("total_fen", "sum(total_fen)", "Int64"),
+              ("drug_fen", "sum(drug_fen)", "Int64")), grain="week",
+    through=Through("dim_institution", "institution_code", ("district_code",), "department_code = ''"),
+)
 ROLLUPS = {rollup.name: rollup for rollup in (VISITS_INSTITUTION_DAY, VISITS_INSTITUTION_WEEK,
                                               VISITS_INSTITUTION_MONTH, MEDICATION_INSTITUTION_MONTH,
-                                              MEDICATION_DRUG_MONTH)}
+                                              MEDICATION_DRUG_MONTH, VISITS_DISTRICT_WEEK)}
+
+
+def fact_of(rollup: Rollup) -> str:
+    """The fact a rollup is ultimately computed from (through other rollups)."""
+    while rollup.source in ROLLUPS:
+        rollup = ROLLUPS[rollup.source]
+    return rollup.source
 
 
 def refresh_sql(rollup: Rollup) -> str:
@@ -91,8 +118,17 @@ def refresh_sql(rollup: Rollup) -> str:
     totals = ", ".join(f"sum({measure}) AS {measure}" for measure, _, _ in rollup.measures)
     first = rollup.measures[0][0]
     in_range = "deleted = 0 AND date >= {date_from:Date} AND date <= {date_to:Date}"
+    source = f"{identifier(rollup.source)} FINAL WHERE {in_range}"
+    if rollup.through is not None:  # the source's rows, exactly read, with the dimension's attributes
+        through = rollup.through
+        own = [column for column in declared_table(rollup.source).column_names if column not in ("version", "deleted")]
+        extra = f" AND {through.condition}" if through.condition else ""
+        source = (f"(SELECT {', '.join(own)}, {', '.join(through.attributes)} FROM (SELECT {', '.join(own)} "
+                  f"FROM {identifier(rollup.source)} FINAL WHERE {in_range}) AS left_rows ANY LEFT JOIN "
+                  f"(SELECT {through.key}, {', '.join(through.attributes)} FROM (SELECT * FROM {through.table} FINAL) "
+                  f"WHERE deleted = 0{extra}) AS dimension USING {through.key})")
     if rollup.grain == "day":
-        facts = f"SELECT {cell}, {fresh} FROM {identifier(rollup.source)} FINAL WHERE {in_range} GROUP BY {cell}"
+        facts = f"SELECT {cell}, {fresh} FROM {source} GROUP BY {cell}"
     else:  # the source's date renamed first: an alias may not shadow the column it is computed from
         inner = ", ".join("date AS day" if column == "date" else identifier(column) for column in rollup.cell)
         sources = {column for column in declared_table(rollup.source).column_names
@@ -100,8 +136,7 @@ def refresh_sql(rollup: Rollup) -> str:
         read = ", ".join([inner, *sorted(sources - set(rollup.cell))])
         outer = ", ".join(f"{_GRAIN_START[rollup.grain]} AS date" if column == "date" else identifier(column)
                           for column in rollup.cell)
-        facts = (f"SELECT {outer}, {fresh} FROM (SELECT {read} FROM {identifier(rollup.source)} FINAL "
-                 f"WHERE {in_range}) GROUP BY {cell}")
+        facts = f"SELECT {outer}, {fresh} FROM (SELECT {read} FROM {source}) GROUP BY {cell}"
     return (
         f"INSERT INTO {identifier(rollup.name)} ({', '.join(names)}, version, deleted) "
         f"SELECT {cell}, {totals}, {{version:UInt64}} AS version, toUInt8({first} = 0) AS deleted FROM ("
@@ -160,4 +195,5 @@ def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date,
 
 
 __all__ = ["Rollup", "VISITS_INSTITUTION_DAY", "VISITS_INSTITUTION_WEEK", "VISITS_INSTITUTION_MONTH",
-           "MEDICATION_INSTITUTION_MONTH", "MEDICATION_DRUG_MONTH", "ROLLUPS", "pieces", "refresh_sql", "refresh"]
+           "MEDICATION_INSTITUTION_MONTH", "MEDICATION_DRUG_MONTH", "VISITS_DISTRICT_WEEK", "ROLLUPS", "Through", "fact_of", "pieces",
+           "refresh_sql", "refresh"]

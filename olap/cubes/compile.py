@@ -79,6 +79,7 @@ class _Builder:
         self.part, self.cube, self.scope = part, part.cube, scope
         self.glob = "GLOBAL " if distributed else ""
         self.params: dict[str, Any] = {}
+        self.held: dict[str, str] = {}  # dimension attributes the chosen source holds (see source())
         self.filters = list(part.filters)
         for axis, values in (("district", scope.districts), ("institution", scope.institutions)):
             if values is not None and axis in self.cube.scope:
@@ -90,12 +91,16 @@ class _Builder:
         return f"{{{name}:{kind}}}"
 
     # ------------------------------------------------------------- source
-    def _needed_columns(self, names: tuple[str, ...]) -> set[str]:
+    def _needed_columns(self, names: tuple[str, ...], held: dict[str, str] | None = None) -> set[str]:
+        """The columns a source must have; ``held``: dimension attributes the source holds itself."""
         needed: set[str] = set()
-        cube = self.cube
+        cube, held = self.cube, held or {}
         for qualified in (*self.part.levels, *(f.level for f in self.filters)):
             level = cube.level(qualified)
-            needed |= {cube.joins[level.join].fact_column} if level.join else _columns_in(level.expr, names)
+            if level.join and f"{level.join}.{level.expr}" in held:
+                needed.add(held[f"{level.join}.{level.expr}"])
+            else:
+                needed |= {cube.joins[level.join].fact_column} if level.join else _columns_in(level.expr, names)
         needed |= _columns_in(cube.condition, names)
         if self.part.period is not None and cube.date_column:
             needed |= _columns_in(cube.date_column, names)
@@ -107,13 +112,14 @@ class _Builder:
         date_levels = {name.split(".", 1)[1] for name in part.levels if name.startswith("date.")}
         for rollup in cube.rollups:
             if self._answers(rollup, date_levels):
+                self.held = rollup.attributes
                 return rollup.table, dict(rollup.measures)
         return cube.fact, {measure.name: measure.expr for measure in cube.measures}
 
     def _answers(self, rollup: CubeRollup, date_levels: set[str]) -> bool:
         if not all(measure in rollup.measures for measure in self.part.measures):
             return False
-        if not self._needed_columns(declared_table(self.cube.fact).column_names) <= rollup.columns:
+        if not self._needed_columns(declared_table(self.cube.fact).column_names, rollup.attributes) <= rollup.columns:
             return False
         allowed = {"week": _WEEK_LEVELS, "month": _MONTH_LEVELS}.get(rollup.grain)
         if allowed is not None and not date_levels <= allowed:
@@ -130,6 +136,8 @@ class _Builder:
         return f"{join}__{attribute}"
 
     def _expression(self, level: Level, joins: dict[str, list[str]]) -> str:
+        if level.join and f"{level.join}.{level.expr}" in self.held:
+            return self.held[f"{level.join}.{level.expr}"]
         if level.join:
             return self._attribute(level.join, level.expr, joins)
         return _ATTRIBUTE.sub(lambda m: self._attribute(m.group(1), m.group(2), joins), level.expr)
@@ -143,6 +151,10 @@ class _Builder:
         """(condition, fact columns it reads)."""
         level = self.cube.level(item.level)
         values = self.param(list(item.values), "Array(String)")
+        if level.join and f"{level.join}.{level.expr}" in self.held:
+            column = self.held[f"{level.join}.{level.expr}"]
+            expression = f"toString({column})" if level.render is Render.INT else column
+            return f"{expression} IN (SELECT arrayJoin({values}))", {column}
         if level.join:
             spec = self.cube.joins[level.join]
             attribute = f"toString({level.expr})" if level.render is Render.INT else level.expr

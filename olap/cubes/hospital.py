@@ -48,6 +48,8 @@ VISITS = Cube(
                         frozenset({"date", "institution_code", "kind"}),
                         _VISIT_SUMS,
                         grain="month"),
+             CubeRollup("rollup_visits_district_week", frozenset({"date", "district_code", "kind"}),
+                        _VISIT_SUMS, grain="week", attributes={"institution.district_code": "district_code"}),
              CubeRollup("rollup_visits_institution_week",
                         frozenset({"date", "institution_code", "kind"}),
                         _VISIT_SUMS,

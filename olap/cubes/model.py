@@ -139,6 +139,9 @@ class CubeRollup:
     columns: frozenset[str]
     measures: dict[str, str]
     grain: str = "day"  # day | week | month (see olap.rollups.Rollup.grain)
+    # dimension attributes the rollup holds itself ("institution.district_code" -> its column): levels
+    # and filters on them read the column, with no join and no need for the join's fact column
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,19 @@ def test_visits_from_the_rollups_equal_the_facts(mart, region):
     expected.index.names = ["institution.district", "date.week"]
     compare(weekly, expected, small=expected["visits"] < 5)
 
+    # the district rollup (institution weeks through the institution dimension) holds exactly the facts
+    held = mart.query_df("SELECT toString(date) AS week, district_code, sum(visits) AS visits FROM "
+                         "(SELECT * FROM rollup_visits_district_week FINAL) WHERE deleted = 0 "
+                         "GROUP BY week, district_code")
+    by_district = rows.groupby(["week", "district"]).size()
+    assert {(w, d): int(v) for w, d, v in zip(held["week"], held["district_code"], held["visits"])} == \
+        {(str(w), d): int(v) for (w, d), v in by_district.items()}
+    unsuppressed = ask(mart, "visits", {"measures": ["visits"], "group_by": ["institution.district", "date.week"],
+                                        "period": {"from": "2026-09-07", "to": "2026-11-29"},
+                                        "having": [{"name": "visits", "op": ">=", "value": 0}]})
+    if not unsuppressed["suppression"]["suppressed_cells"]:
+        assert unsuppressed["sources"] == {"visits": "rollup_visits_district_week"}
+
     partial = ask(mart, "visits", {"measures": ["visits"], "group_by": ["date.year"],
                                    "period": {"from": "2026-09-03", "to": "2026-11-30"}})
     assert partial["sources"] == {"visits": "rollup_visits_institution_day"}

@@ -128,3 +128,16 @@ def test_labels_name_the_codes_of_the_levels_that_have_names(mart, region):
                                         "labels": True})["labels"]["drug.drug"]
     assert drugs == {code: drug_dimension().set_index("code")["name"][code] for code in DRUGS}
     assert "labels" not in ask(mart, "visits", {"measures": ["visits"], "period": WHOLE})  # only when asked
+
+
+def test_district_weeks_read_the_district_rollup_without_a_join():
+    weeks = Period(date(2026, 9, 7), date(2026, 11, 29))  # Monday to Sunday
+    part = Part(CUBES["visits"], ("institution.district", "date.week"), ("visits", "drug_fen"), (), weeks)
+    compiled = compile_part(part)
+    assert compiled.source == "rollup_visits_district_week" and "JOIN" not in compiled.sql
+    scoped = compile_part(part, scope=Scope(districts=frozenset({"330106"})))
+    assert scoped.source == "rollup_visits_district_week" and "district_code IN" in scoped.sql
+    member = compile_part(part, scope=Scope(districts=frozenset({"330106"}), institutions=frozenset({"C01"})))
+    assert member.source == "rollup_visits_institution_week"  # an institution is not in the district rollup
+    by_city = compile_part(Part(CUBES["visits"], ("institution.city", "date.week"), ("visits",), (), weeks))
+    assert by_city.source == "rollup_visits_institution_week" and "JOIN" in by_city.sql

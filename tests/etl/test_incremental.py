@@ -200,3 +200,26 @@ def test_a_two_shard_cluster_gets_the_same_exact_answers(tmp_path, cluster_olap,
     assert int(answers["cluster"]["visits"].sum()) == 12
     assert (reconcile(store.sessions, cluster_olap)["difference"] == 0).all()
     engine.dispose()
+
+
+def test_an_institution_moving_district_moves_its_weeks_in_the_district_rollup(etl):
+    from hub.registry.models import Institution, Region
+
+    now = utcnow()
+    with transaction(etl.store.sessions) as session:
+        session.add_all([Region(code="330100", name="杭州市", level="city", parent_code=None),
+                         Region(code="330105", name="拱墅区", level="district", parent_code="330100"),
+                         Region(code="330106", name="西湖区", level="district", parent_code="330100"),
+                         Institution(code="CLINIC01", name="合成测试诊所", kind="clinic", division_code="330106",
+                                     created_at=now, updated_at=now)])
+    etl.deliver(_visit("V-1"), _visit("V-2"))
+    etl.run()
+    weeks = "SELECT district_code, sum(visits) AS visits FROM (SELECT * FROM rollup_visits_district_week FINAL) " \
+            "WHERE deleted = 0 GROUP BY district_code HAVING visits > 0"
+    assert etl.mart.query_df(weeks).to_dict("records") == [{"district_code": "330106", "visits": 2}]
+    with transaction(etl.store.sessions) as session:  # a redistricting: no new document at all
+        clinic = session.get(Institution, "CLINIC01")
+        clinic.division_code, clinic.updated_at = "330105", utcnow()
+    result = etl.run()
+    assert "rollup_visits_district_week" in result.rollups
+    assert etl.mart.query_df(weeks).to_dict("records") == [{"district_code": "330105", "visits": 2}]
