@@ -15,10 +15,10 @@ import pandas as pd
 
 from ..backend import Backend
 from ..errors import SchemaError
-from . import v1, v2, v3
+from . import v1, v2, v3, v4
 from .model import Column, Table, TableKind
 
-VERSIONS: tuple[ModuleType, ...] = (v1, v2, v3)
+VERSIONS: tuple[ModuleType, ...] = (v1, v2, v3, v4)
 
 SCHEMA_TABLE = Table(
     name="mart_schema_version", kind=TableKind.META,

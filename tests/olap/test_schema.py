@@ -13,13 +13,13 @@ OLD, NEW = Capabilities.for_version((18, 16, 1)), Capabilities.for_version((26, 
 
 def test_applies_once_and_reapplying_is_a_noop(olap):
     assert current_version(olap) == 0
-    assert apply_schema(olap) == [1, 2, 3]
+    assert apply_schema(olap) == [1, 2, 3, 4]
     tables = olap.table_names()
     assert {t.name for t in TABLES} | {SCHEMA_TABLE.name} <= tables
     assert apply_schema(olap) == []
     assert olap.table_names() == tables
-    assert len(olap.query_df("SELECT * FROM mart_schema_version")) == 3  # one row per version applied
-    assert current_version(olap) == 3
+    assert len(olap.query_df("SELECT * FROM mart_schema_version")) == 4  # one row per version applied
+    assert current_version(olap) == 4
 
 
 def test_an_upgrade_fills_the_rollups_it_adds_from_the_facts_already_there(olap):
@@ -36,7 +36,7 @@ def test_an_upgrade_fills_the_rollups_it_adds_from_the_facts_already_there(olap)
         "quantity": 1.0, "amount_fen": [100, 200, 300, 400, 500, 600],
         "version": 1, "deleted": [0, 0, 0, 0, 1, 0]})  # the retracted line counts nowhere
     olap.insert_df("fact_medication", lines)
-    assert apply_schema(olap) == [3]
+    assert apply_schema(olap) == [3, 4]
     cells = olap.query_df("SELECT toString(date) AS month, drug_code, lines, amount_fen FROM "
                           "rollup_medication_drug_month FINAL WHERE deleted = 0 ORDER BY month, drug_code")
     assert cells.to_dict("records") == [
@@ -89,4 +89,4 @@ def test_declarations_are_consistent():
     assert len(names) == len(set(names))
     assert {d.name for d in DIMENSIONS} >= {"dim_date", "dim_institution", "dim_diagnosis", "dim_disease",
                                             "dim_drug", "dim_person"}
-    assert len(FACTS) == 12 and [module.VERSION for module in VERSIONS] == [1, 2, 3]
+    assert len(FACTS) == 12 and [module.VERSION for module in VERSIONS] == [1, 2, 3, 4]
