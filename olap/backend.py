@@ -72,8 +72,10 @@ class Backend(ABC):
         """Run a statement that returns no rows (DDL, ``INSERT … SELECT``, ``OPTIMIZE``)."""
 
     @abstractmethod
-    def query_df(self, sql: str, params: Params = None) -> "pd.DataFrame":
-        """Run a query; the same column dtypes on every engine (see ``docs/olap.md``)."""
+    def query_df(self, sql: str, params: Params = None, *, small: bool = False) -> "pd.DataFrame":
+        """Run a query; the same column dtypes on every engine (see ``docs/olap.md``). ``small``: it
+        reads a small table (a week or month rollup), where an engine's threads cost more than they
+        save — engines that can run it on one thread."""
 
     @abstractmethod
     def insert_df(self, table: str, df: "pd.DataFrame") -> int:

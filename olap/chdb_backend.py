@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _ENGINE_CODE = re.compile(r"Code: (\d+)")
+_ONE_THREAD = " SETTINGS max_threads = 1, max_final_threads = 1"  # a small read: ~1.3 ms less (bench.cubes)
 _opened_path: Path | None = None
 _opened_lock = threading.Lock()
 
@@ -73,8 +74,8 @@ class ChdbBackend(Backend):
     def execute(self, sql: str, params: Params = None) -> None:
         self._run(bind(sql, params), "CSV")
 
-    def query_df(self, sql: str, params: Params = None) -> "pd.DataFrame":
-        statement = bind(sql, params)
+    def query_df(self, sql: str, params: Params = None, *, small: bool = False) -> "pd.DataFrame":
+        statement = bind(sql, params) + (_ONE_THREAD if small else "")
         frame = self._run(statement, "DataFrame")
         if frame.empty and (frame.dtypes == object).any():
             # Text or array? An empty frame does not say; the result's types do (rare, cheap).

@@ -88,8 +88,8 @@ class ServerBackend(Backend):
         with self._lock:
             self._guard(lambda: self._client.execute(statement))
 
-    def query_df(self, sql: str, params: Params = None) -> "pd.DataFrame":
-        statement = bind(sql, params)
+    def query_df(self, sql: str, params: Params = None, *, small: bool = False) -> "pd.DataFrame":
+        statement = bind(sql, params)  # small: 18.16 has no max_final_threads; its small queries are cheap
         with self._lock:
             columns, types = self._guard(
                 lambda: self._client.execute(statement, with_column_types=True, columnar=True))

@@ -57,6 +57,7 @@ class Compiled:
     params: dict[str, Any]
     source: str
     columns: dict[str, str] = field(default_factory=dict)  # result alias -> level or measure name
+    small: bool = False  # reads a week or month rollup (a few thousand rows a year)
 
 
 def _columns_in(expression: str, names: tuple[str, ...]) -> set[str]:
@@ -80,6 +81,7 @@ class _Builder:
         self.glob = "GLOBAL " if distributed else ""
         self.params: dict[str, Any] = {}
         self.held: dict[str, str] = {}  # dimension attributes the chosen source holds (see source())
+        self.small = False
         self.filters = list(part.filters)
         for axis, values in (("district", scope.districts), ("institution", scope.institutions)):
             if values is not None and axis in self.cube.scope:
@@ -112,7 +114,7 @@ class _Builder:
         date_levels = {name.split(".", 1)[1] for name in part.levels if name.startswith("date.")}
         for rollup in cube.rollups:
             if self._answers(rollup, date_levels):
-                self.held = rollup.attributes
+                self.held, self.small = rollup.attributes, rollup.grain != "day"
                 return rollup.table, dict(rollup.measures)
         return cube.fact, {measure.name: measure.expr for measure in cube.measures}
 
@@ -210,8 +212,12 @@ class _Builder:
                        f"({dimension}) AS {join} USING {spec.fact_column}")
         select = ", ".join(f"{expression} AS {alias}" for alias, expression, _ in (*groups, *aggregates))
         group_by = f" GROUP BY {', '.join(alias for alias, _, _ in groups)}" if groups else ""
-        sql = f"SELECT {select} FROM ({current}){group_by} LIMIT {MAX_CELLS + 1}"
-        return Compiled(sql, self.params, table, {alias: name for alias, _, name in (*groups, *aggregates)})
+        # ordered by the engine (the same byte order on every engine and shard layout): the order the
+        # complementary suppression walks the cells in, so its choice is the same everywhere
+        order = f" ORDER BY {', '.join(alias for alias, _, _ in groups)}" if groups else ""
+        sql = f"SELECT {select} FROM ({current}){group_by}{order} LIMIT {MAX_CELLS + 1}"
+        return Compiled(sql, self.params, table, {alias: name for alias, _, name in (*groups, *aggregates)},
+                        small=self.small)
 
 
 def compile_part(part: Part, *, scope: Scope = Scope(), distributed: bool = False) -> Compiled:

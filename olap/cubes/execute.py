@@ -141,14 +141,14 @@ class _Plan:
 def _fetch(backend: Backend, part: Part, scope: Scope, sources: dict[str, str]) -> pd.DataFrame:
     compiled = compile_part(part, scope=scope, distributed=bool(getattr(backend, "cluster", None)))
     sources[part.cube.name] = compiled.source
-    frame = backend.query_df(compiled.sql, compiled.params).rename(columns=compiled.columns)
+    # the SQL orders the groups (shards interleave them otherwise): a fixed order keeps the choice of
+    # complementary cells, and so the answer, the same on every engine
+    frame = backend.query_df(compiled.sql, compiled.params, small=compiled.small).rename(columns=compiled.columns)
     if len(frame) > MAX_CELLS:
         raise CubeError("the query has too many cells: group by coarser levels or filter", code="cube.query.too_large")
     for name in part.levels:
         frame[name] = _render(frame[name], part.cube.level(name).render)
-    # engines return groups in any order (shards interleave): a fixed order keeps the choice of
-    # complementary cells, and so the answer, the same on every engine
-    return frame.sort_values(list(part.levels), kind="stable").reset_index(drop=True) if part.levels else frame
+    return frame
 
 
 def _cube_frame(backend: Backend, plan: _Plan, cube: Cube, period: Period | None, scope: Scope,
