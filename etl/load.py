@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from olap.backend import Backend
-from olap.rollups import ROLLUPS, fact_of, refresh
+from olap.rollups import ROLLUPS, fact_of, refresh, refresh_everything
 from olap.schema.migrate import table
 
 from .read import EXACT_FACTS
@@ -107,11 +107,7 @@ def refresh_rollups(mart: Backend, touched: pd.DataFrame, *, version: int,
     refreshed = []
     for rollup in ROLLUPS.values():
         if rollup.through is not None and rollup.through.table in changed_dimensions:
-            span = mart.query_df(f"SELECT count() AS n, min(date) AS first, max(date) AS last FROM {rollup.source} "
-                                 "WHERE deleted = 0")
-            if int(span["n"].iloc[0]):
-                refresh(mart, rollup, date_from=pd.Timestamp(span["first"].iloc[0]).date(),
-                        date_to=pd.Timestamp(span["last"].iloc[0]).date(), version=version)
+            if refresh_everything(mart, rollup, version=version):
                 refreshed.append(rollup.name)
             continue
         days = touched.loc[touched["fact"] == fact_of(rollup), "date"] if not touched.empty else touched

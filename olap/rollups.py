@@ -186,6 +186,18 @@ def _statements(backend: Backend, rollup: Rollup, cut: list[tuple[date, date]]) 
     return joined
 
 
+def refresh_everything(backend: Backend, rollup: Rollup, *, version: int) -> bool:
+    """Recompute ``rollup`` over every day its source covers (a new rollup, a changed dimension);
+    False when the source is empty."""
+    span = backend.query_df(f"SELECT count() AS n, min(date) AS first, max(date) AS last "
+                            f"FROM {identifier(rollup.source)} WHERE deleted = 0")
+    if not int(span["n"].iloc[0]):
+        return False
+    refresh(backend, rollup, date_from=pd.Timestamp(span["first"].iloc[0]).date(),
+            date_to=pd.Timestamp(span["last"].iloc[0]).date(), version=version)
+    return True
+
+
 def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date, version: int) -> None:
     """Recompute ``rollup`` for the days ``date_from``..``date_to`` (widened to its grain's whole periods);
     ``version`` must exceed earlier refreshes'."""
@@ -196,4 +208,4 @@ def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date,
 
 __all__ = ["Rollup", "VISITS_INSTITUTION_DAY", "VISITS_INSTITUTION_WEEK", "VISITS_INSTITUTION_MONTH",
            "MEDICATION_INSTITUTION_MONTH", "MEDICATION_DRUG_MONTH", "VISITS_DISTRICT_WEEK", "ROLLUPS", "Through", "fact_of", "pieces",
-           "refresh_sql", "refresh"]
+           "refresh_sql", "refresh", "refresh_everything"]

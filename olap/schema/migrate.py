@@ -59,18 +59,12 @@ def apply_schema(backend: Backend, versions: tuple[ModuleType, ...] = VERSIONS) 
 
 def _fill_new_rollups(backend: Backend, tables: tuple[Table, ...]) -> None:
     """Compute the rollups among ``tables`` over every day their facts cover (an upgrade, not the ETL)."""
-    from ..rollups import ROLLUPS, refresh
+    from ..rollups import ROLLUPS, refresh_everything
 
     for declared in tables:
-        rollup = ROLLUPS.get(declared.name)
-        if declared.kind is not TableKind.ROLLUP or rollup is None:
-            continue
-        span = backend.query_df(f"SELECT count() AS n, min(date) AS first, max(date) AS last "
-                                f"FROM {rollup.source} WHERE deleted = 0")
-        if int(span["n"].iloc[0]):
-            refresh(backend, rollup, date_from=pd.Timestamp(span["first"].iloc[0]).date(),
-                    date_to=pd.Timestamp(span["last"].iloc[0]).date(),
-                    version=int(datetime.now(timezone.utc).timestamp() * 1_000_000))
+        if declared.kind is TableKind.ROLLUP and declared.name in ROLLUPS:
+            refresh_everything(backend, ROLLUPS[declared.name],
+                               version=int(datetime.now(timezone.utc).timestamp() * 1_000_000))
 
 
 def table(name: str) -> Table:
