@@ -83,7 +83,7 @@ def _prepare(verified: VerifiedMessage, items: list[DocumentItem], signer: Crede
 
 
 _INSERT_ENVELOPE = ("INSERT INTO inbox_envelope (sha256, sender, cert_serial, wsa_message_id, action, received_at, "
-                    "client_address, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+                    "client_address, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _INSERT_MESSAGE = ("INSERT INTO inbox_message (sender, message_id, envelope_id, item_index, document_type, "
                    "document_sha256, document, status, error_code, received_at, updated_at, receipt) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)")
@@ -124,7 +124,7 @@ def _write(session: Session, jobs: list[_Job]) -> None:
                     events.append(("message.reject", job, item.message_id, "exchange.message_id.reused"))
                 continue
             if envelope_id is None:
-                envelope_id = sql.insert_returning(_INSERT_ENVELOPE, (
+                envelope_id = sql.insert_id(_INSERT_ENVELOPE, (
                     verified.envelope_sha256, verified.sender, verified.request.sender.serial_hex,
                     verified.request.message_id, verified.request.action, received, job.client_address, verified.raw))
             messages.append((verified.sender, item.message_id, envelope_id, index, item.document_type, item.digest,

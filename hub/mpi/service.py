@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from .driver import DriverSql, chunks, iso_date
+from ..store.rawsql import RawSql, chunks, iso_date
 from .matching import Demographics, decide, rank
 from .models import LinkDecision, PersonStatus, ReviewStatus
 from .traits import RESIDENT_ID, PatientTraits, Probe, Resolution, probe_of
@@ -48,7 +48,7 @@ class Resolver:
     """Settles patient traits against the index inside the caller's transaction."""
 
     def __init__(self, session: Session, now: datetime):
-        self.sql = DriverSql(session)
+        self.sql = RawSql(session, flush=True)  # pending ORM writes must be visible
         self.now = self.sql.time(now)
         self.records: dict[tuple[str, str], list] = {}    # (institution, local key) → [id, person id, Demographics]
         self.identifiers: dict[tuple[str, str], int] = {}  # (root, value) → person id
@@ -99,19 +99,19 @@ class Resolver:
 
     # -- writes -----------------------------------------------------------------------------
     def _new_person(self, d: Demographics) -> int:
-        person_id = self.sql.insert(
+        person_id = self.sql.insert_id(
             "INSERT INTO mpi_person (status, merged_into_id, " + ", ".join(_DEMOGRAPHIC) + ", created_at, updated_at) "
-            "VALUES ('active', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "VALUES ('active', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (d.name, d.pinyin, d.sex, self.sql.date(d.birth_date), d.phone, d.division, d.address, self.now, self.now))
         self.persons[person_id] = [_ACTIVE, None, *_values(d)]
         return person_id
 
     def _new_record(self, institution: str, probe: Probe, person_id: int, decision: str, score: float | None) -> int:
         d = probe.demographics
-        record_id = self.sql.insert(
+        record_id = self.sql.insert_id(
             "INSERT INTO mpi_patient_record (institution, local_key, person_id, decision, score, "
             + ", ".join(_DEMOGRAPHIC) + ", resident_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (institution, probe.local_key, person_id, decision, score, d.name, d.pinyin, d.sex,
              self.sql.date(d.birth_date), d.phone, d.division, d.address, d.resident_id, self.now, self.now))
         self.records[(institution, probe.local_key)] = [record_id, person_id, d]

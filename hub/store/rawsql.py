@@ -1,49 +1,95 @@
-"""Plain SQL on the session's own connection, for the few hot writes (inbox, audit, outbox).
+"""Plain SQL on the session's own connection, for the hot paths (intake, normalization, MPI).
 
-SQLAlchemy Core costs about a millisecond of Python per request on the intake path; these
-statements are fixed, so they are written once for both backends and run through the driver.
-Values must be what the ORM columns store: UTC datetimes are written the way SQLAlchemy's
-SQLite dialect writes them (naive ISO text) and as aware timestamps on PostgreSQL.
+SQLAlchemy Core costs tens of microseconds of Python per statement (about a millisecond per
+request on the intake path); these statements are fixed, so they are written once with ``?``
+placeholders for both backends (rewritten for psycopg) and run straight on the driver's cursor,
+inside the session's transaction. Values must be what the ORM columns store: on SQLite, dates as
+ISO text and UTC datetimes as naive ISO text (the way SQLAlchemy's SQLite dialect writes them);
+on PostgreSQL, dates and aware timestamps.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
 
-class RawSql:
-    """Driver-level execution bound to a session's transaction."""
+@lru_cache(maxsize=512)
+def _for_psycopg(sql: str) -> str:
+    return sql.replace("?", "%s")
 
-    def __init__(self, session: Session):
+
+class RawSql:
+    """A DB-API cursor bound to the session's current transaction.
+
+    ``flush=True`` first sends the session's pending ORM writes, so these statements see them.
+    """
+
+    def __init__(self, session: Session, *, flush: bool = False):
+        if flush:
+            session.flush()
         self.connection = session.connection()
         self.sqlite = self.connection.dialect.name == "sqlite"
-        # The driver's own cursor, in the session's transaction: SQLAlchemy's per-statement
-        # bookkeeping (~100 µs) is most of the cost of a small insert.
-        self.cursor = self.connection.connection.dbapi_connection.cursor()
+        self.cursor = self.connection.connection.driver_connection.cursor()
 
     def _sql(self, sql: str) -> str:
-        return sql if self.sqlite else sql.replace("?", "%s")
+        return sql if self.sqlite else _for_psycopg(sql)
+
+    def rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        self.cursor.execute(self._sql(sql), params)
+        return self.cursor.fetchall()
+
+    def execute(self, sql: str, params: tuple | list = ()) -> None:
+        self.cursor.execute(self._sql(sql), params)
+
+    def many(self, sql: str, rows: list[tuple]) -> None:
+        if rows:
+            self.cursor.executemany(self._sql(sql), rows)
+
+    def insert_id(self, sql: str, params: tuple | list) -> int:
+        """Run a one-row ``INSERT`` (written without ``RETURNING``) and return the new row's id.
+
+        On SQLite the cursor's ``lastrowid``: ``RETURNING`` makes SQLite stage the row in a
+        temporary table, which costs as much again as the insert itself.
+        """
+        if self.sqlite:
+            self.cursor.execute(sql, params)
+            return self.cursor.lastrowid
+        self.cursor.execute(_for_psycopg(sql + " RETURNING id"), params)
+        return self.cursor.fetchone()[0]
+
+    def in_list(self, column: str, values: list) -> tuple[str, list]:
+        """A ``column IN (...)`` condition and its parameters."""
+        if self.sqlite:
+            return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+        return f"{column} = ANY(?)", [list(values)]
+
+    def date(self, iso: str | None):
+        if iso is None or self.sqlite:
+            return iso
+        return date.fromisoformat(iso)
 
     def time(self, moment: datetime):
         if self.sqlite:
             return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         return moment
 
-    def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
-        return list(self.connection.exec_driver_sql(self._sql(sql), params))
-
-    def insert_returning(self, sql: str, params: tuple):
-        self.cursor.execute(self._sql(sql), params)
-        return self.cursor.fetchone()[0]
-
-    def many(self, sql: str, rows: list[tuple]) -> None:
-        if rows:
-            self.cursor.executemany(self._sql(sql), rows)
-
 
 def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-__all__ = ["RawSql", "placeholders"]
+def iso_date(value) -> str | None:
+    """A date column's value as ISO text, whichever backend returned it."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
+def chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+__all__ = ["RawSql", "placeholders", "iso_date", "chunks"]
