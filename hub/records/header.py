@@ -35,8 +35,9 @@ class DocumentHeader:
 class Reader:
     """Namespace-bound lookups (``r.text(el, "body/visitTime")`` etc.); one per namespace.
 
-    A path is walked one child step at a time with lxml's simple-tag ``find``, which is several
-    times faster than its general ElementPath evaluation of "a/b".
+    A path is walked one child step at a time with ``iterchildren(tag)``, which matches tags in C:
+    twice as fast as ``find(tag)`` (lxml's ``find`` always goes through its ElementPath engine),
+    and several times faster than evaluating "a/b" as one path.
     """
 
     __slots__ = ("namespace", "_prefix", "_paths")
@@ -62,7 +63,7 @@ class Reader:
 
     def find(self, el, path: str):
         for step in self._paths.get(path) or self._steps(path):
-            el = el.find(step)
+            el = next(el.iterchildren(step), None)
             if el is None:
                 return None
         return el
@@ -70,10 +71,10 @@ class Reader:
     def findall(self, el, path: str) -> list:
         steps = self._paths.get(path) or self._steps(path)
         for step in steps[:-1]:
-            el = el.find(step)
+            el = next(el.iterchildren(step), None)
             if el is None:
                 return []
-        return el.findall(steps[-1])
+        return list(el.iterchildren(steps[-1]))
 
     def text(self, el, path: str) -> str | None:
         found = self.find(el, path)
