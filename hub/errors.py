@@ -7,7 +7,9 @@ keeps the two in step.
 """
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -155,5 +157,20 @@ class AccessError(HubError):
     """A read of personal records is not allowed for the caller (always audited)."""
 
 
-__all__ = ["FAULTS", "FaultSpec", "HubError", "SecurityError", "ExchangeError", "StoreError", "RecordError",
+def failure_summary(exc: BaseException) -> str:
+    """An unexpected exception for the operators' log: its type, the database's error code if it
+    has one, and where it was raised; never its message, which may quote data (PostgreSQL's
+    "Key (value)=(…) already exists", a parser's excerpt of a document)."""
+    parts = [type(exc).__name__]
+    orig = getattr(exc, "orig", None)  # a SQLAlchemy error's driver exception
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    if state:
+        parts.append(f"[{state}]")
+    frames = traceback.extract_tb(exc.__traceback__)[-8:]
+    if frames:
+        parts.append("at " + " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames)))
+    return " ".join(parts)
+
+
+__all__ = ["failure_summary", "FAULTS", "FaultSpec", "HubError", "SecurityError", "ExchangeError", "StoreError", "RecordError",
            "MpiError", "AccessError"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Callable
 
 from fastapi import Request
@@ -10,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import HubError
+from .errors import HubError, failure_summary
 from .wssec.timestamps import utcnow
 
 
@@ -46,7 +47,7 @@ class HubErrorRoute(APIRoute):
             except RequestValidationError as exc:
                 return error_response(HubError("registry.invalid", "malformed parameter", field=_pointer(exc)))
             except SQLAlchemyError:
-                log.exception("database read failed")  # hide_parameters keeps values out of the log
+                log.error("database read failed: %s", failure_summary(sys.exc_info()[1]))  # no message: it may quote values
                 return error_response(HubError("server.unavailable", "database read failed"))
         return route
 

@@ -13,14 +13,15 @@ import logging
 import sys
 import threading
 from datetime import datetime
-from typing import Callable
+from typing import Callable, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError
 from ..store.db import transaction
 from ..store.models import Message, MessageStatus
+from ..store.rawsql import RawSql
 from ..wssec.timestamps import utcnow
 from . import audit, replies
 
@@ -74,13 +75,32 @@ def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: 
         _run_stage(session, stage, [message], now, errors, broken, prepared)
 
 
-def _pending(sessions: sessionmaker[Session], limit: int) -> list:
-    """Pending messages (id, sender, message_id, document), read without the write lock."""
+class Pending(NamedTuple):
+    """A message to process, as read from the inbox."""
+
+    id: int
+    sender: str
+    message_id: str
+    document: bytes
+
+
+_PENDING_SQL = ("SELECT id, sender, message_id, document FROM inbox_message WHERE status IN (?, ?) "
+                "ORDER BY id LIMIT ?")
+
+
+def _pending(sessions: sessionmaker[Session], limit: int) -> list[Pending]:
+    """Pending messages, read without the write lock (through the driver: a batch is hundreds of rows)."""
     with sessions() as session:
-        return session.execute(select(_MESSAGES.c.id, _MESSAGES.c.sender, _MESSAGES.c.message_id,
-                                      _MESSAGES.c.document)
-                                .where(_MESSAGES.c.status.in_(_PENDING))
-                                .order_by(_MESSAGES.c.id).limit(limit)).all()
+        return [Pending(*row) for row in RawSql(session).rows(_PENDING_SQL, (*_PENDING, limit))]
+
+
+def _claim(session: Session, candidates: list[Pending], now: datetime) -> set[int]:
+    """Mark the candidates still pending as processed; their ids (another process may have taken some)."""
+    sql = RawSql(session)
+    condition, params = sql.in_list("id", [m.id for m in candidates])
+    return {row[0] for row in sql.rows(f"UPDATE inbox_message SET status = ?, updated_at = ? WHERE {condition} "
+                                       "AND status IN (?, ?) RETURNING id",
+                                       (MessageStatus.PROCESSED.value, sql.time(now), *params, *_PENDING))}
 
 
 def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | None = None, limit: int = 100) -> int:
@@ -97,10 +117,7 @@ def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | No
     prepared = {index: stage.prepare(candidates) for index, stage in enumerate(stages) if hasattr(stage, "prepare")}
     now = utcnow()
     with transaction(sessions) as session:
-        claimed = set(session.scalars(update(_MESSAGES).where(_MESSAGES.c.id.in_([m.id for m in candidates]),
-                                                               _MESSAGES.c.status.in_(_PENDING))
-                                      .values(status=MessageStatus.PROCESSED.value, updated_at=now)
-                                      .returning(_MESSAGES.c.id)).all())
+        claimed = _claim(session, candidates, now)
         messages = [m for m in candidates if m.id in claimed]  # another process may have taken some
         errors: dict[int, HubError] = {}
         broken: set[int] = set()  # a bug, not bad data: left pending to be retried, logged without content

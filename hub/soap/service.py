@@ -6,6 +6,7 @@ environment — never spyne's own view of the envelope — and return pre-signed
 from __future__ import annotations
 
 import logging
+import sys
 
 import spyne.const
 from lxml import etree
@@ -13,7 +14,7 @@ from spyne import AnyXml, Application, ComplexModel, Integer, ServiceBase, Unico
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
 
-from ..errors import ExchangeError, HubError
+from ..errors import ExchangeError, HubError, failure_summary
 from ..exchange import inbox, replies
 from ..exchange.gate import VerifiedMessage
 from ..wssec.ns import HIE, q
@@ -155,7 +156,7 @@ class HubApplication(Application):
         except HubError as exc:
             raise _as_fault(exc) from None
         except Exception:
-            log.exception("operation failed")  # traceback for operators; no message content in it
+            log.error("operation failed: %s", failure_summary(sys.exc_info()[1]))  # where, never the message
             raise _as_fault(HubError("server.unavailable")) from None
 
 

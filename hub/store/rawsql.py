@@ -5,13 +5,16 @@ request on the intake path); these statements are fixed, so they are written onc
 placeholders for both backends (rewritten for psycopg) and run straight on the driver's cursor,
 inside the session's transaction. Values must be what the ORM columns store: on SQLite, dates as
 ISO text and UTC datetimes as naive ISO text (the way SQLAlchemy's SQLite dialect writes them);
-on PostgreSQL, dates and aware timestamps.
+on PostgreSQL, dates and aware timestamps. Driver errors are raised as SQLAlchemy's (an
+``IntegrityError`` is an ``IntegrityError`` whichever way the statement was sent), with the
+parameters hidden.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from functools import lru_cache
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
@@ -36,16 +39,29 @@ class RawSql:
     def _sql(self, sql: str) -> str:
         return sql if self.sqlite else _for_psycopg(sql)
 
+    def _failed(self, sql: str, exc: Exception) -> Exception:
+        dialect = self.connection.dialect
+        return DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect)
+
     def rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
-        self.cursor.execute(self._sql(sql), params)
-        return self.cursor.fetchall()
+        try:
+            self.cursor.execute(self._sql(sql), params)
+            return self.cursor.fetchall()
+        except self.connection.dialect.loaded_dbapi.Error as exc:
+            raise self._failed(sql, exc) from None
 
     def execute(self, sql: str, params: tuple | list = ()) -> None:
-        self.cursor.execute(self._sql(sql), params)
+        try:
+            self.cursor.execute(self._sql(sql), params)
+        except self.connection.dialect.loaded_dbapi.Error as exc:
+            raise self._failed(sql, exc) from None
 
     def many(self, sql: str, rows: list[tuple]) -> None:
         if rows:
-            self.cursor.executemany(self._sql(sql), rows)
+            try:
+                self.cursor.executemany(self._sql(sql), rows)
+            except self.connection.dialect.loaded_dbapi.Error as exc:
+                raise self._failed(sql, exc) from None
 
     def insert_id(self, sql: str, params: tuple | list) -> int:
         """Run a one-row ``INSERT`` (written without ``RETURNING``) and return the new row's id.
@@ -53,11 +69,14 @@ class RawSql:
         On SQLite the cursor's ``lastrowid``: ``RETURNING`` makes SQLite stage the row in a
         temporary table, which costs as much again as the insert itself.
         """
-        if self.sqlite:
-            self.cursor.execute(sql, params)
-            return self.cursor.lastrowid
-        self.cursor.execute(_for_psycopg(sql + " RETURNING id"), params)
-        return self.cursor.fetchone()[0]
+        try:
+            if self.sqlite:
+                self.cursor.execute(sql, params)
+                return self.cursor.lastrowid
+            self.cursor.execute(_for_psycopg(sql + " RETURNING id"), params)
+            return self.cursor.fetchone()[0]
+        except self.connection.dialect.loaded_dbapi.Error as exc:
+            raise self._failed(sql, exc) from None
 
     def in_list(self, column: str, values: list) -> tuple[str, list]:
         """A ``column IN (...)`` condition and its parameters."""
