@@ -33,27 +33,27 @@ class DocumentHeader:
 
 
 class Reader:
-    """Namespace-bound lookups (``r.text(el, "body/visitTime")`` etc.); one per namespace.
+    """Namespace-bound lookups in one document (``r.text(el, "body/visitTime")`` etc.).
 
-    A path is walked one child step at a time with ``iterchildren(tag)``, which matches tags in C:
-    twice as fast as ``find(tag)`` (lxml's ``find`` always goes through its ElementPath engine),
-    and several times faster than evaluating "a/b" as one path.
+    ``Reader.of(namespace)`` makes one per document (``read_header`` does). The first lookup
+    below an element indexes its children by tag, once; every later step below it is a dict
+    lookup. A normalizer reads a dozen fields of the same body: a compiled XPath costs ~1.8 µs a
+    field, lxml's ``find`` ~1.7 µs a step, the index a tenth of that.
     """
 
-    __slots__ = ("namespace", "_prefix", "_paths")
-    _by_namespace: dict[str, "Reader"] = {}
+    __slots__ = ("namespace", "_prefix", "_paths", "_children")
+    _paths_by_namespace: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, namespace: str):
         self.namespace = namespace
         self._prefix = "{" + namespace + "}"
-        self._paths: dict[str, tuple[str, ...]] = {}
+        self._paths = self._paths_by_namespace.setdefault(namespace, {})  # path → tags, shared
+        # id(element) → (element, its children by tag); holding the element keeps its id unique.
+        self._children: dict[int, tuple[etree._Element, dict[str, list]]] = {}
 
     @classmethod
     def of(cls, namespace: str) -> "Reader":
-        reader = cls._by_namespace.get(namespace)
-        if reader is None:
-            reader = cls._by_namespace[namespace] = cls(namespace)
-        return reader
+        return cls(namespace)
 
     def _steps(self, path: str) -> tuple[str, ...]:
         steps = self._paths.get(path)
@@ -61,20 +61,31 @@ class Reader:
             steps = self._paths[path] = tuple(self._prefix + part for part in path.split("/"))
         return steps
 
+    def _index(self, el) -> dict[str, list]:
+        entry = self._children.get(id(el))
+        if entry is None:
+            index: dict[str, list] = {}
+            for child in el:
+                index.setdefault(child.tag, []).append(child)  # comments would key by a function: never asked
+            entry = self._children[id(el)] = (el, index)
+        return entry[1]
+
     def find(self, el, path: str):
         for step in self._paths.get(path) or self._steps(path):
-            el = next(el.iterchildren(step), None)
-            if el is None:
+            found = self._index(el).get(step)
+            if not found:
                 return None
+            el = found[0]
         return el
 
     def findall(self, el, path: str) -> list:
         steps = self._paths.get(path) or self._steps(path)
         for step in steps[:-1]:
-            el = next(el.iterchildren(step), None)
-            if el is None:
+            found = self._index(el).get(step)
+            if not found:
                 return []
-        return list(el.iterchildren(steps[-1]))
+            el = found[0]
+        return list(self._index(el).get(steps[-1], ()))
 
     def text(self, el, path: str) -> str | None:
         found = self.find(el, path)
