@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from lxml import etree
-from sqlalchemy import delete, update
+from sqlalchemy import Boolean, Date, DateTime, Numeric, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -235,28 +234,53 @@ def _row_sql(table: str, columns: tuple[str, ...]) -> str:
     return sql
 
 
-def _converter(sql: RawSql):
+def _storage_type(column_type):
+    """The type a column stores (a ``TypeDecorator`` such as ``UTCDateTime`` wraps its ``impl``)."""
+    return getattr(column_type, "impl", column_type)
+
+
+class _Converter:
     """Python values → what the driver stores for the ORM's column types (SQLite needs help).
 
-    Returns a function of a row's values. Documents repeat the same times and amounts on many
-    rows, so conversions are remembered for the batch.
+    Only the columns whose type needs it (times, dates, amounts, flags) are touched; which those
+    are is worked out once per table and column list. Documents repeat the same times and
+    amounts on many rows, so conversions are remembered for the batch.
     """
-    if not sql.sqlite:
-        return tuple
-    by_type = {datetime: sql.time, bool: int, Decimal: float,  # float: what SQLAlchemy's Numeric binds on SQLite
-               date: date.isoformat}
-    memo: dict = {}
 
-    def one(value):
+    _TYPED = (DateTime, Date, Numeric, Boolean)
+
+    def __init__(self, sql: RawSql):
+        self.sqlite = sql.sqlite
+        self._by_type = {datetime: sql.time, bool: int, Decimal: float,  # float: what Numeric binds on SQLite
+                         date: date.isoformat}
+        self._memo: dict = {}
+        self._positions: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
+
+    def value(self, value):
+        if not self.sqlite or value is None:
+            return value
         key = (type(value), value)  # True == Decimal(1) == 1: keep types apart
-        converted = memo.get(key)
+        converted = self._memo.get(key)
         if converted is None:
-            converted = memo[key] = by_type[key[0]](value)
+            convert = self._by_type.get(key[0])
+            converted = self._memo[key] = value if convert is None else convert(value)
         return converted
 
-    def convert(values) -> tuple:
-        return tuple(one(value) if type(value) in by_type else value for value in values)
-    return convert
+    def row(self, table: str, columns: tuple[str, ...], values) -> tuple:
+        """``values`` for ``columns`` of ``table``, converted where the column type needs it."""
+        if not self.sqlite:
+            return tuple(values)
+        positions = self._positions.get((table, columns))
+        if positions is None:
+            typed = _TABLES[table].c
+            positions = self._positions[(table, columns)] = tuple(
+                index for index, column in enumerate(columns) if isinstance(_storage_type(typed[column].type), self._TYPED))
+        if not positions:
+            return tuple(values)
+        converted = list(values)
+        for index in positions:
+            converted[index] = self.value(converted[index])
+        return tuple(converted)
 
 
 def _key(item: Prepared) -> tuple[str, str, str]:
@@ -269,15 +293,16 @@ def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *,
     if not items:
         return
     sql = RawSql(session)
-    convert = _converter(sql)
+    convert = _Converter(sql)
     per_table: dict[tuple[str, tuple[str, ...]], list[tuple]] = {}
     documents: list[tuple[Prepared, tuple]] = []
+    when = convert.value(now)
     for item in items:
         h, res = item.header, item.resolution
         person_id, record_id = (res.person_id, res.patient_record_id) if res else (None, None)
         status = (DocumentStatus.CANCELLED if item.retracted else DocumentStatus.CURRENT).value
-        documents.append((item, convert((h.version, h.type_name, h.schema_version, h.effective_time,
-                                         h.practitioner_code, person_id, record_id, item.message.id, now, status))))
+        documents.append((item, (h.version, h.type_name, h.schema_version, convert.value(h.effective_time),
+                                 h.practitioner_code, person_id, record_id, item.message.id, when, status)))
     refs = dict(stored)
     updates = [(*values, refs[_key(item)]) for item, values in documents if _key(item) in refs]
     sql.many(_UPDATE_DOC, updates)
@@ -301,8 +326,9 @@ def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *,
                     raise RecordError("record.patient.invalid", "document type needs a patient",
                                       field=f"/{h.type_name}/header/patient")
                 row = {**row, "person_id": res.person_id, "patient_record_id": res.patient_record_id}
-            columns = ("document_ref", "institution", *row)
-            per_table.setdefault((table, columns), []).append((document_ref, h.institution, *convert(row.values())))
+            columns = tuple(row)
+            per_table.setdefault((table, ("document_ref", "institution", *columns)), []).append(
+                (document_ref, h.institution, *convert.row(table, columns, row.values())))
     for (table, columns), rows in per_table.items():
         sql.many(_row_sql(table, columns), rows)
 

@@ -150,3 +150,29 @@ def test_unknown_document_type_is_rejected(store):
     store.process()
     assert store.outcome(message)[:2] == ("rejected", "record.type.unknown")
     assert sum(row_counts(store).values()) == 0
+
+
+@pytest.mark.parametrize("type_name", [t for t in example_types() if t != "Cancellation"])
+def test_rows_are_stored_as_sqlalchemy_stores_them(store, type_name):
+    """The store writes through the driver; what lands must be what SQLAlchemy itself would write
+    (on SQLite: the text of times, dates and amounts), or ORM readers and the ETL would misread it."""
+    from sqlalchemy import text
+
+    store.deliver(document(type_name))
+    assert store.process() == 1
+    with store.sessions() as session:
+        checked = 0
+        for model in (RecordDocument, *ROW_MODELS.values()):
+            table = model.__table__
+            for row in session.execute(select(table)).mappings().all():
+                values = {key: value for key, value in row.items() if key != "id"}
+                if model is RecordDocument:
+                    values["document_id"] += "-copy"  # unique key
+                copy = session.execute(table.insert().values(**values).returning(table.c.id)).scalar_one()
+                raw = [session.execute(text(f"SELECT * FROM {table.name} WHERE id = :id"), {"id": ref}).one()
+                       for ref in (row["id"], copy)]
+                columns = [c for c in raw[0]._fields if c not in ("id", "document_id")]
+                assert [getattr(raw[0], c) for c in columns] == [getattr(raw[1], c) for c in columns], table.name
+                checked += 1
+        session.rollback()
+    assert checked >= 1
