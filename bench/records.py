@@ -3,8 +3,9 @@
 Documents are made from the integrator examples with patients from the synthetic population
 (tests/support/population.py: typos, missing IDs, twins …), put in the inbox as accepted messages
 (not timed), then processed by ``hub.exchange.processing.process_pending`` in this one thread
-(timed: wall and CPU). Also times the longitudinal record of a person with 500 records. Runs on
-SQLite and, when its binaries are installed, on a PostgreSQL started on loopback.
+(timed: wall and CPU) in batches of ``processing.BATCH``, after ``warm_up``, as the processor
+thread does. Also times the longitudinal record of a person with 500 records. Runs on SQLite and,
+when its binaries are installed, on a PostgreSQL started on loopback.
 """
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def normalize_run(url: str, documents: list[tuple[str, bytes]], *, batch: int) -
     migrate(engine)
     store = Store(session_factory(engine))
     _deliver(store, documents)
+    processing.warm_up()  # as the processor thread does before its first batch
     wall0, cpu0 = time.perf_counter(), time.process_time()
     done = 0
     while (count := processing.process_pending(store.sessions, limit=batch)):
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--documents", type=int, default=6000)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=processing.BATCH)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)

@@ -118,14 +118,15 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
 @click.option("--database-url", default=None)
 @click.option("--nice", "niceness", type=int, default=0, show_default=True, help="Lower this process's CPU priority.")
 @click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between polls when idle.")
+@click.option("--batch", type=int, default=None, help="Messages per transaction (default 500).")
 @click.option("--exit-with-parent", is_flag=True, hidden=True,
               help="Stop when the process that started this one is gone (used by hie serve).")
-def process(data_dir, database_url, niceness, interval, exit_with_parent):
+def process(data_dir, database_url, niceness, interval, batch, exit_with_parent):
     """Run the background processor: normalize accepted messages into the health-record store."""
     import signal
     import threading
 
-    from .exchange.processing import Processor
+    from .exchange.processing import BATCH, Processor
 
     if niceness:
         os.nice(niceness)
@@ -134,7 +135,7 @@ def process(data_dir, database_url, niceness, interval, exit_with_parent):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     parent = os.getppid()
-    worker = Processor(sessions, interval=interval).start()  # also picks up what a crash left pending
+    worker = Processor(sessions, interval=interval, batch=batch or BATCH).start()  # also picks up what a crash left pending
     # uvicorn re-raises the SIGTERM it caught once it has shut down, so `hie serve` may die without
     # running its cleanup: the processor notices it has been orphaned and stops by itself.
     while not stop.wait(1.0):

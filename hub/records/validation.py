@@ -173,6 +173,16 @@ def _validator(kind: DocumentKind) -> _TypeValidator:
     return compiled
 
 
+def compile_all() -> int:
+    """Compile the validator of every known type and version in this thread; how many there are."""
+    count = 0
+    for version in _known_versions().values():
+        for type_name in sorted(version.types):
+            _validator(DocumentKind(type_name, version.number, version.namespace))
+            count += 1
+    return count
+
+
 # ----- the checks -----
 
 def validate(document: etree._Element) -> DocumentKind:
@@ -320,4 +330,4 @@ def _step(node, known: frozenset[str], namespace: str | None, *, is_root: bool) 
     return name if len(siblings) == 1 else f"{name}[{siblings.index(node) + 1}]"
 
 
-__all__ = ["DocumentKind", "validate", "document_kind", "field_path", "NAMESPACE_PREFIX"]
+__all__ = ["DocumentKind", "compile_all", "validate", "document_kind", "field_path", "NAMESPACE_PREFIX"]

@@ -137,3 +137,15 @@ def test_validation_cost_is_within_budget():
     for _ in range(rounds):
         validate(document)
     assert (time.perf_counter() - start) / rounds < 0.002
+
+
+def test_warm_up_compiles_every_type_and_freezes_the_start_up_heap():
+    import gc
+
+    from hub.exchange.processing import warm_up
+    from hub.records.validation import compile_all
+    from tests.support.documents import example_types
+
+    assert compile_all() == len(example_types())  # every type that has an example, and no other
+    warm_up()
+    assert gc.get_freeze_count() > 0
