@@ -118,7 +118,8 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
 @click.option("--database-url", default=None)
 @click.option("--nice", "niceness", type=int, default=0, show_default=True, help="Lower this process's CPU priority.")
 @click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between polls when idle.")
-@click.option("--batch", type=int, default=None, help="Messages per transaction (default 500).")
+@click.option("--batch", type=int, default=None, envvar="HIE_PROCESSING_BATCH",
+              help="Messages per transaction (default 500; env HIE_PROCESSING_BATCH).")
 @click.option("--exit-with-parent", is_flag=True, hidden=True,
               help="Stop when the process that started this one is gone (used by hie serve).")
 def process(data_dir, database_url, niceness, interval, batch, exit_with_parent):
