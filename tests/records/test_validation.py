@@ -149,3 +149,23 @@ def test_warm_up_compiles_every_type_and_freezes_the_start_up_heap():
     assert compile_all() == len(example_types())  # every type that has an example, and no other
     warm_up()
     assert gc.get_freeze_count() > 0
+
+
+def test_coded_elements_are_found_one_binding_at_a_time_when_names_repeat(monkeypatch):
+    """Bound paths ending in the same element name ("a/code", "b/code") cannot share one XPath
+    looked up by tag: each binding then runs its own, with the same outcomes (every invalid sample)."""
+    import dataclasses
+
+    from hub.records import validation
+
+    assert validation._coded("urn:x", ["a/code", "b/code"], ()) == (None, {})
+    real = validation._validator
+
+    def one_by_one(kind):
+        return dataclasses.replace(real(kind), coded=None, bindings_by_tag={})
+    monkeypatch.setattr(validation, "_validator", one_by_one)
+    for path in INVALID:
+        document, code, field = _load(path)
+        with pytest.raises(RecordError) as caught:
+            validate(document)
+        assert (caught.value.code, caught.value.field) == (code, field), path.name
