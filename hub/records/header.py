@@ -79,13 +79,15 @@ class Reader:
         return el
 
     def findall(self, el, path: str) -> list:
+        """Every element at ``path`` below ``el``, in document order (as the XPath would select)."""
         steps = self._paths.get(path) or self._steps(path)
-        for step in steps[:-1]:
-            found = self._index(el).get(step)
-            if not found:
-                return []
-            el = found[0]
-        return list(self._index(el).get(steps[-1], ()))
+        found = self._index(el).get(steps[0], ())
+        for step in steps[1:]:
+            if len(found) == 1:
+                found = self._index(found[0]).get(step, ())
+            else:
+                found = [child for parent in found for child in self._index(parent).get(step, ())]
+        return list(found)
 
     def text(self, el, path: str) -> str | None:
         found = self.find(el, path)
@@ -131,13 +133,16 @@ def identifier_kinds() -> dict[str, str]:
     return _IDENTIFIER_KINDS
 
 
-def read_header(document: etree._Element) -> tuple[DocumentHeader, Reader]:
-    """The header of a validated document, and a reader bound to its namespace (one pass, no paths)."""
+def read_header(document: etree._Element, reader: Reader | None = None) -> tuple[DocumentHeader, Reader]:
+    """The header of a validated document, and a reader bound to its namespace (one pass, no paths).
+
+    ``reader``: the one validation used, if any (its child index is reused).
+    """
     qname = etree.QName(document)
     match = NAMESPACE.match(qname.namespace or "")
     if match is None:
         raise RecordError("record.type.unknown", "namespace is not a canonical document namespace")
-    r = Reader.of(qname.namespace)
+    r = reader if reader is not None and reader.namespace == qname.namespace else Reader.of(qname.namespace)
     cut = len(r._prefix)
     fields: dict = {}
     header = document[0]

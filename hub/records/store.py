@@ -27,7 +27,7 @@ from ..wssec.xmlparse import parse_admitted
 from .header import DocumentHeader, read_header
 from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
 from .normalizers import Normalized, normalizer_for
-from .validation import validate
+from .validation import validated
 
 log = logging.getLogger(__name__)
 _DOCS = RecordDocument.__table__
@@ -58,8 +58,8 @@ class BatchResult:
 def prepare(message: Message) -> Prepared:
     """The pure phase for one message; raises ``RecordError``."""
     document = parse_admitted(message.document)
-    validate(document)
-    header, reader = read_header(document)
+    _kind, reader = validated(document)
+    header, reader = read_header(document, reader)
     if header.institution != message.sender:
         raise RecordError("record.author.mismatch", "author institution differs from the sender",
                           field=f"/{header.type_name}/header/author/institution/@code")

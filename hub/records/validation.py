@@ -24,6 +24,7 @@ from lxml import etree
 from schemas import SCHEMAS_DIR
 
 from ..errors import RecordError
+from .header import Reader
 from ..terminology import code_systems
 
 NAMESPACE_PREFIX = "urn:hie:doc:v"
@@ -102,7 +103,7 @@ def document_kind(document: etree._Element) -> DocumentKind:
 
 @dataclass(frozen=True)
 class _Binding:
-    find: etree.XPath  # elements carrying the coded attribute
+    path: str  # child path below the root of the elements carrying the coded attribute
     attribute: str
     system: str
     concepts: Mapping  # code → Concept of that system (resolved once at compile time)
@@ -113,7 +114,7 @@ class _Binding:
 
 @dataclass(frozen=True)
 class _Unique:
-    find: etree.XPath
+    path: str
     attribute: str
 
 
@@ -124,16 +125,22 @@ class _TypeValidator:
     schema: etree.XMLSchema
     uniques: tuple[_Unique, ...]
     bindings: tuple[_Binding, ...]
-    identifiers: etree.XPath
+    identifiers: str  # child path of the patient identifiers
     id_patterns: dict
-    coded: etree.XPath | None  # every element a binding checks, in document order (see _coded)
-    bindings_by_tag: dict[str, list[_Binding]]
 
 
 def _xpath(path: str, namespace: str) -> etree.XPath:
     # "body/disease/@code" → "d:body/d:disease/@code", relative to the root
     steps = [step if step.startswith("@") else "d:" + step for step in path.split("/")]
     return etree.XPath("/".join(steps), namespaces={"d": namespace})
+
+
+def _child_path(path: str) -> str:
+    """Binding paths are element names below the root ("body/item/drug"), read through the
+    document's ``Reader``; anything else is a mistake in bindings.json."""
+    if not re.fullmatch(r"[A-Za-z][\w.-]*(/[A-Za-z][\w.-]*)*", path):
+        raise RuntimeError(f"bindings.json path is not a plain child path: {path!r}")
+    return path
 
 
 def _concepts(system: str) -> Mapping:
@@ -147,37 +154,18 @@ def _compile(kind: DocumentKind, version: _Version) -> _TypeValidator:
     ns = version.namespace
     schema = etree.XMLSchema(etree.parse(str(version.directory / f"{kind.type_name}.xsd")))
     rules = [*version.bindings.get("common", []), *version.bindings["types"][kind.type_name]]
-    uniques = tuple(_Unique(_xpath(rule["path"], ns), rule["attribute"]) for rule in rules if rule.get("unique"))
+    for rule in rules:
+        _child_path(rule["path"])
+    uniques = tuple(_Unique(rule["path"], rule["attribute"]) for rule in rules if rule.get("unique"))
     bindings = tuple(_Binding(
-        find=_xpath(rule["path"], ns), attribute=rule["attribute"], system=rule["system"],
+        path=rule["path"], attribute=rule["attribute"], system=rule["system"],
         concepts=_concepts(rule["system"]), prefix=rule.get("prefix"),
         key=None if rule.get("key", "$type") == "$type" else _xpath(rule["key"], ns), column=rule.get("column"),
     ) for rule in rules if not rule.get("unique"))
     ids = version.bindings.get("identifiers", {})
     patterns = {root: re.compile(pattern) for root, pattern in ids.get("patterns", {}).items()}
-    identifiers = _xpath(ids.get("path", "header/patient/id"), ns)
-    return _TypeValidator(kind, version, schema, uniques, bindings, identifiers, patterns,
-                          *_coded(ns, [rule["path"] for rule in rules if not rule.get("unique")], bindings))
-
-
-def _coded(namespace: str, paths: list[str], bindings: tuple[_Binding, ...]):
-    """One XPath for every coded element of a type, and its bindings by element tag.
-
-    One evaluation instead of one per binding (a dozen per document). Only when no two bound
-    paths end in the same element name; otherwise ``(None, {})`` and each binding runs its own.
-    """
-    if not paths:
-        return None, {}
-    tags = {f"{{{namespace}}}{path.rsplit('/', 1)[-1]}": path for path in paths}
-    if len(tags) != len(set(paths)):
-        return None, {}
-    by_tag: dict[str, list[_Binding]] = {}
-    for path, binding in zip(paths, bindings):
-        by_tag.setdefault(f"{{{namespace}}}{path.rsplit('/', 1)[-1]}", []).append(binding)
-    union = etree.XPath(" | ".join(
-        "/".join(step if step.startswith("@") else "d:" + step for step in path.split("/")) for path in tags.values()),
-        namespaces={"d": namespace})
-    return union, by_tag
+    identifiers = _child_path(ids.get("path", "header/patient/id"))
+    return _TypeValidator(kind, version, schema, uniques, bindings, identifiers, patterns)
 
 
 class _Cache(threading.local):
@@ -210,20 +198,28 @@ def compile_all() -> int:
 
 def validate(document: etree._Element) -> DocumentKind:
     """Check a parsed document against its XSD and code lists; return its kind or raise ``RecordError``."""
+    return validated(document)[0]
+
+
+def validated(document: etree._Element) -> tuple[DocumentKind, Reader]:
+    """``validate``, also returning the document's ``Reader``, whose child index the normalizer
+    then reuses. The coded fields are read through it, not with XPath: an lxml XPath call costs
+    ~10k instructions of set-up, and a dozen of them per document cost more than walking the tree."""
     kind = document_kind(document)
     compiled = _validator(kind)
     if not compiled.schema.validate(document):
         raise _schema_error(document, compiled)
-    _check_unique(document, compiled)
-    _check_identifiers(document, compiled)
-    _check_codes(document, compiled)
-    return kind
+    reader = Reader.of(kind.namespace)
+    _check_unique(document, compiled, reader)
+    _check_identifiers(document, compiled, reader)
+    _check_codes(document, compiled, reader)
+    return kind, reader
 
 
-def _check_unique(document, compiled: _TypeValidator) -> None:
+def _check_unique(document, compiled: _TypeValidator, reader: Reader) -> None:
     for rule in compiled.uniques:
         seen = set()
-        for element in rule.find(document):
+        for element in reader.findall(document, rule.path):
             value = element.get(rule.attribute)
             if value in seen:
                 raise RecordError("record.schema.invalid",
@@ -232,49 +228,39 @@ def _check_unique(document, compiled: _TypeValidator) -> None:
             seen.add(value)
 
 
-def _check_identifiers(document, compiled: _TypeValidator) -> None:
+def _check_identifiers(document, compiled: _TypeValidator, reader: Reader) -> None:
     if not compiled.id_patterns:
         return
-    for element in compiled.identifiers(document):
+    for element in reader.findall(document, compiled.identifiers):
         pattern = compiled.id_patterns.get(element.get("root"))
         if pattern is not None and pattern.fullmatch(element.get("extension", "")) is None:
             raise RecordError("record.schema.invalid", "identifier extension does not match the format of its root",
                               field=field_path(document, element, compiled.version, "extension"))
 
 
-def _check_codes(document, compiled: _TypeValidator) -> None:
-    if compiled.coded is not None:
-        by_tag = compiled.bindings_by_tag
-        for element in compiled.coded(document):
-            for binding in by_tag[element.tag]:
-                _check_code(document, compiled, binding, element)
-        return
+def _check_codes(document, compiled: _TypeValidator, reader: Reader) -> None:
     for binding in compiled.bindings:
-        for element in binding.find(document):
-            _check_code(document, compiled, binding, element)
-
-
-def _check_code(document, compiled: _TypeValidator, binding: _Binding, element) -> None:
-    code = element.get(binding.attribute)
-    if code is None:
-        return  # optional attribute absent: the XSD decides whether that is allowed
-    if binding.column is None:
-        if code not in binding.concepts and not (binding.prefix and code[:binding.prefix] in binding.concepts):
-            raise RecordError("record.code.unknown", f"code is not in the code list {binding.system}",
-                              field=field_path(document, element, compiled.version, binding.attribute))
-        return
-    if binding.key is None:
-        reference = compiled.kind.type_name
-    else:
-        keys = binding.key(document)
-        reference = str(keys[0]) if keys else None
-    concept = None if reference is None else binding.concepts.get(reference)
-    if concept is None:
-        return  # the referenced code is reported by its own binding
-    if concept.extra.get(binding.column) != code:
-        raise RecordError("record.code.unknown",
-                          f"value does not match the {binding.column} of the referenced {binding.system} entry",
-                          field=field_path(document, element, compiled.version, binding.attribute))
+        for element in reader.findall(document, binding.path):
+            code = element.get(binding.attribute)
+            if code is None:
+                continue  # optional attribute absent: the XSD decides whether that is allowed
+            if binding.column is None:
+                if code not in binding.concepts and not (binding.prefix and code[:binding.prefix] in binding.concepts):
+                    raise RecordError("record.code.unknown", f"code is not in the code list {binding.system}",
+                                      field=field_path(document, element, compiled.version, binding.attribute))
+                continue
+            if binding.key is None:
+                reference = compiled.kind.type_name
+            else:
+                keys = binding.key(document)
+                reference = str(keys[0]) if keys else None
+            concept = None if reference is None else binding.concepts.get(reference)
+            if concept is None:
+                continue  # the referenced code is reported by its own binding
+            if concept.extra.get(binding.column) != code:
+                raise RecordError("record.code.unknown",
+                                  f"value does not match the {binding.column} of the referenced {binding.system} entry",
+                                  field=field_path(document, element, compiled.version, binding.attribute))
 
 
 # ----- error reporting without document content -----
@@ -363,4 +349,4 @@ def _step(node, known: frozenset[str], namespace: str | None, *, is_root: bool) 
     return name if len(siblings) == 1 else f"{name}[{siblings.index(node) + 1}]"
 
 
-__all__ = ["DocumentKind", "compile_all", "validate", "document_kind", "field_path", "NAMESPACE_PREFIX"]
+__all__ = ["DocumentKind", "compile_all", "validate", "validated", "document_kind", "field_path", "NAMESPACE_PREFIX"]

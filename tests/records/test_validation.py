@@ -151,21 +151,23 @@ def test_warm_up_compiles_every_type_and_freezes_the_start_up_heap():
     assert gc.get_freeze_count() > 0
 
 
-def test_coded_elements_are_found_one_binding_at_a_time_when_names_repeat(monkeypatch):
-    """Bound paths ending in the same element name ("a/code", "b/code") cannot share one XPath
-    looked up by tag: each binding then runs its own, with the same outcomes (every invalid sample)."""
-    import dataclasses
 
-    from hub.records import validation
+@pytest.mark.parametrize("example", sorted(EXAMPLES_DIR.glob("*.xml")), ids=lambda p: p.stem)
+def test_reader_selects_what_the_xpath_selects(example):
+    """Validation and normalizers read child paths through ``Reader``; it must select exactly what
+    the XPath of the same path selects (every repeated parent followed, document order)."""
+    import json
 
-    assert validation._coded("urn:x", ["a/code", "b/code"], ()) == (None, {})
-    real = validation._validator
+    from hub.records.header import Reader
+    from schemas import SCHEMAS_DIR
 
-    def one_by_one(kind):
-        return dataclasses.replace(real(kind), coded=None, bindings_by_tag={})
-    monkeypatch.setattr(validation, "_validator", one_by_one)
-    for path in INVALID:
-        document, code, field = _load(path)
-        with pytest.raises(RecordError) as caught:
-            validate(document)
-        assert (caught.value.code, caught.value.field) == (code, field), path.name
+    document = parse_untrusted(example.read_bytes())
+    namespace = etree.QName(document).namespace
+    bindings = json.loads((SCHEMAS_DIR / "v1" / "bindings.json").read_text(encoding="utf-8"))
+    paths = {rule["path"] for rules in (bindings["common"], *bindings["types"].values()) for rule in rules}
+    paths |= {"header/patient/id", "body", "body/item", "header/author/institution"}
+    reader = Reader.of(namespace)
+    for path in sorted(paths):
+        xpath = etree.XPath("/".join(f"d:{step}" for step in path.split("/")), namespaces={"d": namespace})
+        assert reader.findall(document, path) == xpath(document), path
+        assert reader.find(document, path) is (xpath(document) or [None])[0], path
