@@ -35,8 +35,10 @@ def queue_many(session: Session, rows: list[dict]) -> None:
     """Queue replies in the caller's transaction (one per processed message: through the driver)."""
     if rows:
         sql = RawSql(session)
+        times = {row["created_at"] for row in rows}  # a processed batch shares one
+        times = {moment: sql.time(moment) for moment in times}
         sql.many(_INSERT_REPLY, [(row["reply_id"], row["recipient"], row["kind"], row["in_reply_to"], row["content"],
-                                  sql.time(row["created_at"])) for row in rows])
+                                  times[row["created_at"]]) for row in rows])
 
 
 def queue(session: Session, **fields) -> None:
