@@ -24,8 +24,8 @@ from lxml import etree
 from schemas import SCHEMAS_DIR
 
 from ..errors import RecordError
-from .header import Reader
 from ..terminology import code_systems
+from .header import Reader
 
 NAMESPACE_PREFIX = "urn:hie:doc:v"
 _XS = "{http://www.w3.org/2001/XMLSchema}"
