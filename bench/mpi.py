@@ -122,8 +122,8 @@ def speed(population: Population, workdir: Path, *, batch: int) -> dict:
     for r in population.records:
         others = tuple(i for i in r.traits.identifiers if i[0] != "resident_id")
         rid = ("resident_id", "2.16.156.10011.1.3", population.persons[r.truth - 1].resident_id)
-        with_id.append(dataclasses.replace(r, traits=dataclasses.replace(r.traits, identifiers=(rid,) + others)))
-        without_id.append(dataclasses.replace(r, traits=dataclasses.replace(r.traits, identifiers=others)))
+        with_id.append(dataclasses.replace(r, traits=r.traits._replace(identifiers=(rid,) + others)))
+        without_id.append(dataclasses.replace(r, traits=r.traits._replace(identifiers=others)))
     seen, firsts, later = set(), [], []
     for r in with_id:
         (later if r.truth in seen else firsts).append(r)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jellyfish
 
@@ -33,8 +34,7 @@ ADDRESS_EXACT, ADDRESS_SIMILAR, ADDRESS_DIFFERENT = 3.0, 2.0, -1.0
 _KNOWN_SEX = frozenset({"1", "2"})
 
 
-@dataclass(frozen=True, slots=True)
-class Demographics:
+class Demographics(NamedTuple):
     """Normalized demographics of one record; ``birth_date`` as ISO text 'YYYY-MM-DD'."""
 
     name: str | None = None

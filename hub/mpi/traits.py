@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import RecordError
 from .matching import Demographics, normalize_address, normalize_phone
@@ -23,8 +23,7 @@ LOCAL_KEY_KINDS = (HEALTH_RECORD_NO, OUTPATIENT_NO, INPATIENT_NO, HEALTH_CARD_NO
 _SEX_CODES = frozenset({"0", "1", "2", "9"})
 
 
-@dataclass(frozen=True)
-class PatientTraits:
+class PatientTraits(NamedTuple):
     """The patient as one document describes it."""
 
     identifiers: tuple[tuple[str, str, str], ...]  # (kind, root, value)
@@ -36,8 +35,7 @@ class PatientTraits:
     address: str | None = None
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """The person a document's patient resolved to, and how."""
 
     person_id: int
@@ -46,8 +44,7 @@ class Resolution:
     score: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
+class Probe(NamedTuple):
     """Checked traits: normalized demographics, the local key and the global identifiers."""
 
     demographics: Demographics

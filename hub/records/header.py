@@ -5,7 +5,7 @@ Runs after XSD validation, so the structure is known to be right; this only turn
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -18,8 +18,7 @@ NAMESPACE = re.compile(r"^urn:hie:doc:v(\d+)$")
 _IDENTIFIER_KINDS: dict[str, str] | None = None
 
 
-@dataclass(frozen=True)
-class DocumentHeader:
+class DocumentHeader(NamedTuple):
     type_name: str
     schema_version: int
     namespace: str
@@ -139,11 +138,11 @@ def read_header(document: etree._Element, reader: Reader | None = None) -> tuple
 
     ``reader``: the one validation used, if any (its child index is reused).
     """
-    qname = etree.QName(document)
-    match = NAMESPACE.match(qname.namespace or "")
-    if match is None:
+    namespace, _, type_name = document.tag[1:].partition("}")  # validated: "{urn:hie:doc:vN}Type"
+    match = NAMESPACE.match(namespace)
+    if match is None or not document.tag.startswith("{"):
         raise RecordError("record.type.unknown", "namespace is not a canonical document namespace")
-    r = reader if reader is not None and reader.namespace == qname.namespace else Reader.of(qname.namespace)
+    r = reader if reader is not None and reader.namespace == namespace else Reader.of(namespace)
     cut = len(r._prefix)
     fields: dict = {}
     header = document[0]
@@ -166,7 +165,7 @@ def read_header(document: etree._Element, reader: Reader | None = None) -> tuple
                     fields["practitioner_code"] = part.get("code")
         elif local == "patient":
             fields["patient"] = _patient(r, child)
-    return DocumentHeader(type_name=qname.localname, schema_version=int(match.group(1)), namespace=qname.namespace,
+    return DocumentHeader(type_name=type_name, schema_version=int(match.group(1)), namespace=namespace,
                           id_root=fields["id_root"], document_id=fields["document_id"], version=fields["version"],
                           effective_time=fields["effective_time"], institution=fields["institution"],
                           practitioner_code=fields.get("practitioner_code"), patient=fields.get("patient")), r

@@ -17,7 +17,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from lxml import etree
 
@@ -31,8 +31,7 @@ NAMESPACE_PREFIX = "urn:hie:doc:v"
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 
 
-@dataclass(frozen=True)
-class DocumentKind:
+class DocumentKind(NamedTuple):
     """What a document is: its type (root local name), schema version and namespace."""
 
     type_name: str
