@@ -124,6 +124,14 @@ def longitudinal_run(url: str, *, records: int = 500, repeats: int = 30) -> dict
             "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 2), "repeats": repeats}
 
 
+def _machine_speed() -> int:
+    """RSA-2048 private-key operations per second on one core: the same yardstick ``bench.run``
+    reports as its crypto floor, so a figure can be read against how fast the machine was."""
+    from .stages import crypto_floor
+
+    return crypto_floor(1.0, parallel=1)["rsa2048_private_ops_per_s"]
+
+
 def _backends(wanted: list[str], tmp: Path):
     for backend in wanted:
         if backend == "sqlite":
@@ -154,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     documents = build_documents(args.documents, per_patient=args.per_patient)
     print(f"built {len(documents)} documents in {time.perf_counter() - t0:.1f} s", flush=True)
     report = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "target_docs_per_s": 3000,
-              "documents_per_patient_record": args.per_patient, "target_longitudinal_ms": 50, "loadavg_at_start": os.getloadavg(), "results": {}}
+              "documents_per_patient_record": args.per_patient, "target_longitudinal_ms": 50,
+              "loadavg_at_start": os.getloadavg(), "machine_before": _machine_speed(), "results": {}}
     tmp = Path(tempfile.mkdtemp(prefix="hie-bench-records-"))
     try:
         for backend, make_url, _server in _backends(args.backends.split(","), tmp):
@@ -172,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                 "longitudinal": longitudinal}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    report["machine_after"] = _machine_speed()
+    print(f"machine speed (RSA-2048 private ops/s, one core): {report['machine_before']} before, "
+          f"{report['machine_after']} after (the exchange bench's floor; this machine drifts ±30%)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "records.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str))
