@@ -5,9 +5,9 @@ Runs after XSD validation, so the structure is known to be right; this only turn
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -34,10 +34,10 @@ class DocumentHeader(NamedTuple):
 class Reader:
     """Namespace-bound lookups in one document (``r.text(el, "body/visitTime")`` etc.).
 
-    ``Reader.of(namespace)`` makes one per document (``validation.validated`` does; the header
-    reader and the normalizer reuse it). The first lookup below an element indexes its children
-    by tag, once; every later step below it is a dict lookup. A normalizer reads a dozen fields of the same body: a compiled XPath costs ~1.8 µs a
-    field, lxml's ``find`` ~1.7 µs a step, the index a tenth of that.
+    One per document: ``validation.validated`` makes it, the header reader and the normalizer
+    reuse it. The first lookup below an element indexes its children by tag, once; every later
+    step below it is a dict lookup. A normalizer reads a dozen fields of the same body: a compiled
+    XPath costs ~1.8 µs a field, lxml's ``find`` ~1.7 µs a step, the index a tenth of that.
     """
 
     __slots__ = ("namespace", "_prefix", "_paths", "_children")
@@ -49,10 +49,6 @@ class Reader:
         self._paths = self._paths_by_namespace.setdefault(namespace, {})  # path → tags, shared
         # element → its children by tag (elements hash by identity; the key keeps the proxy alive)
         self._children: dict[etree._Element, dict[str, list]] = {}
-
-    @classmethod
-    def of(cls, namespace: str) -> "Reader":
-        return cls(namespace)
 
     def _steps(self, path: str) -> tuple[str, ...]:
         steps = self._paths.get(path)
@@ -86,7 +82,8 @@ class Reader:
             if len(found) == 1:
                 found = (children.get(found[0]) or self._index(found[0])).get(step, ())
             else:
-                found = [child for parent in found for child in (children.get(parent) or self._index(parent)).get(step, ())]
+                found = [child for parent in found
+                         for child in (children.get(parent) or self._index(parent)).get(step, ())]
         return list(found)
 
     def text(self, el, path: str) -> str | None:
@@ -138,11 +135,12 @@ def read_header(document: etree._Element, reader: Reader | None = None) -> tuple
 
     ``reader``: the one validation used, if any (its child index is reused).
     """
-    namespace, _, type_name = document.tag[1:].partition("}")  # validated: "{urn:hie:doc:vN}Type"
-    match = NAMESPACE.match(namespace)
-    if match is None or not document.tag.startswith("{"):
+    tag = document.tag  # validated: "{urn:hie:doc:vN}Type"
+    namespace, _, type_name = tag[1:].partition("}")
+    match = NAMESPACE.match(namespace) if tag.startswith("{") else None
+    if match is None:
         raise RecordError("record.type.unknown", "namespace is not a canonical document namespace")
-    r = reader if reader is not None and reader.namespace == namespace else Reader.of(namespace)
+    r = reader if reader is not None and reader.namespace == namespace else Reader(namespace)
     cut = len(r._prefix)
     fields: dict = {}
     header = document[0]

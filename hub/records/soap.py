@@ -80,7 +80,7 @@ def _patient_traits(verified) -> mpi.PatientTraits:
     if inner is None or etree.QName(inner).localname != "patient":
         raise RecordError("registry.invalid", "Patient must hold one canonical patient element",
                           field="/RegisterResident/Patient")
-    return _patient(Reader.of(etree.QName(inner).namespace), inner)
+    return _patient(Reader(etree.QName(inner).namespace), inner)
 
 
 class RecordService(ServiceBase):

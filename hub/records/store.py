@@ -274,7 +274,8 @@ class _Converter:
         if positions is None:
             typed = _TABLES[table].c
             positions = self._positions[(table, columns)] = tuple(
-                index for index, column in enumerate(columns) if isinstance(_storage_type(typed[column].type), self._TYPED))
+                index for index, column in enumerate(columns)
+                if isinstance(_storage_type(typed[column].type), self._TYPED))
         if not positions:
             return tuple(values)
         converted = list(values)

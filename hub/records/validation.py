@@ -208,7 +208,7 @@ def validated(document: etree._Element) -> tuple[DocumentKind, Reader]:
     compiled = _validator(kind)
     if not compiled.schema.validate(document):
         raise _schema_error(document, compiled)
-    reader = Reader.of(kind.namespace)
+    reader = Reader(kind.namespace)
     _check_unique(document, compiled, reader)
     _check_identifiers(document, compiled, reader)
     _check_codes(document, compiled, reader)

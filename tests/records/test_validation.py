@@ -166,7 +166,7 @@ def test_reader_selects_what_the_xpath_selects(example):
     bindings = json.loads((SCHEMAS_DIR / "v1" / "bindings.json").read_text(encoding="utf-8"))
     paths = {rule["path"] for rules in (bindings["common"], *bindings["types"].values()) for rule in rules}
     paths |= {"header/patient/id", "body", "body/item", "header/author/institution"}
-    reader = Reader.of(namespace)
+    reader = Reader(namespace)
     for path in sorted(paths):
         xpath = etree.XPath("/".join(f"d:{step}" for step in path.split("/")), namespaces={"d": namespace})
         assert reader.findall(document, path) == xpath(document), path

@@ -1,6 +1,8 @@
 """The driver-level SQL of the hot paths behaves like SQLAlchemy's on both backends."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from lxml import etree
 from sqlalchemy.exc import IntegrityError
@@ -26,8 +28,6 @@ _PERSON = ("INSERT INTO mpi_person (status, merged_into_id, created_at, updated_
 
 
 def test_insert_id_returns_the_new_rows_id(sessions):
-    from datetime import datetime, timezone
-
     now = datetime(2026, 12, 1, tzinfo=timezone.utc)
     with transaction(sessions) as session:
         sql = RawSql(session)
@@ -38,8 +38,6 @@ def test_insert_id_returns_the_new_rows_id(sessions):
 
 
 def test_driver_errors_are_sqlalchemy_errors_without_values(sessions):
-    from datetime import datetime, timezone
-
     now = datetime(2026, 12, 1, tzinfo=timezone.utc)
     with transaction(sessions) as session:
         sql = RawSql(session)
