@@ -1,4 +1,4 @@
-"""The hub's web application: FastAPI, with the spyne exchange mounted under ``/soap/``."""
+"""The hub's web application: FastAPI, with the SOAP front (``hub.soap.asgi``) answering ``/soap/``."""
 from __future__ import annotations
 
 import gc
@@ -12,23 +12,26 @@ from .analytics_runtime import start_mart
 from .exchange.processing import Processor
 from .runtime import Hub
 from .settings import Settings
-from .soap.asgi import BufferedWsgi
+from .soap.asgi import SoapFront
 from .soap.wsgi import GateMiddleware
 
 
-class _SoapServices:
-    """Route ``/soap/<service>`` (and its ``?wsdl``) to that service's gate; ``/soap/`` is the exchange."""
+class HubApp(FastAPI):
+    """FastAPI, with ``/soap/…`` answered by the SOAP front before FastAPI's middleware and router.
 
-    def __init__(self, services: dict[str, object]):
-        self.services = services
+    The exchange is the hub's hot path: its requests skip the routing, exception and telemetry
+    layers that the JSON API uses (the SOAP front renders its own Faults).
+    """
 
-    def __call__(self, environ, start_response):
-        name = environ.get("PATH_INFO", "").strip("/") or "exchange"
-        app = self.services.get(name)
-        if app is None:
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not found"]
-        return app(environ, start_response)
+    soap: SoapFront | None = None
+
+    async def __call__(self, scope, receive, send):
+        if self.soap is not None and scope["type"] == "http":
+            root, path = scope.get("root_path", ""), scope["path"]
+            if ((path[len(root):] if root and path.startswith(root) else path) + "/").startswith("/soap/"):
+                await self.soap({**scope, "root_path": root + "/soap"}, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def soap_services(hub: Hub) -> dict[str, object]:
@@ -77,7 +80,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         if processor:
             processor.stop()
 
-    app = FastAPI(title="区域卫生信息平台 · exchange hub", lifespan=lifespan)
+    app = HubApp(title="区域卫生信息平台 · exchange hub", lifespan=lifespan)
     app.state.hub = hub
 
     @app.get("/healthz")
@@ -95,7 +98,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(registry_api)
     app.include_router(lineage_api)
     app.include_router(cubes_api)
-    app.mount("/soap", BufferedWsgi(_SoapServices(soap_services(hub)), max_body=settings.max_message_bytes))
+    app.soap = SoapFront(hub, soap_services(hub), max_body=settings.max_message_bytes)
     return app
 
 
@@ -107,4 +110,4 @@ def app_from_environment() -> FastAPI:
     return create_app(settings, hub=Hub.open(settings, run_migrations=False))
 
 
-__all__ = ["create_app", "app_from_environment"]
+__all__ = ["HubApp", "create_app", "app_from_environment"]

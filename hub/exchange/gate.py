@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -85,6 +86,16 @@ class VerifiedMessage:
         return self.request.sender.org_code
 
 
+class OpenedRequest(NamedTuple):
+    """A request whose envelope, signature, certificate and timestamp passed; not yet decrypted."""
+
+    request: SignedRequest
+    operation: str
+    raw: bytes
+    envelope_sha256: str
+    received_at: datetime
+
+
 class SecurityGate:
     """Turns raw request bytes into a ``VerifiedMessage`` or raises ``HubError``."""
 
@@ -98,6 +109,12 @@ class SecurityGate:
 
     def admit(self, raw: bytes, *, trace: GateTrace | None = None, now: datetime | None = None,
               service: Service = EXCHANGE) -> VerifiedMessage:
+        """Every stage at once: ``finish(open(raw))``."""
+        return self.finish(self.open(raw, trace=trace, now=now, service=service), service=service)
+
+    def open(self, raw: bytes, *, trace: GateTrace | None = None, now: datetime | None = None,
+             service: Service = EXCHANGE) -> OpenedRequest:
+        """Size, parse, structure, signature, certificate, sender and timestamp: no database, no decryption."""
         trace = trace if trace is not None else GateTrace()
         trace.envelope_sha256 = hashlib.sha256(raw).hexdigest()
         if len(raw) > self.max_bytes:
@@ -110,6 +127,11 @@ class SecurityGate:
         operation = request.action[len(prefix):] if request.action.startswith(prefix) else ""
         if operation not in service.operations:
             raise HubError("soap.operation.unknown", "unknown wsa:Action")
+        return OpenedRequest(request, operation, raw, trace.envelope_sha256, now)
+
+    def finish(self, opened: OpenedRequest, *, service: Service = EXCHANGE) -> VerifiedMessage:
+        """Replay check (not for submissions, which touch no database here), decrypt, parse the plaintext."""
+        request, operation = opened.request, opened.operation
         if operation not in service.submit_operations:
             # Submissions are idempotent per document instead (a resend gets its receipt back).
             self.nonces(request.sender.org_code, request.message_id, request.expires + self.policy.clock_skew)
@@ -122,9 +144,9 @@ class SecurityGate:
             raise SecurityError("security.decryption.failed", "plaintext is not acceptable XML") from None
         if content.tag != q(service.namespace, operation):
             raise HubError("soap.operation.unknown", "Body content does not match wsa:Action")
-        return VerifiedMessage(request=request, operation=operation, content=content, raw=raw,
-                               envelope_sha256=trace.envelope_sha256, received_at=now)
+        return VerifiedMessage(request=request, operation=operation, content=content, raw=opened.raw,
+                               envelope_sha256=opened.envelope_sha256, received_at=opened.received_at)
 
 
-__all__ = ["SecurityGate", "GateTrace", "VerifiedMessage", "Service", "EXCHANGE", "action_for", "ACTION_PREFIX", "OPERATIONS",
+__all__ = ["SecurityGate", "GateTrace", "OpenedRequest", "VerifiedMessage", "Service", "EXCHANGE", "action_for", "ACTION_PREFIX", "OPERATIONS",
            "SUBMIT_OPERATIONS"]

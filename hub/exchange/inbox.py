@@ -11,8 +11,10 @@ transaction, outside the database lock.
 from __future__ import annotations
 
 import hashlib
+import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -29,6 +31,7 @@ from . import audit
 from .gate import VerifiedMessage
 from .receipts import ReceiptStatus, build_receipt
 
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,16 @@ class _Prepared:
 
 
 @dataclass
-class _Job:
+class Submission:
+    """One request's documents on their way through the group commit."""
+
     verified: VerifiedMessage
     items: list[_Prepared]
     client_address: str | None
     done: threading.Event = field(default_factory=threading.Event)
     outcomes: list | None = None
     error: HubError | None = None
+    on_done: Callable[[], None] | None = None
 
 
 def _prepare(verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials) -> list[_Prepared]:
@@ -89,7 +95,7 @@ _INSERT_MESSAGE = ("INSERT INTO inbox_message (sender, message_id, envelope_id, 
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)")
 
 
-def _known(sql: RawSql, jobs: list[_Job]) -> dict[tuple[str, str], tuple[str, bytes]]:
+def _known(sql: RawSql, jobs: list[Submission]) -> dict[tuple[str, str], tuple[str, bytes]]:
     """(sender, message_id) → (document digest, receipt) of the group's keys already stored."""
     wanted: dict[str, set[str]] = {}
     for job in jobs:
@@ -104,7 +110,7 @@ def _known(sql: RawSql, jobs: list[_Job]) -> dict[tuple[str, str], tuple[str, by
     return known
 
 
-def _write(session: Session, jobs: list[_Job]) -> None:
+def _write(session: Session, jobs: list[Submission]) -> None:
     """Store every job's new documents in the session's transaction; fill in their outcomes."""
     sql = RawSql(session)
     known = _known(sql, jobs)
@@ -139,7 +145,7 @@ def _write(session: Session, jobs: list[_Job]) -> None:
                            for kind, job, message_id, code in events])
 
 
-def _commit(sessions: sessionmaker[Session], jobs: list[_Job]) -> None:
+def _commit(sessions: sessionmaker[Session], jobs: list[Submission]) -> None:
     """One transaction for ``jobs``; on a unique-key race retry them one by one."""
     try:
         with transaction(sessions) as session:
@@ -158,19 +164,31 @@ class InboxWriter:
     def __init__(self, sessions: sessionmaker[Session], *, max_group: int = 64):
         self.sessions = sessions
         self.max_group = max_group
-        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Submission] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="hie-inbox-writer", daemon=True)
         self._thread.start()
 
     def accept(self, *, verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials,
                client_address: str | None) -> list[ItemOutcome]:
         """Store new documents durably, then return a receipt per item (original ones for resends)."""
-        job = _Job(verified, _prepare(verified, items, signer), client_address)
-        self._queue.put(job)
+        job = self.submit(verified=verified, items=items, signer=signer, client_address=client_address)
         job.done.wait()
+        return self.outcomes(job, signer)
+
+    def submit(self, *, verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials,
+               client_address: str | None, on_done: Callable[[], None] | None = None) -> Submission:
+        """Queue the documents for the next group commit; ``on_done`` is called from the writer's thread
+        once the job is settled (an event loop's ``call_soon_threadsafe``, for one)."""
+        job = Submission(verified, _prepare(verified, items, signer), client_address, on_done=on_done)
+        self._queue.put(job)
+        return job
+
+    @staticmethod
+    def outcomes(job: Submission, signer: Credentials) -> list[ItemOutcome]:
+        """A settled job's receipt per item; raises its error when the commit failed."""
         if job.error is not None:
             raise job.error
-        return [outcome if outcome.status != "rejected" else _rejected(outcome, verified, item, signer)
+        return [outcome if outcome.status != "rejected" else _rejected(outcome, job.verified, item, signer)
                 for outcome, item in zip(job.outcomes, job.items)]
 
     def _run(self) -> None:
@@ -183,7 +201,7 @@ class InboxWriter:
                     break
             self._settle(jobs)
 
-    def _settle(self, jobs: list[_Job]) -> None:
+    def _settle(self, jobs: list[Submission]) -> None:
         try:
             for attempt in range(3):
                 try:
@@ -204,6 +222,11 @@ class InboxWriter:
                 job.error = StoreError("server.unavailable", "inbox writer failure")
         for job in jobs:
             job.done.set()
+            if job.on_done is not None:
+                try:
+                    job.on_done()
+                except Exception:  # e.g. the waiting event loop is gone: the others must still hear
+                    log.error("inbox writer: a completion callback failed")
 
 
 def _rejected(outcome: ItemOutcome, verified: VerifiedMessage, item: _Prepared, signer: Credentials) -> ItemOutcome:
@@ -220,4 +243,4 @@ def status_of(sessions: sessionmaker[Session], *, sender: str, message_id: str) 
                                                      Message.message_id == message_id)).first()
 
 
-__all__ = ["DocumentItem", "ItemOutcome", "InboxWriter", "status_of"]
+__all__ = ["DocumentItem", "ItemOutcome", "InboxWriter", "Submission", "status_of"]

@@ -1,58 +1,143 @@
-"""A buffered ASGI → WSGI bridge for the exchange.
+"""The ASGI front of the SOAP services.
 
-SOAP requests and answers are small, whole documents (≤ the size limit), so the bridge reads the
-whole body on the event loop, runs the WSGI application once in a worker thread and sends the
-whole answer back: one hand-over between threads per request instead of one per chunk, which
-is what a general bridge (a2wsgi) costs under load.
+Submissions to the exchange are served on the event loop: the gate (parse, signature,
+certificate, timestamp, decryption) and the receipts are CPU work with no database in them, so a
+worker thread would only add a hand-over and a contender for the GIL. The request then waits,
+without blocking the loop, for the inbox's group commit, and is answered by the same code the
+WSGI middleware uses (``hub.soap.submit``). Whatever touches the database before the commit, or
+may run long, goes to a worker thread through the WSGI stack: a rejection (its audit record), the
+other exchange operations (replay check, replies), the records and registry services, the WSDL,
+and any body over ``inline_bytes``.
+
+Request and answer are buffered whole: SOAP messages are single documents within the size limit.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from ..errors import HubError
+from ..exchange.gate import GateTrace
+from . import submit
 from .faults import fault_envelope
+from .wsgi import GateMiddleware, decode_body, unexpected
+
+_XML = [(b"content-type", b"text/xml; charset=utf-8")]
 
 
-class BufferedWsgi:
-    """Mount a WSGI app in an ASGI app (HTTP only), buffering request and response."""
+class SoapFront:
+    """``/soap/<service>`` (``/soap/`` is the exchange): an ASGI app for the gated SOAP services."""
 
-    def __init__(self, app, *, max_body: int, workers: int = 8):
-        self.app = app
+    def __init__(self, hub, services: dict[str, object], *, max_body: int, workers: int = 8,
+                 inline_bytes: int = 256 * 1024):
+        self.hub = hub
+        self.services = services
+        self.exchange: GateMiddleware = services["exchange"]
         self.max_body = max_body
+        self.inline_bytes = inline_bytes
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hie-wsgi")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return
-        chunks, size, too_large = [], 0, False
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size <= self.max_body + 1:
-                chunks.append(body)
+        body = await _read(receive, self.max_body)
+        if body is None:
+            return  # the client went away
+        try:
+            if body is _TOO_LARGE:  # refused before any parsing, but audited like every refusal
+                refusal = HubError("transport.too_large", "body over the limit")
+                status, payload = 500, await self._in_thread(self.exchange.rejection, refusal, GateTrace(), _client(scope))
+                headers = _XML
+            elif (scope["method"] == "POST" and _service(scope) == "exchange" and len(body) <= self.inline_bytes):
+                status, payload = await self._exchange(scope, body)
+                headers = _XML
             else:
-                too_large = True  # keep draining, but do not keep the bytes
-            if not message.get("more_body", False):
-                break
-        if too_large:
-            status, headers, payload = _too_large()
-        else:
-            environ = _environ(scope, b"".join(chunks))
-            loop = asyncio.get_running_loop()
-            status, headers, payload = await loop.run_in_executor(self.executor, _call, self.app, environ)
+                status, headers, payload = await self._in_thread(_call, self._wsgi_app(scope), _environ(scope, body))
+        except Exception as exc:  # never a bare 500 without a Fault, never the exception's text
+            status, payload, headers = 500, fault_envelope(unexpected(exc).code), _XML
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
+                    "headers": [*headers, (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 
+    async def _exchange(self, scope, body: bytes) -> tuple[int, bytes]:
+        """A POST to the exchange: submissions on the loop, anything else in a worker thread."""
+        hub, trace, client = self.hub, GateTrace(), _client(scope)
+        try:
+            headers = _headers(scope)
+            raw = decode_body(body, limit=hub.settings.max_message_bytes, encoding=headers.get(b"content-encoding"),
+                              content_type=headers.get(b"content-type"))
+            opened = hub.gate.open(raw, trace=trace)
+            if opened.operation in self.exchange.service.submit_operations:
+                verified = hub.gate.finish(opened)
+                loop = asyncio.get_running_loop()
+                settled = loop.create_future()
+                pending = submit.start(hub, verified, client_address=client,
+                                       on_done=functools.partial(loop.call_soon_threadsafe, _settle, settled))
+                await settled
+                return submit.answer(hub, pending)
+        except HubError as exc:
+            return 500, await self._in_thread(self.exchange.rejection, exc, trace, client)
+        except Exception as exc:
+            return 500, await self._in_thread(self.exchange.rejection, unexpected(exc), trace, client)
+        serve = functools.partial(self.exchange.serve, opened, trace)
+        status, _headers_, payload = await self._in_thread(_call, serve, _environ(scope, body))
+        return status, payload
 
-def _too_large():
-    payload = fault_envelope("transport.too_large")
-    return 500, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))], payload
+    def _wsgi_app(self, scope):
+        app = self.services.get(_service(scope))
+        return app if app is not None else _not_found
+
+    async def _in_thread(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+
+_TOO_LARGE = object()
+
+
+async def _read(receive, limit: int):
+    """The whole request body; ``_TOO_LARGE`` past ``limit`` (drained, not kept); None on disconnect."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= limit + 1:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return _TOO_LARGE if size > limit + 1 else b"".join(chunks)
+
+
+def _settle(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _client(scope) -> str | None:
+    return (scope.get("client") or ("",))[0] or None
+
+
+def _service(scope) -> str:
+    """The service name under ``/soap/`` (``exchange`` for ``/soap/`` itself)."""
+    path = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return path.strip("/") or "exchange"
+
+
+def _headers(scope) -> dict[bytes, str]:
+    return {name: value.decode("latin-1") for name, value in scope.get("headers", [])}
+
+
+def _not_found(environ, start_response):
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"not found"]
 
 
 def _environ(scope, body: bytes) -> dict:
@@ -92,7 +177,9 @@ def _call(app, environ) -> tuple[int, list, bytes]:
     finally:
         if hasattr(result, "close"):
             result.close()
-    return int(started["status"].split()[0]), started["headers"], payload
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in started["headers"]
+               if k.lower() != "content-length"]
+    return int(started["status"].split()[0]), headers, payload
 
 
-__all__ = ["BufferedWsgi"]
+__all__ = ["SoapFront"]

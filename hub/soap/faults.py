@@ -1,10 +1,20 @@
-"""SOAP 1.1 Faults rendered from a machine code alone — never from input or exception text."""
+"""SOAP 1.1 Faults rendered from a machine code alone — never from input or exception text.
+
+``fault_envelope`` writes the same bytes spyne writes for the exchange's Faults (a test compares
+them), so a client sees one Fault shape whether the gate, the submit path or spyne refused.
+"""
 from __future__ import annotations
+
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from ..errors import FAULTS
 from ..wssec.ns import HIE, SOAP11, q
+
+ENVELOPE_HEAD = (f"<?xml version='1.0' encoding='UTF-8'?>\n<soap11env:Envelope xmlns:soap11env=\"{SOAP11}\" "
+                 f"xmlns:tns=\"{HIE}\"><soap11env:Body>").encode()
+ENVELOPE_TAIL = b"</soap11env:Body></soap11env:Envelope>"
 
 
 def fault_detail(code: str, receipt: bytes | None = None) -> etree._Element:
@@ -19,14 +29,13 @@ def fault_detail(code: str, receipt: bytes | None = None) -> etree._Element:
 
 
 def fault_envelope(code: str, receipt: bytes | None = None) -> bytes:
-    """A complete SOAP 1.1 Fault envelope for ``code``."""
+    """A complete SOAP 1.1 Fault envelope for ``code``; ``receipt`` is a serialized signed receipt."""
     spec = FAULTS[code]
-    env = etree.Element(q(SOAP11, "Envelope"), nsmap={"soap11env": SOAP11})
-    fault = etree.SubElement(etree.SubElement(env, q(SOAP11, "Body")), q(SOAP11, "Fault"))
-    etree.SubElement(fault, "faultcode").text = f"soap11env:{spec.party}"
-    etree.SubElement(fault, "faultstring").text = spec.message
-    etree.SubElement(fault, "detail").append(fault_detail(code, receipt))
-    return etree.tostring(env, encoding="utf-8", xml_declaration=True)
+    fault = (f"<soap11env:Fault><faultcode>soap11env:{spec.party}</faultcode>"
+             f"<faultstring>{escape(spec.message)}</faultstring><faultactor></faultactor><detail><tns:Fault>"
+             f"<tns:Code>{escape(code)}</tns:Code><tns:Retryable>{'true' if spec.retryable else 'false'}"
+             "</tns:Retryable>").encode()
+    return b"".join((ENVELOPE_HEAD, fault, receipt or b"", b"</tns:Fault></detail></soap11env:Fault>", ENVELOPE_TAIL))
 
 
-__all__ = ["fault_detail", "fault_envelope"]
+__all__ = ["fault_detail", "fault_envelope", "ENVELOPE_HEAD", "ENVELOPE_TAIL"]

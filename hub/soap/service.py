@@ -52,58 +52,19 @@ def _as_fault(exc: HubError, receipt: bytes | None = None) -> Fault:
     return Fault(faultcode=exc.spec.party, faultstring=exc.message, detail=fault_detail(exc.code, receipt))
 
 
-def _document(holder: etree._Element) -> etree._Element:
-    documents = holder.findall(q(HIE, "Document"))
-    if len(documents) != 1:
-        raise ExchangeError("exchange.document.invalid", "expected one Document")
-    children = [child for child in documents[0] if isinstance(child.tag, str)]
-    if len(children) != 1 or (documents[0].text or "").strip():
-        raise ExchangeError("exchange.document.invalid", "Document must hold exactly one element")
-    return children[0]
-
-
-def _items(hub, verified: VerifiedMessage) -> list[inbox.DocumentItem]:
-    if verified.operation == "SubmitDocument":
-        return [inbox.DocumentItem(verified.request.message_id, _document(verified.content))]
-    items = verified.content.findall(q(HIE, "Item"))
-    if not items:
-        raise ExchangeError("exchange.batch.invalid", "empty batch")
-    if len(items) > hub.settings.max_batch_documents:
-        raise ExchangeError("exchange.batch.too_large", "too many items")
-    result = []
-    for item in items:
-        message_id = (item.findtext(q(HIE, "MessageId")) or "").strip()
-        if not message_id or len(message_id) > 200:
-            raise ExchangeError("exchange.batch.invalid", "item without a usable MessageId")
-        result.append(inbox.DocumentItem(message_id, _document(item)))
-    if len({item.message_id for item in result}) != len(result):
-        raise ExchangeError("exchange.batch.invalid", "MessageId repeated within the batch")
-    return result
-
-
-def _submit(ctx) -> list[inbox.ItemOutcome]:
-    hub, verified = _context(ctx)
-    try:
-        return hub.inbox.accept(verified=verified, items=_items(hub, verified), signer=hub.signer,
-                            client_address=_client(ctx))
-    except HubError as exc:
-        raise _as_fault(exc) from None
-
-
 class ExchangeService(ServiceBase):
     """区域卫生信息平台 document exchange (WS-Security profile: docs/security-profile.md)."""
 
+    # SubmitDocument and SubmitBatch are declared here for the WSDL only: the gate middleware answers
+    # them itself from the verified message (hub.soap.submit), so these bodies never run behind it.
     @rpc(AnyXml(min_occurs=1), _returns=AnyXml, _out_variable_name="Result")
     def SubmitDocument(ctx, Document):
-        outcome = _submit(ctx)[0]
-        if outcome.status == "rejected":
-            raise _as_fault(ExchangeError(outcome.code), outcome.receipt)
-        return etree.fromstring(outcome.receipt)
+        raise _as_fault(HubError("server.unavailable"))
 
     @rpc(BatchItem.customize(max_occurs="unbounded", min_occurs=1),
          _returns=AnyXml.customize(max_occurs="unbounded"), _out_variable_name="Result")
     def SubmitBatch(ctx, Item):
-        return [etree.fromstring(outcome.receipt) for outcome in _submit(ctx)]
+        raise _as_fault(HubError("server.unavailable"))
 
     @rpc(Unicode(min_occurs=1), _returns=MessageStatusInfo, _out_variable_name="Status")
     def GetStatus(ctx, MessageId):

@@ -12,12 +12,13 @@ import zlib
 from lxml import etree
 from spyne.server.wsgi import WsgiApplication
 
-from ..errors import HubError
+from ..errors import HubError, failure_summary
 from ..exchange import audit
-from ..exchange.gate import EXCHANGE, GateTrace, Service
+from ..exchange.gate import EXCHANGE, GateTrace, OpenedRequest, Service
 from ..exchange.receipts import ReceiptStatus, build_receipt
 from ..wssec.ns import SOAP11, q
 from ..wssec.timestamps import utcnow
+from . import submit
 from .faults import fault_envelope
 from .service import make_application
 
@@ -29,17 +30,23 @@ for _name in ("spyne", "spyne.application", "spyne.server", "spyne.protocol"):
 
 def read_body(environ, limit: int) -> bytes:
     """Read the request body, decompressing gzip/deflate, never more than ``limit`` bytes."""
-    stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH") or ""
-    encoding = (environ.get("HTTP_CONTENT_ENCODING") or "identity").strip().lower()
-    if encoding not in ("identity", "gzip", "deflate"):
-        raise HubError("transport.encoding", "unsupported content encoding")
-    if _charset(environ.get("CONTENT_TYPE") or "") not in (None, "utf-8", "utf8"):
-        raise HubError("transport.encoding", "charset other than UTF-8")
     # The limit holds for the bytes sent and, compressed, for the inflated size too.
     if length.isdigit() and int(length) > limit:
         raise HubError("transport.too_large", "Content-Length over the limit")
+    stream = environ["wsgi.input"]
     body = stream.read(limit + 1) if not length.isdigit() else stream.read(min(int(length), limit + 1))
+    return decode_body(body, limit=limit, encoding=environ.get("HTTP_CONTENT_ENCODING"),
+                       content_type=environ.get("CONTENT_TYPE"))
+
+
+def decode_body(body: bytes, *, limit: int, encoding: str | None, content_type: str | None) -> bytes:
+    """Check a whole request body's size, charset and content encoding; inflate it if compressed."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding not in ("identity", "gzip", "deflate"):
+        raise HubError("transport.encoding", "unsupported content encoding")
+    if _charset(content_type or "") not in (None, "utf-8", "utf8"):
+        raise HubError("transport.encoding", "charset other than UTF-8")
     if len(body) > limit:
         raise HubError("transport.too_large", "body over the limit")
     if encoding == "identity":
@@ -72,8 +79,18 @@ def _plain_envelope(content: etree._Element) -> bytes:
     return etree.tostring(env)
 
 
+def unexpected(exc: Exception) -> HubError:
+    """A gate or submit bug still fails closed: logged by type only, answered ``server.unavailable``."""
+    log.error("gate failure: %s", failure_summary(exc))
+    return HubError("server.unavailable", "unexpected gate failure")
+
+
 class GateMiddleware:
-    """Runs the security gate for every POST; renders gate rejections as SOAP Faults."""
+    """Runs the security gate for every POST; answers submissions itself, hands the rest to spyne.
+
+    Gate rejections become SOAP Faults, audited, with a signed rejection receipt once the
+    envelope's digest is known.
+    """
 
     def __init__(self, hub, app=None, *, service: Service = EXCHANGE):
         self.hub = hub
@@ -83,24 +100,41 @@ class GateMiddleware:
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)  # WSDL
-        client = environ.get("REMOTE_ADDR")
         trace = GateTrace()
         try:
             raw = read_body(environ, self.hub.settings.max_message_bytes)
-            verified = self.hub.gate.admit(raw, trace=trace, service=self.service)
+            opened = self.hub.gate.open(raw, trace=trace, service=self.service)
         except HubError as exc:
-            return self._reject(exc, trace, client, start_response)
-        except Exception as exc:  # a gate bug still fails closed: audited, a code, no input echoed
-            log.error("gate failure: %s", type(exc).__name__)
-            return self._reject(HubError("server.unavailable", "unexpected gate failure"), trace, client,
-                                start_response)
+            return self.reject(exc, trace, environ, start_response)
+        except Exception as exc:
+            return self.reject(unexpected(exc), trace, environ, start_response)
+        return self.serve(opened, trace, environ, start_response)
+
+    def serve(self, opened: OpenedRequest, trace: GateTrace, environ, start_response):
+        """The rest of the gate for an opened request, then its operation."""
+        client = environ.get("REMOTE_ADDR")
+        try:
+            verified = self.hub.gate.finish(opened, service=self.service)
+            if verified.operation in self.service.submit_operations:
+                pending = submit.start(self.hub, verified, client_address=client)
+                pending.done.wait()
+                status, payload = submit.answer(self.hub, pending)
+                return respond(start_response, status, payload)
+        except HubError as exc:
+            return self.reject(exc, trace, environ, start_response)
+        except Exception as exc:
+            return self.reject(unexpected(exc), trace, environ, start_response)
         body = _plain_envelope(verified.content)
         environ.update({"hie.hub": self.hub, "hie.verified": verified, "wsgi.input": io.BytesIO(body),
                         "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "text/xml; charset=utf-8"})
         environ.pop("HTTP_CONTENT_ENCODING", None)
         return self.app(environ, start_response)
 
-    def _reject(self, exc: HubError, trace: GateTrace, client, start_response):
+    def reject(self, exc: HubError, trace: GateTrace, environ, start_response):
+        return respond(start_response, 500, self.rejection(exc, trace, environ.get("REMOTE_ADDR")))
+
+    def rejection(self, exc: HubError, trace: GateTrace, client: str | None) -> bytes:
+        """Audit a refused request (its own transaction) and render its Fault."""
         code = exc.code
         try:
             audit.record_rejection(self.hub.sessions, trace=trace, code=code, client_address=client)
@@ -112,10 +146,15 @@ class GateMiddleware:
             receipt = build_receipt(signer=self.hub.signer, message_id=trace.message_id or "",
                                     sender=trace.sender or "", message_sha256=trace.envelope_sha256,
                                     received_at=utcnow(), status=ReceiptStatus.REJECTED, code=code)
-        payload = fault_envelope(code, receipt)
-        start_response("500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8"),
-                                                     ("Content-Length", str(len(payload)))])
-        return [payload]
+        return fault_envelope(code, receipt)
 
 
-__all__ = ["GateMiddleware", "read_body"]
+_STATUS = {200: "200 OK", 500: "500 Internal Server Error"}
+
+
+def respond(start_response, status: int, payload: bytes):
+    start_response(_STATUS[status], [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+__all__ = ["GateMiddleware", "read_body", "decode_body", "respond", "unexpected"]

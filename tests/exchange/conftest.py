@@ -8,6 +8,7 @@ Certificates in the session PKI (all generated here, nothing committed):
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 import time
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from certs import PkiPaths, init_pki, issue_member, revoke_member
 from hub.runtime import Hub
 from hub.settings import Settings
+from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
 from hub.store.models import AuditEvent, Envelope, Message, Reply, RequestNonce
 from hub.wssec.credentials import Credentials, load_certificate
@@ -85,11 +87,23 @@ class WsgiResponse:
     body: bytes
 
 
-@pytest.fixture
-def post(hub):
-    """POST raw bytes through the real WSGI stack (gate middleware + spyne), in-process."""
-    app = GateMiddleware(hub)
+@pytest.fixture(params=["wsgi", "asgi"])
+def post(request, hub):
+    """POST raw bytes to the exchange in-process, through either front.
 
+    ``wsgi``: the gate middleware (+ spyne), as a WSGI server would call it. ``asgi``: the SOAP
+    front that ``hie serve`` runs, which serves submissions on its event loop; the body arrives
+    in 64 KiB chunks. Both must answer every request alike.
+    """
+    if request.param == "wsgi":
+        yield _wsgi_poster(GateMiddleware(hub))
+        return
+    front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes)
+    yield _asgi_poster(front)
+    front.executor.shutdown()
+
+
+def _wsgi_poster(app):
     def _post(data: bytes, *, headers: dict | None = None) -> WsgiResponse:
         environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/exchange", "SCRIPT_NAME": "/soap", "QUERY_STRING": "",
                    "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -100,6 +114,36 @@ def post(hub):
         status = []
         body = b"".join(app(environ, lambda s, h, exc=None: status.append(s)))
         return WsgiResponse(int(status[0].split()[0]), body)
+
+    return _post
+
+
+def _asgi_poster(front):
+    def _post(data: bytes, *, headers: dict | None = None) -> WsgiResponse:
+        fields = {"content-type": "text/xml; charset=utf-8", "content-length": str(len(data))}
+        for key, value in (headers or {}).items():  # the WSGI names the attack corpus uses
+            name = (key[5:] if key.startswith("HTTP_") else key).lower().replace("_", "-")
+            if value:
+                fields[name] = value
+            else:
+                fields.pop(name, None)
+        scope = {"type": "http", "method": "POST", "path": "/soap/exchange", "root_path": "/soap",
+                 "http_version": "1.1", "scheme": "http", "query_string": b"", "client": ("127.0.0.1", 40000),
+                 "server": ("127.0.0.1", 80), "headers": [(k.encode(), v.encode()) for k, v in fields.items()]}
+        step = 64 * 1024
+        chunks = [data[i:i + step] for i in range(0, len(data), step)] or [b""]
+        inbound = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+                   for i, chunk in enumerate(chunks)]
+        sent = []
+
+        async def receive():
+            return inbound.pop(0)
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(front(scope, receive, send))
+        return WsgiResponse(sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]))
 
     return _post
 

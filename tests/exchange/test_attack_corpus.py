@@ -188,18 +188,22 @@ def test_identical_resend_returns_original_receipt(hub, post, kit, capfd):
     assert capfd.readouterr() == ("", "")
 
 
-def test_unexpected_gate_failure_fails_closed(hub, post, kit, monkeypatch, capfd):
-    """A bug inside the gate still answers with a code and an audit row, and echoes nothing."""
+@pytest.mark.parametrize("stage", ["open", "finish"])
+def test_unexpected_gate_failure_fails_closed(hub, post, kit, monkeypatch, capfd, stage):
+    """A bug inside either stage of the gate still answers with a code and an audit row, and echoes nothing."""
     msg = kit.seal()
+    leak = f"患者-{msg.message_id}"
 
-    def broken(raw, *, trace=None, now=None):
-        raise RuntimeError(msg.message_id)  # exception text built from the input
+    def broken(*args, **kwargs):
+        raise RuntimeError(leak)  # exception text built from the input
 
-    monkeypatch.setattr(hub.gate, "admit", broken)
+    monkeypatch.setattr(hub.gate, stage, broken)
     before, audited = stored(hub), len(_audit_rows(hub))
     answer = post(msg.bytes())
     assert fault_code(answer.body) == "server.unavailable"
-    assert msg.message_id.encode() not in answer.body
+    assert leak.encode() not in answer.body
+    if stage == "open":  # nothing is verified yet: the answer carries no receipt naming the message
+        assert msg.message_id.encode() not in answer.body
     assert stored(hub) == before
     assert [(row.code, row.outcome) for row in _audit_rows(hub)[audited:]] == [("server.unavailable", "failure")]
     assert msg.message_id not in "".join(capfd.readouterr())

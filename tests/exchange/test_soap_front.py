@@ -1,0 +1,180 @@
+"""The ASGI SOAP front: submissions on the event loop, everything else in worker threads.
+
+The attack corpus and the inbox tests already run through both fronts (the ``post`` fixture);
+these tests cover what only the front does: answers byte-equal to spyne's, audited refusal of an
+oversize body, the thread path for large bodies, and a loop that keeps gating while requests
+wait for the group commit.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+from spyne import AnyXml, ServiceBase, rpc
+from spyne.protocol.soap import Soap11
+from spyne.server.wsgi import WsgiApplication
+
+from hub.errors import ExchangeError
+from hub.exchange import inbox
+from hub.exchange.inbox import ItemOutcome
+from hub.settings import Settings
+from hub.runtime import Hub
+from hub.soap import submit
+from hub.soap.asgi import SoapFront
+from hub.soap.faults import fault_envelope
+from hub.soap.service import TNS, BatchItem, HubApplication, _as_fault
+from hub.soap.wsgi import GateMiddleware
+from hub.store.models import Message
+
+from .builders import fault_code, sample_document, sealed, submit_batch, submit_document
+from .conftest import _asgi_poster, _wsgi_poster, counts
+
+_ANSWER: list = []  # what the spyne twin below returns or raises
+
+
+class _SpyneTwin(ServiceBase):
+    """The exchange's two submit operations as spyne itself would answer them."""
+
+    @rpc(AnyXml(min_occurs=1), _returns=AnyXml, _out_variable_name="Result")
+    def SubmitDocument(ctx, Document):
+        outcome = _ANSWER[0]
+        if outcome.status == "rejected":
+            raise _as_fault(ExchangeError(outcome.code), outcome.receipt)
+        return etree.fromstring(outcome.receipt)
+
+    @rpc(BatchItem.customize(max_occurs="unbounded", min_occurs=1),
+         _returns=AnyXml.customize(max_occurs="unbounded"), _out_variable_name="Result")
+    def SubmitBatch(ctx, Item):
+        return [etree.fromstring(outcome.receipt) for outcome in _ANSWER]
+
+
+def _spyne_answer(operation: str, outcomes: list[ItemOutcome]) -> tuple[int, bytes]:
+    _ANSWER[:] = outcomes
+    app = WsgiApplication(HubApplication([_SpyneTwin], tns=TNS, name="Exchange", in_protocol=Soap11(validator=None),
+                                         out_protocol=Soap11()))
+    content = submit_document() if operation == "SubmitDocument" else submit_batch([("m1", sample_document())])
+    env = etree.Element("{http://schemas.xmlsoap.org/soap/envelope/}Envelope")
+    etree.SubElement(env, "{http://schemas.xmlsoap.org/soap/envelope/}Body").append(content)
+    return _wsgi_poster(app)(etree.tostring(env))
+
+
+def _receipts(hub, members, hub_enc_cert, count: int) -> list[bytes]:
+    """Receipts as the inbox stores them, in lxml's serialization (``<his:Code/>``).
+
+    The front sends the stored bytes verbatim; spyne re-serializes what it is given, so the
+    comparison gives it receipts that re-serialize to themselves and compares everything around.
+    """
+    ids = [f"urn:uuid:{uuid.uuid4()}" for _ in range(count)]
+    answer = _wsgi_poster(GateMiddleware(hub))(sealed(members["CLINIC01"], hub_enc_cert, submit_batch(
+        [(message_id, sample_document(message_id)) for message_id in ids]), op="SubmitBatch"))
+    assert answer.status == 200
+    with hub.sessions() as session:
+        stored = dict(session.execute(select(Message.message_id, Message.receipt).where(Message.message_id.in_(ids))).all())
+    return [etree.tostring(etree.fromstring(bytes(stored[message_id]))) for message_id in ids]
+
+
+def test_submit_answers_are_spynes_bytes(hub, members, hub_enc_cert):
+    receipts = _receipts(hub, members, hub_enc_cert, 3)
+    accepted = [ItemOutcome(f"m{i}", receipt, "accepted") for i, receipt in enumerate(receipts)]
+    refused = ItemOutcome("m0", receipts[0], "rejected", "exchange.message_id.reused")
+    for operation, outcomes in (("SubmitDocument", accepted[:1]), ("SubmitBatch", accepted),
+                                ("SubmitBatch", [accepted[0], refused, accepted[2]]),
+                                ("SubmitDocument", [refused])):
+        status, mine = submit.render(operation, outcomes)
+        theirs = _spyne_answer(operation, outcomes)
+        assert (status, mine) == (theirs.status, theirs.body), operation
+
+
+@pytest.mark.parametrize("code", ["exchange.batch.invalid", "security.signature.invalid", "server.unavailable"])
+def test_faults_are_spynes_bytes(hub, members, hub_enc_cert, code):
+    receipt = _receipts(hub, members, hub_enc_cert, 1)[0]
+    for with_receipt in (None, receipt):
+        theirs = _spyne_answer("SubmitDocument", [ItemOutcome("m0", with_receipt, "rejected", code)])
+        assert fault_envelope(code, with_receipt) == theirs.body
+
+
+@pytest.fixture
+def small_hub(tmp_path, db_url, pki_dir):
+    hub = Hub.open(Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, start_processor=False,
+                            max_message_bytes=64 * 1024))
+    yield hub
+    hub.sessions.kw["bind"].dispose()
+
+
+def test_oversize_body_is_refused_and_audited(small_hub, members, hub_enc_cert):
+    """A body past the limit is drained, not kept, and refused with an audit row like any refusal."""
+    front = SoapFront(small_hub, {"exchange": GateMiddleware(small_hub)}, max_body=64 * 1024)
+    before = counts(small_hub)
+    answer = _asgi_poster(front)(b"<x>" + b" " * (300 * 1024) + b"</x>")
+    assert (answer.status, fault_code(answer.body)) == (500, "transport.too_large")
+    after = counts(small_hub)
+    assert after["audit_event"] == before["audit_event"] + 1
+    assert {k: v for k, v in after.items() if k != "audit_event"} == {k: v for k, v in before.items() if k != "audit_event"}
+    front.executor.shutdown()
+
+
+def test_large_bodies_take_the_thread_path(hub, members, hub_enc_cert):
+    """Bodies over ``inline_bytes`` are served by the WSGI stack in a worker thread, with the same answer."""
+    front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes,
+                      inline_bytes=1024)
+    threads = []
+    serve = front.exchange.__call__
+
+    def spy(environ, start_response):
+        threads.append(threading.current_thread().name)
+        return serve(environ, start_response)
+
+    front.services = {"exchange": spy}
+    post = _asgi_poster(front)
+    answer = post(sealed(members["CLINIC01"], hub_enc_cert))
+    assert answer.status == 200 and fault_code(answer.body) is None
+    assert threads and threads[0].startswith("hie-wsgi")
+    front.executor.shutdown()
+
+
+def test_loop_keeps_gating_while_requests_wait_for_the_commit(hub, members, hub_enc_cert, monkeypatch):
+    """Requests wait for the group commit without blocking the loop: while the writer is held,
+    the loop gates and queues the others, and they are committed together."""
+    release, groups, real_commit = threading.Event(), [], inbox._commit
+
+    def held_commit(sessions, jobs):
+        groups.append(len(jobs))
+        release.wait(10)
+        return real_commit(sessions, jobs)
+
+    monkeypatch.setattr(inbox, "_commit", held_commit)
+    front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes)
+    bodies = [sealed(members["CLINIC01"], hub_enc_cert, message_id=f"urn:uuid:{uuid.uuid4()}") for _ in range(4)]
+
+    async def run():
+        sent = [[] for _ in bodies]
+
+        def call(i):
+            scope = {"type": "http", "method": "POST", "path": "/soap/exchange", "root_path": "/soap",
+                     "http_version": "1.1", "scheme": "http", "query_string": b"", "client": ("127.0.0.1", 1),
+                     "server": ("127.0.0.1", 80), "headers": [(b"content-type", b"text/xml; charset=utf-8")]}
+            inbound = [{"type": "http.request", "body": bodies[i], "more_body": False}]
+
+            async def receive():
+                return inbound.pop(0)
+
+            async def send(message):
+                sent[i].append(message)
+
+            return front(scope, receive, send)
+
+        tasks = [asyncio.ensure_future(call(i)) for i in range(len(bodies))]
+        while hub.inbox._queue.qsize() < len(bodies) - 1:  # the first is held in the writer
+            await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(*tasks)
+        return sent
+
+    sent = asyncio.run(asyncio.wait_for(run(), 20))
+    assert [messages[0]["status"] for messages in sent] == [200] * len(bodies)
+    assert groups[:2] == [1, len(bodies) - 1]
+    front.executor.shutdown()
