@@ -15,15 +15,17 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError, StoreError
-from ..store.db import transaction
 from ..store.rawsql import RawSql, placeholders
 from ..store.models import Message, MessageStatus
 from ..wssec.credentials import Credentials
@@ -110,9 +112,8 @@ def _known(sql: RawSql, jobs: list[Submission]) -> dict[tuple[str, str], tuple[s
     return known
 
 
-def _write(session: Session, jobs: list[Submission]) -> None:
-    """Store every job's new documents in the session's transaction; fill in their outcomes."""
-    sql = RawSql(session)
+def _write(sql: RawSql, jobs: list[Submission]) -> None:
+    """Store every job's new documents in the current transaction; fill in their outcomes."""
     known = _known(sql, jobs)
     messages, events = [], []
     for job in jobs:
@@ -145,17 +146,44 @@ def _write(session: Session, jobs: list[Submission]) -> None:
                            for kind, job, message_id, code in events])
 
 
-def _commit(sessions: sessionmaker[Session], jobs: list[Submission]) -> None:
+@contextmanager
+def _driver_transaction(engine: Engine) -> Iterator[RawSql]:
+    """A write transaction on a pooled driver connection, under the hub's SQLite write lock.
+
+    The group commit's statements are all plain SQL: an ORM session around them cost the
+    writer more CPU than SQLite's own work for a group (its set-up, connection events, commit and
+    close bookkeeping).
+    """
+    with getattr(engine, "hie_write_lock", None) or nullcontext():
+        connection = engine.raw_connection()
+        try:
+            sql = RawSql.on_driver(engine.dialect, connection.driver_connection)
+            if sql.sqlite:
+                sql.execute("BEGIN IMMEDIATE")  # the known-keys read and the inserts: one snapshot
+            try:
+                yield sql
+                connection.commit()
+            except BaseException:
+                try:
+                    connection.rollback()
+                except Exception:  # a broken connection: the pool must not hand it out again
+                    connection.invalidate()
+                raise
+        finally:
+            connection.close()  # back to the pool
+
+
+def _commit(engine: Engine, jobs: list[Submission]) -> None:
     """One transaction for ``jobs``; on a unique-key race retry them one by one."""
     try:
-        with transaction(sessions) as session:
-            _write(session, jobs)
+        with _driver_transaction(engine) as sql:
+            _write(sql, jobs)
         return
     except IntegrityError:
         if len(jobs) == 1:
             raise
     for job in jobs:  # another process stored one of these keys meanwhile: settle each alone
-        _commit(sessions, [job])
+        _commit(engine, [job])
 
 
 class InboxWriter:
@@ -163,6 +191,7 @@ class InboxWriter:
 
     def __init__(self, sessions: sessionmaker[Session], *, max_group: int = 64):
         self.sessions = sessions
+        self.engine: Engine = sessions.kw["bind"]
         self.max_group = max_group
         self._queue: queue.SimpleQueue[Submission] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="hie-inbox-writer", daemon=True)
@@ -171,17 +200,39 @@ class InboxWriter:
     def accept(self, *, verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials,
                client_address: str | None) -> list[ItemOutcome]:
         """Store new documents durably, then return a receipt per item (original ones for resends)."""
-        job = self.submit(verified=verified, items=items, signer=signer, client_address=client_address)
+        job = self.prepare(verified=verified, items=items, signer=signer, client_address=client_address)
+        self.enqueue([job])
         job.done.wait()
         return self.outcomes(job, signer)
 
-    def submit(self, *, verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials,
-               client_address: str | None, on_done: Callable[[], None] | None = None) -> Submission:
-        """Queue the documents for the next group commit; ``on_done`` is called from the writer's thread
-        once the job is settled (an event loop's ``call_soon_threadsafe``, for one)."""
-        job = Submission(verified, _prepare(verified, items, signer), client_address, on_done=on_done)
-        self._queue.put(job)
-        return job
+    @staticmethod
+    def prepare(*, verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials,
+                client_address: str | None) -> Submission:
+        """A submission ready to commit: canonical documents, digests and signed receipts."""
+        return Submission(verified, _prepare(verified, items, signer), client_address)
+
+    def enqueue(self, jobs: list[Submission]) -> None:
+        """Hand jobs to the writer thread's next group commit. Each job's ``done`` is set, and its
+        ``on_done`` called from that thread (an event loop's ``call_soon_threadsafe``, say), once settled."""
+        for job in jobs:
+            self._queue.put(job)
+
+    def settle_now(self, jobs: list[Submission]) -> bool:
+        """Commit ``jobs`` in the calling thread if the database's write lock is free this instant.
+
+        False, with nothing done, when it is held (by the other worker, the processor …) or when
+        the store has no such lock (PostgreSQL, whose round trips are better waited for in the
+        writer thread). The event loop commits the submissions of one turn this way: no hand-over
+        to a second thread, whose GIL ping-pong with the loop cost more CPU than the commit.
+        """
+        lock = getattr(self.engine, "hie_write_lock", None)
+        if lock is None or not lock.try_acquire():
+            return False
+        try:
+            self._settle(jobs)
+        finally:
+            lock.release()
+        return True
 
     @staticmethod
     def outcomes(job: Submission, signer: Credentials) -> list[ItemOutcome]:
@@ -205,7 +256,7 @@ class InboxWriter:
         try:
             for attempt in range(3):
                 try:
-                    _commit(self.sessions, jobs)
+                    _commit(self.engine, jobs)
                     break
                 except IntegrityError:
                     continue  # a concurrent resend of the same key won: the next pass finds it
@@ -217,7 +268,7 @@ class InboxWriter:
         except SQLAlchemyError:
             for job in jobs:
                 job.error = StoreError("server.unavailable", "database write failed")
-        except Exception:  # never leave a request thread waiting forever
+        except Exception:  # never leave a request waiting forever
             for job in jobs:
                 job.error = StoreError("server.unavailable", "inbox writer failure")
         for job in jobs:

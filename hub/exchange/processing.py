@@ -196,7 +196,11 @@ class Processor:
         warm_up()
         while not self._stop.is_set():
             try:
-                while process_pending(self.sessions, limit=self.batch) and not self._stop.is_set():
+                # Straight on only after a full batch (more are waiting). After a partial one, wait:
+                # under a steady stream of submissions, polling at once would commit a few messages
+                # at a time, paying a transaction and the database's write lock for each handful,
+                # in competition with the intake. Waiting lets ``interval`` seconds' worth gather.
+                while process_pending(self.sessions, limit=self.batch) >= self.batch and not self._stop.is_set():
                     pass
             except Exception:  # keep the thread alive; the messages stay pending and are retried
                 log.error("processing tick failed", exc_info=False)

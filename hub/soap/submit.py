@@ -8,8 +8,6 @@ the same functions, so both fronts answer alike. A test checks the answer bytes 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from lxml import etree
 
 from ..errors import ExchangeError
@@ -54,12 +52,10 @@ def items_of(verified: VerifiedMessage, *, max_batch: int) -> list[DocumentItem]
     return result
 
 
-def start(hub, verified: VerifiedMessage, *, client_address: str | None,
-          on_done: Callable[[], None] | None = None) -> Submission:
-    """Sign the receipts and queue the documents for the inbox's next group commit."""
+def prepare(hub, verified: VerifiedMessage, *, client_address: str | None) -> Submission:
+    """The submission's documents, checked, with their receipts signed: ready for the group commit."""
     items = items_of(verified, max_batch=hub.settings.max_batch_documents)
-    return hub.inbox.submit(verified=verified, items=items, signer=hub.signer, client_address=client_address,
-                            on_done=on_done)
+    return hub.inbox.prepare(verified=verified, items=items, signer=hub.signer, client_address=client_address)
 
 
 def answer(hub, submission: Submission) -> tuple[int, bytes]:
@@ -75,4 +71,4 @@ def render(operation: str, outcomes: list[ItemOutcome]) -> tuple[int, bytes]:
     return 200, b"".join((head, *(b"<tns:Result>" + outcome.receipt + b"</tns:Result>" for outcome in outcomes), tail))
 
 
-__all__ = ["items_of", "start", "answer", "render"]
+__all__ = ["items_of", "prepare", "answer", "render"]

@@ -116,7 +116,8 @@ class GateMiddleware:
         try:
             verified = self.hub.gate.finish(opened, service=self.service)
             if verified.operation in self.service.submit_operations:
-                pending = submit.start(self.hub, verified, client_address=client)
+                pending = submit.prepare(self.hub, verified, client_address=client)
+                self.hub.inbox.enqueue([pending])  # the writer thread's next group commit
                 pending.done.wait()
                 status, payload = submit.answer(self.hub, pending)
                 return respond(start_response, status, payload)

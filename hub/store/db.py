@@ -55,30 +55,54 @@ class SqliteWriteLock:
 
     SQLite's own busy handler makes a waiting writer sleep in growing steps (1, 2, 5, 10 … ms),
     which with two hub processes costs more than the writes themselves; a blocking flock wakes
-    the next writer the moment the lock is free.
+    the next writer the moment the lock is free. Re-entrant within a thread, so a caller that took
+    it with ``try_acquire`` can run code that takes it again.
     """
 
     def __init__(self, path: str):
         self._path = path
-        self._threads = threading.Lock()
+        self._threads = threading.RLock()
+        self._depth = 0  # how many times the owning thread holds it
         self._fd: int | None = None
 
-    def __enter__(self):
-        self._threads.acquire()
+    def _enter(self, blocking: bool) -> bool:
+        if not self._threads.acquire(blocking):
+            return False
+        if self._depth:
+            self._depth += 1
+            return True
         try:
             if self._fd is None:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._threads.release()
+                return False
         except BaseException:
             self._threads.release()
             raise
+        self._depth = 1
+        return True
+
+    def try_acquire(self) -> bool:
+        """Take the lock if no one holds it; never waits."""
+        return self._enter(blocking=False)
+
+    def release(self) -> None:
+        self._depth -= 1
+        try:
+            if not self._depth:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def __enter__(self):
+        self._enter(blocking=True)
         return self
 
     def __exit__(self, *exc):
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
+        self.release()
 
 
 @contextmanager

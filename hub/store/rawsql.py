@@ -32,35 +32,46 @@ class RawSql:
     def __init__(self, session: Session, *, flush: bool = False):
         if flush:
             session.flush()
-        self.connection = session.connection()
-        self.sqlite = self.connection.dialect.name == "sqlite"
-        self.cursor = self.connection.connection.driver_connection.cursor()
+        connection = session.connection()
+        self._bind(connection.dialect, connection.connection.driver_connection)
+
+    @classmethod
+    def on_driver(cls, dialect, driver_connection) -> "RawSql":
+        """Statements on a DB-API connection the caller owns (and commits) itself."""
+        sql = cls.__new__(cls)
+        sql._bind(dialect, driver_connection)
+        return sql
+
+    def _bind(self, dialect, driver_connection) -> None:
+        self.dialect = dialect
+        self.sqlite = dialect.name == "sqlite"
+        self.cursor = driver_connection.cursor()
+        self._errors = dialect.loaded_dbapi.Error
 
     def _sql(self, sql: str) -> str:
         return sql if self.sqlite else _for_psycopg(sql)
 
     def _failed(self, sql: str, exc: Exception) -> Exception:
-        dialect = self.connection.dialect
-        return DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect)
+        return DBAPIError.instance(sql, None, exc, self._errors, hide_parameters=True, dialect=self.dialect)
 
     def rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         try:
             self.cursor.execute(self._sql(sql), params)
             return self.cursor.fetchall()
-        except self.connection.dialect.loaded_dbapi.Error as exc:
+        except self._errors as exc:
             raise self._failed(sql, exc) from None
 
     def execute(self, sql: str, params: tuple | list = ()) -> None:
         try:
             self.cursor.execute(self._sql(sql), params)
-        except self.connection.dialect.loaded_dbapi.Error as exc:
+        except self._errors as exc:
             raise self._failed(sql, exc) from None
 
     def many(self, sql: str, rows: list[tuple]) -> None:
         if rows:
             try:
                 self.cursor.executemany(self._sql(sql), rows)
-            except self.connection.dialect.loaded_dbapi.Error as exc:
+            except self._errors as exc:
                 raise self._failed(sql, exc) from None
 
     def insert_id(self, sql: str, params: tuple | list) -> int:
@@ -75,7 +86,7 @@ class RawSql:
                 return self.cursor.lastrowid
             self.cursor.execute(_for_psycopg(sql + " RETURNING id"), params)
             return self.cursor.fetchone()[0]
-        except self.connection.dialect.loaded_dbapi.Error as exc:
+        except self._errors as exc:
             raise self._failed(sql, exc) from None
 
     def in_list(self, column: str, values: list) -> tuple[str, list]:
