@@ -5,7 +5,7 @@ batch and returns the messages it rejects, leaving nothing of theirs written. A 
 unexpectedly is rolled back to a savepoint and rerun one message at a time; the message it still
 fails on stays pending (a bug, not bad data) and is retried later.
 Messages left accepted by a crash are picked up again the next time a processor runs (at
-start-up and on every tick). Each batch is one transaction: one durable commit per batch.
+start-up and on every tick). A batch is prepared at once and committed in short transactions.
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ from . import audit, replies
 log = logging.getLogger(__name__)
 Stage = Callable[[Session, list[Message], datetime], dict[int, HubError]]
 _MESSAGES = Message.__table__
-BATCH = 500  # messages per transaction: one durable commit each (~0.2 s of work at full load)
+BATCH = 500  # messages prepared together (parse, validate, normalize: ~0.1 s of work)
+LIVE_COMMIT = 20  # messages per write transaction when keeping up with live submissions (a few ms)
 _PENDING = [status.value for status in MessageStatus.pending()]
 
 
@@ -105,20 +106,42 @@ def _claim(session: Session, candidates: list[Pending], now: datetime) -> set[in
                                        (MessageStatus.PROCESSED.value, sql.time(now), *params, *_PENDING))}
 
 
-def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | None = None, limit: int = BATCH) -> int:
+def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | None = None, limit: int = BATCH,
+                    commit_every: int | None = None) -> int:
     """Process up to ``limit`` pending messages; returns how many were finished.
 
-    The stages' pure preparation runs first, outside any transaction; then one write transaction
-    claims the messages (only one process moves a message out of a pending state), runs the
-    stages' database work and records the outcomes: one durable commit per batch.
+    Work goes in chunks: the stages' pure preparation runs outside any transaction, then one write
+    transaction claims the chunk's messages (only one process moves a message out of a pending
+    state), runs the stages' database work and records the outcomes. A backlog (a full batch) is
+    one chunk; a partial batch, live traffic, is ``LIVE_COMMIT`` messages at a time, so the write
+    lock, which the intake's group commits wait for, is held only briefly while receipts are
+    being sent.
     """
     stages = STAGES if stages is None else stages
     candidates = _pending(sessions, limit)
     if not candidates:
         return 0
-    prepared = {index: stage.prepare(candidates) for index, stage in enumerate(stages) if hasattr(stage, "prepare")}
+    if commit_every is None:
+        # A full batch is a backlog (a drain after a burst, a restart): one transaction is the
+        # fastest way through it. A partial batch means the processor keeps up with live
+        # submissions: small chunks, each prepared then committed, so the write lock is free
+        # while a chunk is being prepared and intake's commits never wait behind a whole batch.
+        commit_every = limit if len(candidates) >= limit else LIVE_COMMIT
+    finished = 0
+    for start in range(0, len(candidates), commit_every):
+        chunk = candidates[start:start + commit_every]
+        prepared = {index: stage.prepare(chunk) for index, stage in enumerate(stages) if hasattr(stage, "prepare")}
+        finished += _commit_chunk(sessions, stages, chunk, prepared)
+    return finished
+
+
+def _commit_chunk(sessions: sessionmaker[Session], stages: list[Stage], candidates: list[Pending],
+                  prepared: dict) -> int:
+    """One write transaction: claim ``candidates``, run the stages' database work, record outcomes."""
     now = utcnow()
-    with transaction(sessions) as session:
+    # Not durable: a power loss can only roll back whole chunks, whose messages are then pending
+    # again and processed again; the commit does not hold the write lock through an fsync.
+    with transaction(sessions, durable=False) as session:
         claimed = _claim(session, candidates, now)
         messages = [m for m in candidates if m.id in claimed]  # another process may have taken some
         errors: dict[int, HubError] = {}
@@ -207,4 +230,4 @@ class Processor:
             self._stop.wait(self.interval)
 
 
-__all__ = ["Stage", "STAGES", "BATCH", "process_pending", "warm_up", "Processor", "store_records"]
+__all__ = ["Stage", "STAGES", "BATCH", "LIVE_COMMIT", "process_pending", "warm_up", "Processor", "store_records"]

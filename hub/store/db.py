@@ -4,7 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -43,6 +43,11 @@ def make_engine(url: str, **kwargs) -> Engine:
             # indexes stay in memory, which makes their random-key inserts ~20% cheaper.
             cursor.execute("PRAGMA cache_size=-65536")
             cursor.close()
+
+        @event.listens_for(engine, "checkin")
+        def _durable_again(dbapi_connection, record):
+            if dbapi_connection is not None and record is not None and record.info.pop("hie_relaxed", False):
+                dbapi_connection.execute("PRAGMA synchronous=FULL")
 
         return engine
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
@@ -106,14 +111,23 @@ class SqliteWriteLock:
 
 
 @contextmanager
-def transaction(sessions: sessionmaker[Session]):
-    """A write transaction: one writer at a time on SQLite, committed on exit (rolled back on error)."""
+def transaction(sessions: sessionmaker[Session], *, durable: bool = True):
+    """A write transaction: one writer at a time on SQLite, committed on exit (rolled back on error).
+
+    ``durable=False`` is for work that may be redone: its commit does not wait for the disk
+    (SQLite ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``). A power loss can then
+    roll back whole such transactions, never corrupt or split one; and the next durable commit
+    makes everything before it durable too, so nothing another request has seen can be lost.
+    """
     lock = getattr(sessions.kw["bind"], "hie_write_lock", None)
-    if lock is None:
-        with sessions() as session, session.begin():
-            yield session
-        return
-    with lock, sessions() as session, session.begin():
+    with lock or nullcontext(), sessions() as session, session.begin():
+        if not durable:
+            connection = session.connection()
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                connection.info["hie_relaxed"] = True  # set back to FULL when the pool gets it back
+            else:
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         yield session
 
 

@@ -176,3 +176,26 @@ def test_rows_are_stored_as_sqlalchemy_stores_them(store, type_name):
                 checked += 1
         session.rollback()
     assert checked >= 1
+
+
+def test_live_batches_commit_in_short_chunks_and_backlogs_at_once(store, monkeypatch):
+    """A partial batch (the processor keeping up with live traffic) is committed LIVE_COMMIT
+    messages at a time; a full batch (a backlog) in one transaction. Every message ends the same."""
+    from hub.exchange import processing
+
+    chunks, real = [], processing._commit_chunk
+
+    def counted(sessions, stages, candidates, prepared):
+        chunks.append(len(candidates))
+        assert set(prepared[0]) == {m.id for m in candidates}  # each chunk prepared on its own
+        return real(sessions, stages, candidates, prepared)
+
+    monkeypatch.setattr(processing, "_commit_chunk", counted)
+    live = store.deliver(*[document("OutpatientVisit", document_id=f"LIVE-{i}") for i in range(45)])
+    assert processing.process_pending(store.sessions, limit=500) == 45
+    assert chunks == [processing.LIVE_COMMIT, processing.LIVE_COMMIT, 45 - 2 * processing.LIVE_COMMIT]
+    chunks.clear()
+    backlog = store.deliver(*[document("OutpatientVisit", document_id=f"BACKLOG-{i}") for i in range(30)])
+    assert processing.process_pending(store.sessions, limit=25) == 25
+    assert chunks == [25]
+    assert {store.outcome(row)[0] for row in live + backlog[:25]} == {"processed"}
