@@ -9,7 +9,7 @@ from lxml import etree
 
 from ..wssec.credentials import Credentials
 from ..wssec.ns import HIS, q
-from ..wssec.signed_element import sign_element, verify_element
+from ..wssec.signed_element import signed_flat_element, verify_element
 from ..wssec.timestamps import format_utc, parse_utc
 
 
@@ -38,13 +38,10 @@ class ReceiptInfo:
 def build_receipt(*, signer: Credentials, message_id: str = "", sender: str = "", message_sha256: str,
                   document_sha256: str = "", received_at: datetime, status: str, code: str = "") -> bytes:
     """Build and sign a receipt; returns its serialized bytes (stored and replayed verbatim)."""
-    receipt = etree.Element(q(HIS, "Receipt"), {"Id": f"receipt-{uuid.uuid4().hex}"}, nsmap={"his": HIS})
-    for local, text in (("MessageId", message_id), ("Sender", sender), ("MessageSha256", message_sha256),
-                        ("DocumentSha256", document_sha256), ("ReceivedAt", format_utc(received_at)),
-                        ("Status", status), ("Code", code)):
-        etree.SubElement(receipt, q(HIS, local)).text = text
-    sign_element(receipt, signer=signer)
-    return etree.tostring(receipt, encoding="utf-8")
+    return signed_flat_element(HIS, "his", "Receipt", f"receipt-{uuid.uuid4().hex}", (
+        ("MessageId", message_id), ("Sender", sender), ("MessageSha256", message_sha256),
+        ("DocumentSha256", document_sha256), ("ReceivedAt", format_utc(received_at)), ("Status", status),
+        ("Code", code)), signer=signer)
 
 
 def read_receipt(element: etree._Element, *, check_signer) -> ReceiptInfo:

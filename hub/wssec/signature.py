@@ -156,16 +156,19 @@ def sign_enveloped(element: etree._Element, *, key: SigningKey) -> etree._Elemen
     etree.SubElement(transforms, q(DS, "Transform"), Algorithm=Transform.EXCLUSIVE_C14N.value)
     etree.SubElement(reference, _DS_DIGESTMETHOD, Algorithm=Digest.SHA256.value)
     etree.SubElement(reference, _DS_DIGESTVALUE).text = base64.b64encode(digest).decode("ascii")
-    data = c14n(info)
-    if key.method is SignatureMethod.ECDSA_SHA256:
-        r, s_ = decode_dss_signature(key.private.sign(data, ec.ECDSA(hashes.SHA256())))
-        size = (key.private.curve.key_size + 7) // 8
-        value = r.to_bytes(size, "big") + s_.to_bytes(size, "big")
-    else:
-        value = key.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    value = signature_value(key, c14n(info))
     etree.SubElement(signature, _DS_SIGNATUREVALUE).text = base64.b64encode(value).decode("ascii")
     etree.SubElement(signature, q(DS, "KeyInfo"))
     return signature
+
+
+def signature_value(key: SigningKey, signed_info_c14n: bytes) -> bytes:
+    """SignatureValue bytes over canonical SignedInfo: RSA-SHA256 (PKCS#1 v1.5) or ECDSA-SHA256 as raw r‖s."""
+    if key.method is SignatureMethod.ECDSA_SHA256:
+        r, s_ = decode_dss_signature(key.private.sign(signed_info_c14n, ec.ECDSA(hashes.SHA256())))
+        size = (key.private.curve.key_size + 7) // 8
+        return r.to_bytes(size, "big") + s_.to_bytes(size, "big")
+    return key.private.sign(signed_info_c14n, padding.PKCS1v15(), hashes.SHA256())
 
 
 # ---------------------------------------------------------------- verification
@@ -334,4 +337,4 @@ def _b64decode(text: str | None) -> bytes:
         raise SecurityError("security.signature.invalid", "bad base64") from None
 
 
-__all__ = ["SigningKey", "SignedReferences", "sign", "sign_enveloped", "verify", "c14n", "check_signed_info", "id_map", "key_info_of", "ID_ATTRIBUTES"]
+__all__ = ["SigningKey", "SignedReferences", "sign", "sign_enveloped", "signature_value", "verify", "c14n", "check_signed_info", "id_map", "key_info_of", "ID_ATTRIBUTES"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import re
 
 from cryptography import x509
 from lxml import etree
@@ -15,7 +17,7 @@ from lxml import etree
 from ..errors import SecurityError
 from . import signature
 from .credentials import Credentials
-from .ns import DS, q
+from .ns import DS, Digest, Transform, q
 from .policy import DEFAULT_POLICY, Policy
 
 
@@ -27,6 +29,54 @@ def sign_element(element: etree._Element, *, signer: Credentials) -> etree._Elem
     x509_data = etree.SubElement(signature.key_info_of(sig), q(DS, "X509Data"))
     etree.SubElement(x509_data, q(DS, "X509Certificate")).text = base64.b64encode(signer.cert_der).decode("ascii")
     return element
+
+
+def signed_flat_element(namespace: str, prefix: str, local: str, element_id: str,
+                        children: tuple[tuple[str, str], ...], *, signer: Credentials) -> bytes:
+    """``<prefix:local Id=…>`` holding text-only children, signed as ``sign_element`` signs it, as bytes.
+
+    Written as text instead of built as a tree: the element, its canonical form (what the
+    digest covers) and the canonical SignedInfo are strings whose only variable parts are the
+    escaped texts. The result is byte-for-byte what lxml + ``sign_element`` + ``etree.tostring``
+    give (a test checks it with a deterministic RSA signature), at a fraction of the cost: the
+    hub writes one per accepted document. Text lxml would refuse raises ``ValueError`` likewise.
+    """
+    head = f'<{prefix}:{local} xmlns:{prefix}="{_attribute(namespace)}" Id="{_attribute(element_id)}">'
+    body = "".join(f"<{prefix}:{name}>{_text(text)}</{prefix}:{name}>" for name, text in children)
+    canonical = "".join(f"<{prefix}:{name}>{_text(text, canonical=True)}</{prefix}:{name}>" for name, text in children)
+    digest = base64.b64encode(hashlib.sha256(f"{head}{canonical}</{prefix}:{local}>".encode()).digest()).decode()
+    key = signer.signing_key
+    reference = (f'<ds:Reference URI="#{_attribute(element_id)}"><ds:Transforms>'
+                 f'<ds:Transform Algorithm="{Transform.ENVELOPED.value}"></ds:Transform>'
+                 f'<ds:Transform Algorithm="{Transform.EXCLUSIVE_C14N.value}"></ds:Transform></ds:Transforms>'
+                 f'<ds:DigestMethod Algorithm="{Digest.SHA256.value}"></ds:DigestMethod>'
+                 f'<ds:DigestValue>{digest}</ds:DigestValue></ds:Reference>')
+    methods = (f'<ds:CanonicalizationMethod Algorithm="{Transform.EXCLUSIVE_C14N.value}"></ds:CanonicalizationMethod>'
+               f'<ds:SignatureMethod Algorithm="{key.method.value}"></ds:SignatureMethod>')
+    signed_info = f'<ds:SignedInfo xmlns:ds="{DS}">{methods}{reference}</ds:SignedInfo>'
+    value = base64.b64encode(signature.signature_value(key, signed_info.encode())).decode()
+    written = _EMPTY_ELEMENT.sub(r"\1/>", f"<ds:SignedInfo>{methods}{reference}</ds:SignedInfo>")
+    return (f'{head}{body}<ds:Signature xmlns:ds="{DS}">{written}<ds:SignatureValue>{value}</ds:SignatureValue>'
+            f'<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{base64.b64encode(signer.cert_der).decode()}'
+            f'</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature></{prefix}:{local}>').encode()
+
+
+# Characters XML 1.0 allows (lxml refuses to store others); what lxml and exclusive c14n escape.
+_XML_CHARACTERS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_EMPTY_ELEMENT = re.compile(r"(<ds:\w+ Algorithm=\"[^\"]*\")></ds:\w+>")
+
+
+def _text(text: str, *, canonical: bool = False) -> str:
+    if _XML_CHARACTERS.search(text):
+        raise ValueError("All strings must be XML compatible")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\r", "&#xD;" if canonical else "&#13;")
+
+
+def _attribute(value: str) -> str:
+    if _XML_CHARACTERS.search(value) or any(c in value for c in '&<>"\t\n\r'):
+        raise ValueError("attribute value needs escaping: not supported here")
+    return value
 
 
 def verify_element(element: etree._Element, *, check_signer, policy: Policy = DEFAULT_POLICY) -> x509.Certificate:
@@ -56,4 +106,4 @@ def verify_element(element: etree._Element, *, check_signer, policy: Policy = DE
     return cert
 
 
-__all__ = ["sign_element", "verify_element"]
+__all__ = ["sign_element", "signed_flat_element", "verify_element"]

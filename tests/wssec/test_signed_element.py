@@ -65,3 +65,63 @@ def test_libxmlsec_enveloped_signature_verifies_with_ours(kind):
     with pytest.raises(SecurityError) as bad:
         dsig.verify(signature, references, cert_der=der)
     assert bad.value.code == "security.signature.invalid"
+
+
+def _credentials(kind: str):
+    from hub.wssec.credentials import Credentials
+
+    private = ec.generate_private_key(ec.SECP256R1()) if kind == "ec" else rsa.generate_private_key(65537, 2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "测试 hub signing")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+            .serial_number(7).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+            .sign(private, hashes.SHA256()))
+    return Credentials.from_pem(cert.public_bytes(Encoding.PEM),
+                                private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+
+
+# Texts a receipt may carry: what lxml and exclusive c14n escape differently (\r), markup
+# characters, quotes, whitespace, non-ASCII, astral characters, empty.
+_TEXTS = ["", "accepted", "urn:uuid:1f0e-&-<tag>-\"q\"-'a'", "a\rb\r\nc\td\ne", "社区卫生服务中心", "𠀀😀", " ", "]]>"]
+
+
+@pytest.mark.parametrize("texts", [tuple(_TEXTS[i:] + _TEXTS[:i])[:7] for i in range(len(_TEXTS))])
+def test_flat_element_is_what_lxml_and_sign_element_write(texts):
+    """Byte-for-byte, with RSA (PKCS#1 v1.5 is deterministic): the text path is the tree path."""
+    from hub.wssec.ns import HIS, q
+    from hub.wssec.signed_element import sign_element, signed_flat_element
+
+    signer = _credentials("rsa")
+    names = ("MessageId", "Sender", "MessageSha256", "DocumentSha256", "ReceivedAt", "Status", "Code")
+    children = tuple(zip(names, texts))
+    element = etree.Element(q(HIS, "Receipt"), {"Id": "receipt-0123abcd"}, nsmap={"his": HIS})
+    for name, text in children:
+        etree.SubElement(element, q(HIS, name)).text = text
+    sign_element(element, signer=signer)
+    assert signed_flat_element(HIS, "his", "Receipt", "receipt-0123abcd", children, signer=signer) == \
+        etree.tostring(element, encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_flat_element_verifies_and_tampering_is_caught(kind):
+    from hub.wssec.ns import HIS
+    from hub.wssec.signed_element import signed_flat_element
+
+    signer = _credentials(kind)
+    data = signed_flat_element(HIS, "his", "Receipt", "receipt-1", (("Status", "accepted"), ("Code", "a\rb&c")),
+                               signer=signer)
+    cert = verify_element(etree.fromstring(data), check_signer=lambda cert: None)
+    assert cert.public_bytes(Encoding.DER) == signer.cert_der
+    with pytest.raises(SecurityError):
+        verify_element(etree.fromstring(data.replace(b"accepted", b"rejected")), check_signer=lambda cert: None)
+
+
+def test_flat_element_refuses_what_lxml_refuses():
+    from hub.wssec.ns import HIS
+    from hub.wssec.signed_element import signed_flat_element
+
+    signer = _credentials("ec")
+    with pytest.raises(ValueError):
+        etree.Element("x").text = "bell\x07"
+    with pytest.raises(ValueError):
+        signed_flat_element(HIS, "his", "Receipt", "receipt-1", (("Code", "bell\x07"),), signer=signer)
