@@ -8,9 +8,11 @@ open_request     structure + SignedInfo checks + signature verify + certificate/
 decrypt          RSA-OAEP key unwrap + AES-256-GCM (``encryption.decrypt``)
 parse_plaintext  hardened parse of the decrypted Body content
 inbox.accept     one durable SQLite commit per request incl. one ECDSA-signed receipt per document
-spyne dispatch   re-serialise the verified content, spyne parse, dispatch, serialise the answer
-                 (``inbox.accept`` is stubbed out here so it is not counted twice)
-wsgi total       the whole in-process WSGI path (``GateMiddleware``): should be ≈ the sum above
+answer           the SOAP answer around the receipts (``hub.soap.submit.render``; spyne is not used)
+wsgi total       the whole in-process WSGI path (``GateMiddleware``, the writer thread's commits)
+asgi total       what ``hie serve`` runs: the SOAP front on an event loop, 16 requests in flight, the
+                 submissions of a loop turn committed together by the loop; CPU time per document
+                 (all threads) beside the wall time
 processor        the background processor's cost per accepted document (``process_pending``)
 
 Stateless stages are repeated (``passes``) over the same requests; the median pass is reported
@@ -196,40 +198,45 @@ def _profile(fn, items, docs: int, *, threads: ThreadProfiles | None = None, top
 
 
 def _acceptor(hub):
-    """``accept(verified, items)`` through whatever the hub uses: ``hub.inbox.accept`` (a per-process
-    writer) or the module function ``inbox.accept(sessions, ...)``."""
-    writer = getattr(hub, "inbox", None)
-    if writer is not None and hasattr(writer, "accept"):
-        return lambda v, items: writer.accept(verified=v, items=items, signer=hub.signer, client_address="127.0.0.1")
-    from hub.exchange import inbox
-
-    return lambda v, items: inbox.accept(hub.sessions, verified=v, items=items, signer=hub.signer,
-                                         client_address="127.0.0.1")
+    """``accept(verified, items)`` through the hub's inbox writer (its thread's group commit)."""
+    return lambda v, items: hub.inbox.accept(verified=v, items=items, signer=hub.signer, client_address="127.0.0.1")
 
 
-@contextmanager
-def _accept_stubbed(hub, outcomes: dict):
-    """Make the service's accept return pre-computed outcomes (to time spyne alone)."""
-    from hub.soap import service
+def _asgi_total(front, raws: list[bytes], in_flight: int = 16) -> tuple[float, float]:
+    """(wall, CPU) seconds to push ``raws`` through the ASGI SOAP front, ``in_flight`` at a time."""
+    import asyncio
 
-    class _Stub:
-        def accept(self, *args, verified, **kwargs):
-            return outcomes[id(verified)]
+    async def one(raw: bytes, statuses: list):
+        scope = {"type": "http", "method": "POST", "path": "/soap/exchange", "root_path": "/soap",
+                 "http_version": "1.1", "scheme": "http", "query_string": b"", "client": ("127.0.0.1", 1),
+                 "server": ("127.0.0.1", 80), "headers": [(b"content-type", b"text/xml; charset=utf-8")]}
+        inbound = [{"type": "http.request", "body": raw, "more_body": False}]
 
-    writer = getattr(hub, "inbox", None)
-    if writer is not None and hasattr(writer, "accept"):
-        hub.inbox = _Stub()
-        try:
-            yield
-        finally:
-            hub.inbox = writer
-    else:
-        real = service.inbox.accept
-        service.inbox.accept = _Stub().accept
-        try:
-            yield
-        finally:
-            service.inbox.accept = real
+        async def receive():
+            return inbound.pop(0)
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await front(scope, receive, send)
+
+    async def run():
+        statuses, queue = [], iter(raws)
+
+        async def lane():
+            for raw in queue:
+                await one(raw, statuses)
+
+        await asyncio.gather(*[lane() for _ in range(in_flight)])
+        return statuses
+
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    statuses = asyncio.run(run())
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    if set(statuses) != {200}:
+        raise RuntimeError(f"in-process ASGI requests failed: {set(statuses)}")
+    return wall / len(raws), cpu / len(raws)
 
 
 # ------------------------------------------------------------------ the stage run
@@ -237,12 +244,12 @@ def _accept_stubbed(hub, outcomes: dict):
 def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict:
     from certs import init_pki, issue_member
     from hub.exchange import processing
-    from hub.exchange.gate import VerifiedMessage
     from hub.exchange.receipts import ReceiptStatus, build_receipt
     from hub.runtime import Hub
     from hub.settings import Settings
-    from hub.soap import service
-    from hub.soap.wsgi import GateMiddleware, _plain_envelope
+    from hub.soap import submit
+    from hub.soap.asgi import SoapFront
+    from hub.soap.wsgi import GateMiddleware
     from hub.wssec import encryption, signature
     from hub.wssec.request import open_request
     from hub.wssec.timestamps import utcnow
@@ -268,8 +275,8 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             return ex._build_chunk(("batch", tag, first, n, batch_size))
 
         t0 = time.perf_counter()
-        sets = {"single": [singles(k * n_single, n_single) for k in range(3)],
-                "batch": [batches(10**6 + k * n_batch * batch_size, n_batch) for k in range(3)]}
+        sets = {"single": [singles(k * n_single, n_single) for k in range(4)],
+                "batch": [batches(10**6 + k * n_batch * batch_size, n_batch) for k in range(4)]}
         results_build_s = time.perf_counter() - t0
         settings = Settings(data_dir=tmp, start_processor=False)
         hub = Hub.open(settings)
@@ -295,7 +302,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
         processing.process_pending(hub.sessions, limit=10**6)
 
         for kind, docs in (("single", 1), ("batch", batch_size)):
-            raw_a, raw_b, raw_c = sets[kind]
+            raw_a, raw_b, raw_c, raw_d = sets[kind]
             stage: dict = {}
             now = utcnow()
             # parse
@@ -341,7 +348,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             stage["gate.admit (all of the above)"] = _per_item(lambda raw: gate.admit(raw, now=now), raw_a, passes)
             # inbox.accept on fresh verified messages (writes: once)
             verified = [gate.admit(raw) for raw in raw_a]
-            item_lists = [service._items(hub, v) for v in verified]
+            item_lists = [submit.items_of(v, max_batch=hub.settings.max_batch_documents) for v in verified]
             stage["  receipt signing (ECDSA)"] = _per_item(
                 lambda v: build_receipt(signer=hub.signer, message_id=v.request.message_id, sender=v.sender,
                                         message_sha256=v.envelope_sha256, document_sha256="0" * 64,
@@ -357,19 +364,8 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
 
             accept_s = _once(do_accept, pairs)
             stage["inbox.accept (commit + receipts)"] = (accept_s, accept_s)
-            # spyne dispatch with the accept stubbed to the outcomes just produced
-            wsgi_app = app.app
-
-            def dispatch(v: VerifiedMessage):
-                body = _plain_envelope(v.content)
-                environ = _environ(body)
-                environ.update({"hie.hub": hub, "hie.verified": v})
-                status, answer = _call(wsgi_app, environ)
-                if not status.startswith("200"):
-                    raise RuntimeError(f"spyne dispatch failed: {status}")
-
-            with _accept_stubbed(hub, outcomes):
-                stage["spyne dispatch"] = _per_item(dispatch, verified, passes)
+            # the SOAP answer around the receipts just produced (what spyne used to serialize)
+            stage["answer"] = _per_item(lambda v: submit.render(v.operation, outcomes[id(v)]), verified, passes)
             # the processor's share per document
             t0 = time.perf_counter()
             processed = processing.process_pending(hub.sessions, limit=10**6)
@@ -384,14 +380,19 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             full_s = _once(full, raw_b)
             if not all(s.startswith("200") for s in statuses):
                 raise RuntimeError(f"in-process requests failed: {set(statuses)}")
-            stage["wsgi total (GateMiddleware + spyne + accept)"] = (full_s, full_s)
+            stage["wsgi total (GateMiddleware + accept)"] = (full_s, full_s)
+            processing.process_pending(hub.sessions, limit=10**6)
+            front = SoapFront(hub, {"exchange": app}, max_body=hub.settings.max_message_bytes)
+            asgi_wall, asgi_cpu = _asgi_total(front, raw_d)
+            front.executor.shutdown()
+            stage["asgi total, 16 in flight: wall"] = (asgi_wall, asgi_wall)
+            stage["asgi total, 16 in flight: CPU"] = (asgi_cpu, asgi_cpu)
             processing.process_pending(hub.sessions, limit=10**6)
             stage_us = {name: {"us_per_doc": _us(med, docs), "best_us_per_doc": _us(best, docs)}
                         for name, (med, best) in stage.items()}
             stage_us["processor (background, per document)"] = {"us_per_doc": _us(process_s),
                                                                  "best_us_per_doc": _us(process_s)}
-            top = ["parse", "open_request", "decrypt", "parse_plaintext", "inbox.accept (commit + receipts)",
-                   "spyne dispatch"]
+            top = ["parse", "open_request", "decrypt", "parse_plaintext", "inbox.accept (commit + receipts)", "answer"]
             stage_us["sum of stages"] = {"us_per_doc": round(sum(stage_us[k]["us_per_doc"] for k in top), 1)}
             results[kind] = stage_us
             # cProfile of the whole WSGI path (+ processor) on the third set of fresh requests, with a hub
@@ -409,7 +410,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             processor_profile = _profile(lambda _: processing.process_pending(hub.sessions, limit=10**6), [None],
                                          len(raw_c) * docs, top=8)
             results[f"profile_processor_{kind}"] = processor_profile
-            say(f"stages [{kind}]: wsgi total {stage_us['wsgi total (GateMiddleware + spyne + accept)']['us_per_doc']}"
+            say(f"stages [{kind}]: wsgi total {stage_us['wsgi total (GateMiddleware + accept)']['us_per_doc']}"
                 f" us/doc, sum of stages {stage_us['sum of stages']['us_per_doc']} us/doc, processor "
                 f"{stage_us['processor (background, per document)']['us_per_doc']} us/doc")
 
