@@ -3,10 +3,11 @@
 A resend of the same (sender, MessageID) with the same document gets its original receipt back
 and stores nothing; the same MessageID with a different document is refused.
 
-Writes go through one ``InboxWriter`` per process: request threads hand it their documents and
-wait; its thread commits whatever has queued up in one transaction (group commit), so a durable
-fsync is shared by every request that arrived meanwhile. Receipts are signed before the
-transaction, outside the database lock.
+Writes go through one ``InboxWriter`` per process, in groups (one transaction, one durable fsync
+for every request that arrived meanwhile). Request threads hand their documents to its thread and
+wait (``accept``, ``enqueue``); the ASGI front's event loop commits the group of one loop turn
+itself when SQLite's write lock is free (``settle_now``) and hands it to the thread otherwise.
+Receipts are signed before the transaction, outside the database lock.
 """
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import gc
 import logging
 import sys
 import threading
+import weakref
 from datetime import datetime
 from typing import Callable, NamedTuple
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 Stage = Callable[[Session, list[Message], datetime], dict[int, HubError]]
 _MESSAGES = Message.__table__
 BATCH = 500  # messages prepared together (parse, validate, normalize: ~0.1 s of work)
-LIVE_COMMIT = 20  # messages per write transaction when keeping up with live submissions (a few ms)
+LIVE_COMMIT = 20  # messages per write transaction while submissions arrive (a few ms of the write lock)
 _PENDING = [status.value for status in MessageStatus.pending()]
 
 
@@ -106,27 +107,41 @@ def _claim(session: Session, candidates: list[Pending], now: datetime) -> set[in
                                        (MessageStatus.PROCESSED.value, sql.time(now), *params, *_PENDING))}
 
 
+_NEWEST: "weakref.WeakKeyDictionary[object, int]" = weakref.WeakKeyDictionary()
+
+
+def _arriving(sessions: sessionmaker[Session]) -> bool:
+    """Whether messages arrived in the inbox since this process last looked (per database)."""
+    engine = sessions.kw["bind"]
+    with sessions() as session:
+        newest = RawSql(session).rows("SELECT MAX(id) FROM inbox_message")[0][0] or 0
+    previous = _NEWEST.get(engine)
+    _NEWEST[engine] = newest
+    return previous is not None and newest > previous
+
+
 def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | None = None, limit: int = BATCH,
                     commit_every: int | None = None) -> int:
     """Process up to ``limit`` pending messages; returns how many were finished.
 
     Work goes in chunks: the stages' pure preparation runs outside any transaction, then one write
     transaction claims the chunk's messages (only one process moves a message out of a pending
-    state), runs the stages' database work and records the outcomes. A backlog (a full batch) is
-    one chunk; a partial batch, live traffic, is ``LIVE_COMMIT`` messages at a time, so the write
-    lock, which the intake's group commits wait for, is held only briefly while receipts are
-    being sent.
+    state), runs the stages' database work and records the outcomes. With nothing arriving the
+    batch is one chunk; while submissions arrive it goes ``LIVE_COMMIT`` messages at a time, so
+    the write lock, which the intake's group commits wait for, is held only briefly while clinics
+    wait for receipts.
     """
     stages = STAGES if stages is None else stages
+    arriving = _arriving(sessions)
     candidates = _pending(sessions, limit)
     if not candidates:
         return 0
     if commit_every is None:
-        # A full batch is a backlog (a drain after a burst, a restart): one transaction is the
-        # fastest way through it. A partial batch means the processor keeps up with live
-        # submissions: small chunks, each prepared then committed, so the write lock is free
-        # while a chunk is being prepared and intake's commits never wait behind a whole batch.
-        commit_every = limit if len(candidates) >= limit else LIVE_COMMIT
+        # While submissions are arriving, small chunks, each prepared then committed: the write
+        # lock is free while a chunk is prepared, and intake's commits never wait behind a whole
+        # batch. With nothing arriving (a drain after a burst, a restart, a bulk load), one
+        # transaction per batch is the fastest way through.
+        commit_every = LIVE_COMMIT if arriving else limit
     finished = 0
     for start in range(0, len(candidates), commit_every):
         chunk = candidates[start:start + commit_every]

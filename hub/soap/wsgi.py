@@ -1,7 +1,10 @@
-"""WSGI front of the exchange: the security gate runs on the raw bytes before spyne sees anything.
+"""WSGI front of the SOAP services: the security gate runs on the raw bytes before anything else.
 
-spyne then receives a fresh envelope built only from the verified, decrypted Body content, so no
-header, href or wrapper of the original message can reach it.
+Submissions (``SubmitDocument``, ``SubmitBatch``) are answered here from the verified message
+(``hub.soap.submit``). Every other operation goes to spyne, which receives a fresh envelope built
+only from the verified, decrypted Body content, so no header, href or wrapper of the original
+message can reach it. ``hie serve`` runs the ASGI front (``hub.soap.asgi``), which uses this
+middleware for everything but the exchange's submissions.
 """
 from __future__ import annotations
 

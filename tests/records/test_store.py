@@ -178,24 +178,27 @@ def test_rows_are_stored_as_sqlalchemy_stores_them(store, type_name):
     assert checked >= 1
 
 
-def test_live_batches_commit_in_short_chunks_and_backlogs_at_once(store, monkeypatch):
-    """A partial batch (the processor keeping up with live traffic) is committed LIVE_COMMIT
-    messages at a time; a full batch (a backlog) in one transaction. Every message ends the same."""
+def test_chunks_are_short_while_submissions_arrive_and_whole_otherwise(store, monkeypatch):
+    """While messages keep arriving the processor commits LIVE_COMMIT messages at a time, each
+    chunk prepared on its own; with nothing new since its last look, a batch is one transaction."""
     from hub.exchange import processing
 
     chunks, real = [], processing._commit_chunk
 
     def counted(sessions, stages, candidates, prepared):
         chunks.append(len(candidates))
-        assert set(prepared[0]) == {m.id for m in candidates}  # each chunk prepared on its own
+        assert set(prepared[0]) == {m.id for m in candidates}
         return real(sessions, stages, candidates, prepared)
 
     monkeypatch.setattr(processing, "_commit_chunk", counted)
-    live = store.deliver(*[document("OutpatientVisit", document_id=f"LIVE-{i}") for i in range(45)])
-    assert processing.process_pending(store.sessions, limit=500) == 45
-    assert chunks == [processing.LIVE_COMMIT, processing.LIVE_COMMIT, 45 - 2 * processing.LIVE_COMMIT]
-    chunks.clear()
-    backlog = store.deliver(*[document("OutpatientVisit", document_id=f"BACKLOG-{i}") for i in range(30)])
-    assert processing.process_pending(store.sessions, limit=25) == 25
+    first = store.deliver(*[document("OutpatientVisit", document_id=f"FIRST-{i}") for i in range(30)])
+    assert processing.process_pending(store.sessions, limit=25) == 25  # first look: nothing known yet
     assert chunks == [25]
-    assert {store.outcome(row)[0] for row in live + backlog[:25]} == {"processed"}
+    chunks.clear()
+    assert processing.process_pending(store.sessions, limit=25) == 5  # nothing arrived since
+    assert chunks == [5]
+    chunks.clear()
+    live = store.deliver(*[document("OutpatientVisit", document_id=f"LIVE-{i}") for i in range(45)])
+    assert processing.process_pending(store.sessions, limit=500) == 45  # 45 arrived since the last look
+    assert chunks == [processing.LIVE_COMMIT, processing.LIVE_COMMIT, 45 - 2 * processing.LIVE_COMMIT]
+    assert {store.outcome(row)[0] for row in first + live} == {"processed"}
