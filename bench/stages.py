@@ -32,7 +32,6 @@ import statistics
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from . import exchange as ex

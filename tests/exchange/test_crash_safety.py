@@ -20,7 +20,6 @@ from adapters.client import HubClient
 from adapters.errors import AdapterError
 from hub.store.db import make_engine, session_factory
 from hub.store.models import Message, MessageStatus
-from hub.wssec.timestamps import utcnow
 
 from .builders import sample_document
 

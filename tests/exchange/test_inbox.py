@@ -5,7 +5,6 @@ import gzip
 import uuid
 from datetime import timedelta
 
-import pytest
 from lxml import etree
 from sqlalchemy import select, text
 
