@@ -52,7 +52,7 @@ class SoapFront:
                 refusal = HubError("transport.too_large", "body over the limit")
                 status, payload = 500, await self._in_thread(self.exchange.rejection, refusal, GateTrace(), _client(scope))
                 headers = _XML
-            elif (scope["method"] == "POST" and _service(scope) == "exchange" and len(body) <= self.inline_bytes):
+            elif scope["method"] == "POST" and _service(scope) == "exchange" and len(body) <= self.inline_bytes:
                 status, payload = await self._exchange(scope, body)
                 headers = _XML
             else:
@@ -80,7 +80,7 @@ class SoapFront:
         except Exception as exc:
             return 500, await self._in_thread(self.exchange.rejection, unexpected(exc), trace, client)
         serve = functools.partial(self.exchange.serve, opened, trace)
-        status, _headers_, payload = await self._in_thread(_call, serve, _environ(scope, body))
+        status, _, payload = await self._in_thread(_call, serve, _environ(scope, body))
         return status, payload
 
     def _wsgi_app(self, scope):
