@@ -12,7 +12,7 @@ from .analytics_runtime import start_mart
 from .exchange.processing import Processor
 from .runtime import Hub
 from .settings import Settings
-from .soap.asgi import SoapFront
+from .soap.asgi import SoapFront, local_path
 from .soap.wsgi import GateMiddleware
 
 
@@ -26,11 +26,9 @@ class HubApp(FastAPI):
     soap: SoapFront | None = None
 
     async def __call__(self, scope, receive, send):
-        if self.soap is not None and scope["type"] == "http":
-            root, path = scope.get("root_path", ""), scope["path"]
-            if ((path[len(root):] if root and path.startswith(root) else path) + "/").startswith("/soap/"):
-                await self.soap({**scope, "root_path": root + "/soap"}, receive, send)
-                return
+        if self.soap is not None and scope["type"] == "http" and (local_path(scope) + "/").startswith("/soap/"):
+            await self.soap({**scope, "root_path": scope.get("root_path", "") + "/soap"}, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 

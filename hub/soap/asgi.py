@@ -160,13 +160,15 @@ def _client(scope) -> str | None:
     return (scope.get("client") or ("",))[0] or None
 
 
+def local_path(scope) -> str:
+    """The request path below the app's mount point (ASGI servers keep ``root_path`` in ``path``)."""
+    root, path = scope.get("root_path", ""), scope["path"]
+    return path[len(root):] if root and path.startswith(root) else path
+
+
 def _service(scope) -> str:
     """The service name under ``/soap/`` (``exchange`` for ``/soap/`` itself)."""
-    path = scope["path"]
-    root = scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root):]
-    return path.strip("/") or "exchange"
+    return local_path(scope).strip("/") or "exchange"
 
 
 def _headers(scope) -> dict[bytes, str]:
@@ -181,9 +183,7 @@ def _not_found(environ, start_response):
 def _environ(scope, body: bytes) -> dict:
     server = scope.get("server") or ("127.0.0.1", 80)
     client = scope.get("client") or ("", 0)
-    root, path = scope.get("root_path", ""), scope["path"]
-    if root and path.startswith(root):  # Starlette mounts keep the full path in scope["path"]
-        path = path[len(root):]
+    root, path = scope.get("root_path", ""), local_path(scope)
     environ = {
         "REQUEST_METHOD": scope["method"], "SCRIPT_NAME": root.encode("utf-8").decode("latin-1"),
         "PATH_INFO": path.encode("utf-8").decode("latin-1"),
@@ -220,4 +220,4 @@ def _call(app, environ) -> tuple[int, list, bytes]:
     return int(started["status"].split()[0]), headers, payload
 
 
-__all__ = ["SoapFront"]
+__all__ = ["SoapFront", "local_path"]

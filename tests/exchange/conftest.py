@@ -26,6 +26,7 @@ from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
 from hub.store.models import AuditEvent, Envelope, Message, Reply, RequestNonce
 from hub.wssec.credentials import Credentials, load_certificate
+from tests.support import asgi
 
 GOOD = ("CLINIC01", "HOSP01")
 
@@ -127,23 +128,7 @@ def _asgi_poster(front):
                 fields[name] = value
             else:
                 fields.pop(name, None)
-        scope = {"type": "http", "method": "POST", "path": "/soap/exchange", "root_path": "/soap",
-                 "http_version": "1.1", "scheme": "http", "query_string": b"", "client": ("127.0.0.1", 40000),
-                 "server": ("127.0.0.1", 80), "headers": [(k.encode(), v.encode()) for k, v in fields.items()]}
-        step = 64 * 1024
-        chunks = [data[i:i + step] for i in range(0, len(data), step)] or [b""]
-        inbound = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
-                   for i, chunk in enumerate(chunks)]
-        sent = []
-
-        async def receive():
-            return inbound.pop(0)
-
-        async def send(message):
-            sent.append(message)
-
-        asyncio.run(front(scope, receive, send))
-        return WsgiResponse(sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]))
+        return WsgiResponse(*asyncio.run(asgi.post(front, data, headers=fields, chunk=64 * 1024)))
 
     return _post
 

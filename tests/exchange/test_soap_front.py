@@ -31,6 +31,8 @@ from hub.soap.wsgi import GateMiddleware
 from hub.store.models import Message
 
 from .builders import fault_code, sample_document, sealed, submit_batch, submit_document
+from tests.support import asgi
+
 from .conftest import _asgi_poster, _wsgi_poster, counts
 
 _ANSWER: list = []  # what the spyne twin below returns or raises
@@ -136,33 +138,6 @@ def test_large_bodies_take_the_thread_path(hub, members, hub_enc_cert):
     front.executor.shutdown()
 
 
-def _concurrently(front, bodies: list[bytes], until=None) -> list[list[dict]]:
-    """Send ``bodies`` to the front as concurrent requests on one event loop; ``until`` (async) runs
-    alongside them and must finish for them to."""
-
-    async def run():
-        sent = [[] for _ in bodies]
-
-        def call(i):
-            scope = {"type": "http", "method": "POST", "path": "/soap/exchange", "root_path": "/soap",
-                     "http_version": "1.1", "scheme": "http", "query_string": b"", "client": ("127.0.0.1", 1),
-                     "server": ("127.0.0.1", 80), "headers": [(b"content-type", b"text/xml; charset=utf-8")]}
-            inbound = [{"type": "http.request", "body": bodies[i], "more_body": False}]
-
-            async def receive():
-                return inbound.pop(0)
-
-            async def send(message):
-                sent[i].append(message)
-
-            return front(scope, receive, send)
-
-        await asyncio.gather(*[call(i) for i in range(len(bodies))], *([until()] if until else []))
-        return sent
-
-    return asyncio.run(asyncio.wait_for(run(), 20))
-
-
 def _bodies(members, hub_enc_cert, n: int) -> list[bytes]:
     return [sealed(members["CLINIC01"], hub_enc_cert, message_id=f"urn:uuid:{uuid.uuid4()}") for _ in range(n)]
 
@@ -183,8 +158,8 @@ def test_one_turn_of_the_loop_is_one_commit(hub, members, hub_enc_cert, monkeypa
     """Requests gated in the same turn of the loop are committed together: on SQLite by the loop itself."""
     groups = _recording(monkeypatch)
     front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes)
-    sent = _concurrently(front, _bodies(members, hub_enc_cert, 4))
-    assert [messages[0]["status"] for messages in sent] == [200] * 4
+    answers = asgi.post_all(front, _bodies(members, hub_enc_cert, 4), timeout=20)
+    assert [status for status, _ in answers] == [200] * 4
     if hub.sessions.kw["bind"].hie_write_lock is not None:  # SQLite
         assert groups == [(4, threading.current_thread().name)]
     else:  # PostgreSQL: one hand-over of the group to the writer thread
@@ -225,8 +200,8 @@ def test_loop_keeps_gating_while_the_write_lock_is_held(hub, members, hub_enc_ce
         assert groups == []  # nothing could commit yet
         release.set()
 
-    sent = _concurrently(front, bodies, until=release_when_all_gated)
-    assert [messages[0]["status"] for messages in sent] == [200] * 4
+    answers = asgi.post_all(front, bodies, until=release_when_all_gated, timeout=20)
+    assert [status for status, _ in answers] == [200] * 4
     assert sum(size for size, _ in groups) == 4
     assert {thread for _, thread in groups} == {"hie-inbox-writer"}
     front.executor.shutdown()
