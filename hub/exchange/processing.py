@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError
-from ..store.db import transaction
+from ..store.db import WalCheckpointer, transaction
 from ..store.models import Message, MessageStatus
 from ..store.rawsql import RawSql
 from ..wssec.timestamps import utcnow
@@ -221,14 +221,19 @@ class Processor:
         self.batch = batch
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hie-processor", daemon=True)
+        self._checkpointer: WalCheckpointer | None = None
 
     def start(self) -> "Processor":
+        # Where the processor runs, so does the SQLite log's checkpointer: off the request path.
+        self._checkpointer = WalCheckpointer.start_for(self.sessions.kw["bind"])
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
     def _run(self) -> None:
         warm_up()

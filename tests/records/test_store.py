@@ -198,7 +198,9 @@ def test_chunks_are_short_while_submissions_arrive_and_whole_otherwise(store, mo
     assert processing.process_pending(store.sessions, limit=25) == 5  # nothing arrived since
     assert chunks == [5]
     chunks.clear()
-    live = store.deliver(*[document("OutpatientVisit", document_id=f"LIVE-{i}") for i in range(45)])
-    assert processing.process_pending(store.sessions, limit=500) == 45  # 45 arrived since the last look
-    assert chunks == [processing.LIVE_COMMIT, processing.LIVE_COMMIT, 45 - 2 * processing.LIVE_COMMIT]
+    live = store.deliver(*[document("OutpatientVisit", document_id=f"LIVE-{i}") for i in range(47)])
+    assert processing.process_pending(store.sessions, limit=500) == 47  # 47 arrived since the last look
+    whole, rest = divmod(47, processing.LIVE_COMMIT)
+    assert 1 < processing.LIVE_COMMIT < 47 and rest  # the chunks below are more than one, one of them short
+    assert chunks == [processing.LIVE_COMMIT] * whole + [rest]
     assert {store.outcome(row)[0] for row in first + live} == {"processed"}
