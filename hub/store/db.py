@@ -144,6 +144,7 @@ class WalCheckpointer:
         self.engine = engine
         self.interval = interval
         self.restart_pages = restart_pages
+        self._restarted_at: int | None = None  # the log's size when step 2 last finished it
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hie-wal-checkpoint", daemon=True)
 
@@ -169,9 +170,12 @@ class WalCheckpointer:
     def checkpoint(self, connection: sqlite3.Connection) -> tuple[int, int]:
         """One round of both steps; returns (frames in the log, frames copied) after it."""
         _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if frames >= self.restart_pages:
+        # The log restarts with the next write: until then an idle hub's log looks the same, and
+        # step 2 is not run again for it.
+        if frames >= self.restart_pages and frames != self._restarted_at:
             with self.engine.hie_write_lock:
-                _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            self._restarted_at = frames if not busy else None
         return frames, copied
 
     def _run(self) -> None:
