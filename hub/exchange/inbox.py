@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError, StoreError
+from ..store.db import WalSyncer
 from ..store.rawsql import RawSql, placeholders
 from ..store.models import Message, MessageStatus
 from ..wssec.credentials import Credentials
@@ -148,18 +149,22 @@ def _write(sql: RawSql, jobs: list[Submission]) -> None:
 
 
 @contextmanager
-def _driver_transaction(engine: Engine) -> Iterator[RawSql]:
+def _driver_transaction(engine: Engine, *, synced_later: bool = False) -> Iterator[RawSql]:
     """A write transaction on a pooled driver connection, under the hub's SQLite write lock.
 
     The group commit's statements are all plain SQL: an ORM session around them cost the
     writer more CPU than SQLite's own work for a group (its set-up, connection events, commit and
-    close bookkeeping).
+    close bookkeeping). ``synced_later``: the commit only writes SQLite's log; the caller has it
+    synced (``WalSyncer``) before anyone is told.
     """
     with getattr(engine, "hie_write_lock", None) or nullcontext():
         connection = engine.raw_connection()
         try:
             sql = RawSql.on_driver(engine.dialect, connection.driver_connection)
             if sql.sqlite:
+                if synced_later:
+                    sql.execute("PRAGMA synchronous=NORMAL")
+                    connection.info["hie_relaxed"] = True  # set back to FULL when the pool gets it back
                 sql.execute("BEGIN IMMEDIATE")  # the known-keys read and the inserts: one snapshot
             try:
                 yield sql
@@ -174,26 +179,32 @@ def _driver_transaction(engine: Engine) -> Iterator[RawSql]:
             connection.close()  # back to the pool
 
 
-def _commit(engine: Engine, jobs: list[Submission]) -> None:
+def _commit(engine: Engine, jobs: list[Submission], *, synced_later: bool) -> None:
     """One transaction for ``jobs``; on a unique-key race retry them one by one."""
     try:
-        with _driver_transaction(engine) as sql:
+        with _driver_transaction(engine, synced_later=synced_later) as sql:
             _write(sql, jobs)
         return
     except IntegrityError:
         if len(jobs) == 1:
             raise
     for job in jobs:  # another process stored one of these keys meanwhile: settle each alone
-        _commit(engine, [job])
+        _commit(engine, [job], synced_later=synced_later)
 
 
 class InboxWriter:
-    """Group commit of accepted documents for one process."""
+    """Group commit of accepted documents for one process.
+
+    On SQLite a group's transaction is committed under the write lock without an fsync; the lock
+    is released, then the ``WalSyncer`` syncs the log, and only then are the group's requests
+    answered: the other writers never wait for this one's disk (see ``WalSyncer``).
+    """
 
     def __init__(self, sessions: sessionmaker[Session], *, max_group: int = 64):
         self.sessions = sessions
         self.engine: Engine = sessions.kw["bind"]
         self.max_group = max_group
+        self.syncer = WalSyncer.for_engine(self.engine)
         self._queue: queue.SimpleQueue[Submission] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="hie-inbox-writer", daemon=True)
         self._thread.start()
@@ -214,7 +225,8 @@ class InboxWriter:
 
     def enqueue(self, jobs: list[Submission]) -> None:
         """Hand jobs to the writer thread's next group commit. Each job's ``done`` is set, and its
-        ``on_done`` called from that thread (an event loop's ``call_soon_threadsafe``, say), once settled."""
+        ``on_done`` called from that thread (an event loop's ``call_soon_threadsafe``, say), once
+        settled: committed and on disk, or failed."""
         for job in jobs:
             self._queue.put(job)
 
@@ -230,9 +242,10 @@ class InboxWriter:
         if lock is None or not lock.try_acquire():
             return False
         try:
-            self._settle(jobs)
+            self._commit_group(jobs)
         finally:
             lock.release()
+        self._make_durable(jobs)
         return True
 
     @staticmethod
@@ -254,10 +267,15 @@ class InboxWriter:
             self._settle(jobs)
 
     def _settle(self, jobs: list[Submission]) -> None:
+        self._commit_group(jobs)
+        self._make_durable(jobs)
+
+    def _commit_group(self, jobs: list[Submission]) -> None:
+        """Commit the group's transaction (on SQLite, not yet synced); on failure, each job's error."""
         try:
             for attempt in range(3):
                 try:
-                    _commit(self.engine, jobs)
+                    _commit(self.engine, jobs, synced_later=self.syncer is not None)
                     break
                 except IntegrityError:
                     continue  # a concurrent resend of the same key won: the next pass finds it
@@ -272,6 +290,15 @@ class InboxWriter:
         except Exception:  # never leave a request waiting forever
             for job in jobs:
                 job.error = StoreError("server.unavailable", "inbox writer failure")
+
+    def _make_durable(self, jobs: list[Submission]) -> None:
+        """Sync SQLite's log (outside the write lock), then let the waiting requests answer.
+
+        Duplicates wait for it too: the original they are answered from may not be on disk yet.
+        """
+        if self.syncer is not None and any(job.error is None for job in jobs) and not self.syncer.sync():
+            for job in jobs:
+                job.error = job.error or StoreError("server.unavailable", "database write failed")
         for job in jobs:
             job.done.set()
             if job.on_done is not None:

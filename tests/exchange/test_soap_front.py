@@ -146,9 +146,9 @@ def _recording(monkeypatch) -> list[tuple[int, str]]:
     """Record (group size, thread name) of every inbox commit."""
     groups, real_commit = [], inbox._commit
 
-    def recorded(engine, jobs):
+    def recorded(engine, jobs, **kwargs):
         groups.append((len(jobs), threading.current_thread().name))
-        return real_commit(engine, jobs)
+        return real_commit(engine, jobs, **kwargs)
 
     monkeypatch.setattr(inbox, "_commit", recorded)
     return groups
