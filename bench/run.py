@@ -1,9 +1,10 @@
 """``python -m bench.run --out bench/results [--quick]``: the exchange benchmark, end to end.
 
-1. machine facts and the raw crypto floor (RSA-2048 private-key ops/s, ECDSA P-256 signs/s);
+1. machine facts, the raw crypto floor (RSA-2048 private-key ops/s, ECDSA P-256 signs/s) and the
+   disk's fsync floor (``bench.disk``: how often an fdatasync stalls, now);
 2. per-stage costs in-process (``bench.stages``), before any server runs;
 3. the HTTP phases against ``hie serve --workers N`` (``bench.exchange``), each ``--repeats`` times;
-4. the crypto floor again (the machine is shared and noisy: both measurements are kept);
+4. both floors again (the machine is shared and noisy: both measurements are kept);
 5. ``OUT/exchange.json`` and a compact table on stdout.
 
 Exit status: 0 when every request was answered with its receipts and the inbox holds exactly the
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from . import exchange as ex
 from . import stages as st
+from .disk import STALL_MS, disk_floor
 
 TARGETS = {"batch_docs_per_s": 1000, "single_docs_per_s": 500, "open_p99_ms": 50, "open_rate": 300}
 
@@ -161,8 +163,15 @@ def print_table(report: dict, out=sys.stdout) -> None:
       f"{f0['ecdsa_p256_signs_per_s']:,} / {f1['ecdsa_p256_signs_per_s']:,}"
       f"  (2 processes: RSA {f0.get('rsa2048_private_ops_per_s_2proc', 0):,}, ECDSA "
       f"{f0.get('ecdsa_p256_signs_per_s_2proc', 0):,})\n")
+    disk = report.get("disk_floor")
+    if disk:
+        d0, d1 = disk["before"], disk["after"]
+        stalls = f"over_{STALL_MS:g}_ms"
+        w(f"disk floor (fdatasync of a 24 KiB write every 10 ms, {d0['seconds']:g} s; before / after): p50 "
+          f"{d0['p50_ms']} / {d1['p50_ms']} ms, p99 {d0['p99_ms']} / {d1['p99_ms']} ms, max {d0['max_ms']} / "
+          f"{d1['max_ms']} ms, syncs over {STALL_MS:g} ms: {d0[stalls]} / {d1[stalls]}\n")
     cfg = report["exchange"].get("config", {})
-    w(f"documents {report['exchange'].get('document_bytes')} B, SQLite WAL synchronous=FULL, hub workers "
+    w(f"documents {report['exchange'].get('document_bytes')} B, SQLite WAL (commits on disk before answers), hub workers "
       f"{cfg.get('workers')}, batch size {cfg.get('batch_size')}, signed+encrypted requests, signed receipts\n\n")
     header = (f"{'phase':<14}{'run':>5}{'docs/s':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
               f"{'max ms':>9}{'errors':>7}{'dur s':>7}{'hub cpu':>8}{'loadgen':>8}{'other':>7}\n")
@@ -264,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     timings = report["timings_s"] = {}
     mark = time.perf_counter()
     before = st.crypto_floor(floor_seconds, parallel=cores)
+    disk_seconds = 1.0 if config.quick else 10.0
+    say("measuring the disk's fsync floor ...")
+    disk_before = disk_floor(disk_seconds)
     timings["floor_before"] = round(time.perf_counter() - mark, 1)
     report["stages"] = None
     if not args.skip_stages:
@@ -282,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     after = st.crypto_floor(floor_seconds, parallel=cores)
     floor = {key: (before[key] + after[key]) / 2 for key in before}
     report["crypto_floor"] = {"before": before, "after": after, "mean": floor}
+    report["disk_floor"] = {"before": disk_before, "after": disk_floor(disk_seconds)}
     report["summary"] = summarize(report["exchange"], floor, cores)
     report["targets"] = targets(report["summary"])
     report["machine"]["loadavg_at_end"] = [round(v, 2) for v in os.getloadavg()]
