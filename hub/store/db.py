@@ -196,8 +196,11 @@ class WalSyncer:
 
     With ``synchronous=FULL`` a commit fsyncs the write-ahead log while it holds the write lock,
     so every other writer (the other worker, the processor) waits for the disk too; on this
-    machine's disk about one fsync in a few hundred takes 50–500 ms (measured with nothing else
-    running), and the writers queued behind it then each add their own. The intake instead
+    machine's disk one fsync in a few thousand, or in a few hundred at a bad hour, takes 50–800
+    ms (measured with nothing else running), and the writers queued behind it each add their own.
+    A commit becomes visible to readers (the processor, ``GetStatus``) about a millisecond before
+    it is on disk; a power loss in that window loses it together with anything derived from it,
+    and its sender, never answered, sends it again. The intake instead
     commits with ``synchronous=NORMAL`` (the log is written, not synced), releases the lock and
     calls ``sync``: ``fdatasync`` on the log, which makes this commit and every one before it
     durable. Nothing is acknowledged before its sync returned, so this is as durable as ``FULL``;
