@@ -13,13 +13,11 @@ import os
 import tempfile
 import time
 
+from .exchange import latency_summary
+
 RECORD = 24 * 1024  # about one small group commit of the intake
 RING = 8 << 20  # the log is rewritten in place after each checkpoint restart, as SQLite's is
 STALL_MS = 50.0
-
-
-def _quantile(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
 def disk_floor(seconds: float = 10.0, *, directory: str | None = None, interval: float = 0.01) -> dict:
@@ -41,15 +39,14 @@ def disk_floor(seconds: float = 10.0, *, directory: str | None = None, interval:
                 offset += RECORD
                 started = time.perf_counter()
                 os.fdatasync(fd)
-                latencies.append((time.perf_counter() - started) * 1000)
+                latencies.append(time.perf_counter() - started)
                 time.sleep(interval)
         finally:
             os.close(fd)
-    latencies.sort()
-    return {"seconds": seconds, "syncs": len(latencies), "p50_ms": round(_quantile(latencies, 0.50), 2),
-            "p99_ms": round(_quantile(latencies, 0.99), 2), "max_ms": round(latencies[-1], 1),
-            f"over_{STALL_MS:g}_ms": sum(value > STALL_MS for value in latencies),
-            "stalled_ms": round(sum(value for value in latencies if value > STALL_MS), 1)}
+    summary = latency_summary(latencies)
+    stalls = [value * 1000 for value in latencies if value * 1000 > STALL_MS]
+    return {"seconds": seconds, "syncs": summary["count"], "p50_ms": summary["p50_ms"], "p99_ms": summary["p99_ms"],
+            "max_ms": summary["max_ms"], f"over_{STALL_MS:g}_ms": len(stalls), "stalled_ms": round(sum(stalls), 1)}
 
 
 __all__ = ["disk_floor", "STALL_MS"]

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import HubError, StoreError
-from ..store.db import WalSyncer
+from ..store.db import WalSyncer, commit_without_fsync
 from ..store.rawsql import RawSql, placeholders
 from ..store.models import Message, MessageStatus
 from ..wssec.credentials import Credentials
@@ -163,8 +163,7 @@ def _driver_transaction(engine: Engine, *, synced_later: bool = False) -> Iterat
             sql = RawSql.on_driver(engine.dialect, connection.driver_connection)
             if sql.sqlite:
                 if synced_later:
-                    sql.execute("PRAGMA synchronous=NORMAL")
-                    connection.info["hie_relaxed"] = True  # set back to FULL when the pool gets it back
+                    commit_without_fsync(connection.driver_connection, connection.info)
                 sql.execute("BEGIN IMMEDIATE")  # the known-keys read and the inserts: one snapshot
             try:
                 yield sql

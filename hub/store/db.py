@@ -270,6 +270,14 @@ class WalSyncer:
 _SYNCERS_LOCK = threading.Lock()
 
 
+def commit_without_fsync(driver_connection: sqlite3.Connection, info: dict) -> None:
+    """Let a pooled SQLite connection's next commits skip the fsync (``synchronous=NORMAL``); it is
+    set back to ``FULL`` when the pool gets the connection back. ``info`` is the pool's record of it
+    (``Connection.info``, or a raw connection's ``.info``)."""
+    driver_connection.execute("PRAGMA synchronous=NORMAL")
+    info["hie_relaxed"] = True
+
+
 @contextmanager
 def transaction(sessions: sessionmaker[Session], *, durable: bool = True):
     """A write transaction: one writer at a time on SQLite, committed on exit (rolled back on error).
@@ -284,8 +292,7 @@ def transaction(sessions: sessionmaker[Session], *, durable: bool = True):
         if not durable:
             connection = session.connection()
             if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
-                connection.info["hie_relaxed"] = True  # set back to FULL when the pool gets it back
+                commit_without_fsync(connection.connection.driver_connection, connection.info)
             else:
                 connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         yield session
@@ -317,4 +324,4 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     command.downgrade(_alembic_config(engine), revision)
 
 
-__all__ = ["transaction", "SqliteWriteLock", "WalCheckpointer", "WalSyncer", "make_engine", "session_factory", "migrate", "downgrade", "sqlite_url"]
+__all__ = ["transaction", "commit_without_fsync", "SqliteWriteLock", "WalCheckpointer", "WalSyncer", "make_engine", "session_factory", "migrate", "downgrade", "sqlite_url"]

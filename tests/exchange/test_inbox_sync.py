@@ -12,8 +12,6 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from hub.runtime import Hub
-from hub.settings import Settings
 from hub.store.db import WalSyncer, sqlite_url
 from hub.store.models import Message
 
@@ -21,13 +19,9 @@ from .builders import fault_code, sealed
 
 
 @pytest.fixture
-def hub(tmp_path, pki_dir) -> Hub:
-    """The exchange on a SQLite file (what the syncer is for), processor not started."""
-    settings = Settings(data_dir=tmp_path, database_url=sqlite_url(tmp_path / "hub.db"), pki_dir=pki_dir,
-                        start_processor=False)
-    hub = Hub.open(settings)
-    yield hub
-    hub.sessions.kw["bind"].dispose()
+def db_url(tmp_path) -> str:
+    """SQLite only (the syncer's store): this module's ``hub`` and ``post`` run on a database file."""
+    return sqlite_url(tmp_path / "hub.db")
 
 
 class GatedSync:
