@@ -132,7 +132,8 @@ class WalCheckpointer:
     1. every ``interval`` seconds, a PASSIVE checkpoint without the lock: it copies what is
        committed while the writers go on appending;
     2. once the log holds ``restart_pages``, a RESTART checkpoint under the write lock. Only the
-       frames appended since step 1 are left to copy (1–2 ms), and the next writer starts the
+       frames appended since step 1 are left to copy, with an fsync of the database (measured
+       under load at 300 documents/s: 14 ms median, 63 ms at worst), and the next writer starts the
        log from its beginning again. Without this step, under a steady stream of commits, the log
        is seldom restarted (measured: 15,000 frames, all copied, still in use) and keeps growing.
 
