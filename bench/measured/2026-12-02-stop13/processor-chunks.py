@@ -1,7 +1,7 @@
-"""Processor write volume / lock hold per chunk size. usage: exp.py DIR PREFILL N K [K...]"""
+"""Processor write volume / lock hold per chunk size (stop 13). usage: python processor-chunks.py DIR PREFILL N K [K...]"""
 import os, sys, time, hashlib, sqlite3, random
 from datetime import datetime, timezone
-sys.path.insert(0, "/work/main")
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[3]))  # the repository root
 from hub.store.db import make_engine, sqlite_url, migrate, session_factory
 from hub.exchange import processing
 from bench.exchange import make_document
