@@ -343,6 +343,7 @@ class _Conn:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         self.latencies: list[float] = []
         self.lags: list[float] = []
+        self.series: list[tuple[float, float]] = []  # (due, latency) of each answered request (open loop)
         self.requests_sent = 0
         self.docs_sent = 0
         self.requests_ok = 0
@@ -609,6 +610,7 @@ def open_loop(server: HubServer, bodies: list[bytes], *, rate: float, pool: int,
             conn.post(bodies[i], 1)
             latencies.append(time.perf_counter() - due)
             lags.append(start - due)
+            conn.series.append((due, latencies[-1]))
 
     threads = [threading.Thread(target=run, args=(c,), daemon=True) for c in conns]
     for t in threads:
@@ -627,6 +629,9 @@ def open_loop(server: HubServer, bodies: list[bytes], *, rate: float, pool: int,
         for c in conns:
             c.close()
     result = _merge(conns)
+    # Each answered request's (due time, latency), time on the machine's monotonic clock (what
+    # ``time.perf_counter`` reads in every process): to line the slow ones up with the hub's events.
+    result["series"] = sorted((round(due, 6), round(latency * 1000, 3)) for c in conns for due, latency in c.series)
     lags = sorted(v for c in conns for v in c.lags)
     latencies = [v for c in conns for v in c.latencies]
     latencies += [state["cutoff"] - (t0 + i / rate) for i in unsent]
@@ -754,6 +759,10 @@ def run_exchange(config: Config, *, out_dir: Path, say=print, keep: bool = False
                 result["request_bytes"] = len(bodies[0])
                 del bodies
                 result["drain"] = wait_drained(data_dir, config.drain_timeout)
+                series = result.pop("series", None)
+                if series:
+                    (out_dir / f"{phase}-{round_}-series.tsv").write_text(
+                        "due_s\tlatency_ms\n" + "".join(f"{due}\t{ms}\n" for due, ms in series))
                 results["phases"].setdefault(phase, []).append(result)
                 lat = result["latency"]
                 say(f"[{phase} #{round_}] {result['docs_per_s']:.0f} docs/s{f', unsent ' + str(result['unsent']) if result.get('unsent') else ''}, {result['requests_per_s']:.0f} req/s, "

@@ -7,7 +7,8 @@ Writes go through one ``InboxWriter`` per process, in groups (one transaction, o
 for every request that arrived meanwhile). Request threads hand their documents to its thread and
 wait (``accept``, ``enqueue``); the ASGI front's event loop commits the group of one loop turn
 itself when SQLite's write lock is free (``settle_now``) and hands it to the thread otherwise.
-Receipts are signed before the transaction, outside the database lock.
+On SQLite the log's fsync that makes a group durable runs in a third thread, which answers the
+group's requests when it returns. Receipts are signed before the transaction, outside the lock.
 """
 from __future__ import annotations
 
@@ -205,6 +206,9 @@ class InboxWriter:
         self.max_group = max_group
         self.syncer = WalSyncer.for_engine(self.engine)
         self._queue: queue.SimpleQueue[Submission] = queue.SimpleQueue()
+        self._committed: queue.SimpleQueue[list[Submission]] = queue.SimpleQueue()  # groups awaiting a sync
+        self._sync_thread: threading.Thread | None = None
+        self._sync_thread_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="hie-inbox-writer", daemon=True)
         self._thread.start()
 
@@ -224,7 +228,7 @@ class InboxWriter:
 
     def enqueue(self, jobs: list[Submission]) -> None:
         """Hand jobs to the writer thread's next group commit. Each job's ``done`` is set, and its
-        ``on_done`` called from that thread (an event loop's ``call_soon_threadsafe``, say), once
+        ``on_done`` called from another thread (an event loop's ``call_soon_threadsafe``, say), once
         settled: committed and on disk, or failed."""
         for job in jobs:
             self._queue.put(job)
@@ -236,6 +240,8 @@ class InboxWriter:
         the store has no such lock (PostgreSQL, whose round trips are better waited for in the
         writer thread). The event loop commits the submissions of one turn this way: no hand-over
         to a second thread, whose GIL ping-pong with the loop cost more CPU than the commit.
+        True: committed (or failed); as with ``enqueue``, each job's ``done`` and ``on_done``
+        follow from the sync thread once the commit is on disk.
         """
         lock = getattr(self.engine, "hie_write_lock", None)
         if lock is None or not lock.try_acquire():
@@ -244,7 +250,7 @@ class InboxWriter:
             self._commit_group(jobs)
         finally:
             lock.release()
-        self._make_durable(jobs)
+        self._to_disk(jobs)
         return True
 
     @staticmethod
@@ -256,18 +262,49 @@ class InboxWriter:
                 for outcome, item in zip(job.outcomes, job.items)]
 
     def _run(self) -> None:
+        # The group is gathered once the write lock is held: what arrives while the writer waits
+        # for it (behind the processor's chunk, a checkpoint, the other worker) joins this commit
+        # and its sync, instead of queueing for a lock turn and a sync of its own after them.
+        lock = getattr(self.engine, "hie_write_lock", None) or nullcontext()
         while True:
             jobs = [self._queue.get()]
-            while len(jobs) < self.max_group:
+            with lock:
+                while len(jobs) < self.max_group:
+                    try:
+                        jobs.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                self._commit_group(jobs)
+            self._to_disk(jobs)
+
+    def _to_disk(self, jobs: list[Submission]) -> None:
+        """After a group's commit: its sync, off the committing thread.
+
+        The fdatasync is left to a thread of its own, so the event loop (or the writer) goes on
+        gating and committing while the disk works: under a slow sync the requests arriving
+        meanwhile are verified, decrypted and committed, and the next sync covers them all,
+        instead of waiting unread until the loop is free again. Without a syncer (PostgreSQL:
+        its commit is durable) the jobs are settled at once.
+        """
+        if self.syncer is None:
+            self._make_durable(jobs)
+            return
+        if self._sync_thread is None:
+            with self._sync_thread_lock:
+                if self._sync_thread is None:
+                    self._sync_thread = threading.Thread(target=self._sync_run, name="hie-inbox-sync", daemon=True)
+                    self._sync_thread.start()
+        self._committed.put(jobs)
+
+    def _sync_run(self) -> None:
+        while True:
+            jobs = self._committed.get()  # a group committed before this sync starts: covered by it
+            while True:
                 try:
-                    jobs.append(self._queue.get_nowait())
+                    jobs = jobs + self._committed.get_nowait()
                 except queue.Empty:
                     break
-            self._settle(jobs)
-
-    def _settle(self, jobs: list[Submission]) -> None:
-        self._commit_group(jobs)
-        self._make_durable(jobs)
+            self._make_durable(jobs)
 
     def _commit_group(self, jobs: list[Submission]) -> None:
         """Commit the group's transaction (on SQLite, not yet synced); on failure, each job's error."""

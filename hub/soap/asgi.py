@@ -98,7 +98,8 @@ class _GroupCommit:
     tasks already ready, so every request whose bytes had arrived joins the same transaction. The
     loop commits it itself when SQLite's write lock is free (the commit's CPU is the same, and no
     thread hand-over); when the lock is held, by the other worker or the processor, the group goes
-    to the inbox's writer thread and the loop goes on gating.
+    to the inbox's writer thread and the loop goes on gating. Either way the log's sync is left
+    to the inbox's sync thread, which answers the group's requests through the loop once it is done.
     """
 
     def __init__(self, inbox):
@@ -117,12 +118,12 @@ class _GroupCommit:
 
     def _flush(self, loop) -> None:
         jobs, futures, self._jobs, self._futures = self._jobs, self._futures, [], []
+        for job, future in zip(jobs, futures):  # answered once the commit is on disk, from another thread
+            job.on_done = functools.partial(loop.call_soon_threadsafe, _settle, future)
         try:
             if not self.inbox.settle_now(jobs):
-                for job, future in zip(jobs, futures):
-                    job.on_done = functools.partial(loop.call_soon_threadsafe, _settle, future)
                 self.inbox.enqueue(jobs)
-                return
+            return
         except Exception as exc:  # a waiting request must always be answered
             failure = unexpected(exc)
             for job in jobs:

@@ -78,6 +78,30 @@ def test_the_receipt_waits_for_the_log_sync_and_the_lock_does_not(hub, post, mem
     assert response.status == 200 and fault_code(response.body) is None
 
 
+def test_submissions_go_on_being_committed_while_a_sync_is_slow(hub, post, members, hub_enc_cert):
+    """The fsync runs off the committing thread: while one is stuck on the disk, the next request is
+    gated and committed (the event loop, or the writer thread, is not waiting for the disk), and
+    neither is answered before a sync that began after its commit has returned."""
+    gated = GatedSync()
+    hub.inbox.syncer = WalSyncer(_database(hub), sync=gated)
+    first, first_result = _in_thread(post, sealed(members["CLINIC01"], hub_enc_cert))
+    assert gated.entered.wait(20)
+    second, second_result = _in_thread(post, sealed(members["CLINIC01"], hub_enc_cert,
+                                                        message_id=f"urn:uuid:{uuid.uuid4()}"))
+    for _ in range(200):  # up to 20 s for the second commit, with the first sync still held
+        if _messages_on_another_connection(hub) == 2:
+            break
+        second.join(0.1)
+    assert _messages_on_another_connection(hub) == 2
+    assert first.is_alive() and second.is_alive()  # committed, not yet durable: nobody answered
+    gated.allow.set()
+    first.join(20)
+    second.join(20)
+    assert len(gated.inodes) == 2  # the second commit came after the first sync began: a sync of its own
+    for result in (first_result, second_result):
+        assert result["value"].status == 200 and fault_code(result["value"].body) is None
+
+
 def test_a_resend_is_answered_only_after_a_sync_too(hub, post, members, hub_enc_cert):
     """The original a duplicate is answered from may not be on disk yet: the resend waits for a sync."""
     body = sealed(members["CLINIC01"], hub_enc_cert)
