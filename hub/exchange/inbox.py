@@ -197,7 +197,9 @@ class InboxWriter:
 
     On SQLite a group's transaction is committed under the write lock without an fsync; the lock
     is released, then the ``WalSyncer`` syncs the log, and only then are the group's requests
-    answered: the other writers never wait for this one's disk (see ``WalSyncer``).
+    answered: the other writers never wait for this one's disk (see ``WalSyncer``). The sync runs
+    in the ``hie-inbox-sync`` thread, so neither the committing event loop nor the writer thread
+    waits for the disk either (``_to_disk``).
     """
 
     def __init__(self, sessions: sessionmaker[Session], *, max_group: int = 64):

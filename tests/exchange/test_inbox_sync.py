@@ -3,6 +3,7 @@ the ``WalSyncer`` synced the log (``hub.store.db``). Through both fronts (the ``
 the WSGI one's writer thread and the ASGI one's event loop."""
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import sqlite3
@@ -12,8 +13,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from hub.soap.asgi import SoapFront
+from hub.soap.wsgi import GateMiddleware
 from hub.store.db import WalSyncer, sqlite_url
 from hub.store.models import Message
+from tests.support import asgi
 
 from .builders import fault_code, sealed
 
@@ -100,6 +104,37 @@ def test_submissions_go_on_being_committed_while_a_sync_is_slow(hub, post, membe
     assert len(gated.inodes) == 2  # the second commit came after the first sync began: a sync of its own
     for result in (first_result, second_result):
         assert result["value"].status == 200 and fault_code(result["value"].body) is None
+
+
+def test_the_event_loop_is_not_blocked_by_a_slow_sync(hub, members, hub_enc_cert):
+    """Both requests on one event loop (as ``hie serve`` runs them): while the first group's sync is
+    stuck, the loop reads, gates and commits the second. Were the loop itself waiting for the
+    disk, the second could not even be read and nothing would happen until the sync timed out."""
+    gated = GatedSync()
+    hub.inbox.syncer = WalSyncer(_database(hub), sync=gated)
+    front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes)
+    bodies = [sealed(members["CLINIC01"], hub_enc_cert, message_id=f"urn:uuid:{uuid.uuid4()}") for _ in range(2)]
+
+    async def run():
+        first = asyncio.ensure_future(asgi.post(front, bodies[0]))
+        assert await asyncio.to_thread(gated.entered.wait, 20)
+        second = asyncio.ensure_future(asgi.post(front, bodies[1]))
+        for _ in range(200):
+            if await asyncio.to_thread(_messages_on_another_connection, hub) == 2:
+                break
+            await asyncio.sleep(0.1)
+        seen = await asyncio.to_thread(_messages_on_another_connection, hub), first.done(), second.done()
+        gated.allow.set()
+        return seen, await first, await second
+
+    try:
+        (committed, first_done, second_done), *answers = asyncio.run(asyncio.wait_for(run(), 60))
+    finally:
+        front.executor.shutdown()
+    assert committed == 2 and not first_done and not second_done  # both committed, neither answered yet
+    assert len(gated.inodes) == 2
+    for status, body in answers:
+        assert status == 200 and fault_code(body) is None
 
 
 def test_a_resend_is_answered_only_after_a_sync_too(hub, post, members, hub_enc_cert):
