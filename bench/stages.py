@@ -433,8 +433,10 @@ def _scaling_worker(args: tuple) -> tuple[int, float, float]:
 
 def run_scaling(*, requests: int = 150, say=print) -> dict:
     """SubmitDocument through the in-process WSGI stack (no HTTP) in 1 and 2 processes sharing one SQLite
-    database, with and without the hub's background processor thread in each process (as ``hie serve``
-    runs it). Shows how much the second core buys and what the processor and the write lock take."""
+    database, with and without a background processor *thread* in each process. ``hie serve`` runs the
+    processor as a separate process at nice 10 instead (since `1af0bf7`), so the "processor on" rows show
+    what a processor sharing the workers' GIL would cost, not what ``hie serve`` pays. Shows how much
+    the second core buys and what the write lock takes."""
     import sqlite3
 
     from certs import init_pki, issue_member

@@ -1,7 +1,6 @@
 """Replies queued for member organizations, sealed for the caller when fetched, acknowledged."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from xml.sax.saxutils import escape
 
@@ -9,6 +8,7 @@ from cryptography import x509
 from lxml import etree
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from uuid6 import uuid7
 
 from ..store.db import transaction
 from ..store.models import Reply
@@ -22,8 +22,13 @@ from . import audit
 
 def reply_row(*, recipient: str, kind: str, content: bytes, in_reply_to: str | None = None,
               now: datetime | None = None) -> dict:
-    """A new outbox row for ``recipient`` (see ``queue_many``)."""
-    return {"reply_id": f"reply-{uuid.uuid4().hex}", "recipient": recipient, "kind": kind,
+    """A new outbox row for ``recipient`` (see ``queue_many``).
+
+    The id is a UUIDv7 (time first, then random bits): the processor writes one per processed
+    message. A random id put one leaf page of the unique index into every chunk's log writes
+    (1.3 log frames a document, ``bench/measured/2026-12-02-stop14``); time-ordered ids append.
+    """
+    return {"reply_id": f"reply-{uuid7().hex}", "recipient": recipient, "kind": kind,
             "in_reply_to": in_reply_to, "content": content, "created_at": now or utcnow()}
 
 

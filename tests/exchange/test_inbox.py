@@ -113,6 +113,21 @@ def test_get_status_replay_and_nonce_pruning(hub, post, members, hub_enc_cert):
     assert hub.nonces.prune(utcnow() + timedelta(minutes=10)) == 1
 
 
+def test_reply_ids_follow_the_order_the_processor_queued_them(hub, post, members, hub_enc_cert):
+    # Time-ordered ids: each processed chunk appends to the reply_id index instead of touching a
+    # random leaf page per message. Two passes, so the second pass's ids must sort after the first's.
+    for first in (0, 3):
+        items = [(f"urn:uuid:{uuid.uuid4()}", sample_document()) for _ in range(3)]
+        assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, submit_batch(items), op="SubmitBatch")).body) is None
+        assert processing.process_pending(hub.sessions) == 3
+    with hub.sessions() as session:
+        ids = session.scalars(select(Reply.reply_id).order_by(Reply.id)).all()
+    assert len(ids) == 6 and len(set(ids)) == 6
+    assert all(reply_id.startswith("reply-") and len(reply_id) == 38 for reply_id in ids)
+    assert ids == sorted(ids)
+    assert [uuid.UUID(reply_id[6:]).version for reply_id in ids] == [7] * 6
+
+
 def test_unexpected_stage_error_leaves_message_pending(hub, post, members, hub_enc_cert):
     def broken(session, messages, now):
         raise RuntimeError("a bug, not bad data")
