@@ -116,7 +116,7 @@ def test_get_status_replay_and_nonce_pruning(hub, post, members, hub_enc_cert):
 def test_reply_ids_follow_the_order_the_processor_queued_them(hub, post, members, hub_enc_cert):
     # Time-ordered ids: each processed chunk appends to the reply_id index instead of touching a
     # random leaf page per message. Two passes, so the second pass's ids must sort after the first's.
-    for first in (0, 3):
+    for _ in range(2):
         items = [(f"urn:uuid:{uuid.uuid4()}", sample_document()) for _ in range(3)]
         assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, submit_batch(items), op="SubmitBatch")).body) is None
         assert processing.process_pending(hub.sessions) == 3
