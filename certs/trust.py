@@ -149,11 +149,16 @@ class TrustStore:
         except (ValueError, TypeError, InvalidSignature):
             issued_by_ca = False
         try:
-            is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+            extensions = cert.extensions
+        except (x509.DuplicateExtension, ValueError):  # an extension twice, or one that cannot be read
+            extensions = x509.Extensions([])
+            issued_by_ca = False  # not something this CA ever issues: untrusted, whatever else it says
+        try:
+            is_ca = extensions.get_extension_for_class(x509.BasicConstraints).value.ca
         except (x509.ExtensionNotFound, ValueError):
             is_ca = None
         try:
-            can_sign = cert.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
+            can_sign = extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
         except (x509.ExtensionNotFound, ValueError):
             can_sign = False
         try:
@@ -161,14 +166,17 @@ class TrustStore:
         except Exception:  # unsupported curve or algorithm: not a key this CA ever issues
             key_type = None
             issued_by_ca = False
-        org_code = names.org_code_of(cert)
+        try:
+            org_code, unit = names.org_code_of(cert), names.unit_of(cert)
+        except ValueError:  # a subject cryptography cannot decode: no usable identity
+            org_code, unit, issued_by_ca = None, None, False
         if org_code is not None and org_code != names.HUB_ORG_ID:
             try:
                 names.check_org_code(org_code)
             except CertsError:
                 org_code = None  # an unusable identity is treated like a missing one
         return _Profile(
-            issued_by_ca=issued_by_ca, unit=names.unit_of(cert), is_ca=is_ca, org_code=org_code,
+            issued_by_ca=issued_by_ca, unit=unit, is_ca=is_ca, org_code=org_code,
             can_sign=can_sign, key_type=key_type, fingerprint_hex=fingerprint.hex(),
         )
 

@@ -13,7 +13,7 @@ from .exchange.processing import Processor
 from .runtime import Hub
 from .settings import Settings
 from .soap.asgi import SoapFront, local_path
-from .soap.wsgi import GateMiddleware
+from .soap.wsgi import GateMiddleware, HubWsgiApplication
 
 
 class HubApp(FastAPI):
@@ -35,7 +35,6 @@ class HubApp(FastAPI):
 def soap_services(hub: Hub) -> dict[str, object]:
     """Every SOAP service, each behind the security gate bound to its namespace."""
     from spyne.protocol.soap import Soap11
-    from spyne.server.wsgi import WsgiApplication
 
     from .records.soap import SERVICE as RECORDS
     from .records.soap import RecordService
@@ -46,7 +45,7 @@ def soap_services(hub: Hub) -> dict[str, object]:
     def behind_gate(service_class, spec, name):
         application = HubApplication([service_class], tns=spec.namespace, name=name,
                                      in_protocol=Soap11(validator=None), out_protocol=Soap11())
-        return GateMiddleware(hub, WsgiApplication(application), service=spec)
+        return GateMiddleware(hub, HubWsgiApplication(application), service=spec)
 
     return {"exchange": GateMiddleware(hub),
             "records": behind_gate(RecordService, RECORDS, "Records"),

@@ -39,6 +39,7 @@ _SPECS = [
     FaultSpec("soap.invalid", "Client", 400, "not a SOAP 1.1 envelope with exactly one Header and one Body"),
     FaultSpec("soap.must_understand", "Client", 400, "a header block marked mustUnderstand is not supported"),
     FaultSpec("soap.operation.unknown", "Client", 400, "unknown operation"),
+    FaultSpec("soap.operation.invalid", "Client", 400, "operation parameters are malformed or out of range"),
     # WS-Security: header and signature
     FaultSpec("security.header.invalid", "Client", 400,
               "WS-Security header missing or incomplete (Security, BinarySecurityToken, MessageID, Action)"),
@@ -66,7 +67,7 @@ _SPECS = [
     # exchange semantics
     FaultSpec("exchange.message_id.reused", "Client", 409, "MessageID was already used for a different document"),
     FaultSpec("exchange.document.invalid", "Client", 400,
-              "Document must hold exactly one XML element and a MessageId"),
+              "Document must hold exactly one XML element (absolute namespace URIs only) and a MessageId"),
     FaultSpec("exchange.batch.too_large", "Client", 413, "batch holds more documents than allowed"),
     FaultSpec("exchange.batch.invalid", "Client", 400, "batch is empty or its items are malformed"),
     FaultSpec("exchange.message.not_found", "Client", 404, "no such message for this sender"),

@@ -20,7 +20,7 @@ from ..wssec.ns import HIE, q
 from ..wssec.policy import DEFAULT_POLICY, Policy
 from ..wssec.request import SignedRequest, open_request
 from ..wssec.timestamps import utcnow
-from ..wssec.xmlparse import parse_untrusted
+from ..wssec.xmlparse import ENVELOPE_LIMITS, parse_untrusted
 
 ACTION_PREFIX = "urn:hie:exchange:v1:"
 SUBMIT_OPERATIONS = frozenset({"SubmitDocument", "SubmitBatch"})
@@ -119,7 +119,7 @@ class SecurityGate:
         trace.envelope_sha256 = hashlib.sha256(raw).hexdigest()
         if len(raw) > self.max_bytes:
             raise SecurityError("transport.too_large", "over the size limit")
-        root = parse_untrusted(raw)
+        root = parse_untrusted(raw, limits=ENVELOPE_LIMITS)
         now = now or utcnow()
         request = open_request(root, trust=self.trust, policy=self.policy, now=now)
         trace.request = request

@@ -66,6 +66,7 @@ class _Prepared:
     canonical: bytes
     digest: str
     receipt: bytes  # the accepted receipt, signed in advance (unused if the item is a resend)
+    code: str = ""  # refused before the transaction (not canonicalizable): stored never, audited, answered
 
 
 @dataclass
@@ -84,7 +85,11 @@ class Submission:
 def _prepare(verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials) -> list[_Prepared]:
     prepared = []
     for item in items:
-        canonical = item.canonical
+        try:
+            canonical = item.canonical
+        except etree.C14NError:  # e.g. a relative namespace URI: refused alone, the batch goes on
+            prepared.append(_Prepared(item.message_id, "", b"", "", b"", code="exchange.document.invalid"))
+            continue
         digest = hashlib.sha256(canonical).hexdigest()
         receipt = build_receipt(signer=signer, message_id=item.message_id, sender=verified.sender,
                                 message_sha256=verified.envelope_sha256, document_sha256=digest,
@@ -123,6 +128,10 @@ def _write(sql: RawSql, jobs: list[Submission]) -> None:
         verified, outcomes, envelope_id = job.verified, [], None
         received = sql.time(verified.received_at)
         for index, item in enumerate(job.items):
+            if item.code:
+                outcomes.append(ItemOutcome(item.message_id, b"", "rejected", item.code))
+                events.append(("message.reject", job, item.message_id, item.code))
+                continue
             key = (verified.sender, item.message_id)
             if key in known:
                 digest, receipt = known[key]

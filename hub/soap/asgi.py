@@ -7,7 +7,7 @@ without blocking the loop, for the inbox's group commit, and is answered by the 
 WSGI middleware uses (``hub.soap.submit``). Whatever touches the database before the commit, or
 may run long, goes to a worker thread through the WSGI stack: a rejection (its audit record), the
 other exchange operations (replay check, replies), the records and registry services, the WSDL,
-and any body over ``inline_bytes``.
+any body over ``inline_bytes``, and any compressed body (its inflated size is not known in advance).
 
 Request and answer are buffered whole: SOAP messages are single documents within the size limit.
 """
@@ -52,7 +52,8 @@ class SoapFront:
                 refusal = HubError("transport.too_large", "body over the limit")
                 status, payload = 500, await self._in_thread(self.exchange.rejection, refusal, GateTrace(), _client(scope))
                 headers = _XML
-            elif scope["method"] == "POST" and _service(scope) == "exchange" and len(body) <= self.inline_bytes:
+            elif (scope["method"] == "POST" and _service(scope) == "exchange" and len(body) <= self.inline_bytes
+                  and not _encoded(scope)):
                 status, payload = await self._exchange(scope, body)
                 headers = _XML
             else:
@@ -170,6 +171,13 @@ def local_path(scope) -> str:
 def _service(scope) -> str:
     """The service name under ``/soap/`` (``exchange`` for ``/soap/`` itself)."""
     return local_path(scope).strip("/") or "exchange"
+
+
+def _encoded(scope) -> bool:
+    """True when the body claims a content encoding: a few KB of gzip may inflate to the size limit,
+    so it is inflated and gated in a worker thread, never on the event loop."""
+    return any(name == b"content-encoding" and value.strip().lower() not in (b"", b"identity")
+               for name, value in scope.get("headers", ()))
 
 
 def _headers(scope) -> dict[bytes, str]:

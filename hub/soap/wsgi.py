@@ -19,7 +19,7 @@ from ..errors import HubError, failure_summary
 from ..exchange import audit
 from ..exchange.gate import EXCHANGE, GateTrace, OpenedRequest, Service
 from ..exchange.receipts import ReceiptStatus, build_receipt
-from ..wssec.ns import SOAP11, q
+from ..wssec.ns import HIE, SOAP11, q
 from ..wssec.timestamps import utcnow
 from . import submit
 from .faults import fault_envelope
@@ -82,6 +82,34 @@ def _plain_envelope(content: etree._Element) -> bytes:
     return etree.tostring(env)
 
 
+class HubWsgiApplication(WsgiApplication):
+    """spyne's WSGI server, whose own Faults leave as the hub's: coded, audited, never quoting input.
+
+    spyne refuses what it cannot deserialize (``FetchReplies`` with a ``Max`` that is no integer,
+    say) with a Fault worded from the input ("Could not cast '…' to integer") and no machine code.
+    Behind the gate (``GateMiddleware.serve`` puts ``hie.reject`` in the environment) such a Fault
+    becomes the hub's ``soap.operation.invalid`` (``server.unavailable`` if spyne failed on the way
+    out), rendered, audited and receipted like every other refusal.
+    """
+
+    def handle_error(self, p_ctx, others, error, start_response):
+        reject = p_ctx.transport.req_env.get("hie.reject")
+        if reject is None or _coded(error):
+            return super().handle_error(p_ctx, others, error, start_response)
+        code = "soap.operation.invalid" if error is p_ctx.in_error else "server.unavailable"
+        try:
+            payload = reject(HubError(code))
+        finally:
+            p_ctx.close()
+        return respond(start_response, 500, payload)
+
+
+def _coded(error) -> bool:
+    """A Fault raised by the hub's own operations (``hub.soap.service._as_fault``): it has its code."""
+    detail = getattr(error, "detail", None)
+    return isinstance(detail, etree._Element) and detail.tag == q(HIE, "Fault")
+
+
 def unexpected(exc: Exception) -> HubError:
     """A gate or submit bug still fails closed: logged by type only, answered ``server.unavailable``."""
     log.error("gate failure: %s", failure_summary(exc))
@@ -97,7 +125,7 @@ class GateMiddleware:
 
     def __init__(self, hub, app=None, *, service: Service = EXCHANGE):
         self.hub = hub
-        self.app = app or WsgiApplication(make_application())
+        self.app = app or HubWsgiApplication(make_application())
         self.service = service
 
     def __call__(self, environ, start_response):
@@ -130,6 +158,7 @@ class GateMiddleware:
             return self.reject(unexpected(exc), trace, environ, start_response)
         body = _plain_envelope(verified.content)
         environ.update({"hie.hub": self.hub, "hie.verified": verified, "wsgi.input": io.BytesIO(body),
+                        "hie.reject": lambda exc: self.rejection(exc, trace, client),
                         "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "text/xml; charset=utf-8"})
         environ.pop("HTTP_CONTENT_ENCODING", None)
         return self.app(environ, start_response)
@@ -161,4 +190,4 @@ def respond(start_response, status: int, payload: bytes):
     return [payload]
 
 
-__all__ = ["GateMiddleware", "read_body", "decode_body", "respond", "unexpected"]
+__all__ = ["GateMiddleware", "HubWsgiApplication", "read_body", "decode_body", "respond", "unexpected"]

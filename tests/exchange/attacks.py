@@ -39,10 +39,11 @@ from typing import Callable
 import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, padding as sym_padding
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from hub.wssec import signature as dsig
@@ -523,6 +524,22 @@ def namespace_flood(kit: Kit) -> Attack:
     return msg.attack(_replace_text(msg.bytes(), b"<soap:Envelope ", b"<soap:Envelope " + declarations + b" "))
 
 
+@case(PARSER, "xml.too_complex")
+def gzip_element_flood(kit: Kit) -> Attack:
+    """10 KB of gzip inflating to just under the 10 MB limit: 2.6 million empty elements in a header.
+
+    Built in full, such a tree cost 2.2 s and 350 MB per request (on the ASGI front, on its event
+    loop: every submission stalled). An envelope may hold 5,000 elements and the parser stops at
+    the 5,001st; ``test_element_flood_stops_early`` checks the early stop.
+    """
+    msg = kit.seal()
+    data = msg.bytes()
+    head, tail = b"<soap:Header><e:f xmlns:e='urn:evil'>", b"</e:f>"
+    flood = b"<a/>" * ((MAX_BYTES - len(data) - len(head) - len(tail)) // 4)
+    return msg.attack(gzip.compress(_replace_text(data, b"<soap:Header>", head + flood + tail), 9),
+                      headers={"HTTP_CONTENT_ENCODING": "gzip"})
+
+
 @case(PARSER, "transport.too_large")
 def oversize(kit: Kit) -> Attack:
     """A valid message followed by whitespace up to one byte over the 10 MB limit."""
@@ -905,6 +922,63 @@ def too_many_transforms(kit: Kit) -> Attack:
     """Three exc-c14n transforms on each reference (the limit is two), validly signed."""
     msg = kit.seal()
     return msg.sign_custom(_refs(msg, transforms=(EXC_C14N,) * 3)).attack()
+
+
+@case(SIGNATURE, "security.signature.invalid")
+def relative_namespace_in_body(kit: Kit) -> Attack:
+    """A relative namespace URI declared on the signed Body: exclusive c14n refuses it, so no digest
+    over it can be computed (no member signature is needed to get this far)."""
+    msg = kit.seal()
+    return msg.attack(_replace_text(msg.bytes(), b"<soap:Body ", b'<soap:Body xmlns:rel="not/absolute" '))
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    length = bytes([size]) if size < 0x80 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes(
+        (size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + content
+
+
+def _certificate_with_key_usage_twice() -> tuple[SigningKey, bytes]:
+    """A self-signed 'CLINIC01' EC certificate whose keyUsage extension appears twice.
+
+    cryptography will not build one: the second copy is added under an unused OID (2.5.29.99),
+    which is then patched to keyUsage (2.5.29.15) in the to-be-signed bytes, signed again.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "member"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, "CLINIC01"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, "CLINIC01")])
+    now = utcnow()
+    usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30)).add_extension(usage, critical=True)
+            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.99"), bytes.fromhex("03020780")),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    tbs = cert.tbs_certificate_bytes
+    assert tbs.count(bytes.fromhex("0603551d63")) == 1
+    tbs = tbs.replace(bytes.fromhex("0603551d63"), bytes.fromhex("0603551d0f"))
+    ecdsa_with_sha256 = _der(0x30, _der(0x06, bytes.fromhex("2a8648ce3d040302")))
+    der = _der(0x30, tbs + ecdsa_with_sha256 + _der(0x03, b"\x00" + key.sign(tbs, ec.ECDSA(hashes.SHA256()))))
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    return SigningKey.from_pem(pem), der
+
+
+@case(SIGNATURE, "security.certificate.untrusted")
+def certificate_key_usage_twice(kit: Kit) -> Attack:
+    """An outsider's self-signed certificate with keyUsage twice, the message validly signed with its key.
+
+    cryptography raises ``DuplicateExtension`` reading it: before, that escaped the trust check as
+    a retryable ``server.unavailable`` with an ERROR log line per request."""
+    key, cert_der = _certificate_with_key_usage_twice()
+    msg = kit.seal()
+    msg.token.text = _b64(cert_der)
+    msg.unsign()
+    sig = dsig.sign(msg.security, msg.required_parts(), key=key)
+    msg._token_reference(sig)
+    return msg.attack()
 
 
 @case(SIGNATURE, "security.certificate.untrusted")

@@ -72,6 +72,49 @@ def test_batch_limits(hub, post, members, hub_enc_cert):
     assert stored(hub)["inbox_message"] == 0
 
 
+def _relative_namespace_document() -> etree._Element:
+    """Well-formed XML that exclusive c14n refuses (a relative namespace URI): not storable as signed."""
+    return etree.fromstring(b'<Note xmlns="urn:hie:doc:v1" xmlns:x="relative/ns" synthetic="true"><x:Text>t</x:Text></Note>')
+
+
+def test_uncanonicalizable_document_is_refused_alone(hub, post, members, hub_enc_cert):
+    single = post(sealed(members["CLINIC01"], hub_enc_cert, submit_document(_relative_namespace_document())))
+    assert fault_code(single.body) == "exchange.document.invalid"
+    assert stored(hub)["inbox_message"] == 0
+    ids = [f"urn:uuid:{uuid.uuid4()}" for _ in range(3)]
+    batch = submit_batch([(ids[0], sample_document("a")), (ids[1], _relative_namespace_document()),
+                          (ids[2], sample_document("c"))])
+    answer = post(sealed(members["CLINIC01"], hub_enc_cert, batch, op="SubmitBatch"))
+    assert answer.status == 200 and fault_code(answer.body) is None
+    receipts = etree.fromstring(answer.body).findall(f".//{q(HIS, 'Receipt')}")
+    assert [(r.findtext(q(HIS, "MessageId")), r.findtext(q(HIS, "Status")), r.findtext(q(HIS, "Code")) or "")
+            for r in receipts] == [(ids[0], "accepted", ""), (ids[1], "rejected", "exchange.document.invalid"),
+                                   (ids[2], "accepted", "")]
+    with hub.sessions() as session:
+        assert sorted(session.scalars(select(Message.message_id))) == sorted([ids[0], ids[2]])
+        events = session.execute(select(AuditEvent.event_type, AuditEvent.message_id, AuditEvent.code)
+                                 .where(AuditEvent.message_id.in_(ids))).all()
+    assert sorted(events, key=lambda e: e[1]) == sorted([("message.accept", ids[0], None),
+                                                         ("message.reject", ids[1], "exchange.document.invalid"),
+                                                         ("message.accept", ids[2], None)], key=lambda e: e[1])
+
+
+def test_operation_parameters_spyne_cannot_read_get_a_code(hub, post, members, hub_enc_cert):
+    """spyne words its own Faults from the input ("Could not cast '…' to integer"): the hub's code instead."""
+    marker = f"EVIL-{uuid.uuid4().hex[:8]}"
+    before = counts(hub)
+    answer = post(sealed(members["CLINIC01"], hub_enc_cert, operation("FetchReplies", Max=marker), op="FetchReplies"))
+    assert (answer.status, fault_code(answer.body)) == (500, "soap.operation.invalid")
+    assert marker.encode() not in answer.body
+    receipt = etree.fromstring(answer.body).find(f".//{q(HIS, 'Receipt')}")
+    assert (receipt.findtext(q(HIS, "Status")), receipt.findtext(q(HIS, "Code"))) == ("rejected", "soap.operation.invalid")
+    with hub.sessions() as session:
+        event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert (event.event_type, event.outcome, event.code, event.actor_org) == \
+        ("request.reject", "failure", "soap.operation.invalid", "CLINIC01")
+    assert counts(hub)["audit_event"] == before["audit_event"] + 1
+
+
 def test_pending_messages_are_processed_after_restart(hub, post, members, hub_enc_cert):
     # The hub fixture runs no processor: accepted messages stay pending, as after a crash.
     for version in (1, 2, 3):

@@ -8,6 +8,7 @@ wait for the group commit.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 import uuid
 
@@ -135,6 +136,26 @@ def test_large_bodies_take_the_thread_path(hub, members, hub_enc_cert):
     answer = post(sealed(members["CLINIC01"], hub_enc_cert))
     assert answer.status == 200 and fault_code(answer.body) is None
     assert threads and threads[0].startswith("hie-wsgi")
+    front.executor.shutdown()
+
+
+def test_compressed_bodies_take_the_thread_path(hub, members, hub_enc_cert):
+    """A few KB of gzip may inflate to the size limit: inflated and gated in a worker thread, off the loop."""
+    front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes)
+    threads = []
+    serve = front.exchange.__call__
+
+    def spy(environ, start_response):
+        threads.append(threading.current_thread().name)
+        return serve(environ, start_response)
+
+    front.services = {"exchange": spy}
+    post = _asgi_poster(front)
+    answer = post(gzip.compress(sealed(members["CLINIC01"], hub_enc_cert)), headers={"HTTP_CONTENT_ENCODING": "gzip"})
+    assert answer.status == 200 and fault_code(answer.body) is None
+    assert len(threads) == 1 and threads[0].startswith("hie-wsgi")
+    assert post(sealed(members["CLINIC01"], hub_enc_cert), headers={"HTTP_CONTENT_ENCODING": "identity"}).status == 200
+    assert len(threads) == 1  # an identity body is served on the loop
     front.executor.shutdown()
 
 
