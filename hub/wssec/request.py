@@ -227,9 +227,13 @@ def _check_certificate(trust, cert_der: bytes, now: datetime):
         raise SecurityError("security.certificate.untrusted", "certificate unreadable") from None
 
 
+_TIMESTAMP_CHILDREN = [q(WSU, "Created"), q(WSU, "Expires")]
+
+
 def _check_timestamp(stamp: etree._Element, *, now: datetime, policy: Policy) -> tuple[datetime, datetime]:
-    created = parse_utc(stamp.findtext(q(WSU, "Created")))
-    expires = parse_utc(stamp.findtext(q(WSU, "Expires")))
+    if [child.tag for child in stamp] != _TIMESTAMP_CHILDREN:  # exactly one of each: no second reading
+        raise SecurityError("security.timestamp.invalid", "Timestamp must hold Created, then Expires")
+    created, expires = parse_utc(stamp[0].text), parse_utc(stamp[1].text)
     if created is None or expires is None or expires <= created:
         raise SecurityError("security.timestamp.invalid", "Created/Expires missing or malformed")
     if expires - created > policy.max_timestamp_lifetime:

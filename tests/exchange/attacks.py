@@ -1257,6 +1257,16 @@ def timestamp_not_utc(kit: Kit) -> Attack:
 
 
 @case(REPLAY, "security.timestamp.invalid", valid_signature=True)
+def timestamp_two_created(kit: Kit) -> Attack:
+    """A second Created (an hour later) after Expires, re-signed: which one would a verifier read?"""
+    msg = kit.seal()
+    later = copy.deepcopy(msg.stamp[0])
+    later.text = format_utc(utcnow() + timedelta(hours=1))
+    msg.stamp.append(later)
+    return msg.resign().attack()
+
+
+@case(REPLAY, "security.timestamp.invalid", valid_signature=True)
 def timestamp_expires_before_created(kit: Kit) -> Attack:
     """Expires one second before Created, re-signed."""
     msg = kit.seal()
