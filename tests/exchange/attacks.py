@@ -932,6 +932,16 @@ def relative_namespace_in_body(kit: Kit) -> Attack:
     return msg.attack(_replace_text(msg.bytes(), b"<soap:Body ", b'<soap:Body xmlns:rel="not/absolute" '))
 
 
+def _signed_by_outsider(kit: Kit, key: SigningKey, cert_der: bytes) -> Attack:
+    """A valid message whose token is ``cert_der``, signed over the required parts with ``key``."""
+    msg = kit.seal()
+    msg.token.text = _b64(cert_der)
+    msg.unsign()
+    sig = dsig.sign(msg.security, msg.required_parts(), key=key)
+    msg._token_reference(sig)
+    return msg.attack()
+
+
 def _der(tag: int, content: bytes) -> bytes:
     size = len(content)
     length = bytes([size]) if size < 0x80 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes(
@@ -972,13 +982,7 @@ def certificate_key_usage_twice(kit: Kit) -> Attack:
 
     cryptography raises ``DuplicateExtension`` reading it: before, that escaped the trust check as
     a retryable ``server.unavailable`` with an ERROR log line per request."""
-    key, cert_der = _certificate_with_key_usage_twice()
-    msg = kit.seal()
-    msg.token.text = _b64(cert_der)
-    msg.unsign()
-    sig = dsig.sign(msg.security, msg.required_parts(), key=key)
-    msg._token_reference(sig)
-    return msg.attack()
+    return _signed_by_outsider(kit, *_certificate_with_key_usage_twice())
 
 
 @case(SIGNATURE, "security.certificate.untrusted")
@@ -990,13 +994,7 @@ def foreign_ca(kit: Kit) -> Attack:
 @case(SIGNATURE, "security.certificate.untrusted", needs_openssl=True)
 def self_signed_unsupported_curve(kit: Kit) -> Attack:
     """A self-signed 'CLINIC01' certificate on prime239v1: OpenSSL signs, cryptography cannot load it."""
-    key, cert_der = kit.openssl_member("prime239v1")
-    msg = kit.seal()
-    msg.token.text = _b64(cert_der)
-    msg.unsign()
-    sig = dsig.sign(msg.security, msg.required_parts(), key=key)
-    msg._token_reference(sig)
-    return msg.attack()
+    return _signed_by_outsider(kit, *kit.openssl_member("prime239v1"))
 
 
 @case(SIGNATURE, "security.certificate.expired")

@@ -120,10 +120,9 @@ def test_oversize_body_is_refused_and_audited(small_hub, members, hub_enc_cert):
     front.executor.shutdown()
 
 
-def test_large_bodies_take_the_thread_path(hub, members, hub_enc_cert):
-    """Bodies over ``inline_bytes`` are served by the WSGI stack in a worker thread, with the same answer."""
-    front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes,
-                      inline_bytes=1024)
+def _thread_spied_front(hub, **options) -> tuple[SoapFront, list[str]]:
+    """A SOAP front whose thread path records the name of the thread that serves each request."""
+    front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes, **options)
     threads = []
     serve = front.exchange.__call__
 
@@ -132,6 +131,12 @@ def test_large_bodies_take_the_thread_path(hub, members, hub_enc_cert):
         return serve(environ, start_response)
 
     front.services = {"exchange": spy}
+    return front, threads
+
+
+def test_large_bodies_take_the_thread_path(hub, members, hub_enc_cert):
+    """Bodies over ``inline_bytes`` are served by the WSGI stack in a worker thread, with the same answer."""
+    front, threads = _thread_spied_front(hub, inline_bytes=1024)
     post = _asgi_poster(front)
     answer = post(sealed(members["CLINIC01"], hub_enc_cert))
     assert answer.status == 200 and fault_code(answer.body) is None
@@ -141,15 +146,7 @@ def test_large_bodies_take_the_thread_path(hub, members, hub_enc_cert):
 
 def test_compressed_bodies_take_the_thread_path(hub, members, hub_enc_cert):
     """A few KB of gzip may inflate to the size limit: inflated and gated in a worker thread, off the loop."""
-    front = SoapFront(hub, {"exchange": GateMiddleware(hub)}, max_body=hub.settings.max_message_bytes)
-    threads = []
-    serve = front.exchange.__call__
-
-    def spy(environ, start_response):
-        threads.append(threading.current_thread().name)
-        return serve(environ, start_response)
-
-    front.services = {"exchange": spy}
+    front, threads = _thread_spied_front(hub)
     post = _asgi_poster(front)
     answer = post(gzip.compress(sealed(members["CLINIC01"], hub_enc_cert)), headers={"HTTP_CONTENT_ENCODING": "gzip"})
     assert answer.status == 200 and fault_code(answer.body) is None
