@@ -119,3 +119,9 @@ def test_records_client_over_http(live_hub, client_for, members, hub_paths):
     with pytest.raises(HubFault) as refused:
         hospital.longitudinal_record(person["person_id"])
     assert refused.value.code == "access.purpose.required" and not refused.value.retryable
+
+
+def test_parameters_spyne_cannot_read_get_a_code(hub, call):
+    """The records service's spyne Faults leave as the hub's too (``HubWsgiApplication``)."""
+    assert call("CLINIC01", "GetLongitudinalRecord", PersonId=f"EVIL-{uuid.uuid4().hex[:8]}") \
+        == ("soap.operation.invalid", None)
