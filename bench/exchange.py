@@ -132,7 +132,7 @@ _W: dict = {}
 
 def _init_builder(pki_dir: str, members: tuple[str, ...], to: str) -> None:
     from certs import PkiPaths
-    from hub.wssec.credentials import Credentials, load_certificate
+    from protocol.credentials import Credentials, load_certificate
 
     paths = PkiPaths.of(pki_dir)
     _W["members"] = [Credentials.from_files(paths.members / m / "cert.pem", paths.members / m / "key.pem")
@@ -146,8 +146,8 @@ def _build_chunk(task: tuple) -> list[bytes]:
     from lxml import etree
 
     from hub.exchange.gate import action_for
-    from hub.wssec.ns import HIE, q
-    from hub.wssec.request import seal_request
+    from protocol.ns import HIE, q
+    from protocol.request import seal_request
 
     kind, tag, first, count, batch = task
     members, hub_cert, to = _W["members"], _W["hub_cert"], _W["to"]
@@ -258,7 +258,7 @@ def _cmdline(pid: int) -> str:
 
 
 class HubServer:
-    """``python -m hub.cli serve --data-dir D --port P --workers N`` as a subprocess."""
+    """``python -m hub.cli.main serve --data-dir D --port P --workers N`` as a subprocess."""
 
     def __init__(self, data_dir: Path, *, workers: int, log_path: Path):
         self.data_dir = data_dir
@@ -278,7 +278,7 @@ class HubServer:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
+            [sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
              "--workers", str(self.workers), "--etl-interval", "0"], cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

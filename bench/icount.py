@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 def _child(count: int) -> None:
-    from hub.exchange import processing
+    from hub import pipeline as processing
     from hub.store.db import make_engine, migrate, session_factory
     from tests.support.inbox import Store
 

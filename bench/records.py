@@ -2,7 +2,7 @@
 
 Documents are made from the integrator examples with patients from the synthetic population
 (tests/support/population.py: typos, missing IDs, twins …), put in the inbox as accepted messages
-(not timed), then processed by ``hub.exchange.processing.process_pending`` in this one thread
+(not timed), then processed by ``hub.pipeline.process_pending`` in this one thread
 (timed: wall and CPU) in batches of ``processing.BATCH``, after ``warm_up``, as the processor
 thread does. Also times the longitudinal record of a person with 500 records. Runs on SQLite and,
 when its binaries are installed, on a PostgreSQL started on loopback.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from hub.exchange import processing
+from hub import pipeline as processing
 from hub.records.query import longitudinal_record
 from hub.store.db import make_engine, migrate, session_factory
 from hub.store.models import Message

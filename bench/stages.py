@@ -217,17 +217,17 @@ def _asgi_total(front, raws: list[bytes], in_flight: int = 16) -> tuple[float, f
 
 def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict:
     from certs import init_pki, issue_member
-    from hub.exchange import processing
-    from hub.exchange.receipts import ReceiptStatus, build_receipt
+    from hub import pipeline as processing
+    from protocol.receipts import ReceiptStatus, build_receipt
     from hub.runtime import Hub
     from hub.settings import Settings
     from hub.soap import submit
     from hub.soap.asgi import SoapFront
     from hub.soap.wsgi import GateMiddleware
-    from hub.wssec import encryption, signature
-    from hub.wssec.request import open_request
-    from hub.wssec.timestamps import utcnow
-    from hub.wssec.xmlparse import parse_untrusted
+    from protocol import encryption, signature
+    from protocol.request import open_request
+    from protocol.timestamps import utcnow
+    from protocol.xmlparse import parse_untrusted
     from cryptography import x509
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -289,7 +289,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             requests = [open_request(root, trust=hub.trust, now=now) for root in roots]
 
             def sig_parts(root):
-                from hub.wssec.ns import WSSE, q
+                from protocol.ns import WSSE, q
 
                 security = root[0].find(q(WSSE, "Security"))
                 sig = security.find(q(signature.DS, "Signature"))
@@ -410,7 +410,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
 def _scaling_worker(args: tuple) -> tuple[int, float, float]:
     """One hub process on the shared database: push ``raws`` through the WSGI stack, time it."""
     data_dir, raws, with_processor = args
-    from hub.exchange.processing import Processor
+    from hub.pipeline import Processor
     from hub.runtime import Hub
     from hub.settings import Settings
     from hub.soap.wsgi import GateMiddleware
@@ -440,7 +440,7 @@ def run_scaling(*, requests: int = 150, say=print) -> dict:
     import sqlite3
 
     from certs import init_pki, issue_member
-    from hub.exchange.processing import process_pending
+    from hub.pipeline import process_pending
     from hub.runtime import Hub
     from hub.settings import Settings
 

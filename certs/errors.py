@@ -1,7 +1,7 @@
 """The certs package's one error root and its table of machine codes.
 
 Messages are fixed per code and never built from certificate contents, key material or input.
-The ``security.*`` and ``server.unavailable`` codes and messages match ``hub.errors.FAULTS`` so
+The ``security.*`` and ``server.unavailable`` codes and messages match ``protocol.errors.FAULTS`` so
 the hub can map a rejection onto its own fault without reading the text.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ MESSAGES: dict[str, str] = {
     "pki.reason.invalid": "unknown revocation reason",
     "pki.file.invalid": "file is missing, unreadable or not the expected PEM object",
     "pki.registry.invalid": "certificate registry is unreadable or malformed",
-    # trust decisions (same codes and messages as hub.errors.FAULTS)
+    # trust decisions (same codes and messages as protocol.errors.FAULTS)
     "security.certificate.untrusted": "certificate is not issued by the hub CA",
     "security.certificate.expired": "certificate is outside its validity period",
     "security.certificate.revoked": "certificate has been revoked",

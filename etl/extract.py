@@ -92,7 +92,7 @@ def read_source(connection: Connection | None, source: FactSource, selection: Se
     """The rows of ``source`` in ``selection``, with its per-document extras merged in.
 
     ``query`` runs one SQL text with its parameters (default: through ``connection``); the
-    separate reader processes pass their own (``etl.reader``).
+    separate reader processes pass their own (``etl.arrow_reader``).
     """
     run = query or (lambda sql, params: _query(connection, sql, params))
     where, params = selection.for_source(source)

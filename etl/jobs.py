@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.store.db import transaction
 from olap.backend import Backend
 
-from . import dimensions, extract, load, reader
+from . import dimensions, extract, load, arrow_reader as reader
 from .facts import MESSAGE_FACT, SOURCES
 from .models import EtlRun, EtlWatermark
 from .transform import Pseudonymizer, transform_facts, transform_messages
@@ -124,7 +124,7 @@ def _load(sessions, mart: Backend, pseudonymize: Pseudonymizer, result: RunResul
                                                               version=version, loaded_at=loaded_at)
 
     # The next facts are read and transformed while this one is written into the mart: in two reader
-    # processes for big runs on SQLite (etl/reader.py), else in a thread (chDB's insert and SQLite's
+    # processes for big runs on SQLite (etl/arrow_reader.py), else in a thread (chDB's insert and SQLite's
     # own work run outside the GIL).
     if big:
         pool = reader.ProcessReader(path, selection, messages, key=pseudonymize.key, version=version,

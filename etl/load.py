@@ -15,7 +15,7 @@ from olap.backend import Backend
 from olap.rollups import ROLLUPS, fact_of, refresh, refresh_everything
 from olap.schema.migrate import table
 
-from .read import EXACT_FACTS
+from .exact_facts import EXACT_FACTS
 
 
 _IDENTITY = ("fact_key", "institution_code", "date")  # a mart row's identity (its ORDER BY columns)

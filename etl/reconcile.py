@@ -15,7 +15,7 @@ from olap.backend import Backend
 
 from . import extract
 from .facts import MESSAGE_FACT, SOURCES
-from .read import EXACT_FACTS
+from .exact_facts import EXACT_FACTS
 from .transform import Pseudonymizer, transform_facts, transform_messages
 
 _EVERYTHING = extract.Selection("1 = 1")

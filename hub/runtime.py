@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from certs import PkiPaths, TrustStore
 
-from .errors import HubError, SecurityError, StoreError
+from protocol.errors import HubError, SecurityError, StoreError
 from .exchange.gate import SecurityGate
 from .exchange.inbox import InboxWriter
 from .settings import Settings
 from .store.db import make_engine, migrate, session_factory, transaction
 from .store.models import RequestNonce
-from .wssec.credentials import Credentials
-from .wssec.timestamps import utcnow
+from protocol.credentials import Credentials
+from protocol.timestamps import utcnow
 
 
 class NonceGuard:

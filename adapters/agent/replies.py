@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hub.errors import FAULTS
-from hub.wssec.xmlparse import parse_untrusted
+from protocol.errors import FAULTS
+from protocol.xmlparse import parse_untrusted
 
 from .config import ReplyTarget
 from .outbox import Outbox

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from hub.wssec.credentials import Credentials
+from protocol.credentials import Credentials
 
 from .collect import CollectResult, collect_all
 from .config import AgentConfig, ConfigError

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from hub.errors import FAULTS
+from protocol.errors import FAULTS
 
 from ..errors import HubFault, ResponseError, TransportError
 from .config import PushPolicy

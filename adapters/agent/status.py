@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hub.wssec.credentials import load_certificate
+from protocol.credentials import load_certificate
 
 from .config import AgentConfig
 from .outbox import Outbox

@@ -17,14 +17,14 @@ from zeep.exceptions import Error as ZeepError
 from zeep.transports import Transport
 
 from certs import CertificateRejected, TrustStore
-from hub.errors import FAULTS, HubError
-from hub.exchange.receipts import ReceiptInfo, read_receipt
-from hub.wssec.credentials import Credentials, load_certificate
-from hub.wssec.ns import HIE, HIS, SOAP11, KeyTransport, q
-from hub.wssec.request import seal_request
-from hub.wssec.sealed import open_sealed
-from hub.wssec.timestamps import utcnow
-from hub.wssec.xmlparse import parse_untrusted
+from protocol.errors import FAULTS, HubError
+from protocol.receipts import ReceiptInfo, read_receipt
+from protocol.credentials import Credentials, load_certificate
+from protocol.ns import HIE, HIS, SOAP11, KeyTransport, q
+from protocol.request import seal_request
+from protocol.sealed import open_sealed
+from protocol.timestamps import utcnow
+from protocol.xmlparse import parse_untrusted
 
 from ..errors import HubFault, ResponseError, TransportError
 
@@ -236,7 +236,7 @@ class _CaOnly:
             raise Rejected("security.certificate.untrusted") from None
         if not (cert.not_valid_before_utc <= at <= cert.not_valid_after_utc):
             raise Rejected("security.certificate.expired")
-        from hub.wssec.credentials import org_code
+        from protocol.credentials import org_code
 
         if org_code(cert) != "HUB":
             raise Rejected("security.certificate.untrusted")

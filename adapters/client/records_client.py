@@ -10,9 +10,9 @@ from datetime import date
 
 from lxml import etree
 
-from hub.wssec.ns import HIS, q
-from hub.wssec.sealed import open_sealed
-from hub.wssec.xmlparse import parse_untrusted
+from protocol.ns import HIS, q
+from protocol.sealed import open_sealed
+from protocol.xmlparse import parse_untrusted
 
 from ..errors import ResponseError
 from .hub_client import HubClient

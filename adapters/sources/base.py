@@ -4,7 +4,7 @@ A source adapter is pure mapping: it receives what the agent collected (the byte
 or the rows of one query) and yields ``SourceItem``s. It opens no network connection and no
 database session of its own. Each item has a ``key`` that is stable for the same source record
 (the agent derives the message id from it, so re-reading the same file or row never sends a
-second copy) and either a canonical document, validated with ``hub.records.validation.validate``,
+second copy) and either a canonical document, validated with ``schemas.validation.validate``,
 or a ``Quarantine`` that says, without echoing any patient data, why it could not be built.
 """
 from __future__ import annotations

@@ -4,9 +4,9 @@ from __future__ import annotations
 import hashlib
 from typing import Iterator
 
-from hub.errors import RecordError
-from hub.records.validation import validate
-from hub.wssec.xmlparse import parse_untrusted
+from protocol.errors import RecordError
+from schemas.validation import validate
+from protocol.xmlparse import parse_untrusted
 
 from .base import Quarantine, SourceContext, SourceItem, source
 

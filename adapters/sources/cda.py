@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 from lxml import etree
 
-from hub.errors import SecurityError
-from hub.wssec.xmlparse import parse_untrusted
+from protocol.errors import SecurityError
+from protocol.xmlparse import parse_untrusted
 
 from .base import Quarantine, SourceContext, SourceItem, source
 from .documents import CHARGE_CATEGORIES, Patient, Record, finish

@@ -13,9 +13,9 @@ from typing import Any, Callable, Mapping
 
 from lxml import etree
 
-from hub.errors import RecordError
-from hub.records.validation import validate
-from hub.terminology.service import lookup
+from protocol.errors import RecordError
+from schemas.validation import validate
+from schemas.terminology.service import lookup
 
 from .base import Quarantine, SourceContext, SourceItem
 from .bodies import BODY, CHARGE_CATEGORIES, DATE_CHILDREN, DERIVED, ITEM_CHILDREN, NO_PATIENT, SUPPORTED_TYPES

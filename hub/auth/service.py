@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..errors import HubError
-from ..exchange import audit
+from protocol.errors import HubError
+from .. import audit
 from .models import ApiToken
 
 PREFIX = "hie_"

@@ -13,14 +13,14 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from ..errors import HubError, SecurityError
-from ..wssec import encryption
-from ..wssec.credentials import Credentials
-from ..wssec.ns import HIE, q
-from ..wssec.policy import DEFAULT_POLICY, Policy
-from ..wssec.request import SignedRequest, open_request
-from ..wssec.timestamps import utcnow
-from ..wssec.xmlparse import ENVELOPE_LIMITS, parse_untrusted
+from protocol.errors import HubError, SecurityError
+from protocol import encryption
+from protocol.credentials import Credentials
+from protocol.ns import HIE, q
+from protocol.policy import DEFAULT_POLICY, Policy
+from protocol.request import SignedRequest, open_request
+from protocol.timestamps import utcnow
+from protocol.xmlparse import ENVELOPE_LIMITS, parse_untrusted
 
 ACTION_PREFIX = "urn:hie:exchange:v1:"
 SUBMIT_OPERATIONS = frozenset({"SubmitDocument", "SubmitBatch"})

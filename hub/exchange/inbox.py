@@ -27,14 +27,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import HubError, StoreError
+from protocol.errors import HubError, StoreError
 from ..store.db import WalSyncer, commit_without_fsync
 from ..store.rawsql import RawSql, placeholders
 from ..store.models import Message, MessageStatus
-from ..wssec.credentials import Credentials
-from . import audit
+from protocol.credentials import Credentials
+from .. import audit
 from .gate import VerifiedMessage
-from .receipts import ReceiptStatus, build_receipt
+from protocol.receipts import ReceiptStatus, build_receipt
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from uuid6 import uuid7
 from ..store.db import transaction
 from ..store.models import Reply
 from ..store.rawsql import RawSql
-from ..wssec.credentials import Credentials
-from ..wssec.ns import HIE, HIS, q
-from ..wssec.sealed import seal_element
-from ..wssec.timestamps import format_utc, utcnow
-from . import audit
+from protocol.credentials import Credentials
+from protocol.ns import HIE, HIS, q
+from protocol.sealed import seal_element
+from protocol.timestamps import format_utc, utcnow
+from .. import audit
 
 
 def reply_row(*, recipient: str, kind: str, content: bytes, in_reply_to: str | None = None,

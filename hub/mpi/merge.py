@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import MpiError
-from ..exchange import audit
+from protocol.errors import MpiError
+from .. import audit
 from ..store.models import Base
 from .lookup import current_person_id
 from .models import (LinkDecision, MergeKind, MergeMove, MergeRecord, PatientRecord, Person, PersonIdentifier,

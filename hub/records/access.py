@@ -16,8 +16,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import mpi
-from ..errors import AccessError, HubError
-from ..exchange import audit
+from protocol.errors import AccessError, HubError
+from .. import audit
 from ..store.db import transaction
 
 # Purposes of use (HL7 PurposeOfUse, in the words of the region's rules)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from ..errors import RecordError
+from protocol.errors import RecordError
 from ..mpi import PatientTraits
 
 NAMESPACE = re.compile(r"^urn:hie:doc:v(\d+)$")
@@ -124,7 +124,7 @@ def identifier_kinds() -> dict[str, str]:
     """root OID → identifier kind (resident_id, health_record_no, …) from the code list."""
     global _IDENTIFIER_KINDS
     if _IDENTIFIER_KINDS is None:
-        from ..terminology import value_set
+        from schemas.terminology import value_set
 
         _IDENTIFIER_KINDS = {concept.code: concept.extra.get("kind", "") for concept in value_set("identifier-roots")}
     return _IDENTIFIER_KINDS

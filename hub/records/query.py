@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import HubError
+from protocol.errors import HubError
 from ..store.models import Message
 from .models import (ChildCheckup, Diagnosis, DiseaseReport, DocumentStatus, Encounter, Immunization, LabResult,
                      MaternalCheckup, Medication, Procedure, RecordDocument, Referral)

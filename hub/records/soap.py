@@ -13,13 +13,13 @@ from lxml import etree
 from spyne import AnyXml, Integer, ServiceBase, Unicode, rpc
 
 from .. import mpi
-from ..errors import HubError, RecordError
-from ..exchange import audit
+from protocol.errors import HubError, RecordError
+from .. import audit
 from ..exchange.gate import Service
 from ..store.db import transaction
-from ..wssec.ns import HIS, q
-from ..wssec.sealed import seal_element
-from ..wssec.timestamps import utcnow
+from protocol.ns import HIS, q
+from protocol.sealed import seal_element
+from protocol.timestamps import utcnow
 from . import access, query
 
 NAMESPACE = "urn:hie:records:v1"

@@ -19,15 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import mpi
-from ..errors import HubError, RecordError
-from ..exchange import audit
+from protocol.errors import HubError, RecordError
+from .. import audit
 from ..store.models import Message
 from ..store.rawsql import RawSql, placeholders
-from ..wssec.xmlparse import parse_admitted
+from protocol.xmlparse import parse_admitted
 from .header import DocumentHeader, read_header
 from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
 from .normalizers import Normalized, normalizer_for
-from .validation import validated
+from schemas.validation import validated
 
 log = logging.getLogger(__name__)
 _DOCS = RecordDocument.__table__

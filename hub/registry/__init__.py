@@ -1,7 +1,7 @@
 """Registries of the region (WS/T 790; IHE CSD/HPD): divisions, institutions, departments, practitioners,
 and the bureau role's identified-access grants. See docs/registries.md.
 
-Service functions live here; ``hub.registry.soap`` (spyne) and ``hub.registry.api`` (FastAPI) are the
+Service functions live here; ``hub.registry.soap`` (spyne) and ``hub.web.registry`` (FastAPI) are the
 transports and are imported by the application, not by this package.
 """
 from .access import (

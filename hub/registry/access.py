@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import HubError
-from ..wssec.timestamps import utcnow
+from protocol.errors import HubError
+from protocol.timestamps import utcnow
 from .actor import Actor
 from .models import BUREAU_KINDS, IDENTIFIED, AccessGrant, Institution
 

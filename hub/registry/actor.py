@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ..exchange import audit
+from .. import audit
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import HubError
+from protocol.errors import HubError
 
 INSTITUTION_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 LOCAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")

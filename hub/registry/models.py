@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.models import Base, UTCDateTime
 
-# Code lists of hub.terminology (schemas/codes/<system>.csv) that registry entries are checked against.
+# Code lists of schemas.terminology (schemas/codes/<system>.csv) that registry entries are checked against.
 DIVISIONS = "divisions"      # GB/T 2260 administrative divisions
 DEPARTMENTS = "departments"  # 诊疗科目 (standard clinical departments)
 # An institution sits in a district-level division (市辖区, 县, 县级市).

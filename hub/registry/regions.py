@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import HubError
-from ..terminology import lookup, value_set
+from protocol.errors import HubError
+from schemas.terminology import lookup, value_set
 from .actor import Actor
 from .models import DISTRICT_LEVELS, DIVISIONS, Region
 

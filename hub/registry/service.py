@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import HubError
-from ..wssec.timestamps import utcnow
+from protocol.errors import HubError
+from protocol.timestamps import utcnow
 from . import checks
 from .actor import HUB_OPERATOR, Actor
 from .checks import MAX_RESULTS

@@ -10,12 +10,12 @@ from contextlib import contextmanager
 
 from spyne import ComplexModel, ServiceBase, Unicode, rpc
 
-from .. import terminology
-from ..errors import HubError
+from schemas import terminology
+from protocol.errors import HubError
 from ..exchange.gate import Service
-from ..soap.service import _as_fault
+from ..exchange.soap import _as_fault
 from ..store.db import transaction
-from ..wssec.ns import q
+from protocol.ns import q
 from . import access, service, staff
 from .actor import Actor
 
@@ -83,7 +83,7 @@ def _entry(verified, element: str, mapping: dict[str, str]) -> dict:
 
 @contextmanager
 def _faults():
-    """HubError → SOAP Fault rendered from the machine code alone (hub.soap.service._as_fault)."""
+    """HubError → SOAP Fault rendered from the machine code alone (hub.exchange.soap._as_fault)."""
     try:
         yield
     except HubError as exc:

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import HubError
-from ..terminology import lookup
-from ..wssec.timestamps import utcnow
+from protocol.errors import HubError
+from schemas.terminology import lookup
+from protocol.timestamps import utcnow
 from . import checks
 from .actor import Actor
 from .models import DEPARTMENTS, STATUSES, TITLES, Department, Practitioner

@@ -19,7 +19,7 @@ import io
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import HubError
+from protocol.errors import HubError
 from ..exchange.gate import GateTrace
 from . import submit
 from .faults import fault_envelope

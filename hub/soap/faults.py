@@ -9,8 +9,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from ..errors import FAULTS
-from ..wssec.ns import HIE, SOAP11, q
+from protocol.errors import FAULTS
+from protocol.ns import HIE, SOAP11, q
 
 ENVELOPE_HEAD = (f"<?xml version='1.0' encoding='UTF-8'?>\n<soap11env:Envelope xmlns:soap11env=\"{SOAP11}\" "
                  f"xmlns:tns=\"{HIE}\"><soap11env:Body>").encode()

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..errors import ExchangeError
+from protocol.errors import ExchangeError
 from ..exchange.gate import VerifiedMessage
 from ..exchange.inbox import DocumentItem, ItemOutcome, Submission
-from ..wssec.ns import HIE, q
+from protocol.ns import HIE, q
 from .faults import ENVELOPE_HEAD, ENVELOPE_TAIL, fault_envelope
 
 _DOCUMENT, _ITEM, _MESSAGE_ID = q(HIE, "Document"), q(HIE, "Item"), q(HIE, "MessageId")

@@ -15,15 +15,15 @@ import zlib
 from lxml import etree
 from spyne.server.wsgi import WsgiApplication
 
-from ..errors import HubError, failure_summary
-from ..exchange import audit
+from protocol.errors import HubError, failure_summary
+from .. import audit
 from ..exchange.gate import EXCHANGE, GateTrace, OpenedRequest, Service
-from ..exchange.receipts import ReceiptStatus, build_receipt
-from ..wssec.ns import HIE, SOAP11, q
-from ..wssec.timestamps import utcnow
+from protocol.receipts import ReceiptStatus, build_receipt
+from protocol.ns import HIE, SOAP11, q
+from protocol.timestamps import utcnow
 from . import submit
 from .faults import fault_envelope
-from .service import make_application
+from ..exchange.soap import make_application
 
 log = logging.getLogger(__name__)
 # spyne logs whole requests and tracebacks on faults: keep message content out of logs.
@@ -105,7 +105,7 @@ class HubWsgiApplication(WsgiApplication):
 
 
 def _coded(error) -> bool:
-    """A Fault raised by the hub's own operations (``hub.soap.service._as_fault``): it has its code."""
+    """A Fault raised by the hub's own operations (``hub.exchange.soap._as_fault``): it has its code."""
     detail = getattr(error, "detail", None)
     return isinstance(detail, etree._Element) and detail.tag == q(HIE, "Fault")
 

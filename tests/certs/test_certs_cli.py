@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cryptography import x509
 
 from certs import MemberPaths, PkiPaths, TrustStore, issue_member, load_certificate
-from certs.cli import pki
+from hub.cli.pki import pki
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hub.analytics import router
+from hub.web.cubes import router
 from hub.auth import issue
 from hub.store.db import transaction
-from hub.wssec.timestamps import utcnow
+from protocol.timestamps import utcnow
 
 from .checks import WHOLE
 

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from hub.auth import issue
-from hub.lineage_api import router
+from hub.web.lineage import router
 from hub.store.db import transaction
-from hub.wssec.timestamps import utcnow
+from protocol.timestamps import utcnow
 
 
 def test_a_district_bureau_cannot_trace_another_districts_facts(region):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl import jobs
-from etl.read import EXACT_FACTS
+from etl.exact_facts import EXACT_FACTS
 from etl.transform import Pseudonymizer
 from hub.store.db import make_engine, migrate, session_factory
 from olap.schema.migrate import apply_schema

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def hie(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hub.cli", *arguments], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hub.cli.main", *arguments], cwd=ROOT, capture_output=True, text=True,
                           timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 

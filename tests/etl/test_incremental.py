@@ -13,7 +13,7 @@ from etl.reconcile import reconcile
 from hub.mpi.merge import merge as merge_persons
 from hub.records.models import Encounter, LabResult
 from hub.store.db import transaction
-from hub.wssec.timestamps import utcnow
+from protocol.timestamps import utcnow
 from tests.support.documents import document
 
 

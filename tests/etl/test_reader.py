@@ -1,10 +1,10 @@
-"""The spawned SQLite reader (etl/reader.py) loads exactly what the in-process reader loads, and sees
+"""The spawned SQLite reader (etl/arrow_reader.py) loads exactly what the in-process reader loads, and sees
 every commit the hub made (it runs its own copy of SQLite, so it must live in another process)."""
 from __future__ import annotations
 
 import pytest
 
-from etl import jobs, reader
+from etl import jobs, arrow_reader as reader
 from etl.reconcile import reconcile
 from hub.store.db import make_engine, migrate, session_factory
 from olap.schema.migrate import apply_schema

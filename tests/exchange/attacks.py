@@ -46,10 +46,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from hub.wssec import signature as dsig
-from hub.wssec.ns import DS, ENC_CONTENT, HIE, SOAP11, WSA, WSSE, WSU, X509V3, XENC, q
-from hub.wssec.signature import SigningKey
-from hub.wssec.timestamps import format_utc, utcnow
+from protocol import signature as dsig
+from protocol.ns import DS, ENC_CONTENT, HIE, SOAP11, WSA, WSSE, WSU, X509V3, XENC, q
+from protocol.signature import SigningKey
+from protocol.timestamps import format_utc, utcnow
 
 from . import builders
 

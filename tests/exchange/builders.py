@@ -7,9 +7,9 @@ from datetime import datetime
 from lxml import etree
 
 from hub.exchange.gate import action_for
-from hub.wssec.credentials import Credentials
-from hub.wssec.ns import HIE, q
-from hub.wssec.request import seal_request
+from protocol.credentials import Credentials
+from protocol.ns import HIE, q
+from protocol.request import seal_request
 
 TO = "http://127.0.0.1/soap/exchange"
 

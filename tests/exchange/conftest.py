@@ -25,7 +25,7 @@ from hub.settings import Settings
 from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
 from hub.store.models import AuditEvent, Envelope, Message, Reply, RequestNonce
-from hub.wssec.credentials import Credentials, load_certificate
+from protocol.credentials import Credentials, load_certificate
 from tests.support import asgi
 
 GOOD = ("CLINIC01", "HOSP01")
@@ -155,7 +155,7 @@ def live_hub(tmp_path, db_url, pki_dir):
 
     import uvicorn
 
-    from hub.app import create_app
+    from hub.web.app import create_app
 
     settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, processing_interval_s=0.05)
     hub = Hub.open(settings)

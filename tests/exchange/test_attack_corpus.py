@@ -18,14 +18,14 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from hub.errors import FAULTS
-from hub.exchange.receipts import read_receipt
+from protocol.errors import FAULTS
+from protocol.receipts import read_receipt
 from hub.runtime import Hub
 from hub.settings import Settings
 from hub.soap import wsgi
 from hub.store.models import AuditEvent
-from hub.wssec.ns import HIS, SOAP11, q
-from hub.wssec.timestamps import utcnow
+from protocol.ns import HIS, SOAP11, q
+from protocol.timestamps import utcnow
 
 from .attacks import CASES, CLASSES, ENCRYPTION, PARSER, REPLAY, SIGNATURE, Kit, xmlsec_accepts
 from .builders import fault_code

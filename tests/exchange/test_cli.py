@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from hub.cli import main
+from hub.cli.main import main
 
 EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "schemas" / "examples"
 

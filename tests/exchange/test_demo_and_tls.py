@@ -30,7 +30,7 @@ def _port() -> int:
 @pytest.mark.slow
 def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     data_dir = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "hub.cli", "demo", "--data-dir", str(data_dir)],
+    result = subprocess.run([sys.executable, "-m", "hub.cli.main", "demo", "--data-dir", str(data_dir)],
                             cwd=ROOT, capture_output=True, text=True, timeout=180,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr[-2000:]
@@ -67,7 +67,7 @@ def _processes_using(data_dir: Path) -> list[str]:
             args = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"hub.cli" in args and str(data_dir).encode() in args:
+        if b"hub.cli.main" in args and str(data_dir).encode() in args:
             found.append(cmdline.parent.name)
     return found
 
@@ -76,7 +76,7 @@ def _processes_using(data_dir: Path) -> list[str]:
 def test_tls_with_client_certificates(tmp_path, pki_dir, members, hub_paths):
     port = _port()
     env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT)}
-    hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(tmp_path), "--port", str(port),
+    hub = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(tmp_path), "--port", str(port),
                             "--tls", "--require-client-cert", "--etl-interval", "0"], cwd=ROOT, env=env, start_new_session=True,
                            stderr=subprocess.DEVNULL)
     member = pki_dir / "members" / "CLINIC01"

@@ -8,11 +8,11 @@ from datetime import timedelta
 from lxml import etree
 from sqlalchemy import select, text
 
-from hub.errors import HubError
-from hub.exchange import processing
+from protocol.errors import HubError
+from hub import pipeline as processing
 from hub.store.models import AuditEvent, Message, Reply
-from hub.wssec.ns import HIS, q
-from hub.wssec.timestamps import utcnow
+from protocol.ns import HIS, q
+from protocol.timestamps import utcnow
 
 from tests.support.documents import document as canonical
 

@@ -8,15 +8,15 @@ import uuid
 import pytest
 from lxml import etree
 
-from hub.app import soap_services
-from hub.exchange import processing
+from hub.web.app import soap_services
+from hub import pipeline as processing
 from hub.mpi.resident_id import make_resident_id
 from hub.records.soap import NAMESPACE, SERVICE
 from hub.registry import seed_demo
 from hub.store.db import transaction
-from hub.wssec.ns import HIS, q
-from hub.wssec.request import seal_request
-from hub.wssec.sealed import open_sealed
+from protocol.ns import HIS, q
+from protocol.request import seal_request
+from protocol.sealed import open_sealed
 
 from tests.support.documents import DOC_NS as NS
 from tests.support.documents import ROOTS, document

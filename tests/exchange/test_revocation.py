@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from adapters.client import HubClient
 from adapters.errors import HubFault
-from hub.cli import main
-from hub.wssec.credentials import Credentials
+from hub.cli.main import main
+from protocol.credentials import Credentials
 
 from .builders import sample_document
 

@@ -19,7 +19,7 @@ from spyne import AnyXml, ServiceBase, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
-from hub.errors import ExchangeError
+from protocol.errors import ExchangeError
 from hub.exchange import inbox
 from hub.exchange.inbox import ItemOutcome
 from hub.settings import Settings
@@ -27,7 +27,7 @@ from hub.runtime import Hub
 from hub.soap import submit
 from hub.soap.asgi import SoapFront
 from hub.soap.faults import fault_envelope
-from hub.soap.service import TNS, BatchItem, HubApplication, _as_fault
+from hub.exchange.soap import TNS, BatchItem, HubApplication, _as_fault
 from hub.soap.wsgi import GateMiddleware
 from hub.store.models import Message
 

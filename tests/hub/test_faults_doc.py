@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hub.errors import FAULTS, HubError
+from protocol.errors import FAULTS, HubError
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "faults.md"
 

@@ -29,11 +29,11 @@ from lxml import etree
 from sqlalchemy import select
 
 from hub.exchange.gate import action_for
-from hub.exchange.receipts import read_receipt
+from protocol.receipts import read_receipt
 from hub.store.models import Envelope, Message
-from hub.wssec.credentials import load_certificate
-from hub.wssec.ns import DS, HIS, SOAP11, WSA, WSSE, WSU, XENC, KeyTransport, q
-from hub.wssec.request import seal_request
+from protocol.credentials import load_certificate
+from protocol.ns import DS, HIS, SOAP11, WSA, WSSE, WSU, XENC, KeyTransport, q
+from protocol.request import seal_request
 from tests.exchange.builders import TO, fault_code, sample_document, submit_document
 from tests.exchange.conftest import stored
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub import mpi
-from hub.errors import MpiError, RecordError
+from protocol.errors import MpiError, RecordError
 from hub.mpi import PatientRecord, Person, PersonIdentifier, ReviewItem
 from hub.store.db import make_engine, session_factory, transaction
 from hub.store.metadata import metadata

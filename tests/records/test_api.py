@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from hub.auth import issue, revoke
-from hub.records.api import router
+from hub.web.records import router
 from hub.store.db import transaction
-from hub.wssec.timestamps import utcnow
+from protocol.timestamps import utcnow
 
 from tests.support.documents import ROOTS
 

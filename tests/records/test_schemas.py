@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from hub.records.validation import validate
-from hub.terminology import lookup
-from hub.wssec.xmlparse import parse_untrusted
+from schemas.validation import validate
+from schemas.terminology import lookup
+from protocol.xmlparse import parse_untrusted
 from schemas import EXAMPLES_DIR, SCHEMAS_DIR
 
 NS = "{urn:hie:doc:v1}"

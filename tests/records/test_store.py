@@ -181,7 +181,7 @@ def test_rows_are_stored_as_sqlalchemy_stores_them(store, type_name):
 def test_chunks_are_short_while_submissions_arrive_and_whole_otherwise(store, monkeypatch):
     """While messages keep arriving the processor commits LIVE_COMMIT messages at a time, each
     chunk prepared on its own; with nothing new since its last look, a batch is one transaction."""
-    from hub.exchange import processing
+    from hub import pipeline as processing
 
     chunks, real = [], processing._commit_chunk
 

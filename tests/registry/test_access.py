@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from hub import registry
-from hub.errors import HubError
+from protocol.errors import HubError
 from hub.registry import Actor
 from hub.store.db import transaction
 

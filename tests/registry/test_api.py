@@ -6,9 +6,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from hub.auth import issue
-from hub.registry.api import router
+from hub.web.registry import router
 from hub.store.db import transaction
-from hub.wssec.timestamps import utcnow
+from protocol.timestamps import utcnow
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.registry import seed_demo
 from hub.registry.access import has_identified_grant
 from hub.store.db import make_engine, migrate, session_factory, transaction
-from hub.wssec.timestamps import utcnow
+from protocol.timestamps import utcnow
 
 
 def test_grants_lifecycle(tmp_path):

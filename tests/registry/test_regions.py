@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import func, select
 
 from hub import registry
-from hub.errors import HubError
+from protocol.errors import HubError
 from hub.registry import Region
 from hub.store.db import transaction
-from hub.terminology import value_set
+from schemas.terminology import value_set
 
 
 def test_children_path_subtree():

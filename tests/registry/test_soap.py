@@ -15,8 +15,8 @@ from spyne.server.wsgi import WsgiApplication
 
 from hub import registry
 from hub.registry.soap import NAMESPACE, OPERATIONS, RegistryService
-from hub.soap.service import HubApplication
-from hub.wssec.ns import HIE, SOAP11, q
+from hub.exchange.soap import HubApplication
+from protocol.ns import HIE, SOAP11, q
 
 from .conftest import audit_rows
 

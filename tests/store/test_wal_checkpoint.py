@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from hub.exchange.processing import Processor
+from hub.pipeline import Processor
 from hub.store.db import WAL_BACKSTOP_PAGES, WalCheckpointer, make_engine, session_factory, sqlite_url, transaction
 
 

@@ -7,10 +7,10 @@ import itertools
 
 from lxml import etree
 
-from hub.exchange import processing
+from hub import pipeline as processing
 from hub.store.db import transaction
 from hub.store.models import Envelope, Message, MessageStatus
-from hub.wssec.timestamps import utcnow
+from protocol.timestamps import utcnow
 
 _counter = itertools.count(1)
 

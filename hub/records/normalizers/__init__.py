@@ -14,7 +14,7 @@ from typing import Callable
 
 from lxml import etree
 
-from ...errors import RecordError
+from protocol.errors import RecordError
 from ..header import DocumentHeader, Reader
 
 Row = tuple[str, dict]

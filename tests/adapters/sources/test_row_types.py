@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.records.validation import validate
+from schemas.validation import validate
 
 from .conftest import NS, assert_clean_quarantine, run, sample, value
 

@@ -1,0 +1,192 @@
+"""``hie demo``: the exchange and the health-record store, end to end, in one command.
+
+Creates the PKI (hub CA, hub certificates, member organizations with RSA and EC keys), starts
+``hie serve`` on SQLite as a separate process, registers the demo region's institutions, submits
+every example document through the real client as its author institution, shows a resend
+getting its original receipt and a batch of corrected versions, fetches the signed, encrypted
+acknowledgements (processed, or rejected with a code and field), then reads a resident's
+longitudinal record through the records service — as the patient's own clinic, as a hospital
+that must state a purpose, and refused without one — and stops the hub.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+import requests
+
+from adapters.client import HubClient
+from certs import PkiPaths, init_pki, issue_member
+from certs.layout import MemberPaths
+
+from protocol.credentials import Credentials
+from protocol.xmlparse import parse_untrusted
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "schemas" / "examples"
+MEMBERS = (("CLINIC01", "示例社区卫生服务中心", "rsa-2048"), ("CLINIC02", "示例第二社区卫生服务中心", "rsa-2048"),
+           ("CLINIC03", "示例第三社区卫生服务站", "ec-p256"), ("HOSP01", "示例区人民医院", "ec-p256"),
+           ("BUREAU", "示例市卫生健康委员会", "rsa-2048"))
+DOC = "{urn:hie:doc:v1}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _prepare_pki(pki: Path) -> dict[str, MemberPaths]:
+    if not PkiPaths.of(pki).ca_cert.exists():
+        init_pki(pki, hub_name="示例市区域卫生信息平台")
+        click.echo(f"PKI created in {pki}")
+    members = {}
+    for code, name, key_type in MEMBERS:
+        paths = MemberPaths.of(pki, code)
+        if not paths.cert.exists():
+            issue_member(pki, org_code=code, org_name=name, key_type=key_type)
+        members[code] = paths
+    return members
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise click.ClickException("the hub exited during start-up")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise click.ClickException("the hub did not become healthy")
+
+
+def _author(document) -> str:
+    return document.find(f"{DOC}header/{DOC}author/{DOC}institution").get("code")
+
+
+def _with_version(document, version: int):
+    document.find(f"{DOC}header/{DOC}version").text = str(version)
+    return document
+
+
+def _seed_registry(data_dir: Path) -> None:
+    """Register the demo region's institutions (what the bureau does once, through RegisterInstitution)."""
+    from ..registry import seed_demo
+    from ..settings import Settings
+    from ..store.db import make_engine, session_factory, transaction
+
+    engine = make_engine(Settings.load(data_dir).db_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            seed_demo(session)
+    finally:
+        engine.dispose()
+
+
+def run_demo(*, data_dir: Path, port: int = 0) -> int:
+    from adapters.client import RecordsClient
+    from adapters.errors import HubFault
+
+    from .demo_agent import run_agent_demo
+    from .demo_analytics import run_analytics_demo
+
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pki = data_dir / "pki"
+    members = _prepare_pki(pki)
+    port = port or _free_port()
+    base = f"http://127.0.0.1:{port}"
+    hub = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(data_dir),
+                            "--port", str(port), "--etl-interval", "3"], env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        _wait_healthy(base + "/healthz", hub)
+        click.echo(f"hub up at {base}/soap/exchange?wsdl (SQLite: {data_dir / 'hub.db'})")
+        _seed_registry(data_dir)
+        click.echo("registry: demo region, institutions, departments and (synthetic) practitioners registered\n")
+        paths = PkiPaths.of(pki)
+
+        def client(kind, code):
+            return kind(f"{base}/soap/{'records' if kind is RecordsClient else 'exchange'}",
+                        credentials=Credentials.from_files(members[code].cert, members[code].key),
+                        hub_cert=paths.hub_enc_cert, ca_cert=paths.ca_cert)
+
+        clients = {code: client(HubClient, code) for code in members}
+        examples = sorted(EXAMPLES.glob("*.xml"), key=lambda p: (p.stem == "Cancellation", p.name))
+        click.echo("SubmitDocument, one request per example, each sent by its author institution:")
+        first = None
+        for path in examples:
+            document = parse_untrusted(path.read_bytes())
+            code = _author(document)
+            message_id = f"urn:uuid:{uuid.uuid4()}"
+            receipt = clients[code].submit(document, message_id=message_id)
+            first = first or (path, code, message_id, receipt)
+            click.echo(f"  {path.name:<30} {code:<9} {receipt.status:<9} sha256 {receipt.message_sha256[:16]}…")
+        path, code, message_id, receipt = first
+        again = clients[code].submit(parse_untrusted(path.read_bytes()), message_id=message_id)
+        click.echo(f"\nresend of {path.name} (re-signed, same MessageID): "
+                   f"{'same receipt' if again == receipt else 'DIFFERENT receipt'}")
+        corrections = [p for p in examples if p.stem in ("OutpatientVisit", "Prescription", "Referral")]
+        click.echo("\nSubmitBatch, corrected versions (version 2) in one request (CLINIC01):")
+        batch = [(f"urn:uuid:{uuid.uuid4()}", _with_version(parse_untrusted(p.read_bytes()), 2)) for p in corrections]
+        for p, batch_receipt in zip(corrections, clients["CLINIC01"].submit_batch(batch)):
+            click.echo(f"  {p.name:<30} {batch_receipt.status}")
+        bad = parse_untrusted((EXAMPLES / "OutpatientVisit.xml").read_bytes())
+        bad.find(f"{DOC}header/{DOC}id").set("extension", "CLINIC01-OV-2026-BAD")
+        bad.find(f"{DOC}body/{DOC}department").set("code", "99.99")
+        click.echo(f"\na document with an unknown department code: {clients['CLINIC01'].submit(bad).status} "
+                   "(the receipt only says it is stored; normalization judges it next)")
+        time.sleep(2.0)  # let the processor normalize and queue acknowledgements
+        click.echo("\nacknowledgements (fetched signed + encrypted, then acknowledged):")
+        for code, exchange in clients.items():
+            replies = exchange.fetch_replies()
+            exchange.ack_replies([r.reply_id for r in replies])
+            outcomes: dict[str, int] = {}
+            for reply in replies:
+                ack = parse_untrusted(reply.content)
+                outcome = " ".join(filter(None, (ack.findtext("{urn:hie:exchange:v1}Status"),
+                                                 ack.findtext("{urn:hie:exchange:v1}Code"),
+                                                 ack.findtext("{urn:hie:exchange:v1}Field"))))
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if outcomes:
+                click.echo(f"  {code:<9} " + "; ".join(f"{n} {outcome}" for outcome, n in outcomes.items()))
+        _read_records(client(RecordsClient, "CLINIC01"), client(RecordsClient, "HOSP01"), HubFault)
+        run_agent_demo(data_dir=data_dir, hub_url=f"{base}/soap/exchange", organization="CLINIC02")
+        run_analytics_demo(data_dir=data_dir, base_url=base, since=datetime.now(timezone.utc))
+        click.echo(f"\ninbox: hie messages --data-dir {data_dir}")
+        return 0
+    finally:
+        hub.terminate()
+        try:
+            hub.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            hub.kill()
+
+
+def _read_records(clinic, hospital, fault_type) -> None:
+    """The longitudinal record of the examples' main (synthetic) patient, as three readers."""
+    patient = parse_untrusted((EXAMPLES / "OutpatientVisit.xml").read_bytes())
+    resident = next(el for el in patient.iter(f"{DOC}id") if el.get("root") == "2.16.156.10011.1.3")
+    found = clinic.find_residents(identifier_root=resident.get("root"), identifier=resident.get("extension"))
+    person_id = found[0]["person_id"]
+    click.echo(f"\nresident query (CLINIC01, by resident ID): person {person_id}")
+    record = clinic.longitudinal_record(person_id)
+    summary = ", ".join(f"{name} {len(rows)}" for name, rows in record.items() if rows)
+    click.echo(f"longitudinal record, read by CLINIC01 (own patient): {summary}")
+    try:
+        hospital.longitudinal_record(person_id)
+    except fault_type as refused:
+        click.echo(f"HOSP01 without a purpose of use: refused, {refused.code}")
+    record = hospital.longitudinal_record(person_id, purpose="referral")
+    click.echo(f"HOSP01 with purpose 'referral': {sum(len(rows) for rows in record.values())} entries (audited)")
+
+
+__all__ = ["run_demo"]

@@ -1,0 +1,151 @@
+"""``hie etl run | status | backfill | reconcile`` and ``hie lineage FACT-KEY``."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+_data_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+                         help="The hub's data directory (OLTP database; embedded mart in DATA/mart).")
+_database_url = click.option("--database-url", default=None, help="OLTP SQLAlchemy URL (default: DATA/hub.db).")
+_mart_url = click.option("--mart-url", default=None,
+                         help="chdb:///path or clickhouse://host:port/db[?cluster=name] (default: HIE_MART_URL, "
+                              "else chDB in DATA/mart).")
+
+
+def _open(data_dir: Path, database_url: str | None, mart_url: str | None, *, mart: bool = True):
+    from hub.cli.main import _store
+    from hub.settings import Settings
+    from olap.errors import BackendUnavailable
+
+    from etl.mart import mart_url as default_mart_url
+    from etl.mart import open_mart, pseudonymizer
+
+    settings = Settings.load(data_dir, database_url=database_url)
+    sessions = _store(data_dir, database_url)
+    if not mart:
+        return settings, sessions, None
+    try:
+        backend = open_mart(mart_url or default_mart_url(settings))
+    except BackendUnavailable as error:
+        raise click.ClickException(
+            f"{error.code}: the mart cannot be opened. An embedded (chDB) mart belongs to one process at a "
+            "time: if `hie serve` is running on this data directory, it runs the ETL on its schedule "
+            "(HIE_ETL_INTERVAL); stop it to run the ETL by hand.") from None
+    return settings, sessions, (backend, pseudonymizer(settings))
+
+
+@click.group()
+def etl() -> None:
+    """Load the health-record store into the OLAP mart (incremental, idempotent), and check it."""
+
+
+@etl.command()
+@_data_dir
+@_database_url
+@_mart_url
+def run(data_dir, database_url, mart_url):
+    """Load what changed since the last run (the first run loads everything)."""
+    from etl.jobs import run_incremental
+
+    from etl.facts import FACT_TABLES
+
+    _settings, sessions, (mart, pseudonymize) = _open(data_dir, database_url, mart_url)
+    with click.progressbar(length=len(FACT_TABLES), label="etl run", show_pos=True,
+                           item_show_func=lambda fact: fact or "") as bar:
+        result = run_incremental(sessions, mart, pseudonymize, progress=lambda fact, written: bar.update(1, fact))
+    for fact, counts in result.per_fact.items():
+        click.echo(f"  {fact:<28} read {counts['read']:>10,}  written {counts['written']:>10,}  "
+                   f"rejected {counts['rejected']:>6,}")
+    click.echo(f"run {result.run_id}: read {result.rows_read:,}, written {result.rows_written:,}, "
+               f"rejected {result.rows_rejected:,} in {result.seconds:.2f} s "
+               f"(window {result.watermark_from or 'beginning'} → {result.watermark_to})")
+
+
+@etl.command()
+@_data_dir
+@_database_url
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First local date.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last local date (included).")
+@_mart_url
+def backfill(data_dir, database_url, start, end, mart_url):
+    """Reload the documents of a clinical date range and the messages received then."""
+    from etl.facts import FACT_TABLES
+    from etl.jobs import backfill as run_backfill
+
+    if end < start:
+        raise click.BadParameter("--to is before --from")
+    _settings, sessions, (mart, pseudonymize) = _open(data_dir, database_url, mart_url)
+    with click.progressbar(length=len(FACT_TABLES), label="backfill", show_pos=True,
+                           item_show_func=lambda fact: fact or "") as bar:
+        result = run_backfill(sessions, mart, pseudonymize, start=start.date(), end=end.date(),
+                              progress=lambda fact, written: bar.update(1, fact))
+    click.echo(f"run {result.run_id}: read {result.rows_read:,}, written {result.rows_written:,}, "
+               f"rejected {result.rows_rejected:,} in {result.seconds:.2f} s")
+
+
+@etl.command()
+@_data_dir
+@_database_url
+@click.option("--json", "as_json", is_flag=True)
+def status(data_dir, database_url, as_json):
+    """Watermarks and the latest runs."""
+    from etl.jobs import status as etl_status
+
+    _settings, sessions, _ = _open(data_dir, database_url, None, mart=False)
+    state = etl_status(sessions)
+    if as_json:
+        click.echo(json.dumps(state, ensure_ascii=False, indent=2))
+        return
+    for feed, value in sorted(state["watermarks"].items()):
+        click.echo(f"watermark {feed:<10} {value}")
+    if not state["runs"]:
+        click.echo("no ETL run yet: hie etl run --data-dir …")
+    for run_ in state["runs"]:
+        click.echo(f"run {run_['id']:>5} {run_['kind']:<11} {run_['status']:<8} {run_['started_at']}  "
+                   f"read {run_['rows_read']:,} written {run_['rows_written']:,} rejected {run_['rows_rejected']:,}")
+
+
+@etl.command()
+@_data_dir
+@_database_url
+@_mart_url
+@click.option("--all", "show_all", is_flag=True, help="Also list the (fact, day) pairs that agree.")
+def reconcile(data_dir, database_url, mart_url, show_all):
+    """Compare OLTP and mart counts per fact and day; exit 1 on any difference."""
+    from etl.reconcile import reconcile as compare
+
+    _settings, sessions, (mart, _) = _open(data_dir, database_url, mart_url)
+    table = compare(sessions, mart)
+    differing = table[table["difference"] != 0]
+    shown = table if show_all else differing
+    for row in shown.itertuples():
+        click.echo(f"{row.fact:<28} {row.date}  oltp {row.oltp:>8,}  mart {row.mart:>8,}  difference {row.difference:+,}")
+    click.echo(f"{len(table)} (fact, day) pairs compared, {len(differing)} differ")
+    if len(differing):
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("fact_key")
+@_data_dir
+@_database_url
+def lineage(fact_key, data_dir, database_url):
+    """Trace a mart fact (e.g. record_encounter:42) to its OLTP row and the signed message behind it."""
+    from etl.lineage import LineageError
+    from etl.lineage import lineage as trace
+
+    _settings, sessions, _ = _open(data_dir, database_url, None, mart=False)
+    try:
+        with sessions() as session:
+            answer = trace(session, fact_key)
+    except LineageError as error:
+        raise click.BadParameter(str(error), param_hint="FACT_KEY") from None
+    click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+    if not answer["found"]:
+        raise SystemExit(1)
+
+
+__all__ = ["etl", "lineage"]

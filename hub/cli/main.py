@@ -1,0 +1,250 @@
+"""``hie``: the hub's command line (serve, pki, messages, send, demo)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from hub.cli.pki import pki as pki_group
+
+from ..settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """区域卫生信息平台 — regional health information exchange hub.
+
+    \b
+    Quick start (embedded default: SQLite, no servers):
+      hie pki init --dir data/pki                 # hub CA + hub certificates
+      hie pki issue --dir data/pki --org CLINIC01 # a member organization's certificate
+      hie serve --data-dir data --port 8080       # WSDL at http://127.0.0.1:8080/soap/exchange?wsdl
+      hie send --hub http://127.0.0.1:8080/soap/exchange --org CLINIC01 \\
+               --cert data/pki/members/CLINIC01/cert.pem --key data/pki/members/CLINIC01/key.pem doc.xml
+      hie messages --data-dir data                # what the inbox holds
+      hie etl status --data-dir data              # the analytics mart's ETL (hie serve runs it every 5 min)
+
+    Clinics run the agent: hie-agent init / push-now / run (docs/agent.md). Try everything: make demo.
+    """
+
+
+main.add_command(pki_group, "pki")
+
+
+def _add_etl_commands() -> None:
+    from hub.cli.etl import etl, lineage
+
+    from .registry import grants
+
+    main.add_command(etl, "etl")
+    main.add_command(lineage, "lineage")
+    main.add_command(grants, "grants")
+
+
+_add_etl_commands()
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Data directory (SQLite database, PKI in DATA/pki).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes (one per core).")
+@click.option("--database-url", default=None, help="SQLAlchemy URL (PostgreSQL in production).")
+@click.option("--tls/--no-tls", default=False, help="Serve HTTPS with the hub's TLS certificate.")
+@click.option("--require-client-cert", is_flag=True, help="With --tls: require a client certificate from the hub CA.")
+@click.option("--processor/--no-processor", default=True, show_default=True,
+              help="Also run the background processor (as its own lower-priority process).")
+@click.option("--etl-interval", type=float, default=300.0, show_default=True,
+              help="Seconds between ETL runs into the analytics mart (0: no ETL, no analytics in this hub).")
+def serve(data_dir, host, port, workers, database_url, tls, require_client_cert, processor, etl_interval):
+    """Serve the SOAP services (/soap/exchange, /soap/records, /soap/registry), the JSON API and /healthz.
+
+    Accepting messages comes first: the processor that normalizes them into the health-record
+    store runs as a separate process at a lower CPU priority (nice 10), so a burst of submissions
+    is acknowledged at full speed and normalized as soon as there is room.
+    """
+    import subprocess
+    import ssl
+
+    import uvicorn
+
+    from certs import PkiPaths
+
+    from ..runtime import Hub
+
+    from certs import expiry_warnings
+
+    settings = Settings.load(data_dir, database_url=database_url)
+    Hub.open(settings)  # fail fast on a missing PKI and migrate once, before workers start
+    for warning in expiry_warnings(settings.pki):
+        click.echo(f"warning: {warning}", err=True)
+    os.environ["HIE_DATA_DIR"] = str(settings.data_dir)
+    if database_url:
+        os.environ["HIE_DATABASE_URL"] = database_url
+    os.environ["HIE_START_PROCESSOR"] = "0"  # web workers only accept; the processor process normalizes
+    os.environ["HIE_ETL_INTERVAL"] = str(etl_interval)  # the worker that opens the mart runs the ETL
+    options = {}
+    if tls:
+        paths = PkiPaths.of(settings.pki)
+        options = {"ssl_certfile": str(paths.tls_cert), "ssl_keyfile": str(paths.tls_key)}
+        if require_client_cert:
+            options.update(ssl_ca_certs=str(paths.ca_cert), ssl_cert_reqs=ssl.CERT_REQUIRED)
+    elif host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo("warning: plain HTTP on a non-loopback address; use --tls outside development", err=True)
+    click.echo(f"hub serving http{'s' if tls else ''}://{host}:{port}/soap/exchange?wsdl "
+               f"(data {settings.data_dir}, {workers} worker(s))", err=True)
+    background = None
+    if processor:
+        background = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "process", "--data-dir", str(settings.data_dir),
+                                       "--nice", "10", "--exit-with-parent"], env=os.environ.copy())
+    try:
+        uvicorn.run("hub.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False, timeout_graceful_shutdown=5, **options)
+    finally:
+        if background is not None:
+            background.terminate()
+            try:
+                background.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                background.kill()
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--database-url", default=None)
+@click.option("--nice", "niceness", type=int, default=0, show_default=True, help="Lower this process's CPU priority.")
+@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between polls when idle.")
+@click.option("--batch", type=int, default=None, envvar="HIE_PROCESSING_BATCH",
+              help="Messages per transaction (default 500; env HIE_PROCESSING_BATCH).")
+@click.option("--exit-with-parent", is_flag=True, hidden=True,
+              help="Stop when the process that started this one is gone (used by hie serve).")
+def process(data_dir, database_url, niceness, interval, batch, exit_with_parent):
+    """Run the background processor: normalize accepted messages into the health-record store."""
+    import signal
+    import threading
+
+    from ..pipeline import BATCH, Processor
+
+    if niceness:
+        os.nice(niceness)
+    sessions = _store(data_dir, database_url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
+    worker = Processor(sessions, interval=interval, batch=batch or BATCH).start()  # also picks up what a crash left pending
+    # uvicorn re-raises the SIGTERM it caught once it has shut down, so `hie serve` may die without
+    # running its cleanup: the processor notices it has been orphaned and stops by itself.
+    while not stop.wait(1.0):
+        if exit_with_parent and os.getppid() != parent:
+            break
+    worker.stop()
+    sessions.kw["bind"].dispose()
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--database-url", default=None)
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
+def messages(data_dir, database_url, limit, as_json):
+    """List what the inbox holds (newest first)."""
+    from sqlalchemy import select
+
+    from ..store.models import Message
+
+    with _store(data_dir, database_url)() as session:
+        rows = session.scalars(select(Message).order_by(Message.id.desc()).limit(limit)).all()
+    for row in rows:
+        record = {"id": row.message_id, "sender": row.sender, "type": row.document_type, "status": row.status,
+                  "code": row.error_code or "", "received_at": row.received_at.isoformat()}
+        if as_json:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            click.echo(f"{record['received_at']}  {record['sender']:<12} {record['status']:<9} "
+                       f"{record['code'] or '-':<28} {record['type']:<24} {record['id']}")
+    if not rows and not as_json:
+        click.echo("inbox is empty", err=True)
+
+
+def _store(data_dir, database_url):
+    """A migrated session factory for the data directory's database."""
+    from ..store.db import make_engine, migrate, session_factory
+
+    settings = Settings.load(data_dir, database_url=database_url)
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    return session_factory(engine)
+
+
+@main.group()
+def tokens():
+    """Bearer tokens for the JSON endpoints (/api/records/...), one organization each."""
+
+
+@tokens.command("issue")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--database-url", default=None)
+@click.option("--org", required=True, help="Organization code the token acts for.")
+@click.option("--label", default="api", show_default=True, help="What the token is for (no personal data).")
+@click.option("--days", type=int, default=365, show_default=True, help="Validity in days.")
+def tokens_issue(data_dir, database_url, org, label, days):
+    """Issue a token for ORG and print it once (only its SHA-256 is stored)."""
+    from ..auth import issue
+    from ..store.db import transaction
+    from protocol.timestamps import utcnow
+
+    with transaction(_store(data_dir, database_url)) as session:
+        token = issue(session, org=org, label=label, now=utcnow(), valid_days=days)
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--database-url", default=None)
+@click.option("--org", required=True)
+def tokens_revoke(data_dir, database_url, org):
+    """Revoke every live token of ORG."""
+    from ..auth import revoke
+    from ..store.db import transaction
+    from protocol.timestamps import utcnow
+
+    with transaction(_store(data_dir, database_url)) as session:
+        click.echo(f"revoked {revoke(session, org=org, now=utcnow())} token(s) of {org}")
+
+
+@main.command()
+@click.option("--hub", "hub_url", required=True, help="Exchange URL, e.g. http://127.0.0.1:8080/soap/exchange")
+@click.option("--org", required=True, help="Your organization code (must match your certificate).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--hub-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Hub encryption certificate [default: PKI/hub/enc-cert.pem next to --cert].")
+@click.option("--ca", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Hub CA certificate [default: PKI/ca/cert.pem next to --cert].")
+@click.option("--batch", is_flag=True, help="Send all files in one SubmitBatch call.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def send(hub_url, org, cert, key, hub_cert, ca, batch, files):
+    """Sign, encrypt and submit XML documents; print each verified receipt."""
+    from .send import send_files
+
+    sys.exit(send_files(hub_url=hub_url, org=org, cert=cert, key=key, hub_cert=hub_cert, ca=ca, batch=batch,
+                        files=files))
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".demo"), show_default=True)
+@click.option("--port", type=int, default=0, help="Port for the demo hub (0: a free one).")
+def demo(data_dir, port):
+    """Set up a PKI, start a hub on SQLite, push the example documents through the client."""
+    from .demo import run_demo
+
+    sys.exit(run_demo(data_dir=data_dir, port=port))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,133 @@
+"""``pki`` command group (mounted by the hub as ``hie pki``): init, issue, revoke, crl, list."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from certs.crl import CRL_DAYS, REASONS
+from certs.errors import CertsError
+from certs.expiry import expiry_warnings
+from certs.keys import KEY_TYPES, RSA_KEY_TYPES
+from certs.pki import DEFAULT_HUB_NAME, HUB_DAYS, init_pki, issue_member, refresh_crl, revoke_member
+from certs.registry import iso_utc, list_certificates
+
+ERROR_EXIT_CODE = 2
+
+_dir_option = click.option(
+    "--dir", "directory", required=True, type=click.Path(file_okay=False), help="PKI directory."
+)
+
+
+def _reporting_errors(command):
+    """Turn a CertsError into ``error: <code>: <message>`` on stderr and exit code 2."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except CertsError as error:
+            click.echo(f"error: {error.code}: {error.message}", err=True)
+            sys.exit(ERROR_EXIT_CODE)
+    return wrapper
+
+
+@click.group(name="pki")
+def pki() -> None:
+    """Manage the hub's CA, the hub certificates and member certificates."""
+
+
+@pki.command("init")
+@_dir_option
+@click.option("--hub-name", default=DEFAULT_HUB_NAME, show_default=True, help="Hub organization name.")
+@click.option("--ca-key-type", type=click.Choice(KEY_TYPES), default="ec-p256", show_default=True)
+@click.option("--sign-key-type", type=click.Choice(KEY_TYPES), default="ec-p256", show_default=True)
+@click.option("--enc-key-type", type=click.Choice(RSA_KEY_TYPES), default="rsa-2048", show_default=True)
+@click.option("--hostname", "hostnames", multiple=True, help="Extra TLS hostname or IP (repeatable).")
+@click.option("--days", type=click.IntRange(min=1), default=HUB_DAYS, show_default=True,
+              help="Validity of the hub certificates.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing PKI: new CA, and all member certificates are discarded.")
+@_reporting_errors
+def init_command(directory, hub_name, ca_key_type, sign_key_type, enc_key_type, hostnames, days, force):
+    """Create the CA, the hub signing/encryption/TLS certificates, an empty CRL and registry."""
+    paths = init_pki(directory, hub_name=hub_name, ca_key_type=ca_key_type, sign_key_type=sign_key_type,
+                     enc_key_type=enc_key_type, hostnames=hostnames, days=days, force=force)
+    click.echo(f"CA certificate:        {paths.ca_cert}")
+    click.echo(f"hub signing cert:      {paths.hub_sign_cert}")
+    click.echo(f"hub encryption cert:   {paths.hub_enc_cert}")
+    click.echo(f"hub TLS cert:          {paths.tls_cert}")
+    click.echo(f"CRL:                   {paths.crl}")
+
+
+@pki.command("issue")
+@_dir_option
+@click.option("--org", "org_code", required=True, help="Member organization code.")
+@click.option("--name", "org_name", default=None, help="Organization name (defaults to the code).")
+@click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa-2048", show_default=True)
+@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True)
+@click.option("--renew", is_flag=True, help="Replace the member's current certificate and key.")
+@_reporting_errors
+def issue_command(directory, org_code, org_name, key_type, days, renew):
+    """Issue a member certificate and key; prints their paths."""
+    member = issue_member(directory, org_code=org_code, org_name=org_name, key_type=key_type,
+                          days=days, renew=renew)
+    click.echo(f"certificate: {member.cert}")
+    click.echo(f"private key: {member.key}")
+
+
+@pki.command("revoke")
+@_dir_option
+@click.option("--org", "org_code", required=True, help="Member organization code.")
+@click.option("--reason", type=click.Choice(REASONS), default="unspecified", show_default=True)
+@_reporting_errors
+def revoke_command(directory, org_code, reason):
+    """Revoke a member's certificates and rewrite the CRL; prints the CRL path."""
+    click.echo(revoke_member(directory, org_code=org_code, reason=reason))
+
+
+@pki.command("crl")
+@_dir_option
+@click.option("--days", type=click.IntRange(min=1), default=CRL_DAYS, show_default=True,
+              help="Days until the CRL's nextUpdate.")
+@_reporting_errors
+def crl_command(directory, days):
+    """Re-sign the CRL with a fresh nextUpdate (schedule it well inside the CRL lifetime)."""
+    click.echo(refresh_crl(directory, days=days))
+
+
+@pki.command("list")
+@_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_reporting_errors
+def list_command(directory, as_json):
+    """List issued certificates with status and expiry; warnings go to stderr."""
+    records = list_certificates(directory)
+    if as_json:
+        click.echo(json.dumps([_as_json(record) for record in records], ensure_ascii=False, indent=2))
+    else:
+        rows = [("ROLE", "ORG", "SERIAL", "KEY", "STATUS", "NOT AFTER", "DAYS")]
+        rows += [(r.role, r.org_code, r.serial_hex[:16], r.key_type, r.status,
+                  r.not_after.strftime("%Y-%m-%d"), str(r.expires_in_days)) for r in records]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    for line in expiry_warnings(directory):
+        click.echo(f"warning: {line}", err=True)
+
+
+def _as_json(record) -> dict:
+    return {
+        "serial": record.serial_hex,
+        "org_code": record.org_code,
+        "role": record.role,
+        "key_type": record.key_type,
+        "not_before": iso_utc(record.not_before),
+        "not_after": iso_utc(record.not_after),
+        "revoked_at": iso_utc(record.revoked_at) if record.revoked_at else None,
+        "revocation_reason": record.revocation_reason,
+        "cert": str(record.cert_path),
+        "expires_in_days": record.expires_in_days,
+        "status": record.status,
+    }

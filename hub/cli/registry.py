@@ -1,0 +1,88 @@
+"""``hie grants issue | revoke | list``: identified-record access for bureau-role organizations.
+
+A bureau sees aggregates; reading identified records needs a grant (``hub.registry.access``). The
+operator gives and ends grants here; every change is audited (actor ``hub``). Grants name
+organizations, never persons.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+_data_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+_database_url = click.option("--database-url", default=None)
+
+
+@click.group()
+def grants() -> None:
+    """Identified-record access grants for bureau-role organizations (audited)."""
+
+
+def _run(data_dir, database_url, action):
+    from .main import _store
+    from protocol.errors import HubError
+    from ..store.db import transaction
+
+    try:
+        with transaction(_store(data_dir, database_url)) as session:
+            return action(session)
+    except HubError as error:
+        field = error.fields.get("field")
+        raise click.ClickException(f"{error.code}: {error.message}" + (f" ({field})" if field else "")) from None
+
+
+@grants.command("issue")
+@_data_dir
+@_database_url
+@click.option("--org", required=True, help="The bureau-role organization (registry kind 'bureau').")
+@click.option("--days", type=int, default=None, help="Expire after this many days (default: until revoked).")
+def grants_issue(data_dir, database_url, org, days):
+    """Grant ORG identified access; prints the grant id."""
+    from protocol.timestamps import utcnow
+    from ..registry.access import create_grant
+    from ..registry.actor import HUB_OPERATOR
+
+    now = utcnow()
+    expires = now + timedelta(days=days) if days else None
+    grant_id = _run(data_dir, database_url, lambda session: create_grant(
+        session, actor=HUB_OPERATOR, org_code=org, expires_at=expires, now=now).id)
+    click.echo(f"grant {grant_id}: {org} may read identified records"
+               + (f" until {expires.isoformat(timespec='minutes')}" if expires else " until revoked"))
+
+
+@grants.command("revoke")
+@_data_dir
+@_database_url
+@click.argument("grant_id", type=int)
+def grants_revoke(data_dir, database_url, grant_id):
+    """End grant GRANT_ID now."""
+    from ..registry.access import revoke_grant
+    from ..registry.actor import HUB_OPERATOR
+
+    org = _run(data_dir, database_url, lambda session: revoke_grant(
+        session, actor=HUB_OPERATOR, grant_id=grant_id).org_code)
+    click.echo(f"grant {grant_id} of {org} revoked")
+
+
+@grants.command("list")
+@_data_dir
+@_database_url
+@click.option("--active", is_flag=True, help="Only grants in force now.")
+def grants_list(data_dir, database_url, active):
+    """Every grant (or those in force), oldest first."""
+    from protocol.timestamps import utcnow
+    from ..registry.access import query_grants
+
+    rows = _run(data_dir, database_url, lambda session: [
+        (g.id, g.org_code, g.granted_at, g.expires_at, g.revoked_at)
+        for g in query_grants(session, now=utcnow() if active else None)])
+    for grant_id, org, granted, expires, revoked in rows:
+        state = f"revoked {revoked:%Y-%m-%d}" if revoked else (f"expires {expires:%Y-%m-%d}" if expires else "open")
+        click.echo(f"{grant_id:>5}  {org:<12} granted {granted:%Y-%m-%d %H:%M}  {state}")
+    if not rows:
+        click.echo("no grants")
+
+
+__all__ = ["grants"]

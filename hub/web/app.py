@@ -1,0 +1,110 @@
+"""The hub's web application: FastAPI, with the SOAP front (``hub.soap.asgi``) answering ``/soap/``."""
+from __future__ import annotations
+
+import gc
+import sys
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from .mart import start_mart
+from ..pipeline import Processor
+from ..runtime import Hub
+from ..settings import Settings
+from ..soap.asgi import SoapFront, local_path
+from ..soap.wsgi import GateMiddleware, HubWsgiApplication
+
+
+class HubApp(FastAPI):
+    """FastAPI, with ``/soap/…`` answered by the SOAP front before FastAPI's middleware and router.
+
+    The exchange is the hub's hot path: its requests skip the routing, exception and telemetry
+    layers that the JSON API uses (the SOAP front renders its own Faults).
+    """
+
+    soap: SoapFront | None = None
+
+    async def __call__(self, scope, receive, send):
+        if self.soap is not None and scope["type"] == "http" and (local_path(scope) + "/").startswith("/soap/"):
+            await self.soap({**scope, "root_path": scope.get("root_path", "") + "/soap"}, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def soap_services(hub: Hub) -> dict[str, object]:
+    """Every SOAP service, each behind the security gate bound to its namespace."""
+    from spyne.protocol.soap import Soap11
+
+    from ..records.soap import SERVICE as RECORDS
+    from ..records.soap import RecordService
+    from ..registry.soap import SERVICE as REGISTRY
+    from ..registry.soap import RegistryService
+    from ..exchange.soap import HubApplication
+
+    def behind_gate(service_class, spec, name):
+        application = HubApplication([service_class], tns=spec.namespace, name=name,
+                                     in_protocol=Soap11(validator=None), out_protocol=Soap11())
+        return GateMiddleware(hub, HubWsgiApplication(application), service=spec)
+
+    return {"exchange": GateMiddleware(hub),
+            "records": behind_gate(RecordService, RECORDS, "Records"),
+            "registry": behind_gate(RegistryService, REGISTRY, "Registry")}
+
+
+def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
+    """Build the ASGI app for one hub process."""
+    hub = hub or Hub.open(settings)
+    processor = Processor(hub.sessions, interval=settings.processing_interval_s) if settings.start_processor else None
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        # Everything built so far (schemas, spyne's interface, keys) lives as long as the process:
+        # keep it out of the collector's generations so full collections stay short.
+        gc.collect()
+        gc.freeze()
+        # The inbox writer holds the database's write lock across its fsync; after the fsync it
+        # must get the GIL back from request threads busy with XML and crypto. With the default
+        # 5 ms switch interval that wait stalls the other worker process on the lock.
+        sys.setswitchinterval(0.0005)
+        if processor:
+            processor.start()  # also picks up messages a crash left pending
+        analytics = start_mart(settings, hub.sessions)
+        if analytics.mart is not None or not hasattr(_app.state, "mart"):
+            _app.state.mart = analytics.mart  # tests may have put a mart there already
+        yield
+        analytics.stop()
+        if processor:
+            processor.stop()
+
+    app = HubApp(title="区域卫生信息平台 · exchange hub", lifespan=lifespan)
+    app.state.hub = hub
+
+    @app.get("/healthz")
+    def healthz():
+        with hub.sessions() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
+
+    from .cubes import router as cubes_api
+    from .lineage import router as lineage_api
+    from .records import router as records_api
+    from .registry import router as registry_api
+
+    app.include_router(records_api)
+    app.include_router(registry_api)
+    app.include_router(lineage_api)
+    app.include_router(cubes_api)
+    app.soap = SoapFront(hub, soap_services(hub), max_body=settings.max_message_bytes)
+    return app
+
+
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` worker processes (settings from ``HIE_*``)."""
+    settings = Settings.load()
+    return create_app(settings, hub=Hub.open(settings, run_migrations=False))
+
+
+__all__ = ["HubApp", "create_app", "app_from_environment"]
