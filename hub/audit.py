@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from protocol.errors import StoreError
+from hub.errors import StoreError
 from .store.db import transaction
 from .store.rawsql import RawSql
 from protocol.timestamps import utcnow

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from certs import PkiPaths, TrustStore
 
-from protocol.errors import HubError, SecurityError, StoreError
+from protocol.errors import HubError, SecurityError
+from hub.errors import StoreError
 from .exchange.gate import SecurityGate
 from .exchange.inbox import InboxWriter
 from .settings import Settings

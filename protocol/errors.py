@@ -1,15 +1,13 @@
-"""The hub's one error root and the registry of machine codes.
+"""The protocol's one error root and the registry of machine codes (the fault table).
 
 Every rejection the hub makes carries a dotted machine code from ``FAULTS`` and a short human
 message written here, never built from the input. SOAP Faults and HTTP errors are rendered from
-the code alone (see ``hub.soap.faults``); ``docs/faults.md`` documents the same table and a test
+the code alone (the hub's ``hub.soap.faults``; the client reads them back); ``docs/faults.md`` documents the same table and a test
 keeps the two in step.
 """
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -134,14 +132,6 @@ class SecurityError(HubError):
     """A message failed the security gate."""
 
 
-class ExchangeError(HubError):
-    """A verified message cannot be accepted (semantics, idempotency, limits)."""
-
-
-class StoreError(HubError):
-    """The durable store could not complete a write (the request fails, nothing is acknowledged)."""
-
-
 class RecordError(HubError):
     """A verified document cannot become health records; ``field`` is the XPath at fault, if any."""
 
@@ -150,28 +140,4 @@ class RecordError(HubError):
         self.field = field
 
 
-class MpiError(HubError):
-    """A master patient index operation is impossible in the index's current state."""
-
-
-class AccessError(HubError):
-    """A read of personal records is not allowed for the caller (always audited)."""
-
-
-def failure_summary(exc: BaseException) -> str:
-    """An unexpected exception for the operators' log: its type, the database's error code if it
-    has one, and where it was raised; never its message, which may quote data (PostgreSQL's
-    "Key (value)=(…) already exists", a parser's excerpt of a document)."""
-    parts = [type(exc).__name__]
-    orig = getattr(exc, "orig", None)  # a SQLAlchemy error's driver exception
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
-    if state:
-        parts.append(f"[{state}]")
-    frames = traceback.extract_tb(exc.__traceback__)[-8:]
-    if frames:
-        parts.append("at " + " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames)))
-    return " ".join(parts)
-
-
-__all__ = ["failure_summary", "FAULTS", "FaultSpec", "HubError", "SecurityError", "ExchangeError", "StoreError", "RecordError",
-           "MpiError", "AccessError"]
+__all__ = ["FAULTS", "FaultSpec", "HubError", "SecurityError", "RecordError"]

@@ -25,7 +25,7 @@ from schemas import SCHEMAS_DIR
 
 from protocol.errors import RecordError
 from .terminology import code_systems
-from hub.records.header import Reader
+from schemas.reader import Reader
 
 NAMESPACE_PREFIX = "urn:hie:doc:v"
 _XS = "{http://www.w3.org/2001/XMLSchema}"

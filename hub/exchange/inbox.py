@@ -27,7 +27,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from protocol.errors import HubError, StoreError
+from protocol.errors import HubError
+from hub.errors import StoreError
 from ..store.db import WalSyncer, commit_without_fsync
 from ..store.rawsql import RawSql, placeholders
 from ..store.models import Message, MessageStatus

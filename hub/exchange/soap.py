@@ -14,7 +14,8 @@ from spyne import AnyXml, Application, ComplexModel, Integer, ServiceBase, Unico
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
 
-from protocol.errors import ExchangeError, HubError, failure_summary
+from hub.errors import ExchangeError, failure_summary
+from protocol.errors import HubError
 from . import inbox, replies
 from .gate import VerifiedMessage
 from protocol.ns import HIE, q

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from protocol.errors import MpiError
+from hub.errors import MpiError
 from .. import audit
 from ..store.models import Base
 from .lookup import current_person_id

@@ -16,7 +16,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import mpi
-from protocol.errors import AccessError, HubError
+from hub.errors import AccessError
+from protocol.errors import HubError
 from .. import audit
 from ..store.db import transaction
 

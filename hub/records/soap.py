@@ -73,14 +73,15 @@ def _requester(hub, verified) -> access.Requester:
 
 
 def _patient_traits(verified) -> mpi.PatientTraits:
-    from .header import Reader, _patient
+    from schemas.reader import Reader
+    from .header import read_patient
 
     patient = verified.content.find(q(NAMESPACE, "Patient"))
     inner = None if patient is None else next((c for c in patient if isinstance(c.tag, str)), None)
     if inner is None or etree.QName(inner).localname != "patient":
         raise RecordError("registry.invalid", "Patient must hold one canonical patient element",
                           field="/RegisterResident/Patient")
-    return _patient(Reader(etree.QName(inner).namespace), inner)
+    return read_patient(Reader(etree.QName(inner).namespace), inner)
 
 
 class RecordService(ServiceBase):

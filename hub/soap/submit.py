@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from protocol.errors import ExchangeError
+from hub.errors import ExchangeError
 from ..exchange.gate import VerifiedMessage
 from ..exchange.inbox import DocumentItem, ItemOutcome, Submission
 from protocol.ns import HIE, q

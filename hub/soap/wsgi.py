@@ -15,7 +15,8 @@ import zlib
 from lxml import etree
 from spyne.server.wsgi import WsgiApplication
 
-from protocol.errors import HubError, failure_summary
+from protocol.errors import HubError
+from hub.errors import failure_summary
 from .. import audit
 from ..exchange.gate import EXCHANGE, GateTrace, OpenedRequest, Service
 from protocol.receipts import ReceiptStatus, build_receipt

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 
-from protocol.errors import HubError, failure_summary
+from protocol.errors import HubError
+from hub.errors import failure_summary
 from protocol.timestamps import utcnow
 
 

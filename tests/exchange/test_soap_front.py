@@ -19,7 +19,7 @@ from spyne import AnyXml, ServiceBase, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
-from protocol.errors import ExchangeError
+from hub.errors import ExchangeError
 from hub.exchange import inbox
 from hub.exchange.inbox import ItemOutcome
 from hub.settings import Settings

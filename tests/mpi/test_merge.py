@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from hub import mpi
-from protocol.errors import MpiError
+from hub.errors import MpiError
 from hub.mpi import MergeRecord, PatientRecord, Person, PersonIdentifier, ReviewItem
 from hub.store.db import transaction
 from hub.store.models import AuditEvent

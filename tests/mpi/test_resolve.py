@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hub import mpi
-from protocol.errors import MpiError, RecordError
+from hub.errors import MpiError
+from protocol.errors import RecordError
 from hub.mpi import PatientRecord, Person, PersonIdentifier, ReviewItem
 from hub.store.db import make_engine, session_factory, transaction
 from hub.store.metadata import metadata

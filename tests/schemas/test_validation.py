@@ -158,7 +158,7 @@ def test_reader_selects_what_the_xpath_selects(example):
     the XPath of the same path selects (every repeated parent followed, document order)."""
     import json
 
-    from hub.records.header import Reader
+    from schemas.reader import Reader
     from schemas import SCHEMAS_DIR
 
     document = parse_untrusted(example.read_bytes())

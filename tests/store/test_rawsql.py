@@ -7,7 +7,7 @@ import pytest
 from lxml import etree
 from sqlalchemy.exc import IntegrityError
 
-from protocol.errors import failure_summary
+from hub.errors import failure_summary
 from hub.exchange.replies import acknowledgement
 from hub.store.db import make_engine, migrate, session_factory, transaction
 from hub.store.rawsql import RawSql

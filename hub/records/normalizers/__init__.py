@@ -15,7 +15,8 @@ from typing import Callable
 from lxml import etree
 
 from protocol.errors import RecordError
-from ..header import DocumentHeader, Reader
+from ..header import DocumentHeader
+from schemas.reader import Reader
 
 Row = tuple[str, dict]
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..header import DocumentHeader, Reader, parse_decimal, parse_int
+from ..header import DocumentHeader
+from schemas.reader import Reader, parse_decimal, parse_int
 from . import Normalized, normalizer
 
 

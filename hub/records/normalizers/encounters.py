@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..header import DocumentHeader, Reader, parse_date, parse_datetime, parse_int
+from ..header import DocumentHeader
+from schemas.reader import Reader, parse_date, parse_datetime, parse_int
 from . import Normalized, Row, normalizer
 
 

@@ -1,7 +1,8 @@
 """LabReport: one row per test result."""
 from __future__ import annotations
 
-from ..header import DocumentHeader, Reader, parse_datetime
+from ..header import DocumentHeader
+from schemas.reader import Reader, parse_datetime
 from . import Normalized, normalizer
 
 
