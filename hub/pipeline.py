@@ -21,7 +21,8 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.errors import HubError
-from .store.db import WalCheckpointer, transaction
+from .store.sqlite import WalCheckpointer
+from .store.db import transaction
 from .store.models import Message, MessageStatus
 from .store.rawsql import RawSql
 from protocol.timestamps import utcnow

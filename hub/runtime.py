@@ -13,7 +13,7 @@ from certs import PkiPaths, TrustStore
 from protocol.errors import HubError, SecurityError
 from hub.errors import StoreError
 from .exchange.gate import SecurityGate
-from .exchange.inbox import InboxWriter
+from .exchange.writer import InboxWriter
 from .settings import Settings
 from .store.db import make_engine, migrate, session_factory, transaction
 from .store.models import RequestNonce

@@ -12,6 +12,7 @@ from lxml import etree
 
 from hub.errors import ExchangeError
 from ..exchange.gate import VerifiedMessage
+from ..exchange import inbox
 from ..exchange.inbox import DocumentItem, ItemOutcome, Submission
 from protocol.ns import HIE, q
 from .faults import ENVELOPE_HEAD, ENVELOPE_TAIL, fault_envelope
@@ -55,12 +56,12 @@ def items_of(verified: VerifiedMessage, *, max_batch: int) -> list[DocumentItem]
 def prepare(hub, verified: VerifiedMessage, *, client_address: str | None) -> Submission:
     """The submission's documents, checked, with their receipts signed: ready for the group commit."""
     items = items_of(verified, max_batch=hub.settings.max_batch_documents)
-    return hub.inbox.prepare(verified=verified, items=items, signer=hub.signer, client_address=client_address)
+    return inbox.prepare(verified=verified, items=items, signer=hub.signer, client_address=client_address)
 
 
 def answer(hub, submission: Submission) -> tuple[int, bytes]:
     """HTTP status and SOAP answer of a settled submission; raises its ``HubError`` if the commit failed."""
-    return render(submission.verified.operation, hub.inbox.outcomes(submission, hub.signer))
+    return render(submission.verified.operation, inbox.outcomes(submission, hub.signer))
 
 
 def render(operation: str, outcomes: list[ItemOutcome]) -> tuple[int, bytes]:

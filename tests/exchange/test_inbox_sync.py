@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
-from hub.store.db import WalSyncer, sqlite_url
+from hub.store.sqlite import WalSyncer
+from hub.store.db import sqlite_url
 from hub.store.models import Message
 from tests.support import asgi
 

@@ -20,7 +20,7 @@ from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
 from hub.errors import ExchangeError
-from hub.exchange import inbox
+from hub.exchange import writer
 from hub.exchange.inbox import ItemOutcome
 from hub.settings import Settings
 from hub.runtime import Hub
@@ -162,13 +162,13 @@ def _bodies(members, hub_enc_cert, n: int) -> list[bytes]:
 
 def _recording(monkeypatch) -> list[tuple[int, str]]:
     """Record (group size, thread name) of every inbox commit."""
-    groups, real_commit = [], inbox._commit
+    groups, real_commit = [], writer._commit
 
     def recorded(engine, jobs, **kwargs):
         groups.append((len(jobs), threading.current_thread().name))
         return real_commit(engine, jobs, **kwargs)
 
-    monkeypatch.setattr(inbox, "_commit", recorded)
+    monkeypatch.setattr(writer, "_commit", recorded)
     return groups
 
 
