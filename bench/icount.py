@@ -6,7 +6,7 @@ inputs and environment give the same count (to ~0.01%) whatever else the machine
 are the measure for comparing two versions of the processing path; ``bench.records`` stays the
 measure of speed.
 
-Runs ``bench.records``'s documents through ``process_pending`` (batches of ``processing.BATCH``,
+Runs ``bench.records``'s documents through ``process_pending`` (batches of ``pipeline.BATCH``,
 after ``warm_up``) with instrumentation on only for the timed part, as ``bench.records`` times it.
 Needs ``valgrind`` (Debian package) on PATH; about 40 s for 1,000 documents.
 """
@@ -20,27 +20,28 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from hub.runtime import processing_stages
 
 
 def _child(count: int) -> None:
-    from hub import pipeline as processing
+    from hub import pipeline
     from hub.store.db import make_engine, migrate, session_factory
     from tests.support.inbox import Store
 
     from .records import _deliver, build_documents
 
-    documents = build_documents(count + processing.BATCH)
+    documents = build_documents(count + pipeline.BATCH)
     with tempfile.TemporaryDirectory(prefix="hie-icount-") as tmp:
         engine = make_engine(f"sqlite:///{tmp}/icount.db")
         migrate(engine)
         store = Store(session_factory(engine))
         _deliver(store, documents)
-        processing.warm_up()
-        processing.process_pending(store.sessions, limit=processing.BATCH)  # first batch: caches, not counted
+        pipeline.warm_up()
+        pipeline.process_pending(store.sessions, processing_stages(), limit=pipeline.BATCH)  # first batch: caches, not counted
         control = ["callgrind_control", "-i"]
         subprocess.run([*control, "on", str(os.getpid())], check=True, capture_output=True)
         done = 0
-        while (finished := processing.process_pending(store.sessions, limit=processing.BATCH)):
+        while (finished := pipeline.process_pending(store.sessions, processing_stages(), limit=pipeline.BATCH)):
             done += finished
         subprocess.run([*control, "off", str(os.getpid())], check=True, capture_output=True)
         engine.dispose()

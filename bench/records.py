@@ -3,7 +3,7 @@
 Documents are made from the integrator examples with patients from the synthetic population
 (tests/support/population.py: typos, missing IDs, twins …), put in the inbox as accepted messages
 (not timed), then processed by ``hub.pipeline.process_pending`` in this one thread
-(timed: wall and CPU) in batches of ``processing.BATCH``, after ``warm_up``, as the processor
+(timed: wall and CPU) in batches of ``pipeline.BATCH``, after ``warm_up``, as the processor
 thread does. Also times the longitudinal record of a person with 500 records. Runs on SQLite and,
 when its binaries are installed, on a PostgreSQL started on loopback.
 """
@@ -23,13 +23,14 @@ from pathlib import Path
 
 from lxml import etree
 
-from hub import pipeline as processing
+from hub import pipeline
 from hub.records.query import longitudinal_record
 from hub.store.db import make_engine, migrate, session_factory
 from hub.store.models import Message
 from tests.support.inbox import Store
 from tests.support.documents import _q, document, patient_element
 from tests.support.population import generate
+from hub.runtime import processing_stages
 
 TYPES = ("OutpatientVisit", "LabReport", "Prescription", "InpatientStay", "Immunization", "OutpatientVisit")
 
@@ -75,10 +76,10 @@ def normalize_run(url: str, documents: list[tuple[str, bytes]], *, batch: int) -
     migrate(engine)
     store = Store(session_factory(engine))
     _deliver(store, documents)
-    processing.warm_up()  # as the processor thread does before its first batch
+    pipeline.warm_up()  # as the processor thread does before its first batch
     wall0, cpu0 = time.perf_counter(), time.process_time()
     done = 0
-    while (count := processing.process_pending(store.sessions, limit=batch)):
+    while (count := pipeline.process_pending(store.sessions, processing_stages(), limit=batch)):
         done += count
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     with store.sessions() as session:
@@ -104,7 +105,7 @@ def longitudinal_run(url: str, *, records: int = 500, repeats: int = 30) -> dict
         old.getparent().replace(old, patient_element(patient))
         docs.append(("CLINIC01", etree.tostring(doc, encoding="utf-8")))
     _deliver(store, docs)
-    while processing.process_pending(store.sessions, limit=500):
+    while pipeline.process_pending(store.sessions, processing_stages(), limit=500):
         pass
     with store.sessions() as session:
         from hub.records.models import RecordDocument
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--documents", type=int, default=6000)
-    parser.add_argument("--batch", type=int, default=processing.BATCH)
+    parser.add_argument("--batch", type=int, default=pipeline.BATCH)
     parser.add_argument("--per-patient", type=int, default=1,
                         help="consecutive documents per patient record (1: the MPI's costly case, the target's)")
     parser.add_argument("--backends", default="sqlite,postgresql")

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from . import exchange as ex
+from hub.runtime import processing_stages
 
 
 # ------------------------------------------------------------------ crypto floor
@@ -217,7 +218,7 @@ def _asgi_total(front, raws: list[bytes], in_flight: int = 16) -> tuple[float, f
 
 def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict:
     from certs import init_pki, issue_member
-    from hub import pipeline as processing
+    from hub import pipeline
     from protocol.receipts import ReceiptStatus, build_receipt
     from hub.runtime import Hub
     from hub.settings import Settings
@@ -273,7 +274,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             status, _ = _call(app, _environ(raw))
             if not status.startswith("200"):
                 raise RuntimeError(f"warm-up request failed: {status}")
-        processing.process_pending(hub.sessions, limit=10**6)
+        pipeline.process_pending(hub.sessions, processing_stages(), limit=10**6)
 
         for kind, docs in (("single", 1), ("batch", batch_size)):
             raw_a, raw_b, raw_c, raw_d = sets[kind]
@@ -342,7 +343,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             stage["answer"] = _per_item(lambda v: submit.render(v.operation, outcomes[id(v)]), verified, passes)
             # the processor's share per document
             t0 = time.perf_counter()
-            processed = processing.process_pending(hub.sessions, limit=10**6)
+            processed = pipeline.process_pending(hub.sessions, processing_stages(), limit=10**6)
             process_s = (time.perf_counter() - t0) / max(processed, 1)
             # the whole WSGI path on fresh requests
             statuses = []
@@ -355,13 +356,13 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             if not all(s.startswith("200") for s in statuses):
                 raise RuntimeError(f"in-process requests failed: {set(statuses)}")
             stage["wsgi total (GateMiddleware + accept)"] = (full_s, full_s)
-            processing.process_pending(hub.sessions, limit=10**6)
+            pipeline.process_pending(hub.sessions, processing_stages(), limit=10**6)
             front = SoapFront(hub, {"exchange": app}, max_body=hub.settings.max_message_bytes)
             asgi_wall, asgi_cpu = _asgi_total(front, raw_d)
             front.executor.shutdown()
             stage["asgi total, 16 in flight: wall"] = (asgi_wall, asgi_wall)
             stage["asgi total, 16 in flight: CPU"] = (asgi_cpu, asgi_cpu)
-            processing.process_pending(hub.sessions, limit=10**6)
+            pipeline.process_pending(hub.sessions, processing_stages(), limit=10**6)
             stage_us = {name: {"us_per_doc": _us(med, docs), "best_us_per_doc": _us(best, docs)}
                         for name, (med, best) in stage.items()}
             stage_us["processor (background, per document)"] = {"us_per_doc": _us(process_s),
@@ -381,7 +382,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
                     raise RuntimeError(f"in-process request failed: {status}")
 
             results[f"profile_{kind}"] = _profile(full_profiled, raw_c, len(raw_c) * docs, threads=threads)
-            processor_profile = _profile(lambda _: processing.process_pending(hub.sessions, limit=10**6), [None],
+            processor_profile = _profile(lambda _: pipeline.process_pending(hub.sessions, processing_stages(), limit=10**6), [None],
                                          len(raw_c) * docs, top=8)
             results[f"profile_processor_{kind}"] = processor_profile
             say(f"stages [{kind}]: wsgi total {stage_us['wsgi total (GateMiddleware + accept)']['us_per_doc']}"
@@ -418,7 +419,7 @@ def _scaling_worker(args: tuple) -> tuple[int, float, float]:
     hub = Hub.open(Settings(data_dir=Path(data_dir), start_processor=False), run_migrations=False)
     app = GateMiddleware(hub)
     _call(app, _environ(raws[0]))  # warm caches outside the timing
-    processor = Processor(hub.sessions, interval=0.5).start() if with_processor else None
+    processor = Processor(hub.sessions, processing_stages(), interval=0.5).start() if with_processor else None
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for raw in raws[1:]:
         status, body = _call(app, _environ(raw))
@@ -461,7 +462,7 @@ def run_scaling(*, requests: int = 150, say=print) -> dict:
                     for _ in range(procs):
                         sets.append(ex._build_chunk(("single", tag, serial, requests + 1, 1)))
                         serial += requests + 1
-                    while process_pending(hub.sessions, limit=10**6):
+                    while process_pending(hub.sessions, processing_stages(), limit=10**6):
                         pass  # start from an empty backlog
                     results = pool.map(_scaling_worker, [(str(tmp), raws, with_processor) for raws in sets])
                     with sqlite3.connect(tmp / "hub.db") as con:

@@ -1,11 +1,13 @@
 """After the receipt: accepted messages are processed in the background, in batches, in order.
 
-A stage is ``stage(session, messages, now) -> {message row id: HubError}``: it works on the whole
-batch and returns the messages it rejects, leaving nothing of theirs written. A stage that fails
-unexpectedly is rolled back to a savepoint and rerun one message at a time; the message it still
-fails on stays pending (a bug, not bad data) and is retried later.
+Processing is a list of stages (``Stage``), given by whoever runs the processor (the hub's
+runtime lists them: ``hub.runtime.processing_stages``). Each stage first prepares a chunk of
+messages outside any transaction (parse, validate, normalize: pure work), then applies it in the
+chunk's write transaction and returns the messages it rejects, leaving nothing of theirs written.
+A stage that fails unexpectedly is rolled back to a savepoint and rerun one message at a time;
+the message it still fails on stays pending (a bug, not bad data) and is retried later.
 Messages left accepted by a crash are picked up again the next time a processor runs (at
-start-up and on every tick). A batch is prepared at once and committed in short transactions.
+start-up and on every tick).
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import sys
 import threading
 import weakref
 from datetime import datetime
-from typing import Callable, NamedTuple
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,43 +34,30 @@ from . import audit
 from .exchange import replies
 
 log = logging.getLogger(__name__)
-Stage = Callable[[Session, list[Message], datetime], dict[int, HubError]]
 _MESSAGES = Message.__table__
 BATCH = 500  # messages prepared together (parse, validate, normalize: ~0.1 s of work)
 LIVE_COMMIT = 20  # messages per write transaction while submissions arrive (a few ms of the write lock)
 _PENDING = [status.value for status in MessageStatus.pending()]
 
 
-class RecordsStage:
-    """Normalize documents into the health-record store (``hub.records``).
+class Stage(ABC):
+    """One step of processing accepted messages (the records store is one; others plug in alike)."""
 
-    ``prepare`` (parse, validate, normalize: most of the work) runs before the write transaction,
-    so the database's write lock is held only for the master patient index and the inserts.
-    """
+    def prepare(self, messages: list[Pending]) -> object:
+        """The pure part for a chunk, before its transaction (nothing by default)."""
+        return None
 
-    def prepare(self, messages) -> dict:
-        from .records.store import prepare_all
-
-        return prepare_all(messages)
-
-    def __call__(self, session: Session, messages, now: datetime, prepared: dict | None = None) -> dict[int, HubError]:
-        from .records.store import prepare_all, store_prepared
-
-        prepared = prepared if prepared is not None else prepare_all(messages)
-        return store_prepared(session, messages, prepared, now=now).errors
-
-
-store_records = RecordsStage()
-STAGES: list[Stage] = [store_records]
+    @abstractmethod
+    def apply(self, session: Session, messages: list[Pending], now: datetime, prepared) -> dict[int, HubError]:
+        """Write the messages' results in ``session``; the rejected ones by row id (nothing of theirs written)."""
 
 
 def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: dict[int, HubError],
-               broken: set[int], prepared: dict | None) -> None:
+               broken: set[int], prepared) -> None:
     """Run ``stage`` on the batch; if it fails unexpectedly, once per message to isolate the culprit."""
     try:
         with session.begin_nested():
-            errors.update(stage(session, messages, now, prepared) if prepared is not None
-                          else stage(session, messages, now))
+            errors.update(stage.apply(session, messages, now, prepared))
         return
     except HubError as exc:  # the stage refused the batch as a whole: find whose fault it is
         if len(messages) == 1:
@@ -122,7 +113,7 @@ def _arriving(sessions: sessionmaker[Session]) -> bool:
     return previous is not None and newest > previous
 
 
-def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | None = None, limit: int = BATCH,
+def process_pending(sessions: sessionmaker[Session], stages: Sequence[Stage], *, limit: int = BATCH,
                     commit_every: int | None = None) -> int:
     """Process up to ``limit`` pending messages; returns how many were finished.
 
@@ -133,7 +124,6 @@ def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | No
     the write lock, which the intake's group commits wait for, is held only briefly while clinics
     wait for receipts.
     """
-    stages = STAGES if stages is None else stages
     arriving = _arriving(sessions)
     candidates = _pending(sessions, limit)
     if not candidates:
@@ -147,13 +137,13 @@ def process_pending(sessions: sessionmaker[Session], *, stages: list[Stage] | No
     finished = 0
     for start in range(0, len(candidates), commit_every):
         chunk = candidates[start:start + commit_every]
-        prepared = {index: stage.prepare(chunk) for index, stage in enumerate(stages) if hasattr(stage, "prepare")}
+        prepared = [stage.prepare(chunk) for stage in stages]
         finished += _commit_chunk(sessions, stages, chunk, prepared)
     return finished
 
 
-def _commit_chunk(sessions: sessionmaker[Session], stages: list[Stage], candidates: list[Pending],
-                  prepared: dict) -> int:
+def _commit_chunk(sessions: sessionmaker[Session], stages: Sequence[Stage], candidates: list[Pending],
+                  prepared: list) -> int:
     """One write transaction: claim ``candidates``, run the stages' database work, record outcomes."""
     now = utcnow()
     # Not durable: a power loss can only roll back whole chunks, whose messages are then pending
@@ -163,10 +153,10 @@ def _commit_chunk(sessions: sessionmaker[Session], stages: list[Stage], candidat
         messages = [m for m in candidates if m.id in claimed]  # another process may have taken some
         errors: dict[int, HubError] = {}
         broken: set[int] = set()  # a bug, not bad data: left pending to be retried, logged without content
-        for index, stage in enumerate(stages):
+        for stage, prepared_by_stage in zip(stages, prepared):
             remaining = [m for m in messages if m.id not in errors and m.id not in broken]
             if remaining:
-                _run_stage(session, stage, remaining, now, errors, broken, prepared.get(index))
+                _run_stage(session, stage, remaining, now, errors, broken, prepared_by_stage)
         reply_rows, audit_rows, changes, finished = [], [], [], 0
         for message in messages:
             if message.id in broken:
@@ -217,8 +207,10 @@ def warm_up() -> None:
 class Processor:
     """A daemon thread that processes pending messages every ``interval`` seconds, ``batch`` at a time."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, interval: float = 0.5, batch: int = BATCH):
+    def __init__(self, sessions: sessionmaker[Session], stages: Sequence[Stage], *, interval: float = 0.5,
+                 batch: int = BATCH):
         self.sessions = sessions
+        self.stages = list(stages)
         self.interval = interval
         self.batch = batch
         self._stop = threading.Event()
@@ -245,11 +237,11 @@ class Processor:
                 # under a steady stream of submissions, polling at once would commit a few messages
                 # at a time, paying a transaction and the database's write lock for each handful,
                 # in competition with the intake. Waiting lets ``interval`` seconds' worth gather.
-                while process_pending(self.sessions, limit=self.batch) >= self.batch and not self._stop.is_set():
+                while process_pending(self.sessions, self.stages, limit=self.batch) >= self.batch and not self._stop.is_set():
                     pass
             except Exception:  # keep the thread alive; the messages stay pending and are retried
                 log.error("processing tick failed", exc_info=False)
             self._stop.wait(self.interval)
 
 
-__all__ = ["Stage", "STAGES", "BATCH", "LIVE_COMMIT", "process_pending", "warm_up", "Processor", "store_records"]
+__all__ = ["Stage", "Pending", "BATCH", "LIVE_COMMIT", "process_pending", "warm_up", "Processor"]

@@ -14,6 +14,8 @@ from protocol.errors import HubError, SecurityError
 from hub.errors import StoreError
 from .exchange.gate import SecurityGate
 from .exchange.writer import InboxWriter
+from .pipeline import Stage
+from .records.stage import RecordsStage
 from .settings import Settings
 from .store.db import make_engine, migrate, session_factory, transaction
 from .store.models import RequestNonce
@@ -41,6 +43,11 @@ class NonceGuard:
             return session.execute(delete(RequestNonce).where(RequestNonce.expires_at < (now or utcnow()))).rowcount
 
 
+def processing_stages() -> list[Stage]:
+    """What the processor does with each accepted message, in order."""
+    return [RecordsStage()]
+
+
 @dataclass
 class Hub:
     """Everything a request needs, shared by the threads of one process."""
@@ -53,6 +60,7 @@ class Hub:
     gate: SecurityGate
     nonces: NonceGuard
     inbox: InboxWriter
+    stages: list[Stage]      # processing after the receipt (``hub.pipeline``)
 
     @classmethod
     def open(cls, settings: Settings, *, run_migrations: bool = True) -> "Hub":
@@ -69,7 +77,7 @@ class Hub:
         nonces = NonceGuard(sessions)
         gate = SecurityGate(trust=trust, decryptor=decryptor, nonces=nonces, max_bytes=settings.max_message_bytes)
         return cls(settings=settings, sessions=sessions, trust=trust, signer=signer, decryptor=decryptor,
-                   gate=gate, nonces=nonces, inbox=InboxWriter(sessions))
+                   gate=gate, nonces=nonces, inbox=InboxWriter(sessions), stages=processing_stages())
 
 
-__all__ = ["Hub", "NonceGuard"]
+__all__ = ["Hub", "NonceGuard", "processing_stages"]

@@ -128,6 +128,7 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
     import threading
 
     from ..pipeline import BATCH, Processor
+    from ..runtime import processing_stages
 
     if niceness:
         os.nice(niceness)
@@ -136,7 +137,7 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     parent = os.getppid()
-    worker = Processor(sessions, interval=interval, batch=batch or BATCH).start()  # also picks up what a crash left pending
+    worker = Processor(sessions, processing_stages(), interval=interval, batch=batch or BATCH).start()  # also picks up what a crash left pending
     # uvicorn re-raises the SIGTERM it caught once it has shut down, so `hie serve` may die without
     # running its cleanup: the processor notices it has been orphaned and stops by itself.
     while not stop.wait(1.0):

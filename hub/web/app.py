@@ -55,7 +55,7 @@ def soap_services(hub: Hub) -> dict[str, object]:
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     """Build the ASGI app for one hub process."""
     hub = hub or Hub.open(settings)
-    processor = Processor(hub.sessions, interval=settings.processing_interval_s) if settings.start_processor else None
+    processor = Processor(hub.sessions, hub.stages, interval=settings.processing_interval_s) if settings.start_processor else None
 
     @asynccontextmanager
     async def lifespan(_app):

@@ -9,7 +9,7 @@ from lxml import etree
 from sqlalchemy import select, text
 
 from protocol.errors import HubError
-from hub import pipeline as processing
+from hub import pipeline
 from hub.store.models import AuditEvent, Message, Reply
 from protocol.ns import HIS, q
 from protocol.timestamps import utcnow
@@ -18,6 +18,7 @@ from tests.support.documents import document as canonical
 
 from .builders import fault_code, operation, sealed, submit_batch, submit_document, sample_document
 from .conftest import counts, stored
+from hub.runtime import processing_stages
 
 
 def _fail_audit_inserts(hub) -> None:
@@ -122,20 +123,21 @@ def test_pending_messages_are_processed_after_restart(hub, post, members, hub_en
         assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, visit)).body) is None
     with hub.sessions() as session:
         assert {m.status for m in session.scalars(select(Message))} == {"accepted"}
-    assert processing.process_pending(hub.sessions) == 3
-    assert processing.process_pending(hub.sessions) == 0  # nothing processed twice
+    assert pipeline.process_pending(hub.sessions, processing_stages()) == 3
+    assert pipeline.process_pending(hub.sessions, processing_stages()) == 0  # nothing processed twice
     with hub.sessions() as session:
         assert {m.status for m in session.scalars(select(Message))} == {"processed"}
         assert session.scalar(select(Reply.kind).limit(1)) == "ack"
 
 
 def test_failing_stage_rejects_with_its_code(hub, post, members, hub_enc_cert):
-    def refuse(session, messages, now):
-        session.add(Reply(reply_id="half-written", recipient="X", kind="x", content=b"", created_at=utcnow()))
-        raise HubError("exchange.document.invalid", "test stage")
+    class Refuse(pipeline.Stage):
+        def apply(self, session, messages, now, prepared):
+            session.add(Reply(reply_id="half-written", recipient="X", kind="x", content=b"", created_at=utcnow()))
+            raise HubError("exchange.document.invalid", "test stage")
 
     assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert)).body) is None
-    assert processing.process_pending(hub.sessions, stages=[refuse]) == 1
+    assert pipeline.process_pending(hub.sessions, [Refuse()]) == 1
     with hub.sessions() as session:
         message = session.scalars(select(Message)).one()
         assert (message.status, message.error_code) == ("rejected", "exchange.document.invalid")
@@ -162,7 +164,7 @@ def test_reply_ids_follow_the_order_the_processor_queued_them(hub, post, members
     for _ in range(2):
         items = [(f"urn:uuid:{uuid.uuid4()}", sample_document()) for _ in range(3)]
         assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, submit_batch(items), op="SubmitBatch")).body) is None
-        assert processing.process_pending(hub.sessions) == 3
+        assert pipeline.process_pending(hub.sessions, processing_stages()) == 3
     with hub.sessions() as session:
         ids = session.scalars(select(Reply.reply_id).order_by(Reply.id)).all()
     assert len(ids) == 6 and len(set(ids)) == 6
@@ -172,12 +174,13 @@ def test_reply_ids_follow_the_order_the_processor_queued_them(hub, post, members
 
 
 def test_unexpected_stage_error_leaves_message_pending(hub, post, members, hub_enc_cert):
-    def broken(session, messages, now):
-        raise RuntimeError("a bug, not bad data")
+    class Broken(pipeline.Stage):
+        def apply(self, session, messages, now, prepared):
+            raise RuntimeError("a bug, not bad data")
 
     assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert)).body) is None
-    assert processing.process_pending(hub.sessions, stages=[broken]) == 0
+    assert pipeline.process_pending(hub.sessions, [Broken()]) == 0
     with hub.sessions() as session:
         assert session.scalars(select(Message.status)).one() == "accepted"
         assert session.scalars(select(Reply)).all() == []
-    assert processing.process_pending(hub.sessions) == 1  # once fixed, it is processed
+    assert pipeline.process_pending(hub.sessions, processing_stages()) == 1  # once fixed, it is processed

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from hub.web.app import soap_services
-from hub import pipeline as processing
+from hub import pipeline
 from hub.mpi.resident_id import make_resident_id
 from hub.records.soap import NAMESPACE, SERVICE
 from hub.registry import seed_demo
@@ -22,6 +22,7 @@ from tests.support.documents import DOC_NS as NS
 from tests.support.documents import ROOTS, document
 
 from .builders import TO, fault_code, sealed, submit_document
+from hub.runtime import processing_stages
 
 # synthetic person (generated for the tests, not a real person)
 PATIENT = {"resident_id": make_resident_id("33010519750505003"), "name": "合成测试乙", "sex": "1",
@@ -63,7 +64,7 @@ def test_submit_then_find_and_read_the_longitudinal_record(hub, post, members, h
         seed_demo(session)
     visit = document("OutpatientVisit", institution="CLINIC01", document_id="OV-SOAP-1", patient=PATIENT)
     assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, submit_document(visit))).body) is None
-    assert processing.process_pending(hub.sessions) == 1
+    assert pipeline.process_pending(hub.sessions, processing_stages()) == 1
 
     code, found = call("CLINIC01", "FindResidents", IdentifierRoot=ROOTS["resident_id"],
                        Identifier=PATIENT["resident_id"])

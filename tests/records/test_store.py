@@ -12,6 +12,7 @@ from hub.records.query import document_bytes, find_document
 from hub.store.models import AuditEvent
 
 from tests.support.documents import DOC_NS, document, example_types
+from hub.runtime import processing_stages
 
 PERSONLESS = {"InstitutionMonthlyStats", "DrugMovement"}
 
@@ -181,26 +182,26 @@ def test_rows_are_stored_as_sqlalchemy_stores_them(store, type_name):
 def test_chunks_are_short_while_submissions_arrive_and_whole_otherwise(store, monkeypatch):
     """While messages keep arriving the processor commits LIVE_COMMIT messages at a time, each
     chunk prepared on its own; with nothing new since its last look, a batch is one transaction."""
-    from hub import pipeline as processing
+    from hub import pipeline
 
-    chunks, real = [], processing._commit_chunk
+    chunks, real = [], pipeline._commit_chunk
 
     def counted(sessions, stages, candidates, prepared):
         chunks.append(len(candidates))
         assert set(prepared[0]) == {m.id for m in candidates}
         return real(sessions, stages, candidates, prepared)
 
-    monkeypatch.setattr(processing, "_commit_chunk", counted)
+    monkeypatch.setattr(pipeline, "_commit_chunk", counted)
     first = store.deliver(*[document("OutpatientVisit", document_id=f"FIRST-{i}") for i in range(30)])
-    assert processing.process_pending(store.sessions, limit=25) == 25  # first look: nothing known yet
+    assert pipeline.process_pending(store.sessions, processing_stages(), limit=25) == 25  # first look: nothing known yet
     assert chunks == [25]
     chunks.clear()
-    assert processing.process_pending(store.sessions, limit=25) == 5  # nothing arrived since
+    assert pipeline.process_pending(store.sessions, processing_stages(), limit=25) == 5  # nothing arrived since
     assert chunks == [5]
     chunks.clear()
     live = store.deliver(*[document("OutpatientVisit", document_id=f"LIVE-{i}") for i in range(47)])
-    assert processing.process_pending(store.sessions, limit=500) == 47  # 47 arrived since the last look
-    whole, rest = divmod(47, processing.LIVE_COMMIT)
-    assert 1 < processing.LIVE_COMMIT < 47 and rest  # the chunks below are more than one, one of them short
-    assert chunks == [processing.LIVE_COMMIT] * whole + [rest]
+    assert pipeline.process_pending(store.sessions, processing_stages(), limit=500) == 47  # 47 arrived since the last look
+    whole, rest = divmod(47, pipeline.LIVE_COMMIT)
+    assert 1 < pipeline.LIVE_COMMIT < 47 and rest  # the chunks below are more than one, one of them short
+    assert chunks == [pipeline.LIVE_COMMIT] * whole + [rest]
     assert {store.outcome(row)[0] for row in first + live} == {"processed"}

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from hub.pipeline import Processor
 from hub.store.sqlite import WAL_BACKSTOP_PAGES, WalCheckpointer
 from hub.store.db import make_engine, session_factory, sqlite_url, transaction
+from hub.runtime import processing_stages
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def test_the_restart_step_waits_for_the_write_lock(engine):
 
 
 def test_the_processor_runs_a_checkpointer_on_sqlite_only(engine, tmp_path):
-    processor = Processor(session_factory(engine), interval=0.05).start()
+    processor = Processor(session_factory(engine), processing_stages(), interval=0.05).start()
     try:
         assert isinstance(processor._checkpointer, WalCheckpointer)
     finally:

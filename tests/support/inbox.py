@@ -7,10 +7,11 @@ import itertools
 
 from lxml import etree
 
-from hub import pipeline as processing
+from hub import pipeline
 from hub.store.db import transaction
 from hub.store.models import Envelope, Message, MessageStatus
 from protocol.timestamps import utcnow
+from hub.runtime import processing_stages
 
 _counter = itertools.count(1)
 
@@ -41,7 +42,7 @@ class Store:
 
     def process(self) -> int:
         total = 0
-        while (count := processing.process_pending(self.sessions)):
+        while (count := pipeline.process_pending(self.sessions, processing_stages())):
             total += count
         return total
 

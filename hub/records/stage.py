@@ -1,0 +1,28 @@
+"""The processing stage that turns accepted documents into health records (``hub.pipeline.Stage``)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from protocol.errors import HubError
+
+from ..pipeline import Pending, Stage
+from .store import prepare_all, store_prepared
+
+
+class RecordsStage(Stage):
+    """Normalize documents into the health-record store.
+
+    ``prepare`` (parse, validate, normalize: most of the work) runs before the write transaction,
+    so the database's write lock is held only for the master patient index and the inserts.
+    """
+
+    def prepare(self, messages: list[Pending]) -> dict:
+        return prepare_all(messages)
+
+    def apply(self, session: Session, messages: list[Pending], now: datetime, prepared: dict) -> dict[int, HubError]:
+        return store_prepared(session, messages, prepared, now=now).errors
+
+
+__all__ = ["RecordsStage"]
