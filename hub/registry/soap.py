@@ -6,14 +6,12 @@ Only the bureau role registers institutions; an institution registers its own de
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 from spyne import ComplexModel, ServiceBase, Unicode, rpc
 
 from schemas import terminology
 from protocol.errors import HubError
 from ..exchange.gate import Service
-from ..exchange.soap import _as_fault
 from ..store.db import transaction
 from protocol.ns import q
 from . import access, service, staff
@@ -81,15 +79,6 @@ def _entry(verified, element: str, mapping: dict[str, str]) -> dict:
     return values
 
 
-@contextmanager
-def _faults():
-    """HubError → SOAP Fault rendered from the machine code alone (hub.exchange.soap._as_fault)."""
-    try:
-        yield
-    except HubError as exc:
-        raise _as_fault(exc) from None
-
-
 def _institution_info(row) -> InstitutionInfo:
     return InstitutionInfo(Code=row.code, Name=row.name, Kind=row.kind, Level=row.level,
                            DivisionCode=row.division_code, ParentCode=row.parent_code, Status=row.status)
@@ -119,84 +108,76 @@ class RegistryService(ServiceBase):
 
     @rpc(InstitutionInfo.customize(min_occurs=1), _returns=InstitutionInfo, _out_variable_name="Institution")
     def RegisterInstitution(ctx, Institution):
-        with _faults():
-            hub, verified, client = _ctx(ctx)
-            values = _entry(verified, "Institution", _INSTITUTION)
-            with transaction(hub.sessions) as session:
-                if access.role_of(session, verified.sender) != "bureau":
-                    raise HubError("access.denied", "only the bureau registers institutions")
-                row = service.register_institution(session, actor=Actor(verified.sender, verified, client), **values)
-                return _institution_info(row)
+        hub, verified, client = _ctx(ctx)
+        values = _entry(verified, "Institution", _INSTITUTION)
+        with transaction(hub.sessions) as session:
+            if access.role_of(session, verified.sender) != "bureau":
+                raise HubError("access.denied", "only the bureau registers institutions")
+            row = service.register_institution(session, actor=Actor(verified.sender, verified, client), **values)
+            return _institution_info(row)
 
     @rpc(Unicode, Unicode, Unicode, Unicode, _returns=InstitutionInfo.customize(max_occurs="unbounded"),
          _out_variable_name="Institution")
     def QueryInstitutions(ctx, Division, Kind, Name, Parent):
-        with _faults():
-            hub, verified, _client = _ctx(ctx)
-            content = verified.content
-            with hub.sessions() as session:
-                rows = service.query_institutions(session, division=_arg(content, "Division"),
-                                                  kind=_arg(content, "Kind"), q=_arg(content, "Name"),
-                                                  parent=_arg(content, "Parent"), limit=service.MAX_RESULTS)
-                return [_institution_info(row) for row in rows]
+        hub, verified, _client = _ctx(ctx)
+        content = verified.content
+        with hub.sessions() as session:
+            rows = service.query_institutions(session, division=_arg(content, "Division"),
+                                              kind=_arg(content, "Kind"), q=_arg(content, "Name"),
+                                              parent=_arg(content, "Parent"), limit=service.MAX_RESULTS)
+            return [_institution_info(row) for row in rows]
 
     @rpc(DepartmentInfo.customize(min_occurs=1), _returns=DepartmentInfo, _out_variable_name="Department")
     def RegisterDepartment(ctx, Department):
-        with _faults():
-            hub, verified, client = _ctx(ctx)
-            values = _entry(verified, "Department", _DEPARTMENT)
-            with transaction(hub.sessions) as session:
-                _may_edit_staff_of(session, verified, values.get("institution_code"))
-                row = staff.register_department(session, actor=Actor(verified.sender, verified, client), **values)
-                return _department_info(row)
+        hub, verified, client = _ctx(ctx)
+        values = _entry(verified, "Department", _DEPARTMENT)
+        with transaction(hub.sessions) as session:
+            _may_edit_staff_of(session, verified, values.get("institution_code"))
+            row = staff.register_department(session, actor=Actor(verified.sender, verified, client), **values)
+            return _department_info(row)
 
     @rpc(Unicode(min_occurs=1), _returns=DepartmentInfo.customize(max_occurs="unbounded"),
          _out_variable_name="Department")
     def QueryDepartments(ctx, InstitutionCode):
-        with _faults():
-            hub, verified, _client = _ctx(ctx)
-            with hub.sessions() as session:
-                rows = staff.query_departments(session, institution_code=_arg(verified.content, "InstitutionCode"))
-                return [_department_info(row) for row in rows]
+        hub, verified, _client = _ctx(ctx)
+        with hub.sessions() as session:
+            rows = staff.query_departments(session, institution_code=_arg(verified.content, "InstitutionCode"))
+            return [_department_info(row) for row in rows]
 
     @rpc(PractitionerInfo.customize(min_occurs=1), _returns=PractitionerInfo, _out_variable_name="Practitioner")
     def RegisterPractitioner(ctx, Practitioner):
-        with _faults():
-            hub, verified, client = _ctx(ctx)
-            values = _entry(verified, "Practitioner", _PRACTITIONER)
-            with transaction(hub.sessions) as session:
-                _may_edit_staff_of(session, verified, values.get("institution_code"))
-                row = staff.register_practitioner(session, actor=Actor(verified.sender, verified, client), **values)
-                return _practitioner_info(row)
+        hub, verified, client = _ctx(ctx)
+        values = _entry(verified, "Practitioner", _PRACTITIONER)
+        with transaction(hub.sessions) as session:
+            _may_edit_staff_of(session, verified, values.get("institution_code"))
+            row = staff.register_practitioner(session, actor=Actor(verified.sender, verified, client), **values)
+            return _practitioner_info(row)
 
     @rpc(Unicode(min_occurs=1), Unicode, _returns=PractitionerInfo.customize(max_occurs="unbounded"),
          _out_variable_name="Practitioner")
     def QueryPractitioners(ctx, InstitutionCode, DepartmentCode):
-        with _faults():
-            hub, verified, _client = _ctx(ctx)
-            content = verified.content
-            with hub.sessions() as session:
-                rows = staff.query_practitioners(session, institution_code=_arg(content, "InstitutionCode"),
-                                                   department_code=_arg(content, "DepartmentCode"))
-                return [_practitioner_info(row) for row in rows]
+        hub, verified, _client = _ctx(ctx)
+        content = verified.content
+        with hub.sessions() as session:
+            rows = staff.query_practitioners(session, institution_code=_arg(content, "InstitutionCode"),
+                                               department_code=_arg(content, "DepartmentCode"))
+            return [_practitioner_info(row) for row in rows]
 
     @rpc(Unicode(min_occurs=1), Unicode(min_occurs=1), _returns=ConceptInfo, _out_variable_name="Concept")
     def LookupCode(ctx, System, Code):
-        with _faults():
-            _hub, verified, _client = _ctx(ctx)
-            concept = terminology.lookup(_arg(verified.content, "System") or "", _arg(verified.content, "Code") or "")
-            if concept is None:
-                raise HubError("registry.not_found", "unknown code system or code")
-            return _concept_info(concept)
+        _hub, verified, _client = _ctx(ctx)
+        concept = terminology.lookup(_arg(verified.content, "System") or "", _arg(verified.content, "Code") or "")
+        if concept is None:
+            raise HubError("registry.not_found", "unknown code system or code")
+        return _concept_info(concept)
 
     @rpc(Unicode(min_occurs=1), _returns=ConceptInfo.customize(max_occurs="unbounded"), _out_variable_name="Concept")
     def ListValueSet(ctx, System):
-        with _faults():
-            _hub, verified, _client = _ctx(ctx)
-            concepts = terminology.value_set(_arg(verified.content, "System") or "")
-            if not concepts:
-                raise HubError("registry.not_found", "unknown code system")
-            return [_concept_info(concept) for concept in concepts]
+        _hub, verified, _client = _ctx(ctx)
+        concepts = terminology.value_set(_arg(verified.content, "System") or "")
+        if not concepts:
+            raise HubError("registry.not_found", "unknown code system")
+        return [_concept_info(concept) for concept in concepts]
 
 
 __all__ = ["RegistryService", "NAMESPACE", "OPERATIONS", "SERVICE", "InstitutionInfo", "DepartmentInfo",

@@ -23,8 +23,8 @@ from protocol.receipts import ReceiptStatus, build_receipt
 from protocol.ns import HIE, SOAP11, q
 from protocol.timestamps import utcnow
 from . import submit
+from .application import exchange_application
 from .faults import fault_envelope
-from ..exchange.soap import make_application
 
 log = logging.getLogger(__name__)
 # spyne logs whole requests and tracebacks on faults: keep message content out of logs.
@@ -106,7 +106,7 @@ class HubWsgiApplication(WsgiApplication):
 
 
 def _coded(error) -> bool:
-    """A Fault raised by the hub's own operations (``hub.exchange.soap._as_fault``): it has its code."""
+    """A Fault raised by the hub's own operations (``application.as_fault``): it has its code."""
     detail = getattr(error, "detail", None)
     return isinstance(detail, etree._Element) and detail.tag == q(HIE, "Fault")
 
@@ -126,7 +126,7 @@ class GateMiddleware:
 
     def __init__(self, hub, app=None, *, service: Service = EXCHANGE):
         self.hub = hub
-        self.app = app or HubWsgiApplication(make_application())
+        self.app = app or HubWsgiApplication(exchange_application())
         self.service = service
 
     def __call__(self, environ, start_response):

@@ -13,6 +13,7 @@ from ..pipeline import Processor
 from ..runtime import Hub
 from ..settings import Settings
 from ..soap.asgi import SoapFront, local_path
+from ..soap.application import application
 from ..soap.wsgi import GateMiddleware, HubWsgiApplication
 
 
@@ -32,20 +33,16 @@ class HubApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def soap_services(hub: Hub) -> dict[str, object]:
+def soap_services(hub: Hub) -> dict[str, GateMiddleware]:
     """Every SOAP service, each behind the security gate bound to its namespace."""
-    from spyne.protocol.soap import Soap11
-
     from ..records.soap import SERVICE as RECORDS
     from ..records.soap import RecordService
     from ..registry.soap import SERVICE as REGISTRY
     from ..registry.soap import RegistryService
-    from ..exchange.soap import HubApplication
 
     def behind_gate(service_class, spec, name):
-        application = HubApplication([service_class], tns=spec.namespace, name=name,
-                                     in_protocol=Soap11(validator=None), out_protocol=Soap11())
-        return GateMiddleware(hub, HubWsgiApplication(application), service=spec)
+        return GateMiddleware(hub, HubWsgiApplication(application(service_class, namespace=spec.namespace, name=name)),
+                              service=spec)
 
     return {"exchange": GateMiddleware(hub),
             "records": behind_gate(RecordService, RECORDS, "Records"),

@@ -27,7 +27,8 @@ from hub.runtime import Hub
 from hub.soap import submit
 from hub.soap.asgi import SoapFront
 from hub.soap.faults import fault_envelope
-from hub.exchange.soap import TNS, BatchItem, HubApplication, _as_fault
+from hub.exchange.soap import TNS, BatchItem
+from hub.soap.application import HubApplication, as_fault
 from hub.soap.wsgi import GateMiddleware
 from hub.store.models import Message
 
@@ -46,7 +47,7 @@ class _SpyneTwin(ServiceBase):
     def SubmitDocument(ctx, Document):
         outcome = _ANSWER[0]
         if outcome.status == "rejected":
-            raise _as_fault(ExchangeError(outcome.code), outcome.receipt)
+            raise as_fault(ExchangeError(outcome.code), outcome.receipt)
         return etree.fromstring(outcome.receipt)
 
     @rpc(BatchItem.customize(max_occurs="unbounded", min_occurs=1),

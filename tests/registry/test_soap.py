@@ -15,7 +15,7 @@ from spyne.server.wsgi import WsgiApplication
 
 from hub import registry
 from hub.registry.soap import NAMESPACE, OPERATIONS, RegistryService
-from hub.exchange.soap import HubApplication
+from hub.soap.application import HubApplication
 from protocol.ns import HIE, SOAP11, q
 
 from .conftest import audit_rows
