@@ -13,7 +13,7 @@ import pandas as pd
 
 from olap.backend import Backend
 from olap.rollups import ROLLUPS, fact_of, refresh, refresh_everything
-from olap.schema.migrate import table
+from olap.schema.versions import table
 
 from .exact_facts import EXACT_FACTS
 

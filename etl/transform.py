@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from olap.schema.migrate import table
+from olap.schema.versions import table
 
 from .facts import MESSAGE_FACT, FactSource
 

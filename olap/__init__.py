@@ -1,6 +1,7 @@
 """The OLAP mart: ClickHouse backends (chDB embedded, server, cluster), the versioned star schema,
 dimension loads and rollups. The only package of the project that imports chdb or clickhouse_driver."""
-from .backend import Backend, Capabilities, parse_version
+from .backend import Backend
+from .capabilities import Capabilities, parse_version
 from .chdb_backend import ChdbBackend
 from .errors import BackendUnavailable, OlapError, ParameterError, QueryError, SchemaError
 from .rollups import ROLLUPS, Rollup, refresh

@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .backend import Backend, Params, parse_version
+from .backend import Backend, Params
+from .capabilities import parse_version
 from .errors import BackendUnavailable, QueryError, engine_message
 from .frames import normalize_chdb_frame
 from .sqlparams import bind, identifier

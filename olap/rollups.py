@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from .backend import Backend
-from .schema.migrate import table as declared_table
+from .schema.versions import table as declared_table
 from .sqlparams import identifier
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .backend import Backend, Params, parse_version
+from .backend import Backend, Params
+from .capabilities import parse_version
 from .errors import BackendUnavailable, QueryError, engine_message
 from .frames import column_for_insert, frame_from_columns
 from .schema.ddl import create_distributed_sql, create_table_sql, local_name

@@ -9,6 +9,7 @@ or a ``Quarantine`` that says, without echoing any patient data, why it could no
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
@@ -63,9 +64,16 @@ def source(kind: str) -> Callable[[Source], Source]:
     return register
 
 
-def items(kind: str, payload: Any, context: SourceContext) -> Iterable[SourceItem]:
-    from . import load_all
+_MODULES = ("canonical", "hl7v2", "cda", "csv_rows", "database")
 
+
+def load_all() -> None:
+    """Import every source module, so each registers its kind."""
+    for name in _MODULES:
+        importlib.import_module(f"{__package__}.{name}")
+
+
+def items(kind: str, payload: Any, context: SourceContext) -> Iterable[SourceItem]:
     load_all()
     try:
         adapter = SOURCES[kind]

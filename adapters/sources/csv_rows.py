@@ -13,7 +13,8 @@ import io
 from typing import Iterator
 
 from .base import Quarantine, SourceContext, SourceItem, source
-from .mapping import RowMap, map_rows
+from .mapping import map_rows
+from .row_map import RowMap
 
 _ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "gb18030": "gb18030",
               "gbk": "gb18030", "gb2312": "gb18030"}

@@ -26,7 +26,8 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
 
 from .base import SourceContext, SourceItem, source
-from .mapping import RowMap, map_rows
+from .mapping import map_rows
+from .row_map import RowMap
 
 
 @source("database")

@@ -2,49 +2,24 @@
 
 ``RowReader`` applies a row map's field specs (column or constant, default, code translations)
 and converts values with the map's error codes. ``KIND_FIELDS`` says which row-map field names
-each body kind (``bodies``) reads, and ``read_body`` turns a group of rows into the body values
+each body kind (``bodies``) reads (``row_map``), and ``read_body`` turns a group of rows into the body values
 ``documents.build`` writes: scalar and structured elements from the group's first row, list
 elements from every row.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from .bodies import BODY, CHARGE_CATEGORIES
 from .documents import DOCUMENT_ID_ROOT
+from .row_map import RowMap
 from .values import (SourceProblem, boolean_text, clean_text, count_text, decimal_text, iso_date, iso_datetime,
                      year_month)
-
-if TYPE_CHECKING:
-    from .mapping import RowMap
-
-# Row-map field names of each kind, as suffixes of the element name ("" = the element name itself).
-_CATEGORIES = tuple(CHARGE_CATEGORIES)
-KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    **{kind: ("",) for kind in ("time", "date", "month", "coded", "text", "count", "measure", "amount", "boolean",
-                                "identifier")},
-    "party": ("code", "name"), "address": ("", "division"), "pressure": ("systolic", "diastolic"),
-    "holder": ("code", "name", "kind"), "charges": _CATEGORIES, "revenue": _CATEGORIES,
-    # list kinds: one entry per row (split cells for diagnoses)
-    "diagnoses": ("code", "display"), "procedures": ("code", "system", "display", "date"),
-    "results": ("test", "test.display", "value", "unit", "low", "high", "abnormalFlag"),
-    "items": ("drug", "drug.display", "specification", "quantity", "unit", "amount", "batchNumber", "dosage"),
-    "stock_items": ("drug", "drug.display", "specification", "batchNumber", "expiryDate", "quantity", "unit",
-                    "amount"),
-    "contacts": ("name", "relationship", "telecom"),
-}
-
-
-def body_fields(type_name: str) -> set[str]:
-    """Every row-map field name the body of ``type_name`` reads."""
-    return {f"{element}.{suffix}" if suffix else element
-            for element, kind in BODY[type_name] for suffix in KIND_FIELDS[kind]}
-
 
 class RowReader:
     """Reads canonical fields from one row, with the map's specs and error codes."""
 
-    def __init__(self, row: Mapping[str, Any], row_map: "RowMap"):
+    def __init__(self, row: Mapping[str, Any], row_map: RowMap):
         self.row, self.map = row, row_map
 
     def raw(self, name: str) -> Any:
@@ -121,8 +96,8 @@ _SCALARS: dict[str, Callable[[str, RowReader], Any]] = {
     "pressure": lambda e, r: (r.count(f"{e}.systolic"), r.count(f"{e}.diastolic"))
     if r.text(f"{e}.systolic") or r.text(f"{e}.diastolic") else None,
     "holder": lambda e, r: _when(r, f"{e}.code", lambda: {p: r.text(f"{e}.{p}") for p in ("code", "name", "kind")}),
-    "charges": lambda e, r: {c: r.number(f"{e}.{c}", 2) for c in _CATEGORIES if r.number(f"{e}.{c}", 2)},
-    "revenue": lambda e, r: {c: r.number(f"{e}.{c}", 2) for c in _CATEGORIES if r.number(f"{e}.{c}", 2)},
+    "charges": lambda e, r: {c: r.number(f"{e}.{c}", 2) for c in CHARGE_CATEGORIES if r.number(f"{e}.{c}", 2)},
+    "revenue": lambda e, r: {c: r.number(f"{e}.{c}", 2) for c in CHARGE_CATEGORIES if r.number(f"{e}.{c}", 2)},
 }
 
 
@@ -182,4 +157,4 @@ def read_body(type_name: str, readers: list[RowReader]) -> dict[str, Any]:
     return body
 
 
-__all__ = ["KIND_FIELDS", "RowReader", "body_fields", "read_body"]
+__all__ = ["RowReader", "read_body"]

@@ -15,7 +15,7 @@ _mart_url = click.option("--mart-url", default=None,
 
 
 def _open(data_dir: Path, database_url: str | None, mart_url: str | None, *, mart: bool = True):
-    from hub.cli.main import _store
+    from .store import open_store
     from hub.settings import Settings
     from olap.errors import BackendUnavailable
 
@@ -23,7 +23,7 @@ def _open(data_dir: Path, database_url: str | None, mart_url: str | None, *, mar
     from etl.mart import open_mart, pseudonymizer
 
     settings = Settings.load(data_dir, database_url=database_url)
-    sessions = _store(data_dir, database_url)
+    sessions = open_store(data_dir, database_url)
     if not mart:
         return settings, sessions, None
     try:

@@ -11,6 +11,7 @@ import click
 from hub.cli.pki import pki as pki_group
 
 from ..settings import Settings
+from .store import open_store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -132,7 +133,7 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
 
     if niceness:
         os.nice(niceness)
-    sessions = _store(data_dir, database_url)
+    sessions = open_store(data_dir, database_url)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -158,7 +159,7 @@ def messages(data_dir, database_url, limit, as_json):
 
     from ..store.models import Message
 
-    with _store(data_dir, database_url)() as session:
+    with open_store(data_dir, database_url)() as session:
         rows = session.scalars(select(Message).order_by(Message.id.desc()).limit(limit)).all()
     for row in rows:
         record = {"id": row.message_id, "sender": row.sender, "type": row.document_type, "status": row.status,
@@ -170,16 +171,6 @@ def messages(data_dir, database_url, limit, as_json):
                        f"{record['code'] or '-':<28} {record['type']:<24} {record['id']}")
     if not rows and not as_json:
         click.echo("inbox is empty", err=True)
-
-
-def _store(data_dir, database_url):
-    """A migrated session factory for the data directory's database."""
-    from ..store.db import make_engine, migrate, session_factory
-
-    settings = Settings.load(data_dir, database_url=database_url)
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    return session_factory(engine)
 
 
 @main.group()
@@ -199,7 +190,7 @@ def tokens_issue(data_dir, database_url, org, label, days):
     from ..store.db import transaction
     from protocol.timestamps import utcnow
 
-    with transaction(_store(data_dir, database_url)) as session:
+    with transaction(open_store(data_dir, database_url)) as session:
         token = issue(session, org=org, label=label, now=utcnow(), valid_days=days)
     click.echo(token)
 
@@ -214,7 +205,7 @@ def tokens_revoke(data_dir, database_url, org):
     from ..store.db import transaction
     from protocol.timestamps import utcnow
 
-    with transaction(_store(data_dir, database_url)) as session:
+    with transaction(open_store(data_dir, database_url)) as session:
         click.echo(f"revoked {revoke(session, org=org, now=utcnow())} token(s) of {org}")
 
 

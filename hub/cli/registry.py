@@ -21,12 +21,12 @@ def grants() -> None:
 
 
 def _run(data_dir, database_url, action):
-    from .main import _store
+    from .store import open_store
     from protocol.errors import HubError
     from ..store.db import transaction
 
     try:
-        with transaction(_store(data_dir, database_url)) as session:
+        with transaction(open_store(data_dir, database_url)) as session:
             return action(session)
     except HubError as error:
         field = error.fields.get("field")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..schema.migrate import table as declared_table
+from ..schema.versions import table as declared_table
 from .model import Cube, CubeRollup, Level, Render
 from .query import Filter, Period
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..backend import Backend
 from ..frames import conform
-from ..schema.migrate import table as declared_table
+from ..schema.versions import table as declared_table
 from ..schema.model import TableKind
 from ..sqlparams import identifier
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..backend import Capabilities
+from ..capabilities import Capabilities
 from ..sqlparams import identifier, quote_string
 from .model import Table
 

@@ -15,17 +15,8 @@ import pandas as pd
 
 from ..backend import Backend
 from ..errors import SchemaError
-from . import v1, v2, v3, v4
-from .model import Column, Table, TableKind
-
-VERSIONS: tuple[ModuleType, ...] = (v1, v2, v3, v4)
-
-SCHEMA_TABLE = Table(
-    name="mart_schema_version", kind=TableKind.META,
-    columns=(Column("schema_version", "UInt32"), Column("description", "String"),
-             Column("applied_at", "DateTime('UTC')"), Column("version", "UInt64")),
-    order_by=("schema_version",), comment="one row per applied schema version")
-
+from .model import Table, TableKind
+from .versions import SCHEMA_TABLE, VERSIONS
 
 def current_version(backend: Backend) -> int:
     """The highest schema version applied to the mart (0 for an empty mart)."""
@@ -67,15 +58,4 @@ def _fill_new_rollups(backend: Backend, tables: tuple[Table, ...]) -> None:
                                version=int(datetime.now(timezone.utc).timestamp() * 1_000_000))
 
 
-def table(name: str) -> Table:
-    """The latest declaration of mart table ``name``."""
-    for module in sorted(VERSIONS, key=lambda module: module.VERSION, reverse=True):
-        for declared in module.TABLES:
-            if declared.name == name:
-                return declared
-    if name == SCHEMA_TABLE.name:
-        return SCHEMA_TABLE
-    raise KeyError(name)
-
-
-__all__ = ["VERSIONS", "SCHEMA_TABLE", "current_version", "apply_schema", "table"]
+__all__ = ["current_version", "apply_schema"]

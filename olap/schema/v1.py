@@ -20,15 +20,15 @@ from .model import Column, Table, TableKind
 VERSION = 1
 DESCRIPTION = "star schema: date, division, institution, diagnosis, disease, drug, vaccine, person; 12 facts"
 
-_CODE = "LowCardinality(String)"
-_ROW_STATE = (
+CODE = "LowCardinality(String)"
+ROW_STATE = (
     Column("version", "UInt64", "highest version wins (ReplacingMergeTree)"),
     Column("deleted", "UInt8", "1 = retracted: read with deleted = 0"),
 )
 _FACT_IDENTITY = (
     Column("fact_key", "String", "<OLTP table>:<OLTP row id>"),
     Column("date", "Date", "the event's date (date dimension key, partition)"),
-    Column("institution_code", _CODE, "reporting institution (institution dimension key)"),
+    Column("institution_code", CODE, "reporting institution (institution dimension key)"),
 )
 _LINEAGE = (
     Column("source_id", "UInt64", "OLTP row id"),
@@ -38,18 +38,18 @@ _LINEAGE = (
 )
 _PERSON = (
     Column("person_key", "String", "keyed-HMAC pseudonym of the MPI person"),
-    Column("sex", _CODE, "GB/T 2261.1 code"),
-    Column("age_band", _CODE, "age at the event, e.g. 0-4, 5-14, 15-44, 45-64, 65+"),
+    Column("sex", CODE, "GB/T 2261.1 code"),
+    Column("age_band", CODE, "age at the event, e.g. 0-4, 5-14, 15-44, 45-64, 65+"),
 )
 
 
 def _dimension(name: str, key: tuple[str, ...], *columns: Column, comment: str) -> Table:
-    return Table(name=name, kind=TableKind.DIMENSION, columns=(*columns, *_ROW_STATE), order_by=key,
+    return Table(name=name, kind=TableKind.DIMENSION, columns=(*columns, *ROW_STATE), order_by=key,
                  comment=comment)
 
 
 def _fact(name: str, *measures: Column, person: bool = True, comment: str) -> Table:
-    columns = (*_FACT_IDENTITY, *_LINEAGE, *(_PERSON if person else ()), *measures, *_ROW_STATE)
+    columns = (*_FACT_IDENTITY, *_LINEAGE, *(_PERSON if person else ()), *measures, *ROW_STATE)
     return Table(name=name, kind=TableKind.FACT, columns=columns,
                  order_by=("institution_code", "date", "fact_key"), partition_by="toYYYYMM(date)",
                  shard_key="sipHash64(fact_key)", comment=comment)
@@ -65,7 +65,7 @@ DIMENSIONS = (
         comment="day -> week -> month -> quarter -> year"),
     _dimension(
         "dim_division", ("code",),
-        Column("code", "String", "GB/T 2260"), Column("name", "String"), Column("level", _CODE),
+        Column("code", "String", "GB/T 2260"), Column("name", "String"), Column("level", CODE),
         Column("district_code", "String", "itself for district-level divisions"), Column("district_name", "String"),
         Column("city_code", "String"), Column("city_name", "String"),
         Column("province_code", "String"), Column("province_name", "String"),
@@ -75,9 +75,9 @@ DIMENSIONS = (
         Column("institution_code", "String"), Column("department_code", "String", "'' = the whole institution"),
         Column("department_name", "String"), Column("standard_department_code", "String", "诊疗科目"),
         Column("standard_department_name", "String"), Column("institution_name", "String"),
-        Column("kind", _CODE), Column("level", _CODE), Column("parent_institution_code", "String"),
+        Column("kind", CODE), Column("level", CODE), Column("parent_institution_code", "String"),
         Column("district_code", "String"), Column("district_name", "String"),
-        Column("city_code", "String"), Column("city_name", "String"), Column("status", _CODE),
+        Column("city_code", "String"), Column("city_name", "String"), Column("status", CODE),
         comment="city -> district -> institution -> department; one row per department plus one with "
                 "department_code '' per institution"),
     _dimension(
@@ -91,7 +91,7 @@ DIMENSIONS = (
     _dimension(
         "dim_disease", ("code",),
         Column("code", "String", "hub notifiable disease code"), Column("name", "String"),
-        Column("class", _CODE, "A 甲 / B 乙 / C 丙"), Column("class_name", "String"),
+        Column("class", CODE, "A 甲 / B 乙 / C 丙"), Column("class_name", "String"),
         Column("parent_code", "String"), Column("icd10_code", "String"),
         comment="notifiable class -> disease"),
     _dimension(
@@ -102,47 +102,47 @@ DIMENSIONS = (
         comment="category -> drug"),
     _dimension(
         "dim_vaccine", ("code",),
-        Column("code", "String"), Column("name", "String"), Column("programme", _CODE, "national / optional"),
+        Column("code", "String"), Column("name", "String"), Column("programme", CODE, "national / optional"),
         comment="vaccines of the immunization facts"),
     _dimension(
         "dim_person", ("person_key",),
         Column("person_key", "String", "keyed-HMAC pseudonym; never a name or an ID number"),
-        Column("sex", _CODE), Column("age_band", _CODE, "age band at the last load"),
+        Column("sex", CODE), Column("age_band", CODE, "age band at the last load"),
         Column("division_code", "String", "residence division"),
         comment="pseudonymous person: key, sex, age band, residence division only"),
 )
 
 FACTS = (
     _fact("fact_outpatient_visit",
-          Column("department_code", "String"), Column("kind", _CODE, "outpatient | emergency"),
+          Column("department_code", "String"), Column("kind", CODE, "outpatient | emergency"),
           Column("primary_diagnosis_code", "String"), Column("total_fen", "Int64"), Column("drug_fen", "Int64"),
           comment="门急诊人次: one row per outpatient or emergency encounter"),
     _fact("fact_inpatient_stay",
           Column("department_code", "String"), Column("discharge_date", "Nullable(Date)"),
-          Column("bed_days", "UInt32"), Column("discharge_outcome", _CODE),
+          Column("bed_days", "UInt32"), Column("discharge_outcome", CODE),
           Column("primary_diagnosis_code", "String"), Column("total_fen", "Int64"),
           comment="住院: one row per stay, date = admission date"),
     _fact("fact_medication",
-          Column("kind", _CODE, "prescription | dispense"), Column("drug_code", "String"),
+          Column("kind", CODE, "prescription | dispense"), Column("drug_code", "String"),
           Column("quantity", "Float64"), Column("amount_fen", "Int64"),
           comment="prescription and dispense lines; document_id groups the lines of one prescription"),
     _fact("fact_lab_test",
-          Column("test_code", "String"), Column("abnormal_flag", _CODE), Column("is_abnormal", "UInt8"),
+          Column("test_code", "String"), Column("abnormal_flag", CODE), Column("is_abnormal", "UInt8"),
           Column("numeric_value", "Nullable(Float64)"),
           comment="one row per lab result"),
     _fact("fact_disease_report",
-          Column("disease_code", "String"), Column("disease_class", _CODE), Column("case_classification", _CODE),
+          Column("disease_code", "String"), Column("disease_class", CODE), Column("case_classification", CODE),
           Column("onset_date", "Date"), Column("report_date", "Date"), Column("division_code", "String"),
           Column("occupation_code", "String"),
           comment="传染病报告卡: date = diagnosis date"),
     _fact("fact_referral",
-          Column("direction", _CODE, "up | down"), Column("to_institution_code", "String"),
-          Column("department_code", "String"), Column("status", _CODE, "sent until the workflow records more"),
+          Column("direction", CODE, "up | down"), Column("to_institution_code", "String"),
+          Column("department_code", "String"), Column("status", CODE, "sent until the workflow records more"),
           Column("turnaround_hours", "Nullable(UInt32)", "referral to response, once known"),
           comment="双向转诊: one row per referral, date = referral date"),
     _fact("fact_drug_movement",
-          Column("movement_type", _CODE, "receipt | transfer | return"), Column("from_code", "String"),
-          Column("from_kind", _CODE), Column("to_code", "String"), Column("to_kind", _CODE),
+          Column("movement_type", CODE, "receipt | transfer | return"), Column("from_code", "String"),
+          Column("from_kind", CODE), Column("to_code", "String"), Column("to_kind", CODE),
           Column("drug_code", "String"), Column("batch_number", "String"), Column("quantity", "Float64"),
           Column("amount_fen", "Int64"), person=False,
           comment="drug batches moving between suppliers, distributors and institutions"),
@@ -150,12 +150,12 @@ FACTS = (
           Column("vaccine_code", "String"), Column("dose_number", "UInt8"),
           comment="one row per administered dose"),
     _fact("fact_maternal_checkup",
-          Column("checkup_type", _CODE, "antenatal | postnatal"), Column("gestational_weeks", "Nullable(UInt8)"),
+          Column("checkup_type", CODE, "antenatal | postnatal"), Column("gestational_weeks", "Nullable(UInt8)"),
           Column("high_risk", "UInt8"),
           comment="one row per maternal checkup"),
     _fact("fact_child_checkup",
           Column("age_months", "UInt16"), Column("weight_kg", "Float64"), Column("height_cm", "Float64"),
-          Column("development", _CODE),
+          Column("development", CODE),
           comment="one row per child checkup"),
     _fact("fact_institution_month",
           Column("staff_on_duty", "UInt32"), Column("approved_beds", "UInt32"), Column("open_beds", "UInt32"),
@@ -165,8 +165,8 @@ FACTS = (
           Column("revenue_other_fen", "Int64"), person=False,
           comment="InstitutionMonthlyStats: date = first day of the month reported"),
     _fact("fact_exchange_message",
-          Column("document_type", _CODE), Column("status", _CODE, "processed | rejected | accepted | received"),
-          Column("error_code", _CODE, "'' unless rejected"), Column("is_rejected", "UInt8"),
+          Column("document_type", CODE), Column("status", CODE, "processed | rejected | accepted | received"),
+          Column("error_code", CODE, "'' unless rejected"), Column("is_rejected", "UInt8"),
           Column("received_at", "DateTime('UTC')"),
           Column("lateness_hours", "Nullable(Int32)", "received_at - the document's effective time"),
           person=False,
@@ -176,9 +176,9 @@ FACTS = (
 ROLLUPS = (
     Table(
         name="rollup_visits_institution_day", kind=TableKind.ROLLUP,
-        columns=(Column("date", "Date"), Column("institution_code", _CODE), Column("department_code", "String"),
-                 Column("kind", _CODE), Column("visits", "UInt64"), Column("total_fen", "Int64"),
-                 Column("drug_fen", "Int64"), *_ROW_STATE),
+        columns=(Column("date", "Date"), Column("institution_code", CODE), Column("department_code", "String"),
+                 Column("kind", CODE), Column("visits", "UInt64"), Column("total_fen", "Int64"),
+                 Column("drug_fen", "Int64"), *ROW_STATE),
         order_by=("institution_code", "date", "department_code", "kind"), partition_by="toYYYYMM(date)",
         shard_key="sipHash64(institution_code)",
         comment="exact visits per institution, department, kind and day; recomputed by the ETL per date range"),

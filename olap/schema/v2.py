@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from .model import Column, Table, TableKind
-from .v1 import _CODE, _ROW_STATE
+from .v1 import CODE, ROW_STATE
 
 VERSION = 2
 DESCRIPTION = "week/month visit rollups, monthly medication rollup, ref_population"
@@ -21,7 +21,7 @@ DESCRIPTION = "week/month visit rollups, monthly medication rollup, ref_populati
 def _rollup(name: str, cell: tuple[Column, ...], measures: tuple[Column, ...], comment: str) -> Table:
     """A rollup keyed like the facts (institution first, then date): one year per partition."""
     rest = tuple(column.name for column in cell if column.name not in ("institution_code", "date"))
-    return Table(name=name, kind=TableKind.ROLLUP, columns=(*cell, *measures, *_ROW_STATE),
+    return Table(name=name, kind=TableKind.ROLLUP, columns=(*cell, *measures, *ROW_STATE),
                  order_by=("institution_code", "date", *rest),
                  partition_by="toYear(date)", shard_key="sipHash64(institution_code)", comment=comment)
 
@@ -30,15 +30,15 @@ _VISIT_MEASURES = (Column("visits", "UInt64"), Column("total_fen", "Int64"), Col
 
 ROLLUPS = (
     _rollup("rollup_visits_institution_week",
-            (Column("date", "Date", "Monday of the ISO week"), Column("institution_code", _CODE), Column("kind", _CODE)),
+            (Column("date", "Date", "Monday of the ISO week"), Column("institution_code", CODE), Column("kind", CODE)),
             _VISIT_MEASURES, "exact visits per institution, kind and ISO week; recomputed by the ETL per whole week"),
     _rollup("rollup_visits_institution_month",
-            (Column("date", "Date", "first day of the month"), Column("institution_code", _CODE),
-             Column("kind", _CODE)),
+            (Column("date", "Date", "first day of the month"), Column("institution_code", CODE),
+             Column("kind", CODE)),
             _VISIT_MEASURES, "exact visits per institution, kind and month; recomputed by the ETL per whole month"),
     _rollup("rollup_medication_institution_month",
-            (Column("date", "Date", "first day of the month"), Column("institution_code", _CODE),
-             Column("drug_code", "String"), Column("kind", _CODE)),
+            (Column("date", "Date", "first day of the month"), Column("institution_code", CODE),
+             Column("drug_code", "String"), Column("kind", CODE)),
             (Column("lines", "UInt64"), Column("amount_fen", "Int64")),
             "exact medication lines per institution, drug, kind and month"),
 )
@@ -51,7 +51,7 @@ REFERENCE = (
                    Column("live_births", "UInt64", "活产数"),
                    Column("children_under_7", "UInt64", "7 岁以下儿童数"),
                    Column("source", "String", "where the figures come from (yearbook, census, synthetic)"),
-                   *_ROW_STATE),
+                   *ROW_STATE),
           order_by=("division_code", "year"),
           comment="declared population per district-level division and year (denominators)"),
 )

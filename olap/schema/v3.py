@@ -11,7 +11,7 @@ Applied to a mart that already holds facts, the new rollup is filled from them a
 from __future__ import annotations
 
 from .model import Column, Table, TableKind
-from .v1 import _CODE, _ROW_STATE
+from .v1 import CODE, ROW_STATE
 
 VERSION = 3
 DESCRIPTION = "city-wide monthly drug rollup"
@@ -19,7 +19,7 @@ DESCRIPTION = "city-wide monthly drug rollup"
 ROLLUPS = (
     Table(name="rollup_medication_drug_month", kind=TableKind.ROLLUP,
           columns=(Column("date", "Date", "first day of the month"), Column("drug_code", "String"),
-                   Column("kind", _CODE), Column("lines", "UInt64"), Column("amount_fen", "Int64"), *_ROW_STATE),
+                   Column("kind", CODE), Column("lines", "UInt64"), Column("amount_fen", "Int64"), *ROW_STATE),
           order_by=("date", "drug_code", "kind"), partition_by="toYear(date)",
           shard_key="sipHash64(drug_code)",
           comment="exact medication lines per drug, kind and month over all institutions"),

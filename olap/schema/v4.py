@@ -10,7 +10,7 @@ Applied to a mart that already holds facts, it is filled at once (``apply_schema
 from __future__ import annotations
 
 from .model import Column, Table, TableKind
-from .v1 import _CODE, _ROW_STATE
+from .v1 import CODE, ROW_STATE
 
 VERSION = 4
 DESCRIPTION = "district weekly visits rollup"
@@ -18,8 +18,8 @@ DESCRIPTION = "district weekly visits rollup"
 ROLLUPS = (
     Table(name="rollup_visits_district_week", kind=TableKind.ROLLUP,
           columns=(Column("date", "Date", "Monday of the ISO week"), Column("district_code", "String"),
-                   Column("kind", _CODE), Column("visits", "UInt64"), Column("total_fen", "Int64"),
-                   Column("drug_fen", "Int64"), *_ROW_STATE),
+                   Column("kind", CODE), Column("visits", "UInt64"), Column("total_fen", "Int64"),
+                   Column("drug_fen", "Int64"), *ROW_STATE),
           order_by=("date", "district_code", "kind"), partition_by="toYear(date)",
           shard_key="sipHash64(district_code)",
           comment="exact visits per reporting institution's district, kind and ISO week (from the institution "

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from olap import apply_schema
-from olap.schema import VERSIONS
+from olap.schema.versions import VERSIONS
 from olap.dimensions import date_dimension, load_dimension
 from olap.rollups import VISITS_INSTITUTION_DAY, refresh
 from olap.server_backend import ServerBackend
