@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
 from hub.runtime import processing_stages
 
 

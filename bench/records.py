@@ -25,12 +25,12 @@ from lxml import etree
 
 from hub import pipeline
 from hub.records.query import longitudinal_record
+from hub.runtime import processing_stages
 from hub.store.db import make_engine, migrate, session_factory
 from hub.store.models import Message
-from tests.support.inbox import Store
 from tests.support.documents import _q, document, patient_element
+from tests.support.inbox import Store
 from tests.support.population import generate
-from hub.runtime import processing_stages
 
 TYPES = ("OutpatientVisit", "LabReport", "Prescription", "InpatientStay", "Immunization", "OutpatientVisit")
 

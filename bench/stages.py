@@ -34,9 +34,9 @@ import threading
 import time
 from pathlib import Path
 
-from . import exchange as ex
 from hub.runtime import processing_stages
 
+from . import exchange as ex
 
 # ------------------------------------------------------------------ crypto floor
 
@@ -217,20 +217,21 @@ def _asgi_total(front, raws: list[bytes], in_flight: int = 16) -> tuple[float, f
 # ------------------------------------------------------------------ the stage run
 
 def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     from certs import init_pki, issue_member
     from hub import pipeline
-    from protocol.receipts import ReceiptStatus, build_receipt
     from hub.runtime import Hub
     from hub.settings import Settings
     from hub.soap import submit
     from hub.soap.asgi import SoapFront
     from hub.soap.wsgi import GateMiddleware
     from protocol import encryption, signature
+    from protocol.receipts import ReceiptStatus, build_receipt
     from protocol.request import open_request
     from protocol.timestamps import utcnow
     from protocol.xmlparse import parse_untrusted
-    from cryptography import x509
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     n_single = 20 if quick else 300
     n_batch = 1 if quick else 8

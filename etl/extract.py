@@ -12,8 +12,8 @@ exact text format it stored them in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 from datetime import datetime
+from typing import Callable
 
 import pandas as pd
 from sqlalchemy import bindparam, text

@@ -16,9 +16,9 @@ import json
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from itertools import islice
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from itertools import islice
 from typing import Callable
 
 import pandas as pd
@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.store.db import transaction
 from olap.backend import Backend
 
-from . import dimensions, extract, load, arrow_reader as reader
+from . import arrow_reader as reader
+from . import dimensions, extract, load
 from .facts import MESSAGE_FACT, SOURCES
 from .models import EtlRun, EtlWatermark
 from .transform import Pseudonymizer, transform_facts, transform_messages

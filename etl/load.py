@@ -17,7 +17,6 @@ from olap.schema.versions import table
 
 from .exact_facts import EXACT_FACTS
 
-
 _IDENTITY = ("fact_key", "institution_code", "date")  # a mart row's identity (its ORDER BY columns)
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from olap.backend import Backend
 
 from . import extract
-from .facts import MESSAGE_FACT, SOURCES
 from .exact_facts import EXACT_FACTS
+from .facts import MESSAGE_FACT, SOURCES
 from .transform import Pseudonymizer, transform_facts, transform_messages
 
 _EVERYTHING = extract.Selection("1 = 1")

@@ -4,10 +4,11 @@ from __future__ import annotations
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.errors import StoreError
+from protocol.timestamps import utcnow
+
+from .errors import StoreError
 from .store.db import transaction
 from .store.rawsql import RawSql
-from protocol.timestamps import utcnow
 
 SUCCESS = "success"
 FAILURE = "failure"

@@ -16,22 +16,24 @@ import logging
 import sys
 import threading
 import weakref
-from datetime import datetime
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.errors import HubError
-from .store.sqlite import WalCheckpointer
+from protocol.timestamps import utcnow
+
+from . import audit
+from .exchange import replies
+from .exchange import sql as statements
 from .store.db import transaction
 from .store.models import Message, MessageStatus
 from .store.rawsql import RawSql
-from protocol.timestamps import utcnow
-from . import audit
-from .exchange import replies
+from .store.sqlite import WalCheckpointer
 
 log = logging.getLogger(__name__)
 _MESSAGES = Message.__table__
@@ -81,23 +83,16 @@ class Pending(NamedTuple):
     document: bytes
 
 
-_PENDING_SQL = ("SELECT id, sender, message_id, document FROM inbox_message WHERE status IN (?, ?) "
-                "ORDER BY id LIMIT ?")
-
-
 def _pending(sessions: sessionmaker[Session], limit: int) -> list[Pending]:
     """Pending messages, read without the write lock (through the driver: a batch is hundreds of rows)."""
     with sessions() as session:
-        return [Pending(*row) for row in RawSql(session).rows(_PENDING_SQL, (*_PENDING, limit))]
+        return [Pending(*row) for row in statements.pending(RawSql(session), _PENDING, limit)]
 
 
 def _claim(session: Session, candidates: list[Pending], now: datetime) -> set[int]:
     """Mark the candidates still pending as processed; their ids (another process may have taken some)."""
-    sql = RawSql(session)
-    condition, params = sql.in_list("id", [m.id for m in candidates])
-    return {row[0] for row in sql.rows(f"UPDATE inbox_message SET status = ?, updated_at = ? WHERE {condition} "
-                                       "AND status IN (?, ?) RETURNING id",
-                                       (MessageStatus.PROCESSED.value, sql.time(now), *params, *_PENDING))}
+    return statements.claim(RawSql(session), [m.id for m in candidates], pending=_PENDING,
+                            status=MessageStatus.PROCESSED.value, now=now)
 
 
 _NEWEST: "weakref.WeakKeyDictionary[object, int]" = weakref.WeakKeyDictionary()
@@ -107,7 +102,7 @@ def _arriving(sessions: sessionmaker[Session]) -> bool:
     """Whether messages arrived in the inbox since this process last looked (per database)."""
     engine = sessions.kw["bind"]
     with sessions() as session:
-        newest = RawSql(session).rows("SELECT MAX(id) FROM inbox_message")[0][0] or 0
+        newest = statements.newest_message(RawSql(session))
     previous = _NEWEST.get(engine)
     _NEWEST[engine] = newest
     return previous is not None and newest > previous

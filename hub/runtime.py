@@ -9,9 +9,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from certs import PkiPaths, TrustStore
-
+from protocol.credentials import Credentials
 from protocol.errors import HubError, SecurityError
-from hub.errors import StoreError
+from protocol.timestamps import utcnow
+
+from .errors import StoreError
 from .exchange.gate import SecurityGate
 from .exchange.writer import InboxWriter
 from .pipeline import Stage
@@ -19,8 +21,6 @@ from .records.stage import RecordsStage
 from .settings import Settings
 from .store.db import make_engine, migrate, session_factory, transaction
 from .store.models import RequestNonce
-from protocol.credentials import Credentials
-from protocol.timestamps import utcnow
 
 
 class NonceGuard:

@@ -22,8 +22,23 @@ from lxml import etree
 
 from .errors import SecurityError
 from .ns import (
-    CONCAT_KDF, DS, DSIG11, ECDH_ES, ENC_CONTENT, MGF1_SHA1, MGF1_SHA256, OAEP_DIGEST_SHA1,
-    OAEP_DIGEST_SHA256, P256_URN, XENC, XENC11, DataEncryption, Digest, KeyTransport, KeyWrap, q,
+    CONCAT_KDF,
+    DS,
+    DSIG11,
+    ECDH_ES,
+    ENC_CONTENT,
+    MGF1_SHA1,
+    MGF1_SHA256,
+    OAEP_DIGEST_SHA1,
+    OAEP_DIGEST_SHA256,
+    P256_URN,
+    XENC,
+    XENC11,
+    DataEncryption,
+    Digest,
+    KeyTransport,
+    KeyWrap,
+    q,
 )
 from .policy import DEFAULT_POLICY, Policy
 

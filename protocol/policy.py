@@ -5,8 +5,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .ns import (
-    MGF1_SHA1, MGF1_SHA256, OAEP_DIGEST_SHA1, OAEP_DIGEST_SHA256, C14n, DataEncryption, Digest, KeyTransport,
-    SignatureMethod, Transform,
+    MGF1_SHA1,
+    MGF1_SHA256,
+    OAEP_DIGEST_SHA1,
+    OAEP_DIGEST_SHA256,
+    C14n,
+    DataEncryption,
+    Digest,
+    KeyTransport,
+    SignatureMethod,
+    Transform,
 )
 
 # The parts of a request that the signature must cover (names used in docs and errors).

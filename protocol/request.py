@@ -19,9 +19,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
-from .errors import HubError, SecurityError
 from . import encryption, signature
 from .credentials import Credentials
+from .errors import HubError, SecurityError
 from .ns import BASE64_BINARY, SOAP11, WSA, WSSE, WSU, X509V3, DataEncryption, KeyTransport, q
 from .policy import DEFAULT_POLICY, Policy
 from .timestamps import format_utc, parse_utc, utcnow

@@ -10,9 +10,9 @@ import uuid
 from cryptography import x509
 from lxml import etree
 
-from .errors import SecurityError
 from . import encryption
 from .credentials import Credentials
+from .errors import SecurityError
 from .ns import DS, XENC, DataEncryption, q
 from .policy import REPLY_POLICY, Policy
 from .signed_element import sign_element, verify_element

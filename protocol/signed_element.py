@@ -14,9 +14,9 @@ import re
 from cryptography import x509
 from lxml import etree
 
-from .errors import SecurityError
 from . import signature
 from .credentials import Credentials
+from .errors import SecurityError
 from .ns import DS, Digest, Transform, q
 from .policy import DEFAULT_POLICY, Policy
 

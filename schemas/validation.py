@@ -21,11 +21,11 @@ from typing import Mapping, NamedTuple
 
 from lxml import etree
 
-from schemas import SCHEMAS_DIR
-
 from protocol.errors import RecordError
+
+from . import SCHEMAS_DIR
+from .reader import Reader
 from .terminology import code_systems
-from schemas.reader import Reader
 
 NAMESPACE_PREFIX = "urn:hie:doc:v"
 _XS = "{http://www.w3.org/2001/XMLSchema}"

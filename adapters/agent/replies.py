@@ -15,7 +15,6 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 from protocol.errors import FAULTS
 from protocol.xmlparse import parse_untrusted

@@ -17,10 +17,10 @@ from zeep.exceptions import Error as ZeepError
 from zeep.transports import Transport
 
 from certs import CertificateRejected, TrustStore
-from protocol.errors import FAULTS, HubError
-from protocol.receipts import ReceiptInfo, read_receipt
 from protocol.credentials import Credentials, load_certificate
+from protocol.errors import FAULTS, HubError
 from protocol.ns import HIE, HIS, SOAP11, KeyTransport, q
+from protocol.receipts import ReceiptInfo, read_receipt
 from protocol.request import seal_request
 from protocol.sealed import open_sealed
 from protocol.timestamps import utcnow

@@ -5,8 +5,8 @@ import hashlib
 from typing import Iterator
 
 from protocol.errors import RecordError
-from schemas.validation import validate
 from protocol.xmlparse import parse_untrusted
+from schemas.validation import validate
 
 from .base import Quarantine, SourceContext, SourceItem, source
 

@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping
 from lxml import etree
 
 from protocol.errors import RecordError
-from schemas.validation import validate
 from schemas.terminology.service import lookup
+from schemas.validation import validate
 
 from .base import Quarantine, SourceContext, SourceItem
 from .bodies import BODY, CHARGE_CATEGORIES, DATE_CHILDREN, DERIVED, ITEM_CHILDREN, NO_PATIENT, SUPPORTED_TYPES

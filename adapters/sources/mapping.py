@@ -15,6 +15,7 @@ from .row_fields import RowReader, read_body
 from .row_map import PATIENT_IDS, RowMap
 from .values import SourceProblem, clean_text, parse_datetime, version_of
 
+
 def map_rows(rows: Iterable[Mapping[str, Any]], row_map: RowMap, context: SourceContext) -> Iterator[SourceItem]:
     """Group rows by key (first appearance order) and map each group to one document."""
     groups: dict[str, list[Mapping[str, Any]]] = {}

@@ -13,8 +13,17 @@ from typing import Any, Callable, Mapping
 from .bodies import BODY, CHARGE_CATEGORIES
 from .documents import DOCUMENT_ID_ROOT
 from .row_map import RowMap
-from .values import (SourceProblem, boolean_text, clean_text, count_text, decimal_text, iso_date, iso_datetime,
-                     year_month)
+from .values import (
+    SourceProblem,
+    boolean_text,
+    clean_text,
+    count_text,
+    decimal_text,
+    iso_date,
+    iso_datetime,
+    year_month,
+)
+
 
 class RowReader:
     """Reads canonical fields from one row, with the map's specs and error codes."""

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
+
 from .. import audit
 from .models import ApiToken
 

@@ -25,7 +25,6 @@ import requests
 from adapters.client import HubClient
 from certs import PkiPaths, init_pki, issue_member
 from certs.layout import MemberPaths
-
 from protocol.credentials import Credentials
 from protocol.xmlparse import parse_untrusted
 

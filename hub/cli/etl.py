@@ -15,12 +15,12 @@ _mart_url = click.option("--mart-url", default=None,
 
 
 def _open(data_dir: Path, database_url: str | None, mart_url: str | None, *, mart: bool = True):
-    from .store import open_store
-    from hub.settings import Settings
-    from olap.errors import BackendUnavailable
-
     from etl.mart import mart_url as default_mart_url
     from etl.mart import open_mart, pseudonymizer
+    from olap.errors import BackendUnavailable
+
+    from ..settings import Settings
+    from .store import open_store
 
     settings = Settings.load(data_dir, database_url=database_url)
     sessions = open_store(data_dir, database_url)
@@ -47,9 +47,8 @@ def etl() -> None:
 @_mart_url
 def run(data_dir, database_url, mart_url):
     """Load what changed since the last run (the first run loads everything)."""
-    from etl.jobs import run_incremental
-
     from etl.facts import FACT_TABLES
+    from etl.jobs import run_incremental
 
     _settings, sessions, (mart, pseudonymize) = _open(data_dir, database_url, mart_url)
     with click.progressbar(length=len(FACT_TABLES), label="etl run", show_pos=True,

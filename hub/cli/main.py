@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from hub.cli.pki import pki as pki_group
-
 from ..settings import Settings
+from .pki import pki as pki_group
 from .store import open_store
 
 
@@ -36,8 +35,7 @@ main.add_command(pki_group, "pki")
 
 
 def _add_etl_commands() -> None:
-    from hub.cli.etl import etl, lineage
-
+    from .etl import etl, lineage
     from .registry import grants
 
     main.add_command(etl, "etl")
@@ -68,16 +66,14 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
     store runs as a separate process at a lower CPU priority (nice 10), so a burst of submissions
     is acknowledged at full speed and normalized as soon as there is room.
     """
-    import subprocess
     import ssl
+    import subprocess
 
     import uvicorn
 
-    from certs import PkiPaths
+    from certs import PkiPaths, expiry_warnings
 
     from ..runtime import Hub
-
-    from certs import expiry_warnings
 
     settings = Settings.load(data_dir, database_url=database_url)
     Hub.open(settings)  # fail fast on a missing PKI and migrate once, before workers start
@@ -186,9 +182,10 @@ def tokens():
 @click.option("--days", type=int, default=365, show_default=True, help="Validity in days.")
 def tokens_issue(data_dir, database_url, org, label, days):
     """Issue a token for ORG and print it once (only its SHA-256 is stored)."""
+    from protocol.timestamps import utcnow
+
     from ..auth import issue
     from ..store.db import transaction
-    from protocol.timestamps import utcnow
 
     with transaction(open_store(data_dir, database_url)) as session:
         token = issue(session, org=org, label=label, now=utcnow(), valid_days=days)
@@ -201,9 +198,10 @@ def tokens_issue(data_dir, database_url, org, label, days):
 @click.option("--org", required=True)
 def tokens_revoke(data_dir, database_url, org):
     """Revoke every live token of ORG."""
+    from protocol.timestamps import utcnow
+
     from ..auth import revoke
     from ..store.db import transaction
-    from protocol.timestamps import utcnow
 
     with transaction(open_store(data_dir, database_url)) as session:
         click.echo(f"revoked {revoke(session, org=org, now=utcnow())} token(s) of {org}")

@@ -21,9 +21,10 @@ def grants() -> None:
 
 
 def _run(data_dir, database_url, action):
-    from .store import open_store
     from protocol.errors import HubError
+
     from ..store.db import transaction
+    from .store import open_store
 
     try:
         with transaction(open_store(data_dir, database_url)) as session:
@@ -41,6 +42,7 @@ def _run(data_dir, database_url, action):
 def grants_issue(data_dir, database_url, org, days):
     """Grant ORG identified access; prints the grant id."""
     from protocol.timestamps import utcnow
+
     from ..registry.access import create_grant
     from ..registry.actor import HUB_OPERATOR
 
@@ -73,6 +75,7 @@ def grants_revoke(data_dir, database_url, grant_id):
 def grants_list(data_dir, database_url, active):
     """Every grant (or those in force), oldest first."""
     from protocol.timestamps import utcnow
+
     from ..registry.access import query_grants
 
     rows = _run(data_dir, database_url, lambda session: [

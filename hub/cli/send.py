@@ -8,9 +8,8 @@ import click
 
 from adapters.client import HubClient
 from adapters.errors import AdapterError, HubFault
-
-from protocol.errors import HubError
 from protocol.credentials import Credentials
+from protocol.errors import HubError
 from protocol.xmlparse import parse_untrusted
 
 

@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from protocol.errors import HubError, SecurityError
 from protocol import encryption
 from protocol.credentials import Credentials
+from protocol.errors import HubError, SecurityError
 from protocol.ns import HIE, q
 from protocol.policy import DEFAULT_POLICY, Policy
 from protocol.request import SignedRequest, open_request

@@ -29,7 +29,6 @@ from . import sql as statements
 from .gate import VerifiedMessage
 
 
-
 @dataclass(frozen=True)
 class DocumentItem:
     """One document of a request, as the gate returned it."""

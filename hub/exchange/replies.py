@@ -10,14 +10,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from uuid6 import uuid7
 
-from ..store.db import transaction
-from ..store.models import Reply
-from ..store.rawsql import RawSql
 from protocol.credentials import Credentials
 from protocol.ns import HIE, HIS, q
 from protocol.sealed import seal_element
 from protocol.timestamps import format_utc, utcnow
+
 from .. import audit
+from ..store.db import transaction
+from ..store.models import Reply
+from ..store.rawsql import RawSql
+from . import sql as statements
 
 
 def reply_row(*, recipient: str, kind: str, content: bytes, in_reply_to: str | None = None,
@@ -26,14 +28,10 @@ def reply_row(*, recipient: str, kind: str, content: bytes, in_reply_to: str | N
 
     The id is a UUIDv7 (time first, then random bits): the processor writes one per processed
     message. A random id put one leaf page of the unique index into every chunk's log writes
-    (1.3 log frames a document, ``bench/measured/2026-12-02-stop14``); time-ordered ids append.
+    (1.3 log frames a document, measured on 2026-12-02); time-ordered ids append.
     """
     return {"reply_id": f"reply-{uuid7().hex}", "recipient": recipient, "kind": kind,
             "in_reply_to": in_reply_to, "content": content, "created_at": now or utcnow()}
-
-
-_INSERT_REPLY = ("INSERT INTO outbox_reply (reply_id, recipient, kind, in_reply_to, content, created_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?)")
 
 
 def queue_many(session: Session, rows: list[dict]) -> None:
@@ -42,7 +40,7 @@ def queue_many(session: Session, rows: list[dict]) -> None:
         sql = RawSql(session)
         times = {row["created_at"] for row in rows}  # a processed batch shares one
         times = {moment: sql.time(moment) for moment in times}
-        sql.many(_INSERT_REPLY, [(row["reply_id"], row["recipient"], row["kind"], row["in_reply_to"], row["content"],
+        sql.many(statements.INSERT_REPLY, [(row["reply_id"], row["recipient"], row["kind"], row["in_reply_to"], row["content"],
                                   times[row["created_at"]]) for row in rows])
 
 

@@ -1,11 +1,14 @@
 """The exchange's hand-written SQL (the intake and the processor's hot paths, through ``RawSql``).
 
 Statements use ``?`` placeholders (``RawSql`` rewrites them for PostgreSQL); each SELECT names its
-columns, and callers unpack them by name.
+columns, and callers unpack them by name. The inbox writes and the processor's reads and claims
+of ``inbox_message`` are here, and the replies the processor queues.
 """
 from __future__ import annotations
 
-from ..store.rawsql import placeholders
+from datetime import datetime
+
+from ..store.rawsql import RawSql, placeholders
 
 INSERT_ENVELOPE = ("INSERT INTO inbox_envelope (sha256, sender, cert_serial, wsa_message_id, action, received_at, "
                     "client_address, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -18,3 +21,27 @@ def known_messages(count: int) -> str:
     """(message_id, document_sha256, receipt) of one sender's messages among ``count`` MessageIDs."""
     return ("SELECT message_id, document_sha256, receipt FROM inbox_message WHERE sender = ? AND message_id IN ("
             + placeholders(count) + ")")
+
+
+INSERT_REPLY = ("INSERT INTO outbox_reply (reply_id, recipient, kind, in_reply_to, content, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)")
+
+
+def pending(sql: RawSql, statuses: list[str], limit: int) -> list[tuple]:
+    """(id, sender, message_id, document) of the oldest messages in ``statuses``, without the write lock."""
+    return sql.rows(f"SELECT id, sender, message_id, document FROM inbox_message WHERE status IN "
+                    f"({placeholders(len(statuses))}) ORDER BY id LIMIT ?", (*statuses, limit))
+
+
+def claim(sql: RawSql, ids: list[int], *, pending: list[str], status: str, now: datetime) -> set[int]:
+    """Move the messages among ``ids`` still in a ``pending`` status to ``status``; the ids moved."""
+    condition, params = sql.in_list("id", ids)
+    return {claimed for (claimed,) in sql.rows(
+        f"UPDATE inbox_message SET status = ?, updated_at = ? WHERE {condition} "
+        f"AND status IN ({placeholders(len(pending))}) RETURNING id", (status, sql.time(now), *params, *pending))}
+
+
+def newest_message(sql: RawSql) -> int:
+    """The highest message row id (0 for an empty inbox)."""
+    [(newest,)] = sql.rows("SELECT MAX(id) FROM inbox_message")
+    return newest or 0

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hub.errors import MpiError
+from ..errors import MpiError
 from .matching import normalize_phone
 from .models import Person, PersonIdentifier, PersonStatus
 from .names import name_pinyin, normalize_name

@@ -12,12 +12,22 @@ from datetime import datetime
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from hub.errors import MpiError
 from .. import audit
+from ..errors import MpiError
 from ..store.models import Base
 from .lookup import current_person_id
-from .models import (LinkDecision, MergeKind, MergeMove, MergeRecord, PatientRecord, Person, PersonIdentifier,
-                     PersonStatus, ReviewItem, ReviewStatus)
+from .models import (
+    LinkDecision,
+    MergeKind,
+    MergeMove,
+    MergeRecord,
+    PatientRecord,
+    Person,
+    PersonIdentifier,
+    PersonStatus,
+    ReviewItem,
+    ReviewStatus,
+)
 from .traits import RESIDENT_ID
 
 _PATIENT_RECORD, _IDENTIFIER = "patient_record", "identifier"

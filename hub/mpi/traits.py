@@ -6,6 +6,7 @@ import hashlib
 from typing import NamedTuple
 
 from protocol.errors import RecordError
+
 from .matching import Demographics, normalize_address, normalize_phone
 from .names import name_pinyin, normalize_name
 from .resident_id import RESIDENT_ID_ROOT, is_valid_resident_id, normalize_resident_id

@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import mpi
-from hub.errors import AccessError
 from protocol.errors import HubError
-from .. import audit
+
+from .. import audit, mpi
+from ..errors import AccessError
 from ..store.db import transaction
 
 # Purposes of use (HL7 PurposeOfUse, in the words of the region's rules)

@@ -10,9 +10,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
+
 from ..store.models import Message
-from .models import (ChildCheckup, Diagnosis, DiseaseReport, DocumentStatus, Encounter, Immunization, LabResult,
-                     MaternalCheckup, Medication, Procedure, RecordDocument, Referral)
+from .models import (
+    ChildCheckup,
+    Diagnosis,
+    DiseaseReport,
+    DocumentStatus,
+    Encounter,
+    Immunization,
+    LabResult,
+    MaternalCheckup,
+    Medication,
+    Procedure,
+    RecordDocument,
+    Referral,
+)
 
 _DOCS = RecordDocument.__table__
 

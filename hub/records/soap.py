@@ -12,14 +12,14 @@ from cryptography import x509
 from lxml import etree
 from spyne import AnyXml, Integer, ServiceBase, Unicode, rpc
 
-from .. import mpi
 from protocol.errors import HubError, RecordError
-from .. import audit
-from ..exchange.gate import Service
-from ..store.db import transaction
 from protocol.ns import HIS, q
 from protocol.sealed import seal_element
 from protocol.timestamps import utcnow
+
+from .. import audit, mpi
+from ..exchange.gate import Service
+from ..store.db import transaction
 from . import access, query
 
 NAMESPACE = "urn:hie:records:v1"
@@ -74,6 +74,7 @@ def _requester(hub, verified) -> access.Requester:
 
 def _patient_traits(verified) -> mpi.PatientTraits:
     from schemas.reader import Reader
+
     from .header import read_patient
 
     patient = verified.content.find(q(NAMESPACE, "Patient"))

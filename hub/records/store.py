@@ -18,16 +18,17 @@ from sqlalchemy import Boolean, Date, DateTime, Numeric, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import mpi
 from protocol.errors import HubError, RecordError
-from .. import audit
-from ..store.models import Message
-from ..store.rawsql import RawSql, placeholders
 from protocol.xmlparse import parse_admitted
+from schemas.validation import validated
+
+from .. import audit, mpi
+from ..store.models import Message
+from ..store.rawsql import RawSql
+from . import sql as records_sql
 from .header import DocumentHeader, read_header
 from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
 from .normalizers import Normalized, normalizer_for
-from schemas.validation import validated
 
 log = logging.getLogger(__name__)
 _DOCS = RecordDocument.__table__
@@ -181,16 +182,8 @@ def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: Ba
 def _existing(session: Session, batch: list[Prepared]) -> dict[tuple, dict]:
     keys = {(p.header.institution, p.header.id_root, p.header.document_id) for p in batch}
     keys |= {(p.header.institution, *p.normalized.cancels) for p in batch if p.normalized.cancels}
-    sql, ordered, found = RawSql(session), sorted(keys), {}
-    for start in range(0, len(ordered), 100):  # an OR of keys: one unique-index probe each
-        part = ordered[start:start + 100]
-        condition = " OR ".join(["(institution = ? AND id_root = ? AND document_id = ?)"] * len(part))
-        for institution, id_root, document_id, ref, version, status in sql.rows(
-                f"SELECT institution, id_root, document_id, id, version, status FROM record_document WHERE {condition}",
-                tuple(value for key in part for value in key)):
-            found[(institution, id_root, document_id)] = {"id": ref, "version": version, "status": status,
-                                                          "item": None}
-    return found
+    return {key: {"id": stored.id, "version": stored.version, "status": stored.status, "item": None}
+            for key, stored in records_sql.stored_documents(RawSql(session), sorted(keys))}
 
 
 def _resolve_persons(session: Session, items: list[Prepared], *, now: datetime) -> None:
@@ -215,23 +208,6 @@ def _retract_rows(session: Session, document_ids: list[int]) -> None:
     if document_ids:
         for table in _TABLES.values():
             session.execute(delete(table).where(table.c.document_ref.in_(document_ids)))
-
-
-_DOC_COLUMNS = ("institution", "id_root", "document_id", "recorded_at", "version", "document_type",
-                "schema_version", "effective_time", "practitioner_code", "person_id", "patient_record_id",
-                "message_row_id", "updated_at", "status")
-_INSERT_DOC_ROW = f"({placeholders(len(_DOC_COLUMNS))})"
-_DOCS_PER_INSERT = 500  # 14 parameters a row: far below SQLite's and psycopg's limits
-_UPDATE_DOC = ("UPDATE record_document SET " + ", ".join(f"{c} = ?" for c in _DOC_COLUMNS[4:]) + " WHERE id = ?")
-_ROW_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
-
-
-def _row_sql(table: str, columns: tuple[str, ...]) -> str:
-    sql = _ROW_SQL.get((table, columns))
-    if sql is None:
-        sql = _ROW_SQL[(table, columns)] = (f"INSERT INTO {table} ({', '.join(columns)}) "
-                                            f"VALUES ({placeholders(len(columns))})")
-    return sql
 
 
 def _storage_type(column_type):
@@ -305,17 +281,10 @@ def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *,
         documents.append((item, (h.version, h.type_name, h.schema_version, convert.value(h.effective_time),
                                  h.practitioner_code, person_id, record_id, item.message.id, when, status)))
     refs = dict(stored)
-    updates = [(*values, refs[_key(item)]) for item, values in documents if _key(item) in refs]
-    sql.many(_UPDATE_DOC, updates)
-    fresh = [(item.header.institution, item.header.id_root, item.header.document_id, values[-2], *values)
-             for item, values in documents if _key(item) not in refs]
-    for start in range(0, len(fresh), _DOCS_PER_INSERT):  # one statement per chunk, ids matched by key
-        part = fresh[start:start + _DOCS_PER_INSERT]
-        for ref, *key in sql.rows(f"INSERT INTO record_document ({', '.join(_DOC_COLUMNS)}) VALUES "
-                                  f"{', '.join([_INSERT_DOC_ROW] * len(part))} "
-                                  "RETURNING id, institution, id_root, document_id",
-                                  tuple(value for row in part for value in row)):
-            refs[tuple(key)] = ref
+    records_sql.update_documents(sql, [(*values, refs[_key(item)]) for item, values in documents
+                                       if _key(item) in refs])
+    refs.update(records_sql.insert_documents(sql, [(*_key(item), when, *values) for item, values in documents
+                                                   if _key(item) not in refs]))
     for item, _values in documents:
         if item.retracted:
             continue
@@ -331,7 +300,7 @@ def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *,
             per_table.setdefault((table, ("document_ref", "institution", *columns)), []).append(
                 (document_ref, h.institution, *convert.row(table, columns, row.values())))
     for (table, columns), rows in per_table.items():
-        sql.many(_row_sql(table, columns), rows)
+        records_sql.insert_rows(sql, table, columns, rows)
 
 
 __all__ = ["Prepared", "BatchResult", "prepare", "prepare_all", "store_prepared", "store_messages"]

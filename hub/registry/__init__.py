@@ -5,21 +5,40 @@ Service functions live here; ``hub.registry.soap`` (spyne) and ``hub.web.registr
 transports and are imported by the application, not by this package.
 """
 from .access import (
-    create_grant, get_grant, get_grant_or_raise, has_identified_grant, query_grants, revoke_grant, role_of,
+    create_grant,
+    get_grant,
+    get_grant_or_raise,
+    has_identified_grant,
+    query_grants,
+    revoke_grant,
+    role_of,
 )
 from .actor import HUB_OPERATOR, Actor
+from .hierarchy import InstitutionChain, chain_of
 from .models import TABLES, AccessGrant, Department, Institution, Practitioner, Region
 from .regions import get_region, get_region_or_raise, region_children, region_path, subtree_codes, sync_regions
 from .seed import seed_demo
-from .hierarchy import InstitutionChain, chain_of
 from .service import (
-    create_institution, get_institution, get_institution_or_raise, query_institutions, register_institution,
+    create_institution,
+    get_institution,
+    get_institution_or_raise,
+    query_institutions,
+    register_institution,
     update_institution,
 )
 from .staff import (
-    create_department, create_practitioner, get_department, get_department_or_raise, get_practitioner,
-    get_practitioner_or_raise, query_departments, query_practitioners, register_department, register_practitioner,
-    update_department, update_practitioner,
+    create_department,
+    create_practitioner,
+    get_department,
+    get_department_or_raise,
+    get_practitioner,
+    get_practitioner_or_raise,
+    query_departments,
+    query_practitioners,
+    register_department,
+    register_practitioner,
+    update_department,
+    update_practitioner,
 )
 
 __all__ = [

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
+
 from .actor import Actor
 from .models import BUREAU_KINDS, IDENTIFIED, AccessGrant, Institution
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
 from schemas.terminology import lookup, value_set
+
 from .actor import Actor
 from .models import DISTRICT_LEVELS, DIVISIONS, Region
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
+
 from . import checks
 from .actor import HUB_OPERATOR, Actor
 from .checks import MAX_RESULTS

@@ -6,14 +6,14 @@ Only the bureau role registers institutions; an institution registers its own de
 """
 from __future__ import annotations
 
-
 from spyne import ComplexModel, ServiceBase, Unicode, rpc
 
-from schemas import terminology
 from protocol.errors import HubError
+from protocol.ns import q
+from schemas import terminology
+
 from ..exchange.gate import Service
 from ..store.db import transaction
-from protocol.ns import q
 from . import access, service, staff
 from .actor import Actor
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
-from schemas.terminology import lookup
 from protocol.timestamps import utcnow
+from schemas.terminology import lookup
+
 from . import checks
 from .actor import Actor
 from .models import DEPARTMENTS, STATUSES, TITLES, Department, Practitioner

@@ -20,6 +20,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from protocol.errors import HubError
+
 from ..exchange.gate import GateTrace
 from . import submit
 from .faults import fault_envelope

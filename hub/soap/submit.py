@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from lxml import etree
 
-from hub.errors import ExchangeError
-from ..exchange.gate import VerifiedMessage
-from ..exchange import inbox
-from ..exchange.inbox import DocumentItem, ItemOutcome, Submission
 from protocol.ns import HIE, q
+
+from ..errors import ExchangeError
+from ..exchange import inbox
+from ..exchange.gate import VerifiedMessage
+from ..exchange.inbox import DocumentItem, ItemOutcome, Submission
 from .faults import ENVELOPE_HEAD, ENVELOPE_TAIL, fault_envelope
 
 _DOCUMENT, _ITEM, _MESSAGE_ID = q(HIE, "Document"), q(HIE, "Item"), q(HIE, "MessageId")

@@ -16,12 +16,13 @@ from lxml import etree
 from spyne.server.wsgi import WsgiApplication
 
 from protocol.errors import HubError
-from hub.errors import failure_summary
-from .. import audit
-from ..exchange.gate import EXCHANGE, GateTrace, OpenedRequest, Service
-from protocol.receipts import ReceiptStatus, build_receipt
 from protocol.ns import HIE, SOAP11, q
+from protocol.receipts import ReceiptStatus, build_receipt
 from protocol.timestamps import utcnow
+
+from .. import audit
+from ..errors import failure_summary
+from ..exchange.gate import EXCHANGE, GateTrace, OpenedRequest, Service
 from . import submit
 from .application import exchange_application
 from .faults import fault_envelope

@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from .mart import start_mart
 from ..pipeline import Processor
 from ..runtime import Hub
 from ..settings import Settings
-from ..soap.asgi import SoapFront, local_path
 from ..soap.application import application
+from ..soap.asgi import SoapFront, local_path
 from ..soap.wsgi import GateMiddleware, HubWsgiApplication
+from .mart import start_mart
 
 
 class HubApp(FastAPI):

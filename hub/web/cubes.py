@@ -14,10 +14,10 @@ from fastapi import APIRouter, Body, Request
 
 from olap.cubes import CubeError, describe_all, execute, parse_query
 from olap.errors import OlapError
-
 from protocol.errors import HubError
-from .deps import HubErrorRoute, bearer_org
 from protocol.timestamps import utcnow
+
+from .deps import HubErrorRoute, bearer_org
 from .scope import scope_for
 
 router = APIRouter(prefix="/api/cubes", tags=["analytics"], route_class=HubErrorRoute)

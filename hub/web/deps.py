@@ -12,8 +12,9 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 
 from protocol.errors import HubError
-from hub.errors import failure_summary
 from protocol.timestamps import utcnow
+
+from ..errors import failure_summary
 
 
 def error_response(exc: HubError) -> JSONResponse:

@@ -9,14 +9,14 @@ any bureau, as before.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-
 from sqlalchemy import select
 
-from .scope import districts_under
 from protocol.errors import HubError
+
 from ..registry.access import role_of
 from ..registry.models import Institution, Region
 from .deps import HubErrorRoute, bearer_org, error_response
+from .scope import districts_under
 
 router = APIRouter(prefix="/api/lineage", tags=["lineage"], route_class=HubErrorRoute)
 

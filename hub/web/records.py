@@ -6,13 +6,13 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from .. import mpi
 from protocol.errors import HubError
-from .. import audit
+from protocol.timestamps import utcnow
+
+from .. import audit, mpi
+from ..records import access, query
 from ..store.db import transaction
 from .deps import HubErrorRoute, bearer_org, error_response
-from protocol.timestamps import utcnow
-from ..records import access, query
 
 router = APIRouter(prefix="/api/records", tags=["records"], route_class=HubErrorRoute)
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from schemas import terminology
 from protocol.errors import HubError
-from .deps import HubErrorRoute, bearer_org
+from schemas import terminology
+
 from ..registry import hierarchy, service, staff
 from ..registry.regions import region_children
+from .deps import HubErrorRoute, bearer_org
 
 router = APIRouter(prefix="/api/registry", tags=["registry"], route_class=HubErrorRoute)
 

@@ -14,8 +14,8 @@ import pandas as pd
 
 from ..backend import Backend
 from ..frames import conform
-from ..schema.versions import table as declared_table
 from ..schema.model import TableKind
+from ..schema.versions import table as declared_table
 from ..sqlparams import identifier
 
 _STATE = ("version", "deleted")

@@ -18,6 +18,7 @@ from ..errors import SchemaError
 from .model import Table, TableKind
 from .versions import SCHEMA_TABLE, VERSIONS
 
+
 def current_version(backend: Backend) -> int:
     """The highest schema version applied to the mart (0 for an empty mart)."""
     backend.create_table(SCHEMA_TABLE)

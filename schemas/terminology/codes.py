@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from schemas import CODES_DIR
+from .. import CODES_DIR
 
 _DISPLAY_COLUMNS = ("display", "label", "name")
 

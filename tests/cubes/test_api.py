@@ -7,9 +7,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hub.web.cubes import router
 from hub.auth import issue
 from hub.store.db import transaction
+from hub.web.cubes import router
 from protocol.timestamps import utcnow
 
 from .checks import WHOLE

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from hub.auth import issue
-from hub.web.lineage import router
 from hub.store.db import transaction
+from hub.web.lineage import router
 from protocol.timestamps import utcnow
 
 

@@ -8,12 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from etl import jobs
-from hub.web.app import create_app
 from hub.auth import issue
 from hub.registry.models import Institution
 from hub.runtime import Hub
 from hub.settings import Settings
 from hub.store.db import transaction
+from hub.web.app import create_app
 from protocol.timestamps import utcnow
 from tests.support.documents import document
 from tests.support.inbox import Store

@@ -16,7 +16,6 @@ from hub.store.db import transaction
 from protocol.timestamps import utcnow
 from tests.support.documents import document
 
-
 WANG = {"resident_id": "330106196804120022", "name": "王秀英", "sex": "2", "birth_date": "1968-04-12"}  # synthetic
 
 
@@ -172,8 +171,8 @@ def test_dimensions_follow_the_registry_code_lists_and_the_mpi(etl):
 
 @pytest.mark.clickhouse
 def test_a_two_shard_cluster_gets_the_same_exact_answers(tmp_path, cluster_olap, chdb_olap):
-    from olap.schema.migrate import apply_schema
     from hub.store.db import make_engine, migrate, session_factory
+    from olap.schema.migrate import apply_schema
     from tests.etl.conftest import Etl
     from tests.support.inbox import Store
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from etl import jobs, arrow_reader as reader
+from etl import arrow_reader as reader
+from etl import jobs
 from etl.reconcile import reconcile
 from hub.store.db import make_engine, migrate, session_factory
 from olap.schema.migrate import apply_schema

@@ -18,13 +18,13 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from protocol.errors import FAULTS
-from protocol.receipts import read_receipt
 from hub.runtime import Hub
 from hub.settings import Settings
 from hub.soap import wsgi
 from hub.store.models import AuditEvent
+from protocol.errors import FAULTS
 from protocol.ns import HIS, SOAP11, q
+from protocol.receipts import read_receipt
 from protocol.timestamps import utcnow
 
 from .attacks import CASES, CLASSES, ENCRYPTION, PARSER, REPLAY, SIGNATURE, Kit, xmlsec_accepts

@@ -8,17 +8,16 @@ from datetime import timedelta
 from lxml import etree
 from sqlalchemy import select, text
 
-from protocol.errors import HubError
 from hub import pipeline
+from hub.runtime import processing_stages
 from hub.store.models import AuditEvent, Message, Reply
+from protocol.errors import HubError
 from protocol.ns import HIS, q
 from protocol.timestamps import utcnow
-
 from tests.support.documents import document as canonical
 
-from .builders import fault_code, operation, sealed, submit_batch, submit_document, sample_document
+from .builders import fault_code, operation, sample_document, sealed, submit_batch, submit_document
 from .conftest import counts, stored
-from hub.runtime import processing_stages
 
 
 def _fail_audit_inserts(hub) -> None:

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
-from hub.store.sqlite import WalSyncer
 from hub.store.db import sqlite_url
 from hub.store.models import Message
+from hub.store.sqlite import WalSyncer
 from tests.support import asgi
 
 from .builders import fault_code, sealed

@@ -8,21 +8,20 @@ import uuid
 import pytest
 from lxml import etree
 
-from hub.web.app import soap_services
 from hub import pipeline
 from hub.mpi.resident_id import make_resident_id
 from hub.records.soap import NAMESPACE, SERVICE
 from hub.registry import seed_demo
+from hub.runtime import processing_stages
 from hub.store.db import transaction
+from hub.web.app import soap_services
 from protocol.ns import HIS, q
 from protocol.request import seal_request
 from protocol.sealed import open_sealed
-
 from tests.support.documents import DOC_NS as NS
 from tests.support.documents import ROOTS, document
 
 from .builders import TO, fault_code, sealed, submit_document
-from hub.runtime import processing_stages
 
 # synthetic person (generated for the tests, not a real person)
 PATIENT = {"resident_id": make_resident_id("33010519750505003"), "name": "合成测试乙", "sex": "1",

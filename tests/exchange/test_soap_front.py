@@ -14,27 +14,26 @@ import uuid
 
 import pytest
 from lxml import etree
-from sqlalchemy import select
 from spyne import AnyXml, ServiceBase, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
+from sqlalchemy import select
 
 from hub.errors import ExchangeError
 from hub.exchange import writer
 from hub.exchange.inbox import ItemOutcome
-from hub.settings import Settings
+from hub.exchange.soap import TNS, BatchItem
 from hub.runtime import Hub
+from hub.settings import Settings
 from hub.soap import submit
+from hub.soap.application import HubApplication, as_fault
 from hub.soap.asgi import SoapFront
 from hub.soap.faults import fault_envelope
-from hub.exchange.soap import TNS, BatchItem
-from hub.soap.application import HubApplication, as_fault
 from hub.soap.wsgi import GateMiddleware
 from hub.store.models import Message
-
-from .builders import fault_code, sample_document, sealed, submit_batch, submit_document
 from tests.support import asgi
 
+from .builders import fault_code, sample_document, sealed, submit_batch, submit_document
 from .conftest import _asgi_poster, _wsgi_poster, counts
 
 _ANSWER: list = []  # what the spyne twin below returns or raises

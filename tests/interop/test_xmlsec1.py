@@ -29,10 +29,10 @@ from lxml import etree
 from sqlalchemy import select
 
 from hub.exchange.gate import action_for
-from protocol.receipts import read_receipt
 from hub.store.models import Envelope, Message
 from protocol.credentials import load_certificate
 from protocol.ns import DS, HIS, SOAP11, WSA, WSSE, WSU, XENC, KeyTransport, q
+from protocol.receipts import read_receipt
 from protocol.request import seal_request
 from tests.exchange.builders import TO, fault_code, sample_document, submit_document
 from tests.exchange.conftest import stored

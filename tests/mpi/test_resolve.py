@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from hub import mpi
 from hub.errors import MpiError
-from protocol.errors import RecordError
 from hub.mpi import PatientRecord, Person, PersonIdentifier, ReviewItem
 from hub.store.db import make_engine, session_factory, transaction
 from hub.store.metadata import metadata
+from protocol.errors import RecordError
 
 from .conftest import LI_ID, NOW, ZHANG_ID, opd, rid, traits
 

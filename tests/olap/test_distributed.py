@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from olap import apply_schema
-from olap.schema.versions import VERSIONS
 from olap.dimensions import date_dimension, load_dimension
 from olap.rollups import VISITS_INSTITUTION_DAY, refresh
+from olap.schema.versions import VERSIONS
 from olap.server_backend import ServerBackend
 
 from .samples import visits

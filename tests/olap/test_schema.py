@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from olap import Capabilities, SchemaError, apply_schema, current_version
-from olap.schema.versions import SCHEMA_TABLE, VERSIONS, table
 from olap.schema import create_table_sql
 from olap.schema.v1 import DIMENSIONS, FACTS, TABLES
+from olap.schema.versions import SCHEMA_TABLE, VERSIONS, table
 
 OLD, NEW = Capabilities.for_version((18, 16, 1)), Capabilities.for_version((26, 9))
 

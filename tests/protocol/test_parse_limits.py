@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from protocol.errors import SecurityError
 from protocol import xmlparse
+from protocol.errors import SecurityError
 from protocol.xmlparse import DEFAULT_LIMITS, ENVELOPE_LIMITS, ParseLimits, parse_untrusted
 
 

@@ -7,15 +7,15 @@ import pytest
 import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import NameOID
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
+from protocol import signature as dsig
 from protocol.errors import SecurityError
 from protocol.signature import SigningKey, sign, sign_enveloped
 from protocol.signed_element import verify_element
-from protocol import signature as dsig
 
 
 def _key(kind: str):

@@ -6,15 +6,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from protocol.errors import HubError
 from hub.mpi.resident_id import make_resident_id
 from hub.records import access, query
 from hub.registry import seed_demo
 from hub.registry.models import AccessGrant
 from hub.store.db import transaction
 from hub.store.models import AuditEvent
+from protocol.errors import HubError
 from protocol.timestamps import utcnow
-
 from tests.support.documents import document
 
 # synthetic person (generated for the tests, not a real person)

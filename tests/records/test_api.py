@@ -9,10 +9,9 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from hub.auth import issue, revoke
-from hub.web.records import router
 from hub.store.db import transaction
+from hub.web.records import router
 from protocol.timestamps import utcnow
-
 from tests.support.documents import ROOTS
 
 from .test_access import PATIENT, records  # noqa: F401  (fixture)

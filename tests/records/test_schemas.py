@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from schemas.validation import validate
-from schemas.terminology import lookup
 from protocol.xmlparse import parse_untrusted
 from schemas import EXAMPLES_DIR, SCHEMAS_DIR
+from schemas.terminology import lookup
+from schemas.validation import validate
 
 NS = "{urn:hie:doc:v1}"
 RESIDENT_ID_ROOT = "2.16.156.10011.1.3"

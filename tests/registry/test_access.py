@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from hub import registry
-from protocol.errors import HubError
 from hub.registry import Actor
 from hub.store.db import transaction
+from protocol.errors import HubError
 
 from .conftest import BUREAU, NOW, audit_rows
 

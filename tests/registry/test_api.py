@@ -6,8 +6,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from hub.auth import issue
-from hub.web.registry import router
 from hub.store.db import transaction
+from hub.web.registry import router
 from protocol.timestamps import utcnow
 
 

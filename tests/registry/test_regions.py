@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import func, select
 
 from hub import registry
-from protocol.errors import HubError
 from hub.registry import Region
 from hub.store.db import transaction
+from protocol.errors import HubError
 from schemas.terminology import value_set
 
 

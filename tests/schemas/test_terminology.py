@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from schemas import CODES_DIR, SCHEMAS_DIR
 from schemas.terminology import ancestors, lookup, systems, value_set
 from schemas.terminology.codes import read_code_system
-from schemas import CODES_DIR, SCHEMAS_DIR
 
 
 def test_systems_are_the_csv_files():

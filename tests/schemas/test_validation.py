@@ -10,9 +10,9 @@ import pytest
 from lxml import etree
 
 from protocol.errors import RecordError
-from schemas.validation import DocumentKind, field_path, validate
 from protocol.xmlparse import parse_untrusted
 from schemas import EXAMPLES_DIR
+from schemas.validation import DocumentKind, field_path, validate
 
 SAMPLES = Path(__file__).parent / "samples"
 INVALID = sorted((SAMPLES / "invalid").glob("*.xml"))
@@ -158,8 +158,8 @@ def test_reader_selects_what_the_xpath_selects(example):
     the XPath of the same path selects (every repeated parent followed, document order)."""
     import json
 
-    from schemas.reader import Reader
     from schemas import SCHEMAS_DIR
+    from schemas.reader import Reader
 
     document = parse_untrusted(example.read_bytes())
     namespace = etree.QName(document).namespace

@@ -6,8 +6,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from hub.store.sqlite import SqliteWriteLock
 from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.sqlite import SqliteWriteLock
 
 
 @pytest.fixture

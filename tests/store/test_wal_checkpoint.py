@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from hub.pipeline import Processor
-from hub.store.sqlite import WAL_BACKSTOP_PAGES, WalCheckpointer
-from hub.store.db import make_engine, session_factory, sqlite_url, transaction
 from hub.runtime import processing_stages
+from hub.store.db import make_engine, session_factory, sqlite_url, transaction
+from hub.store.sqlite import WAL_BACKSTOP_PAGES, WalCheckpointer
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import itertools
 from lxml import etree
 
 from hub import pipeline
+from hub.runtime import processing_stages
 from hub.store.db import transaction
 from hub.store.models import Envelope, Message, MessageStatus
 from protocol.timestamps import utcnow
-from hub.runtime import processing_stages
 
 _counter = itertools.count(1)
 

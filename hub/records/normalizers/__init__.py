@@ -15,8 +15,9 @@ from typing import Callable
 from lxml import etree
 
 from protocol.errors import RecordError
-from ..header import DocumentHeader
 from schemas.reader import Reader
+
+from ..header import DocumentHeader
 
 Row = tuple[str, dict]
 

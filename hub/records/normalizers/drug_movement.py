@@ -1,8 +1,9 @@
 """DrugMovement: batches received, transferred or returned (drug traceability; no person)."""
 from __future__ import annotations
 
-from ..header import DocumentHeader
 from schemas.reader import Reader, parse_date, parse_datetime, parse_decimal
+
+from ..header import DocumentHeader
 from . import Normalized, normalizer
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..header import DocumentHeader
 from schemas.reader import Reader, parse_date, parse_datetime, parse_int
+
+from ..header import DocumentHeader
 from . import Normalized, Row, normalizer
 
 

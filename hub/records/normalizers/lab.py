@@ -1,8 +1,9 @@
 """LabReport: one row per test result."""
 from __future__ import annotations
 
-from ..header import DocumentHeader
 from schemas.reader import Reader, parse_datetime
+
+from ..header import DocumentHeader
 from . import Normalized, normalizer
 
 

@@ -1,8 +1,9 @@
 """Prescription (处方) and Dispense (发药): one row per drug line."""
 from __future__ import annotations
 
-from ..header import DocumentHeader
 from schemas.reader import Reader, parse_datetime, parse_decimal
+
+from ..header import DocumentHeader
 from . import Normalized, normalizer
 from .encounters import diagnoses
 

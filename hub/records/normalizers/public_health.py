@@ -1,8 +1,9 @@
 """Public-health documents: referral, infectious disease report, immunization, maternal and child care."""
 from __future__ import annotations
 
-from ..header import DocumentHeader
 from schemas.reader import Reader, parse_date, parse_datetime, parse_decimal, parse_int
+
+from ..header import DocumentHeader
 from . import Normalized, normalizer
 from .encounters import diagnoses
 
