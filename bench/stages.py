@@ -228,7 +228,8 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
     from hub.soap.asgi import SoapFront
     from hub.soap.wsgi import GateMiddleware
     from protocol import encryption, signature
-    from protocol.receipts import ReceiptStatus, build_receipt
+    from protocol.status import ReceiptStatus
+    from protocol.receipts import build_receipt
     from protocol.request import open_request
     from protocol.timestamps import utcnow
     from protocol.xmlparse import parse_untrusted

@@ -31,7 +31,8 @@ from . import audit
 from .exchange import replies
 from .exchange import sql as statements
 from .store.db import transaction
-from .store.models import Message, MessageStatus
+from .store.models import Message
+from protocol.status import MessageStatus
 from .store.rawsql import RawSql
 from .store.sqlite import WalCheckpointer
 

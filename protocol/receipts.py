@@ -10,12 +10,8 @@ from lxml import etree
 from .credentials import Credentials
 from .ns import HIS, q
 from .signed_element import signed_flat_element, verify_element
+from .status import ReceiptStatus
 from .timestamps import format_utc, parse_utc
-
-
-class ReceiptStatus:
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -36,11 +32,11 @@ class ReceiptInfo:
 
 
 def build_receipt(*, signer: Credentials, message_id: str = "", sender: str = "", message_sha256: str,
-                  document_sha256: str = "", received_at: datetime, status: str, code: str = "") -> bytes:
+                  document_sha256: str = "", received_at: datetime, status: ReceiptStatus, code: str = "") -> bytes:
     """Build and sign a receipt; returns its serialized bytes (stored and replayed verbatim)."""
     return signed_flat_element(HIS, "his", "Receipt", f"receipt-{uuid.uuid4().hex}", (
         ("MessageId", message_id), ("Sender", sender), ("MessageSha256", message_sha256),
-        ("DocumentSha256", document_sha256), ("ReceivedAt", format_utc(received_at)), ("Status", status),
+        ("DocumentSha256", document_sha256), ("ReceivedAt", format_utc(received_at)), ("Status", ReceiptStatus(status).value),
         ("Code", code)), signer=signer)
 
 
@@ -56,4 +52,4 @@ def read_receipt(element: etree._Element, *, check_signer) -> ReceiptInfo:
                        status=text("Status"), code=text("Code"))
 
 
-__all__ = ["ReceiptStatus", "ReceiptInfo", "build_receipt", "read_receipt"]
+__all__ = ["ReceiptInfo", "build_receipt", "read_receipt"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from protocol.errors import FAULTS
+from protocol.status import MessageStatus
 from protocol.xmlparse import parse_untrusted
 
 from .config import ReplyTarget
@@ -181,9 +182,9 @@ class ReplyRouter:
             for reply in acks:
                 ack = Acknowledgement.parse(reply.content)
                 spec = FAULTS.get(ack.code)
-                if not self.outbox.settle(db, message_id=ack.message_id, processed=ack.status == "processed",
-                                          code=ack.code, reason=spec.message if spec else "rejected by the hub",
-                                          field=ack.field):
+                processed = ack.status == MessageStatus.PROCESSED
+                if not self.outbox.settle(db, message_id=ack.message_id, processed=processed, code=ack.code,
+                                          reason=spec.message if spec else "rejected by the hub", field=ack.field):
                     log.warning("acknowledgement for a message this outbox does not know (reply %s)", reply.reply_id)
         done = []
         for reply in replies:

@@ -9,6 +9,7 @@ outside the lock.
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import threading
 from collections.abc import Callable
@@ -20,10 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.credentials import Credentials
 from protocol.errors import HubError
-from protocol.receipts import ReceiptStatus, build_receipt
+from protocol.receipts import build_receipt
+from protocol.status import MessageStatus, ReceiptStatus
 
 from .. import audit
-from ..store.models import Message, MessageStatus
+from ..store.models import Message
 from ..store.rawsql import RawSql
 from . import sql as statements
 from .gate import VerifiedMessage
@@ -41,11 +43,19 @@ class DocumentItem:
         return etree.tostring(self.document, method="c14n", exclusive=True, with_comments=False)
 
 
+class Intake(str, enum.Enum):
+    """What the inbox did with one submitted document."""
+
+    ACCEPTED = "accepted"    # stored now (its accepted receipt was signed in advance)
+    DUPLICATE = "duplicate"  # a resend of a stored document: answered with the original receipt
+    REJECTED = "rejected"    # not stored: a rejected receipt with the code
+
+
 @dataclass(frozen=True)
 class ItemOutcome:
     message_id: str
     receipt: bytes
-    status: str  # "accepted", "duplicate", "rejected"
+    status: Intake
     code: str = ""
 
 
@@ -112,17 +122,17 @@ def write(sql: RawSql, jobs: list[Submission]) -> None:
         received = sql.time(verified.received_at)
         for index, item in enumerate(job.items):
             if item.code:
-                outcomes.append(ItemOutcome(item.message_id, b"", "rejected", item.code))
+                outcomes.append(ItemOutcome(item.message_id, b"", Intake.REJECTED, item.code))
                 events.append(("message.reject", job, item.message_id, item.code))
                 continue
             key = (verified.sender, item.message_id)
             if key in known:
                 digest, receipt = known[key]
                 if digest == item.digest:
-                    outcomes.append(ItemOutcome(item.message_id, receipt, "duplicate"))
+                    outcomes.append(ItemOutcome(item.message_id, receipt, Intake.DUPLICATE))
                     events.append(("message.duplicate", job, item.message_id, None))
                 else:
-                    outcomes.append(ItemOutcome(item.message_id, b"", "rejected", "exchange.message_id.reused"))
+                    outcomes.append(ItemOutcome(item.message_id, b"", Intake.REJECTED, "exchange.message_id.reused"))
                     events.append(("message.reject", job, item.message_id, "exchange.message_id.reused"))
                 continue
             if envelope_id is None:
@@ -132,7 +142,7 @@ def write(sql: RawSql, jobs: list[Submission]) -> None:
             messages.append((verified.sender, item.message_id, envelope_id, index, item.document_type, item.digest,
                              item.canonical, MessageStatus.ACCEPTED.value, received, received, item.receipt))
             known[key] = (item.digest, item.receipt)
-            outcomes.append(ItemOutcome(item.message_id, item.receipt, "accepted"))
+            outcomes.append(ItemOutcome(item.message_id, item.receipt, Intake.ACCEPTED))
             events.append(("message.accept", job, item.message_id, None))
         job.outcomes = outcomes
     sql.many(statements.INSERT_MESSAGE, messages)
@@ -145,7 +155,7 @@ def outcomes(job: Submission, signer: Credentials) -> list[ItemOutcome]:
     """A settled submission's receipt per item; raises its error when the commit failed."""
     if job.error is not None:
         raise job.error
-    return [outcome if outcome.status != "rejected" else _rejected(outcome, job.verified, item, signer)
+    return [outcome if outcome.status is not Intake.REJECTED else _rejected(outcome, job.verified, item, signer)
             for outcome, item in zip(job.outcomes, job.items)]
 
 
@@ -163,4 +173,4 @@ def status_of(sessions: sessionmaker[Session], *, sender: str, message_id: str) 
                                                      Message.message_id == message_id)).first()
 
 
-__all__ = ["DocumentItem", "ItemOutcome", "Submission", "prepare", "write", "outcomes", "status_of"]
+__all__ = ["DocumentItem", "Intake", "ItemOutcome", "Submission", "prepare", "write", "outcomes", "status_of"]

@@ -9,6 +9,7 @@ bad message cannot take others down and none is left half-written.
 """
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,6 +36,15 @@ _DOCS = RecordDocument.__table__
 _TABLES = {name: model.__table__ for name, model in ROW_MODELS.items()}
 
 
+class Outcome(str, enum.Enum):
+    """What a processed document did to the store (audited as ``record.<value>`` unless stored)."""
+
+    STORED = "stored"              # a new document
+    REPLACED = "replaced"          # a newer version of a stored document: its rows replaced
+    STALE = "stale"                # an older or equal version, or of a cancelled document: ignored
+    CANCELLATION = "cancellation"  # a Cancellation: the document it names retracted
+
+
 @dataclass
 class Prepared:
     """A message through the pure phase."""
@@ -42,18 +52,18 @@ class Prepared:
     message: Message
     header: DocumentHeader
     normalized: Normalized
-    outcome: str = "stored"  # stored | replaced | stale | cancellation
+    outcome: Outcome = Outcome.STORED
     resolution: mpi.Resolution | None = None
     retracted: bool = False  # cancelled by a later message of the same batch: stored as cancelled, no rows
 
     def reset(self) -> None:
-        self.outcome, self.resolution, self.retracted = "stored", None, False
+        self.outcome, self.resolution, self.retracted = Outcome.STORED, None, False
 
 
 @dataclass
 class BatchResult:
     errors: dict[int, HubError] = field(default_factory=dict)  # message row id → why it was rejected
-    outcomes: dict[int, str] = field(default_factory=dict)  # message row id → outcome
+    outcomes: dict[int, Outcome] = field(default_factory=dict)  # message row id → outcome
 
 
 def prepare(message: Message) -> Prepared:
@@ -151,13 +161,13 @@ def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: Ba
                     target["item"].retracted = True
                 if target["id"] is not None:
                     cancelled.append(target["id"])
-            item.outcome = "cancellation"
+            item.outcome = Outcome.CANCELLATION
         known = current.get(key)
         if known is not None and (known["version"] >= header.version or known["status"] == DocumentStatus.CANCELLED.value):
-            item.outcome = "stale"  # an older or equal version, or a retracted document: ignored, audited
+            item.outcome = Outcome.STALE  # an older or equal version, or a retracted document: ignored, audited
             continue
         if known is not None:
-            item.outcome = "replaced"
+            item.outcome = Outcome.REPLACED
             if known["id"] is not None:
                 replaced.append(known["id"])
         current[key] = {"id": known["id"] if known else None, "version": header.version,
@@ -173,8 +183,8 @@ def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: Ba
     audit_rows = []
     for item in batch:
         result.outcomes[item.message.id] = item.outcome
-        if item.outcome in ("stale", "cancellation", "replaced"):
-            audit_rows.append(audit.event(f"record.{item.outcome}", actor_org=item.message.sender,
+        if item.outcome is not Outcome.STORED:
+            audit_rows.append(audit.event(f"record.{item.outcome.value}", actor_org=item.message.sender,
                                           message_id=item.message.message_id))
     audit.record_many(session, audit_rows)
 
@@ -303,4 +313,4 @@ def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *,
         records_sql.insert_rows(sql, table, columns, rows)
 
 
-__all__ = ["Prepared", "BatchResult", "prepare", "prepare_all", "store_prepared", "store_messages"]
+__all__ = ["Outcome", "Prepared", "BatchResult", "prepare", "prepare_all", "store_prepared", "store_messages"]

@@ -2,6 +2,7 @@
 departments, practitioners, and the identified-access grants of bureau-role organizations."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -28,7 +29,14 @@ KINDS = {
 # Organizations of these kinds act in the bureau role (aggregates; identified data only with a grant).
 BUREAU_KINDS = frozenset({"bureau"})
 LEVELS = {"3": "三级", "2": "二级", "1": "一级", "9": "未定级"}
-STATUSES = ("active", "inactive")
+class EntryStatus(str, enum.Enum):
+    """A registry entry's lifecycle: entries are deactivated, never deleted (history refers to them)."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+STATUSES = tuple(status.value for status in EntryStatus)
 # GB/T 8561 专业技术职务 codes of health professionals (卫生技术人员).
 TITLES = {
     "231": "主任医师", "232": "副主任医师", "233": "主治医师", "234": "医师", "235": "医士",
@@ -60,7 +68,7 @@ class Institution(Base):
     division_code: Mapped[str] = mapped_column(String(12), index=True)
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("registry_institution.code"), nullable=True,
                                                     index=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=EntryStatus.ACTIVE.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -75,7 +83,7 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
     standard_code: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=EntryStatus.ACTIVE.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -94,7 +102,7 @@ class Practitioner(Base):
     name: Mapped[str] = mapped_column(String(100))
     title_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
     department_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=EntryStatus.ACTIVE.value)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -118,4 +126,4 @@ TABLES = [Region.__table__, Institution.__table__, Department.__table__, Practit
           AccessGrant.__table__]
 
 __all__ = ["Region", "Institution", "Department", "Practitioner", "AccessGrant", "TABLES", "DIVISIONS",
-           "DEPARTMENTS", "DISTRICT_LEVELS", "KINDS", "BUREAU_KINDS", "LEVELS", "STATUSES", "TITLES", "IDENTIFIED"]
+           "DEPARTMENTS", "DISTRICT_LEVELS", "EntryStatus", "KINDS", "BUREAU_KINDS", "LEVELS", "STATUSES", "TITLES", "IDENTIFIED"]

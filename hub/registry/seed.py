@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from .actor import HUB_OPERATOR, Actor
+from .models import EntryStatus
 from .regions import sync_regions
 from .service import register_institution
 from .staff import register_department, register_practitioner
@@ -51,13 +52,13 @@ def seed_demo(session: Session, *, actor: Actor = HUB_OPERATOR, now: datetime | 
     sync_regions(session, actor=actor)
     for code, name, kind, level, division, parent in DEMO_INSTITUTIONS:
         register_institution(session, actor=actor, code=code, name=name, kind=kind, level=level,
-                             division_code=division, parent_code=parent, status="active", now=now)
+                             division_code=division, parent_code=parent, status=EntryStatus.ACTIVE.value, now=now)
     for institution, code, name, standard in DEMO_DEPARTMENTS:
         register_department(session, actor=actor, institution_code=institution, code=code, name=name,
-                            standard_code=standard, status="active", now=now)
+                            standard_code=standard, status=EntryStatus.ACTIVE.value, now=now)
     for institution, code, name, title, department in DEMO_PRACTITIONERS:
         register_practitioner(session, actor=actor, institution_code=institution, code=code, name=name,
-                              title_code=title, department_code=department, status="active", synthetic=True,
+                              title_code=title, department_code=department, status=EntryStatus.ACTIVE.value, synthetic=True,
                               now=now)
 
 

@@ -18,7 +18,7 @@ from protocol.timestamps import utcnow
 from . import checks
 from .actor import HUB_OPERATOR, Actor
 from .checks import MAX_RESULTS
-from .models import BUREAU_KINDS, KINDS, LEVELS, STATUSES, Institution, Region
+from .models import BUREAU_KINDS, KINDS, LEVELS, STATUSES, EntryStatus, Institution, Region
 from .regions import get_region_or_raise, is_district, subtree_codes, sync_regions
 
 _FIELDS = frozenset({"name", "kind", "level", "division_code", "parent_code", "status"})
@@ -78,7 +78,7 @@ def _check_parent(session: Session, code: str, parent_code: str | None) -> str |
 
 
 def create_institution(session: Session, *, actor: Actor, code: str, name: str, kind: str, division_code: str,
-                       level: str | None = None, parent_code: str | None = None, status: str = "active",
+                       level: str | None = None, parent_code: str | None = None, status: str = EntryStatus.ACTIVE.value,
                        now: datetime | None = None) -> Institution:
     """Register a new institution; ``registry.invalid`` if the code is taken or a field is unusable."""
     code = checks.code(code, "code", checks.INSTITUTION_CODE)

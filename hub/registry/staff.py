@@ -15,7 +15,7 @@ from schemas.terminology import lookup
 
 from . import checks
 from .actor import Actor
-from .models import DEPARTMENTS, STATUSES, TITLES, Department, Practitioner
+from .models import DEPARTMENTS, STATUSES, TITLES, Department, EntryStatus, Practitioner
 from .service import get_institution_or_raise
 
 _DEPARTMENT_FIELDS = frozenset({"name", "standard_code", "status"})
@@ -50,7 +50,7 @@ def _check_department(values: dict) -> dict:
 
 
 def create_department(session: Session, *, actor: Actor, institution_code: str, code: str, name: str,
-                      standard_code: str, status: str = "active", now: datetime | None = None) -> Department:
+                      standard_code: str, status: str = EntryStatus.ACTIVE.value, now: datetime | None = None) -> Department:
     institution = get_institution_or_raise(session, code=institution_code)
     code = checks.code(code, "code")
     if get_department(session, institution_code=institution.code, code=code) is not None:
@@ -132,7 +132,7 @@ def _check_practitioner(session: Session, institution_code: str, values: dict) -
 
 def create_practitioner(session: Session, *, actor: Actor, institution_code: str, code: str, name: str,
                         title_code: str | None = None, department_code: str | None = None,
-                        status: str = "active", synthetic: bool = False,
+                        status: str = EntryStatus.ACTIVE.value, synthetic: bool = False,
                         now: datetime | None = None) -> Practitioner:
     institution = get_institution_or_raise(session, code=institution_code)
     code = checks.code(code, "code")

@@ -15,7 +15,7 @@ from protocol.ns import HIE, q
 from ..errors import ExchangeError
 from ..exchange import inbox
 from ..exchange.gate import VerifiedMessage
-from ..exchange.inbox import DocumentItem, ItemOutcome, Submission
+from ..exchange.inbox import DocumentItem, Intake, ItemOutcome, Submission
 from .faults import ENVELOPE_HEAD, ENVELOPE_TAIL, fault_envelope
 
 _DOCUMENT, _ITEM, _MESSAGE_ID = q(HIE, "Document"), q(HIE, "Item"), q(HIE, "MessageId")
@@ -67,7 +67,7 @@ def answer(hub, submission: Submission) -> tuple[int, bytes]:
 
 def render(operation: str, outcomes: list[ItemOutcome]) -> tuple[int, bytes]:
     """The answer spyne would write: the receipts in ``<tns:Result>``s, or a Fault for a refused document."""
-    if operation == "SubmitDocument" and outcomes[0].status == "rejected":
+    if operation == "SubmitDocument" and outcomes[0].status is Intake.REJECTED:
         return 500, fault_envelope(outcomes[0].code, outcomes[0].receipt)
     head, tail = _RESPONSE[operation]
     return 200, b"".join((head, *(b"<tns:Result>" + outcome.receipt + b"</tns:Result>" for outcome in outcomes), tail))

@@ -17,7 +17,8 @@ from spyne.server.wsgi import WsgiApplication
 
 from protocol.errors import HubError
 from protocol.ns import HIE, SOAP11, q
-from protocol.receipts import ReceiptStatus, build_receipt
+from protocol.receipts import build_receipt
+from protocol.status import ReceiptStatus
 from protocol.timestamps import utcnow
 
 from .. import audit

@@ -1,11 +1,18 @@
 """OLTP tables of the exchange: inbox (raw envelopes, messages), reply outbox, audit, nonces."""
 from __future__ import annotations
 
-import enum
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    DateTime, ForeignKey, TypeDecorator, Index, Integer, LargeBinary, MetaData, String, UniqueConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -34,19 +41,6 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-
-
-class MessageStatus(str, enum.Enum):
-    """Lifecycle of an inbox message: received → accepted → processed | rejected."""
-
-    RECEIVED = "received"    # stored, not yet through every check (reserved for staged intake)
-    ACCEPTED = "accepted"    # verified, decrypted, durable; receipt issued; awaiting processing
-    PROCESSED = "processed"  # processing finished (normalised into the store)
-    REJECTED = "rejected"    # processing refused it; error_code says why
-
-    @classmethod
-    def pending(cls) -> tuple["MessageStatus", ...]:
-        return (cls.RECEIVED, cls.ACCEPTED)
 
 
 class Envelope(Base):
@@ -132,4 +126,4 @@ class RequestNonce(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
-__all__ = ["Base", "MessageStatus", "Envelope", "Message", "Reply", "AuditEvent", "RequestNonce"]
+__all__ = ["Base", "Envelope", "Message", "Reply", "AuditEvent", "RequestNonce"]

@@ -10,7 +10,8 @@ from lxml import etree
 from hub import pipeline
 from hub.runtime import processing_stages
 from hub.store.db import transaction
-from hub.store.models import Envelope, Message, MessageStatus
+from hub.store.models import Envelope, Message
+from protocol.status import MessageStatus
 from protocol.timestamps import utcnow
 
 _counter = itertools.count(1)
