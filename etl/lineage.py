@@ -13,19 +13,16 @@ from sqlalchemy.orm import Session
 from hub.records.models import ROW_MODELS, RecordDocument
 from hub.store.models import Envelope, Message
 
+from .errors import LineageError
 from .facts import SOURCES
 
 _FACT_TABLES = {source.oltp_table for source in SOURCES} | {"inbox_message"}
 
 
-class LineageError(ValueError):
-    code = "etl.lineage.key_invalid"
-
-
 def parse_fact_key(fact_key: str) -> tuple[str, int]:
     table, _, row = fact_key.partition(":")
     if table not in _FACT_TABLES or not row.isdigit():
-        raise LineageError("a fact key is <table>:<row id>, e.g. record_encounter:42")
+        raise LineageError("etl.lineage.key_invalid", "a fact key is <table>:<row id>, e.g. record_encounter:42")
     return table, int(row)
 
 
@@ -61,4 +58,4 @@ def lineage(session: Session, fact_key: str) -> dict:
     return answer
 
 
-__all__ = ["lineage", "parse_fact_key", "LineageError"]
+__all__ = ["lineage", "parse_fact_key"]

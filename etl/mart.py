@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 from hub.settings import Settings
 from olap.backend import Backend
 
+from .errors import MartLocationError
 from .transform import Pseudonymizer
 
 
@@ -45,7 +46,7 @@ def open_mart(url: str) -> Backend:
         backend = ServerBackend(parsed.hostname or "127.0.0.1", parsed.port or 9000,
                                 database=parsed.path.strip("/") or "mart", cluster=cluster)
     else:
-        raise ValueError("HIE_MART_URL must start with chdb:// or clickhouse://")
+        raise MartLocationError("etl.mart.location", "HIE_MART_URL must start with chdb:// or clickhouse://")
     apply_schema(backend)
     return backend
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from olap.schema.versions import table
 
+from .errors import TransformError
 from .facts import MESSAGE_FACT, FactSource
 
 LOCAL_OFFSET = pd.Timedelta(hours=8)
@@ -190,7 +191,7 @@ def _measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
         money = {f"{name}_fen": fen(raw[name]) for name in ("fixed_assets", "revenue_drugs", "revenue_examinations",
                                                              "revenue_treatment", "revenue_other")}
         return counts | optional | money
-    raise KeyError(fact)
+    raise TransformError("etl.fact.unknown", "no transform for this fact table", fact=fact)
 
 
 def transform_facts(source: FactSource, raw: pd.DataFrame, *, pseudonymize: Pseudonymizer, version: int,
@@ -228,7 +229,8 @@ def _ordered(fact: str, columns: dict[str, pd.Series], index: pd.Index) -> pd.Da
     names = table(fact).column_names
     missing = [name for name in names if name not in columns]
     if missing:
-        raise KeyError(f"{fact}: transform does not produce {missing}")
+        raise TransformError("etl.transform.incomplete", "the transform does not produce every column", fact=fact,
+                             missing=missing)
     return pd.DataFrame({name: columns[name] for name in names}, index=index).reset_index(drop=True)
 
 

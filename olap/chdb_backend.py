@@ -36,8 +36,9 @@ def _claim_path(path: Path) -> None:
         if _opened_path is None:
             _opened_path = path
         elif _opened_path != path:
-            raise BackendUnavailable("chDB is already open on another directory in this process",
-                                     code="olap.chdb.path_conflict", path=str(path), open_path=str(_opened_path))
+            raise BackendUnavailable("olap.chdb.path_conflict",
+                                     "chDB is already open on another directory in this process", path=str(path),
+                                     open_path=str(_opened_path))
 
 
 class ChdbBackend(Backend):
@@ -47,7 +48,7 @@ class ChdbBackend(Backend):
         try:
             from chdb import session as chdb_session
         except ImportError as exc:
-            raise BackendUnavailable("the chdb package is not installed", code="olap.chdb.missing") from exc
+            raise BackendUnavailable("olap.chdb.missing", "the chdb package is not installed") from exc
         self.database = identifier(database)
         self.path = Path(path).resolve()
         self.path.mkdir(parents=True, exist_ok=True)
@@ -56,21 +57,21 @@ class ChdbBackend(Backend):
         try:
             self._session = chdb_session.Session(str(self.path))
         except Exception as exc:  # chDB raises bare RuntimeError subclasses
-            raise BackendUnavailable(engine_message(str(exc)), code="olap.chdb.open", path=str(self.path)) from exc
+            raise BackendUnavailable("olap.chdb.open", engine_message(str(exc)), path=str(self.path)) from exc
         self._run(f"CREATE DATABASE IF NOT EXISTS {self.database}", "CSV")
         self._run(f"USE {self.database}", "CSV")  # per connection: unqualified names mean this database
 
     def _run(self, sql: str, fmt: str):
         with self._lock:
             if self._session is None:
-                raise BackendUnavailable("backend is closed", code="olap.backend.closed")
+                raise BackendUnavailable("olap.backend.closed", "backend is closed")
             try:
                 return self._session.query(sql, fmt)
             except Exception as exc:
                 message = str(exc)
                 found = _ENGINE_CODE.search(message)
-                raise QueryError(engine_message(message), engine_code=int(found.group(1)) if found else None,
-                                 engine="chdb") from None
+                raise QueryError("olap.query.failed", engine_message(message),
+                                 engine_code=int(found.group(1)) if found else None, engine="chdb") from None
 
     def execute(self, sql: str, params: Params = None) -> None:
         self._run(bind(sql, params), "CSV")
@@ -100,15 +101,16 @@ class ChdbBackend(Backend):
         statement = f"INSERT INTO {self.database}.{identifier(table)} ({columns}) SETTINGS optimize_on_insert = 0"
         with self._lock:
             if self._session is None:
-                raise BackendUnavailable("backend is closed", code="olap.backend.closed")
+                raise BackendUnavailable("olap.backend.closed", "backend is closed")
             try:
                 with self._session.send_insert(statement, "ArrowStream") as inserter:
                     inserter.append(sink.getvalue())
                     result = inserter.finish()
             except Exception as exc:
                 found = _ENGINE_CODE.search(str(exc))
-                raise QueryError(engine_message(str(exc)), engine_code=int(found.group(1)) if found else None,
-                                 engine="chdb", table=table) from None
+                raise QueryError("olap.query.failed", engine_message(str(exc)),
+                                 engine_code=int(found.group(1)) if found else None, engine="chdb",
+                                 table=table) from None
         return int(result.rows_written)
 
     def version(self) -> tuple[int, ...]:

@@ -9,18 +9,22 @@ from typing import Any
 
 
 class OlapError(Exception):
-    """Root of every error raised by ``olap``; ``code`` is a dotted machine code."""
+    """Root of every error raised by ``olap``: a dotted machine code, a fixed detail, structured fields.
+
+    Arguments in the order of every error root of the project: ``(code, detail, **fields)``. Each
+    subclass's ``code`` names its family (``olap.query.failed`` …); an instance's code refines it.
+    """
 
     code = "olap.error"
 
-    def __init__(self, message: str, *, code: str | None = None, **fields: Any) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
+    def __init__(self, code: str, detail: str = "", **fields: Any) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
         self.fields = fields
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.args[0]}"
+        return f"{self.code}: {self.detail}"
 
 
 class ParameterError(OlapError):

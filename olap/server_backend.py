@@ -41,7 +41,7 @@ class ServerBackend(Backend):
         try:
             import clickhouse_driver  # noqa: F401  (fail here, clearly, when the package is missing)
         except ImportError as exc:
-            raise BackendUnavailable("clickhouse-driver is not installed", code="olap.server.missing") from exc
+            raise BackendUnavailable("olap.server.missing", "clickhouse-driver is not installed") from exc
         self.database = identifier(database)
         self.cluster = identifier(cluster) if cluster else None
         self._settings: dict[str, Any] = {"insert_distributed_sync": 1} if cluster else {}
@@ -68,19 +68,20 @@ class ServerBackend(Backend):
         try:
             return call()
         except errors.ServerException as exc:
-            raise QueryError(engine_message(exc.message), engine_code=exc.code, engine="server") from None
+            raise QueryError("olap.query.failed", engine_message(exc.message), engine_code=exc.code,
+                             engine="server") from None
         except (errors.NetworkError, errors.SocketTimeoutError, OSError, EOFError) as exc:
-            raise BackendUnavailable(engine_message(str(exc)), code="olap.server.unreachable") from None
+            raise BackendUnavailable("olap.server.unreachable", engine_message(str(exc))) from None
         except errors.Error as exc:
-            raise QueryError(engine_message(str(exc)), engine="server") from None
+            raise QueryError("olap.query.failed", engine_message(str(exc)), engine="server") from None
 
     def _cluster_nodes(self, client) -> list[tuple[str, int]]:
         rows = self._guard(lambda: client.execute(
             bind("SELECT host_address, port FROM system.clusters WHERE cluster = {c:String} "
                  "ORDER BY shard_num, replica_num", {"c": self.cluster})))
         if not rows:
-            raise BackendUnavailable("cluster is not defined in the server's remote_servers",
-                                     code="olap.server.cluster_unknown", cluster=self.cluster)
+            raise BackendUnavailable("olap.server.cluster_unknown",
+                                     "cluster is not defined in the server's remote_servers", cluster=self.cluster)
         return [(str(host), int(port)) for host, port in rows]
 
     # ------------------------------------------------------------- interface
@@ -104,8 +105,8 @@ class ServerBackend(Backend):
         types = self._types_of(table)
         unknown = [str(name) for name in df.columns if name not in types]
         if unknown:
-            raise QueryError("DataFrame has columns the table does not have", code="olap.insert.columns",
-                             table=table, columns=unknown)
+            raise QueryError("olap.insert.columns", "DataFrame has columns the table does not have", table=table,
+                             columns=unknown)
         names = [str(name) for name in df.columns]
         data = [column_for_insert(df[name], types[name]) for name in names]
         statement = f"INSERT INTO {table} ({', '.join(identifier(name) for name in names)}) VALUES"
@@ -157,7 +158,7 @@ class ServerBackend(Backend):
             frame = self.query_df("SELECT name, type FROM system.columns WHERE database = {db:String} "
                                   "AND table = {t:String}", {"db": self.database, "t": table})
             if frame.empty:
-                raise QueryError("no such table", code="olap.insert.table", table=table)
+                raise QueryError("olap.insert.table", "no such table", table=table)
             self._column_types[table] = dict(zip(frame["name"], frame["type"]))
         return self._column_types[table]
 

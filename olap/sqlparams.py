@@ -38,7 +38,7 @@ _FLOAT_TYPES = {"Float32", "Float64"}
 def identifier(name: str) -> str:
     """A database, table or column name, checked: only ``[A-Za-z_][A-Za-z0-9_]*`` is ever accepted."""
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise ParameterError("not a plain identifier", code="olap.identifier.invalid")
+        raise ParameterError("olap.identifier.invalid", "not a plain identifier")
     return name
 
 
@@ -47,7 +47,7 @@ def quote_string(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ParameterError("string is not valid Unicode text (lone surrogate)") from None
+        raise ParameterError("olap.param.invalid", "string is not valid Unicode text (lone surrogate)") from None
     return "'" + _ESCAPE_RE.sub(lambda match: _ESCAPES[match.group(0)], text) + "'"
 
 
@@ -61,24 +61,24 @@ def render_literal(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ParameterError("float parameter is not finite")
+            raise ParameterError("olap.param.invalid", "float parameter is not finite")
         return repr(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ParameterError("decimal parameter is not finite")
+            raise ParameterError("olap.param.invalid", "decimal parameter is not finite")
         return str(value)
     if isinstance(value, str):
         return quote_string(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise ParameterError("naive datetime parameter: give an aware (UTC) datetime")
+            raise ParameterError("olap.param.invalid", "naive datetime parameter: give an aware (UTC) datetime")
         # Epoch seconds: independent of the engine's time zone (chDB takes the process's).
         return str(int(value.timestamp()))
     if isinstance(value, date):
         return quote_string(value.isoformat())
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(render_literal(item) for item in value) + "]"
-    raise ParameterError(f"unsupported parameter type {type(value).__name__}")
+    raise ParameterError("olap.param.invalid", f"unsupported parameter type {type(value).__name__}")
 
 
 def _split_type(type_name: str) -> tuple[str, str]:
@@ -95,7 +95,7 @@ def _check_type(type_name: str) -> str:
         if depth < 0:
             break
     if not _TYPE.match(type_name) or depth != 0:
-        raise ParameterError("placeholder type is not a ClickHouse type name", code="olap.param.type")
+        raise ParameterError("olap.param.type", "placeholder type is not a ClickHouse type name")
     return type_name
 
 
@@ -107,10 +107,10 @@ def _check_value(type_name: str, value: Any) -> None:
             _check_value(inner, value)
         return
     if value is None:
-        raise ParameterError("NULL given for a non-Nullable placeholder")
+        raise ParameterError("olap.param.invalid", "NULL given for a non-Nullable placeholder")
     if head == "Array":
         if not isinstance(value, (list, tuple)):
-            raise ParameterError("Array placeholder needs a list or tuple")
+            raise ParameterError("olap.param.invalid", "Array placeholder needs a list or tuple")
         for item in value:
             _check_value(inner, item)
         return
@@ -118,7 +118,7 @@ def _check_value(type_name: str, value: Any) -> None:
     if head in _INTEGER_TYPES:
         expected = (int,)
         if isinstance(value, int) and head.startswith("U") and value < 0:
-            raise ParameterError("negative value for an unsigned placeholder")
+            raise ParameterError("olap.param.invalid", "negative value for an unsigned placeholder")
     elif head in _FLOAT_TYPES or head.startswith("Decimal"):
         expected = (int, float, Decimal)
     elif head in ("String", "FixedString"):
@@ -126,13 +126,13 @@ def _check_value(type_name: str, value: Any) -> None:
     elif head == "Date":
         expected = (date,)
         if isinstance(value, datetime):
-            raise ParameterError("datetime given for a Date placeholder")
+            raise ParameterError("olap.param.invalid", "datetime given for a Date placeholder")
     elif head == "DateTime":
         expected = (datetime,)
     if isinstance(value, bool) and head != "UInt8":
-        raise ParameterError("bool given for a placeholder that is not a UInt8 flag")
+        raise ParameterError("olap.param.invalid", "bool given for a placeholder that is not a UInt8 flag")
     if expected is not None and not isinstance(value, expected):
-        raise ParameterError(f"{type(value).__name__} does not fit placeholder type {head}")
+        raise ParameterError("olap.param.invalid", f"{type(value).__name__} does not fit placeholder type {head}")
 
 
 def bind(sql: str, params: Mapping[str, Any] | None) -> str:
@@ -143,7 +143,7 @@ def bind(sql: str, params: Mapping[str, Any] | None) -> str:
     def substitute(match: re.Match[str]) -> str:
         name, type_name = match.group(1), _check_type(match.group(2))
         if name not in params:
-            raise ParameterError("query placeholder has no value", code="olap.param.missing", name=name)
+            raise ParameterError("olap.param.missing", "query placeholder has no value", name=name)
         value = params[name]
         _check_value(type_name, value)
         used.add(name)
@@ -152,8 +152,7 @@ def bind(sql: str, params: Mapping[str, Any] | None) -> str:
     bound = _PLACEHOLDER.sub(substitute, sql)
     unused = sorted(set(params) - used)
     if unused:
-        raise ParameterError("parameters given that the query does not use", code="olap.param.unused",
-                             names=unused)
+        raise ParameterError("olap.param.unused", "parameters given that the query does not use", names=unused)
     return bound
 
 

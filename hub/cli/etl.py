@@ -132,7 +132,7 @@ def reconcile(data_dir, database_url, mart_url, show_all):
 @_database_url
 def lineage(fact_key, data_dir, database_url):
     """Trace a mart fact (e.g. record_encounter:42) to its OLTP row and the signed message behind it."""
-    from etl.lineage import LineageError
+    from etl.errors import LineageError
     from etl.lineage import lineage as trace
 
     _settings, sessions, _ = _open(data_dir, database_url, None, mart=False)

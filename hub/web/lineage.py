@@ -42,7 +42,8 @@ def _bureau_over(session, org: str, owner: str) -> bool:
 
 @router.get("/{fact_key}")
 def fact_lineage(request: Request, fact_key: str):
-    from etl.lineage import LineageError, lineage
+    from etl.errors import LineageError
+    from etl.lineage import lineage
 
     try:
         org = bearer_org(request)

@@ -13,7 +13,7 @@ def get_cube(name: str) -> Cube:
     """The cube called ``name`` (``cube.not_found`` otherwise)."""
     cube = CUBES.get(name) if isinstance(name, str) else None
     if cube is None:
-        raise CubeError("no such cube", code="cube.not_found")
+        raise CubeError("cube.not_found", "no such cube")
     return cube
 
 

@@ -73,11 +73,11 @@ class _Plan:
         self.query, self.cube = query, get_cube(query.cube)
         for index, name in enumerate(query.group_by):
             if not self.cube.has_level(name):
-                raise CubeError("no such level in this cube", code="cube.level.unknown", field=f"/group_by/{index}")
+                raise CubeError("cube.level.unknown", "no such level in this cube", field=f"/group_by/{index}")
         for index, item in enumerate(query.filters):
             if not self.cube.has_level(item.level) or not self.cube.level(item.level).filterable:
-                raise CubeError("not a filterable level of this cube (date levels: use period)",
-                                code="cube.level.unknown", field=f"/filters/{index}")
+                raise CubeError("cube.level.unknown", "not a filterable level of this cube (date levels: use period)",
+                                field=f"/filters/{index}")
         self.needs: dict[str, list[str]] = {self.cube.name: []}
         for index, name in enumerate(query.measures):
             self._need(name, f"/measures/{index}")
@@ -85,7 +85,7 @@ class _Plan:
             try:
                 indicator = self.cube.indicator(name)
             except KeyError:
-                raise CubeError("no such indicator in this cube", code="cube.indicator.unknown",
+                raise CubeError("cube.indicator.unknown", "no such indicator in this cube",
                                 field=f"/indicators/{index}") from None
             self._need(indicator.numerator, f"/indicators/{index}")
             self._need(indicator.denominator, f"/indicators/{index}")
@@ -95,24 +95,27 @@ class _Plan:
             if privacy and privacy not in self.needs[cube_name]:
                 self.needs[cube_name].append(privacy)
         if query.compare and any(name == "date.week" for name in query.group_by):
-            raise CubeError("year-ago comparison needs day, month, quarter or year", field="/compare")
+            raise CubeError("cube.query.invalid", "year-ago comparison needs day, month, quarter or year",
+                            field="/compare")
         outputs = {*query.group_by, *query.measures, *query.indicators}
         for index, key in enumerate(query.sort):
             if key.by not in outputs:
-                raise CubeError("sort by a level, measure or indicator of the query", field=f"/sort/{index}")
+                raise CubeError("cube.query.invalid", "sort by a level, measure or indicator of the query",
+                                field=f"/sort/{index}")
         for index, condition in enumerate(query.having):
             if condition.name not in {*query.measures, *query.indicators}:
-                raise CubeError("having names a measure or indicator of the query", field=f"/having/{index}")
+                raise CubeError("cube.query.invalid", "having names a measure or indicator of the query",
+                                field=f"/having/{index}")
 
     def _need(self, name: str, field: str) -> None:
         cube_name, dot, measure = name.rpartition(".")
         if dot and (not cube_name or cube_name == self.cube.name):  # ".x", "visits.x" on visits: the cells
-            raise CubeError("no such measure", code="cube.measure.unknown", field=field)  # would lack the name
+            raise CubeError("cube.measure.unknown", "no such measure", field=field)  # would lack the name
         cube = get_cube(cube_name) if cube_name else self.cube
         try:
             cube.measure(measure)
         except KeyError:
-            raise CubeError("no such measure", code="cube.measure.unknown", field=field) from None
+            raise CubeError("cube.measure.unknown", "no such measure", field=field) from None
         if cube.name != self.cube.name:
             self._drill_across_levels(cube, field)
         self.needs.setdefault(cube.name, [])
@@ -123,7 +126,7 @@ class _Plan:
         levels = [*self.query.group_by, *(item.level for item in self.query.filters)]
         for name in levels:
             if not other.has_level(name) and name.split(".", 1)[0] not in other.constant_over:
-                raise CubeError("the other cube has no such level", code="cube.drill_across", field=field)
+                raise CubeError("cube.drill_across", "the other cube has no such level", field=field)
 
     def part(self, cube: Cube, period: Period | None, *, with_parents: bool) -> tuple[Part, list[str]]:
         """The part ``cube`` computes; ``with_parents`` also groups by the parents of each level (they
@@ -145,7 +148,7 @@ def _fetch(backend: Backend, part: Part, scope: Scope, sources: dict[str, str]) 
     # complementary cells, and so the answer, the same on every engine
     frame = backend.query_df(compiled.sql, compiled.params, small=compiled.small).rename(columns=compiled.columns)
     if len(frame) > MAX_CELLS:
-        raise CubeError("the query has too many cells: group by coarser levels or filter", code="cube.query.too_large")
+        raise CubeError("cube.query.too_large", "the query has too many cells: group by coarser levels or filter")
     for name in part.levels:
         frame[name] = _render(frame[name], part.cube.level(name).render)
     return frame

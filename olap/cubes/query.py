@@ -107,34 +107,36 @@ def resolve_period(spec: Any, *, today: date) -> Period:
     """``{"from", "to"}``, ``{"last": n, "unit": u}`` (n complete units before the current one) or
     ``{"this": u}`` (the current unit up to ``as_of``); ``as_of`` (default ``today``) anchors both."""
     if not isinstance(spec, dict):
-        raise CubeError("period must be an object", field="/period")
+        raise CubeError("cube.query.invalid", "period must be an object", field="/period")
     as_of = _date(spec["as_of"], "/period/as_of") if "as_of" in spec else today
     if "from" in spec or "to" in spec:
         start, end = _date(spec.get("from"), "/period/from"), _date(spec.get("to"), "/period/to")
         if end < start:
-            raise CubeError("period ends before it starts", field="/period")
+            raise CubeError("cube.query.invalid", "period ends before it starts", field="/period")
         return _bounded(Period(start, end), "/period")
     if "last" in spec:
         count, unit = spec["last"], spec.get("unit")
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 3660 or unit not in UNITS:
-            raise CubeError("last needs a count (1-3660) and a unit (day, week, month, quarter, year)",
+            raise CubeError("cube.query.invalid",
+                            "last needs a count (1-3660) and a unit (day, week, month, quarter, year)",
                             field="/period/last")
         current = unit_start(as_of, unit)
         try:
             return _bounded(Period(_units_before(current, unit, count), current - timedelta(days=1)), "/period/last")
         except (ValueError, OverflowError):
-            raise CubeError("the period lies outside 1970-2105", field="/period/last") from None
+            raise CubeError("cube.query.invalid", "the period lies outside 1970-2105", field="/period/last") from None
     if "this" in spec:
         if spec["this"] not in UNITS:
-            raise CubeError("this needs a unit (day, week, month, quarter, year)", field="/period/this")
+            raise CubeError("cube.query.invalid", "this needs a unit (day, week, month, quarter, year)",
+                            field="/period/this")
         return _bounded(Period(unit_start(as_of, spec["this"]), as_of), "/period/this")
-    raise CubeError("period needs from/to, last/unit or this", field="/period")
+    raise CubeError("cube.query.invalid", "period needs from/to, last/unit or this", field="/period")
 
 
 def _bounded(period: Period, field: str) -> Period:
     """``period`` if the mart can hold its dates (ClickHouse ``Date``: 1970-2105), else refused."""
     if period.start < EARLIEST or period.end > LATEST:
-        raise CubeError("the period lies outside 1970-2105", field=field)
+        raise CubeError("cube.query.invalid", "the period lies outside 1970-2105", field=field)
     return period
 
 
@@ -142,29 +144,29 @@ def _date(value: Any, field: str) -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise CubeError("not a date (YYYY-MM-DD)", field=field) from None
+        raise CubeError("cube.query.invalid", "not a date (YYYY-MM-DD)", field=field) from None
 
 
 def _names(body: dict, key: str) -> tuple[str, ...]:
     value = body.get(key, [])
     if not isinstance(value, list) or len(value) > MAX_NAMES or not all(isinstance(v, str) for v in value):
-        raise CubeError("must be a list of names", field=f"/{key}")
+        raise CubeError("cube.query.invalid", "must be a list of names", field=f"/{key}")
     if len(set(value)) != len(value):
-        raise CubeError("names repeat", field=f"/{key}")
+        raise CubeError("cube.query.invalid", "names repeat", field=f"/{key}")
     return tuple(value)
 
 
 def _filters(body: dict) -> tuple[Filter, ...]:
     raw = body.get("filters", [])
     if not isinstance(raw, list) or len(raw) > MAX_NAMES:
-        raise CubeError("filters must be a list", field="/filters")
+        raise CubeError("cube.query.invalid", "filters must be a list", field="/filters")
     filters = []
     for index, item in enumerate(raw):
         values = item.get("in") if isinstance(item, dict) else None
         if not isinstance(item, dict) or not isinstance(item.get("level"), str) or not isinstance(values, list) \
                 or not 0 < len(values) <= MAX_VALUES or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
                                                                 for v in values):
-            raise CubeError("a filter is {level, in: [values]}", field=f"/filters/{index}")
+            raise CubeError("cube.query.invalid", "a filter is {level, in: [values]}", field=f"/filters/{index}")
         filters.append(Filter(item["level"], tuple(str(v) for v in values)))
     return tuple(filters)
 
@@ -172,12 +174,12 @@ def _filters(body: dict) -> tuple[Filter, ...]:
 def _sort(body: dict) -> tuple[SortKey, ...]:
     raw = body.get("sort", [])
     if not isinstance(raw, list) or len(raw) > MAX_NAMES:
-        raise CubeError("sort must be a list", field="/sort")
+        raise CubeError("cube.query.invalid", "sort must be a list", field="/sort")
     keys = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict) or not isinstance(item.get("by"), str) or \
                 not isinstance(item.get("desc", False), bool):
-            raise CubeError("a sort key is {by, desc}", field=f"/sort/{index}")
+            raise CubeError("cube.query.invalid", "a sort key is {by, desc}", field=f"/sort/{index}")
         keys.append(SortKey(item["by"], item.get("desc", False)))
     return tuple(keys)
 
@@ -185,13 +187,13 @@ def _sort(body: dict) -> tuple[SortKey, ...]:
 def _having(body: dict) -> tuple[Having, ...]:
     raw = body.get("having", [])
     if not isinstance(raw, list) or len(raw) > MAX_NAMES:
-        raise CubeError("having must be a list", field="/having")
+        raise CubeError("cube.query.invalid", "having must be a list", field="/having")
     out = []
     for index, item in enumerate(raw):
         value = item.get("value") if isinstance(item, dict) else None
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or item.get("op") not in OPERATORS \
                 or not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise CubeError("a condition is {name, op, value}", field=f"/having/{index}")
+            raise CubeError("cube.query.invalid", "a condition is {name, op, value}", field=f"/having/{index}")
         out.append(Having(item["name"], item["op"], float(value)))
     return tuple(out)
 
@@ -199,30 +201,30 @@ def _having(body: dict) -> tuple[Having, ...]:
 def parse_query(cube: str, body: Any, *, today: date) -> Query:
     """The query of ``body`` (decoded JSON) on cube ``cube``."""
     if not isinstance(body, dict):
-        raise CubeError("query must be a JSON object", field="")
+        raise CubeError("cube.query.invalid", "query must be a JSON object", field="")
     unknown = set(body) - {"cube", "measures", "indicators", "group_by", "filters", "period", "compare", "sort",
                            "top", "having", "labels"}
     if unknown:
-        raise CubeError("unknown query keys", field="/" + sorted(unknown)[0])
+        raise CubeError("cube.query.invalid", "unknown query keys", field="/" + sorted(unknown)[0])
     top = body.get("top")
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 10_000):
-        raise CubeError("top must be 1-10000", field="/top")
+        raise CubeError("cube.query.invalid", "top must be 1-10000", field="/top")
     labels = body.get("labels", False)
     if not isinstance(labels, bool):
-        raise CubeError("labels must be true or false", field="/labels")
+        raise CubeError("cube.query.invalid", "labels must be true or false", field="/labels")
     compare = body.get("compare")
     if compare not in (None, "year_ago"):
-        raise CubeError("compare can only be year_ago", field="/compare")
+        raise CubeError("cube.query.invalid", "compare can only be year_ago", field="/compare")
     period = resolve_period(body["period"], today=today) if body.get("period") is not None else None
     if compare and period is None:
-        raise CubeError("compare needs a period", field="/compare")
+        raise CubeError("cube.query.invalid", "compare needs a period", field="/compare")
     if compare and period.start.year <= EARLIEST.year:
-        raise CubeError("the year-ago period lies before 1970", field="/compare")
+        raise CubeError("cube.query.invalid", "the year-ago period lies before 1970", field="/compare")
     query = Query(cube=cube, measures=_names(body, "measures"), indicators=_names(body, "indicators"),
                   group_by=_names(body, "group_by"), filters=_filters(body), period=period, compare=compare,
                   sort=_sort(body), top=top, having=_having(body), labels=labels)
     if not query.measures and not query.indicators:
-        raise CubeError("ask for at least one measure or indicator", field="/measures")
+        raise CubeError("cube.query.invalid", "ask for at least one measure or indicator", field="/measures")
     return query
 
 

@@ -31,7 +31,7 @@ def apply_schema(backend: Backend, versions: tuple[ModuleType, ...] = VERSIONS) 
     current = current_version(backend)
     latest = max(module.VERSION for module in versions)
     if current > latest:
-        raise SchemaError("the mart was built by a newer version of this code", code="olap.schema.newer",
+        raise SchemaError("olap.schema.newer", "the mart was built by a newer version of this code",
                           mart_version=current, code_version=latest)
     applied = []
     for module in sorted(versions, key=lambda module: module.VERSION):
