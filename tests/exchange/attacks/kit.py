@@ -51,7 +51,7 @@ from protocol.ns import DS, ENC_CONTENT, HIE, SOAP11, WSA, WSSE, WSU, X509V3, XE
 from protocol.signature import SigningKey
 from protocol.timestamps import format_utc, utcnow
 
-from . import builders
+from .. import builders
 
 PARSER, SIGNATURE, ENCRYPTION, REPLAY = "parser", "signature", "encryption", "replay"
 CLASSES = (PARSER, SIGNATURE, ENCRYPTION, REPLAY)
