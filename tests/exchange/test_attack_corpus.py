@@ -1,4 +1,4 @@
-"""The attack corpus (attacks.py) through the real WSGI stack, on SQLite and PostgreSQL.
+"""The attack corpus (the attacks package) through the real WSGI stack, on SQLite and PostgreSQL.
 
 For every case: a SOAP Fault with the expected machine code, nothing stored, one failure audit
 row with that code, no input fragment echoed, and nothing printed by libxml2, xmlsec or anyone.

@@ -1,4 +1,4 @@
-"""Review: the sender on bad lines and with a clock that was set back."""
+"""The sender on bad lines (a proxy answering HTML) and with a clock that was set back."""
 from __future__ import annotations
 
 import http.server

@@ -1,4 +1,4 @@
-"""Review: lineage follows the same region scope as the cubes — a district bureau cannot trace
+"""Lineage follows the same region scope as the cubes — a district bureau cannot trace
 the facts of an institution in another district."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_a_district_bureau_cannot_trace_another_districts_facts(region):
     app.state.hub = SimpleNamespace(sessions=region.store.sessions)
     app.include_router(router)
     with transaction(region.store.sessions) as session:
-        tokens = {org: issue(session, org=org, label="lineage review", now=utcnow()) for org in ("B01", "B02", "H02")}
+        tokens = {org: issue(session, org=org, label="lineage scope", now=utcnow()) for org in ("B01", "B02", "H02")}
     with region.engine.connect() as connection:
         h02 = connection.execute(text("SELECT id FROM record_encounter WHERE institution = 'H02' LIMIT 1")).scalar()
         h01 = connection.execute(text("SELECT id FROM record_encounter WHERE institution = 'H01' LIMIT 1")).scalar()

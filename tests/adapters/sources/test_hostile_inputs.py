@@ -1,8 +1,9 @@
-"""Review: messy clinic data must become a quarantined item, never an exception that blocks the source.
+"""Messy clinic data must become a quarantined item, never an exception that blocks the source.
 
 An adapter that raises leaves the file in the folder (collected, and failing, again every minute)
 and, for a database source, keeps the watermark where it was: one bad row would stop every row
-after it forever. Inputs are the named samples with one value made hostile.
+after it forever. Inputs are the named samples with one value made hostile. A corrected database
+row, too, must reach the hub as a correction (a higher version), not as a duplicate it drops.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Review: the newcomer path of docs/agent.md, typed by someone who is not an IT person."""
+"""``hie-agent`` as docs/agent.md has a newcomer type it: the command line ``init`` suggests works, and
+a typo in agent.toml or in a path is one clear line naming it, not a traceback."""
 from __future__ import annotations
 
 import pytest
