@@ -199,7 +199,15 @@ def _profile(fn, items, docs: int, *, threads: ThreadProfiles | None = None, top
 
 def _acceptor(hub):
     """``accept(verified, items)`` through the hub's inbox writer (its thread's group commit)."""
-    return lambda v, items: hub.inbox.accept(verified=v, items=items, signer=hub.signer, client_address="127.0.0.1")
+    from hub.exchange import inbox
+
+    def accept(verified, items):
+        job = inbox.prepare(verified=verified, items=items, signer=hub.signer, client_address="127.0.0.1")
+        hub.inbox.enqueue([job])
+        job.done.wait()
+        return inbox.outcomes(job, hub.signer)
+
+    return accept
 
 
 def _asgi_total(front, raws: list[bytes], in_flight: int = 16) -> tuple[float, float]:
@@ -322,9 +330,10 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             plaintexts = [encryption.decrypt(req.encrypted_data, req.encrypted_key, private_key=decryptor.private_key,
                                              recipient=decryptor.certificate) for req in requests]
             stage["parse_plaintext"] = _per_item(parse_untrusted, plaintexts, passes)
-            stage["gate.admit (all of the above)"] = _per_item(lambda raw: gate.admit(raw, now=now), raw_a, passes)
+            stage["gate open + finish (all of the above)"] = _per_item(lambda raw: gate.finish(gate.open(raw, now=now)), raw_a,
+                                                                   passes)
             # inbox.accept on fresh verified messages (writes: once)
-            verified = [gate.admit(raw) for raw in raw_a]
+            verified = [gate.finish(gate.open(raw)) for raw in raw_a]
             item_lists = [submit.items_of(v, max_batch=hub.settings.max_batch_documents) for v in verified]
             stage["  receipt signing (ECDSA)"] = _per_item(
                 lambda v: build_receipt(signer=hub.signer, message_id=v.request.message_id, sender=v.sender,

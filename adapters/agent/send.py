@@ -16,12 +16,10 @@ Failure policy, by what the hub (or the line) said:
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
 
 from protocol.errors import FAULTS
@@ -32,9 +30,6 @@ from .outbox import Outbox, OutboxItem
 
 log = logging.getLogger(__name__)
 AGENT_LEVEL_PREFIXES = ("security.", "soap.")
-# Test hook: "before-submit:N" or "after-submit:N" pauses the Nth request of this process at that
-# point (after writing HIE_AGENT_TEST_PAUSE_FILE) so a test can kill -9 it there. Unset in production.
-PAUSE_ENV, PAUSE_FILE_ENV = "HIE_AGENT_TEST_PAUSE", "HIE_AGENT_TEST_PAUSE_FILE"
 
 
 class PushHalted(Exception):
@@ -89,7 +84,6 @@ class Sender:
         self.client = client
         self.policy = policy
         self.backoff = Backoff(outbox, policy, rng=rng)
-        self._requests = 0
 
     def push(self, *, max_items: int | None = None, progress: Callable[[int], None] | None = None,
              ignore_backoff: bool = False) -> PushResult:
@@ -120,8 +114,6 @@ class Sender:
 
     def _send(self, batch: list[OutboxItem], result: PushResult) -> None:
         self.outbox.mark_sent([item.id for item in batch])
-        self._requests += 1
-        _pause_if_asked("before-submit", self._requests)
         started = time.time()
         try:
             if len(batch) == 1:
@@ -134,7 +126,6 @@ class Sender:
         except (TransportError, ResponseError) as error:
             self._halt(error.code, result)
         result.requests += 1
-        _pause_if_asked("after-submit", self._requests)
         middle = (started + time.time()) / 2
         accepted, refused = [], []
         for item, receipt in zip(batch, receipts):
@@ -197,15 +188,6 @@ def _iso(moment: datetime | None) -> str:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _pause_if_asked(point: str, request: int) -> None:
-    wanted = os.environ.get(PAUSE_ENV)
-    if not wanted or wanted != f"{point}:{request}":
-        return
-    Path(os.environ[PAUSE_FILE_ENV]).write_text(str(os.getpid()))
-    while True:  # until the test kills this process
-        time.sleep(3600)
 
 
 __all__ = ["AGENT_LEVEL_PREFIXES", "Backoff", "PushHalted", "PushResult", "Sender", "drain"]

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import click
 
-SAMPLES = Path(__file__).resolve().parents[1] / "adapters" / "samples" / "hl7v2"
+from adapters import SAMPLES_DIR
+
+SAMPLES = SAMPLES_DIR / "hl7v2"
 GOOD = ("adt_a04_registration_gb18030.hl7", "adt_a03_outpatient_visit_mllp.hl7", "adt_a03_inpatient_discharge_lf.hl7",
         "oru_r01_lab_results.hl7", "rde_o11_prescription.hl7", "rds_o13_dispense.hl7")
 UNMAPPED = "bad_unknown_department.hl7"

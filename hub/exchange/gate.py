@@ -107,11 +107,6 @@ class SecurityGate:
         self.policy = policy
         self.max_bytes = max_bytes
 
-    def admit(self, raw: bytes, *, trace: GateTrace | None = None, now: datetime | None = None,
-              service: Service = EXCHANGE) -> VerifiedMessage:
-        """Every stage at once: ``finish(open(raw))``."""
-        return self.finish(self.open(raw, trace=trace, now=now, service=service), service=service)
-
     def open(self, raw: bytes, *, trace: GateTrace | None = None, now: datetime | None = None,
              service: Service = EXCHANGE) -> OpenedRequest:
         """Size, parse, structure, signature, certificate, sender and timestamp: no database, no decryption."""

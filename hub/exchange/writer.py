@@ -1,6 +1,6 @@
 """The inbox's group commit: one writer thread per process, one transaction and one sync per group.
 
-Request threads hand their submissions to the writer thread and wait (``accept``, ``enqueue``); the
+Request threads hand their submissions to the writer thread and wait (``enqueue``); the
 ASGI front's event loop commits the group of one loop turn itself when SQLite's write lock is free
 (``settle_now``) and hands it to the thread otherwise. On SQLite the log's fsync that makes a group
 durable runs in a third thread, which answers the group's requests when it returns. What a group
@@ -18,15 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from protocol.credentials import Credentials
 from protocol.errors import HubError
 
 from ..errors import StoreError
 from ..store.rawsql import RawSql
 from ..store.sqlite import WalSyncer, commit_without_fsync
 from . import inbox
-from .gate import VerifiedMessage
-from .inbox import DocumentItem, ItemOutcome, Submission
+from .inbox import Submission
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +93,6 @@ class InboxWriter:
         self._sync_thread_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="hie-inbox-writer", daemon=True)
         self._thread.start()
-
-    def accept(self, *, verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials,
-               client_address: str | None) -> list[ItemOutcome]:
-        """Store new documents durably, then return a receipt per item (original ones for resends)."""
-        job = inbox.prepare(verified=verified, items=items, signer=signer, client_address=client_address)
-        self.enqueue([job])
-        job.done.wait()
-        return inbox.outcomes(job, signer)
 
     def enqueue(self, jobs: list[Submission]) -> None:
         """Hand jobs to the writer thread's next group commit. Each job's ``done`` is set, and its

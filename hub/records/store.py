@@ -136,11 +136,6 @@ def store_prepared(session: Session, messages: list[Message], prepared: dict[int
     return result
 
 
-def store_messages(session: Session, messages: list[Message], *, now: datetime) -> BatchResult:
-    """Normalize and store ``messages`` (in order) in the session's transaction."""
-    return store_prepared(session, messages, prepare_all(messages), now=now)
-
-
 def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: BatchResult) -> None:
     current = _existing(session, batch)
     to_store: list[Prepared] = []
@@ -313,4 +308,4 @@ def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *,
         records_sql.insert_rows(sql, table, columns, rows)
 
 
-__all__ = ["Outcome", "Prepared", "BatchResult", "prepare", "prepare_all", "store_prepared", "store_messages"]
+__all__ = ["Outcome", "Prepared", "BatchResult", "prepare", "prepare_all", "store_prepared"]

@@ -20,6 +20,7 @@ from adapters.agent import Agent, load
 from adapters.agent.outbox import message_id_for
 from adapters.client import HubClient
 from tests.support.documents import document, document_bytes
+from tests.support.proxy import STAGES, StallingProxy
 
 from .conftest import ROOT, wait_until, write_config, write_documents
 
@@ -74,28 +75,31 @@ def _agent_process(config, env_extra: dict) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-@pytest.mark.parametrize("point", ["before-submit", "after-submit"])
+@pytest.mark.parametrize("point", STAGES)
 def test_agent_killed_mid_batch_then_restarted(tmp_path, running_hub, pki_dir, point):
-    config = write_config(tmp_path / "clinic", hub_url=running_hub.url, pki=pki_dir, batch_size=25)
+    # The agent talks to the hub through a proxy that stalls its 3rd request: before the hub sees it,
+    # or after the hub stored it and answered (the answer held back). Then kill -9, mid-batch.
+    proxy = StallingProxy(running_hub.url, stall_at=3, stage=point)
+    config = write_config(tmp_path / "clinic", hub_url=proxy.url, pki=pki_dir, batch_size=25)
     write_documents(config.parent, 100)
-    pause_file = tmp_path / "paused"
-    agent = _agent_process(config, {"HIE_AGENT_TEST_PAUSE": f"{point}:3", "HIE_AGENT_TEST_PAUSE_FILE":
-                                    str(pause_file)})
+    agent = _agent_process(config, {})
     try:
-        wait_until(lambda: pause_file.exists() or agent.poll() is not None, timeout=120,
+        wait_until(lambda: proxy.stalled.is_set() or agent.poll() is not None, timeout=120,
                    message="the agent to reach the 3rd request")
-        assert pause_file.exists(), agent.stderr.read().decode(errors="replace")[-2000:]
+        assert proxy.stalled.is_set(), agent.stderr.read().decode(errors="replace")[-2000:]
         os.killpg(agent.pid, signal.SIGKILL)  # kill -9, mid-batch
         agent.wait(timeout=10)
     finally:
         if agent.poll() is None:
             os.killpg(agent.pid, signal.SIGKILL)
+        proxy.close()
     assert agent.returncode == -signal.SIGKILL
     in_flight = 25 if point == "after-submit" else 0  # stored at the hub, receipts never recorded
     assert running_hub.inbox() == (50 + in_flight,) * 3
     status = Agent(load(config)).status()
     assert (status.counts["accepted"], status.counts["sent"], status.counts["pending"]) == (50, 25, 25)
 
+    write_config(tmp_path / "clinic", hub_url=running_hub.url, pki=pki_dir, batch_size=25)  # straight to the hub
     restarted = _agent_process(config, {})
     out, err = restarted.communicate(timeout=120)
     assert restarted.returncode == 0, err.decode(errors="replace")[-2000:]
