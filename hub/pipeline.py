@@ -46,12 +46,12 @@ _PENDING = [status.value for status in MessageStatus.pending()]
 class Stage(ABC):
     """One step of processing accepted messages (the records store is one; others plug in alike)."""
 
-    def prepare(self, messages: list[Pending]) -> object:
+    def prepare(self, messages: list[PendingMessage]) -> object:
         """The pure part for a chunk, before its transaction (nothing by default)."""
         return None
 
     @abstractmethod
-    def apply(self, session: Session, messages: list[Pending], now: datetime, prepared) -> dict[int, HubError]:
+    def apply(self, session: Session, messages: list[PendingMessage], now: datetime, prepared) -> dict[int, HubError]:
         """Write the messages' results in ``session``; the rejected ones by row id (nothing of theirs written)."""
 
 
@@ -75,7 +75,7 @@ def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: 
         _run_stage(session, stage, [message], now, errors, broken, prepared)
 
 
-class Pending(NamedTuple):
+class PendingMessage(NamedTuple):
     """A message to process, as read from the inbox."""
 
     id: int
@@ -84,13 +84,13 @@ class Pending(NamedTuple):
     document: bytes
 
 
-def _pending(sessions: sessionmaker[Session], limit: int) -> list[Pending]:
-    """Pending messages, read without the write lock (through the driver: a batch is hundreds of rows)."""
+def _pending(sessions: sessionmaker[Session], limit: int) -> list[PendingMessage]:
+    """PendingMessage messages, read without the write lock (through the driver: a batch is hundreds of rows)."""
     with sessions() as session:
-        return [Pending(*row) for row in statements.pending(RawSql(session), _PENDING, limit)]
+        return [PendingMessage(*row) for row in statements.pending(RawSql(session), _PENDING, limit)]
 
 
-def _claim(session: Session, candidates: list[Pending], now: datetime) -> set[int]:
+def _claim(session: Session, candidates: list[PendingMessage], now: datetime) -> set[int]:
     """Mark the candidates still pending as processed; their ids (another process may have taken some)."""
     return statements.claim(RawSql(session), [m.id for m in candidates], pending=_PENDING,
                             status=MessageStatus.PROCESSED.value, now=now)
@@ -138,7 +138,7 @@ def process_pending(sessions: sessionmaker[Session], stages: Sequence[Stage], *,
     return finished
 
 
-def _commit_chunk(sessions: sessionmaker[Session], stages: Sequence[Stage], candidates: list[Pending],
+def _commit_chunk(sessions: sessionmaker[Session], stages: Sequence[Stage], candidates: list[PendingMessage],
                   prepared: list) -> int:
     """One write transaction: claim ``candidates``, run the stages' database work, record outcomes."""
     now = utcnow()
@@ -240,4 +240,4 @@ class Processor:
             self._stop.wait(self.interval)
 
 
-__all__ = ["Stage", "Pending", "BATCH", "LIVE_COMMIT", "process_pending", "warm_up", "Processor"]
+__all__ = ["Stage", "PendingMessage", "BATCH", "LIVE_COMMIT", "process_pending", "warm_up", "Processor"]

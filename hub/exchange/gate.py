@@ -2,7 +2,7 @@
 
 size limit → hardened parse → structure + signature + certificate + sender binding + timestamp
 (``open_request``) → replay check → decrypt → hardened parse of the plaintext. The result is a
-``VerifiedMessage``; later code uses only that object, never the raw envelope.
+``VerifiedRequest``; later code uses only that object, never the raw envelope.
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ class GateTrace:
 
 
 @dataclass(frozen=True)
-class VerifiedMessage:
+class VerifiedRequest:
     """A request proven signed by a member, fresh, not replayed, and decrypted."""
 
     request: SignedRequest
@@ -97,7 +97,7 @@ class OpenedRequest(NamedTuple):
 
 
 class SecurityGate:
-    """Turns raw request bytes into a ``VerifiedMessage`` or raises ``HubError``."""
+    """Turns raw request bytes into a ``VerifiedRequest`` or raises ``HubError``."""
 
     def __init__(self, *, trust, decryptor: Credentials, nonces, policy: Policy = DEFAULT_POLICY,
                  max_bytes: int = 10 * 1024 * 1024):
@@ -124,7 +124,7 @@ class SecurityGate:
             raise HubError("soap.operation.unknown", "unknown wsa:Action")
         return OpenedRequest(request, operation, raw, trace.envelope_sha256, now)
 
-    def finish(self, opened: OpenedRequest, *, service: Service = EXCHANGE) -> VerifiedMessage:
+    def finish(self, opened: OpenedRequest, *, service: Service = EXCHANGE) -> VerifiedRequest:
         """Replay check (not for submissions, which touch no database here), decrypt, parse the plaintext."""
         request, operation = opened.request, opened.operation
         if operation not in service.submit_operations:
@@ -139,9 +139,9 @@ class SecurityGate:
             raise SecurityError("security.decryption.failed", "plaintext is not acceptable XML") from None
         if content.tag != q(service.namespace, operation):
             raise HubError("soap.operation.unknown", "Body content does not match wsa:Action")
-        return VerifiedMessage(request=request, operation=operation, content=content, raw=opened.raw,
+        return VerifiedRequest(request=request, operation=operation, content=content, raw=opened.raw,
                                envelope_sha256=opened.envelope_sha256, received_at=opened.received_at)
 
 
-__all__ = ["SecurityGate", "GateTrace", "OpenedRequest", "VerifiedMessage", "Service", "EXCHANGE", "action_for", "ACTION_PREFIX", "OPERATIONS",
+__all__ = ["SecurityGate", "GateTrace", "OpenedRequest", "VerifiedRequest", "Service", "EXCHANGE", "action_for", "ACTION_PREFIX", "OPERATIONS",
            "SUBMIT_OPERATIONS"]

@@ -28,12 +28,12 @@ from .. import audit
 from ..store.models import Message
 from ..store.rawsql import RawSql
 from . import sql as statements
-from .gate import VerifiedMessage
+from .gate import VerifiedRequest
 
 
 @dataclass(frozen=True)
-class DocumentItem:
-    """One document of a request, as the gate returned it."""
+class SubmittedMessage:
+    """One message of a request (its MessageID and document), as the gate returned it."""
 
     message_id: str
     document: etree._Element
@@ -60,7 +60,7 @@ class ItemOutcome:
 
 
 @dataclass
-class _Prepared:
+class _PreparedMessage:
     message_id: str
     document_type: str
     canonical: bytes
@@ -73,8 +73,8 @@ class _Prepared:
 class Submission:
     """One request's documents on their way through the group commit."""
 
-    verified: VerifiedMessage
-    items: list[_Prepared]
+    verified: VerifiedRequest
+    items: list[_PreparedMessage]
     client_address: str | None
     done: threading.Event = field(default_factory=threading.Event)
     outcomes: list | None = None
@@ -82,7 +82,7 @@ class Submission:
     on_done: Callable[[], None] | None = None
 
 
-def prepare(*, verified: VerifiedMessage, items: list[DocumentItem], signer: Credentials,
+def prepare(*, verified: VerifiedRequest, items: list[SubmittedMessage], signer: Credentials,
             client_address: str | None) -> Submission:
     """A submission ready to commit: canonical documents, digests and signed receipts."""
     prepared = []
@@ -90,13 +90,13 @@ def prepare(*, verified: VerifiedMessage, items: list[DocumentItem], signer: Cre
         try:
             canonical = item.canonical
         except etree.C14NError:  # e.g. a relative namespace URI: refused alone, the batch goes on
-            prepared.append(_Prepared(item.message_id, "", b"", "", b"", code="exchange.document.invalid"))
+            prepared.append(_PreparedMessage(item.message_id, "", b"", "", b"", code="exchange.document.invalid"))
             continue
         digest = hashlib.sha256(canonical).hexdigest()
         receipt = build_receipt(signer=signer, message_id=item.message_id, sender=verified.sender,
                                 message_sha256=verified.envelope_sha256, document_sha256=digest,
                                 received_at=verified.received_at, status=ReceiptStatus.ACCEPTED)
-        prepared.append(_Prepared(item.message_id, etree.QName(item.document).localname, canonical, digest, receipt))
+        prepared.append(_PreparedMessage(item.message_id, etree.QName(item.document).localname, canonical, digest, receipt))
     return Submission(verified, prepared, client_address)
 
 
@@ -159,7 +159,7 @@ def outcomes(job: Submission, signer: Credentials) -> list[ItemOutcome]:
             for outcome, item in zip(job.outcomes, job.items)]
 
 
-def _rejected(outcome: ItemOutcome, verified: VerifiedMessage, item: _Prepared, signer: Credentials) -> ItemOutcome:
+def _rejected(outcome: ItemOutcome, verified: VerifiedRequest, item: _PreparedMessage, signer: Credentials) -> ItemOutcome:
     receipt = build_receipt(signer=signer, message_id=item.message_id, sender=verified.sender,
                             message_sha256=verified.envelope_sha256, document_sha256=item.digest,
                             received_at=verified.received_at, status=ReceiptStatus.REJECTED, code=outcome.code)
@@ -173,4 +173,4 @@ def status_of(sessions: sessionmaker[Session], *, sender: str, message_id: str) 
                                                      Message.message_id == message_id)).first()
 
 
-__all__ = ["DocumentItem", "Intake", "ItemOutcome", "Submission", "prepare", "write", "outcomes", "status_of"]
+__all__ = ["SubmittedMessage", "Intake", "ItemOutcome", "Submission", "prepare", "write", "outcomes", "status_of"]

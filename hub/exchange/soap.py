@@ -1,6 +1,6 @@
 """The exchange's SOAP operations (spyne): submit (declared for the WSDL), status, replies.
 
-Operations read only the ``VerifiedMessage`` that the gate middleware put in the WSGI
+Operations read only the ``VerifiedRequest`` that the gate middleware put in the WSGI
 environment — never spyne's own view of the envelope — and return pre-signed receipts/replies.
 A ``HubError`` they raise becomes a Fault rendered from its code (``hub.soap.application``).
 """
@@ -14,7 +14,7 @@ from protocol.ns import HIE, q
 
 from ..errors import ExchangeError
 from . import inbox, replies
-from .gate import VerifiedMessage
+from .gate import VerifiedRequest
 
 TNS = HIE
 
@@ -30,7 +30,7 @@ class MessageStatusInfo(ComplexModel):
                   ("UpdatedAt", Unicode), ("SignedReceipt", AnyXml)]
 
 
-def _context(ctx) -> tuple[object, VerifiedMessage]:
+def _context(ctx) -> tuple[object, VerifiedRequest]:
     env = ctx.transport.req_env
     return env["hie.hub"], env["hie.verified"]
 

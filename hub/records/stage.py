@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
 
-from ..pipeline import Pending, Stage
+from ..pipeline import PendingMessage, Stage
 from .store import prepare_all, store_prepared
 
 
@@ -18,10 +18,10 @@ class RecordsStage(Stage):
     so the database's write lock is held only for the master patient index and the inserts.
     """
 
-    def prepare(self, messages: list[Pending]) -> dict:
+    def prepare(self, messages: list[PendingMessage]) -> dict:
         return prepare_all(messages)
 
-    def apply(self, session: Session, messages: list[Pending], now: datetime, prepared: dict) -> dict[int, HubError]:
+    def apply(self, session: Session, messages: list[PendingMessage], now: datetime, prepared: dict) -> dict[int, HubError]:
         return store_prepared(session, messages, prepared, now=now).errors
 
 

@@ -46,8 +46,8 @@ class Outcome(str, enum.Enum):
 
 
 @dataclass
-class Prepared:
-    """A message through the pure phase."""
+class NormalizedMessage:
+    """A message through the pure phase: its document parsed, validated and normalized."""
 
     message: Message
     header: DocumentHeader
@@ -66,7 +66,7 @@ class BatchResult:
     outcomes: dict[int, Outcome] = field(default_factory=dict)  # message row id → outcome
 
 
-def prepare(message: Message) -> Prepared:
+def prepare(message: Message) -> NormalizedMessage:
     """The pure phase for one message; raises ``RecordError``."""
     document = parse_admitted(message.document)
     _kind, reader = validated(document)
@@ -77,7 +77,7 @@ def prepare(message: Message) -> Prepared:
     if header.patient is not None:
         _check_patient(header)
     normalized = normalizer_for(header.type_name, header.schema_version)(document, header, reader)
-    return Prepared(message, header, normalized)
+    return NormalizedMessage(message, header, normalized)
 
 
 def _check_patient(header: DocumentHeader) -> None:
@@ -91,9 +91,9 @@ def _check_patient(header: DocumentHeader) -> None:
                           field=f"/{header.type_name}/header/patient")
 
 
-def prepare_all(messages: list[Message]) -> dict[int, Prepared | HubError]:
+def prepare_all(messages: list[Message]) -> dict[int, NormalizedMessage | HubError]:
     """The pure phase for a batch (no database): message row id → prepared document or its error."""
-    outcome: dict[int, Prepared | HubError] = {}
+    outcome: dict[int, NormalizedMessage | HubError] = {}
     for message in messages:
         try:
             outcome[message.id] = prepare(message)
@@ -105,7 +105,7 @@ def prepare_all(messages: list[Message]) -> dict[int, Prepared | HubError]:
     return outcome
 
 
-def store_prepared(session: Session, messages: list[Message], prepared: dict[int, Prepared | HubError], *,
+def store_prepared(session: Session, messages: list[Message], prepared: dict[int, NormalizedMessage | HubError], *,
                    now: datetime) -> BatchResult:
     """The database phase for ``messages`` (in order), in the session's transaction."""
     result = BatchResult()
@@ -136,9 +136,9 @@ def store_prepared(session: Session, messages: list[Message], prepared: dict[int
     return result
 
 
-def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: BatchResult) -> None:
+def _apply(session: Session, batch: list[NormalizedMessage], *, now: datetime, result: BatchResult) -> None:
     current = _existing(session, batch)
-    to_store: list[Prepared] = []
+    to_store: list[NormalizedMessage] = []
     cancelled: list[int] = []
     replaced: list[int] = []
     for item in batch:
@@ -184,14 +184,14 @@ def _apply(session: Session, batch: list[Prepared], *, now: datetime, result: Ba
     audit.record_many(session, audit_rows)
 
 
-def _existing(session: Session, batch: list[Prepared]) -> dict[tuple, dict]:
+def _existing(session: Session, batch: list[NormalizedMessage]) -> dict[tuple, dict]:
     keys = {(p.header.institution, p.header.id_root, p.header.document_id) for p in batch}
     keys |= {(p.header.institution, *p.normalized.cancels) for p in batch if p.normalized.cancels}
     return {key: {"id": stored.id, "version": stored.version, "status": stored.status, "item": None}
             for key, stored in records_sql.stored_documents(RawSql(session), sorted(keys))}
 
 
-def _resolve_persons(session: Session, items: list[Prepared], *, now: datetime) -> None:
+def _resolve_persons(session: Session, items: list[NormalizedMessage], *, now: datetime) -> None:
     with_patient = [item for item in items if item.header.patient is not None]
     if not with_patient:
         return
@@ -201,9 +201,9 @@ def _resolve_persons(session: Session, items: list[Prepared], *, now: datetime) 
         item.resolution = resolution
 
 
-def _latest_only(items: list[Prepared]) -> list[Prepared]:
+def _latest_only(items: list[NormalizedMessage]) -> list[NormalizedMessage]:
     """When one batch holds several versions of a document, only the newest is written."""
-    latest: dict[tuple, Prepared] = {}
+    latest: dict[tuple, NormalizedMessage] = {}
     for item in items:
         latest[(item.header.institution, item.header.id_root, item.header.document_id)] = item
     return list(latest.values())
@@ -265,11 +265,11 @@ class _Converter:
         return tuple(converted)
 
 
-def _key(item: Prepared) -> tuple[str, str, str]:
+def _key(item: NormalizedMessage) -> tuple[str, str, str]:
     return item.header.institution, item.header.id_root, item.header.document_id
 
 
-def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *, now: datetime) -> None:
+def _write(session: Session, items: list[NormalizedMessage], stored: dict[tuple, int], *, now: datetime) -> None:
     """Document rows (insert or update in place: ``stored`` = key → id of the documents already
     there) and every normalized row, through the driver."""
     if not items:
@@ -277,7 +277,7 @@ def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *,
     sql = RawSql(session)
     convert = _Converter(sql)
     per_table: dict[tuple[str, tuple[str, ...]], list[tuple]] = {}
-    documents: list[tuple[Prepared, tuple]] = []
+    documents: list[tuple[NormalizedMessage, tuple]] = []
     when = convert.value(now)
     for item in items:
         h, res = item.header, item.resolution
@@ -308,4 +308,4 @@ def _write(session: Session, items: list[Prepared], stored: dict[tuple, int], *,
         records_sql.insert_rows(sql, table, columns, rows)
 
 
-__all__ = ["Outcome", "Prepared", "BatchResult", "prepare", "prepare_all", "store_prepared"]
+__all__ = ["Outcome", "NormalizedMessage", "BatchResult", "prepare", "prepare_all", "store_prepared"]

@@ -13,7 +13,7 @@ class Actor:
     """The author of a registry write; ``verified`` adds certificate and MessageID to the audit row."""
 
     org: str
-    verified: object | None = None  # hub.exchange.gate.VerifiedMessage
+    verified: object | None = None  # hub.exchange.gate.VerifiedRequest
     client_address: str | None = None
 
     def audit(self, session: Session, event_type: str) -> None:

@@ -1,6 +1,6 @@
 """Registry and terminology service (SOAP, behind the security gate), after WS/T 790 and IHE CSD/HPD/SVS.
 
-Like the other services, operations read their arguments from the gate's ``VerifiedMessage``
+Like the other services, operations read their arguments from the gate's ``VerifiedRequest``
 (``verified.content``), never from spyne's view of the envelope; spyne's declarations give the WSDL.
 Only the bureau role registers institutions; an institution registers its own departments and staff.
 """

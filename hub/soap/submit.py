@@ -14,8 +14,8 @@ from protocol.ns import HIE, q
 
 from ..errors import ExchangeError
 from ..exchange import inbox
-from ..exchange.gate import VerifiedMessage
-from ..exchange.inbox import DocumentItem, Intake, ItemOutcome, Submission
+from ..exchange.gate import VerifiedRequest
+from ..exchange.inbox import SubmittedMessage, Intake, ItemOutcome, Submission
 from .faults import ENVELOPE_HEAD, ENVELOPE_TAIL, fault_envelope
 
 _DOCUMENT, _ITEM, _MESSAGE_ID = q(HIE, "Document"), q(HIE, "Item"), q(HIE, "MessageId")
@@ -34,10 +34,10 @@ def _document(holder: etree._Element) -> etree._Element:
     return children[0]
 
 
-def items_of(verified: VerifiedMessage, *, max_batch: int) -> list[DocumentItem]:
+def items_of(verified: VerifiedRequest, *, max_batch: int) -> list[SubmittedMessage]:
     """The documents of a verified submission, each with its MessageId; ``ExchangeError`` if malformed."""
     if verified.operation == "SubmitDocument":
-        return [DocumentItem(verified.request.message_id, _document(verified.content))]
+        return [SubmittedMessage(verified.request.message_id, _document(verified.content))]
     items = verified.content.findall(_ITEM)
     if not items:
         raise ExchangeError("exchange.batch.invalid", "empty batch")
@@ -48,13 +48,13 @@ def items_of(verified: VerifiedMessage, *, max_batch: int) -> list[DocumentItem]
         message_id = (item.findtext(_MESSAGE_ID) or "").strip()
         if not message_id or len(message_id) > 200:
             raise ExchangeError("exchange.batch.invalid", "item without a usable MessageId")
-        result.append(DocumentItem(message_id, _document(item)))
+        result.append(SubmittedMessage(message_id, _document(item)))
     if len({item.message_id for item in result}) != len(result):
         raise ExchangeError("exchange.batch.invalid", "MessageId repeated within the batch")
     return result
 
 
-def prepare(hub, verified: VerifiedMessage, *, client_address: str | None) -> Submission:
+def prepare(hub, verified: VerifiedRequest, *, client_address: str | None) -> Submission:
     """The submission's documents, checked, with their receipts signed: ready for the group commit."""
     items = items_of(verified, max_batch=hub.settings.max_batch_documents)
     return inbox.prepare(verified=verified, items=items, signer=hub.signer, client_address=client_address)
