@@ -29,7 +29,7 @@ from .exchange import HubServer, make_document
 from .run import machine_facts
 
 TARGET_SECONDS_PER_10K = 60.0
-ORG = "CLINIC01"
+MEMBER = "CLINIC01"
 
 
 def _rss_kib(field: str = "VmRSS") -> int:
@@ -58,7 +58,7 @@ class RssSampler(threading.Thread):
 def _write_config(folder: Path, *, hub_url: str, pki: Path, batch_size: int) -> Path:
     from adapters.agent.example import example_config
 
-    text = example_config(organization=ORG, hub_url=hub_url, pki=str(pki))
+    text = example_config(member=MEMBER, hub_url=hub_url, pki=str(pki))
     text = text.replace("batch_size = 100 ", f"batch_size = {batch_size} ")
     path = folder / "agent.toml"
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,14 +74,14 @@ def run_bench(*, out_dir: Path, documents: int, batch_size: int, hub_workers: in
     work = Path(tempfile.mkdtemp(prefix="hie-bench-agent-"))
     pki = work / "hub" / "pki"
     init_pki(pki, hub_name="基准测试区域平台")
-    issue_member(pki, org_code=ORG, org_name="基准测试社区卫生服务中心")
+    issue_member(pki, member=MEMBER, member_name="基准测试社区卫生服务中心")
     server = HubServer(work / "hub", workers=hub_workers, log_path=out_dir / "agent-hub.log")
     server.start()
     try:
         config = _write_config(work / "clinic", hub_url=server.url, pki=pki, batch_size=batch_size)
         outgoing = config.parent / "outgoing"
         for serial in range(documents):
-            (outgoing / f"lab-{serial:06d}.xml").write_bytes(make_document("agent", serial, author=ORG))
+            (outgoing / f"lab-{serial:06d}.xml").write_bytes(make_document("agent", serial, author=MEMBER))
         agent = Agent(load(config))
         say(f"{documents} documents written; collecting into the outbox")
         started = time.perf_counter()
@@ -97,7 +97,7 @@ def run_bench(*, out_dir: Path, documents: int, batch_size: int, hub_workers: in
         samples = sampler.finish()
         with sqlite3.connect(work / "hub" / "hub.db") as db:
             stored, distinct = db.execute("SELECT count(*), count(DISTINCT message_id) FROM inbox_message"
-                                          " WHERE sender = ?", (ORG,)).fetchone()
+                                          " WHERE member = ?", (MEMBER,)).fetchone()
         counts = agent.status().counts
     finally:
         server.stop()

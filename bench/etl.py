@@ -14,8 +14,8 @@ import os
 import random
 import resource
 import shutil
-import statistics
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -51,7 +51,7 @@ def build_oltp(path: Path, *, visits: int, seed: int = 11) -> dict[str, int]:
                    "VALUES (?, 'active', ?, ?, '330106', ?, ?)",
                    [(i, rng.choice("12"), f"{rng.randint(1940, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
                      now, now) for i in range(1, persons + 1)])
-    db.execute("INSERT INTO inbox_envelope (id, sha256, sender, cert_serial, wsa_message_id, action, received_at, raw) "
+    db.execute("INSERT INTO inbox_envelope (id, sha256, member, cert_serial, wsa_message_id, action, received_at, raw) "
                "VALUES (1, ?, 'BENCH', '01', 'urn:uuid:bench', 'SubmitBatch', ?, x'00')", ("0" * 64, now))
     documents, messages, encounters, charges, diagnoses, labs, medications = [], [], [], [], [], [], []
     row = {"enc": 0, "chg": 0, "dx": 0, "lab": 0, "med": 0}
@@ -84,7 +84,7 @@ def build_oltp(path: Path, *, visits: int, seed: int = 11) -> dict[str, int]:
                 row["med"] += 1
                 medications.append((row["med"], "prescription", rng.choice(DRUGS), rng.randint(1, 6),
                                     f"{rng.randint(2, 200)}.00", at, *common))
-    db.executemany("INSERT INTO inbox_message (id, sender, message_id, envelope_id, item_index, document_type, "
+    db.executemany("INSERT INTO inbox_message (id, member, message_id, envelope_id, item_index, document_type, "
                    "document_sha256, document, status, error_code, received_at, updated_at, receipt) "
                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", messages)
     db.executemany("INSERT INTO record_document (id, institution, id_root, document_id, version, document_type, "

@@ -156,21 +156,21 @@ def _build_chunk(task: tuple) -> list[bytes]:
         if kind == "single":
             serial = first + r
             content = etree.Element(q(HIE, "SubmitDocument"), nsmap={"hie": HIE})
-            sender = members[serial % len(members)]
+            member = members[serial % len(members)]
             etree.SubElement(content, q(HIE, "Document")).append(
-                etree.fromstring(make_document(tag, serial, sender.org_code)))
+                etree.fromstring(make_document(tag, serial, member.member)))
             op = "SubmitDocument"
         else:
             base = first + r * batch
             content = etree.Element(q(HIE, "SubmitBatch"), nsmap={"hie": HIE})
-            sender = members[(base // batch) % len(members)]
+            member = members[(base // batch) % len(members)]
             for serial in range(base, base + batch):
                 item = etree.SubElement(content, q(HIE, "Item"))
                 etree.SubElement(item, q(HIE, "MessageId")).text = f"urn:uuid:{uuid.uuid4()}"
                 etree.SubElement(item, q(HIE, "Document")).append(
-                    etree.fromstring(make_document(tag, serial, sender.org_code)))
+                    etree.fromstring(make_document(tag, serial, member.member)))
             op = "SubmitBatch"
-        out.append(seal_request(content, sender=sender, hub_cert=hub_cert, action=action_for(op), to=to).data)
+        out.append(seal_request(content, credentials=member, hub_cert=hub_cert, action=action_for(op), to=to).data)
     return out
 
 
@@ -676,7 +676,7 @@ def wait_drained(data_dir: Path, timeout: float) -> dict:
 def inbox_check(data_dir: Path) -> dict:
     with _db(data_dir) as con:
         messages, distinct = con.execute(
-            "SELECT count(*), count(DISTINCT sender || ' ' || message_id) FROM inbox_message").fetchone()
+            "SELECT count(*), count(DISTINCT member || ' ' || message_id) FROM inbox_message").fetchone()
         envelopes = con.execute("SELECT count(*) FROM inbox_envelope").fetchone()[0]
         by_status = dict(con.execute("SELECT status, count(*) FROM inbox_message GROUP BY status").fetchall())
         audit = con.execute("SELECT count(*) FROM audit_event WHERE event_type = 'message.accept'").fetchone()[0]
@@ -696,7 +696,7 @@ def run_exchange(config: Config, *, out_dir: Path, say=print, keep: bool = False
     t0 = time.perf_counter()
     init_pki(pki, hub_name="基准测试区域平台")
     for code in MEMBERS:
-        issue_member(pki, org_code=code, org_name=f"基准测试机构 {code}")
+        issue_member(pki, member=code, member_name=f"基准测试机构 {code}")
     server = HubServer(data_dir, workers=config.workers, log_path=out_dir / "exchange-server.log")
     builder = None
     results: dict = {"config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()},

@@ -43,7 +43,7 @@ def _traits_values(traits) -> dict:
 
 
 def build_documents(count: int, *, seed: int = 7, per_patient: int = 1) -> list[tuple[str, bytes]]:
-    """(sender, document bytes): distinct documents, patients from the synthetic population.
+    """(member, document bytes): distinct documents, patients from the synthetic population.
 
     ``per_patient``: consecutive documents about the same patient record (1: nearly every document
     brings a patient record the index has not seen, the MPI's costly case; 3: an encounter's
@@ -64,11 +64,11 @@ def build_documents(count: int, *, seed: int = 7, per_patient: int = 1) -> list[
 
 def _deliver(store: Store, documents: list[tuple[str, bytes]]) -> None:
     by_sender: dict[str, list[bytes]] = {}
-    for sender, data in documents:
-        by_sender.setdefault(sender, []).append(data)
-    for sender, items in by_sender.items():
+    for member, data in documents:
+        by_sender.setdefault(member, []).append(data)
+    for member, items in by_sender.items():
         for start in range(0, len(items), 500):
-            store.deliver(*items[start:start + 500], sender=sender)
+            store.deliver(*items[start:start + 500], member=member)
 
 
 def normalize_run(url: str, documents: list[tuple[str, bytes]], *, batch: int) -> dict:

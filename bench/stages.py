@@ -236,9 +236,9 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
     from hub.soap.asgi import SoapFront
     from hub.soap.wsgi import GateMiddleware
     from protocol import encryption, signature
-    from protocol.status import ReceiptStatus
     from protocol.receipts import build_receipt
     from protocol.request import open_request
+    from protocol.status import ReceiptStatus
     from protocol.timestamps import utcnow
     from protocol.xmlparse import parse_untrusted
 
@@ -249,7 +249,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
     try:
         init_pki(tmp / "pki", hub_name="基准测试区域平台")
         for code in ex.MEMBERS:
-            issue_member(tmp / "pki", org_code=code)
+            issue_member(tmp / "pki", member=code)
         ex._init_builder(str(tmp / "pki"), ex.MEMBERS, "http://127.0.0.1/soap/exchange")
         tag = os.urandom(4).hex()
 
@@ -336,7 +336,7 @@ def run_stages(*, quick: bool = False, batch_size: int = 100, say=print) -> dict
             verified = [gate.finish(gate.open(raw)) for raw in raw_a]
             item_lists = [submit.items_of(v, max_batch=hub.settings.max_batch_documents) for v in verified]
             stage["  receipt signing (ECDSA)"] = _per_item(
-                lambda v: build_receipt(signer=hub.signer, message_id=v.request.message_id, sender=v.sender,
+                lambda v: build_receipt(signer=hub.signer, message_id=v.request.message_id, member=v.member,
                                         message_sha256=v.envelope_sha256, document_sha256="0" * 64,
                                         received_at=v.received_at, status=ReceiptStatus.ACCEPTED),
                 verified[:50], passes)
@@ -460,7 +460,7 @@ def run_scaling(*, requests: int = 150, say=print) -> dict:
     try:
         init_pki(tmp / "pki", hub_name="基准测试区域平台")
         for code in ex.MEMBERS:
-            issue_member(tmp / "pki", org_code=code)
+            issue_member(tmp / "pki", member=code)
         hub = Hub.open(Settings(data_dir=tmp, start_processor=False))
         ex._init_builder(str(tmp / "pki"), ex.MEMBERS, "http://127.0.0.1/soap/exchange")
         tag, serial = os.urandom(4).hex(), 0

@@ -3,7 +3,7 @@ from .errors import CertificateRejected, CertsError, TrustStoreError
 from .expiry import expiry_warnings
 from .keys import KEY_TYPES, load_certificate, load_private_key
 from .layout import MemberPaths, PkiPaths
-from .names import org_code_of
+from .names import member_of
 from .pki import init_pki, issue_member, refresh_crl, revoke_member
 from .registry import CertificateRecord, list_certificates
 from .trust import Identity, TrustStore
@@ -24,7 +24,7 @@ __all__ = [
     "list_certificates",
     "load_certificate",
     "load_private_key",
-    "org_code_of",
+    "member_of",
     "refresh_crl",
     "revoke_member",
 ]

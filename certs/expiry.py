@@ -39,7 +39,7 @@ def expiry_warnings(
     # only the certificate currently in use per role and organization: a renewed one is not news
     for record in current_records(list_certificates(paths.root, now=now)):
         if record.status != "revoked" and record.expires_in_days <= within_days:
-            who = f"member {record.org_code}" if record.role == "member" else f"hub {record.role}"
+            who = f"member {record.member}" if record.role == "member" else f"hub {record.role}"
             lines.append(f"{who} certificate (serial {record.serial_hex[:16]}) "
                          f"{_phrase(record.expires_in_days, record.not_after)}")
     lines.extend(_crl_warning(paths, now))

@@ -50,9 +50,9 @@ class MemberPaths:
     key: Path
 
     @classmethod
-    def of(cls, directory: Path | str, org_code: str) -> MemberPaths:
-        """Compute the member paths for ``org_code`` under PKI directory ``directory``."""
-        base = PkiPaths.of(directory).members / org_code
+    def of(cls, directory: Path | str, member: str) -> MemberPaths:
+        """Compute the member paths for ``member`` under PKI directory ``directory``."""
+        base = PkiPaths.of(directory).members / member
         return cls(cert=base / "cert.pem", key=base / "key.pem")
 
     @property

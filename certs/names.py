@@ -20,20 +20,20 @@ ROLE_HUB_ENC = "hub-enc"
 ROLE_TLS = "tls"
 ROLES = (ROLE_HUB_SIGN, ROLE_HUB_ENC, ROLE_TLS, ROLE_MEMBER)
 
-_ORG_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
+_MEMBER_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 _DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 HUB_NAME_MAX = 48  # leaves room for the " signing" / " Root CA" suffixes inside CN's 64
-ORG_NAME_MAX = 64  # X.520 upper bound for organizationName
+MEMBER_NAME_MAX = 64  # X.520 upper bound for organizationName
 
 
-def check_org_code(org_code: str) -> str:
-    """Return ``org_code`` if it is a valid member code, else raise ``pki.org_code.invalid``."""
+def check_member(member: str) -> str:
+    """Return ``member`` if it is a valid member code, else raise ``pki.member.invalid``."""
     # fullmatch, not "$": "$" would also accept a trailing newline
-    if not isinstance(org_code, str) or not _ORG_CODE.fullmatch(org_code):
-        raise CertsError("pki.org_code.invalid")
-    if org_code.upper() == HUB_ORG_ID:  # any case: "hub" would read as the hub in logs
-        raise CertsError("pki.org_code.invalid")
-    return org_code
+    if not isinstance(member, str) or not _MEMBER_CODE.fullmatch(member):
+        raise CertsError("pki.member.invalid")
+    if member.upper() == HUB_ORG_ID:  # any case: "hub" would read as the hub in logs
+        raise CertsError("pki.member.invalid")
+    return member
 
 
 def check_display_name(name: str, *, max_length: int) -> str:
@@ -80,14 +80,14 @@ def hub_subject(hub_name: str, *, purpose: str, with_org_id: bool = True) -> x50
     return x509.Name(attributes)
 
 
-def member_subject(org_code: str, *, org_name: str) -> x509.Name:
+def member_subject(member: str, *, member_name: str) -> x509.Name:
     """Subject of a member organization's certificate."""
     return x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_name),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, member_name),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, OU_MEMBER),
-        x509.NameAttribute(NameOID.COMMON_NAME, org_code),
-        x509.NameAttribute(ORG_ID_OID, org_code),
+        x509.NameAttribute(NameOID.COMMON_NAME, member),
+        x509.NameAttribute(ORG_ID_OID, member),
     ])
 
 
@@ -99,7 +99,7 @@ def _single_value(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
     return values[0].value
 
 
-def org_code_of(cert: x509.Certificate) -> str | None:
+def member_of(cert: x509.Certificate) -> str | None:
     """The organizationIdentifier (2.5.4.97) of the certificate's subject, or None."""
     return _single_value(cert.subject, ORG_ID_OID)
 

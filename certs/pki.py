@@ -14,8 +14,16 @@ from . import issuance, names
 from .crl import CRL_DAYS, check_reason, write_crl
 from .errors import CertsError
 from .files import PRIVATE_FILE_MODE, atomic_write, ensure_private_dir, pki_lock
-from .keys import (RSA_KEY_TYPES, PrivateKey, certificate_pem, check_key_type, generate_private_key,
-                   load_certificate, load_private_key, private_key_pem)
+from .keys import (
+    RSA_KEY_TYPES,
+    PrivateKey,
+    certificate_pem,
+    check_key_type,
+    generate_private_key,
+    load_certificate,
+    load_private_key,
+    private_key_pem,
+)
 from .layout import MemberPaths, PkiPaths
 from .registry import entry_for, iso_utc, read_entries, serial_hex, write_entries
 
@@ -112,7 +120,7 @@ def init_pki(
                 extended_usage=profile.extended_usage, alt_names=profile.alt_names,
             )
             _write_pair(cert=cert, key=key, cert_path=profile.cert_path, key_path=profile.key_path)
-            entries.append(entry_for(cert, role=profile.role, org_code=names.HUB_ORG_ID,
+            entries.append(entry_for(cert, role=profile.role, member=names.HUB_ORG_ID,
                                      cert_path=profile.cert_path, root=paths.root))
         ensure_private_dir(paths.members)
         write_entries(paths.root, entries)
@@ -123,8 +131,8 @@ def init_pki(
 def issue_member(
     directory: Path | str,
     *,
-    org_code: str,
-    org_name: str | None = None,
+    member: str,
+    member_name: str | None = None,
     key_type: str = "rsa-2048",
     days: int = 365,
     renew: bool = False,
@@ -132,58 +140,58 @@ def issue_member(
     not_after: datetime | None = None,
     key_usage_override: Iterable[str] | None = None,
 ) -> MemberPaths:
-    """Issue a certificate and key for member ``org_code``; ``renew`` replaces the current one."""
-    names.check_org_code(org_code)
-    org_name = names.check_display_name(org_name or org_code, max_length=names.ORG_NAME_MAX)
+    """Issue a certificate and key for ``member``; ``renew`` replaces the current one."""
+    names.check_member(member)
+    member_name = names.check_display_name(member_name or member, max_length=names.MEMBER_NAME_MAX)
     check_key_type(key_type)
     usage = issuance.member_key_usage(key_type, override=key_usage_override)
     paths = PkiPaths.of(directory)
-    member = MemberPaths.of(paths.root, org_code)
+    files = MemberPaths.of(paths.root, member)
     with pki_lock(paths.root):
         ca_cert, ca_key = _load_ca(paths)
-        if member.cert.exists() and not renew:
-            raise CertsError("pki.member.exists", detail=org_code)
+        if files.cert.exists() and not renew:
+            raise CertsError("pki.member.exists", detail=member)
         window = issuance.validity_window(now=_now(), days=days, not_before=not_before,
                                           not_after=not_after, limit=ca_cert.not_valid_after_utc)
         entries = read_entries(paths.root)
-        if member.cert.exists():
-            _supersede(paths=paths, member=member, entries=entries)
+        if files.cert.exists():
+            _supersede(paths=paths, files=files, entries=entries)
         key = generate_private_key(key_type)
         cert = issuance.build_leaf(
-            subject=names.member_subject(org_code, org_name=org_name), public_key=key.public_key(),
+            subject=names.member_subject(member, member_name=member_name), public_key=key.public_key(),
             ca_cert=ca_cert, ca_key=ca_key, not_before=window[0], not_after=window[1],
             usage=usage, extended_usage=(issuance.CLIENT_AUTH,),
         )
-        _write_pair(cert=cert, key=key, cert_path=member.cert, key_path=member.key)
-        entries.append(entry_for(cert, role=names.ROLE_MEMBER, org_code=org_code,
-                                 cert_path=member.cert, root=paths.root))
+        _write_pair(cert=cert, key=key, cert_path=files.cert, key_path=files.key)
+        entries.append(entry_for(cert, role=names.ROLE_MEMBER, member=member,
+                                 cert_path=files.cert, root=paths.root))
         write_entries(paths.root, entries)
-    return member
+    return files
 
 
-def _supersede(*, paths: PkiPaths, member: MemberPaths, entries: list[dict]) -> None:
+def _supersede(*, paths: PkiPaths, files: MemberPaths, entries: list[dict]) -> None:
     """Keep a copy of the certificate a renewal replaces and point the registry at it."""
-    old = load_certificate(member.cert)
+    old = load_certificate(files.cert)
     serial = serial_hex(old.serial_number)
     # a copy, not a move: if the renewal dies half-way the current cert.pem is still intact
-    kept = atomic_write(member.superseded / f"{serial}.pem", member.cert.read_bytes())
+    kept = atomic_write(files.superseded / f"{serial}.pem", files.cert.read_bytes())
     for entry in entries:
         if entry["serial"] == serial and entry["role"] == names.ROLE_MEMBER:
             entry["cert"] = kept.relative_to(paths.root).as_posix()
 
 
-def revoke_member(directory: Path | str, *, org_code: str, reason: str = "unspecified") -> Path:
-    """Revoke every unrevoked certificate of member ``org_code`` and rewrite the CRL."""
-    names.check_org_code(org_code)
+def revoke_member(directory: Path | str, *, member: str, reason: str = "unspecified") -> Path:
+    """Revoke every unrevoked certificate of ``member`` and rewrite the CRL."""
+    names.check_member(member)
     reason = check_reason(reason)
     paths = PkiPaths.of(directory)
     with pki_lock(paths.root):
         ca_cert, ca_key = _load_ca(paths)
         entries = read_entries(paths.root)
         targets = [entry for entry in entries if entry["role"] == names.ROLE_MEMBER
-                   and entry["org_code"] == org_code and not entry["revoked_at"]]
+                   and entry["member"] == member and not entry["revoked_at"]]
         if not targets:
-            raise CertsError("pki.member.unknown", detail=org_code)
+            raise CertsError("pki.member.unknown", detail=member)
         now = _now()
         for entry in targets:
             entry["revoked_at"] = iso_utc(now)

@@ -16,7 +16,7 @@ from .layout import PkiPaths
 
 EXPIRING_WITHIN_DAYS = 30
 STATUSES = ("valid", "expiring", "expired", "revoked")
-_FIELDS = ("serial", "org_code", "role", "key_type", "not_before", "not_after",
+_FIELDS = ("serial", "member", "role", "key_type", "not_before", "not_after",
            "revoked_at", "revocation_reason", "cert")
 
 
@@ -25,7 +25,7 @@ class CertificateRecord:
     """One issued certificate as the registry knows it, with its status at a given time."""
 
     serial_hex: str
-    org_code: str
+    member: str
     role: str
     key_type: str
     not_before: datetime
@@ -55,11 +55,11 @@ def parse_iso(text: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def entry_for(cert: x509.Certificate, *, role: str, org_code: str, cert_path: Path, root: Path) -> dict:
+def entry_for(cert: x509.Certificate, *, role: str, member: str, cert_path: Path, root: Path) -> dict:
     """The registry entry for a freshly issued certificate."""
     return {
         "serial": serial_hex(cert.serial_number),
-        "org_code": org_code,
+        "member": member,
         "role": role,
         "key_type": key_type_of(cert.public_key()),
         "not_before": iso_utc(cert.not_valid_before_utc),
@@ -117,7 +117,7 @@ def record_of(entry: dict, *, root: Path, now: datetime) -> CertificateRecord:
         status = "valid"
     return CertificateRecord(
         serial_hex=entry["serial"],
-        org_code=entry["org_code"],
+        member=entry["member"],
         role=entry["role"],
         key_type=entry["key_type"],
         not_before=not_before,
@@ -143,5 +143,5 @@ def current_records(records: list[CertificateRecord]) -> list[CertificateRecord]
     """The latest certificate per (role, organization): what is actually in use."""
     latest: dict[tuple[str, str], CertificateRecord] = {}
     for record in records:  # issue order, so later entries replace earlier ones
-        latest[(record.role, record.org_code)] = record
+        latest[(record.role, record.member)] = record
     return list(latest.values())

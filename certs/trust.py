@@ -24,7 +24,7 @@ CACHE_SIZE = 4096
 class Identity:
     """Who a trusted certificate speaks for; the only thing callers should use after the check."""
 
-    org_code: str
+    member: str
     serial_hex: str
     not_after: datetime
     key_type: str
@@ -38,7 +38,7 @@ class _Profile:
     issued_by_ca: bool
     unit: str | None
     is_ca: bool | None  # None when BasicConstraints is absent
-    org_code: str | None
+    member: str | None
     can_sign: bool
     key_type: str
     fingerprint_hex: str
@@ -113,7 +113,7 @@ class TrustStore:
         if not profile.issued_by_ca or profile.unit != unit or profile.is_ca is not False:
             raise CertificateRejected("security.certificate.untrusted")
         # the organizationIdentifier must agree with the role: HUB only on hub certificates
-        if profile.org_code is not None and (profile.org_code == names.HUB_ORG_ID) != (unit == names.OU_HUB):
+        if profile.member is not None and (profile.member == names.HUB_ORG_ID) != (unit == names.OU_HUB):
             raise CertificateRejected("security.certificate.untrusted")
         if not (self._ca.not_valid_before_utc <= at <= self._ca.not_valid_after_utc):
             raise CertificateRejected("security.certificate.expired")
@@ -121,10 +121,10 @@ class TrustStore:
             raise CertificateRejected("security.certificate.expired")
         if cert.serial_number in revoked:
             raise CertificateRejected("security.certificate.revoked")
-        if not profile.can_sign or profile.org_code is None:
+        if not profile.can_sign or profile.member is None:
             raise CertificateRejected("security.certificate.usage")
         return Identity(
-            org_code=profile.org_code,
+            member=profile.member,
             serial_hex=serial_hex(cert.serial_number),
             not_after=cert.not_valid_after_utc,
             key_type=profile.key_type,
@@ -167,16 +167,16 @@ class TrustStore:
             key_type = None
             issued_by_ca = False
         try:
-            org_code, unit = names.org_code_of(cert), names.unit_of(cert)
+            member, unit = names.member_of(cert), names.unit_of(cert)
         except ValueError:  # a subject cryptography cannot decode: no usable identity
-            org_code, unit, issued_by_ca = None, None, False
-        if org_code is not None and org_code != names.HUB_ORG_ID:
+            member, unit, issued_by_ca = None, None, False
+        if member is not None and member != names.HUB_ORG_ID:
             try:
-                names.check_org_code(org_code)
+                names.check_member(member)
             except CertsError:
-                org_code = None  # an unusable identity is treated like a missing one
+                member = None  # an unusable identity is treated like a missing one
         return _Profile(
-            issued_by_ca=issued_by_ca, unit=unit, is_ca=is_ca, org_code=org_code,
+            issued_by_ca=issued_by_ca, unit=unit, is_ca=is_ca, member=member,
             can_sign=can_sign, key_type=key_type, fingerprint_hex=fingerprint.hex(),
         )
 

@@ -96,7 +96,7 @@ SOURCES: tuple[FactSource, ...] = (
 # Exchange health comes from the inbox itself (every message, processed or rejected).
 MESSAGE_FACT = "fact_exchange_message"
 MESSAGE_SELECT = (
-    "SELECT m.id AS source_id, COALESCE(d.id, 0) AS document_id, m.id AS message_id, m.sender AS institution_code, "
+    "SELECT m.id AS source_id, COALESCE(d.id, 0) AS document_id, m.id AS message_id, m.member AS institution_code, "
     "m.document_type AS document_type, m.status AS status, m.error_code AS error_code, "
     "m.received_at AS received_at, d.effective_time AS effective_time "
     "FROM inbox_message m LEFT JOIN record_document d ON d.message_row_id = m.id WHERE ({where})"

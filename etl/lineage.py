@@ -46,7 +46,7 @@ def lineage(session: Session, fact_key: str) -> dict:
         return answer
     envelope = session.get(Envelope, message.envelope_id)
     answer.update(found=True, message={
-        "row_id": message.id, "sender": message.sender, "message_id": message.message_id,
+        "row_id": message.id, "member": message.member, "message_id": message.message_id,
         "received_at": message.received_at.isoformat(), "status": message.status,
         "error_code": message.error_code, "document_sha256": message.document_sha256,
         "envelope_sha256": envelope.sha256 if envelope else None, "item_index": message.item_index})

@@ -207,7 +207,7 @@ def transform_facts(source: FactSource, raw: pd.DataFrame, *, pseudonymize: Pseu
 
 
 def transform_messages(raw: pd.DataFrame, *, version: int, loaded_at: pd.Timestamp) -> pd.DataFrame:
-    """``fact_exchange_message`` rows from inbox messages (institution = sender, date = received date)."""
+    """``fact_exchange_message`` rows from inbox messages (institution = member, date = received date)."""
     received = utc_times(raw["received_at"])
     date = local_dates(raw["received_at"])
     columns = _lineage(raw, MESSAGE_FACT, "inbox_message", date, version=version, loaded_at=loaded_at)

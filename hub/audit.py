@@ -16,15 +16,15 @@ _FAILURE_EVENTS = frozenset({"message.reject", "request.reject", "decrypt.fail",
 
 
 def event(event_type: str, *, verified=None, trace=None, message_id: str | None = None,
-          client_address: str | None = None, code: str | None = None, actor_org: str | None = None,
+          client_address: str | None = None, code: str | None = None, member: str | None = None,
           person_id: int | None = None, purpose: str | None = None) -> dict:
     """One audit row; who and which certificate come from the verified request (or the gate trace)."""
     source = verified.request if verified is not None else (trace.request if trace is not None else None)
     envelope = verified.envelope_sha256 if verified is not None else (trace.envelope_sha256 if trace else None)
     return {"at": utcnow(), "event_type": event_type,
             "outcome": FAILURE if event_type in _FAILURE_EVENTS else SUCCESS, "code": code,
-            "actor_org": actor_org or (source.sender.org_code if source else None),
-            "cert_serial": source.sender.serial_hex if source else None,
+            "member": member or (source.identity.member if source else None),
+            "cert_serial": source.identity.serial_hex if source else None,
             "message_id": message_id or (source.message_id if source else None),
             "client_address": client_address, "envelope_sha256": envelope or None,
             "person_id": person_id, "purpose": purpose}
@@ -36,7 +36,7 @@ def record_many(session: Session, rows: list[dict]) -> None:
         insert_raw(RawSql(session), rows)
 
 
-_COLUMNS = ("at", "event_type", "outcome", "code", "actor_org", "cert_serial", "message_id", "client_address",
+_COLUMNS = ("at", "event_type", "outcome", "code", "member", "cert_serial", "message_id", "client_address",
             "envelope_sha256", "person_id", "purpose")
 _INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 

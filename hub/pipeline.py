@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.errors import HubError
+from protocol.status import MessageStatus
 from protocol.timestamps import utcnow
 
 from . import audit
@@ -32,7 +33,6 @@ from .exchange import replies
 from .exchange import sql as statements
 from .store.db import transaction
 from .store.models import Message
-from protocol.status import MessageStatus
 from .store.rawsql import RawSql
 from .store.sqlite import WalCheckpointer
 
@@ -79,7 +79,7 @@ class PendingMessage(NamedTuple):
     """A message to process, as read from the inbox."""
 
     id: int
-    sender: str
+    member: str
     message_id: str
     document: bytes
 
@@ -165,10 +165,10 @@ def _commit_chunk(sessions: sessionmaker[Session], stages: Sequence[Stage], cand
             status = (MessageStatus.REJECTED if error else MessageStatus.PROCESSED).value
             if error:
                 changes.append({"row_id": message.id, "status": status, "code": code, "field": field or None})
-                audit_rows.append(audit.event("message.reject", actor_org=message.sender,
+                audit_rows.append(audit.event("message.reject", member=message.member,
                                               message_id=message.message_id, code=code))
             reply_rows.append(replies.reply_row(
-                recipient=message.sender, kind="ack", in_reply_to=message.message_id, now=now,
+                member=message.member, kind="ack", in_reply_to=message.message_id, now=now,
                 content=replies.acknowledgement(message_id=message.message_id, status=status, code=code,
                                                 field=field)))
             finished += 1

@@ -24,15 +24,15 @@ from .store.models import RequestNonce
 
 
 class NonceGuard:
-    """Replay guard for non-submit requests: (sender, MessageID) may be used once."""
+    """Replay guard for non-submit requests: (member, MessageID) may be used once."""
 
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
 
-    def __call__(self, sender: str, message_id: str, expires_at: datetime) -> None:
+    def __call__(self, member: str, message_id: str, expires_at: datetime) -> None:
         try:
             with transaction(self.sessions) as session:
-                session.add(RequestNonce(sender=sender, message_id=message_id, expires_at=expires_at))
+                session.add(RequestNonce(member=member, message_id=message_id, expires_at=expires_at))
         except IntegrityError:
             raise SecurityError("security.replay", "MessageID seen before") from None
         except SQLAlchemyError:

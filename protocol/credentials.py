@@ -7,20 +7,14 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
 
+from certs.names import member_of
+
 from .signature import SigningKey
-
-ORG_OID = x509.ObjectIdentifier("2.5.4.97")  # organizationIdentifier
-
-
-def org_code(cert: x509.Certificate) -> str | None:
-    """The organization code bound into a certificate subject (organizationIdentifier)."""
-    values = cert.subject.get_attributes_for_oid(ORG_OID)
-    return values[0].value if len(values) == 1 else None
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """An organization's certificate and private key, parsed once."""
+    """A member's (or the hub's) certificate and private key, parsed once."""
 
     certificate: x509.Certificate
     cert_der: bytes
@@ -28,8 +22,9 @@ class Credentials:
     signing_key: SigningKey
 
     @property
-    def org_code(self) -> str | None:
-        return org_code(self.certificate)
+    def member(self) -> str | None:
+        """The member code in the certificate's subject (organizationIdentifier)."""
+        return member_of(self.certificate)
 
     @classmethod
     def from_pem(cls, cert_pem: bytes, key_pem: bytes) -> "Credentials":
@@ -47,4 +42,4 @@ def load_certificate(path: str | Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(Path(path).read_bytes())
 
 
-__all__ = ["Credentials", "org_code", "load_certificate", "ORG_OID"]
+__all__ = ["Credentials", "load_certificate"]

@@ -19,7 +19,7 @@ class ReceiptInfo:
     """The fields of a verified receipt."""
 
     message_id: str
-    sender: str
+    member: str
     message_sha256: str
     document_sha256: str
     received_at: datetime | None
@@ -31,11 +31,11 @@ class ReceiptInfo:
         return self.status == ReceiptStatus.ACCEPTED
 
 
-def build_receipt(*, signer: Credentials, message_id: str = "", sender: str = "", message_sha256: str,
+def build_receipt(*, signer: Credentials, message_id: str = "", member: str = "", message_sha256: str,
                   document_sha256: str = "", received_at: datetime, status: ReceiptStatus, code: str = "") -> bytes:
     """Build and sign a receipt; returns its serialized bytes (stored and replayed verbatim)."""
     return signed_flat_element(HIS, "his", "Receipt", f"receipt-{uuid.uuid4().hex}", (
-        ("MessageId", message_id), ("Sender", sender), ("MessageSha256", message_sha256),
+        ("MessageId", message_id), ("Sender", member), ("MessageSha256", message_sha256),
         ("DocumentSha256", document_sha256), ("ReceivedAt", format_utc(received_at)), ("Status", ReceiptStatus(status).value),
         ("Code", code)), signer=signer)
 
@@ -47,7 +47,7 @@ def read_receipt(element: etree._Element, *, check_signer) -> ReceiptInfo:
     def text(local: str) -> str:
         return (element.findtext(q(HIS, local)) or "").strip()
 
-    return ReceiptInfo(message_id=text("MessageId"), sender=text("Sender"), message_sha256=text("MessageSha256"),
+    return ReceiptInfo(message_id=text("MessageId"), member=text("Sender"), message_sha256=text("MessageSha256"),
                        document_sha256=text("DocumentSha256"), received_at=parse_utc(text("ReceivedAt")),
                        status=text("Status"), code=text("Code"))
 

@@ -42,12 +42,12 @@ class SealedRequest:
     data: bytes
 
 
-def seal_request(content: etree._Element, *, sender: Credentials, hub_cert: x509.Certificate, action: str,
+def seal_request(content: etree._Element, *, credentials: Credentials, hub_cert: x509.Certificate, action: str,
                  to: str, message_id: str | None = None, now: datetime | None = None,
                  lifetime: timedelta = timedelta(minutes=5),
                  key_transport: KeyTransport = KeyTransport.RSA_OAEP_MGF1P,
                  data_encryption: DataEncryption = DataEncryption.AES256_GCM) -> SealedRequest:
-    """Encrypt ``content`` for the hub and sign the envelope as ``sender``."""
+    """Encrypt ``content`` for the hub and sign the envelope with the member's ``credentials``."""
     message_id = message_id or f"urn:uuid:{uuid.uuid4()}"
     now = now or utcnow()
     env = etree.Element(q(SOAP11, "Envelope"),
@@ -58,9 +58,9 @@ def seal_request(content: etree._Element, *, sender: Credentials, hub_cert: x509
         element = etree.SubElement(header, q(WSA, local), {_WSU_ID: _new_id(local.lower())})
         element.text = text
         signed.append(element)
-    sender_from = etree.SubElement(header, q(WSA, "From"), {_WSU_ID: _new_id("from")})
-    etree.SubElement(sender_from, q(WSA, "Address")).text = ORG_URI_PREFIX + (sender.org_code or "")
-    signed.append(sender_from)
+    member_from = etree.SubElement(header, q(WSA, "From"), {_WSU_ID: _new_id("from")})
+    etree.SubElement(member_from, q(WSA, "Address")).text = ORG_URI_PREFIX + (credentials.member or "")
+    signed.append(member_from)
     security = etree.SubElement(header, q(WSSE, "Security"), {q(SOAP11, "mustUnderstand"): "1"})
     stamp = etree.SubElement(security, q(WSU, "Timestamp"), {_WSU_ID: _new_id("ts")})
     etree.SubElement(stamp, q(WSU, "Created")).text = format_utc(now)
@@ -68,7 +68,7 @@ def seal_request(content: etree._Element, *, sender: Credentials, hub_cert: x509
     token_id = _new_id("x509")
     token = etree.SubElement(security, q(WSSE, "BinarySecurityToken"),
                              {"EncodingType": BASE64_BINARY, "ValueType": X509V3, _WSU_ID: token_id})
-    token.text = base64.b64encode(sender.cert_der).decode("ascii")
+    token.text = base64.b64encode(credentials.cert_der).decode("ascii")
     body = etree.SubElement(env, q(SOAP11, "Body"), {_WSU_ID: _new_id("body")})
     data_id = _new_id("ed")
     key, encrypted = encryption.encrypt_content(etree.tostring(content, encoding="utf-8"), data_id=data_id,
@@ -77,7 +77,7 @@ def seal_request(content: etree._Element, *, sender: Credentials, hub_cert: x509
     encrypted_key = encryption.wrap_key(key, hub_cert, key_id=_new_id("ek"), data_ids=(data_id,),
                                         transport=key_transport)
     security.append(encrypted_key)
-    sig = signature.sign(security, [body, stamp, encrypted_key, *signed], key=sender.signing_key)
+    sig = signature.sign(security, [body, stamp, encrypted_key, *signed], key=credentials.signing_key)
     str_ = etree.SubElement(signature.key_info_of(sig), q(WSSE, "SecurityTokenReference"))
     etree.SubElement(str_, q(WSSE, "Reference"), URI="#" + token_id, ValueType=X509V3)
     return SealedRequest(message_id=message_id, data=etree.tostring(env, encoding="utf-8", xml_declaration=True))
@@ -89,7 +89,7 @@ def seal_request(content: etree._Element, *, sender: Credentials, hub_cert: x509
 class SignedRequest:
     """A request whose signature, certificate and timestamp are verified (still encrypted)."""
 
-    sender: object  # certs.trust.Identity
+    identity: object  # certs.trust.Identity: the member its certificate names
     cert_der: bytes
     message_id: str
     action: str
@@ -120,7 +120,7 @@ def _envelope_parts(root: etree._Element):
 
 def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY,
                  now: datetime | None = None) -> SignedRequest:
-    """Verify structure, signature, certificate, sender binding and timestamp of a request."""
+    """Verify structure, signature, certificate, member binding and timestamp of a request."""
     header, body = _envelope_parts(root)
     for block in header:  # SOAP 1.1 §4.2.3: a mandatory header block we do not process is a fault
         if block.tag not in _UNDERSTOOD and block.get(q(SOAP11, "mustUnderstand")) in ("1", "true"):
@@ -144,7 +144,7 @@ def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY
     message_id = _one(header, q(WSA, "MessageID"))
     action = _one(header, q(WSA, "Action"))
     to = _one(header, q(WSA, "To"))
-    sender_from = _one(header, q(WSA, "From"))
+    member_from = _one(header, q(WSA, "From"))
     message_id_text = _simple_text(message_id)
     if not message_id_text or len(message_id_text) > MAX_MESSAGE_ID_LENGTH:
         raise SecurityError("security.header.invalid", "MessageID must be 1 to 200 characters of text")
@@ -155,7 +155,7 @@ def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY
     ids = signature.id_map(root)
     signed = signature.check_signed_info(sig, ids, policy=policy)
     required = {"Body": body, "Timestamp": stamp, "EncryptedKey": encrypted_key, "MessageID": message_id,
-                "To": to, "Action": action, "From": sender_from}
+                "To": to, "Action": action, "From": member_from}
     allowed_positions = list(required.values()) + [token]
     for element in signed.elements:
         if not any(element is allowed for allowed in allowed_positions):
@@ -181,11 +181,11 @@ def open_request(root: etree._Element, *, trust, policy: Policy = DEFAULT_POLICY
     signature.verify(sig, signed, cert_der=cert_der)
     now = now or utcnow()
     identity = _check_certificate(trust, cert_der, now)
-    address = (sender_from.findtext(q(WSA, "Address")) or "").strip()
-    if address != ORG_URI_PREFIX + identity.org_code:
+    address = (member_from.findtext(q(WSA, "Address")) or "").strip()
+    if address != ORG_URI_PREFIX + identity.member:
         raise SecurityError("security.sender.mismatch", "wsa:From does not name the certificate's organization")
     created, expires = _check_timestamp(stamp, now=now, policy=policy)
-    return SignedRequest(sender=identity, cert_der=cert_der, message_id=message_id_text,
+    return SignedRequest(identity=identity, cert_der=cert_der, message_id=message_id_text,
                          action=(action.text or "").strip(), to=(to.text or "").strip(), created=created,
                          expires=expires, encrypted_data=encrypted_data, encrypted_key=encrypted_key)
 

@@ -45,7 +45,7 @@ def main(config_path: Path, verbose: bool) -> None:
     """区域卫生信息平台 clinic agent: collect records, send them to the hub, write the replies back.
 
     \b
-      hie-agent init --org CLINIC01 --pki .demo/pki --hub http://127.0.0.1:8080/soap/exchange
+      hie-agent init --member CLINIC01 --pki .demo/pki --hub http://127.0.0.1:8080/soap/exchange
       hie-agent status          # backlog, last success, last error, certificate expiry, warnings
       hie-agent push-now        # collect and send everything now, with a progress bar
       hie-agent run             # keep doing it on the schedule in agent.toml
@@ -56,11 +56,11 @@ def main(config_path: Path, verbose: bool) -> None:
 
 @main.command()
 @config_option
-@click.option("--org", "organization", default="CLINIC01", show_default=True, help="Your institution code.")
+@click.option("--member", "member", default="CLINIC01", show_default=True, help="Your institution code.")
 @click.option("--pki", default=".demo/pki", show_default=True, help="Folder holding ca/, hub/ and members/.")
 @click.option("--hub", "hub_url", default="http://127.0.0.1:8080/soap/exchange", show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(config_path: Path | None, organization: str, pki: str, hub_url: str, force: bool) -> None:
+def init(config_path: Path | None, member: str, pki: str, hub_url: str, force: bool) -> None:
     """Write a commented example configuration (and the folders it names)."""
     config_path = _config_path(config_path)
     if config_path.exists() and not force:
@@ -68,7 +68,7 @@ def init(config_path: Path | None, organization: str, pki: str, hub_url: str, fo
     # the config resolves paths against its own folder: write the PKI path relative to it
     pki_path = os.path.relpath(Path(pki).resolve(), config_path.parent.resolve())
     config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(example_config(organization=organization, hub_url=hub_url, pki=pki_path),
+    config_path.write_text(example_config(member=member, hub_url=hub_url, pki=pki_path),
                            encoding="utf-8")
     for folder in ("outgoing", "replies"):
         (config_path.parent / folder).mkdir(exist_ok=True)

@@ -42,7 +42,7 @@ class CollectResult:
 
 
 def context_for(config: AgentConfig, source: SourceConfig) -> SourceContext:
-    return SourceContext(organization=config.organization, organization_name=config.organization_name,
+    return SourceContext(institution=config.member, institution_name=config.member_name,
                          options=source.options)
 
 

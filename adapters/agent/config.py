@@ -82,11 +82,11 @@ class ReplyTarget:
 @dataclass(frozen=True)
 class AgentConfig:
     path: Path
-    organization: str
+    member: str
     hub_url: str
     state_dir: Path
     certificates: Certificates
-    organization_name: str = ""
+    member_name: str = ""
     schedule: Schedule = Schedule()
     push: PushPolicy = PushPolicy()
     warnings: Warnings = Warnings()
@@ -118,14 +118,17 @@ def load(path: str | Path) -> AgentConfig:
         certificates = Certificates(cert=resolve(certs["cert"]), key=resolve(certs["key"]),
                                     hub_cert=resolve(certs["hub_cert"]), ca_cert=resolve(certs["ca_cert"]),
                                     crl=resolve(certs.get("crl")))
-        organization, hub_url = str(raw["organization"]), str(raw["hub_url"])
+        # "organization" / "organization_name": what agent.toml files written before "member" say
+        member = str(raw["member"] if "member" in raw or "organization" not in raw else raw["organization"])
+        hub_url = str(raw["hub_url"])
     except KeyError as exc:
         raise ConfigError(f"{path}: missing setting {exc.args[0]!r}") from None
     sources = tuple(_source(section, resolve) for section in _array(raw, "sources"))
     if len({s.name for s in sources}) != len(sources):
         raise ConfigError(f"{path}: source names must be unique")
     return AgentConfig(
-        path=path, organization=organization, hub_url=hub_url, organization_name=raw.get("organization_name", ""),
+        path=path, member=member, hub_url=hub_url,
+        member_name=raw.get("member_name", raw.get("organization_name", "")),
         state_dir=resolve(raw.get("state_dir", "state")), certificates=certificates,
         schedule=_settings(Schedule, raw, "schedule"), push=_settings(PushPolicy, raw, "push"),
         warnings=_settings(Warnings, raw, "warnings"), sources=sources,

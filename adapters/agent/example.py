@@ -7,14 +7,14 @@ TEMPLATE = '''\
 # hie-agent configuration — 区域卫生信息平台 clinic agent.
 # Relative paths are relative to this file's folder. After editing: `hie-agent status`.
 
-organization = "{org}"                      # your institution code (the one in your certificate)
-organization_name = ""                      # optional, shown to the source adapters
+member = "{member}"                        # your member code (the one in your certificate)
+member_name = ""                            # optional, shown to the source adapters
 hub_url = "{hub}"
 state_dir = "agent-state"                   # the outbox (outbox.db): back it up, never delete it
 
 [certificates]                              # files the platform gave you
-cert = "{pki}/members/{org}/cert.pem"       # your certificate
-key = "{pki}/members/{org}/key.pem"         # your private key (keep it readable only by the agent)
+cert = "{pki}/members/{member}/cert.pem"       # your certificate
+key = "{pki}/members/{member}/key.pem"         # your private key (keep it readable only by the agent)
 hub_cert = "{pki}/hub/enc-cert.pem"         # the hub's encryption certificate
 ca_cert = "{pki}/ca/cert.pem"               # the platform CA: receipts and replies must be signed under it
 # crl = "{pki}/crl.pem"                     # optional copy of the revocation list
@@ -69,9 +69,9 @@ folder = "replies"
 '''
 
 
-def example_config(*, organization: str, hub_url: str, pki: str) -> str:
-    """The example configuration for ``organization``, with certificates under ``pki``."""
-    return TEMPLATE.format(org=organization, hub=hub_url, pki=Path(pki).as_posix().rstrip("/"))
+def example_config(*, member: str, hub_url: str, pki: str) -> str:
+    """The example configuration for ``member``, with certificates under ``pki``."""
+    return TEMPLATE.format(member=member, hub=hub_url, pki=Path(pki).as_posix().rstrip("/"))
 
 
 __all__ = ["example_config"]

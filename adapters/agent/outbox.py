@@ -108,18 +108,18 @@ def now_text() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def message_id_for(organization: str, source: str, key: str) -> str:
+def message_id_for(member: str, source: str, key: str) -> str:
     """The first MessageID of a record: stable, so an outbox rebuilt from the same sources resends the same ids."""
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'hie-agent:{organization}:{source}:{key}')}"
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'hie-agent:{member}:{source}:{key}')}"
 
 
 class Outbox:
     """One connection to the outbox database."""
 
-    def __init__(self, path: Path, *, organization: str):
+    def __init__(self, path: Path, *, member: str):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.organization = organization
+        self.member = member
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss, not only a crash
@@ -156,7 +156,7 @@ class Outbox:
                 "INSERT INTO outbox_item (source, item_key, message_id, document_type, document, state, code, reason,"
                 " field, quarantined_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (source, item_key) DO NOTHING",
-                (item.source, item.key, message_id_for(self.organization, item.source, item.key), item.document_type,
+                (item.source, item.key, message_id_for(self.member, item.source, item.key), item.document_type,
                  item.document, state.value, item.code, item.reason, item.field,
                  "" if item.document is not None else QuarantinedBy.SOURCE.value, stamp, stamp))
             added += cursor.rowcount

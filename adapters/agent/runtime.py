@@ -41,7 +41,7 @@ class Agent:
         self._guard = threading.Lock()
 
     def outbox(self) -> Outbox:
-        return Outbox(self.config.outbox_path, organization=self.config.organization)
+        return Outbox(self.config.outbox_path, member=self.config.member)
 
     def client(self, job: str):
         """One ``HubClient`` per job: a job never runs twice at once, so its client has one user."""
@@ -83,11 +83,11 @@ class Agent:
              wait: bool = False) -> PushResult:
         """Send the backlog; with ``drain_for``, keep retrying transient failures that long."""
         with self._job("push", wait=wait) as outbox:
-            sender = Sender(outbox, self.client("push"), self.config.push)
+            member = Sender(outbox, self.client("push"), self.config.push)
             if drain_for is None:
-                result = sender.push(progress=progress)
+                result = member.push(progress=progress)
             else:
-                result = drain(sender, give_up_after=drain_for, progress=progress)
+                result = drain(member, give_up_after=drain_for, progress=progress)
             if result.skews:
                 outbox.set_meta(clock_skew=round(statistics.median(result.skews), 3), clock_skew_at=time.time())
             return result

@@ -17,6 +17,7 @@ from zeep.exceptions import Error as ZeepError
 from zeep.transports import Transport
 
 from certs import CertificateRejected, TrustStore
+from certs.names import member_of
 from protocol.credentials import Credentials, load_certificate
 from protocol.errors import FAULTS, HubError
 from protocol.ns import HIE, HIS, SOAP11, KeyTransport, q
@@ -140,7 +141,7 @@ class HubClient:
         for holder, document in zip(holders, documents):
             holder.text = None
             holder.append(_copy(document))
-        sealed = seal_request(content, sender=self.credentials, hub_cert=self.hub_cert,
+        sealed = seal_request(content, credentials=self.credentials, hub_cert=self.hub_cert,
                               action=f"{self.namespace}:{operation}", to=self.url, message_id=message_id,
                               key_transport=self.key_transport)
         return self.post(sealed.data)
@@ -189,8 +190,8 @@ class HubClient:
             info = read_receipt(element, check_signer=self._check_hub_signer)
         except HubError as exc:
             raise ResponseError(f"receipt rejected: {exc.code}") from None
-        if info.sender and info.sender != self.credentials.org_code:
-            raise ResponseError("receipt names another sender")
+        if info.member and info.member != self.credentials.member:
+            raise ResponseError("receipt names another member")
         return info
 
     def _check_hub_signer(self, cert) -> None:
@@ -236,9 +237,7 @@ class _CaOnly:
             raise Rejected("security.certificate.untrusted") from None
         if not (cert.not_valid_before_utc <= at <= cert.not_valid_after_utc):
             raise Rejected("security.certificate.expired")
-        from protocol.credentials import org_code
-
-        if org_code(cert) != "HUB":
+        if member_of(cert) != "HUB":
             raise Rejected("security.certificate.untrusted")
 
 

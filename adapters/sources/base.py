@@ -40,8 +40,8 @@ class SourceItem:
 class SourceContext:
     """What a source needs to know about the organization it runs for."""
 
-    organization: str  # the member's institution code (the certificate's organization)
-    organization_name: str = ""
+    institution: str  # the member's code: the author institution of every document built (its certificate's)
+    institution_name: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)  # the source's own section of the agent config
 
 

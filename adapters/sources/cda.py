@@ -214,12 +214,12 @@ def _prescription(cda: _Cda, header: tuple) -> Record:
     items = [_drug_line(cda, entry) for entry in cda.all(f"{cda.section('10160-0')}//v3:substanceAdministration")]
     if not items:
         raise SourceProblem("source.cda.section.missing", "no drug in the medication section", "section 10160-0")
-    organization = "/v3:ClinicalDocument/v3:recordTarget/v3:patientRole/v3:providerOrganization"
-    department = cda.text(f"{organization}/v3:id[@root='{DEPARTMENT_ROOT}']/@extension")
+    provider = "/v3:ClinicalDocument/v3:recordTarget/v3:patientRole/v3:providerOrganization"
+    department = cda.text(f"{provider}/v3:id[@root='{DEPARTMENT_ROOT}']/@extension")
     # The published template often leaves the id empty and names the department: a named
     # department is used only when codes.department maps the name (a name is no hub code).
     department = cda.code("department", department) if department else \
-        cda.options.get("codes", {}).get("department", {}).get(cda.text(f"{organization}/v3:name"))
+        cda.options.get("codes", {}).get("department", {}).get(cda.text(f"{provider}/v3:name"))
     body = {"prescriptionTime": cda.time("(/v3:ClinicalDocument/v3:author/v3:time/@value)[1]", required=False)
             or effective, "department": department or None,
             "diagnosis": _diagnoses(cda, "29548-5", required=False), "item": items[:200]}

@@ -165,7 +165,7 @@ def build(record: Record, context: SourceContext) -> etree._Element:
     _sub(header, "templateId", root=kind.extra["template_id"])
     _sub(header, "effectiveTime", value=record.effective_time)
     author = _sub(header, "author")
-    _sub(author, "institution", code=context.organization, name=context.organization_name or None)
+    _sub(author, "institution", code=context.institution, name=context.institution_name or None)
     if record.practitioner and record.practitioner[0]:
         _sub(author, "practitioner", code=record.practitioner[0], name=record.practitioner[1] or None)
     if record.type_name not in NO_PATIENT:

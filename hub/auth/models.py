@@ -1,4 +1,4 @@
-"""API tokens for the JSON endpoints: one organization per token, only the hash is stored."""
+"""API tokens for the JSON endpoints: one member per token, only the hash is stored."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,7 +14,7 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    org: Mapped[str] = mapped_column(String(64), index=True)
+    member: Mapped[str] = mapped_column(String(64), index=True)
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -24,20 +24,20 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(session: Session, *, org: str, label: str, now: datetime, valid_days: int | None = 365) -> str:
-    """A new token for ``org`` (returned once; only its hash is stored)."""
+def issue(session: Session, *, member: str, label: str, now: datetime, valid_days: int | None = 365) -> str:
+    """A new token for ``member`` (returned once; only its hash is stored)."""
     token = PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(token_sha256=_digest(token), org=org, label=label[:100], created_at=now,
+    session.add(ApiToken(token_sha256=_digest(token), member=member, label=label[:100], created_at=now,
                          expires_at=now + timedelta(days=valid_days) if valid_days else None))
-    audit.record(session, "token.issue", actor_org=org)
+    audit.record(session, "token.issue", member=member)
     return token
 
 
-def revoke(session: Session, *, org: str, now: datetime) -> int:
-    """Revoke every live token of ``org``; returns how many."""
-    result = session.execute(update(ApiToken).where(ApiToken.org == org, ApiToken.revoked_at.is_(None))
+def revoke(session: Session, *, member: str, now: datetime) -> int:
+    """Revoke every live token of ``member``; returns how many."""
+    result = session.execute(update(ApiToken).where(ApiToken.member == member, ApiToken.revoked_at.is_(None))
                              .values(revoked_at=now))
-    audit.record(session, "token.revoke", actor_org=org)
+    audit.record(session, "token.revoke", member=member)
     return result.rowcount
 
 
@@ -48,7 +48,7 @@ def authenticate(session: Session, *, token: str | None, now: datetime) -> str:
     row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == _digest(token))).first()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise HubError("access.denied", "unknown, revoked or expired token")
-    return row.org
+    return row.member
 
 
 __all__ = ["issue", "revoke", "authenticate", "PREFIX"]

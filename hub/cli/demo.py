@@ -49,7 +49,7 @@ def _prepare_pki(pki: Path) -> dict[str, MemberPaths]:
     for code, name, key_type in MEMBERS:
         paths = MemberPaths.of(pki, code)
         if not paths.cert.exists():
-            issue_member(pki, org_code=code, org_name=name, key_type=key_type)
+            issue_member(pki, member=code, member_name=name, key_type=key_type)
         members[code] = paths
     return members
 
@@ -158,7 +158,7 @@ def run_demo(*, data_dir: Path, port: int = 0) -> int:
             if outcomes:
                 click.echo(f"  {code:<9} " + "; ".join(f"{n} {outcome}" for outcome, n in outcomes.items()))
         _read_records(client(RecordsClient, "CLINIC01"), client(RecordsClient, "HOSP01"), HubFault)
-        run_agent_demo(data_dir=data_dir, hub_url=f"{base}/soap/exchange", organization="CLINIC02")
+        run_agent_demo(data_dir=data_dir, hub_url=f"{base}/soap/exchange", member="CLINIC02")
         run_analytics_demo(data_dir=data_dir, base_url=base, since=datetime.now(timezone.utc))
         click.echo(f"\ninbox: hie messages --data-dir {data_dir}")
         return 0

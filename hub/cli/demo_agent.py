@@ -24,14 +24,14 @@ GOOD = ("adt_a04_registration_gb18030.hl7", "adt_a03_outpatient_visit_mllp.hl7",
 UNMAPPED = "bad_unknown_department.hl7"
 
 CONFIG = '''\
-organization = "{org}"
-organization_name = "示例社区卫生服务中心"
+member = "{member}"
+member_name = "示例社区卫生服务中心"
 hub_url = "{hub}"
 state_dir = "agent-state"
 
 [certificates]
-cert = "{pki}/members/{org}/cert.pem"
-key = "{pki}/members/{org}/key.pem"
+cert = "{pki}/members/{member}/cert.pem"
+key = "{pki}/members/{member}/key.pem"
 hub_cert = "{pki}/hub/enc-cert.pem"
 ca_cert = "{pki}/ca/cert.pem"
 
@@ -62,17 +62,17 @@ folder = "replies"
 '''
 
 
-def run_agent_demo(*, data_dir: Path, hub_url: str, organization: str = "CLINIC01") -> None:
+def run_agent_demo(*, data_dir: Path, hub_url: str, member: str = "CLINIC01") -> None:
     folder = data_dir / "agent"
     inbox = folder / "hl7-in"
     inbox.mkdir(parents=True, exist_ok=True)
     config = folder / "agent.toml"
-    config.write_text(CONFIG.format(org=organization, hub=hub_url, pki=(data_dir / "pki").as_posix()),
+    config.write_text(CONFIG.format(member=member, hub=hub_url, pki=(data_dir / "pki").as_posix()),
                       encoding="utf-8")
     for name in (*GOOD, UNMAPPED):
         shutil.copyfile(SAMPLES / name, inbox / name)
     again = (folder / "agent-state" / "outbox.db").exists()
-    click.echo(f"\nclinic agent ({organization}): the HIS dropped {len(GOOD) + 1} HL7 v2 files into {inbox}"
+    click.echo(f"\nclinic agent ({member}): the HIS dropped {len(GOOD) + 1} HL7 v2 files into {inbox}"
                + ("\n  (a second demo run: the agent remembers these records and sends nothing twice)" if again else ""))
     _agent(config, "push-now")
     time.sleep(2.0)  # the hub normalizes, then queues its acknowledgements

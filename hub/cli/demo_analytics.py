@@ -27,7 +27,7 @@ def run_analytics_demo(*, data_dir: Path, base_url: str, since: datetime) -> Non
     sessions = session_factory(engine)
     try:
         with transaction(sessions) as session:
-            token = issue(session, org="BUREAU", label="demo analyst", now=datetime.now(timezone.utc))
+            token = issue(session, member="BUREAU", label="demo analyst", now=datetime.now(timezone.utc))
         run = _wait_for_etl(sessions, etl_status, since)
     finally:
         engine.dispose()

@@ -20,9 +20,9 @@ def main():
     \b
     Quick start (embedded default: SQLite, no servers):
       hie pki init --dir data/pki                 # hub CA + hub certificates
-      hie pki issue --dir data/pki --org CLINIC01 # a member organization's certificate
+      hie pki issue --dir data/pki --member CLINIC01 # a member organization's certificate
       hie serve --data-dir data --port 8080       # WSDL at http://127.0.0.1:8080/soap/exchange?wsdl
-      hie send --hub http://127.0.0.1:8080/soap/exchange --org CLINIC01 \\
+      hie send --hub http://127.0.0.1:8080/soap/exchange --member CLINIC01 \\
                --cert data/pki/members/CLINIC01/cert.pem --key data/pki/members/CLINIC01/key.pem doc.xml
       hie messages --data-dir data                # what the inbox holds
       hie etl status --data-dir data              # the analytics mart's ETL (hie serve runs it every 5 min)
@@ -158,12 +158,12 @@ def messages(data_dir, database_url, limit, as_json):
     with open_store(data_dir, database_url)() as session:
         rows = session.scalars(select(Message).order_by(Message.id.desc()).limit(limit)).all()
     for row in rows:
-        record = {"id": row.message_id, "sender": row.sender, "type": row.document_type, "status": row.status,
+        record = {"id": row.message_id, "member": row.member, "type": row.document_type, "status": row.status,
                   "code": row.error_code or "", "received_at": row.received_at.isoformat()}
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
-            click.echo(f"{record['received_at']}  {record['sender']:<12} {record['status']:<9} "
+            click.echo(f"{record['received_at']}  {record['member']:<12} {record['status']:<9} "
                        f"{record['code'] or '-':<28} {record['type']:<24} {record['id']}")
     if not rows and not as_json:
         click.echo("inbox is empty", err=True)
@@ -177,10 +177,10 @@ def tokens():
 @tokens.command("issue")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--database-url", default=None)
-@click.option("--org", required=True, help="Organization code the token acts for.")
+@click.option("--member", required=True, help="Organization code the token acts for.")
 @click.option("--label", default="api", show_default=True, help="What the token is for (no personal data).")
 @click.option("--days", type=int, default=365, show_default=True, help="Validity in days.")
-def tokens_issue(data_dir, database_url, org, label, days):
+def tokens_issue(data_dir, database_url, member, label, days):
     """Issue a token for ORG and print it once (only its SHA-256 is stored)."""
     from protocol.timestamps import utcnow
 
@@ -188,15 +188,15 @@ def tokens_issue(data_dir, database_url, org, label, days):
     from ..store.db import transaction
 
     with transaction(open_store(data_dir, database_url)) as session:
-        token = issue(session, org=org, label=label, now=utcnow(), valid_days=days)
+        token = issue(session, member=member, label=label, now=utcnow(), valid_days=days)
     click.echo(token)
 
 
 @tokens.command("revoke")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--database-url", default=None)
-@click.option("--org", required=True)
-def tokens_revoke(data_dir, database_url, org):
+@click.option("--member", required=True)
+def tokens_revoke(data_dir, database_url, member):
     """Revoke every live token of ORG."""
     from protocol.timestamps import utcnow
 
@@ -204,12 +204,12 @@ def tokens_revoke(data_dir, database_url, org):
     from ..store.db import transaction
 
     with transaction(open_store(data_dir, database_url)) as session:
-        click.echo(f"revoked {revoke(session, org=org, now=utcnow())} token(s) of {org}")
+        click.echo(f"revoked {revoke(session, member=member, now=utcnow())} token(s) of {member}")
 
 
 @main.command()
 @click.option("--hub", "hub_url", required=True, help="Exchange URL, e.g. http://127.0.0.1:8080/soap/exchange")
-@click.option("--org", required=True, help="Your organization code (must match your certificate).")
+@click.option("--member", required=True, help="Your member code (must match your certificate).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--hub-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -218,11 +218,11 @@ def tokens_revoke(data_dir, database_url, org):
               help="Hub CA certificate [default: PKI/ca/cert.pem next to --cert].")
 @click.option("--batch", is_flag=True, help="Send all files in one SubmitBatch call.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def send(hub_url, org, cert, key, hub_cert, ca, batch, files):
+def send(hub_url, member, cert, key, hub_cert, ca, batch, files):
     """Sign, encrypt and submit XML documents; print each verified receipt."""
     from .send import send_files
 
-    sys.exit(send_files(hub_url=hub_url, org=org, cert=cert, key=key, hub_cert=hub_cert, ca=ca, batch=batch,
+    sys.exit(send_files(hub_url=hub_url, member=member, cert=cert, key=key, hub_cert=hub_cert, ca=ca, batch=batch,
                         files=files))
 
 

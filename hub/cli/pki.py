@@ -63,15 +63,16 @@ def init_command(directory, hub_name, ca_key_type, sign_key_type, enc_key_type, 
 
 @pki.command("issue")
 @_dir_option
-@click.option("--org", "org_code", required=True, help="Member organization code.")
-@click.option("--name", "org_name", default=None, help="Organization name (defaults to the code).")
+@click.option("--member", "member", required=True, help="Member code.")
+@click.option("--name", "member_name", default=None,
+              help="The member's name in its certificate (defaults to the code).")
 @click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa-2048", show_default=True)
 @click.option("--days", type=click.IntRange(min=1), default=365, show_default=True)
 @click.option("--renew", is_flag=True, help="Replace the member's current certificate and key.")
 @_reporting_errors
-def issue_command(directory, org_code, org_name, key_type, days, renew):
+def issue_command(directory, member, member_name, key_type, days, renew):
     """Issue a member certificate and key; prints their paths."""
-    member = issue_member(directory, org_code=org_code, org_name=org_name, key_type=key_type,
+    member = issue_member(directory, member=member, member_name=member_name, key_type=key_type,
                           days=days, renew=renew)
     click.echo(f"certificate: {member.cert}")
     click.echo(f"private key: {member.key}")
@@ -79,12 +80,12 @@ def issue_command(directory, org_code, org_name, key_type, days, renew):
 
 @pki.command("revoke")
 @_dir_option
-@click.option("--org", "org_code", required=True, help="Member organization code.")
+@click.option("--member", "member", required=True, help="Member code.")
 @click.option("--reason", type=click.Choice(REASONS), default="unspecified", show_default=True)
 @_reporting_errors
-def revoke_command(directory, org_code, reason):
+def revoke_command(directory, member, reason):
     """Revoke a member's certificates and rewrite the CRL; prints the CRL path."""
-    click.echo(revoke_member(directory, org_code=org_code, reason=reason))
+    click.echo(revoke_member(directory, member=member, reason=reason))
 
 
 @pki.command("crl")
@@ -108,7 +109,7 @@ def list_command(directory, as_json):
         click.echo(json.dumps([_as_json(record) for record in records], ensure_ascii=False, indent=2))
     else:
         rows = [("ROLE", "ORG", "SERIAL", "KEY", "STATUS", "NOT AFTER", "DAYS")]
-        rows += [(r.role, r.org_code, r.serial_hex[:16], r.key_type, r.status,
+        rows += [(r.role, r.member, r.serial_hex[:16], r.key_type, r.status,
                   r.not_after.strftime("%Y-%m-%d"), str(r.expires_in_days)) for r in records]
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
@@ -120,7 +121,7 @@ def list_command(directory, as_json):
 def _as_json(record) -> dict:
     return {
         "serial": record.serial_hex,
-        "org_code": record.org_code,
+        "member": record.member,
         "role": record.role,
         "key_type": record.key_type,
         "not_before": iso_utc(record.not_before),

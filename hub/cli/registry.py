@@ -37,9 +37,9 @@ def _run(data_dir, database_url, action):
 @grants.command("issue")
 @_data_dir
 @_database_url
-@click.option("--org", required=True, help="The bureau-role organization (registry kind 'bureau').")
+@click.option("--member", required=True, help="The bureau-role member (registry kind 'bureau').")
 @click.option("--days", type=int, default=None, help="Expire after this many days (default: until revoked).")
-def grants_issue(data_dir, database_url, org, days):
+def grants_issue(data_dir, database_url, member, days):
     """Grant ORG identified access; prints the grant id."""
     from protocol.timestamps import utcnow
 
@@ -49,8 +49,8 @@ def grants_issue(data_dir, database_url, org, days):
     now = utcnow()
     expires = now + timedelta(days=days) if days else None
     grant_id = _run(data_dir, database_url, lambda session: create_grant(
-        session, actor=HUB_OPERATOR, org_code=org, expires_at=expires, now=now).id)
-    click.echo(f"grant {grant_id}: {org} may read identified records"
+        session, actor=HUB_OPERATOR, member=member, expires_at=expires, now=now).id)
+    click.echo(f"grant {grant_id}: {member} may read identified records"
                + (f" until {expires.isoformat(timespec='minutes')}" if expires else " until revoked"))
 
 
@@ -63,9 +63,9 @@ def grants_revoke(data_dir, database_url, grant_id):
     from ..registry.access import revoke_grant
     from ..registry.actor import HUB_OPERATOR
 
-    org = _run(data_dir, database_url, lambda session: revoke_grant(
-        session, actor=HUB_OPERATOR, grant_id=grant_id).org_code)
-    click.echo(f"grant {grant_id} of {org} revoked")
+    member = _run(data_dir, database_url, lambda session: revoke_grant(
+        session, actor=HUB_OPERATOR, grant_id=grant_id).member)
+    click.echo(f"grant {grant_id} of {member} revoked")
 
 
 @grants.command("list")
@@ -79,11 +79,11 @@ def grants_list(data_dir, database_url, active):
     from ..registry.access import query_grants
 
     rows = _run(data_dir, database_url, lambda session: [
-        (g.id, g.org_code, g.granted_at, g.expires_at, g.revoked_at)
+        (g.id, g.member, g.granted_at, g.expires_at, g.revoked_at)
         for g in query_grants(session, now=utcnow() if active else None)])
-    for grant_id, org, granted, expires, revoked in rows:
+    for grant_id, member, granted, expires, revoked in rows:
         state = f"revoked {revoked:%Y-%m-%d}" if revoked else (f"expires {expires:%Y-%m-%d}" if expires else "open")
-        click.echo(f"{grant_id:>5}  {org:<12} granted {granted:%Y-%m-%d %H:%M}  {state}")
+        click.echo(f"{grant_id:>5}  {member:<12} granted {granted:%Y-%m-%d %H:%M}  {state}")
     if not rows:
         click.echo("no grants")
 

@@ -22,12 +22,12 @@ def _default(path: Path | None, cert: Path, relative: str) -> Path:
     return guess
 
 
-def send_files(*, hub_url: str, org: str, cert: Path, key: Path, hub_cert: Path | None, ca: Path | None,
+def send_files(*, hub_url: str, member: str, cert: Path, key: Path, hub_cert: Path | None, ca: Path | None,
                batch: bool, files) -> int:
     """Send ``files``; returns the process exit code (0 all accepted, 1 some refused)."""
     credentials = Credentials.from_files(cert, key)
-    if credentials.org_code != org:
-        raise click.UsageError(f"--org {org} does not match the certificate's organization")
+    if credentials.member != member:
+        raise click.UsageError(f"--member {member} does not match the certificate's member")
     client = HubClient(hub_url, credentials=credentials, hub_cert=_default(hub_cert, cert, "hub/enc-cert.pem"),
                        ca_cert=_default(ca, cert, "ca/cert.pem"))
     documents = []

@@ -1,6 +1,6 @@
 """The security gate: every request passes these stages, in this order, before anything else.
 
-size limit → hardened parse → structure + signature + certificate + sender binding + timestamp
+size limit → hardened parse → structure + signature + certificate + member binding + timestamp
 (``open_request``) → replay check → decrypt → hardened parse of the plaintext. The result is a
 ``VerifiedRequest``; later code uses only that object, never the raw envelope.
 """
@@ -58,12 +58,12 @@ class GateTrace:
     request: SignedRequest | None = None
 
     @property
-    def sender(self) -> str | None:
-        return self.request.sender.org_code if self.request else None
+    def member(self) -> str | None:
+        return self.request.identity.member if self.request else None
 
     @property
     def cert_serial(self) -> str | None:
-        return self.request.sender.serial_hex if self.request else None
+        return self.request.identity.serial_hex if self.request else None
 
     @property
     def message_id(self) -> str | None:
@@ -82,8 +82,8 @@ class VerifiedRequest:
     received_at: datetime
 
     @property
-    def sender(self) -> str:
-        return self.request.sender.org_code
+    def member(self) -> str:
+        return self.request.identity.member
 
 
 class OpenedRequest(NamedTuple):
@@ -109,7 +109,7 @@ class SecurityGate:
 
     def open(self, raw: bytes, *, trace: GateTrace | None = None, now: datetime | None = None,
              service: Service = EXCHANGE) -> OpenedRequest:
-        """Size, parse, structure, signature, certificate, sender and timestamp: no database, no decryption."""
+        """Size, parse, structure, signature, certificate, member and timestamp: no database, no decryption."""
         trace = trace if trace is not None else GateTrace()
         trace.envelope_sha256 = hashlib.sha256(raw).hexdigest()
         if len(raw) > self.max_bytes:
@@ -129,7 +129,7 @@ class SecurityGate:
         request, operation = opened.request, opened.operation
         if operation not in service.submit_operations:
             # Submissions are idempotent per document instead (a resend gets its receipt back).
-            self.nonces(request.sender.org_code, request.message_id, request.expires + self.policy.clock_skew)
+            self.nonces(request.identity.member, request.message_id, request.expires + self.policy.clock_skew)
         plaintext = encryption.decrypt(request.encrypted_data, request.encrypted_key,
                                        private_key=self.decryptor.private_key,
                                        recipient=self.decryptor.certificate, policy=self.policy)

@@ -1,6 +1,6 @@
 """The durable inbox: documents are committed (with their raw signed envelope) before any receipt.
 
-A resend of the same (sender, MessageID) with the same document gets its original receipt back
+A resend of the same (member, MessageID) with the same document gets its original receipt back
 and stores nothing; the same MessageID with a different document is refused.
 
 Writes go through the group commit (``writer.InboxWriter``): this module decides what a group
@@ -93,7 +93,7 @@ def prepare(*, verified: VerifiedRequest, items: list[SubmittedMessage], signer:
             prepared.append(_PreparedMessage(item.message_id, "", b"", "", b"", code="exchange.document.invalid"))
             continue
         digest = hashlib.sha256(canonical).hexdigest()
-        receipt = build_receipt(signer=signer, message_id=item.message_id, sender=verified.sender,
+        receipt = build_receipt(signer=signer, message_id=item.message_id, member=verified.member,
                                 message_sha256=verified.envelope_sha256, document_sha256=digest,
                                 received_at=verified.received_at, status=ReceiptStatus.ACCEPTED)
         prepared.append(_PreparedMessage(item.message_id, etree.QName(item.document).localname, canonical, digest, receipt))
@@ -101,15 +101,15 @@ def prepare(*, verified: VerifiedRequest, items: list[SubmittedMessage], signer:
 
 
 def _known(sql: RawSql, jobs: list[Submission]) -> dict[tuple[str, str], tuple[str, bytes]]:
-    """(sender, message_id) → (document digest, receipt) of the group's keys already stored."""
+    """(member, message_id) → (document digest, receipt) of the group's keys already stored."""
     wanted: dict[str, set[str]] = {}
     for job in jobs:
-        wanted.setdefault(job.verified.sender, set()).update(item.message_id for item in job.items)
+        wanted.setdefault(job.verified.member, set()).update(item.message_id for item in job.items)
     known = {}
-    for sender, ids in wanted.items():
+    for member, ids in wanted.items():
         ids = sorted(ids)
-        for message_id, digest, receipt in sql.rows(statements.known_messages(len(ids)), (sender, *ids)):
-            known[(sender, message_id)] = (digest, bytes(receipt))
+        for message_id, digest, receipt in sql.rows(statements.known_messages(len(ids)), (member, *ids)):
+            known[(member, message_id)] = (digest, bytes(receipt))
     return known
 
 
@@ -125,7 +125,7 @@ def write(sql: RawSql, jobs: list[Submission]) -> None:
                 outcomes.append(ItemOutcome(item.message_id, b"", Intake.REJECTED, item.code))
                 events.append(("message.reject", job, item.message_id, item.code))
                 continue
-            key = (verified.sender, item.message_id)
+            key = (verified.member, item.message_id)
             if key in known:
                 digest, receipt = known[key]
                 if digest == item.digest:
@@ -137,9 +137,9 @@ def write(sql: RawSql, jobs: list[Submission]) -> None:
                 continue
             if envelope_id is None:
                 envelope_id = sql.insert_id(statements.INSERT_ENVELOPE, (
-                    verified.envelope_sha256, verified.sender, verified.request.sender.serial_hex,
+                    verified.envelope_sha256, verified.member, verified.request.identity.serial_hex,
                     verified.request.message_id, verified.request.action, received, job.client_address, verified.raw))
-            messages.append((verified.sender, item.message_id, envelope_id, index, item.document_type, item.digest,
+            messages.append((verified.member, item.message_id, envelope_id, index, item.document_type, item.digest,
                              item.canonical, MessageStatus.ACCEPTED.value, received, received, item.receipt))
             known[key] = (item.digest, item.receipt)
             outcomes.append(ItemOutcome(item.message_id, item.receipt, Intake.ACCEPTED))
@@ -160,16 +160,16 @@ def outcomes(job: Submission, signer: Credentials) -> list[ItemOutcome]:
 
 
 def _rejected(outcome: ItemOutcome, verified: VerifiedRequest, item: _PreparedMessage, signer: Credentials) -> ItemOutcome:
-    receipt = build_receipt(signer=signer, message_id=item.message_id, sender=verified.sender,
+    receipt = build_receipt(signer=signer, message_id=item.message_id, member=verified.member,
                             message_sha256=verified.envelope_sha256, document_sha256=item.digest,
                             received_at=verified.received_at, status=ReceiptStatus.REJECTED, code=outcome.code)
     return ItemOutcome(outcome.message_id, receipt, outcome.status, outcome.code)
 
 
-def status_of(sessions: sessionmaker[Session], *, sender: str, message_id: str) -> Message | None:
-    """The sender's own message by MessageID (None if unknown)."""
+def status_of(sessions: sessionmaker[Session], *, member: str, message_id: str) -> Message | None:
+    """The member's own message by MessageID (None if unknown)."""
     with sessions() as session:
-        return session.scalars(select(Message).where(Message.sender == sender,
+        return session.scalars(select(Message).where(Message.member == member,
                                                      Message.message_id == message_id)).first()
 
 

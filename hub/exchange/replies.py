@@ -22,15 +22,15 @@ from ..store.rawsql import RawSql
 from . import sql as statements
 
 
-def reply_row(*, recipient: str, kind: str, content: bytes, in_reply_to: str | None = None,
+def reply_row(*, member: str, kind: str, content: bytes, in_reply_to: str | None = None,
               now: datetime | None = None) -> dict:
-    """A new outbox row for ``recipient`` (see ``queue_many``).
+    """A new outbox row for ``member`` (see ``queue_many``).
 
     The id is a UUIDv7 (time first, then random bits): the processor writes one per processed
     message. A random id put one leaf page of the unique index into every chunk's log writes
     (1.3 log frames a document, measured on 2026-12-02); time-ordered ids append.
     """
-    return {"reply_id": f"reply-{uuid7().hex}", "recipient": recipient, "kind": kind,
+    return {"reply_id": f"reply-{uuid7().hex}", "member": member, "kind": kind,
             "in_reply_to": in_reply_to, "content": content, "created_at": now or utcnow()}
 
 
@@ -40,7 +40,8 @@ def queue_many(session: Session, rows: list[dict]) -> None:
         sql = RawSql(session)
         times = {row["created_at"] for row in rows}  # a processed batch shares one
         times = {moment: sql.time(moment) for moment in times}
-        sql.many(statements.INSERT_REPLY, [(row["reply_id"], row["recipient"], row["kind"], row["in_reply_to"], row["content"],
+        sql.many(statements.INSERT_REPLY, [(row["reply_id"], row["member"], row["kind"], row["in_reply_to"],
+                                            row["content"],
                                   times[row["created_at"]]) for row in rows])
 
 
@@ -71,11 +72,11 @@ def fetch(sessions: sessionmaker[Session], *, verified, recipient_cert: x509.Cer
     sealed = []
     now = utcnow()
     with transaction(sessions) as session:
-        rows = session.scalars(select(Reply).where(Reply.recipient == verified.sender, Reply.acked_at.is_(None))
+        rows = session.scalars(select(Reply).where(Reply.member == verified.member, Reply.acked_at.is_(None))
                                .order_by(Reply.id).limit(limit)).all()
         for row in rows:
             wrapper = etree.Element(q(HIS, "Reply"), {"Id": row.reply_id}, nsmap={"his": HIS})
-            for local, text in (("ReplyId", row.reply_id), ("Recipient", row.recipient), ("Kind", row.kind),
+            for local, text in (("ReplyId", row.reply_id), ("Recipient", row.member), ("Kind", row.kind),
                                 ("InReplyTo", row.in_reply_to or ""), ("CreatedAt", format_utc(row.created_at))):
                 etree.SubElement(wrapper, q(HIS, local)).text = text
             seal_element(wrapper, row.content, recipient=recipient_cert, signer=signer)
@@ -90,7 +91,7 @@ def acknowledge(sessions: sessionmaker[Session], *, verified, reply_ids: list[st
                 client_address: str | None) -> int:
     """Mark the caller's replies as written on its side; returns how many changed."""
     with transaction(sessions) as session:
-        result = session.execute(update(Reply).where(Reply.recipient == verified.sender,
+        result = session.execute(update(Reply).where(Reply.member == verified.member,
                                                      Reply.reply_id.in_(reply_ids), Reply.acked_at.is_(None))
                                  .values(acked_at=utcnow()))
         audit.record(session, "reply.ack", verified=verified, client_address=client_address)

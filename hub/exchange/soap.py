@@ -57,7 +57,7 @@ class ExchangeService(ServiceBase):
     def GetStatus(ctx, MessageId):
         hub, verified = _context(ctx)
         message_id = (verified.content.findtext(q(HIE, "MessageId")) or "").strip()
-        message = inbox.status_of(hub.sessions, sender=verified.sender, message_id=message_id)
+        message = inbox.status_of(hub.sessions, member=verified.member, message_id=message_id)
         if message is None:
             raise ExchangeError("exchange.message.not_found")
         from protocol.timestamps import format_utc

@@ -10,26 +10,26 @@ from datetime import datetime
 
 from ..store.rawsql import RawSql, placeholders
 
-INSERT_ENVELOPE = ("INSERT INTO inbox_envelope (sha256, sender, cert_serial, wsa_message_id, action, received_at, "
+INSERT_ENVELOPE = ("INSERT INTO inbox_envelope (sha256, member, cert_serial, wsa_message_id, action, received_at, "
                     "client_address, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-INSERT_MESSAGE = ("INSERT INTO inbox_message (sender, message_id, envelope_id, item_index, document_type, "
+INSERT_MESSAGE = ("INSERT INTO inbox_message (member, message_id, envelope_id, item_index, document_type, "
                    "document_sha256, document, status, error_code, received_at, updated_at, receipt) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)")
 
 
 def known_messages(count: int) -> str:
-    """(message_id, document_sha256, receipt) of one sender's messages among ``count`` MessageIDs."""
-    return ("SELECT message_id, document_sha256, receipt FROM inbox_message WHERE sender = ? AND message_id IN ("
+    """(message_id, document_sha256, receipt) of one member's messages among ``count`` MessageIDs."""
+    return ("SELECT message_id, document_sha256, receipt FROM inbox_message WHERE member = ? AND message_id IN ("
             + placeholders(count) + ")")
 
 
-INSERT_REPLY = ("INSERT INTO outbox_reply (reply_id, recipient, kind, in_reply_to, content, created_at) "
+INSERT_REPLY = ("INSERT INTO outbox_reply (reply_id, member, kind, in_reply_to, content, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)")
 
 
 def pending(sql: RawSql, statuses: list[str], limit: int) -> list[tuple]:
-    """(id, sender, message_id, document) of the oldest messages in ``statuses``, without the write lock."""
-    return sql.rows(f"SELECT id, sender, message_id, document FROM inbox_message WHERE status IN "
+    """(id, member, message_id, document) of the oldest messages in ``statuses``, without the write lock."""
+    return sql.rows(f"SELECT id, member, message_id, document FROM inbox_message WHERE status IN "
                     f"({placeholders(len(statuses))}) ORDER BY id LIMIT ?", (*statuses, limit))
 
 

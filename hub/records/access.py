@@ -35,22 +35,22 @@ PURPOSES = {
 class Requester:
     """The organization asking, as the security gate (SOAP) or the web console authenticated it."""
 
-    org: str
+    member: str
     role: str = "institution"  # institution | bureau
     identified_grant: bool = False
 
 
-def requester_for(session: Session, org: str, *, now: datetime) -> Requester:
+def requester_for(session: Session, member: str, *, now: datetime) -> Requester:
     """The requester's role and grants from the institution registry."""
     from ..registry import has_identified_grant, role_of
 
-    role = role_of(session, org)
-    return Requester(org=org, role=role, identified_grant=role == "bureau" and has_identified_grant(session, org, now))
+    role = role_of(session, member)
+    return Requester(member=member, role=role, identified_grant=role == "bureau" and has_identified_grant(session, member, now))
 
 
-def _own_patient(session: Session, org: str, person_id: int) -> bool:
+def _own_patient(session: Session, member: str, person_id: int) -> bool:
     records = mpi.PatientRecord.__table__
-    return bool(session.scalar(select(exists().where(records.c.institution == org, records.c.person_id == person_id))))
+    return bool(session.scalar(select(exists().where(records.c.institution == member, records.c.person_id == person_id))))
 
 
 def decide(session: Session, *, requester: Requester, person_id: int, purpose: str | None) -> str | None:
@@ -65,7 +65,7 @@ def decide(session: Session, *, requester: Requester, person_id: int, purpose: s
         return purpose
     if requester.role != "institution":
         raise AccessError("access.denied", "unknown role")
-    if purpose is None and not _own_patient(session, requester.org, person_id):
+    if purpose is None and not _own_patient(session, requester.member, person_id):
         raise AccessError("access.purpose.required", "not a patient of the requesting institution")
     return purpose
 
@@ -78,12 +78,12 @@ def read_personal(sessions: sessionmaker[Session], *, requester: Requester, pers
             current = mpi.current_person_id(session, person_id)
             recorded = decide(session, requester=requester, person_id=current, purpose=purpose)
             result = reader(session, current)
-            audit.record(session, f"record.read.{what}", actor_org=requester.org, person_id=current,
+            audit.record(session, f"record.read.{what}", member=requester.member, person_id=current,
                          purpose=recorded or "own_patient", client_address=client_address)
             return result
     except HubError as exc:
         with transaction(sessions) as session:
-            audit.record(session, "record.access.deny", actor_org=requester.org, person_id=person_id,
+            audit.record(session, "record.access.deny", member=requester.member, person_id=person_id,
                          purpose=purpose, code=exc.code, client_address=client_address)
         raise
 

@@ -69,7 +69,7 @@ def _json(value) -> bytes:
 
 def _requester(hub, verified) -> access.Requester:
     with hub.sessions() as session:
-        return access.requester_for(session, verified.sender, now=utcnow())
+        return access.requester_for(session, verified.member, now=utcnow())
 
 
 def _patient_traits(verified) -> mpi.PatientTraits:
@@ -93,7 +93,7 @@ class RecordService(ServiceBase):
         hub, verified, client = _ctx(ctx)
         traits = _patient_traits(verified)
         with transaction(hub.sessions) as session:
-            resolution = mpi.resolve(session, institution=verified.sender, traits=traits, now=utcnow())
+            resolution = mpi.resolve(session, institution=verified.member, traits=traits, now=utcnow())
             audit.record(session, "resident.register", verified=verified, person_id=resolution.person_id,
                          client_address=client)
         return _sealed(hub, verified, "resident", _json({"person_id": resolution.person_id,
@@ -125,7 +125,7 @@ class RecordService(ServiceBase):
             raise HubError("access.denied", "only the bureau merges persons")
         with transaction(hub.sessions) as session:
             record = mpi.merge(session, survivor_id=_int_arg(verified, "SurvivorId"),
-                               retired_id=_int_arg(verified, "RetiredId"), actor=verified.sender,
+                               retired_id=_int_arg(verified, "RetiredId"), actor=verified.member,
                                reason=_arg(verified, "Reason") or "", now=utcnow())
         return record.id
 
@@ -135,7 +135,7 @@ class RecordService(ServiceBase):
         if _requester(hub, verified).role != "bureau":
             raise HubError("access.denied", "only the bureau unmerges persons")
         with transaction(hub.sessions) as session:
-            record = mpi.unmerge(session, merge_id=_int_arg(verified, "MergeId"), actor=verified.sender,
+            record = mpi.unmerge(session, merge_id=_int_arg(verified, "MergeId"), actor=verified.member,
                                  reason=_arg(verified, "Reason") or "", now=utcnow())
         return record.id
 
@@ -159,7 +159,7 @@ class RecordService(ServiceBase):
             doc = query.find_document(session, institution=_arg(verified, "Institution") or "",
                                       id_root=_arg(verified, "Root") or "", document_id=_arg(verified, "DocumentId") or "")
         if doc.person_id is None:  # institution-level documents (statistics, drug movements)
-            if verified.sender != doc.institution and _requester(hub, verified).role != "bureau":
+            if verified.member != doc.institution and _requester(hub, verified).role != "bureau":
                 raise HubError("access.denied", "another institution's document")
             with hub.sessions() as session:
                 content = query.document_bytes(session, doc)

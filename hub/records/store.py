@@ -71,8 +71,8 @@ def prepare(message: Message) -> NormalizedMessage:
     document = parse_admitted(message.document)
     _kind, reader = validated(document)
     header, reader = read_header(document, reader)
-    if header.institution != message.sender:
-        raise RecordError("record.author.mismatch", "author institution differs from the sender",
+    if header.institution != message.member:
+        raise RecordError("record.author.mismatch", "author institution differs from the member",
                           field=f"/{header.type_name}/header/author/institution/@code")
     if header.patient is not None:
         _check_patient(header)
@@ -179,7 +179,7 @@ def _apply(session: Session, batch: list[NormalizedMessage], *, now: datetime, r
     for item in batch:
         result.outcomes[item.message.id] = item.outcome
         if item.outcome is not Outcome.STORED:
-            audit_rows.append(audit.event(f"record.{item.outcome.value}", actor_org=item.message.sender,
+            audit_rows.append(audit.event(f"record.{item.outcome.value}", member=item.message.member,
                                           message_id=item.message.message_id))
     audit.record_many(session, audit_rows)
 

@@ -17,13 +17,13 @@ from .actor import Actor
 from .models import BUREAU_KINDS, IDENTIFIED, AccessGrant, Institution
 
 
-def role_of(session: Session, org_code: str) -> str:
+def role_of(session: Session, member: str) -> str:
     """``"bureau"`` for a registered bureau-kind organization, else ``"institution"``.
 
     An organization missing from the registry (but holding a hub certificate) is an institution:
     the role with the narrower access to other institutions' patients.
     """
-    kind = session.scalar(select(Institution.kind).where(Institution.code == org_code))
+    kind = session.scalar(select(Institution.kind).where(Institution.code == member))
     return "bureau" if kind in BUREAU_KINDS else "institution"
 
 
@@ -33,9 +33,9 @@ def _active(now: datetime):
             or_(AccessGrant.revoked_at.is_(None), AccessGrant.revoked_at > now))
 
 
-def has_identified_grant(session: Session, org_code: str, now: datetime) -> bool:
-    """True while ``org_code`` holds an identified-access grant valid at ``now``."""
-    return bool(session.scalar(select(exists().where(AccessGrant.org_code == org_code, *_active(now)))))
+def has_identified_grant(session: Session, member: str, now: datetime) -> bool:
+    """True while ``member`` holds an identified-access grant valid at ``now``."""
+    return bool(session.scalar(select(exists().where(AccessGrant.member == member, *_active(now)))))
 
 
 def get_grant(session: Session, *, grant_id: int) -> AccessGrant | None:
@@ -49,25 +49,25 @@ def get_grant_or_raise(session: Session, *, grant_id: int) -> AccessGrant:
     return grant
 
 
-def query_grants(session: Session, *, org_code: str | None = None, now: datetime | None = None) -> list[AccessGrant]:
+def query_grants(session: Session, *, member: str | None = None, now: datetime | None = None) -> list[AccessGrant]:
     """Grants (of one organization); with ``now``, only those valid at that time."""
     stmt = select(AccessGrant)
-    if org_code is not None:
-        stmt = stmt.where(AccessGrant.org_code == org_code)
+    if member is not None:
+        stmt = stmt.where(AccessGrant.member == member)
     if now is not None:
         stmt = stmt.where(*_active(now))
     return list(session.scalars(stmt.order_by(AccessGrant.id)))
 
 
-def create_grant(session: Session, *, actor: Actor, org_code: str, expires_at: datetime | None = None,
+def create_grant(session: Session, *, actor: Actor, member: str, expires_at: datetime | None = None,
                  now: datetime | None = None) -> AccessGrant:
-    """Grant identified access to a registered bureau-role organization (``actor.org`` is the grantor)."""
+    """Grant identified access to a registered bureau-role organization (``actor.member`` is the grantor)."""
     now = now or utcnow()
-    if role_of(session, org_code) != "bureau":
-        raise HubError("registry.invalid", "only bureau-role organizations receive grants", field="/org_code")
+    if role_of(session, member) != "bureau":
+        raise HubError("registry.invalid", "only bureau-role organizations receive grants", field="/member")
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
         raise HubError("registry.invalid", "expiry must be an aware time in the future", field="/expires_at")
-    grant = AccessGrant(org_code=org_code, scope=IDENTIFIED, granted_by=actor.org, granted_at=now,
+    grant = AccessGrant(member=member, scope=IDENTIFIED, granted_by=actor.member, granted_at=now,
                         expires_at=expires_at)
     session.add(grant)
     session.flush()
@@ -79,7 +79,7 @@ def revoke_grant(session: Session, *, actor: Actor, grant_id: int, now: datetime
     """End a grant now (a revoked grant stays revoked)."""
     grant = get_grant_or_raise(session, grant_id=grant_id)
     if grant.revoked_at is None:
-        grant.revoked_at, grant.revoked_by = now or utcnow(), actor.org
+        grant.revoked_at, grant.revoked_by = now or utcnow(), actor.member
         session.flush()
         actor.audit(session, "registry.access_grant.revoke")
     return grant

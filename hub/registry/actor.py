@@ -12,17 +12,17 @@ from .. import audit
 class Actor:
     """The author of a registry write; ``verified`` adds certificate and MessageID to the audit row."""
 
-    org: str
+    member: str
     verified: object | None = None  # hub.exchange.gate.VerifiedRequest
     client_address: str | None = None
 
     def audit(self, session: Session, event_type: str) -> None:
         """Audit one registry write in the caller's transaction (no names or other entry content)."""
-        audit.record(session, event_type, actor_org=self.org, verified=self.verified,
+        audit.record(session, event_type, member=self.member, verified=self.verified,
                      client_address=self.client_address)
 
 
 # Writes made by the hub's operator (CLI, demo seed) rather than by a member organization.
-HUB_OPERATOR = Actor(org="hub")
+HUB_OPERATOR = Actor(member="hub")
 
 __all__ = ["Actor", "HUB_OPERATOR"]

@@ -109,11 +109,11 @@ class Practitioner(Base):
 
 
 class AccessGrant(Base):
-    """Identified-record access granted to a bureau-role organization, until expiry or revocation."""
+    """Identified-record access granted to a bureau-role member, until expiry or revocation."""
 
     __tablename__ = "registry_access_grant"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    org_code: Mapped[str] = mapped_column(ForeignKey("registry_institution.code"), index=True)
+    member: Mapped[str] = mapped_column(ForeignKey("registry_institution.code"), index=True)
     scope: Mapped[str] = mapped_column(String(16))
     granted_by: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -99,7 +99,7 @@ def _concept_info(concept) -> ConceptInfo:
 
 
 def _may_edit_staff_of(session, verified, institution_code: str | None) -> None:
-    if verified.sender != institution_code and access.role_of(session, verified.sender) != "bureau":
+    if verified.member != institution_code and access.role_of(session, verified.member) != "bureau":
         raise HubError("access.denied", "an institution edits only its own departments and practitioners")
 
 
@@ -111,9 +111,9 @@ class RegistryService(ServiceBase):
         hub, verified, client = _ctx(ctx)
         values = _entry(verified, "Institution", _INSTITUTION)
         with transaction(hub.sessions) as session:
-            if access.role_of(session, verified.sender) != "bureau":
+            if access.role_of(session, verified.member) != "bureau":
                 raise HubError("access.denied", "only the bureau registers institutions")
-            row = service.register_institution(session, actor=Actor(verified.sender, verified, client), **values)
+            row = service.register_institution(session, actor=Actor(verified.member, verified, client), **values)
             return _institution_info(row)
 
     @rpc(Unicode, Unicode, Unicode, Unicode, _returns=InstitutionInfo.customize(max_occurs="unbounded"),
@@ -133,7 +133,7 @@ class RegistryService(ServiceBase):
         values = _entry(verified, "Department", _DEPARTMENT)
         with transaction(hub.sessions) as session:
             _may_edit_staff_of(session, verified, values.get("institution_code"))
-            row = staff.register_department(session, actor=Actor(verified.sender, verified, client), **values)
+            row = staff.register_department(session, actor=Actor(verified.member, verified, client), **values)
             return _department_info(row)
 
     @rpc(Unicode(min_occurs=1), _returns=DepartmentInfo.customize(max_occurs="unbounded"),
@@ -150,7 +150,7 @@ class RegistryService(ServiceBase):
         values = _entry(verified, "Practitioner", _PRACTITIONER)
         with transaction(hub.sessions) as session:
             _may_edit_staff_of(session, verified, values.get("institution_code"))
-            row = staff.register_practitioner(session, actor=Actor(verified.sender, verified, client), **values)
+            row = staff.register_practitioner(session, actor=Actor(verified.member, verified, client), **values)
             return _practitioner_info(row)
 
     @rpc(Unicode(min_occurs=1), Unicode, _returns=PractitionerInfo.customize(max_occurs="unbounded"),

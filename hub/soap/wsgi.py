@@ -180,7 +180,7 @@ class GateMiddleware:
         receipt = None
         if trace.envelope_sha256:
             receipt = build_receipt(signer=self.hub.signer, message_id=trace.message_id or "",
-                                    sender=trace.sender or "", message_sha256=trace.envelope_sha256,
+                                    member=trace.member or "", message_sha256=trace.envelope_sha256,
                                     received_at=utcnow(), status=ReceiptStatus.REJECTED, code=code)
         return fault_envelope(code, receipt)
 

@@ -49,7 +49,7 @@ class Envelope(Base):
     __tablename__ = "inbox_envelope"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    sender: Mapped[str] = mapped_column(String(64))
+    member: Mapped[str] = mapped_column(String(64))  # the member that signed the request
     cert_serial: Mapped[str] = mapped_column(String(64))
     wsa_message_id: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(200))
@@ -59,16 +59,16 @@ class Envelope(Base):
 
 
 class Message(Base):
-    """One submitted document; unique per (sender, message_id)."""
+    """One message: a submitted document under its member's MessageID, unique per (member, message_id)."""
 
     __tablename__ = "inbox_message"
     __table_args__ = (
-        UniqueConstraint("sender", "message_id", name="uq_inbox_message_sender_message_id"),
+        UniqueConstraint("member", "message_id", name="uq_inbox_message_member_message_id"),
         Index("ix_inbox_message_status", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sender: Mapped[str] = mapped_column(String(64))
-    message_id: Mapped[str] = mapped_column(String(200))
+    member: Mapped[str] = mapped_column(String(64))  # who sent it
+    message_id: Mapped[str] = mapped_column(String(200))  # the member's MessageID
     envelope_id: Mapped[int] = mapped_column(ForeignKey("inbox_envelope.id"))
     item_index: Mapped[int] = mapped_column(Integer, default=0)
     document_type: Mapped[str] = mapped_column(String(200))
@@ -83,13 +83,13 @@ class Message(Base):
 
 
 class Reply(Base):
-    """A reply queued for a member organization (plaintext; sealed when fetched)."""
+    """A reply queued for a member (plaintext; sealed when fetched)."""
 
     __tablename__ = "outbox_reply"
-    __table_args__ = (Index("ix_outbox_reply_recipient_acked", "recipient", "acked_at"),)
+    __table_args__ = (Index("ix_outbox_reply_member_acked", "member", "acked_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     reply_id: Mapped[str] = mapped_column(String(64), unique=True)
-    recipient: Mapped[str] = mapped_column(String(64))
+    member: Mapped[str] = mapped_column(String(64))  # whom it is for
     kind: Mapped[str] = mapped_column(String(32))
     in_reply_to: Mapped[str | None] = mapped_column(String(200), nullable=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
@@ -107,7 +107,7 @@ class AuditEvent(Base):
     event_type: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(16))
     code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    actor_org: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    member: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who acted (or was refused)
     cert_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -121,7 +121,7 @@ class RequestNonce(Base):
     """MessageIDs of non-submit requests seen within the freshness window (replay guard)."""
 
     __tablename__ = "request_nonce"
-    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member: Mapped[str] = mapped_column(String(64), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 

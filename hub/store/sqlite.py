@@ -187,7 +187,7 @@ class WalSyncer:
     ms (measured with nothing else running), and the writers queued behind it each add their own.
     A commit becomes visible to readers (the processor, ``GetStatus``) about a millisecond before
     it is on disk; a power loss in that window loses it together with anything derived from it,
-    and its sender, never answered, sends it again. The intake instead
+    and its member, never answered, sends it again. The intake instead
     commits with ``synchronous=NORMAL`` (the log is written, not synced), releases the lock and
     calls ``sync``: ``fdatasync`` on the log, which makes this commit and every one before it
     durable. Nothing is acknowledged before its sync returned, so this is as durable as ``FULL``;

@@ -42,9 +42,9 @@ def cubes(request: Request) -> dict:
 @router.post("/{cube}/query")
 def query(request: Request, cube: str, body: Any = Body(None)) -> dict:
     """The cells of one query (see docs/cubes.md), limited to the caller's region."""
-    org = bearer_org(request)
+    member = bearer_org(request)
     with request.app.state.hub.sessions() as session:
-        scope = scope_for(session, org)
+        scope = scope_for(session, member)
     mart = _mart(request)
     try:
         parsed = parse_query(cube, body, today=(utcnow() + CHINA_OFFSET).date())

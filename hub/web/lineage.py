@@ -21,14 +21,14 @@ from .scope import districts_under
 router = APIRouter(prefix="/api/lineage", tags=["lineage"], route_class=HubErrorRoute)
 
 
-def _bureau_over(session, org: str, owner: str) -> bool:
-    """Whether ``org`` is a bureau whose region holds ``owner``'s district (or ``owner`` has none)."""
-    if role_of(session, org) != "bureau":
+def _bureau_over(session, member: str, owner: str) -> bool:
+    """Whether ``member`` is a bureau whose region holds ``owner``'s district (or ``owner`` has none)."""
+    if role_of(session, member) != "bureau":
         return False
     division = session.scalar(select(Institution.division_code).where(Institution.code == owner))
     if not division:
         return True
-    governed = session.scalar(select(Institution.division_code).where(Institution.code == org))
+    governed = session.scalar(select(Institution.division_code).where(Institution.code == member))
     districts = districts_under(session, governed or "")
     parents = dict(session.execute(select(Region.code, Region.parent_code)).all())
     seen = set()
@@ -46,7 +46,7 @@ def fact_lineage(request: Request, fact_key: str):
     from etl.lineage import lineage
 
     try:
-        org = bearer_org(request)
+        member = bearer_org(request)
         with request.app.state.hub.sessions() as session:
             try:
                 answer = lineage(session, fact_key)
@@ -54,8 +54,8 @@ def fact_lineage(request: Request, fact_key: str):
                 raise HubError("lineage.key.invalid", "not <table>:<row id>") from None
             if not answer["found"]:
                 raise HubError("lineage.fact.not_found", "no such OLTP row (retracted, or never loaded)")
-            owner = answer.get("institution") or answer["message"]["sender"]
-            if owner != org and not _bureau_over(session, org, owner):
+            owner = answer.get("institution") or answer["message"]["member"]
+            if owner != member and not _bureau_over(session, member, owner):
                 raise HubError("access.denied", "lineage of another institution's fact")
         return answer
     except HubError as exc:

@@ -18,9 +18,9 @@ router = APIRouter(prefix="/api/records", tags=["records"], route_class=HubError
 
 
 def _requester(request: Request) -> access.Requester:
-    org = bearer_org(request)
+    member = bearer_org(request)
     with request.app.state.hub.sessions() as session:
-        return access.requester_for(session, org, now=utcnow())
+        return access.requester_for(session, member, now=utcnow())
 
 
 def _client(request: Request) -> str | None:
@@ -64,7 +64,7 @@ def retrieve(request: Request, institution: str, root: str, document_id: str, pu
         with sessions() as session:
             doc = query.find_document(session, institution=institution, id_root=root, document_id=document_id)
         if doc.person_id is None:
-            if requester.org != doc.institution and requester.role != "bureau":
+            if requester.member != doc.institution and requester.role != "bureau":
                 raise HubError("access.denied", "another institution's document")
             with sessions() as session:
                 content = query.document_bytes(session, doc)
@@ -93,7 +93,7 @@ def find_residents(request: Request, identifier_root: str | None = None, identif
                                      name=name, birth_date=birth_date, sex=sex)
             result = [query.resident_summary(p) for p in found]
             for person in result:
-                audit.record(session, "resident.query", actor_org=requester.org, person_id=person["person_id"],
+                audit.record(session, "resident.query", member=requester.member, person_id=person["person_id"],
                              purpose=purpose, client_address=_client(request))
         return result
     except HubError as exc:

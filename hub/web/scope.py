@@ -37,16 +37,16 @@ def districts_under(session: Session, division_code: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def scope_for(session: Session, org: str) -> Scope:
-    """The cells ``org`` may query (see the module docstring)."""
-    if role_of(session, org) == "bureau":
-        division = session.scalar(select(Institution.division_code).where(Institution.code == org))
+def scope_for(session: Session, member: str) -> Scope:
+    """The cells ``member`` may query (see the module docstring)."""
+    if role_of(session, member) == "bureau":
+        division = session.scalar(select(Institution.division_code).where(Institution.code == member))
         districts = districts_under(session, division or "")
         if districts and districts >= districts_under(session, ""):
             return Scope()  # it governs every district there is: no filter, so city-wide rollups answer
         return Scope(districts=districts)
-    district = session.scalar(select(Institution.division_code).where(Institution.code == org))
-    return Scope(districts=frozenset({district}) if district else frozenset(), institutions=frozenset({org}))
+    district = session.scalar(select(Institution.division_code).where(Institution.code == member))
+    return Scope(districts=frozenset({district}) if district else frozenset(), institutions=frozenset({member}))
 
 
 __all__ = ["districts_under", "scope_for"]

@@ -3,7 +3,14 @@ exchange messages and the member list they are measured against."""
 from __future__ import annotations
 
 from .conformed import (
-    AGE_BAND, DIVISION_JOIN, INSTITUTION_JOIN, INSTITUTION_KIND, INSTITUTION_SCOPE, RESIDENCE, SEX, date_dimension,
+    AGE_BAND,
+    DIVISION_JOIN,
+    INSTITUTION_JOIN,
+    INSTITUTION_KIND,
+    INSTITUTION_SCOPE,
+    RESIDENCE,
+    SEX,
+    date_dimension,
     institution_dimension,
 )
 from .model import Cube, Dimension, Indicator, Level, Measure, MeasureKind, Render
@@ -91,7 +98,8 @@ EXCHANGE = Cube(
                       "messages whose document has an effective time"),
               Measure("on_time", f"countIf(isNotNull(lateness_hours) AND assumeNotNull(lateness_hours) <= "
                       f"{ON_TIME_HOURS})", MeasureKind.COUNT, "条", "received within a day of the effective time"),
-              Measure("senders", "uniqExact(institution_code)", MeasureKind.DISTINCT, "家", "members that sent")),
+              Measure("reporting_members", "uniqExact(institution_code)", MeasureKind.DISTINCT, "家",
+                      "members that sent")),
     indicators=(
         Indicator("rejection_rate", "rejected", "messages", 100.0, "%", "拒收率", "rejected / received messages"),
         Indicator("timeliness", "on_time", "timed", 100.0, "%", "及时率",
@@ -110,7 +118,7 @@ MEMBERS = Cube(
                                           Level("institution", "institution_code", title="机构")), title="机构"),
                 Dimension("institution_type", (Level("kind", "kind", title="机构类别"),), title="机构类别")),
     measures=(Measure("members", "count()", MeasureKind.COUNT, "家", "active member institutions"),),
-    indicators=(Indicator("reporting_rate", "exchange.senders", "members", 100.0, "%", "报送率",
+    indicators=(Indicator("reporting_rate", "exchange.reporting_members", "members", 100.0, "%", "报送率",
                           "members that sent at least one message in the period / active members"),),
     scope=INSTITUTION_SCOPE, constant_over=frozenset({"date", "message"}),
 )

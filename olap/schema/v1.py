@@ -170,7 +170,7 @@ FACTS = (
           Column("received_at", "DateTime('UTC')"),
           Column("lateness_hours", "Nullable(Int32)", "received_at - the document's effective time"),
           person=False,
-          comment="exchange health: one row per inbox message, institution = sender, date = received date"),
+          comment="exchange health: one row per inbox message, institution = member, date = received date"),
 )
 
 ROLLUPS = (

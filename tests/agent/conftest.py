@@ -68,14 +68,14 @@ class HubProcess:
         with sqlite3.connect(self.data_dir / "hub.db", timeout=30) as db:
             return db.execute(sql, args).fetchall()
 
-    def inbox(self, sender: str = "CLINIC01") -> tuple[int, int, int]:
-        """(messages, distinct MessageIDs, distinct documents) the hub stored for ``sender``."""
+    def inbox(self, member: str = "CLINIC01") -> tuple[int, int, int]:
+        """(messages, distinct MessageIDs, distinct documents) the hub stored for ``member``."""
         return self.query("SELECT count(*), count(DISTINCT message_id), count(DISTINCT document_sha256)"
-                          " FROM inbox_message WHERE sender = ?", sender)[0]
+                          " FROM inbox_message WHERE member = ?", member)[0]
 
-    def unacknowledged_replies(self, recipient: str = "CLINIC01") -> int:
-        return self.query("SELECT count(*) FROM outbox_reply WHERE recipient = ? AND acked_at IS NULL",
-                          recipient)[0][0]
+    def unacknowledged_replies(self, member: str = "CLINIC01") -> int:
+        return self.query("SELECT count(*) FROM outbox_reply WHERE member = ? AND acked_at IS NULL",
+                          member)[0][0]
 
 
 @pytest.fixture
@@ -92,20 +92,20 @@ def running_hub(hub_process):
     return hub_process.start()
 
 
-def write_config(folder: Path, *, hub_url: str, pki: Path, org: str = "CLINIC01", batch_size: int = 25,
+def write_config(folder: Path, *, hub_url: str, pki: Path, member: str = "CLINIC01", batch_size: int = 25,
                  replies: str = "") -> Path:
     """An agent folder: agent.toml, outgoing/ (canonical files), replies/ (every reply as a file)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "outgoing").mkdir(exist_ok=True)
-    member = pki / "members" / org
+    files = pki / "members" / member
     path = folder / "agent.toml"
     path.write_text(f'''
-organization = "{org}"
+member = "{member}"
 hub_url = "{hub_url}"
 state_dir = "state"
 [certificates]
-cert = "{member / 'cert.pem'}"
-key = "{member / 'key.pem'}"
+cert = "{files / 'cert.pem'}"
+key = "{files / 'key.pem'}"
 hub_cert = "{pki / 'hub' / 'enc-cert.pem'}"
 ca_cert = "{pki / 'ca' / 'cert.pem'}"
 [push]

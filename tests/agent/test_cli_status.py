@@ -18,7 +18,7 @@ def test_init_writes_a_working_config_for_the_demo_layout(tmp_path, monkeypatch,
     (tmp_path / ".demo").mkdir()
     (tmp_path / ".demo" / "pki").symlink_to(pki_dir)  # hie demo keeps its PKI in .demo/pki
     runner = CliRunner()
-    result = runner.invoke(main, ["init", "-c", "clinic/agent.toml", "--org", "CLINIC01"])
+    result = runner.invoke(main, ["init", "-c", "clinic/agent.toml", "--member", "CLINIC01"])
     assert result.exit_code == 0, result.output
     config = load(tmp_path / "clinic" / "agent.toml")
     assert config.certificates.cert.exists() and config.certificates.ca_cert.exists()
@@ -63,13 +63,13 @@ def test_clock_skew_warns_well_before_the_hub_refuses():
 
 def test_config_errors_name_the_problem(tmp_path):
     path = tmp_path / "agent.toml"
-    path.write_text('organization = "X"\n[certificates]\ncert = "c"\nkey = "k"\nhub_cert = "h"\nca_cert = "a"\n')
+    path.write_text('member = "X"\n[certificates]\ncert = "c"\nkey = "k"\nhub_cert = "h"\nca_cert = "a"\n')
     with pytest.raises(ConfigError, match="hub_url"):
         load(path)
-    path.write_text("organization = ")
+    path.write_text("member = ")
     with pytest.raises(ConfigError, match="TOML"):
         load(path)
-    path.write_text('organization = "X"\nhub_url = "u"\n[certificates]\ncert = "c"\nkey = "k"\nhub_cert = "h"\n'
+    path.write_text('member = "X"\nhub_url = "u"\n[certificates]\ncert = "c"\nkey = "k"\nhub_cert = "h"\n'
                     'ca_cert = "a"\n[push]\nbatch = 5\n')
     with pytest.raises(ConfigError, match=r"\[push\]: unknown setting\(s\) batch"):
         load(path)

@@ -22,7 +22,7 @@ def _setup(tmp_path, pki_dir, after: str = "move", *, replace: tuple[str, str] |
     if replace:
         path.write_text(path.read_text().replace(*replace))
     config = load(path)
-    return config, Outbox(config.outbox_path, organization="CLINIC01")
+    return config, Outbox(config.outbox_path, member="CLINIC01")
 
 
 def test_files_moved_after_commit_and_never_collected_twice(tmp_path, pki_dir):

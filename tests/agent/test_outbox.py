@@ -7,7 +7,7 @@ from adapters.agent.outbox import ItemState, NewItem, Outbox, QuarantinedBy, mes
 
 
 def _outbox(tmp_path) -> Outbox:
-    return Outbox(tmp_path / "outbox.db", organization="CLINIC01")
+    return Outbox(tmp_path / "outbox.db", member="CLINIC01")
 
 
 def test_same_key_collected_twice_is_stored_once(tmp_path):

@@ -1,4 +1,4 @@
-"""The sender on bad lines (a proxy answering HTML) and with a clock that was set back."""
+"""The member on bad lines (a proxy answering HTML) and with a clock that was set back."""
 from __future__ import annotations
 
 import http.server
@@ -20,7 +20,7 @@ def test_backoff_set_under_a_clock_that_was_ahead_does_not_block_for_days(tmp_pa
     # then someone set the clock right. The stored retry time is now a day away: waiting for it
     # would stop sending for a day although backoff_max is an hour.
     policy = PushPolicy(backoff_initial=5, backoff_max=3600)
-    with Outbox(tmp_path / "outbox.db", organization="CLINIC01") as outbox:
+    with Outbox(tmp_path / "outbox.db", member="CLINIC01") as outbox:
         outbox.set_meta(**{"push.failures": 3, "push.retry_at": time.time() + 86400 + 30})
         assert Backoff(outbox, policy).retry_at <= time.time() + policy.backoff_max
 

@@ -18,8 +18,8 @@ def base_pki(tmp_path_factory):
     """A PKI with the hub certificates and two members (never modified by tests)."""
     directory = tmp_path_factory.mktemp("base") / "pki"
     init_pki(directory, hub_name="Test Regional Hub", hostnames=("hub.example.org",))
-    issue_member(directory, org_code=RSA_MEMBER, org_name="First People's Hospital")
-    issue_member(directory, org_code=EC_MEMBER, key_type="ec-p256")
+    issue_member(directory, member=RSA_MEMBER, member_name="First People's Hospital")
+    issue_member(directory, member=EC_MEMBER, key_type="ec-p256")
     return directory
 
 
@@ -35,7 +35,7 @@ def foreign_pki(tmp_path_factory):
     directory = tmp_path_factory.mktemp("foreign") / "pki"
     # same hub name as the base PKI: only the CA signature can tell them apart
     init_pki(directory, hub_name="Test Regional Hub")
-    issue_member(directory, org_code=RSA_MEMBER, key_type="ec-p256")
+    issue_member(directory, member=RSA_MEMBER, key_type="ec-p256")
     return directory
 
 

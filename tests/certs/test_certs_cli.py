@@ -28,19 +28,19 @@ def test_init_issue_revoke_list(runner, tmp_path):
         x509.SubjectAlternativeName).value
     assert "hub.example.org" in san.get_values_for_type(x509.DNSName)
 
-    result = runner.invoke(pki, ["issue", "--dir", directory, "--org", "ORG1", "--name", "Org One",
+    result = runner.invoke(pki, ["issue", "--dir", directory, "--member", "ORG1", "--name", "Org One",
                                  "--key-type", "ec-p256", "--days", "40"])
     assert result.exit_code == 0, result.output
     member = MemberPaths.of(directory, "ORG1")
     assert f"certificate: {member.cert}" in result.stdout and f"private key: {member.key}" in result.stdout
     now = datetime.now(timezone.utc)
-    assert TrustStore(directory).check_member(load_certificate(member.cert), at=now).org_code == "ORG1"
+    assert TrustStore(directory).check_member(load_certificate(member.cert), at=now).member == "ORG1"
 
-    result = runner.invoke(pki, ["revoke", "--dir", directory, "--org", "ORG1", "--reason", "keyCompromise"])
+    result = runner.invoke(pki, ["revoke", "--dir", directory, "--member", "ORG1", "--reason", "keyCompromise"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(PkiPaths.of(directory).crl)
 
-    issue_member(directory, org_code="ORG2", not_after=now + timedelta(days=3))
+    issue_member(directory, member="ORG2", not_after=now + timedelta(days=3))
     result = runner.invoke(pki, ["list", "--dir", directory])
     assert result.exit_code == 0, result.output
     rows = [line.split() for line in result.stdout.splitlines()]
@@ -53,15 +53,15 @@ def test_init_issue_revoke_list(runner, tmp_path):
     result = runner.invoke(pki, ["list", "--dir", directory, "--json"])
     assert result.exit_code == 0, result.output
     listed = json.loads(result.stdout)
-    assert {item["org_code"]: item["status"] for item in listed if item["role"] == "member"} == {
+    assert {item["member"]: item["status"] for item in listed if item["role"] == "member"} == {
         "ORG1": "revoked", "ORG2": "expiring"}
     assert listed[-1]["not_after"].endswith("Z")
 
 
 @pytest.mark.parametrize(("args", "code"), [
-    (["issue", "--org", "HOSP-001"], "pki.member.exists"),
-    (["issue", "--org", "bad code!"], "pki.org_code.invalid"),
-    (["revoke", "--org", "NOBODY"], "pki.member.unknown"),
+    (["issue", "--member", "HOSP-001"], "pki.member.exists"),
+    (["issue", "--member", "bad code!"], "pki.member.invalid"),
+    (["revoke", "--member", "NOBODY"], "pki.member.unknown"),
     (["init"], "pki.exists"),
 ])
 def test_errors_exit_2_with_code_on_stderr(runner, pki_dir, args, code):
@@ -73,14 +73,14 @@ def test_errors_exit_2_with_code_on_stderr(runner, pki_dir, args, code):
 
 def test_issue_renew_via_cli(runner, pki_dir, rsa_member):
     before = MemberPaths.of(pki_dir, rsa_member).cert.read_bytes()
-    result = runner.invoke(pki, ["issue", "--dir", str(pki_dir), "--org", rsa_member, "--renew",
+    result = runner.invoke(pki, ["issue", "--dir", str(pki_dir), "--member", rsa_member, "--renew",
                                  "--key-type", "ec-p256"])
     assert result.exit_code == 0, result.output
     assert MemberPaths.of(pki_dir, rsa_member).cert.read_bytes() != before
 
 
 def test_issue_on_uninitialised_directory(runner, tmp_path):
-    result = runner.invoke(pki, ["issue", "--dir", str(tmp_path), "--org", "ORG1"])
+    result = runner.invoke(pki, ["issue", "--dir", str(tmp_path), "--member", "ORG1"])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: pki.missing: ")
 

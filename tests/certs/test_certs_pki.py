@@ -10,8 +10,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from certs import (CertsError, MemberPaths, PkiPaths, init_pki, issue_member, list_certificates,
-                   load_certificate, load_private_key, org_code_of, refresh_crl, revoke_member)
+from certs import (
+    CertsError,
+    MemberPaths,
+    PkiPaths,
+    init_pki,
+    issue_member,
+    list_certificates,
+    load_certificate,
+    load_private_key,
+    member_of,
+    refresh_crl,
+    revoke_member,
+)
 
 ORG_ID = x509.ObjectIdentifier("2.5.4.97")
 RSA_MEMBER = "HOSP-001"  # members of the base PKI (conftest.base_pki)
@@ -59,7 +70,7 @@ def test_init_ca_and_hub_certificates(base_pki):
     assert isinstance(sign.public_key(), ec.EllipticCurvePublicKey)
     assert _attr(sign.subject, NameOID.ORGANIZATIONAL_UNIT_NAME) == "hub"
     assert _attr(sign.subject, NameOID.COMMON_NAME) == "Test Regional Hub signing"
-    assert org_code_of(sign) == "HUB"
+    assert member_of(sign) == "HUB"
     sign_usage = _ext(sign, x509.KeyUsage).value
     assert sign_usage.digital_signature and sign_usage.content_commitment
     assert not sign_usage.key_encipherment
@@ -68,7 +79,7 @@ def test_init_ca_and_hub_certificates(base_pki):
     assert isinstance(enc.public_key(), rsa.RSAPublicKey) and enc.public_key().key_size == 2048
     enc_usage = _ext(enc, x509.KeyUsage).value
     assert enc_usage.key_encipherment and enc_usage.data_encipherment and not enc_usage.digital_signature
-    assert org_code_of(enc) == "HUB"
+    assert member_of(enc) == "HUB"
 
     tls = load_certificate(paths.tls_cert)
     assert _ext(tls, x509.ExtendedKeyUsage).value == x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
@@ -118,7 +129,7 @@ def test_init_rejects_bad_options_before_writing(tmp_path, bad):
     ("ec-p256", "key_agreement"),
 ])
 def test_issue_member_profile(pki_dir, key_type, third_usage):
-    member = issue_member(pki_dir, org_code="ORG.new_1", org_name="新医院", key_type=key_type, days=90)
+    member = issue_member(pki_dir, member="ORG.new_1", member_name="新医院", key_type=key_type, days=90)
     cert = load_certificate(member.cert)
     assert _mode(member.key) == 0o600
     assert load_private_key(member.key).public_key() == cert.public_key()
@@ -145,7 +156,7 @@ def test_issue_member_profile(pki_dir, key_type, third_usage):
     assert cert.serial_number.bit_length() <= 159 and cert.serial_number > 2**64
     assert cert.not_valid_after_utc - cert.not_valid_before_utc <= timedelta(days=90, minutes=5)
     record = list_certificates(pki_dir)[-1]
-    assert (record.org_code, record.role, record.key_type) == ("ORG.new_1", "member", key_type)
+    assert (record.member, record.role, record.key_type) == ("ORG.new_1", "member", key_type)
     assert record.serial_hex == format(cert.serial_number, "x")
 
 
@@ -161,22 +172,22 @@ def test_member_defaults_to_rsa_2048_and_org_code_as_name(base_pki):
 @pytest.mark.parametrize("code", ["A", "-abc", "a b", "x" * 65, "HUB", "hub", "abc\n", "é12", ""])
 def test_issue_rejects_bad_org_codes(pki_dir, code):
     with pytest.raises(CertsError) as caught:
-        issue_member(pki_dir, org_code=code)
-    assert caught.value.code == "pki.org_code.invalid"
+        issue_member(pki_dir, member=code)
+    assert caught.value.code == "pki.member.invalid"
 
 
 def test_issue_refuses_duplicate_and_renew_replaces(pki_dir):
     member = MemberPaths.of(pki_dir, RSA_MEMBER)
     old_cert, old_key = member.cert.read_bytes(), member.key.read_bytes()
     with pytest.raises(CertsError) as caught:
-        issue_member(pki_dir, org_code=RSA_MEMBER)
+        issue_member(pki_dir, member=RSA_MEMBER)
     assert caught.value.code == "pki.member.exists"
     assert member.cert.read_bytes() == old_cert
 
-    issue_member(pki_dir, org_code=RSA_MEMBER, key_type="ec-p256", renew=True)
+    issue_member(pki_dir, member=RSA_MEMBER, key_type="ec-p256", renew=True)
     assert member.cert.read_bytes() != old_cert and member.key.read_bytes() != old_key
     assert isinstance(load_certificate(member.cert).public_key(), ec.EllipticCurvePublicKey)
-    records = [r for r in list_certificates(pki_dir) if r.org_code == RSA_MEMBER]
+    records = [r for r in list_certificates(pki_dir) if r.member == RSA_MEMBER]
     assert len(records) == 2 and {r.status for r in records} == {"valid"}
     # the registry keeps the superseded certificate readable where it now lives
     old_serial = load_certificate(records[0].cert_path).serial_number
@@ -186,18 +197,18 @@ def test_issue_refuses_duplicate_and_renew_replaces(pki_dir):
 
 def test_issue_needs_an_initialised_pki(tmp_path):
     with pytest.raises(CertsError) as caught:
-        issue_member(tmp_path, org_code="ORG1")
+        issue_member(tmp_path, member="ORG1")
     assert caught.value.code == "pki.missing"
 
 
 def test_issue_rejects_inverted_validity(pki_dir, now):
     with pytest.raises(CertsError) as caught:
-        issue_member(pki_dir, org_code="ORG2", not_before=now, not_after=now - timedelta(days=1))
+        issue_member(pki_dir, member="ORG2", not_before=now, not_after=now - timedelta(days=1))
     assert caught.value.code == "pki.validity.invalid"
 
 
 def test_revoke_updates_registry_and_crl(pki_dir):
-    crl_path = revoke_member(pki_dir, org_code=RSA_MEMBER, reason="keyCompromise")
+    crl_path = revoke_member(pki_dir, member=RSA_MEMBER, reason="keyCompromise")
     assert crl_path == PkiPaths.of(pki_dir).crl
     serial = load_certificate(MemberPaths.of(pki_dir, RSA_MEMBER).cert).serial_number
     crl = x509.load_pem_x509_crl(crl_path.read_bytes())
@@ -208,26 +219,26 @@ def test_revoke_updates_registry_and_crl(pki_dir):
     assert reason == x509.ReasonFlags.key_compromise
     assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 2
     registry = json.loads(PkiPaths.of(pki_dir).registry.read_text())
-    revoked = [e for e in registry if e["org_code"] == RSA_MEMBER]
+    revoked = [e for e in registry if e["member"] == RSA_MEMBER]
     assert revoked[0]["revoked_at"].endswith("Z") and revoked[0]["revocation_reason"] == "keyCompromise"
-    assert all(e["revoked_at"] is None for e in registry if e["org_code"] != RSA_MEMBER)
+    assert all(e["revoked_at"] is None for e in registry if e["member"] != RSA_MEMBER)
 
 
 def test_revoke_unknown_member_and_bad_reason(pki_dir):
     with pytest.raises(CertsError) as caught:
-        revoke_member(pki_dir, org_code="NOBODY")
+        revoke_member(pki_dir, member="NOBODY")
     assert caught.value.code == "pki.member.unknown"
     with pytest.raises(CertsError) as caught:
-        revoke_member(pki_dir, org_code=RSA_MEMBER, reason="because")
+        revoke_member(pki_dir, member=RSA_MEMBER, reason="because")
     assert caught.value.code == "pki.reason.invalid"
-    revoke_member(pki_dir, org_code=RSA_MEMBER)
+    revoke_member(pki_dir, member=RSA_MEMBER)
     with pytest.raises(CertsError) as caught:  # nothing left to revoke
-        revoke_member(pki_dir, org_code=RSA_MEMBER)
+        revoke_member(pki_dir, member=RSA_MEMBER)
     assert caught.value.code == "pki.member.unknown"
 
 
 def test_refresh_crl_keeps_revocations_and_bumps_number(pki_dir):
-    revoke_member(pki_dir, org_code=EC_MEMBER, reason="superseded")
+    revoke_member(pki_dir, member=EC_MEMBER, reason="superseded")
     refresh_crl(pki_dir, days=3)
     crl = x509.load_pem_x509_crl(PkiPaths.of(pki_dir).crl.read_bytes())
     assert len(crl) == 1
@@ -237,5 +248,5 @@ def test_refresh_crl_keeps_revocations_and_bumps_number(pki_dir):
 
 def test_error_messages_are_fixed_and_carry_no_input(pki_dir):
     with pytest.raises(CertsError) as caught:
-        issue_member(pki_dir, org_code="<script>")
+        issue_member(pki_dir, member="<script>")
     assert "<script>" not in caught.value.message

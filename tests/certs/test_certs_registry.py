@@ -12,17 +12,17 @@ from certs import CertsError, PkiPaths, expiry_warnings, issue_member, list_cert
 @pytest.fixture
 def mixed_pki(pki_dir, now):
     """Members in every status: valid, expiring, expired, revoked."""
-    issue_member(pki_dir, org_code="SOON", not_after=now + timedelta(days=10))
-    issue_member(pki_dir, org_code="EDGE", not_after=now + timedelta(days=30, hours=1))
-    issue_member(pki_dir, org_code="PAST", not_before=now - timedelta(days=40),
+    issue_member(pki_dir, member="SOON", not_after=now + timedelta(days=10))
+    issue_member(pki_dir, member="EDGE", not_after=now + timedelta(days=30, hours=1))
+    issue_member(pki_dir, member="PAST", not_before=now - timedelta(days=40),
                  not_after=now - timedelta(days=2))
-    issue_member(pki_dir, org_code="GONE", not_after=now + timedelta(days=5))
-    revoke_member(pki_dir, org_code="GONE", reason="cessationOfOperation")
+    issue_member(pki_dir, member="GONE", not_after=now + timedelta(days=5))
+    revoke_member(pki_dir, member="GONE", reason="cessationOfOperation")
     return pki_dir
 
 
 def test_list_statuses(mixed_pki, rsa_member, now):
-    by_org = {(r.role, r.org_code): r for r in list_certificates(mixed_pki, now=now)}
+    by_org = {(r.role, r.member): r for r in list_certificates(mixed_pki, now=now)}
     assert by_org[("member", rsa_member)].status == "valid"
     assert by_org[("member", rsa_member)].expires_in_days == 364
     assert by_org[("member", "SOON")].status == "expiring"
@@ -33,20 +33,20 @@ def test_list_statuses(mixed_pki, rsa_member, now):
     gone = by_org[("member", "GONE")]
     assert (gone.status, gone.revocation_reason) == ("revoked", "cessationOfOperation")
     assert gone.revoked_at is not None and gone.revoked_at.utcoffset() == timedelta(0)
-    assert {r.status for r in list_certificates(mixed_pki, now=now) if r.org_code == "HUB"} == {"valid"}
+    assert {r.status for r in list_certificates(mixed_pki, now=now) if r.member == "HUB"} == {"valid"}
 
 
 def test_list_status_moves_with_now(base_pki, rsa_member, now):
-    record = next(r for r in list_certificates(base_pki, now=now) if r.org_code == rsa_member)
+    record = next(r for r in list_certificates(base_pki, now=now) if r.member == rsa_member)
     later = next(r for r in list_certificates(base_pki, now=record.not_after + timedelta(seconds=1))
-                 if r.org_code == rsa_member)
+                 if r.member == rsa_member)
     assert (record.status, later.status) == ("valid", "expired")
     assert record.cert_path.is_file()
 
 
 def test_expiry_warnings_name_only_certificates_in_use(mixed_pki, now):
-    issue_member(mixed_pki, org_code="SOON", renew=True)  # renewed: no longer worth a warning
-    issue_member(mixed_pki, org_code="LATE", not_after=now + timedelta(days=20))
+    issue_member(mixed_pki, member="SOON", renew=True)  # renewed: no longer worth a warning
+    issue_member(mixed_pki, member="LATE", not_after=now + timedelta(days=20))
     lines = expiry_warnings(mixed_pki, now=now)
     text = "\n".join(lines)
     assert "member LATE certificate" in text and "expires in 19 days" in text

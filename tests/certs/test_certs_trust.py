@@ -13,8 +13,18 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
 import certs.trust
-from certs import (CertificateRejected, MemberPaths, PkiPaths, TrustStore, TrustStoreError,
-                   issue_member, load_certificate, load_private_key, refresh_crl, revoke_member)
+from certs import (
+    CertificateRejected,
+    MemberPaths,
+    PkiPaths,
+    TrustStore,
+    TrustStoreError,
+    issue_member,
+    load_certificate,
+    load_private_key,
+    refresh_crl,
+    revoke_member,
+)
 from certs.issuance import build_leaf, key_usage, member_key_usage
 from certs.keys import generate_private_key
 from certs.names import member_subject
@@ -48,7 +58,7 @@ def test_accepts_fresh_member_and_reports_identity(base_pki, rsa_member, ec_memb
     store = TrustStore(base_pki)
     cert = _member_cert(base_pki, rsa_member)
     identity = store.check_member(cert, at=now)
-    assert identity.org_code == rsa_member
+    assert identity.member == rsa_member
     assert identity.serial_hex == format(cert.serial_number, "x")
     assert identity.not_after == cert.not_valid_after_utc
     assert identity.key_type == "rsa-2048"
@@ -59,7 +69,7 @@ def test_accepts_fresh_member_and_reports_identity(base_pki, rsa_member, ec_memb
 def test_from_files_matches_directory_store(base_pki, rsa_member, now):
     paths = PkiPaths.of(base_pki)
     store = TrustStore.from_files(ca_cert=paths.ca_cert, crl=paths.crl)
-    assert store.check_member(_member_cert(base_pki, rsa_member), at=now).org_code == rsa_member
+    assert store.check_member(_member_cert(base_pki, rsa_member), at=now).member == rsa_member
 
 
 def test_rejects_member_of_foreign_ca_with_same_name(base_pki, foreign_pki, rsa_member, now):
@@ -72,7 +82,7 @@ def test_rejects_member_of_foreign_ca_with_same_name(base_pki, foreign_pki, rsa_
 
 
 def test_rejects_issuer_name_mismatch_even_with_valid_signature(base_pki, now):
-    forged = _sign_leaf(base_pki, subject=member_subject("ORG9", org_name="ORG9"))
+    forged = _sign_leaf(base_pki, subject=member_subject("ORG9", member_name="ORG9"))
     # re-sign the same profile naming another issuer: the CA key is right, the name is not
     renamed = (x509.CertificateBuilder()
                .subject_name(forged.subject)
@@ -83,23 +93,23 @@ def test_rejects_issuer_name_mismatch_even_with_valid_signature(base_pki, now):
                .add_extension(member_key_usage("ec-p256"), critical=True)
                .sign(load_private_key(PkiPaths.of(base_pki).ca_key), hashes.SHA256()))
     store = TrustStore(base_pki)
-    assert store.check_member(forged, at=now).org_code == "ORG9"  # control: the honest one passes
+    assert store.check_member(forged, at=now).member == "ORG9"  # control: the honest one passes
     assert _rejection(store, renamed, at=now) == "security.certificate.untrusted"
 
 
 def test_rejects_expired_and_not_yet_valid(pki_dir, now):
     # inside the CA's own window (it starts 5 minutes before init) so only the leaf is at issue
-    expired = issue_member(pki_dir, org_code="OLD1", not_before=now - timedelta(minutes=3),
+    expired = issue_member(pki_dir, member="OLD1", not_before=now - timedelta(minutes=3),
                            not_after=now - timedelta(seconds=1))
-    future = issue_member(pki_dir, org_code="NEW1", not_before=now + timedelta(days=1),
+    future = issue_member(pki_dir, member="NEW1", not_before=now + timedelta(days=1),
                           not_after=now + timedelta(days=30))
     store = TrustStore(pki_dir)
     assert _rejection(store, load_certificate(expired.cert), at=now) == "security.certificate.expired"
     assert _rejection(store, load_certificate(future.cert), at=now) == "security.certificate.expired"
     # the same certificates are fine inside their windows: the check really uses ``at``
     inside = now - timedelta(minutes=2)
-    assert store.check_member(load_certificate(expired.cert), at=inside).org_code == "OLD1"
-    assert store.check_member(load_certificate(future.cert), at=now + timedelta(days=2)).org_code == "NEW1"
+    assert store.check_member(load_certificate(expired.cert), at=inside).member == "OLD1"
+    assert store.check_member(load_certificate(future.cert), at=now + timedelta(days=2)).member == "NEW1"
 
 
 def test_rejects_when_ca_itself_expired(base_pki, rsa_member):
@@ -114,22 +124,22 @@ def test_revocation_is_seen_by_a_running_store(pki_dir, rsa_member, ec_member, n
     store = TrustStore(pki_dir)
     cert = _member_cert(pki_dir, rsa_member)
     store.check_member(cert, at=now)  # accepted and cached before the revocation
-    revoke_member(pki_dir, org_code=rsa_member, reason="keyCompromise")
+    revoke_member(pki_dir, member=rsa_member, reason="keyCompromise")
     assert _rejection(store, cert, at=now) == "security.certificate.revoked"
-    assert store.check_member(_member_cert(pki_dir, ec_member), at=now).org_code == ec_member
+    assert store.check_member(_member_cert(pki_dir, ec_member), at=now).member == ec_member
 
 
 def test_renewed_member_passes_while_revoked_one_fails(pki_dir, rsa_member, now):
     store = TrustStore(pki_dir)
     old = _member_cert(pki_dir, rsa_member)
-    revoke_member(pki_dir, org_code=rsa_member)
-    issue_member(pki_dir, org_code=rsa_member, renew=True)
+    revoke_member(pki_dir, member=rsa_member)
+    issue_member(pki_dir, member=rsa_member, renew=True)
     assert _rejection(store, old, at=now) == "security.certificate.revoked"
-    assert store.check_member(_member_cert(pki_dir, rsa_member), at=now).org_code == rsa_member
+    assert store.check_member(_member_cert(pki_dir, rsa_member), at=now).member == rsa_member
 
 
 def test_rejects_wrong_key_usage(pki_dir, now):
-    member = issue_member(pki_dir, org_code="ENC-ONLY", key_usage_override=("keyEncipherment",))
+    member = issue_member(pki_dir, member="ENC-ONLY", key_usage_override=("keyEncipherment",))
     cert = load_certificate(member.cert)
     assert not cert.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
     assert _rejection(TrustStore(pki_dir), cert, at=now) == "security.certificate.usage"
@@ -156,7 +166,7 @@ def test_rejects_member_subject_that_is_a_ca_or_unconstrained(base_pki, now, con
     paths = PkiPaths.of(base_pki)
     ca_cert, key = load_certificate(paths.ca_cert), generate_private_key("ec-p256")
     builder = (x509.CertificateBuilder()
-               .subject_name(member_subject("ORG8", org_name="ORG8")).issuer_name(ca_cert.subject)
+               .subject_name(member_subject("ORG8", member_name="ORG8")).issuer_name(ca_cert.subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(ca_cert.not_valid_before_utc).not_valid_after(ca_cert.not_valid_after_utc)
                .add_extension(key_usage("digitalSignature", "keyCertSign"), critical=True))
@@ -167,7 +177,7 @@ def test_rejects_member_subject_that_is_a_ca_or_unconstrained(base_pki, now, con
 
 
 def test_rejects_member_claiming_hub_identity(base_pki, now):
-    cert = _sign_leaf(base_pki, subject=member_subject("HUB", org_name="HUB"))
+    cert = _sign_leaf(base_pki, subject=member_subject("HUB", member_name="HUB"))
     assert _rejection(TrustStore(base_pki), cert, at=now) == "security.certificate.untrusted"
 
 
@@ -175,7 +185,7 @@ def test_hub_signer_check(base_pki, rsa_member, now):
     paths = PkiPaths.of(base_pki)
     store = TrustStore(base_pki)
     identity = store.check_hub_signer(load_certificate(paths.hub_sign_cert), at=now)
-    assert (identity.org_code, identity.key_type) == ("HUB", "ec-p256")
+    assert (identity.member, identity.key_type) == ("HUB", "ec-p256")
     assert _rejection(store, _member_cert(base_pki, rsa_member), at=now, hub=True) == \
         "security.certificate.untrusted"
     assert _rejection(store, load_certificate(paths.hub_enc_cert), at=now, hub=True) == \
@@ -216,7 +226,7 @@ def test_tampered_crl_fails_closed(pki_dir, rsa_member, now):
     with pytest.raises(TrustStoreError):
         TrustStore(pki_dir)
     refresh_crl(pki_dir)  # re-signed: the running store recovers without restart
-    assert store.check_member(cert, at=now).org_code == rsa_member
+    assert store.check_member(cert, at=now).member == rsa_member
 
 
 def test_crl_of_foreign_ca_missing_or_garbage_fails_closed(pki_dir, foreign_pki, rsa_member, now):
@@ -238,7 +248,7 @@ def test_older_crl_put_back_is_refused(pki_dir, rsa_member, now):
     crl = PkiPaths.of(pki_dir).crl
     before_revocation = crl.read_bytes()
     store = TrustStore(pki_dir)
-    revoke_member(pki_dir, org_code=rsa_member)
+    revoke_member(pki_dir, member=rsa_member)
     assert _rejection(store, _member_cert(pki_dir, rsa_member), at=now) == "security.certificate.revoked"
     crl.write_bytes(before_revocation)  # validly signed, but hides the revocation
     with pytest.raises(TrustStoreError):
@@ -260,7 +270,7 @@ def test_signature_cache_is_bounded(base_pki, rsa_member, ec_member, foreign_pki
             store.check_member(cert, at=now)
     assert len(store._profiles) == 2
     # the evicted entry is simply recomputed
-    assert store.check_member(_member_cert(base_pki, rsa_member), at=now).org_code == rsa_member
+    assert store.check_member(_member_cert(base_pki, rsa_member), at=now).member == rsa_member
 
 
 def test_naive_time_is_refused(base_pki, rsa_member, now):

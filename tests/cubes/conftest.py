@@ -52,12 +52,12 @@ def region(tmp_path_factory) -> FilledRegion:
     _seed_registry(engine)
     store = Store(session_factory(engine))
     scenario = Scenario().build()
-    for sender, documents in scenario.documents.items():
+    for member, documents in scenario.documents.items():
         for start in range(0, len(documents), 50):
-            store.deliver(*documents[start:start + 50], sender=sender)
+            store.deliver(*documents[start:start + 50], member=member)
     bad = document("OutpatientVisit", institution="C03", document_id="C03-BAD-1")
     bad.find("{urn:hie:doc:v1}body/{urn:hie:doc:v1}department").set("code", "99.99")  # not in the code list
-    store.deliver(bad, sender="C03")
+    store.deliver(bad, member="C03")
     store.process()
     yield FilledRegion(engine, store, scenario, (datetime.now(timezone.utc) + timedelta(hours=8)).date())
     engine.dispose()

@@ -95,7 +95,7 @@ def plain_rows(engine: Engine, table: str, columns: str, day_column: str, where:
 
 
 def messages(engine: Engine) -> pd.DataFrame:
-    rows = read(engine, "SELECT m.sender AS institution, m.status AS status, m.received_at AS received, "
+    rows = read(engine, "SELECT m.member AS institution, m.status AS status, m.received_at AS received, "
                         "d.effective_time AS effective FROM inbox_message m "
                         "LEFT JOIN record_document d ON d.message_row_id = m.id")
     received = pd.to_datetime(rows["received"], utc=True, format="ISO8601")

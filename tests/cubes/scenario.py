@@ -61,7 +61,7 @@ def _stamp(moment: datetime) -> str:
 
 
 class Scenario:
-    """Documents per sender, built deterministically from a seed."""
+    """Documents per member, built deterministically from a seed."""
 
     def __init__(self, *, seed: int = 5, now: datetime | None = None):
         self.random = random.Random(seed)
@@ -77,9 +77,9 @@ class Scenario:
         return {"resident_id": person.resident_id, "name": person.name, "sex": person.sex,
                 "birth_date": person.birth_date.isoformat(), "division": person.division}
 
-    def _add(self, sender: str, doc: etree._Element, effective: datetime) -> None:
+    def _add(self, member: str, doc: etree._Element, effective: datetime) -> None:
         _set(doc, "header/effectiveTime", value=_stamp(effective))
-        self.documents.setdefault(sender, []).append(doc)
+        self.documents.setdefault(member, []).append(doc)
 
     def _id(self, prefix: str) -> str:
         self.counter += 1

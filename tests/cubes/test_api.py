@@ -23,14 +23,14 @@ def api(region, mart):
     app.state.mart = mart
     app.include_router(router)
     with transaction(region.store.sessions) as session:
-        tokens = {org: issue(session, org=org, label="cube test", now=utcnow()) for org in ("B01", "B02", "H01")}
+        tokens = {member: issue(session, member=member, label="cube test", now=utcnow()) for member in ("B01", "B02", "H01")}
     client = TestClient(app)
     client.tokens = tokens
     return client
 
 
-def post(api, org, cube, body):
-    return api.post(f"/api/cubes/{cube}/query", json=body, headers={"Authorization": f"Bearer {api.tokens[org]}"})
+def post(api, member, cube, body):
+    return api.post(f"/api/cubes/{cube}/query", json=body, headers={"Authorization": f"Bearer {api.tokens[member]}"})
 
 
 def _institutions(response) -> set[str]:

@@ -19,14 +19,14 @@ def test_a_district_bureau_cannot_trace_another_districts_facts(region):
     app.state.hub = SimpleNamespace(sessions=region.store.sessions)
     app.include_router(router)
     with transaction(region.store.sessions) as session:
-        tokens = {org: issue(session, org=org, label="lineage scope", now=utcnow()) for org in ("B01", "B02", "H02")}
+        tokens = {member: issue(session, member=member, label="lineage scope", now=utcnow()) for member in ("B01", "B02", "H02")}
     with region.engine.connect() as connection:
         h02 = connection.execute(text("SELECT id FROM record_encounter WHERE institution = 'H02' LIMIT 1")).scalar()
         h01 = connection.execute(text("SELECT id FROM record_encounter WHERE institution = 'H01' LIMIT 1")).scalar()
     client = TestClient(app)
 
-    def lineage(key, org):
-        return client.get(f"/api/lineage/{key}", headers={"Authorization": f"Bearer {tokens[org]}"})
+    def lineage(key, member):
+        return client.get(f"/api/lineage/{key}", headers={"Authorization": f"Bearer {tokens[member]}"})
 
     assert lineage(f"record_encounter:{h02}", "H02").status_code == 200
     assert lineage(f"record_encounter:{h02}", "B01").status_code == 200  # the city bureau: every district

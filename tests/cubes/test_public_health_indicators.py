@@ -109,11 +109,13 @@ def test_exchange_timeliness_rejections_and_reporting_rate(mart, region):
 
     members = oracle.institutions(region.engine)
     members = members[(members["registry_status"] == "active") & (members["institution_kind"] != "bureau")]
-    rate = ask(mart, "members", {"measures": ["members", "exchange.senders"], "indicators": ["reporting_rate"],
-                                 "group_by": ["institution.district"], "period": this_week}, today=region.today)
+    rate = ask(mart, "members", {"measures": ["members", "exchange.reporting_members"],
+                                 "indicators": ["reporting_rate"], "group_by": ["institution.district"],
+                                 "period": this_week}, today=region.today)
     expected = members.groupby("district").agg(members=("institution", "size"))
-    expected["exchange.senders"] = messages.groupby("district")["institution"].nunique().reindex(expected.index)
-    expected["reporting_rate"] = expected["exchange.senders"] / expected["members"] * 100
+    reporting = messages.groupby("district")["institution"].nunique()
+    expected["exchange.reporting_members"] = reporting.reindex(expected.index)
+    expected["reporting_rate"] = expected["exchange.reporting_members"] / expected["members"] * 100
     expected.index.names = ["institution.district"]
     compare(rate, expected, minimum=3)
 

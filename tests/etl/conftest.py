@@ -18,8 +18,8 @@ class Etl:
         self.store, self.mart = store, mart
         self.pseudonymize = Pseudonymizer(b"etl-test-key-0123456789abcdef012")
 
-    def deliver(self, *documents, sender: str = "CLINIC01") -> list[int]:
-        ids = self.store.deliver(*documents, sender=sender)
+    def deliver(self, *documents, member: str = "CLINIC01") -> list[int]:
+        ids = self.store.deliver(*documents, member=member)
         self.store.process()
         return ids
 

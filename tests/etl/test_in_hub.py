@@ -55,17 +55,17 @@ def test_the_hub_runs_the_etl_on_its_schedule_and_traces_facts_to_signed_message
     [fact_key] = list(facts["fact_key"])
 
     with transaction(hub_app.hub.sessions) as session:
-        tokens = {org: issue(session, org=org, label="test", now=utcnow()) for org in ("CLINIC01", "CLINIC02", "BUREAU")}
+        tokens = {member: issue(session, member=member, label="test", now=utcnow()) for member in ("CLINIC01", "CLINIC02", "BUREAU")}
         session.add(Institution(code="BUREAU", name="示例卫生健康委员会", kind="bureau", level="", division_code="330100",
                                 parent_code=None, status="active", created_at=utcnow(), updated_at=utcnow()))
 
-    def lineage(key, org):
-        return hub_app.get(f"/api/lineage/{key}", headers={"Authorization": f"Bearer {tokens[org]}"})
+    def lineage(key, member):
+        return hub_app.get(f"/api/lineage/{key}", headers={"Authorization": f"Bearer {tokens[member]}"})
 
     answer = lineage(fact_key, "CLINIC01")
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["message"]["row_id"] == message_row and body["message"]["sender"] == "CLINIC01"
+    assert body["message"]["row_id"] == message_row and body["message"]["member"] == "CLINIC01"
     assert body["document"]["document_id"] == "V-HUB-1" and len(body["message"]["document_sha256"]) == 64
     assert "王秀英" not in answer.text  # identifiers and digests only, never patient data
     assert lineage(fact_key, "BUREAU").status_code == 200

@@ -41,11 +41,11 @@ def operation(name: str, **children: str) -> etree._Element:
     return content
 
 
-def sealed(sender: Credentials, hub_cert, content: etree._Element | None = None, *, op: str = "SubmitDocument",
+def sealed(member: Credentials, hub_cert, content: etree._Element | None = None, *, op: str = "SubmitDocument",
            message_id: str | None = None, now: datetime | None = None, **kwargs) -> bytes:
-    """A valid signed+encrypted request from ``sender`` (override any seal_request option)."""
+    """A valid signed+encrypted request from ``member`` (override any seal_request option)."""
     content = content if content is not None else submit_document()
-    return seal_request(content, sender=sender, hub_cert=hub_cert, action=action_for(op), to=TO,
+    return seal_request(content, credentials=member, hub_cert=hub_cert, action=action_for(op), to=TO,
                         message_id=message_id or f"urn:uuid:{uuid.uuid4()}", now=now, **kwargs).data
 
 

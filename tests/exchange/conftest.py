@@ -35,7 +35,7 @@ GOOD = ("CLINIC01", "HOSP01")
 def foreign_pki(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("foreign-pki")
     init_pki(root, hub_name="Foreign CA")
-    issue_member(root, org_code="FOREIGN01")
+    issue_member(root, member="FOREIGN01")
     return root
 
 
@@ -44,13 +44,13 @@ def pki_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pki")
     init_pki(root, hub_name="测试区域卫生信息平台")
     now = datetime.now(timezone.utc)
-    issue_member(root, org_code="CLINIC01", org_name="测试社区卫生服务中心")
-    issue_member(root, org_code="HOSP01", org_name="测试医院", key_type="ec-p256")
-    issue_member(root, org_code="REVOKED01")
-    revoke_member(root, org_code="REVOKED01", reason="keyCompromise")
-    issue_member(root, org_code="EXPIRED01", not_before=now - timedelta(days=30), not_after=now - timedelta(days=1))
-    issue_member(root, org_code="NOTYET01", not_before=now + timedelta(days=1), not_after=now + timedelta(days=30))
-    issue_member(root, org_code="NOSIGN01", key_usage_override=("keyEncipherment",))
+    issue_member(root, member="CLINIC01", member_name="测试社区卫生服务中心")
+    issue_member(root, member="HOSP01", member_name="测试医院", key_type="ec-p256")
+    issue_member(root, member="REVOKED01")
+    revoke_member(root, member="REVOKED01", reason="keyCompromise")
+    issue_member(root, member="EXPIRED01", not_before=now - timedelta(days=30), not_after=now - timedelta(days=1))
+    issue_member(root, member="NOTYET01", not_before=now + timedelta(days=1), not_after=now + timedelta(days=30))
+    issue_member(root, member="NOSIGN01", key_usage_override=("keyEncipherment",))
     return root
 
 

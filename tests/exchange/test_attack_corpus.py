@@ -129,7 +129,7 @@ def test_attack_is_refused(name, hub, post, kit, capfd, monkeypatch):
     if case.authenticated:
         assert new[0].message_id == attack.message_id
     else:
-        assert new[0].message_id is None and new[0].actor_org is None
+        assert new[0].message_id is None and new[0].member is None
         secrets.append(attack.message_id.encode())
     leaked = [secret for secret in secrets if secret and secret in answer.body]
     assert not leaked, f"fault echoes input: {leaked}"

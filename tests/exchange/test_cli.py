@@ -20,34 +20,34 @@ def test_help_lists_the_commands():
 def test_send_examples_then_list_messages(live_hub, pki_dir, tmp_path):
     member = pki_dir / "members" / "CLINIC01"
     files = sorted(str(p) for p in EXAMPLES.glob("*.xml"))
-    result = CliRunner().invoke(main, ["send", "--hub", live_hub.url, "--org", "CLINIC01", "--cert",
+    result = CliRunner().invoke(main, ["send", "--hub", live_hub.url, "--member", "CLINIC01", "--cert",
                                        str(member / "cert.pem"), "--key", str(member / "key.pem"), *files])
     assert result.exit_code == 0, result.output
     assert result.output.count(": accepted") == len(files)
-    batch = CliRunner().invoke(main, ["send", "--batch", "--hub", live_hub.url, "--org", "CLINIC01", "--cert",
+    batch = CliRunner().invoke(main, ["send", "--batch", "--hub", live_hub.url, "--member", "CLINIC01", "--cert",
                                       str(member / "cert.pem"), "--key", str(member / "key.pem"), *files])
     assert batch.exit_code == 0 and batch.output.count(": accepted") == len(files)
     listing = CliRunner().invoke(main, ["messages", "--data-dir", str(tmp_path), "--database-url",
                                         live_hub.hub.settings.db_url, "--json"])
     rows = [json.loads(line) for line in listing.output.splitlines()]
-    assert len(rows) == 2 * len(files) and {r["sender"] for r in rows} == {"CLINIC01"}
+    assert len(rows) == 2 * len(files) and {r["member"] for r in rows} == {"CLINIC01"}
     assert {r["type"] for r in rows} == {p.stem for p in EXAMPLES.glob("*.xml")}
 
 
 def test_send_refuses_wrong_org_and_bad_file(live_hub, pki_dir, tmp_path):
     member = pki_dir / "members" / "CLINIC01"
     args = ["send", "--hub", live_hub.url, "--cert", str(member / "cert.pem"), "--key", str(member / "key.pem")]
-    wrong = CliRunner().invoke(main, [*args, "--org", "HOSP01", str(EXAMPLES / "LabReport.xml")])
+    wrong = CliRunner().invoke(main, [*args, "--member", "HOSP01", str(EXAMPLES / "LabReport.xml")])
     assert wrong.exit_code != 0 and "does not match" in wrong.output
     bad = tmp_path / "bad.xml"
     bad.write_text('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
-    refused = CliRunner().invoke(main, [*args, "--org", "CLINIC01", str(bad)])
+    refused = CliRunner().invoke(main, [*args, "--member", "CLINIC01", str(bad)])
     assert refused.exit_code == 1 and "xml.forbidden" in refused.output
 
 
 def test_send_to_unreachable_hub_is_a_clear_error(pki_dir):
     member = pki_dir / "members" / "CLINIC01"
-    result = CliRunner().invoke(main, ["send", "--hub", "http://127.0.0.1:9/soap/exchange", "--org", "CLINIC01",
+    result = CliRunner().invoke(main, ["send", "--hub", "http://127.0.0.1:9/soap/exchange", "--member", "CLINIC01",
                                        "--cert", str(member / "cert.pem"), "--key", str(member / "key.pem"),
                                        str(EXAMPLES / "LabReport.xml")])
     assert result.exit_code == 2 and "transport.unavailable" in result.output

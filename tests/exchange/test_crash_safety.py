@@ -69,13 +69,13 @@ def test_kill_9_during_stream_then_resend(tmp_path, db_url, pki_dir, members, hu
             except AdapterError as exc:
                 failures.append(exc.code)
 
-    sender = threading.Thread(target=stream)
-    sender.start()
+    member = threading.Thread(target=stream)
+    member.start()
     deadline = time.monotonic() + 60
     while len(before_crash) < TOTAL // 3 and time.monotonic() < deadline:
         time.sleep(0.005)
     _kill(hub)  # in the middle of the stream
-    sender.join(timeout=120)
+    member.join(timeout=120)
     assert 0 < len(before_crash) < TOTAL and failures, "the crash did not interrupt the stream"
     assert all(code == "transport.unavailable" for code in failures)
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from adapters.errors import HubFault
 from hub.store.models import AuditEvent, Envelope, Message
-
 from tests.support.documents import document as canonical
 
 from .builders import sample_document
@@ -23,7 +22,7 @@ def test_submit_resend_and_reuse(live_hub, client_for, member):
     client = client_for(member)
     message_id = f"urn:uuid:{uuid.uuid4()}"
     receipt = client.submit(sample_document(), message_id=message_id)
-    assert receipt.accepted and receipt.sender == member and receipt.message_id == message_id
+    assert receipt.accepted and receipt.member == member and receipt.message_id == message_id
     before = stored(live_hub.hub)
     # A resend re-signed with a fresh timestamp gets the very same receipt and stores nothing.
     assert client.submit(sample_document(), message_id=message_id) == receipt

@@ -39,7 +39,7 @@ def test_accept_is_durable_and_audited(hub, post, members, hub_enc_cert):
     assert stored(hub)["inbox_message"] == 1 and stored(hub)["inbox_envelope"] == 1
     with hub.sessions() as session:
         event = session.scalars(select(AuditEvent)).one()
-    assert (event.event_type, event.outcome, event.actor_org) == ("message.accept", "success", "CLINIC01")
+    assert (event.event_type, event.outcome, event.member) == ("message.accept", "success", "CLINIC01")
     assert event.cert_serial and event.client_address == "127.0.0.1" and len(event.envelope_sha256) == 64
 
 
@@ -110,7 +110,7 @@ def test_operation_parameters_spyne_cannot_read_get_a_code(hub, post, members, h
     assert (receipt.findtext(q(HIS, "Status")), receipt.findtext(q(HIS, "Code"))) == ("rejected", "soap.operation.invalid")
     with hub.sessions() as session:
         event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
-    assert (event.event_type, event.outcome, event.code, event.actor_org) == \
+    assert (event.event_type, event.outcome, event.code, event.member) == \
         ("request.reject", "failure", "soap.operation.invalid", "CLINIC01")
     assert counts(hub)["audit_event"] == before["audit_event"] + 1
 
@@ -132,7 +132,7 @@ def test_pending_messages_are_processed_after_restart(hub, post, members, hub_en
 def test_failing_stage_rejects_with_its_code(hub, post, members, hub_enc_cert):
     class Refuse(pipeline.Stage):
         def apply(self, session, messages, now, prepared):
-            session.add(Reply(reply_id="half-written", recipient="X", kind="x", content=b"", created_at=utcnow()))
+            session.add(Reply(reply_id="half-written", member="X", kind="x", content=b"", created_at=utcnow()))
             raise HubError("exchange.document.invalid", "test stage")
 
     assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert)).body) is None

@@ -36,11 +36,11 @@ def call(hub, members, hub_enc_cert, hub_paths):
         if cert != hub.signer.certificate:
             raise AssertionError("result not signed by the hub")
 
-    def _call(org: str, operation: str, **arguments) -> tuple[str | None, object]:
+    def _call(member: str, operation: str, **arguments) -> tuple[str | None, object]:
         content = etree.Element(q(NAMESPACE, operation), nsmap={"r": NAMESPACE})
         for name, value in arguments.items():
             etree.SubElement(content, q(NAMESPACE, name)).text = str(value)
-        data = seal_request(content, sender=members[org], hub_cert=hub_enc_cert, action=SERVICE.action_for(operation),
+        data = seal_request(content, credentials=members[member], hub_cert=hub_enc_cert, action=SERVICE.action_for(operation),
                             to=TO, message_id=f"urn:uuid:{uuid.uuid4()}").data
         environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/records", "SCRIPT_NAME": "/soap", "QUERY_STRING": "",
                    "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -52,7 +52,7 @@ def call(hub, members, hub_enc_cert, hub_paths):
         if code is not None:
             return code, None
         result = etree.fromstring(body).find(f".//{q(HIS, 'Result')}")
-        plain = open_sealed(result, recipient=members[org], check_signer=hub_signer)
+        plain = open_sealed(result, recipient=members[member], check_signer=hub_signer)
         return None, json.loads(plain)
 
     return _call
@@ -86,7 +86,7 @@ def test_submit_then_find_and_read_the_longitudinal_record(hub, post, members, h
 def test_operations_of_one_service_are_refused_at_another(hub, post, members, hub_enc_cert):
     content = etree.Element(q(NAMESPACE, "GetLongitudinalRecord"))
     etree.SubElement(content, q(NAMESPACE, "PersonId")).text = "1"
-    data = seal_request(content, sender=members["CLINIC01"], hub_cert=hub_enc_cert,
+    data = seal_request(content, credentials=members["CLINIC01"], hub_cert=hub_enc_cert,
                         action=SERVICE.action_for("GetLongitudinalRecord"), to=TO).data
     assert fault_code(post(data).body) == "soap.operation.unknown"  # posted to /soap/exchange
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from hub.errors import ExchangeError
 from hub.exchange import writer
-from hub.exchange.inbox import ItemOutcome
+from hub.exchange.inbox import Intake, ItemOutcome
 from hub.exchange.soap import TNS, BatchItem
 from hub.runtime import Hub
 from hub.settings import Settings
@@ -45,7 +45,7 @@ class _SpyneTwin(ServiceBase):
     @rpc(AnyXml(min_occurs=1), _returns=AnyXml, _out_variable_name="Result")
     def SubmitDocument(ctx, Document):
         outcome = _ANSWER[0]
-        if outcome.status == "rejected":
+        if outcome.status is Intake.REJECTED:
             raise as_fault(ExchangeError(outcome.code), outcome.receipt)
         return etree.fromstring(outcome.receipt)
 
@@ -82,8 +82,8 @@ def _receipts(hub, members, hub_enc_cert, count: int) -> list[bytes]:
 
 def test_submit_answers_are_spynes_bytes(hub, members, hub_enc_cert):
     receipts = _receipts(hub, members, hub_enc_cert, 3)
-    accepted = [ItemOutcome(f"m{i}", receipt, "accepted") for i, receipt in enumerate(receipts)]
-    refused = ItemOutcome("m0", receipts[0], "rejected", "exchange.message_id.reused")
+    accepted = [ItemOutcome(f"m{i}", receipt, Intake.ACCEPTED) for i, receipt in enumerate(receipts)]
+    refused = ItemOutcome("m0", receipts[0], Intake.REJECTED, "exchange.message_id.reused")
     for operation, outcomes in (("SubmitDocument", accepted[:1]), ("SubmitBatch", accepted),
                                 ("SubmitBatch", [accepted[0], refused, accepted[2]]),
                                 ("SubmitDocument", [refused])):
@@ -96,7 +96,7 @@ def test_submit_answers_are_spynes_bytes(hub, members, hub_enc_cert):
 def test_faults_are_spynes_bytes(hub, members, hub_enc_cert, code):
     receipt = _receipts(hub, members, hub_enc_cert, 1)[0]
     for with_receipt in (None, receipt):
-        theirs = _spyne_answer("SubmitDocument", [ItemOutcome("m0", with_receipt, "rejected", code)])
+        theirs = _spyne_answer("SubmitDocument", [ItemOutcome("m0", with_receipt, Intake.REJECTED, code)])
         assert fault_envelope(code, with_receipt) == theirs.body
 
 

@@ -66,7 +66,7 @@ def _c14n(element: etree._Element) -> bytes:
 def _seal(members, hub_enc_cert, code: str, transport: KeyTransport, text: str) -> tuple[bytes, etree._Element]:
     content = submit_document(sample_document(text))
     original = etree.fromstring(_c14n(content))  # a detached copy of exactly what is sealed
-    data = seal_request(content, sender=members[code], hub_cert=hub_enc_cert, action=action_for("SubmitDocument"),
+    data = seal_request(content, credentials=members[code], hub_cert=hub_enc_cert, action=action_for("SubmitDocument"),
                         to=TO, key_transport=transport).data
     return data, original
 
@@ -285,7 +285,7 @@ def test_hub_accepts_request_built_by_xmlsec1(xmlsec1, pki_dir, hub_paths, hub, 
         assert cert == hub_sign_cert
 
     info = read_receipt(receipt, check_signer=check_signer)
-    assert info.accepted and info.sender == code and info.message_id == message_id
+    assert info.accepted and info.member == code and info.message_id == message_id
     assert info.message_sha256 == hashlib.sha256(message).hexdigest()
     assert info.document_sha256 == hashlib.sha256(expected_document).hexdigest()
     after = stored(hub)
@@ -294,7 +294,7 @@ def test_hub_accepts_request_built_by_xmlsec1(xmlsec1, pki_dir, hub_paths, hub, 
     with hub.sessions() as session:
         row = session.scalars(select(Message).where(Message.message_id == message_id)).one()
         raw = session.get(Envelope, row.envelope_id).raw
-    assert row.sender == code and row.document == expected_document
+    assert row.member == code and row.document == expected_document
     assert raw == message  # kept exactly as xmlsec1 wrote and signed it
 
 

@@ -83,7 +83,7 @@ def test_merge_then_unmerge_restores_exactly(sessions, visit_table):
     after["visits"].remove(late_visit)
     assert after == before
     with sessions() as session:
-        events = session.execute(select(AuditEvent.event_type, AuditEvent.actor_org, AuditEvent.message_id)
+        events = session.execute(select(AuditEvent.event_type, AuditEvent.member, AuditEvent.message_id)
                                  .where(AuditEvent.event_type.like("mpi.%")).order_by(AuditEvent.id)).all()
     assert [(e, actor) for e, actor, _ in events] == [("mpi.merge", "staff-7"), ("mpi.unmerge", "staff-7")]
     assert all("陈" not in (ref or "") and ZHANG_ID not in (ref or "") for _, _, ref in events)

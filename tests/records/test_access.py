@@ -26,8 +26,8 @@ def records(store):
     with transaction(store.sessions) as session:
         seed_demo(session)
     store.deliver(document("OutpatientVisit", institution="CLINIC01", document_id="OV-A", patient=PATIENT),
-                  sender="CLINIC01")
-    store.deliver(document("LabReport", institution="HOSP01", document_id="LAB-A", patient=PATIENT), sender="HOSP01")
+                  member="CLINIC01")
+    store.deliver(document("LabReport", institution="HOSP01", document_id="LAB-A", patient=PATIENT), member="HOSP01")
     assert store.process() == 2
     with store.sessions() as session:
         person_ids = set(session.scalars(select(query.RecordDocument.person_id)))
@@ -36,16 +36,16 @@ def records(store):
     return store
 
 
-def read(store, org, purpose=None, *, person_id=None):
+def read(store, member, purpose=None, *, person_id=None):
     with store.sessions() as session:
-        requester = access.requester_for(session, org, now=utcnow())
+        requester = access.requester_for(session, member, now=utcnow())
     return access.read_personal(store.sessions, requester=requester, person_id=person_id or store.person_id,
                                 purpose=purpose, what="longitudinal", reader=query.longitudinal_record)
 
 
 def audits(store, event_type):
     with store.sessions() as session:
-        return session.execute(select(AuditEvent.actor_org, AuditEvent.person_id, AuditEvent.purpose, AuditEvent.code)
+        return session.execute(select(AuditEvent.member, AuditEvent.person_id, AuditEvent.purpose, AuditEvent.code)
                                .where(AuditEvent.event_type == event_type).order_by(AuditEvent.id)).all()
 
 
@@ -77,7 +77,7 @@ def test_bureau_needs_an_identified_grant(records):
     assert refused.value.code == "access.denied"
     now = utcnow()
     with transaction(records.sessions) as session:
-        session.add(AccessGrant(org_code="BUREAU", scope="identified", granted_by="test", granted_at=now,
+        session.add(AccessGrant(member="BUREAU", scope="identified", granted_by="test", granted_at=now,
                                 expires_at=now + timedelta(days=1)))
     with pytest.raises(HubError) as no_purpose:
         read(records, "BUREAU")

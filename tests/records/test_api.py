@@ -24,15 +24,15 @@ def api(records):  # noqa: F811
     app.include_router(router)
     tokens = {}
     with transaction(records.sessions) as session:
-        for org in ("CLINIC01", "CLINIC02", "BUREAU"):
-            tokens[org] = issue(session, org=org, label="test", now=utcnow())
+        for member in ("CLINIC01", "CLINIC02", "BUREAU"):
+            tokens[member] = issue(session, member=member, label="test", now=utcnow())
     client = TestClient(app)
     client.person_id, client.tokens, client.sessions = records.person_id, tokens, records.sessions
     return client
 
 
-def get(api, path, org=None, **params):
-    headers = {"Authorization": f"Bearer {api.tokens[org]}"} if org else {}
+def get(api, path, member=None, **params):
+    headers = {"Authorization": f"Bearer {api.tokens[member]}"} if member else {}
     return api.get(path, headers=headers, params=params)
 
 
@@ -60,7 +60,7 @@ def test_purpose_rules_and_revocation(api):
     assert get(api, f"/api/records/persons/{api.person_id}/record", "BUREAU",
                purpose="public_health").json()["code"] == "access.denied"
     with transaction(api.sessions) as session:
-        assert revoke(session, org="CLINIC02", now=utcnow()) == 1
+        assert revoke(session, member="CLINIC02", now=utcnow()) == 1
     assert get(api, f"/api/records/persons/{api.person_id}/record", "CLINIC02",
                purpose="treatment").json()["code"] == "access.denied"
 

@@ -122,7 +122,7 @@ def test_cancelling_an_unknown_document_is_rejected(store):
 
 
 def test_author_must_be_the_sender(store):
-    [message] = store.deliver(document("OutpatientVisit", institution="HOSP01"), sender="CLINIC01")
+    [message] = store.deliver(document("OutpatientVisit", institution="HOSP01"), member="CLINIC01")
     store.process()
     status, code, field = store.outcome(message)
     assert (status, code) == ("rejected", "record.author.mismatch") and field.endswith("/author/institution/@code")

@@ -12,7 +12,7 @@ from hub.store.db import make_engine, migrate, session_factory, transaction
 from hub.store.models import AuditEvent
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
-BUREAU = Actor(org="BUREAU")
+BUREAU = Actor(member="BUREAU")
 
 
 @pytest.fixture

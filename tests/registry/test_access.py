@@ -25,7 +25,7 @@ def test_grant_expiry_and_revocation(seeded):
     with seeded() as session:
         assert not registry.has_identified_grant(session, "BUREAU", NOW)
     with transaction(seeded) as session:
-        grant = registry.create_grant(session, actor=Actor("BUREAU"), org_code="BUREAU", now=NOW,
+        grant = registry.create_grant(session, actor=Actor("BUREAU"), member="BUREAU", now=NOW,
                                       expires_at=NOW + timedelta(days=30))
         grant_id = grant.id
     with seeded() as session:
@@ -34,7 +34,7 @@ def test_grant_expiry_and_revocation(seeded):
         assert registry.has_identified_grant(session, "BUREAU", NOW + timedelta(days=29))
         assert not registry.has_identified_grant(session, "BUREAU", NOW + timedelta(days=30))  # expired
         assert not registry.has_identified_grant(session, "HOSP01", NOW)
-        assert [g.id for g in registry.query_grants(session, org_code="BUREAU", now=NOW)] == [grant_id]
+        assert [g.id for g in registry.query_grants(session, member="BUREAU", now=NOW)] == [grant_id]
     with transaction(seeded) as session:
         revoked = registry.revoke_grant(session, actor=BUREAU, grant_id=grant_id, now=NOW + timedelta(days=1))
         assert revoked.revoked_by == "BUREAU"
@@ -49,19 +49,19 @@ def test_grant_expiry_and_revocation(seeded):
 
 def test_open_ended_grant(seeded):
     with transaction(seeded) as session:
-        registry.create_grant(session, actor=BUREAU, org_code="BUREAU", now=NOW)
+        registry.create_grant(session, actor=BUREAU, member="BUREAU", now=NOW)
     with seeded() as session:
         assert registry.has_identified_grant(session, "BUREAU", NOW + timedelta(days=3650))
 
 
-@pytest.mark.parametrize(("org", "expires", "field"), [
-    ("HOSP01", None, "/org_code"),           # institutions are never granted identified access this way
-    ("UNREGISTERED", None, "/org_code"),
+@pytest.mark.parametrize(("member", "expires", "field"), [
+    ("HOSP01", None, "/member"),           # institutions are never granted identified access this way
+    ("UNREGISTERED", None, "/member"),
     ("BUREAU", NOW, "/expires_at"),          # already expired
 ])
-def test_invalid_grants(seeded, org, expires, field):
+def test_invalid_grants(seeded, member, expires, field):
     with transaction(seeded) as session, pytest.raises(HubError) as caught:
-        registry.create_grant(session, actor=BUREAU, org_code=org, now=NOW, expires_at=expires)
+        registry.create_grant(session, actor=BUREAU, member=member, now=NOW, expires_at=expires)
     assert (caught.value.code, caught.value.fields["field"]) == ("registry.invalid", field)
 
 
@@ -75,7 +75,7 @@ def test_records_access_uses_the_registry(seeded):
     from hub.records.access import requester_for
 
     with transaction(seeded) as session:
-        registry.create_grant(session, actor=BUREAU, org_code="BUREAU", now=NOW)
+        registry.create_grant(session, actor=BUREAU, member="BUREAU", now=NOW)
     with seeded() as session:
         assert requester_for(session, "BUREAU", now=NOW).identified_grant
         assert requester_for(session, "HOSP01", now=NOW).role == "institution"

@@ -45,7 +45,7 @@ def test_departments_and_practitioners(client, hub):
     anonymous = client.get(path, params={"department": "NK"})
     assert anonymous.status_code == 403 and anonymous.json()["code"] == "access.denied"  # staff names: members only
     with transaction(hub.sessions) as session:
-        token = issue(session, org="CLINIC01", label="test", now=utcnow())
+        token = issue(session, member="CLINIC01", label="test", now=utcnow())
     practitioners = client.get(path, params={"department": "NK"}, headers={"Authorization": f"Bearer {token}"}).json()
     assert [(p["code"], p["title_code"], p["synthetic"]) for p in practitioners] == [("D0001", "231", True)]
 

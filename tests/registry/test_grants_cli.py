@@ -21,12 +21,12 @@ def test_grants_lifecycle(tmp_path):
     def hie(*arguments):
         return runner.invoke(main, [*arguments, "--data-dir", str(tmp_path)])
 
-    issued = hie("grants", "issue", "--org", "BUREAU", "--days", "30")
+    issued = hie("grants", "issue", "--member", "BUREAU", "--days", "30")
     assert issued.exit_code == 0 and issued.output.startswith("grant 1: BUREAU may read identified records until")
     with sessions() as session:
         assert has_identified_grant(session, "BUREAU", utcnow())
-    refused = hie("grants", "issue", "--org", "CLINIC01")
-    assert refused.exit_code == 1 and "registry.invalid" in refused.output and "/org_code" in refused.output
+    refused = hie("grants", "issue", "--member", "CLINIC01")
+    assert refused.exit_code == 1 and "registry.invalid" in refused.output and "/member" in refused.output
     assert "BUREAU" in hie("grants", "list", "--active").output
     assert hie("grants", "revoke", "1").output == "grant 1 of BUREAU revoked\n"
     assert hie("grants", "list", "--active").output == "no grants\n"

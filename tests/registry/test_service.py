@@ -40,7 +40,7 @@ def test_register_creates_then_updates(sessions):
         assert (row.name, row.level, row.created_at, row.updated_at) == ("测试医院（新址）", "3", NOW, later)
     assert [e.event_type for e in audit_rows(sessions, "registry.institution")] == [
         "registry.institution.create", "registry.institution.update"]
-    assert {e.actor_org for e in audit_rows(sessions, "registry.institution")} == {"BUREAU"}
+    assert {e.member for e in audit_rows(sessions, "registry.institution")} == {"BUREAU"}
 
 
 def test_a_city_bureau_governs_the_city(sessions):
@@ -136,7 +136,7 @@ def test_departments(seeded):
     with transaction(seeded) as session, _raises("registry.not_found"):
         registry.create_department(session, actor=BUREAU, institution_code="NOPE", code="XX", name="x",
                                    standard_code="03")
-    events = [e.event_type for e in audit_rows(seeded, "registry.department") if e.actor_org == "HOSP02"]
+    events = [e.event_type for e in audit_rows(seeded, "registry.department") if e.member == "HOSP02"]
     assert events == ["registry.department.create", "registry.department.update"]
 
 
@@ -158,7 +158,7 @@ def test_practitioners(seeded):
         values = {"code": "D0200", "name": "测试", **overrides}
         with transaction(seeded) as session, _raises("registry.invalid", field):
             registry.create_practitioner(session, actor=actor, institution_code="HOSP01", **values)
-    rows = [e for e in audit_rows(seeded, "registry.practitioner") if e.actor_org == "HOSP01"]
+    rows = [e for e in audit_rows(seeded, "registry.practitioner") if e.member == "HOSP01"]
     assert [e.event_type for e in rows] == ["registry.practitioner.create", "registry.practitioner.update"]
 
 

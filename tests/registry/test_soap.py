@@ -36,11 +36,11 @@ def _content(operation: str, fields: dict) -> etree._Element:
     return root
 
 
-def verified(sender: str, operation: str, **fields):
+def verified(member: str, operation: str, **fields):
     """What the security gate returns (only the parts the registry service and the audit read)."""
-    request = SimpleNamespace(sender=SimpleNamespace(org_code=sender, serial_hex="0a"),
+    request = SimpleNamespace(identity=SimpleNamespace(member=member, serial_hex="0a"),
                               message_id=f"urn:uuid:test-{next(_ids)}")
-    return SimpleNamespace(sender=sender, operation=operation, content=_content(operation, fields), request=request,
+    return SimpleNamespace(member=member, operation=operation, content=_content(operation, fields), request=request,
                            envelope_sha256="ab" * 32)
 
 
@@ -56,8 +56,8 @@ def call(hub):
     app.event_manager.add_listener("method_call", lambda ctx: setattr(ctx.transport, "req_env", environ))
     server = NullServer(app)
 
-    def call(sender: str, operation: str, **fields):
-        environ.update({"hie.hub": hub, "hie.verified": verified(sender, operation, **fields),
+    def call(member: str, operation: str, **fields):
+        environ.update({"hie.hub": hub, "hie.verified": verified(member, operation, **fields),
                         "REMOTE_ADDR": "127.0.0.1"})
         return getattr(server.service, operation)()
     return call
@@ -77,7 +77,7 @@ def test_bureau_registers_institutions(call, hub):
     assert (result.Code, result.Status, result.ParentCode) == ("HOSP03", "active", None)
     result = call("BUREAU", "RegisterInstitution", Institution={**entry, "Level": "3", "Status": "inactive"})
     assert (result.Level, result.Status) == ("3", "inactive")
-    rows = [e for e in audit_rows(hub.sessions, "registry.institution") if e.actor_org == "BUREAU"]
+    rows = [e for e in audit_rows(hub.sessions, "registry.institution") if e.member == "BUREAU"]
     assert [(e.event_type, e.cert_serial, e.client_address) for e in rows] == [
         ("registry.institution.create", "0a", "127.0.0.1"), ("registry.institution.update", "0a", "127.0.0.1")]
     assert all(e.message_id.startswith("urn:uuid:test-") for e in rows)
@@ -140,9 +140,9 @@ def test_terminology(call):
         assert _fault_code(caught) == "registry.not_found"
 
 
-def _post(hub, sender: str, operation: str, **fields) -> etree._Element:
+def _post(hub, member: str, operation: str, **fields) -> etree._Element:
     """POST the plain envelope the gate middleware builds from the verified content; the response."""
-    message = verified(sender, operation, **fields)
+    message = verified(member, operation, **fields)
     envelope = etree.Element(q(SOAP11, "Envelope"), nsmap={"soap": SOAP11})
     etree.SubElement(envelope, q(SOAP11, "Body")).append(message.content)
     body = etree.tostring(envelope)

@@ -21,18 +21,18 @@ class Store:
     def __init__(self, sessions):
         self.sessions = sessions
 
-    def deliver(self, *documents: etree._Element | bytes, sender: str = "CLINIC01") -> list[int]:
+    def deliver(self, *documents: etree._Element | bytes, member: str = "CLINIC01") -> list[int]:
         """Put documents in the inbox as accepted messages (what the gate + inbox do); their row ids."""
         now = utcnow()
         ids = []
         with transaction(self.sessions) as session:
-            envelope = Envelope(sha256="0" * 64, sender=sender, cert_serial="01", wsa_message_id="urn:uuid:test",
+            envelope = Envelope(sha256="0" * 64, member=member, cert_serial="01", wsa_message_id="urn:uuid:test",
                                 action="urn:hie:exchange:v1:SubmitBatch", received_at=now, raw=b"<signed/>")
             session.add(envelope)
             session.flush()
             for index, doc in enumerate(documents):
                 data = doc if isinstance(doc, bytes) else etree.tostring(doc, encoding="utf-8")
-                message = Message(sender=sender, message_id=f"urn:uuid:test-{next(_counter)}", envelope_id=envelope.id,
+                message = Message(member=member, message_id=f"urn:uuid:test-{next(_counter)}", envelope_id=envelope.id,
                                   item_index=index, document_type="x", document_sha256=hashlib.sha256(data).hexdigest(),
                                   document=data, status=MessageStatus.ACCEPTED.value, received_at=now, updated_at=now,
                                   receipt=b"<receipt/>")

@@ -9,7 +9,7 @@ those cases ``valid_signature`` is set and a test proves that a permissive xmlse
 
 One module per class, one named function per case: ``parser`` (bytes that must not get past the
 hardened parser or the transport reader), ``signature`` (WS-Security header, references,
-algorithms, certificates, sender binding), ``encryption`` (a valid member signs what it sends:
+algorithms, certificates, member binding), ``encryption`` (a valid member signs what it sends:
 only decryption can refuse), ``replay`` (timestamps and MessageID reuse). ``kit`` holds the case
 registry, the message surgery and the Kit; importing this package imports the class modules in
 that order, which fills ``CASES``.

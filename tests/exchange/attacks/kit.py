@@ -120,9 +120,9 @@ def _marker(kind: str) -> str:
 class Msg:
     """A sealed request as an lxml tree, with the parts an attacker reaches for."""
 
-    def __init__(self, data: bytes, *, sender, message_id: str, marker: str):
+    def __init__(self, data: bytes, *, member, message_id: str, marker: str):
         self.root = _parse(data)
-        self.sender = sender
+        self.member = member
         self.message_id = message_id
         self.marker = marker
 
@@ -178,7 +178,7 @@ class Msg:
     def resign(self, signer=None, targets=None) -> "Msg":
         """Sign again (the hub's own signing code) as ``signer`` over ``targets``."""
         self.unsign()
-        signer = signer or self.sender
+        signer = signer or self.member
         sig = dsig.sign(self.security, targets if targets is not None else self.required_parts(),
                         key=signer.signing_key)
         self.token_reference(sig)
@@ -196,7 +196,7 @@ class Msg:
         used here yields too, so xmlsec with all transforms enabled verifies the result.
         """
         self.unsign()
-        signer = signer or self.sender
+        signer = signer or self.member
         sig = etree.SubElement(self.security, q(DS, "Signature"), nsmap={"ds": DS})
         info = etree.SubElement(sig, q(DS, "SignedInfo"))
         etree.SubElement(info, q(DS, "CanonicalizationMethod"), Algorithm=c14n)
@@ -339,7 +339,7 @@ class Kit:
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
-    def seal(self, sender: str = "CLINIC01", *, op: str = "SubmitDocument", content=None, recipient=None,
+    def seal(self, member: str = "CLINIC01", *, op: str = "SubmitDocument", content=None, recipient=None,
              message_id: str | None = None, **kwargs) -> Msg:
         """A genuinely valid request (builders.sealed) whose plaintext carries a unique marker."""
         marker = _marker("PLAINTEXT")
@@ -347,9 +347,9 @@ class Kit:
         if content is None:
             content = (builders.submit_document(builders.sample_document(marker)) if op == "SubmitDocument"
                        else builders.operation(op, MessageId=f"urn:uuid:{uuid.uuid4()}"))
-        creds = self.members[sender]
+        creds = self.members[member]
         data = builders.sealed(creds, recipient or self.hub_cert, content, op=op, message_id=message_id, **kwargs)
-        return Msg(data, sender=creds, message_id=message_id, marker=marker)
+        return Msg(data, member=creds, message_id=message_id, marker=marker)
 
     def attacker_body(self, msg: Msg) -> etree._Element:
         """A Body the attacker made: fresh ids, content encrypted for the hub with a fresh key."""

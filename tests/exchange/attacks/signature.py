@@ -1,4 +1,4 @@
-"""Signature attacks: the WS-Security header, references, algorithms, certificates, sender binding.
+"""Signature attacks: the WS-Security header, references, algorithms, certificates, member binding.
 
 Signature wrapping, references left out or outside the allowed positions, forbidden algorithms,
 transforms and reference URIs, untrusted, expired, revoked or misused certificates, a From that
@@ -62,7 +62,7 @@ def body_not_referenced(kit: Kit) -> Attack:
 
 @case(SIGNATURE, "security.signature.incomplete", valid_signature=True)
 def from_not_referenced(kit: Kit) -> Attack:
-    """Re-signed without wsa:From (the sender claim would be unsigned)."""
+    """Re-signed without wsa:From (the member claim would be unsigned)."""
     msg = kit.seal()
     return msg.resign(targets=msg.required_parts()[:-1]).attack()
 
