@@ -31,7 +31,7 @@ from olap.backend import Backend
 from . import arrow_reader as reader
 from . import dimensions, extract, load
 from .facts import MESSAGE_FACT, SOURCES
-from .models import EtlRun, EtlWatermark
+from .models import EtlRun, EtlWatermark, RunKind, RunStatus
 from .transform import Pseudonymizer, transform_facts, transform_messages
 
 DEFAULT_OVERLAP = timedelta(seconds=60)
@@ -62,7 +62,7 @@ def _watermarks(session: Session) -> dict[str, str]:
 
 def _start(sessions: sessionmaker[Session], kind: str, now: datetime) -> int:
     with transaction(sessions) as session:
-        run = EtlRun(kind=kind, status="running", started_at=now, rows_read=0, rows_written=0, rows_rejected=0,
+        run = EtlRun(kind=kind, status=RunStatus.RUNNING.value, started_at=now, rows_read=0, rows_written=0, rows_rejected=0,
                      watermark_from="", watermark_to="", detail="")
         session.add(run)
         session.flush()
@@ -178,7 +178,7 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
         started = time.perf_counter()
         now = datetime.now(timezone.utc)
         version = int(now.timestamp() * 1_000_000)
-        result = RunResult(run_id=_start(sessions, "incremental", now), kind="incremental")
+        result = RunResult(run_id=_start(sessions, RunKind.INCREMENTAL.value, now), kind=RunKind.INCREMENTAL.value)
         with sessions() as session:
             marks = _watermarks(session)
         last = datetime.fromisoformat(marks["documents"]) if "documents" in marks else None
@@ -194,11 +194,11 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
                   extract.messages_changed(message_start, now),
                   version=version, progress=progress, persons=(start, now))
         except Exception as error:
-            _finish(sessions, result, status="failed", watermarks={},
+            _finish(sessions, result, status=RunStatus.FAILED.value, watermarks={},
                     detail={"error": type(error).__name__, "code": getattr(error, "code", "")})
             raise
         result.seconds = time.perf_counter() - started
-        _finish(sessions, result, status="finished",
+        _finish(sessions, result, status=RunStatus.FINISHED.value,
                 watermarks={"documents": now.isoformat(), "messages": now.isoformat(), "merges": str(merge_id)},
                 detail={"facts": result.per_fact, "dimensions": result.dimensions, "merged_persons": len(persons),
                         "seconds": round(result.seconds, 3)})
@@ -217,7 +217,7 @@ def backfill(sessions: sessionmaker[Session], mart: Backend, pseudonymize: Pseud
         china = timezone(timedelta(hours=8))
         low = datetime(start.year, start.month, start.day, tzinfo=china).astimezone(timezone.utc)
         high = datetime(end.year, end.month, end.day, tzinfo=china).astimezone(timezone.utc) + timedelta(days=1)
-        result = RunResult(run_id=_start(sessions, "backfill", now), kind="backfill",
+        result = RunResult(run_id=_start(sessions, RunKind.BACKFILL.value, now), kind=RunKind.BACKFILL.value,
                            watermark_from=start.isoformat(), watermark_to=end.isoformat())
         try:
             in_mart = load.documents_dated(mart, [source.fact for source in SOURCES], start, end)
@@ -225,11 +225,11 @@ def backfill(sessions: sessionmaker[Session], mart: Backend, pseudonymize: Pseud
                   extract.messages_received(low, high),
                   version=version, progress=progress)
         except Exception as error:
-            _finish(sessions, result, status="failed", watermarks={},
+            _finish(sessions, result, status=RunStatus.FAILED.value, watermarks={},
                     detail={"error": type(error).__name__, "code": getattr(error, "code", "")})
             raise
         result.seconds = time.perf_counter() - started
-        _finish(sessions, result, status="finished", watermarks={},
+        _finish(sessions, result, status=RunStatus.FINISHED.value, watermarks={},
                 detail={"facts": result.per_fact, "seconds": round(result.seconds, 3)})
         return result
 

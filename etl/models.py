@@ -6,6 +6,7 @@ next run loads the same changes again, which the mart's versioned tables absorb 
 """
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import Integer, String, Text
@@ -14,12 +15,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.store.models import Base, UTCDateTime
 
 
+class RunKind(str, enum.Enum):
+    INCREMENTAL = "incremental"  # the changes since the watermarks
+    BACKFILL = "backfill"        # every document of a clinical date range
+
+
+class RunStatus(str, enum.Enum):
+    RUNNING = "running"
+    FINISHED = "finished"  # the mart has every row; the watermarks moved
+    FAILED = "failed"      # the watermarks did not move: the next run reads the same changes
+
+
 class EtlRun(Base):
     __tablename__ = "etl_run"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # incremental | backfill | full
-    status: Mapped[str] = mapped_column(String(16))  # running | finished | failed
+    kind: Mapped[str] = mapped_column(String(16))  # RunKind
+    status: Mapped[str] = mapped_column(String(16))  # RunStatus
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     rows_read: Mapped[int] = mapped_column(Integer, default=0)

@@ -54,10 +54,12 @@ def run_analytics_demo(*, data_dir: Path, base_url: str, since: datetime) -> Non
 
 def _wait_for_etl(sessions, etl_status, since: datetime, timeout: float = 60.0) -> dict:
     """The first ETL run the hub started after ``since`` and finished (it runs every few seconds here)."""
+    from etl.models import RunStatus
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for run in etl_status(sessions, last=5)["runs"]:
-            if run["status"] == "finished" and datetime.fromisoformat(run["started_at"]) > since:
+            if run["status"] == RunStatus.FINISHED and datetime.fromisoformat(run["started_at"]) > since:
                 return run
         time.sleep(0.5)
     raise click.ClickException("the hub's ETL did not run (see the hub's log)")
