@@ -65,7 +65,7 @@ def _clickhouse_insert(mart, rows: int) -> None:
     diagnosis = "[" + ", ".join(f"'{code}'" for code in DIAGNOSES) + "]"
     bands = "[" + ", ".join(f"'{band}'" for band in BANDS) + "]"
     mart.execute(
-        "INSERT INTO fact_outpatient_visit (fact_key, source_id, document_id, message_id, loaded_at, sex, age_band, "
+        "INSERT INTO fact_outpatient_visit (fact_key, source_row_id, document_row_id, message_row_id, loaded_at, sex, age_band, "
         f"primary_diagnosis_code, version, deleted, {', '.join(VISIT_COLUMNS)}) "
         "SELECT concat('record_encounter:', toString(n)), n, n, n, toDateTime('2026-12-01 00:00:00', 'UTC'), "
         f"toString(n % 2 + 1), arrayElement({bands}, n % 5 + 1), arrayElement({diagnosis}, n % 6 + 1), 1, 0, "
@@ -73,7 +73,7 @@ def _clickhouse_insert(mart, rows: int) -> None:
     medication = ", ".join(f"{sql} AS {name}" for name, (sql, _) in MEDICATION_COLUMNS.items())
     codes = "[" + ", ".join(f"'{code}'" for code in drugs) + "]"
     mart.execute(
-        "INSERT INTO fact_medication (fact_key, source_id, document_id, message_id, loaded_at, person_key, sex, "
+        "INSERT INTO fact_medication (fact_key, source_row_id, document_row_id, message_row_id, loaded_at, person_key, sex, "
         f"age_band, kind, drug_code, quantity, version, deleted, {', '.join(MEDICATION_COLUMNS)}) "
         "SELECT concat('record_medication:', toString(n)), n, intDiv(n, 2), n, toDateTime('2026-12-01 00:00:00', 'UTC'), "
         f"toString((n * 2654435761) % 3000000), '1', '15-44', 'prescription', "

@@ -56,12 +56,12 @@ def changed_between(start: datetime | None, end: datetime, person_ids: tuple[int
     return Selection("d.updated_at > :start AND d.updated_at <= :end", {"start": start, "end": end}, person_ids)
 
 
-def effective_between(start: datetime, end: datetime, document_ids: tuple[int, ...] = ()) -> Selection:
-    """Documents whose clinical time falls in [start, end), and ``document_ids`` (those with facts
+def effective_between(start: datetime, end: datetime, document_row_ids: tuple[int, ...] = ()) -> Selection:
+    """Documents whose clinical time falls in [start, end), and ``document_row_ids`` (those with facts
     in the mart's range: a document corrected or cancelled out of the range must leave it too)."""
     where = "d.effective_time >= :start AND d.effective_time < :end"
-    if document_ids:
-        where = f"({where}) OR d.id IN ({', '.join(str(int(i)) for i in document_ids)})"
+    if document_row_ids:
+        where = f"({where}) OR d.id IN ({', '.join(str(int(i)) for i in document_row_ids)})"
     return Selection(where, {"start": start, "end": end})
 
 
@@ -102,8 +102,8 @@ def read_source(connection: Connection | None, source: FactSource, selection: Se
         if rows.empty:
             break
         extras = run(extra, extra_params)
-        rows = rows.merge(extras, on="document_id", how="left") if not extras.empty else rows.assign(
-            **{column: None for column in extras.columns if column != "document_id"})
+        rows = rows.merge(extras, on="document_row_id", how="left") if not extras.empty else rows.assign(
+            **{column: None for column in extras.columns if column != "document_row_id"})
     return rows
 
 

@@ -9,7 +9,7 @@ reconciliation all read the same rows the same way. The SQL is the common subset
 PostgreSQL.
 
 ``extras`` are per-document aggregates a fact needs from sibling tables (the primary diagnosis and
-the drug charges of a visit), read with the same selection and merged on ``document_id``.
+the drug charges of a visit), read with the same selection and merged on ``document_row_id``.
 """
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ class FactSource:
     date_column: str  # name (after AS) of the column that gives the fact's date
     person: bool = True
     condition: str = ""  # extra filter on the rows of oltp_table
-    extras: tuple[str, ...] = field(default_factory=tuple)  # SELECT d.id AS document_id, ... {where} GROUP BY d.id
+    extras: tuple[str, ...] = field(default_factory=tuple)  # SELECT d.id AS document_row_id, ... {where} GROUP BY d.id
 
     def select(self, where: str) -> str:
         person_columns = f", {_PERSON_COLUMNS}" if self.person else ""
         person_join = f" {_PERSON_JOIN}" if self.person else ""
         condition = f" AND ({self.condition})" if self.condition else ""
-        return (f"SELECT r.id AS source_id, r.document_ref AS document_id, d.message_row_id AS message_id, "
+        return (f"SELECT r.id AS source_row_id, r.document_ref AS document_row_id, d.message_row_id AS message_row_id, "
                 f"r.institution AS institution_code{person_columns}, {self.columns} "
                 f"FROM {self.oltp_table} r JOIN record_document d ON d.id = r.document_ref{person_join} "
                 f"WHERE ({where}){condition}")
@@ -43,7 +43,7 @@ class FactSource:
 
 
 def _per_document(select: str, table: str, condition: str) -> str:
-    return (f"SELECT d.id AS document_id, {select} FROM {table} x JOIN record_document d ON d.id = x.document_ref "
+    return (f"SELECT d.id AS document_row_id, {select} FROM {table} x JOIN record_document d ON d.id = x.document_ref "
             f"WHERE ({{where}}) AND ({condition}) GROUP BY d.id")
 
 
@@ -96,7 +96,8 @@ SOURCES: tuple[FactSource, ...] = (
 # Exchange health comes from the inbox itself (every message, processed or rejected).
 MESSAGE_FACT = "fact_exchange_message"
 MESSAGE_SELECT = (
-    "SELECT m.id AS source_id, COALESCE(d.id, 0) AS document_id, m.id AS message_id, m.member AS institution_code, "
+    "SELECT m.id AS source_row_id, COALESCE(d.id, 0) AS document_row_id, m.id AS message_row_id, "
+    "m.member AS institution_code, "
     "m.document_type AS document_type, m.status AS status, m.error_code AS error_code, "
     "m.received_at AS received_at, d.effective_time AS effective_time "
     "FROM inbox_message m LEFT JOIN record_document d ON d.message_row_id = m.id WHERE ({where})"

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.store.db import transaction
 from olap.backend import Backend
+from olap.schema.migrate import rebuilt_at
 
 from . import arrow_reader as reader
 from . import dimensions, extract, load
@@ -56,8 +57,14 @@ class RunResult:
     seconds: float = 0.0
 
 
-def _watermarks(session: Session) -> dict[str, str]:
-    return {row.feed: row.value for row in session.scalars(select(EtlWatermark))}
+def _watermarks(session: Session, *, rebuilt: datetime | None = None) -> dict[str, str]:
+    """The watermarks by feed; those set before the mart last rebuilt tables count as never set.
+
+    The mart keeps the rebuild's time to the second: a watermark of the same second counts as
+    older (at worst one needless reload; never a fact left out)."""
+    fresh_from = rebuilt + timedelta(seconds=1) if rebuilt is not None else None
+    return {row.feed: row.value for row in session.scalars(select(EtlWatermark))
+            if fresh_from is None or row.updated_at >= fresh_from}
 
 
 def _start(sessions: sessionmaker[Session], kind: str, now: datetime) -> int:
@@ -179,8 +186,9 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
         now = datetime.now(timezone.utc)
         version = int(now.timestamp() * 1_000_000)
         result = RunResult(run_id=_start(sessions, RunKind.INCREMENTAL.value, now), kind=RunKind.INCREMENTAL.value)
+        rebuilt = rebuilt_at(mart)  # a schema version dropped and re-created facts: load everything again
         with sessions() as session:
-            marks = _watermarks(session)
+            marks = _watermarks(session, rebuilt=rebuilt)
         last = datetime.fromisoformat(marks["documents"]) if "documents" in marks else None
         start = last - overlap if last else None
         with sessions.kw["bind"].connect() as connection:

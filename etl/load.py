@@ -25,15 +25,16 @@ def _identities(frame: pd.DataFrame) -> pd.Series:
     return frame["fact_key"].astype(str) + "|" + frame["institution_code"].astype(str) + "|" + days
 
 
-def tombstones(mart: Backend, fact: str, document_ids: list[int], keep: pd.DataFrame, *, version: int,
+def tombstones(mart: Backend, fact: str, document_row_ids: list[int], keep: pd.DataFrame, *, version: int,
                loaded_at: pd.Timestamp) -> pd.DataFrame:
-    """``deleted = 1`` rows for the live facts of ``document_ids`` whose identity (key, institution,
+    """``deleted = 1`` rows for the live facts of ``document_row_ids`` whose identity (key, institution,
     date) is not in ``keep`` (the rows being loaded). The identity, not the key alone: SQLite reuses
     the row ids a new version freed, so a key can come back on another day or institution."""
-    if not document_ids:
+    if not document_row_ids:
         return pd.DataFrame()
-    live = exact(mart, fact, "document_id IN (SELECT arrayJoin({ids:Array(UInt64)}))", {"ids": [int(i) for i in document_ids]},
-                 columns=("fact_key", "institution_code", "date", "document_id"))
+    live = exact(mart, fact, "document_row_id IN (SELECT arrayJoin({ids:Array(UInt64)}))",
+                 {"ids": [int(i) for i in document_row_ids]},
+                 columns=("fact_key", "institution_code", "date", "document_row_id"))
     if live.empty:
         return pd.DataFrame()
     kept = set(_identities(keep[list(_IDENTITY)])) if not keep.empty else set()
@@ -48,8 +49,8 @@ def documents_dated(mart: Backend, facts: list[str], start, end) -> tuple[int, .
     found: set[int] = set()
     for fact in facts:
         rows = exact(mart, fact, "date >= {low:Date} AND date <= {high:Date}", {"low": start, "high": end},
-                     columns=("DISTINCT document_id",))
-        found |= {int(value) for value in rows["document_id"] if int(value)}
+                     columns=("DISTINCT document_row_id",))
+        found |= {int(value) for value in rows["document_row_id"] if int(value)}
     return tuple(sorted(found))
 
 

@@ -117,12 +117,12 @@ def _text(values: pd.Series) -> pd.Series:
 def _lineage(raw: pd.DataFrame, fact: str, oltp_table: str, date: pd.Series, *, version: int,
              loaded_at: pd.Timestamp) -> dict[str, pd.Series]:
     return {
-        "fact_key": oltp_table + ":" + raw["source_id"].astype("int64").astype(str),
+        "fact_key": oltp_table + ":" + raw["source_row_id"].astype("int64").astype(str),
         "date": date,
         "institution_code": _text(raw["institution_code"]),
-        "source_id": raw["source_id"].astype("uint64"),
-        "document_id": raw["document_id"].astype("uint64"),
-        "message_id": raw["message_id"].astype("uint64"),
+        "source_row_id": raw["source_row_id"].astype("uint64"),
+        "document_row_id": raw["document_row_id"].astype("uint64"),
+        "message_row_id": raw["message_row_id"].astype("uint64"),
         "loaded_at": pd.Series(loaded_at, index=raw.index).astype("datetime64[s, UTC]"),
         "version": pd.Series(version, index=raw.index, dtype="uint64"),
         "deleted": pd.Series(0, index=raw.index, dtype="uint8"),

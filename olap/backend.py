@@ -68,6 +68,10 @@ class Backend(ABC):
 
         self.execute(create_table_sql(table, self.capabilities))
 
+    def drop_table(self, table: "Table") -> None:
+        """Drop ``table`` if it exists (a schema version that rebuilds it; the ETL reloads it)."""
+        self.execute(f"DROP TABLE IF EXISTS {table.name}")
+
     def table_names(self) -> set[str]:
         """Names of the tables in this backend's database."""
         frame = self.query_df("SELECT name FROM system.tables WHERE database = {db:String}",

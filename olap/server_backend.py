@@ -139,6 +139,19 @@ class ServerBackend(Backend):
             self._distributed.pop(table.name, None)
             self._column_types.pop(table.name, None)
 
+    def drop_table(self, table: "Table") -> None:
+        """One node: the table. Cluster: the Distributed table and the local tables on every node."""
+        if not self.cluster:
+            super().drop_table(table)
+            return
+        with self._lock:
+            for node in self._nodes:
+                names = (table.name, local_name(table)) if table.sharded else (table.name,)
+                for name in names:
+                    self._guard(lambda node=node, name=name: node.execute(f"DROP TABLE IF EXISTS {name}"))
+            self._distributed.pop(table.name, None)
+            self._column_types.pop(table.name, None)
+
     def drop_database(self) -> None:
         """Drop this backend's database on every node (tests; a rebuild from OLTP)."""
         with self._lock:

@@ -4,7 +4,9 @@ Every statement is ``CREATE … IF NOT EXISTS``, so a run that crashed half-way 
 next one, and applying an already-applied schema is a no-op (nothing is created or recorded).
 A mart newer than this code is refused rather than written to. A rollup that a version adds to a
 mart that already has facts is filled from them before the version is recorded (a cube would
-otherwise read the empty rollup and answer zero).
+otherwise read the empty rollup and answer zero). A version may rebuild tables (``REBUILD``: the
+mart is derived data): they are dropped and created anew, and ``rebuilt_at`` tells the ETL to
+reload everything its watermarks say it loaded before that moment.
 """
 from __future__ import annotations
 
@@ -37,7 +39,10 @@ def apply_schema(backend: Backend, versions: tuple[ModuleType, ...] = VERSIONS) 
     for module in sorted(versions, key=lambda module: module.VERSION):
         if module.VERSION <= current:
             continue
+        rebuilt = set(getattr(module, "REBUILD", ()))
         for table in module.TABLES:
+            if table.name in rebuilt:
+                backend.drop_table(table)
             backend.create_table(table)
         if current:
             _fill_new_rollups(backend, module.TABLES)
@@ -47,6 +52,20 @@ def apply_schema(backend: Backend, versions: tuple[ModuleType, ...] = VERSIONS) 
             "applied_at": [now], "version": [int(now.timestamp() * 1_000_000)]}))
         applied.append(module.VERSION)
     return applied
+
+
+def rebuilt_at(backend: Backend, versions: tuple[ModuleType, ...] = VERSIONS) -> datetime | None:
+    """When the latest applied version that rebuilt tables was applied (None: no rebuild ever)."""
+    rebuilding = [module.VERSION for module in versions if getattr(module, "REBUILD", ())]
+    if not rebuilding:
+        return None
+    frame = backend.query_df("SELECT max(applied_at) AS at, count() AS n FROM mart_schema_version "
+                             "WHERE has({versions:Array(UInt32)}, schema_version)", {"versions": rebuilding},
+                             small=True)
+    if not len(frame) or not int(frame["n"].iloc[0]):
+        return None
+    at = pd.Timestamp(frame["at"].iloc[0])
+    return (at if at.tzinfo else at.tz_localize("UTC")).to_pydatetime()
 
 
 def _fill_new_rollups(backend: Backend, tables: tuple[Table, ...]) -> None:
@@ -59,4 +78,4 @@ def _fill_new_rollups(backend: Backend, tables: tuple[Table, ...]) -> None:
                                version=int(datetime.now(timezone.utc).timestamp() * 1_000_000))
 
 
-__all__ = ["current_version", "apply_schema"]
+__all__ = ["current_version", "apply_schema", "rebuilt_at"]

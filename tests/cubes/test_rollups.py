@@ -8,7 +8,7 @@ import pandas as pd
 from olap import apply_schema
 from olap.rollups import ROLLUPS, refresh
 
-_VISIT_COLUMNS = {"source_id": 0, "document_id": 0, "message_id": 0, "person_key": "p", "sex": "1",
+_VISIT_COLUMNS = {"source_row_id": 0, "document_row_id": 0, "message_row_id": 0, "person_key": "p", "sex": "1",
                   "age_band": "15-44", "department_code": "D", "kind": "outpatient", "primary_diagnosis_code": "I10",
                   "drug_fen": 100, "deleted": 0}
 

@@ -14,8 +14,8 @@ def visits(ids: range, *, version: int = 1, deleted: int = 0, start: date = date
     """One outpatient visit fact per OLTP id; institution and day follow from the id."""
     rows = [{
         "fact_key": f"record_encounter:{i}", "date": start + timedelta(days=i % 75),
-        "institution_code": INSTITUTIONS[i % len(INSTITUTIONS)], "source_id": i, "document_id": 10_000 + i,
-        "message_id": 20_000 + i, "loaded_at": LOADED_AT, "person_key": f"p{i % 97:04d}",
+        "institution_code": INSTITUTIONS[i % len(INSTITUTIONS)], "source_row_id": i, "document_row_id": 10_000 + i,
+        "message_row_id": 20_000 + i, "loaded_at": LOADED_AT, "person_key": f"p{i % 97:04d}",
         "sex": "1" if i % 2 else "2", "age_band": "15-44", "department_code": "03" if i % 4 else "",
         "kind": "emergency" if i % 10 == 0 else "outpatient", "primary_diagnosis_code": "J18.9",
         "total_fen": amount_fen + i, "drug_fen": i % 500, "version": version, "deleted": deleted,
