@@ -80,6 +80,10 @@ def read_entries(directory: Path | str) -> list[dict]:
         return []
     except (OSError, ValueError):
         raise CertsError("pki.registry.invalid", detail=str(path)) from None
+    if isinstance(entries, list):  # a registry written before the member had one name says org_code
+        for entry in entries:
+            if isinstance(entry, dict) and "member" not in entry and "org_code" in entry:
+                entry["member"] = entry.pop("org_code")
     if not isinstance(entries, list) or not all(
         isinstance(entry, dict) and all(field in entry for field in _FIELDS) for entry in entries
     ):
