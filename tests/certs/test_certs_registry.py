@@ -80,11 +80,11 @@ def test_corrupt_registry_is_reported(pki_dir):
     assert caught.value.code == "pki.registry.invalid"
 
 
-def test_a_registry_written_before_the_member_rename_is_read_and_rewritten(base_pki, rsa_member):
-    path = PkiPaths.of(base_pki).registry
+def test_a_registry_written_before_the_member_rename_is_read_and_rewritten(pki_dir, rsa_member):
+    path = PkiPaths.of(pki_dir).registry
     entries = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps([{("org_code" if key == "member" else key): value for key, value in entry.items()}
                                 for entry in entries]), encoding="utf-8")
-    assert {record.member for record in list_certificates(base_pki)} >= {"HUB", rsa_member}
-    revoke_member(base_pki, member=rsa_member)  # a write stores the current names
+    assert {record.member for record in list_certificates(pki_dir)} >= {"HUB", rsa_member}
+    revoke_member(pki_dir, member=rsa_member)  # a write stores the current names
     assert all("member" in entry and "org_code" not in entry for entry in json.loads(path.read_text(encoding="utf-8")))
