@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import sys
@@ -80,8 +81,11 @@ def run_bench(*, out_dir: Path, documents: int, batch_size: int, hub_workers: in
     try:
         config = _write_config(work / "clinic", hub_url=server.url, pki=pki, batch_size=batch_size)
         outgoing = config.parent / "outgoing"
+        settled = time.time() - 3600  # written an hour ago: past the agent's settle_seconds
         for serial in range(documents):
-            (outgoing / f"lab-{serial:06d}.xml").write_bytes(make_document("agent", serial, author=MEMBER))
+            path = outgoing / f"lab-{serial:06d}.xml"
+            path.write_bytes(make_document("agent", serial, author=MEMBER))
+            os.utime(path, (settled, settled))
         agent = Agent(load(config))
         say(f"{documents} documents written; collecting into the outbox")
         started = time.perf_counter()
