@@ -58,13 +58,17 @@ class RunResult:
 
 
 def _watermarks(session: Session, *, rebuilt: datetime | None = None) -> dict[str, str]:
-    """The watermarks by feed; those set before the mart last rebuilt tables count as never set.
+    """The watermarks by feed; those of a run that started before the mart last rebuilt tables
+    count as never set (what such a run loaded may have been dropped under it).
 
-    The mart keeps the rebuild's time to the second: a watermark of the same second counts as
+    The mart keeps the rebuild's time to the second: a run started in the same second counts as
     older (at worst one needless reload; never a fact left out)."""
-    fresh_from = rebuilt + timedelta(seconds=1) if rebuilt is not None else None
-    return {row.feed: row.value for row in session.scalars(select(EtlWatermark))
-            if fresh_from is None or row.updated_at >= fresh_from}
+    if rebuilt is None:
+        return {row.feed: row.value for row in session.scalars(select(EtlWatermark))}
+    fresh_from = rebuilt + timedelta(seconds=1)
+    rows = session.execute(select(EtlWatermark.feed, EtlWatermark.value, EtlRun.started_at)
+                           .join(EtlRun, EtlRun.id == EtlWatermark.run_id))
+    return {feed: value for feed, value, started_at in rows if started_at >= fresh_from}
 
 
 def _start(sessions: sessionmaker[Session], kind: str, now: datetime) -> int:

@@ -1,4 +1,4 @@
-"""Sealed elements: content encrypted for one recipient, then signed by the member (hub replies).
+"""Sealed elements: content encrypted for one recipient, then signed by its sender (the hub's replies).
 
 Layout: ``<X Id="..."> metadata... <xenc:EncryptedData> (KeyInfo holds the EncryptedKey)
 <ds:Signature/></X>`` — encrypt first, then sign over the ciphertext, like requests.
@@ -33,7 +33,7 @@ def seal_element(wrapper: etree._Element, content: bytes, *, recipient: x509.Cer
 
 def open_sealed(wrapper: etree._Element, *, recipient: Credentials, check_signer,
                 policy: Policy = REPLY_POLICY) -> bytes:
-    """Verify the member's signature over ``wrapper`` and decrypt its content."""
+    """Verify the signer's signature over ``wrapper`` (``check_signer``) and decrypt its content."""
     verify_element(wrapper, check_signer=check_signer, policy=policy)
     datas = wrapper.findall(q(XENC, "EncryptedData"))
     if len(datas) != 1:

@@ -83,11 +83,11 @@ class Agent:
              wait: bool = False) -> PushResult:
         """Send the backlog; with ``drain_for``, keep retrying transient failures that long."""
         with self._job("push", wait=wait) as outbox:
-            member = Sender(outbox, self.client("push"), self.config.push)
+            sender = Sender(outbox, self.client("push"), self.config.push)
             if drain_for is None:
-                result = member.push(progress=progress)
+                result = sender.push(progress=progress)
             else:
-                result = drain(member, give_up_after=drain_for, progress=progress)
+                result = drain(sender, give_up_after=drain_for, progress=progress)
             if result.skews:
                 outbox.set_meta(clock_skew=round(statistics.median(result.skews), 3), clock_skew_at=time.time())
             return result

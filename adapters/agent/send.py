@@ -1,4 +1,4 @@
-"""The member: drains the outbox backlog to the hub, batch by batch, and records each receipt.
+"""The sender: drains the outbox backlog to the hub, batch by batch, and records each receipt.
 
 Failure policy, by what the hub (or the line) said:
 
@@ -160,13 +160,13 @@ class Sender:
         raise PushHalted(code, self.backoff.failed(code))
 
 
-def drain(member: Sender, *, give_up_after: float, progress: Callable[[int], None] | None = None,
+def drain(sender: Sender, *, give_up_after: float, progress: Callable[[int], None] | None = None,
           sleep: Callable[[float], None] = time.sleep) -> PushResult:
     """Push until the backlog is empty, waiting out transient failures for at most ``give_up_after`` seconds."""
     total = PushResult()
     deadline = time.time() + give_up_after
     while True:
-        result = member.push(progress=progress, ignore_backoff=True)
+        result = sender.push(progress=progress, ignore_backoff=True)
         total.accepted += result.accepted
         total.quarantined += result.quarantined
         total.requests += result.requests

@@ -181,7 +181,7 @@ def tokens():
 @click.option("--label", default="api", show_default=True, help="What the token is for (no personal data).")
 @click.option("--days", type=int, default=365, show_default=True, help="Validity in days.")
 def tokens_issue(data_dir, database_url, member, label, days):
-    """Issue a token for ORG and print it once (only its SHA-256 is stored)."""
+    """Issue a token for MEMBER and print it once (only its SHA-256 is stored)."""
     from protocol.timestamps import utcnow
 
     from ..auth import issue
@@ -197,7 +197,7 @@ def tokens_issue(data_dir, database_url, member, label, days):
 @click.option("--database-url", default=None)
 @click.option("--member", required=True)
 def tokens_revoke(data_dir, database_url, member):
-    """Revoke every live token of ORG."""
+    """Revoke every live token of MEMBER."""
     from protocol.timestamps import utcnow
 
     from ..auth import revoke

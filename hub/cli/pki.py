@@ -108,7 +108,7 @@ def list_command(directory, as_json):
     if as_json:
         click.echo(json.dumps([_as_json(record) for record in records], ensure_ascii=False, indent=2))
     else:
-        rows = [("ROLE", "ORG", "SERIAL", "KEY", "STATUS", "NOT AFTER", "DAYS")]
+        rows = [("ROLE", "MEMBER", "SERIAL", "KEY", "STATUS", "NOT AFTER", "DAYS")]
         rows += [(r.role, r.member, r.serial_hex[:16], r.key_type, r.status,
                   r.not_after.strftime("%Y-%m-%d"), str(r.expires_in_days)) for r in records]
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -40,7 +40,7 @@ def _run(data_dir, database_url, action):
 @click.option("--member", required=True, help="The bureau-role member (registry kind 'bureau').")
 @click.option("--days", type=int, default=None, help="Expire after this many days (default: until revoked).")
 def grants_issue(data_dir, database_url, member, days):
-    """Grant ORG identified access; prints the grant id."""
+    """Grant MEMBER identified access; prints the grant id."""
     from protocol.timestamps import utcnow
 
     from ..registry.access import create_grant

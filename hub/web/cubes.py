@@ -2,7 +2,7 @@
 ``POST /api/cubes/{cube}/query`` (a query -> cells), behind bearer tokens and region scoping.
 
 The mart backend is ``request.app.state.mart`` (opened by the hub app). Errors are machine codes
-from ``hub.errors.FAULTS``; the query's values are never echoed back.
+from ``protocol.errors.FAULTS``; the query's values are never echoed back.
 """
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ def test_init_issue_revoke_list(runner, tmp_path):
     result = runner.invoke(pki, ["list", "--dir", directory])
     assert result.exit_code == 0, result.output
     rows = [line.split() for line in result.stdout.splitlines()]
-    assert rows[0][:2] == ["ROLE", "ORG"]
+    assert rows[0][:2] == ["ROLE", "MEMBER"]
     statuses = {row[1]: row[4] for row in rows[1:]}
     assert statuses == {"HUB": "valid", "ORG1": "revoked", "ORG2": "expiring"}
     assert re.search(r"^warning: member ORG2 certificate .* expires in 2 days", result.stderr, re.M)

@@ -1,14 +1,18 @@
 """The alembic migrations build exactly the schema the models describe, and go down again."""
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from hub.store.db import downgrade, make_engine, migrate
+from hub.store.db import downgrade, make_engine, migrate, sqlite_url
 from hub.store.metadata import metadata
+
+member_rename = importlib.import_module("hub.store.migrations.versions.0005_one_word_for_the_member")
 
 
 def _differences(engine) -> list:
@@ -79,5 +83,29 @@ def test_the_member_rename_keeps_every_row_and_key(db_url):
             assert connection.execute(text("SELECT org_code FROM registry_access_grant")).scalars().all() == ["BUREAU"]
         migrate(engine)
         assert _differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_member_rename_cut_off_half_way_on_sqlite_finishes_when_run_again(tmp_path):
+    """Python's sqlite3 commits DDL as it goes: 0005 cut off after some renames (here: the columns and
+    the first index, as if the process died there) is finished by the next ``migrate``."""
+    engine = make_engine(sqlite_url(tmp_path / "hub.db"))
+    try:
+        migrate(engine, "0004")
+        with engine.begin() as connection:
+            for statement in _BEFORE_MEMBER:
+                connection.execute(text(statement))
+            for table, old, new in member_rename.COLUMNS:
+                connection.execute(text(f"ALTER TABLE {table} RENAME COLUMN {old} TO {new}"))
+            table, old, new, columns = member_rename.INDEXES[0]
+            connection.execute(text(f"DROP INDEX {old}"))
+            connection.execute(text(f"CREATE INDEX {new} ON {table} ({', '.join(columns)})"))
+        migrate(engine)
+        assert _differences(engine) == []
+        with engine.connect() as connection:
+            for table, member in _MEMBER_OF.items():
+                assert connection.execute(text(f"SELECT member FROM {table}")).scalars().all() == [member], table
+            assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     finally:
         engine.dispose()

@@ -1,12 +1,17 @@
 """one word for the party that sends: sender, recipient, actor_org, org and org_code become member
 
 Renames columns in place (no table is copied: the inbox may be large): PostgreSQL renames
-columns, indexes and constraints; SQLite renames columns (ALTER TABLE … RENAME COLUMN, which
-also rewrites the column inside every index and constraint) and recreates the plain indexes
-under their new names. SQLite cannot rename a table constraint without copying the table, so
-the two constraints whose names held the old word (the inbox's unique key, the grant's foreign
-key) are renamed in the schema text itself, in the same transaction: only the constraint's name
-changes, the table's storage and the index behind the constraint are untouched.
+columns, indexes and constraints in one transaction; SQLite renames columns (ALTER TABLE …
+RENAME COLUMN, which also rewrites the column inside every index and constraint) and recreates
+the plain indexes under their new names. SQLite cannot rename a table constraint without copying
+the table, so the two constraints whose names held the old word (the inbox's unique key, the
+grant's foreign key) are renamed in the schema text itself: only the constraint's name changes,
+the table's storage and the index behind the constraint are untouched. Python's sqlite3 commits
+DDL as it goes, so on SQLite each step first looks whether it is already done: a migration cut
+off half-way finishes when it runs again.
+
+Stop the hub (web workers and processor) before upgrading: a process still running the code
+before this revision writes the old column names.
 
 Revision ID: 0005
 Revises: 0004
@@ -41,26 +46,33 @@ CONSTRAINTS = [  # (table, old name, new name)
 
 def _rename(columns, indexes, constraints):
     bind = op.get_bind()
-    sqlite = bind.dialect.name == 'sqlite'
-    for table, old, new in columns:
-        op.execute(f'ALTER TABLE {table} RENAME COLUMN {old} TO {new}')
-    for table, old, new, indexed in indexes:
-        if sqlite:
-            op.execute(f'DROP INDEX {old}')
-            op.execute(f'CREATE INDEX {new} ON {table} ({", ".join(indexed)})')
-        else:
+    if bind.dialect.name != 'sqlite':
+        for table, old, new in columns:
+            op.execute(f'ALTER TABLE {table} RENAME COLUMN {old} TO {new}')
+        for _table, old, new, _indexed in indexes:
             op.execute(f'ALTER INDEX {old} RENAME TO {new}')
-    for table, old, new in constraints:
-        if sqlite:
-            _rename_sqlite_constraint(bind, table, old, new)
-        else:
+        for table, old, new in constraints:
             op.execute(f'ALTER TABLE {table} RENAME CONSTRAINT {old} TO {new}')
-
-
-def _rename_sqlite_constraint(bind, table: str, old: str, new: str) -> None:
-    """Rename a named table constraint in SQLite's stored CREATE TABLE text (the name only)."""
+        return
     connection = bind.connection.driver_connection
+    for table, old, new in columns:
+        if old in {row[1] for row in connection.execute(f'PRAGMA table_info({table})')}:
+            op.execute(f'ALTER TABLE {table} RENAME COLUMN {old} TO {new}')
+    for table, old, new, indexed in indexes:
+        names = {row[1] for row in connection.execute(f'PRAGMA index_list({table})')}
+        if old in names:
+            op.execute(f'DROP INDEX {old}')
+        if new not in names:
+            op.execute(f'CREATE INDEX {new} ON {table} ({", ".join(indexed)})')
+    for table, old, new in constraints:
+        _rename_sqlite_constraint(connection, table, old, new)
+
+
+def _rename_sqlite_constraint(connection, table: str, old: str, new: str) -> None:
+    """Rename a named table constraint in SQLite's stored CREATE TABLE text (the name only)."""
     (sql,) = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    if f'CONSTRAINT {new} ' in sql:
+        return  # done by an earlier, interrupted run
     if f'CONSTRAINT {old} ' not in sql:
         raise RuntimeError(f'{table}: constraint {old} not found')
     (version,) = connection.execute('PRAGMA schema_version').fetchone()

@@ -1,0 +1,4 @@
+"""``python -m hub.cli``: the ``hie`` command."""
+from .main import main
+
+main()
