@@ -24,10 +24,10 @@ from pathlib import Path
 from lxml import etree
 
 from hub import pipeline
+from hub.exchange.models import Message
 from hub.records.query import longitudinal_record
 from hub.runtime import processing_stages
 from hub.store.db import make_engine, migrate, session_factory
-from hub.store.models import Message
 from tests.support.documents import _q, document, patient_element
 from tests.support.inbox import Store
 from tests.support.population import generate

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.exchange.models import Envelope, Message
 from hub.records.models import ROW_MODELS, RecordDocument
-from hub.store.models import Envelope, Message
 
 from .errors import LineageError
 from .facts import SOURCES

@@ -1,14 +1,39 @@
-"""ATNA-like audit events. Written in the caller's transaction: if the audit fails, so does the request."""
+"""ATNA-like audit events (their table and their writers). Written in the caller's transaction:
+if the audit fails, so does the request."""
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import Integer, String
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from protocol.timestamps import utcnow
 
 from .errors import StoreError
 from .store.db import transaction
+from .store.models import Base, UTCDateTime
 from .store.rawsql import RawSql
+
+
+class AuditEvent(Base):
+    """ATNA-like audit record; written for every accept, reject, decrypt failure and reply fetch."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    member: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who acted (or was refused)
+    cert_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    envelope_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # record access and MPI events: which person (an internal id, never a name) and why
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    purpose: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
 
 SUCCESS = "success"
 FAILURE = "failure"
@@ -61,4 +86,4 @@ def record_rejection(sessions: sessionmaker[Session], *, trace, code: str, clien
         raise StoreError("server.unavailable", "audit write failed") from None
 
 
-__all__ = ["event", "insert_raw", "record", "record_many", "record_rejection", "SUCCESS", "FAILURE"]
+__all__ = ["AuditEvent", "event", "insert_raw", "record", "record_many", "record_rejection", "SUCCESS", "FAILURE"]

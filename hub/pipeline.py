@@ -31,8 +31,8 @@ from protocol.timestamps import utcnow
 from . import audit
 from .exchange import replies
 from .exchange import sql as statements
+from .exchange.models import Message
 from .store.db import transaction
-from .store.models import Message
 from .store.rawsql import RawSql
 from .store.sqlite import WalCheckpointer
 

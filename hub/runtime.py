@@ -15,12 +15,12 @@ from protocol.timestamps import utcnow
 
 from .errors import StoreError
 from .exchange.gate import SecurityGate
+from .exchange.models import RequestNonce
 from .exchange.writer import InboxWriter
 from .pipeline import Stage
 from .records.stage import RecordsStage
 from .settings import Settings
 from .store.db import make_engine, migrate, session_factory, transaction
-from .store.models import RequestNonce
 
 
 class NonceGuard:

@@ -153,7 +153,7 @@ def messages(data_dir, database_url, limit, as_json):
     """List what the inbox holds (newest first)."""
     from sqlalchemy import select
 
-    from ..store.models import Message
+    from ..exchange.models import Message
 
     with open_store(data_dir, database_url)() as session:
         rows = session.scalars(select(Message).order_by(Message.id.desc()).limit(limit)).all()

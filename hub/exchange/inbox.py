@@ -25,10 +25,10 @@ from protocol.receipts import build_receipt
 from protocol.status import MessageStatus, ReceiptStatus
 
 from .. import audit
-from ..store.models import Message
 from ..store.rawsql import RawSql
 from . import sql as statements
 from .gate import VerifiedRequest
+from .models import Message
 
 
 @dataclass(frozen=True)

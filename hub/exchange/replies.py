@@ -17,9 +17,9 @@ from protocol.timestamps import format_utc, utcnow
 
 from .. import audit
 from ..store.db import transaction
-from ..store.models import Reply
 from ..store.rawsql import RawSql
 from . import sql as statements
+from .models import Reply
 
 
 def reply_row(*, member: str, kind: str, content: bytes, in_reply_to: str | None = None,

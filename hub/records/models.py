@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from ..exchange.models import Message
 from ..store.models import Base, UTCDateTime
 
 Money = Numeric(14, 2)
@@ -44,7 +45,7 @@ class RecordDocument(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("mpi_person.id"), nullable=True)
     patient_record_id: Mapped[int | None] = mapped_column(ForeignKey("mpi_patient_record.id"), nullable=True,
                                                           index=True)
-    message_row_id: Mapped[int] = mapped_column(ForeignKey("inbox_message.id"), index=True)
+    message_row_id: Mapped[int] = mapped_column(ForeignKey(Message.id), index=True)  # the signed message
     status: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
 
-from ..store.models import Message
+from ..exchange.models import Message
 from .models import (
     ChildCheckup,
     Diagnosis,

@@ -24,7 +24,7 @@ from protocol.xmlparse import parse_admitted
 from schemas.validation import validated
 
 from .. import audit, mpi
-from ..store.models import Message
+from ..exchange.models import Message
 from ..store.rawsql import RawSql
 from . import sql as records_sql
 from .header import DocumentHeader, read_header

@@ -1,4 +1,4 @@
-"""Every table of the OLTP store on one MetaData: the exchange core's and each domain package's."""
+"""Every table of the OLTP store on one MetaData: each domain's ``models`` (and the audit trail's)."""
 from __future__ import annotations
 
 import importlib
@@ -6,7 +6,7 @@ import importlib
 from .models import Base
 
 # Domain packages that define tables on ``Base`` (imported for their side effect).
-MODEL_MODULES = ("hub.store.models", "hub.mpi.models", "hub.registry.models", "hub.auth.models",
+MODEL_MODULES = ("hub.exchange.models", "hub.audit", "hub.mpi.models", "hub.registry.models", "hub.auth.models",
                  "hub.records.models", "etl.models")
 
 

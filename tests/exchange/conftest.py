@@ -20,11 +20,12 @@ import pytest
 from sqlalchemy import func, select
 
 from certs import PkiPaths, init_pki, issue_member, revoke_member
+from hub.audit import AuditEvent
+from hub.exchange.models import Envelope, Message, Reply, RequestNonce
 from hub.runtime import Hub
 from hub.settings import Settings
 from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
-from hub.store.models import AuditEvent, Envelope, Message, Reply, RequestNonce
 from protocol.credentials import Credentials, load_certificate
 from tests.support import asgi
 

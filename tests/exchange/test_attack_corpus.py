@@ -18,10 +18,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from hub.audit import AuditEvent
 from hub.runtime import Hub
 from hub.settings import Settings
 from hub.soap import wsgi
-from hub.store.models import AuditEvent
 from protocol.errors import FAULTS
 from protocol.ns import HIS, SOAP11, q
 from protocol.receipts import read_receipt

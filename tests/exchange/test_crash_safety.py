@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from adapters.client import HubClient
 from adapters.errors import AdapterError
+from hub.exchange.models import Message
 from hub.store.db import make_engine, session_factory
-from hub.store.models import Message
 from protocol.status import MessageStatus
 
 from .builders import sample_document

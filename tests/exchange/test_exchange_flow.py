@@ -10,7 +10,8 @@ from lxml import etree
 from sqlalchemy import select
 
 from adapters.errors import HubFault
-from hub.store.models import AuditEvent, Envelope, Message
+from hub.audit import AuditEvent
+from hub.exchange.models import Envelope, Message
 from tests.support.documents import document as canonical
 
 from .builders import sample_document

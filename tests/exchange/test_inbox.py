@@ -9,8 +9,9 @@ from lxml import etree
 from sqlalchemy import select, text
 
 from hub import pipeline
+from hub.audit import AuditEvent
+from hub.exchange.models import Message, Reply
 from hub.runtime import processing_stages
-from hub.store.models import AuditEvent, Message, Reply
 from protocol.errors import HubError
 from protocol.ns import HIS, q
 from protocol.timestamps import utcnow

@@ -13,10 +13,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from hub.exchange.models import Message
 from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
 from hub.store.db import sqlite_url
-from hub.store.models import Message
 from hub.store.sqlite import WalSyncer
 from tests.support import asgi
 

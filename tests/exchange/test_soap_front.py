@@ -22,6 +22,7 @@ from sqlalchemy import select
 from hub.errors import ExchangeError
 from hub.exchange import writer
 from hub.exchange.inbox import Intake, ItemOutcome
+from hub.exchange.models import Message
 from hub.exchange.soap import TNS, BatchItem
 from hub.runtime import Hub
 from hub.settings import Settings
@@ -30,7 +31,6 @@ from hub.soap.application import HubApplication, as_fault
 from hub.soap.asgi import SoapFront
 from hub.soap.faults import fault_envelope
 from hub.soap.wsgi import GateMiddleware
-from hub.store.models import Message
 from tests.support import asgi
 
 from .builders import fault_code, sample_document, sealed, submit_batch, submit_document

@@ -29,7 +29,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from hub.exchange.gate import action_for
-from hub.store.models import Envelope, Message
+from hub.exchange.models import Envelope, Message
 from protocol.credentials import load_certificate
 from protocol.ns import DS, HIS, SOAP11, WSA, WSSE, WSU, XENC, KeyTransport, q
 from protocol.receipts import read_receipt

@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import insert, select
 
 from hub import mpi
+from hub.audit import AuditEvent
 from hub.errors import MpiError
 from hub.mpi import MergeRecord, PatientRecord, Person, PersonIdentifier, ReviewItem
 from hub.store.db import transaction
-from hub.store.models import AuditEvent
 
 from .conftest import LI_ID, NOW, ZHANG_ID, opd, rid, traits
 

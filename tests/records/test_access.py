@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from hub.audit import AuditEvent
 from hub.mpi.resident_id import make_resident_id
 from hub.records import access, query
 from hub.registry import seed_demo
 from hub.registry.models import AccessGrant
 from hub.store.db import transaction
-from hub.store.models import AuditEvent
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
 from tests.support.documents import document

@@ -7,10 +7,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
+from hub.audit import AuditEvent
 from hub.records.models import ROW_MODELS, Diagnosis, Encounter, LabResult, RecordDocument
 from hub.records.query import document_bytes, find_document
 from hub.runtime import processing_stages
-from hub.store.models import AuditEvent
 from tests.support.documents import DOC_NS, document, example_types
 
 PERSONLESS = {"InstitutionMonthlyStats", "DrugMovement"}

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
+from hub.audit import AuditEvent
 from hub.registry import Actor, seed_demo
 from hub.store.db import make_engine, migrate, session_factory, transaction
-from hub.store.models import AuditEvent
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
 BUREAU = Actor(member="BUREAU")

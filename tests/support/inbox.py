@@ -8,9 +8,9 @@ import itertools
 from lxml import etree
 
 from hub import pipeline
+from hub.exchange.models import Envelope, Message
 from hub.runtime import processing_stages
 from hub.store.db import transaction
-from hub.store.models import Envelope, Message
 from protocol.status import MessageStatus
 from protocol.timestamps import utcnow
 
