@@ -34,16 +34,17 @@ def main():
 main.add_command(pki_group, "pki")
 
 
-def _add_etl_commands() -> None:
+def _add_commands() -> None:
     from .etl import etl, lineage
-    from .registry import grants
+    from .registry import grants, registry
 
     main.add_command(etl, "etl")
     main.add_command(lineage, "lineage")
     main.add_command(grants, "grants")
+    main.add_command(registry, "registry")
 
 
-_add_etl_commands()
+_add_commands()
 
 
 @main.command()
@@ -177,7 +178,7 @@ def tokens():
 @tokens.command("issue")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--database-url", default=None)
-@click.option("--member", required=True, help="Organization code the token acts for.")
+@click.option("--member", required=True, help="The registered, active member the token acts for.")
 @click.option("--label", default="api", show_default=True, help="What the token is for (no personal data).")
 @click.option("--days", type=int, default=365, show_default=True, help="Validity in days.")
 def tokens_issue(data_dir, database_url, member, label, days):
@@ -185,9 +186,15 @@ def tokens_issue(data_dir, database_url, member, label, days):
     from protocol.timestamps import utcnow
 
     from ..auth import issue
+    from ..registry.models import EntryStatus, Institution
     from ..store.db import transaction
 
     with transaction(open_store(data_dir, database_url)) as session:
+        entry = session.get(Institution, member)
+        if entry is None or entry.status != EntryStatus.ACTIVE.value:
+            # a token for a member the registry does not know (or has deactivated) would open nothing
+            raise click.ClickException("registry.not_found: no active registry entry for this member "
+                                       "(register it first: hie registry add)")
         token = issue(session, member=member, label=label, now=utcnow(), valid_days=days)
     click.echo(token)
 

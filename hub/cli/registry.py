@@ -1,8 +1,10 @@
-"""``hie grants issue | revoke | list``: identified-record access for bureau-role organizations.
+"""``hie registry add | list`` (the members the registry knows) and ``hie grants issue | revoke | list``
+(identified-record access for bureau-role members).
 
-A bureau sees aggregates; reading identified records needs a grant (``hub.registry.access``). The
-operator gives and ends grants here; every change is audited (actor ``hub``). Grants name
-organizations, never persons.
+Who may read what is decided by the registry (``hub.records.access``): an unregistered member reads
+nothing personal. A bureau sees aggregates; reading identified records needs a grant. The operator
+registers members and gives and ends grants here; every change is audited (actor ``hub``). Grants
+name members, never persons.
 """
 from __future__ import annotations
 
@@ -88,4 +90,55 @@ def grants_list(data_dir, database_url, active):
         click.echo("no grants")
 
 
-__all__ = ["grants"]
+@click.group()
+def registry() -> None:
+    """Members in the registry (WS/T 790 institution registry): kind, division, status (audited)."""
+
+
+@registry.command("add")
+@_data_dir
+@_database_url
+@click.option("--code", required=True, help="The member code (the one in its certificate).")
+@click.option("--name", required=True)
+@click.option("--kind", required=True, help="hospital, community_center, clinic, bureau, cdc, pharmacy, supplier or "
+                                             "distributor.")
+@click.option("--division", "division_code", required=True, help="GB/T 2260 division code, e.g. 330102.")
+@click.option("--level", default=None, help="Hospital grade: 3, 2, 1 or 9.")
+@click.option("--parent", "parent_code", default=None, help="The member it belongs to (a station's centre).")
+@click.option("--inactive", is_flag=True, help="Register (or set) it as inactive: it reads nothing personal.")
+def registry_add(data_dir, database_url, code, name, kind, division_code, level, parent_code, inactive):
+    """Register a member, or update its entry."""
+    from ..registry.actor import HUB_OPERATOR
+    from ..registry.models import EntryStatus
+    from ..registry.service import register_institution
+
+    status = (EntryStatus.INACTIVE if inactive else EntryStatus.ACTIVE).value
+    _run(data_dir, database_url, lambda session: register_institution(
+        session, actor=HUB_OPERATOR, code=code, name=name, kind=kind, division_code=division_code, level=level,
+        parent_code=parent_code, status=status))
+    click.echo(f"{code}: {kind}, {status}")
+
+
+@registry.command("list")
+@_data_dir
+@_database_url
+def registry_list(data_dir, database_url):
+    """Every registered member: code, kind, division, status, name."""
+    from ..registry.checks import MAX_RESULTS
+    from ..registry.service import query_institutions
+
+    def every(session):
+        found, offset = [], 0
+        while page := query_institutions(session, limit=MAX_RESULTS, offset=offset):
+            found += [(i.code, i.kind, i.division_code, i.status, i.name) for i in page]
+            offset += len(page)
+        return found
+
+    rows = _run(data_dir, database_url, every)
+    for code, kind, division, status, name in rows:
+        click.echo(f"{code:<12} {kind:<17} {division:<7} {status:<9} {name}")
+    if not rows:
+        click.echo("no members registered")
+
+
+__all__ = ["grants", "registry"]

@@ -104,8 +104,11 @@ class RecordService(ServiceBase):
         hub, verified, client = _ctx(ctx)
         requester = _requester(hub, verified)
         purpose = _arg(verified, "Purpose")
-        if requester.role == "bureau" and not requester.identified_grant:
-            raise HubError("access.denied", "bureau role without identified-access grant")
+        try:
+            access.may_search(requester, purpose)
+        except HubError as exc:
+            access.refused(hub.sessions, requester=requester, error=exc, purpose=purpose, client_address=client)
+            raise
         identifier = (_arg(verified, "IdentifierRoot"), _arg(verified, "Identifier"))
         with transaction(hub.sessions) as session:
             found = mpi.find_persons(session, identifier=identifier if all(identifier) else None,

@@ -84,8 +84,12 @@ def find_residents(request: Request, identifier_root: str | None = None, identif
     """Resident query (PDQ): by identifier or demographics; every person returned is audited."""
     try:
         requester = _requester(request)
-        if requester.role == "bureau" and not requester.identified_grant:
-            raise HubError("access.denied", "bureau role without identified-access grant")
+        try:
+            access.may_search(requester, purpose)
+        except HubError as exc:
+            access.refused(request.app.state.hub.sessions, requester=requester, error=exc, purpose=purpose,
+                           client_address=_client(request))
+            raise
         if not (identifier and identifier_root) and not (name and birth_date):
             raise HubError("registry.invalid", "give an identifier, or a name and a birth date", field="query")
         with transaction(request.app.state.hub.sessions) as session:

@@ -1,9 +1,15 @@
-"""A migrated store on each backend, and a way to deliver documents as the inbox would."""
+"""A migrated store on each backend, a way to deliver documents as the inbox would, and ``records``:
+the demo registry and one person with records at CLINIC01 and HOSP01 (for the access tests)."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from hub.store.db import make_engine, migrate, session_factory
+from hub.mpi.resident_id import make_resident_id
+from hub.records import query
+from hub.registry import seed_demo
+from hub.store.db import make_engine, migrate, session_factory, transaction
+from tests.support.documents import document
 from tests.support.inbox import Store
 
 
@@ -15,3 +21,23 @@ def store(db_url):
         yield Store(session_factory(engine))
     finally:
         engine.dispose()
+
+
+# synthetic person (generated for the tests, not a real person)
+PATIENT = {"resident_id": make_resident_id("33010619800101002"), "name": "合成测试甲", "sex": "2",
+           "birth_date": "1980-01-01", "division": "330106"}
+
+
+@pytest.fixture
+def records(store):
+    with transaction(store.sessions) as session:
+        seed_demo(session)
+    store.deliver(document("OutpatientVisit", institution="CLINIC01", document_id="OV-A", patient=PATIENT),
+                  member="CLINIC01")
+    store.deliver(document("LabReport", institution="HOSP01", document_id="LAB-A", patient=PATIENT), member="HOSP01")
+    assert store.process() == 2
+    with store.sessions() as session:
+        person_ids = set(session.scalars(select(query.RecordDocument.person_id)))
+    assert len(person_ids) == 1, "the same resident ID links both institutions' records"
+    store.person_id = person_ids.pop()
+    return store

@@ -7,33 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from hub.audit import AuditEvent
-from hub.mpi.resident_id import make_resident_id
 from hub.records import access, query
-from hub.registry import seed_demo
 from hub.registry.models import AccessGrant
 from hub.store.db import transaction
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
-from tests.support.documents import document
-
-# synthetic person (generated for the tests, not a real person)
-PATIENT = {"resident_id": make_resident_id("33010619800101002"), "name": "合成测试甲", "sex": "2",
-           "birth_date": "1980-01-01", "division": "330106"}
-
-
-@pytest.fixture
-def records(store):
-    with transaction(store.sessions) as session:
-        seed_demo(session)
-    store.deliver(document("OutpatientVisit", institution="CLINIC01", document_id="OV-A", patient=PATIENT),
-                  member="CLINIC01")
-    store.deliver(document("LabReport", institution="HOSP01", document_id="LAB-A", patient=PATIENT), member="HOSP01")
-    assert store.process() == 2
-    with store.sessions() as session:
-        person_ids = set(session.scalars(select(query.RecordDocument.person_id)))
-    assert len(person_ids) == 1, "the same resident ID links both institutions' records"
-    store.person_id = person_ids.pop()
-    return store
 
 
 def read(store, member, purpose=None, *, person_id=None):

@@ -14,11 +14,11 @@ from hub.web.records import router
 from protocol.timestamps import utcnow
 from tests.support.documents import ROOTS
 
-from .test_access import PATIENT, records  # noqa: F401  (fixture)
+from .conftest import PATIENT
 
 
 @pytest.fixture
-def api(records):  # noqa: F811
+def api(records):
     app = FastAPI()
     app.state.hub = SimpleNamespace(sessions=records.sessions)
     app.include_router(router)

@@ -1,0 +1,36 @@
+"""``hie registry add | list`` and ``hie tokens issue``: a hand-run hub registers its members, and a
+token is issued only for a registered, active member (one line and a non-zero exit otherwise)."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from hub.auth.models import ApiToken
+from hub.cli.main import main
+from hub.store.db import make_engine, session_factory
+
+
+def test_register_list_and_tokens_only_for_active_members(tmp_path):
+    runner = CliRunner()
+
+    def hie(*arguments):
+        return runner.invoke(main, [*arguments, "--data-dir", str(tmp_path)])
+
+    refused = hie("tokens", "issue", "--member", "CLINIC01")
+    assert refused.exit_code == 1 and refused.output.count("\n") == 1 and "registry.not_found" in refused.output
+    added = hie("registry", "add", "--code", "CLINIC01", "--name", "示例社区卫生服务中心", "--kind", "community_center",
+                "--division", "330102")
+    assert (added.exit_code, added.output) == (0, "CLINIC01: community_center, active\n")
+    bad = hie("registry", "add", "--code", "X1", "--name", "x", "--kind", "castle", "--division", "330102")
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1 and "registry.invalid" in bad.output
+    assert "CLINIC01" in hie("registry", "list").output and "X1" not in hie("registry", "list").output
+    issued = hie("tokens", "issue", "--member", "CLINIC01")
+    assert issued.exit_code == 0 and len(issued.output.strip()) >= 32
+    assert hie("registry", "add", "--code", "CLINIC01", "--name", "示例社区卫生服务中心", "--kind", "community_center",
+               "--division", "330102", "--inactive").exit_code == 0
+    assert "inactive" in hie("registry", "list").output
+    again = hie("tokens", "issue", "--member", "CLINIC01")
+    assert again.exit_code == 1 and "registry.not_found" in again.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    with session_factory(engine)() as session:
+        assert session.query(ApiToken).filter_by(member="CLINIC01").count() == 1  # the refused ones stored nothing
+    engine.dispose()
