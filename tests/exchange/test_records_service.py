@@ -125,3 +125,32 @@ def test_parameters_spyne_cannot_read_get_a_code(hub, call):
     """The records service's spyne Faults leave as the hub's too (``HubWsgiApplication``)."""
     assert call("CLINIC01", "GetLongitudinalRecord", PersonId=f"EVIL-{uuid.uuid4().hex[:8]}") \
         == ("soap.operation.invalid", None)
+
+
+def test_a_valid_certificate_alone_opens_no_record(hub, post, members, hub_enc_cert, call):
+    """HOSP01's certificate is valid throughout; what it may read follows its registry entry: as a
+    supplier, then as an inactive hospital, it reads nothing personal over SOAP (refusals audited)."""
+    from sqlalchemy import select
+
+    from hub.audit import AuditEvent
+    from hub.registry.models import Institution
+
+    with transaction(hub.sessions) as session:
+        seed_demo(session)
+    visit = document("OutpatientVisit", institution="CLINIC01", document_id="OV-SOAP-2", patient=PATIENT)
+    assert fault_code(post(sealed(members["CLINIC01"], hub_enc_cert, submit_document(visit))).body) is None
+    assert pipeline.process_pending(hub.sessions, processing_stages()) == 1
+    _, found = call("CLINIC01", "FindResidents", IdentifierRoot=ROOTS["resident_id"], Identifier=PATIENT["resident_id"])
+    person_id = found[0]["person_id"]
+    assert call("HOSP01", "GetLongitudinalRecord", PersonId=person_id, Purpose="treatment")[0] is None
+    for kind, status in (("supplier", "active"), ("hospital", "inactive")):
+        with transaction(hub.sessions) as session:
+            entry = session.get(Institution, "HOSP01")
+            entry.kind, entry.status = kind, status
+        assert call("HOSP01", "GetLongitudinalRecord", PersonId=person_id, Purpose="treatment")[0] == "access.denied"
+        assert call("HOSP01", "FindResidents", IdentifierRoot=ROOTS["resident_id"], Identifier=PATIENT["resident_id"],
+                    Purpose="treatment")[0] == "access.denied"
+    with hub.sessions() as session:
+        denied = session.scalars(select(AuditEvent.code).where(AuditEvent.event_type == "record.access.deny",
+                                                               AuditEvent.member == "HOSP01")).all()
+    assert denied == ["access.denied"] * 4
