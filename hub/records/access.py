@@ -81,7 +81,8 @@ def requester_for(session: Session, member: str, *, now: datetime) -> Requester:
 
 def _own_patient(session: Session, member: str, person_id: int) -> bool:
     records = mpi.PatientRecord.__table__
-    return bool(session.scalar(select(exists().where(records.c.institution == member, records.c.person_id == person_id))))
+    return bool(session.scalar(select(exists().where(records.c.institution == member,
+                                                     records.c.person_id == person_id))))
 
 
 def may_search(requester: Requester, purpose: str | None) -> None:

@@ -17,16 +17,15 @@ def test_register_list_and_tokens_only_for_active_members(tmp_path):
 
     refused = hie("tokens", "issue", "--member", "CLINIC01")
     assert refused.exit_code == 1 and refused.output.count("\n") == 1 and "registry.not_found" in refused.output
-    added = hie("registry", "add", "--code", "CLINIC01", "--name", "示例社区卫生服务中心", "--kind", "community_center",
-                "--division", "330102")
+    clinic = ("--code", "CLINIC01", "--name", "示例社区卫生服务中心", "--kind", "community_center", "--division", "330102")
+    added = hie("registry", "add", *clinic)
     assert (added.exit_code, added.output) == (0, "CLINIC01: community_center, active\n")
     bad = hie("registry", "add", "--code", "X1", "--name", "x", "--kind", "castle", "--division", "330102")
     assert bad.exit_code == 1 and bad.output.count("\n") == 1 and "registry.invalid" in bad.output
     assert "CLINIC01" in hie("registry", "list").output and "X1" not in hie("registry", "list").output
     issued = hie("tokens", "issue", "--member", "CLINIC01")
     assert issued.exit_code == 0 and len(issued.output.strip()) >= 32
-    assert hie("registry", "add", "--code", "CLINIC01", "--name", "示例社区卫生服务中心", "--kind", "community_center",
-               "--division", "330102", "--inactive").exit_code == 0
+    assert hie("registry", "add", *clinic, "--inactive").exit_code == 0
     assert "inactive" in hie("registry", "list").output
     again = hie("tokens", "issue", "--member", "CLINIC01")
     assert again.exit_code == 1 and "registry.not_found" in again.output
