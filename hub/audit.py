@@ -38,6 +38,7 @@ class AuditEvent(Base):
 SUCCESS = "success"
 FAILURE = "failure"
 _FAILURE_EVENTS = frozenset({"message.reject", "request.reject", "decrypt.fail", "record.access.deny"})
+_FAILURE_PREFIXES = ("api.reject.",)  # a bearer token refused, by reason
 
 
 def event(event_type: str, *, verified=None, trace=None, message_id: str | None = None,
@@ -46,8 +47,8 @@ def event(event_type: str, *, verified=None, trace=None, message_id: str | None 
     """One audit row; who and which certificate come from the verified request (or the gate trace)."""
     source = verified.request if verified is not None else (trace.request if trace is not None else None)
     envelope = verified.envelope_sha256 if verified is not None else (trace.envelope_sha256 if trace else None)
-    return {"at": utcnow(), "event_type": event_type,
-            "outcome": FAILURE if event_type in _FAILURE_EVENTS else SUCCESS, "code": code,
+    failed = event_type in _FAILURE_EVENTS or event_type.startswith(_FAILURE_PREFIXES)
+    return {"at": utcnow(), "event_type": event_type, "outcome": FAILURE if failed else SUCCESS, "code": code,
             "member": member or (source.identity.member if source else None),
             "cert_serial": source.identity.serial_hex if source else None,
             "message_id": message_id or (source.message_id if source else None),

@@ -42,12 +42,20 @@ def revoke(session: Session, *, member: str, now: datetime) -> int:
 
 
 def authenticate(session: Session, *, token: str | None, now: datetime) -> str:
-    """The organization a bearer token belongs to; ``access.denied`` for anything else."""
-    if not token or not token.startswith(PREFIX) or len(token) > 100:
-        raise HubError("access.denied", "missing or malformed token")
+    """The member a bearer token belongs to; ``access.denied`` for anything else. The refusal's
+    fields say why (``reason``: missing, malformed, unknown, revoked, expired) and, for a revoked or
+    expired token, whose it was (``member``), for the audit."""
+    if not token:
+        raise HubError("access.denied", "missing token", reason="missing")
+    if not token.startswith(PREFIX) or len(token) > 100:
+        raise HubError("access.denied", "malformed token", reason="malformed")
     row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == _digest(token))).first()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
-        raise HubError("access.denied", "unknown, revoked or expired token")
+    if row is None:
+        raise HubError("access.denied", "unknown token", reason="unknown")
+    if row.revoked_at is not None:
+        raise HubError("access.denied", "revoked token", reason="revoked", member=row.member)
+    if row.expires_at is not None and row.expires_at <= now:
+        raise HubError("access.denied", "expired token", reason="expired", member=row.member)
     return row.member
 
 

@@ -17,7 +17,7 @@ from olap.errors import OlapError
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
 
-from .deps import HubErrorRoute, bearer_org
+from .deps import HubErrorRoute, bearer_member
 from .scope import scope_for
 
 router = APIRouter(prefix="/api/cubes", tags=["analytics"], route_class=HubErrorRoute)
@@ -35,14 +35,14 @@ def _mart(request: Request):
 @router.get("")
 def cubes(request: Request) -> dict:
     """Every cube's declaration: dimensions and levels, measures, indicators and their definitions."""
-    bearer_org(request)
+    bearer_member(request)
     return {"cubes": describe_all()}
 
 
 @router.post("/{cube}/query")
 def query(request: Request, cube: str, body: Any = Body(None)) -> dict:
     """The cells of one query (see docs/cubes.md), limited to the caller's region."""
-    member = bearer_org(request)
+    member = bearer_member(request)
     with request.app.state.hub.sessions() as session:
         scope = scope_for(session, member)
     mart = _mart(request)

@@ -54,14 +54,25 @@ class HubErrorRoute(APIRoute):
         return route
 
 
-def bearer_org(request: Request) -> str:
-    """The organization of the request's bearer token (``access.denied`` otherwise)."""
+def bearer_member(request: Request) -> str:
+    """The member of the request's bearer token; ``access.denied`` otherwise, audited
+    (``api.reject.<reason>``, with the member when the token is known, and the client address)."""
+    from .. import audit
     from ..auth import authenticate
+    from ..store.db import transaction
 
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    with request.app.state.hub.sessions() as session:
-        return authenticate(session, token=token, now=utcnow())
+    sessions = request.app.state.hub.sessions
+    try:
+        with sessions() as session:
+            return authenticate(session, token=token, now=utcnow())
+    except HubError as refused:
+        with transaction(sessions) as session:
+            audit.record(session, f"api.reject.{refused.fields.get('reason', 'unknown')}", code=refused.code,
+                         member=refused.fields.get("member"),
+                         client_address=request.client.host if request.client else None)
+        raise
 
 
-__all__ = ["error_response", "bearer_org", "HubErrorRoute"]
+__all__ = ["error_response", "bearer_member", "HubErrorRoute"]

@@ -15,7 +15,7 @@ from protocol.errors import HubError
 
 from ..registry.access import role_of
 from ..registry.models import Institution, Region
-from .deps import HubErrorRoute, bearer_org, error_response
+from .deps import HubErrorRoute, bearer_member, error_response
 from .scope import districts_under
 
 router = APIRouter(prefix="/api/lineage", tags=["lineage"], route_class=HubErrorRoute)
@@ -46,7 +46,7 @@ def fact_lineage(request: Request, fact_key: str):
     from etl.lineage import lineage
 
     try:
-        member = bearer_org(request)
+        member = bearer_member(request)
         with request.app.state.hub.sessions() as session:
             try:
                 answer = lineage(session, fact_key)

@@ -12,13 +12,13 @@ from protocol.timestamps import utcnow
 from .. import audit, mpi
 from ..records import access, query
 from ..store.db import transaction
-from .deps import HubErrorRoute, bearer_org, error_response
+from .deps import HubErrorRoute, bearer_member, error_response
 
 router = APIRouter(prefix="/api/records", tags=["records"], route_class=HubErrorRoute)
 
 
 def _requester(request: Request) -> access.Requester:
-    member = bearer_org(request)
+    member = bearer_member(request)
     with request.app.state.hub.sessions() as session:
         return access.requester_for(session, member, now=utcnow())
 

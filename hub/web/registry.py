@@ -13,7 +13,7 @@ from schemas import terminology
 
 from ..registry import hierarchy, service, staff
 from ..registry.regions import region_children
-from .deps import HubErrorRoute, bearer_org
+from .deps import HubErrorRoute, bearer_member
 
 router = APIRouter(prefix="/api/registry", tags=["registry"], route_class=HubErrorRoute)
 
@@ -81,7 +81,7 @@ def list_departments(request: Request, code: str):
 @router.get("/institutions/{code}/practitioners")
 def list_practitioners(request: Request, code: str, department: str | None = None):
     """Staff names are personal data: a member's bearer token is required."""
-    bearer_org(request)
+    bearer_member(request)
     with _sessions(request)() as session:
         rows = staff.query_practitioners(session, institution_code=code, department_code=department)
         return [_practitioner(row) for row in rows]

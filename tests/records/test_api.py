@@ -73,3 +73,31 @@ def test_resident_query(api):
     empty = get(api, "/api/records/residents", "CLINIC01")
     assert empty.status_code == 400 and empty.json() == {"code": "registry.invalid", "field": "query",
                                                          "message": empty.json()["message"]}
+
+
+def test_every_bearer_token_refusal_is_audited_with_why_and_whose(api):
+    """Missing, malformed, unknown, revoked and expired tokens are refused alike (403 access.denied) and
+    each refusal leaves an audit row saying why and, when the token is known, whose it was."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from hub.audit import AuditEvent
+
+    with transaction(api.sessions) as session:
+        expired = issue(session, member="CLINIC02", label="expired", now=utcnow() - timedelta(days=2), valid_days=1)
+        assert revoke(session, member="BUREAU", now=utcnow()) == 1
+    path = f"/api/records/persons/{api.person_id}/record"
+    for header in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Bearer hie_nope"},
+                   {"Authorization": f"Bearer {api.tokens['BUREAU']}"}, {"Authorization": f"Bearer {expired}"}):
+        answer = api.get(path, headers=header, params={"purpose": "treatment"})
+        assert (answer.status_code, answer.json()["code"]) == (403, "access.denied")
+    with api.sessions() as session:
+        rows = session.execute(select(AuditEvent.event_type, AuditEvent.member, AuditEvent.outcome, AuditEvent.code)
+                               .where(AuditEvent.event_type.startswith("api.reject.")).order_by(AuditEvent.id)).all()
+    assert [tuple(row) for row in rows] == [
+        ("api.reject.missing", None, "failure", "access.denied"),
+        ("api.reject.malformed", None, "failure", "access.denied"),
+        ("api.reject.unknown", None, "failure", "access.denied"),
+        ("api.reject.revoked", "BUREAU", "failure", "access.denied"),
+        ("api.reject.expired", "CLINIC02", "failure", "access.denied")]
