@@ -10,7 +10,7 @@ MESSAGES: dict[str, str] = {
     # operator tooling
     "pki.exists": "PKI directory is already initialised (use force to replace it)",
     "pki.missing": "PKI directory is not initialised (CA certificate or key missing)",
-    "pki.member.exists": "member already has a certificate (use renew to replace it)",
+    "pki.member.exists": "member already has a certificate (hie pki issue --renew replaces it)",
     "pki.member.unknown": "member has no unrevoked certificate",
     "pki.member.invalid": "member code must match ^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$ and not be HUB",
     "pki.name.invalid": "name must be 1 to 64 printable characters",

@@ -104,8 +104,12 @@ def load(path: str | Path) -> AgentConfig:
     try:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"no {path}: create one with `hie-agent init -c {path}`") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     base = path.parent

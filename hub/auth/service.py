@@ -24,11 +24,13 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(session: Session, *, member: str, label: str, now: datetime, valid_days: int | None = 365) -> str:
-    """A new token for ``member`` (returned once; only its hash is stored)."""
+def issue(session: Session, *, member: str, label: str, now: datetime, valid_days: int = 365) -> str:
+    """A new token for ``member`` (returned once; only its hash is stored). Every token expires."""
+    if not isinstance(valid_days, int) or valid_days < 1:
+        raise ValueError("a token lives at least one day, and never forever")
     token = PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(token_sha256=_digest(token), member=member, label=label[:100], created_at=now,
-                         expires_at=now + timedelta(days=valid_days) if valid_days else None))
+                         expires_at=now + timedelta(days=valid_days)))
     audit.record(session, "token.issue", member=member)
     return token
 

@@ -180,7 +180,8 @@ def tokens():
 @click.option("--database-url", default=None)
 @click.option("--member", required=True, help="The registered, active member the token acts for.")
 @click.option("--label", default="api", show_default=True, help="What the token is for (no personal data).")
-@click.option("--days", type=int, default=365, show_default=True, help="Validity in days.")
+@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
+              help="Validity in days (at most HIE_TOKEN_MAX_DAYS, 365 unless set).")
 def tokens_issue(data_dir, database_url, member, label, days):
     """Issue a token for MEMBER and print it once (only its SHA-256 is stored)."""
     from protocol.timestamps import utcnow
@@ -189,6 +190,9 @@ def tokens_issue(data_dir, database_url, member, label, days):
     from ..registry.models import EntryStatus, Institution
     from ..store.db import transaction
 
+    maximum = Settings.load(data_dir, database_url=database_url).token_max_days
+    if days > maximum:
+        raise click.BadParameter(f"at most {maximum} days (HIE_TOKEN_MAX_DAYS)", param_hint="--days")
     with transaction(open_store(data_dir, database_url)) as session:
         entry = session.get(Institution, member)
         if entry is None or entry.status != EntryStatus.ACTIVE.value:

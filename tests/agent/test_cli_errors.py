@@ -58,3 +58,11 @@ def test_push_now_says_which_source_failed(tmp_path, pki_dir):
     config = _config(tmp_path, pki_dir, replace=('folder = "outgoing"', 'folder = "outgoin"'))
     result = CliRunner().invoke(main, ["push-now", "-c", str(config), "--give-up-after", "0"])
     assert "outgoin does not exist" in result.output, result.output
+
+
+def test_a_missing_or_non_utf8_agent_toml_is_one_line(tmp_path):
+    missing = CliRunner().invoke(main, ["status", "-c", str(tmp_path / "nowhere" / "agent.toml")])
+    _one_line_error(missing, "hie-agent init")
+    latin = tmp_path / "agent.toml"
+    latin.write_bytes('member = "诊所"\n'.encode("gb18030"))  # saved by an editor in the local code page
+    _one_line_error(CliRunner().invoke(main, ["status", "-c", str(latin)]), "UTF-8")

@@ -33,3 +33,24 @@ def test_register_list_and_tokens_only_for_active_members(tmp_path):
     with session_factory(engine)() as session:
         assert session.query(ApiToken).filter_by(member="CLINIC01").count() == 1  # the refused ones stored nothing
     engine.dispose()
+
+
+def test_tokens_always_expire_within_the_configured_lifetime(tmp_path, monkeypatch):
+    runner = CliRunner()
+
+    def hie(*arguments):
+        return runner.invoke(main, [*arguments, "--data-dir", str(tmp_path)])
+
+    assert hie("registry", "add", "--code", "BUREAU", "--name", "示例市卫生健康委员会", "--kind", "bureau",
+               "--division", "330100").exit_code == 0
+    for days in ("0", "-5", "366"):  # --days 0 once meant "never"
+        refused = hie("tokens", "issue", "--member", "BUREAU", "--days", days)
+        assert refused.exit_code == 2 and "--days" in refused.output, days
+    monkeypatch.setenv("HIE_TOKEN_MAX_DAYS", "30")
+    assert hie("tokens", "issue", "--member", "BUREAU", "--days", "31").exit_code == 2
+    assert hie("tokens", "issue", "--member", "BUREAU", "--days", "30").exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    with session_factory(engine)() as session:
+        [token] = session.query(ApiToken).filter_by(member="BUREAU").all()
+        assert token.expires_at is not None and (token.expires_at - token.created_at).days == 30
+    engine.dispose()
