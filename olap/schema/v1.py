@@ -1,4 +1,4 @@
-"""Mart schema version 1: the star schema of issue 5 (dimensions, facts, one example rollup).
+"""Mart schema version 1: the first star schema (dimensions, facts, one example rollup).
 
 Conventions (``docs/olap.md`` has the table-by-table reference):
 
