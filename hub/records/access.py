@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +27,8 @@ from protocol.errors import HubError
 
 from .. import audit, mpi
 from ..errors import AccessError
-from ..registry.models import BUREAU_KINDS
+from ..registry.access import has_identified_grant
+from ..registry.models import BUREAU_KINDS, EntryStatus, Institution
 from ..store.db import transaction
 
 # Purposes of use (HL7 PurposeOfUse, in the words of the region's rules)
@@ -43,10 +45,19 @@ CARE_KINDS = frozenset({"hospital", "community_center", "clinic"})
 OVERSIGHT_KINDS = frozenset({"bureau", "cdc"})
 CARE_PURPOSES = frozenset({"treatment", "emergency", "referral"})
 OVERSIGHT_PURPOSES = frozenset({"public_health", "quality_review"})
-# kind → (may read its own patients without a purpose, purposes it may state, needs a grant)
-ACCESS: dict[str, tuple[bool, frozenset[str], bool]] = {
-    **{kind: (True, CARE_PURPOSES, False) for kind in CARE_KINDS},
-    **{kind: (False, OVERSIGHT_PURPOSES, True) for kind in OVERSIGHT_KINDS},
+
+
+class Rule(NamedTuple):
+    """What an active member of one registry kind may read."""
+
+    own_patients_without_purpose: bool
+    purposes: frozenset[str]
+    needs_grant: bool
+
+
+ACCESS: dict[str, Rule] = {
+    **{kind: Rule(True, CARE_PURPOSES, False) for kind in CARE_KINDS},
+    **{kind: Rule(False, OVERSIGHT_PURPOSES, True) for kind in OVERSIGHT_KINDS},
 }  # any other kind (pharmacy, supplier, distributor): nothing personal
 
 
@@ -92,20 +103,18 @@ def may_search(requester: Requester, purpose: str | None) -> None:
     rule = ACCESS.get(requester.kind) if requester.active else None
     if rule is None:
         raise AccessError("access.denied", "not a registered, active member of a kind that reads personal records")
-    _own_without_purpose, purposes, needs_grant = rule
-    if needs_grant and not requester.identified_grant:
+    if rule.needs_grant and not requester.identified_grant:
         raise AccessError("access.denied", "no identified-access grant")
-    if purpose is not None and purpose not in purposes:
+    if purpose is not None and purpose not in rule.purposes:
         raise AccessError("access.denied", "purpose not open to this kind of member")
-    if purpose is None and not _own_without_purpose:
+    if purpose is None and not rule.own_patients_without_purpose:
         raise AccessError("access.purpose.required", "identified access needs a purpose")
 
 
 def decide(session: Session, *, requester: Requester, person_id: int, purpose: str | None) -> str | None:
     """Raise ``AccessError`` if the read is not allowed; return the purpose recorded for it."""
     may_search(requester, purpose)
-    own_without_purpose, _purposes, _needs_grant = ACCESS[requester.kind]
-    if purpose is None and not (own_without_purpose and _own_patient(session, requester.member, person_id)):
+    if purpose is None and not _own_patient(session, requester.member, person_id):
         raise AccessError("access.purpose.required", "not a patient of the requesting member: state a purpose")
     return purpose
 
@@ -135,5 +144,5 @@ def read_personal(sessions: sessionmaker[Session], *, requester: Requester, pers
         raise
 
 
-__all__ = ["PURPOSES", "ACCESS", "CARE_KINDS", "OVERSIGHT_KINDS", "CARE_PURPOSES", "OVERSIGHT_PURPOSES",
+__all__ = ["PURPOSES", "Rule", "ACCESS", "CARE_KINDS", "OVERSIGHT_KINDS", "CARE_PURPOSES", "OVERSIGHT_PURPOSES",
            "Requester", "requester_for", "may_search", "decide", "refused", "read_personal"]
