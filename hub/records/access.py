@@ -80,9 +80,6 @@ class Requester:
 
 def requester_for(session: Session, member: str, *, now: datetime) -> Requester:
     """The requester's kind, status and grant, from the registry."""
-    from ..registry import has_identified_grant
-    from ..registry.models import EntryStatus, Institution
-
     entry = session.get(Institution, member)
     if entry is None:
         return Requester(member=member)
