@@ -156,7 +156,7 @@ def messages(data_dir, database_url, limit, as_json):
 
     from ..exchange.models import Message
 
-    with open_store(data_dir, database_url)() as session:
+    with open_store(data_dir, database_url, create=False)() as session:
         rows = session.scalars(select(Message).order_by(Message.id.desc()).limit(limit)).all()
     for row in rows:
         record = {"id": row.message_id, "member": row.member, "type": row.document_type, "status": row.status,

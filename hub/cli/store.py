@@ -1,15 +1,21 @@
 """The store a command works on: the data directory's database (or ``--database-url``), migrated."""
 from __future__ import annotations
 
+import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..settings import Settings
 from ..store.db import make_engine, migrate, session_factory
 
 
-def open_store(data_dir, database_url) -> sessionmaker[Session]:
-    """A migrated session factory for the data directory's database."""
+def open_store(data_dir, database_url, *, create: bool = True) -> sessionmaker[Session]:
+    """A migrated session factory for the data directory's database.
+
+    ``create=False`` (commands that only read): a data directory without a hub database is a
+    mistake to report, not a database to create."""
     settings = Settings.load(data_dir, database_url=database_url)
+    if not create and not settings.database_url and not (settings.data_dir / "hub.db").is_file():
+        raise click.ClickException(f"no hub database in {settings.data_dir} (hie serve --data-dir creates it)")
     engine = make_engine(settings.db_url)
     migrate(engine)
     return session_factory(engine)

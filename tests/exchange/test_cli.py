@@ -51,3 +51,11 @@ def test_send_to_unreachable_hub_is_a_clear_error(pki_dir):
                                        "--cert", str(member / "cert.pem"), "--key", str(member / "key.pem"),
                                        str(EXAMPLES / "LabReport.xml")])
     assert result.exit_code == 2 and "transport.unavailable" in result.output
+
+
+def test_messages_on_a_directory_without_a_hub_is_one_line_and_creates_nothing(tmp_path):
+    for data_dir in (tmp_path / "missing", tmp_path):  # a directory that is not there, an empty one
+        result = CliRunner().invoke(main, ["messages", "--data-dir", str(data_dir)])
+        assert result.exit_code == 1 and result.output.count("\n") == 1 and "no hub database" in result.output
+        assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []  # no hub.db left behind
