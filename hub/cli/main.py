@@ -184,22 +184,28 @@ def tokens():
               help="Validity in days (at most HIE_TOKEN_MAX_DAYS, 365 unless set).")
 def tokens_issue(data_dir, database_url, member, label, days):
     """Issue a token for MEMBER and print it once (only its SHA-256 is stored)."""
+    from certs import MemberCertificates, PkiPaths, TrustStore
     from protocol.timestamps import utcnow
 
-    from ..auth import issue
-    from ..registry.models import EntryStatus, Institution
+    from ..auth import issue, standing_refusal
     from ..store.db import transaction
 
-    maximum = Settings.load(data_dir, database_url=database_url).token_max_days
-    if days > maximum:
-        raise click.BadParameter(f"at most {maximum} days (HIE_TOKEN_MAX_DAYS)", param_hint="--days")
+    settings = Settings.load(data_dir, database_url=database_url)
+    if days > settings.token_max_days:
+        raise click.BadParameter(f"at most {settings.token_max_days} days (HIE_TOKEN_MAX_DAYS)", param_hint="--days")
+    certificates = (MemberCertificates(settings.pki, TrustStore(settings.pki))
+                    if PkiPaths.of(settings.pki).ca_cert.exists() else None)
+    now = utcnow()
     with transaction(open_store(data_dir, database_url)) as session:
-        entry = session.get(Institution, member)
-        if entry is None or entry.status != EntryStatus.ACTIVE.value:
-            # a token for a member the registry does not know (or has deactivated) would open nothing
+        # a token the hub would refuse on its first use is not issued
+        refusal = standing_refusal(session, member=member, issued_at=now, certificates=certificates)
+        if refusal in ("unregistered", "inactive"):
             raise click.ClickException("registry.not_found: no active registry entry for this member "
                                        "(register it first: hie registry add)")
-        token = issue(session, member=member, label=label, now=utcnow(), valid_days=days)
+        if refusal is not None:
+            raise click.ClickException("access.denied: every certificate of this member is revoked "
+                                       "(issue a new one first: hie pki issue --renew)")
+        token = issue(session, member=member, label=label, now=now, valid_days=days)
     click.echo(token)
 
 
