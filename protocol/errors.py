@@ -63,6 +63,8 @@ _SPECS = [
     FaultSpec("security.replay", "Client", 409, "request MessageID was already used"),
     # decryption: one code for every failure after the signature check
     FaultSpec("security.decryption.failed", "Client", 400, "message could not be decrypted"),
+    FaultSpec("security.recipient.unknown", "Client", 400,
+              "EncryptedKey does not name the recipient's certificate (issuer and serial number)"),
     # exchange semantics
     FaultSpec("exchange.message_id.reused", "Client", 409, "MessageID was already used for a different document"),
     FaultSpec("exchange.document.invalid", "Client", 400,
