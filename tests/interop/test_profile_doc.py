@@ -34,7 +34,7 @@ def test_signed_parts_are_listed_alike_in_both_docs_and_the_code():
 
 
 def test_missing_timestamp_code_is_documented_alike_and_sent(hub, post, members, hub_enc_cert):
-    [code] = re.findall(r"a missing `wsu:Timestamp` \(or a second one\) is \[`([a-z_.]+)`\]", PROFILE)
+    [code] = re.findall(r"a missing `wsu:Timestamp` \(or a second one\) is\s+\[`([a-z_.]+)`\]", PROFILE)
     assert re.search(rf"^\| `{re.escape(code)}` \|[^\n]*timestamp missing", FAULTS_DOC, re.M)
 
     message_id = f"urn:uuid:{uuid.uuid4()}"

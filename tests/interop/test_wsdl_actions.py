@@ -97,3 +97,12 @@ def test_charset_other_than_utf8_is_refused(hub, post, members, hub_enc_cert):
     assert re.search(r"charset other than UTF-8[^\n]*`transport\.encoding`", text)
     response = post(sealed(members["CLINIC01"], hub_enc_cert), headers={"CONTENT_TYPE": "text/xml; charset=iso-8859-1"})
     assert fault_code(response.body) == "transport.encoding"
+
+
+def test_soap12_envelope_is_refused(hub, post):
+    assert "A SOAP 1.2 envelope\n  (`http://www.w3.org/2003/05/soap-envelope`) is refused [`soap.invalid`]" in (
+        PROFILE.read_text("utf-8"))
+    envelope = (b'<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope">'
+                b"<env:Header/><env:Body/></env:Envelope>")
+    response = post(envelope, headers={"CONTENT_TYPE": "application/soap+xml; charset=utf-8"})
+    assert fault_code(response.body) == "soap.invalid"
