@@ -2,7 +2,8 @@
 
 The seven signed parts are listed identically in both docs and equal ``REQUIRED_SIGNED_PARTS``;
 the code the profile gives for a missing Timestamp is the one faults.md describes and the one a
-request without a Timestamp gets from the hub.
+request without a Timestamp gets from the hub; the encryption algorithm allowlist comes after the
+signature, in the doc's list of checks and in the hub.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from protocol.errors import FAULTS
 from protocol.policy import REQUIRED_SIGNED_PARTS
-from tests.exchange.attacks.kit import Msg
+from tests.exchange.attacks.kit import AES256_CBC, Kit, Msg
 from tests.exchange.builders import fault_code, sealed
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -43,3 +44,17 @@ def test_missing_timestamp_code_is_documented_alike_and_sent(hub, post, members,
     msg.security.remove(msg.stamp)
     msg.resign(targets=[msg.body, msg.ek, msg.wsa("Action"), msg.wsa("MessageID"), msg.wsa("To"), msg.wsa("From")])
     assert fault_code(post(msg.bytes()).body) == code
+
+
+def test_encryption_algorithms_are_checked_after_the_signature(hub, post, members, hub_enc_cert):
+    steps = PROFILE[PROFILE.index("## 5. What the hub checks"):PROFILE.index("## 6.")]
+    assert steps.index("4. signature value") < steps.index("9. decrypt: first the encryption algorithm allowlist")
+
+    kit = Kit(members, hub_enc_cert)
+    try:
+        msg = kit.seal()
+        msg.reencrypt(kit.plaintext(msg), recipient=hub_enc_cert, data_alg=AES256_CBC)
+        assert fault_code(post(msg.bytes()).body) == "security.signature.invalid"  # not re-signed: fails first
+        assert fault_code(post(msg.resign().bytes()).body) == "security.algorithm.forbidden"
+    finally:
+        kit.close()
