@@ -33,7 +33,7 @@ from .conftest import stored
 
 # Codes given only after open_request proved the signature, certificate, sender and timestamp.
 AFTER_SIGNATURE = {"security.replay", "security.decryption.failed", "soap.operation.unknown",
-                   "security.algorithm.forbidden"}
+                   "security.algorithm.forbidden", "security.recipient.unknown"}
 
 
 @pytest.fixture(scope="module", params=[pytest.param("sqlite", id="sqlite"),
