@@ -24,7 +24,10 @@ def _config_path(config_path: Path | None) -> Path:
 
 
 def _agent(config_path: Path | None) -> Agent:
-    return Agent(load(_config_path(config_path)))
+    config = load(_config_path(config_path))
+    for notice in config.notices:  # e.g. a batch size lowered to the hub's limit
+        click.echo(f"warning: {notice}", err=True)
+    return Agent(config)
 
 
 class _AgentGroup(click.Group):

@@ -61,15 +61,15 @@ def test_clock_skew_warns_well_before_the_hub_refuses():
     assert "behind" in skew_warning(400.0, threshold=60)[0]
 
 
-def test_config_errors_name_the_problem(tmp_path):
+def test_config_errors_name_the_problem(tmp_path, pki_dir):
     path = tmp_path / "agent.toml"
     path.write_text('member = "X"\n[certificates]\ncert = "c"\nkey = "k"\nhub_cert = "h"\nca_cert = "a"\n')
-    with pytest.raises(ConfigError, match="hub_url"):
+    with pytest.raises(ConfigError, match="hub_url is missing"):
         load(path)
     path.write_text("member = ")
     with pytest.raises(ConfigError, match="TOML"):
         load(path)
-    path.write_text('member = "X"\nhub_url = "u"\n[certificates]\ncert = "c"\nkey = "k"\nhub_cert = "h"\n'
-                    'ca_cert = "a"\n[push]\nbatch = 5\n')
+    path = write_config(tmp_path / "clinic", hub_url="http://127.0.0.1:9/soap/exchange", pki=pki_dir)
+    path.write_text(path.read_text().replace("timeout = 10", "timeout = 10\nbatch = 5"))
     with pytest.raises(ConfigError, match=r"\[push\]: unknown setting\(s\) batch"):
         load(path)
