@@ -127,7 +127,7 @@ def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) ->
                     outbox.remember_file(db, source=source.name, name=name, sha256=digest, outcome=outcome)
                     files += 1
                     if refused:
-                        log.warning("source %s: %s quarantined (%s)", source.name, name, ", ".join(sorted(set(refused))))
+                        log.info("source %s: %s quarantined (%s)", source.name, name, ", ".join(sorted(set(refused))))
                         quarantined.append(f"{name} ({', '.join(sorted(set(refused)))})")
                 if outcome is FileOutcome.COLLECTED:  # a file of only quarantines stays where the clinic put it
                     done.append(path)

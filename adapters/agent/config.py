@@ -116,34 +116,36 @@ _REPLY_SETTINGS = frozenset({"kinds", "folder", "database", "table", "columns", 
 
 @dataclass(frozen=True)
 class _Number:
-    """What a numeric setting may hold: at least ``low`` (``low`` itself only if ``inclusive``)."""
+    """What a numeric setting may hold: at least ``low`` (``low`` itself only if ``inclusive``); a value
+    above ``high`` is not refused but lowered to it."""
 
     low: float
     inclusive: bool
     whole: bool = False
     unit: str = "seconds"
+    high: int | None = None
 
     def problem(self, value) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"must be a number, without quotes, not {value!r}"
-        if self.whole and not isinstance(value, int):
-            return f"must be a whole number, not {value}"
-        if not math.isfinite(value) or value < self.low or (value == self.low and not self.inclusive):
+        if (self.whole and not isinstance(value, int)) or not math.isfinite(value) or value < self.low or (
+                value == self.low and not self.inclusive):
+            if self.high is not None:
+                return f"must be between {self.low:g} and {self.high}, not {value}"
             bound = f"{self.low:g} or more" if self.inclusive else f"more than {self.low:g}"
-            return f"must be {bound} {self.unit}, not {value}"
+            return f"must be {'a whole number, ' if self.whole else ''}{bound} {self.unit}, not {value}"
         return None
 
 
 _SECONDS = _Number(0, inclusive=False)
-_SECONDS_OR_NONE = _Number(0, inclusive=True)
-_BATCH = _Number(1, inclusive=True, whole=True, unit="documents")
 _NUMBERS: dict[str, dict[str, _Number]] = {
     "schedule": {"collect": _SECONDS, "push": _SECONDS, "replies": _SECONDS},
-    "push": {"batch_size": _BATCH, "timeout": _SECONDS, "backoff_initial": _SECONDS, "backoff_max": _SECONDS},
+    "push": {"batch_size": _Number(1, inclusive=True, whole=True, unit="documents", high=MAX_BATCH_DOCUMENTS),
+             "timeout": _SECONDS, "backoff_initial": _SECONDS, "backoff_max": _SECONDS},
     "warnings": {"certificate_days": _Number(0, inclusive=True, whole=True, unit="days"),
                  "clock_skew_seconds": _SECONDS},
-    "sources": {"settle_seconds": _SECONDS_OR_NONE, "max_file_bytes": _Number(1, inclusive=True, whole=True,
-                                                                              unit="bytes"),
+    "sources": {"settle_seconds": _Number(0, inclusive=True),
+                "max_file_bytes": _Number(1, inclusive=True, whole=True, unit="bytes"),
                 "batch_size": _Number(1, inclusive=True, whole=True, unit="rows")},
 }
 
@@ -171,15 +173,14 @@ class _Reader:
 
     def number(self, group: str, section: Mapping, key: str, setting: str, default):
         value = section.get(key, default)
-        problem = _NUMBERS[group][key].problem(value)
-        if problem and key == "batch_size" and group == "push":
-            problem = f"must be between 1 and {MAX_BATCH_DOCUMENTS}, not {value!r}"
+        rule = _NUMBERS[group][key]
+        problem = rule.problem(value)
         if problem:
             raise self.fail(setting, problem)
-        if group == "push" and key == "batch_size" and value > MAX_BATCH_DOCUMENTS:
-            self.notices.append(f"{setting} {value} is above the hub's limit of {MAX_BATCH_DOCUMENTS} documents per "
-                                f"request: {MAX_BATCH_DOCUMENTS} is used ({self.shown})")
-            return MAX_BATCH_DOCUMENTS
+        if rule.high is not None and value > rule.high:  # the hub's limit: more is refused by the hub
+            self.notices.append(f"{setting} {value} is above the hub's limit of {rule.high} {rule.unit} per "
+                                f"request: {rule.high} is used ({self.shown})")
+            return rule.high
         return value
 
     def table(self, raw: Mapping, name: str) -> dict:
@@ -207,11 +208,10 @@ class _Reader:
         value = self.text(raw, "hub_url", "hub_url")
         parts = urlsplit(value.strip())
         try:
-            parts.port  # noqa: B018 - raises on a port that is not a number
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(
-                c.isspace() for c in value.strip()):
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+        except ValueError:  # a port that is not a number
+            valid = False
+        if not valid or any(c.isspace() for c in value.strip()):
             raise self.fail("hub_url", f"must be an http:// or https:// address with a host name "
                                        f"(like https://hub.example/soap/exchange), not {value!r}")
         return value.strip()
