@@ -123,7 +123,8 @@ def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) ->
                         continue
                     added += outbox.add(db, built)
                     refused = [item.code for item in built if item.document is None]
-                    outcome = FileOutcome.QUARANTINED if refused and len(refused) == len(built) else FileOutcome.COLLECTED
+                    only_refused = bool(refused) and len(refused) == len(built)
+                    outcome = FileOutcome.QUARANTINED if only_refused else FileOutcome.COLLECTED
                     outbox.remember_file(db, source=source.name, name=name, sha256=digest, outcome=outcome)
                     files += 1
                     if refused:

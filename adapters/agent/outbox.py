@@ -298,4 +298,5 @@ def _quarantine(db: sqlite3.Connection, rows: list[tuple]) -> None:
                    " updated_at=? WHERE id=?", rows)
 
 
-__all__ = ["BACKLOG", "FileOutcome", "ItemState", "NewItem", "Outbox", "OutboxItem", "QuarantinedBy", "message_id_for", "now_text"]
+__all__ = ["BACKLOG", "FileOutcome", "ItemState", "NewItem", "Outbox", "OutboxItem", "QuarantinedBy", "message_id_for",
+           "now_text"]

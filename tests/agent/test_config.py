@@ -26,23 +26,33 @@ def _config(tmp_path, pki_dir, *edits: tuple[str, str], append: str = ""):
     return path
 
 
+BATCH = f"[push] batch_size must be between 1 and {MAX_BATCH_DOCUMENTS}"
+URL = "hub_url must be an http:// or https:// address"
+HUB = "http://127.0.0.1:9/soap/exchange"
+
+
 @pytest.mark.parametrize("edit, append, message", [
-    (("batch_size = 25", "batch_size = 0"), "", f"[push] batch_size must be between 1 and {MAX_BATCH_DOCUMENTS}, not 0"),
-    (("batch_size = 25", "batch_size = -5"), "", f"[push] batch_size must be between 1 and {MAX_BATCH_DOCUMENTS}"),
-    (("batch_size = 25", "batch_size = 2.5"), "", f"[push] batch_size must be between 1 and {MAX_BATCH_DOCUMENTS}"),
+    (("batch_size = 25", "batch_size = 0"), "", f"{BATCH}, not 0"),
+    (("batch_size = 25", "batch_size = -5"), "", BATCH),
+    (("batch_size = 25", "batch_size = 2.5"), "", BATCH),
     (("timeout = 10", "timeout = 0"), "", "[push] timeout must be more than 0 seconds, not 0"),
     (("backoff_initial = 0.05", "backoff_initial = -1"), "", "[push] backoff_initial must be more than 0 seconds"),
     (("backoff_max = 0.5", "backoff_max = 0.01"), "", "[push] backoff_max must not be less than backoff_initial"),
-    (("settle_seconds = 0", "settle_seconds = -5"), "", "source 'xml': settle_seconds must be 0 or more seconds, not -5"),
-    (("settle_seconds = 0", "settle_seconds = 0\nmax_file_bytes = 0"), "", "max_file_bytes must be a whole number, 1 or more bytes"),
-    (("name = \"xml\"", "name = \"xml\"\nbatch_size = 0"), "", "source 'xml': batch_size must be a whole number, 1 or more rows"),
+    (("settle_seconds = 0", "settle_seconds = -5"), "",
+     "source 'xml': settle_seconds must be 0 or more seconds, not -5"),
+    (("settle_seconds = 0", "settle_seconds = 0\nmax_file_bytes = 0"), "",
+     "max_file_bytes must be a whole number, 1 or more bytes"),
+    (("name = \"xml\"", "name = \"xml\"\nbatch_size = 0"), "",
+     "source 'xml': batch_size must be a whole number, 1 or more rows"),
     (("[push]", "[schedule]\npush = -30\n[push]"), "", "[schedule] push must be more than 0 seconds, not -30"),
     (("[push]", "[schedule]\ncollect = 0\n[push]"), "", "[schedule] collect must be more than 0 seconds"),
-    (("[push]", "[warnings]\ncertificate_days = -1\n[push]"), "", "[warnings] certificate_days must be a whole number, 0 or more days"),
-    (("http://127.0.0.1:9/soap/exchange", "127.0.0.1:8080/soap/exchange"), "", "hub_url must be an http:// or https://"),
-    (("http://127.0.0.1:9/soap/exchange", "ftp://hub.example/soap/exchange"), "", "hub_url must be an http://"),
-    (("http://127.0.0.1:9/soap/exchange", "http:///soap/exchange"), "", "hub_url must be an http://"),
-    (("http://127.0.0.1:9/soap/exchange", "https://hub.example:port/soap"), "", "hub_url must be an http://"),
+    (("[push]", "[warnings]\ncertificate_days = -1\n[push]"), "",
+     "[warnings] certificate_days must be a whole number, 0 or more days"),
+    ((HUB, "127.0.0.1:8080/soap/exchange"), "", URL),
+    ((HUB, "ftp://hub.example/soap/exchange"), "", URL),
+    ((HUB, "http:///soap/exchange"), "", URL),
+    ((HUB, "https://hub.example:port/soap"), "", URL),
+    ((HUB, "http://hub example/soap"), "", URL),
     (("members/CLINIC01/key.pem", "members/CLINIC01/key.pam"), "", "[certificates] key: no file"),
     (("enc-cert.pem", "enc.pem"), "", "[certificates] hub_cert: no file"),
     (('kinds = ["*"]', 'kinds = "*"'), "", "[[replies]] kinds must be a list"),
