@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from protocol.limits import MAX_BATCH_DOCUMENTS
+
 from .store.db import sqlite_url
 
 
@@ -16,7 +18,7 @@ class Settings:
     database_url: str = ""
     pki_dir: Path | None = None
     max_message_bytes: int = 10 * 1024 * 1024
-    max_batch_documents: int = 200
+    max_batch_documents: int = MAX_BATCH_DOCUMENTS
     max_fetch_replies: int = 100
     processing_interval_s: float = 0.5
     start_processor: bool = True
@@ -47,7 +49,7 @@ class Settings:
             database_url=env.get("HIE_DATABASE_URL", ""),
             pki_dir=Path(env["HIE_PKI_DIR"]).resolve() if env.get("HIE_PKI_DIR") else None,
             max_message_bytes=int(env.get("HIE_MAX_MESSAGE_BYTES", 10 * 1024 * 1024)),
-            max_batch_documents=int(env.get("HIE_MAX_BATCH_DOCUMENTS", 200)),
+            max_batch_documents=int(env.get("HIE_MAX_BATCH_DOCUMENTS", MAX_BATCH_DOCUMENTS)),
             # hie serve runs the processor as its own process and tells its web workers so
             start_processor=env.get("HIE_START_PROCESSOR", "1") not in ("0", "false", "no"),
             mart_url=env.get("HIE_MART_URL", ""),
