@@ -7,8 +7,10 @@ chDB is an engine inside one process: the first process to open ``DATA/mart`` lo
 answers the queries of every web worker over a Unix socket in the data directory, only to processes
 that hold the hub's key (:mod:`olap.remote`). Its workers (``HIE_MART_OWNER=1``) get a client with
 the same :class:`~olap.backend.Backend` contract, so the cube endpoints run unchanged with any number
-of workers; one worker goes through the owner too (one code path; ≈ 0.4 ms more per cube query,
-docs/olap.md). An owner that is down answers ``olap.unavailable`` (retryable) until it is back.
+of workers; one worker goes through the owner too (one code path, and the ETL's CPU off the web
+worker's GIL; the channel adds 0.3–1.2 ms a statement to cube queries of 8–100 ms, docs/olap.md).
+While the owner is down, cube queries answer ``olap.unavailable`` (retryable); a new owner is used
+at the next query.
 
 A process not started by ``hie serve`` (an app built by ``create_app``, tests) opens the mart itself
 and runs the ETL here. With a ClickHouse server (``HIE_MART_URL``) no owner is needed: each worker

@@ -102,11 +102,12 @@ def served(tmp_path, region, pki_dir):  # noqa: F811
     engine = make_engine(f"sqlite:///{data_dir / 'hub.db'}")
     sessions = session_factory(engine)
     with transaction(sessions) as session:
-        tokens = {member: issue(session, member=member, label="workers", now=utcnow()) for member in ("B01", "B02", "H01")}
+        tokens = {member: issue(session, member=member, label="workers", now=utcnow())
+                  for member in ("B01", "B02", "H01")}
     port = _free_port()
     env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT)}
-    hub = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(data_dir), "--port", str(port),
-                            "--workers", "2", "--no-processor", "--etl-interval", "2"],
+    hub = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(data_dir),
+                            "--port", str(port), "--workers", "2", "--no-processor", "--etl-interval", "2"],
                            env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
