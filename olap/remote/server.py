@@ -57,7 +57,7 @@ class MartServer:
         with self._lock:
             connections, self._connections = self._connections, set()
         for connection in connections:
-            connection.close()
+            _hang_up(connection)
 
     def _accept(self) -> None:
         while not self._stopping.is_set():
@@ -86,6 +86,8 @@ class MartServer:
             log.warning("mart owner: a connection failed the key challenge")
         except (EOFError, OSError):
             pass  # the client went away (a worker stopped, a connection dropped)
+        except Exception as error:  # noqa: BLE001 - a request that cannot be read or answered ends its connection only
+            log.warning("mart owner: a connection ended (%s)", type(error).__name__)
         finally:
             with self._lock:
                 self._connections.discard(connection)
@@ -105,6 +107,16 @@ class MartServer:
             log.error("mart owner: %s failed (%s)", request[0] if isinstance(request, tuple) else "request",
                       type(error).__name__)
             return error_reply(OlapError("olap.owner.failed", type(error).__name__))
+
+
+def _hang_up(connection: Connection) -> None:
+    """End a connection another thread may be reading: shut the socket down (closing the descriptor
+    alone would not wake that thread's read, and the client would not see the owner go)."""
+    try:
+        with socket.fromfd(connection.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as duplicate:
+            duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 __all__ = ["MartServer"]
