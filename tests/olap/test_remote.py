@@ -89,6 +89,8 @@ def test_a_stopped_owner_is_unavailable_at_once_and_a_new_one_is_used_again(owne
 
 
 def test_a_client_without_the_owners_key_is_refused(owner, remote):
+    for path in (owner.channel.socket_path, owner.channel.key_path):
+        assert path.stat().st_mode & 0o077 == 0, path  # the hub's user only
     assert remote.version() == owner.backend.version()
     remote.close()
     key = owner.channel.key_path.read_bytes()
@@ -126,3 +128,16 @@ def test_a_silent_owner_times_out(tmp_path):
     with pytest.raises(BackendUnavailable) as nobody:
         RemoteBackend(Channel(tmp_path / "no-owner"), timeout=0.5).version()
     assert nobody.value.code == "olap.owner.unavailable"
+
+
+def test_a_data_directory_too_deep_for_a_unix_socket_path_still_works(chdb_olap, tmp_path):
+    channel = Channel(tmp_path / ("d" * 60) / ("e" * 60))
+    assert channel.address.startswith("\0")  # an abstract socket, named after the path
+    server = MartServer(chdb_olap, channel).start()
+    client = RemoteBackend(channel, timeout=10)
+    try:
+        assert client.query_df("SELECT 3 AS three")["three"].iloc[0] == 3
+        assert oct(channel.key_path.stat().st_mode & 0o777) == "0o600"
+    finally:
+        client.close()
+        server.stop()
