@@ -24,6 +24,7 @@ class Settings:
     start_processor: bool = True
     mart_url: str = ""  # "" = chDB in DATA/mart; or chdb:///path, clickhouse://host:port/db[?cluster=…]
     etl_interval_s: float = 0.0  # > 0: this process owns the mart and runs the ETL on that interval
+    mart_owner: bool = False  # True: another process (hie mart-owner) owns the embedded mart; ask it
     pseudonym_key_hex: str = ""  # "" = DATA/mart-pseudonym.key (created on first use)
     token_max_days: int = 365  # the longest a bearer token may live (hie tokens issue --days)
     extra: dict = field(default_factory=dict)
@@ -54,6 +55,7 @@ class Settings:
             start_processor=env.get("HIE_START_PROCESSOR", "1") not in ("0", "false", "no"),
             mart_url=env.get("HIE_MART_URL", ""),
             etl_interval_s=float(env.get("HIE_ETL_INTERVAL", 0) or 0),
+            mart_owner=env.get("HIE_MART_OWNER", "0") not in ("0", "false", "no", ""),
             pseudonym_key_hex=env.get("HIE_PSEUDONYM_KEY", ""),
             token_max_days=int(env.get("HIE_TOKEN_MAX_DAYS", 365)),
         )

@@ -36,12 +36,14 @@ main.add_command(pki_group, "pki")
 
 def _add_commands() -> None:
     from .etl import etl, lineage
+    from .mart import mart_owner
     from .registry import grants, registry
 
     main.add_command(etl, "etl")
     main.add_command(lineage, "lineage")
     main.add_command(grants, "grants")
     main.add_command(registry, "registry")
+    main.add_command(mart_owner, "mart-owner")
 
 
 _add_commands()
@@ -84,7 +86,12 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
     if database_url:
         os.environ["HIE_DATABASE_URL"] = database_url
     os.environ["HIE_START_PROCESSOR"] = "0"  # web workers only accept; the processor process normalizes
-    os.environ["HIE_ETL_INTERVAL"] = str(etl_interval)  # the worker that opens the mart runs the ETL
+    os.environ["HIE_ETL_INTERVAL"] = str(etl_interval)  # the mart's owner (or the process that opens it) runs the ETL
+    from .mart import owner_argv
+
+    mart_owner = owner_argv(settings, etl_interval=etl_interval)  # None: no embedded mart to own
+    if mart_owner:
+        os.environ["HIE_MART_OWNER"] = "1"  # workers ask the owner process; none of them opens chDB
     options = {}
     if tls:
         paths = PkiPaths.of(settings.pki)
@@ -99,16 +106,18 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
     if processor:
         background = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "process", "--data-dir", str(settings.data_dir),
                                        "--nice", "10", "--exit-with-parent"], env=os.environ.copy())
+    owner = subprocess.Popen(mart_owner, env=os.environ.copy()) if mart_owner else None
     try:
         uvicorn.run("hub.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", access_log=False, timeout_graceful_shutdown=5, **options)
     finally:
-        if background is not None:
-            background.terminate()
-            try:
-                background.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                background.kill()
+        for child in (background, owner):
+            if child is not None:
+                child.terminate()
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
 
 
 @main.command()
