@@ -132,7 +132,7 @@ def registry_import(data_dir, database_url, file):
 
     All or nothing: a bad row is reported (row number and field) and nothing of the file is
     imported. Entries already registered as the file says are left alone, so importing the same
-    file again changes nothing. The format: docs/registries.md; a sample: schemas/examples/registry.csv.
+    file again changes nothing. The format: README.md, "Running a hub by hand"; a sample: schemas/examples/registry.csv.
     """
     from protocol.errors import HubError
 

@@ -1,6 +1,6 @@
 """Import a registry file: regions, institutions, departments and practitioners, all or nothing.
 
-The format (``docs/registries.md``, "Importing a file"; sample: ``schemas/examples/registry.csv``):
+The format (README, "Running a hub by hand"; a sample: ``schemas/examples/registry.csv``):
 
 - **CSV** (UTF-8, a BOM allowed): a header row, then one entry per row; the column ``entry`` says
   what the row is (``region``, ``institution``, ``department``, ``practitioner``), the other columns
