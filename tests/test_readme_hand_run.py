@@ -33,7 +33,9 @@ set -euo pipefail
 HUB_PID=""
 _hie() { "$HIE_PYTHON" -m hub.cli.main "$@"; }
 _hub_stop() {
-    if [ -n "$HUB_PID" ]; then kill -TERM "$HUB_PID" 2>/dev/null || true; wait "$HUB_PID" 2>/dev/null || true; HUB_PID=""; fi
+    if [ -n "$HUB_PID" ]; then
+        kill -TERM "$HUB_PID" 2>/dev/null || true; wait "$HUB_PID" 2>/dev/null || true; HUB_PID=""
+    fi
 }
 trap _hub_stop EXIT
 _wait_healthy() {

@@ -69,10 +69,6 @@ class ImportCounts:
     def add(self, entry: str, outcome: str) -> None:
         self.counts[entry][outcome] += 1
 
-    @property
-    def changed(self) -> int:
-        return sum(c["created"] + c["updated"] for c in self.counts.values())
-
 
 def _invalid(row: str, name: str | None, detail: str) -> HubError:
     return HubError("registry.invalid", detail, row=row, **({"field": name} if name else {}))

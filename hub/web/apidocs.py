@@ -32,7 +32,7 @@ def _contained(page: HTMLResponse) -> HTMLResponse:
 
 
 def install_api_docs(app: FastAPI) -> None:
-    """Serve ``/docs``, ``/redoc`` and their assets from the hub (the app is built with docs_url=None, redoc_url=None)."""
+    """Serve ``/docs``, ``/redoc`` and their assets from the hub (build the app with docs_url=redoc_url=None)."""
     app.mount(VENDOR_URL, StaticFiles(directory=VENDOR_DIR), name="vendor")
     favicon = f"{VENDOR_URL}/{SWAGGER}/favicon-32x32.png"
 

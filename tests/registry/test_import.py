@@ -55,7 +55,8 @@ def test_a_changed_row_updates_its_entry_only(sessions):
 
 def test_json_with_a_parent_listed_after_its_child(sessions):
     document = {"institutions": [
-        {"code": "ST01", "name": "示例社区卫生服务站", "kind": "clinic", "division": "330102", "parent": "CT01"},
+        {"code": "ST01", "name": "示例社区卫生服务站", "kind": "clinic", "division": "330102",
+         "parent": "CT01"},
         {"code": "CT01", "name": "示例社区卫生服务中心", "kind": "community_center", "division": "330102"}],
         "departments": [{"institution": "ST01", "code": "QK", "name": "全科", "standard_code": "02"}],
         "practitioners": [{"institution": "ST01", "code": "D1", "name": "测试医生", "title": "234",
@@ -112,8 +113,9 @@ def test_pki_issue_register_issues_and_registers_in_one_step(tmp_path):
     assert runner.invoke(main, ["pki", "init", "--dir", str(pki)]).exit_code == 0
 
     def issue(code="CLINIC04", kind="community_center"):
-        return runner.invoke(main, ["pki", "issue", "--dir", str(pki), "--member", code, "--name", "示例新社区卫生服务中心",
-                                    "--register", "--kind", kind, "--division", "330106", "--data-dir", str(data)])
+        return runner.invoke(main, ["pki", "issue", "--dir", str(pki), "--member", code,
+                                    "--name", "示例新社区卫生服务中心", "--register", "--kind", kind,
+                                    "--division", "330106", "--data-dir", str(data)])
 
     issued = issue()
     assert issued.exit_code == 0, issued.output
