@@ -147,7 +147,7 @@ def registry_import(data_dir, database_url, file):
                                                                           entries=entries).counts)
     for entry, outcome in counts.items():
         if entry == "region":
-            click.echo(f"regions        {outcome['unchanged']:>4} checked against the divisions code list")
+            click.echo(f"regions        {outcome['checked']:>4} checked against the divisions code list")
         else:
             click.echo(f"{entry + 's':<14} {outcome['created']:>4} created  {outcome['updated']:>4} updated  "
                        f"{outcome['unchanged']:>4} unchanged")

@@ -64,7 +64,8 @@ class ImportCounts:
     """What an import did, per entry kind: created / updated / unchanged (regions: checked)."""
 
     counts: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {entry: {"created": 0, "updated": 0, "unchanged": 0} for entry in ENTRIES})
+        default_factory=lambda: {entry: {"checked": 0} if entry == "region" else
+                                 {"created": 0, "updated": 0, "unchanged": 0} for entry in ENTRIES})
 
     def add(self, entry: str, outcome: str) -> None:
         self.counts[entry][outcome] += 1
@@ -166,7 +167,7 @@ def import_entries(session: Session, *, actor: Actor, entries: list[RegistryEntr
         sync_regions(session, actor=actor)  # the registry's copy of the code list (writes only what differs)
     for item in by_kind["region"]:
         _check_region(item)
-        counts.add("region", "unchanged")
+        counts.add("region", "checked")
     for item in _parents_first(by_kind["institution"]):
         counts.add("institution", _apply(session, actor, item, get_institution(session, code=item.values["code"]),
                                          register_institution))
