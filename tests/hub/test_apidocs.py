@@ -3,7 +3,6 @@ scripts and styles answer 200 from the vendored copies, a Content-Security-Polic
 the hub, and the copies are part of the package (setup.cfg package_data)."""
 from __future__ import annotations
 
-import configparser
 import re
 from pathlib import Path
 
@@ -60,10 +59,13 @@ def test_assets_are_the_vendored_files_with_their_licences(client):
 
 
 def test_the_vendored_files_are_package_data():
-    config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
-    patterns = [p.strip() for p in config["options.package_data"]["hub"].replace("\n", ",").split(",") if p.strip()]
+    from setuptools.dist import Distribution
+
+    distribution = Distribution()
+    distribution.parse_config_files([str(ROOT / "setup.cfg")])  # as setuptools reads it (lines, or commas)
     hub_dir = ROOT / "hub"
-    packaged = {path for pattern in patterns for path in hub_dir.glob(pattern) if path.is_file()}
+    packaged = {path for pattern in distribution.package_data["hub"] for path in hub_dir.glob(pattern)
+                if path.is_file()}
     vendored = {path for path in VENDOR_DIR.rglob("*") if path.is_file()}
     assert vendored and vendored <= packaged, sorted(str(p) for p in vendored - packaged)
+    assert any(path.parent.name == "versions" for path in packaged)  # the migrations stay packaged
