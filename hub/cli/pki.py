@@ -1,9 +1,15 @@
-"""``pki`` command group (mounted by the hub as ``hie pki``): init, issue, revoke, crl, list."""
+"""``pki`` command group (mounted by the hub as ``hie pki``): init, issue, revoke, crl, list.
+
+``hie pki issue --register`` also enters the member in the hub's registry (kind, division) in the
+same step: the certificate says who a member is, the registry what it may read.
+"""
 from __future__ import annotations
 
 import functools
 import json
 import sys
+
+from pathlib import Path
 
 import click
 
@@ -65,17 +71,63 @@ def init_command(directory, hub_name, ca_key_type, sign_key_type, enc_key_type, 
 @_dir_option
 @click.option("--member", "member", required=True, help="Member code.")
 @click.option("--name", "member_name", default=None,
-              help="The member's name in its certificate (defaults to the code).")
+              help="The member's name in its certificate (defaults to the code) and, with --register, in the registry.")
 @click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa-2048", show_default=True)
 @click.option("--days", type=click.IntRange(min=1), default=365, show_default=True)
 @click.option("--renew", is_flag=True, help="Replace the member's current certificate and key.")
+@click.option("--register", is_flag=True,
+              help="Also register the member in the hub's registry (needs --data-dir, --name, --kind, --division).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --register: the hub's data directory (its database).")
+@click.option("--database-url", default=None, help="With --register: the hub's database URL instead.")
+@click.option("--kind", default=None, help="With --register: hospital, community_center, clinic, bureau, cdc, "
+                                           "pharmacy, supplier or distributor.")
+@click.option("--division", "division_code", default=None, help="With --register: GB/T 2260 division, e.g. 330102.")
+@click.option("--level", default=None, help="With --register: hospital grade 3, 2, 1 or 9.")
+@click.option("--parent", "parent_code", default=None, help="With --register: the member it belongs to.")
 @_reporting_errors
-def issue_command(directory, member, member_name, key_type, days, renew):
-    """Issue a member certificate and key; prints their paths."""
-    member = issue_member(directory, member=member, member_name=member_name, key_type=key_type,
-                          days=days, renew=renew)
-    click.echo(f"certificate: {member.cert}")
-    click.echo(f"private key: {member.key}")
+def issue_command(directory, member, member_name, key_type, days, renew, register, data_dir, database_url, kind,
+                  division_code, level, parent_code):
+    """Issue a member certificate and key; prints their paths. With --register, also its registry entry."""
+    def issue():
+        return issue_member(directory, member=member, member_name=member_name, key_type=key_type, days=days,
+                            renew=renew)
+
+    if register:
+        missing = [option for option, value in (("--data-dir or --database-url", data_dir or database_url),
+                                                ("--name", member_name), ("--kind", kind),
+                                                ("--division", division_code)) if not value]
+        if missing:
+            raise click.UsageError(f"--register needs {', '.join(missing)}")
+        issued = _register_and_issue(data_dir, database_url, issue, code=member, name=member_name, kind=kind,
+                                     division_code=division_code, level=level, parent_code=parent_code)
+    else:
+        issued = issue()
+    click.echo(f"certificate: {issued.cert}")
+    click.echo(f"private key: {issued.key}")
+    if register:
+        click.echo(f"registry:    {member}: {kind}, {division_code}, active")
+
+
+def _register_and_issue(data_dir, database_url, issue, **entry):
+    """Register (or update) the entry, then issue; one transaction: a refused certificate registers nothing."""
+    from protocol.errors import HubError
+
+    from ..registry.actor import HUB_OPERATOR
+    from ..registry.service import register_institution
+    from ..store.db import transaction
+    from .store import open_store
+
+    if database_url is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with transaction(open_store(data_dir, database_url)) as session:
+            register_institution(session, actor=HUB_OPERATOR, status="active", **entry)
+            return issue()
+    except HubError as error:
+        field = error.fields.get("field")
+        click.echo(f"error: {error.code}: {error.message}" + (f" ({field.lstrip('/')})" if field else ""), err=True)
+        sys.exit(ERROR_EXIT_CODE)
 
 
 @pki.command("revoke")

@@ -1,4 +1,4 @@
-"""``hie registry add | list`` (the members the registry knows) and ``hie grants issue | revoke | list``
+"""``hie registry add | list | import`` (the members the registry knows) and ``hie grants issue | revoke | list``
 (identified-record access for bureau-role members).
 
 Who may read what is decided by the registry (``hub.records.access``): an unregistered member reads
@@ -28,10 +28,14 @@ def _run(data_dir, database_url, action):
     from ..store.db import transaction
     from .store import open_store
 
+    if database_url is None:
+        data_dir.mkdir(parents=True, exist_ok=True)  # a fresh hand-run hub: the registry comes first
     try:
         with transaction(open_store(data_dir, database_url)) as session:
             return action(session)
     except HubError as error:
+        if error.fields.get("row"):
+            raise click.ClickException(_where(error)) from None
         field = error.fields.get("field")
         raise click.ClickException(f"{error.code}: {error.message}" + (f" ({field})" if field else "")) from None
 
@@ -117,6 +121,43 @@ def registry_add(data_dir, database_url, code, name, kind, division_code, level,
         session, actor=HUB_OPERATOR, code=code, name=name, kind=kind, division_code=division_code, level=level,
         parent_code=parent_code, status=status))
     click.echo(f"{code}: {kind}, {status}")
+
+
+@registry.command("import")
+@_data_dir
+@_database_url
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def registry_import(data_dir, database_url, file):
+    """Register the regions, institutions, departments and practitioners of FILE (.csv or .json).
+
+    All or nothing: a bad row is reported (row number and field) and nothing of the file is
+    imported. Entries already registered as the file says are left alone, so importing the same
+    file again changes nothing. The format: README.md, "Running a hub by hand"; a sample: schemas/examples/registry.csv.
+    """
+    from protocol.errors import HubError
+
+    from ..registry.actor import HUB_OPERATOR
+    from ..registry.importing import import_entries, read_entries
+
+    try:
+        entries = read_entries(file.read_bytes(), suffix=file.suffix)
+    except HubError as error:
+        raise click.ClickException(_where(error)) from None
+    counts = _run(data_dir, database_url, lambda session: import_entries(session, actor=HUB_OPERATOR,
+                                                                          entries=entries).counts)
+    for entry, outcome in counts.items():
+        if entry == "region":
+            click.echo(f"regions        {outcome['checked']:>4} checked against the divisions code list")
+        else:
+            click.echo(f"{entry + 's':<14} {outcome['created']:>4} created  {outcome['updated']:>4} updated  "
+                       f"{outcome['unchanged']:>4} unchanged")
+
+
+def _where(error) -> str:
+    """``registry.invalid: row 7, field division: <detail>`` — where, and why, never the content."""
+    place = ", ".join(filter(None, (error.fields.get("row"), f"field {error.fields['field']}"
+                                    if error.fields.get("field") else None)))
+    return f"{error.code}: {place}: {error.detail or error.message}"
 
 
 @registry.command("list")

@@ -15,6 +15,7 @@ from .access import (
 )
 from .actor import HUB_OPERATOR, Actor
 from .hierarchy import InstitutionChain, chain_of
+from .importing import ImportCounts, RegistryEntry, import_entries, read_entries
 from .models import TABLES, AccessGrant, Department, Institution, Practitioner, Region
 from .regions import get_region, get_region_or_raise, region_children, region_path, subtree_codes, sync_regions
 from .seed import seed_demo
@@ -49,5 +50,6 @@ __all__ = [
     "create_institution", "update_institution", "register_institution", "query_institutions", "get_department",
     "get_department_or_raise", "create_department", "update_department", "register_department",
     "query_departments", "get_practitioner", "get_practitioner_or_raise", "create_practitioner",
-    "update_practitioner", "register_practitioner", "query_practitioners",
+    "update_practitioner", "register_practitioner", "query_practitioners", "RegistryEntry", "ImportCounts",
+    "read_entries", "import_entries",
 ]

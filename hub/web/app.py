@@ -14,6 +14,7 @@ from ..settings import Settings
 from ..soap.application import application
 from ..soap.asgi import SoapFront, local_path
 from ..soap.wsgi import GateMiddleware, HubWsgiApplication
+from .apidocs import install_api_docs
 from .mart import start_mart
 
 
@@ -74,8 +75,9 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         if processor:
             processor.stop()
 
-    app = HubApp(title="区域卫生信息平台 · exchange hub", lifespan=lifespan)
+    app = HubApp(title="区域卫生信息平台 · exchange hub", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.hub = hub
+    install_api_docs(app)  # /docs and /redoc from the hub's own copies, no CDN
 
     @app.get("/healthz")
     def healthz():
