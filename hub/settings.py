@@ -27,6 +27,7 @@ class Settings:
     # operations (/healthz, /metrics, hie serve's supervisor; docs/operations.md)
     processor_expected: bool | None = None  # None: when this process starts one (hie serve says so for its child)
     processor_stale_s: float = 15.0  # a processor heartbeat older than this: the processor is down
+    processor_hung_s: float = 120.0  # silent this long: hie serve kills it (and restarts it); 0: never
     backlog_warn_s: float = 300.0  # oldest message awaiting processing older than this: degraded
     min_free_disk_mb: int = 512  # less free space than this in the data directory: the disk is down
     health_timeout_s: float = 2.0  # how long /healthz waits for the database
@@ -72,6 +73,7 @@ class Settings:
             token_max_days=int(env.get("HIE_TOKEN_MAX_DAYS", 365)),
             processor_expected=_flag(env["HIE_PROCESSOR_EXPECTED"]) if env.get("HIE_PROCESSOR_EXPECTED") else None,
             processor_stale_s=float(env.get("HIE_PROCESSOR_STALE_S", 15.0)),
+            processor_hung_s=float(env.get("HIE_PROCESSOR_HUNG_S", 120.0)),
             backlog_warn_s=float(env.get("HIE_BACKLOG_WARN_S", 300.0)),
             min_free_disk_mb=int(env.get("HIE_MIN_FREE_DISK_MB", 512)),
             health_timeout_s=float(env.get("HIE_HEALTH_TIMEOUT_S", 2.0)),

@@ -3,8 +3,9 @@
 ``hie serve`` gives the supervisor one ``ChildSpec`` per child. A child that exits while the
 supervisor is running is started again after an exponential backoff (``Backoff``: 1 s, 2 s, 4 s …
 up to a cap), and one line says which child died, how (exit code or signal) and when it will be
-started again. A child that stayed up long enough starts over from the first delay. Nothing here
-knows what the children do: adding one is adding a spec.
+started again. A child that stayed up long enough starts over from the first delay. A child that
+writes a heartbeat (``hub.heartbeat``) and falls silent for ``silent_after_s`` is hung: it is
+killed, and so restarted. Nothing here knows what the children do: adding one is adding a spec.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from .heartbeat import read_beat
 
 log = logging.getLogger("hie.supervisor")
 
@@ -27,6 +31,8 @@ class ChildSpec:
     argv: tuple[str, ...]
     env: Mapping[str, str] | None = None  # None: the supervisor's own environment
     cwd: str | None = None
+    heartbeat: Path | None = None  # where the child writes its heartbeat, if it does
+    silent_after_s: float = 0.0  # > 0 (with a heartbeat): a child silent this long is killed
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class ChildState:
     spec: ChildSpec
     process: subprocess.Popen | None = None
     started_at: float = 0.0
+    started_wall: float = 0.0
     restarts: int = 0           # restarts since the supervisor started
     in_a_row: int = 0           # restarts since the child last stayed up reset_after_s
     restart_at: float | None = None
@@ -118,6 +125,7 @@ class Supervisor:
             self._schedule(child, f"could not be started ({error.strerror or type(error).__name__})", time.monotonic())
             return
         child.started_at = time.monotonic()
+        child.started_wall = time.time()
         child.restart_at = None
         if child.restarts:
             log.info("%s started again (pid %s, restart %s)", spec.name, child.process.pid, child.restarts)
@@ -151,6 +159,21 @@ class Supervisor:
                     returncode = child.process.poll() if child.process is not None else None
                     if returncode is not None:
                         self._schedule(child, describe_exit(returncode), now)
+                    elif child.process is not None:
+                        self._kill_if_silent(child)
+
+    def _kill_if_silent(self, child: ChildState) -> None:
+        """Kill a child whose heartbeat stopped (a hung process); the next poll restarts it."""
+        spec = child.spec
+        if spec.heartbeat is None or spec.silent_after_s <= 0:
+            return
+        beat = read_beat(spec.heartbeat)
+        last = beat.at if beat is not None and beat.pid == child.process.pid else child.started_wall
+        silent = time.time() - max(last, child.started_wall)
+        if silent > spec.silent_after_s:
+            log.warning("%s (pid %s) silent for %.1f s (no heartbeat); killing it", spec.name, child.process.pid,
+                        silent)
+            child.process.kill()
 
     def status(self) -> dict[str, dict]:
         """Each child's pid (None while down), restarts and how it last ended."""

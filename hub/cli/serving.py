@@ -89,7 +89,8 @@ def open_hub(settings: Settings) -> Hub:
 
 def processor_spec(settings: Settings, env: dict[str, str]) -> ChildSpec:
     """The background processor, as its own process at a lower CPU priority."""
-    return ChildSpec(name="processor", env=env,
+    return ChildSpec(name="processor", env=env, heartbeat=settings.processor_heartbeat,
+                     silent_after_s=settings.processor_hung_s,
                      argv=(sys.executable, "-m", "hub.cli.main", "process", "--data-dir", str(settings.data_dir),
                            "--nice", "10", "--exit-with-parent"))
 

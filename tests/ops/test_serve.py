@@ -11,13 +11,13 @@ import uuid
 
 import pytest
 import requests
+from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.client import HubClient
 
 from .conftest import free_port, hie
 
-NOTE = b'<Note xmlns="urn:hie:doc:v1" synthetic="true"><Text>\xe8\xbf\x90\xe7\xbb\xb4</Text></Note>'
 
 
 def _client(hub, clinic, hub_paths) -> HubClient:
@@ -25,10 +25,9 @@ def _client(hub, clinic, hub_paths) -> HubClient:
                      ca_cert=hub_paths.ca_cert, timeout=10)
 
 
-def _note():
-    from lxml import etree
-
-    return etree.fromstring(NOTE)
+def _note() -> etree._Element:
+    """A synthetic note (no real person), as tests/exchange/builders.py makes them."""
+    return etree.fromstring('<Note xmlns="urn:hie:doc:v1" synthetic="true"><Text>运维测试</Text></Note>'.encode())
 
 
 def _metrics(hub) -> dict[tuple[str, tuple], float]:

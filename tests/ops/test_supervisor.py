@@ -10,7 +10,10 @@ import time
 
 import pytest
 
+from hub.heartbeat import read_beat
 from hub.supervisor import Backoff, ChildSpec, Supervisor, describe_exit
+
+from .conftest import ROOT
 
 SLEEPER = (sys.executable, "-c", "import time; time.sleep(60)")
 CRASHER = (sys.executable, "-c", "import sys; sys.exit(3)")
@@ -110,3 +113,23 @@ def test_stop_ends_children_and_restarts_nothing():
 def test_names_are_unique():
     with pytest.raises(ValueError):
         Supervisor([ChildSpec("processor", SLEEPER), ChildSpec("processor", SLEEPER)])
+
+
+def test_a_child_whose_heartbeat_stops_is_killed_and_restarted(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="hie.supervisor")
+    beat = tmp_path / "run" / "child.json"
+    # beats once, then hangs (alive, silent)
+    hangs = (sys.executable, "-c", "import sys, time; from pathlib import Path; from hub.heartbeat import Heartbeat; "
+             "Heartbeat(Path(sys.argv[1])).beat(); time.sleep(60)", str(beat))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    supervisor = Supervisor([ChildSpec("processor", hangs, env=env, cwd=str(ROOT), heartbeat=beat, silent_after_s=2.0)],
+                            backoff=Backoff(initial_s=0.1), poll_s=0.05).start()
+    try:
+        first = supervisor.status()["processor"]["pid"]
+        _until(lambda: read_beat(beat) is not None and read_beat(beat).pid == first)
+        _until(lambda: supervisor.status()["processor"]["pid"] not in (None, first), timeout=15)
+    finally:
+        supervisor.stop()
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert lines[0].startswith(f"processor (pid {first}) silent for ") and lines[0].endswith("(no heartbeat); killing it")
+    assert lines[1].startswith(f"processor (pid {first}) was killed by SIGKILL after ")
