@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .heartbeat import read_beat
@@ -59,7 +59,6 @@ class ChildState:
     in_a_row: int = 0           # restarts since the child last stayed up reset_after_s
     restart_at: float | None = None
     last_exit: str = ""
-    history: list[str] = field(default_factory=list)
 
     @property
     def pid(self) -> int | None:
@@ -121,7 +120,7 @@ class Supervisor:
         try:
             child.process = subprocess.Popen(list(spec.argv), env=env, cwd=spec.cwd)
         except OSError as error:  # the program itself is missing: retried like a crash
-            child.process = None
+            child.process, child.started_at = None, 0.0
             self._schedule(child, f"could not be started ({error.strerror or type(error).__name__})", time.monotonic())
             return
         child.started_at = time.monotonic()
@@ -140,8 +139,6 @@ class Supervisor:
         pid = f" (pid {child.process.pid})" if child.process is not None else ""
         up = f" after {now - child.started_at:.1f} s" if child.started_at else ""
         child.last_exit = how
-        child.history.append(how)
-        del child.history[:-20]
         log.warning("%s%s %s%s; restarting in %.1f s (restart %s)", child.spec.name, pid, how, up, delay,
                     child.restarts)
 
