@@ -19,6 +19,7 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
@@ -32,6 +33,7 @@ from . import audit
 from .exchange import replies
 from .exchange import sql as statements
 from .exchange.models import Message
+from .heartbeat import Heartbeat
 from .store.db import transaction
 from .store.rawsql import RawSql
 from .store.sqlite import WalCheckpointer
@@ -201,10 +203,14 @@ def warm_up() -> None:
 
 
 class Processor:
-    """A daemon thread that processes pending messages every ``interval`` seconds, ``batch`` at a time."""
+    """A daemon thread that processes pending messages every ``interval`` seconds, ``batch`` at a time.
+
+    With a ``heartbeat`` path it also writes its heartbeat there as it goes (``hub.heartbeat``):
+    /healthz reads it to tell whether the processor is alive.
+    """
 
     def __init__(self, sessions: sessionmaker[Session], stages: Sequence[Stage], *, interval: float = 0.5,
-                 batch: int = BATCH):
+                 batch: int = BATCH, heartbeat: Path | None = None):
         self.sessions = sessions
         self.stages = list(stages)
         self.interval = interval
@@ -212,8 +218,15 @@ class Processor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hie-processor", daemon=True)
         self._checkpointer: WalCheckpointer | None = None
+        self._heartbeat = Heartbeat(heartbeat) if heartbeat is not None else None
+
+    def _beat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.beat()
 
     def start(self) -> "Processor":
+        if self._heartbeat is not None:
+            self._heartbeat.beat(force=True)  # alive from the start, before the first batch
         # Where the processor runs, so does the SQLite log's checkpointer: off the request path.
         self._checkpointer = WalCheckpointer.start_for(self.sessions.kw["bind"])
         self._thread.start()
@@ -224,17 +237,20 @@ class Processor:
         self._thread.join(timeout=10)
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        if self._heartbeat is not None and not self._thread.is_alive():
+            self._heartbeat.clear()
 
     def _run(self) -> None:
         warm_up()
         while not self._stop.is_set():
+            self._beat()
             try:
                 # Straight on only after a full batch (more are waiting). After a partial one, wait:
                 # under a steady stream of submissions, polling at once would commit a few messages
                 # at a time, paying a transaction and the database's write lock for each handful,
                 # in competition with the intake. Waiting lets ``interval`` seconds' worth gather.
                 while process_pending(self.sessions, self.stages, limit=self.batch) >= self.batch and not self._stop.is_set():
-                    pass
+                    self._beat()
             except Exception:  # keep the thread alive; the messages stay pending and are retried
                 log.error("processing tick failed", exc_info=False)
             self._stop.wait(self.interval)

@@ -27,6 +27,15 @@ class Settings:
     mart_owner: bool = False  # True: another process (hie mart-owner) owns the embedded mart; ask it
     pseudonym_key_hex: str = ""  # "" = DATA/mart-pseudonym.key (created on first use)
     token_max_days: int = 365  # the longest a bearer token may live (hie tokens issue --days)
+    # operations (/healthz, /metrics, hie serve's supervisor; docs/operations.md)
+    processor_expected: bool | None = None  # None: when this process starts one (hie serve says so for its child)
+    processor_stale_s: float = 15.0  # a processor heartbeat older than this: the processor is down
+    processor_hung_s: float = 120.0  # silent this long: hie serve kills it (and restarts it); 0: never
+    backlog_warn_s: float = 300.0  # oldest message awaiting processing older than this: degraded
+    min_free_disk_mb: int = 512  # less free space than this in the data directory: the disk is down
+    health_timeout_s: float = 2.0  # how long /healthz waits for the database
+    restart_backoff_s: float = 1.0  # first delay before restarting a child that died (doubles each time)
+    restart_backoff_max_s: float = 30.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -36,6 +45,14 @@ class Settings:
     @property
     def mart_location(self) -> str:
         return self.mart_url or f"chdb://{(self.data_dir / 'mart').as_posix()}"
+
+    @property
+    def processor_heartbeat(self) -> Path:
+        return self.data_dir / "run" / "processor.json"
+
+    @property
+    def expects_processor(self) -> bool:
+        return self.start_processor if self.processor_expected is None else self.processor_expected
 
     @property
     def db_url(self) -> str:
@@ -52,14 +69,26 @@ class Settings:
             max_message_bytes=int(env.get("HIE_MAX_MESSAGE_BYTES", 10 * 1024 * 1024)),
             max_batch_documents=int(env.get("HIE_MAX_BATCH_DOCUMENTS", MAX_BATCH_DOCUMENTS)),
             # hie serve runs the processor as its own process and tells its web workers so
-            start_processor=env.get("HIE_START_PROCESSOR", "1") not in ("0", "false", "no"),
+            start_processor=_flag(env.get("HIE_START_PROCESSOR", "1")),
             mart_url=env.get("HIE_MART_URL", ""),
             etl_interval_s=float(env.get("HIE_ETL_INTERVAL", 0) or 0),
             mart_owner=env.get("HIE_MART_OWNER", "0") not in ("0", "false", "no", ""),
             pseudonym_key_hex=env.get("HIE_PSEUDONYM_KEY", ""),
             token_max_days=int(env.get("HIE_TOKEN_MAX_DAYS", 365)),
+            processor_expected=_flag(env["HIE_PROCESSOR_EXPECTED"]) if env.get("HIE_PROCESSOR_EXPECTED") else None,
+            processor_stale_s=float(env.get("HIE_PROCESSOR_STALE_S", 15.0)),
+            processor_hung_s=float(env.get("HIE_PROCESSOR_HUNG_S", 120.0)),
+            backlog_warn_s=float(env.get("HIE_BACKLOG_WARN_S", 300.0)),
+            min_free_disk_mb=int(env.get("HIE_MIN_FREE_DISK_MB", 512)),
+            health_timeout_s=float(env.get("HIE_HEALTH_TIMEOUT_S", 2.0)),
+            restart_backoff_s=float(env.get("HIE_RESTART_BACKOFF_S", 1.0)),
+            restart_backoff_max_s=float(env.get("HIE_RESTART_BACKOFF_MAX_S", 30.0)),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no")
 
 
 __all__ = ["Settings"]

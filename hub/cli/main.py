@@ -63,32 +63,38 @@ _add_commands()
 @click.option("--etl-interval", type=float, default=300.0, show_default=True,
               help="Seconds between ETL runs into the analytics mart (0: no ETL, no analytics in this hub).")
 def serve(data_dir, host, port, workers, database_url, tls, require_client_cert, processor, etl_interval):
-    """Serve the SOAP services (/soap/exchange, /soap/records, /soap/registry), the JSON API and /healthz.
+    """Serve the SOAP services (/soap/exchange, /soap/records, /soap/registry), the JSON API, /healthz and /metrics.
 
     Accepting messages comes first: the processor that normalizes them into the health-record
     store runs as a separate process at a lower CPU priority (nice 10), so a burst of submissions
-    is acknowledged at full speed and normalized as soon as there is room.
+    is acknowledged at full speed and normalized as soon as there is room. This command supervises
+    it: a processor that dies is started again (after 1 s, 2 s, 4 s … up to 30 s), and /healthz
+    answers 503 naming it while it is down (docs/operations.md).
     """
     import ssl
-    import subprocess
 
     import uvicorn
 
     from certs import PkiPaths, expiry_warnings
 
-    from ..runtime import Hub
+    from ..supervisor import Supervisor
+    from . import serving
+    from .mart import owner_argv
 
     settings = Settings.load(data_dir, database_url=database_url)
-    Hub.open(settings)  # fail fast on a missing PKI and migrate once, before workers start
+    # Everything that can stop the hub from serving is checked before it says it serves.
+    serving.check_pki(settings)
+    serving.check_address(host, port)
+    serving.check_database(settings)
+    serving.open_hub(settings)  # migrate once and load the keys, before workers start
     for warning in expiry_warnings(settings.pki):
         click.echo(f"warning: {warning}", err=True)
     os.environ["HIE_DATA_DIR"] = str(settings.data_dir)
     if database_url:
         os.environ["HIE_DATABASE_URL"] = database_url
     os.environ["HIE_START_PROCESSOR"] = "0"  # web workers only accept; the processor process normalizes
+    os.environ["HIE_PROCESSOR_EXPECTED"] = "1" if processor else "0"  # what /healthz requires
     os.environ["HIE_ETL_INTERVAL"] = str(etl_interval)  # the mart's owner (or the process that opens it) runs the ETL
-    from .mart import owner_argv
-
     mart_owner = owner_argv(settings, etl_interval=etl_interval)  # None: no embedded mart to own
     if mart_owner:
         os.environ["HIE_MART_OWNER"] = "1"  # workers ask the owner process; none of them opens chDB
@@ -102,22 +108,19 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
         click.echo("warning: plain HTTP on a non-loopback address; use --tls outside development", err=True)
     click.echo(f"hub serving http{'s' if tls else ''}://{host}:{port}/soap/exchange?wsdl "
                f"(data {settings.data_dir}, {workers} worker(s))", err=True)
-    background = None
-    if processor:
-        background = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "process", "--data-dir", str(settings.data_dir),
-                                       "--nice", "10", "--exit-with-parent"], env=os.environ.copy())
-    owner = subprocess.Popen(mart_owner, env=os.environ.copy()) if mart_owner else None
+    # One spec per child process, each restarted with backoff when it dies.
+    children = [serving.processor_spec(settings, os.environ.copy())] if processor else []
+    if mart_owner:
+        children.append(serving.mart_owner_spec(mart_owner, os.environ.copy()))
+    serving.log_supervision()
+    supervisor = Supervisor(children, backoff=serving.backoff(settings)).start()
     try:
         uvicorn.run("hub.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", access_log=False, timeout_graceful_shutdown=5, **options)
     finally:
-        for child in (background, owner):
-            if child is not None:
-                child.terminate()
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+        # uvicorn re-raises a SIGTERM it caught once it has shut down, so this may not run: the
+        # children then notice they have been orphaned (--exit-with-parent) and stop by themselves.
+        supervisor.stop()
 
 
 @main.command()
@@ -134,17 +137,25 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
     import signal
     import threading
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ..pipeline import BATCH, Processor
     from ..runtime import processing_stages
 
     if niceness:
         os.nice(niceness)
-    sessions = open_store(data_dir, database_url)
+    settings = Settings.load(data_dir, database_url=database_url)
+    try:
+        sessions = open_store(data_dir, database_url)
+    except SQLAlchemyError as error:  # hie serve restarts it with a backoff; one line each time
+        raise click.ClickException(f"server.unavailable: database unreachable ({type(error).__name__})") from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     parent = os.getppid()
-    worker = Processor(sessions, processing_stages(), interval=interval, batch=batch or BATCH).start()  # also picks up what a crash left pending
+    # also picks up what a crash left pending
+    worker = Processor(sessions, processing_stages(), interval=interval, batch=batch or BATCH,
+                       heartbeat=settings.processor_heartbeat).start()
     # uvicorn re-raises the SIGTERM it caught once it has shut down, so `hie serve` may die without
     # running its cleanup: the processor notices it has been orphaned and stops by itself.
     while not stop.wait(1.0):

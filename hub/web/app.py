@@ -6,7 +6,6 @@ import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from ..pipeline import Processor
 from ..runtime import Hub
@@ -15,7 +14,9 @@ from ..soap.application import application
 from ..soap.asgi import SoapFront, local_path
 from ..soap.wsgi import GateMiddleware, HubWsgiApplication
 from .apidocs import install_api_docs
+from .health import health_router
 from .mart import start_mart
+from .metrics import metrics_router
 
 
 class HubApp(FastAPI):
@@ -53,7 +54,8 @@ def soap_services(hub: Hub) -> dict[str, GateMiddleware]:
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     """Build the ASGI app for one hub process."""
     hub = hub or Hub.open(settings)
-    processor = Processor(hub.sessions, hub.stages, interval=settings.processing_interval_s) if settings.start_processor else None
+    processor = Processor(hub.sessions, hub.stages, interval=settings.processing_interval_s,
+                          heartbeat=settings.processor_heartbeat) if settings.start_processor else None
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -79,11 +81,8 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.state.hub = hub
     install_api_docs(app)  # /docs and /redoc from the hub's own copies, no CDN
 
-    @app.get("/healthz")
-    def healthz():
-        with hub.sessions() as session:
-            session.execute(text("SELECT 1"))
-        return {"status": "ok", "crl_next_update": str(hub.trust.crl_next_update or "")}
+    app.include_router(health_router(hub))  # /healthz: each part, 503 naming the one down
+    app.include_router(metrics_router(hub))  # /metrics: Prometheus text, read from the store
 
     from .cubes import router as cubes_api
     from .lineage import router as lineage_api
