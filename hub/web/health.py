@@ -2,9 +2,9 @@
 
 Parts: ``web`` (this worker answered), ``database`` (a query within ``health_timeout_s``),
 ``processor`` (its heartbeat file, and the backlog: how many messages await processing and the
-age of the oldest), ``mart`` (answers ``SELECT 1`` — in the process, through the embedded
-mart's owner, or a ClickHouse server — or not; reported, never required: the exchange works without it), ``disk`` (free space in the data directory). A required part that
-is down makes the answer 503 and the status ``down``; anything short of that that is not ``ok``
+age of the oldest), ``mart`` (whether it answers ``SELECT 1`` — in the process, through the
+embedded mart's owner, or a ClickHouse server; reported, never required: the exchange works
+without it), ``disk`` (free space in the data directory). A required part that is down makes the answer 503 and the status ``down``; anything short of that that is not ``ok``
 makes it ``degraded`` (still 200). The answer is always JSON, never a traceback.
 """
 from __future__ import annotations
