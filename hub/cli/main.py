@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 from ..settings import Settings
+from .errors import HubGroup
 from .pki import pki as pki_group
 from .store import open_store
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=HubGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """区域卫生信息平台 — regional health information exchange hub.
 

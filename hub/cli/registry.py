@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from .errors import ROW_ID
+
 _data_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 _database_url = click.option("--database-url", default=None)
 
@@ -59,7 +61,7 @@ def grants_issue(data_dir, database_url, member, days):
 @grants.command("revoke")
 @_data_dir
 @_database_url
-@click.argument("grant_id", type=int)
+@click.argument("grant_id", type=ROW_ID)
 def grants_revoke(data_dir, database_url, grant_id):
     """End grant GRANT_ID now."""
     from ..registry.access import revoke_grant

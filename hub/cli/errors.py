@@ -1,0 +1,56 @@
+"""What the hub's command line knows about failures beyond the roots' codes (``protocol.cli``):
+the OLTP database, the mart's engines, and the command-line's own refusals."""
+from __future__ import annotations
+
+import click
+
+from protocol.cli import OneLineGroup
+
+MAX_ROW_ID = 2**63 - 1  # the largest row id SQLite and PostgreSQL (BIGINT) can hold
+ROW_ID = click.IntRange(1, MAX_ROW_ID)
+
+
+def database_line(error: BaseException) -> str | None:
+    """A SQLAlchemy failure by kind and the driver's error name, never its message (it may quote values)."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    if not isinstance(error, SQLAlchemyError):
+        return None
+    orig = getattr(error, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    kind = type(orig).__name__ if orig is not None else type(error).__name__
+    code = "database.unavailable" if isinstance(error, DBAPIError) and type(error).__name__ == "OperationalError" \
+        else "database.error"
+    return f"{code}: the OLTP database refused the operation ({kind}{f' {state}' if state else ''})"
+
+
+def mart_line(error: BaseException) -> str | None:
+    """The mart's engines: a ClickHouse server that is down or went away is ``olap.unavailable``."""
+    from olap.errors import BackendUnavailable
+
+    if isinstance(error, BackendUnavailable) and error.code == "olap.server.unreachable":
+        where = error.fields.get("address")
+        return f"olap.unavailable: ClickHouse server{f' at {where}' if where else ''} not reachable"
+    try:
+        from clickhouse_driver import errors as driver
+    except ImportError:  # pragma: no cover - the server driver is optional for an embedded hub
+        return None
+    if isinstance(error, (driver.NetworkError, driver.SocketTimeoutError)):
+        return "olap.unavailable: ClickHouse server not reachable"
+    if isinstance(error, driver.Error):
+        return f"olap.query.failed: ClickHouse refused the statement ({type(error).__name__})"
+    return None
+
+
+class HubGroup(OneLineGroup):
+    """``hie``'s group: every command ends a failure in one line (``protocol.cli.OneLineGroup``)."""
+
+    def describe(self, error: BaseException) -> str | None:
+        return database_line(error) or mart_line(error)
+
+    def group(self, *args, **kwargs):
+        kwargs.setdefault("cls", HubGroup)
+        return super().group(*args, **kwargs)
+
+
+__all__ = ["HubGroup", "MAX_ROW_ID", "ROW_ID", "database_line", "mart_line"]
