@@ -149,7 +149,7 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--database-url", default=None)
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
 def messages(data_dir, database_url, limit, as_json):
     """List what the inbox holds (newest first)."""
