@@ -14,6 +14,7 @@ from ..settings import Settings
 from ..soap.application import application
 from ..soap.asgi import SoapFront, local_path
 from ..soap.wsgi import GateMiddleware, HubWsgiApplication
+from .errors import install as install_error_handlers
 from .mart import start_mart
 
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
 
     app = HubApp(title="区域卫生信息平台 · exchange hub", lifespan=lifespan)
     app.state.hub = hub
+    install_error_handlers(app)  # every JSON error a code and one line (hub/web/errors.py)
 
     @app.get("/healthz")
     def healthz():
