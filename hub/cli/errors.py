@@ -12,16 +12,17 @@ ROW_ID = click.IntRange(1, MAX_ROW_ID)
 
 def database_line(error: BaseException) -> str | None:
     """A SQLAlchemy failure by kind and the driver's error name, never its message (it may quote values)."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
     if not isinstance(error, SQLAlchemyError):
         return None
     orig = getattr(error, "orig", None)
     state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
     kind = type(orig).__name__ if orig is not None else type(error).__name__
-    code = "database.unavailable" if isinstance(error, DBAPIError) and type(error).__name__ == "OperationalError" \
-        else "database.error"
-    return f"{code}: the OLTP database refused the operation ({kind}{f' {state}' if state else ''})"
+    why = f"({kind}{f' {state}' if state else ''})"
+    if isinstance(error, OperationalError):
+        return f"database.unavailable: the OLTP database cannot be opened or reached {why}"
+    return f"database.error: the OLTP database failed the operation {why}"
 
 
 def mart_line(error: BaseException) -> str | None:
