@@ -153,8 +153,8 @@ def test_every_mistake_is_one_line_and_a_failure(cli, name, command, places):
         result = runner.invoke(CLIS[cli], [*name.split(), *arguments])
         said = f"{cli} {name} {' '.join(arguments)} ({scenario}):\n{result.output}"
         assert result.exit_code != 0, said
-        assert "Traceback" not in result.output and not isinstance(result.exception, Exception) \
-            or isinstance(result.exception, SystemExit), said
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit), said
         lines = result.output.strip("\n").split("\n")
         assert len(lines) == 1 and lines[0].startswith("error: "), said
+        assert result.stdout == "", said  # the line is on stderr: stdout stays for what a command answers
         assert "internal:" not in lines[0], said  # every mistake here is foreseen: it has a code
