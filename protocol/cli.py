@@ -14,6 +14,8 @@ import traceback
 import click
 
 DEBUG_VARIABLE = "HIE_DEBUG"
+# --help and a bare group's help are answers, not mistakes; ^C and exits keep click's handling
+_PASS_THROUGH = (click.exceptions.Exit, click.exceptions.NoArgsIsHelpError, click.Abort, SystemExit, KeyboardInterrupt)
 _FILE_CODES = {FileNotFoundError: "file.not_found", PermissionError: "file.permission",
                IsADirectoryError: "file.is_directory", NotADirectoryError: "file.not_a_directory"}
 
@@ -82,7 +84,7 @@ class OneLineGroup(click.Group):
     def make_context(self, info_name, args, parent=None, **extra):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+        except _PASS_THROUGH:
             raise
         except Exception as error:  # noqa: BLE001 - the point: nothing escapes as a traceback
             raise self._one_line(error) from None
@@ -90,7 +92,7 @@ class OneLineGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+        except _PASS_THROUGH:
             raise
         except Exception as error:  # noqa: BLE001 - the point: nothing escapes as a traceback
             raise self._one_line(error) from None

@@ -32,15 +32,7 @@ def mart_line(error: BaseException) -> str | None:
     if isinstance(error, BackendUnavailable) and error.code == "olap.server.unreachable":
         where = error.fields.get("address")
         return f"olap.unavailable: ClickHouse server{f' at {where}' if where else ''} not reachable"
-    try:
-        from clickhouse_driver import errors as driver
-    except ImportError:  # pragma: no cover - the server driver is optional for an embedded hub
-        return None
-    if isinstance(error, (driver.NetworkError, driver.SocketTimeoutError)):
-        return "olap.unavailable: ClickHouse server not reachable"
-    if isinstance(error, driver.Error):
-        return f"olap.query.failed: ClickHouse refused the statement ({type(error).__name__})"
-    return None
+    return None  # the driver's own errors never get here: olap's one choke point maps them (server_backend)
 
 
 class HubGroup(OneLineGroup):

@@ -84,3 +84,9 @@ def test_hie_debug_adds_the_traceback(run, monkeypatch):
     result = CliRunner().invoke(cli, ["records", "read", "--path", "p", "--raise", "bug"])
     assert "Traceback" in result.output and result.output.endswith("error: internal: RuntimeError "
                                                                    "(set HIE_DEBUG=1 to see the traceback)\n")
+
+
+def test_a_group_without_a_command_still_shows_its_help():
+    for arguments in ([], ["records"]):
+        result = CliRunner().invoke(cli, arguments)
+        assert result.output.startswith("Usage: cli ") and "Commands:" in result.output and "error" not in result.output
