@@ -6,9 +6,11 @@ from .layout import MemberPaths, PkiPaths
 from .names import member_of
 from .pki import init_pki, issue_member, refresh_crl, revoke_member
 from .registry import CertificateRecord, list_certificates
+from .standing import CertificateStanding, MemberCertificates
 from .trust import Identity, TrustStore
 
 __all__ = [
+    "CertificateStanding", "MemberCertificates",
     "KEY_TYPES",
     "CertificateRecord",
     "CertificateRejected",

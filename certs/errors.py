@@ -46,12 +46,20 @@ class CertsError(Exception):
 
 
 class CertificateRejected(CertsError):
-    """A presented certificate failed the trust check."""
+    """A presented certificate failed the trust check.
 
-    def __init__(self, code: str, *, detail: str | None = None):
+    ``member`` and ``serial_hex`` say whose certificate it was, and are set only when the hub CA
+    issued it (a revoked or expired certificate of a member): the CA vouches for the name, so the
+    refusal can be audited against the member. A certificate from elsewhere names nobody.
+    """
+
+    def __init__(self, code: str, *, detail: str | None = None, member: str | None = None,
+                 serial_hex: str | None = None):
         if not code.startswith("security.certificate."):
             raise ValueError(f"not a certificate rejection code {code!r}")
         super().__init__(code, detail=detail)
+        self.member = member
+        self.serial_hex = serial_hex
 
 
 class TrustStoreError(CertsError):

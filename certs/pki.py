@@ -192,14 +192,16 @@ def revoke_member(directory: Path | str, *, member: str, reason: str = "unspecif
                    and entry["member"] == member and not entry["revoked_at"]]
         if not targets:
             raise CertsError("pki.member.unknown", detail=member)
-        now = _now()
+        now = datetime.now(timezone.utc)  # with its microseconds (see the entry below)
         for entry in targets:
-            entry["revoked_at"] = iso_utc(now)
+            # to the microsecond: doors that see no certificate (API tokens) compare it with when a
+            # token was issued (the CRL keeps whole seconds)
+            entry["revoked_at"] = iso_utc(now, precise=True)
             entry["revocation_reason"] = reason
         # registry first: the CRL is rebuilt from it, so a crash here loses no revocation
         # (``refresh_crl`` re-signs it); the reverse order could silently un-revoke later
         write_entries(paths.root, entries)
-        return write_crl(paths.root, ca_cert=ca_cert, ca_key=ca_key, entries=entries, now=now)
+        return write_crl(paths.root, ca_cert=ca_cert, ca_key=ca_key, entries=entries, now=now.replace(microsecond=0))
 
 
 def refresh_crl(directory: Path | str, *, days: int = CRL_DAYS) -> Path:

@@ -42,9 +42,10 @@ def serial_hex(serial: int) -> str:
     return format(serial, "x")
 
 
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` suffix, whole seconds."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+def iso_utc(moment: datetime, *, precise: bool = False) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix, whole seconds (``precise``: with the microseconds)."""
+    moment = moment.astimezone(timezone.utc)
+    return (moment if precise else moment.replace(microsecond=0)).isoformat().replace("+00:00", "Z")
 
 
 def parse_iso(text: str) -> datetime:

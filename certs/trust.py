@@ -4,8 +4,10 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -47,7 +49,7 @@ class _Profile:
 @dataclass(frozen=True)
 class _CrlState:
     stat_key: tuple[int, int, int]
-    revoked: frozenset[int] | None  # None when the file at stat_key was unusable
+    revoked: Mapping[int, datetime] | None  # serial -> revocation date; None when the file was unusable
     next_update: datetime | None
     failure: str | None
 
@@ -97,6 +99,10 @@ class TrustStore:
         self._revoked()
         return self._crl_state.next_update if self._crl_state else None
 
+    def revocations(self) -> Mapping[int, datetime]:
+        """Every serial the CRL in force revokes, with its revocation date (re-read when the file changes)."""
+        return self._revoked()
+
     def check_member(self, cert: x509.Certificate, *, at: datetime) -> Identity:
         """Accept a member organization's certificate at time ``at`` or raise CertificateRejected."""
         return self._check(cert, at=at, unit=names.OU_MEMBER)
@@ -115,14 +121,16 @@ class TrustStore:
         # the organizationIdentifier must agree with the role: HUB only on hub certificates
         if profile.member is not None and (profile.member == names.HUB_ORG_ID) != (unit == names.OU_HUB):
             raise CertificateRejected("security.certificate.untrusted")
+        # from here on the CA vouches for the certificate's member: refusals name it (for the audit)
+        holder = {"member": profile.member, "serial_hex": serial_hex(cert.serial_number)}
         if not (self._ca.not_valid_before_utc <= at <= self._ca.not_valid_after_utc):
-            raise CertificateRejected("security.certificate.expired")
+            raise CertificateRejected("security.certificate.expired", **holder)
         if not (cert.not_valid_before_utc <= at <= cert.not_valid_after_utc):
-            raise CertificateRejected("security.certificate.expired")
+            raise CertificateRejected("security.certificate.expired", **holder)
         if cert.serial_number in revoked:
-            raise CertificateRejected("security.certificate.revoked")
+            raise CertificateRejected("security.certificate.revoked", **holder)
         if not profile.can_sign or profile.member is None:
-            raise CertificateRejected("security.certificate.usage")
+            raise CertificateRejected("security.certificate.usage", **holder)
         return Identity(
             member=profile.member,
             serial_hex=serial_hex(cert.serial_number),
@@ -180,7 +188,7 @@ class TrustStore:
             can_sign=can_sign, key_type=key_type, fingerprint_hex=fingerprint.hex(),
         )
 
-    def _revoked(self) -> frozenset[int]:
+    def _revoked(self) -> Mapping[int, datetime]:
         """Serials revoked by the current CRL, re-reading the file whenever it has changed."""
         try:
             key = _stat_key(os.stat(self._crl_path))
@@ -224,7 +232,7 @@ class TrustStore:
         self._highest_crl_number = number
         return _CrlState(
             stat_key=key,
-            revoked=frozenset(entry.serial_number for entry in crl),
+            revoked=MappingProxyType({entry.serial_number: entry.revocation_date_utc for entry in crl}),
             next_update=crl.next_update_utc,
             failure=None,
         )

@@ -7,6 +7,11 @@
 - ``clickhouse://host:port/database[?cluster=name]``: a ClickHouse server (native protocol),
   optionally a cluster whose shards hold the facts (``Distributed`` tables).
 
+chDB belongs to the one process that opened its directory, so under ``hie serve`` the embedded mart
+has an owner process (``hie mart-owner``) and every other process of the hub reaches it through
+:func:`owned_mart`, a client with the same :class:`~olap.backend.Backend` contract
+(:mod:`olap.remote`; socket and key in the data directory). A ClickHouse server needs no owner.
+
 The pseudonym key is 32 random bytes in ``DATA/mart-pseudonym.key`` (created 0600 on first use),
 or ``HIE_PSEUDONYM_KEY`` (hex) when several hubs must produce the same pseudonyms. Losing the key
 only means pseudonyms change at the next full reload; it never exposes an identity.
@@ -20,6 +25,8 @@ from urllib.parse import parse_qs, urlparse
 
 from hub.settings import Settings
 from olap.backend import Backend
+from olap.errors import BackendUnavailable
+from olap.remote import Channel, RemoteBackend
 
 from .errors import MartLocationError
 from .transform import Pseudonymizer
@@ -27,6 +34,35 @@ from .transform import Pseudonymizer
 
 def mart_url(settings: Settings) -> str:
     return settings.mart_location
+
+
+def is_embedded(url: str) -> bool:
+    """Whether ``url`` is a chDB mart (one process may open it at a time)."""
+    return urlparse(url).scheme == "chdb"
+
+
+def owner_channel(settings: Settings) -> Channel:
+    """Where the owner of the hub's embedded mart listens (socket and key in the data directory)."""
+    return Channel(settings.data_dir)
+
+
+def owned_mart(settings: Settings, *, timeout: float | None = 60.0) -> RemoteBackend:
+    """The hub's embedded mart as its owner process serves it (connects on first use)."""
+    return RemoteBackend(owner_channel(settings), timeout=timeout)
+
+
+def reach_owner(settings: Settings, *, timeout: float | None = None) -> RemoteBackend | None:
+    """A client of the hub's mart owner if one answers now, else None (nobody holds the mart)."""
+    if not owner_channel(settings).key_path.exists():
+        return None
+    backend = owned_mart(settings, timeout=5.0)  # the probe: a live owner answers in milliseconds
+    try:
+        backend.version()
+    except BackendUnavailable:
+        backend.close()
+        return None
+    backend.timeout = timeout
+    return backend
 
 
 def open_mart(url: str) -> Backend:
@@ -72,4 +108,4 @@ def pseudonymizer(settings: Settings) -> Pseudonymizer:
     return Pseudonymizer(path.read_bytes())
 
 
-__all__ = ["mart_url", "open_mart", "pseudonymizer"]
+__all__ = ["mart_url", "open_mart", "pseudonymizer", "is_embedded", "owner_channel", "owned_mart", "reach_owner"]

@@ -48,9 +48,12 @@ def event(event_type: str, *, verified=None, trace=None, message_id: str | None 
     source = verified.request if verified is not None else (trace.request if trace is not None else None)
     envelope = verified.envelope_sha256 if verified is not None else (trace.envelope_sha256 if trace else None)
     failed = event_type in _FAILURE_EVENTS or event_type.startswith(_FAILURE_PREFIXES)
+    if source is not None:
+        holder, serial = source.identity.member, source.identity.serial_hex
+    else:  # refused before the request was whole: the trace may still know whose certificate it was
+        holder, serial = (trace.member, trace.cert_serial) if trace is not None else (None, None)
     return {"at": utcnow(), "event_type": event_type, "outcome": FAILURE if failed else SUCCESS, "code": code,
-            "member": member or (source.identity.member if source else None),
-            "cert_serial": source.identity.serial_hex if source else None,
+            "member": member or holder, "cert_serial": serial,
             "message_id": message_id or (source.message_id if source else None),
             "client_address": client_address, "envelope_sha256": envelope or None,
             "person_id": person_id, "purpose": purpose}

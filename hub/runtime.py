@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from certs import PkiPaths, TrustStore
+from certs import MemberCertificates, PkiPaths, TrustStore
 from protocol.credentials import Credentials
 from protocol.errors import HubError, SecurityError
 from protocol.timestamps import utcnow
@@ -61,6 +61,7 @@ class Hub:
     nonces: NonceGuard
     inbox: InboxWriter
     stages: list[Stage]      # processing after the receipt (``hub.pipeline``)
+    certificates: MemberCertificates  # members' certificates, for doors that see no certificate (tokens)
 
     @classmethod
     def open(cls, settings: Settings, *, run_migrations: bool = True) -> "Hub":
@@ -77,7 +78,8 @@ class Hub:
         nonces = NonceGuard(sessions)
         gate = SecurityGate(trust=trust, decryptor=decryptor, nonces=nonces, max_bytes=settings.max_message_bytes)
         return cls(settings=settings, sessions=sessions, trust=trust, signer=signer, decryptor=decryptor,
-                   gate=gate, nonces=nonces, inbox=InboxWriter(sessions), stages=processing_stages())
+                   gate=gate, nonces=nonces, inbox=InboxWriter(sessions), stages=processing_stages(),
+                   certificates=MemberCertificates(settings.pki, trust))
 
 
 __all__ = ["Hub", "NonceGuard", "processing_stages"]

@@ -41,6 +41,7 @@ from .ns import (
     q,
 )
 from .policy import DEFAULT_POLICY, Policy
+from .recipient import check_recipient
 
 _HASHES = {OAEP_DIGEST_SHA1: hashes.SHA1, OAEP_DIGEST_SHA256: hashes.SHA256,
            MGF1_SHA1: hashes.SHA1, MGF1_SHA256: hashes.SHA256}
@@ -221,18 +222,13 @@ def check_data_encryption(data: etree._Element, *, policy: Policy = DEFAULT_POLI
     return DataEncryption(algorithm)
 
 
-def addressed_to(ek: etree._Element, recipient: x509.Certificate) -> bool:
-    """True when the EncryptedKey names the recipient certificate (issuer and serial)."""
-    serial = ek.find(f"{q(DS, 'KeyInfo')}/{q(DS, 'X509Data')}/{q(DS, 'X509IssuerSerial')}")
-    if serial is None:
-        return True  # no hint: the unwrap itself decides
-    number = serial.findtext(q(DS, "X509SerialNumber"), "").strip()
-    return number == str(recipient.serial_number)
-
-
 def decrypt(data: etree._Element, ek: etree._Element, *, private_key,
             recipient: x509.Certificate, policy: Policy = DEFAULT_POLICY) -> bytes:
-    """Unwrap the content key and decrypt EncryptedData; one code for every failure."""
+    """Check the algorithms and the recipient, then unwrap the content key and decrypt EncryptedData.
+
+    Algorithms outside the policy are ``security.algorithm.forbidden`` and a KeyInfo that does not
+    name ``recipient`` is ``security.recipient.unknown``; after that, one code for every failure.
+    """
     algorithm = check_data_encryption(data, policy=policy)
     blob = _cipher_value(data)
     key = None
@@ -240,8 +236,9 @@ def decrypt(data: etree._Element, ek: etree._Element, *, private_key,
         key = _unwrap_ecdh(ek, private_key)
     else:
         oaep = check_key_transport(ek, policy=policy)
+        check_recipient(ek, recipient)  # its own code: the KeyInfo is public, naming it reveals no key
         wrapped = _cipher_value(ek)
-        if addressed_to(ek, recipient) and isinstance(private_key, rsa.RSAPrivateKey):
+        if isinstance(private_key, rsa.RSAPrivateKey):
             try:
                 key = private_key.decrypt(wrapped, oaep)
             except ValueError:
@@ -257,4 +254,4 @@ def decrypt(data: etree._Element, ek: etree._Element, *, private_key,
 
 
 __all__ = ["encrypt_content", "wrap_key", "decrypt", "check_key_transport", "check_data_encryption",
-           "addressed_to"]
+           "check_recipient"]

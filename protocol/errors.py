@@ -40,10 +40,10 @@ _SPECS = [
     FaultSpec("soap.operation.invalid", "Client", 400, "operation parameters are malformed or out of range"),
     # WS-Security: header and signature
     FaultSpec("security.header.invalid", "Client", 400,
-              "WS-Security header missing or incomplete (Security, BinarySecurityToken, MessageID, Action)"),
+              "WS-Security header missing or incomplete (Security, BinarySecurityToken, EncryptedKey, MessageID, To, Action, From)"),
     FaultSpec("security.signature.missing", "Client", 400, "message is not signed"),
     FaultSpec("security.signature.incomplete", "Client", 400,
-              "signature does not cover the required parts (Body, Timestamp, MessageID, EncryptedKey)"),
+              "signature does not cover the required parts (Body, Timestamp, EncryptedKey, MessageID, To, Action, From)"),
     FaultSpec("security.signature.wrapping", "Client", 400,
               "signed references are ambiguous or point outside their required positions"),
     FaultSpec("security.signature.invalid", "Client", 400, "signature verification failed"),
@@ -63,6 +63,8 @@ _SPECS = [
     FaultSpec("security.replay", "Client", 409, "request MessageID was already used"),
     # decryption: one code for every failure after the signature check
     FaultSpec("security.decryption.failed", "Client", 400, "message could not be decrypted"),
+    FaultSpec("security.recipient.unknown", "Client", 400,
+              "EncryptedKey does not name the recipient's certificate (issuer and serial number)"),
     # exchange semantics
     FaultSpec("exchange.message_id.reused", "Client", 409, "MessageID was already used for a different document"),
     FaultSpec("exchange.document.invalid", "Client", 400,

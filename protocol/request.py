@@ -219,8 +219,8 @@ def _check_certificate(trust, cert_der: bytes, now: datetime):
 
     try:
         return trust.check_member(x509.load_der_x509_certificate(cert_der), at=now)
-    except CertificateRejected as exc:
-        raise SecurityError(exc.code, "certificate rejected") from None
+    except CertificateRejected as exc:  # whose it was, when the hub CA says so (for the audit, not the fault)
+        raise SecurityError(exc.code, "certificate rejected", member=exc.member, cert_serial=exc.serial_hex) from None
     except TrustStoreError:
         raise HubError("server.unavailable", "trust store unavailable") from None
     except (ValueError, TypeError, UnsupportedAlgorithm):  # a certificate the trust store cannot read

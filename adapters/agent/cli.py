@@ -26,7 +26,10 @@ def _config_path(config_path: Path | None) -> Path:
 
 
 def _agent(config_path: Path | None) -> Agent:
-    return Agent(load(_config_path(config_path)))
+    config = load(_config_path(config_path))
+    for notice in config.notices:  # e.g. a batch size lowered to the hub's limit
+        click.echo(f"warning: {notice}", err=True)
+    return Agent(config)
 
 
 class _AgentGroup(OneLineGroup):
@@ -107,13 +110,18 @@ def status(config_path: Path | None) -> None:
 @click.option("--give-up-after", type=float, default=300.0, show_default=True,
               help="Seconds to keep retrying while the hub is unreachable.")
 def push_now(config_path: Path | None, collect: bool, give_up_after: float) -> None:
-    """Drain the backlog now, with a progress bar."""
+    """Drain the backlog now, with a progress bar; end with the same outbox counts as `status`."""
     agent = _agent(config_path)
     if collect:
+        settle = {source.name: source.settle_seconds for source in agent.config.sources}
         try:
             for result in agent.collect():
-                click.echo(f"collected {result.source}: {result.added} new item(s)"
-                           + (f"; {result.error}" if result.error else ""))
+                parts = [f"collected {result.source}: {result.added} new item(s)"]
+                if result.quarantined:  # named, so the clinic knows which file to fix (it stays in place)
+                    parts.append(f"quarantined {', '.join(result.quarantined)}")
+                if result.waiting:
+                    parts.append(f"{result.waiting} file(s) waiting for settle_seconds={settle[result.source]:g}")
+                click.echo("; ".join(parts + ([result.error] if result.error else [])))
         except JobBusy:
             click.echo("collection is running in `hie-agent run`; sending what is already collected")
     backlog = agent.status().backlog
@@ -122,7 +130,8 @@ def push_now(config_path: Path | None, collect: bool, give_up_after: float) -> N
             result = agent.push(drain_for=give_up_after, progress=bar.update, wait=True)
     except JobBusy:
         raise click.ClickException("another push is running on this outbox") from None
-    click.echo(f"accepted {result.accepted}, quarantined {result.quarantined}, in {result.requests} request(s)")
+    click.echo(f"pushed in {result.requests} request(s): accepted {result.accepted}, rejected {result.quarantined}")
+    click.echo(f"outbox now: {agent.status().tally.line()}")
     if result.halted:
         raise click.ClickException(f"stopped: {result.halted.code}; the backlog is kept and retried later")
 
@@ -150,11 +159,11 @@ def quarantine() -> None:
 @quarantine.command("list")
 @config_option
 def quarantine_list(config_path: Path | None) -> None:
-    """One line per quarantined item: id, source, key, who refused it, code, field, reason."""
+    """One line per quarantined item: id, source, file, key, who refused it, code, field, reason."""
     with _agent(config_path).outbox() as outbox:
         for item in outbox.quarantined():
-            click.echo(f"{item.id}\t{item.source}\t{item.item_key}\t{item.quarantined_by}\t{item.code}\t"
-                       f"{item.field}\t{item.reason}")
+            click.echo(f"{item.id}\t{item.source}\t{item.origin or '-'}\t{item.item_key}\t{item.quarantined_by}\t"
+                       f"{item.code}\t{item.field}\t{item.reason}")
 
 
 @quarantine.command("retry")

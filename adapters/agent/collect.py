@@ -6,7 +6,10 @@ it again adds nothing, because its items' keys are already in the outbox and the
 is remembered (see ``to_new_items`` for what counts as the same record). Files are committed in
 groups so a folder of thousands costs a few fsyncs. A file changed within the source's
 ``settle_seconds`` is left for the next run: the clinic's system may still be writing it, and a
-half-written file would be quarantined and then moved away from its writer.
+half-written file would be quarantined and then moved away from its writer. A file that yields
+only quarantines (not XML, not the expected document) is never moved into ``done_folder``: nothing
+of it was sent, so it stays where the clinic put it, named in its quarantine entry, and a corrected
+version written over it is collected as a new item.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from lxml import etree
 
 from ..sources import SourceContext, SourceItem, items
 from .config import AgentConfig, SourceConfig
-from .outbox import NewItem, Outbox, now_text
+from .outbox import FileOutcome, NewItem, Outbox, now_text
 
 log = logging.getLogger(__name__)
 FILES_PER_COMMIT = 200
@@ -39,6 +42,8 @@ class CollectResult:
     rows: int = 0
     added: int = 0  # new outbox items (documents and source quarantines)
     error: str = ""  # why the source failed this run (no patient data: codes, type names, paths)
+    waiting: int = 0  # files left for a later run: changed within settle_seconds (or while being read)
+    quarantined: tuple[str, ...] = ()  # "name (code)" of each file whose records were quarantined this run
 
 
 def context_for(config: AgentConfig, source: SourceConfig) -> SourceContext:
@@ -46,7 +51,7 @@ def context_for(config: AgentConfig, source: SourceConfig) -> SourceContext:
                          options=source.options)
 
 
-def to_new_items(source: str, built: Iterable[SourceItem]) -> Iterator[NewItem]:
+def to_new_items(source: str, built: Iterable[SourceItem], *, origin: str = "") -> Iterator[NewItem]:
     """Source adapter output → outbox rows (documents serialized once, here).
 
     The outbox key is the source's key plus the document's digest: the same record read again
@@ -58,10 +63,10 @@ def to_new_items(source: str, built: Iterable[SourceItem]) -> Iterator[NewItem]:
         if item.document is not None:
             data = etree.tostring(item.document, encoding="utf-8")
             yield NewItem(source=source, key=f"{item.key}@sha256:{hashlib.sha256(data).hexdigest()[:16]}",
-                          document=data, document_type=etree.QName(item.document).localname)
+                          document=data, document_type=etree.QName(item.document).localname, origin=origin)
         else:
             yield NewItem(source=source, key=f"{item.key}!{item.problem.code}", code=item.problem.code,
-                          reason=item.problem.message, field=item.problem.field)
+                          reason=item.problem.message, field=item.problem.field, origin=origin)
 
 
 class AdapterFailed(Exception):
@@ -83,17 +88,20 @@ def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) ->
     if not source.folder.is_dir():
         raise SourceUnavailable(f"folder {source.folder} does not exist")
     context = context_for(config, source)
-    paths = sorted(p for p in source.folder.glob(source.pattern) if p.is_file() and not _inside(p, source.done_folder))
-    files = added = 0
+    paths = _candidates(source)
+    files = added = waiting = 0
     failures: list[str] = []
+    quarantined: list[str] = []
     for start in range(0, len(paths), FILES_PER_COMMIT):
         done: list[Path] = []
         with outbox.transaction() as db:
             for path in paths[start:start + FILES_PER_COMMIT]:
                 try:
                     if path.stat().st_size > source.max_file_bytes:  # never read whole: quarantined by digest
-                        added += _too_large(outbox, db, source, path)
-                        done.append(path)
+                        new = _too_large(outbox, db, source, path)
+                        added += new
+                        if new:
+                            quarantined.append(f"{path.relative_to(source.folder).as_posix()} (source.file.too_large)")
                         continue
                     payload = _settled_bytes(path, source.settle_seconds)
                 except OSError as error:  # locked, unreadable or gone: the others still go
@@ -101,42 +109,71 @@ def collect_folder(outbox: Outbox, config: AgentConfig, source: SourceConfig) ->
                     failures.append(type(error).__name__)
                     continue
                 if payload is None:  # still being written: the next run takes it whole
+                    waiting += 1
                     continue
                 digest = hashlib.sha256(payload).hexdigest()
                 name = path.relative_to(source.folder).as_posix()
-                if not outbox.file_collected(source=source.name, name=name, sha256=digest):
+                outcome = outbox.file_outcome(source=source.name, name=name, sha256=digest)
+                if outcome is None:
                     try:
-                        built = list(to_new_items(source.name, items(source.kind, payload, context)))
+                        built = list(to_new_items(source.name, items(source.kind, payload, context), origin=name))
                     except Exception as error:  # noqa: BLE001 - one broken file must not stop the folder
                         log.error("source %s: adapter failed on %s (%s)", source.name, name, type(error).__name__)
                         failures.append(type(error).__name__)
                         continue
                     added += outbox.add(db, built)
-                    outbox.remember_file(db, source=source.name, name=name, sha256=digest)
+                    refused = [item.code for item in built if item.document is None]
+                    only_refused = bool(refused) and len(refused) == len(built)
+                    outcome = FileOutcome.QUARANTINED if only_refused else FileOutcome.COLLECTED
+                    outbox.remember_file(db, source=source.name, name=name, sha256=digest, outcome=outcome)
                     files += 1
-                done.append(path)
+                    if refused:
+                        log.info("source %s: %s quarantined (%s)", source.name, name, ", ".join(sorted(set(refused))))
+                        quarantined.append(f"{name} ({', '.join(sorted(set(refused)))})")
+                if outcome is FileOutcome.COLLECTED:  # a file of only quarantines stays where the clinic put it
+                    done.append(path)
         if source.after == "move":
             for path in done:  # after the commit: a crash before this line collects nothing twice
                 _move(path, source.folder, source.done_folder)
     error = f"{len(failures)} file(s) left in place: {', '.join(sorted(set(failures)))}" if failures else ""
-    return CollectResult(source=source.name, files=files, added=added, error=error)
+    return CollectResult(source=source.name, files=files, added=added, error=error, waiting=waiting,
+                         quarantined=tuple(quarantined))
+
+
+def _candidates(source: SourceConfig) -> list[Path]:
+    return sorted(p for p in source.folder.glob(source.pattern) if p.is_file() and not _inside(p, source.done_folder))
+
+
+def waiting_files(source: SourceConfig, *, now: float | None = None) -> int:
+    """Files of a folder source that the next collection leaves alone: changed within ``settle_seconds``."""
+    if source.folder is None or not source.folder.is_dir() or source.settle_seconds <= 0:
+        return 0
+    now = time.time() if now is None else now
+    waiting = 0
+    for path in _candidates(source):
+        try:
+            info = path.stat()
+        except OSError:  # gone since the listing
+            continue
+        waiting += info.st_size <= source.max_file_bytes and 0 <= now - info.st_mtime < source.settle_seconds
+    return waiting
 
 
 def _too_large(outbox: Outbox, db, source: SourceConfig, path: Path) -> int:
     """Quarantine a file over ``max_file_bytes`` (the hub could not accept it anyway), hashing it in
-    chunks so memory stays flat; 0 when this very file was already quarantined."""
+    chunks so memory stays flat; 0 when this very file was already quarantined. It stays in place."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     name = path.relative_to(source.folder).as_posix()
-    if outbox.file_collected(source=source.name, name=name, sha256=digest.hexdigest()):
+    if outbox.file_outcome(source=source.name, name=name, sha256=digest.hexdigest()) is not None:
         return 0
     added = outbox.add(db, [NewItem(source=source.name, key=f"file:{name}@sha256:{digest.hexdigest()[:16]}"
                                                           f"!source.file.too_large",
                                     code="source.file.too_large", reason="the file is larger than max_file_bytes",
-                                    field=name)])
-    outbox.remember_file(db, source=source.name, name=name, sha256=digest.hexdigest())
+                                    field=name, origin=name)])
+    outbox.remember_file(db, source=source.name, name=name, sha256=digest.hexdigest(), outcome=FileOutcome.QUARANTINED)
     return added
 
 
@@ -246,4 +283,4 @@ def collect_all(outbox: Outbox, config: AgentConfig) -> list[CollectResult]:
 
 
 __all__ = ["AdapterFailed", "CollectResult", "SourceUnavailable", "collect_all", "collect_database", "collect_folder",
-           "context_for", "decode_watermark", "encode_watermark", "to_new_items"]
+           "context_for", "decode_watermark", "encode_watermark", "to_new_items", "waiting_files"]

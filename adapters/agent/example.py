@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from protocol.limits import MAX_BATCH_DOCUMENTS
+
 TEMPLATE = '''\
 # hie-agent configuration — 区域卫生信息平台 clinic agent.
 # Relative paths are relative to this file's folder. After editing: `hie-agent status`.
@@ -25,7 +27,7 @@ push = 30
 replies = 120
 
 [push]
-batch_size = 100                            # documents per SubmitBatch request (the hub allows up to 200)
+batch_size = 100                            # documents per SubmitBatch request (the hub allows up to {max_batch})
 timeout = 30                                # seconds to wait for the hub
 backoff_initial = 5                         # after a failure wait 5 s, then 10, 20, ... (with jitter)
 backoff_max = 3600                          # ... but never more than an hour between tries
@@ -71,7 +73,8 @@ folder = "replies"
 
 def example_config(*, member: str, hub_url: str, pki: str) -> str:
     """The example configuration for ``member``, with certificates under ``pki``."""
-    return TEMPLATE.format(member=member, hub=hub_url, pki=Path(pki).as_posix().rstrip("/"))
+    return TEMPLATE.format(member=member, hub=hub_url, pki=Path(pki).as_posix().rstrip("/"),
+                           max_batch=MAX_BATCH_DOCUMENTS)
 
 
 __all__ = ["example_config"]

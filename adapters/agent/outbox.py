@@ -12,6 +12,8 @@ States (``ItemState``)::
                                                                         (retry: new MessageID, pending)
 
 ``pending`` and ``sent`` are the backlog (``sent`` = tried at least once, no receipt yet).
+Each item remembers the file it was built from (``origin``, relative to the source's folder; empty
+for database rows), so a quarantine entry says which file to fix.
 Every write is one short ``BEGIN IMMEDIATE`` transaction; each thread or process opens its own
 ``Outbox`` (SQLite connections are not shared between threads).
 """
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS outbox_item (
     quarantined_by TEXT NOT NULL DEFAULT '',
     document_sha256 TEXT NOT NULL DEFAULT '',
     received_at TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     UNIQUE (source, item_key)
@@ -49,11 +52,15 @@ CREATE TABLE IF NOT EXISTS outbox_item (
 CREATE INDEX IF NOT EXISTS outbox_item_state ON outbox_item (state, id);
 CREATE TABLE IF NOT EXISTS collected_file (
     source TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, collected_at TEXT NOT NULL,
+    quarantined INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source, name, sha256)
 );
 CREATE TABLE IF NOT EXISTS watermark (source TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS agent_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Columns added since the first release: an outbox.db written before them gets them on opening.
+_ADDED_COLUMNS = (("outbox_item", "origin", "TEXT NOT NULL DEFAULT ''"),
+                  ("collected_file", "quarantined", "INTEGER NOT NULL DEFAULT 0"))
 
 
 class ItemState(str, enum.Enum):
@@ -65,6 +72,13 @@ class ItemState(str, enum.Enum):
 
 
 BACKLOG = (ItemState.PENDING.value, ItemState.SENT.value)
+
+
+class FileOutcome(str, enum.Enum):
+    """What a collected file became: items to send (moved to done_folder), or only quarantines (left in place)."""
+
+    COLLECTED = "collected"
+    QUARANTINED = "quarantined"
 
 
 class QuarantinedBy(str, enum.Enum):
@@ -86,6 +100,7 @@ class NewItem:
     code: str = ""
     reason: str = ""
     field: str = ""
+    origin: str = ""  # the file it was built from, relative to the source's folder
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,7 @@ class OutboxItem:
     reason: str
     field: str
     quarantined_by: str
+    origin: str = ""
 
 
 def now_text() -> str:
@@ -124,6 +140,17 @@ class Outbox:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss, not only a crash
         self.db.executescript(_SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        def missing() -> list[tuple[str, str, str]]:
+            return [(table, column, declaration) for table, column, declaration in _ADDED_COLUMNS
+                    if column not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}]
+
+        if missing():
+            with self.transaction() as db:  # asked again under the write lock: two agents add them once
+                for table, column, declaration in missing():
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         self.db.close()
@@ -154,20 +181,24 @@ class Outbox:
             state = ItemState.PENDING if item.document is not None else ItemState.QUARANTINED
             cursor = db.execute(
                 "INSERT INTO outbox_item (source, item_key, message_id, document_type, document, state, code, reason,"
-                " field, quarantined_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " field, quarantined_by, origin, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (source, item_key) DO NOTHING",
                 (item.source, item.key, message_id_for(self.member, item.source, item.key), item.document_type,
                  item.document, state.value, item.code, item.reason, item.field,
-                 "" if item.document is not None else QuarantinedBy.SOURCE.value, stamp, stamp))
+                 "" if item.document is not None else QuarantinedBy.SOURCE.value, item.origin, stamp, stamp))
             added += cursor.rowcount
         return added
 
-    def file_collected(self, *, source: str, name: str, sha256: str) -> bool:
-        return self.db.execute("SELECT 1 FROM collected_file WHERE source=? AND name=? AND sha256=?",
-                               (source, name, sha256)).fetchone() is not None
+    def file_outcome(self, *, source: str, name: str, sha256: str) -> FileOutcome | None:
+        """What became of this very file (name and content) before; None if it was never collected."""
+        row = self.db.execute("SELECT quarantined FROM collected_file WHERE source=? AND name=? AND sha256=?",
+                              (source, name, sha256)).fetchone()
+        return None if row is None else FileOutcome.QUARANTINED if row[0] else FileOutcome.COLLECTED
 
-    def remember_file(self, db: sqlite3.Connection, *, source: str, name: str, sha256: str) -> None:
-        db.execute("INSERT OR IGNORE INTO collected_file VALUES (?,?,?,?)", (source, name, sha256, now_text()))
+    def remember_file(self, db: sqlite3.Connection, *, source: str, name: str, sha256: str,
+                      outcome: FileOutcome | None = None) -> None:
+        db.execute("INSERT OR IGNORE INTO collected_file (source, name, sha256, collected_at, quarantined)"
+                   " VALUES (?,?,?,?,?)", (source, name, sha256, now_text(), outcome is FileOutcome.QUARANTINED))
 
     def watermark(self, source: str) -> str | None:
         row = self.db.execute("SELECT value FROM watermark WHERE source=?", (source,)).fetchone()
@@ -242,6 +273,12 @@ class Outbox:
         found = dict(self.db.execute("SELECT state, count(*) FROM outbox_item GROUP BY state").fetchall())
         return {state.value: found.get(state.value, 0) for state in ItemState}
 
+    def quarantine_counts(self) -> dict[str, int]:
+        """Quarantined items by who refused them (``QuarantinedBy`` values)."""
+        found = dict(self.db.execute("SELECT quarantined_by, count(*) FROM outbox_item WHERE state=?"
+                                     " GROUP BY quarantined_by", (ItemState.QUARANTINED.value,)).fetchall())
+        return {who.value: found.get(who.value, 0) for who in QuarantinedBy}
+
     def get_meta(self, key: str, default: str = "") -> str:
         row = self.db.execute("SELECT value FROM agent_meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
@@ -253,7 +290,7 @@ class Outbox:
 
 
 _COLUMNS = ("id, source, item_key, message_id, document_type, document, state, attempts, code, reason, field,"
-            " quarantined_by")
+            " quarantined_by, origin")
 
 
 def _quarantine(db: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -261,4 +298,5 @@ def _quarantine(db: sqlite3.Connection, rows: list[tuple]) -> None:
                    " updated_at=? WHERE id=?", rows)
 
 
-__all__ = ["BACKLOG", "ItemState", "NewItem", "Outbox", "OutboxItem", "QuarantinedBy", "message_id_for", "now_text"]
+__all__ = ["BACKLOG", "FileOutcome", "ItemState", "NewItem", "Outbox", "OutboxItem", "QuarantinedBy", "message_id_for",
+           "now_text"]

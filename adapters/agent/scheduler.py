@@ -43,7 +43,8 @@ def _guarded(agent: Agent, name: str, job):
 
 def _summary(outcome) -> str:
     if isinstance(outcome, list):  # collect results
-        return ", ".join(f"{r.source} +{r.added}" for r in outcome) or "no sources"
+        return ", ".join(f"{r.source} +{r.added}" + (f" ({r.waiting} file(s) waiting for settle_seconds)"
+                                                       if r.waiting else "") for r in outcome) or "no sources"
     fields = {k: v for k, v in vars(outcome).items() if isinstance(v, int) and v}
     halted = getattr(outcome, "halted", None)
     return (" ".join(f"{k}={v}" for k, v in fields.items()) or "nothing to do") + (

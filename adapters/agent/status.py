@@ -4,6 +4,9 @@ Clock skew: the hub refuses a request whose timestamp is created more than 2 min
 its clock or expired (5-minute lifetime) more than 2 minutes ago. The agent measures the hub's
 clock from the ``ReceivedAt`` of every receipt (against the middle of the request's round trip)
 and warns past ``warnings.clock_skew_seconds`` (default 60 s), long before either limit.
+
+The outbox line (``Tally``) is the one summary both ``status`` and ``push-now`` print, read from
+the same outbox by the same function, so the two never disagree. Its counts do not overlap.
 """
 from __future__ import annotations
 
@@ -13,8 +16,35 @@ from pathlib import Path
 
 from protocol.credentials import load_certificate
 
+from .collect import waiting_files
 from .config import AgentConfig
-from .outbox import Outbox
+from .outbox import ItemState, Outbox, QuarantinedBy
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Where every record is: each outbox item in exactly one count, and the files not collected yet."""
+
+    queued: int  # collected, never sent
+    sent: int  # sent, no receipt yet: sent again under the same MessageID
+    accepted: int  # the hub's receipt says stored (processed or awaiting processing)
+    rejected: int  # refused by the hub: its gate, or normalization (the acknowledgement)
+    quarantined: int  # refused by the source adapter: never sent
+    waiting: int  # files changed within settle_seconds: collected on a later run
+
+    def line(self) -> str:
+        return (f"queued {self.queued}, sent {self.sent}, accepted {self.accepted}, rejected {self.rejected}, "
+                f"quarantined {self.quarantined}, waiting {self.waiting}")
+
+
+def tally(config: AgentConfig, outbox: Outbox) -> Tally:
+    """The outbox's counts now, and the files of folder sources held back by ``settle_seconds``."""
+    counts, refused = outbox.counts(), outbox.quarantine_counts()
+    return Tally(queued=counts[ItemState.PENDING.value], sent=counts[ItemState.SENT.value],
+                 accepted=counts[ItemState.ACCEPTED.value] + counts[ItemState.PROCESSED.value],
+                 rejected=refused[QuarantinedBy.HUB.value] + refused[QuarantinedBy.NORMALIZATION.value],
+                 quarantined=refused[QuarantinedBy.SOURCE.value],
+                 waiting=sum(waiting_files(source) for source in config.sources))
 
 
 @dataclass(frozen=True)
@@ -26,6 +56,7 @@ class AgentStatus:
     retry_at: float
     certificate_expires: datetime | None
     clock_skew_seconds: float | None
+    tally: Tally | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -34,12 +65,12 @@ class AgentStatus:
 
     def lines(self) -> list[str]:
         c = self.counts
-        lines = [f"backlog          {self.backlog} (pending {c['pending']}, sent without receipt {c['sent']})",
-                 f"at the hub       {c['accepted']} accepted, awaiting processing; {c['processed']} processed",
-                 f"quarantined      {c['quarantined']}",
-                 f"last success     {self.last_success or 'never'}",
-                 f"last error       {self.last_error or 'none'}" + (f" at {self.last_error_at}"
-                                                                   if self.last_error else "")]
+        lines = [f"outbox           {self.tally.line()}"] if self.tally else []
+        lines += [f"backlog          {self.backlog} (pending {c['pending']}, sent without receipt {c['sent']})",
+                  f"at the hub       {c['accepted']} accepted, awaiting processing; {c['processed']} processed",
+                  f"last success     {self.last_success or 'never'}",
+                  f"last error       {self.last_error or 'none'}" + (f" at {self.last_error_at}"
+                                                                    if self.last_error else "")]
         if self.retry_at > datetime.now(timezone.utc).timestamp():
             when = datetime.fromtimestamp(self.retry_at, timezone.utc).isoformat(timespec="seconds")
             lines.append(f"next push        not before {when} (backing off)")
@@ -96,7 +127,7 @@ def agent_status(config: AgentConfig, outbox: Outbox, *, now: datetime | None = 
     return AgentStatus(counts=outbox.counts(), last_success=outbox.get_meta("last_success"),
                        last_error=outbox.get_meta("last_error"), last_error_at=outbox.get_meta("last_error_at"),
                        retry_at=retry_at, certificate_expires=expires,
-                       clock_skew_seconds=skew, warnings=warnings)
+                       clock_skew_seconds=skew, tally=tally(config, outbox), warnings=warnings)
 
 
-__all__ = ["AgentStatus", "agent_status", "certificate_warnings", "skew_warning"]
+__all__ = ["AgentStatus", "Tally", "agent_status", "certificate_warnings", "skew_warning", "tally"]

@@ -15,8 +15,7 @@ _mart_url = click.option("--mart-url", default=None,
 
 
 def _open(data_dir: Path, database_url: str | None, mart_url: str | None, *, mart: bool = True):
-    from etl.mart import mart_url as default_mart_url
-    from etl.mart import open_mart, pseudonymizer
+    from etl.mart import is_embedded, open_mart, pseudonymizer, reach_owner
     from olap.errors import BackendUnavailable
 
     from ..settings import Settings
@@ -26,15 +25,21 @@ def _open(data_dir: Path, database_url: str | None, mart_url: str | None, *, mar
     sessions = open_store(data_dir, database_url, create=False)  # the ETL reads a hub's store, never a new one
     if not mart:
         return settings, sessions, None
+    location = mart_url or settings.mart_location
+    # A running hub's owner process holds its embedded mart: work through it (same calls, same data).
+    owner = reach_owner(settings) if location == settings.mart_location and is_embedded(location) else None
+    if owner is not None:
+        click.echo("the hub's mart owner process holds the mart: working through it", err=True)
+        return settings, sessions, (owner, pseudonymizer(settings))
     try:
-        backend = open_mart(mart_url or default_mart_url(settings))
+        backend = open_mart(location)
     except BackendUnavailable as error:
         if not error.code.startswith("olap.chdb."):
             raise  # a ClickHouse server: hub.cli.errors says which one is not reachable
         raise click.ClickException(
             f"{error.code}: the mart cannot be opened. An embedded (chDB) mart belongs to one process at a "
-            "time: if `hie serve` is running on this data directory, it runs the ETL on its schedule "
-            "(HIE_ETL_INTERVAL); stop it to run the ETL by hand.") from None
+            "time, and no hub's mart owner answers on this data directory: stop the process that holds it "
+            "(or use `hie etl` on the data directory of the hub that owns it).") from None
     return settings, sessions, (backend, pseudonymizer(settings))
 
 

@@ -37,12 +37,14 @@ main.add_command(pki_group, "pki")
 
 def _add_commands() -> None:
     from .etl import etl, lineage
+    from .mart import mart_owner
     from .registry import grants, registry
 
     main.add_command(etl, "etl")
     main.add_command(lineage, "lineage")
     main.add_command(grants, "grants")
     main.add_command(registry, "registry")
+    main.add_command(mart_owner, "mart-owner")
 
 
 _add_commands()
@@ -85,7 +87,12 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
     if database_url:
         os.environ["HIE_DATABASE_URL"] = database_url
     os.environ["HIE_START_PROCESSOR"] = "0"  # web workers only accept; the processor process normalizes
-    os.environ["HIE_ETL_INTERVAL"] = str(etl_interval)  # the worker that opens the mart runs the ETL
+    os.environ["HIE_ETL_INTERVAL"] = str(etl_interval)  # the mart's owner (or the process that opens it) runs the ETL
+    from .mart import owner_argv
+
+    mart_owner = owner_argv(settings, etl_interval=etl_interval)  # None: no embedded mart to own
+    if mart_owner:
+        os.environ["HIE_MART_OWNER"] = "1"  # workers ask the owner process; none of them opens chDB
     options = {}
     if tls:
         paths = PkiPaths.of(settings.pki)
@@ -100,16 +107,18 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
     if processor:
         background = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "process", "--data-dir", str(settings.data_dir),
                                        "--nice", "10", "--exit-with-parent"], env=os.environ.copy())
+    owner = subprocess.Popen(mart_owner, env=os.environ.copy()) if mart_owner else None
     try:
         uvicorn.run("hub.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", access_log=False, timeout_graceful_shutdown=5, **options)
     finally:
-        if background is not None:
-            background.terminate()
-            try:
-                background.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                background.kill()
+        for child in (background, owner):
+            if child is not None:
+                child.terminate()
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
 
 
 @main.command()
@@ -185,22 +194,28 @@ def tokens():
               help="Validity in days (at most HIE_TOKEN_MAX_DAYS, 365 unless set).")
 def tokens_issue(data_dir, database_url, member, label, days):
     """Issue a token for MEMBER and print it once (only its SHA-256 is stored)."""
+    from certs import MemberCertificates, PkiPaths, TrustStore
     from protocol.timestamps import utcnow
 
-    from ..auth import issue
-    from ..registry.models import EntryStatus, Institution
+    from ..auth import issue, standing_refusal
     from ..store.db import transaction
 
-    maximum = Settings.load(data_dir, database_url=database_url).token_max_days
-    if days > maximum:
-        raise click.BadParameter(f"at most {maximum} days (HIE_TOKEN_MAX_DAYS)", param_hint="--days")
+    settings = Settings.load(data_dir, database_url=database_url)
+    if days > settings.token_max_days:
+        raise click.BadParameter(f"at most {settings.token_max_days} days (HIE_TOKEN_MAX_DAYS)", param_hint="--days")
+    certificates = (MemberCertificates(settings.pki, TrustStore(settings.pki))
+                    if PkiPaths.of(settings.pki).ca_cert.exists() else None)
+    now = utcnow()
     with transaction(open_store(data_dir, database_url)) as session:
-        entry = session.get(Institution, member)
-        if entry is None or entry.status != EntryStatus.ACTIVE.value:
-            # a token for a member the registry does not know (or has deactivated) would open nothing
+        # a token the hub would refuse on its first use is not issued
+        refusal = standing_refusal(session, member=member, issued_at=now, certificates=certificates)
+        if refusal in ("unregistered", "inactive"):
             raise click.ClickException("registry.not_found: no active registry entry for this member "
                                        "(register it first: hie registry add)")
-        token = issue(session, member=member, label=label, now=utcnow(), valid_days=days)
+        if refusal is not None:
+            raise click.ClickException("access.denied: every certificate of this member is revoked "
+                                       "(issue a new one first: hie pki issue --renew)")
+        token = issue(session, member=member, label=label, now=now, valid_days=days)
     click.echo(token)
 
 

@@ -56,14 +56,16 @@ class GateTrace:
 
     envelope_sha256: str = ""
     request: SignedRequest | None = None
+    # a signed message whose CA-issued certificate was refused (revoked, expired): whose it was
+    holder: tuple[str | None, str | None] = (None, None)
 
     @property
     def member(self) -> str | None:
-        return self.request.identity.member if self.request else None
+        return self.request.identity.member if self.request else self.holder[0]
 
     @property
     def cert_serial(self) -> str | None:
-        return self.request.identity.serial_hex if self.request else None
+        return self.request.identity.serial_hex if self.request else self.holder[1]
 
     @property
     def message_id(self) -> str | None:
@@ -116,7 +118,11 @@ class SecurityGate:
             raise SecurityError("transport.too_large", "over the size limit")
         root = parse_untrusted(raw, limits=ENVELOPE_LIMITS)
         now = now or utcnow()
-        request = open_request(root, trust=self.trust, policy=self.policy, now=now)
+        try:
+            request = open_request(root, trust=self.trust, policy=self.policy, now=now)
+        except SecurityError as refused:
+            trace.holder = (refused.fields.get("member"), refused.fields.get("cert_serial"))
+            raise
         trace.request = request
         prefix = service.action_prefix
         operation = request.action[len(prefix):] if request.action.startswith(prefix) else ""

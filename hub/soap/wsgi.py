@@ -27,6 +27,7 @@ from ..exchange.gate import EXCHANGE, GateTrace, OpenedRequest, Service
 from . import submit
 from .application import exchange_application
 from .faults import fault_envelope
+from .wsdl import advertise_actions
 
 log = logging.getLogger(__name__)
 # spyne logs whole requests and tracebacks on faults: keep message content out of logs.
@@ -130,6 +131,7 @@ class GateMiddleware:
         self.hub = hub
         self.app = app or HubWsgiApplication(exchange_application())
         self.service = service
+        advertise_actions(self.app, service)
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "POST":

@@ -20,10 +20,11 @@ def bearer_member(request: Request) -> str:
 
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    sessions = request.app.state.hub.sessions
+    hub = request.app.state.hub
+    sessions = hub.sessions
     try:
         with sessions() as session:
-            return authenticate(session, token=token, now=utcnow())
+            return authenticate(session, token=token, now=utcnow(), certificates=hub.certificates)
     except HubError as refused:
         with transaction(sessions) as session:
             audit.record(session, f"api.reject.{refused.fields.get('reason', 'unknown')}", code=refused.code,

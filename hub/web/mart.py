@@ -1,10 +1,21 @@
-"""The mart inside a hub process: open it, and run the ETL on a schedule (apscheduler).
+"""The mart inside a hub process: open it (or reach the process that owns it), and run the ETL on a
+schedule (apscheduler).
 
-With the embedded chDB mart only one process may open it: ``hie serve`` (one worker by default)
-opens it in its web process, which then serves the cube and lineage endpoints and runs the ETL
-every ``HIE_ETL_INTERVAL`` seconds. A second worker finds the mart taken and serves no analytics
-(``olap.unavailable``); use a ClickHouse server (``HIE_MART_URL``) to serve analytics from several
-workers. Runs never overlap (``max_instances=1``) and missed runs are merged (``coalesce``).
+chDB is an engine inside one process: the first process to open ``DATA/mart`` locks it. So
+``hie serve`` with the embedded mart starts one owner process (``hie mart-owner``, in
+:mod:`hub.cli.mart`) that opens chDB once, runs the ETL every ``HIE_ETL_INTERVAL`` seconds and
+answers the queries of every web worker over a Unix socket in the data directory, only to processes
+that hold the hub's key (:mod:`olap.remote`). Its workers (``HIE_MART_OWNER=1``) get a client with
+the same :class:`~olap.backend.Backend` contract, so the cube endpoints run unchanged with any number
+of workers; one worker goes through the owner too (one code path, and the ETL's CPU off the web
+worker's GIL; the channel adds 0.3–1.2 ms a statement to cube queries of 8–100 ms, docs/olap.md).
+While the owner is down, cube queries answer ``olap.unavailable`` (retryable); a new owner is used
+at the next query.
+
+A process not started by ``hie serve`` (an app built by ``create_app``, tests) opens the mart itself
+and runs the ETL here. With a ClickHouse server (``HIE_MART_URL``) no owner is needed: each worker
+opens its own connection. Runs never overlap in a process (``max_instances=1``), missed runs are
+merged (``coalesce``).
 """
 from __future__ import annotations
 
@@ -15,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 from ..settings import Settings
 
 log = logging.getLogger("hie.etl")
+QUERY_TIMEOUT_S = 60.0  # a worker waits this long for the owner's answer, then answers olap.unavailable
 
 
 @dataclass
@@ -30,10 +42,14 @@ class MartRuntime:
 
 
 def start_mart(settings: Settings, sessions) -> MartRuntime:
-    """Open the mart and schedule the ETL when this process is configured to own it."""
+    """Reach the mart's owner, or open the mart and schedule the ETL when this process owns it."""
+    if settings.mart_owner:
+        from etl.mart import owned_mart
+
+        return MartRuntime(mart=owned_mart(settings, timeout=QUERY_TIMEOUT_S))
     if settings.etl_interval_s <= 0 and not settings.mart_url:
         return MartRuntime(mart=None)
-    from etl.mart import open_mart, pseudonymizer
+    from etl.mart import open_mart
     from olap.errors import OlapError
 
     try:
@@ -44,9 +60,15 @@ def start_mart(settings: Settings, sessions) -> MartRuntime:
         return MartRuntime(mart=None)
     if settings.etl_interval_s <= 0:
         return MartRuntime(mart=mart)
+    return MartRuntime(mart=mart, scheduler=schedule_etl(settings, sessions, mart))
+
+
+def schedule_etl(settings: Settings, sessions, mart):
+    """A started background scheduler that loads the store into ``mart`` every ``etl_interval_s`` seconds."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from etl.jobs import run_incremental
+    from etl.mart import pseudonymizer
 
     pseudonymize = pseudonymizer(settings)
 
@@ -63,7 +85,7 @@ def start_mart(settings: Settings, sessions) -> MartRuntime:
     scheduler.add_job(run, "interval", seconds=settings.etl_interval_s, max_instances=1, coalesce=True,
                       id="etl", next_run_time=first)
     scheduler.start()
-    return MartRuntime(mart=mart, scheduler=scheduler)
+    return scheduler
 
 
-__all__ = ["MartRuntime", "start_mart"]
+__all__ = ["MartRuntime", "start_mart", "schedule_etl", "QUERY_TIMEOUT_S"]

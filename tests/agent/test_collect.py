@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from adapters.agent.collect import collect_all, collect_folder
+from adapters.agent.collect import collect_all, collect_folder, waiting_files
 from adapters.agent.config import load
 from adapters.agent.outbox import Outbox
 from tests.support.documents import document_bytes
@@ -130,7 +130,48 @@ def test_a_file_over_max_file_bytes_is_quarantined_unread(tmp_path, pki_dir):
     big.write_bytes(b"<x>" + b"a" * 10_000 + b"</x>")
     write_documents(config.path.parent, 1)
     result = collect_folder(outbox, config, source)
-    assert result.added == 2 and not big.exists()  # quarantined and moved with the good file
+    assert result.added == 2 and result.quarantined == ("big.xml (source.file.too_large)",)
+    assert big.exists() and not (source.done_folder / "big.xml").exists()  # never sent: not moved to sent/
     [quarantined] = outbox.quarantined()
-    assert quarantined.code == "source.file.too_large" and quarantined.field == "big.xml"
-    assert collect_folder(outbox, config, source).added == 0
+    assert quarantined.code == "source.file.too_large" and quarantined.field == quarantined.origin == "big.xml"
+    again = collect_folder(outbox, config, source)
+    assert (again.added, again.quarantined) == (0, ()) and big.exists()
+
+
+def test_a_file_that_is_not_the_expected_document_stays_in_place_named_in_its_quarantine(tmp_path, pki_dir):
+    # Quarantined files used to be moved into sent/ beside the ones that were sent, and their
+    # quarantine entry said "sha256:…": nobody could tell which file to fix.
+    config, outbox = _setup(tmp_path, pki_dir)
+    source = config.sources[0]
+    good = write_documents(config.path.parent, 2)
+    (source.folder / "broken.xml").write_bytes(b"<LabReport><unclosed>")
+    (source.folder / "wrong.xml").write_bytes(b'<LabReport xmlns="urn:hie:doc:v1"/>')
+    result = collect_folder(outbox, config, source)
+    assert result.added == 4 and not any(p.exists() for p in good)
+    assert sorted(result.quarantined)[0] == "broken.xml (source.xml.malformed)"
+    assert sorted(result.quarantined)[1].startswith("wrong.xml (record.")
+    assert (source.folder / "broken.xml").exists() and (source.folder / "wrong.xml").exists()
+    assert sorted(p.name for p in source.done_folder.iterdir()) == sorted(p.name for p in good)
+    assert sorted(item.origin for item in outbox.quarantined()) == ["broken.xml", "wrong.xml"]
+    assert {item.origin for item in outbox.backlog(10)} == {p.name for p in good}
+    again = collect_folder(outbox, config, source)  # still there next run: not quarantined again, not moved
+    assert (again.files, again.added, again.quarantined) == (0, 0, ())
+    assert (source.folder / "broken.xml").exists()
+    # corrected in place by the clinic: collected as a new item, and now moved like any sent file
+    (source.folder / "broken.xml").write_bytes(document_bytes("LabReport", document_id="CLINIC01-LAB-FIXED-1"))
+    fixed = collect_folder(outbox, config, source)
+    assert (fixed.added, fixed.quarantined) == (1, ()) and (source.done_folder / "broken.xml").exists()
+    assert not (source.folder / "broken.xml").exists()
+
+
+def test_files_held_back_by_settle_seconds_are_counted(tmp_path, pki_dir):
+    config, outbox = _setup(tmp_path, pki_dir, replace=("settle_seconds = 0", "settle_seconds = 30"))
+    source = config.sources[0]
+    settled = write_documents(config.path.parent, 2, tag="OLD")
+    for path in settled:
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    write_documents(config.path.parent, 3, tag="NEW")
+    assert waiting_files(source) == 3
+    result = collect_folder(outbox, config, source)
+    assert (result.added, result.waiting) == (2, 3)
+    assert waiting_files(source, now=time.time() + 31) == 0

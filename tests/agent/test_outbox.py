@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from adapters.agent.outbox import ItemState, NewItem, Outbox, QuarantinedBy, message_id_for
+from adapters.agent.outbox import FileOutcome, ItemState, NewItem, Outbox, QuarantinedBy, message_id_for
 
 
 def _outbox(tmp_path) -> Outbox:
@@ -68,3 +68,34 @@ def test_receipts_acks_and_retry(tmp_path):
         fresh = {item.id: item for item in outbox.backlog(10)}
         assert fresh.keys() == {b.id, c.id}
         assert fresh[b.id].message_id != b.message_id and fresh[b.id].code == ""
+
+
+def test_an_outbox_written_before_origin_was_kept_opens_and_records_it(tmp_path):
+    # outbox.db files at clinics predate the origin and quarantined columns: opening adds them.
+    path = tmp_path / "outbox.db"
+    with sqlite3.connect(path) as db:
+        db.executescript("""
+            CREATE TABLE outbox_item (id INTEGER PRIMARY KEY, source TEXT NOT NULL, item_key TEXT NOT NULL,
+                message_id TEXT NOT NULL UNIQUE, document_type TEXT NOT NULL DEFAULT '', document BLOB,
+                state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code TEXT NOT NULL DEFAULT '',
+                reason TEXT NOT NULL DEFAULT '', field TEXT NOT NULL DEFAULT '',
+                quarantined_by TEXT NOT NULL DEFAULT '', document_sha256 TEXT NOT NULL DEFAULT '',
+                received_at TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+                UNIQUE (source, item_key));
+            CREATE TABLE collected_file (source TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
+                collected_at TEXT NOT NULL, PRIMARY KEY (source, name, sha256));
+            INSERT INTO outbox_item (source, item_key, message_id, state, created_at, updated_at)
+                VALUES ('xml', 'old', 'urn:uuid:old', 'pending', 'then', 'then');
+            INSERT INTO collected_file VALUES ('xml', 'old.xml', 'ab', 'then');
+        """)
+    for _ in range(2):  # a second opening finds the columns there
+        with _outbox(tmp_path) as outbox:
+            assert outbox.file_outcome(source="xml", name="old.xml", sha256="ab") == FileOutcome.COLLECTED
+    with _outbox(tmp_path) as outbox:
+        with outbox.transaction() as db:
+            outbox.add(db, [NewItem("xml", "bad", code="source.xml.malformed", origin="bad.xml")])
+            outbox.remember_file(db, source="xml", name="bad.xml", sha256="cd", outcome=FileOutcome.QUARANTINED)
+        assert [item.origin for item in outbox.quarantined()] == ["bad.xml"]
+        assert outbox.backlog(5)[0].origin == ""
+        assert outbox.file_outcome(source="xml", name="bad.xml", sha256="cd") == FileOutcome.QUARANTINED
+        assert outbox.quarantine_counts() == {"source": 1, "hub": 0, "normalization": 0}

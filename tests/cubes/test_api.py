@@ -22,7 +22,7 @@ from .checks import WHOLE
 @pytest.fixture
 def api(region, mart):
     app = FastAPI()
-    app.state.hub = SimpleNamespace(sessions=region.store.sessions)
+    app.state.hub = SimpleNamespace(sessions=region.store.sessions, certificates=None)
     app.state.mart = mart
     app.include_router(router)
     with transaction(region.store.sessions) as session:

@@ -16,7 +16,7 @@ from protocol.timestamps import utcnow
 
 def test_a_district_bureau_cannot_trace_another_districts_facts(region):
     app = FastAPI()
-    app.state.hub = SimpleNamespace(sessions=region.store.sessions)
+    app.state.hub = SimpleNamespace(sessions=region.store.sessions, certificates=None)
     app.include_router(router)
     with transaction(region.store.sessions) as session:
         tokens = {member: issue(session, member=member, label="lineage scope", now=utcnow()) for member in ("B01", "B02", "H02")}

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from etl import jobs
 from hub.auth import issue
+from hub.registry import HUB_OPERATOR, sync_regions
 from hub.registry.models import Institution
 from hub.runtime import Hub
 from hub.settings import Settings
@@ -58,6 +59,11 @@ def test_the_hub_runs_the_etl_on_its_schedule_and_traces_facts_to_signed_message
         tokens = {member: issue(session, member=member, label="test", now=utcnow()) for member in ("CLINIC01", "CLINIC02", "BUREAU")}
         session.add(Institution(code="BUREAU", name="示例卫生健康委员会", kind="bureau", level="", division_code="330100",
                                 parent_code=None, status="active", created_at=utcnow(), updated_at=utcnow()))
+        sync_regions(session, actor=HUB_OPERATOR)  # the divisions the bureau governs
+        for clinic in ("CLINIC01", "CLINIC02"):  # a token works only for a registered, active member
+            session.add(Institution(code=clinic, name="示例社区卫生服务站", kind="clinic", level="",
+                                    division_code="330102", parent_code=None, status="active", created_at=utcnow(),
+                                    updated_at=utcnow()))
 
     def lineage(key, member):
         return hub_app.get(f"/api/lineage/{key}", headers={"Authorization": f"Bearer {tokens[member]}"})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -71,6 +72,31 @@ class Xmlsec1:
 
     def run(self, *args: str | Path) -> subprocess.CompletedProcess:
         return subprocess.run([self.path, *map(str, args)], capture_output=True, text=True, timeout=30)
+
+    def run_documented(self, name: str, files: dict[str, Path]) -> subprocess.CompletedProcess:
+        """Run the ``xmlsec1`` command docs/security-profile.md gives under ``<!-- xmlsec1-NAME -->``.
+
+        ``files`` maps the file names the doc uses (``request.xml``, ``member-cert.pem``, ...) to
+        this test's files; ``--lax-key-search`` goes after the first argument on xmlsec1 >= 1.3,
+        as the doc says.
+        """
+        args = documented_command(name)
+        assert args[0] == "xmlsec1", args
+        args = [args[1], *self.key_search_args(), *args[2:]]
+        named = [part for arg in args for part in arg.split(",")]
+        assert all(placeholder in named for placeholder in files), (sorted(files), args)
+        args = [",".join(str(files.get(part, part)) for part in arg.split(",")) for arg in args]
+        return self.run(*args)
+
+
+PROFILE = Path(__file__).resolve().parents[2] / "docs" / "security-profile.md"
+
+
+def documented_command(name: str) -> list[str]:
+    """The argument list of the ``sh`` block that follows ``<!-- xmlsec1-NAME -->`` in the profile."""
+    match = re.search(rf"<!-- xmlsec1-{re.escape(name)} -->\n```sh\n(.*?)\n```", PROFILE.read_text("utf-8"), re.S)
+    assert match, f"docs/security-profile.md has no xmlsec1-{name} command"
+    return shlex.split(match.group(1).replace("\\\n", " "))
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ from protocol.request import seal_request
 from tests.exchange.builders import TO, fault_code, sample_document, submit_document
 from tests.exchange.conftest import stored
 
-from .conftest import Xmlsec1
+from .conftest import Xmlsec1, documented_command
 
 TEMPLATES = Path(__file__).parent / "templates"
 MEMBERS = ("CLINIC01", "HOSP01")  # RSA-2048 and EC P-256 signers
@@ -72,7 +72,30 @@ def _seal(members, hub_enc_cert, code: str, transport: KeyTransport, text: str) 
 
 
 def _verify(xmlsec1: Xmlsec1, cert: Path, document: Path):
-    return xmlsec1.run("--verify", *xmlsec1.key_search_args(), "--pubkey-cert-pem", cert, *_id_attr_args(), document)
+    """The profile's documented ``xmlsec1 --verify`` command line, run on ``document``."""
+    return xmlsec1.run_documented("verify", {"member-cert.pem": cert, "request.xml": document})
+
+
+def test_documented_commands_name_every_signed_part():
+    for name in ("verify", "sign"):
+        args = documented_command(name)
+        named = [args[i + 1] for i, arg in enumerate(args) if arg == "--id-attr:Id"]
+        assert named == _id_attr_args()[1::2], name
+
+
+@pytest.mark.parametrize("code", MEMBERS)
+def test_documented_verify_command_accepts_what_the_hub_accepts(xmlsec1, pki_dir, members, hub_enc_cert, hub, post,
+                                                                tmp_path, code):
+    """A request the hub accepts, written to a file, passes the profile's ``xmlsec1 --verify`` as written."""
+    data, _ = _seal(members, hub_enc_cert, code, KeyTransport.RSA_OAEP_MGF1P, "文档中的 xmlsec1 命令")
+    request = tmp_path / "request.xml"
+    request.write_bytes(data)
+    cert, _ = _member_files(pki_dir, code)
+    result = _verify(xmlsec1, cert, request)
+    assert result.returncode == 0, result.stderr
+    assert ALL_SIGNED in result.stdout + result.stderr
+    response = post(request.read_bytes())
+    assert response.status == 200 and fault_code(response.body) is None, response.body[:300]
 
 
 # ---------------------------------------------------------------- 1. our client → xmlsec1
@@ -248,8 +271,9 @@ def _build_with_xmlsec1(xmlsec1: Xmlsec1, tmp_path: Path, *, pki_dir: Path, hub_
 
     # xmlsec1 signs the template in wsse:Security; KeyInfo holds the SecurityTokenReference from
     # the template, which xmlsec1 1.2 neither resolves nor rewrites (the key comes from --privkey-pem).
-    signed = xmlsec1.run("--sign", *xmlsec1.key_search_args(), "--privkey-pem", f"{key},{cert}", *_id_attr_args(),
-                         "--output", tmp_path / "signed.xml", tmp_path / "unsigned.xml")
+    signed = xmlsec1.run_documented("sign", {"member-key.pem": key, "member-cert.pem": cert,
+                                             "signed.xml": tmp_path / "signed.xml",
+                                             "unsigned.xml": tmp_path / "unsigned.xml"})
     assert signed.returncode == 0, signed.stderr
     message = (tmp_path / "signed.xml").read_bytes()
     reference = etree.fromstring(message).find(

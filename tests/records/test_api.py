@@ -20,7 +20,7 @@ from .conftest import PATIENT
 @pytest.fixture
 def api(records):
     app = FastAPI()
-    app.state.hub = SimpleNamespace(sessions=records.sessions)
+    app.state.hub = SimpleNamespace(sessions=records.sessions, certificates=None)
     app.include_router(router)
     tokens = {}
     with transaction(records.sessions) as session:

@@ -35,7 +35,7 @@ def seeded(sessions):
 @pytest.fixture
 def hub(seeded):
     """What the transports need of the Hub: ``.sessions``."""
-    return SimpleNamespace(sessions=seeded)
+    return SimpleNamespace(sessions=seeded, certificates=None)
 
 
 def audit_rows(sessions, prefix: str = "registry.") -> list[AuditEvent]:

@@ -54,3 +54,38 @@ def test_tokens_always_expire_within_the_configured_lifetime(tmp_path, monkeypat
         [token] = session.query(ApiToken).filter_by(member="BUREAU").all()
         assert token.expires_at is not None and (token.expires_at - token.created_at).days == 30
     engine.dispose()
+
+
+def test_no_token_for_a_member_whose_certificates_are_all_revoked(tmp_path):
+    runner = CliRunner()
+    pki = str(tmp_path / "pki")
+
+    def hie(*arguments):
+        return runner.invoke(main, list(arguments))
+
+    assert hie("pki", "init", "--dir", pki).exit_code == 0
+    assert hie("pki", "issue", "--dir", pki, "--member", "CLINIC01").exit_code == 0
+    assert hie("registry", "add", "--data-dir", str(tmp_path), "--code", "CLINIC01", "--name", "示例卫生服务站",
+               "--kind", "clinic", "--division", "330102").exit_code == 0
+    assert hie("tokens", "issue", "--data-dir", str(tmp_path), "--member", "CLINIC01").exit_code == 0
+    assert hie("pki", "revoke", "--dir", pki, "--member", "CLINIC01").exit_code == 0
+    refused = hie("tokens", "issue", "--data-dir", str(tmp_path), "--member", "CLINIC01")
+    assert refused.exit_code == 1 and refused.output.count("\n") == 1 and "--renew" in refused.output
+    assert hie("pki", "issue", "--dir", pki, "--member", "CLINIC01", "--renew").exit_code == 0
+    assert hie("tokens", "issue", "--data-dir", str(tmp_path), "--member", "CLINIC01").exit_code == 0
+
+
+def test_a_token_is_shown_once_and_only_its_hash_is_stored(tmp_path):
+    import hashlib
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["registry", "add", "--data-dir", str(tmp_path), "--code", "CLINIC01", "--name", "站",
+                                "--kind", "clinic", "--division", "330102"]).exit_code == 0
+    token = runner.invoke(main, ["tokens", "issue", "--data-dir", str(tmp_path), "--member", "CLINIC01"]).output.strip()
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    with session_factory(engine)() as session:
+        [stored] = session.query(ApiToken).filter_by(member="CLINIC01").all()
+        assert stored.token_sha256 == hashlib.sha256(token.encode()).hexdigest()
+    engine.dispose()
+    raw = b"".join(path.read_bytes() for path in tmp_path.glob("hub.db*"))  # the database, its WAL and journal
+    assert token.encode() not in raw and token[4:].encode() not in raw

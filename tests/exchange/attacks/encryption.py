@@ -1,7 +1,8 @@
 """Encryption attacks: a valid member signs what it sends, so only decryption can refuse.
 
 Forbidden key transport and content algorithms, tampered GCM tags and wrapped keys, keys wrapped
-for someone else, key size and ciphertext length mismatches, EncryptedData outside the signature,
+for someone else, EncryptedKeys whose KeyInfo does not name the hub's encryption certificate by
+issuer and serial (protocol.recipient), key size and ciphertext length mismatches, EncryptedData outside the signature,
 plaintexts that are not XML, hold an entity or a comment, or carry another operation.
 """
 from __future__ import annotations
@@ -11,7 +12,10 @@ import os
 
 from lxml import etree
 
-from protocol.ns import DS, HIE, XENC, q
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from protocol.ns import DS, HIE, WSSE, XENC, q
 
 from .. import builders
 from .kit import AES128_GCM, AES256_CBC, ENCRYPTION, MD5, RSA_1_5, Attack, Kit, b64, case, header_block
@@ -58,7 +62,7 @@ def tampered_wrapped_key(kit: Kit) -> Attack:
     return msg.reencrypt(kit.plaintext(msg), recipient=kit.hub_cert, tamper_key=True).resign().attack()
 
 
-@case(ENCRYPTION, "security.decryption.failed", authenticated=True, valid_signature=True)
+@case(ENCRYPTION, "security.recipient.unknown", authenticated=True, valid_signature=True)
 def wrong_recipient(kit: Kit) -> Attack:
     """HOSP01 seals for CLINIC01's certificate instead of the hub's encryption certificate."""
     return kit.seal("HOSP01", recipient=kit.members["CLINIC01"].certificate).attack()
@@ -69,6 +73,73 @@ def wrong_recipient_claiming_hub(kit: Kit) -> Attack:
     """Key wrapped for CLINIC01 while the EncryptedKey's IssuerSerial names the hub certificate."""
     msg = kit.seal("HOSP01", recipient=kit.members["CLINIC01"].certificate)
     msg.ek.find(f".//{q(DS, 'X509SerialNumber')}").text = str(kit.hub_cert.serial_number)
+    return msg.resign().attack()
+
+
+def _key_info(msg, *children) -> None:
+    """Replace the EncryptedKey's KeyInfo content (the key stays wrapped for the hub)."""
+    key_info = msg.ek.find(q(DS, "KeyInfo"))
+    for child in list(key_info):
+        key_info.remove(child)
+    key_info.extend(children)
+
+
+def _issuer_serial(issuer: str, serial: int) -> etree._Element:
+    data = etree.Element(q(DS, "X509Data"))
+    pair = etree.SubElement(data, q(DS, "X509IssuerSerial"))
+    etree.SubElement(pair, q(DS, "X509IssuerName")).text = issuer
+    etree.SubElement(pair, q(DS, "X509SerialNumber")).text = str(serial)
+    return data
+
+
+@case(ENCRYPTION, "security.recipient.unknown", authenticated=True, valid_signature=True)
+def recipient_other_issuer_same_serial(kit: Kit) -> Attack:
+    """Key wrapped for the hub; IssuerSerial has the hub certificate's serial under another CA's name."""
+    msg = kit.seal()
+    other = kit.members["FOREIGN01"].certificate.issuer.rfc4514_string()
+    assert other != kit.hub_cert.issuer.rfc4514_string()
+    _key_info(msg, _issuer_serial(other, kit.hub_cert.serial_number))
+    return msg.resign().attack()
+
+
+@case(ENCRYPTION, "security.recipient.unknown", authenticated=True, valid_signature=True)
+def recipient_not_named(kit: Kit) -> Attack:
+    """Key wrapped for the hub, but the EncryptedKey has no KeyInfo at all."""
+    msg = kit.seal()
+    msg.ek.remove(msg.ek.find(q(DS, "KeyInfo")))
+    return msg.resign().attack()
+
+
+@case(ENCRYPTION, "security.recipient.unknown", authenticated=True, valid_signature=True)
+def recipient_by_thumbprint(kit: Kit) -> Attack:
+    """Key wrapped for the hub, named by a SecurityTokenReference with its SHA-1 thumbprint (not accepted)."""
+    msg = kit.seal()
+    reference = etree.Element(q(WSSE, "SecurityTokenReference"))
+    etree.SubElement(reference, q(WSSE, "KeyIdentifier"), ValueType=(
+        "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#ThumbprintSHA1")).text = b64(
+        kit.hub_cert.fingerprint(hashes.SHA1()))
+    _key_info(msg, reference)
+    return msg.resign().attack()
+
+
+@case(ENCRYPTION, "security.recipient.unknown", authenticated=True, valid_signature=True)
+def recipient_other_certificate(kit: Kit) -> Attack:
+    """Key wrapped for the hub; KeyInfo carries CLINIC01's X509Certificate instead of the hub's."""
+    msg = kit.seal()
+    data = etree.Element(q(DS, "X509Data"))
+    etree.SubElement(data, q(DS, "X509Certificate")).text = b64(
+        kit.members["CLINIC01"].certificate.public_bytes(Encoding.DER))
+    _key_info(msg, data)
+    return msg.resign().attack()
+
+
+@case(ENCRYPTION, "security.recipient.unknown", authenticated=True, valid_signature=True)
+def recipient_named_twice(kit: Kit) -> Attack:
+    """The hub's IssuerSerial, then a second X509Data naming CLINIC01: one identification only."""
+    msg = kit.seal()
+    clinic = kit.members["CLINIC01"].certificate
+    _key_info(msg, _issuer_serial(kit.hub_cert.issuer.rfc4514_string(), kit.hub_cert.serial_number),
+              _issuer_serial(clinic.issuer.rfc4514_string(), clinic.serial_number))
     return msg.resign().attack()
 
 
