@@ -27,6 +27,7 @@ LONG_RUNNING = {  # they would start a server or loop until stopped: only their 
     ("hie", "serve"): "starts a hub until stopped",
     ("hie", "process"): "runs the processor until stopped",
     ("hie", "demo"): "builds a PKI and starts a hub",
+    ("hie", "mart-owner"): "owns the embedded mart until stopped",
     ("hie-agent", "run"): "runs the schedule until stopped",
 }
 CREATE_WHAT_IS_MISSING = {  # a missing or empty directory is where they are told to create things
