@@ -169,7 +169,7 @@ def test_deep_nesting_and_huge_numbers(api):
 def bare_api(region):
     """The cube router without a mart yet: each test puts the mart it needs in place."""
     app = FastAPI()
-    app.state.hub = SimpleNamespace(sessions=region.store.sessions)
+    app.state.hub = SimpleNamespace(sessions=region.store.sessions, certificates=None)
     app.include_router(router)
     with transaction(region.store.sessions) as session:
         token = issue(session, member="B01", label="cube test", now=utcnow())
