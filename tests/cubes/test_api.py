@@ -178,11 +178,12 @@ def bare_api(region):
     return client
 
 
-def test_a_query_the_engine_fails_is_not_a_retryable_unavailable_mart(bare_api, chdb_olap):
+def test_a_query_the_engine_fails_is_not_a_retryable_unavailable_mart(bare_api, chdb_olap, caplog):
     bare_api.app.state.mart = chdb_olap  # a mart without its tables: the engine refuses the statement
     response = bare_api.post("/api/cubes/visits/query", json={"measures": ["visits"]})
     assert (response.status_code, response.json()["code"]) == (500, "server.error")
     assert "Retry-After" not in response.headers
+    assert "cube query failed: olap.query.failed" in caplog.text  # the engine's refusal, not another failure
 
 
 @pytest.mark.clickhouse
