@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
 
 from protocol.errors import HubError
 
@@ -86,6 +87,8 @@ class HubErrorRoute(APIRoute):
             except SQLAlchemyError as exc:  # logged without its message: it may quote values
                 log.error("database read failed: %s", failure_summary(exc))
                 return error_response(HubError("server.unavailable", "database read failed"))
+            except HTTPException:
+                raise  # an answer on purpose (Starlette renders it), not a bug
             except Exception as exc:  # noqa: BLE001 - a bug still answers one JSON line
                 return unexpected_response(exc, request)
         return route
