@@ -17,11 +17,12 @@ from .errors import LineageError
 from .facts import SOURCES
 
 _FACT_TABLES = {source.oltp_table for source in SOURCES} | {"inbox_message"}
+MAX_ROW_ID = 2**63 - 1  # a BIGINT: a larger row id names no row and overflows the database driver
 
 
 def parse_fact_key(fact_key: str) -> tuple[str, int]:
     table, _, row = fact_key.partition(":")
-    if table not in _FACT_TABLES or not row.isdigit():
+    if table not in _FACT_TABLES or not (row.isascii() and row.isdigit() and 0 < int(row) <= MAX_ROW_ID):
         raise LineageError("etl.lineage.key_invalid", "a fact key is <table>:<row id>, e.g. record_encounter:42")
     return table, int(row)
 

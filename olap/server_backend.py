@@ -10,6 +10,7 @@ which a plain 18.16 deployment does not have. Inserts into Distributed tables ar
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .schema.model import Table
+
+
+# The driver logs every failed connection attempt with its traceback; the backend raises
+# BackendUnavailable for it, which its caller reports (a command line in one line).
+logging.getLogger("clickhouse_driver").addHandler(logging.NullHandler())
 
 
 def _client(host: str, port: int, database: str, settings: dict[str, Any], timeout: float):
@@ -45,6 +51,7 @@ class ServerBackend(Backend):
         self.database = identifier(database)
         self.cluster = identifier(cluster) if cluster else None
         self._settings: dict[str, Any] = {"insert_distributed_sync": 1} if cluster else {}
+        self._address = f"{host}:{port}"
         self._lock = threading.RLock()
         self._column_types: dict[str, dict[str, str]] = {}
         self._distributed: dict[str, bool] = {}
@@ -71,7 +78,8 @@ class ServerBackend(Backend):
             raise QueryError("olap.query.failed", engine_message(exc.message), engine_code=exc.code,
                              engine="server") from None
         except (errors.NetworkError, errors.SocketTimeoutError, OSError, EOFError) as exc:
-            raise BackendUnavailable("olap.server.unreachable", engine_message(str(exc))) from None
+            raise BackendUnavailable("olap.server.unreachable", engine_message(str(exc)),
+                                     address=self._address) from None
         except errors.Error as exc:
             raise QueryError("olap.query.failed", engine_message(str(exc)), engine="server") from None
 

@@ -104,8 +104,12 @@ _SPECS = [
     FaultSpec("cube.query.too_large", "Client", 400,
               "the query has too many cells; group by coarser levels or filter"),
     FaultSpec("olap.unavailable", "Server", 503, "the analytics mart is unavailable; retry later"),
+    # JSON APIs: requests FastAPI could not parse
+    FaultSpec("request.invalid", "Client", 422, "a request parameter or body field is malformed (see the field)"),
+    FaultSpec("request.not_json", "Client", 400, "request body is not JSON"),
     # server side
     FaultSpec("server.unavailable", "Server", 503, "hub is temporarily unable to accept messages; retry later"),
+    FaultSpec("server.error", "Server", 500, "the hub failed to answer this request"),
 ]
 
 FAULTS: dict[str, FaultSpec] = {spec.code: spec for spec in _SPECS}

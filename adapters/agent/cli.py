@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from protocol.cli import OneLineGroup
+
 from ..errors import AdapterError
 from .config import ConfigError, load
 from .example import example_config
@@ -30,14 +32,13 @@ def _agent(config_path: Path | None) -> Agent:
     return Agent(config)
 
 
-class _AgentGroup(click.Group):
-    """Configuration problems found by any command end in one line, never a traceback."""
+class _AgentGroup(OneLineGroup):
+    """Any failure of any command (a configuration problem, unusable certificates, a bug) ends in one
+    line, never a traceback (``protocol.cli``); sub-groups are alike."""
 
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except ConfigError as error:
-            raise click.ClickException(str(error)) from None
+    def group(self, *args, **kwargs):
+        kwargs.setdefault("cls", _AgentGroup)
+        return super().group(*args, **kwargs)
 
 
 @click.group(cls=_AgentGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -167,7 +168,7 @@ def quarantine_list(config_path: Path | None) -> None:
 
 @quarantine.command("retry")
 @config_option
-@click.argument("item_ids", nargs=-1, type=int, required=True)
+@click.argument("item_ids", nargs=-1, type=click.IntRange(1, 2**63 - 1), required=True)
 def quarantine_retry(config_path: Path | None, item_ids: tuple[int, ...]) -> None:
     """Send items again under a new MessageID, once the cause is fixed at the hub."""
     with _agent(config_path).outbox() as outbox:

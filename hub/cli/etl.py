@@ -22,7 +22,7 @@ def _open(data_dir: Path, database_url: str | None, mart_url: str | None, *, mar
     from .store import open_store
 
     settings = Settings.load(data_dir, database_url=database_url)
-    sessions = open_store(data_dir, database_url)
+    sessions = open_store(data_dir, database_url, create=False)  # the ETL reads a hub's store, never a new one
     if not mart:
         return settings, sessions, None
     location = mart_url or settings.mart_location
@@ -34,6 +34,8 @@ def _open(data_dir: Path, database_url: str | None, mart_url: str | None, *, mar
     try:
         backend = open_mart(location)
     except BackendUnavailable as error:
+        if not error.code.startswith("olap.chdb."):
+            raise  # a ClickHouse server: hub.cli.errors says which one is not reachable
         raise click.ClickException(
             f"{error.code}: the mart cannot be opened. An embedded (chDB) mart belongs to one process at a "
             "time, and no hub's mart owner answers on this data directory: stop the process that holds it "

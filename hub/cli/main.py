@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 from ..settings import Settings
+from .errors import HubGroup
 from .pki import pki as pki_group
 from .store import open_store
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=HubGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """区域卫生信息平台 — regional health information exchange hub.
 
@@ -168,7 +169,7 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--database-url", default=None)
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
 def messages(data_dir, database_url, limit, as_json):
     """List what the inbox holds (newest first)."""

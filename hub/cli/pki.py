@@ -17,10 +17,12 @@ from certs.crl import CRL_DAYS, REASONS
 from certs.errors import CertsError
 from certs.expiry import expiry_warnings
 from certs.keys import KEY_TYPES, RSA_KEY_TYPES
+from certs.layout import PkiPaths
 from certs.pki import DEFAULT_HUB_NAME, HUB_DAYS, init_pki, issue_member, refresh_crl, revoke_member
 from certs.registry import iso_utc, list_certificates
 
 ERROR_EXIT_CODE = 2
+MAX_DAYS = 36_500  # a century: longer is a typo (and beyond what a date can hold, an overflow)
 
 _dir_option = click.option(
     "--dir", "directory", required=True, type=click.Path(file_okay=False), help="PKI directory."
@@ -51,7 +53,7 @@ def pki() -> None:
 @click.option("--sign-key-type", type=click.Choice(KEY_TYPES), default="ec-p256", show_default=True)
 @click.option("--enc-key-type", type=click.Choice(RSA_KEY_TYPES), default="rsa-2048", show_default=True)
 @click.option("--hostname", "hostnames", multiple=True, help="Extra TLS hostname or IP (repeatable).")
-@click.option("--days", type=click.IntRange(min=1), default=HUB_DAYS, show_default=True,
+@click.option("--days", type=click.IntRange(1, MAX_DAYS), default=HUB_DAYS, show_default=True,
               help="Validity of the hub certificates.")
 @click.option("--force", is_flag=True,
               help="Replace an existing PKI: new CA, and all member certificates are discarded.")
@@ -73,7 +75,7 @@ def init_command(directory, hub_name, ca_key_type, sign_key_type, enc_key_type, 
 @click.option("--name", "member_name", default=None,
               help="The member's name in its certificate (defaults to the code) and, with --register, in the registry.")
 @click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa-2048", show_default=True)
-@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True)
+@click.option("--days", type=click.IntRange(1, MAX_DAYS), default=365, show_default=True)
 @click.option("--renew", is_flag=True, help="Replace the member's current certificate and key.")
 @click.option("--register", is_flag=True,
               help="Also register the member in the hub's registry (needs --data-dir, --name, --kind, --division).")
@@ -142,7 +144,7 @@ def revoke_command(directory, member, reason):
 
 @pki.command("crl")
 @_dir_option
-@click.option("--days", type=click.IntRange(min=1), default=CRL_DAYS, show_default=True,
+@click.option("--days", type=click.IntRange(1, MAX_DAYS), default=CRL_DAYS, show_default=True,
               help="Days until the CRL's nextUpdate.")
 @_reporting_errors
 def crl_command(directory, days):
@@ -156,6 +158,8 @@ def crl_command(directory, days):
 @_reporting_errors
 def list_command(directory, as_json):
     """List issued certificates with status and expiry; warnings go to stderr."""
+    if not PkiPaths.of(directory).ca_cert.is_file():
+        raise CertsError("pki.missing", detail=str(directory))  # not an empty list: a mistyped --dir
     records = list_certificates(directory)
     if as_json:
         click.echo(json.dumps([_as_json(record) for record in records], ensure_ascii=False, indent=2))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from .errors import ROW_ID
+
 _data_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 _database_url = click.option("--database-url", default=None)
 
@@ -22,7 +24,7 @@ def grants() -> None:
     """Identified-record access grants for bureau-role organizations (audited)."""
 
 
-def _run(data_dir, database_url, action):
+def _run(data_dir, database_url, action, *, create: bool = True):
     from protocol.errors import HubError
 
     from ..store.db import transaction
@@ -31,7 +33,7 @@ def _run(data_dir, database_url, action):
     if database_url is None:
         data_dir.mkdir(parents=True, exist_ok=True)  # a fresh hand-run hub: the registry comes first
     try:
-        with transaction(open_store(data_dir, database_url)) as session:
+        with transaction(open_store(data_dir, database_url, create=create)) as session:
             return action(session)
     except HubError as error:
         if error.fields.get("row"):
@@ -44,7 +46,8 @@ def _run(data_dir, database_url, action):
 @_data_dir
 @_database_url
 @click.option("--member", required=True, help="The bureau-role member (registry kind 'bureau').")
-@click.option("--days", type=int, default=None, help="Expire after this many days (default: until revoked).")
+@click.option("--days", type=click.IntRange(1, 36_500), default=None,
+              help="Expire after this many days (default: until revoked).")
 def grants_issue(data_dir, database_url, member, days):
     """Grant MEMBER identified access; prints the grant id."""
     from protocol.timestamps import utcnow
@@ -63,7 +66,7 @@ def grants_issue(data_dir, database_url, member, days):
 @grants.command("revoke")
 @_data_dir
 @_database_url
-@click.argument("grant_id", type=int)
+@click.argument("grant_id", type=ROW_ID)
 def grants_revoke(data_dir, database_url, grant_id):
     """End grant GRANT_ID now."""
     from ..registry.access import revoke_grant
@@ -86,7 +89,7 @@ def grants_list(data_dir, database_url, active):
 
     rows = _run(data_dir, database_url, lambda session: [
         (g.id, g.member, g.granted_at, g.expires_at, g.revoked_at)
-        for g in query_grants(session, now=utcnow() if active else None)])
+        for g in query_grants(session, now=utcnow() if active else None)], create=False)
     for grant_id, member, granted, expires, revoked in rows:
         state = f"revoked {revoked:%Y-%m-%d}" if revoked else (f"expires {expires:%Y-%m-%d}" if expires else "open")
         click.echo(f"{grant_id:>5}  {member:<12} granted {granted:%Y-%m-%d %H:%M}  {state}")
@@ -175,7 +178,7 @@ def registry_list(data_dir, database_url):
             offset += len(page)
         return found
 
-    rows = _run(data_dir, database_url, every)
+    rows = _run(data_dir, database_url, every, create=False)
     for code, kind, division, status, name in rows:
         click.echo(f"{code:<12} {kind:<17} {division:<7} {status:<9} {name}")
     if not rows:

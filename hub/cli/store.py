@@ -14,8 +14,11 @@ def open_store(data_dir, database_url, *, create: bool = True) -> sessionmaker[S
     ``create=False`` (commands that only read): a data directory without a hub database is a
     mistake to report, not a database to create."""
     settings = Settings.load(data_dir, database_url=database_url)
+    if not settings.database_url and not settings.data_dir.is_dir():
+        raise click.ClickException(f"store.missing: no hub database in {settings.data_dir}: no such directory")
     if not create and not settings.database_url and not (settings.data_dir / "hub.db").is_file():
-        raise click.ClickException(f"no hub database in {settings.data_dir} (hie serve --data-dir creates it)")
+        raise click.ClickException(
+            f"store.missing: no hub database in {settings.data_dir} (hie serve --data-dir creates it)")
     engine = make_engine(settings.db_url)
     migrate(engine)
     return session_factory(engine)

@@ -14,6 +14,7 @@ from ..soap.application import application
 from ..soap.asgi import SoapFront, local_path
 from ..soap.wsgi import GateMiddleware, HubWsgiApplication
 from .apidocs import install_api_docs
+from .errors import install as install_error_handlers
 from .health import health_router
 from .mart import start_mart
 from .metrics import metrics_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app = HubApp(title="区域卫生信息平台 · exchange hub", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.hub = hub
     install_api_docs(app)  # /docs and /redoc from the hub's own copies, no CDN
+    install_error_handlers(app)  # every JSON error a code and one line (hub/web/errors.py)
 
     app.include_router(health_router(hub))  # /healthz: each part, 503 naming the one down
     app.include_router(metrics_router(hub))  # /metrics: Prometheus text, read from the store

@@ -10,14 +10,16 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from olap.cubes import CubeError, describe_all, execute, parse_query
-from olap.errors import OlapError
+from olap.errors import BackendUnavailable, OlapError, ParameterError
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
 
-from .deps import HubErrorRoute, bearer_member
+from .deps import Member
+from .errors import HubErrorRoute, json_body
 from .scope import scope_for
 
 router = APIRouter(prefix="/api/cubes", tags=["analytics"], route_class=HubErrorRoute)
@@ -33,16 +35,25 @@ def _mart(request: Request):
 
 
 @router.get("")
-def cubes(request: Request) -> dict:
+def cubes(_member: Member) -> dict:
     """Every cube's declaration: dimensions and levels, measures, indicators and their definitions."""
-    bearer_member(request)
     return {"cubes": describe_all()}
 
 
-@router.post("/{cube}/query")
-def query(request: Request, cube: str, body: Any = Body(None)) -> dict:
-    """The cells of one query (see docs/cubes.md), limited to the caller's region."""
-    member = bearer_member(request)
+QUERY_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+@router.post("/{cube}/query", openapi_extra=QUERY_BODY)
+async def query(request: Request, member: Member, cube: str) -> dict:
+    """The cells of one query (see docs/cubes.md), limited to the caller's region.
+
+    The body is read here, after the bearer token was checked (``Member``): a refused caller is refused
+    whatever it sent, and a body that is not JSON is ``request.not_json``, not a parsing error."""
+    body = json_body(await request.body())
+    return await run_in_threadpool(_answer, request, member, cube, body)
+
+
+def _answer(request: Request, member: str, cube: str, body: Any) -> dict:
     with request.app.state.hub.sessions() as session:
         scope = scope_for(session, member)
     mart = _mart(request)
@@ -51,9 +62,14 @@ def query(request: Request, cube: str, body: Any = Body(None)) -> dict:
         return execute(mart, parsed, scope=scope)
     except CubeError as exc:
         raise HubError(exc.code, "cube query refused", field=exc.fields.get("field")) from None
-    except OlapError as exc:
-        log.warning("cube query failed: %s", exc.code)
+    except BackendUnavailable as exc:  # the mart is down or gone: worth retrying later
+        log.warning("cube query: mart unavailable (%s)", exc.code)
         raise HubError("olap.unavailable", exc.code) from None
+    except ParameterError as exc:  # a value of the query the engine cannot take (not the mart's fault)
+        raise HubError("cube.query.invalid", exc.code, field=exc.fields.get("field")) from None
+    except OlapError as exc:  # the engine failed a validated query: the mart's or the hub's fault, not a pause
+        log.error("cube query failed: %s %s", exc.code, exc.fields.get("engine_code", ""))
+        raise HubError("server.error", exc.code) from None
 
 
 __all__ = ["router"]

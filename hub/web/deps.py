@@ -1,57 +1,14 @@
 """Shared pieces of the JSON endpoints: errors rendered from machine codes, the caller's identity."""
 from __future__ import annotations
 
-import logging
-import sys
-from typing import Callable
+from typing import Annotated
 
-from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi import Depends, Request
 
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
 
-from ..errors import failure_summary
-
-
-def error_response(exc: HubError) -> JSONResponse:
-    """A JSON error from the code's registered status and message (never the input)."""
-    body = {"code": exc.code, "message": exc.message}
-    field = getattr(exc, "field", None) or exc.fields.get("field")
-    if field:
-        body["field"] = field
-    return JSONResponse(body, status_code=exc.spec.http_status)
-
-
-log = logging.getLogger(__name__)
-
-
-def _pointer(exc: RequestValidationError) -> str | None:
-    errors = exc.errors()
-    location = errors[0].get("loc", ()) if errors else ()
-    return "/" + str(location[-1]) if location else None
-
-
-class HubErrorRoute(APIRoute):
-    """Renders HubError (and store failures) per route: FastAPI's own 422 body would quote the input."""
-
-    def get_route_handler(self) -> Callable:
-        handler = super().get_route_handler()
-
-        async def route(request: Request):
-            try:
-                return await handler(request)
-            except HubError as exc:
-                return error_response(exc)
-            except RequestValidationError as exc:
-                return error_response(HubError("registry.invalid", "malformed parameter", field=_pointer(exc)))
-            except SQLAlchemyError:
-                log.error("database read failed: %s", failure_summary(sys.exc_info()[1]))  # no message: it may quote values
-                return error_response(HubError("server.unavailable", "database read failed"))
-        return route
+from .errors import HubErrorRoute, error_response  # re-exported: the routers' error rendering lives there
 
 
 def bearer_member(request: Request) -> str:
@@ -76,4 +33,8 @@ def bearer_member(request: Request) -> str:
         raise
 
 
-__all__ = ["error_response", "bearer_member", "HubErrorRoute"]
+# The caller, authenticated before any parameter or body is read: a refused token is refused (and
+# audited) whatever else the request holds (dependencies are solved before the endpoint's parameters).
+Member = Annotated[str, Depends(bearer_member)]
+
+__all__ = ["error_response", "bearer_member", "HubErrorRoute", "Member"]

@@ -15,7 +15,8 @@ from protocol.errors import HubError
 
 from ..registry.access import role_of
 from ..registry.models import Institution, Region
-from .deps import HubErrorRoute, bearer_member, error_response
+from .deps import Member
+from .errors import HubErrorRoute, error_response
 from .scope import districts_under
 
 router = APIRouter(prefix="/api/lineage", tags=["lineage"], route_class=HubErrorRoute)
@@ -41,12 +42,11 @@ def _bureau_over(session, member: str, owner: str) -> bool:
 
 
 @router.get("/{fact_key}")
-def fact_lineage(request: Request, fact_key: str):
+def fact_lineage(request: Request, member: Member, fact_key: str):
     from etl.errors import LineageError
     from etl.lineage import lineage
 
     try:
-        member = bearer_member(request)
         with request.app.state.hub.sessions() as session:
             try:
                 answer = lineage(session, fact_key)

@@ -12,13 +12,13 @@ from protocol.timestamps import utcnow
 from .. import audit, mpi
 from ..records import access, query
 from ..store.db import transaction
-from .deps import HubErrorRoute, bearer_member, error_response
+from .deps import Member
+from .errors import HubErrorRoute, RowId, error_response
 
 router = APIRouter(prefix="/api/records", tags=["records"], route_class=HubErrorRoute)
 
 
-def _requester(request: Request) -> access.Requester:
-    member = bearer_member(request)
+def _requester(request: Request, member: str) -> access.Requester:
     with request.app.state.hub.sessions() as session:
         return access.requester_for(session, member, now=utcnow())
 
@@ -28,10 +28,10 @@ def _client(request: Request) -> str | None:
 
 
 @router.get("/persons/{person_id}/record")
-def longitudinal(request: Request, person_id: int, purpose: str | None = None):
+def longitudinal(request: Request, member: Member, person_id: RowId, purpose: str | None = None):
     """The person's longitudinal record (多档合一), newest first."""
     try:
-        requester = _requester(request)
+        requester = _requester(request, member)
         return access.read_personal(request.app.state.hub.sessions, requester=requester, person_id=person_id,
                                     purpose=purpose, what="longitudinal", reader=query.longitudinal_record,
                                     client_address=_client(request))
@@ -40,12 +40,12 @@ def longitudinal(request: Request, person_id: int, purpose: str | None = None):
 
 
 @router.get("/persons/{person_id}/documents")
-def documents(request: Request, person_id: int, purpose: str | None = None, type: str | None = None,
+def documents(request: Request, member: Member, person_id: RowId, purpose: str | None = None, type: str | None = None,
               institution: str | None = None, date_from: date | None = Query(None, alias="from"),
               date_to: date | None = Query(None, alias="to")):
     """The person's documents (metadata), filtered by type, institution and date range."""
     try:
-        requester = _requester(request)
+        requester = _requester(request, member)
         return access.read_personal(
             request.app.state.hub.sessions, requester=requester, person_id=person_id, purpose=purpose,
             what="documents", client_address=_client(request),
@@ -56,10 +56,11 @@ def documents(request: Request, person_id: int, purpose: str | None = None, type
 
 
 @router.get("/documents/{institution}/{root}/{document_id}")
-def retrieve(request: Request, institution: str, root: str, document_id: str, purpose: str | None = None):
+def retrieve(request: Request, member: Member, institution: str, root: str, document_id: str,
+             purpose: str | None = None):
     """One document as it was received (XML)."""
     try:
-        requester = _requester(request)
+        requester = _requester(request, member)
         sessions = request.app.state.hub.sessions
         with sessions() as session:
             doc = query.find_document(session, institution=institution, id_root=root, document_id=document_id)
@@ -78,12 +79,12 @@ def retrieve(request: Request, institution: str, root: str, document_id: str, pu
 
 
 @router.get("/residents")
-def find_residents(request: Request, identifier_root: str | None = None, identifier: str | None = None,
+def find_residents(request: Request, member: Member, identifier_root: str | None = None, identifier: str | None = None,
                    name: str | None = None, birth_date: date | None = None, sex: str | None = None,
                    purpose: str | None = None):
     """Resident query (PDQ): by identifier or demographics; every person returned is audited."""
     try:
-        requester = _requester(request)
+        requester = _requester(request, member)
         try:
             access.may_search(requester, purpose)
         except HubError as exc:

@@ -1,19 +1,22 @@
 """Read-only JSON view of the registries and code lists for the web console (``/api/registry``).
 
 These lists hold no patient data. Errors are rendered from the machine code alone
-(``hub.web.deps.error_response``: code, message, and the field when there is one) with the code's
+(``hub.web.errors.error_response``: code, message, and the field when there is one) with the code's
 HTTP status, never echoing the request.
 """
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from protocol.errors import HubError
 from schemas import terminology
 
 from ..registry import hierarchy, service, staff
 from ..registry.regions import region_children
-from .deps import HubErrorRoute, bearer_member
+from .deps import Member
+from .errors import MAX_ROW_ID, HubErrorRoute
 
 router = APIRouter(prefix="/api/registry", tags=["registry"], route_class=HubErrorRoute)
 
@@ -54,7 +57,8 @@ def _concept(concept) -> dict:
 
 @router.get("/institutions")
 def list_institutions(request: Request, division: str | None = None, kind: str | None = None, q: str | None = None,
-                      parent: str | None = None, limit: int = 100, offset: int = 0):
+                      parent: str | None = None, limit: int = 100,
+                      offset: Annotated[int, Query(le=MAX_ROW_ID)] = 0):
     """Institutions in a division's subtree, of a kind, whose name contains ``q``, under a parent."""
     with _sessions(request)() as session:
         rows = service.query_institutions(session, division=division, kind=kind, q=q, parent=parent, limit=limit,
@@ -79,9 +83,8 @@ def list_departments(request: Request, code: str):
 
 
 @router.get("/institutions/{code}/practitioners")
-def list_practitioners(request: Request, code: str, department: str | None = None):
+def list_practitioners(request: Request, _member: Member, code: str, department: str | None = None):
     """Staff names are personal data: a member's bearer token is required."""
-    bearer_member(request)
     with _sessions(request)() as session:
         rows = staff.query_practitioners(session, institution_code=code, department_code=department)
         return [_practitioner(row) for row in rows]

@@ -11,7 +11,10 @@ from fastapi.testclient import TestClient
 from hub.auth import issue
 from hub.store.db import transaction
 from hub.web.cubes import router
+from olap import ServerBackend
 from protocol.timestamps import utcnow
+
+from tests.support.chserver import ClickhouseServer
 
 from .checks import WHOLE
 
@@ -160,3 +163,38 @@ def test_deep_nesting_and_huge_numbers(api):
                 b'{"measures": ["\xff\xfe"]}'):
         response = api.post("/api/cubes/visits/query", content=raw, headers=headers)
         assert response.status_code in (200, 400, 422), (raw[:60], response.status_code, response.text[:300])
+
+
+@pytest.fixture
+def bare_api(region):
+    """The cube router without a mart yet: each test puts the mart it needs in place."""
+    app = FastAPI()
+    app.state.hub = SimpleNamespace(sessions=region.store.sessions, certificates=None)
+    app.include_router(router)
+    with transaction(region.store.sessions) as session:
+        token = issue(session, member="B01", label="cube test", now=utcnow())
+    client = TestClient(app)
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def test_a_query_the_engine_fails_is_not_a_retryable_unavailable_mart(bare_api, chdb_olap, caplog):
+    bare_api.app.state.mart = chdb_olap  # a mart without its tables: the engine refuses the statement
+    response = bare_api.post("/api/cubes/visits/query", json={"measures": ["visits"]})
+    assert (response.status_code, response.json()["code"]) == (500, "server.error")
+    assert "Retry-After" not in response.headers
+    assert "cube query failed: olap.query.failed" in caplog.text  # the engine's refusal, not another failure
+
+
+@pytest.mark.clickhouse
+def test_a_mart_that_is_down_is_olap_unavailable_with_retry_after(bare_api):
+    if not ClickhouseServer.available():
+        pytest.skip("clickhouse-server not found")
+    with ClickhouseServer() as server:  # its own server, to kill
+        mart = ServerBackend(server.host, server.tcp_port, database="mart")
+        server.kill()
+        bare_api.app.state.mart = mart
+        response = bare_api.post("/api/cubes/visits/query", json={"measures": ["visits"]})
+        mart.close()
+    assert (response.status_code, response.json()["code"]) == (503, "olap.unavailable")
+    assert response.headers["Retry-After"] == "30"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from hub.cli.main import main
 from hub.store.db import make_engine, migrate, session_factory
 from tests.support.documents import document
 from tests.support.inbox import Store
@@ -49,3 +52,25 @@ def test_operator_commands(tmp_path):
     assert hie("lineage", "record_encounter:99", "--data-dir", data).returncode == 1
     bad = hie("lineage", "passwords:1", "--data-dir", data)
     assert bad.returncode == 2 and "a fact key is <table>:<row id>" in bad.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:  # bound, never listening: a connection is refused at once
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_clickhouse_server_that_is_down_is_one_line_naming_it(tmp_path):
+    migrate(engine := make_engine(f"sqlite:///{tmp_path / 'hub.db'}"))
+    engine.dispose()
+    port = _closed_port()
+    mart = f"clickhouse://127.0.0.1:{port}/mart"
+    expected = f"error: olap.unavailable: ClickHouse server at 127.0.0.1:{port} not reachable\n"
+    for command in (["etl", "run"], ["etl", "reconcile"], ["etl", "backfill", "--from", "2026-11-01", "--to", "2026-11-30"]):
+        result = CliRunner().invoke(main, [*command, "--data-dir", str(tmp_path), "--mart-url", mart])
+        assert (result.exit_code, result.output) == (1, expected), command  # not the chDB lock, no traceback
+    ran = hie("etl", "run", "--data-dir", str(tmp_path), "--mart-url", mart)  # as an operator runs it: stderr too
+    assert (ran.returncode, ran.stderr, ran.stdout) == (1, expected, "")
+    status = CliRunner().invoke(main, ["etl", "status", "--data-dir", str(tmp_path / "typo")])
+    assert (status.exit_code, status.output.count("\n")) == (1, 1) and "store.missing" in status.output
+    assert not (tmp_path / "typo").exists()  # a mistyped data directory is not made into a new hub

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from hub.cli.main import main
@@ -59,3 +60,20 @@ def test_messages_on_a_directory_without_a_hub_is_one_line_and_creates_nothing(t
         assert result.exit_code == 1 and result.output.count("\n") == 1 and "no hub database" in result.output
         assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []  # no hub.db left behind
+
+
+@pytest.mark.parametrize("cert, key, words", [
+    ("CLINIC01/cert.pem", "not-a-key.pem", "the key file is not a PEM private key: "),
+    ("CLINIC01/key.pem", "CLINIC01/cert.pem", "the certificate file holds a private key (certificate and key swapped?)"),
+    ("CLINIC01/cert.pem", "CLINIC01/cert.pem", "the key file holds a certificate (certificate and key swapped?)"),
+    ("CLINIC01/cert.pem", "HOSP01/key.pem", "the private key does not belong to the certificate: "),
+], ids=["not-a-key", "swapped", "cert-as-key", "another-members-key"])
+def test_send_with_unusable_credentials_is_one_line_with_a_code(pki_dir, tmp_path, cert, key, words):
+    (tmp_path / "not-a-key.pem").write_text("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
+    place = {name: (tmp_path / name if name == "not-a-key.pem" else pki_dir / "members" / name) for name in (cert, key)}
+    result = CliRunner().invoke(main, ["send", "--hub", "http://127.0.0.1:9/soap/exchange", "--member", "CLINIC01",
+                                       "--cert", str(place[cert]), "--key", str(place[key]),
+                                       str(EXAMPLES / "LabReport.xml")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("error: credentials.invalid: ")
+    assert words in result.output and "BEGIN" not in result.output

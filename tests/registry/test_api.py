@@ -68,16 +68,22 @@ def test_not_found(client, path):
     assert response.json() == {"code": "registry.not_found", "message": "no such registry entry"}
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"division": "<script>999999</script>"}, "/division"),
-    ({"kind": "<script>spa</script>"}, "/kind"),
-    ({"limit": "<script>lots</script>"}, "/limit"),   # FastAPI's own validation would echo the input
-    ({"limit": "100000"}, "/limit"),
+REGISTRY_INVALID = (400, "registry.invalid", "registry entry is incomplete or uses unknown codes (see the field)")
+REQUEST_INVALID = (422, "request.invalid", "a request parameter or body field is malformed (see the field)")
+
+
+@pytest.mark.parametrize(("params", "field", "refusal"), [
+    ({"division": "<script>999999</script>"}, "/division", REGISTRY_INVALID),
+    ({"kind": "<script>spa</script>"}, "/kind", REGISTRY_INVALID),
+    ({"limit": "100000"}, "/limit", REGISTRY_INVALID),
+    ({"offset": "-1"}, "/offset", REGISTRY_INVALID),
+    # FastAPI's own parsing errors: its 422 body would echo the input
+    ({"limit": "<script>lots</script>"}, "/limit", REQUEST_INVALID),
+    ({"offset": str(2**70)}, "/offset", REQUEST_INVALID),  # beyond a BIGINT: the driver would overflow (500)
 ])
-def test_bad_request_names_the_field_without_echo(client, params, field):
+def test_bad_request_names_the_field_without_echo(client, params, field, refusal):
     response = client.get("/api/registry/institutions", params=params)
-    assert response.status_code == 400
-    assert response.json() == {"code": "registry.invalid",
-                               "message": "registry entry is incomplete or uses unknown codes (see the field)",
-                               "field": field}
-    assert "script" not in response.text
+    status, code, message = refusal
+    assert response.status_code == status
+    assert response.json() == {"code": code, "message": message, "field": field}
+    assert "script" not in response.text and "1180591620717411303424" not in response.text

@@ -147,6 +147,12 @@ class ClickhouseServer:
         self.tcp_port = self.http_port = self.interserver_port = None
         self._owner_pid = None
 
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would (its directory is kept; ``stop`` deletes it)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+
     def __enter__(self) -> "ClickhouseServer":
         return self.start()
 
