@@ -101,7 +101,7 @@ def test_start_up_errors_are_one_line_before_serving(tmp_path, pki_dir):
             assert process.returncode != 0, code
             lines = stderr.strip().splitlines()
             assert len(lines) == 1, stderr[-2000:]
-            assert lines[0].startswith(f"Error: {code}: "), lines[0]
+            assert lines[0].startswith(f"error: {code}: "), lines[0]
             assert "secret" not in lines[0]
     finally:
         holder.close()
