@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from protocol.credentials import Credentials
+from protocol.credentials import Credentials, CredentialsError
 
 from .collect import CollectResult, collect_all
 from .config import AgentConfig, ConfigError
@@ -59,7 +59,9 @@ class Agent:
                         self.config.hub_url, credentials=Credentials.from_files(certs.cert, certs.key),
                         hub_cert=certs.hub_cert, ca_cert=certs.ca_cert, crl=certs.crl,
                         timeout=self.config.push.timeout)
-                except (ValueError, TypeError, OSError) as error:  # not PEM, a key that does not match, ...
+                except CredentialsError as error:  # not PEM, swapped, a key that does not match: said in fixed words
+                    raise ConfigError(f"[certificates]: {error.detail}") from None
+                except (ValueError, TypeError, OSError) as error:
                     raise ConfigError(f"[certificates]: the files cannot be used ({type(error).__name__})") from None
             return self._clients[job]
 

@@ -13,7 +13,7 @@ from adapters.agent import ConfigError, load
 from adapters.agent.cli import main
 from protocol.limits import MAX_BATCH_DOCUMENTS
 
-from .conftest import ROOT, write_config
+from .conftest import ROOT, write_config, write_documents
 
 
 def _config(tmp_path, pki_dir, *edits: tuple[str, str], append: str = ""):
@@ -102,3 +102,13 @@ def test_a_batch_size_above_the_hubs_limit_is_lowered_with_one_warning(tmp_path,
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [f"warning: {notice}"]
     assert load(_config(tmp_path, pki_dir, ("batch_size = 25", f"batch_size = {MAX_BATCH_DOCUMENTS}"))).notices == ()
+
+
+def test_a_certificate_and_key_swapped_are_named_as_such_when_pushing(tmp_path, pki_dir):
+    path = _config(tmp_path, pki_dir, ("members/CLINIC01/key.pem", "members/CLINIC01/KEY"),
+                   ("members/CLINIC01/cert.pem", "members/CLINIC01/key.pem"))
+    path.write_text(path.read_text().replace("members/CLINIC01/KEY", "members/CLINIC01/cert.pem"))
+    write_documents(path.parent, 1)
+    result = CliRunner().invoke(main, ["push-now", "-c", str(path), "--give-up-after", "0"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "certificate and key swapped?" in result.output, result.output
