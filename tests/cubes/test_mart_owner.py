@@ -98,6 +98,9 @@ def served(tmp_path, region, pki_dir):  # noqa: F811
     source = sqlite3.connect(region.engine.url.database)
     with sqlite3.connect(data_dir / "hub.db") as copy:
         source.backup(copy)
+        # a fresh hub: other tests may have loaded their marts from the region's store already
+        copy.execute("DELETE FROM etl_watermark")
+        copy.execute("DELETE FROM etl_run")
     source.close()
     engine = make_engine(f"sqlite:///{data_dir / 'hub.db'}")
     sessions = session_factory(engine)
