@@ -103,3 +103,17 @@ def test_processor_not_run_here_is_not_required(tmp_path, pki_dir):
         answer = client.get("/healthz")
     assert answer.status_code == 200 and answer.json()["status"] == "ok"
     assert answer.json()["parts"]["processor"]["status"] == "off"
+
+
+def test_mart_part_says_when_the_marts_owner_does_not_answer(tmp_path, pki_dir):
+    """Workers of a hub with the embedded mart ask its owner process; with no owner running the
+    mart part is down (reported, not required: the exchange still answers 200)."""
+    from etl.mart import owned_mart
+
+    settings = _settings(tmp_path, pki_dir)
+    with _client(settings) as client:
+        client.app.state.mart = owned_mart(settings, timeout=2)  # what a worker holds: nobody answers it
+        answer = client.get("/healthz")
+    assert answer.status_code == 200 and answer.json()["status"] == "degraded"
+    mart = answer.json()["parts"]["mart"]
+    assert (mart["status"], mart["required"], mart["reason"]) == ("down", False, "olap.owner.unavailable")
