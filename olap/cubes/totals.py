@@ -45,31 +45,54 @@ def protect_totals(cells: dict[tuple[int, int], bool], *, rows: int, columns: in
         withheld.add(("grand",))
     protected, added = set(withheld), set()
     while True:
-        exposed, components = _determined(equations, withheld)
+        added |= _lone_unknowns(equations, withheld)
+        exposed, components, oversized = _determined(equations, withheld)
+        if oversized:  # too many withheld entries tied together to test: withhold every total they touch
+            touching = {total for total, parts in equations if total not in withheld
+                        and {components.get(item) for item in (total, *parts)} & oversized}
+            if touching:
+                withheld |= touching
+                added |= touching
+                continue
         targets = sorted(exposed & protected)
         if not targets:
             return added
-        # first the plain case: a line whose only withheld entry is exposed loses its published total
-        direct = next((total for total, parts in equations if total not in withheld and
-                       [part for part in parts if part in withheld] in ([t] for t in targets)), None)
-        if direct is not None:
-            withheld.add(direct)
-            added.add(direct)
-            continue
-        target = targets[0]
-        near = [total for total, parts in equations if target == total or target in parts]
-        rest = [total for total, parts in equations if components.get(target) in
-                {components.get(item) for item in (total, *parts)}]
-        choice = next((total for total in (*near, *rest) if total not in withheld), None)
-        if choice is None:  # fixed by published cells alone: the cube published them, nothing to do here
-            protected.discard(target)
-            continue
-        withheld.add(choice)
-        added.add(choice)
+        chosen = set()
+        for target in targets:
+            if any(total == target and not any(part in withheld for part in parts) for total, parts in equations):
+                protected.discard(target)  # its own cells, all published, add up to it: no total can help
+                continue
+            near = [total for total, parts in equations if target == total or target in parts]
+            rest = [total for total, parts in equations if components[target] in
+                    {components.get(item) for item in (total, *parts)}]
+            choice = next((total for total in (*near, *rest) if total not in withheld), None)
+            if choice is None:  # fixed by published cells alone: the cube published them, nothing to do here
+                protected.discard(target)
+            else:
+                chosen.add(choice)
+        withheld |= chosen
+        added |= chosen
 
 
-def _determined(equations: list[tuple[tuple, list[tuple]]], unknown: set[tuple]) -> tuple[set, dict]:
-    """The unknowns the equations fix, and each unknown's component (unknowns sharing equations)."""
+def _lone_unknowns(equations: list[tuple[tuple, list[tuple]]], withheld: set[tuple]) -> set[tuple]:
+    """The plain case, to a fixed point: a line with one withheld part loses its published total
+    (the total minus the other parts would give it). Adds to ``withheld``; returns what it added."""
+    added: set[tuple] = set()
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in equations:
+            if total not in withheld and sum(part in withheld for part in parts) == 1:
+                withheld.add(total)
+                added.add(total)
+                changed = True
+    return added
+
+
+def _determined(equations: list[tuple[tuple, list[tuple]]],
+                unknown: set[tuple]) -> tuple[set[tuple], dict[tuple, tuple], set[tuple]]:
+    """The unknowns the equations fix, each unknown's component (unknowns sharing equations), and the
+    components too large to test."""
     rows = []
     for total, parts in equations:
         coefficients = {item: -1.0 for item in parts if item in unknown}
@@ -79,7 +102,7 @@ def _determined(equations: list[tuple[tuple, list[tuple]]], unknown: set[tuple])
             rows.append(coefficients)
     parent = {item: item for item in unknown}
 
-    def root(item):
+    def root(item: tuple) -> tuple:
         while parent[item] != item:
             parent[item] = parent[parent[item]]
             item = parent[item]
@@ -89,30 +112,31 @@ def _determined(equations: list[tuple[tuple, list[tuple]]], unknown: set[tuple])
         for other in others:
             parent[root(other)] = root(first)
     components = {item: root(item) for item in unknown}
+    members: dict[tuple, list[tuple]] = {}
+    for item in sorted(unknown):
+        members.setdefault(components[item], []).append(item)
+    lines: dict[tuple, list[dict]] = {}
+    for coefficients in rows:
+        lines.setdefault(components[next(iter(coefficients))], []).append(coefficients)
     determined: set[tuple] = set()
-    for component in set(components.values()):
-        members = sorted(item for item, c in components.items() if c == component)
-        index = {item: i for i, item in enumerate(members)}
-        matrix = []
-        for coefficients in rows:
-            if components[next(iter(coefficients))] == component:
-                line = [0.0] * len(members)
-                for item, coefficient in coefficients.items():
-                    line[index[item]] = coefficient
-                matrix.append(line)
-        if not matrix:
+    oversized: set[tuple] = set()
+    for component, equations_of in lines.items():
+        items = members[component]
+        if len(items) > _MAX_COMPONENT:
+            oversized.add(component)
             continue
-        if len(members) > _MAX_COMPONENT:  # too large to test: count everything in it as exposed
-            determined.update(members)
-            continue
-        a = np.array(matrix)
-        _, singular, vt = np.linalg.svd(a)
-        rank = int((singular > 1e-9 * max(singular.max(), 1.0)).sum())
+        index = {item: i for i, item in enumerate(items)}
+        matrix = np.zeros((len(equations_of), len(items)))
+        for row, coefficients in enumerate(equations_of):
+            for item, coefficient in coefficients.items():
+                matrix[row, index[item]] = coefficient
+        _, singular, vt = np.linalg.svd(matrix)
+        rank = int((singular > 1e-9 * max(float(singular.max()), 1.0)).sum())
         null = vt[rank:]
         for item, i in index.items():
             if not null.size or np.abs(null[:, i]).max() < 1e-9:
                 determined.add(item)
-    return determined, components
+    return determined, components, oversized
 
 
 __all__ = ["protect_totals"]

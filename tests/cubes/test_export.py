@@ -239,3 +239,51 @@ def test_text_a_spreadsheet_would_run_is_written_as_text(api):
     assert to_csv(pivot).decode("utf-8-sig").splitlines()[1].startswith("'=HYPERLINK(1)")
     sheet = load_workbook(io.BytesIO(to_xlsx(pivot, about=About("x", utcnow()))))["数据"]
     assert (sheet["A2"].value, sheet["A2"].data_type) == ("'=HYPERLINK(1)", "s")
+
+
+def _exposed_cells(cells, withheld_totals, rows, columns, grand) -> list:
+    """Withheld cells the published values fix: full-system rank test (numpy's matrix_rank), written
+    apart from olap.cubes.totals (no components, no null space)."""
+    import numpy as np
+    unknown = [("cell", r, c) for (r, c), flag in cells.items() if flag] + sorted(withheld_totals)
+    index = {item: i for i, item in enumerate(unknown)}
+    lines = [(("row", r), [("cell", r, c) for (rr, c) in cells if rr == r]) for r in range(rows)]
+    lines += [(("column", c), [("cell", r, c) for (r, cc) in cells if cc == c]) for c in range(columns)]
+    if grand is not None:
+        lines += [(("grand",), [("row", r) for r in range(rows)]), (("grand",), [("column", c) for c in range(columns)])]
+    matrix = []
+    for total, parts in lines:
+        line = np.zeros(len(unknown))
+        for item, sign in [(total, 1.0)] + [(part, -1.0) for part in parts]:
+            if item in index:
+                line[index[item]] = sign
+        if line.any():
+            matrix.append(line)
+    if not matrix:
+        return []
+    a = np.array(matrix)
+    rank = np.linalg.matrix_rank(a)
+    return [item for item in unknown if item[0] == "cell"
+            and np.linalg.matrix_rank(np.vstack([a, np.eye(len(unknown))[index[item]]])) == rank]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_no_withheld_cell_can_be_worked_out_from_what_is_published(seed):
+    import random
+
+    from olap.cubes.totals import protect_totals
+    rng = random.Random(seed)
+    rows, columns = rng.randint(1, 7), rng.randint(1, 6)
+    cells = {(r, c): rng.random() < 0.25 for r in range(rows) for c in range(columns) if rng.random() < 0.85}
+    row_totals = {r: rng.random() < 0.1 for r in range(rows)}
+    column_totals = {c: rng.random() < 0.1 for c in range(columns)}
+    grand = rng.random() < 0.1
+    added = protect_totals(cells, rows=rows, columns=columns, row_totals=row_totals, column_totals=column_totals,
+                           grand=grand)
+    withheld = {("row", r) for r, f in row_totals.items() if f} | {("column", c) for c, f in column_totals.items() if f}
+    withheld |= {("grand",)} if grand else set()
+    exposed = _exposed_cells(cells, withheld | added, rows, columns, grand)
+    assert exposed == [], (cells, withheld, added)
+    if any(cells.values()):
+        before = _exposed_cells(cells, withheld, rows, columns, grand)
+        assert not before or added  # what was exposed needed totals withheld
