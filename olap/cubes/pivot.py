@@ -65,7 +65,9 @@ class Pivot:
     """A pivot of one query: keys are level values (codes), captions the names the cube gives them."""
 
     query: Query
-    answer: dict[str, Any]  # the cube's answer for the cells (period, sources, suppression, cells)
+    # the cube's answer for the cells (period, sources, suppression, labels, cells); its cells also
+    # carry the indicators' numerators and denominators, which the totals' protection needs
+    answer: dict[str, Any]
     row_levels: tuple[str, ...]
     column_levels: tuple[str, ...]
     values: tuple[Value, ...]
@@ -212,18 +214,21 @@ def build_pivot(answer_for: Callable[[Query], dict], query: Query, *, rows: tupl
                                                                cube.indicator(value.name).denominator]
         entry = _entry(cell, value.name, year_ago=value.year_ago, scale=value.scale)
         if any(where in protected[(part, value.year_ago)] for part in parts):
+            if not (entry and entry.withheld):
+                hidden_here.append(where)
             return Entry(None, True)
         return entry
+    hidden_here: list[tuple] = []
     row_totals = {(r, v): total(by_row.get(key), v, ("row", r)) for key, r in r_index.items()
                   for v in range(len(values))} if columns else {}
     column_totals = {(c, v): total(by_column.get(key), v, ("column", c)) for key, c in c_index.items()
                      for v in range(len(values))} if rows else {}
     grand = {v: total(grand_cell, v, ("grand",)) for v in range(len(values))} if rows and columns else {}
-    extra = sum(len(withheld) for withheld in protected.values())
     notes = ["合计为同一立方体按较粗层级重新查询所得（不是逐格相加）：计数与金额为总和，去重人数为精确去重，"
-             "比率由分子、分母的合计重新计算；小格抑制同样适用于合计。"]
-    if extra:
-        notes.append(f"另有 {extra} 个合计被隐藏：公布它们会让读者用合计减去其他格推算出被抑制的格。")
+             "比率由分子、分母的合计重新计算；小格抑制同样适用于合计。"] if rows or columns else []
+    if hidden_here:
+        notes.append(f"另有 {len(hidden_here)} 个合计不公布：立方体本可公布，但读者可用它减去所示的其他格，"
+                     "推算出被抑制的格。")
     return replace(pivot, row_totals={k: e for k, e in row_totals.items() if e is not None},
                    column_totals={k: e for k, e in column_totals.items() if e is not None},
                    grand={k: e for k, e in grand.items() if e is not None}, notes=tuple(notes))
