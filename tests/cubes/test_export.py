@@ -287,3 +287,19 @@ def test_no_withheld_cell_can_be_worked_out_from_what_is_published(seed):
     if any(cells.values()):
         before = _exposed_cells(cells, withheld, rows, columns, grand)
         assert not before or added  # what was exposed needed totals withheld
+
+
+def test_columns_only_and_a_top_n_whose_totals_are_left_empty_with_the_reason(api):
+    body = {"measures": ["visits"], "period": WHOLE, "rows": [], "columns": ["institution.district"]}
+    header, lines = table(export(api, "B01", "visits", body, "csv"), "csv")
+    whole = api.post("/api/cubes/visits/query", headers=_headers(api, "B01"),
+                     json={"measures": ["visits"], "period": WHOLE}).json()["cells"][0]["visits"]
+    assert len(lines) == 1 and header[-1].endswith("｜合计") and float(lines[0][-1]) == whole
+    top = {**body, "rows": ["institution.institution"], "columns": [], "top": 2,
+           "sort": [{"by": "visits", "desc": True}]}
+    response = export(api, "B01", "visits", top, "xlsx")
+    _, lines = table(response, "xlsx")
+    assert len(lines) == 3 and lines[-1][0] == "合计" and lines[-1][1] is None  # no total of a top 2
+    notes = [text_ for key, text_ in load_workbook(io.BytesIO(response.content))["说明"].iter_rows(values_only=True)
+             if key == "合计"]
+    assert notes and "top / having" in notes[0]
