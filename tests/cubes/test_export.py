@@ -215,7 +215,7 @@ def test_the_workbook_is_values_only_formatted_frozen_and_explained(api, region)
     assert all(cell.data_type != "f" for ws in book for row in ws.iter_rows() for cell in row)
     about = {row[0]: row[1] for row in book["说明"].iter_rows(values_only=True)}
     assert about["立方体"] == "门急诊人次（visits）" and about["期间"] == "2025-08-01 至 2025-11-30"
-    assert about["数据范围"] == "区县：330106" and about["导出者"] == "B02" and "生成时间" in about
+    assert about["数据范围"] == "区县：330106" and about["导出者"] == "B02" and about["生成时间"].endswith("+08:00")
     assert "1–4" in about["小格抑制规则"]
     with region.engine.connect() as connection:
         rows = connection.execute(text("SELECT member, message_id, person_id, code FROM audit_event "
