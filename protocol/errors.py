@@ -103,6 +103,9 @@ _SPECS = [
               "a measure of another cube cannot be broken down by a level of the query (see the field)"),
     FaultSpec("cube.query.too_large", "Client", 400,
               "the query has too many cells; group by coarser levels or filter"),
+    FaultSpec("cube.pivot.invalid", "Client", 400,
+              "rows and columns must hold exactly the query's group-by levels, each once (see the field)"),
+    FaultSpec("cube.export.format", "Client", 400, "export format is csv or xlsx"),
     FaultSpec("olap.unavailable", "Server", 503, "the analytics mart is unavailable; retry later"),
     # JSON APIs: requests FastAPI could not parse
     FaultSpec("request.invalid", "Client", 422, "a request parameter or body field is malformed (see the field)"),

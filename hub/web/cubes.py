@@ -1,5 +1,6 @@
-"""JSON cube queries for analysts: ``GET /api/cubes`` (the declarations) and
-``POST /api/cubes/{cube}/query`` (a query -> cells), behind bearer tokens and region scoping.
+"""JSON cube queries for analysts: ``GET /api/cubes`` (the declarations),
+``POST /api/cubes/{cube}/query`` (a query -> cells) and ``POST /api/cubes/{cube}/export`` (the same
+query as a CSV or XLSX pivot), behind bearer tokens and region scoping.
 
 The mart backend is ``request.app.state.mart`` (opened by the hub app). Errors are machine codes
 from ``protocol.errors.FAULTS``; the query's values are never echoed back.
@@ -7,17 +8,23 @@ from ``protocol.errors.FAULTS``; the query's values are never echoed back.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import Any
+from contextlib import contextmanager
+from datetime import timedelta, timezone
+from typing import Annotated, Any, Iterator
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from olap.cubes import CubeError, describe_all, execute, parse_query
+from olap.cubes import CubeError, Scope, build_pivot, describe_all, execute, parse_layout, parse_query
+from olap.cubes.export import FORMATS, MEDIA_TYPES, About, filenames, render
 from olap.errors import BackendUnavailable, OlapError, ParameterError
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
 
+from .. import audit
+from ..store.db import transaction
 from .deps import Member
 from .errors import HubErrorRoute, json_body
 from .scope import scope_for
@@ -57,9 +64,16 @@ def _answer(request: Request, member: str, cube: str, body: Any) -> dict:
     with request.app.state.hub.sessions() as session:
         scope = scope_for(session, member)
     mart = _mart(request)
-    try:
+    with _refusals():
         parsed = parse_query(cube, body, today=(utcnow() + CHINA_OFFSET).date())
         return execute(mart, parsed, scope=scope)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The cube layer's errors as the API's codes (never the engine's text)."""
+    try:
+        yield
     except CubeError as exc:
         raise HubError(exc.code, "cube query refused", field=exc.fields.get("field")) from None
     except BackendUnavailable as exc:  # the mart is down or gone: worth retrying later
@@ -70,6 +84,47 @@ def _answer(request: Request, member: str, cube: str, body: Any) -> dict:
     except OlapError as exc:  # the engine failed a validated query: the mart's or the hub's fault, not a pause
         log.error("cube query failed: %s %s", exc.code, exc.fields.get("engine_code", ""))
         raise HubError("server.error", exc.code) from None
+
+
+@router.post("/{cube}/export", openapi_extra=QUERY_BODY, response_class=Response,
+             responses={200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}}}})
+async def export(request: Request, member: Member, cube: str,
+                 fmt: Annotated[str, Query(alias="format")] = "csv") -> Response:
+    """The query's cells as a pivot file (``format=csv|xlsx``): the /query body plus ``rows`` and
+    ``columns`` (levels splitting ``group_by``); the caller's scope and suppression apply as in /query,
+    totals included. Audited (``cube.export``: member, cube and format; no data)."""
+    if fmt not in FORMATS:
+        raise HubError("cube.export.format", "export format is csv or xlsx", field="/format")
+    body = json_body(await request.body())
+    return await run_in_threadpool(_export, request, member, cube, fmt, body)
+
+
+def _export(request: Request, member: str, cube: str, fmt: str, body: Any) -> Response:
+    sessions = request.app.state.hub.sessions
+    with sessions() as session:
+        scope = scope_for(session, member)
+    mart = _mart(request)
+    now = utcnow().astimezone(timezone(CHINA_OFFSET))  # China time, said as such in the file
+    with _refusals():
+        query_body, rows, columns = parse_layout(body)
+        parsed = parse_query(cube, query_body, today=now.date())
+        pivot = build_pivot(lambda asked: execute(mart, asked, scope=scope), parsed, rows=rows, columns=columns)
+        content = render(pivot, fmt, about=About(scope=_scope_words(scope), generated_at=now, member=member))
+    with transaction(sessions) as session:  # who exported what, never the data
+        audit.record(session, "cube.export", member=member, message_id=f"{parsed.cube}.{fmt}",
+                     client_address=request.client.host if request.client else None)
+    plain, named = filenames(pivot, fmt, generated_at=now)
+    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(named)}"
+    return Response(content, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition})
+
+
+def _scope_words(scope: Scope) -> str:
+    """The caller's scope in words for the file's 说明 sheet."""
+    if scope.institutions is not None:
+        return "本机构：" + ("、".join(sorted(scope.institutions)) or "无")
+    if scope.districts is not None:
+        return "区县：" + ("、".join(sorted(scope.districts)) or "无")
+    return "全部区县（不限范围）"
 
 
 __all__ = ["router"]
