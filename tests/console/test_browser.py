@@ -113,7 +113,7 @@ def _table(page, indicator: str) -> dict[str, dict[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("username", ["city", "xihu"])
+@pytest.mark.parametrize("username", ["city", "xihu", "h01admin"])
 def test_the_dashboards_numbers_are_the_cube_apis(page, console_hub, username):
     from .conftest import EQUIVALENT_MEMBER
 
@@ -128,13 +128,12 @@ def test_the_dashboards_numbers_are_the_cube_apis(page, console_hub, username):
         queries = chart["queries"]
         current = console_hub.cube(member, queries["cube"], queries["current"])
         previous = console_hub.cube(member, queries["cube"], queries["previous"])
-        name = (current["measures"] + current["indicators"])[0]
-        assert set(shown) == {cell["institution.district"] for cell in current["cells"]}
+        name, level = (current["measures"] + current["indicators"])[0], chart["level"]
+        assert set(shown) == {cell[level] for cell in current["cells"]} | {cell[level] for cell in previous["cells"]}
         for series, cells in (("current", current["cells"]), ("previous", previous["cells"]),
-                              ("year_ago", [{**c["year_ago"], "institution.district": c["institution.district"]}
-                                            for c in current["cells"]])):
+                              ("year_ago", [{**c["year_ago"], level: c[level]} for c in current["cells"]])):
             for cell in cells:
-                code = cell["institution.district"]
+                code = cell[level]
                 if code not in shown:
                     continue
                 value, suppressed, text = shown[code][series]
@@ -144,6 +143,8 @@ def test_the_dashboards_numbers_are_the_cube_apis(page, console_hub, username):
                     assert value != "" and float(value) == pytest.approx(cell[name]), (indicator, series, code)
                     compared += 1
     assert compared >= 15  # six indicators × three periods, a few periods without data
+    if username == "h01admin":  # an institution's user starts at its institution, and sees only it
+        assert level == "institution.institution" and set(shown) == {"H01"}
 
 
 def test_drill_from_district_to_institution_to_departments_never_shows_suppressed_cells(page, console_hub):

@@ -9,7 +9,7 @@ posted to ``/api/cubes/{cube}/query`` by a member with the same scope give the s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Request
@@ -112,18 +112,28 @@ def view_of(request: Request) -> View:
     return View(unit, as_of, params.get("district") or None, params.get("institution") or None)
 
 
-def check_scope(request: Request, viewer: Viewer, view: View) -> Scope:
-    """The viewer's scope, after checking the drill path lies inside it (``access.denied`` otherwise)."""
+def resolve(request: Request, viewer: Viewer) -> tuple[View, Scope]:
+    """The asked view within the viewer's scope (``access.denied`` when its drill path leaves it).
+
+    An institution's user starts at its own institution (its district's institutions, the scope
+    leaving only its own), not at a district total that would be its institution alone."""
+    view = view_of(request)
     with request.app.state.hub.sessions() as session:
         scope = scope_of(session, viewer.user)
+        if viewer.user.institution_code and not view.district and not view.institution:
+            view = replace(view, district=_district_of(session, viewer.user.institution_code))
         district = view.district
         if view.institution:
-            district = session.scalar(select(Institution.division_code).where(Institution.code == view.institution))
+            district = _district_of(session, view.institution)
             if district is None or (scope.institutions is not None and view.institution not in scope.institutions):
                 raise HubError("access.denied", "institution outside the viewer's scope")
         if district and scope.districts is not None and district not in scope.districts:
             raise HubError("access.denied", "district outside the viewer's scope")
-    return scope
+    return view, scope
+
+
+def _district_of(session, institution: str) -> str | None:
+    return session.scalar(select(Institution.division_code).where(Institution.code == institution))
 
 
 def queries(indicator: HospitalIndicator, view: View) -> dict[str, dict]:
@@ -140,8 +150,7 @@ def chart(request: Request, viewer: Viewer, key: str) -> dict:
     indicator = _BY_KEY.get(key)
     if indicator is None:
         raise HubError("cube.indicator.unknown", "no such dashboard indicator", field="/indicator")
-    view = view_of(request)
-    scope = check_scope(request, viewer, view)
+    view, scope = resolve(request, viewer)
     base = {"indicator": key, "unit": indicator.unit, "level": view.level, "periods": view.periods()}
     if view.level == LEVELS[2] and not indicator.by_department:
         return {**base, "available": False, "cells": [], "queries": {}}
@@ -182,8 +191,10 @@ def place_names(request: Request, view: View) -> dict[str, str]:
     """Names of the district and institution of the drill path (the breadcrumb)."""
     with request.app.state.hub.sessions() as session:
         names = {}
-        if view.district:
-            names["district"] = session.scalar(select(Region.name).where(Region.code == view.district)) or view.district
+        district = _district_of(session, view.institution) if view.institution else view.district
+        if district:
+            names["district"] = session.scalar(select(Region.name).where(Region.code == district)) or district
+            names["district_code"] = district
         if view.institution:
             names["institution"] = session.scalar(
                 select(Institution.name).where(Institution.code == view.institution)) or view.institution
@@ -200,8 +211,7 @@ def hospital_page(request: Request) -> Response:
     if viewer is None:
         return to_login(request)
     try:
-        view = view_of(request)
-        check_scope(request, viewer, view)
+        view, _ = resolve(request, viewer)
     except HubError as refused:
         return render(request, "refused.html", viewer=viewer, current="hospital",
                       status_code=refused.spec.http_status,
@@ -216,4 +226,4 @@ async def hospital_chart(request: Request, viewer: ApiViewer, indicator: str) ->
     return await run_in_threadpool(chart, request, viewer, indicator)
 
 
-__all__ = ["INDICATORS", "HospitalIndicator", "View", "view_of", "check_scope", "queries", "chart", "page", "api"]
+__all__ = ["INDICATORS", "HospitalIndicator", "View", "view_of", "resolve", "queries", "chart", "page", "api"]
