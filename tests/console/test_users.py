@@ -119,3 +119,51 @@ def test_chinese_by_default_and_numbers_for_chinese_readers():
     assert format_number(9999, unit="人次") == "9,999"
     assert format_number(123456, unit="人次", lang="en") == "123,456"
     assert format_number(None, unit="元") == "—"
+
+
+def _console_app(tmp_path):
+    from types import SimpleNamespace
+
+    from fastapi import FastAPI
+
+    from hub.web.console import install
+
+    _, _, engine = _hub_with_registry(tmp_path)
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        create(session, username="xihu", password=PASSWORD, role="analyst", now=utcnow(), region_code="330106")
+    app = FastAPI()
+    app.state.hub = SimpleNamespace(sessions=sessions, settings=Settings(data_dir=tmp_path, console_session_minutes=5))
+    install(app)
+    return app, engine
+
+
+def _sign_in(client):
+    form = client.get("/console/login")
+    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    return client.post("/console/login", data={"csrf_token": token, "username": "xihu", "password": PASSWORD},
+                       follow_redirects=False)
+
+
+def test_the_session_cookie_is_secure_over_tls_and_lives_as_the_setting_says(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from hub.web.console.models import ConsoleSession
+
+    app, engine = _console_app(tmp_path)
+    signed = _sign_in(TestClient(app, base_url="https://hub.example"))
+    assert signed.status_code == 303
+    cookie = next(value for name, value in signed.headers.multi_items()
+                  if name == "set-cookie" and value.startswith("hie_console="))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    plain = _sign_in(TestClient(app))
+    cookie = next(value for name, value in plain.headers.multi_items()
+                  if name == "set-cookie" and value.startswith("hie_console="))
+    assert "Secure" not in cookie
+    with session_factory(engine)() as session:
+        rows = session.query(ConsoleSession).all()
+    assert len(rows) == 2 and all(row.expires_at - row.created_at == timedelta(minutes=5) for row in rows)
+    crowded = TestClient(app).post("/console/login", content="&".join(f"f{i}=1" for i in range(20)),
+                                   headers={"content-type": "application/x-www-form-urlencoded"})
+    assert crowded.status_code == 403  # no CSRF token among them: refused, not a server error
+    engine.dispose()
