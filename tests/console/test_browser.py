@@ -189,3 +189,14 @@ def test_english_on_request_and_numbers_formatted_alike_in_python_and_javascript
         shown = page.evaluate("([samples, lang]) => samples.map(([v, u]) => HIE.formatNumber(v, u, lang))",
                               [samples, lang])
         assert shown == [format_number(value, unit=unit, lang=lang) for value, unit in samples]
+
+
+def test_each_chart_loads_on_its_own_so_one_failing_holds_none_of_the_others(page, console_hub):
+    login(page, console_hub, "city")
+    page.route("**/console/api/hospital/visits?*", lambda route: route.abort())
+    _dashboard(page, console_hub)
+    assert page.locator("#card-visits").get_attribute("data-state") == "failed"
+    assert "数据加载失败" in page.inner_text("#card-visits .status")
+    loaded = page.locator(".card[data-state='loaded']")
+    expect(loaded).to_have_count(5)
+    assert page.locator("#card-admissions canvas").count() >= 1  # ECharts drew the others

@@ -167,3 +167,21 @@ def test_the_session_cookie_is_secure_over_tls_and_lives_as_the_setting_says(tmp
                                    headers={"content-type": "application/x-www-form-urlencoded"})
     assert crowded.status_code == 403  # no CSRF token among them: refused, not a server error
     engine.dispose()
+
+
+def test_a_page_opens_only_for_the_roles_its_menu_entry_names(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from hub.web.console import pages
+    from hub.web.console.users import Role
+
+    monkeypatch.setattr(pages, "NAVIGATION", [pages.NavItem("hospital", "/console/hospital", "nav.hospital",
+                                                            frozenset({Role.OPERATOR}))])
+    app, engine = _console_app(tmp_path)  # its user is an analyst
+    client = TestClient(app)
+    assert _sign_in(client).status_code == 303
+    page = client.get("/console/hospital")
+    assert page.status_code == 403 and "您的角色无权打开此页面" in page.text and 'href="/console/hospital"' not in page.text
+    answer = client.get("/console/api/hospital/visits")
+    assert answer.status_code == 403 and answer.json()["code"] == "access.denied"
+    engine.dispose()

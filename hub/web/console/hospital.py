@@ -26,8 +26,8 @@ from schemas.terminology import lookup
 from ...registry.models import Institution, Region
 from ..cubes import CHINA_OFFSET, answer
 from ..errors import HubErrorRoute
-from .auth import ApiViewer, Viewer, viewer_of
-from .pages import render, to_login
+from .auth import ApiViewer, Viewer
+from .pages import allowed, page_viewer, render
 from .users import scope_of
 
 UNITS = ("month", "week", "year")
@@ -147,6 +147,8 @@ def queries(indicator: HospitalIndicator, view: View) -> dict[str, dict]:
 
 
 def chart(request: Request, viewer: Viewer, key: str) -> dict:
+    if not allowed(viewer, "hospital"):
+        raise HubError("access.denied", "the viewer's role may not open this page")
     indicator = _BY_KEY.get(key)
     if indicator is None:
         raise HubError("cube.indicator.unknown", "no such dashboard indicator", field="/indicator")
@@ -207,9 +209,9 @@ api = APIRouter(prefix="/console/api/hospital", route_class=HubErrorRoute, inclu
 
 @page.get("/hospital")
 def hospital_page(request: Request) -> Response:
-    viewer = viewer_of(request)
-    if viewer is None:
-        return to_login(request)
+    viewer = page_viewer(request, "hospital")
+    if not isinstance(viewer, Viewer):
+        return viewer
     try:
         view, _ = resolve(request, viewer)
     except HubError as refused:

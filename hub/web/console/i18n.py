@@ -25,6 +25,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (中文, English)
     "login.csrf": ("表单已失效，请重试。", "The form expired: please try again."),
     "refused.csrf": ("请求缺少有效的表单令牌，已拒绝。", "Refused: the request carried no valid form token."),
     "refused.scope": ("无权查看该辖区或机构的数据。", "You may not see this district's or institution's figures."),
+    "refused.role": ("您的角色无权打开此页面。", "Your role may not open this page."),
     "refused.invalid": ("请求参数有误。", "A parameter of the request is malformed."),
     "role.analyst": ("分析员", "Analyst"),
     "role.operator": ("运维员", "Operator"),

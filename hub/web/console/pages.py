@@ -5,6 +5,7 @@ extends ``base.html``; :data:`PAGES` lists the routers and :data:`NAVIGATION` th
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -18,12 +19,24 @@ from ...store.db import transaction
 from .auth import Viewer, csrf_ok, lang_of, read_form, remember_language, set_cookie, viewer_of
 from .i18n import format_number, labels
 from .sessions import COOKIE, LOGIN_CSRF_COOKIE, close_session, new_token, open_session
-from .users import check_password
+from .users import Role, check_password
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["number"] = lambda value, unit="", lang="zh": format_number(value, unit=unit, lang=lang)
-NAVIGATION = [("hospital", "/console/hospital", "nav.hospital")]  # (page id, URL, label key)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A page of the menu: its id, URL, label key and the roles that may open it."""
+
+    page: str
+    url: str
+    label: str
+    roles: frozenset[Role] = frozenset(Role)
+
+
+NAVIGATION = [NavItem("hospital", "/console/hospital", "nav.hospital")]
 START = "/console/hospital"
 # Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
 SECURITY_HEADERS = {
@@ -40,7 +53,8 @@ def render(request: Request, template: str, *, viewer: Viewer | None, status_cod
     """A page of the console: its template with the labels of the viewer's language and the menu."""
     lang = viewer.lang if viewer else lang_of(request)
     response = templates.TemplateResponse(request, template, {
-        "t": labels(lang), "lang": lang, "viewer": viewer, "navigation": NAVIGATION, **context},
+        "t": labels(lang), "lang": lang, "viewer": viewer,
+        "navigation": [item for item in NAVIGATION if viewer and viewer.user.role in item.roles], **context},
         status_code=status_code, headers=SECURITY_HEADERS)
     remember_language(response, request)
     return response
@@ -49,6 +63,21 @@ def render(request: Request, template: str, *, viewer: Viewer | None, status_cod
 def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse("/console/login?expired=1" if request.cookies.get(COOKIE) else "/console/login",
                             status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def allowed(viewer: Viewer, page: str) -> bool:
+    """Whether ``viewer``'s role may open ``page`` (an id of :data:`NAVIGATION`)."""
+    return any(item.page == page and viewer.user.role in item.roles for item in NAVIGATION)
+
+
+def page_viewer(request: Request, page: str) -> Viewer | Response:
+    """The viewer of a page, or the answer instead of it: the login page, or 403 for another role."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        return to_login(request)
+    if not allowed(viewer, page):
+        return render(request, "refused.html", viewer=viewer, status_code=403, reason="role")
+    return viewer
 
 
 @router.get("/")
@@ -111,4 +140,5 @@ async def logout(request: Request) -> Response:
     return response
 
 
-__all__ = ["router", "render", "to_login", "templates", "NAVIGATION", "SECURITY_HEADERS", "START"]
+__all__ = ["router", "render", "to_login", "allowed", "page_viewer", "templates", "NavItem", "NAVIGATION",
+           "SECURITY_HEADERS", "START"]
