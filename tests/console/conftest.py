@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -138,6 +139,8 @@ def page(browser, request):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    hosts = {urlsplit(url).hostname for url in page.requested if not url.startswith(("data:", "blob:"))}
+    assert hosts <= {"127.0.0.1"}, f"the page asked outside the hub: {sorted(hosts)}"
 
 
 def login(page, hub: ConsoleHub, username: str, password: str = PASSWORD) -> None:

@@ -171,8 +171,22 @@ def test_drill_from_district_to_institution_to_departments_never_shows_suppresse
             if cell["suppressed"][series]:
                 assert cell[series] is None
     assert page.locator("#card-daily_workload_per_staff").get_attribute("data-state") == "not_available"
-    assert all(urlsplit(url).hostname == "127.0.0.1" for url in page.requested), \
-        sorted({urlsplit(url).hostname for url in page.requested})
+    assert page.requested and all(urlsplit(url).hostname == "127.0.0.1" for url in page.requested), \
+        sorted({urlsplit(url).hostname for url in page.requested})  # (every test's page is checked too: conftest)
+
+
+def test_weeks_and_years(page, console_hub):
+    login(page, console_hub, "xihu")
+    _dashboard(page, console_hub)
+    with page.expect_response("**/console/api/hospital/visits?*") as week:
+        page.click("#unit-week")
+    assert week.value.json()["periods"] == {"current": {"from": "2026-11-09", "to": "2026-11-15"},
+                                            "previous": {"from": "2026-11-02", "to": "2026-11-08"}}
+    _charts_loaded(page)
+    assert "unit=week" in page.url and "active" in page.get_attribute("#unit-week", "class")
+    with page.expect_response("**/console/api/hospital/visits?*") as year:
+        page.click("#unit-year")
+    assert year.value.json()["periods"]["previous"] == {"from": "2025-01-01", "to": "2025-12-31"}
 
 
 def test_english_on_request_and_numbers_formatted_alike_in_python_and_javascript(page, console_hub):
