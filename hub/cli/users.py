@@ -14,7 +14,7 @@ _data_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_typ
 _database_url = click.option("--database-url", default=None)
 
 
-def _run(data_dir, database_url, action, *, create: bool = True):
+def _run(data_dir, database_url, action, *, create: bool):
     from protocol.errors import HubError
 
     from ..store.db import transaction
@@ -42,17 +42,22 @@ def users() -> None:
 @click.option("--region", default=None, help="Scope: a division code of the registry's regions (e.g. 330106).")
 @click.option("--institution", default=None, help="Scope: a registered member code (e.g. H01).")
 @click.option("--name", "display_name", default=None, help="The name shown in the console.")
-@click.password_option("--password", envvar="HIE_CONSOLE_PASSWORD", prompt=True,
-                       help="Prompted for (or HIE_CONSOLE_PASSWORD); at least 10 characters.")
+@click.option("--password", envvar="HIE_CONSOLE_PASSWORD", default=None, hidden=True,
+              help="Read from HIE_CONSOLE_PASSWORD; else prompted for. At least 10 characters.")
 def users_add(data_dir, database_url, username, role, region, institution, display_name, password):
-    """Add a console user bound to a region or an institution."""
+    """Add a console user bound to a region or an institution (the password is prompted for,
+    or read from HIE_CONSOLE_PASSWORD)."""
     from protocol.timestamps import utcnow
 
     from ..web.console.users import create
+    from .store import open_store
 
+    open_store(data_dir, database_url, create=False)  # no hub there: said before any prompt
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     _run(data_dir, database_url, lambda session: create(
         session, username=username, password=password, role=role, now=utcnow(), region_code=region,
-        institution_code=institution, display_name=display_name))
+        institution_code=institution, display_name=display_name), create=False)
     scope = f"region {region}" if region else f"institution {institution}"
     click.echo(f"user {username}: {role}, {scope}")
 

@@ -61,8 +61,12 @@ def test_users_add_list_disable_and_one_line_refusals(tmp_path):
                                  "--region", "330106"], env={"HIE_CONSOLE_PASSWORD": "short"})
     assert short.exit_code == 1 and short.output.strip() == \
         "error: request.invalid: password: at least 10 characters (/password)"
+    typed = runner.invoke(main, ["users", "add", "--data-dir", str(data_dir), "--username", "typed", "--role",
+                                 "operator", "--region", "330100"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert typed.exit_code == 0 and PASSWORD not in typed.output  # prompted for, not echoed
     listed = runner.invoke(main, ["users", "list", "--data-dir", str(data_dir)])
     assert listed.output.splitlines() == ["h01  institution_admin  institution H01  active",
+                                          "typed  operator  region 330100  active",
                                           "xihu  analyst  region 330106  active"]
     assert runner.invoke(main, ["users", "disable", "--data-dir", str(data_dir), "xihu"]).exit_code == 0
     assert "xihu  analyst  region 330106  disabled" in runner.invoke(main, ["users", "list", "--data-dir",
