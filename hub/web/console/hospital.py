@@ -169,12 +169,13 @@ def chart(request: Request, viewer: Viewer, key: str) -> dict:
         year_ago = (this or {}).get("year_ago")
         cells.append({"code": code, "label": labels.get(code) or _department(view.level, code),
                       "current": _value(this, indicator), "previous": _value(last, indicator),
-                      "year_ago": _value(year_ago, indicator),
+                      # the year-ago comparison rides on this period's cells: without one it is not known
+                      "year_ago": _value(year_ago, indicator) if this is not None else None,
                       "suppressed": {"current": bool(this and this["suppressed"]),
                                      "previous": bool(last and last["suppressed"]),
                                      "year_ago": bool(year_ago and year_ago["suppressed"])}})
     return {**base, "available": True, "cells": cells, "queries": {**asked, "cube": indicator.cube},
-            "suppressed_cells": current["suppression"]["suppressed_cells"] + previous["suppression"]["suppressed_cells"]}
+            "suppressed_cells": sum(part["suppression"]["suppressed_cells"] for part in (current, previous))}
 
 
 def _value(cell: dict | None, indicator: HospitalIndicator):
