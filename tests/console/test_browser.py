@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import expect
 from sqlalchemy import select, update
 
 from hub.audit import AuditEvent
@@ -19,6 +18,8 @@ from protocol.timestamps import utcnow
 from .conftest import PASSWORD, login
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed "
+                             "(pip install -e '.[test]')").expect
 AS_OF = "2026-11-15"  # November 2026 against October 2026 and November 2025 (tests/cubes/scenario.py MONTHS)
 
 
