@@ -37,7 +37,8 @@ class AuditEvent(Base):
 
 SUCCESS = "success"
 FAILURE = "failure"
-_FAILURE_EVENTS = frozenset({"message.reject", "request.reject", "decrypt.fail", "record.access.deny"})
+_FAILURE_EVENTS = frozenset({"message.reject", "request.reject", "decrypt.fail", "record.access.deny",
+                             "console.login.reject"})
 _FAILURE_PREFIXES = ("api.reject.",)  # a bearer token refused, by reason
 
 

@@ -36,6 +36,7 @@ class Settings:
     health_timeout_s: float = 2.0  # how long /healthz waits for the database
     restart_backoff_s: float = 1.0  # first delay before restarting a child that died (doubles each time)
     restart_backoff_max_s: float = 30.0
+    console_session_minutes: float = 480.0  # a console sign-in lasts this long (docs/console.md)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -83,6 +84,7 @@ class Settings:
             health_timeout_s=float(env.get("HIE_HEALTH_TIMEOUT_S", 2.0)),
             restart_backoff_s=float(env.get("HIE_RESTART_BACKOFF_S", 1.0)),
             restart_backoff_max_s=float(env.get("HIE_RESTART_BACKOFF_MAX_S", 30.0)),
+            console_session_minutes=float(env.get("HIE_CONSOLE_SESSION_MINUTES", 480.0)),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -4,7 +4,8 @@
 #   postgresql         throwaway test server started by tests/support/pgserver.py
 #   xmlsec1            XML signature / encryption (python-xmlsec, SOAP security)
 #   clickhouse-server  OLAP mart
-#   chromium           headless browser checks
+#   chromium           headless browser checks (tests/console, Playwright)
+#   fonts-wqy-microhei a CJK font, so the console's screenshots show Chinese
 #
 # Fast no-op (a single dpkg-query) when everything is already present.
 # Otherwise, as root: `apt-get update` once, then one non-interactive
@@ -13,7 +14,7 @@
 # Not root: print what is missing and how to install it; exit 0, or 1 when CI=true.
 set -euo pipefail
 
-PACKAGES=(postgresql xmlsec1 clickhouse-server chromium)
+PACKAGES=(postgresql xmlsec1 clickhouse-server chromium fonts-wqy-microhei)
 
 is_ci() {
     case "${CI:-}" in

@@ -39,12 +39,14 @@ def _add_commands() -> None:
     from .etl import etl, lineage
     from .mart import mart_owner
     from .registry import grants, registry
+    from .users import users as users_group
 
     main.add_command(etl, "etl")
     main.add_command(lineage, "lineage")
     main.add_command(grants, "grants")
     main.add_command(registry, "registry")
     main.add_command(mart_owner, "mart-owner")
+    main.add_command(users_group, "users")
 
 
 _add_commands()

@@ -14,6 +14,7 @@ from ..soap.application import application
 from ..soap.asgi import SoapFront, local_path
 from ..soap.wsgi import GateMiddleware, HubWsgiApplication
 from .apidocs import install_api_docs
+from .console import install as install_console
 from .errors import install as install_error_handlers
 from .health import health_router
 from .mart import start_mart
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(registry_api)
     app.include_router(lineage_api)
     app.include_router(cubes_api)
+    install_console(app)  # /console/: the bureau's pages over the cube API (docs/console.md)
     app.soap = SoapFront(hub, soap_services(hub), max_body=settings.max_message_bytes)
     return app
 

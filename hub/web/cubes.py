@@ -63,6 +63,11 @@ async def query(request: Request, member: Member, cube: str) -> dict:
 def _answer(request: Request, member: str, cube: str, body: Any) -> dict:
     with request.app.state.hub.sessions() as session:
         scope = scope_for(session, member)
+    return answer(request, cube, body, scope=scope)
+
+
+def answer(request: Request, cube: str, body: Any, *, scope: Scope) -> dict:
+    """The cells of ``body`` on ``cube`` within ``scope``: what the cube API answers (the console asks here too)."""
     mart = _mart(request)
     with _refusals():
         parsed = parse_query(cube, body, today=(utcnow() + CHINA_OFFSET).date())
@@ -127,4 +132,4 @@ def _scope_words(scope: Scope) -> str:
     return "全部区县（不限范围）"
 
 
-__all__ = ["router"]
+__all__ = ["router", "answer"]

@@ -1,0 +1,103 @@
+"""Labels in Chinese (the default) and English, and numbers written for Chinese readers.
+
+The language is ``?lang=zh|en`` on any page (kept in a cookie), else the cookie, else Chinese.
+``static/console.js`` carries the same number formatting (``formatNumber``); a browser test checks
+both give the same text for the same values.
+"""
+from __future__ import annotations
+
+import math
+
+LANGUAGES = ("zh", "en")
+LANG_COOKIE = "hie_console_lang"
+
+LABELS: dict[str, tuple[str, str]] = {  # key: (中文, English)
+    "app.title": ("区域卫生信息平台 · 管理控制台", "Regional health information hub · console"),
+    "nav.hospital": ("医院指标", "Hospital indicators"),
+    "nav.logout": ("退出", "Sign out"),
+    "nav.language": ("English", "中文"),
+    "login.title": ("登录", "Sign in"),
+    "login.username": ("用户名", "User name"),
+    "login.password": ("密码", "Password"),
+    "login.submit": ("登录", "Sign in"),
+    "login.failed": ("用户名或密码错误，或账户已停用。", "Wrong user name or password, or the account is disabled."),
+    "login.expired": ("会话已过期，请重新登录。", "Your session has expired: please sign in again."),
+    "login.csrf": ("表单已失效，请重试。", "The form expired: please try again."),
+    "refused.csrf": ("请求缺少有效的表单令牌，已拒绝。", "Refused: the request carried no valid form token."),
+    "refused.scope": ("无权查看该辖区或机构的数据。", "You may not see this district's or institution's figures."),
+    "refused.role": ("您的角色无权打开此页面。", "Your role may not open this page."),
+    "refused.invalid": ("请求参数有误。", "A parameter of the request is malformed."),
+    "role.analyst": ("分析员", "Analyst"),
+    "role.operator": ("运维员", "Operator"),
+    "role.institution_admin": ("机构管理员", "Institution administrator"),
+    "scope.region": ("辖区", "Region"),
+    "scope.institution": ("机构", "Institution"),
+    "hospital.title": ("医院运行指标", "Hospital indicators"),
+    "unit.month": ("月", "Month"),
+    "unit.week": ("周", "Week"),
+    "unit.year": ("年", "Year"),
+    "period.as_of": ("统计期", "Period"),
+    "period.current": ("本期", "This period"),
+    "period.previous": ("上期", "Previous period"),
+    "period.year_ago": ("去年同期", "Same period last year"),
+    "level.district": ("区县", "District"),
+    "level.institution": ("机构", "Institution"),
+    "level.department": ("科室", "Department"),
+    "level.all": ("全部辖区", "All districts"),
+    "drill.hint": ("点击图表或表格中的名称可下钻", "Click a name in a chart or table to drill down"),
+    "drill.up": ("返回上一级", "Back up one level"),
+    "chart.table": ("表格", "Table"),
+    "chart.chart": ("图表", "Chart"),
+    "chart.loading": ("加载中…", "Loading…"),
+    "chart.failed": ("数据加载失败", "The data could not be loaded"),
+    "chart.empty": ("本期无数据", "No data for this period"),
+    "chart.not_at_level": ("该指标无科室口径", "Not available by department"),
+    "cell.suppressed": ("小数抑制", "withheld (small count)"),
+    "cell.change": ("环比", "vs previous"),
+    "cell.yoy": ("同比", "vs last year"),
+    "indicator.visits": ("诊疗人次", "Outpatient and emergency visits"),
+    "indicator.admissions": ("住院人数（入院）", "Admissions"),
+    "indicator.daily_workload_per_staff": ("职工日均担负诊疗人次", "Visits per staff member per working day"),
+    "indicator.charge_per_visit": ("门诊次均费用", "Charge per outpatient visit"),
+    "indicator.charge_per_bed_day": ("住院床日均费用", "Charge per bed-day"),
+    "indicator.revenue_per_100_fixed_assets": ("每百元固定资产业务收入（月）",
+                                              "Revenue per ¥100 of fixed assets (monthly)"),
+}
+
+
+def language(requested: str | None, cookie: str | None) -> str:
+    """The page's language: the request's ``lang`` if known, else the cookie's, else Chinese."""
+    for candidate in (requested, cookie):
+        if candidate in LANGUAGES:
+            return candidate
+    return "zh"
+
+
+def labels(lang: str) -> dict[str, str]:
+    """Every label in ``lang`` (the pages and their scripts read them from this one table)."""
+    index = LANGUAGES.index(lang)
+    return {key: pair[index] for key, pair in LABELS.items()}
+
+
+def format_number(value: float | int | None, *, unit: str = "", lang: str = "zh") -> str:
+    """``value`` for a reader: 万 / 亿 in Chinese (12.35万), thousands separators in English; money (元) with ¥.
+
+    None (withheld or undefined) is an em dash."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    money = unit == "元"
+    magnitude = abs(value)
+    if lang == "zh" and magnitude >= 1e8:
+        text = f"{value / 1e8:,.2f}亿"
+    elif lang == "zh" and magnitude >= 1e4:
+        text = f"{value / 1e4:,.2f}万"
+    elif money or (isinstance(value, float) and value != int(value)):
+        text = f"{value:,.2f}"
+    else:
+        text = f"{int(value):,}"
+    if money:
+        return ("-¥" + text[1:]) if text.startswith("-") else "¥" + text
+    return text
+
+
+__all__ = ["LANGUAGES", "LANG_COOKIE", "LABELS", "language", "labels", "format_number"]

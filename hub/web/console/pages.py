@@ -1,0 +1,144 @@
+"""The console's shell: templates, the login and logout forms, the start page.
+
+A new page is one router (its page and its ``/console/api/…`` endpoints) and one template that
+extends ``base.html``; :data:`PAGES` lists the routers and :data:`NAVIGATION` the menu.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from protocol.timestamps import utcnow
+
+from ... import audit
+from ...store.db import transaction
+from .auth import Viewer, csrf_ok, lang_of, read_form, remember_language, set_cookie, viewer_of
+from .i18n import format_number, labels
+from .sessions import COOKIE, LOGIN_CSRF_COOKIE, close_session, new_token, open_session
+from .users import Role, check_password
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["number"] = lambda value, unit="", lang="zh": format_number(value, unit=unit, lang=lang)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A page of the menu: its id, URL, label key and the roles that may open it."""
+
+    page: str
+    url: str
+    label: str
+    roles: frozenset[Role] = frozenset(Role)
+
+
+NAVIGATION = [NavItem("hospital", "/console/hospital", "nav.hospital")]
+START = "/console/hospital"
+# Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
+}
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def render(request: Request, template: str, *, viewer: Viewer | None, status_code: int = 200,
+           **context) -> HTMLResponse:
+    """A page of the console: its template with the labels of the viewer's language and the menu."""
+    lang = viewer.lang if viewer else lang_of(request)
+    response = templates.TemplateResponse(request, template, {
+        "t": labels(lang), "lang": lang, "viewer": viewer,
+        "navigation": [item for item in NAVIGATION if viewer and viewer.user.role in item.roles], **context},
+        status_code=status_code, headers=SECURITY_HEADERS)
+    remember_language(response, request)
+    return response
+
+
+def to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse("/console/login?expired=1" if request.cookies.get(COOKIE) else "/console/login",
+                            status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def allowed(viewer: Viewer, page: str) -> bool:
+    """Whether ``viewer``'s role may open ``page`` (an id of :data:`NAVIGATION`)."""
+    return any(item.page == page and viewer.user.role in item.roles for item in NAVIGATION)
+
+
+def page_viewer(request: Request, page: str) -> Viewer | Response:
+    """The viewer of a page, or the answer instead of it: the login page, or 403 for another role."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        return to_login(request)
+    if not allowed(viewer, page):
+        return render(request, "refused.html", viewer=viewer, status_code=403, reason="role")
+    return viewer
+
+
+@router.get("/")
+def start(request: Request) -> Response:
+    return RedirectResponse(START if viewer_of(request) else "/console/login", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    return _login_form(request, error="login.expired" if request.query_params.get("expired") else None)
+
+
+def _login_form(request: Request, *, error: str | None, status_code: int = 200) -> HTMLResponse:
+    token = new_token()  # double-submit: the form and a cookie carry the same random token
+    response = render(request, "login.html", viewer=None, error=error, csrf_token=token, status_code=status_code)
+    set_cookie(response, request, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Sign in; every success and failure is audited (the user name when it exists, never the password)."""
+    form = await read_form(request)
+    if not csrf_ok(request, form, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        return _login_form(request, error="login.csrf", status_code=403)
+    client = request.client.host if request.client else None
+    settings = request.app.state.hub.settings
+    with transaction(request.app.state.hub.sessions) as session:
+        user, refusal = check_password(session, username=form.get("username", ""), password=form.get("password", ""))
+        who = f"console:{user.username}" if user is not None else None
+        if refusal is not None:
+            audit.record(session, "console.login.reject", code=f"console.login.{refusal}", member=who,
+                         client_address=client)
+            token = None
+        else:
+            audit.record(session, "console.login", member=who, client_address=client)
+            token = open_session(session, user=user, now=utcnow(), minutes=settings.console_session_minutes)
+    if token is None:
+        return _login_form(request, error="login.failed", status_code=401)
+    response = RedirectResponse(START, status_code=303)
+    set_cookie(response, request, COOKIE, token)  # a session cookie: the table holds the expiry
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    viewer = viewer_of(request)
+    if viewer is None:
+        return to_login(request)
+    form = await read_form(request)
+    if not csrf_ok(request, form, viewer.csrf_token):
+        return render(request, "refused.html", viewer=viewer, status_code=403, reason="csrf")
+    with transaction(request.app.state.hub.sessions) as session:
+        close_session(session, token=request.cookies.get(COOKIE))
+        audit.record(session, "console.logout", member=f"console:{viewer.user.username}",
+                     client_address=request.client.host if request.client else None)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+__all__ = ["router", "render", "to_login", "allowed", "page_viewer", "templates", "NavItem", "NAVIGATION",
+           "SECURITY_HEADERS", "START"]

@@ -1,0 +1,43 @@
+/* The console's shared helpers: labels, number formatting (same rules as hub/web/console/i18n.py), JSON fetch. */
+"use strict";
+(function () {
+  const config = JSON.parse((document.getElementById("console-config") || {}).textContent || "{}");
+  const grouping = new Intl.NumberFormat("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  const whole = new Intl.NumberFormat("en-US", {maximumFractionDigits: 0});
+
+  /** A value for a reader: 万 / 亿 in Chinese, thousands separators in English; money (元) with ¥; null is —. */
+  function formatNumber(value, unit, lang) {
+    if (value === null || value === undefined || !Number.isFinite(value)) return "—";
+    const money = unit === "元";
+    const magnitude = Math.abs(value);
+    let text;
+    if (lang === "zh" && magnitude >= 1e8) text = grouping.format(value / 1e8) + "亿";
+    else if (lang === "zh" && magnitude >= 1e4) text = grouping.format(value / 1e4) + "万";
+    else if (money || !Number.isInteger(value)) text = grouping.format(value);
+    else text = whole.format(value);
+    if (money) return text.startsWith("-") ? "-¥" + text.slice(1) : "¥" + text;
+    return text;
+  }
+
+  /** A change in per cent, signed, one decimal; — when either side is unknown or the base is 0. */
+  function formatChange(now, before) {
+    if (now === null || before === null || now === undefined || before === undefined || before === 0) return "—";
+    const change = (now - before) / Math.abs(before) * 100;
+    return (change > 0 ? "+" : "") + change.toFixed(1) + "%";
+  }
+
+  /** GET a console JSON endpoint with the session cookie; rejects with the hub's error code. */
+  async function getJson(url) {
+    const response = await fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}});
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.code || String(response.status));
+    return body;
+  }
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  window.HIE = {config, t: (key) => (config.labels || {})[key] || key, formatNumber, formatChange, getJson, csrfToken};
+})();

@@ -1,0 +1,120 @@
+/* Hospital indicators: each card loads its own chart and table from /console/api/hospital/{indicator}. */
+"use strict";
+(function () {
+  const {config, t, formatNumber, formatChange, getJson} = window.HIE;
+  const view = config.view;
+  const lang = config.lang;
+  const SERIES = ["current", "previous", "year_ago"];
+  const NEXT = {"institution.district": "district", "institution.institution": "institution"};
+
+  function params(extra) {
+    const query = new URLSearchParams({unit: view.unit, as_of: view.as_of});
+    if (view.district) query.set("district", view.district);
+    if (view.institution) query.set("institution", view.institution);
+    for (const [name, value] of Object.entries(extra || {})) query.set(name, value);
+    return query;
+  }
+
+  /** Where a click on a cell leads: the next level down (district → institution → department). */
+  function drillUrl(level, code) {
+    const name = NEXT[level];
+    if (!name) return null;
+    const query = params({[name]: code});
+    if (name === "institution") query.delete("district");
+    return "/console/hospital?" + query.toString();
+  }
+
+  function text(tag, content, attributes) {
+    const element = document.createElement(tag);
+    if (content !== undefined && content !== null) element.textContent = content;
+    for (const [name, value] of Object.entries(attributes || {})) element.setAttribute(name, value);
+    return element;
+  }
+
+  function valueCell(cell, series, unit) {
+    const withheld = cell.suppressed[series];
+    const value = withheld ? null : cell[series];
+    const td = text("td", formatNumber(value, unit, lang), {
+      "class": "num " + series, "data-series": series, "data-suppressed": String(withheld),
+      "data-value": value === null || value === undefined ? "" : String(value)});
+    if (withheld) td.title = t("cell.suppressed");
+    return td;
+  }
+
+  function renderTable(card, data) {
+    const table = text("table", null, {"class": "cells"});
+    const head = table.createTHead().insertRow();
+    const level = data.level.split(".")[1];
+    for (const label of [t("level." + level), t("period.current"), t("period.previous"), t("period.year_ago"),
+                         t("cell.change"), t("cell.yoy")]) head.appendChild(text("th", label));
+    const body = table.createTBody();
+    for (const cell of data.cells) {
+      const row = body.insertRow();
+      row.dataset.code = cell.code;
+      const name = text("td", null, {"class": "name"});
+      const url = drillUrl(data.level, cell.code);
+      name.appendChild(url ? text("a", cell.label, {href: url, "class": "drill"}) : text("span", cell.label));
+      row.appendChild(name);
+      for (const series of SERIES) row.appendChild(valueCell(cell, series, data.unit));
+      const visible = (series) => cell.suppressed[series] ? null : cell[series];
+      row.appendChild(text("td", formatChange(visible("current"), visible("previous")), {"class": "num change"}));
+      row.appendChild(text("td", formatChange(visible("current"), visible("year_ago")), {"class": "num change"}));
+    }
+    card.querySelector(".table").replaceChildren(table);
+  }
+
+  function renderChart(card, data) {
+    const element = card.querySelector(".chart");
+    if (typeof echarts === "undefined") return;  // the table still shows every number
+    const chart = echarts.init(element, null, {renderer: "canvas"});
+    chart.setOption({
+      animation: false,
+      tooltip: {trigger: "axis", valueFormatter: (value) => formatNumber(value, data.unit, lang)},
+      legend: {data: SERIES.map((series) => t("period." + series)), bottom: 0},
+      grid: {left: 60, right: 16, top: 16, bottom: 56},
+      xAxis: {type: "category", data: data.cells.map((cell) => cell.label), axisLabel: {interval: 0, rotate: 20}},
+      yAxis: {type: "value", axisLabel: {formatter: (value) => formatNumber(value, data.unit, lang)}},
+      series: SERIES.map((series) => ({
+        name: t("period." + series), type: "bar",
+        data: data.cells.map((cell) => cell.suppressed[series] ? null : cell[series])})),
+    });
+    chart.on("click", (event) => {
+      const url = drillUrl(data.level, data.cells[event.dataIndex].code);
+      if (url) window.location.assign(url);
+    });
+    window.addEventListener("resize", () => chart.resize());
+  }
+
+  async function load(card) {
+    const status = card.querySelector(".status");
+    try {
+      const data = await getJson(`/console/api/hospital/${card.dataset.indicator}?` + params().toString());
+      if (!data.available) {
+        status.textContent = t("chart.not_at_level");
+        card.dataset.state = "not_available";
+        return;
+      }
+      status.textContent = data.cells.length ? "" : t("chart.empty");
+      renderTable(card, data);
+      if (data.cells.length) renderChart(card, data);
+      card.dataset.state = "loaded";
+    } catch (error) {
+      status.textContent = t("chart.failed") + " (" + error.message + ")";
+      card.dataset.state = "failed";
+    }
+  }
+
+  for (const card of document.querySelectorAll(".card[data-indicator]")) {
+    const toggle = card.querySelector(".toggle");
+    toggle.addEventListener("click", () => {
+      const showTable = toggle.dataset.show === "table";
+      card.querySelector(".table").hidden = !showTable;
+      card.querySelector(".chart").hidden = showTable;
+      toggle.dataset.show = showTable ? "chart" : "table";
+      toggle.textContent = t(showTable ? "chart.chart" : "chart.table");
+    });
+    load(card);  // each card on its own: one slow cube never holds the others
+  }
+  const asOf = document.getElementById("as-of");
+  if (asOf) asOf.addEventListener("change", () => document.getElementById("view-form").requestSubmit(document.querySelector(".units button.active")));
+})();
