@@ -46,9 +46,11 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     assert re.search(r"HOSP01 with purpose 'referral': [1-9]\d* entries \(audited\)", out)
     # the clinic agent drained its HL7 v2 files, wrote the hub's replies, and quarantined the unmapped one
     agent = out[out.index("clinic agent"):]
-    sent = int(re.search(r"accepted (\d+), quarantined 0", agent).group(1))
+    sent = int(re.search(r"pushed in \d+ request\(s\): accepted (\d+), rejected 0", agent).group(1))
     assert sent >= 6 and f"fetched {sent}, written {sent}, acknowledged {sent}" in agent
-    assert re.search(r"his-hl7\t\S+\tsource\trecord\.code\.unknown\t/OutpatientVisit/body/department/@code", agent)
+    assert f"outbox now: queued 0, sent 0, accepted {sent}, rejected 0, quarantined 1, waiting 0" in agent
+    assert re.search(r"his-hl7\tbad_unknown_department\.hl7\t\S+\tsource\trecord\.code\.unknown\t"
+                     r"/OutpatientVisit/body/department/@code", agent)
     # the hub's own ETL loaded the mart and the bureau's cube queries answer (small cells withheld)
     assert re.search(r"analytics \(the hub's ETL run \d+ loaded [1-9]\d* fact rows", out)
     assert re.search(r"CLINIC01 +messages +\d+ +rejected +1 ", out)
