@@ -10,23 +10,19 @@ db_url     a SQLAlchemy URL, once per backend: ``sqlite`` (file in tmp_path) and
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 try:  # tests/ on sys.path: pytest's default "prepend" import mode
     from support.databases import empty_database
+    from support.missing import missing
     from support.pgserver import PostgresServer
 except ImportError:  # tests/ imported as a package
     from tests.support.databases import empty_database
+    from tests.support.missing import missing
     from tests.support.pgserver import PostgresServer
 
 
 pytest_plugins = ["tests.support.olap_fixtures"]  # chdb_dir, ch_server, ch_cluster, olap, ...
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +33,7 @@ def pg_server():
             "PostgreSQL server binaries not found "
             "(install them with scripts/install-system-packages.sh)"
         )
-        if _in_ci():
-            pytest.fail(f"CI=true: {reason}", pytrace=False)
-        pytest.skip(reason)
+        missing(reason)
     server = PostgresServer()
     server.start()
     try:

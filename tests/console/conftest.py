@@ -35,6 +35,7 @@ from protocol.timestamps import utcnow
 from tests.cubes.checks import fill_mart
 from tests.cubes.conftest import region  # noqa: F401  (fixture: the filled region)
 from tests.exchange.conftest import pki_dir  # noqa: F401  (fixture: the hub's PKI)
+from tests.support.missing import missing
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"  # git-ignored screenshots
 PASSWORD = "correct horse battery"
@@ -115,11 +116,11 @@ def _chromium() -> str | None:
 def browser():
     executable = _chromium()
     if executable is None:
-        pytest.skip("Debian's chromium is not installed (scripts/install-system-packages.sh installs it)")
+        missing("Debian's chromium is not installed (scripts/install-system-packages.sh installs it)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
+        missing("the playwright package is not installed (pip install -e '.[test]')")
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=args)
