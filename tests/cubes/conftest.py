@@ -12,13 +12,19 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from hub.auth import issue
 from hub.registry.models import Institution, Region
-from hub.store.db import make_engine, migrate, session_factory
+from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.web.cubes import router
 from olap import ChdbBackend, ServerBackend
+from protocol.timestamps import utcnow
 from tests.support.documents import document
 from tests.support.inbox import Store
 
@@ -78,3 +84,19 @@ def mart(request, region, chdb_dir):
     finally:
         backend.drop_database()
         backend.close()
+
+
+@pytest.fixture
+def api(region, mart):
+    """The cube API (``hub.web.cubes``) on the filled region's store and mart, with a bearer token for
+    each of B01 (city bureau), B02 (district bureau) and H01 (a hospital) in ``api.tokens``."""
+    app = FastAPI()
+    app.state.hub = SimpleNamespace(sessions=region.store.sessions, certificates=None)
+    app.state.mart = mart
+    app.include_router(router)
+    with transaction(region.store.sessions) as session:
+        tokens = {member: issue(session, member=member, label="cube test", now=utcnow())
+                  for member in ("B01", "B02", "H01")}
+    client = TestClient(app)
+    client.tokens = tokens
+    return client

@@ -13,23 +13,9 @@ from hub.store.db import transaction
 from hub.web.cubes import router
 from olap import ServerBackend
 from protocol.timestamps import utcnow
-
 from tests.support.chserver import ClickhouseServer
 
 from .checks import WHOLE
-
-
-@pytest.fixture
-def api(region, mart):
-    app = FastAPI()
-    app.state.hub = SimpleNamespace(sessions=region.store.sessions, certificates=None)
-    app.state.mart = mart
-    app.include_router(router)
-    with transaction(region.store.sessions) as session:
-        tokens = {member: issue(session, member=member, label="cube test", now=utcnow()) for member in ("B01", "B02", "H01")}
-    client = TestClient(app)
-    client.tokens = tokens
-    return client
 
 
 def post(api, member, cube, body):

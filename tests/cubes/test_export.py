@@ -5,17 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-from types import SimpleNamespace
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from hub.auth import issue
-from hub.store.db import transaction
-from hub.web.cubes import router
 from protocol.timestamps import utcnow
 
 from . import oracle
@@ -25,19 +19,6 @@ WITH_C04 = {"from": "2025-08-01", "to": "2025-11-30"}  # C04's three visits in A
 AUG_SEP_2025 = {"from": "2025-08-01", "to": "2025-09-30"}
 BODY = {"measures": ["visits", "total_fen"], "indicators": ["charge_per_visit"], "period": WITH_C04,
         "rows": ["institution.institution"], "columns": ["date.month"]}
-
-
-@pytest.fixture
-def api(region, mart):
-    app = FastAPI()
-    app.state.hub = SimpleNamespace(sessions=region.store.sessions, certificates=None)
-    app.state.mart = mart
-    app.include_router(router)
-    with transaction(region.store.sessions) as session:
-        tokens = {m: issue(session, member=m, label="export test", now=utcnow()) for m in ("B01", "B02", "H01")}
-    client = TestClient(app)
-    client.tokens = tokens
-    return client
 
 
 def _headers(api, member):
