@@ -1,0 +1,93 @@
+"""A message's journey by MessageID: received → gate → stored → processed or rejected → replies.
+
+Only times, statuses, codes, ids and digests: never the document, the envelope or the reply's
+content. A MessageID is unique per member, so the answer is one journey per member that used it
+(within the caller's scope). A stored message is found whenever it arrived; refusals (which
+store nothing) are looked up in the audit trail within [since, until) through its time index.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from protocol.status import MessageStatus
+
+from ..exchange.models import Envelope, Message, Reply
+from .periods import check_period, iso
+from .rejections import AUDIT, meaning, refused_before_storing, stage_of
+from .scope import MemberScope
+
+
+def inbox_members(session: Session) -> list[str]:
+    """Every member with a message in the inbox: a loose scan of the (member, MessageID) index,
+    one index probe per member instead of a pass over every message."""
+    first = select(func.min(Message.member).label("member")).cte("inbox_members", recursive=True)
+    following = select(select(func.min(Message.member)).where(Message.member > first.c.member)
+                       .scalar_subquery()).where(first.c.member.is_not(None))
+    members = first.union_all(following)
+    return list(session.scalars(select(members.c.member).where(members.c.member.is_not(None))))
+
+
+def _candidates(session: Session, scope: MemberScope, member: str | None) -> list[str]:
+    if member is not None:
+        return [member] if scope is None or member in scope else []
+    return sorted(scope) if scope is not None else inbox_members(session)
+
+
+def _stored_steps(message, envelope, replies) -> list[dict]:
+    steps = [{"step": "received", "at": iso(envelope.received_at), "envelope_sha256": envelope.sha256,
+              "request_message_id": envelope.wsa_message_id, "action": envelope.action,
+              "cert_serial": envelope.cert_serial, "item_index": message.item_index},
+             {"step": "gate", "verdict": "passed", "at": iso(message.received_at)},
+             {"step": "stored", "at": iso(message.received_at), "message_row_id": message.id,
+              "document_type": message.document_type, "document_sha256": message.document_sha256}]
+    if message.status == MessageStatus.ACCEPTED.value:
+        steps.append({"step": "pending", "at": None})
+    else:
+        outcome = {"step": message.status, "at": iso(message.updated_at)}
+        if message.status == MessageStatus.REJECTED.value:
+            outcome.update(code=message.error_code, field=message.error_field, **meaning(message.error_code))
+        steps.append(outcome)
+    steps += [{"step": "reply", "kind": reply.kind, "reply_id": reply.reply_id, "created_at": iso(reply.created_at),
+               "fetched_at": iso(reply.fetched_at), "acked_at": iso(reply.acked_at)} for reply in replies]
+    return steps
+
+
+def journey(session: Session, *, message_id: str, scope: MemberScope, since: datetime, until: datetime,
+            member: str | None = None) -> list[dict]:
+    """The journeys of ``message_id`` (of ``member`` if given) visible in ``scope``; [] if none."""
+    since, until = check_period(since, until)
+    candidates = _candidates(session, scope, member)
+    found: dict[str | None, list[dict]] = {}
+    if candidates:
+        stored = session.execute(
+            select(Message.id, Message.member, Message.envelope_id, Message.item_index, Message.document_type,
+                   Message.document_sha256, Message.status, Message.error_code, Message.error_field,
+                   Message.received_at, Message.updated_at)
+            .where(Message.message_id == message_id, Message.member.in_(candidates))).all()
+        for message in stored:
+            envelope = session.execute(
+                select(Envelope.sha256, Envelope.wsa_message_id, Envelope.action, Envelope.cert_serial,
+                       Envelope.received_at).where(Envelope.id == message.envelope_id)).one()
+            replies = session.execute(
+                select(Reply.reply_id, Reply.kind, Reply.created_at, Reply.fetched_at, Reply.acked_at)
+                .where(Reply.member == message.member, Reply.in_reply_to == message_id).order_by(Reply.id)).all()
+            found[message.member] = _stored_steps(message, envelope, replies)
+    refusals = (select(AUDIT.c.member, AUDIT.c.event_type, AUDIT.c.code, AUDIT.c.at, AUDIT.c.envelope_sha256)
+                .where(AUDIT.c.at >= since, AUDIT.c.at < until, AUDIT.c.message_id == message_id,
+                       refused_before_storing()).order_by(AUDIT.c.at, AUDIT.c.id))
+    if member is not None or scope is not None:
+        refusals = refusals.where(AUDIT.c.member.in_(candidates))
+    refused: dict[str | None, list[dict]] = {}
+    for row in session.execute(refusals):
+        refused.setdefault(row.member, []).append(
+            {"step": "refused", "stage": stage_of(row.event_type), "at": iso(row.at), "code": row.code,
+             **meaning(row.code), "envelope_sha256": row.envelope_sha256})
+    members = sorted(set(found) | set(refused), key=lambda code: code or "")
+    return [{"member": code, "message_id": message_id, "stored": code in found,
+             "steps": refused.get(code, []) + found.get(code, [])} for code in members]
+
+
+__all__ = ["journey", "inbox_members"]
