@@ -91,3 +91,32 @@ def test_etl_runs_are_for_bureaus(exchange, api):
     assert answer.status_code == 200 and answer.json()["runs"] == [], answer.text
     refused = api("CLINIC01").get("/api/monitor/etl")
     assert refused.status_code == 403 and refused.json()["code"] == "access.denied"
+
+
+def test_etl_runs_and_watermark_lag(hub, api):
+    import json
+    from datetime import timedelta
+
+    from etl.models import EtlRun, EtlWatermark, RunKind, RunStatus
+    from hub.store.db import transaction
+    from protocol.timestamps import utcnow
+
+    now = utcnow()
+    with transaction(hub.sessions) as session:  # what etl.jobs records for a finished and a failed run
+        session.add(EtlRun(kind=RunKind.INCREMENTAL.value, status=RunStatus.FINISHED.value,
+                           started_at=now - timedelta(minutes=10), finished_at=now - timedelta(minutes=9),
+                           rows_read=7, rows_written=7, rows_rejected=0, watermark_from="", watermark_to="w",
+                           detail=json.dumps({"facts": {"fact_encounter": {"read": 7, "written": 7, "rejected": 0}}})))
+        session.add(EtlRun(kind=RunKind.INCREMENTAL.value, status=RunStatus.FAILED.value,
+                           started_at=now - timedelta(minutes=5), finished_at=now - timedelta(minutes=5),
+                           rows_read=0, rows_written=0, rows_rejected=0, watermark_from="", watermark_to="",
+                           detail=json.dumps({"error": "OlapError", "code": "olap.unavailable"})))
+        session.add(EtlWatermark(feed="messages", value=(now - timedelta(minutes=9)).isoformat(), run_id=1,
+                                 updated_at=now - timedelta(minutes=9)))
+    answer = api("BUREAU").get("/api/monitor/etl", params={"limit": 5}).json()
+    assert [(run["status"], run["error_code"]) for run in answer["runs"]] == [("failed", "olap.unavailable"),
+                                                                             ("finished", None)]
+    assert answer["runs"][1]["seconds"] == 60 and answer["runs"][1]["facts"]["fact_encounter"]["written"] == 7
+    [feed] = answer["watermarks"]
+    assert feed["feed"] == "messages" and 9 * 60 <= feed["lag_s"] < 11 * 60
+    assert 9 * 60 <= answer["last_finished_age_s"] < 11 * 60
