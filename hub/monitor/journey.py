@@ -7,9 +7,9 @@ store nothing) are looked up in the audit trail within [since, until) through it
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from protocol.status import MessageStatus
@@ -17,17 +17,36 @@ from protocol.status import MessageStatus
 from ..exchange.models import Envelope, Message, Reply
 from .periods import check_period, iso
 from .rejections import AUDIT, meaning, refused_before_storing, stage_of
-from .scope import MemberScope
+from .scope import MemberScope, inbox_members
 
 
-def inbox_members(session: Session) -> list[str]:
-    """Every member with a message in the inbox: a loose scan of the (member, MessageID) index,
-    one index probe per member instead of a pass over every message."""
-    first = select(func.min(Message.member).label("member")).cte("inbox_members", recursive=True)
-    following = select(select(func.min(Message.member)).where(Message.member > first.c.member)
-                       .scalar_subquery()).where(first.c.member.is_not(None))
-    members = first.union_all(following)
-    return list(session.scalars(select(members.c.member).where(members.c.member.is_not(None))))
+REPLY_WINDOW = (timedelta(seconds=-1), timedelta(minutes=15))  # of an ack's id around its message's processing
+
+
+def _reply_id_range(processed_at: datetime) -> tuple[str, str]:
+    """Reply ids (``reply-`` + a UUIDv7, whose first 12 hex digits are its creation's Unix time in ms:
+    ``hub.exchange.replies.reply_row``) created around ``processed_at``, as a range of the unique index."""
+    low, high = (int((processed_at + edge).timestamp() * 1000) for edge in REPLY_WINDOW)
+    return f"reply-{low:012x}", f"reply-{high:012x}g"  # 'g' sorts after every hex digit
+
+
+def _replies(session: Session, message, message_id: str) -> list:
+    """The replies to a message: its ack is queued when it is processed (``updated_at``), so it is
+    looked for in the reply ids of that moment first, and among all the member's replies only if
+    not there (replies older than UUIDv7 ids)."""
+    if message.status == MessageStatus.ACCEPTED.value:
+        return []  # nothing is sent before processing
+    columns = (Reply.reply_id, Reply.kind, Reply.created_at, Reply.fetched_at, Reply.acked_at)
+    low, high = _reply_id_range(message.updated_at)
+    # every reply of those minutes, sifted here: given the member too, SQLite's planner would walk
+    # all of the member's replies by their (member, acked_at) index instead of this short range
+    near = [row for row in session.execute(select(*columns, Reply.member, Reply.in_reply_to)
+                                           .where(Reply.reply_id >= low, Reply.reply_id < high).order_by(Reply.id))
+            if row.member == message.member and row.in_reply_to == message_id]
+    if near:
+        return near
+    return session.execute(select(*columns).where(Reply.member == message.member, Reply.in_reply_to == message_id)
+                           .order_by(Reply.id)).all()
 
 
 def _candidates(session: Session, scope: MemberScope, member: str | None) -> list[str]:
@@ -71,10 +90,7 @@ def journey(session: Session, *, message_id: str, scope: MemberScope, since: dat
             envelope = session.execute(
                 select(Envelope.sha256, Envelope.wsa_message_id, Envelope.action, Envelope.cert_serial,
                        Envelope.received_at).where(Envelope.id == message.envelope_id)).one()
-            replies = session.execute(
-                select(Reply.reply_id, Reply.kind, Reply.created_at, Reply.fetched_at, Reply.acked_at)
-                .where(Reply.member == message.member, Reply.in_reply_to == message_id).order_by(Reply.id)).all()
-            found[message.member] = _stored_steps(message, envelope, replies)
+            found[message.member] = _stored_steps(message, envelope, _replies(session, message, message_id))
     refusals = (select(AUDIT.c.member, AUDIT.c.event_type, AUDIT.c.code, AUDIT.c.at, AUDIT.c.envelope_sha256)
                 .where(AUDIT.c.at >= since, AUDIT.c.at < until, AUDIT.c.message_id == message_id,
                        refused_before_storing()).order_by(AUDIT.c.at, AUDIT.c.id))
@@ -90,4 +106,4 @@ def journey(session: Session, *, message_id: str, scope: MemberScope, since: dat
              "steps": refused.get(code, []) + found.get(code, [])} for code in members]
 
 
-__all__ = ["journey", "inbox_members"]
+__all__ = ["journey"]

@@ -17,9 +17,6 @@ from protocol.errors import HubError
 
 LOCAL = timezone(timedelta(hours=8), "CST")  # China Standard Time: where the bureau's days begin
 MAX_SPAN = {"hour": timedelta(days=92), "day": timedelta(days=731)}  # hourly ≤ a quarter, daily ≤ two years
-# The processor's clock may lag the receiving host's a little (several hub hosts on one database):
-# a message's ``updated_at`` is never earlier than its ``received_at`` by more than this.
-CLOCK_SLACK = timedelta(minutes=5)
 
 
 class Grain(str, enum.Enum):
@@ -66,4 +63,4 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-__all__ = ["LOCAL", "MAX_SPAN", "CLOCK_SLACK", "Grain", "aware", "check_period", "bucket_key", "bucket_start", "iso"]
+__all__ = ["LOCAL", "MAX_SPAN", "Grain", "aware", "check_period", "bucket_key", "bucket_start", "iso"]

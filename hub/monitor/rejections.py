@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from protocol.errors import FAULTS
@@ -19,7 +19,7 @@ from protocol.status import MessageStatus
 from ..audit import FAILURE, AuditEvent
 from ..exchange.models import Message
 from .periods import check_period
-from .scope import MemberScope
+from .scope import MemberScope, inbox_members
 
 AUDIT = AuditEvent.__table__
 GATE_EVENTS = ("request.reject", "decrypt.fail")
@@ -27,9 +27,15 @@ INTAKE_EVENT = "message.reject"
 TOP_FIELDS = 5  # the fields most often at fault, per processing code
 
 
+# Written as a literal, not a bound parameter: the planners use the partial index of refusals
+# (``ix_audit_event_refusal``, ``WHERE outcome = 'failure'``) only when the query's condition
+# implies the index's.
+_FAILED = AUDIT.c.outcome == literal_column(f"'{FAILURE}'")
+
+
 def refused_before_storing():
     """The audit rows of requests refused at the gate and messages refused at intake."""
-    return and_(AUDIT.c.outcome == FAILURE,
+    return and_(_FAILED,
                 or_(AUDIT.c.event_type.in_(GATE_EVENTS),
                     and_(AUDIT.c.event_type == INTAKE_EVENT, AUDIT.c.envelope_sha256.is_not(None))))
 
@@ -47,8 +53,8 @@ def meaning(code: str | None) -> dict:
 def rejections(session: Session, *, scope: MemberScope, since: datetime, until: datetime) -> list[dict]:
     """Refusals and rejections in [since, until) by (stage, code), most frequent first.
 
-    Refusals count when they were audited; processing rejections when the processor rejected the
-    message. A refusal before the sender was known (no member) is shown to an unscoped caller only."""
+    Refusals count when they were audited, processing rejections when their message arrived (as in
+    ``traffic``). A refusal before the sender was known (no member) is shown to an unscoped caller only."""
     since, until = check_period(since, until)
     if scope is not None and not scope:
         return []
@@ -63,13 +69,17 @@ def rejections(session: Session, *, scope: MemberScope, since: datetime, until: 
     audited = (select(AUDIT.c.event_type, AUDIT.c.code, AUDIT.c.member, func.count())
                .where(AUDIT.c.at >= since, AUDIT.c.at < until, refused_before_storing())
                .group_by(AUDIT.c.event_type, AUDIT.c.code, AUDIT.c.member))
+    # The (member, received_at, status) index finds the rejected ones, and only those rows are read.
+    # Without statistics, SQLite's planner would rather take the status index (every rejection ever
+    # made) for ``status = 'rejected'``: 49 ms instead of 1.7 for a day of a million-message inbox.
+    # Wrapped in coalesce (the column is never NULL), the status is checked on the index entries.
     processed = (select(Message.error_code, Message.error_field, Message.member, func.count())
-                 .where(Message.status == MessageStatus.REJECTED.value, Message.updated_at >= since,
-                        Message.updated_at < until)
+                 .where(Message.member.in_(sorted(scope if scope is not None else inbox_members(session))),
+                        Message.received_at >= since, Message.received_at < until,
+                        func.coalesce(Message.status, "") == MessageStatus.REJECTED.value)
                  .group_by(Message.error_code, Message.error_field, Message.member))
     if scope is not None:
         audited = audited.where(AUDIT.c.member.in_(sorted(scope)))
-        processed = processed.where(Message.member.in_(sorted(scope)))
     for event_type, code, member, count in session.execute(audited):
         entry = row(stage_of(event_type), code)
         entry["count"] += count

@@ -6,9 +6,10 @@ itself), and ``members_in`` turns such a scope into member codes through the reg
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..exchange.models import Message
 from ..registry.models import Institution, Region
 
 MemberScope = frozenset[str] | None  # None: every member, registered or not
@@ -42,4 +43,14 @@ def members_in(session: Session, *, districts: frozenset[str] | None,
     return frozenset(session.scalars(select(Institution.code).where(Institution.division_code.in_(divisions))))
 
 
-__all__ = ["MemberScope", "divisions_under", "members_in"]
+def inbox_members(session: Session) -> list[str]:
+    """Every member with a message in the inbox: a loose scan of the (member, MessageID) index,
+    one index probe per member instead of a pass over every message."""
+    first = select(func.min(Message.member).label("member")).cte("inbox_members", recursive=True)
+    following = select(select(func.min(Message.member)).where(Message.member > first.c.member)
+                       .scalar_subquery()).where(first.c.member.is_not(None))
+    members = first.union_all(following)
+    return list(session.scalars(select(members.c.member).where(members.c.member.is_not(None))))
+
+
+__all__ = ["MemberScope", "divisions_under", "members_in", "inbox_members"]

@@ -1,10 +1,10 @@
 """Traffic per member per hour or local day, and the members that went silent.
 
-Time-range reads of the inbox go through its ``updated_at`` index (the ETL's change feed): a
-message's ``updated_at`` is its arrival, moved on when it is processed, so it is never earlier than
-its ``received_at`` (``CLOCK_SLACK`` aside), and "received since T" implies "updated since T". That
-serves a recent window (the usual question) without a second time index on the intake's hot path;
-an old window reads everything updated since its start (measured in docs/monitor.md).
+Every read names its members and a time range: ``member IN (…) AND received_at in [since, until)``
+is one range of the inbox's (member, received_at, status) index per member, and the index holds
+every column these reads need, so no inbox row (each holds its document) is read. An unscoped
+caller's members are the inbox's own (``inbox_members``: one index probe per member). Measured on
+a million messages in docs/monitor.md.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from protocol.status import MessageStatus
 from ..exchange.models import Message
 from ..records.access import CARE_KINDS
 from ..registry.models import EntryStatus, Institution
-from .periods import CLOCK_SLACK, Grain, bucket_key, bucket_start, check_period, iso
+from .periods import Grain, bucket_key, bucket_start, check_period, iso
 from .rejections import AUDIT, refused_before_storing
-from .scope import MemberScope
+from .scope import MemberScope, inbox_members
 
 _COUNTS = ("received", "accepted", "refused", "processed", "rejected", "pending")
 
@@ -29,9 +29,9 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def received_between(since: datetime, until: datetime | None = None) -> list:
-    """Conditions for messages received in [since, until), served by the ``updated_at`` index."""
-    conditions = [Message.updated_at >= since - CLOCK_SLACK, Message.received_at >= since]
+def received_between(members, since: datetime, until: datetime | None = None) -> list:
+    """Conditions for the messages of ``members`` received in [since, until): index ranges."""
+    conditions = [Message.member.in_(sorted(members)), Message.received_at >= since]
     return conditions + ([Message.received_at < until] if until is not None else [])
 
 
@@ -47,21 +47,24 @@ def traffic(session: Session, *, scope: MemberScope, since: datetime, until: dat
     dialect = _dialect(session)
     stored_key = bucket_key(Message.received_at, grain=grain, dialect=dialect)
     stored = (select(Message.member, stored_key, Message.status, func.count())
-              .where(*received_between(since, until)).group_by(Message.member, stored_key, Message.status))
+              .where(*received_between(scope if scope is not None else inbox_members(session), since, until))
+              .group_by(Message.member, stored_key, Message.status))
     refused_key = bucket_key(AUDIT.c.at, grain=grain, dialect=dialect)
     refused = (select(AUDIT.c.member, refused_key, func.count())
                .where(AUDIT.c.at >= since, AUDIT.c.at < until, refused_before_storing())
                .group_by(AUDIT.c.member, refused_key))
     if scope is not None:
-        stored = stored.where(Message.member.in_(sorted(scope)))
         refused = refused.where(AUDIT.c.member.in_(sorted(scope)))
     rows: dict[tuple, dict] = {}
+    starts: dict[str, str] = {}  # a bucket's key → its start, parsed once (a quarter of hours: 2,208 keys)
 
     def row(member: str | None, key: str) -> dict:
-        if (member, key) not in rows:
-            rows[(member, key)] = {"member": member, "start": bucket_start(key, grain).isoformat(),
-                                   **dict.fromkeys(_COUNTS, 0)}
-        return rows[(member, key)]
+        entry = rows.get((member, key))
+        if entry is None:
+            if key not in starts:
+                starts[key] = bucket_start(key, grain).isoformat()
+            entry = rows[(member, key)] = {"member": member, "start": starts[key], **dict.fromkeys(_COUNTS, 0)}
+        return entry
 
     for member, key, status, count in session.execute(stored):
         entry = row(member, key)
@@ -84,22 +87,20 @@ def silent_members(session: Session, *, scope: MemberScope, now: datetime, quiet
                    kinds: frozenset[str] = CARE_KINDS) -> list[dict]:
     """Active registered members of ``kinds`` (care providers) in ``scope`` with no message received
     in the last ``quiet_for``: when each was last heard from (None: never), longest silent first."""
-    stmt = select(Institution.code, Institution.name, Institution.kind, Institution.division_code).where(
+    # the last arrival of each: one probe at the end of its range of the (member, received_at) index
+    last = (select(func.max(Message.received_at)).where(Message.member == Institution.code)
+            .correlate(Institution).scalar_subquery())
+    stmt = select(Institution.code, Institution.name, Institution.kind, Institution.division_code, last).where(
         Institution.status == EntryStatus.ACTIVE.value, Institution.kind.in_(sorted(kinds)))
     if scope is not None:
         stmt = stmt.where(Institution.code.in_(sorted(scope)))
-    candidates = {code: (name, kind, division) for code, name, kind, division in session.execute(stmt)}
-    if not candidates:
-        return []
-    heard = set(session.scalars(select(Message.member).distinct().where(
-        *received_between(now - quiet_for), Message.member.in_(sorted(candidates)))))
-    silent = sorted(set(candidates) - heard)
-    last = {code: at for code, at in session.execute(select(Message.member, func.max(Message.received_at))
-                                                   .where(Message.member.in_(silent)).group_by(Message.member))}
+    cutoff = now - quiet_for
+    candidates = {code: (name, kind, division, last_at) for code, name, kind, division, last_at in session.execute(stmt)
+                  if last_at is None or last_at < cutoff}
+    silent = sorted(candidates)
     result = []
     for code in silent:
-        name, kind, division = candidates[code]
-        last_at = last.get(code)
+        name, kind, division, last_at = candidates[code]
         result.append({"member": code, "name": name, "kind": kind, "division_code": division,
                        "last_received_at": iso(last_at),
                        "silent_s": round((now - last_at).total_seconds(), 1) if last_at else None})
