@@ -93,11 +93,11 @@ def journey(session: Session, *, message_id: str, scope: MemberScope, since: dat
             found[message.member] = _stored_steps(message, envelope, _replies(session, message, message_id))
     refusals = (select(AUDIT.c.member, AUDIT.c.event_type, AUDIT.c.code, AUDIT.c.at, AUDIT.c.envelope_sha256)
                 .where(AUDIT.c.at >= since, AUDIT.c.at < until, AUDIT.c.message_id == message_id,
-                       refused_before_storing()).order_by(AUDIT.c.at, AUDIT.c.id))
+                       refused_before_storing()))  # sorted here: an ORDER BY would steer SQLite off the partial index
     if member is not None or scope is not None:
         refusals = refusals.where(AUDIT.c.member.in_(candidates))
     refused: dict[str | None, list[dict]] = {}
-    for row in session.execute(refusals):
+    for row in sorted(session.execute(refusals), key=lambda row: row.at):
         refused.setdefault(row.member, []).append(
             {"step": "refused", "stage": stage_of(row.event_type), "at": iso(row.at), "code": row.code,
              **meaning(row.code), "envelope_sha256": row.envelope_sha256})
