@@ -1,5 +1,5 @@
 """ETL runs and watermarks as the operator sees them: each run's counts and outcome, each change
-feed's lag. ``/metrics`` reads its ETL gauges here too.
+feed's lag, the reconcile checks. ``/metrics`` reads its ETL gauges here too.
 
 The ETL's tables belong to ``etl.models``; the hub reaches ``etl`` only from its edges, so they
 are read here through the store's metadata (``hub.store.metadata``), by table name.
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..store.metadata import metadata
 from .periods import iso
+from .reconcile import reconcile_checks
 
 FINISHED, FAILED = "finished", "failed"  # etl.models.RunStatus values the monitor tells apart
 
@@ -69,7 +70,8 @@ def _run(row) -> dict:
 
 
 def etl_runs(session: Session, *, limit: int, now: datetime) -> dict:
-    """The latest ``limit`` runs (newest first), the watermarks with their lag, the last finished run."""
+    """The latest ``limit`` runs and reconcile checks (newest first), the watermarks with their lag,
+    the last finished run."""
     runs, watermarks = _tables()
     rows = session.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).all()
     lags = watermark_lags(session, now=now)
@@ -78,7 +80,8 @@ def etl_runs(session: Session, *, limit: int, now: datetime) -> dict:
              for row in session.execute(select(watermarks).order_by(watermarks.c.feed))]
     finished = last_finished_at(session)
     return {"runs": [_run(row) for row in rows], "watermarks": feeds, "last_finished_at": iso(finished),
-            "last_finished_age_s": round(seconds_since(finished, now), 1) if finished else None}
+            "last_finished_age_s": round(seconds_since(finished, now), 1) if finished else None,
+            "reconcile": reconcile_checks(session, limit=limit)}
 
 
 __all__ = ["etl_runs", "watermark_lags", "last_finished_at", "seconds_since"]
