@@ -2,8 +2,9 @@
 
 Only times, statuses, codes, ids and digests: never the document, the envelope or the reply's
 content. A MessageID is unique per member, so the answer is one journey per member that used it
-(within the caller's scope). A stored message is found whenever it arrived; refusals (which
-store nothing) are looked up in the audit trail within [since, until) through its time index.
+(within the caller's scope). A stored message is found whenever it arrived, by its unique
+(member, MessageID) key; refusals (which store nothing) are looked up in the audit trail within
+[since, until), through its partial index of refusals.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from ..exchange.models import Envelope, Message, Reply
 from .periods import check_period, iso
 from .rejections import AUDIT, meaning, refused_before_storing, stage_of
 from .scope import MemberScope, inbox_members
-
 
 REPLY_WINDOW = (timedelta(seconds=-1), timedelta(minutes=15))  # of an ack's id around its message's processing
 

@@ -23,6 +23,8 @@ from .rejections import AUDIT, refused_before_storing
 from .scope import MemberScope, inbox_members
 
 _COUNTS = ("received", "accepted", "refused", "processed", "rejected", "pending")
+_BY_STATUS = {MessageStatus.ACCEPTED.value: "pending", MessageStatus.PROCESSED.value: "processed",
+              MessageStatus.REJECTED.value: "rejected"}
 
 
 def _dialect(session: Session) -> str:
@@ -70,7 +72,7 @@ def traffic(session: Session, *, scope: MemberScope, since: datetime, until: dat
         entry = row(member, key)
         entry["accepted"] += count
         entry["received"] += count
-        entry["pending" if status == MessageStatus.ACCEPTED.value else status] += count
+        entry[_BY_STATUS[status]] += count
     for member, key, count in session.execute(refused):
         entry = row(member, key)
         entry["refused"] += count

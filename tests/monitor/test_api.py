@@ -54,6 +54,21 @@ def test_silent_members_are_the_care_providers_that_sent_nothing(exchange, api):
     assert api("CLINIC01").get("/api/monitor/silent").json()["members"] == []
 
 
+def test_silent_members_say_when_they_were_last_heard_from(hub, exchange):
+    from datetime import timedelta
+
+    from hub.monitor import silent_members
+
+    later = exchange.started + timedelta(hours=3)
+    with hub.sessions() as session:
+        silent = {row["member"]: row for row in silent_members(session, scope=None, now=later,
+                                                                quiet_for=timedelta(hours=1))}
+    assert set(silent) == {"CLINIC01", "HOSP01", "CLINIC02", "CLINIC03", "HOSP02"}
+    assert list(silent)[:3] == ["CLINIC02", "CLINIC03", "HOSP02"]  # never heard from: first
+    assert silent["CLINIC01"]["last_received_at"] < silent["HOSP01"]["last_received_at"]  # HOSP01 sent last
+    assert 3 * 3600 - 60 < silent["CLINIC01"]["silent_s"] <= 3 * 3600
+
+
 def test_backlog_counts_the_message_awaiting_processing(exchange, api):
     answer = api("BUREAU").get("/api/monitor/backlog").json()
     assert answer["count"] == 1 and answer["age_s"] >= 0
