@@ -116,6 +116,9 @@ def test_etl_runs_and_watermark_lag(hub, api):
     from hub.store.db import transaction
     from protocol.timestamps import utcnow
 
+    from hub.monitor import etl as monitor_etl
+
+    assert (monitor_etl.FINISHED, monitor_etl.FAILED) == (RunStatus.FINISHED.value, RunStatus.FAILED.value)
     now = utcnow()
     with transaction(hub.sessions) as session:  # what etl.jobs records for a finished and a failed run
         session.add(EtlRun(kind=RunKind.INCREMENTAL.value, status=RunStatus.FINISHED.value,
