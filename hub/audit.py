@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Index, Integer, String, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -20,6 +20,9 @@ class AuditEvent(Base):
     """ATNA-like audit record; written for every accept, reject, decrypt failure and reply fetch."""
 
     __tablename__ = "audit_event"
+    # refusals only (the monitor's reads): the accept written for every message never enters it
+    __table_args__ = (Index("ix_audit_event_refusal", "at", "member", "event_type", "code", "message_id", "envelope_sha256",
+                            sqlite_where=text("outcome = 'failure'"), postgresql_where=text("outcome = 'failure'")),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     event_type: Mapped[str] = mapped_column(String(40))

@@ -121,9 +121,15 @@ def status(data_dir, database_url, as_json):
 def reconcile(data_dir, database_url, mart_url, show_all):
     """Compare OLTP and mart counts per fact and day; exit 1 on any difference."""
     from etl.reconcile import reconcile as compare
+    from protocol.timestamps import utcnow
+
+    from ..monitor import record_reconcile
+    from ..store.db import transaction
 
     _settings, sessions, (mart, _) = _open(data_dir, database_url, mart_url)
     table = compare(sessions, mart)
+    with transaction(sessions) as session:  # kept for the exchange monitor (/api/monitor/etl)
+        record_reconcile(session, compared=table.to_dict("records"), now=utcnow())
     differing = table[table["difference"] != 0]
     shown = table if show_all else differing
     for row in shown.itertuples():

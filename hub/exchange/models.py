@@ -31,6 +31,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("member", "message_id", name="uq_inbox_message_member_message_id"),
         Index("ix_inbox_message_status", "status"),
+        Index("ix_inbox_message_member_received_at", "member", "received_at", "status"),  # the monitor's reads
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     member: Mapped[str] = mapped_column(String(64))  # who sent it

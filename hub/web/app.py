@@ -89,6 +89,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
 
     from .cubes import router as cubes_api
     from .lineage import router as lineage_api
+    from .monitor import router as monitor_api
     from .records import router as records_api
     from .registry import router as registry_api
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(registry_api)
     app.include_router(lineage_api)
     app.include_router(cubes_api)
+    app.include_router(monitor_api)  # /api/monitor: the exchange monitor (hub.monitor)
     install_console(app)  # /console/: the bureau's pages over the cube API (docs/console.md)
     app.soap = SoapFront(hub, soap_services(hub), max_body=settings.max_message_bytes)
     return app

@@ -14,42 +14,21 @@ import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from olap.errors import OlapError
-from protocol.status import MessageStatus
 
-from ..exchange.models import Message
 from ..heartbeat import read_beat, why_down
+from ..monitor import Backlog, read_backlog  # shared with /metrics and the monitor
 from ..runtime import Hub
 from ..settings import Settings
 
 OK, DEGRADED, DOWN, OFF = "ok", "degraded", "down", "off"
-_PENDING = [status.value for status in MessageStatus.pending()]
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """Messages accepted and not yet processed: how many, and since when the oldest waits."""
-
-    count: int
-    oldest: datetime | None
-
-    def age_s(self, now: datetime) -> float:
-        return max(0.0, (now - self.oldest).total_seconds()) if self.oldest is not None else 0.0
-
-
-def read_backlog(session) -> Backlog:
-    """The inbox's backlog (``MessageStatus.pending``), through the status index."""
-    count, oldest = session.execute(select(func.count(), func.min(Message.received_at))
-                                    .where(Message.status.in_(_PENDING))).one()
-    return Backlog(count=int(count), oldest=oldest)
 
 
 def probe_database(hub: Hub) -> Backlog:

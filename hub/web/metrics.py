@@ -24,14 +24,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl.models import EtlRun, EtlWatermark, RunStatus
 from protocol.status import MessageStatus
 
 from ..audit import FAILURE, AuditEvent
 from ..exchange.models import Message
 from ..heartbeat import read_beat, why_down
+from ..monitor import last_finished_at, read_backlog, seconds_since, watermark_lags
 from ..runtime import Hub
-from .health import read_backlog
 
 _AUDIT = AuditEvent.__table__
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the classic text format every scraper reads
@@ -66,19 +65,6 @@ class RefusalTally:
                     self.counts[key] = self.counts.get(key, 0) + int(count)
                 self.last_id = upper
             return dict(self.counts)
-
-
-def _seconds_since(value: str | datetime | None, now: datetime) -> float | None:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None  # a feed whose watermark is not a time (the last merge applied)
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return max(0.0, (now - value).total_seconds())
 
 
 class HubCollector(Collector):
@@ -131,15 +117,13 @@ class HubCollector(Collector):
         yield refusals
         lag = GaugeMetricFamily("hie_etl_lag_seconds", "Age of the newest change the mart has loaded, by feed",
                                 labels=["feed"])
-        for feed, value in session.execute(select(EtlWatermark.feed, EtlWatermark.value)).all():
-            seconds = _seconds_since(value, now)
-            if seconds is not None:
-                lag.add_metric([feed], seconds)
+        for feed, seconds in sorted(watermark_lags(session, now=now).items()):
+            lag.add_metric([feed], seconds)
         yield lag
-        finished = session.scalar(select(func.max(EtlRun.finished_at)).where(EtlRun.status == RunStatus.FINISHED.value))
+        finished = last_finished_at(session)
         if finished is not None:
             yield GaugeMetricFamily("hie_etl_last_run_age_seconds", "Seconds since the last ETL run finished",
-                                    value=_seconds_since(finished, now))
+                                    value=seconds_since(finished, now))
 
 
 def metrics_router(hub: Hub) -> APIRouter:
