@@ -150,3 +150,22 @@ def test_a_district_analysts_pivot_and_export_hold_its_district_only_and_need_th
     assert len(api["B01"]) > len(filed)  # the city sees 拱墅区's institutions too: scope, not the filter, cut them
     table = page.request.post(f"{console_hub.url}/console/api/pivot", data=body, headers={"X-CSRF-Token": token})
     assert [line[0]["text"] for line in table.json()["lines"]] == [line[0] for line in filed[1:]]
+
+
+def test_an_operator_has_no_pivot(page, console_hub):
+    from hub.store.db import transaction
+    from hub.web.console.users import create
+    from protocol.timestamps import utcnow
+
+    from .conftest import PASSWORD
+
+    with transaction(console_hub.hub.sessions) as session:
+        create(session, username="pivot-operator", password=PASSWORD, role="operator", now=utcnow(),
+               region_code="330100")
+    login(page, console_hub, "pivot-operator")
+    assert page.locator("header.top nav a[href='/console/pivot']").count() == 0
+    assert page.goto(f"{console_hub.url}/console/pivot").status == 403
+    token = page.get_attribute("meta[name='csrf-token']", "content")
+    refused = page.request.post(f"{console_hub.url}/console/api/pivot", headers={"X-CSRF-Token": token},
+                                data={"cube": "visits", "measures": ["visits"], "rows": ["institution.district"]})
+    assert refused.status == 403 and refused.json()["code"] == "access.denied"
