@@ -95,7 +95,6 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (中文, English)
     "pivot.export_xlsx": ("导出 Excel", "Export XLSX"),
     "pivot.loading": ("查询中…", "Loading…"),
     "pivot.failed": ("查询失败", "The query failed"),
-    "pivot.empty": ("无数据", "No data"),
     "pivot.pick": ("请至少选择一个度量或指标", "Pick at least one measure or indicator"),
     "pivot.summary": ("时间：{period}；被抑制的格：{suppressed}", "Period: {period}; withheld cells: {suppressed}"),
 }

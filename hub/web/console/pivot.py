@@ -14,8 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from olap.cubes import CubeError, Entry, Pivot, Scope, describe_all
-from olap.cubes.catalog import get_cube
+from olap.cubes import CubeError, Entry, Pivot, Scope, describe_all, get_cube
 from protocol.errors import HubError
 
 from ..cubes import answer, china_now, export_pivot, pivot
@@ -67,12 +66,12 @@ def table_of(shown: Pivot) -> dict:
     and each column's unit for the number format."""
     per_value = len(shown.columns) + 1 if shown.column_levels else 1
     units = [""] * len(shown.row_levels) + [value.unit for value in shown.values for _ in range(per_value)]
-    answer_ = shown.answer
+    cells = shown.answer  # the cube's answer for the cells: its period and suppression count
     return {"cube": shown.query.cube, "header": shown.header(), "units": units,
             "row_levels": list(shown.row_levels), "column_levels": list(shown.column_levels),
             "lines": [[_entry(item) for item in line] for line in shown.lines()],
-            "notes": list(shown.notes), "period": answer_.get("period"), "compare_period": answer_.get("compare_period"),
-            "suppressed_cells": answer_.get("suppression", {}).get("suppressed_cells", 0)}
+            "notes": list(shown.notes), "period": cells.get("period"), "compare_period": cells.get("compare_period"),
+            "suppressed_cells": cells.get("suppression", {}).get("suppressed_cells", 0)}
 
 
 def members(request: Request, viewer: Viewer, cube: str, level: str) -> dict:
