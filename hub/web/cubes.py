@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from datetime import timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Iterator
 from urllib.parse import quote
 
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from olap.cubes import CubeError, Scope, build_pivot, describe_all, execute, parse_layout, parse_query
+from olap.cubes import CubeError, Pivot, Scope, build_pivot, describe_all, execute, parse_layout, parse_query
 from olap.cubes.export import FORMATS, MEDIA_TYPES, About, filenames, render
 from olap.errors import BackendUnavailable, OlapError, ParameterError
 from protocol.errors import HubError
@@ -105,20 +105,39 @@ async def export(request: Request, member: Member, cube: str,
 
 
 def _export(request: Request, member: str, cube: str, fmt: str, body: Any) -> Response:
-    sessions = request.app.state.hub.sessions
-    with sessions() as session:
+    with request.app.state.hub.sessions() as session:
         scope = scope_for(session, member)
+    return export_pivot(request, cube, body, fmt=fmt, scope=scope, member=member)
+
+
+def china_now() -> datetime:
+    """Now in China time (the files say it as such; relative periods resolve against its date)."""
+    return utcnow().astimezone(timezone(CHINA_OFFSET))
+
+
+def pivot(request: Request, cube: str, body: Any, *, scope: Scope, today: date | None = None) -> Pivot:
+    """The pivot of an export body (the /query body plus ``rows`` and ``columns``) on ``cube`` within
+    ``scope``, totals protected: what the export writes, and what the console's pivot page shows."""
     mart = _mart(request)
-    now = utcnow().astimezone(timezone(CHINA_OFFSET))  # China time, said as such in the file
     with _refusals():
         query_body, rows, columns = parse_layout(body)
-        parsed = parse_query(cube, query_body, today=now.date())
-        pivot = build_pivot(lambda asked: execute(mart, asked, scope=scope), parsed, rows=rows, columns=columns)
-        content = render(pivot, fmt, about=About(scope=_scope_words(scope), generated_at=now, member=member))
-    with transaction(sessions) as session:  # who exported what, never the data
-        audit.record(session, "cube.export", member=member, message_id=f"{parsed.cube}.{fmt}",
+        parsed = parse_query(cube, query_body, today=today or china_now().date())
+        return build_pivot(lambda asked: execute(mart, asked, scope=scope), parsed, rows=rows, columns=columns)
+
+
+def export_pivot(request: Request, cube: str, body: Any, *, fmt: str, scope: Scope, member: str) -> Response:
+    """The pivot of ``body`` as a CSV or XLSX download, audited (``cube.export``: ``member``, cube and
+    format; no data). The cube API's export and the console's call this one function."""
+    if fmt not in FORMATS:
+        raise HubError("cube.export.format", "export format is csv or xlsx", field="/format")
+    now = china_now()
+    table = pivot(request, cube, body, scope=scope, today=now.date())
+    with _refusals():
+        content = render(table, fmt, about=About(scope=_scope_words(scope), generated_at=now, member=member))
+    with transaction(request.app.state.hub.sessions) as session:  # who exported what, never the data
+        audit.record(session, "cube.export", member=member, message_id=f"{table.query.cube}.{fmt}",
                      client_address=request.client.host if request.client else None)
-    plain, named = filenames(pivot, fmt, generated_at=now)
+    plain, named = filenames(table, fmt, generated_at=now)
     disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(named)}"
     return Response(content, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition})
 
@@ -132,4 +151,4 @@ def _scope_words(scope: Scope) -> str:
     return "全部区县（不限范围）"
 
 
-__all__ = ["router", "answer"]
+__all__ = ["router", "answer", "pivot", "export_pivot", "china_now", "CHINA_OFFSET"]

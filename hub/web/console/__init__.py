@@ -17,8 +17,10 @@ def install(app) -> None:
     from .hospital import api as hospital_api
     from .hospital import page as hospital_page
     from .pages import router as shell
+    from .pivot import api as pivot_api
+    from .pivot import page as pivot_page
 
-    for router in (shell, hospital_page, hospital_api):
+    for router in (shell, hospital_page, hospital_api, pivot_page, pivot_api):
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 

@@ -37,6 +37,7 @@ class NavItem:
 
 
 NAVIGATION = [NavItem("hospital", "/console/hospital", "nav.hospital")]
+NAVIGATION.append(NavItem("pivot", "/console/pivot", "nav.pivot", frozenset({Role.ANALYST, Role.INSTITUTION_ADMIN})))
 START = "/console/hospital"
 # Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
 SECURITY_HEADERS = {
