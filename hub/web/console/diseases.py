@@ -8,6 +8,8 @@ from __future__ import annotations
 from .dashboard import TIME, CubeChart, dashboard_routers
 
 CHARTS = (
+    CubeChart("total_trend", "diseases", measures=("cases",), indicators=("incidence_per_100k",), by=TIME, kind="line",
+              district_only=("incidence_per_100k",)),
     CubeChart("trend", "diseases", measures=("cases",), indicators=("incidence_per_100k",), by=TIME,
               series="disease.disease", kind="line", district_only=("incidence_per_100k",)),
     CubeChart("places", "diseases", measures=("cases",), indicators=("incidence_per_100k",),

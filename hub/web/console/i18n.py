@@ -73,6 +73,7 @@ LABELS.update({
     "diseases.note": ("按诊断日期统计报告病例；发病率 = 病例数 / 申报常住人口 × 10万，按区县口径（机构层级仅显示病例数）。",
                       "Reported cases by diagnosis date; incidence = cases / declared resident population × 100,000, "
                       "by district (institutions show cases only)."),
+    "diseases.chart.total_trend": ("报告病例趋势（全部病种）", "Reported cases over time, all diseases"),
     "diseases.chart.trend": ("各病种报告病例趋势", "Reported cases by disease over time"),
     "diseases.chart.places": ("报告病例及发病率（按地区）", "Cases and incidence by place"),
     "diseases.chart.by_disease": ("本期各病种报告病例及发病率", "Cases and incidence by disease, this period"),
@@ -99,6 +100,7 @@ LABELS.update({
     "maternal.chart.child": ("7 岁以下儿童健康管理率（按地区）", "Health management of children under 7 by place"),
     "maternal.chart.antenatal_trend": ("产前检查人数趋势", "Women with antenatal checkups over time"),
     "maternal.chart.child_trend": ("儿童健康检查人数趋势", "Children checked over time"),
+    "chart.withheld": ("{n} 个单元格因小数抑制未显示（—）。", "{n} cells withheld as small counts (—)."),
     "chart.district_only": ("比率按区县口径，本层级不显示。", "Rates are per district: not shown at this level."),
     "axis.institution.district": ("区县", "District"),
     "axis.institution.institution": ("机构", "Institution"),

@@ -53,6 +53,13 @@
     return value === null || value === undefined ? null : unit === "分" ? value / 100 : value;
   }
 
+  /** An axis tick: money and large counts as the table writes them, small rates with their own precision. */
+  function axisLabel(value, unit) {
+    if (unit === "分") return formatNumber(value, "元", lang);
+    if (Math.abs(value) >= 1e4) return formatNumber(value, "", lang);
+    return String(Number(value.toPrecision(4)));
+  }
+
   function unitCaption(unit) {
     if (!unit || unit === "%") return unit === "%" ? "（%）" : "";
     return `（${unit === "分" ? "元" : unit}）`;
@@ -106,10 +113,10 @@
       tooltip: {trigger: "axis", valueFormatter: (value) => shown(unit === "分" ? value * 100 : value, unit)},
       legend: {data: groups.map((group) => group === null ? t(`value.${data.cube}.${data.plot}`) : nameOf(data, series, group)),
                bottom: 0},
-      grid: {left: 64, right: 16, top: 16, bottom: 56},
+      grid: {left: 64, right: 16, top: 16, bottom: data.kind === "line" ? 56 : 84},
       xAxis: {type: "category", data: categories.map((code) => nameOf(data, first, code)),
               axisLabel: {interval: data.kind === "line" ? "auto" : 0, rotate: 20}},
-      yAxis: {type: "value", axisLabel: {formatter: (value) => formatNumber(value, unit === "分" ? "元" : "", lang)}},
+      yAxis: {type: "value", axisLabel: {formatter: (value) => axisLabel(value, unit)}},
       series: groups.map((group) => ({
         name: group === null ? t(`value.${data.cube}.${data.plot}`) : nameOf(data, series, group),
         type: data.kind, connectNulls: false,
@@ -130,6 +137,7 @@
       const notes = [];
       if (!data.cells.length) notes.push(t("chart.empty"));
       if (data.omitted.length) notes.push(t("chart.district_only"));
+      if (data.suppressed_cells) notes.push(t("chart.withheld").replace("{n}", String(data.suppressed_cells)));
       status.textContent = notes.join(" ");
       renderTable(card, data);
       if (data.cells.length) renderChart(card, data);
