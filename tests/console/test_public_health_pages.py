@@ -154,3 +154,5 @@ def test_weeks_years_and_scope_on_the_public_health_pages(page, console_hub):
             assert answer.status == 403 and answer.json()["code"] == "access.denied", (name, query)
     own = page.request.get(f"{console_hub.url}/console/api/diseases/places?as_of={AS_OF}").json()
     assert {cell["institution.district"] for cell in own["cells"]} == {"330106"}
+    _open(page, console_hub, "referrals", lang="en")
+    assert page.inner_text("h1") == "Two-way referrals" and "Up" in page.inner_text("#card-trend .table")
