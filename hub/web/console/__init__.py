@@ -22,6 +22,11 @@ def install(app) -> None:
 
     for router in (shell, hospital_page, hospital_api, pivot_page, pivot_api):
         app.include_router(router)
+    from . import diseases, drugs, maternal, referrals  # the public-health dashboards (dashboard.py)
+
+    for module in (diseases, drugs, referrals, maternal):
+        app.include_router(module.page)
+        app.include_router(module.api)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 
 

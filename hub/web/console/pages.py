@@ -37,6 +37,9 @@ class NavItem:
 
 
 NAVIGATION = [NavItem("hospital", "/console/hospital", "nav.hospital")]
+_ANALYSTS = frozenset({Role.ANALYST, Role.INSTITUTION_ADMIN})  # the public-health dashboards (dashboard.py)
+NAVIGATION += [NavItem(page, f"/console/{page}", f"nav.{page}", _ANALYSTS)
+               for page in ("diseases", "drugs", "referrals", "maternal")]
 NAVIGATION.append(NavItem("pivot", "/console/pivot", "nav.pivot", frozenset({Role.ANALYST, Role.INSTITUTION_ADMIN})))
 START = "/console/hospital"
 # Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
