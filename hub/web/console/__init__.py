@@ -14,19 +14,13 @@ def install(app) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from .hospital import api as hospital_api
-    from .hospital import page as hospital_page
+    from . import diseases, drugs, hospital, maternal, pivot, referrals
     from .pages import router as shell
-    from .pivot import api as pivot_api
-    from .pivot import page as pivot_page
 
-    for router in (shell, hospital_page, hospital_api, pivot_page, pivot_api):
-        app.include_router(router)
-    from . import diseases, drugs, maternal, referrals  # the public-health dashboards (dashboard.py)
-
-    for module in (diseases, drugs, referrals, maternal):
-        app.include_router(module.page)
-        app.include_router(module.api)
+    app.include_router(shell)
+    for page in (hospital, pivot, diseases, drugs, referrals, maternal):  # a page: its router and its JSON API
+        app.include_router(page.page)
+        app.include_router(page.api)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 
 
