@@ -79,6 +79,38 @@ def _top(after, before, limit: int) -> list[str]:
     return lines
 
 
+# What ``bench.soak --tracemalloc`` puts on the hub's PYTHONPATH: only the processor traces.
+SITECUSTOMIZE = """import os
+if os.environ.get("HIE_SOAK_TRACEMALLOC") and b"hub.cli.main\\0process" in open("/proc/self/cmdline", "rb").read():
+    from bench.heap import trace_in_background
+    trace_in_background(os.environ["HIE_SOAK_TRACEMALLOC"], float(os.environ.get("HIE_SOAK_TRACEMALLOC_EVERY", "60")),
+                        first=float(os.environ.get("HIE_SOAK_TRACEMALLOC_FIRST", "60")))
+"""
+
+
+def trace_in_background(path: str, every: float, *, first: float, frames: int = 6, top: int = 12) -> None:
+    """Trace this process's allocations; every ``every`` seconds append to ``path`` what grew since
+    the first snapshot, taken ``first`` seconds after start-up (past the processor's warm-up)."""
+    import threading
+
+    tracemalloc.start(frames)
+
+    def run() -> None:
+        time.sleep(first)
+        baseline = tracemalloc.take_snapshot()
+        started = time.monotonic()
+        while True:
+            time.sleep(every)
+            snapshot = tracemalloc.take_snapshot()
+            traced = tracemalloc.get_traced_memory()[0] / 2**20
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(f"t={time.monotonic() - started:.0f}s since the first snapshot: traced {traced:.1f} MiB, "
+                          f"RSS {rss_mb(os.getpid())['rss']:.1f} MB\n")
+                out.writelines(f"  {line}\n" for line in _top(snapshot, baseline, top))
+
+    threading.Thread(target=run, name="soak-tracemalloc", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.heap", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="batches processed after the warm-up [40]")

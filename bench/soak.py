@@ -9,7 +9,8 @@ with how many documents had been sent, acknowledged and processed by then.
 Per process the summary gives RSS at the end of the warm-up, at the end, the maximum, and the
 slope of a least-squares line over the second half of the run (MB per 10 minutes, and MB per
 10,000 documents processed). Verdict ``growing`` when that slope is above ``GROWTH_MB_PER_10MIN``
-*and* above three standard errors of the fit; else ``flat``. Why that threshold: the allocator
+*and* above three standard errors of the fit *and* the fitted rise over the second half is at
+least ``NOISE_MB``; else ``flat``. Why that threshold: the allocator
 (pymalloc arenas, glibc's heap) moves a Python process's RSS by a few MB up and down as batches
 come and go, so over a 15-minute half a real trend below ~1 MB per 10 minutes cannot be told from
 that noise; and 1 MB per 10 minutes (at 100 docs/s: 1 MB per 60,000 documents, ~17 bytes each)
@@ -40,6 +41,7 @@ from pathlib import Path
 from . import exchange as ex
 
 GROWTH_MB_PER_10MIN = 1.0
+NOISE_MB = 1.0  # a fitted rise smaller than this over the second half is the allocator's, whatever its slope
 
 
 def rss_mb(pid: int) -> dict[str, float] | None:
@@ -97,7 +99,8 @@ def summarize(samples: list[dict], warmup_s: float) -> dict:
         per_doc, _ = fit([(done, rss) for _, done, rss, _ in second])
         anon_per_s, _ = fit([(t, anon) for t, _, _, anon in second])
         slope = per_s * 600
-        growing = slope > GROWTH_MB_PER_10MIN and per_s > 3 * err
+        rise = per_s * (second[-1][0] - second[0][0]) if second else 0.0
+        growing = slope > GROWTH_MB_PER_10MIN and per_s > 3 * err and rise >= NOISE_MB
         out[role] = {"rss_start_mb": round(warm[0][2], 1), "rss_end_mb": round(warm[-1][2], 1),
                      "rss_max_mb": round(max(r[2] for r in series), 1),
                      "growth_mb": round(warm[-1][2] - warm[0][2], 1),
@@ -135,7 +138,8 @@ def send_steady(port: int, feeder: Feeder, *, rate: float, seconds: float, pool:
     conns = ex._open_connections(port, pool)
     lock = threading.Lock()
     state = {"next": 0, "starved": 0, "lag_max": 0.0, "late": 0}
-    latencies: list[float] = []
+    service: list[float] = []  # send -> answer
+    lags: list[float] = []  # due -> send: how far the schedule fell behind
     t0 = time.perf_counter() + 0.05
     end = t0 + seconds
 
@@ -160,7 +164,8 @@ def send_steady(port: int, feeder: Feeder, *, rate: float, seconds: float, pool:
             state["lag_max"] = max(state["lag_max"], lag)
             state["late"] += lag > 1.0
             conn.post(body, 1)
-            latencies.append(start - due + (time.perf_counter() - start))
+            service.append(time.perf_counter() - start)
+            lags.append(lag)
 
     threads = [threading.Thread(target=run, args=(c,), daemon=True) for c in conns]
     for t in threads:
@@ -172,7 +177,8 @@ def send_steady(port: int, feeder: Feeder, *, rate: float, seconds: float, pool:
         c.close()
     result = ex._merge(conns)
     result.update({"duration_s": round(duration, 1), "offered_docs_per_s": rate,
-                   "docs_per_s": round(result["docs_ok"] / duration, 1), "latency": ex.latency_summary(latencies),
+                   "docs_per_s": round(result["docs_ok"] / duration, 1), "latency": ex.latency_summary(service),
+                   "send_lag": ex.latency_summary(lags),
                    "feeder_starved": state["starved"], "send_lag_max_s": round(state["lag_max"], 2),
                    "sent_over_1s_late": state["late"]})
     return result
@@ -186,6 +192,16 @@ def run_soak(args, say=print) -> dict:
     init_pki(data_dir / "pki", hub_name="基准测试区域平台")
     for code in ex.MEMBERS:
         issue_member(data_dir / "pki", member=code, member_name=f"基准测试机构 {code}")
+    if args.tracemalloc:  # the processor traces its allocations (slower: a diagnosis, not a figure)
+        from .heap import SITECUSTOMIZE
+
+        (tmp / "site").mkdir()
+        (tmp / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
+        (args.out / "soak-tracemalloc.txt").unlink(missing_ok=True)
+        os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, (str(tmp / "site"), os.environ.get("PYTHONPATH")))),
+                          HIE_SOAK_TRACEMALLOC=str((args.out / "soak-tracemalloc.txt").resolve()),
+                          HIE_SOAK_TRACEMALLOC_EVERY=str(args.tracemalloc),
+                          HIE_SOAK_TRACEMALLOC_FIRST=str(args.warmup + 30))  # + the builder's head start
     server = ex.HubServer(data_dir, workers=args.workers, log_path=args.out / "soak-server.log")
     report: dict = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -254,7 +270,8 @@ def print_summary(report: dict, out=sys.stdout) -> None:
     out.write(f"\nsoak {report['started_at']}: {report['config']['minutes']} min, offered "
               f"{load['offered_docs_per_s']:g} docs/s, achieved {load['docs_per_s']:g} docs/s "
               f"({load['docs_ok']:,} documents acknowledged, errors {load['errors']}, lag max "
-              f"{load['send_lag_max_s']} s), p50 {load['latency']['p50_ms']} ms p99 {load['latency']['p99_ms']} ms; "
+              f"{load['send_lag_max_s']} s, p50 {load['send_lag']['p50_ms']} ms), answered in p50 {load['latency']['p50_ms']} ms "
+              f"p99 {load['latency']['p99_ms']} ms; "
               f"hub {load['cpu']['hub_cores']} cores (processor {load['cpu']['processor_cores']}), "
               f"loadgen {load['cpu']['loadgen_cores']}, other {load['cpu']['other_cores']}\n")
     out.write(f"RSS MB after {report['config']['warmup']:g} s warm-up; slope over the second half; growing = slope > "
@@ -275,8 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between RSS samples [10]")
     parser.add_argument("--warmup", type=float, default=None, help="seconds before the start figure [min(120, 10%%)]")
     parser.add_argument("--workers", type=int, default=2, help="hub worker processes [2]")
-    parser.add_argument("--pool", type=int, default=8, help="connections sending the schedule [8]")
+    parser.add_argument("--pool", type=int, default=16, help="connections sending the schedule [16]")
     parser.add_argument("--keep", action="store_true", help="keep the hub's temp data directory")
+    parser.add_argument("--tracemalloc", type=float, default=0, metavar="SECONDS",
+                        help="the processor writes its top allocation growth every SECONDS to OUT/soak-tracemalloc.txt")
     args = parser.parse_args(argv)
     if args.warmup is None:
         args.warmup = min(120.0, args.minutes * 6)
