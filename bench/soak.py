@@ -17,6 +17,10 @@ that noise; and 1 MB per 10 minutes (at 100 docs/s: 1 MB per 60,000 documents, ~
 would still be 144 MB a day, which a hub that runs for weeks would show. Slower growth needs a
 longer soak, or the in-process heap count of ``bench.heap``.
 
+Known warm-up (bounded, measured with ``bench.heap``): the processor's resident-ID check keeps
+its last 65,536 IDs (``hub.mpi.resident_id``), ~19 MB of RSS, full after 65,536 distinct IDs
+(11 minutes at 100 docs/s). A soak whose second half starts before that shows the cache filling.
+
 Documents are sealed during the run by one builder process (the sealing costs CPU: it is counted
 in ``loadgen_cores``). When the offered rate cannot be sustained (the builder or the hub falls
 behind), ``send_lag`` grows and the achieved rate is reported: growth per document is what counts.
