@@ -43,6 +43,7 @@ bench: system venv
 	$(PY) -m bench.agent --out bench/results
 	$(PY) -m bench.etl --out bench/results --servers
 	$(PY) -m bench.cubes --out bench/results
+	$(PY) -m bench.soak --out bench/results --minutes 30
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/results .pytest_cache
