@@ -4,14 +4,16 @@ Primary: a cell whose person-level count (the cube's privacy measure — visits,
 lines … — or any distinct-person measure asked for) is 1–4 is suppressed: all of its measures and
 the indicators that use them are withheld. Zero is published (an empty cell reveals no one).
 
-Complementary: a user can ask the same cube for the margins of a result — the total over one
-group-by level, or the level's parent (institution -> district -> city, day -> month -> year) —
-and subtract the published cells from it. So in every such margin group that holds exactly one
+Complementary: a user can ask the same cube for the margins of a result — the total over any of
+its group-by levels (down to the grand total over all of them), or a level's parent (institution ->
+district -> city, day -> month -> year) — and subtract the published cells from it. So in every such margin group that holds exactly one
 suppressed cell among several, the smallest published cell is suppressed as well (repeated until
 no group has a lone suppressed cell). Subtraction then yields only the sum of two or more withheld
 cells. Margins that are themselves small are suppressed by the primary rule in their own query.
 """
 from __future__ import annotations
+
+from itertools import combinations
 
 import pandas as pd
 
@@ -28,11 +30,13 @@ def primary(frame: pd.DataFrame, sensitive: list[str]) -> pd.Series:
 
 
 def _margins(visible: list[str], parents: dict[str, tuple[str, ...]]) -> list[list[str]]:
-    """Group keys of every margin a user can ask for by dropping or coarsening one level."""
+    """Group keys of every margin a user can ask for: any set of the levels dropped (down to the
+    grand total, which drops them all), or one level coarsened to a parent."""
     margins = []
+    for size in range(len(visible) - 1, -1, -1):  # the finest margins first
+        margins += [list(kept) for kept in combinations(visible, size)]
     for level in visible:
         others = [name for name in visible if name != level]
-        margins.append(others)
         for parent in parents.get(level, ()):
             margins.append(list(dict.fromkeys([*others, parent])))
     return margins

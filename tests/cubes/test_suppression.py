@@ -77,6 +77,16 @@ def test_complementary_suppression_leaves_no_margin_with_one_withheld_cell():
     assert not frame.loc[frame["n"] >= 5, "withheld"].all()  # not everything: the method stays useful
 
 
+def test_a_lone_withheld_cell_is_not_recoverable_from_the_grand_total():
+    # r1/c1 is the only cell of its row and of its column: the row and column margins are the cell
+    # itself (withheld in their own queries), but the grand total minus the published cells was it.
+    frame = pd.DataFrame([("r1", "c1", 3), ("r2", "c2", 40), ("r3", "c2", 50)], columns=["row", "col", "n"])
+    mask = complementary(frame, primary(frame, ["n"]), visible=["row", "col"], parents={}, basis="n")
+    assert mask.sum() >= 2
+    published = frame.loc[~mask, "n"].sum()
+    assert frame["n"].sum() - published != 3
+
+
 def test_exchange_cube_does_not_reveal_few_disease_reports(mart, region):
     # Broken down by document type, message counts are person-level (one disease report = one
     # patient): small ones are withheld. Without that level they are counts of a member's sending.
