@@ -10,20 +10,12 @@ from __future__ import annotations
 from ..backend import Backend
 from ..schema.versions import table as declared_table
 from .catalog import get_cube
-from .compile import MAX_CELLS, Part, Scope, _Builder
+from .compile import Part, Scope, compile_fact_keys
 from .errors import CubeError
 from .execute import execute
 from .query import Filter, Query
 
 MAX_FACT_KEYS = 50
-
-
-class _FactKeys(_Builder):
-    """The compiler's conditions (period, filters, scope, the cube's condition) on the fact table
-    itself (never a rollup: only the fact knows its rows), selecting the rows' keys."""
-
-    def source(self) -> tuple[str, dict[str, str]]:
-        return self.cube.fact, {"fact_key": "fact_key"}
 
 
 def cell_fact_keys(backend: Backend, query: Query, cell: dict[str, str], *, scope: Scope = Scope(),
@@ -47,10 +39,9 @@ def cell_fact_keys(backend: Backend, query: Query, cell: dict[str, str], *, scop
     if found["suppressed"]:
         raise CubeError("access.denied", "the cell is withheld (small count): its facts are not listed")
     filters = (*query.filters, *(Filter(name, (value,)) for name, value in cell.items()))
-    part = Part(cube, (), ("fact_key",), filters, query.period)
-    compiled = _FactKeys(part, scope, bool(getattr(backend, "cluster", None))).build()
-    sql = compiled.sql.replace(f"LIMIT {MAX_CELLS + 1}", f"ORDER BY m0 LIMIT {limit + 1}")
-    keys = [str(key) for key in backend.query_df(sql, compiled.params)["m0"].tolist()]
+    compiled = compile_fact_keys(Part(cube, (), (), filters, query.period), scope=scope,
+                                 distributed=bool(getattr(backend, "cluster", None)), limit=limit + 1)
+    keys = [str(key) for key in backend.query_df(compiled.sql, compiled.params)["m0"].tolist()]
     return {"cube": cube.name, "cell": dict(cell), "period": shown["period"],
             "fact_keys": keys[:limit], "complete": len(keys) <= limit}
 
