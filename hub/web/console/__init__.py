@@ -16,11 +16,16 @@ def install(app) -> None:
 
     from .hospital import api as hospital_api
     from .hospital import page as hospital_page
+    from .lineage import api as lineage_api
+    from .lineage import page as lineage_page
+    from .monitor import api as monitor_api
+    from .monitor import page as monitor_page
     from .pages import router as shell
     from .pivot import api as pivot_api
     from .pivot import page as pivot_page
 
-    for router in (shell, hospital_page, hospital_api, pivot_page, pivot_api):
+    for router in (shell, hospital_page, hospital_api, pivot_page, pivot_api, monitor_page, monitor_api,
+                   lineage_page, lineage_api):
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 

@@ -38,6 +38,8 @@ class NavItem:
 
 NAVIGATION = [NavItem("hospital", "/console/hospital", "nav.hospital")]
 NAVIGATION.append(NavItem("pivot", "/console/pivot", "nav.pivot", frozenset({Role.ANALYST, Role.INSTITUTION_ADMIN})))
+NAVIGATION.append(NavItem("monitor", "/console/monitor", "nav.monitor", frozenset({Role.OPERATOR, Role.INSTITUTION_ADMIN})))
+NAVIGATION.append(NavItem("lineage", "/console/lineage", "nav.lineage"))
 START = "/console/hospital"
 # Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
 SECURITY_HEADERS = {
