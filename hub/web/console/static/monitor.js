@@ -94,7 +94,7 @@
     const chart = echarts.getInstanceByDom(chartElement) || echarts.init(chartElement, null, {renderer: "canvas"});
     chart.setOption({
       animation: false, tooltip: {trigger: "axis"}, legend: {data: members, bottom: 0, type: "scroll"},
-      grid: {left: 50, right: 16, top: 16, bottom: 56},
+      grid: {left: 50, right: 16, top: 16, bottom: 90},
       xAxis: {type: "category", data: buckets.map(when), axisLabel: {rotate: 20}},
       yAxis: {type: "value", minInterval: 1},
       series: members.map((member) => ({
@@ -174,7 +174,7 @@
           detail.appendChild(text("span", `${name}: ${step[name]}`, {"data-key": name}));
           detail.appendChild(document.createElement("br"));
         }
-        return row([text("td", step.step, {"class": "step"}), text("td", when(step.at)), detail],
+        return row([text("td", step.step, {"class": "step"}), text("td", when(step.at || step.created_at)), detail],
                    {step: step.step, code: step.code || ""});
       });
       parts.push(table([t("monitor.step"), t("monitor.at"), t("monitor.detail")], rows, "journey"));
