@@ -231,4 +231,21 @@ def compile_part(part: Part, *, scope: Scope = Scope(), distributed: bool = Fals
     return _Builder(part, scope, distributed).build()
 
 
-__all__ = ["Scope", "Part", "Compiled", "compile_part", "MAX_CELLS"]
+class _FactKeys(_Builder):
+    """The same conditions (period, filters, scope, the cube's condition) on the fact table itself
+    (never a rollup: only the fact knows its rows), selecting the rows' keys."""
+
+    def source(self) -> tuple[str, dict[str, str]]:
+        return self.cube.fact, {"fact_key": "fact_key"}
+
+
+def compile_fact_keys(part: Part, *, scope: Scope = Scope(), distributed: bool = False, limit: int) -> Compiled:
+    """The SELECT of the first ``limit`` fact keys (in key order) of the rows ``part`` reads within ``scope``
+    (``part.levels`` and ``part.measures`` are not used: the cell is named by ``part.filters``)."""
+    builder = _FactKeys(Part(part.cube, (), ("fact_key",), part.filters, part.period), scope, distributed)
+    compiled = builder.build()
+    sql = compiled.sql.replace(f"LIMIT {MAX_CELLS + 1}", f"ORDER BY m0 LIMIT {int(limit)}")
+    return Compiled(sql, compiled.params, compiled.source, {"m0": "fact_key"})
+
+
+__all__ = ["Scope", "Part", "Compiled", "compile_part", "compile_fact_keys", "MAX_CELLS"]

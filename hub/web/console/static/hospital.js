@@ -31,12 +31,18 @@
     return element;
   }
 
-  function valueCell(cell, series, unit) {
+  function valueCell(cell, series, unit, indicator) {
     const withheld = cell.suppressed[series];
     const value = withheld ? null : cell[series];
-    const td = text("td", formatNumber(value, unit, lang), {
+    const td = text("td", null, {
       "class": "num " + series, "data-series": series, "data-suppressed": String(withheld),
       "data-value": value === null || value === undefined ? "" : String(value)});
+    const shown = formatNumber(value, unit, lang);
+    // a shown number leads to its lineage (the facts behind it); a withheld one leads nowhere
+    const traced = !withheld && value !== null && value !== undefined && value !== 0 && series !== "year_ago";
+    td.appendChild(traced ? text("a", shown, {"class": "lineage", title: t("lineage.link"),
+      href: "/console/lineage?" + params({chart: indicator, code: cell.code, label: cell.label, series}).toString()})
+      : document.createTextNode(shown));
     if (withheld) td.title = t("cell.suppressed");
     return td;
   }
@@ -55,7 +61,7 @@
       const url = drillUrl(data.level, cell.code);
       name.appendChild(url ? text("a", cell.label, {href: url, "class": "drill"}) : text("span", cell.label));
       row.appendChild(name);
-      for (const series of SERIES) row.appendChild(valueCell(cell, series, data.unit));
+      for (const series of SERIES) row.appendChild(valueCell(cell, series, data.unit, data.indicator));
       const visible = (series) => cell.suppressed[series] ? null : cell[series];
       row.appendChild(text("td", formatChange(visible("current"), visible("previous")), {"class": "num change"}));
       row.appendChild(text("td", formatChange(visible("current"), visible("year_ago")), {"class": "num change"}));

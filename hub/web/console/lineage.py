@@ -1,0 +1,127 @@
+"""The lineage view: from a number on the hospital dashboard, the facts behind that cell and, for a
+fact, its lineage — the OLTP row, the signed message's id and digests — within the viewer's scope.
+
+The cell is the one the dashboard showed: the chart's own cube query (``hospital.queries``, the same
+view and scope) answered again, and its first fact keys listed by ``olap.cubes.facts.cell_fact_keys``,
+which refuses a withheld cell before reading a fact (``access.denied``). A fact's lineage is
+``etl.lineage.lineage`` (as ``GET /api/lineage/{fact_key}``), shown only when the fact's institution
+is one the viewer may see (``members_in`` of the user's cube scope); otherwise ``access.denied``.
+Identifiers and digests only: never a document or anything about a patient.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from olap.cubes import CubeError, parse_query
+from olap.cubes.facts import cell_fact_keys
+from olap.errors import BackendUnavailable, OlapError
+from protocol.errors import HubError
+from protocol.timestamps import utcnow
+
+from ... import monitor
+from ..cubes import CHINA_OFFSET
+from ..errors import HubErrorRoute
+from .auth import ApiViewer, Viewer
+from .hospital import INDICATORS, queries, resolve
+from .pages import allowed, page_viewer, render
+from .users import scope_of
+
+SERIES = ("current", "previous")  # the year-ago value rides on the current query: not traced
+_BY_KEY = {indicator.key: indicator for indicator in INDICATORS}
+
+page = APIRouter(prefix="/console", include_in_schema=False)
+api = APIRouter(prefix="/console/api/lineage", route_class=HubErrorRoute, include_in_schema=False)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The cube layer's errors as the console's codes (never the engine's text)."""
+    try:
+        yield
+    except CubeError as exc:
+        raise HubError(exc.code, "cell refused", field=exc.fields.get("field")) from None
+    except BackendUnavailable as exc:
+        raise HubError("olap.unavailable", exc.code) from None
+    except OlapError as exc:
+        raise HubError("server.error", exc.code) from None
+
+
+def cell_facts(request: Request, viewer: Viewer) -> dict:
+    """The first fact keys behind one cell of a dashboard chart (``chart``, ``code``, ``series`` and the
+    dashboard's own view parameters), within the viewer's scope; a withheld cell: ``access.denied``."""
+    if not allowed(viewer, "lineage") or not allowed(viewer, "hospital"):
+        raise HubError("access.denied", "the viewer's role may not open this page")
+    params = request.query_params
+    indicator = _BY_KEY.get(params.get("chart", ""))
+    if indicator is None:
+        raise HubError("cube.indicator.unknown", "no such dashboard indicator", field="/chart")
+    series = params.get("series") or "current"
+    if series not in SERIES:
+        raise HubError("request.invalid", "series: current or previous", field="/series")
+    code = params.get("code", "")
+    if not code or len(code) > 64:
+        raise HubError("request.invalid", "code: the cell's code", field="/code")
+    view, scope = resolve(request, viewer)
+    body = queries(indicator, view)[series]
+    body = {name: value for name, value in body.items() if name not in ("compare", "labels", "sort")}
+    mart = getattr(request.app.state, "mart", None)
+    if mart is None:
+        raise HubError("olap.unavailable", "no mart configured")
+    with _refusals():
+        query = parse_query(indicator.cube, body, today=(utcnow() + CHINA_OFFSET).date())
+        found = cell_fact_keys(mart, query, {view.level: code}, scope=scope)
+    return {**found, "chart": indicator.key, "series": series, "level": view.level, "code": code}
+
+
+def fact_lineage(request: Request, viewer: Viewer, fact_key: str) -> dict:
+    """``etl.lineage`` of one fact when its institution is within the viewer's scope."""
+    from etl.errors import LineageError
+    from etl.lineage import lineage
+
+    if not allowed(viewer, "lineage"):
+        raise HubError("access.denied", "the viewer's role may not open this page")
+    with request.app.state.hub.sessions() as session:
+        try:
+            answer = lineage(session, fact_key)
+        except LineageError:
+            raise HubError("lineage.key.invalid", "not <table>:<row id>") from None
+        if not answer["found"]:
+            raise HubError("lineage.fact.not_found", "no such OLTP row (retracted, or never loaded)")
+        scope = scope_of(session, viewer.user)
+        members = monitor.members_in(session, districts=scope.districts, institutions=scope.institutions)
+        owner = answer.get("institution") or answer["message"]["member"]
+        if members is not None and owner not in members:
+            raise HubError("access.denied", "lineage of a fact outside the viewer's scope")
+    return answer
+
+
+@page.get("/lineage")
+def lineage_page(request: Request) -> Response:
+    viewer = page_viewer(request, "lineage")
+    if not isinstance(viewer, Viewer):
+        return viewer
+    params = request.query_params
+    cell = {name: params.get(name, "")[:64] for name in ("chart", "code", "series", "unit", "as_of", "district",
+                                                         "institution", "label")}
+    return render(request, "lineage.html", viewer=viewer, current="lineage", cell=cell,
+                  fact_key=params.get("fact_key", "")[:100], journeys=allowed(viewer, "monitor"))
+
+
+@api.get("/cell")
+async def lineage_cell(request: Request, viewer: ApiViewer) -> dict:
+    """The facts behind a dashboard cell (at most 50; ``complete`` says whether that is all)."""
+    return await run_in_threadpool(cell_facts, request, viewer)
+
+
+@api.get("/fact/{fact_key}")
+async def lineage_fact(request: Request, viewer: ApiViewer, fact_key: str) -> dict:
+    """A fact's OLTP row, document and signed message: ids and digests."""
+    return await run_in_threadpool(fact_lineage, request, viewer, fact_key)
+
+
+__all__ = ["page", "api", "cell_facts", "fact_lineage", "SERIES"]
