@@ -112,8 +112,11 @@ def _chromium() -> str | None:
     return shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One headless chromium for the console's tests. Package-scoped, not session-scoped: Playwright's
+    sync API keeps an asyncio loop running in the main thread while it is open, and tests after these
+    (the SOAP front's ASGI client) call ``asyncio.run`` there."""
     executable = _chromium()
     if executable is None:
         missing("Debian's chromium is not installed (scripts/install-system-packages.sh installs it)")
