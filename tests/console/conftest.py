@@ -67,7 +67,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def console_hub(tmp_path_factory, region, pki_dir, chdb_dir):  # noqa: F811
+def console_settings() -> dict:
+    """Settings of ``console_hub`` beyond the defaults; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings):  # noqa: F811
     import uvicorn
 
     data_dir = tmp_path_factory.mktemp("console-hub")
@@ -76,7 +82,7 @@ def console_hub(tmp_path_factory, region, pki_dir, chdb_dir):  # noqa: F811
         source.backup(copy)
     source.close()
     settings = Settings(data_dir=data_dir, pki_dir=pki_dir, start_processor=False, etl_interval_s=0,
-                        console_session_minutes=30)
+                        **{"console_session_minutes": 30, **console_settings})
     hub = Hub.open(settings)  # migrates the copy: the console's tables (0006)
     mart = ChdbBackend(chdb_dir, database=f"console_{uuid.uuid4().hex[:10]}")
     fill_mart(mart, region)
