@@ -1,9 +1,14 @@
 """A hub serving the console on 127.0.0.1 with real data, and a headless Chromium to drive it.
 
-``console_hub``  module: the cube tests' region (tests/cubes/conftest.py: documents delivered through
-                 the exchange's inbox and the processor) copied into the hub's own data directory,
+``console_hub``  module: the cube tests' region (tests/cubes/conftest.py: documents put straight into
+                 the inbox, tests/support/inbox.py, then the processor) copied into the hub's own data directory,
                  its mart filled by the ETL in embedded chDB, console users and members' bearer
                  tokens added, the whole app (``create_app``) served by uvicorn in a thread.
+``console_settings``  module: settings of ``console_hub`` beyond its defaults (a module may override it).
+``exchange_region``  module: a hub the test starts, and the same scenario sent to it through the signed
+                 SOAP exchange by its members (their own certificates), processed by its processor.
+``exchange_hub`` module, per engine: that hub serving the console on a mart the ETL filled from it, in
+                 embedded chDB and on a ClickHouse server (``clickhouse``).
 ``browser``      session: Debian's chromium through Playwright (nothing downloaded); the browser
                  tests are skipped, saying why, when it is absent.
 """

@@ -79,7 +79,8 @@ def test_five_failures_for_a_name_refuse_it_in_one_line_until_the_window_passes(
     assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60 + 1
     assert "hie_console=" not in refused.headers.get("set-cookie", "")
     audited = _audited(sessions, "console.login.throttled")
-    assert [(e.event_type, e.outcome, e.member) for e in audited] == [("console.login.reject", "failure", "console:xihu")]
+    assert [(e.event_type, e.outcome, e.member) for e in audited] == [
+        ("console.login.reject", "failure", "console:xihu")]
     assert _sign_in(client, "gongshu").status_code == 303  # another name from the same address still signs in
     with transaction(sessions) as session:  # a quarter of an hour later
         for attempt in session.scalars(select(ConsoleLoginAttempt)):
