@@ -37,6 +37,12 @@ class Settings:
     restart_backoff_s: float = 1.0  # first delay before restarting a child that died (doubles each time)
     restart_backoff_max_s: float = 30.0
     console_session_minutes: float = 480.0  # a console sign-in lasts this long (docs/console.md)
+    # console sign-in throttle (docs/console.md, Throttling): failures counted over a sliding window
+    console_login_window_minutes: float = 15.0
+    console_login_failures_per_name: int = 5  # failures for one user name (from anywhere), then refused
+    console_login_failures_per_address: int = 20  # failures from one client address (any names), then refused
+    console_login_delay_s: float = 1.0  # each earlier failure in the window delays the next attempt this much
+    console_login_delay_max_s: float = 4.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -85,6 +91,11 @@ class Settings:
             restart_backoff_s=float(env.get("HIE_RESTART_BACKOFF_S", 1.0)),
             restart_backoff_max_s=float(env.get("HIE_RESTART_BACKOFF_MAX_S", 30.0)),
             console_session_minutes=float(env.get("HIE_CONSOLE_SESSION_MINUTES", 480.0)),
+            console_login_window_minutes=float(env.get("HIE_CONSOLE_LOGIN_WINDOW_MINUTES", 15.0)),
+            console_login_failures_per_name=int(env.get("HIE_CONSOLE_LOGIN_FAILURES_PER_NAME", 5)),
+            console_login_failures_per_address=int(env.get("HIE_CONSOLE_LOGIN_FAILURES_PER_ADDRESS", 20)),
+            console_login_delay_s=float(env.get("HIE_CONSOLE_LOGIN_DELAY_S", 1.0)),
+            console_login_delay_max_s=float(env.get("HIE_CONSOLE_LOGIN_DELAY_MAX_S", 4.0)),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -1,9 +1,14 @@
 """A hub serving the console on 127.0.0.1 with real data, and a headless Chromium to drive it.
 
-``console_hub``  module: the cube tests' region (tests/cubes/conftest.py: documents delivered through
-                 the exchange's inbox and the processor) copied into the hub's own data directory,
+``console_hub``  module: the cube tests' region (tests/cubes/conftest.py: documents put straight into
+                 the inbox, tests/support/inbox.py, then the processor) copied into the hub's own data directory,
                  its mart filled by the ETL in embedded chDB, console users and members' bearer
                  tokens added, the whole app (``create_app``) served by uvicorn in a thread.
+``console_settings``  module: settings of ``console_hub`` beyond its defaults (a module may override it).
+``exchange_region``  module: a hub the test starts, and the same scenario sent to it through the signed
+                 SOAP exchange by its members (their own certificates), processed by its processor.
+``exchange_hub`` module, per engine: that hub serving the console on a mart the ETL filled from it, in
+                 embedded chDB and on a ClickHouse server (``clickhouse``).
 ``browser``      session: Debian's chromium through Playwright (nothing downloaded); the browser
                  tests are skipped, saying why, when it is absent.
 """
@@ -17,24 +22,33 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
+from certs import PkiPaths, init_pki, issue_member
 from hub.auth import issue
+from hub.exchange.models import Message
 from hub.runtime import Hub
 from hub.settings import Settings
 from hub.store.db import transaction
 from hub.web.app import create_app
 from hub.web.console.users import create
-from olap import ChdbBackend
+from olap import ChdbBackend, ServerBackend
+from protocol.credentials import Credentials
+from protocol.status import MessageStatus
 from protocol.timestamps import utcnow
 from tests.cubes.checks import fill_mart
 from tests.cubes.conftest import region  # noqa: F401  (fixture: the filled region)
 from tests.exchange.conftest import pki_dir  # noqa: F401  (fixture: the hub's PKI)
+from tests.support.documents import document
 from tests.support.missing import missing
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"  # git-ignored screenshots
@@ -67,27 +81,147 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def console_hub(tmp_path_factory, region, pki_dir, chdb_dir):  # noqa: F811
-    import uvicorn
+def console_settings() -> dict:
+    """Settings of ``console_hub`` beyond the defaults; a test module may override this fixture."""
+    return {}
 
+
+@pytest.fixture(scope="module")
+def console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings):  # noqa: F811
     data_dir = tmp_path_factory.mktemp("console-hub")
     source = sqlite3.connect(region.engine.url.database)
     with sqlite3.connect(data_dir / "hub.db") as copy:
         source.backup(copy)
     source.close()
     settings = Settings(data_dir=data_dir, pki_dir=pki_dir, start_processor=False, etl_interval_s=0,
-                        console_session_minutes=30)
+                        **{"console_session_minutes": 30, **console_settings})
     hub = Hub.open(settings)  # migrates the copy: the console's tables (0006)
     mart = ChdbBackend(chdb_dir, database=f"console_{uuid.uuid4().hex[:10]}")
     fill_mart(mart, region)
+    tokens = _add_users(hub)
+    app = create_app(settings, hub=hub)
+    app.state.mart = mart
+    try:
+        with _served(app) as url:
+            yield ConsoleHub(url, hub, mart, tokens)
+    finally:
+        mart.drop_database()
+        mart.close()
+        hub.sessions.kw["bind"].dispose()
+
+
+@dataclass
+class ExchangeRegion:
+    """The cube tests' scenario sent through the signed SOAP exchange to a running hub."""
+
+    url: str
+    hub: Hub
+    app: object
+    tokens: dict[str, str]
+    today: date
+    sent: dict[str, int]  # member -> documents sent (each accepted with a signed receipt)
+    seconds: float  # from the first batch sent to the last message processed
+
+
+@pytest.fixture(scope="module")
+def exchange_region(tmp_path_factory):
+    """A hub started by the test (its processor running) and the cube tests' scenario (≈ 600 documents
+    and a bad one) sent to it by its members: each batch encrypted for the hub and signed with the
+    member's own certificate (``adapters.client.HubClient.submit_batch``), answered with signed
+    receipts, then processed by the hub's processor. The members' certificates are issued by a PKI of
+    its own (the exchange tests' ``pki_dir`` stays as those tests expect it)."""
+    from tests.cubes.conftest import _seed_registry
+    from tests.cubes.scenario import Scenario
+
+    data_dir = tmp_path_factory.mktemp("exchange-hub")
+    init_pki(data_dir / "pki", hub_name="测试区域卫生信息平台")
+    scenario = Scenario().build()
+    bad = document("OutpatientVisit", institution="C03", document_id="C03-BAD-1")
+    bad.find("{urn:hie:doc:v1}body/{urn:hie:doc:v1}department").set("code", "99.99")  # not in the code list
+    scenario.documents["C03"].append(bad)  # stored with its receipt, refused by the processor
+    for member in scenario.documents:  # EC keys are quick to make; H01 signs with RSA, as hospitals often do
+        issue_member(data_dir / "pki", member=member, key_type="rsa-2048" if member == "H01" else "ec-p256")
+    settings = Settings(data_dir=data_dir, start_processor=True, processing_interval_s=0.1, etl_interval_s=0,
+                        console_session_minutes=30)
+    hub = Hub.open(settings)
+    _seed_registry(hub.sessions.kw["bind"])
+    tokens = _add_users(hub)
+    app = create_app(settings, hub=hub)
+    try:
+        with _served(app) as url:
+            started = time.perf_counter()
+            sent = _send(url, PkiPaths.of(data_dir / "pki"), scenario.documents)
+            _wait_processed(hub, deadline=time.monotonic() + 120)
+            yield ExchangeRegion(url, hub, app, tokens, (datetime.now(timezone.utc) + timedelta(hours=8)).date(),
+                                 sent, time.perf_counter() - started)
+    finally:
+        hub.sessions.kw["bind"].dispose()
+
+
+def _send(url: str, paths: PkiPaths, documents: dict[str, list], *, batch: int = 100) -> dict[str, int]:
+    from adapters.client import HubClient
+
+    sent = {}
+    for member, items in documents.items():
+        client = HubClient(f"{url}/soap/exchange", hub_cert=paths.hub_enc_cert, ca_cert=paths.ca_cert,
+                           credentials=Credentials.from_files(paths.members / member / "cert.pem",
+                                                              paths.members / member / "key.pem"))
+        for start in range(0, len(items), batch):
+            chunk = [(f"urn:uuid:{uuid.uuid4()}", doc) for doc in items[start:start + batch]]
+            receipts = client.submit_batch(chunk)
+            assert all(receipt.accepted for receipt in receipts), [r.code for r in receipts if not r.accepted][:3]
+        sent[member] = len(items)
+    return sent
+
+
+def _wait_processed(hub: Hub, *, deadline: float) -> None:
+    pending = [status.value for status in MessageStatus.pending()]
+    while True:
+        with hub.sessions() as session:
+            waiting = session.scalar(select(func.count()).select_from(Message).where(Message.status.in_(pending)))
+        if not waiting:
+            return
+        assert time.monotonic() < deadline, f"{waiting} messages still unprocessed"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module", params=[pytest.param("chdb", id="chdb"),
+                                        pytest.param("server", id="server", marks=pytest.mark.clickhouse)])
+def exchange_hub(request, exchange_region, chdb_dir) -> ConsoleHub:
+    """``exchange_region``'s hub serving the console on a mart the ETL filled from it, once per engine:
+    embedded chDB, and a ClickHouse server (marked ``clickhouse``)."""
+    if request.param == "chdb":
+        mart = ChdbBackend(chdb_dir, database=f"console_x_{uuid.uuid4().hex[:10]}")
+    else:
+        server = request.getfixturevalue("ch_server")
+        mart = ServerBackend(server.host, server.tcp_port, database=f"console_x_{uuid.uuid4().hex[:10]}")
+    engine = exchange_region.hub.sessions.kw["bind"]
+    try:
+        fill_mart(mart, SimpleNamespace(store=SimpleNamespace(sessions=exchange_region.hub.sessions), engine=engine,
+                                        today=exchange_region.today))
+        exchange_region.app.state.mart = mart
+        yield ConsoleHub(exchange_region.url, exchange_region.hub, mart, exchange_region.tokens)
+    finally:
+        exchange_region.app.state.mart = None
+        mart.drop_database()
+        mart.close()
+
+
+def _add_users(hub: Hub) -> dict[str, str]:
+    """The console users of :data:`USERS`; returns a bearer token for each equivalent member."""
     with transaction(hub.sessions) as session:
         for username, (role, division, institution) in USERS.items():
             create(session, username=username, password=PASSWORD, role=role, now=utcnow(), region_code=division,
                    institution_code=institution)
-        tokens = {member: issue(session, member=member, label="console test", now=utcnow())
-                  for member in EQUIVALENT_MEMBER.values()}
-    app = create_app(settings, hub=hub)
-    app.state.mart = mart
+        return {member: issue(session, member=member, label="console test", now=utcnow())
+                for member in EQUIVALENT_MEMBER.values()}
+
+
+@contextmanager
+def _served(app):
+    """``app`` served by uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
+    import uvicorn
+
     switch = sys.getswitchinterval()  # the app's start-up tunes it for the exchange; give it back after
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning",
                                            access_log=False))
@@ -98,14 +232,11 @@ def console_hub(tmp_path_factory, region, pki_dir, chdb_dir):  # noqa: F811
         assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
         time.sleep(0.05)
     try:
-        yield ConsoleHub(f"http://127.0.0.1:{server.config.port}", hub, mart, tokens)
+        yield f"http://127.0.0.1:{server.config.port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sys.setswitchinterval(switch)
-        mart.drop_database()
-        mart.close()
-        hub.sessions.kw["bind"].dispose()
 
 
 def _chromium() -> str | None:

@@ -5,7 +5,7 @@ The hub's app calls :func:`install`; the tables (``models``) are importable with
 """
 from __future__ import annotations
 
-from .models import ConsoleSession, ConsoleUser
+from .models import ConsoleLoginAttempt, ConsoleSession, ConsoleUser
 
 
 def install(app) -> None:
@@ -24,4 +24,4 @@ def install(app) -> None:
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 
 
-__all__ = ["install", "ConsoleUser", "ConsoleSession"]
+__all__ = ["install", "ConsoleUser", "ConsoleSession", "ConsoleLoginAttempt"]

@@ -23,6 +23,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (中文, English)
     "login.failed": ("用户名或密码错误，或账户已停用。", "Wrong user name or password, or the account is disabled."),
     "login.expired": ("会话已过期，请重新登录。", "Your session has expired: please sign in again."),
     "login.csrf": ("表单已失效，请重试。", "The form expired: please try again."),
+    "login.throttled": ("登录失败次数过多，请稍后再试。", "Too many failed sign-ins: please try again later."),
     "refused.csrf": ("请求缺少有效的表单令牌，已拒绝。", "Refused: the request carried no valid form token."),
     "refused.scope": ("无权查看该辖区或机构的数据。", "You may not see this district's or institution's figures."),
     "refused.role": ("您的角色无权打开此页面。", "Your role may not open this page."),

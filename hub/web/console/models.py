@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...store.models import Base, UTCDateTime
@@ -38,4 +38,18 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
-__all__ = ["ConsoleUser", "ConsoleSession"]
+class ConsoleLoginAttempt(Base):
+    """A sign-in attempt the throttle counts (``throttle.py``): written before the password is checked,
+    deleted when it succeeds, so a row is a failure or an attempt still in flight. Holds a digest of
+    the name typed, never the name (it may be a password typed in the wrong field)."""
+
+    __tablename__ = "console_login_attempt"
+    __table_args__ = (Index("ix_console_login_attempt_name", "username_sha256", "at"),
+                      Index("ix_console_login_attempt_address", "client_address", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    username_sha256: Mapped[str] = mapped_column(String(64))
+    client_address: Mapped[str] = mapped_column(String(64))  # "" when the server does not know it
+
+
+__all__ = ["ConsoleUser", "ConsoleSession", "ConsoleLoginAttempt"]

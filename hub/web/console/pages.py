@@ -5,6 +5,7 @@ extends ``base.html``; :data:`PAGES` lists the routers and :data:`NAVIGATION` th
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from ...store.db import transaction
 from .auth import Viewer, csrf_ok, lang_of, read_form, remember_language, set_cookie, viewer_of
 from .i18n import format_number, labels
 from .sessions import COOKIE, LOGIN_CSRF_COOKIE, close_session, new_token, open_session
-from .users import Role, check_password
+from .throttle import ThrottlePolicy, begin_attempt, standing, succeeded
+from .users import Role, check_password, get_by_name, valid_username
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -105,14 +107,30 @@ def _login_form(request: Request, *, error: str | None, status_code: int = 200) 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Sign in; every success and failure is audited (the user name when it exists, never the password)."""
+    """Sign in; every success and failure is audited (the user name when it exists, never the password).
+    Throttled (``throttle.py``): refused while too many failures count against the name or the address."""
     form = await read_form(request)
     if not csrf_ok(request, form, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return _login_form(request, error="login.csrf", status_code=403)
     client = request.client.host if request.client else None
     settings = request.app.state.hub.settings
+    policy, username = ThrottlePolicy.of(settings), form.get("username", "")
     with transaction(request.app.state.hub.sessions) as session:
-        user, refusal = check_password(session, username=form.get("username", ""), password=form.get("password", ""))
+        now = utcnow()
+        counted = standing(session, username=username, client_address=client or "", now=now, policy=policy)
+        if counted.refused(policy):  # the same answer whether the user exists or not
+            user = get_by_name(session, username=username) if valid_username(username) else None
+            audit.record(session, "console.login.reject", code="console.login.throttled",
+                         member=f"console:{user.username}" if user is not None else None, client_address=client)
+        else:
+            begin_attempt(session, username=username, client_address=client or "", now=now)
+    if counted.refused(policy):
+        response = _login_form(request, error="login.throttled", status_code=429)
+        response.headers["Retry-After"] = str(counted.retry_after_s(policy, now))
+        return response
+    await asyncio.sleep(counted.delay_s(policy))  # before the check, so a success waits as long as a failure
+    with transaction(request.app.state.hub.sessions) as session:
+        user, refusal = check_password(session, username=username, password=form.get("password", ""))
         who = f"console:{user.username}" if user is not None else None
         if refusal is not None:
             audit.record(session, "console.login.reject", code=f"console.login.{refusal}", member=who,
@@ -120,6 +138,7 @@ async def login(request: Request) -> Response:
             token = None
         else:
             audit.record(session, "console.login", member=who, client_address=client)
+            succeeded(session, username=username)
             token = open_session(session, user=user, now=utcnow(), minutes=settings.console_session_minutes)
     if token is None:
         return _login_form(request, error="login.failed", status_code=401)

@@ -96,10 +96,15 @@ def disable(session: Session, *, username: str, now: datetime) -> ConsoleUser:
     return user
 
 
+def valid_username(username: str) -> bool:
+    """Whether ``username`` could name a user (what is not is never looked up)."""
+    return bool(USERNAME.fullmatch(username or ""))
+
+
 def check_password(session: Session, *, username: str, password: str) -> tuple[ConsoleUser | None, str | None]:
     """(the user, None) when the password is right and the user enabled; else (user or None, reason):
     ``unknown``, ``password`` or ``disabled``. Time spent is the same for an unknown name."""
-    user = get_by_name(session, username=username) if USERNAME.fullmatch(username or "") else None
+    user = get_by_name(session, username=username) if valid_username(username) else None
     try:
         _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -131,5 +136,5 @@ def scope_of(session: Session, user: SignedIn) -> Scope:
     return Scope(districts=districts)
 
 
-__all__ = ["Role", "SignedIn", "create", "get_by_name", "list_all", "disable", "check_password", "signed_in",
-           "scope_of", "MIN_PASSWORD_LENGTH"]
+__all__ = ["Role", "SignedIn", "create", "get_by_name", "list_all", "disable", "check_password", "valid_username",
+           "signed_in", "scope_of", "MIN_PASSWORD_LENGTH"]
