@@ -54,12 +54,39 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     # the hub's own ETL loaded the mart and the bureau's cube queries answer (small cells withheld)
     assert re.search(r"analytics \(the hub's ETL run \d+ loaded [1-9]\d* fact rows", out)
     assert re.search(r"CLINIC01 +messages +\d+ +rejected +1 ", out)
-    assert re.search(r"诊疗人次 per institution: (\d+) cells, \1 withheld", out)
+    # synthetic visits (through the exchange) fill last month's cells above the small-cell threshold
+    assert re.search(r"^synthetic visits .*: 180 sent through SubmitBatch by 5 members", out, re.M)
+    assert "acknowledged: 180 processed" in out
+    assert re.search(r"per district, \d{4}-\d{2} \(POST /api/cubes/visits/query\): 2 cells, 0 withheld", out)
+    districts = dict(re.findall(r"^    (330102|330105) \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M))
+    assert int(districts["330102"]) >= 36 and int(districts["330105"]) >= 24
+    institutions = re.findall(r"^    [A-Z]+\d\d \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M)
+    assert len(institutions) == 5 and sum(map(int, institutions)) == sum(map(int, districts.values()))
+    # the console's URL and the demo logins, whose printed passwords sign in
+    assert re.search(r"^bureau console: http://127\.0\.0\.1:\d+/console/$", out, re.M)
+    logins = dict(re.findall(r"^  (demo\.[a-z0-9]+) +(\S{16}) +\w+ +(?:region|institution) \w+$", out, re.M))
+    assert set(logins) == {"demo.city", "demo.district", "demo.operator", "demo.hosp01"}
+    assert all(_signs_in(data_dir, username, password) for username, password in logins.items())
+    assert not _signs_in(data_dir, "demo.city", logins["demo.district"])
+    assert f"hie serve --data-dir {data_dir.resolve()} --port " in out
     # no processor process is left behind once the demo's hub is stopped
     deadline = time.monotonic() + 10
     while _processes_using(data_dir) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not _processes_using(data_dir)
+
+
+def _signs_in(data_dir: Path, username: str, password: str) -> bool:
+    from hub.settings import Settings
+    from hub.store.db import make_engine, session_factory
+    from hub.web.console.users import check_password
+
+    engine = make_engine(Settings.load(data_dir).db_url)
+    try:
+        with session_factory(engine)() as session:
+            return check_password(session, username=username, password=password)[1] is None
+    finally:
+        engine.dispose()
 
 
 def _processes_using(data_dir: Path) -> list[str]:
