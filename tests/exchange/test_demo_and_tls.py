@@ -54,9 +54,10 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     # the hub's own ETL loaded the mart and the bureau's cube queries answer (small cells withheld)
     assert re.search(r"analytics \(the hub's ETL run \d+ loaded [1-9]\d* fact rows", out)
     assert re.search(r"CLINIC01 +messages +\d+ +rejected +1 ", out)
-    # synthetic visits (through the exchange) fill last month's cells above the small-cell threshold
-    assert re.search(r"^synthetic visits .*: 180 sent through SubmitBatch by 5 members", out, re.M)
-    assert "acknowledged: 180 processed" in out
+    # synthetic documents (through the exchange) fill the months' cells above the small-cell threshold
+    assert re.search(r"^synthetic documents .*: 367 sent through SubmitBatch by 5 members: 300 OutpatientVisit, "
+                     r"48 InpatientStay, 19 InstitutionMonthlyStats$", out, re.M)
+    assert "acknowledged: 367 processed" in out
     assert re.search(r"per district, \d{4}-\d{2} \(POST /api/cubes/visits/query\): 2 cells, 0 withheld", out)
     districts = dict(re.findall(r"^    (330102|330105) \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M))
     assert int(districts["330102"]) >= 36 and int(districts["330105"]) >= 24
