@@ -8,8 +8,9 @@
    (``create_app``, uvicorn on 127.0.0.1 in this process, the mart opened here as in the tests).
 3. Signs in through the login form, then calls ``GET /console/api/hospital/{indicator}`` (all six)
    ``--repeats`` times each as both users (this month = November 2026; the city analyst's districts,
-   the district analyst's institutions): p50 / p95 per endpoint; then the whole page — the six at once, as the browser asks
-   them — ``--repeats`` times: p50 / p95 of the time until the last chart's data has arrived.
+   the district analyst's institutions): p50 / p95 per endpoint; then the whole page — the six at
+   once, as the browser asks them — ``--repeats`` times: p50 / p95 of the time until the last
+   chart's data has arrived.
 4. Yardstick, measured in the same run and paired with each call (right after it, so the machine's
    load moves both alike): the endpoint's own cube queries (this period with its year-ago comparison,
    and the period before) straight through ``olap.cubes.execute`` with the same scope, so what the

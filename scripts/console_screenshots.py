@@ -91,7 +91,7 @@ def pages_of(base: str, username: str, password: str, browser, out: Path) -> lis
     page.click("#login-submit")
     page.wait_for_load_state()
     menu = page.eval_on_selector_all("header.top nav a", "links => links.map(a => a.getAttribute('href'))")
-    menu = [link for link in dict.fromkeys(menu) if "logout" not in link and "login" not in link] or ["/console/hospital"]
+    menu = [link for link in dict.fromkeys(menu) if "/log" not in link] or ["/console/hospital"]
     for link in menu:
         page.goto(base + link)
         _settled(page)

@@ -31,7 +31,8 @@ from protocol.credentials import Credentials
 from protocol.xmlparse import parse_untrusted
 from schemas import EXAMPLES_DIR as EXAMPLES
 
-MEMBERS = (("CLINIC01", "示例社区卫生服务中心", "rsa-2048"), ("CLINIC02", "示例第二社区卫生服务中心", "rsa-2048"),
+MEMBERS = (("CLINIC01", "示例社区卫生服务中心", "rsa-2048"),
+           ("CLINIC02", "示例第二社区卫生服务中心", "rsa-2048"),
            ("CLINIC03", "示例第三社区卫生服务站", "ec-p256"), ("HOSP01", "示例区人民医院", "ec-p256"),
            ("HOSP02", "示例区中医院", "ec-p256"), ("BUREAU", "示例市卫生健康委员会", "rsa-2048"))
 DOC = "{urn:hie:doc:v1}"

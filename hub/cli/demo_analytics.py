@@ -46,9 +46,9 @@ def run_analytics_demo(*, data_dir: Path, base_url: str, since: datetime) -> Non
                    f"{cell['rejected']:>2}  rejection rate {cell['rejection_rate']:.1f} %")
     if "cells" not in health:
         click.echo(f"    refused: {health.get('code')}")
-    month = periods(since)[1][0]  # last month: a whole month of the synthetic visits
+    month, following = periods(since)[1]  # last month: a whole month of the synthetic visits
     body = {"measures": ["visits"], "indicators": ["charge_per_visit"], "labels": True,
-            "period": {"from": month.date().isoformat(), "to": (periods(since)[0][0] - timedelta(days=1)).date().isoformat()}}
+            "period": {"from": month.date().isoformat(), "to": (following - timedelta(days=1)).date().isoformat()}}
     for level, title in (("institution.district", "district"), ("institution.institution", "institution")):
         answer = requests.post(f"{base_url}/api/cubes/visits/query", headers=headers, timeout=60,
                                json={**body, "group_by": [level], "sort": [{"by": level}]}).json()
@@ -64,7 +64,8 @@ def run_analytics_demo(*, data_dir: Path, base_url: str, since: datetime) -> Non
             if cell.get("suppressed"):
                 click.echo(f"    {label:<22} withheld")
             else:
-                click.echo(f"    {label:<22} visits {cell['visits']:>4}  charge per visit ¥{cell['charge_per_visit']:.2f}")
+                click.echo(f"    {label:<22} visits {cell['visits']:>4}  "
+                           f"charge per visit ¥{cell['charge_per_visit']:.2f}")
 
 
 def _wait_for_etl(sessions, etl_status, since: datetime, timeout: float = 60.0) -> dict:

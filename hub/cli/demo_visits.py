@@ -174,8 +174,8 @@ def send_visits(clients: dict, *, now: datetime, timeout: float = 90.0) -> int:
         receipts = clients[member].submit_batch([(f"urn:uuid:{uuid.uuid4()}", doc) for doc in made])
         sent[member] = {receipt.message_id for receipt in receipts if receipt.status == "accepted"}
     total = sum(len(ids) for ids in sent.values())
-    click.echo(f"\nsynthetic documents (invented patients '合成…', ids …-SYN-…): {total} sent through SubmitBatch by "
-               f"{len(sent)} members: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
+    click.echo(f"\nsynthetic documents (invented patients '合成…', ids …-SYN-…): {total} sent through "
+               f"SubmitBatch by {len(sent)} members: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
     click.echo(f"  visits: {VISITS_PER_PERIOD} per member in this month so far, the two months before, and the "
                "same two months a year ago; stays at the hospitals; monthly statistics of the whole months")
     outcomes: dict[str, int] = {}
