@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "tests" / "artifacts" / "screenshots"
 README_PICTURES = {"demo.city-hospital.png": "console-hospital-city.png",
-                   "demo.city-hospital-330102-HOSP01.png": "console-hospital-institution.png"}
+                   "demo.city-hospital-330102.png": "console-hospital-district.png"}
 MAX_README_BYTES = 300_000
 VIEWPORT = {"width": 1280, "height": 900}
+README_VIEWPORT = {"width": 1280, "height": 1240}  # the six charts, nothing below them
 
 
 def start_demo(data_dir: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 for username, password in logins.items():
                     pages_of(base, username, password, browser, args.out)
                 if args.readme:  # viewport-sized versions of the README's pictures
-                    context = browser.new_context(locale="zh-CN", viewport=VIEWPORT)
+                    context = browser.new_context(locale="zh-CN", viewport=README_VIEWPORT)
                     page = context.new_page()
                     page.goto(f"{base}/console/login")
                     page.fill("#username", "demo.city")
@@ -154,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     # last month: a whole month, whose monthly statistics are in (this month's come at its end)
                     as_of = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
                     for source, query in (("demo.city-hospital-top.png", f"?as_of={as_of}"),
-                                          ("demo.city-hospital-330102-HOSP01-top.png",
-                                           f"?as_of={as_of}&institution=HOSP01")):
+                                          ("demo.city-hospital-330102-top.png", f"?as_of={as_of}&district=330102")):
                         page.goto(f"{base}/console/hospital{query}")
                         _settled(page)
                         page.screenshot(path=str(args.out / source))
