@@ -165,7 +165,7 @@ def measure_user(base: str, hub, mart, username: str, repeats: int) -> dict:
                     for part in ("current", "previous")] for key, answer in answers.items()}
     http: dict[str, list[float]] = {key: [] for key in urls}
     direct: dict[str, list[float]] = {key: [] for key in urls}
-    page, page_direct = [], []
+    page, page_direct, first = [], [], []
     with ThreadPoolExecutor(len(INDICATORS)) as pool:
         for index in range(repeats + 2):  # two rounds of warm-up
             this_round = {}
@@ -176,10 +176,11 @@ def measure_user(base: str, hub, mart, username: str, repeats: int) -> dict:
                     http[key].append(elapsed)
                     direct[key].append(this_round[key])
             started = time.perf_counter()
-            list(pool.map(lambda pair: _timed(pair[0], urls[pair[1]]), zip(clients, urls)))
+            charts = list(pool.map(lambda pair: _timed(pair[0], urls[pair[1]]), zip(clients, urls)))
             if index >= 2:
                 page.append((time.perf_counter() - started) * 1000)
                 page_direct.append(sum(this_round.values()))
+                first.append(min(elapsed for elapsed, _ in charts))  # the first chart can draw
     endpoints = {}
     for key in urls:
         endpoints[key] = {"http": _percentiles(http[key]), "yardstick": _percentiles(direct[key]),
@@ -189,11 +190,13 @@ def measure_user(base: str, hub, mart, username: str, repeats: int) -> dict:
         print(f"  {username:8s} {key:30s} p50 {endpoints[key]['http']['p50_ms']:7.1f}  p95 "
               f"{endpoints[key]['http']['p95_ms']:7.1f} ms   yardstick p50 {endpoints[key]['yardstick']['p50_ms']:7.1f}"
               f"  p95 {endpoints[key]['yardstick']['p95_ms']:7.1f} ms  ({endpoints[key]['cells']} cells)", flush=True)
-    whole = {"http": _percentiles(page), "yardstick_six_in_sequence": _percentiles(page_direct)}
+    whole = {"http": _percentiles(page), "first_chart": _percentiles(first),
+             "yardstick_six_in_sequence": _percentiles(page_direct)}
     whole["p50_over_yardstick"] = round(whole["http"]["p50_ms"] / whole["yardstick_six_in_sequence"]["p50_ms"], 2)
     print(f"  {username:8s} {'whole page (6 in parallel)':30s} p50 {whole['http']['p50_ms']:7.1f}  p95 "
           f"{whole['http']['p95_ms']:7.1f} ms   six in sequence p50 {whole['yardstick_six_in_sequence']['p50_ms']:7.1f}"
-          f"  p95 {whole['yardstick_six_in_sequence']['p95_ms']:7.1f} ms", flush=True)
+          f"  p95 {whole['yardstick_six_in_sequence']['p95_ms']:7.1f} ms; first chart's data p50 "
+          f"{whole['first_chart']['p50_ms']:.1f} p95 {whole['first_chart']['p95_ms']:.1f} ms", flush=True)
     return {"endpoints": endpoints, "page": whole, "meets_target": whole["http"]["p95_ms"] <= TARGET_P95_MS}
 
 
