@@ -6,12 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= .demo
+DEMO_PORT ?= 0
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 .PHONY: help venv system test test-fast demo bench clean
 
 help:
-	@echo "make demo   start a hub on the embedded default and push demo documents through the client"
+	@echo "make demo   start a hub on the embedded default, push demo documents through the client, and keep"
+	@echo "            serving: open the console URL it prints with a demo login (Ctrl-C stops it)"
 	@echo "make test   install what is missing and run the whole test suite (SQLite + PostgreSQL)"
 	@echo "make bench  run the benchmarks; JSON results in bench/results/"
 
@@ -34,7 +36,8 @@ test-fast: venv
 	$(PY) -m pytest -q -x -m "not postgres and not slow and not clickhouse"
 
 demo: venv
-	$(VENV)/bin/hie demo --data-dir $(DEMO_DIR)
+	@echo "the demo ends by printing the console's URL and its demo logins; the hub then keeps serving (Ctrl-C stops it)"
+	$(VENV)/bin/hie demo --data-dir $(DEMO_DIR) --port $(DEMO_PORT) --keep-serving
 
 bench: system venv
 	$(PY) -m bench.run --out bench/results
@@ -43,6 +46,7 @@ bench: system venv
 	$(PY) -m bench.agent --out bench/results
 	$(PY) -m bench.etl --out bench/results --servers
 	$(PY) -m bench.cubes --out bench/results
+	$(PY) -m bench.console --out bench/results
 	$(PY) -m bench.soak --out bench/results --minutes 30
 
 clean:

@@ -6,7 +6,9 @@ every example document through the real client as its author institution, shows 
 getting its original receipt and a batch of corrected versions, fetches the signed, encrypted
 acknowledgements (processed, or rejected with a code and field), then reads a resident's
 longitudinal record through the records service — as the patient's own clinic, as a hospital
-that must state a purpose, and refused without one — and stops the hub.
+that must state a purpose, and refused without one; sends synthetic visits so that the analytics
+have cells above the small-cell threshold, asks the cube API, creates the console's demo logins and
+prints them with the console's URL — and stops the hub (``keep_serving``: serves until Ctrl-C).
 """
 from __future__ import annotations
 
@@ -29,9 +31,10 @@ from protocol.credentials import Credentials
 from protocol.xmlparse import parse_untrusted
 from schemas import EXAMPLES_DIR as EXAMPLES
 
-MEMBERS = (("CLINIC01", "示例社区卫生服务中心", "rsa-2048"), ("CLINIC02", "示例第二社区卫生服务中心", "rsa-2048"),
+MEMBERS = (("CLINIC01", "示例社区卫生服务中心", "rsa-2048"),
+           ("CLINIC02", "示例第二社区卫生服务中心", "rsa-2048"),
            ("CLINIC03", "示例第三社区卫生服务站", "ec-p256"), ("HOSP01", "示例区人民医院", "ec-p256"),
-           ("BUREAU", "示例市卫生健康委员会", "rsa-2048"))
+           ("HOSP02", "示例区中医院", "ec-p256"), ("BUREAU", "示例市卫生健康委员会", "rsa-2048"))
 DOC = "{urn:hie:doc:v1}"
 
 
@@ -91,12 +94,14 @@ def _seed_registry(data_dir: Path) -> None:
         engine.dispose()
 
 
-def run_demo(*, data_dir: Path, port: int = 0) -> int:
+def run_demo(*, data_dir: Path, port: int = 0, keep_serving: bool = False) -> int:
     from adapters.client import RecordsClient
     from adapters.errors import HubFault
 
     from .demo_agent import run_agent_demo
     from .demo_analytics import run_analytics_demo
+    from .demo_console import create_logins, print_logins
+    from .demo_visits import send_visits
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -159,8 +164,16 @@ def run_demo(*, data_dir: Path, port: int = 0) -> int:
                 click.echo(f"  {code:<9} " + "; ".join(f"{n} {outcome}" for outcome, n in outcomes.items()))
         _read_records(client(RecordsClient, "CLINIC01"), client(RecordsClient, "HOSP01"), HubFault)
         run_agent_demo(data_dir=data_dir, hub_url=f"{base}/soap/exchange", member="CLINIC02")
+        send_visits(clients, now=datetime.now(timezone.utc))
         run_analytics_demo(data_dir=data_dir, base_url=base, since=datetime.now(timezone.utc))
         click.echo(f"\ninbox: hie messages --data-dir {data_dir}")
+        print_logins(base, create_logins(data_dir))
+        if keep_serving:
+            click.echo("\nthe demo's hub keeps serving: open the console above; Ctrl-C stops it")
+            _serve_until_interrupted(hub)
+        else:
+            click.echo(f"\nthe demo's hub stops now; to open the console, serve the demo's data again:\n"
+                       f"  hie serve --data-dir {data_dir} --port {port} --etl-interval 3")
         return 0
     finally:
         hub.terminate()
@@ -168,6 +181,13 @@ def run_demo(*, data_dir: Path, port: int = 0) -> int:
             hub.wait(timeout=10)
         except subprocess.TimeoutExpired:
             hub.kill()
+
+
+def _serve_until_interrupted(hub: subprocess.Popen) -> None:
+    try:
+        hub.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping the demo's hub")
 
 
 def _read_records(clinic, hospital, fault_type) -> None:

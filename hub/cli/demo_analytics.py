@@ -2,18 +2,20 @@
 
 The bureau (BUREAU, a registry organization of kind ``bureau``) gets a bearer token and asks the
 JSON cube API (``POST /api/cubes/{cube}/query``) for exchange health per member — counts of
-messages, not of persons, so nothing is withheld — and for 诊疗人次 and charge per visit per
-institution, where the demo's handful of patients is below the 5-person threshold: those cells come
-back withheld, as analysts would see them for any small group.
+messages, not of persons, so nothing is withheld — and for 诊疗人次 and charge per visit last month,
+per district and per institution. The synthetic visits (demo_visits.py) put a dozen visits in each
+institution's month, above the small-cell threshold; a cell below it would still come back withheld.
 """
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 import requests
+
+from .demo_visits import periods
 
 
 def run_analytics_demo(*, data_dir: Path, base_url: str, since: datetime) -> None:
@@ -44,12 +46,26 @@ def run_analytics_demo(*, data_dir: Path, base_url: str, since: datetime) -> Non
                    f"{cell['rejected']:>2}  rejection rate {cell['rejection_rate']:.1f} %")
     if "cells" not in health:
         click.echo(f"    refused: {health.get('code')}")
-    visits = requests.post(f"{base_url}/api/cubes/visits/query", headers=headers, timeout=60, json={
-        "measures": ["visits"], "indicators": ["charge_per_visit"], "group_by": ["institution.institution"],
-        "period": {"from": "2026-01-01", "to": "2026-12-31"}}).json()
-    withheld = sum(1 for cell in visits.get("cells", []) if cell.get("suppressed"))
-    click.echo(f"  诊疗人次 per institution: {len(visits.get('cells', []))} cells, {withheld} withheld "
-               f"(fewer than {visits.get('suppression', {}).get('threshold', 5)} persons behind them)")
+    month, following = periods(since)[1]  # last month: a whole month of the synthetic visits
+    body = {"measures": ["visits"], "indicators": ["charge_per_visit"], "labels": True,
+            "period": {"from": month.date().isoformat(), "to": (following - timedelta(days=1)).date().isoformat()}}
+    for level, title in (("institution.district", "district"), ("institution.institution", "institution")):
+        answer = requests.post(f"{base_url}/api/cubes/visits/query", headers=headers, timeout=60,
+                               json={**body, "group_by": [level], "sort": [{"by": level}]}).json()
+        cells = answer.get("cells", [])
+        withheld = sum(1 for cell in cells if cell.get("suppressed"))
+        click.echo(f"  诊疗人次 and 门诊次均费用 per {title}, {month:%Y-%m} (POST /api/cubes/visits/query): "
+                   f"{len(cells)} cells, {withheld} withheld (fewer than "
+                   f"{answer.get('suppression', {}).get('threshold', 5)} behind them)")
+        names = answer.get("labels", {}).get(level, {})
+        for cell in cells:
+            code = cell[level]
+            label = f"{code} {names.get(code, '')}".strip()
+            if cell.get("suppressed"):
+                click.echo(f"    {label:<22} withheld")
+            else:
+                click.echo(f"    {label:<22} visits {cell['visits']:>4}  "
+                           f"charge per visit ¥{cell['charge_per_visit']:.2f}")
 
 
 def _wait_for_etl(sessions, etl_status, since: datetime, timeout: float = 60.0) -> dict:

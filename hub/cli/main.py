@@ -269,11 +269,12 @@ def send(hub_url, member, cert, key, hub_cert, ca, batch, files):
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".demo"), show_default=True)
 @click.option("--port", type=int, default=0, help="Port for the demo hub (0: a free one).")
-def demo(data_dir, port):
+@click.option("--keep-serving", is_flag=True, help="Leave the demo's hub serving (the console) until Ctrl-C.")
+def demo(data_dir, port, keep_serving):
     """Set up a PKI, start a hub on SQLite, push the example documents through the client."""
     from .demo import run_demo
 
-    sys.exit(run_demo(data_dir=data_dir, port=port))
+    sys.exit(run_demo(data_dir=data_dir, port=port, keep_serving=keep_serving))
 
 
 if __name__ == "__main__":  # pragma: no cover

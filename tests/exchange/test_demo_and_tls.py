@@ -7,7 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,12 +31,30 @@ def _port() -> int:
 
 @pytest.mark.slow
 def test_demo_pushes_examples_and_gets_receipts(tmp_path):
-    data_dir = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "hub.cli.main", "demo", "--data-dir", str(data_dir)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=180,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = result.stdout
+    data_dir, log = tmp_path / "demo", tmp_path / "demo.stderr"
+    with log.open("w") as stderr:  # a file, not a pipe: the hub's log must never block on a full pipe
+        demo = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "demo", "--data-dir", str(data_dir),
+                                 "--keep-serving"], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    watchdog = threading.Timer(300, demo.kill)  # a demo that hangs silently must not hang the suite
+    watchdog.start()
+    try:
+        lines = []
+        deadline = time.monotonic() + 180
+        for line in demo.stdout:  # until the demo says its hub keeps serving
+            lines.append(line)
+            assert time.monotonic() < deadline, "the demo took over 3 minutes"
+            if "keeps serving" in line:
+                break
+        out = "".join(lines)
+        assert "keeps serving" in out, log.read_text()[-2000:]
+        console = _console_numbers(out)
+    finally:
+        demo.send_signal(signal.SIGINT)  # Ctrl-C: the demo stops its hub
+        rest = demo.communicate(timeout=30)[0]
+        watchdog.cancel()
+    assert demo.returncode == 0, log.read_text()[-2000:]
+    out += rest
     examples = len(list((ROOT / "schemas" / "examples").glob("*.xml")))
     # every example is accepted once, from its author institution
     assert len(re.findall(r"^  \w+\.xml +\w+ +accepted +sha256 [0-9a-f]{16}", out, re.M)) == examples
@@ -54,12 +74,58 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     # the hub's own ETL loaded the mart and the bureau's cube queries answer (small cells withheld)
     assert re.search(r"analytics \(the hub's ETL run \d+ loaded [1-9]\d* fact rows", out)
     assert re.search(r"CLINIC01 +messages +\d+ +rejected +1 ", out)
-    assert re.search(r"诊疗人次 per institution: (\d+) cells, \1 withheld", out)
+    # synthetic documents (through the exchange) fill the months' cells above the small-cell threshold
+    assert re.search(r"^synthetic documents .*: 367 sent through SubmitBatch by 5 members: 300 OutpatientVisit, "
+                     r"48 InpatientStay, 19 InstitutionMonthlyStats$", out, re.M)
+    assert "acknowledged: 367 processed" in out
+    assert re.search(r"per district, \d{4}-\d{2} \(POST /api/cubes/visits/query\): 2 cells, 0 withheld", out)
+    districts = dict(re.findall(r"^    (330102|330105) \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M))
+    assert int(districts["330102"]) >= 36 and int(districts["330105"]) >= 24
+    institutions = re.findall(r"^    [A-Z]+\d\d \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M)
+    assert len(institutions) == 5 and sum(map(int, institutions)) == sum(map(int, districts.values()))
+    # the console's URL and the demo logins, whose printed passwords sign in
+    assert re.search(r"^bureau console: http://127\.0\.0\.1:\d+/console/$", out, re.M)
+    logins = dict(re.findall(r"^  (demo\.[a-z0-9]+) +(\S{16}) +\w+ +(?:region|institution) \w+$", out, re.M))
+    assert set(logins) == {"demo.city", "demo.district", "demo.operator", "demo.hosp01"}
+    assert all(_signs_in(data_dir, username, password) for username, password in logins.items())
+    assert not _signs_in(data_dir, "demo.city", logins["demo.district"])
+    # the console, while the demo keeps serving, shows the numbers the demo printed (city analyst)
+    assert console == {code: int(visits) for code, visits in districts.items()}
     # no processor process is left behind once the demo's hub is stopped
     deadline = time.monotonic() + 10
     while _processes_using(data_dir) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not _processes_using(data_dir)
+
+
+def _console_numbers(out: str) -> dict[str, int]:
+    """Sign in as the demo's city analyst; last month's 诊疗人次 per district from the dashboard's API."""
+    base = re.search(r"^bureau console: (http://127\.0\.0\.1:\d+)/console/$", out, re.M).group(1)
+    password = re.search(r"^  demo\.city +(\S+) ", out, re.M).group(1)
+    month = re.search(r"per district, (\d{4})-(\d{2}) ", out)
+    year, number = int(month.group(1)), int(month.group(2))
+    last_day = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
+    browser = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{base}/console/login", timeout=30).text)
+    signed_in = browser.post(f"{base}/console/login", timeout=30, allow_redirects=False,
+                             data={"username": "demo.city", "password": password, "csrf_token": token.group(1)})
+    assert signed_in.status_code == 303
+    chart = browser.get(f"{base}/console/api/hospital/visits?unit=month&as_of={last_day}", timeout=60).json()
+    assert chart["level"] == "institution.district" and not any(c["suppressed"]["current"] for c in chart["cells"])
+    return {cell["code"]: cell["current"] for cell in chart["cells"]}
+
+
+def _signs_in(data_dir: Path, username: str, password: str) -> bool:
+    from hub.settings import Settings
+    from hub.store.db import make_engine, session_factory
+    from hub.web.console.users import check_password
+
+    engine = make_engine(Settings.load(data_dir).db_url)
+    try:
+        with session_factory(engine)() as session:
+            return check_password(session, username=username, password=password)[1] is None
+    finally:
+        engine.dispose()
 
 
 def _processes_using(data_dir: Path) -> list[str]:
