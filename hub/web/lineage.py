@@ -41,20 +41,26 @@ def _bureau_over(session, member: str, owner: str) -> bool:
     return False
 
 
-@router.get("/{fact_key}")
-def fact_lineage(request: Request, member: Member, fact_key: str):
+def found_lineage(session, fact_key: str) -> tuple[dict, str]:
+    """``etl.lineage`` of a fact that exists, and the institution it belongs to (for the caller's scope
+    check); ``lineage.key.invalid`` / ``lineage.fact.not_found`` otherwise. The console asks here too."""
     from etl.errors import LineageError
     from etl.lineage import lineage
 
     try:
+        answer = lineage(session, fact_key)
+    except LineageError:
+        raise HubError("lineage.key.invalid", "not <table>:<row id>") from None
+    if not answer["found"]:
+        raise HubError("lineage.fact.not_found", "no such OLTP row (retracted, or never loaded)")
+    return answer, answer.get("institution") or answer["message"]["member"]
+
+
+@router.get("/{fact_key}")
+def fact_lineage(request: Request, member: Member, fact_key: str):
+    try:
         with request.app.state.hub.sessions() as session:
-            try:
-                answer = lineage(session, fact_key)
-            except LineageError:
-                raise HubError("lineage.key.invalid", "not <table>:<row id>") from None
-            if not answer["found"]:
-                raise HubError("lineage.fact.not_found", "no such OLTP row (retracted, or never loaded)")
-            owner = answer.get("institution") or answer["message"]["member"]
+            answer, owner = found_lineage(session, fact_key)
             if owner != member and not _bureau_over(session, member, owner):
                 raise HubError("access.denied", "lineage of another institution's fact")
         return answer

@@ -26,6 +26,7 @@ from protocol.timestamps import utcnow
 from ... import monitor
 from ..cubes import CHINA_OFFSET
 from ..errors import HubErrorRoute
+from ..lineage import found_lineage
 from .auth import ApiViewer, Viewer
 from .hospital import INDICATORS, queries, resolve
 from .pages import allowed, page_viewer, render
@@ -80,21 +81,12 @@ def cell_facts(request: Request, viewer: Viewer) -> dict:
 
 def fact_lineage(request: Request, viewer: Viewer, fact_key: str) -> dict:
     """``etl.lineage`` of one fact when its institution is within the viewer's scope."""
-    from etl.errors import LineageError
-    from etl.lineage import lineage
-
     if not allowed(viewer, "lineage"):
         raise HubError("access.denied", "the viewer's role may not open this page")
     with request.app.state.hub.sessions() as session:
-        try:
-            answer = lineage(session, fact_key)
-        except LineageError:
-            raise HubError("lineage.key.invalid", "not <table>:<row id>") from None
-        if not answer["found"]:
-            raise HubError("lineage.fact.not_found", "no such OLTP row (retracted, or never loaded)")
+        answer, owner = found_lineage(session, fact_key)
         scope = scope_of(session, viewer.user)
         members = monitor.members_in(session, districts=scope.districts, institutions=scope.institutions)
-        owner = answer.get("institution") or answer["message"]["member"]
         if members is not None and owner not in members:
             raise HubError("access.denied", "lineage of a fact outside the viewer's scope")
     return answer
