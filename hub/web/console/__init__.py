@@ -14,11 +14,11 @@ def install(app) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from . import diseases, drugs, hospital, lineage, maternal, monitor, pivot, referrals
+    from . import diseases, drugs, exports, hospital, lineage, maternal, monitor, pivot, referrals
     from .pages import router as shell
 
     app.include_router(shell)
-    for page in (hospital, pivot, diseases, drugs, referrals, maternal, monitor, lineage):  # its page and JSON API
+    for page in (hospital, pivot, diseases, drugs, referrals, maternal, monitor, lineage, exports):  # its page and JSON API
         app.include_router(page.page)
         app.include_router(page.api)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")

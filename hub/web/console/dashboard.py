@@ -115,6 +115,17 @@ def units_of(cube: str, names: list[str]) -> dict[str, str]:
     return {name: units.get(name, "") for name in names}
 
 
+def traced(chart: CubeChart, body: dict) -> list[str]:
+    """The values of ``chart`` whose cells can name their facts: plain counts (``count()``, one fact per
+    unit counted) grouped by filterable levels. A rate, a sum, a distinct or a conditional count cannot:
+    the facts a cell's filters select would not be the number shown."""
+    declared = get_cube(chart.cube)
+    if not all(declared.has_level(level) and declared.level(level).filterable for level in body["group_by"]):
+        return []
+    plain = {m.name for m in declared.measures if m.expr.replace(" ", "") == "count()"}
+    return [name for name in body["measures"] if name in plain]
+
+
 def chart_answer(request: Request, viewer: Viewer, *, page: str, charts: dict[str, CubeChart], key: str) -> dict:
     """One chart's cells within the viewer's scope (``access.denied`` for a role or a place outside it)."""
     if not allowed(viewer, page):
@@ -128,7 +139,7 @@ def chart_answer(request: Request, viewer: Viewer, *, page: str, charts: dict[st
     names = [*cells["measures"], *cells["indicators"]]
     return {"chart": key, "cube": chart.cube, "query": body, "group_by": cells["group_by"], "values": names,
             "units": units_of(chart.cube, names), "plot": chart.drawn if chart.drawn in names else names[0],
-            "kind": chart.kind, "by": chart.by, "omitted": omitted, "period": cells["period"],
+            "kind": chart.kind, "by": chart.by, "omitted": omitted, "traced": traced(chart, body), "period": cells["period"],
             "axis": axis_of(view) if chart.by == TIME else None,
             "cells": cells["cells"], "labels": cells.get("labels", {}),
             "suppressed_cells": cells["suppression"]["suppressed_cells"]}
@@ -160,5 +171,5 @@ def dashboard_routers(*, page: str, template: str, charts: tuple[CubeChart, ...]
     return pages, api
 
 
-__all__ = ["CubeChart", "PLACE", "TIME", "WINDOW", "level_of", "period_of", "axis_of", "query_of", "units_of", "chart_answer",
+__all__ = ["CubeChart", "PLACE", "TIME", "WINDOW", "level_of", "period_of", "axis_of", "query_of", "units_of", "traced", "chart_answer",
            "dashboard_routers"]

@@ -137,6 +137,8 @@ LABELS.update({
     "maternal.chart.antenatal_trend": ("产前检查人数趋势", "Women with antenatal checkups over time"),
     "maternal.chart.child_trend": ("儿童健康检查人数趋势", "Children checked over time"),
     "chart.withheld": ("{n} 个单元格因小数抑制未显示（—）。", "{n} cells withheld as small counts (—)."),
+    "chart.untraced": ("比率、金额、去重数及趋势中的数值不能逐条溯源（无链接）。",
+                       "Rates, sums, distinct counts and trend values cannot name their facts (no link)."),
     "chart.district_only": ("比率按区县口径，本层级不显示。", "Rates are per district: not shown at this level."),
     "axis.institution.district": ("区县", "District"),
     "axis.institution.institution": ("机构", "Institution"),

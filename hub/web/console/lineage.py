@@ -28,6 +28,8 @@ from ..cubes import CHINA_OFFSET
 from ..errors import HubErrorRoute
 from ..lineage import found_lineage
 from .auth import ApiViewer, Viewer
+from .dashboard import query_of, traced
+from .exports import DASHBOARDS
 from .hospital import INDICATORS, queries, resolve
 from .pages import allowed, page_viewer, render
 from .users import scope_of
@@ -54,7 +56,10 @@ def _refusals() -> Iterator[None]:
 
 def cell_facts(request: Request, viewer: Viewer) -> dict:
     """The first fact keys behind one cell of a dashboard chart (``chart``, ``code``, ``series`` and the
-    dashboard's own view parameters), within the viewer's scope; a withheld cell: ``access.denied``."""
+    dashboard's own view parameters), within the viewer's scope; a withheld cell: ``access.denied``.
+    With ``page`` (a public-health dashboard): that page's chart, ``value`` and ``code2`` (the series)."""
+    if request.query_params.get("page"):
+        return _public_health_cell(request, viewer)
     if not allowed(viewer, "lineage") or not allowed(viewer, "hospital"):
         raise HubError("access.denied", "the viewer's role may not open this page")
     params = request.query_params
@@ -79,6 +84,38 @@ def cell_facts(request: Request, viewer: Viewer) -> dict:
     return {**found, "chart": indicator.key, "series": series, "level": view.level, "code": code}
 
 
+def _public_health_cell(request: Request, viewer: Viewer) -> dict:
+    """A public-health chart's cell: only a value that names its facts (``dashboard.traced``)."""
+    params = request.query_params
+    name = params.get("page", "")
+    if name not in DASHBOARDS:
+        raise HubError("request.invalid", "no such dashboard", field="/page")
+    if not allowed(viewer, "lineage") or not allowed(viewer, name):
+        raise HubError("access.denied", "the viewer's role may not open this page")
+    chart = DASHBOARDS[name].get(params.get("chart", ""))
+    if chart is None:
+        raise HubError("request.invalid", "no such chart on this page", field="/chart")
+    view, scope = resolve(request, viewer)
+    body, _ = query_of(chart, view)
+    value = params.get("value", "")
+    if value not in traced(chart, body):
+        raise HubError("request.invalid", "this value cannot name its facts (a rate, sum or distinct count)",
+                       field="/value")
+    codes = [params.get("code", ""), params.get("code2", "")][:len(body["group_by"])]
+    if not all(codes) or any(len(code) > 64 for code in codes):
+        raise HubError("request.invalid", "code: the cell's code", field="/code")
+    body = {**{key: item for key, item in body.items() if key not in ("labels", "sort", "top")},
+            "measures": [value], "indicators": []}
+    mart = getattr(request.app.state, "mart", None)
+    if mart is None:
+        raise HubError("olap.unavailable", "no mart configured")
+    with _refusals():
+        query = parse_query(chart.cube, body, today=(utcnow() + CHINA_OFFSET).date())
+        found = cell_fact_keys(mart, query, dict(zip(body["group_by"], codes)), scope=scope)
+    return {**found, "page": name, "chart": chart.key, "value": value, "level": body["group_by"][0],
+            "code": codes[0]}
+
+
 def fact_lineage(request: Request, viewer: Viewer, fact_key: str) -> dict:
     """``etl.lineage`` of one fact when its institution is within the viewer's scope."""
     if not allowed(viewer, "lineage"):
@@ -98,8 +135,8 @@ def lineage_page(request: Request) -> Response:
     if not isinstance(viewer, Viewer):
         return viewer
     params = request.query_params
-    cell = {name: params.get(name, "")[:64] for name in ("chart", "code", "series", "unit", "as_of", "district",
-                                                         "institution", "label")}
+    cell = {name: params.get(name, "")[:64] for name in ("page", "chart", "value", "code", "code2", "series", "unit",
+                                                         "as_of", "district", "institution", "label")}
     return render(request, "lineage.html", viewer=viewer, current="lineage", cell=cell,
                   fact_key=params.get("fact_key", "")[:100], journeys=allowed(viewer, "monitor"))
 

@@ -2,7 +2,7 @@
    own and shows the cube API's cells as a chart and, a click away, as a table (every value; withheld —). */
 "use strict";
 (function () {
-  const {config, t, formatNumber, getJson} = window.HIE;
+  const {config, t, formatNumber, getJson, csrfToken} = window.HIE;
   const view = config.view;
   const lang = config.lang;
   const DISTRICT = "institution.district", INSTITUTION = "institution.institution";
@@ -85,9 +85,16 @@
       }
       for (const name of data.values) {
         const value = cell[name];
-        const td = element("td", shown(value, data.units[name]), {
+        const td = element("td", null, {
           "class": "num", "data-name": name, "data-suppressed": String(Boolean(cell.suppressed && value === null)),
           "data-value": value === null || value === undefined ? "" : String(value)});
+        // a shown count leads to its facts (lineage); a withheld cell, a rate or a sum leads nowhere
+        const traced = data.traced.includes(name) && !cell.suppressed && value !== null && value !== undefined && value !== 0;
+        td.appendChild(traced ? element("a", shown(value, data.units[name]), {"class": "lineage", title: t("lineage.link"),
+          href: "/console/lineage?" + params({page: config.page, chart: data.chart, value: name,
+            code: cell[data.group_by[0]], ...(data.group_by[1] ? {code2: cell[data.group_by[1]]} : {}),
+            label: data.group_by.map((level) => nameOf(data, level, cell[level])).join(" · ")}).toString()})
+          : document.createTextNode(shown(value, data.units[name])));
         if (cell.suppressed && value === null) td.title = t("cell.suppressed");
         row.appendChild(td);
       }
@@ -138,6 +145,7 @@
       if (!data.cells.length) notes.push(t("chart.empty"));
       if (data.omitted.length) notes.push(t("chart.district_only"));
       if (data.suppressed_cells) notes.push(t("chart.withheld").replace("{n}", String(data.suppressed_cells)));
+      if (data.cells.length && data.values.some((name) => !data.traced.includes(name))) notes.push(t("chart.untraced"));
       status.textContent = notes.join(" ");
       renderTable(card, data);
       if (data.cells.length) renderChart(card, data);
@@ -148,8 +156,35 @@
     }
   }
 
+  /** The card's table as a file: POST /console/api/export/{page}/{chart} (CSRF), saved under the hub's name. */
+  async function download(card, page, chart, format) {
+    const status = card.querySelector(".status");
+    try {
+      const response = await fetch(`/console/api/export/${page}/${chart}?` + params({format}).toString(), {
+        method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrfToken()}});
+      if (!response.ok) throw new Error(((await response.json().catch(() => ({}))).code) || String(response.status));
+      const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+      const url = URL.createObjectURL(await response.blob());
+      const link = element("a", null, {href: url, download: named ? named[1] : `${chart}.${format}`});
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (error) {
+      status.textContent = t("chart.failed") + " (" + error.message + ")";
+    }
+  }
+
+  /** The card's CSV and XLSX buttons (hospital.js uses them too). */
+  function exportButtons(card, page, chart) {
+    for (const button of card.querySelectorAll("button.export")) {
+      button.addEventListener("click", () => download(card, page, chart, button.dataset.format));
+    }
+  }
+
   function start() {
     for (const card of document.querySelectorAll(".card[data-chart]")) {
+      exportButtons(card, config.page, card.dataset.chart);
       const toggle = card.querySelector(".toggle");
       toggle.addEventListener("click", () => {
         const showTable = toggle.dataset.show === "table";
@@ -164,5 +199,5 @@
     if (asOf) asOf.addEventListener("change", () => document.getElementById("view-form").requestSubmit(document.querySelector(".units button.active")));
   }
 
-  window.HIE.dashboard = {start, drillUrl, shown};
+  window.HIE.dashboard = {start, drillUrl, shown, exportButtons};
 })();

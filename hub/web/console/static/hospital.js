@@ -111,6 +111,7 @@
   }
 
   for (const card of document.querySelectorAll(".card[data-indicator]")) {
+    window.HIE.dashboard.exportButtons(card, "hospital", card.dataset.indicator);
     const toggle = card.querySelector(".toggle");
     toggle.addEventListener("click", () => {
       const showTable = toggle.dataset.show === "table";

@@ -55,7 +55,7 @@
     const card = document.getElementById("lineage-cell");
     const status = card.querySelector(".status");
     const query = new URLSearchParams();
-    for (const name of ["chart", "code", "series", "unit", "as_of", "district", "institution"]) {
+    for (const name of ["page", "chart", "value", "code", "code2", "series", "unit", "as_of", "district", "institution"]) {
       if (cell[name]) query.set(name, cell[name]);
     }
     try {
