@@ -103,6 +103,12 @@ def test_a_card_export_needs_the_csrf_token_and_holds_the_analysts_district_only
     token = page.locator("meta[name='csrf-token']").get_attribute("content")
     outside = page.request.post(url + "&district=330105", headers={"X-CSRF-Token": token})
     assert outside.status == 403 and outside.json()["code"] == "access.denied"
+    lineage = f"{console_hub.url}/console/api/lineage/cell?page=diseases&chart=places&unit=year&as_of={AS_OF}"
+    other = page.request.get(lineage + "&value=cases&code=330105")  # another district's count: not in its answer
+    assert other.status == 400 and other.json()["code"] == "cube.query.invalid"
+    rate = page.request.get(lineage + "&value=incidence_per_100k&code=330106")
+    assert rate.status == 422 and rate.json()["code"] == "request.invalid"
+    assert len(page.request.get(lineage + "&value=cases&code=330106").json()["fact_keys"]) > 0
     _open(page, console_hub, "drugs")
     lines = _download(page, "places", "csv")
     assert [line[0] for line in lines[1:]] == ["西湖区", TOTAL]
