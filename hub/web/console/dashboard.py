@@ -139,8 +139,8 @@ def chart_answer(request: Request, viewer: Viewer, *, page: str, charts: dict[st
     names = [*cells["measures"], *cells["indicators"]]
     return {"chart": key, "cube": chart.cube, "query": body, "group_by": cells["group_by"], "values": names,
             "units": units_of(chart.cube, names), "plot": chart.drawn if chart.drawn in names else names[0],
-            "kind": chart.kind, "by": chart.by, "omitted": omitted, "traced": traced(chart, body), "period": cells["period"],
-            "axis": axis_of(view) if chart.by == TIME else None,
+            "kind": chart.kind, "by": chart.by, "omitted": omitted, "period": cells["period"],
+            "traced": traced(chart, body), "axis": axis_of(view) if chart.by == TIME else None,
             "cells": cells["cells"], "labels": cells.get("labels", {}),
             "suppressed_cells": cells["suppression"]["suppressed_cells"]}
 
