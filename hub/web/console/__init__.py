@@ -18,7 +18,8 @@ def install(app) -> None:
     from .pages import router as shell
 
     app.include_router(shell)
-    for page in (hospital, pivot, diseases, drugs, referrals, maternal, monitor, lineage, exports):  # its page and JSON API
+    # each module: its page's router and its JSON API's
+    for page in (hospital, pivot, diseases, drugs, referrals, maternal, monitor, lineage, exports):
         app.include_router(page.page)
         app.include_router(page.api)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
