@@ -6,16 +6,18 @@
 2. Opens a hub on SQLite whose registry holds the same 200 institutions in 13 districts, adds two
    console users — a city analyst (330100) and a district analyst (330106) — and serves the real app
    (``create_app``, uvicorn on 127.0.0.1 in this process, the mart opened here as in the tests).
-3. Signs in through the login form, then calls ``GET /console/api/hospital/{indicator}`` (all six)
-   ``--repeats`` times each as both users (this month = November 2026; the city analyst's districts,
-   the district analyst's institutions): p50 / p95 per endpoint; then the whole page — the six at
-   once, as the browser asks them — ``--repeats`` times: p50 / p95 of the time until the last
-   chart's data has arrived.
-4. Yardstick, measured in the same run and paired with each call (right after it, so the machine's
-   load moves both alike): the endpoint's own cube queries (this period with its year-ago comparison,
-   and the period before) straight through ``olap.cubes.execute`` with the same scope, so what the
-   web and console layers add is visible; for the page, the six charts' queries in sequence (the
-   embedded chDB session runs one statement at a time). Target: page p95 ≤ 300 ms.
+3. Signs in through the login form, then, ``--repeats`` rounds as both users (this month = November
+   2026; the city analyst's districts, the district analyst's institutions): a finished ETL run is
+   recorded (a new mart generation: the web process's answer cache starts empty), the whole page —
+   the six ``GET /console/api/hospital/{indicator}`` at once, as the browser asks them — cold, then
+   warm; another run, then each endpoint alone cold, then warm. p50 / p95 of each, cold and warm
+   apart (the cold figure is the one to judge: the first view after every ETL run).
+4. Yardstick, measured in the same run and paired with each cold call (right after it, so the
+   machine's load moves both alike): the endpoint's own cube query (this period with its year-ago
+   comparison and the period before, folded into one) straight through ``olap.cubes.execute`` with
+   the same scope, so what the web and console layers add is visible; for the page, the six charts'
+   queries in sequence (the embedded chDB session runs one statement at a time). Target: page p95
+   ≤ 300 ms.
 5. Writes ``DIR/console.json``.
 """
 from __future__ import annotations
@@ -147,9 +149,28 @@ def _execute(mart, parsed: list, scope) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def new_generation(hub) -> None:
+    """A finished ETL run in the OLTP store: the web process's answer cache starts afresh (cold)."""
+    from etl.models import EtlRun, RunKind, RunStatus
+    from hub.store.db import transaction
+    from protocol.timestamps import utcnow
+
+    with transaction(hub.sessions) as session:
+        session.add(EtlRun(kind=RunKind.INCREMENTAL.value, status=RunStatus.FINISHED.value, started_at=utcnow(),
+                           finished_at=utcnow(), rows_read=0, rows_written=0, rows_rejected=0))
+
+
+def _page(pool, clients, urls) -> tuple[float, float]:
+    """The six charts at once, as the browser asks them: (until the last arrived, the first) in ms."""
+    started = time.perf_counter()
+    charts = list(pool.map(lambda pair: _timed(pair[0], urls[pair[1]]), zip(clients, urls)))
+    return (time.perf_counter() - started) * 1000, min(elapsed for elapsed, _ in charts)
+
+
 def measure_user(base: str, hub, mart, username: str, repeats: int) -> dict:
-    """Each endpoint, then the whole page (six in parallel), as ``username``; each timing paired with
-    the yardstick measured right after it (this machine's load moves both alike)."""
+    """Each endpoint, then the whole page (six in parallel), as ``username``, cold (the first view after
+    a new ETL run: the answer cache is empty) and warm (the same view again); each cold endpoint timing
+    paired with the yardstick measured right after it (this machine's load moves both alike)."""
     from hub.web.console.hospital import INDICATORS
     from hub.web.console.users import get_by_name, scope_of, signed_in
     from olap.cubes import parse_query
@@ -160,44 +181,57 @@ def measure_user(base: str, hub, mart, username: str, repeats: int) -> dict:
     answers = {key: _timed(clients[0], url)[1] for key, url in urls.items()}
     with hub.sessions() as session:
         scope = scope_of(session, signed_in(get_by_name(session, username=username)))
-    # the endpoint's own cube queries, as it reports them: this period (with its year-ago) and the one before
-    parsed = {key: [parse_query(answer["queries"]["cube"], answer["queries"][part], today=AS_OF)
-                    for part in ("current", "previous")] for key, answer in answers.items()}
-    http: dict[str, list[float]] = {key: [] for key in urls}
+    # the endpoint's own cube query, as it reports it: this period with its year-ago and the period before
+    parsed = {key: [parse_query(answer["queries"]["cube"], answer["queries"]["current"], today=AS_OF)]
+              for key, answer in answers.items()}
+    runs = {"cold": {key: [] for key in urls}, "warm": {key: [] for key in urls}}
     direct: dict[str, list[float]] = {key: [] for key in urls}
-    page, page_direct, first = [], [], []
+    pages = {"cold": [], "warm": []}
+    firsts = {"cold": [], "warm": []}
+    page_direct = []
     with ThreadPoolExecutor(len(INDICATORS)) as pool:
         for index in range(repeats + 2):  # two rounds of warm-up
+            new_generation(hub)
+            cold_page, cold_first = _page(pool, clients, urls)
+            warm_page, warm_first = _page(pool, clients, urls)
+            new_generation(hub)
             this_round = {}
             for key, url in urls.items():
-                elapsed = _timed(clients[0], url)[0]
+                cold = _timed(clients[0], url)[0]
+                warm = _timed(clients[0], url)[0]
                 this_round[key] = _execute(mart, parsed[key], scope)
                 if index >= 2:
-                    http[key].append(elapsed)
+                    runs["cold"][key].append(cold)
+                    runs["warm"][key].append(warm)
                     direct[key].append(this_round[key])
-            started = time.perf_counter()
-            charts = list(pool.map(lambda pair: _timed(pair[0], urls[pair[1]]), zip(clients, urls)))
             if index >= 2:
-                page.append((time.perf_counter() - started) * 1000)
+                pages["cold"].append(cold_page)
+                pages["warm"].append(warm_page)
+                firsts["cold"].append(cold_first)
+                firsts["warm"].append(warm_first)
                 page_direct.append(sum(this_round.values()))
-                first.append(min(elapsed for elapsed, _ in charts))  # the first chart can draw
     endpoints = {}
     for key in urls:
-        endpoints[key] = {"http": _percentiles(http[key]), "yardstick": _percentiles(direct[key]),
+        endpoints[key] = {"cold": _percentiles(runs["cold"][key]), "warm": _percentiles(runs["warm"][key]),
+                          "yardstick": _percentiles(direct[key]),
                           "cells": len(answers[key]["cells"]), "level": answers[key]["level"]}
-        endpoints[key]["p50_over_yardstick"] = round(endpoints[key]["http"]["p50_ms"]
-                                                     / endpoints[key]["yardstick"]["p50_ms"], 2)
-        print(f"  {username:8s} {key:30s} p50 {endpoints[key]['http']['p50_ms']:7.1f}  p95 "
-              f"{endpoints[key]['http']['p95_ms']:7.1f} ms   yardstick p50 {endpoints[key]['yardstick']['p50_ms']:7.1f}"
-              f"  p95 {endpoints[key]['yardstick']['p95_ms']:7.1f} ms  ({endpoints[key]['cells']} cells)", flush=True)
-    whole = {"http": _percentiles(page), "first_chart": _percentiles(first),
+        endpoints[key]["cold_p50_over_yardstick"] = round(endpoints[key]["cold"]["p50_ms"]
+                                                          / endpoints[key]["yardstick"]["p50_ms"], 2)
+        values = endpoints[key]
+        print(f"  {username:8s} {key:30s} cold p50 {values['cold']['p50_ms']:7.1f} p95 {values['cold']['p95_ms']:7.1f}"
+              f"  warm p95 {values['warm']['p95_ms']:6.1f} ms   yardstick p50 {values['yardstick']['p50_ms']:7.1f}"
+              f"  p95 {values['yardstick']['p95_ms']:7.1f} ms  ({values['cells']} cells)", flush=True)
+    whole = {"cold": _percentiles(pages["cold"]), "warm": _percentiles(pages["warm"]),
+             "first_chart_cold": _percentiles(firsts["cold"]), "first_chart_warm": _percentiles(firsts["warm"]),
              "yardstick_six_in_sequence": _percentiles(page_direct)}
-    whole["p50_over_yardstick"] = round(whole["http"]["p50_ms"] / whole["yardstick_six_in_sequence"]["p50_ms"], 2)
-    print(f"  {username:8s} {'whole page (6 in parallel)':30s} p50 {whole['http']['p50_ms']:7.1f}  p95 "
-          f"{whole['http']['p95_ms']:7.1f} ms   six in sequence p50 {whole['yardstick_six_in_sequence']['p50_ms']:7.1f}"
-          f"  p95 {whole['yardstick_six_in_sequence']['p95_ms']:7.1f} ms; first chart's data p50 "
-          f"{whole['first_chart']['p50_ms']:.1f} p95 {whole['first_chart']['p95_ms']:.1f} ms", flush=True)
-    return {"endpoints": endpoints, "page": whole, "meets_target": whole["http"]["p95_ms"] <= TARGET_P95_MS}
+    whole["cold_p50_over_yardstick"] = round(whole["cold"]["p50_ms"] / whole["yardstick_six_in_sequence"]["p50_ms"], 2)
+    print(f"  {username:8s} {'whole page (6 in parallel)':30s} cold p50 {whole['cold']['p50_ms']:7.1f} p95 "
+          f"{whole['cold']['p95_ms']:7.1f}  warm p50 {whole['warm']['p50_ms']:6.1f} p95 {whole['warm']['p95_ms']:6.1f} ms"
+          f"   six in sequence p50 {whole['yardstick_six_in_sequence']['p50_ms']:7.1f}"
+          f"  p95 {whole['yardstick_six_in_sequence']['p95_ms']:7.1f} ms; first chart cold p95 "
+          f"{whole['first_chart_cold']['p95_ms']:.1f} ms", flush=True)
+    return {"endpoints": endpoints, "page": whole, "meets_target_cold": whole["cold"]["p95_ms"] <= TARGET_P95_MS,
+            "meets_target_warm": whole["warm"]["p95_ms"] <= TARGET_P95_MS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             hub.sessions.kw["bind"].dispose()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "console.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    print(json.dumps({user: values["page"] | {"meets_target": values["meets_target"]}
+    print(json.dumps({user: values["page"] | {"meets_target_cold": values["meets_target_cold"],
+                                              "meets_target_warm": values["meets_target_warm"]}
                       for user, values in report["users"].items()}, indent=2), flush=True)
     return 0
 

@@ -8,6 +8,7 @@ from ``protocol.errors.FAULTS``; the query's values are never echoed back.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Iterator
@@ -25,6 +26,7 @@ from protocol.timestamps import utcnow
 
 from .. import audit
 from ..store.db import transaction
+from .answer_cache import AnswerCache, mart_generation
 from .deps import Member
 from .errors import HubErrorRoute, json_body
 from .scope import scope_for
@@ -32,6 +34,7 @@ from .scope import scope_for
 router = APIRouter(prefix="/api/cubes", tags=["analytics"], route_class=HubErrorRoute)
 log = logging.getLogger(__name__)
 CHINA_OFFSET = timedelta(hours=8)
+_CACHE_LOCK = threading.Lock()
 
 
 def _mart(request: Request):
@@ -67,11 +70,29 @@ def _answer(request: Request, member: str, cube: str, body: Any) -> dict:
 
 
 def answer(request: Request, cube: str, body: Any, *, scope: Scope) -> dict:
-    """The cells of ``body`` on ``cube`` within ``scope``: what the cube API answers (the console asks here too)."""
+    """The cells of ``body`` on ``cube`` within ``scope``: what the cube API answers (the console asks here too).
+
+    Kept between ETL runs (:mod:`hub.web.answer_cache`): keyed by cube, parsed query, scope and the
+    latest finished ETL run's id."""
     mart = _mart(request)
     with _refusals():
         parsed = parse_query(cube, body, today=(utcnow() + CHINA_OFFSET).date())
-        return execute(mart, parsed, scope=scope)
+        with request.app.state.hub.sessions() as session:
+            generation = mart_generation(session)
+        return answers(request).get_or_compute((cube, parsed, scope), generation=generation,
+                                               compute=lambda: execute(mart, parsed, scope=scope))
+
+
+def answers(request: Request) -> AnswerCache:
+    """The web process's answer cache (made on first use, one per app)."""
+    state = request.app.state
+    cache = getattr(state, "answer_cache", None)
+    if cache is None:
+        with _CACHE_LOCK:
+            cache = getattr(state, "answer_cache", None)
+            if cache is None:
+                cache = state.answer_cache = AnswerCache()
+    return cache
 
 
 @contextmanager
@@ -151,4 +172,4 @@ def _scope_words(scope: Scope) -> str:
     return "全部区县（不限范围）"
 
 
-__all__ = ["router", "answer", "pivot", "export_pivot", "china_now", "CHINA_OFFSET"]
+__all__ = ["router", "answer", "answers", "pivot", "export_pivot", "china_now", "CHINA_OFFSET"]

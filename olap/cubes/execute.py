@@ -94,6 +94,9 @@ class _Plan:
             privacy = get_cube(cube_name).privacy_for(self.levels_used)
             if privacy and privacy not in self.needs[cube_name]:
                 self.needs[cube_name].append(privacy)
+        if query.previous and any(name.startswith("date.") for name in query.group_by):
+            raise CubeError("cube.query.invalid", "the previous-period comparison needs no date level",
+                            field="/compare")
         if query.compare and any(name == "date.week" for name in query.group_by):
             raise CubeError("cube.query.invalid", "year-ago comparison needs day, month, quarter or year",
                             field="/compare")
@@ -257,8 +260,13 @@ def execute(backend: Backend, query: Query, *, scope: Scope = Scope()) -> dict:
             "indicators": list(query.indicators), "sources": sources,
             "suppression": {"threshold": THRESHOLD, "suppressed_cells": sum(c["suppressed"] for c in cells)},
             "cells": cells}
+    earlier_cells = []
+    if query.previous:  # the period just before, in the same answer: its own cells, suppressed alike
+        earlier_cells = _json_cells(_sorted(_cells(backend, plan, query.period.previous(), scope, {}), query), query)
+        answer["previous"] = {"period": query.period.previous().as_json(), "cells": earlier_cells,
+                              "suppressed_cells": sum(c["suppressed"] for c in earlier_cells)}
     if query.labels:
-        answer["labels"] = _labels(backend, query, cells)
+        answer["labels"] = _labels(backend, query, [*cells, *earlier_cells])
     return answer
 
 

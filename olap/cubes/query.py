@@ -37,6 +37,16 @@ class Period:
     def as_json(self) -> dict:
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
+    def previous(self) -> "Period":
+        """The period just before: whole months (and so quarters, years) shift by their count of
+        months, any other span by its count of days (a week by a week)."""
+        after = self.end + timedelta(days=1)
+        if self.start.day == 1 and after.day == 1:
+            months = (after.year - self.start.year) * 12 + after.month - self.start.month
+            index = self.start.year * 12 + self.start.month - 1 - months
+            return Period(date(index // 12, index % 12 + 1, 1), self.start - timedelta(days=1))
+        return Period(self.start - (after - self.start), self.start - timedelta(days=1))
+
 
 @dataclass(frozen=True)
 class Filter:
@@ -65,7 +75,8 @@ class Query:
     group_by: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
     period: Period | None = None
-    compare: str | None = None
+    compare: str | None = None  # "year_ago": each cell carries the same cell one year earlier
+    previous: bool = False  # also the cells of the period just before (answer["previous"])
     sort: tuple[SortKey, ...] = ()
     top: int | None = None
     having: tuple[Having, ...] = ()
@@ -198,6 +209,20 @@ def _having(body: dict) -> tuple[Having, ...]:
     return tuple(out)
 
 
+COMPARES = ("year_ago", "previous")
+
+
+def _compares(value: Any) -> tuple[str, ...]:
+    """``compare``: one of COMPARES, or a list of them."""
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or len(values) > len(COMPARES) \
+            or any(item not in COMPARES for item in values) or len(set(values)) != len(values):
+        raise CubeError("cube.query.invalid", "compare is year_ago, previous, or a list of both", field="/compare")
+    return tuple(values)
+
+
 def parse_query(cube: str, body: Any, *, today: date) -> Query:
     """The query of ``body`` (decoded JSON) on cube ``cube``."""
     if not isinstance(body, dict):
@@ -212,17 +237,18 @@ def parse_query(cube: str, body: Any, *, today: date) -> Query:
     labels = body.get("labels", False)
     if not isinstance(labels, bool):
         raise CubeError("cube.query.invalid", "labels must be true or false", field="/labels")
-    compare = body.get("compare")
-    if compare not in (None, "year_ago"):
-        raise CubeError("cube.query.invalid", "compare can only be year_ago", field="/compare")
+    compares = _compares(body.get("compare"))
+    compare = "year_ago" if "year_ago" in compares else None
     period = resolve_period(body["period"], today=today) if body.get("period") is not None else None
-    if compare and period is None:
+    if compares and period is None:
         raise CubeError("cube.query.invalid", "compare needs a period", field="/compare")
     if compare and period.start.year <= EARLIEST.year:
         raise CubeError("cube.query.invalid", "the year-ago period lies before 1970", field="/compare")
+    if "previous" in compares and period.previous().start < EARLIEST:
+        raise CubeError("cube.query.invalid", "the previous period lies before 1970", field="/compare")
     query = Query(cube=cube, measures=_names(body, "measures"), indicators=_names(body, "indicators"),
                   group_by=_names(body, "group_by"), filters=_filters(body), period=period, compare=compare,
-                  sort=_sort(body), top=top, having=_having(body), labels=labels)
+                  previous="previous" in compares, sort=_sort(body), top=top, having=_having(body), labels=labels)
     if not query.measures and not query.indicators:
         raise CubeError("cube.query.invalid", "ask for at least one measure or indicator", field="/measures")
     return query
