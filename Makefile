@@ -30,7 +30,7 @@ system:
 	bash scripts/install-system-packages.sh
 
 test: system venv
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -rs -p no:cacheprovider
 
 test-fast: venv
 	$(PY) -m pytest -q -x -m "not postgres and not slow and not clickhouse"
