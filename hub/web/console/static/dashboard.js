@@ -182,9 +182,11 @@
     }
   }
 
-  function start() {
-    for (const card of document.querySelectorAll(".card[data-chart]")) {
-      exportButtons(card, config.page, card.dataset.chart);
+  // One card of any dashboard page: its export buttons, its chart/table toggle, its data (loaded on its
+  // own: one slow cube never holds the others). The page's period form resubmits on a new date.
+  function startCards(selector, page, chartOf, loadCard) {
+    for (const card of document.querySelectorAll(selector)) {
+      exportButtons(card, page, chartOf(card));
       const toggle = card.querySelector(".toggle");
       toggle.addEventListener("click", () => {
         const showTable = toggle.dataset.show === "table";
@@ -193,11 +195,15 @@
         toggle.dataset.show = showTable ? "chart" : "table";
         toggle.textContent = t(showTable ? "chart.chart" : "chart.table");
       });
-      load(card);  // each card on its own: one slow cube never holds the others
+      loadCard(card);
     }
     const asOf = document.getElementById("as-of");
     if (asOf) asOf.addEventListener("change", () => document.getElementById("view-form").requestSubmit(document.querySelector(".units button.active")));
   }
 
-  window.HIE.dashboard = {start, drillUrl, shown, exportButtons};
+  function start() {
+    startCards(".card[data-chart]", config.page, (card) => card.dataset.chart, load);
+  }
+
+  window.HIE.dashboard = {start, startCards, drillUrl, shown, exportButtons};
 })();

@@ -110,18 +110,5 @@
     }
   }
 
-  for (const card of document.querySelectorAll(".card[data-indicator]")) {
-    window.HIE.dashboard.exportButtons(card, "hospital", card.dataset.indicator);
-    const toggle = card.querySelector(".toggle");
-    toggle.addEventListener("click", () => {
-      const showTable = toggle.dataset.show === "table";
-      card.querySelector(".table").hidden = !showTable;
-      card.querySelector(".chart").hidden = showTable;
-      toggle.dataset.show = showTable ? "chart" : "table";
-      toggle.textContent = t(showTable ? "chart.chart" : "chart.table");
-    });
-    load(card);  // each card on its own: one slow cube never holds the others
-  }
-  const asOf = document.getElementById("as-of");
-  if (asOf) asOf.addEventListener("change", () => document.getElementById("view-form").requestSubmit(document.querySelector(".units button.active")));
+  window.HIE.dashboard.startCards(".card[data-indicator]", "hospital", (card) => card.dataset.indicator, load);
 })();
