@@ -36,6 +36,9 @@ class AuditEvent(Base):
     # record access and MPI events: which person (an internal id, never a name) and why
     person_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     purpose: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # what the event names besides a message: a cube export's ``<cube>.<format>``, an MPI event's
+    # ``mpi_merge:<id>``; names and internal ids only, never patient data
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 SUCCESS = "success"
@@ -47,7 +50,7 @@ _FAILURE_PREFIXES = ("api.reject.",)  # a bearer token refused, by reason
 
 def event(event_type: str, *, verified=None, trace=None, message_id: str | None = None,
           client_address: str | None = None, code: str | None = None, member: str | None = None,
-          person_id: int | None = None, purpose: str | None = None) -> dict:
+          person_id: int | None = None, purpose: str | None = None, detail: str | None = None) -> dict:
     """One audit row; who and which certificate come from the verified request (or the gate trace)."""
     source = verified.request if verified is not None else (trace.request if trace is not None else None)
     envelope = verified.envelope_sha256 if verified is not None else (trace.envelope_sha256 if trace else None)
@@ -60,7 +63,7 @@ def event(event_type: str, *, verified=None, trace=None, message_id: str | None 
             "member": member or holder, "cert_serial": serial,
             "message_id": message_id or (source.message_id if source else None),
             "client_address": client_address, "envelope_sha256": envelope or None,
-            "person_id": person_id, "purpose": purpose}
+            "person_id": person_id, "purpose": purpose, "detail": detail}
 
 
 def record_many(session: Session, rows: list[dict]) -> None:
@@ -70,7 +73,7 @@ def record_many(session: Session, rows: list[dict]) -> None:
 
 
 _COLUMNS = ("at", "event_type", "outcome", "code", "member", "cert_serial", "message_id", "client_address",
-            "envelope_sha256", "person_id", "purpose")
+            "envelope_sha256", "person_id", "purpose", "detail")
 _INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 

@@ -42,7 +42,7 @@ def record_tables() -> list[Table]:
 def _audit(session: Session, event_type: str, *, actor: str, now: datetime, reference: str,
            person_id: int | None = None) -> None:
     """An audit row naming the actor and the operation (internal ids only, never demographics)."""
-    row = audit.event(event_type, member=actor[:64], message_id=reference, person_id=person_id)
+    row = audit.event(event_type, member=actor[:64], detail=reference, person_id=person_id)
     row["at"] = now
     audit.record_many(session, [row])
 

@@ -156,7 +156,7 @@ def export_pivot(request: Request, cube: str, body: Any, *, fmt: str, scope: Sco
     with _refusals():
         content = render(table, fmt, about=About(scope=_scope_words(scope), generated_at=now, member=member))
     with transaction(request.app.state.hub.sessions) as session:  # who exported what, never the data
-        audit.record(session, "cube.export", member=member, message_id=f"{table.query.cube}.{fmt}",
+        audit.record(session, "cube.export", member=member, detail=f"{table.query.cube}.{fmt}",
                      client_address=request.client.host if request.client else None)
     plain, named = filenames(table, fmt, generated_at=now)
     disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(named)}"

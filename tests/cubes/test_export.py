@@ -202,9 +202,9 @@ def test_the_workbook_is_values_only_formatted_frozen_and_explained(api, region)
     assert about["数据范围"] == "区县：330106" and about["导出者"] == "B02" and about["生成时间"].endswith("+08:00")
     assert "1–4" in about["小格抑制规则"]
     with region.engine.connect() as connection:
-        rows = connection.execute(text("SELECT member, message_id, person_id, code FROM audit_event "
+        rows = connection.execute(text("SELECT member, detail, message_id, person_id, code FROM audit_event "
                                        "WHERE event_type = 'cube.export' ORDER BY id DESC LIMIT 1")).all()
-    assert [tuple(row) for row in rows] == [("B02", "visits.xlsx", None, None)]
+    assert [tuple(row) for row in rows] == [("B02", "visits.xlsx", None, None, None)]
 
 
 def test_text_a_spreadsheet_would_run_is_written_as_text(api):

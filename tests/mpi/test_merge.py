@@ -77,16 +77,20 @@ def test_merge_then_unmerge_restores_exactly(sessions, visit_table):
     with transaction(sessions) as session:
         undo = mpi.unmerge(session, merge_id=merge_id, actor="staff-7", reason="wrong merge", now=NOW)
         assert (undo.kind, undo.undoes_id) == ("unmerge", merge_id)
+        undo_id = undo.id
     after = snapshot(sessions, visit_table)
     late_visit = max(after["visits"])
     assert late_visit[1] == b.person_id  # the late record followed its patient record
     after["visits"].remove(late_visit)
     assert after == before
     with sessions() as session:
-        events = session.execute(select(AuditEvent.event_type, AuditEvent.member, AuditEvent.message_id)
+        events = session.execute(select(AuditEvent.event_type, AuditEvent.member, AuditEvent.detail,
+                                        AuditEvent.message_id)
                                  .where(AuditEvent.event_type.like("mpi.%")).order_by(AuditEvent.id)).all()
-    assert [(e, actor) for e, actor, _ in events] == [("mpi.merge", "staff-7"), ("mpi.unmerge", "staff-7")]
-    assert all("陈" not in (ref or "") and ZHANG_ID not in (ref or "") for _, _, ref in events)
+    assert [(e, actor, message) for e, actor, _, message in events] == [("mpi.merge", "staff-7", None),
+                                                                        ("mpi.unmerge", "staff-7", None)]
+    assert [ref for _, _, ref, _ in events] == [f"mpi_merge:{merge_id}", f"mpi_merge:{undo_id}"]
+    assert all("陈" not in ref and ZHANG_ID not in ref for _, _, ref, _ in events)
 
 
 def test_merge_refusals(sessions, visit_table):
