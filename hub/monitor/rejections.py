@@ -1,4 +1,4 @@
-"""Rejections by code, with the fault table's meaning: refusals at the gate and at intake (from the
+"""Rejections by code, with the fault table's meaning (English and Chinese): refusals at the gate and at intake (from the
 audit trail) and rejections in processing (from the inbox).
 
 Which audit rows are refusals before storing: ``request.reject`` and ``decrypt.fail`` (the gate,
@@ -45,9 +45,11 @@ def stage_of(event_type: str) -> str:
 
 
 def meaning(code: str | None) -> dict:
-    """The fault table's word on ``code``: its fixed message and HTTP status (None for a code not in it)."""
+    """The fault table's word on ``code``: its fixed message in English and in Chinese, and its HTTP
+    status (None for a code not in it)."""
     spec = FAULTS.get(code or "")
-    return {"message": spec.message if spec else None, "http_status": spec.http_status if spec else None}
+    return {"message": spec.message if spec else None, "message_zh": spec.message_zh if spec else None,
+            "http_status": spec.http_status if spec else None}
 
 
 def rejections(session: Session, *, scope: MemberScope, since: datetime, until: datetime) -> list[dict]:

@@ -41,6 +41,9 @@ def test_rejections_by_code_with_their_meaning(exchange, api):
     processing = rows["processing", "record.author.mismatch"]
     assert (processing["count"], processing["http_status"]) == (1, 403)
     assert processing["message"] == "document author institution is not the sending member"
+    # the same meaning in Chinese, for the console's page: the code stays the machine code
+    assert processing["message_zh"] == "文档的作者机构不是发送成员"
+    assert expired["message_zh"] == "报文时间戳已过期" and gate["message_zh"].startswith("Document 必须恰好含")
     assert [f["count"] for f in processing["fields"]] == [1] and processing["fields"][0]["field"].startswith("/")
 
 
@@ -84,6 +87,7 @@ def test_journey_of_a_rejected_message_shows_code_and_field_and_no_payload(excha
     assert [step["step"] for step in trip["steps"]] == ["received", "gate", "stored", "rejected", "reply"]
     assert steps["gate"]["verdict"] == "passed" and len(steps["stored"]["document_sha256"]) == 64
     assert steps["rejected"]["code"] == "record.author.mismatch" and steps["rejected"]["field"]
+    assert steps["rejected"]["message_zh"] == "文档的作者机构不是发送成员"
     assert steps["reply"]["kind"] == "ack" and steps["reply"]["fetched_at"] is not None
     for value in (PATIENT["name"], PATIENT["resident_id"], PATIENT["birth_date"]):
         assert value not in answer.text
