@@ -95,6 +95,16 @@ def _no_patient(page):
     assert "<hie:" not in shown and "Envelope" not in shown  # no document, no SOAP
 
 
+def _journey(page, message_id: str) -> list[dict]:
+    """Look ``message_id`` up on the page: each step's machine name, its label and its detail's text."""
+    page.fill("#journey-id", message_id)
+    page.click("#journey-submit")
+    expect(page.locator("#card-journey")).to_have_attribute("data-state", "loaded")
+    return page.locator("#journey tbody tr").evaluate_all("""rows => rows.map(tr => ({
+        step: tr.dataset.step, label: tr.querySelector("td.step").innerText.trim(),
+        detail: tr.querySelector("td.detail").innerText}))""")
+
+
 def test_the_monitor_shows_the_rejections_with_their_meaning_and_a_journey(page, console_hub, sent):
     login(page, console_hub, "ops")
     _monitor(page, console_hub)
@@ -102,23 +112,40 @@ def test_the_monitor_shows_the_rejections_with_their_meaning_and_a_journey(page,
     rejections = {(row["stage"], row["code"]): row for row in _rows(page, "card-rejections")}
     for stage, code in (("processing", "record.author.mismatch"), ("gate", "exchange.document.invalid")):
         assert rejections[stage, code]["count"] >= 1
-        meaning = page.locator(f"#card-rejections tr[data-code='{code}'] td.meaning").inner_text()
-        assert meaning == FAULTS[code].message
-    page.fill("#journey-id", sent["rejected"])
-    page.click("#journey-submit")
-    expect(page.locator("#card-journey")).to_have_attribute("data-state", "loaded")
-    steps = [row["step"] for row in _rows(page, "card-journey")]
-    assert steps[:4] == ["received", "gate", "stored", "rejected"] and "reply" in steps
+        shown = page.locator(f"#card-rejections tr[data-code='{code}']")
+        assert shown.locator("td.code").inner_text() == code  # the machine code as it is
+        assert shown.locator("td.meaning").inner_text() == FAULTS[code].message_zh  # its meaning in Chinese
+    steps = _journey(page, sent["rejected"])
+    assert [step["step"] for step in steps][:4] == ["received", "gate", "stored", "rejected"]
+    assert [step["label"] for step in steps] == ["接收", "安全网关", "入库", "处理失败", "回执"]
     api = _api(console_hub, "B01", f"journey/{sent['rejected']}")["journeys"]
     assert [j["member"] for j in api] == ["H01"]
     api_steps = {step["step"]: step for step in api[0]["steps"]}
     journey = page.inner_text("#journey")
     for value in (api_steps["received"]["envelope_sha256"], api_steps["stored"]["document_sha256"],
-                  "code: record.author.mismatch", f"message: {FAULTS['record.author.mismatch'].message}"):
+                  "错误码: record.author.mismatch", f"含义: {FAULTS['record.author.mismatch'].message_zh}",
+                  "结论: 通过", "回执类型: 处理回执"):
         assert value in journey
+    refused = _journey(page, sent["refused"])  # refused at the gate: nothing stored
+    assert [(step["step"], step["label"]) for step in refused] == [("refused", "拒收")]
+    assert "环节: 安全网关" in refused[0]["detail"] and "错误码: exchange.document.invalid" in refused[0]["detail"]
     assert page.locator("#card-etl").count() == 1  # an operator sees ETL runs and reconcile results
     assert len(page.locator("#card-etl table.reconcile tbody tr").all()) == len(_api_etl(console_hub)["reconcile"])
     _no_patient(page)
+
+
+def test_the_monitor_in_english_shows_the_english_meanings_and_step_names(page, console_hub, sent):
+    login(page, console_hub, "ops")
+    _monitor(page, console_hub, "?lang=en")
+    assert page.inner_text("h1") == "Exchange monitor"
+    meaning = page.locator("#card-rejections tr[data-code='record.author.mismatch'] td.meaning").inner_text()
+    assert meaning == FAULTS["record.author.mismatch"].message
+    steps = _journey(page, sent["rejected"])
+    assert [step["label"] for step in steps] == ["received", "gate", "stored", "rejected", "reply"]
+    journey = page.inner_text("#journey")
+    assert "code: record.author.mismatch" in journey
+    assert f"message: {FAULTS['record.author.mismatch'].message}" in journey and "含义" not in journey
+    assert _journey(page, sent["refused"])[0]["label"] == "refused"
 
 
 def _api_etl(hub):

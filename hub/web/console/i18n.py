@@ -247,6 +247,38 @@ LABELS.update({  # the exchange monitor and the lineage view
     "lineage.link": ("溯源", "trace"),
 })
 
+LABELS.update({  # the exchange monitor's journey: step names, refusal stages and the detail's keys
+    "monitor.step.refused": ("拒收", "refused"),
+    "monitor.step.received": ("接收", "received"),
+    "monitor.step.gate": ("安全网关", "gate"),
+    "monitor.step.stored": ("入库", "stored"),
+    "monitor.step.pending": ("待处理", "pending"),
+    "monitor.step.processed": ("已处理", "processed"),
+    "monitor.step.rejected": ("处理失败", "rejected"),
+    "monitor.step.reply": ("回执", "reply"),
+    "monitor.verdict.passed": ("通过", "passed"),
+    "monitor.reply.ack": ("处理回执", "ack"),
+    "monitor.key.stage": ("环节", "stage"),
+    "monitor.key.code": ("错误码", "code"),
+    "monitor.key.message": ("含义", "message"),
+    "monitor.key.http_status": ("HTTP 状态", "http_status"),
+    "monitor.key.field": ("出错字段", "field"),
+    "monitor.key.envelope_sha256": ("信封摘要", "envelope_sha256"),
+    "monitor.key.request_message_id": ("请求 MessageID", "request_message_id"),
+    "monitor.key.action": ("操作", "action"),
+    "monitor.key.cert_serial": ("证书序列号", "cert_serial"),
+    "monitor.key.item_index": ("批内序号", "item_index"),
+    "monitor.key.message_row_id": ("报文行号", "message_row_id"),
+    "monitor.key.document_type": ("文档类型", "document_type"),
+    "monitor.key.document_sha256": ("文档摘要", "document_sha256"),
+    "monitor.key.verdict": ("结论", "verdict"),
+    "monitor.key.kind": ("回执类型", "kind"),
+    "monitor.key.reply_id": ("回执编号", "reply_id"),
+    "monitor.key.created_at": ("生成", "created_at"),
+    "monitor.key.fetched_at": ("取回", "fetched_at"),
+    "monitor.key.acked_at": ("确认", "acked_at"),
+})
+
 
 def language(requested: str | None, cookie: str | None) -> str:
     """The page's language: the request's ``lang`` if known, else the cookie's, else Chinese."""

@@ -72,6 +72,17 @@
     }
   }
 
+  /** A label of the page's language, or ``fallback`` where the table has none (a value it does not know). */
+  function label(key, fallback) {
+    const found = (config.labels || {})[key];
+    return found === undefined ? fallback : found;
+  }
+
+  /** The fault table's meaning of a code in the page's language (the API gives both; the code stays a code). */
+  function meaningOf(entry) {
+    return lang === "zh" ? (entry.message_zh || entry.message) : entry.message;
+  }
+
   function memberName(member) {
     return member === null ? t("monitor.member.unknown") : member;
   }
@@ -109,7 +120,7 @@
   function drawRejections(element, data) {
     const rows = data.rejections.map((entry) => row([
       text("td", t("monitor.stage." + entry.stage)), text("td", entry.code, {"class": "code"}),
-      text("td", entry.message || "—", {"class": "meaning"}), count("count", entry.count),
+      text("td", meaningOf(entry) || "—", {"class": "meaning"}), count("count", entry.count),
       count("members", entry.members),
       text("td", entry.fields.map((f) => `${f.field} (${f.count})`).join("; "))],
       {stage: entry.stage, code: entry.code}));
@@ -163,6 +174,20 @@
                   "cert_serial", "item_index", "message_row_id", "document_type", "document_sha256", "verdict",
                   "kind", "reply_id", "created_at", "fetched_at", "acked_at"];
 
+  const TIMES = new Set(["created_at", "fetched_at", "acked_at"]);
+
+  /** A journey detail's value as the reader sees it: stages, verdicts, reply kinds and meanings in the
+   * page's language, times in China time; ids, digests and codes as they are. */
+  function detailValue(name, step) {
+    const value = step[name];
+    if (name === "message") return meaningOf(step);
+    if (name === "stage") return label("monitor.stage." + value, value);
+    if (name === "verdict") return label("monitor.verdict." + value, value);
+    if (name === "kind") return label("monitor.reply." + value, value);
+    if (TIMES.has(name)) return when(value);
+    return String(value);
+  }
+
   function drawJourney(element, data) {
     const parts = [];
     for (const journey of data.journeys) {
@@ -171,10 +196,12 @@
         const detail = text("td", null, {"class": "detail"});
         for (const name of DETAIL) {
           if (step[name] === undefined || step[name] === null) continue;
-          detail.appendChild(text("span", `${name}: ${step[name]}`, {"data-key": name}));
+          detail.appendChild(text("span", `${label("monitor.key." + name, name)}: ${detailValue(name, step)}`,
+                                  {"data-key": name, "data-value": String(step[name])}));
           detail.appendChild(document.createElement("br"));
         }
-        return row([text("td", step.step, {"class": "step"}), text("td", when(step.at || step.created_at)), detail],
+        return row([text("td", label("monitor.step." + step.step, step.step), {"class": "step"}),
+                    text("td", when(step.at || step.created_at)), detail],
                    {step: step.step, code: step.code || ""});
       });
       parts.push(table([t("monitor.step"), t("monitor.at"), t("monitor.detail")], rows, "journey"));
