@@ -29,7 +29,7 @@ _READ_TABLE = """card => Object.fromEntries([...card.querySelectorAll("tbody tr"
     [...row.querySelectorAll("td[data-name]")].map(td => [td.dataset.value, td.dataset.suppressed, td.innerText])]))"""
 _READ_HOSPITAL = """card => Object.fromEntries([...card.querySelectorAll("tbody tr")].map(row => [
     row.querySelector("td.name").innerText.trim(),
-    ["current", "year_ago"].map(s => row.querySelector(`td[data-series='${s}']`)).map(td =>
+    ["current", "previous", "year_ago"].map(s => row.querySelector(`td[data-series='${s}']`)).map(td =>
         [td.dataset.value, td.dataset.suppressed, td.innerText])]))"""
 
 
@@ -68,7 +68,7 @@ def _same(lines: list[list], shown: dict[str, list], units: list[str], levels: i
 
 def _exports(hub, member: str) -> list[str]:
     with hub.hub.sessions() as session:
-        return list(session.scalars(select(AuditEvent.message_id).where(
+        return list(session.scalars(select(AuditEvent.detail).where(
             AuditEvent.event_type == "cube.export", AuditEvent.member == member)))
 
 
@@ -89,8 +89,8 @@ def test_a_cards_csv_and_xlsx_hold_its_table_on_two_dashboards(page, console_hub
         _same(_download(page, "trend", fmt), shown, units, levels=2)
     answers = _open(page, console_hub, "hospital")
     shown = _card(page, "charge_per_visit", _READ_HOSPITAL)
-    for fmt in ("csv", "xlsx"):  # the current period and its year-ago comparison, side by side
-        _same(_download(page, "charge_per_visit", fmt), shown, ["元", "元"], levels=1)
+    for fmt in ("csv", "xlsx"):  # this period, the previous one and a year ago (the changes: test_hospital_export)
+        _same(_download(page, "charge_per_visit", fmt), shown, ["元", "元", "元"], levels=1)
     assert _exports(console_hub, "console:city")[before:] == ["diseases.csv", "diseases.xlsx", "visits.csv",
                                                               "visits.xlsx"]
 

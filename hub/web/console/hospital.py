@@ -5,7 +5,8 @@ Numbers come from the cube API's own function (:func:`hub.web.cubes.answer`) wit
 so scope and small-cell suppression are the cube API's: the page cannot show what the API withholds.
 Each chart asks ``GET /console/api/hospital/{indicator}`` on its own, so the page is usable before
 every chart has loaded. The answer carries the cube queries it asked (``queries``): the same bodies
-posted to ``/api/cubes/{cube}/query`` by a member with the same scope give the same cells.
+posted to ``/api/cubes/{cube}/query`` by a member with the same scope give the same cells. Each row's
+changes (环比, 同比) are computed here (:func:`with_changes`), for the page and its export alike.
 """
 from __future__ import annotations
 
@@ -168,15 +169,37 @@ def chart(request: Request, viewer: Viewer, key: str) -> dict:
     for code in codes:
         this, last = now.get(code), before.get(code)
         year_ago = (this or {}).get("year_ago")
-        cells.append({"code": code, "label": labels.get(code) or _department(view.level, code),
-                      "current": _value(this, indicator), "previous": _value(last, indicator),
-                      # the year-ago comparison rides on this period's cells: without one it is not known
-                      "year_ago": _value(year_ago, indicator) if this is not None else None,
-                      "suppressed": {"current": bool(this and this["suppressed"]),
-                                     "previous": bool(last and last["suppressed"]),
-                                     "year_ago": bool(year_ago and year_ago["suppressed"])}})
+        cells.append(with_changes({
+            "code": code, "label": labels.get(code) or _department(view.level, code),
+            "current": _value(this, indicator), "previous": _value(last, indicator),
+            # the year-ago comparison rides on this period's cells: without one it is not known
+            "year_ago": _value(year_ago, indicator) if this is not None else None,
+            "suppressed": {"current": bool(this and this["suppressed"]), "previous": bool(last and last["suppressed"]),
+                           "year_ago": bool(year_ago and year_ago["suppressed"])}}))
     return {**base, "available": True, "cells": cells, "queries": {**asked, "cube": indicator.cube},
             "suppressed_cells": current["suppression"]["suppressed_cells"] + previous["suppressed_cells"]}
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    """The change from ``before`` to ``now`` in per cent, one decimal; None when either is unknown or
+    ``before`` is 0 (no base)."""
+    if now is None or before is None or before == 0:
+        return None
+    return round((now - before) / abs(before) * 100, 1)
+
+
+CHANGES = {"change": "previous", "yoy": "year_ago"}  # 环比 against the previous period, 同比 against a year ago
+
+
+def with_changes(cell: dict) -> dict:
+    """A card row with its two changes (``change``: 环比, ``yoy``: 同比), as the page and its export show them.
+
+    A change beside a withheld value is withheld too: with the shown value it would give the withheld one."""
+    suppressed = cell["suppressed"]
+    shown = {series: None if suppressed[series] else cell[series] for series in ("current", *CHANGES.values())}
+    changes = {name: change(shown["current"], shown[base]) for name, base in CHANGES.items()}
+    withheld = {name: suppressed["current"] or suppressed[base] for name, base in CHANGES.items()}
+    return {**cell, **changes, "suppressed": {**suppressed, **withheld}}
 
 
 def _value(cell: dict | None, indicator: HospitalIndicator):
@@ -230,4 +253,5 @@ async def hospital_chart(request: Request, viewer: ApiViewer, indicator: str) ->
     return await run_in_threadpool(chart, request, viewer, indicator)
 
 
-__all__ = ["INDICATORS", "HospitalIndicator", "View", "view_of", "resolve", "queries", "chart", "page", "api"]
+__all__ = ["INDICATORS", "HospitalIndicator", "View", "view_of", "resolve", "queries", "chart", "change", "with_changes",
+           "page", "api"]

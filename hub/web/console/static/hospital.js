@@ -1,7 +1,7 @@
 /* Hospital indicators: each card loads its own chart and table from /console/api/hospital/{indicator}. */
 "use strict";
 (function () {
-  const {config, t, formatNumber, formatChange, getJson} = window.HIE;
+  const {config, t, formatNumber, getJson} = window.HIE;
   const view = config.view;
   const lang = config.lang;
   const SERIES = ["current", "previous", "year_ago"];
@@ -47,6 +47,17 @@
     return td;
   }
 
+  /** A change as the server computed it (per cent, one decimal): signed, — when unknown or withheld. */
+  function changeCell(cell, name) {
+    const withheld = cell.suppressed[name];
+    const value = withheld ? null : cell[name];
+    const shown = value === null || value === undefined ? "—" : (value > 0 ? "+" : "") + value.toFixed(1) + "%";
+    const td = text("td", shown, {"class": "num change", "data-change": name, "data-suppressed": String(withheld),
+                                  "data-value": value === null || value === undefined ? "" : String(value)});
+    if (withheld) td.title = t("cell.suppressed");
+    return td;
+  }
+
   function renderTable(card, data) {
     const table = text("table", null, {"class": "cells"});
     const head = table.createTHead().insertRow();
@@ -62,9 +73,7 @@
       name.appendChild(url ? text("a", cell.label, {href: url, "class": "drill"}) : text("span", cell.label));
       row.appendChild(name);
       for (const series of SERIES) row.appendChild(valueCell(cell, series, data.unit, data.indicator));
-      const visible = (series) => cell.suppressed[series] ? null : cell[series];
-      row.appendChild(text("td", formatChange(visible("current"), visible("previous")), {"class": "num change"}));
-      row.appendChild(text("td", formatChange(visible("current"), visible("year_ago")), {"class": "num change"}));
+      for (const name of ["change", "yoy"]) row.appendChild(changeCell(cell, name));
     }
     card.querySelector(".table").replaceChildren(table);
   }
