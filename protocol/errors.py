@@ -1,7 +1,8 @@
 """The protocol's one error root and the registry of machine codes (the fault table).
 
 Every rejection the hub makes carries a dotted machine code from ``FAULTS`` and a short human
-message written here (in English, and in Chinese for the console's readers), never built from the input. SOAP Faults and HTTP errors are rendered from
+message written here (in English, and in Chinese for the console's readers), never built from the
+input. SOAP Faults and HTTP errors are rendered from
 the code alone (the hub's ``hub.soap.faults``; the client reads them back); ``docs/faults.md`` documents the same table and a test
 keeps the two in step.
 """

@@ -1,5 +1,5 @@
-"""Rejections by code, with the fault table's meaning (English and Chinese): refusals at the gate and at intake (from the
-audit trail) and rejections in processing (from the inbox).
+"""Rejections by code, with the fault table's meaning (English and Chinese): refusals at the gate
+and at intake (from the audit trail) and rejections in processing (from the inbox).
 
 Which audit rows are refusals before storing: ``request.reject`` and ``decrypt.fail`` (the gate,
 any operation), and ``message.reject`` written by the intake, which names the request's envelope

@@ -131,6 +131,12 @@ def test_the_monitor_shows_the_rejections_with_their_meaning_and_a_journey(page,
     assert "环节: 安全网关" in refused[0]["detail"] and "错误码: exchange.document.invalid" in refused[0]["detail"]
     assert page.locator("#card-etl").count() == 1  # an operator sees ETL runs and reconcile results
     assert len(page.locator("#card-etl table.reconcile tbody tr").all()) == len(_api_etl(console_hub)["reconcile"])
+    statuses = {"finished": "已完成", "running": "运行中", "failed": "失败"}  # a run's status and kind in Chinese
+    assert page.locator("#card-etl table.etl-runs tbody td:nth-child(3)").all_inner_texts() == \
+        [statuses[run["status"]] for run in _api_etl(console_hub)["runs"]]
+    kinds = {"hospital": "医院", "community_center": "社区卫生服务中心", "clinic": "社区卫生服务站/诊所"}
+    assert page.locator("#card-silent tbody td:nth-child(3)").all_inner_texts() == \
+        [kinds[row["kind"]] for row in _api(console_hub, "B01", "silent")["members"]]
     _no_patient(page)
 
 

@@ -253,5 +253,5 @@ async def hospital_chart(request: Request, viewer: ApiViewer, indicator: str) ->
     return await run_in_threadpool(chart, request, viewer, indicator)
 
 
-__all__ = ["INDICATORS", "HospitalIndicator", "View", "view_of", "resolve", "queries", "chart", "change", "with_changes",
-           "page", "api"]
+__all__ = ["INDICATORS", "HospitalIndicator", "View", "view_of", "resolve", "queries", "chart", "change",
+           "with_changes", "page", "api"]

@@ -277,6 +277,14 @@ LABELS.update({  # the exchange monitor's journey: step names, refusal stages an
     "monitor.key.created_at": ("生成", "created_at"),
     "monitor.key.fetched_at": ("取回", "fetched_at"),
     "monitor.key.acked_at": ("确认", "acked_at"),
+    "monitor.kind.hospital": ("医院", "hospital"),
+    "monitor.kind.community_center": ("社区卫生服务中心", "community centre"),
+    "monitor.kind.clinic": ("社区卫生服务站/诊所", "clinic"),
+    "monitor.etl.kind.incremental": ("增量", "incremental"),
+    "monitor.etl.kind.backfill": ("回填", "backfill"),
+    "monitor.etl.status.running": ("运行中", "running"),
+    "monitor.etl.status.finished": ("已完成", "finished"),
+    "monitor.etl.status.failed": ("失败", "failed"),
 })
 
 

@@ -132,7 +132,7 @@
 
   function drawSilent(element, data) {
     const rows = data.members.map((entry) => row([
-      text("td", entry.member), text("td", entry.name), text("td", entry.kind),
+      text("td", entry.member), text("td", entry.name), text("td", label("monitor.kind." + entry.kind, entry.kind)),
       text("td", entry.last_received_at ? when(entry.last_received_at) : t("monitor.never")),
       text("td", duration(entry.silent_s), {"class": "num"})], {member: entry.member}));
     element.querySelector(".table").replaceChildren(table(
@@ -153,7 +153,8 @@
 
   function drawEtl(element, data) {
     const runs = data.runs.map((run) => row([
-      text("td", String(run.id)), text("td", run.kind), text("td", run.status), text("td", when(run.started_at)),
+      text("td", String(run.id)), text("td", label("monitor.etl.kind." + run.kind, run.kind)),
+      text("td", label("monitor.etl.status." + run.status, run.status)), text("td", when(run.started_at)),
       text("td", run.seconds === null ? "—" : String(run.seconds), {"class": "num"}),
       text("td", `${run.rows_read ?? "—"} / ${run.rows_written ?? "—"} / ${run.rows_rejected ?? "—"}`, {"class": "num"}),
       text("td", run.error_code || "")], {run: run.id, status: run.status}));
