@@ -36,6 +36,10 @@ def _download(page, card: str, fmt: str) -> list[list]:
         return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     book = load_workbook(io.BytesIO(content))
     assert all(cell.data_type != "f" for ws in book for row in ws.iter_rows() for cell in row)  # values only
+    about = {key: text for key, text in book["说明"].iter_rows(values_only=True)}
+    assert about["导出者"] == "console:city" and about["本期"] == "2026-11-01 至 2026-11-30"
+    assert about["上期"] == "2026-10-01 至 2026-10-31" and "任一侧被抑制时同样标为 *" in about["环比、同比"]
+    assert download.value.suggested_filename.startswith("hospital_visits_20261101_20261130_")
     return [list(line) for line in book["数据"].iter_rows(values_only=True)]
 
 
