@@ -119,7 +119,7 @@ def test_a_pivot_in_the_page_is_the_cube_apis_and_both_downloads_hold_exactly_it
     assert about["导出者"] == "console:city" and about["被抑制的格"] == str(
         sum(1 for line in shown[1:-1] for text in line[1:4] if text == WITHHELD_SHOWN))
     audited = _exports(console_hub, "console:city")[before:]
-    assert [event.message_id for event in audited] == ["visits.csv", "visits.xlsx"]
+    assert [(event.detail, event.message_id) for event in audited] == [("visits.csv", None), ("visits.xlsx", None)]
 
 
 def test_a_district_analysts_pivot_and_export_hold_its_district_only_and_need_the_csrf_token(page, console_hub):
