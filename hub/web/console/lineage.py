@@ -1,9 +1,11 @@
-"""The lineage view: from a number on the hospital dashboard, the facts behind that cell and, for a
-fact, its lineage — the OLTP row, the signed message's id and digests — within the viewer's scope.
+"""The lineage view: from a number on a dashboard (hospital or public-health, trends included) or a
+pivot's cell, the facts behind that cell and, for a fact, its lineage — the OLTP row, the signed
+message's id and digests — within the viewer's scope.
 
-The cell is the one the dashboard showed: the chart's own cube query (``hospital.queries``, the same
-view and scope) answered again, and its first fact keys listed by ``olap.cubes.facts.cell_fact_keys``,
-which refuses a withheld cell before reading a fact (``access.denied``). A fact's lineage is
+The cell is the one the page showed: the chart's own cube query (``hospital.queries`` or
+``dashboard.query_of``, the same view and scope) or the pivot's query the link carries, answered
+again, and its first fact keys listed by ``olap.cubes.facts.cell_fact_keys``, which refuses a
+withheld cell before reading a fact (``access.denied``). A fact's lineage is
 ``etl.lineage.lineage`` (as ``GET /api/lineage/{fact_key}``), shown only when the fact's institution
 is one the viewer may see (``members_in`` of the user's cube scope); otherwise ``access.denied``.
 Identifiers and digests only: never a document or anything about a patient.
@@ -112,8 +114,7 @@ def _query_cell(request: Request, query: Query, scope: Scope) -> dict:
 
 
 def _codes(request: Request, query: Query) -> list[str]:
-    """The cell's codes, one per group-by level; a place outside ``scope`` is ``access.denied`` (the
-    viewer knows its own scope: saying so tells nothing about the place)."""
+    """The cell's codes from the ``code`` parameters: one per group-by level, in the query's order."""
     codes = request.query_params.getlist("code")
     if len(codes) != len(query.group_by) or not all(codes) or any(len(code) > 64 for code in codes):
         raise HubError("request.invalid", "code: one per group-by level", field="/code")
@@ -121,7 +122,8 @@ def _codes(request: Request, query: Query) -> list[str]:
 
 
 def _outside(scope: Scope, query: Query, codes: list[str]) -> bool:
-    """Whether the cell names a district or an institution outside ``scope``."""
+    """Whether the cell names a district or an institution outside ``scope`` (refused as ``access.denied``:
+    the viewer knows its own scope, so saying so tells nothing about the place)."""
     for level, code in zip(query.group_by, codes):
         if level == DISTRICT and scope.districts is not None and code not in scope.districts:
             return True

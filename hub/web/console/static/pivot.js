@@ -7,6 +7,7 @@
   const byName = Object.fromEntries(config.cubes.map((cube) => [cube.name, cube]));
   const $ = (id) => document.getElementById(id);
   let shown = null;  // the body of the table on screen: the exports send exactly it
+  const MAX_LINK_QUERY = 4096;
 
   function element(tag, content, attributes) {
     const node = document.createElement(tag);
@@ -114,8 +115,11 @@
     if (item.withheld || item.value === null || item.value === undefined || item.value === 0) return null;
     const query = {...asked};
     if (data.period) query.period = {from: data.period.from, to: data.period.to};
-    const names = [...data.lines[line].slice(0, data.row_levels.length).map((entry) => entry.text), data.header[column].split("｜").slice(1).join("｜")].filter(Boolean);
-    const params = new URLSearchParams({page: "pivot", query: JSON.stringify(query), value: slot.value});
+    const carried = JSON.stringify(query);
+    if (carried.length > MAX_LINK_QUERY) return null;  // the hub refuses a longer query (pivot.MAX_LINK_QUERY)
+    const names = [...data.lines[line].slice(0, data.row_levels.length).map((entry) => entry.text),
+                   data.header[column].split("｜").slice(1).join("｜")].filter(Boolean);
+    const params = new URLSearchParams({page: "pivot", query: carried, value: slot.value});
     for (const code of [...rows, ...slot.codes]) params.append("code", String(code));
     params.set("label", names.join(" · "));
     return "/console/lineage?" + params.toString();
