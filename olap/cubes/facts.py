@@ -32,7 +32,8 @@ def _names_its_facts(cube: Cube, name: str) -> bool:
     return level.filterable or bool(cube.date_column and cube.date_column in level.expr)
 
 
-def traceable(cube_name: str, group_by: tuple[str, ...] | list[str], measures: tuple[str, ...] | list[str]) -> list[str]:
+def traceable(cube_name: str, group_by: tuple[str, ...] | list[str],
+              measures: tuple[str, ...] | list[str]) -> list[str]:
     """The measures among ``measures`` whose cells of a query grouped by ``group_by`` name their facts:
     plain counts of the cube's own fact (``count()``: one fact per unit counted), every level a filter
     or a date level. A rate, a sum, a distinct or a conditional count cannot: the facts a cell selects
