@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from olap.cubes import get_cube
+from olap.cubes.facts import traceable
 from olap.cubes.query import unit_start
 from protocol.errors import HubError
 
@@ -116,14 +117,9 @@ def units_of(cube: str, names: list[str]) -> dict[str, str]:
 
 
 def traced(chart: CubeChart, body: dict) -> list[str]:
-    """The values of ``chart`` whose cells can name their facts: plain counts (``count()``, one fact per
-    unit counted) grouped by filterable levels. A rate, a sum, a distinct or a conditional count cannot:
-    the facts a cell's filters select would not be the number shown."""
-    declared = get_cube(chart.cube)
-    if not all(declared.has_level(level) and declared.level(level).filterable for level in body["group_by"]):
-        return []
-    plain = {m.name for m in declared.measures if m.expr.replace(" ", "") == "count()"}
-    return [name for name in body["measures"] if name in plain]
+    """The values of ``chart`` whose cells can name their facts (``olap.cubes.facts.traceable``: plain
+    counts grouped by filters and dates; a trend's month narrows the period)."""
+    return traceable(chart.cube, body["group_by"], body["measures"])
 
 
 def chart_answer(request: Request, viewer: Viewer, *, page: str, charts: dict[str, CubeChart], key: str) -> dict:

@@ -137,8 +137,9 @@ LABELS.update({
     "maternal.chart.antenatal_trend": ("产前检查人数趋势", "Women with antenatal checkups over time"),
     "maternal.chart.child_trend": ("儿童健康检查人数趋势", "Children checked over time"),
     "chart.withheld": ("{n} 个单元格因小数抑制未显示（—）。", "{n} cells withheld as small counts (—)."),
-    "chart.untraced": ("比率、金额、去重数及趋势中的数值不能逐条溯源（无链接）。",
-                       "Rates, sums, distinct counts and trend values cannot name their facts (no link)."),
+    "chart.untraced": ("计数可点击溯源；比率、金额、去重数、条件计数及合计不能逐条溯源（无链接）。",
+                       "Counts link to their facts; rates, sums, distinct and conditional counts and totals "
+                       "cannot name their facts (no link)."),
     "chart.district_only": ("比率按区县口径，本层级不显示。", "Rates are per district: not shown at this level."),
     "axis.institution.district": ("区县", "District"),
     "axis.institution.institution": ("机构", "Institution"),
@@ -245,6 +246,7 @@ LABELS.update({  # the exchange monitor and the lineage view
     "lineage.journey": ("查看报文轨迹", "See the message's journey"),
     "lineage.from_dashboard": ("点击仪表板上的数值即可溯源。", "Click a number on a dashboard to trace it."),
     "lineage.link": ("溯源", "trace"),
+    "lineage.period": ("事实日期范围", "Facts dated"),
 })
 
 LABELS.update({  # the exchange monitor's journey: step names, refusal stages and the detail's keys

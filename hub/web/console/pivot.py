@@ -14,7 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from olap.cubes import CubeError, Entry, Pivot, Scope, describe_all, get_cube
+from olap.cubes import CubeError, Entry, Pivot, Scope, describe_all, get_cube, parse_layout, parse_query
+from olap.cubes import Query as CubeQuery
+from olap.cubes.facts import traceable
 from protocol.errors import HubError
 
 from ..cubes import answer, china_now, export_pivot, pivot
@@ -25,6 +27,7 @@ from .users import scope_of
 
 MAX_BODY_BYTES = 64 * 1024  # a pivot's layout and filters; anything larger is not the page's
 MAX_MEMBERS = 200  # a filter offers a list up to this many members, a text input beyond
+MAX_LINK_QUERY = 4096  # the pivot's body a lineage URL carries (``query``)
 # Relative periods offered by the page: the ``period`` of a cube query, anchored on ``as_of``
 PERIODS = {
     "this_month": {"this": "month"}, "last_month": {"last": 1, "unit": "month"},
@@ -35,7 +38,7 @@ PERIODS = {
 }
 
 
-def _viewer_scope(request: Request, viewer: Viewer) -> Scope:
+def viewer_scope(request: Request, viewer: Viewer) -> Scope:
     if not allowed(viewer, "pivot"):
         raise HubError("access.denied", "the viewer's role may not open this page")
     with request.app.state.hub.sessions() as session:
@@ -67,17 +70,41 @@ def table_of(shown: Pivot) -> dict:
     per_value = len(shown.columns) + 1 if shown.column_levels else 1
     units = [""] * len(shown.row_levels) + [value.unit for value in shown.values for _ in range(per_value)]
     cells = shown.answer  # the cube's answer for the cells: its period and suppression count
+    # where each value column sits: its value and column codes (None: the row total), for the lineage links
+    slots = [{"value": value.name, "year_ago": value.year_ago, "codes": list(column) if column is not None else None}
+             for value in shown.values
+             for column in ([*shown.columns, None] if shown.column_levels else [()])]
+    query = shown.query
     return {"cube": shown.query.cube, "header": shown.header(), "units": units,
             "row_levels": list(shown.row_levels), "column_levels": list(shown.column_levels),
             "lines": [[_entry(item) for item in line] for line in shown.lines()],
             "notes": list(shown.notes), "period": cells.get("period"), "compare_period": cells.get("compare_period"),
-            "suppressed_cells": cells.get("suppression", {}).get("suppressed_cells", 0)}
+            "suppressed_cells": cells.get("suppression", {}).get("suppressed_cells", 0),
+            "row_codes": [list(row) for row in shown.rows], "slots": slots,
+            "traced": traceable(query.cube, query.group_by, query.measures)}
+
+
+def linked_query(request: Request, viewer: Viewer) -> tuple[CubeQuery, Scope]:
+    """The pivot query a lineage link carries (``query``: the page's pivot body, its period as the table
+    showed it) and the viewer's scope: the cell is answered again by exactly that query."""
+    raw = request.query_params.get("query", "")
+    if not raw or len(raw) > MAX_LINK_QUERY:
+        raise HubError("request.invalid", "query: the pivot's body", field="/query")
+    body = json_body(raw.encode())
+    if not isinstance(body, dict) or not isinstance(body.get("cube"), str):
+        raise HubError("request.invalid", "a pivot names its cube", field="/query/cube")
+    scope = viewer_scope(request, viewer)
+    try:
+        asked, _, _ = parse_layout({key: value for key, value in body.items() if key != "cube"})
+        return parse_query(body["cube"], {**asked, "labels": False}, today=china_now().date()), scope
+    except CubeError as exc:
+        raise HubError(exc.code, "pivot query refused", field=exc.fields.get("field")) from None
 
 
 def members(request: Request, viewer: Viewer, cube: str, level: str) -> dict:
     """The members of ``level`` present in the cube within the viewer's scope (codes and names),
     or ``complete: false`` when there are more than a list can offer."""
-    scope = _viewer_scope(request, viewer)
+    scope = viewer_scope(request, viewer)
     try:
         measure = get_cube(cube).measures[0].name  # any measure: its cells name the members present
     except CubeError:
@@ -109,7 +136,7 @@ async def pivot_table(request: Request, viewer: ApiViewer) -> dict:
     cube, body = await _posted(request, viewer)
 
     def build() -> dict:
-        return table_of(pivot(request, cube, body, scope=_viewer_scope(request, viewer)))
+        return table_of(pivot(request, cube, body, scope=viewer_scope(request, viewer)))
     return await run_in_threadpool(build)
 
 
@@ -120,7 +147,7 @@ async def pivot_export(request: Request, viewer: ApiViewer,
     cube, body = await _posted(request, viewer)
 
     def build() -> Response:
-        return export_pivot(request, cube, body, fmt=fmt, scope=_viewer_scope(request, viewer),
+        return export_pivot(request, cube, body, fmt=fmt, scope=viewer_scope(request, viewer),
                             member=f"console:{viewer.user.username}")
     return await run_in_threadpool(build)
 
@@ -131,4 +158,4 @@ async def pivot_members(request: Request, viewer: ApiViewer, cube: str, level: s
     return await run_in_threadpool(members, request, viewer, cube, level)
 
 
-__all__ = ["PERIODS", "table_of", "members", "page", "api"]
+__all__ = ["PERIODS", "MAX_LINK_QUERY", "table_of", "members", "linked_query", "viewer_scope", "page", "api"]

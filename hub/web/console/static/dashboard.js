@@ -26,6 +26,20 @@
     return null;
   }
 
+  /** The lineage view of a cell: the query's own parameters, one ``code`` per group-by level in order
+      (a date level's value too: it narrows the period), and the cell's names for the heading. */
+  function lineageUrl(query, codes, names) {
+    for (const code of codes) query.append("code", String(code));
+    query.set("label", names.join(" · "));
+    return "/console/lineage?" + query.toString();
+  }
+
+  /** The page's one note that rates, sums and distinct counts have no link, shown once a card has one. */
+  function noteUntraced(names, traced) {
+    const note = document.getElementById("untraced-note");
+    if (note && names.some((name) => !traced.includes(name))) note.hidden = false;
+  }
+
   function element(tag, content, attributes) {
     const node = document.createElement(tag);
     if (content !== undefined && content !== null) node.textContent = content;
@@ -91,9 +105,9 @@
         // a shown count leads to its facts (lineage); a withheld cell, a rate or a sum leads nowhere
         const traced = data.traced.includes(name) && !cell.suppressed && value !== null && value !== undefined && value !== 0;
         td.appendChild(traced ? element("a", shown(value, data.units[name]), {"class": "lineage", title: t("lineage.link"),
-          href: "/console/lineage?" + params({page: config.page, chart: data.chart, value: name,
-            code: cell[data.group_by[0]], ...(data.group_by[1] ? {code2: cell[data.group_by[1]]} : {}),
-            label: data.group_by.map((level) => nameOf(data, level, cell[level])).join(" · ")}).toString()})
+          href: lineageUrl(params({page: config.page, chart: data.chart, value: name}),
+                           data.group_by.map((level) => cell[level]),
+                           data.group_by.map((level) => nameOf(data, level, cell[level])))})
           : document.createTextNode(shown(value, data.units[name])));
         if (cell.suppressed && value === null) td.title = t("cell.suppressed");
         row.appendChild(td);
@@ -145,7 +159,7 @@
       if (!data.cells.length) notes.push(t("chart.empty"));
       if (data.omitted.length) notes.push(t("chart.district_only"));
       if (data.suppressed_cells) notes.push(t("chart.withheld").replace("{n}", String(data.suppressed_cells)));
-      if (data.cells.length && data.values.some((name) => !data.traced.includes(name))) notes.push(t("chart.untraced"));
+      if (data.cells.length) noteUntraced(data.values, data.traced);
       status.textContent = notes.join(" ");
       renderTable(card, data);
       if (data.cells.length) renderChart(card, data);
@@ -205,5 +219,5 @@
     startCards(".card[data-chart]", config.page, (card) => card.dataset.chart, load);
   }
 
-  window.HIE.dashboard = {start, startCards, drillUrl, shown, exportButtons};
+  window.HIE.dashboard = {start, startCards, drillUrl, shown, exportButtons, lineageUrl, noteUntraced};
 })();

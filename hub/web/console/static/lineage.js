@@ -54,10 +54,9 @@
   async function facts() {
     const card = document.getElementById("lineage-cell");
     const status = card.querySelector(".status");
-    const query = new URLSearchParams();
-    for (const name of ["page", "chart", "value", "code", "code2", "series", "unit", "as_of", "district", "institution"]) {
-      if (cell[name]) query.set(name, cell[name]);
-    }
+    // the cell as the link named it (the page's own parameters: the endpoint checks every one)
+    const query = new URLSearchParams(window.location.search);
+    for (const name of ["label", "fact_key"]) query.delete(name);
     try {
       const answer = await getJson("/console/api/lineage/cell?" + query.toString());
       const list = document.getElementById("facts");
@@ -68,6 +67,8 @@
         item.appendChild(link);
         return item;
       }));
+      const period = answer.facts_period || answer.period;
+      if (period) document.getElementById("cell-period").textContent = `${t("lineage.period")}：${period.from} – ${period.to}`;
       status.textContent = answer.complete ? "" : t("lineage.more");
       card.dataset.state = "loaded";
     } catch (error) {
@@ -82,6 +83,6 @@
     const key = document.getElementById("fact-key").value.trim();
     if (key) trace(key);
   });
-  if (cell.chart && cell.code) facts();
+  if (cell.traced) facts();
   if (document.getElementById("fact-key").value) trace(document.getElementById("fact-key").value);
 })();

@@ -7,6 +7,7 @@
   const byName = Object.fromEntries(config.cubes.map((cube) => [cube.name, cube]));
   const $ = (id) => document.getElementById(id);
   let shown = null;  // the body of the table on screen: the exports send exactly it
+  const MAX_LINK_QUERY = 4096;
 
   function element(tag, content, attributes) {
     const node = document.createElement(tag);
@@ -104,7 +105,27 @@
     return query;
   }
 
-  function renderTable(data) {
+  /** Where a shown cell of a plain count leads: the lineage view of that cell, the link carrying the
+      pivot's query (its period as the table showed it) and one code per level, rows then columns. */
+  function lineageUrl(asked, data, line, column) {
+    const rows = data.row_codes[line];
+    const slot = data.slots[column - data.row_levels.length];
+    const item = data.lines[line][column];
+    if (!rows || !slot || !slot.codes || slot.year_ago || !data.traced.includes(slot.value)) return null;
+    if (item.withheld || item.value === null || item.value === undefined || item.value === 0) return null;
+    const query = {...asked};
+    if (data.period) query.period = {from: data.period.from, to: data.period.to};
+    const carried = JSON.stringify(query);
+    if (carried.length > MAX_LINK_QUERY) return null;  // the hub refuses a longer query (pivot.MAX_LINK_QUERY)
+    const names = [...data.lines[line].slice(0, data.row_levels.length).map((entry) => entry.text),
+                   data.header[column].split("｜").slice(1).join("｜")].filter(Boolean);
+    const params = new URLSearchParams({page: "pivot", query: carried, value: slot.value});
+    for (const code of [...rows, ...slot.codes]) params.append("code", String(code));
+    params.set("label", names.join(" · "));
+    return "/console/lineage?" + params.toString();
+  }
+
+  function renderTable(data, asked) {
     const table = element("table", null, {"class": "cells pivot", id: "pivot-cells"});
     const head = table.createTHead().insertRow();
     for (const title of data.header) head.appendChild(element("th", title));
@@ -114,9 +135,13 @@
       if (data.row_levels.length && index === data.lines.length - 1) row.className = "total";
       line.forEach((item, column) => {
         if ("text" in item) { row.appendChild(element("td", item.text, {"class": "name"})); return; }
-        const td = element("td", item.withheld ? "—" : formatNumber(item.value, data.units[column], lang), {
+        const text = item.withheld ? "—" : formatNumber(item.value, data.units[column], lang);
+        const td = element("td", null, {
           "class": "num", "data-withheld": String(item.withheld),
           "data-value": item.value === null || item.value === undefined ? "" : String(item.value)});
+        const url = lineageUrl(asked, data, index, column);
+        td.appendChild(url ? element("a", text, {"class": "lineage", href: url, title: t("lineage.link")})
+                           : document.createTextNode(text));
         if (item.withheld) td.title = t("cell.suppressed");
         row.appendChild(td);
       });
@@ -125,6 +150,9 @@
     const span = data.period ? `${data.period.from} – ${data.period.to}` : t("pivot.period.all");
     $("pivot-summary").textContent = t("pivot.summary").replace("{period}", span).replace("{suppressed}", data.suppressed_cells);
     $("pivot-notes").replaceChildren(...data.notes.map((note) => element("li", note)));
+    // the one note on links: shown when some value or a total has none
+    $("untraced-note").hidden = !(data.slots.some((slot) => !slot.codes || slot.year_ago || !data.traced.includes(slot.value))
+                                  || data.row_levels.length);
   }
 
   async function run() {
@@ -137,7 +165,7 @@
       const response = await post("/console/api/pivot", asked);
       const data = await response.json();
       if (!response.ok) throw new Error(data.code || String(response.status));
-      renderTable(data);
+      renderTable(data, asked);
       shown = asked;
       $("pivot-status").textContent = "";
       result.dataset.state = "loaded";
