@@ -86,6 +86,8 @@ _SPECS = [
     # registries and record access
     FaultSpec("registry.invalid", "Client", 400, "registry entry is incomplete or uses unknown codes (see the field)"),
     FaultSpec("registry.not_found", "Client", 404, "no such registry entry"),
+    FaultSpec("region.map.invalid", "Client", 400,
+              "not a GeoJSON FeatureCollection of the registry's districts (see the field)"),
     FaultSpec("access.denied", "Client", 403, "not allowed to read this record"),
     FaultSpec("access.purpose.required", "Client", 403,
               "reading records of another institution's patient needs a stated purpose of use"),
