@@ -99,17 +99,20 @@
     const low = values.length ? Math.min(...values) : 0;
     const high = values.length ? Math.max(...values) : 1;
     const text = (code) => (cells.get(code) || {}).text;
+    const textOf = (value) => [...cells.values()].find((cell) => cell.value === value).text;
     chart = chart || echarts.init(card.querySelector(".chart"), null, {renderer: "canvas"});
     chart.setOption({
       animation: false,
       tooltip: {trigger: "item", formatter: (item) => {
         const cell = cells.get(item.name);
         const shown = !cell ? t("map.no_data") : cell.withheld ? t("map.withheld") : cell.value === null ? "—" : text(item.name);
-        return `${names[item.name] || item.name}<br>${t(sources[chosen].label)}：${shown}`;
+        const html = echarts.format.encodeHTML;  // the tooltip is HTML: names are text
+        return `${html(names[item.name] || item.name)}<br>${html(t(sources[chosen].label))}：${html(shown)}`;
       }},
+      // the scale's two ends as the table writes them (the drawn cells' lowest and highest values)
       visualMap: {type: "continuous", min: low, max: high > low ? high : low + 1, calculable: false, orient: "horizontal",
                   left: "center", bottom: 0, itemHeight: 120, inRange: {color: ["#deebf7", "#08519c"]},
-                  formatter: (value) => window.HIE.formatNumber(Number(value.toPrecision(4)), "", window.HIE.config.lang)},
+                  text: values.length ? [textOf(high), textOf(low)] : ["", ""]},
       series: [{type: "map", map: MAP, nameProperty: "code", roam: false, top: 8, bottom: 36, data,
                 itemStyle: {areaColor: "#e0e0e0", borderColor: "#ffffff", borderWidth: 1},
                 label: {show: true, fontSize: 11, formatter: (item) => names[item.name] || item.name},
