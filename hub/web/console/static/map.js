@@ -110,7 +110,7 @@
         return `${html(names[item.name] || item.name)}<br>${html(t(sources[chosen].label))}：${html(shown)}`;
       }},
       // the scale's two ends as the table writes them (the drawn cells' lowest and highest values)
-      visualMap: {type: "continuous", min: low, max: high > low ? high : low + 1, calculable: false, orient: "horizontal",
+      visualMap: {type: "continuous", show: values.length > 0, min: low, max: high > low ? high : low + 1, calculable: false, orient: "horizontal",
                   left: "center", bottom: 0, itemHeight: 120, inRange: {color: ["#deebf7", "#08519c"]},
                   text: values.length ? [textOf(high), textOf(low)] : ["", ""]},
       series: [{type: "map", map: MAP, nameProperty: "code", roam: false, top: 8, bottom: 36, data,
@@ -140,7 +140,8 @@
       return;
     }
     card.querySelector(".map-caption").textContent = caption(answer);
-    status.textContent = "";
+    const withheld = [...cells.values()].filter((cell) => cell.withheld).length;
+    status.textContent = withheld ? t("chart.withheld").replace("{n}", String(withheld)) : "";
     const features = boundaries.map.features;
     renderTable(features, cells);
     renderMap(features, cells);
