@@ -134,3 +134,20 @@ def test_a_file_too_large_is_refused_before_it_is_parsed():
     with pytest.raises(HubError) as refused:
         read_boundaries(b" " * (20 * 1024 * 1024 + 1), districts=DISTRICTS)
     assert refused.value.code == "region.map.invalid" and refused.value.fields["field"] == "/"
+
+
+def test_the_demo_imports_a_schematic_map_of_every_district_of_its_registry(tmp_path, capsys):
+    from hub.cli.demo_map import import_demo_map
+    from hub.registry import seed_demo
+    from hub.store.db import session_factory, transaction
+
+    engine = make_engine(Settings(data_dir=tmp_path).db_url)
+    migrate(engine)
+    with transaction(session_factory(engine)) as session:
+        seed_demo(session)
+    engine.dispose()
+    assert import_demo_map(tmp_path) == 13  # the divisions code list: Hangzhou's 13 district-level divisions
+    kept = load_map(tmp_path)
+    assert kept["properties"]["schematic"] is True
+    assert {"330102", "330105", "330106"} <= {f["properties"]["code"] for f in kept["features"]}  # its institutions'
+    assert capsys.readouterr().out.startswith("region map: schematic, 13 districts, one hexagon each")

@@ -115,7 +115,7 @@
                   text: values.length ? [textOf(high), textOf(low)] : ["", ""]},
       series: [{type: "map", map: MAP, nameProperty: "code", roam: false, top: 8, bottom: 36, data,
                 itemStyle: {areaColor: "#e0e0e0", borderColor: "#ffffff", borderWidth: 1},
-                label: {show: true, fontSize: 11, formatter: (item) => names[item.name] || item.name},
+                label: {show: true, fontSize: 11, color: "#1f2d3d", textBorderColor: "#ffffff", textBorderWidth: 2, formatter: (item) => names[item.name] || item.name},
                 emphasis: {label: {show: true}, itemStyle: {areaColor: "#fdd49e"}}, select: {disabled: true}}],
     }, true);
     chart.off("click");
