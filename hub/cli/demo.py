@@ -101,6 +101,7 @@ def run_demo(*, data_dir: Path, port: int = 0, keep_serving: bool = False) -> in
     from .demo_agent import run_agent_demo
     from .demo_analytics import run_analytics_demo
     from .demo_console import create_logins, print_logins
+    from .demo_map import import_demo_map
     from .demo_visits import send_visits
 
     data_dir = data_dir.resolve()
@@ -115,7 +116,9 @@ def run_demo(*, data_dir: Path, port: int = 0, keep_serving: bool = False) -> in
         _wait_healthy(base + "/healthz", hub)
         click.echo(f"hub up at {base}/soap/exchange?wsdl (SQLite: {data_dir / 'hub.db'})")
         _seed_registry(data_dir)
-        click.echo("registry: demo region, institutions, departments and (synthetic) practitioners registered\n")
+        click.echo("registry: demo region, institutions, departments and (synthetic) practitioners registered")
+        import_demo_map(data_dir)
+        click.echo()
         paths = PkiPaths.of(pki)
 
         def client(kind, code):

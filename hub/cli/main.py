@@ -38,6 +38,7 @@ main.add_command(pki_group, "pki")
 def _add_commands() -> None:
     from .etl import etl, lineage
     from .mart import mart_owner
+    from .regions import region
     from .registry import grants, registry
     from .users import users as users_group
 
@@ -47,6 +48,7 @@ def _add_commands() -> None:
     main.add_command(registry, "registry")
     main.add_command(mart_owner, "mart-owner")
     main.add_command(users_group, "users")
+    main.add_command(region, "region")
 
 
 _add_commands()

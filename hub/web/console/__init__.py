@@ -14,7 +14,7 @@ def install(app) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from . import diseases, drugs, exports, hospital, lineage, maternal, monitor, pivot, referrals
+    from . import diseases, drugs, exports, geo, hospital, lineage, maternal, monitor, pivot, referrals
     from .pages import router as shell
 
     app.include_router(shell)
@@ -22,6 +22,7 @@ def install(app) -> None:
     for page in (hospital, pivot, diseases, drugs, referrals, maternal, monitor, lineage, exports):
         app.include_router(page.page)
         app.include_router(page.api)
+    app.include_router(geo.api)  # the district map's boundaries (no page of its own)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 
 

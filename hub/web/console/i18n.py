@@ -289,6 +289,19 @@ LABELS.update({  # the exchange monitor's journey: step names, refusal stages an
     "monitor.etl.status.failed": ("失败", "failed"),
 })
 
+LABELS.update({  # the district map card (geo.py, map.js)
+    "map.title": ("辖区地图", "District map"),
+    "map.value": ("地图显示", "Map shows"),
+    "map.schematic": ("示意图：各区县以等大六边形表示，不是真实边界。",
+                      "Schematic: each district is an equal hexagon, not its real boundary."),
+    "map.no_data": ("无数据", "No data"),
+    "map.withheld": ("小数抑制，不显示", "Withheld (small count)"),
+    "map.waiting": ("等待对应卡片的数据…", "Waiting for the card's data…"),
+    "map.hint": ("点击区县下钻到其机构；灰色为无数据或小数抑制。",
+                 "Click a district to drill to its institutions; grey is no data or withheld."),
+    "map.empty": ("地图中没有您范围内的区县。", "The map holds no district within your scope."),
+})
+
 
 def language(requested: str | None, cookie: str | None) -> str:
     """The page's language: the request's ``lang`` if known, else the cookie's, else Chinese."""

@@ -164,6 +164,7 @@
       renderTable(card, data);
       if (data.cells.length) renderChart(card, data);
       card.dataset.state = "loaded";
+      card.dispatchEvent(new CustomEvent("hie:cells", {bubbles: true, detail: data}));  // the map reuses them (map.js)
     } catch (error) {
       status.textContent = t("chart.failed") + " (" + error.message + ")";
       card.dataset.state = "failed";
