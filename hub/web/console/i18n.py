@@ -247,6 +247,18 @@ LABELS.update({  # the exchange monitor and the lineage view
     "lineage.link": ("溯源", "trace"),
 })
 
+LABELS.update({  # immunization on the maternal-and-child page (maternal.py)
+    "maternal.chart.immunization": ("预防接种：接种率（按活产数）（按地区）", "Immunization coverage per live births by place"),
+    "maternal.chart.vaccines": ("各疫苗接种人数、剂次及接种率（按活产数）", "Children, doses and coverage per live births by vaccine"),
+    "axis.vaccine.vaccine": ("疫苗", "Vaccine"),
+    "axis.vaccine.programme": ("免疫规划类别", "Programme"),
+    "code.vaccine.programme.national": ("免疫规划疫苗", "National programme"),
+    "code.vaccine.programme.optional": ("非免疫规划疫苗", "Optional"),
+    "value.immunization.children": ("接种人数", "Children vaccinated"),
+    "value.immunization.doses": ("接种剂次", "Doses"),
+    "value.immunization.coverage_per_live_births": ("接种率（按活产数）", "Coverage per live births"),
+})
+
 
 def language(requested: str | None, cookie: str | None) -> str:
     """The page's language: the request's ``lang`` if known, else the cookie's, else Chinese."""
