@@ -248,8 +248,8 @@ LABELS.update({  # the exchange monitor and the lineage view
 })
 
 LABELS.update({  # immunization on the maternal-and-child page (maternal.py)
-    "maternal.chart.immunization": ("预防接种：接种率（按活产数）（按地区）", "Immunization coverage per live births by place"),
-    "maternal.chart.vaccines": ("各疫苗接种人数、剂次及接种率（按活产数）", "Children, doses and coverage per live births by vaccine"),
+    "maternal.chart.immunization": ("预防接种率（按活产数，按地区）", "Immunization per live births, by place"),
+    "maternal.chart.vaccines": ("各疫苗接种率（按活产数）", "Immunization per live births, by vaccine"),
     "axis.vaccine.vaccine": ("疫苗", "Vaccine"),
     "axis.vaccine.programme": ("免疫规划类别", "Programme"),
     "code.vaccine.programme.national": ("免疫规划疫苗", "National programme"),
