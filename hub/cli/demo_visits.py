@@ -4,7 +4,8 @@ The examples hold one visit per patient, far below the small-cell rule (a cell o
 so the analytics would show nothing. Here each demo clinic and hospital sends, through the real
 exchange (SubmitBatch, signed and encrypted as that member), a dozen visits in each of this month,
 the two months before and the same two months a year ago, by invented patients; the hospitals send
-inpatient stays and every member its monthly statistics. Everything is marked synthetic: the
+inpatient stays and every member its monthly statistics; the clinics send immunizations of invented
+children this month and the two months before. Everything is marked synthetic: the
 document ids read ``…-SYN-OV-…``, the patients are named ``合成…`` and live on ``合成…路``; resident
 ID numbers are well-formed (GB 11643 check character) but belong to nobody.
 """
@@ -32,6 +33,8 @@ SENDERS = (("HOSP01", "示例区人民医院", "330102"), ("CLINIC01", "示例�
            ("CLINIC02", "示例街道社区卫生服务中心", "330105"))
 VISITS_PER_PERIOD = 12
 STAYS_PER_MONTH = 6
+DOSES_PER_MONTH = 10  # per clinic, over its 12 invented children: each district's month holds five or more
+VACCINES = ("HepB", "DTaP", "MMR")  # of the national programme (schemas/codes/vaccines.csv)
 EXAMPLE_STATS = ("CLINIC01", "2026-10")  # schemas/examples/InstitutionMonthlyStats.xml reports this month
 DEPARTMENTS = ("03.04", "03.03", "02")
 DIAGNOSES = ("I10", "E11.9", "J06.9", "K29")
@@ -56,9 +59,10 @@ def periods(now: datetime) -> list[tuple[datetime, datetime]]:
     return [so_far, *((_month(local, back), _month(local, back - 1)) for back in (1, 2, 12, 13))]
 
 
-def _patient(rng: random.Random, member: str, district: str, index: int) -> etree._Element:
+def _patient(rng: random.Random, member: str, district: str, index: int, *, child: bool = False) -> etree._Element:
     sex = rng.choice("12")
-    born = date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 60))
+    born = date(2020, 1, 1) + timedelta(days=rng.randint(0, 365 * 5)) if child else \
+        date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 60))
     sequence = f"{(index % 499) * 2 + (1 if sex == '1' else 2):03d}"[-3:]
     patient = etree.Element(f"{DOC}patient")
     etree.SubElement(patient, f"{DOC}id", root=RESIDENT_ROOT,
@@ -124,6 +128,20 @@ def _stay(template, rng, *, member, name, number, stamp, patient, start, end) ->
     return doc
 
 
+def _immunization(template, rng, *, member, name, number, stamp, patient, start, end) -> etree._Element:
+    doc = copy.deepcopy(template)
+    given = start + (end - start) * rng.random()
+    header = _header(doc, member=member, name=name, document_id=f"{member}-SYN-IM-{stamp}-{number:03d}",
+                     effective=given + timedelta(minutes=15))
+    header.replace(header.find(f"{DOC}patient"), copy.deepcopy(patient))
+    body = doc.find(f"{DOC}body")
+    body.find(f"{DOC}vaccine").attrib.pop("displayName", None)
+    body.find(f"{DOC}vaccine").set("code", rng.choice(VACCINES))
+    body.find(f"{DOC}doseNumber").text = str(rng.randint(1, 3))
+    body.find(f"{DOC}administeredOn").set("value", given.date().isoformat())
+    return doc
+
+
 def _monthly(template, rng, *, member, name, month: datetime) -> etree._Element:
     doc = copy.deepcopy(template)
     sent = _month(month + timedelta(days=40), 0) + timedelta(days=4, hours=8)  # the 5th of the month after
@@ -142,9 +160,11 @@ def _monthly(template, rng, *, member, name, month: datetime) -> etree._Element:
 
 def documents(*, now: datetime, seed: int = 19) -> dict[str, list[etree._Element]]:
     """The synthetic documents per sending member: visits in every period, stays at the hospitals,
-    and the monthly statistics of every whole month (deterministic for ``seed`` and ``now``)."""
+    the monthly statistics of every whole month, and the clinics' immunizations of this month and the
+    two before (deterministic for ``seed`` and ``now``)."""
     rng = random.Random(seed)
-    templates = {name: _example(name) for name in ("OutpatientVisit", "InpatientStay", "InstitutionMonthlyStats")}
+    templates = {name: _example(name)
+                 for name in ("OutpatientVisit", "InpatientStay", "InstitutionMonthlyStats", "Immunization")}
     stamp = int(now.timestamp())  # ids unique per demo run: a second run adds visits, never clashes
     made: dict[str, list[etree._Element]] = {}
     spans = periods(now)
@@ -161,6 +181,13 @@ def documents(*, now: datetime, seed: int = 19) -> dict[str, list[etree._Element
         for start, _ in spans[1:]:
             if (member, f"{start:%Y-%m}") != EXAMPLE_STATS:  # that month is the example's report
                 out.append(_monthly(templates["InstitutionMonthlyStats"], rng, member=member, name=name, month=start))
+    rng = random.Random(seed + 1)  # its own stream: the visits above stay what they were
+    for member, name, district in (sender for sender in SENDERS if sender[0].startswith("CLINIC")):
+        children = [_patient(rng, member, district, 100 + index, child=True) for index in range(12)]
+        for number, (start, end) in enumerate(span for span in spans[:3] for _ in range(DOSES_PER_MONTH)):
+            made[member].append(_immunization(templates["Immunization"], rng, member=member, name=name,
+                                              number=number, stamp=stamp, patient=rng.choice(children),
+                                              start=start, end=end))
     return made
 
 
@@ -177,7 +204,8 @@ def send_visits(clients: dict, *, now: datetime, timeout: float = 90.0) -> int:
     click.echo(f"\nsynthetic documents (invented patients '合成…', ids …-SYN-…): {total} sent through "
                f"SubmitBatch by {len(sent)} members: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
     click.echo(f"  visits: {VISITS_PER_PERIOD} per member in this month so far, the two months before, and the "
-               "same two months a year ago; stays at the hospitals; monthly statistics of the whole months")
+               "same two months a year ago; stays at the hospitals; monthly statistics of the whole months; "
+               f"{DOSES_PER_MONTH} immunizations a month at each clinic, this month and the two before")
     outcomes: dict[str, int] = {}
     deadline = time.monotonic() + timeout
     while any(sent.values()) and time.monotonic() < deadline:
@@ -197,4 +225,4 @@ def send_visits(clients: dict, *, now: datetime, timeout: float = 90.0) -> int:
     return total
 
 
-__all__ = ["send_visits", "documents", "periods", "SENDERS", "VISITS_PER_PERIOD"]
+__all__ = ["send_visits", "documents", "periods", "SENDERS", "VISITS_PER_PERIOD", "DOSES_PER_MONTH"]

@@ -12,6 +12,7 @@ INSTITUTION_JOIN = Join("dim_institution", "institution_code", "institution_code
 DIVISION_JOIN = Join("dim_division", "division_code", "code")
 DRUG_JOIN = Join("dim_drug", "drug_code", "code")
 DIAGNOSIS_JOIN = Join("dim_diagnosis", "primary_diagnosis_code", "code")
+VACCINE_JOIN = Join("dim_vaccine", "vaccine_code", "code")
 
 
 def date_dimension(column: str = "date") -> Dimension:
@@ -63,9 +64,10 @@ LABELS: dict[str, Label] = {
     "diagnosis.category": Label("dim_diagnosis", "category_code", "category_name"),
     "diagnosis.code": Label("dim_diagnosis", "code", "name"),
     "disease.class": Label("dim_disease", "class", "class_name"), "disease.disease": Label("dim_disease", "code", "name"),
+    "vaccine.vaccine": Label("dim_vaccine", "code", "name"),
 }
 
 INSTITUTION_SCOPE = {"district": "institution.district", "institution": "institution.institution"}
 
-__all__ = ["LABELS", "INSTITUTION_JOIN", "DIVISION_JOIN", "DRUG_JOIN", "DIAGNOSIS_JOIN", "date_dimension",
+__all__ = ["LABELS", "INSTITUTION_JOIN", "DIVISION_JOIN", "DRUG_JOIN", "DIAGNOSIS_JOIN", "VACCINE_JOIN", "date_dimension",
            "institution_dimension", "INSTITUTION_KIND", "SEX", "AGE_BAND", "RESIDENCE", "INSTITUTION_SCOPE"]

@@ -60,3 +60,12 @@ def test_sign_in_and_the_dashboards_numbers_are_the_cube_apis(page, exchange_hub
                     assert float(value) == pytest.approx(cell[name]), (indicator, series, cell[level])
                     compared += 1
     assert compared >= 15
+
+
+def test_the_immunizations_sent_through_the_exchange_are_the_maternal_cards_numbers(exchange_hub):
+    # the maternal page's immunization card asks this query (test_public_health_pages: card = API)
+    body = {"measures": ["children", "doses"], "indicators": ["coverage_per_live_births"],
+            "group_by": ["institution.district"], "period": {"from": "2026-01-01", "to": "2026-12-31"}}
+    cells = exchange_hub.cube("B01", "immunization", body)["cells"]
+    assert {cell["institution.district"]: cell["doses"] for cell in cells} == {"330105": 22, "330106": 20}
+    assert all(cell["children"] >= 5 and cell["coverage_per_live_births"] > 0 for cell in cells)

@@ -19,7 +19,7 @@ AS_OF = "2026-11-15"  # tests/cubes/scenario.py: data in Sep–Nov 2025 and Sep�
 CHARTS = {"diseases": ("total_trend", "trend", "places", "by_disease"),
           "drugs": ("top_amount", "top_lines", "antibiotic", "antibiotic_trend", "places"),
           "referrals": ("trend", "sent", "received"),
-          "maternal": ("antenatal", "child", "antenatal_trend", "child_trend")}
+          "maternal": ("antenatal", "child", "immunization", "vaccines", "antenatal_trend", "child_trend")}
 
 
 def _open(page, hub, name: str, **params) -> dict[str, dict]:
@@ -156,3 +156,68 @@ def test_weeks_years_and_scope_on_the_public_health_pages(page, console_hub):
     assert {cell["institution.district"] for cell in own["cells"]} == {"330106"}
     _open(page, console_hub, "referrals", lang="en")
     assert page.inner_text("h1") == "Two-way referrals" and "Up" in page.inner_text("#card-trend .table")
+
+
+_DRAWN = """card => echarts.getInstanceByDom(card.querySelector(".chart")).getOption().series.map(s => s.data)"""
+
+
+def _drawn(page, chart: str) -> list[list]:
+    """The values the card's ECharts chart plots, one list per series (read from the chart's option)."""
+    return page.locator(f"#card-{chart}").evaluate(_DRAWN)
+
+
+def test_immunization_cards_draw_coverage_and_their_doses_lead_to_their_facts(page, console_hub):
+    login(page, console_hub, "city")
+    answers = _open(page, console_hub, "maternal", unit="year")  # 2026: the doses of October and November
+    for chart in ("immunization", "vaccines"):
+        asked = answers[chart]
+        api = console_hub.cube("B01", "immunization", asked["query"])
+        assert asked["cells"] == api["cells"] and api["cells"], chart  # the cube API's cells, as they are
+        assert asked["plot"] == "coverage_per_live_births" and asked["traced"] == ["doses"]
+        first = api["group_by"][0]
+        assert _drawn(page, chart) == [[cell["coverage_per_live_births"] for cell in api["cells"]]]
+        shown = _table(page, chart)
+        for cell in api["cells"]:
+            row = shown[str(cell[first])]
+            for name in ("doses", "children"):  # a withheld value is an empty cell and a dash
+                assert row[name][:2] == (("", "true") if cell[name] is None else (str(cell[name]), "false")), chart
+    vaccines = {cell["vaccine.vaccine"]: cell for cell in answers["vaccines"]["cells"]}
+    assert vaccines["Flu"]["suppressed"] and vaccines["Flu"]["doses"] is None  # two children: withheld
+    assert "乙型肝炎疫苗" in page.inner_text("#card-vaccines .table")
+    links = page.locator("#card-immunization td[data-name='doses'] a.lineage")
+    assert links.count() == len(answers["immunization"]["cells"])  # doses are counted facts: traceable
+    assert page.locator("#card-immunization td[data-name='children'] a.lineage").count() == 0
+    doses = int(page.locator("#card-immunization td[data-name='doses']").first.get_attribute("data-value"))
+    links.first.click()
+    page.wait_for_url("**/console/lineage?**page=maternal**")
+    expect(page.locator("#lineage-cell")).to_have_attribute("data-state", "loaded")
+    expect(page.locator("#facts li")).to_have_count(doses)  # every dose of the cell, one fact each
+    assert "record_immunization:" in page.inner_text("#facts")
+
+    by_institution = page.request.get(f"{console_hub.url}/console/api/maternal/immunization?unit=year&as_of={AS_OF}"
+                                      "&district=330106").json()  # drawn as the disease page's test reads it
+    assert by_institution["plot"] == "children" and by_institution["omitted"] == ["coverage_per_live_births"]
+    assert {cell["institution.institution"] for cell in by_institution["cells"]} == {"C01", "C02"}
+
+
+def test_disease_charts_draw_incidence_by_district_and_cases_by_institution(page, console_hub):
+    login(page, console_hub, "city")
+    answers = _open(page, console_hub, "diseases", unit="year")  # a year: most cells hold five cases or more
+    for chart in ("places", "by_disease"):
+        cells = console_hub.cube("B01", "diseases", answers[chart]["query"])["cells"]
+        assert answers[chart]["plot"] == "incidence_per_100k"
+        incidence = [cell["incidence_per_100k"] for cell in cells]
+        assert _drawn(page, chart) == [incidence], chart
+        assert any(incidence) and all(value is None or 0 < value < 10 for value in incidence)  # per 100,000
+    legend = page.locator("#card-places").evaluate(
+        "card => echarts.getInstanceByDom(card.querySelector('.chart')).getOption().legend[0].data")
+    assert legend == ["报告发病率"]
+    _table(page, "places")
+    page.locator("#card-places td[data-code='330106'] a.drill").click()
+    page.wait_for_url("**district=330106**")
+    expect(page.locator(".card[data-state='loading']")).to_have_count(0)
+    for chart in ("places", "by_disease"):  # below districts incidence is omitted: the charts draw cases
+        answer = page.request.get(f"{console_hub.url}/console/api/diseases/{chart}?unit=year&as_of={AS_OF}"
+                                  "&district=330106").json()
+        assert answer["plot"] == "cases"
+        assert _drawn(page, chart) == [[cell["cases"] for cell in answer["cells"]]], chart

@@ -13,7 +13,7 @@ from olap import apply_schema
 from olap.cubes import Scope, execute, load_population, parse_query
 from olap.dimensions import (
     date_dimension, diagnosis_dimension, disease_dimension, division_dimension, drug_dimension, institution_dimension,
-    load_dimension,
+    load_dimension, vaccine_dimension,
 )
 
 from .scenario import POPULATION
@@ -32,6 +32,7 @@ def fill_mart(mart, region) -> None:
         codes = [row[0] for row in connection.execute(text("SELECT DISTINCT code FROM record_diagnosis"))]
     for name, frame in (("dim_institution", institutions), ("dim_division", division_dimension()),
                         ("dim_drug", drug_dimension()), ("dim_disease", disease_dimension()),
+                        ("dim_vaccine", vaccine_dimension()),
                         ("dim_diagnosis", diagnosis_dimension(codes)),
                         ("dim_date", date_dimension(date(2024, 1, 1), date(2027, 12, 31)))):
         load_dimension(mart, name, frame)

@@ -31,6 +31,7 @@ DEPARTMENTS = ("03.04", "03.03", "02")
 DIAGNOSES = ("I10", "E11.9", "J06.9", "J18.9", "K29", "A09")
 DRUGS = ("YP0001", "YP0002", "YP0003", "YP0012", "YP0019")  # the first three are ATC J01 antibiotics
 DISEASES = (("311", "C"), ("20302", "B"), ("20301", "B"))
+VACCINES = ("HepB", "MMR", "DTaP")  # of the national programme; C03 also gives one optional Flu dose a month
 POPULATION = pd.DataFrame({
     "division_code": ["330105", "330106", "330109"] * 2,
     "year": [2025] * 3 + [2026] * 3,
@@ -178,6 +179,14 @@ class Scenario:
         _text(doc, "body/ageMonths", months)
         self._add(institution, doc, when)
 
+    def immunization(self, institution: str, when: datetime, vaccine: str = "") -> None:
+        doc = document("Immunization", institution=institution, document_id=self._id(institution + "-IM"),
+                       patient=self.patient(self.random.choice(self.children)))
+        _set(doc, "body/vaccine", code=vaccine or self.random.choice(VACCINES))
+        _text(doc, "body/doseNumber", self.random.randint(1, 3))
+        _set(doc, "body/administeredOn", value=when.date().isoformat())
+        self._add(institution, doc, when)
+
     def build(self) -> "Scenario":
         """The whole region's documents (≈ 600)."""
         for year, month in MONTHS:
@@ -203,6 +212,11 @@ class Scenario:
         recent = self.now - timedelta(hours=2)  # on time: reaches the hub within the day
         for institution in ("C01", "C03", "H02"):
             self.visit(institution, recent, effective=recent)
+        for year, month in ((2026, 10), (2026, 11)):  # last: the data drawn before it stays as it was
+            for institution in ("C01", "C02", "C03", "C03"):  # C04 and C05 stay as quiet as they were
+                for _ in range(5):
+                    self.immunization(institution, self._moment(year, month))
+            self.immunization("C03", self._moment(year, month), "Flu")  # two children in all: withheld
         return self
 
 

@@ -75,9 +75,9 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     assert re.search(r"analytics \(the hub's ETL run \d+ loaded [1-9]\d* fact rows", out)
     assert re.search(r"CLINIC01 +messages +\d+ +rejected +1 ", out)
     # synthetic documents (through the exchange) fill the months' cells above the small-cell threshold
-    assert re.search(r"^synthetic documents .*: 367 sent through SubmitBatch by 5 members: 300 OutpatientVisit, "
-                     r"48 InpatientStay, 19 InstitutionMonthlyStats$", out, re.M)
-    assert "acknowledged: 367 processed" in out
+    assert re.search(r"^synthetic documents .*: 457 sent through SubmitBatch by 5 members: 300 OutpatientVisit, "
+                     r"48 InpatientStay, 19 InstitutionMonthlyStats, 90 Immunization$", out, re.M)
+    assert "acknowledged: 457 processed" in out
     assert re.search(r"per district, \d{4}-\d{2} \(POST /api/cubes/visits/query\): 2 cells, 0 withheld", out)
     districts = dict(re.findall(r"^    (330102|330105) \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M))
     assert int(districts["330102"]) >= 36 and int(districts["330105"]) >= 24
@@ -112,6 +112,9 @@ def _console_numbers(out: str) -> dict[str, int]:
     assert signed_in.status_code == 303
     chart = browser.get(f"{base}/console/api/hospital/visits?unit=month&as_of={last_day}", timeout=60).json()
     assert chart["level"] == "institution.district" and not any(c["suppressed"]["current"] for c in chart["cells"])
+    doses = browser.get(f"{base}/console/api/maternal/immunization?unit=month&as_of={last_day}", timeout=60).json()
+    shown = {c["institution.district"]: c["doses"] for c in doses["cells"]}  # + the example's dose, in its month
+    assert set(shown) == {"330102", "330105"} and shown["330102"] >= 20 and shown["330105"] >= 10, shown
     return {cell["code"]: cell["current"] for cell in chart["cells"]}
 
 

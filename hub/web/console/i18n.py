@@ -302,6 +302,18 @@ LABELS.update({  # the district map card (geo.py, map.js)
     "map.empty": ("地图中没有您范围内的区县。", "The map holds no district within your scope."),
 })
 
+LABELS.update({  # immunization on the maternal-and-child page (maternal.py)
+    "maternal.chart.immunization": ("预防接种率（按活产数，按地区）", "Immunization per live births, by place"),
+    "maternal.chart.vaccines": ("各疫苗接种率（按活产数）", "Immunization per live births, by vaccine"),
+    "axis.vaccine.vaccine": ("疫苗", "Vaccine"),
+    "axis.vaccine.programme": ("免疫规划类别", "Programme"),
+    "code.vaccine.programme.national": ("免疫规划疫苗", "National programme"),
+    "code.vaccine.programme.optional": ("非免疫规划疫苗", "Optional"),
+    "value.immunization.children": ("接种人数", "Children vaccinated"),
+    "value.immunization.doses": ("接种剂次", "Doses"),
+    "value.immunization.coverage_per_live_births": ("接种率（按活产数）", "Coverage per live births"),
+})
+
 
 def language(requested: str | None, cookie: str | None) -> str:
     """The page's language: the request's ``lang`` if known, else the cookie's, else Chinese."""
