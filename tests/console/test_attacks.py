@@ -78,3 +78,27 @@ def test_the_consoles_data_answers_are_not_kept_by_the_browsers_cache(console_hu
     assert answer.status_code == 200, answer.text
     assert answer.headers.get("Cache-Control") == "no-store"
     assert answer.headers.get("X-Content-Type-Options") == "nosniff"
+
+
+def test_the_password_check_runs_off_the_event_loop(console_hub, monkeypatch):
+    """argon2id costs ≈ 0.1-0.25 s of CPU a guess: checked on the event loop (as it was), every anonymous
+    guess stalled every other request of the hub — the exchange's SOAP front, the cube API, other
+    users' pages. The real check runs; the spy only notes the thread it ran in."""
+    import asyncio
+
+    from hub.web.console import pages
+
+    on_loop = []
+
+    def spied(session, **credentials):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread: no loop running here
+            on_loop.append(False)
+        return check_password(session, **credentials)
+
+    check_password = pages.check_password
+    monkeypatch.setattr(pages, "check_password", spied)
+    _signed_in(console_hub, "h01admin")
+    assert on_loop == [False]
