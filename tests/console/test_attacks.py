@@ -82,25 +82,46 @@ def test_the_consoles_data_answers_are_not_kept_by_the_browsers_cache(console_hu
     assert answer.headers.get("X-Content-Type-Options") == "nosniff"
 
 
+def _on_loop() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:  # a worker thread: no loop running here
+        return False
+
+
 def test_the_password_check_runs_off_the_event_loop(console_hub, monkeypatch):
     """argon2id costs ≈ 0.1-0.25 s of CPU a guess: checked on the event loop (as it was), every anonymous
     guess stalled every other request of the hub — the exchange's SOAP front, the cube API, other
     users' pages. The real check runs; the spy only notes the thread it ran in."""
-    import asyncio
-
     from hub.web.console import pages
 
     on_loop = []
 
     def spied(session, **credentials):
-        try:
-            asyncio.get_running_loop()
-            on_loop.append(True)
-        except RuntimeError:  # a worker thread: no loop running here
-            on_loop.append(False)
+        on_loop.append(_on_loop())
         return check_password(session, **credentials)
 
     check_password = pages.check_password
     monkeypatch.setattr(pages, "check_password", spied)
     _signed_in(console_hub, "h01admin")
     assert on_loop == [False]
+
+
+def test_sign_out_reads_and_writes_the_database_off_the_event_loop(console_hub, monkeypatch):
+    from hub.web.console import pages
+
+    client, on_loop = _signed_in(console_hub, "h01admin"), []
+
+    def spied(request):
+        on_loop.append(_on_loop())
+        return viewer_of(request)
+
+    viewer_of = pages.viewer_of
+    monkeypatch.setattr(pages, "viewer_of", spied)
+    out = client.post(f"{console_hub.url}/console/logout", data={"csrf_token": client.csrf}, timeout=30,
+                      allow_redirects=False)
+    assert out.status_code == 303 and on_loop == [False]
+    assert client.get(f"{console_hub.url}/console/api/hospital/visits", timeout=30).status_code == 403  # signed out

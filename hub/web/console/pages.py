@@ -163,18 +163,23 @@ def _check_attempt(request: Request, *, username: str, password: str, client: st
                             minutes=request.app.state.hub.settings.console_session_minutes)
 
 
+def _close(request: Request, viewer: Viewer) -> None:
+    with transaction(request.app.state.hub.sessions) as session:
+        close_session(session, token=request.cookies.get(COOKIE))
+        audit.record(session, "console.logout", member=f"console:{viewer.user.username}",
+                     client_address=request.client.host if request.client else None)
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    viewer = viewer_of(request)
+    """Sign out (CSRF checked): the session's row is deleted; the database is read in the thread pool."""
+    viewer = await run_in_threadpool(viewer_of, request)
     if viewer is None:
         return to_login(request)
     form = await read_form(request)
     if not csrf_ok(request, form, viewer.csrf_token):
         return render(request, "refused.html", viewer=viewer, status_code=403, reason="csrf")
-    with transaction(request.app.state.hub.sessions) as session:
-        close_session(session, token=request.cookies.get(COOKIE))
-        audit.record(session, "console.logout", member=f"console:{viewer.user.username}",
-                     client_address=request.client.host if request.client else None)
+    await run_in_threadpool(_close, request, viewer)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/console")
     return response
