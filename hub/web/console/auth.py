@@ -21,6 +21,8 @@ from .sessions import COOKIE, read_session, same_token
 from .users import SignedIn
 
 MAX_FORM_BYTES = 4096  # a login or logout form; anything larger is not ours
+# what the console's data answers say to caches: the scope's numbers stay off the disk after sign-out
+PRIVATE_DATA_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 @dataclass(frozen=True)
@@ -46,23 +48,40 @@ def viewer_of(request: Request) -> Viewer | None:
     return Viewer(user, csrf, lang_of(request))
 
 
-def api_viewer(request: Request) -> Viewer:
-    """Dependency of the console's JSON endpoints: the signed-in user, else ``access.denied``."""
+def api_viewer(request: Request, response: Response) -> Viewer:
+    """Dependency of the console's JSON endpoints: the signed-in user, else ``access.denied``.
+    Their answers are not kept by the browser's cache (``no-store``, as the pages)."""
     viewer = viewer_of(request)
     if viewer is None:
         raise HubError("access.denied", "no console session")
+    response.headers.update(PRIVATE_DATA_HEADERS)
     return viewer
 
 
 ApiViewer = Annotated[Viewer, Depends(api_viewer)]
 
 
+async def read_body(request: Request, *, limit: int) -> bytes | None:
+    """The request's body, or None when it is larger than ``limit`` bytes: then it is not read to its end
+    (a declared length over the limit is refused unread; a chunked body is dropped at the limit), so an
+    anonymous client cannot make the hub hold a body of any size in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def read_form(request: Request) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body as {name: first value}; too large or another type: empty."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return {}
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    body = await read_body(request, limit=MAX_FORM_BYTES)
+    if body is None:
         return {}
     try:
         parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=8)
@@ -90,5 +109,5 @@ def remember_language(response: Response, request: Request) -> None:
         set_cookie(response, request, LANG_COOKIE, requested, max_age=365 * 86400, http_only=False)
 
 
-__all__ = ["Viewer", "ApiViewer", "viewer_of", "api_viewer", "lang_of", "read_form", "csrf_ok", "set_cookie",
-           "remember_language", "MAX_FORM_BYTES"]
+__all__ = ["Viewer", "ApiViewer", "viewer_of", "api_viewer", "lang_of", "read_body", "read_form", "csrf_ok",
+           "set_cookie", "remember_language", "MAX_FORM_BYTES", "PRIVATE_DATA_HEADERS"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from protocol.timestamps import utcnow
 
@@ -108,38 +109,22 @@ def _login_form(request: Request, *, error: str | None, status_code: int = 200) 
 @router.post("/login")
 async def login(request: Request) -> Response:
     """Sign in; every success and failure is audited (the user name when it exists, never the password).
-    Throttled (``throttle.py``): refused while too many failures count against the name or the address."""
+    Throttled (``throttle.py``): refused while too many failures count against the name or the address.
+    The database and the argon2 check (≈ 0.1-0.25 s of CPU) run in the thread pool, never on the event
+    loop: an anonymous client's guesses must not stall every other request of the hub."""
     form = await read_form(request)
     if not csrf_ok(request, form, request.cookies.get(LOGIN_CSRF_COOKIE)):
         return _login_form(request, error="login.csrf", status_code=403)
     client = request.client.host if request.client else None
-    settings = request.app.state.hub.settings
-    policy, username = ThrottlePolicy.of(settings), form.get("username", "")
-    with transaction(request.app.state.hub.sessions) as session:
-        now = utcnow()
-        counted = standing(session, username=username, client_address=client or "", now=now, policy=policy)
-        if counted.refused(policy):  # the same answer whether the user exists or not
-            user = get_by_name(session, username=username) if valid_username(username) else None
-            audit.record(session, "console.login.reject", code="console.login.throttled",
-                         member=f"console:{user.username}" if user is not None else None, client_address=client)
-        else:
-            begin_attempt(session, username=username, client_address=client or "", now=now)
+    policy, username = ThrottlePolicy.of(request.app.state.hub.settings), form.get("username", "")
+    counted, now = await run_in_threadpool(_count_attempt, request, username=username, client=client, policy=policy)
     if counted.refused(policy):
         response = _login_form(request, error="login.throttled", status_code=429)
         response.headers["Retry-After"] = str(counted.retry_after_s(policy, now))
         return response
     await asyncio.sleep(counted.delay_s(policy))  # before the check, so a success waits as long as a failure
-    with transaction(request.app.state.hub.sessions) as session:
-        user, refusal = check_password(session, username=username, password=form.get("password", ""))
-        who = f"console:{user.username}" if user is not None else None
-        if refusal is not None:
-            audit.record(session, "console.login.reject", code=f"console.login.{refusal}", member=who,
-                         client_address=client)
-            token = None
-        else:
-            audit.record(session, "console.login", member=who, client_address=client)
-            succeeded(session, username=username)
-            token = open_session(session, user=user, now=utcnow(), minutes=settings.console_session_minutes)
+    token = await run_in_threadpool(_check_attempt, request, username=username, password=form.get("password", ""),
+                                    client=client)
     if token is None:
         return _login_form(request, error="login.failed", status_code=401)
     response = RedirectResponse(START, status_code=303)
@@ -148,18 +133,53 @@ async def login(request: Request) -> Response:
     return response
 
 
+def _count_attempt(request: Request, *, username: str, client: str | None, policy: ThrottlePolicy):
+    """The attempt's standing (and the time it was taken); counted as a failure until it succeeds, or
+    audited as throttled when refused (the same answer whether the user exists or not)."""
+    with transaction(request.app.state.hub.sessions) as session:
+        now = utcnow()
+        counted = standing(session, username=username, client_address=client or "", now=now, policy=policy)
+        if counted.refused(policy):
+            user = get_by_name(session, username=username) if valid_username(username) else None
+            audit.record(session, "console.login.reject", code="console.login.throttled",
+                         member=f"console:{user.username}" if user is not None else None, client_address=client)
+        else:
+            begin_attempt(session, username=username, client_address=client or "", now=now)
+    return counted, now
+
+
+def _check_attempt(request: Request, *, username: str, password: str, client: str | None) -> str | None:
+    """The new session's cookie token when the password is right and the user enabled, else None; audited."""
+    with transaction(request.app.state.hub.sessions) as session:
+        user, refusal = check_password(session, username=username, password=password)
+        who = f"console:{user.username}" if user is not None else None
+        if refusal is not None:
+            audit.record(session, "console.login.reject", code=f"console.login.{refusal}", member=who,
+                         client_address=client)
+            return None
+        audit.record(session, "console.login", member=who, client_address=client)
+        succeeded(session, username=username)
+        return open_session(session, user=user, now=utcnow(),
+                            minutes=request.app.state.hub.settings.console_session_minutes)
+
+
+def _close(request: Request, viewer: Viewer) -> None:
+    with transaction(request.app.state.hub.sessions) as session:
+        close_session(session, token=request.cookies.get(COOKIE))
+        audit.record(session, "console.logout", member=f"console:{viewer.user.username}",
+                     client_address=request.client.host if request.client else None)
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    viewer = viewer_of(request)
+    """Sign out (CSRF checked): the session's row is deleted; the database is read in the thread pool."""
+    viewer = await run_in_threadpool(viewer_of, request)
     if viewer is None:
         return to_login(request)
     form = await read_form(request)
     if not csrf_ok(request, form, viewer.csrf_token):
         return render(request, "refused.html", viewer=viewer, status_code=403, reason="csrf")
-    with transaction(request.app.state.hub.sessions) as session:
-        close_session(session, token=request.cookies.get(COOKIE))
-        audit.record(session, "console.logout", member=f"console:{viewer.user.username}",
-                     client_address=request.client.host if request.client else None)
+    await run_in_threadpool(_close, request, viewer)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/console")
     return response
