@@ -19,13 +19,6 @@
     return text;
   }
 
-  /** A change in per cent, signed, one decimal; — when either side is unknown or the base is 0. */
-  function formatChange(now, before) {
-    if (now === null || before === null || now === undefined || before === undefined || before === 0) return "—";
-    const change = (now - before) / Math.abs(before) * 100;
-    return (change > 0 ? "+" : "") + change.toFixed(1) + "%";
-  }
-
   /** GET a console JSON endpoint with the session cookie; rejects with the hub's error code. */
   async function getJson(url) {
     const response = await fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}});
@@ -39,5 +32,5 @@
     return meta ? meta.content : "";
   }
 
-  window.HIE = {config, t: (key) => (config.labels || {})[key] || key, formatNumber, formatChange, getJson, csrfToken};
+  window.HIE = {config, t: (key) => (config.labels || {})[key] || key, formatNumber, getJson, csrfToken};
 })();
