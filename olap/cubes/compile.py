@@ -31,6 +31,9 @@ PERIOD_KEY = "__period"  # the result column naming a row's period (its index in
 _ATTRIBUTE = re.compile(r"\{([a-z_]+)\.([a-z_]+)\}")
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
 _WEEK_LEVELS, _MONTH_LEVELS = frozenset({"week"}), frozenset({"month", "quarter", "year"})
+# facts of one row per institution and month (a few thousand rows a year): read on one thread, like a
+# month rollup (an engine's threads cost more than they save there)
+_SMALL_FACTS = frozenset({"fact_institution_month"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class Compiled:
     params: dict[str, Any]
     source: str
     columns: dict[str, str] = field(default_factory=dict)  # result alias -> level or measure name
-    small: bool = False  # reads a week or month rollup (a few thousand rows a year)
+    small: bool = False  # reads a week or month rollup or a monthly fact (a few thousand rows a year)
 
 
 def _columns_in(expression: str, names: tuple[str, ...]) -> set[str]:
@@ -94,7 +97,10 @@ class _Builder:
         self.filters = list(part.filters)
         for axis, values in (("district", scope.districts), ("institution", scope.institutions)):
             if values is not None and axis in self.cube.scope:
-                self.filters.append(Filter(self.cube.scope[axis], tuple(sorted(values))))
+                level = self.cube.scope[axis]
+                if any(item.level == level and set(item.values) <= values for item in part.filters):
+                    continue  # the query asks for no more than the scope allows: one semi-join, not two
+                self.filters.append(Filter(level, tuple(sorted(values))))
 
     def param(self, value: Any, kind: str) -> str:
         name = f"p{len(self.params)}"
@@ -241,7 +247,7 @@ class _Builder:
         else:
             sql = f"SELECT {select} FROM ({current}){group_by}{order} LIMIT {limit}"
         return Compiled(sql, self.params, table, {alias: name for alias, _, name in (*groups, *aggregates)},
-                        small=self.small)
+                        small=self.small or table in _SMALL_FACTS)
 
 
 def source_of(part: Part, *, scope: Scope = Scope()) -> str:
