@@ -238,7 +238,7 @@ def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date,
     row's cell, old or new, lies there (a stay ends on or after its admission)."""
     sql = refresh_sql(rollup)
     if rollup.date_column != "date":
-        date_to = max(date_to, *_latest(backend, rollup))
+        date_to = max([date_to, *_latest(backend, rollup)])
     for low, high in _statements(backend, rollup, pieces(rollup, date_from, date_to)):
         backend.execute(sql, {"date_from": low, "date_to": high, "version": version})
 
