@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from .model import Cube, Render
 from .query import Period, Query
 from .suppress import THRESHOLD, complementary, primary
 
+Names = Callable[[str, list[str]], dict[str, str]]
 _OPERATORS = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
 
 
@@ -297,8 +299,10 @@ def _json_cells(frame: pd.DataFrame, query: Query) -> list[dict]:
     return [dict(zip(names, row)) for row in zip(*columns)]
 
 
-def execute(backend: Backend, query: Query, *, scope: Scope = Scope()) -> dict:
-    """The cells of ``query`` as JSON-able dicts, within ``scope`` (see ``docs/cubes.md``)."""
+def execute(backend: Backend, query: Query, *, scope: Scope = Scope(), names: Names | None = None) -> dict:
+    """The cells of ``query`` as JSON-able dicts, within ``scope`` (see ``docs/cubes.md``); ``names``:
+    where ``labels`` come from instead of a statement each (``(level, codes) -> {code: name}``, as
+    :func:`level_names` answers: a cache kept between ETL runs)."""
     plan = _Plan(query)
     sources: dict[str, str] = {}
     # this period, a year earlier, the one just before: read together (one statement per cube and table)
@@ -333,28 +337,34 @@ def execute(backend: Backend, query: Query, *, scope: Scope = Scope()) -> dict:
         answer["previous"] = {"period": query.period.previous().as_json(), "cells": earlier_cells,
                               "suppressed_cells": sum(c["suppressed"] for c in earlier_cells)}
     if query.labels:
-        answer["labels"] = _labels(backend, query, [*cells, *earlier_cells])
+        answer["labels"] = _labels(backend, query, [*cells, *earlier_cells], names)
     return answer
 
 
-def _labels(backend: Backend, query: Query, cells: list[dict]) -> dict[str, dict[str, str]]:
+def level_names(backend: Backend, level: str, codes: list[str]) -> dict[str, str]:
+    """{code: name} of ``codes`` of group-by level ``level`` (one small statement; codes without a name
+    are left out). ``level`` must be one of ``LABELS``."""
+    label = LABELS[level]
+    condition = f" AND {label.condition}" if label.condition else ""
+    frame = backend.query_df(
+        f"SELECT {label.key} AS code, any({label.name}) AS name FROM (SELECT * FROM {label.table} FINAL) "
+        f"WHERE deleted = 0{condition} AND {label.key} IN (SELECT arrayJoin({{codes:Array(String)}})) "
+        "GROUP BY code", {"codes": codes})
+    return {str(code): str(name) for code, name in zip(frame["code"], frame["name"]) if name}
+
+
+def _labels(backend: Backend, query: Query, cells: list[dict], names: Names | None) -> dict[str, dict[str, str]]:
     """level → {code: name} for the codes in ``cells`` of every group-by level that has names."""
     labels = {}
     for level in query.group_by:
-        label = LABELS.get(level)
-        if label is None:
+        if level not in LABELS:
             continue
         codes = sorted({str(cell[level]) for cell in cells if cell[level] not in (None, "")})
         if not codes:
             labels[level] = {}
             continue
-        condition = f" AND {label.condition}" if label.condition else ""
-        frame = backend.query_df(
-            f"SELECT {label.key} AS code, any({label.name}) AS name FROM (SELECT * FROM {label.table} FINAL) "
-            f"WHERE deleted = 0{condition} AND {label.key} IN (SELECT arrayJoin({{codes:Array(String)}})) "
-            "GROUP BY code", {"codes": codes})
-        labels[level] = {str(code): str(name) for code, name in zip(frame["code"], frame["name"]) if name}
+        labels[level] = names(level, codes) if names is not None else level_names(backend, level, codes)
     return labels
 
 
-__all__ = ["execute"]
+__all__ = ["execute", "level_names", "Names"]
