@@ -2,7 +2,8 @@
 
 1. Builds an embedded chDB mart with ``bench.cubes``' generator (``--rows`` visit facts, half as many
    prescription lines, the rollups through ``olap.rollups.refresh``), plus inpatient stays (a
-   twentieth of the visits) and every institution's monthly statistics, so all six charts have data.
+   twentieth of the visits, with their month rollups) and every institution's monthly statistics, so all
+   six charts have data.
 2. Opens a hub on SQLite whose registry holds the same 200 institutions in 13 districts, adds two
    console users — a city analyst (330100) and a district analyst (330106) — and serves the real app
    (``create_app``, uvicorn on 127.0.0.1 in this process, the mart opened here as in the tests).
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import date
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -69,6 +71,11 @@ def _extra_facts(mart, rows: int) -> None:
         "toUInt32(2000 + (n * 31) % 40000), toUInt32((n * 17) % 900), toInt64(100000000 + (n * 13) % 500000000), "
         "toInt64(50000000 + (n * 11) % 200000000), toInt64(30000000 + (n * 7) % 100000000), toInt64(1000000), 1, 0 "
         f"FROM (SELECT number AS n FROM system.numbers LIMIT {INSTITUTIONS * months})")
+    from olap.rollups import ROLLUPS, fact_of, refresh
+
+    for rollup in ROLLUPS.values():  # as the ETL does after loading stays: their month rollups
+        if fact_of(rollup) == "fact_inpatient_stay":
+            refresh(mart, rollup, date_from=date.fromisoformat(START), date_to=AS_OF, version=1)
 
 
 def open_hub(data_dir: Path):

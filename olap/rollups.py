@@ -41,12 +41,16 @@ class Rollup:
     measures: tuple[tuple[str, str, str], ...]  # (column, aggregate over the source, ClickHouse type)
     grain: str = "day"  # day | week (date = Monday) | month (date = the 1st): what one cell's date covers
     through: Through | None = None
+    # the source's column the cell's date is taken from, named alike in the rollup: ``date`` (the
+    # fact's own), or one that may come later than it (a stay's discharge_date, never before its
+    # admission date): then every cell from the earliest touched day on is recomputed (``refresh``)
+    date_column: str = "date"
 
     def __post_init__(self) -> None:
         if self.grain not in _GRAIN_START:
             raise ValueError(f"{self.name}: unknown grain {self.grain}")
-        if self.grain != "day" and "date" not in self.cell:
-            raise ValueError(f"{self.name}: a {self.grain} rollup needs date in its cell")
+        if self.grain != "day" and self.date_column not in self.cell:
+            raise ValueError(f"{self.name}: a {self.grain} rollup needs {self.date_column} in its cell")
 
     def whole_periods(self, date_from: date, date_to: date) -> tuple[date, date]:
         """The range widened to whole weeks or months: a coarse cell is only ever recomputed whole."""
@@ -90,9 +94,22 @@ VISITS_DISTRICT_WEEK = Rollup(  # from the institution weeks (after them: ROLLUP
               ("drug_fen", "sum(drug_fen)", "Int64")), grain="week",
     through=Through("dim_institution", "institution_code", ("district_code",), "department_code = ''"),
 )
+ADMISSIONS_INSTITUTION_MONTH = Rollup(
+    name="rollup_admissions_institution_month", source="fact_inpatient_stay",
+    cell=("date", "institution_code", "department_code"), measures=(("admissions", "count()", "UInt64"),),
+    grain="month",
+)
+DISCHARGES_INSTITUTION_MONTH = Rollup(  # the month a stay ended: its cells follow discharge_date, not date
+    name="rollup_discharges_institution_month", source="fact_inpatient_stay",
+    cell=("discharge_date", "institution_code", "department_code"),
+    measures=(("discharges", "count()", "UInt64"), ("bed_days", "sum(bed_days)", "UInt64"),
+              ("total_fen", "sum(total_fen)", "Int64")),
+    grain="month", date_column="discharge_date",
+)
 ROLLUPS = {rollup.name: rollup for rollup in (VISITS_INSTITUTION_DAY, VISITS_INSTITUTION_WEEK,
                                               VISITS_INSTITUTION_MONTH, MEDICATION_INSTITUTION_MONTH,
-                                              MEDICATION_DRUG_MONTH, VISITS_DISTRICT_WEEK)}
+                                              MEDICATION_DRUG_MONTH, VISITS_DISTRICT_WEEK,
+                                              ADMISSIONS_INSTITUTION_MONTH, DISCHARGES_INSTITUTION_MONTH)}
 
 
 def fact_of(rollup: Rollup) -> str:
@@ -117,7 +134,8 @@ def refresh_sql(rollup: Rollup) -> str:
     zeros = ", ".join(f"CAST(0 AS {kind}) AS {measure}" for measure, _, kind in rollup.measures)
     totals = ", ".join(f"sum({measure}) AS {measure}" for measure, _, _ in rollup.measures)
     first = rollup.measures[0][0]
-    in_range = "deleted = 0 AND date >= {date_from:Date} AND date <= {date_to:Date}"
+    day = identifier(rollup.date_column)
+    in_range = f"deleted = 0 AND {day} >= {{date_from:Date}} AND {day} <= {{date_to:Date}}"
     source = f"{identifier(rollup.source)} FINAL WHERE {in_range}"
     if rollup.through is not None:  # the source's rows, exactly read, with the dimension's attributes
         through = rollup.through
@@ -130,12 +148,14 @@ def refresh_sql(rollup: Rollup) -> str:
     if rollup.grain == "day":
         facts = f"SELECT {cell}, {fresh} FROM {source} GROUP BY {cell}"
     else:  # the source's date renamed first: an alias may not shadow the column it is computed from
-        inner = ", ".join("date AS day" if column == "date" else identifier(column) for column in rollup.cell)
+        # a nullable date (a stay not yet discharged) is outside every range: its rows never get here
+        dated = "date AS day" if rollup.date_column == "date" else f"assumeNotNull({day}) AS day"
+        inner = ", ".join(dated if column == rollup.date_column else identifier(column) for column in rollup.cell)
         sources = {column for column in declared_table(rollup.source).column_names
                    for _, aggregate, _ in rollup.measures if re.search(rf"\b{column}\b", aggregate)}
         read = ", ".join([inner, *sorted(sources - set(rollup.cell))])
-        outer = ", ".join(f"{_GRAIN_START[rollup.grain]} AS date" if column == "date" else identifier(column)
-                          for column in rollup.cell)
+        outer = ", ".join(f"{_GRAIN_START[rollup.grain]} AS {day}" if column == rollup.date_column
+                          else identifier(column) for column in rollup.cell)
         facts = f"SELECT {outer}, {fresh} FROM (SELECT {read} FROM {source}) GROUP BY {cell}"
     return (
         f"INSERT INTO {identifier(rollup.name)} ({', '.join(names)}, version, deleted) "
@@ -170,10 +190,11 @@ def _statements(backend: Backend, rollup: Rollup, cut: list[tuple[date, date]]) 
     run of a million rows over two years is one statement, a backfill of 100 M rows a few dozen."""
     if len(cut) == 1:
         return cut
-    days = backend.query_df(f"SELECT date, count() AS n FROM {identifier(rollup.source)} "
-                            "WHERE date >= {low:Date} AND date <= {high:Date} GROUP BY date",
+    day = identifier(rollup.date_column)
+    days = backend.query_df(f"SELECT {day} AS day, count() AS n FROM {identifier(rollup.source)} "
+                            f"WHERE {day} >= {{low:Date}} AND {day} <= {{high:Date}} GROUP BY day",
                             {"low": cut[0][0], "high": cut[-1][1]})
-    rows = dict(zip(pd.to_datetime(days["date"]).dt.date, days["n"].astype("int64")))
+    rows = dict(zip(pd.to_datetime(days["day"]).dt.date, days["n"].astype("int64")))
     joined: list[tuple[date, date]] = []
     held = 0
     for low, high in cut:
@@ -189,8 +210,9 @@ def _statements(backend: Backend, rollup: Rollup, cut: list[tuple[date, date]]) 
 def refresh_everything(backend: Backend, rollup: Rollup, *, version: int) -> bool:
     """Recompute ``rollup`` over every day its source covers (a new rollup, a changed dimension);
     False when the source is empty."""
-    span = backend.query_df(f"SELECT count() AS n, min(date) AS first, max(date) AS last "
-                            f"FROM {identifier(rollup.source)} WHERE deleted = 0")
+    day = identifier(rollup.date_column)
+    span = backend.query_df(f"SELECT count() AS n, min({day}) AS first, max({day}) AS last "
+                            f"FROM {identifier(rollup.source)} WHERE deleted = 0 AND {day} IS NOT NULL")
     if not int(span["n"].iloc[0]):
         return False
     refresh(backend, rollup, date_from=pd.Timestamp(span["first"].iloc[0]).date(),
@@ -198,14 +220,30 @@ def refresh_everything(backend: Backend, rollup: Rollup, *, version: int) -> boo
     return True
 
 
+def _latest(backend: Backend, rollup: Rollup) -> list[date]:
+    """The latest ``date_column`` day in the source (any row version) and in the rollup, if any."""
+    day = identifier(rollup.date_column)
+    frame = backend.query_df(f"SELECT max({day}) AS last, count() AS n FROM {identifier(rollup.source)} "
+                             f"WHERE {day} IS NOT NULL UNION ALL SELECT max({day}) AS last, count() AS n "
+                             f"FROM {identifier(rollup.name)}")
+    return [pd.Timestamp(last).date() for last, n in zip(frame["last"], frame["n"]) if int(n)]
+
+
 def refresh(backend: Backend, rollup: Rollup, *, date_from: date, date_to: date, version: int) -> None:
     """Recompute ``rollup`` for the days ``date_from``..``date_to`` (widened to its grain's whole periods);
-    ``version`` must exceed earlier refreshes'."""
+    ``version`` must exceed earlier refreshes'.
+
+    The days are the fact's own (``date``). A rollup dated by a later column (a discharge) is
+    recomputed from ``date_from`` through the latest such day in the source or the rollup: a touched
+    row's cell, old or new, lies there (a stay ends on or after its admission)."""
     sql = refresh_sql(rollup)
+    if rollup.date_column != "date":
+        date_to = max([date_to, *_latest(backend, rollup)])
     for low, high in _statements(backend, rollup, pieces(rollup, date_from, date_to)):
         backend.execute(sql, {"date_from": low, "date_to": high, "version": version})
 
 
 __all__ = ["Rollup", "VISITS_INSTITUTION_DAY", "VISITS_INSTITUTION_WEEK", "VISITS_INSTITUTION_MONTH",
-           "MEDICATION_INSTITUTION_MONTH", "MEDICATION_DRUG_MONTH", "VISITS_DISTRICT_WEEK", "ROLLUPS", "Through", "fact_of", "pieces",
+           "MEDICATION_INSTITUTION_MONTH", "MEDICATION_DRUG_MONTH", "VISITS_DISTRICT_WEEK",
+           "ADMISSIONS_INSTITUTION_MONTH", "DISCHARGES_INSTITUTION_MONTH", "ROLLUPS", "Through", "fact_of", "pieces",
            "refresh_sql", "refresh", "refresh_everything"]

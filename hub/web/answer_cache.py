@@ -69,4 +69,36 @@ class AnswerCache:
         return fresh
 
 
-__all__ = ["AnswerCache", "mart_generation", "DEFAULT_SIZE"]
+class LabelCache:
+    """Names of level codes (districts, institutions, …) by mart generation: the dimensions change only
+    with an ETL run, so a dashboard's six charts, which name the same codes, ask the engine once (the
+    first asks, the others wait for it) instead of a statement each. Names are not scoped: a code is
+    only looked up when it is in a caller's cells. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._generation: int | None = None
+        self._names: dict[str, dict[str, str | None]] = {}
+        self._lock = threading.Lock()
+        self._asking: dict[str, threading.Lock] = {}  # per level: one statement in flight
+        self.statements = 0
+
+    def names(self, level: str, codes: list[str], *, generation: int | None,
+              fetch: Callable[[list[str]], dict[str, str]]) -> dict[str, str]:
+        """{code: name} of ``codes`` (codes without a name left out), fetching only codes not kept."""
+        if generation is None:
+            return fetch(codes)
+        with self._lock:
+            if generation != self._generation:
+                self._names, self._asking, self._generation = {}, {}, generation
+            kept = self._names.setdefault(level, {})
+            asking = self._asking.setdefault(level, threading.Lock())
+        with asking:
+            missing = [code for code in codes if code not in kept]
+            if missing:
+                fetched = fetch(missing)
+                self.statements += 1
+                kept.update({code: fetched.get(code) for code in missing})
+            return {code: kept[code] for code in codes if kept[code]}
+
+
+__all__ = ["AnswerCache", "LabelCache", "mart_generation", "DEFAULT_SIZE"]

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from olap.cubes import CubeError, Pivot, Scope, build_pivot, describe_all, execute, parse_layout, parse_query
+from olap.cubes.execute import level_names
 from olap.cubes.export import FORMATS, MEDIA_TYPES, About, filenames, render
 from olap.errors import BackendUnavailable, OlapError, ParameterError
 from protocol.errors import HubError
@@ -26,7 +27,7 @@ from protocol.timestamps import utcnow
 
 from .. import audit
 from ..store.db import transaction
-from .answer_cache import AnswerCache, mart_generation
+from .answer_cache import AnswerCache, LabelCache, mart_generation
 from .deps import Member
 from .errors import HubErrorRoute, json_body
 from .scope import scope_for
@@ -79,8 +80,12 @@ def answer(request: Request, cube: str, body: Any, *, scope: Scope) -> dict:
         parsed = parse_query(cube, body, today=(utcnow() + CHINA_OFFSET).date())
         with request.app.state.hub.sessions() as session:
             generation = mart_generation(session)
+        names = _label_cache(request)
+
+        def label(level: str, codes: list[str]) -> dict[str, str]:
+            return names.names(level, codes, generation=generation, fetch=lambda asked: level_names(mart, level, asked))
         return answers(request).get_or_compute((cube, parsed, scope), generation=generation,
-                                               compute=lambda: execute(mart, parsed, scope=scope))
+                                               compute=lambda: execute(mart, parsed, scope=scope, names=label))
 
 
 def answers(request: Request) -> AnswerCache:
@@ -93,6 +98,15 @@ def answers(request: Request) -> AnswerCache:
             if cache is None:
                 cache = state.answer_cache = AnswerCache()
     return cache
+
+
+def _label_cache(request: Request) -> LabelCache:
+    """The web process's names of level codes, kept per mart generation (made on first use)."""
+    state = request.app.state
+    with _CACHE_LOCK:
+        if getattr(state, "label_cache", None) is None:
+            state.label_cache = LabelCache()
+        return state.label_cache
 
 
 @contextmanager

@@ -27,9 +27,13 @@ from .model import Cube, CubeRollup, Level, Render
 from .query import Filter, Period
 
 MAX_CELLS = 50_000
+PERIOD_KEY = "__period"  # the result column naming a row's period (its index in ``Part.periods``)
 _ATTRIBUTE = re.compile(r"\{([a-z_]+)\.([a-z_]+)\}")
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
 _WEEK_LEVELS, _MONTH_LEVELS = frozenset({"week"}), frozenset({"month", "quarter", "year"})
+# facts of one row per institution and month (a few thousand rows a year): read on one thread, like a
+# month rollup (an engine's threads cost more than they save there)
+_SMALL_FACTS = frozenset({"fact_institution_month"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,13 @@ class Part:
     filters: tuple[Filter, ...] = ()
     period: Period | None = None
     by_year: bool = False  # reference cubes (year_column): group by the period's years, else its last year
+    # several disjoint periods read by one statement (date_column cubes): each row is keyed by the index
+    # of its period (column PERIOD_KEY), so one scan answers this period, the one before and a year ago
+    periods: tuple[Period, ...] = ()
+
+    def each_period(self) -> tuple[Period, ...]:
+        """The periods the statement reads: ``periods`` if given, else ``period`` (if any)."""
+        return self.periods or ((self.period,) if self.period is not None else ())
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,7 @@ class Compiled:
     params: dict[str, Any]
     source: str
     columns: dict[str, str] = field(default_factory=dict)  # result alias -> level or measure name
-    small: bool = False  # reads a week or month rollup (a few thousand rows a year)
+    small: bool = False  # reads a week or month rollup or a monthly fact (a few thousand rows a year)
 
 
 def _columns_in(expression: str, names: tuple[str, ...]) -> set[str]:
@@ -86,7 +97,10 @@ class _Builder:
         self.filters = list(part.filters)
         for axis, values in (("district", scope.districts), ("institution", scope.institutions)):
             if values is not None and axis in self.cube.scope:
-                self.filters.append(Filter(self.cube.scope[axis], tuple(sorted(values))))
+                level = self.cube.scope[axis]
+                if any(item.level == level and set(item.values) <= values for item in part.filters):
+                    continue  # the query asks for no more than the scope allows: one semi-join, not two
+                self.filters.append(Filter(level, tuple(sorted(values))))
 
     def param(self, value: Any, kind: str) -> str:
         name = f"p{len(self.params)}"
@@ -105,7 +119,7 @@ class _Builder:
             else:
                 needed |= {cube.joins[level.join].fact_column} if level.join else _columns_in(level.expr, names)
         needed |= _columns_in(cube.condition, names)
-        if self.part.period is not None and cube.date_column:
+        if self.part.each_period() and cube.date_column:
             needed |= _columns_in(cube.date_column, names)
         return needed
 
@@ -127,7 +141,7 @@ class _Builder:
         allowed = {"week": _WEEK_LEVELS, "month": _MONTH_LEVELS}.get(rollup.grain)
         if allowed is not None and not date_levels <= allowed:
             return False
-        return _aligned(self.part.period, rollup.grain)
+        return all(_aligned(period, rollup.grain) for period in self.part.each_period())
 
     # -------------------------------------------------------------- pieces
     def _attribute(self, join: str, attribute: str, joins: dict[str, list[str]]) -> str:
@@ -179,11 +193,19 @@ class _Builder:
                                               measure_sql[name]), name) for i, name in enumerate(part.measures)]
         inner, outer = [], []
         read = _columns_in(cube.condition, names)
-        if part.period is not None and cube.date_column:
-            low, high = self.param(part.period.start, "Date"), self.param(part.period.end, "Date")
-            condition = f"{cube.date_column} >= {low} AND {cube.date_column} <= {high}"
+        if part.periods and not cube.date_column:
+            raise ValueError(f"{cube.name}: several periods in one statement need a date column")
+        if part.each_period() and cube.date_column:
+            ranges = []
+            for period in part.each_period():
+                low, high = self.param(period.start, "Date"), self.param(period.end, "Date")
+                ranges.append(f"{cube.date_column} >= {low} AND {cube.date_column} <= {high}")
+            condition = ranges[0] if len(ranges) == 1 else "(" + " OR ".join(f"({r})" for r in ranges) + ")"
             read |= _columns_in(cube.date_column, names)
             (inner if _columns_in(cube.date_column, names) <= identity else outer).append(condition)
+            if part.periods:  # the rows passed one of the ranges: the last needs no test of its own
+                tests = ", ".join(f"{r}, {index}" for index, r in enumerate(ranges[:-1]))
+                groups.insert(0, ("k", f"toUInt8(multiIf({tests}, {len(ranges) - 1}))", PERIOD_KEY))
         if part.period is not None and cube.year_column:
             first = part.period.start.year if part.by_year else part.period.end.year
             low, high = self.param(first, "UInt16"), self.param(part.period.end.year, "UInt16")
@@ -216,14 +238,21 @@ class _Builder:
         # ordered by the engine (the same byte order on every engine and shard layout): the order the
         # complementary suppression walks the cells in, so its choice is the same everywhere
         order = f" ORDER BY {', '.join(alias for alias, _, _ in groups)}" if groups else ""
+        # one more cell than allowed in each period: a period over the limit shows itself as such
+        limit = (MAX_CELLS + 1) * max(1, len(part.periods))
         if self.small and not joins:  # a rollup read without joins: one level (WHERE runs after FINAL,
             # tests/olap/test_exact_reads.py); the nesting above costs ~2 ms of planning on chDB
             conditions = " AND ".join([*inner, "deleted = 0", *outer])
-            sql = f"SELECT {select} FROM {table} FINAL WHERE {conditions}{group_by}{order} LIMIT {MAX_CELLS + 1}"
+            sql = f"SELECT {select} FROM {table} FINAL WHERE {conditions}{group_by}{order} LIMIT {limit}"
         else:
-            sql = f"SELECT {select} FROM ({current}){group_by}{order} LIMIT {MAX_CELLS + 1}"
+            sql = f"SELECT {select} FROM ({current}){group_by}{order} LIMIT {limit}"
         return Compiled(sql, self.params, table, {alias: name for alias, _, name in (*groups, *aggregates)},
-                        small=self.small)
+                        small=self.small or table in _SMALL_FACTS)
+
+
+def source_of(part: Part, *, scope: Scope = Scope()) -> str:
+    """The table ``compile_part`` reads for ``part``: its smallest answering rollup, else the fact."""
+    return _Builder(part, scope, False).source()[0]
 
 
 def compile_part(part: Part, *, scope: Scope = Scope(), distributed: bool = False) -> Compiled:
@@ -248,4 +277,5 @@ def compile_fact_keys(part: Part, *, scope: Scope = Scope(), distributed: bool =
     return Compiled(sql, compiled.params, compiled.source, {"m0": "fact_key"})
 
 
-__all__ = ["Scope", "Part", "Compiled", "compile_part", "compile_fact_keys", "MAX_CELLS"]
+__all__ = ["Scope", "Part", "Compiled", "compile_part", "compile_fact_keys", "source_of", "MAX_CELLS",
+           "PERIOD_KEY"]

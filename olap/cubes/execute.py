@@ -8,7 +8,9 @@ neither reveals on which side of a threshold a withheld value lies.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -16,12 +18,13 @@ import pandas as pd
 from ..backend import Backend
 from .catalog import get_cube
 from .conformed import LABELS
-from .compile import MAX_CELLS, Part, Scope, compile_part
+from .compile import MAX_CELLS, PERIOD_KEY, Part, Scope, compile_part, source_of
 from .errors import CubeError
 from .model import Cube, Render
 from .query import Period, Query
 from .suppress import THRESHOLD, complementary, primary
 
+Names = Callable[[str, list[str]], dict[str, str]]
 _OPERATORS = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
 
 
@@ -144,70 +147,129 @@ class _Plan:
                      by_year="date.year" in levels), visible)
 
 
-def _fetch(backend: Backend, part: Part, scope: Scope, sources: dict[str, str]) -> pd.DataFrame:
+def _statement(backend: Backend, part: Part, scope: Scope) -> tuple[pd.DataFrame, str]:
+    """``part``'s cells (levels rendered) from one SELECT, and the table it read."""
     compiled = compile_part(part, scope=scope, distributed=bool(getattr(backend, "cluster", None)))
-    sources[part.cube.name] = compiled.source
     # the SQL orders the groups (shards interleave them otherwise): a fixed order keeps the choice of
     # complementary cells, and so the answer, the same on every engine
     frame = backend.query_df(compiled.sql, compiled.params, small=compiled.small).rename(columns=compiled.columns)
-    if len(frame) > MAX_CELLS:
-        raise CubeError("cube.query.too_large", "the query has too many cells: group by coarser levels or filter")
-    for name in part.levels:
-        frame[name] = _render(frame[name], part.cube.level(name).render)
-    return frame
+    for name in part.levels:  # plain objects: pandas' Arrow strings cost ~1 ms a chart in takes and merges
+        frame[name] = pd.Series(_render(frame[name], part.cube.level(name).render), index=frame.index, dtype=object)
+    return frame, compiled.source
 
 
-def _cube_frame(backend: Backend, plan: _Plan, cube: Cube, period: Period | None, scope: Scope,
-                sources: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
-    """One cube's cells at the query's levels, its small cells suppressed (flag ``__suppressed__<cube>``).
+def _disjoint(periods: list[Period]) -> bool:
+    ordered = sorted(periods, key=lambda period: period.start)
+    return all(earlier.end < later.start for earlier, later in zip(ordered, ordered[1:]))
+
+
+def _fetch(backend: Backend, parts: list[Part], scope: Scope) -> list[tuple[pd.DataFrame, str]]:
+    """Each part's cells and source table, for parts that differ only in their period.
+
+    The periods that read the same table go in one statement (a period key splits its rows), so a
+    chart's period, the one before and the year-ago cost one scan, not three; a cube without a
+    period is read once for all. Each part's frame is what its own statement would have returned."""
+    read: list[tuple[pd.DataFrame, str] | None] = [None] * len(parts)
+    if parts[0].period is None:  # a reference cube read whole: the same cells for every period
+        frame, source = _statement(backend, parts[0], scope)
+        return [(frame.copy(), source) for _ in parts]
+    batches: dict[str, list[int]] = {}
+    for index, part in enumerate(parts):
+        key = source_of(part, scope=scope) if part.cube.date_column else f"#{index}"
+        batches.setdefault(key, []).append(index)
+    for indexes in batches.values():
+        periods = list(dict.fromkeys(parts[index].period for index in indexes))
+        if len(periods) == 1 or not _disjoint(periods):  # overlapping periods (a custom span): one by one
+            for period in periods:
+                fetched = _statement(backend, replace(parts[indexes[0]], period=period), scope)
+                for index in indexes:
+                    if parts[index].period == period:
+                        read[index] = (fetched[0].copy(), fetched[1])
+            continue
+        frame, source = _statement(backend, replace(parts[indexes[0]], period=None, periods=tuple(periods)), scope)
+        key = frame.pop(PERIOD_KEY).astype("int64").to_numpy()
+        for index in indexes:
+            mine = frame[key == periods.index(parts[index].period)].reset_index(drop=True)
+            read[index] = (mine, source)
+    for frame, _ in read:
+        if len(frame) > MAX_CELLS:
+            raise CubeError("cube.query.too_large", "the query has too many cells: group by coarser levels or filter")
+    return read
+
+
+def _cube_frames(backend: Backend, plan: _Plan, cube: Cube, periods: list[Period | None], scope: Scope,
+                 sources: dict[str, str]) -> tuple[list[pd.DataFrame], list[str]]:
+    """One cube's cells at the query's levels for each period, its small cells suppressed (flag
+    ``__suppressed__<cube>``), each period on its own cells; ``sources`` gets the first period's table.
 
     The parents of the levels are only fetched when a cell is small: large dashboards then skip the
     dimension joins that complementary suppression alone would need.
     """
-    part, visible = plan.part(cube, period, with_parents=False)
-    frame = _fetch(backend, part, scope, sources)
+    parts = [plan.part(cube, period, with_parents=False)[0] for period in periods]
+    visible = plan.part(cube, periods[0], with_parents=False)[1]
+    fetched = _fetch(backend, parts, scope)
+    sources[cube.name] = fetched[0][1]
+    frames = [frame for frame, _ in fetched]
     flag = f"__suppressed__{cube.name}"
-    frame[flag] = False
     privacy = cube.privacy_for(plan.levels_used)
-    if privacy and len(frame):
-        sensitive = [privacy, *(m for m in part.measures if "person_key" in cube.measure(m).expr)]
-        mask = primary(frame, sensitive)
-        if mask.any():
-            part, _ = plan.part(cube, period, with_parents=True)
-            if len(part.levels) > len(visible):
-                frame = _fetch(backend, part, scope, sources)
-                frame[flag] = False
-                mask = primary(frame, sensitive)
-            parents = {name: tuple(f"{name.split('.')[0]}.{p}" for p in
-                                   cube.dimension(name.split(".")[0]).parents(name.split(".")[1])
-                                   if cube.has_level(f"{name.split('.')[0]}.{p}")) for name in visible}
-            mask = complementary(frame, mask, visible=visible, parents=parents, basis=privacy)
-            measures = list(part.measures)
+    masks: list = [None] * len(frames)
+    if privacy:
+        sensitive = [privacy, *(m for m in parts[0].measures if "person_key" in cube.measure(m).expr)]
+        masks = [primary(frame, sensitive) if len(frame) else None for frame in frames]
+        small = [index for index, mask in enumerate(masks) if mask is not None and mask.any()]
+        with_parents = [plan.part(cube, periods[index], with_parents=True)[0] for index in small]
+        if small and len(with_parents[0].levels) > len(visible):
+            for index, (frame, source) in zip(small, _fetch(backend, with_parents, scope)):
+                frames[index], masks[index] = frame, primary(frame, sensitive)
+                if index == 0:
+                    sources[cube.name] = source
+        parents = {name: tuple(f"{name.split('.')[0]}.{p}" for p in
+                               cube.dimension(name.split(".")[0]).parents(name.split(".")[1])
+                               if cube.has_level(f"{name.split('.')[0]}.{p}")) for name in visible}
+        for index in small:
+            masks[index] = complementary(frames[index], masks[index], visible=visible, parents=parents, basis=privacy)
+    measures = list(parts[0].measures)
+    out = []
+    for frame, mask in zip(frames, masks):
+        frame[flag] = False
+        if mask is not None and mask.any():
             frame[measures] = frame[measures].astype("float64").mask(mask)
             frame[flag] = mask
-    frame = frame[[*visible, *part.measures, flag]]
-    if cube.name != plan.cube.name:
-        frame = frame.rename(columns={m: f"{cube.name}.{m}" for m in part.measures})
-    return frame, visible
+        if list(frame.columns) != [*visible, *measures, flag]:  # margins fetched for suppression go
+            frame = frame[[*visible, *measures, flag]]
+        if cube.name != plan.cube.name:
+            frame = frame.rename(columns={m: f"{cube.name}.{m}" for m in measures})
+        out.append(frame)
+    return out, visible
 
 
-def _cells(backend: Backend, plan: _Plan, period: Period | None, scope: Scope,
-           sources: dict[str, str]) -> pd.DataFrame:
-    frame, _ = _cube_frame(backend, plan, plan.cube, period, scope, sources)
+def _cells(backend: Backend, plan: _Plan, periods: list[Period | None], scope: Scope,
+           sources: dict[str, str]) -> list[pd.DataFrame]:
+    """The query's cells for each of ``periods``: every cube's cells merged, indicators, ``having``."""
+    frames, _ = _cube_frames(backend, plan, plan.cube, periods, scope, sources)
     for name in plan.needs:
         if name == plan.cube.name:
             continue
-        other, on = _cube_frame(backend, plan, get_cube(name), period, scope, sources)
-        if on:
-            frame = frame.merge(other, on=on, how="left")
-        else:
-            frame = frame.merge(other, how="cross")
-        measures = [f"{name}.{m}" for m in plan.needs[name]]
-        flag = f"__suppressed__{name}"
-        frame[flag] = frame[flag].astype("boolean").fillna(False).astype(bool)
-        published = ~frame[flag]  # a cell the other cube does not have is a zero there, not a secret
-        frame.loc[published, measures] = frame.loc[published, measures].fillna(0)
-    frame["__suppressed"] = frame[[c for c in frame.columns if c.startswith("__suppressed__")]].any(axis=1)
+        others, on = _cube_frames(backend, plan, get_cube(name), periods, scope, sources)
+        for index, other in enumerate(others):
+            frame = frames[index]
+            if on:
+                frame = frame.merge(other, on=on, how="left")
+            else:
+                frame = frame.merge(other, how="cross")
+            measures = [f"{name}.{m}" for m in plan.needs[name]]
+            flag = f"__suppressed__{name}"
+            frame[flag] = frame[flag].astype("boolean").fillna(False).astype(bool)
+            published = ~frame[flag]  # a cell the other cube does not have is a zero there, not a secret
+            frame.loc[published, measures] = frame.loc[published, measures].fillna(0)
+            frames[index] = frame
+    return [_finished(frame, plan) for frame in frames]
+
+
+def _finished(frame: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
+    """One period's merged cells with the suppressed flag, the indicators, and ``having`` applied."""
+    flags = [c for c in frame.columns if c.startswith("__suppressed__")]
+    frame["__suppressed"] = frame[flags[0]].astype(bool) if len(flags) == 1 else frame[flags].any(axis=1)
     for name in plan.query.indicators:
         indicator = plan.cube.indicator(name)
         numerator, denominator = frame[indicator.numerator], frame[indicator.denominator].astype("float64")
@@ -237,14 +299,23 @@ def _json_cells(frame: pd.DataFrame, query: Query) -> list[dict]:
     return [dict(zip(names, row)) for row in zip(*columns)]
 
 
-def execute(backend: Backend, query: Query, *, scope: Scope = Scope()) -> dict:
-    """The cells of ``query`` as JSON-able dicts, within ``scope`` (see ``docs/cubes.md``)."""
+def execute(backend: Backend, query: Query, *, scope: Scope = Scope(), names: Names | None = None) -> dict:
+    """The cells of ``query`` as JSON-able dicts, within ``scope`` (see ``docs/cubes.md``); ``names``:
+    where ``labels`` come from instead of a statement each (``(level, codes) -> {code: name}``, as
+    :func:`level_names` answers: a cache kept between ETL runs)."""
     plan = _Plan(query)
     sources: dict[str, str] = {}
-    frame = _sorted(_cells(backend, plan, query.period, scope, sources), query)
+    # this period, a year earlier, the one just before: read together (one statement per cube and table)
+    periods: list[Period | None] = [query.period]
+    if query.compare:
+        periods.append(query.period.shifted_years(-1))
+    if query.previous:
+        periods.append(query.period.previous())
+    frames = _cells(backend, plan, periods, scope, sources)
+    frame = _sorted(frames[0], query)
     cells = _json_cells(frame, query)
     if query.compare:
-        earlier = _cells(backend, plan, query.period.shifted_years(-1), scope, {})
+        earlier = frames[1]
         for name in query.group_by:
             level = plan.cube.level(name)
             if not level.filterable:
@@ -262,32 +333,38 @@ def execute(backend: Backend, query: Query, *, scope: Scope = Scope()) -> dict:
             "cells": cells}
     earlier_cells = []
     if query.previous:  # the period just before, in the same answer: its own cells, suppressed alike
-        earlier_cells = _json_cells(_sorted(_cells(backend, plan, query.period.previous(), scope, {}), query), query)
+        earlier_cells = _json_cells(_sorted(frames[-1], query), query)
         answer["previous"] = {"period": query.period.previous().as_json(), "cells": earlier_cells,
                               "suppressed_cells": sum(c["suppressed"] for c in earlier_cells)}
     if query.labels:
-        answer["labels"] = _labels(backend, query, [*cells, *earlier_cells])
+        answer["labels"] = _labels(backend, query, [*cells, *earlier_cells], names)
     return answer
 
 
-def _labels(backend: Backend, query: Query, cells: list[dict]) -> dict[str, dict[str, str]]:
+def level_names(backend: Backend, level: str, codes: list[str]) -> dict[str, str]:
+    """{code: name} of ``codes`` of group-by level ``level`` (one small statement; codes without a name
+    are left out). ``level`` must be one of ``LABELS``."""
+    label = LABELS[level]
+    condition = f" AND {label.condition}" if label.condition else ""
+    frame = backend.query_df(
+        f"SELECT {label.key} AS code, any({label.name}) AS name FROM (SELECT * FROM {label.table} FINAL) "
+        f"WHERE deleted = 0{condition} AND {label.key} IN (SELECT arrayJoin({{codes:Array(String)}})) "
+        "GROUP BY code", {"codes": codes})
+    return {str(code): str(name) for code, name in zip(frame["code"], frame["name"]) if name}
+
+
+def _labels(backend: Backend, query: Query, cells: list[dict], names: Names | None) -> dict[str, dict[str, str]]:
     """level → {code: name} for the codes in ``cells`` of every group-by level that has names."""
     labels = {}
     for level in query.group_by:
-        label = LABELS.get(level)
-        if label is None:
+        if level not in LABELS:
             continue
         codes = sorted({str(cell[level]) for cell in cells if cell[level] not in (None, "")})
         if not codes:
             labels[level] = {}
             continue
-        condition = f" AND {label.condition}" if label.condition else ""
-        frame = backend.query_df(
-            f"SELECT {label.key} AS code, any({label.name}) AS name FROM (SELECT * FROM {label.table} FINAL) "
-            f"WHERE deleted = 0{condition} AND {label.key} IN (SELECT arrayJoin({{codes:Array(String)}})) "
-            "GROUP BY code", {"codes": codes})
-        labels[level] = {str(code): str(name) for code, name in zip(frame["code"], frame["name"]) if name}
+        labels[level] = names(level, codes) if names is not None else level_names(backend, level, codes)
     return labels
 
 
-__all__ = ["execute"]
+__all__ = ["execute", "level_names", "Names"]

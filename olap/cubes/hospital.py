@@ -67,6 +67,9 @@ ADMISSIONS = Cube(
     dimensions=(date_dimension(), *_STAY_DIMENSIONS),
     joins={"institution": INSTITUTION_JOIN, "diagnosis": DIAGNOSIS_JOIN},
     measures=(Measure("admissions", "count()", MeasureKind.COUNT, "人", "admissions in the period"), _PERSONS),
+    rollups=(CubeRollup("rollup_admissions_institution_month",
+                        frozenset({"date", "institution_code", "department_code"}),
+                        {"admissions": "sum(admissions)"}, grain="month"),),
     privacy_measure="admissions", scope=INSTITUTION_SCOPE,
 )
 
@@ -85,6 +88,11 @@ DISCHARGES = Cube(
         Indicator("charge_per_bed_day", "total_fen", "bed_days", 0.01, "元", "住院床日均费用",
                   "charges of the discharged stays / their bed-days"),
     ),
+    # dated by discharge_date like the cube, so the cube's date levels and period read it unchanged
+    rollups=(CubeRollup("rollup_discharges_institution_month",
+                        frozenset({"discharge_date", "institution_code", "department_code"}),
+                        {"discharges": "sum(discharges)", "bed_days": "sum(bed_days)", "total_fen": "sum(total_fen)"},
+                        grain="month"),),
     privacy_measure="discharges", scope=INSTITUTION_SCOPE,
 )
 
