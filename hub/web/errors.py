@@ -6,8 +6,9 @@ echoed (FastAPI's own 422 body quotes the input, which may be personal data). Ro
 :class:`HubErrorRoute`; :func:`install` registers the same rendering on the app for whatever happens
 outside them (``create_app`` calls it), and for Starlette's own routing answers: an unknown path is
 ``request.not_found`` (404), a method the path does not take ``request.method`` (405, its ``Allow``
-header kept), on the API, the console and the static files alike. An unexpected exception is ``server.error`` (500), logged by
-type and place only (``hub.errors.failure_summary``): its message may quote data.
+header kept), on the API, the console and the static files alike. An unexpected exception is
+``server.error`` (500), logged by type and place only (``hub.errors.failure_summary``): its message
+may quote data.
 """
 from __future__ import annotations
 

@@ -68,7 +68,8 @@ def _framed(start: bytes, framing: str, limit: int) -> tuple[bytes, bytes]:
     (64 KB chunks up to past ``limit``)."""
     if framing == "declared":
         return start + b"Content-Length: 100000000\r\n\r\n", b"{" + b" " * 8192
-    return start + b"Transfer-Encoding: chunked\r\n\r\n", (b"10000\r\n{" + b" " * 0xFFFF + b"\r\n") * (limit // 0x10000 + 2)
+    chunk = b"10000\r\n{" + b" " * 0xFFFF + b"\r\n"
+    return start + b"Transfer-Encoding: chunked\r\n\r\n", chunk * (limit // 0x10000 + 2)
 
 
 @pytest.mark.parametrize("framing", ["declared", "chunked"])
