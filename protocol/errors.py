@@ -169,11 +169,15 @@ _SPECS = [
               "导出格式为 csv 或 xlsx"),
     FaultSpec("olap.unavailable", "Server", 503, "the analytics mart is unavailable; retry later",
               "分析数据集市暂不可用，请稍后重试"),
-    # JSON APIs: requests FastAPI could not parse
+    # JSON APIs: requests FastAPI could not parse or route
     FaultSpec("request.invalid", "Client", 422, "a request parameter or body field is malformed (see the field)",
               "请求参数或请求体字段格式错误（见出错字段）"),
     FaultSpec("request.not_json", "Client", 400, "request body is not JSON",
               "请求体不是 JSON"),
+    FaultSpec("request.not_found", "Client", 404, "no such path",
+              "没有此路径"),
+    FaultSpec("request.method", "Client", 405, "method not allowed on this path",
+              "此路径不允许该请求方法"),
     # server side
     FaultSpec("server.unavailable", "Server", 503, "hub is temporarily unable to accept messages; retry later",
               "平台暂时无法接收报文，请稍后重试"),

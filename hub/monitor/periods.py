@@ -25,10 +25,27 @@ class Grain(str, enum.Enum):
 
 
 def aware(value: datetime, field: str) -> datetime:
-    """``value`` in UTC; ``request.invalid`` for a time without its offset (which zone would it be?)."""
+    """``value`` in UTC; ``request.invalid`` for a time without its offset (which zone would it be?), or
+    one whose UTC time falls outside years 1-9999 (``0001-01-01T00:00:00+14:00``)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise HubError("request.invalid", "a time needs its UTC offset", field=field)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise HubError("request.invalid", "a time outside years 1-9999 in UTC", field=field) from None
+
+
+def asked_period(since: datetime | None, until: datetime | None, *, default: timedelta,
+                 now: datetime) -> tuple[datetime, datetime]:
+    """The period a request's optional ends name, in UTC: ``until`` defaults to ``now``, ``since`` to
+    ``default`` before ``until``; unchecked for order and span (:func:`check_period` does that)."""
+    until = aware(until, "/until") if until is not None else now
+    if since is not None:
+        return aware(since, "/since"), until
+    try:
+        return until - default, until
+    except OverflowError:  # an ``until`` in year 1: no default start before it
+        raise HubError("request.invalid", "no period of the default length ends at this time", field="/until") from None
 
 
 def check_period(since: datetime, until: datetime, grain: Grain | str | None = None) -> tuple[datetime, datetime]:
@@ -63,4 +80,4 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-__all__ = ["LOCAL", "MAX_SPAN", "Grain", "aware", "check_period", "bucket_key", "bucket_start", "iso"]
+__all__ = ["LOCAL", "MAX_SPAN", "Grain", "aware", "asked_period", "check_period", "bucket_key", "bucket_start", "iso"]

@@ -4,8 +4,11 @@
 (``protocol.errors.FAULTS``), the field a JSON pointer to the part at fault; nothing of the request is
 echoed (FastAPI's own 422 body quotes the input, which may be personal data). Routes render through
 :class:`HubErrorRoute`; :func:`install` registers the same rendering on the app for whatever happens
-outside them (``create_app`` calls it). An unexpected exception is ``server.error`` (500), logged by
-type and place only (``hub.errors.failure_summary``): its message may quote data.
+outside them (``create_app`` calls it), and for Starlette's own routing answers: an unknown path is
+``request.not_found`` (404), a method the path does not take ``request.method`` (405, its ``Allow``
+header kept), on the API, the console and the static files alike. An unexpected exception is
+``server.error`` (500), logged by type and place only (``hub.errors.failure_summary``): its message
+may quote data.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import logging
 from typing import Annotated, Any, Callable
 
 from fastapi import FastAPI, Path, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -26,6 +30,7 @@ from ..errors import failure_summary
 
 log = logging.getLogger("hub.web")
 RETRY_AFTER_S = 30  # for 503s: the mart or the database is back soon, or the operators are told
+ROUTING_CODES = {404: "request.not_found", 405: "request.method"}  # what Starlette's router and StaticFiles raise
 MAX_ROW_ID = 2**63 - 1  # a BIGINT: a larger id names no row (and overflows the database driver)
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # a path parameter that names a database row
 
@@ -51,6 +56,12 @@ def request_error(exc: RequestValidationError) -> HubError:
     field = "/" + "/".join(location[1:]) if len(location) > 1 else None  # ("query", "limit") → /limit
     return HubError("request.invalid", f"{first.get('type', 'invalid')} in {location[0] if location else 'request'}",
                     field=field)
+
+
+def routing_error(exc: HTTPException) -> HubError | None:
+    """Starlette's 404 and 405 as hub codes (None for any other status: no route of the hub raises one)."""
+    code = ROUTING_CODES.get(exc.status_code)
+    return HubError(code, "no route answers this request") if code is not None else None
 
 
 def json_body(raw: bytes) -> Any:
@@ -132,10 +143,20 @@ def install(app: FastAPI) -> None:
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(request_error(exc))
 
+    async def routing(request: Request, exc: HTTPException):
+        error = routing_error(exc)
+        if error is None:
+            return await http_exception_handler(request, exc)
+        response = error_response(error)
+        response.headers.update(exc.headers or {})  # a 405's Allow
+        return response
+
     app.add_exception_handler(HubError, hub_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(HTTPException, routing)
     app.add_middleware(UnexpectedErrors)
 
 
-__all__ = ["HubErrorRoute", "UnexpectedErrors", "RowId", "MAX_ROW_ID", "error_response", "request_error", "json_body",
+__all__ = ["HubErrorRoute", "UnexpectedErrors", "RowId", "MAX_ROW_ID", "error_response", "request_error",
+           "routing_error", "json_body",
            "unexpected_response", "install"]

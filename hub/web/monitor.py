@@ -19,7 +19,7 @@ from protocol.errors import HubError
 
 from .. import monitor
 from ..monitor import Grain, MemberScope
-from ..monitor.periods import aware
+from ..monitor.periods import asked_period
 from ..registry.access import role_of
 from .deps import Member
 from .errors import HubErrorRoute
@@ -39,8 +39,7 @@ def member_scope(session: Session, member: str) -> MemberScope:
 
 
 def _period(since: datetime | None, until: datetime | None, default: timedelta) -> tuple[datetime, datetime]:
-    until = aware(until, "/until") if until is not None else datetime.now(timezone.utc)
-    return (since if since is not None else until - default), until
+    return asked_period(since, until, default=default, now=datetime.now(timezone.utc))
 
 
 def _read(request: Request, member: str, read):

@@ -230,7 +230,8 @@ def parse_query(cube: str, body: Any, *, today: date) -> Query:
     unknown = set(body) - {"cube", "measures", "indicators", "group_by", "filters", "period", "compare", "sort",
                            "top", "having", "labels"}
     if unknown:
-        raise CubeError("cube.query.invalid", "unknown query keys", field="/" + sorted(unknown)[0])
+        # the field names the place (the body's keys), never the key: the client's text may be personal data
+        raise CubeError("cube.query.invalid", "unknown query keys", field="/")
     top = body.get("top")
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 10_000):
         raise CubeError("cube.query.invalid", "top must be 1-10000", field="/top")

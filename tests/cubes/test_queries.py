@@ -43,7 +43,7 @@ def test_relative_periods(spec, expected):
     ({"measures": ["visits"], "sort": [{"by": "total_fen"}]}, "cube.query.invalid", "/sort/0"),
     ({"measures": ["visits"], "compare": "year_ago", "period": WHOLE, "group_by": ["date.week"]},
      "cube.query.invalid", "/compare"),
-    ({"measures": ["visits"], "drop": 1}, "cube.query.invalid", "/drop"),
+    ({"measures": ["visits"], "drop": 1}, "cube.query.invalid", "/"),  # the unknown key is not echoed
     ({"measures": ["visits"], "labels": "yes"}, "cube.query.invalid", "/labels"),
     ({}, "cube.query.invalid", "/measures"),
 ])

@@ -14,6 +14,9 @@ import pytest
     ("/api/monitor/silent", {"quiet_hours": "0"}, "/quiet_hours"),
     ("/api/monitor/etl", {"limit": "1000"}, "/limit"),
     ("/api/monitor/journey/x", {"until": "2026-12-01T00:00:00"}, "/until"),
+    ("/api/monitor/traffic", {"since": "0001-01-01T00:00:00+14:00"}, "/since"),  # before year 1 in UTC
+    ("/api/monitor/rejections", {"until": "9999-12-31T23:59:59-14:00"}, "/until"),  # after year 9999 in UTC
+    ("/api/monitor/journey/x", {"until": "0001-01-02T00:00:00Z"}, "/until"),  # no week before it
 ])
 def test_bad_parameters_are_refused_with_their_field(api, path, params, field):
     answer = api("BUREAU").get(path, params=params)

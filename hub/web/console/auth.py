@@ -16,6 +16,8 @@ from fastapi.responses import Response
 from protocol.errors import HubError
 from protocol.timestamps import utcnow
 
+from ..bodies import read_body
+
 from .i18n import LANG_COOKIE, language
 from .sessions import COOKIE, read_session, same_token
 from .users import SignedIn
@@ -61,21 +63,6 @@ def api_viewer(request: Request, response: Response) -> Viewer:
 ApiViewer = Annotated[Viewer, Depends(api_viewer)]
 
 
-async def read_body(request: Request, *, limit: int) -> bytes | None:
-    """The request's body, or None when it is larger than ``limit`` bytes: then it is not read to its end
-    (a declared length over the limit is refused unread; a chunked body is dropped at the limit), so an
-    anonymous client cannot make the hub hold a body of any size in memory."""
-    declared = request.headers.get("content-length", "")
-    if declared and (not declared.isdigit() or int(declared) > limit):
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 async def read_form(request: Request) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body as {name: first value}; too large or another type: empty."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
@@ -109,5 +96,5 @@ def remember_language(response: Response, request: Request) -> None:
         set_cookie(response, request, LANG_COOKIE, requested, max_age=365 * 86400, http_only=False)
 
 
-__all__ = ["Viewer", "ApiViewer", "viewer_of", "api_viewer", "lang_of", "read_body", "read_form", "csrf_ok",
+__all__ = ["Viewer", "ApiViewer", "viewer_of", "api_viewer", "lang_of", "read_form", "csrf_ok",
            "set_cookie", "remember_language", "MAX_FORM_BYTES", "PRIVATE_DATA_HEADERS"]

@@ -22,7 +22,7 @@ from protocol.errors import HubError
 
 from ... import monitor
 from ...monitor import Grain, MemberScope
-from ...monitor.periods import aware
+from ...monitor.periods import asked_period
 from ..errors import HubErrorRoute
 from .auth import ApiViewer, Viewer
 from .pages import allowed, page_viewer, render
@@ -47,14 +47,20 @@ def sees_etl(viewer: Viewer) -> bool:
     return viewer.user.role is Role.OPERATOR
 
 
-def _period(since: datetime | None, until: datetime | None, default: timedelta) -> tuple[datetime, datetime]:
-    until = aware(until, "/until") if until is not None else datetime.now(timezone.utc)
-    return (aware(since, "/since") if since is not None else until - default), until
+def _may_watch(viewer: Viewer) -> None:
+    if not allowed(viewer, "monitor"):
+        raise HubError("access.denied", "the viewer's role may not open this page")
+
+
+def _period(viewer: Viewer, since: datetime | None, until: datetime | None,
+            default: timedelta) -> tuple[datetime, datetime]:
+    """The asked period, once the viewer's role may watch at all (a refused role learns nothing of its parameters)."""
+    _may_watch(viewer)
+    return asked_period(since, until, default=default, now=datetime.now(timezone.utc))
 
 
 def _read(request: Request, viewer: Viewer, read):
-    if not allowed(viewer, "monitor"):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    _may_watch(viewer)
     with request.app.state.hub.sessions() as session:
         return read(session, member_scope(session, viewer))
 
@@ -72,7 +78,7 @@ def monitor_page(request: Request) -> Response:
 async def traffic(request: Request, viewer: ApiViewer, since: Since = None, until: Until = None,
                   grain: Grain = Grain.HOUR) -> dict:
     """Per member and bucket: received, accepted, refused, processed, rejected, pending; and totals."""
-    since, until = _period(since, until, DEFAULT_PERIOD)
+    since, until = _period(viewer, since, until, DEFAULT_PERIOD)
 
     def read(session, scope):
         rows = monitor.traffic(session, scope=scope, since=since, until=until, grain=grain)
@@ -84,7 +90,7 @@ async def traffic(request: Request, viewer: ApiViewer, since: Since = None, unti
 @api.get("/rejections")
 async def rejections(request: Request, viewer: ApiViewer, since: Since = None, until: Until = None) -> dict:
     """Refusals and rejections by (stage, code), with the fault table's message."""
-    since, until = _period(since, until, DEFAULT_PERIOD)
+    since, until = _period(viewer, since, until, DEFAULT_PERIOD)
     return await run_in_threadpool(_read, request, viewer, lambda session, scope: {
         "since": since.isoformat(), "until": until.isoformat(),
         "rejections": monitor.rejections(session, scope=scope, since=since, until=until)})
@@ -122,7 +128,7 @@ async def journey(request: Request, viewer: ApiViewer, message_id: Annotated[str
                   of: Annotated[str | None, Query(alias="member", max_length=64)] = None,
                   since: Since = None, until: Until = None) -> dict:
     """The message's way through the hub within the viewer's scope; unknown and out of scope alike."""
-    since, until = _period(since, until, JOURNEY_PERIOD)
+    since, until = _period(viewer, since, until, JOURNEY_PERIOD)
     found = await run_in_threadpool(_read, request, viewer, lambda session, scope: monitor.journey(
         session, message_id=message_id, scope=scope, member=of, since=since, until=until))
     if not found:

@@ -19,6 +19,7 @@ from olap.cubes import Query as CubeQuery
 from olap.cubes.facts import traceable
 from protocol.errors import HubError
 
+from ..bodies import read_json
 from ..cubes import answer, china_now, export_pivot, pivot
 from ..errors import HubErrorRoute, json_body
 from .auth import ApiViewer, Viewer, csrf_ok
@@ -49,10 +50,7 @@ async def _posted(request: Request, viewer: Viewer) -> tuple[str, dict]:
     """The posted pivot (CSRF checked first): the cube's name and the export body without it."""
     if not csrf_ok(request, {}, viewer.csrf_token):
         raise HubError("access.denied", "no valid CSRF token")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise HubError("request.invalid", "pivot body too large", field="")
-    body = json_body(raw)
+    body = await read_json(request, limit=MAX_BODY_BYTES)
     if not isinstance(body, dict) or not isinstance(body.get("cube"), str):
         raise HubError("request.invalid", "a pivot names its cube", field="/cube")
     return body["cube"], {key: value for key, value in body.items() if key != "cube"}
