@@ -21,7 +21,7 @@ from .conformed import LABELS
 from .compile import MAX_CELLS, PERIOD_KEY, Part, Scope, compile_part, source_of
 from .errors import CubeError
 from .model import Cube, Render
-from .query import Period, Query
+from .query import Filter, Period, Query
 from .suppress import THRESHOLD, complementary, primary
 
 Names = Callable[[str, list[str]], dict[str, str]]
@@ -94,9 +94,9 @@ class _Plan:
             self._need(indicator.denominator, f"/indicators/{index}")
         self.levels_used = {*query.group_by, *(item.level for item in query.filters)}
         for cube_name in list(self.needs):
-            privacy = get_cube(cube_name).privacy_for(self.levels_used)
-            if privacy and privacy not in self.needs[cube_name]:
-                self.needs[cube_name].append(privacy)
+            for privacy in get_cube(cube_name).sensitive_for(self.needs[cube_name], self.levels_used):
+                if privacy not in self.needs[cube_name]:
+                    self.needs[cube_name].append(privacy)
         if query.previous and any(name.startswith("date.") for name in query.group_by):
             raise CubeError("cube.query.invalid", "the previous-period comparison needs no date level",
                             field="/compare")
@@ -134,14 +134,30 @@ class _Plan:
             if not other.has_level(name) and name.split(".", 1)[0] not in other.constant_over:
                 raise CubeError("cube.drill_across", "the other cube has no such level", field=field)
 
+    def lifted(self, cube: Cube) -> tuple[Filter, ...]:
+        """The filters that select cells of a grouped level (on it, or on a level above it in its
+        hierarchy) in a cube with persons: suppression is decided without them, then they apply —
+        else a filter leaving out a withheld cell would publish its complementary partner."""
+        if not cube.privacy_for(self.levels_used):
+            return ()
+        visible = [name for name in self.query.group_by if cube.has_level(name)]
+        above: set[str] = set()
+        for name in visible:
+            dimension, level = name.split(".")
+            above |= {name, *(f"{dimension}.{parent}" for parent in cube.dimension(dimension).parents(level))}
+        return tuple(item for item in self.query.filters if item.level in above)
+
     def part(self, cube: Cube, period: Period | None, *, with_parents: bool) -> tuple[Part, list[str]]:
         """The part ``cube`` computes; ``with_parents`` also groups by the parents of each level (they
-        are functions of it, so cells do not split) — the margins complementary suppression needs."""
+        are functions of it, so cells do not split) — the margins complementary suppression needs.
+        Lifted filters (:meth:`lifted`) are left out and their levels grouped by, to apply them after."""
         visible = [name for name in self.query.group_by if cube.has_level(name)]
         hidden = [f"{name.split('.')[0]}.{parent}" for name in visible
                   for parent in cube.dimension(name.split(".")[0]).parents(name.split(".")[1])] if with_parents else []
+        lifted = self.lifted(cube)
+        hidden += [item.level for item in lifted]
         levels = tuple(dict.fromkeys([*visible, *(name for name in hidden if cube.has_level(name))]))
-        filters = tuple(item for item in self.query.filters if cube.has_level(item.level))
+        filters = tuple(item for item in self.query.filters if cube.has_level(item.level) and item not in lifted)
         uses_period = bool(cube.date_column or cube.year_column)
         return (Part(cube, levels, tuple(self.needs[cube.name]), filters, period if uses_period else None,
                      by_year="date.year" in levels), visible)
@@ -214,11 +230,11 @@ def _cube_frames(backend: Backend, plan: _Plan, cube: Cube, periods: list[Period
     privacy = cube.privacy_for(plan.levels_used)
     masks: list = [None] * len(frames)
     if privacy:
-        sensitive = [privacy, *(m for m in parts[0].measures if "person_key" in cube.measure(m).expr)]
+        sensitive = cube.sensitive_for(parts[0].measures, plan.levels_used)
         masks = [primary(frame, sensitive) if len(frame) else None for frame in frames]
         small = [index for index, mask in enumerate(masks) if mask is not None and mask.any()]
         with_parents = [plan.part(cube, periods[index], with_parents=True)[0] for index in small]
-        if small and len(with_parents[0].levels) > len(visible):
+        if small and len(with_parents[0].levels) > len(parts[0].levels):
             for index, (frame, source) in zip(small, _fetch(backend, with_parents, scope)):
                 frames[index], masks[index] = frame, primary(frame, sensitive)
                 if index == 0:
@@ -227,14 +243,18 @@ def _cube_frames(backend: Backend, plan: _Plan, cube: Cube, periods: list[Period
                                cube.dimension(name.split(".")[0]).parents(name.split(".")[1])
                                if cube.has_level(f"{name.split('.')[0]}.{p}")) for name in visible}
         for index in small:
-            masks[index] = complementary(frames[index], masks[index], visible=visible, parents=parents, basis=privacy)
+            masks[index] = complementary(frames[index], masks[index], visible=visible, parents=parents, basis=privacy,
+                                         sensitive=sensitive)
     measures = list(parts[0].measures)
+    lifted = plan.lifted(cube)
     out = []
     for frame, mask in zip(frames, masks):
         frame[flag] = False
         if mask is not None and mask.any():
             frame[measures] = frame[measures].astype("float64").mask(mask)
             frame[flag] = mask
+        for item in lifted:  # the filters suppression was decided without select the cells now
+            frame = frame[frame[item.level].astype(str).isin(item.values)].reset_index(drop=True)
         if list(frame.columns) != [*visible, *measures, flag]:  # margins fetched for suppression go
             frame = frame[[*visible, *measures, flag]]
         if cube.name != plan.cube.name:

@@ -14,7 +14,7 @@ from .model import Cube, CubeRollup, Dimension, Indicator, Level, Measure, Measu
 # 医院统计口径: 251 working days a year (医师日均担负诊疗人次 = 诊疗人次 / 平均医师人数 / 251).
 WORKING_DAYS_PER_MONTH = 251 / 12
 _DAYS_IN_MONTH = "toDayOfMonth(addDays(addMonths(toStartOfMonth(date), 1), -1))"
-_PERSONS = Measure("persons", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "distinct persons")
+_PERSONS = Measure("persons", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "distinct persons", privacy="persons")
 
 DIAGNOSIS = Dimension("diagnosis", (
     Level("chapter", "chapter_code", join="diagnosis", title="ICD-10 章"),
@@ -133,9 +133,12 @@ PRESCRIPTIONS = Cube(
     joins={"institution": INSTITUTION_JOIN, "drug": DRUG_JOIN},
     measures=(Measure("lines", "count()", MeasureKind.COUNT, "条", "prescription lines"),
               Measure("amount_fen", "sum(amount_fen)", MeasureKind.SUM, "分", "amount of the lines"),
-              Measure("prescriptions", "uniqExact(document_row_id)", MeasureKind.DISTINCT, "张", "prescriptions"),
+              # a prescription is one person's event: fewer prescriptions than lines, so checked itself
+              Measure("prescriptions", "uniqExact(document_row_id)", MeasureKind.DISTINCT, "张", "prescriptions",
+                      privacy="prescriptions"),
               Measure("antibiotic_prescriptions", "uniqExactIf(document_row_id, {drug.is_antibiotic} = 1)",
-                      MeasureKind.DISTINCT, "张", "prescriptions with at least one antibiotic (ATC J01) line"),
+                      MeasureKind.DISTINCT, "张", "prescriptions with at least one antibiotic (ATC J01) line",
+                      privacy="antibiotic_prescriptions"),
               _PERSONS),
     indicators=(Indicator("antibiotic_rate", "antibiotic_prescriptions", "prescriptions", 100.0, "%",
                           "处方抗菌药物使用率", "prescriptions with an antibiotic / prescriptions"),),
@@ -155,8 +158,8 @@ REFERRALS = Cube(
                 SEX, AGE_BAND),
     joins={"institution": INSTITUTION_JOIN},
     measures=(Measure("referrals", "count()", MeasureKind.COUNT, "人次", "referrals sent"),
-              Measure("up", "countIf(direction = 'up')", MeasureKind.COUNT, "人次", "上转"),
-              Measure("down", "countIf(direction = 'down')", MeasureKind.COUNT, "人次", "下转")),
+              Measure("up", "countIf(direction = 'up')", MeasureKind.COUNT, "人次", "上转", privacy="up"),
+              Measure("down", "countIf(direction = 'down')", MeasureKind.COUNT, "人次", "下转", privacy="down")),
     privacy_measure="referrals", scope=INSTITUTION_SCOPE,
 )
 

@@ -104,13 +104,22 @@ class MeasureKind(str, Enum):
 
 @dataclass(frozen=True)
 class Measure:
-    """An aggregate of the fact (``expr``), e.g. ``count()``, ``sum(total_fen)``, ``uniqExact(person_key)``."""
+    """An aggregate of the fact (``expr``), e.g. ``count()``, ``sum(total_fen)``, ``uniqExact(person_key)``.
+
+    ``privacy`` names the measure whose small values (1-4) withhold a cell when this one is asked,
+    besides the cube's privacy measure: a count of persons or their events under a condition is
+    checked against the persons under the SAME condition (``antenatal_checkups`` -> ``antenatal_women``,
+    ``countIf(direction = 'down')`` -> itself), since the cell's overall count may be large while the
+    condition's is not. ``None``: the cube's privacy measure covers it (sums, unconditional counts
+    that are never below it).
+    """
 
     name: str
     expr: str
     kind: MeasureKind = MeasureKind.COUNT
     unit: str = ""
     title: str = ""
+    privacy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,15 @@ class Cube:
             return None
         return self.privacy_measure
 
+    def sensitive_for(self, measures: list[str] | tuple[str, ...], levels: set[str]) -> list[str]:
+        """The measures whose small values withhold a cell of a query asking ``measures`` at ``levels``:
+        the privacy measure and each asked measure's declared ``privacy`` (none where privacy_for is None)."""
+        privacy = self.privacy_for(levels)
+        if not privacy:
+            return []
+        declared = (self.measure(name).privacy for name in measures if name in {m.name for m in self.measures})
+        return list(dict.fromkeys([privacy, *(name for name in declared if name)]))
+
     def __post_init__(self) -> None:
         names = [measure.name for measure in self.measures] + [ind.name for ind in self.indicators]
         if len(set(names)) != len(names):
@@ -189,6 +207,10 @@ class Cube:
             raise ValueError(f"{self.name}: privacy measure {self.privacy_measure} is not declared")
         if self.privacy_levels and not self.privacy_measure:
             raise ValueError(f"{self.name}: privacy_levels without a privacy measure")
+        for measure in self.measures:
+            if measure.privacy and (not self.privacy_measure or measure.privacy not in names):
+                raise ValueError(f"{self.name}: measure {measure.name} has privacy {measure.privacy} "
+                                 "without a privacy measure, or it is not declared")
         for level in (level for dim in self.dimensions for level in dim.levels):
             if level.join and level.join not in self.joins:
                 raise ValueError(f"{self.name}: level {level.name} uses undeclared join {level.join}")
@@ -233,8 +255,8 @@ class Cube:
             "dimensions": [{"name": dim.name, "title": dim.title,
                             "levels": [{"name": lvl.name, "title": lvl.title, "date": not lvl.filterable}
                                        for lvl in dim.levels]} for dim in self.dimensions],
-            "measures": [{"name": m.name, "kind": m.kind.value, "unit": m.unit, "title": m.title}
-                         for m in self.measures],
+            "measures": [{"name": m.name, "kind": m.kind.value, "unit": m.unit, "title": m.title,
+                          "privacy": m.privacy} for m in self.measures],
             "indicators": [{"name": i.name, "numerator": i.numerator, "denominator": i.denominator,
                             "factor": i.factor, "unit": i.unit, "title": i.title, "definition": i.definition}
                            for i in self.indicators],

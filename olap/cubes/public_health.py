@@ -60,11 +60,11 @@ MATERNAL = Cube(
                 AGE_BAND),
     joins={"institution": INSTITUTION_JOIN},
     measures=(Measure("checkups", "count()", MeasureKind.COUNT, "次", "maternal checkups"),
-              Measure("women", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "women checked"),
+              Measure("women", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "women checked", privacy="women"),
               Measure("antenatal_checkups", "countIf(checkup_type = 'antenatal')", MeasureKind.COUNT, "次",
-                      "antenatal checkups"),
+                      "antenatal checkups", privacy="antenatal_women"),
               Measure("antenatal_women", "uniqExactIf(person_key, checkup_type = 'antenatal')", MeasureKind.DISTINCT,
-                      "人", "women with at least one antenatal checkup")),
+                      "人", "women with at least one antenatal checkup", privacy="antenatal_women")),
     indicators=(
         Indicator("antenatal_coverage", "antenatal_women", "population.live_births", 100.0, "%", "产前检查覆盖率",
                   "women with ≥1 antenatal checkup in the period / live births declared for the year × 100"),
@@ -79,7 +79,8 @@ CHILD = Cube(
     dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND, SEX),
     joins={"institution": INSTITUTION_JOIN},
     measures=(Measure("checkups", "count()", MeasureKind.COUNT, "次", "checkups of children under 7"),
-              Measure("children", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "children checked")),
+              Measure("children", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "children checked",
+                      privacy="children")),
     indicators=(Indicator("child_checkup_coverage", "children", "population.children_under_7", 100.0, "%",
                           "7 岁以下儿童健康管理率",
                           "children under 7 with ≥1 checkup in the period / children under 7 declared × 100"),),
@@ -101,7 +102,8 @@ IMMUNIZATION = Cube(
     joins={"institution": INSTITUTION_JOIN, "vaccine": VACCINE_JOIN},
     measures=(Measure("doses", "count()", MeasureKind.COUNT, "剂次", "doses administered (date = administration date)"),
               Measure("children", "uniqExact(person_key)", MeasureKind.DISTINCT, "人",
-                      "persons vaccinated (distinct; children on the schedule, age.band splits out adults)")),
+                      "persons vaccinated (distinct; children on the schedule, age.band splits out adults)",
+                      privacy="children")),
     indicators=(Indicator("coverage_per_live_births", "children", "population.live_births", 100.0, "%",
                           "接种率（按活产数）",
                           "distinct persons given at least one dose (of the vaccines and doses the query selects) in "
@@ -117,11 +119,14 @@ EXCHANGE = Cube(
                                       Level("error", "error_code", title="错误码")), title="消息")),
     joins={"institution": INSTITUTION_JOIN},
     measures=(Measure("messages", "count()", MeasureKind.COUNT, "条", "messages received"),
-              Measure("rejected", "sum(is_rejected)", MeasureKind.SUM, "条", "messages rejected"),
+              # by document type each message is a patient's document (privacy_levels): a count of some
+              # of them (a 0/1 flag summed is one too) is checked itself
+              Measure("rejected", "sum(is_rejected)", MeasureKind.SUM, "条", "messages rejected", privacy="rejected"),
               Measure("timed", "countIf(isNotNull(lateness_hours))", MeasureKind.COUNT, "条",
-                      "messages whose document has an effective time"),
+                      "messages whose document has an effective time", privacy="timed"),
               Measure("on_time", f"countIf(isNotNull(lateness_hours) AND assumeNotNull(lateness_hours) <= "
-                      f"{ON_TIME_HOURS})", MeasureKind.COUNT, "条", "received within a day of the effective time"),
+                      f"{ON_TIME_HOURS})", MeasureKind.COUNT, "条", "received within a day of the effective time",
+                      privacy="on_time"),
               Measure("reporting_members", "uniqExact(institution_code)", MeasureKind.DISTINCT, "家",
                       "members that sent")),
     indicators=(
