@@ -8,12 +8,12 @@ import re
 import pandas as pd
 import pytest
 
-from olap.cubes import CUBES
+from olap.cubes import CUBES, build_pivot, execute, parse_query
 from olap.cubes.model import MeasureKind
 from olap.cubes.suppress import THRESHOLD, complementary, primary
 
 from . import oracle
-from .checks import WHOLE, ask
+from .checks import AS_OF, WHOLE, ask
 from .scenario import INSTITUTIONS
 
 MONTHS = [f"{year}-{month:02d}" for year, month in [(2025, 9), (2025, 10), (2025, 11), (2025, 12)]
@@ -125,3 +125,24 @@ def test_a_filter_on_a_grouped_level_or_above_selects_cells_of_the_unfiltered_an
     for code in sorted({of(c) for c in whole}):
         chosen = ask(mart, "visits", {**body, "filters": [{"level": level, "in": [code]}]})["cells"]
         assert chosen == [c for c in whole if of(c) == code], code
+
+
+@pytest.mark.parametrize("columns, month", [("institution.department", "2025-10"), ("date.month", "2025-09")])
+def test_a_pivots_total_lines_leave_withheld_entries_adding_up_to_zero_or_at_least_five(mart, columns, month):
+    """The totals of an export (the cube at coarser levels, then ``protect_totals``): a published total
+    minus the published entries of its line is 0 or at least 5, for the rows, the columns and the corner."""
+    query = parse_query("visits", {"measures": ["visits"], "group_by": ["institution.institution", columns],
+                                   "period": _month(month)}, today=AS_OF)
+    pivot = build_pivot(lambda q: execute(mart, q), query, rows=("institution.institution",), columns=(columns,))
+    assert any(entry.withheld for entry in pivot.cells.values())
+    lines = [(pivot.row_totals.get((r, 0)), [pivot.cells.get((r, c, 0)) for c in range(len(pivot.columns))])
+             for r in range(len(pivot.rows))]
+    lines += [(pivot.column_totals.get((c, 0)), [pivot.cells.get((r, c, 0)) for r in range(len(pivot.rows))])
+              for c in range(len(pivot.columns))]
+    lines.append((pivot.grand.get(0), [pivot.row_totals.get((r, 0)) for r in range(len(pivot.rows))]))
+    lines.append((pivot.grand.get(0), [pivot.column_totals.get((c, 0)) for c in range(len(pivot.columns))]))
+    for total, entries in lines:
+        if total is None or total.withheld:
+            continue
+        left = total.value - sum(entry.value for entry in entries if entry is not None and not entry.withheld)
+        assert left == 0 or left >= THRESHOLD, (total, left)
