@@ -101,7 +101,10 @@ def test_an_institutions_departments_never_pin_down_their_withheld_visits(mart, 
     for institution in ("H01", "H02"):
         only = [{"level": "institution.institution", "in": [institution]}]
         body = {"measures": ["visits"], "period": period, "compare": "year_ago", "filters": only}
-        total = ask(mart, "visits", body)["cells"][0]
+        totals = ask(mart, "visits", body)["cells"]
+        if not totals:  # no visits in either period (the comparison then answers no cell at all)
+            continue
+        total = totals[0]
         departments = ask(mart, "visits", {**body, "group_by": ["institution.department"]})["cells"]
         for now, of in ((total, lambda c: c), (total["year_ago"], lambda c: c["year_ago"])):
             if now["suppressed"]:
