@@ -14,7 +14,8 @@ from .model import Cube, CubeRollup, Dimension, Indicator, Level, Measure, Measu
 # 医院统计口径: 251 working days a year (医师日均担负诊疗人次 = 诊疗人次 / 平均医师人数 / 251).
 WORKING_DAYS_PER_MONTH = 251 / 12
 _DAYS_IN_MONTH = "toDayOfMonth(addDays(addMonths(toStartOfMonth(date), 1), -1))"
-_PERSONS = Measure("persons", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "distinct persons", privacy="persons")
+_PERSONS = Measure("persons", "uniqExact(person_key)", MeasureKind.DISTINCT, "人", "distinct persons",
+                   privacy="persons")
 
 DIAGNOSIS = Dimension("diagnosis", (
     Level("chapter", "chapter_code", join="diagnosis", title="ICD-10 章"),
