@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from certs import PkiPaths, init_pki, issue_member
 from hub.auth import issue
@@ -43,6 +43,7 @@ from hub.runtime import Hub
 from hub.settings import Settings
 from hub.store.db import transaction
 from hub.web.app import create_app
+from hub.web.console.models import ConsoleLoginAttempt
 from hub.web.console.users import create
 from olap import ChdbBackend, ServerBackend
 from protocol.credentials import Credentials
@@ -101,7 +102,9 @@ def shared_console_hub(tmp_path_factory, region, pki_dir, chdb_dir):  # noqa: F8
 def console_hub(request, tmp_path_factory, region, pki_dir, chdb_dir, console_settings):  # noqa: F811
     """The package's shared hub, or a hub of the module's own when it overrides ``console_settings``."""
     if not console_settings:
-        yield request.getfixturevalue("shared_console_hub")
+        shared = request.getfixturevalue("shared_console_hub")
+        yield shared
+        _forget_sign_in_attempts(shared)
         return
     with _console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings) as hub:
         yield hub
@@ -129,6 +132,13 @@ def _console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings: 
         mart.drop_database()
         mart.close()
         hub.sessions.kw["bind"].dispose()
+
+
+def _forget_sign_in_attempts(console: ConsoleHub) -> None:
+    """The throttle's record of failed sign-ins (all from 127.0.0.1): one module's must neither slow nor
+    refuse the next module's sign-ins, as with a hub of its own."""
+    with transaction(console.hub.sessions) as session:
+        session.execute(delete(ConsoleLoginAttempt))
 
 
 @dataclass
