@@ -29,8 +29,7 @@ TOTAL = 120
 
 
 def _start(data_dir: Path, db_url: str, pki_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT),
-           "HIE_PROCESSING_INTERVAL_S": "0.05"}  # the test waits for what the crash left pending
+    env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(data_dir),
                                 "--port", str(port), "--database-url", db_url, "--workers", "2", "--etl-interval", "0"],
                                env=env, cwd=ROOT, start_new_session=True,

@@ -16,8 +16,6 @@ from certs import PkiPaths, init_pki, issue_member
 from protocol.credentials import Credentials
 
 ROOT = Path(__file__).resolve().parents[2]
-# the processor looks for new messages every 50 ms, not 0.5 s: the tests wait for what it processed
-QUICK_PROCESSOR = {"HIE_PROCESSING_INTERVAL_S": "0.05"}
 
 
 def free_port() -> int:
@@ -105,7 +103,7 @@ def serve(tmp_path, pki_dir):
     def start(*args: str, env: dict[str, str] | None = None) -> ServedHub:
         port = free_port()
         process = hie("serve", "--data-dir", str(tmp_path / "data"), "--port", str(port), "--etl-interval", "0",
-                      *args, env={"HIE_PKI_DIR": str(pki_dir), **QUICK_PROCESSOR, **(env or {})})
+                      *args, env={"HIE_PKI_DIR": str(pki_dir), **(env or {})})
         hub = ServedHub(process, port)
         started.append(hub)
         hub.wait_for(lambda status, body: True, what="any answer")
