@@ -79,7 +79,6 @@ class Settings:
             start_processor=_flag(env.get("HIE_START_PROCESSOR", "1")),
             mart_url=env.get("HIE_MART_URL", ""),
             etl_interval_s=float(env.get("HIE_ETL_INTERVAL", 0) or 0),
-            processing_interval_s=float(env.get("HIE_PROCESSING_INTERVAL_S", 0.5)),
             mart_owner=env.get("HIE_MART_OWNER", "0") not in ("0", "false", "no", ""),
             pseudonym_key_hex=env.get("HIE_PSEUDONYM_KEY", ""),
             token_max_days=int(env.get("HIE_TOKEN_MAX_DAYS", 365)),
