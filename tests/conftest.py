@@ -22,7 +22,8 @@ except ImportError:  # tests/ imported as a package
     from tests.support.pgserver import PostgresServer
 
 
-pytest_plugins = ["tests.support.olap_fixtures"]  # chdb_dir, ch_server, ch_cluster, olap, ...
+pytest_plugins = ["tests.support.olap_fixtures",  # chdb_dir, ch_server, ch_cluster, olap, ...
+                  "tests.support.migrated"]  # migrated_sqlite, migrated_postgres
 
 
 @pytest.fixture(scope="session")

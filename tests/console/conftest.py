@@ -3,13 +3,16 @@
 ``console_hub``  module: the cube tests' region (tests/cubes/conftest.py: documents put straight into
                  the inbox, tests/support/inbox.py, then the processor) copied into the hub's own data directory,
                  its mart filled by the ETL in embedded chDB, console users and members' bearer
-                 tokens added, the whole app (``create_app``) served by uvicorn in a thread.
+                 tokens added, the whole app (``create_app``) served by uvicorn in a thread. Every module
+                 on the default settings gets the same one (``shared_console_hub``, package-scoped: set up
+                 once, as its setup is most of a module's time); a module that overrides
+                 ``console_settings`` gets a hub of its own.
 ``console_settings``  module: settings of ``console_hub`` beyond its defaults (a module may override it).
 ``exchange_region``  module: a hub the test starts, and the same scenario sent to it through the signed
                  SOAP exchange by its members (their own certificates), processed by its processor.
 ``exchange_hub`` module, per engine: that hub serving the console on a mart the ETL filled from it, in
                  embedded chDB and on a ClickHouse server (``clickhouse``).
-``browser``      session: Debian's chromium through Playwright (nothing downloaded); the browser
+``browser``      package: Debian's chromium through Playwright (nothing downloaded); the browser
                  tests are skipped, saying why, when it is absent.
 """
 from __future__ import annotations
@@ -31,7 +34,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from certs import PkiPaths, init_pki, issue_member
 from hub.auth import issue
@@ -40,6 +43,7 @@ from hub.runtime import Hub
 from hub.settings import Settings
 from hub.store.db import transaction
 from hub.web.app import create_app
+from hub.web.console.models import ConsoleLoginAttempt
 from hub.web.console.users import create
 from olap import ChdbBackend, ServerBackend
 from protocol.credentials import Credentials
@@ -86,8 +90,28 @@ def console_settings() -> dict:
     return {}
 
 
+@pytest.fixture(scope="package")
+def shared_console_hub(tmp_path_factory, region, pki_dir, chdb_dir):  # noqa: F811
+    """``console_hub`` on the default settings, set up once for every module of the package that keeps
+    them: the modules only add what they need beside the data (their own users, sessions, messages)."""
+    with _console_hub(tmp_path_factory, region, pki_dir, chdb_dir, {}) as hub:
+        yield hub
+
+
 @pytest.fixture(scope="module")
-def console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings):  # noqa: F811
+def console_hub(request, tmp_path_factory, region, pki_dir, chdb_dir, console_settings):  # noqa: F811
+    """The package's shared hub, or a hub of the module's own when it overrides ``console_settings``."""
+    if not console_settings:
+        shared = request.getfixturevalue("shared_console_hub")
+        yield shared
+        _forget_sign_in_attempts(shared)
+        return
+    with _console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings) as hub:
+        yield hub
+
+
+@contextmanager
+def _console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings: dict):  # noqa: F811
     data_dir = tmp_path_factory.mktemp("console-hub")
     source = sqlite3.connect(region.engine.url.database)
     with sqlite3.connect(data_dir / "hub.db") as copy:
@@ -108,6 +132,13 @@ def console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings): 
         mart.drop_database()
         mart.close()
         hub.sessions.kw["bind"].dispose()
+
+
+def _forget_sign_in_attempts(console: ConsoleHub) -> None:
+    """The throttle's record of failed sign-ins (all from 127.0.0.1): one module's must neither slow nor
+    refuse the next module's sign-ins, as with a hub of its own."""
+    with transaction(console.hub.sessions) as session:
+        session.execute(delete(ConsoleLoginAttempt))
 
 
 @dataclass
@@ -252,10 +283,13 @@ def browser():
     if executable is None:
         missing("Debian's chromium is not installed (scripts/install-system-packages.sh installs it)")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         missing("the playwright package is not installed (pip install -e '.[test]')")
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    # the pages' own timeout (``page`` below), not expect's 5 s: with the other jobs on the 2 cores a
+    # dashboard's six cards took longer than 5 s to load, and that failed a test whose numbers were right
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=args)
         yield browser

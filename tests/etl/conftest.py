@@ -11,6 +11,7 @@ from hub.store.db import make_engine, migrate, session_factory
 from olap.schema.migrate import apply_schema
 from tests.exchange.conftest import foreign_pki, pki_dir  # noqa: F401  (fixtures: a hub PKI for the app tests)
 from tests.support.inbox import Store
+from tests.support.migrated import copy_migrated
 
 
 class Etl:
@@ -34,7 +35,8 @@ class Etl:
 
 
 @pytest.fixture
-def etl(db_url, olap):
+def etl(request, db_url, olap):
+    copy_migrated(request, db_url)
     engine = make_engine(db_url)
     migrate(engine)
     apply_schema(olap)

@@ -28,6 +28,7 @@ from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
 from protocol.credentials import Credentials, load_certificate
 from tests.support import asgi
+from tests.support.migrated import copy_migrated
 
 GOOD = ("CLINIC01", "HOSP01")
 
@@ -75,8 +76,9 @@ def hub_enc_cert(hub_paths):
 
 
 @pytest.fixture
-def hub(tmp_path, db_url, pki_dir) -> Hub:
+def hub(request, tmp_path, db_url, pki_dir) -> Hub:
     """A hub process's parts on the test's database (SQLite or PostgreSQL), processor not started."""
+    copy_migrated(request, db_url)
     settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, start_processor=False)
     hub = Hub.open(settings)
     yield hub
@@ -150,7 +152,7 @@ def stored(hub: Hub) -> dict[str, int]:
 
 
 @pytest.fixture
-def live_hub(tmp_path, db_url, pki_dir):
+def live_hub(request, tmp_path, db_url, pki_dir):
     """A hub served over real HTTP by uvicorn in a thread; yields its exchange URL."""
     import socket
 
@@ -158,6 +160,7 @@ def live_hub(tmp_path, db_url, pki_dir):
 
     from hub.web.app import create_app
 
+    copy_migrated(request, db_url)
     settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, processing_interval_s=0.05)
     hub = Hub.open(settings)
     app = create_app(settings, hub=hub)

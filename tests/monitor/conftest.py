@@ -39,6 +39,7 @@ from protocol.credentials import Credentials, load_certificate
 from protocol.timestamps import utcnow
 from tests.exchange.builders import fault_code, operation, sealed, submit_document
 from tests.support.documents import document
+from tests.support.migrated import copy_migrated
 
 SENDERS = ("CLINIC01", "HOSP01", "CLINIC02")
 BUREAUS = (("B0105", "330105"), ("B0102", "330102"))
@@ -63,7 +64,8 @@ def credentials(monitor_pki) -> dict[str, Credentials]:
 
 
 @pytest.fixture
-def hub(tmp_path, db_url, monitor_pki) -> Hub:
+def hub(request, tmp_path, db_url, monitor_pki) -> Hub:
+    copy_migrated(request, db_url)
     hub = Hub.open(Settings(data_dir=tmp_path, database_url=db_url, pki_dir=monitor_pki, start_processor=False))
     with transaction(hub.sessions) as session:
         seed_demo(session)

@@ -11,10 +11,12 @@ from hub.registry import seed_demo
 from hub.store.db import make_engine, migrate, session_factory, transaction
 from tests.support.documents import document
 from tests.support.inbox import Store
+from tests.support.migrated import copy_migrated
 
 
 @pytest.fixture
-def store(db_url):
+def store(request, db_url):
+    copy_migrated(request, db_url)
     engine = make_engine(db_url)
     migrate(engine)
     try:

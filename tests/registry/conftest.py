@@ -10,13 +10,15 @@ from sqlalchemy import select
 from hub.audit import AuditEvent
 from hub.registry import Actor, seed_demo
 from hub.store.db import make_engine, migrate, session_factory, transaction
+from tests.support.migrated import copy_migrated
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
 BUREAU = Actor(member="BUREAU")
 
 
 @pytest.fixture
-def sessions(db_url):
+def sessions(request, db_url):
+    copy_migrated(request, db_url)
     engine = make_engine(db_url)
     migrate(engine)  # the real schema, as the hub builds it
     try:

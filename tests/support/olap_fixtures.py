@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from olap import ChdbBackend, ServerBackend
+from olap import BackendUnavailable, ChdbBackend, ServerBackend
 
 from .chserver import ClickhouseCluster, ClickhouseServer
 from .missing import missing
@@ -37,7 +37,17 @@ def _fresh_name() -> str:
 
 @pytest.fixture(scope="session")
 def chdb_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("chdb")
+    path = tmp_path_factory.mktemp("chdb")
+    # One connection held open for the whole session keeps chDB's engine loaded: a backend opened while
+    # none is open loads it again (1–3 s here, more with every database in the directory); while one
+    # is open, ≈ 1 ms. Many tests open a backend of their own (``chdb_olap``, the ETL's).
+    try:
+        warm = ChdbBackend(path, database="default")
+    except BackendUnavailable:  # chdb not installed: the tests that need it say so themselves
+        warm = None
+    yield path
+    if warm is not None:
+        warm.close()
 
 
 @pytest.fixture(scope="session")
