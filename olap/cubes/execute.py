@@ -206,6 +206,8 @@ def _fetch(backend: Backend, parts: list[Part], scope: Scope) -> list[tuple[pd.D
         key = frame.pop(PERIOD_KEY).astype("int64").to_numpy()
         for index in indexes:
             mine = frame[key == periods.index(parts[index].period)].reset_index(drop=True)
+            if not len(mine) and not parts[index].levels:  # without levels an empty period is one cell of zeros
+                mine = _statement(backend, parts[index], scope)[0]
             read[index] = (mine, source)
     for frame, _ in read:
         if len(frame) > MAX_CELLS:
