@@ -89,12 +89,19 @@ def _header(doc: etree._Element, *, member: str, name: str, document_id: str, ef
     return header
 
 
-def _visit(template, rng, *, member, name, number, stamp, patient, start, end) -> etree._Element:
+def _patient_document(template, *, member, name, kind, number, stamp, patient, effective) -> etree._Element:
+    """A copy of ``template`` with the demo's header (document id ``<member>-SYN-<kind>-…``) and ``patient``."""
     doc = copy.deepcopy(template)
-    seen = start + (end - start) * rng.random()
-    header = _header(doc, member=member, name=name, document_id=f"{member}-SYN-OV-{stamp}-{number:03d}",
-                     effective=seen + timedelta(minutes=20))
+    header = _header(doc, member=member, name=name, document_id=f"{member}-SYN-{kind}-{stamp}-{number:03d}",
+                     effective=effective)
     header.replace(header.find(f"{DOC}patient"), copy.deepcopy(patient))
+    return doc
+
+
+def _visit(template, rng, *, member, name, number, stamp, patient, start, end) -> etree._Element:
+    seen = start + (end - start) * rng.random()
+    doc = _patient_document(template, member=member, name=name, kind="OV", number=number, stamp=stamp,
+                            patient=patient, effective=seen + timedelta(minutes=20))
     body = doc.find(f"{DOC}body")
     body.find(f"{DOC}visitTime").set("value", seen.isoformat(timespec="seconds"))
     body.find(f"{DOC}department").attrib.pop("displayName", None)
@@ -110,13 +117,11 @@ def _visit(template, rng, *, member, name, number, stamp, patient, start, end) -
 
 
 def _stay(template, rng, *, member, name, number, stamp, patient, start, end) -> etree._Element:
-    doc = copy.deepcopy(template)
     days = rng.randint(2, 9)
     admitted = start + (end - start - timedelta(days=days + 1)) * rng.random()
     discharged = admitted + timedelta(days=days)
-    header = _header(doc, member=member, name=name, document_id=f"{member}-SYN-IP-{stamp}-{number:03d}",
-                     effective=discharged + timedelta(hours=2))
-    header.replace(header.find(f"{DOC}patient"), copy.deepcopy(patient))
+    doc = _patient_document(template, member=member, name=name, kind="IP", number=number, stamp=stamp,
+                            patient=patient, effective=discharged + timedelta(hours=2))
     body = doc.find(f"{DOC}body")
     body.find(f"{DOC}admissionTime").set("value", admitted.isoformat(timespec="seconds"))
     body.find(f"{DOC}dischargeTime").set("value", discharged.isoformat(timespec="seconds"))
@@ -129,11 +134,9 @@ def _stay(template, rng, *, member, name, number, stamp, patient, start, end) ->
 
 
 def _immunization(template, rng, *, member, name, number, stamp, patient, start, end) -> etree._Element:
-    doc = copy.deepcopy(template)
     given = start + (end - start) * rng.random()
-    header = _header(doc, member=member, name=name, document_id=f"{member}-SYN-IM-{stamp}-{number:03d}",
-                     effective=given + timedelta(minutes=15))
-    header.replace(header.find(f"{DOC}patient"), copy.deepcopy(patient))
+    doc = _patient_document(template, member=member, name=name, kind="IM", number=number, stamp=stamp,
+                            patient=patient, effective=given + timedelta(minutes=15))
     body = doc.find(f"{DOC}body")
     body.find(f"{DOC}vaccine").attrib.pop("displayName", None)
     body.find(f"{DOC}vaccine").set("code", rng.choice(VACCINES))

@@ -318,3 +318,28 @@ def login(page, hub: ConsoleHub, username: str, password: str = PASSWORD) -> Non
     page.fill("#password", password)
     page.click("#login-submit")
     page.wait_for_load_state()
+
+
+def build_pivot(page, hub: ConsoleHub, *, cube: str, measures=(), indicators=(), rows=(), columns=(),
+                filters=None, period: str = "last_3_months", as_of: str = "2026-12-01") -> dict:
+    """Choose a pivot in the page as a person would, show it, and return the table the page received."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{hub.url}/console/pivot")
+    page.select_option("#pivot-cube", cube)
+    for name in measures:
+        page.check(f"#pick-measures-{name}")
+    for name in indicators:
+        page.check(f"#pick-indicators-{name}")
+    for axis, levels in (("rows", rows), ("columns", columns)):
+        for level in levels:
+            page.select_option(f"select[data-axis='{level}']", axis)
+    for level, codes in (filters or {}).items():
+        page.select_option(f"select[data-axis='{level}']", "filter")
+        page.select_option(f"select[data-filter='{level}']", list(codes))
+    page.select_option("#pivot-period", period)
+    page.fill("#pivot-as-of", as_of)
+    with page.expect_response(lambda r: r.url.endswith("/console/api/pivot")) as response:
+        page.click("#pivot-run")
+    expect(page.locator("#pivot-result")).to_have_attribute("data-state", "loaded")
+    return response.value.json()

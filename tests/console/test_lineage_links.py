@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from .conftest import login
+from .conftest import build_pivot, login
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed "
@@ -67,23 +67,9 @@ _READ_LINES = """rows => rows.map(row => [...row.querySelectorAll("td.num")].map
     [td.dataset.value, td.dataset.withheld, Boolean(td.querySelector("a.lineage"))]))"""
 
 
-def _pivot(page, hub, *, measures, indicators=(), rows=(), columns=()) -> dict:
-    """Build a pivot in the page as a person would; returns the table the page received."""
-    page.goto(f"{hub.url}/console/pivot")
-    page.select_option("#pivot-cube", "diseases")
-    for name in measures:
-        page.check(f"#pick-measures-{name}")
-    for name in indicators:
-        page.check(f"#pick-indicators-{name}")
-    for axis, levels in (("rows", rows), ("columns", columns)):
-        for level in levels:
-            page.select_option(f"select[data-axis='{level}']", axis)
-    page.select_option("#pivot-period", "last_3_months")
-    page.fill("#pivot-as-of", "2026-12-01")
-    with page.expect_response(lambda r: r.url.endswith("/console/api/pivot")) as response:
-        page.click("#pivot-run")
-    expect(page.locator("#pivot-result")).to_have_attribute("data-state", "loaded")
-    return response.value.json()
+def _pivot(page, hub, **choice) -> dict:
+    """Build a pivot of the disease cube in the page as a person would; returns the table the page received."""
+    return build_pivot(page, hub, cube="diseases", period="last_3_months", as_of="2026-12-01", **choice)
 
 
 def test_a_pivot_cell_leads_to_its_facts_and_totals_or_rates_do_not(page, console_hub):

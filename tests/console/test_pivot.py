@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from hub.audit import AuditEvent
 
-from .conftest import login
+from .conftest import build_pivot, login
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed "
@@ -23,25 +23,9 @@ AS_OF = "2026-12-01"  # last 3 months: September to November 2026 (tests/cubes/s
 WITHHELD_SHOWN, WITHHELD_FILED = "—", "*"
 
 
-def _build(page, hub, *, cube: str, measures=(), indicators=(), rows=(), columns=(), filters=None,
-           period: str = "last_3_months") -> None:
+def _build(page, hub, **choice) -> None:
     """Choose a pivot in the page as a person would, and show it."""
-    page.goto(f"{hub.url}/console/pivot")
-    page.select_option("#pivot-cube", cube)
-    for name in measures:
-        page.check(f"#pick-measures-{name}")
-    for name in indicators:
-        page.check(f"#pick-indicators-{name}")
-    for axis, levels in (("rows", rows), ("columns", columns)):
-        for level in levels:
-            page.select_option(f"select[data-axis='{level}']", axis)
-    for level, codes in (filters or {}).items():
-        page.select_option(f"select[data-axis='{level}']", "filter")
-        page.select_option(f"select[data-filter='{level}']", list(codes))
-    page.select_option("#pivot-period", period)
-    page.fill("#pivot-as-of", AS_OF)
-    page.click("#pivot-run")
-    expect(page.locator("#pivot-result")).to_have_attribute("data-state", "loaded")
+    build_pivot(page, hub, as_of=AS_OF, **choice)
 
 
 def _shown(page) -> list[list[str]]:
