@@ -39,12 +39,12 @@ PROPENSITY = {"0-4": 3.0, "5-14": 1.5, "15-44": 0.7, "45-64": 1.2, "65+": 2.2}
 EMERGENCY_SHARE = 0.08  # of hospital visits
 # ICD-10 code, hospital department, respiratory, youngest age, weight
 DIAGNOSES = (
-    ("J06.9", "HX", True, 0, 20), ("J20", "HX", True, 0, 6), ("J18", "HX", True, 0, 2), ("R05", "HX", True, 0, 3),
-    ("J11", "HX", True, 0, 2), ("J44", "HX", False, 45, 3), ("I10", "XN", False, 30, 14), ("I25", "XN", False, 50, 4),
+    ("J06.9", "HX", True, 0, 14), ("J20", "HX", True, 0, 5), ("J18", "HX", True, 0, 2), ("R05", "HX", True, 0, 3),
+    ("J11", "HX", True, 0, 1), ("J44", "HX", False, 45, 3), ("I10", "XN", False, 30, 14), ("I25", "XN", False, 50, 4),
     ("E11", "NF", False, 30, 8), ("K29", "XH", False, 15, 6), ("K30", "XH", False, 5, 3), ("A09", "XH", False, 0, 3),
     ("M54", "GK", False, 18, 5), ("M17", "GK", False, 50, 3), ("L30", "PF", False, 0, 3), ("N39", "FK", False, 18, 2),
 )
-RESPIRATORY_WINTER_BOOST = 1.8  # respiratory weight in December-February (linear to 1.0 in summer)
+RESPIRATORY_WINTER_BOOST = 2.5  # respiratory weight from December to February (linear down to 1.0 in July)
 # charge ranges in fen: drugs, examinations, treatment
 CHARGES = {"hospital": ((3000, 40000), (0, 30000), (0, 15000)), "community": ((1000, 15000), (0, 6000), (0, 3000))}
 
@@ -112,7 +112,7 @@ def expected_visits(region: Region, pools: Pools, member: Institution, month: in
 
 
 def _diagnosis(rng: random.Random, age: int, month: int) -> tuple[str, str]:
-    boost = 1 + (RESPIRATORY_WINTER_BOOST - 1) * abs(month - 7) / 5 if month != 7 else 1.0
+    boost = 1 + (RESPIRATORY_WINTER_BOOST - 1) * min(abs(month - 7), 5) / 5
     table = [d for d in DIAGNOSES if age >= d[3]]
     code, department, *_ = rng.choices(table, weights=[d[4] * (boost if d[2] else 1) for d in table])[0]
     return code, department

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("protocol", "schemas", "certs", "adapters", "hub", "etl", "olap")
+PACKAGES = ("protocol", "schemas", "certs", "adapters", "hub", "etl", "olap", "region")
 
 
 def _module_name(path: Path) -> str:
@@ -120,6 +120,7 @@ def test_no_import_cycles():
     ("adapters", {"adapters", "protocol", "schemas", "certs"}),
     ("olap", {"olap", "schemas"}),
     ("etl", {"etl", "olap", "hub", "schemas", "protocol"}),
+    ("region", {"region", "hub", "schemas", "protocol", "adapters"}),
 ])
 def test_packages_import_only_what_they_may(package, allowed):
     assert _violations(lambda name, module: _top(name) == package and _top(module) not in allowed) == []
@@ -129,6 +130,11 @@ def test_hub_reaches_etl_and_olap_only_from_its_edges():
     edges = ("hub.web", "hub.cli")
     assert _violations(lambda name, module: _top(name) == "hub" and _top(module) in ("etl", "olap")
                        and not name.startswith(edges)) == []
+
+
+def test_hub_reaches_the_synthetic_region_only_from_its_cli():
+    assert _violations(lambda name, module: _top(name) == "hub" and _top(module) == "region"
+                       and not name.startswith("hub.cli")) == []
 
 
 def test_etl_reads_the_store_through_its_models_only():

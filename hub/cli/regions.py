@@ -28,6 +28,11 @@ def region() -> None:
     """The region: its district map for the console (docs/console.md)."""
 
 
+from .region_generate import region_generate  # noqa: E402  (its own module; registered here)
+
+region.add_command(region_generate)
+
+
 @region.group("map")
 def region_map() -> None:
     """The region's district boundaries (GeoJSON), drawn by the console as a choropleth."""

@@ -1,0 +1,121 @@
+"""``generate``: write a region's files into a directory, deterministically from a seed.
+
+    DIR/registry.json            the members, departments, practitioners (``hie registry import``)
+    DIR/population.csv           the ``ref_population`` reference of the residents
+    DIR/population-bands.csv     residents by district × sex × age band
+    DIR/people.csv               the residents (SYNTHETIC), the truth behind every record
+    DIR/truth/indicators.csv     per institution × month: visits, charges, charge per visit
+    DIR/truth/records.csv        record id → true person id
+    DIR/manifest.json            seed, size, year, months, counts, generator version
+
+The same seed, size and generator version give byte-identical files (no clock is written). The
+documents themselves are not written: ``Generated.documents()`` rebuilds them lazily from the seed,
+member by member and month by month, for whoever sends them.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from .model import Region, build_region, registry_document
+from .people import PEOPLE_COLUMNS, Person, generate_people, people_rows
+from .truth import (
+    BAND_COLUMNS, INDICATOR_COLUMNS, POPULATION_COLUMNS, RECORD_COLUMNS, VisitTruth, band_rows, population_rows,
+    record_row, write_csv,
+)
+from .visits import Pools, Visit, documents, member_months, months
+
+GENERATOR_VERSION = "1"
+YEAR = 2025
+SIZES = {"small": (3_000, 3), "full": (50_000, 12)}  # residents, months of care
+
+
+@dataclass
+class Generated:
+    """A region as its seed and size define it: what every stage (files, documents, loaders) iterates."""
+
+    seed: int
+    size: str
+    region: Region
+    people: list[Person]
+    periods: list[tuple[int, int]]
+
+    @classmethod
+    def build(cls, *, seed: int, size: str) -> Generated:
+        residents, count = SIZES[size]
+        return cls(seed, size, build_region(seed=seed), generate_people(count=residents, seed=seed, year=YEAR),
+                   months(year=YEAR, count=count))
+
+    @classmethod
+    def open(cls, directory: Path) -> Generated:
+        """The region whose files are in ``directory`` (rebuilt from its manifest's seed and size)."""
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        if manifest["generator_version"] != GENERATOR_VERSION:
+            raise ValueError(f"region files of generator version {manifest['generator_version']}, "
+                             f"this is version {GENERATOR_VERSION}: generate them again")
+        return cls.build(seed=manifest["seed"], size=manifest["size"])
+
+    def pools(self) -> Pools:
+        return Pools(self.people, year=YEAR)
+
+    def member_months(self):
+        return member_months(self.region, self.pools(), seed=self.seed, periods=self.periods)
+
+    def documents(self) -> Iterator[tuple[Visit, etree._Element]]:
+        return documents(self.region, self.pools(), seed=self.seed, periods=self.periods)
+
+
+def _dump(path: Path, document) -> None:
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def generate(out: Path, *, seed: int, size: str, report: Callable[[str, dict, float], None] = lambda *_: None
+             ) -> dict:
+    """Write the region of ``seed`` and ``size`` into ``out``; ``report(stage, counts, seconds)`` after
+    each stage. Returns the manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    generated = Generated.build(seed=seed, size=size)
+    registry = registry_document(generated.region)
+    _dump(out / "registry.json", registry)
+    counts = {"institutions": len(registry["institutions"]), "departments": len(registry["departments"]),
+              "practitioners": len(registry["practitioners"])}
+    report("registry", dict(counts), time.perf_counter() - started)
+
+    started = time.perf_counter()
+    people = generated.people
+    counts["residents"] = write_csv(out / "people.csv", PEOPLE_COLUMNS, people_rows(people))
+    counts["households"] = len({p.household for p in people})
+    write_csv(out / "population.csv", POPULATION_COLUMNS, population_rows(people, year=YEAR, seed=seed))
+    write_csv(out / "population-bands.csv", BAND_COLUMNS, band_rows(people, year=YEAR))
+    report("people", {"residents": counts["residents"], "households": counts["households"]},
+           time.perf_counter() - started)
+
+    started = time.perf_counter()
+    truth = VisitTruth()
+
+    def visits():
+        for _, _, _, planned in generated.member_months():
+            for visit in planned:
+                truth.add(visit)
+                yield record_row(visit)
+
+    counts["visits"] = write_csv(out / "truth" / "records.csv", RECORD_COLUMNS, visits())
+    write_csv(out / "truth" / "indicators.csv", INDICATOR_COLUMNS, truth.indicator_rows())
+    report("visits", {"visits": counts["visits"], "member_months": len(truth.cells)}, time.perf_counter() - started)
+
+    manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "size": size, "year": YEAR,
+                "months": [f"{year}-{month:02d}" for year, month in generated.periods], "counts": counts,
+                "files": ["registry.json", "population.csv", "population-bands.csv", "people.csv",
+                          "truth/indicators.csv", "truth/records.csv"],
+                "mark": "SYNTHETIC: every person, member and practitioner here is invented"}
+    _dump(out / "manifest.json", manifest)
+    return manifest
+
+
+__all__ = ["GENERATOR_VERSION", "YEAR", "SIZES", "Generated", "generate"]

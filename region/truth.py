@@ -1,0 +1,90 @@
+"""The truth kept beside the region: what the exchange and the cubes must end up saying.
+
+- ``truth/indicators.csv``: per institution × month, the 诊疗人次 (visits), the charges' sum and
+  the charge per visit (what the hospital cube's ``visits`` and charge-per-visit give after the ETL);
+- ``truth/records.csv``: record id (document id) → the true person id (what the MPI must link);
+- ``population.csv``: the ``ref_population`` reference (olap/cubes/population.py ``COLUMNS``) of the
+  generated residents, and ``population-bands.csv`` by district × sex × age band.
+"""
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .people import Person, age_band
+from .visits import Visit
+
+INDICATOR_COLUMNS = ("institution", "month", "visits", "charges", "charge_per_visit")
+RECORD_COLUMNS = ("record_id", "person_id", "institution", "month")
+POPULATION_COLUMNS = ("division_code", "year", "population", "live_births", "children_under_7", "source")
+BAND_COLUMNS = ("division_code", "year", "sex", "age_band", "population")
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+@dataclass
+class VisitTruth:
+    """Accumulates the truth of visits as they are planned (``add``), member-month by member-month."""
+
+    cells: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (institution, month) -> [visits, fen]
+
+    def add(self, visit: Visit) -> None:
+        cell = self.cells.setdefault((visit.institution, visit.month), [0, 0])
+        cell[0] += 1
+        cell[1] += visit.total_fen
+
+    def indicator_rows(self):
+        for (institution, month), (visits, fen) in sorted(self.cells.items()):
+            per_visit = f"{fen / visits / 100:.2f}" if visits else ""
+            yield institution, month, visits, _yuan(fen), per_visit
+
+
+def record_row(visit: Visit) -> tuple[str, str, str, str]:
+    return visit.record_id, visit.person_id, visit.institution, visit.month
+
+
+def population_rows(people: list[Person], *, year: int, seed: int):
+    """``ref_population`` rows of the residents at the end of ``year`` (one per district)."""
+    end = date(year, 12, 31)
+    totals, births, under_7 = Counter(), Counter(), Counter()
+    for person in people:
+        totals[person.division] += 1
+        births[person.division] += person.birth_date.year == year
+        under_7[person.division] += person.age_at(end) < 7
+    for division in sorted(totals):
+        yield (division, year, totals[division], births[division], under_7[division],
+               f"synthetic region (seed {seed}; not official statistics)")
+
+
+def band_rows(people: list[Person], *, year: int):
+    end = date(year, 12, 31)
+    counts = Counter((p.division, p.sex, age_band(p.age_at(end))) for p in people)
+    for (division, sex, band), count in sorted(counts.items()):
+        yield division, year, sex, band, count
+
+
+def write_csv(path: Path, columns, rows) -> int:
+    """Write ``rows`` under a header (UTF-8, LF line ends: byte-identical for the same rows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(row)
+            written += 1
+    return written
+
+
+def read_indicators(path: Path) -> dict[tuple[str, str], dict]:
+    with path.open(encoding="utf-8", newline="") as source:
+        return {(row["institution"], row["month"]): row for row in csv.DictReader(source)}
+
+
+__all__ = ["INDICATOR_COLUMNS", "RECORD_COLUMNS", "POPULATION_COLUMNS", "BAND_COLUMNS", "VisitTruth", "record_row",
+           "population_rows", "band_rows", "write_csv", "read_indicators"]

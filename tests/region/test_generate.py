@@ -1,0 +1,74 @@
+"""``hie region generate``: deterministic files, and a registry file the real import command accepts."""
+from __future__ import annotations
+
+import csv
+import json
+
+from click.testing import CliRunner
+
+from hub.cli.main import main
+from olap.cubes.population import COLUMNS as POPULATION_COLUMNS
+from olap.cubes.population import read_population_csv
+
+from .conftest import SEED
+
+
+def _files(directory):
+    return {path.relative_to(directory).as_posix(): path.read_bytes()
+            for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+def test_the_same_seed_writes_byte_identical_files_and_another_seed_does_not(region_dir, tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["region", "generate", "--out", str(tmp_path / "again"), "--seed", str(SEED)]).exit_code == 0
+    assert _files(tmp_path / "again") == _files(region_dir)
+    assert runner.invoke(main, ["region", "generate", "--out", str(tmp_path / "other"), "--seed", "12"]).exit_code == 0
+    other = _files(tmp_path / "other")
+    assert other["people.csv"] != _files(region_dir)["people.csv"]
+    assert set(other) == {"manifest.json", "registry.json", "population.csv", "population-bands.csv", "people.csv",
+                          "truth/indicators.csv", "truth/records.csv"}
+
+
+def test_the_manifest_counts_what_was_written(region_dir):
+    manifest = json.loads((region_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["seed"], manifest["size"], manifest["months"]) == (SEED, "small", ["2025-01", "2025-02", "2025-03"])
+    with (region_dir / "people.csv").open(encoding="utf-8") as source:
+        assert sum(1 for _ in source) - 1 == manifest["counts"]["residents"] == 3000
+    with (region_dir / "truth" / "records.csv").open(encoding="utf-8") as source:
+        assert sum(1 for _ in source) - 1 == manifest["counts"]["visits"]
+
+
+def test_the_registry_file_imports_into_a_fresh_hub(region_dir, tmp_path):
+    runner = CliRunner()
+    data = tmp_path / "data"
+    first = runner.invoke(main, ["registry", "import", "--data-dir", str(data), str(region_dir / "registry.json")])
+    assert first.exit_code == 0, first.output
+    assert "institutions     16 created" in first.output and "regions           4 checked" in first.output
+    listed = runner.invoke(main, ["registry", "list", "--data-dir", str(data)]).output
+    assert all(code in listed for code in ("RB01", "RH01", "RH02", "RD01", "RC01", "RC12"))
+    again = runner.invoke(main, ["registry", "import", "--data-dir", str(data), str(region_dir / "registry.json")])
+    assert "institutions      0 created     0 updated    16 unchanged" in again.output
+
+
+def test_the_region_is_three_districts_of_one_city_with_its_members(region_dir):
+    registry = json.loads((region_dir / "registry.json").read_text(encoding="utf-8"))
+    assert [r["code"] for r in registry["regions"]] == ["330100", "330102", "330105", "330106"]
+    kinds = [i["kind"] for i in registry["institutions"]]
+    assert (kinds.count("hospital"), kinds.count("community_center") + kinds.count("clinic"),
+            kinds.count("distributor"), kinds.count("bureau")) == (2, 12, 1, 1)
+    assert all(p["synthetic"] is True for p in registry["practitioners"])
+
+
+def test_the_population_reference_is_what_ref_population_takes_and_counts_the_residents(region_dir):
+    frame = read_population_csv(region_dir / "population.csv")
+    assert tuple(frame.columns) == POPULATION_COLUMNS
+    assert frame["population"].sum() == 3000 and (frame["live_births"] > 0).all()
+    assert (frame["children_under_7"] > frame["live_births"]).all()
+    with (region_dir / "population-bands.csv").open(encoding="utf-8") as source:
+        bands = list(csv.DictReader(source))
+    assert {row["age_band"] for row in bands} == {"0-4", "5-14", "15-44", "45-64", "65+"}
+    assert sum(int(row["population"]) for row in bands) == 3000
+    by_district = {}
+    for row in bands:
+        by_district[row["division_code"]] = by_district.get(row["division_code"], 0) + int(row["population"])
+    assert by_district == dict(zip(frame["division_code"], frame["population"]))
