@@ -12,15 +12,23 @@ import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from .people import Person, age_band
 from .visits import Visit
 
-INDICATOR_COLUMNS = ("institution", "month", "visits", "charges", "charge_per_visit")
+INDICATOR_COLUMNS = ("institution", "month", "visits", "total_fen", "drug_fen", "charges", "charge_per_visit",
+                     "drug_cost_per_visit", "drug_share")
 RECORD_COLUMNS = ("record_id", "person_id", "institution", "month")
 POPULATION_COLUMNS = ("division_code", "year", "population", "live_births", "children_under_7", "source")
 BAND_COLUMNS = ("division_code", "year", "sex", "age_band", "population")
+
+
+def _ratio(numerator: int, denominator: int, factor: str) -> str:
+    """numerator / denominator × factor to 2 places, halves rounded up (exact: no float on the way)."""
+    value = Decimal(numerator) * Decimal(factor) / Decimal(denominator)
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _yuan(fen: int) -> str:
@@ -31,17 +39,21 @@ def _yuan(fen: int) -> str:
 class VisitTruth:
     """Accumulates the truth of visits as they are planned (``add``), member-month by member-month."""
 
-    cells: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (institution, month) -> [visits, fen]
+    # (institution, month) -> [visits, total fen, drug fen]: the hospital cube's measures, exactly
+    cells: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
     def add(self, visit: Visit) -> None:
-        cell = self.cells.setdefault((visit.institution, visit.month), [0, 0])
+        cell = self.cells.setdefault((visit.institution, visit.month), [0, 0, 0])
         cell[0] += 1
         cell[1] += visit.total_fen
+        cell[2] += visit.drug_fen
 
     def indicator_rows(self):
-        for (institution, month), (visits, fen) in sorted(self.cells.items()):
-            per_visit = f"{fen / visits / 100:.2f}" if visits else ""
-            yield institution, month, visits, _yuan(fen), per_visit
+        """One row a cell; the indicators as the cube defines them (门诊次均费用 = total_fen / visits × 0.01,
+        门诊次均药费 = drug_fen / visits × 0.01, 药占比 = drug_fen / total_fen × 100), rounded to 2 places."""
+        for (institution, month), (visits, fen, drug) in sorted(self.cells.items()):
+            yield (institution, month, visits, fen, drug, _yuan(fen), _ratio(fen, visits, "0.01"),
+                   _ratio(drug, visits, "0.01"), _ratio(drug, fen, "100") if fen else "")
 
 
 def record_row(visit: Visit) -> tuple[str, str, str, str]:

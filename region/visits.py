@@ -74,6 +74,10 @@ class Visit:
     def total_fen(self) -> int:
         return sum(fen for _, fen in self.charges_fen)
 
+    @property
+    def drug_fen(self) -> int:
+        return sum(fen for category, fen in self.charges_fen if category == "drugs")
+
 
 class Pools:
     """Who may come to a member: a district's residents (community members) or everyone (hospitals),

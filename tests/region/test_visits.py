@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from region import Generated
 from region.truth import read_indicators
@@ -13,13 +13,17 @@ DOC = "{urn:hie:doc:v1}"
 RESIDENT_ROOT = "2.16.156.10011.1.3"
 
 
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def test_every_document_validates_and_the_truth_counts_them(region_dir):
     truth = read_indicators(region_dir / "truth" / "indicators.csv")
     with (region_dir / "truth" / "records.csv").open(encoding="utf-8") as source:
         persons = {row["record_id"]: row["person_id"] for row in csv.DictReader(source)}
     with (region_dir / "people.csv").open(encoding="utf-8") as source:
         people = {row["person_id"]: row for row in csv.DictReader(source)}
-    counted, charged, without_id = Counter(), Counter(), 0
+    counted, charged, drugs, without_id = Counter(), Counter(), Counter(), 0
     for visit, document in Generated.open(region_dir).documents():
         assert validate(document).type_name == "OutpatientVisit"
         header = document.find(f"{DOC}header")
@@ -28,6 +32,8 @@ def test_every_document_validates_and_the_truth_counts_them(region_dir):
         month = document.find(f"{DOC}body/{DOC}visitTime").get("value")[:7]
         counted[institution, month] += 1
         charged[institution, month] += sum(Decimal(c.get("amount")) for c in document.iter(f"{DOC}charge"))
+        drugs[institution, month] += sum(Decimal(c.get("amount")) for c in document.iter(f"{DOC}charge")
+                                         if c.get("category") == "drugs")
         resident = header.find(f"{DOC}patient/{DOC}id[@root='{RESIDENT_ROOT}']")
         if resident is None:
             without_id += 1
@@ -36,6 +42,12 @@ def test_every_document_validates_and_the_truth_counts_them(region_dir):
     assert set(counted) == set(truth)
     assert {cell: str(n) for cell, n in counted.items()} == {cell: row["visits"] for cell, row in truth.items()}
     assert {cell: str(total) for cell, total in charged.items()} == {cell: row["charges"] for cell, row in truth.items()}
+    assert {cell: int(total * 100) for cell, total in drugs.items()} == {cell: int(row["drug_fen"])
+                                                                         for cell, row in truth.items()}
+    for cell, row in truth.items():  # the cube's indicators, recomputed from the documents
+        assert Decimal(row["charge_per_visit"]) == _cents(charged[cell] / counted[cell])
+        assert Decimal(row["drug_cost_per_visit"]) == _cents(drugs[cell] / counted[cell])
+        assert Decimal(row["drug_share"]) == _cents(drugs[cell] / charged[cell] * 100)
     assert len(persons) == sum(counted.values())
     assert 0.22 < without_id / len(persons) < 0.28
 
