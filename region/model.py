@@ -18,8 +18,8 @@ CITY = ("330100", "杭州市")
 DISTRICTS = (("330102", "上城区"), ("330105", "拱墅区"), ("330106", "西湖区"))
 # resident share of each district (sums to 1)
 DISTRICT_SHARES = {"330102": 0.38, "330105": 0.34, "330106": 0.28}
-# the age bands of the cubes (etl/transform.py AGE_BANDS): lower bound, label, share of residents
-AGE_BANDS = ((0, "0-4", 0.045), (5, "5-14", 0.095), (15, "15-44", 0.43), (45, "45-64", 0.26), (65, "65+", 0.17))
+# the age bands of the cubes (etl/transform.py AGE_BANDS): lower bound, label
+AGE_BANDS = ((0, "0-4"), (5, "5-14"), (15, "15-44"), (45, "45-64"), (65, "65+"))
 PRACTITIONER_SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
 
 # department code, name, standard code (schemas/codes/departments.csv), doctors

@@ -3,9 +3,10 @@
 Everyone is made up, after tests/support/population.py: names drawn from short character lists,
 resident IDs generated (valid GB 11643 check character, division of the home district, sequence
 from a counter), phones with the non-existent mobile prefix ``100`` and a household number,
-addresses on invented ``合成…`` roads. Households share surname (mostly), district, address and phone.
-Ages follow the cubes' bands (``model.AGE_BANDS``) as of the end of the generated year, so the babies
-born that year are the year's live births.
+addresses on invented ``合成…`` roads. Households (one person, couples, parents with children,
+three generations) share district, address and phone; children carry the household's surname, a
+wife keeps her own. Ages are as of the end of the generated year, so the babies born that year are
+the year's live births (about 0.7 % of residents; 0-14 about 11 %, 65+ about 16 %).
 
 A record is a person as one member types them (``typed``): about a quarter without the resident ID,
 homophone name typos, day/month swaps, missing sex, phone or address.
@@ -30,7 +31,6 @@ GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚�
          "欣怡梓涵子轩雨泽晨阳佳琪思远嘉豪博文一诺然若曦书瑶墨雅天佑铭心宏达建国庆志春梅秋菊冬海")
 HOMOPHONE_POOL = GIVEN + "维威薇卫为未位玮炜方坊放纳那绣袖鹰莹民闽敬境立力利墙蔷君均杨扬永涌燕雁颜洁捷婕涓鹃滔韬鸣名"
 ROADS = ("合成一路", "合成二路", "合成三路", "合成大道", "合成街", "合成巷", "合成东路", "合成西路")
-HOUSEHOLD_SIZES = (1, 2, 2, 3, 3, 3, 4, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -75,19 +75,38 @@ class Typed:
 
 
 def age_band(age: int) -> str:
-    return [label for lower, label, _ in AGE_BANDS if age >= lower][-1]
+    return [label for lower, label in AGE_BANDS if age >= lower][-1]
 
 
-def _birth(rng: random.Random, year: int) -> date:
-    bands = [(lower, upper) for (lower, _, _), (upper, _, _) in zip(AGE_BANDS, AGE_BANDS[1:] + ((96, "", 0),))]
-    lower, upper = rng.choices(bands, weights=[share for _, _, share in AGE_BANDS])[0]
-    age = rng.randrange(lower, upper)  # whole years at the end of ``year``
-    end = date(year, 12, 31)
-    return end - timedelta(days=age * 365 + rng.randrange(365) + age // 4)
+# household kinds and their shares: (kind, weight)
+HOUSEHOLD_KINDS = (("single", 16), ("couple", 24), ("family", 42), ("three_generations", 18))
+
+
+def _ages(rng: random.Random) -> list[tuple[int, str | None, bool]]:
+    """Ages (whole years at the year's end) of one household's members, each with the sex a couple
+    needs (None: either) and whether the member carries the household's surname."""
+    kind = rng.choices([k for k, _ in HOUSEHOLD_KINDS], weights=[w for _, w in HOUSEHOLD_KINDS])[0]
+    if kind == "single":
+        return [(int(rng.triangular(18, 95, 72)), None, True)]
+    if kind == "couple":
+        age = int(rng.triangular(22, 92, 62))
+        return [(age, "1", True), (max(20, age + rng.randint(-5, 2)), "2", False)]
+    if kind == "family":  # parents and their children (grown-up children often still at home)
+        parent = rng.randint(24, 60)
+        children = [parent - rng.randint(24, 36) for _ in range(rng.choices((1, 2), weights=(7, 3))[0])]
+        return [(parent, "1", True), (max(20, parent + rng.randint(-5, 2)), "2", False),
+                *((age, None, True) for age in children if age >= 0)]
+    grandparent = rng.randint(56, 92)
+    parent = grandparent - rng.randint(24, 32)
+    grandparents = [(grandparent, "1", True), (grandparent + rng.randint(-5, 2), "2", False)][:rng.randint(1, 2)]
+    child = parent - rng.randint(24, 34)
+    return [*grandparents, (parent, "1", True), (max(20, parent + rng.randint(-5, 2)), "2", False),
+            *([(child, None, True)] if child >= 0 else [])]
 
 
 def generate_people(*, count: int, seed: int, year: int) -> list[Person]:
-    """``count`` residents living in the region at the end of ``year`` (deterministic for ``seed``)."""
+    """``count`` residents living in the region at the end of ``year`` (deterministic for ``seed``):
+    households of one, couples, parents with children, three generations under one roof."""
     rng = random.Random(f"{seed}:people")
     districts, shares = list(DISTRICT_SHARES), list(DISTRICT_SHARES.values())
     people: list[Person] = []
@@ -99,10 +118,10 @@ def generate_people(*, count: int, seed: int, year: int) -> list[Person]:
         phone = f"100{household:08d}"
         address = f"{rng.choice(ROADS)}{rng.randrange(1, 999)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2999)}室"
         surname = rng.choice(SURNAMES)
-        for _ in range(min(rng.choice(HOUSEHOLD_SIZES), count - len(people))):
-            sex = rng.choice("12")
-            born = _birth(rng, year)
-            own = surname if rng.random() < 0.7 else rng.choice(SURNAMES)
+        for age, sex, shares_surname in _ages(rng)[:count - len(people)]:
+            sex = sex or rng.choice("12")
+            born = date(year - age, 1, 1) + timedelta(days=rng.randrange(365))
+            own = surname if shares_surname else rng.choice(SURNAMES)
             given = "".join(rng.choice(GIVEN) for _ in range(1 if rng.random() < 0.3 else 2))
             while True:
                 sequence = rng.randrange(500) * 2 + (1 if sex == "1" else 2)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import csv
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import date
 
 from hub.mpi.resident_id import birth_date_of, is_valid_resident_id, sex_of
-from region.people import generate_people, typed
+from region.people import age_band, generate_people, typed
 
 
 def _people(region_dir):
@@ -49,3 +50,20 @@ def test_a_quarter_of_records_lack_the_resident_id_and_some_names_are_mistyped()
     typos = [(p, r) for p, r in records if r.name != p.name]
     assert 0.01 < len(typos) / len(records) < 0.05
     assert all(len(r.name) == len(p.name) and r.name[0] == p.name[0] for p, r in typos)  # one given-name character
+
+
+def test_ages_are_those_of_a_chinese_city_and_households_hold_generations():
+    people = generate_people(count=20_000, seed=9, year=2025)
+    end = date(2025, 12, 31)
+    bands = Counter(age_band(p.age_at(end)) for p in people)
+    assert 0.02 < bands["0-4"] / len(people) < 0.06 and 0.12 < bands["65+"] / len(people) < 0.22
+    assert 0.004 < sum(p.birth_date.year == 2025 for p in people) / len(people) < 0.012  # live births
+    households = defaultdict(list)
+    for p in people:
+        households[p.household].append(p)
+    for members in households.values():
+        children = [p for p in members if p.age_at(end) < 18]
+        if children:  # nobody under 18 lives alone, and a child carries an adult's surname
+            adults = [p for p in members if p.age_at(end) >= 22]
+            assert adults and all(any(a.name[0] == c.name[0] for a in adults) for c in children)
+    assert 2.3 < len(people) / len(households) < 3.3  # persons per household
