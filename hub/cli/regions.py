@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from .region_generate import region_generate
+
 _data_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 _database_url = click.option("--database-url", default=None)
 
@@ -25,12 +27,10 @@ def _districts(data_dir: Path, database_url: str | None) -> dict[str, str]:
 
 @click.group()
 def region() -> None:
-    """The region: its district map for the console (docs/console.md)."""
+    """The region: its district map for the console (docs/console.md); the synthetic region (docs/region.md)."""
 
 
-from .region_generate import region_generate  # noqa: E402  (its own module; registered here)
-
-region.add_command(region_generate)
+region.add_command(region_generate)  # hie region generate: the synthetic region (docs/region.md)
 
 
 @region.group("map")
