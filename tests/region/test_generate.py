@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -27,6 +31,14 @@ def test_the_same_seed_writes_byte_identical_files_and_another_seed_does_not(reg
     assert other["people.csv"] != _files(region_dir)["people.csv"]
     assert set(other) == {"manifest.json", "registry.json", "population.csv", "population-bands.csv", "people.csv",
                           "truth/indicators.csv", "truth/records.csv"}
+
+
+def test_another_process_with_another_hash_seed_writes_the_same_bytes(region_dir, tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-m", "hub.cli", "region", "generate", "--out", str(tmp_path / "elsewhere"),
+                    "--seed", str(SEED)], check=True, env=env, cwd=tmp_path, capture_output=True, timeout=60)
+    assert _files(tmp_path / "elsewhere") == _files(region_dir)
 
 
 def test_the_manifest_counts_what_was_written(region_dir):
