@@ -11,8 +11,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from hub.cli.main import main
+from olap import apply_schema
 from olap.cubes.population import COLUMNS as POPULATION_COLUMNS
-from olap.cubes.population import read_population_csv
+from olap.cubes.population import load_population, read_population_csv
 
 from .conftest import SEED
 
@@ -84,3 +85,12 @@ def test_the_population_reference_is_what_ref_population_takes_and_counts_the_re
     for row in bands:
         by_district[row["division_code"]] = by_district.get(row["division_code"], 0) + int(row["population"])
     assert by_district == dict(zip(frame["division_code"], frame["population"]))
+
+
+def test_the_population_reference_loads_into_the_marts_ref_population(region_dir, chdb_olap):
+    apply_schema(chdb_olap)
+    load_population(chdb_olap, read_population_csv(region_dir / "population.csv"))
+    loaded = chdb_olap.query_df("SELECT division_code, population, live_births FROM ref_population "
+                                "WHERE year = 2025 ORDER BY division_code")
+    assert list(loaded["division_code"]) == ["330102", "330105", "330106"]
+    assert int(loaded["population"].sum()) == 3000 and int(loaded["live_births"].sum()) > 0
