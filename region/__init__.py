@@ -3,11 +3,12 @@
 Deterministic from a seed; everything is invented and marked synthetic. ``hie region generate``
 writes it (hub/cli/region_generate.py); ``Generated`` rebuilds its documents lazily for senders.
 """
+from .errors import RegionError
 from .generate import GENERATOR_VERSION, SIZES, YEAR, Generated, generate
 from .model import Region, build_region, registry_document
 from .people import SYNTHETIC_MARK, Person, generate_people, typed
 from .visits import Visit, documents, member_months, plan_month, render
 
-__all__ = ["GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",
+__all__ = ["RegionError", "GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",
            "registry_document", "SYNTHETIC_MARK", "Person", "generate_people", "typed", "Visit", "documents",
            "member_months", "plan_month", "render"]

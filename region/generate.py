@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from .errors import RegionError
 from .model import Region, build_region, registry_document
 from .people import PEOPLE_COLUMNS, Person, generate_people, people_rows
 from .truth import (
@@ -47,6 +48,8 @@ class Generated:
 
     @classmethod
     def build(cls, *, seed: int, size: str) -> Generated:
+        if size not in SIZES:
+            raise RegionError("region.size", f"a region's size is one of {', '.join(SIZES)}", size=size)
         residents, count = SIZES[size]
         return cls(seed, size, build_region(seed=seed), generate_people(count=residents, seed=seed, year=YEAR),
                    months(year=YEAR, count=count))
@@ -54,10 +57,14 @@ class Generated:
     @classmethod
     def open(cls, directory: Path) -> Generated:
         """The region whose files are in ``directory`` (rebuilt from its manifest's seed and size)."""
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-        if manifest["generator_version"] != GENERATOR_VERSION:
-            raise ValueError(f"region files of generator version {manifest['generator_version']}, "
-                             f"this is version {GENERATOR_VERSION}: generate them again")
+        try:
+            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise RegionError("region.files.missing", "no readable manifest.json: run hie region generate",
+                              directory=str(directory)) from None
+        if manifest.get("generator_version") != GENERATOR_VERSION:
+            raise RegionError("region.files.version", "the files are of another generator version: generate "
+                              "them again", found=manifest.get("generator_version"), expected=GENERATOR_VERSION)
         return cls.build(seed=manifest["seed"], size=manifest["size"])
 
     def pools(self) -> Pools:

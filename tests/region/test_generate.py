@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from hub.cli.main import main
 from olap import apply_schema
 from olap.cubes.population import COLUMNS as POPULATION_COLUMNS
 from olap.cubes.population import load_population, read_population_csv
+from region import Generated, RegionError
 
 from .conftest import SEED
 
@@ -94,3 +96,15 @@ def test_the_population_reference_loads_into_the_marts_ref_population(region_dir
                                 "WHERE year = 2025 ORDER BY division_code")
     assert list(loaded["division_code"]) == ["330102", "330105", "330106"]
     assert int(loaded["population"].sum()) == 3000 and int(loaded["live_births"].sum()) > 0
+
+
+def test_files_of_another_generator_version_are_refused_with_their_code(region_dir, tmp_path):
+    (tmp_path / "old").mkdir()
+    manifest = json.loads((region_dir / "manifest.json").read_text(encoding="utf-8"))
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps({**manifest, "generator_version": "0"}), encoding="utf-8")
+    with pytest.raises(RegionError) as refused:
+        Generated.open(tmp_path / "old")
+    assert refused.value.code == "region.files.version" and refused.value.fields["found"] == "0"
+    with pytest.raises(RegionError) as missing:
+        Generated.open(tmp_path / "nothing")
+    assert missing.value.code == "region.files.missing"
