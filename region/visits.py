@@ -45,8 +45,10 @@ DIAGNOSES = (
     ("M54", "GK", False, 18, 5), ("M17", "GK", False, 50, 3), ("L30", "PF", False, 0, 3), ("N39", "FK", False, 18, 2),
 )
 RESPIRATORY_WINTER_BOOST = 2.5  # respiratory weight from December to February (linear down to 1.0 in July)
-# charge ranges in fen: drugs, examinations, treatment
-CHARGES = {"hospital": ((3000, 40000), (0, 30000), (0, 15000)), "community": ((1000, 15000), (0, 6000), (0, 3000))}
+# charge ranges in fen per category; drugs on every visit, the others on OTHER_CHARGE_SHARE of them
+CHARGES = {"hospital": {"drugs": (3000, 40000), "examinations": (1000, 30000), "treatment": (500, 15000)},
+           "community": {"drugs": (1000, 15000), "examinations": (500, 6000), "treatment": (300, 3000)}}
+OTHER_CHARGE_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,15 @@ def _diagnosis(rng: random.Random, age: int, month: int) -> tuple[str, str]:
     return code, department
 
 
+def _slot(rng: random.Random, *, days: int, hospital: bool) -> tuple[int, int, bool]:
+    """(day of month from 0, minute of day, emergency): clinic hours are 8:00-17:00; a hospital's
+    emergencies come at any hour."""
+    day = rng.randrange(days)
+    if hospital and rng.random() < EMERGENCY_SHARE:
+        return day, rng.randrange(24 * 60), True
+    return day, rng.randrange(8 * 60, 17 * 60), False
+
+
 def plan_month(region: Region, pools: Pools, member: Institution, *, seed: int, year: int,
                month: int) -> list[Visit]:
     """The visits of ``member`` in ``year``-``month``, in time order (deterministic on its own)."""
@@ -131,14 +142,13 @@ def plan_month(region: Region, pools: Pools, member: Institution, *, seed: int, 
     days = ((first.replace(day=28) + timedelta(days=4)).replace(day=1) - first).days
     hospital = member.kind == "hospital"
     departments = {d.code: d for d in region.departments_of(member.code)}
-    times = sorted((rng.randrange(days), rng.randrange(8 * 60, 17 * 60)) for _ in range(count))
+    times = sorted(_slot(rng, days=days, hospital=hospital) for _ in range(count))
     visits = []
-    for number, (day, minute) in enumerate(times, start=1):
+    for number, (day, minute, emergency) in enumerate(times, start=1):
         when = datetime(year, month, day + 1, minute // 60, minute % 60, tzinfo=CHINA)
         person = pools.draw(rng, member, day=when.date())
         age = person.age_at(when.date())
         diagnosis, specialty = _diagnosis(rng, age, month)
-        emergency = hospital and rng.random() < EMERGENCY_SHARE
         if not hospital:
             department = "QK"
         elif emergency:
@@ -146,10 +156,9 @@ def plan_month(region: Region, pools: Pools, member: Institution, *, seed: int, 
         else:
             department = "EK" if age < 15 else specialty
         doctor = rng.choice(region.doctors_of(member.code, department))
-        ranges = CHARGES["hospital" if hospital else "community"]
-        charges = tuple((category, rng.randrange(low, high + 1) if high else 0) for category, (low, high)
-                        in zip(("drugs", "examinations", "treatment"), ranges) if high and rng.random() < 0.8
-                        or category == "drugs")
+        charges = tuple((category, rng.randint(low, high))
+                        for category, (low, high) in CHARGES["hospital" if hospital else "community"].items()
+                        if category == "drugs" or rng.random() < OTHER_CHARGE_SHARE)
         visits.append(Visit(f"{member.code}-SYN-OV-{year}{month:02d}-{number:05d}", member.code, person.id, when,
                             department, departments[department].standard_code, (doctor.code, doctor.name),
                             emergency, diagnosis, charges, typed(person, rng), f"MZ{member.code}{person.id[1:]}"))
