@@ -19,6 +19,16 @@
     return text;
   }
 
+  /** The page's view (unit, as_of, district or institution) as query parameters, with ``extra`` set too. */
+  function viewParams(extra) {
+    const view = config.view || {};
+    const query = new URLSearchParams({unit: view.unit, as_of: view.as_of});
+    if (view.district) query.set("district", view.district);
+    if (view.institution) query.set("institution", view.institution);
+    for (const [name, value] of Object.entries(extra || {})) query.set(name, value);
+    return query;
+  }
+
   /** GET a console JSON endpoint with the session cookie; rejects with the hub's error code. */
   async function getJson(url) {
     const response = await fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}});
@@ -32,5 +42,5 @@
     return meta ? meta.content : "";
   }
 
-  window.HIE = {config, t: (key) => (config.labels || {})[key] || key, formatNumber, getJson, csrfToken};
+  window.HIE = {config, t: (key) => (config.labels || {})[key] || key, formatNumber, getJson, csrfToken, viewParams};
 })();

@@ -2,18 +2,10 @@
    own and shows the cube API's cells as a chart and, a click away, as a table (every value; withheld —). */
 "use strict";
 (function () {
-  const {config, t, formatNumber, getJson, csrfToken} = window.HIE;
+  const {config, t, formatNumber, getJson, csrfToken, viewParams: params} = window.HIE;
   const view = config.view;
   const lang = config.lang;
   const DISTRICT = "institution.district", INSTITUTION = "institution.institution";
-
-  function params(extra) {
-    const query = new URLSearchParams({unit: view.unit, as_of: view.as_of});
-    if (view.district) query.set("district", view.district);
-    if (view.institution) query.set("institution", view.institution);
-    for (const [name, value] of Object.entries(extra || {})) query.set(name, value);
-    return query;
-  }
 
   /** Where a click on a place leads: a district to its institutions, an institution to itself alone. */
   function drillUrl(level, code) {

@@ -1,19 +1,11 @@
 /* Hospital indicators: each card loads its own chart and table from /console/api/hospital/{indicator}. */
 "use strict";
 (function () {
-  const {config, t, formatNumber, getJson} = window.HIE;
+  const {config, t, formatNumber, getJson, viewParams: params} = window.HIE;
   const view = config.view;
   const lang = config.lang;
   const SERIES = ["current", "previous", "year_ago"];
   const NEXT = {"institution.district": "district", "institution.institution": "institution"};
-
-  function params(extra) {
-    const query = new URLSearchParams({unit: view.unit, as_of: view.as_of});
-    if (view.district) query.set("district", view.district);
-    if (view.institution) query.set("institution", view.institution);
-    for (const [name, value] of Object.entries(extra || {})) query.set(name, value);
-    return query;
-  }
 
   /** Where a click on a cell leads: the next level down (district → institution → department). */
   function drillUrl(level, code) {
