@@ -8,7 +8,8 @@ import click
 
 @click.command("generate")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--seed", type=int, default=20251205, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=20251205, show_default=True,
+              help="any whole number from 0 to 2**63-1; the same seed gives the same files")
 @click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True)
 def region_generate(out, seed, size):
     """Write the synthetic region of SEED into OUT: registry, population, people, truth, manifest."""

@@ -33,6 +33,7 @@ LONG_RUNNING = {  # they would start a server or loop until stopped: only their 
 CREATE_WHAT_IS_MISSING = {  # a missing or empty directory is where they are told to create things
     ("hie", "pki init"): "creates the PKI directory",
     ("hie-agent", "init"): "writes agent.toml and its folders",
+    ("hie", "region generate"): "writes the synthetic region's files into OUT",
 }
 WRITERS_SET_UP_A_HUB = {  # a hand-run hub is set up with these in an empty data directory (docs/registry.md)
     ("hie", "registry add"), ("hie", "tokens issue"), ("hie", "tokens revoke"), ("hie", "grants issue"),
