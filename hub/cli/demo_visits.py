@@ -89,6 +89,12 @@ def _header(doc: etree._Element, *, member: str, name: str, document_id: str, ef
     return header
 
 
+def _recode(element: etree._Element, code: str) -> None:
+    """Give a coded element of the template another code (its display name belonged to the old one)."""
+    element.attrib.pop("displayName", None)
+    element.set("code", code)
+
+
 def _patient_document(template, *, member, name, kind, number, stamp, patient, effective) -> etree._Element:
     """A copy of ``template`` with the demo's header (document id ``<member>-SYN-<kind>-…``) and ``patient``."""
     doc = copy.deepcopy(template)
@@ -104,11 +110,9 @@ def _visit(template, rng, *, member, name, number, stamp, patient, start, end) -
                             patient=patient, effective=seen + timedelta(minutes=20))
     body = doc.find(f"{DOC}body")
     body.find(f"{DOC}visitTime").set("value", seen.isoformat(timespec="seconds"))
-    body.find(f"{DOC}department").attrib.pop("displayName", None)
-    body.find(f"{DOC}department").set("code", rng.choice(DEPARTMENTS))
+    _recode(body.find(f"{DOC}department"), rng.choice(DEPARTMENTS))
     diagnoses = body.findall(f"{DOC}diagnosis")
-    diagnoses[0].attrib.pop("displayName", None)
-    diagnoses[0].set("code", rng.choice(DIAGNOSES))
+    _recode(diagnoses[0], rng.choice(DIAGNOSES))
     for extra in diagnoses[1:]:
         body.remove(extra)
     for charge in body.find(f"{DOC}charges"):
@@ -138,8 +142,7 @@ def _immunization(template, rng, *, member, name, number, stamp, patient, start,
     doc = _patient_document(template, member=member, name=name, kind="IM", number=number, stamp=stamp,
                             patient=patient, effective=given + timedelta(minutes=15))
     body = doc.find(f"{DOC}body")
-    body.find(f"{DOC}vaccine").attrib.pop("displayName", None)
-    body.find(f"{DOC}vaccine").set("code", rng.choice(VACCINES))
+    _recode(body.find(f"{DOC}vaccine"), rng.choice(VACCINES))
     body.find(f"{DOC}doseNumber").text = str(rng.randint(1, 3))
     body.find(f"{DOC}administeredOn").set("value", given.date().isoformat())
     return doc
