@@ -4,11 +4,15 @@ Deterministic from a seed; everything is invented and marked synthetic. ``hie re
 writes it (hub/cli/region_generate.py); ``Generated`` rebuilds its documents lazily for senders.
 """
 from .errors import RegionError
+from .events import PLANNERS, TRUTHS, Event, MonthContext, plan, plan_all, senders
 from .generate import GENERATOR_VERSION, SIZES, YEAR, Generated, generate
 from .model import Region, build_region, registry_document
 from .people import SYNTHETIC_MARK, Person, generate_people, typed
 from .visits import Visit, documents, member_months, plan_month, render
 
-__all__ = ["RegionError", "GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",
+# Each kind of event beyond the outpatient visits registers its planner (events.PLANNERS) on import:
+# one line a kind, in the order they plan.
+
+__all__ = ["PLANNERS", "TRUTHS", "Event", "MonthContext", "plan", "plan_all", "senders", "RegionError", "GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",
            "registry_document", "SYNTHETIC_MARK", "Person", "generate_people", "typed", "Visit", "documents",
            "member_months", "plan_month", "render"]

@@ -5,7 +5,8 @@
     DIR/population-bands.csv     residents by district × sex × age band
     DIR/people.csv               the residents (SYNTHETIC), the truth behind every record
     DIR/truth/indicators.csv     per institution × month: visits, charges, charge per visit
-    DIR/truth/records.csv        record id → true person id
+    DIR/truth/records.csv        record id → kind, true person id (every event)
+    DIR/truth/*.csv              what each kind of event keeps (events.TRUTHS)
     DIR/manifest.json            seed, size, year, months, counts, generator version
 
 The same seed, size and generator version give byte-identical files (no clock is written). The
@@ -29,9 +30,10 @@ from .truth import (
     BAND_COLUMNS, INDICATOR_COLUMNS, POPULATION_COLUMNS, RECORD_COLUMNS, VisitTruth, band_rows, population_rows,
     record_row, write_csv,
 )
-from .visits import Pools, Visit, documents, member_months, months
+from .events import TRUTHS, plan_all
+from .visits import Pools, Visit, member_months, months
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 YEAR = 2025
 SIZES = {"small": (3_000, 3), "full": (50_000, 12)}  # residents, months of care
 
@@ -71,10 +73,18 @@ class Generated:
         return Pools(self.people, year=YEAR)
 
     def member_months(self):
+        """Care givers × months with their outpatient visits only."""
         return member_months(self.region, self.pools(), seed=self.seed, periods=self.periods)
 
-    def documents(self) -> Iterator[tuple[Visit, etree._Element]]:
-        return documents(self.region, self.pools(), seed=self.seed, periods=self.periods)
+    def events(self, pools: Pools | None = None):
+        """Every sending member × month with all its events (events.py), member by member."""
+        return plan_all(self.region, pools or self.pools(), seed=self.seed, periods=self.periods)
+
+    def documents(self) -> Iterator[tuple[object, etree._Element]]:
+        """Every event with its document, built one at a time."""
+        for _, _, _, events in self.events():
+            for event in events:
+                yield event, event.render(self.region)
 
 
 def _dump(path: Path, document) -> None:
@@ -105,21 +115,34 @@ def generate(out: Path, *, seed: int, size: str, report: Callable[[str, dict, fl
 
     started = time.perf_counter()
     truth = VisitTruth()
+    keepers = [factory() for factory in TRUTHS]
+    kinds: dict[str, int] = {}
 
-    def visits():
-        for _, _, _, planned in generated.member_months():
-            for visit in planned:
-                truth.add(visit)
-                yield record_row(visit)
+    def records():
+        for _, _, _, events in generated.events():
+            for event in events:
+                kinds[event.kind] = kinds.get(event.kind, 0) + 1
+                if isinstance(event, Visit):
+                    truth.add(event)
+                for keeper in keepers:
+                    keeper.add(event)
+                yield record_row(event)
 
-    counts["visits"] = write_csv(out / "truth" / "records.csv", RECORD_COLUMNS, visits())
+    counts["records"] = write_csv(out / "truth" / "records.csv", RECORD_COLUMNS, records())
+    counts["visits"] = kinds.get(Visit.kind, 0)
+    counts["documents"] = dict(sorted(kinds.items()))
     write_csv(out / "truth" / "indicators.csv", INDICATOR_COLUMNS, truth.indicator_rows())
-    report("visits", {"visits": counts["visits"], "member_months": len(truth.cells)}, time.perf_counter() - started)
+    files = ["registry.json", "population.csv", "population-bands.csv", "people.csv", "truth/indicators.csv",
+             "truth/records.csv"]
+    for keeper in keepers:
+        for name, (columns, rows) in keeper.files().items():
+            write_csv(out / "truth" / name, columns, rows)
+            files.append(f"truth/{name}")
+    report("events", {"documents": counts["records"], **kinds}, time.perf_counter() - started)
 
     manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "size": size, "year": YEAR,
                 "months": [f"{year}-{month:02d}" for year, month in generated.periods], "counts": counts,
-                "files": ["registry.json", "population.csv", "population-bands.csv", "people.csv",
-                          "truth/indicators.csv", "truth/records.csv"],
+                "files": files,
                 "mark": "SYNTHETIC: every person, member and practitioner here is invented"}
     _dump(out / "manifest.json", manifest)
     return manifest

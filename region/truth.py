@@ -20,7 +20,7 @@ from .visits import Visit
 
 INDICATOR_COLUMNS = ("institution", "month", "visits", "total_fen", "drug_fen", "charges", "charge_per_visit",
                      "drug_cost_per_visit", "drug_share")
-RECORD_COLUMNS = ("record_id", "person_id", "institution", "month")
+RECORD_COLUMNS = ("record_id", "kind", "person_id", "institution", "month")
 POPULATION_COLUMNS = ("division_code", "year", "population", "live_births", "children_under_7", "source")
 BAND_COLUMNS = ("division_code", "year", "sex", "age_band", "population")
 
@@ -56,8 +56,9 @@ class VisitTruth:
                    _ratio(drug, visits, "0.01"), _ratio(drug, fen, "100") if fen else "")
 
 
-def record_row(visit: Visit) -> tuple[str, str, str, str]:
-    return visit.record_id, visit.person_id, visit.institution, visit.month
+def record_row(event) -> tuple[str, str, str, str, str]:
+    """Any event (events.Event): its document id, kind, true person ("" when about no one), member, month."""
+    return event.record_id, event.kind, event.person_id or "", event.institution, event.month
 
 
 def population_rows(people: list[Person], *, year: int, seed: int):

@@ -16,6 +16,7 @@ import copy
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import accumulate
@@ -67,6 +68,7 @@ class Visit:
     charges_fen: tuple[tuple[str, int], ...]
     patient: Typed
     outpatient_no: str
+    kind: ClassVar[str] = "OutpatientVisit"
 
     @property
     def month(self) -> str:
@@ -79,6 +81,9 @@ class Visit:
     @property
     def drug_fen(self) -> int:
         return sum(fen for category, fen in self.charges_fen if category == "drugs")
+
+    def render(self, region: Region) -> etree._Element:
+        return render(self, region)
 
 
 class Pools:

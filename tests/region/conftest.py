@@ -14,5 +14,5 @@ def region_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("region") / "small"
     result = CliRunner().invoke(main, ["region", "generate", "--out", str(out), "--seed", str(SEED), "--size", "small"])
     assert result.exit_code == 0, result.output
-    assert "visits" in result.output and "residents" in result.output  # counts and time per stage are printed
+    assert "documents" in result.output and "residents" in result.output  # counts and time per stage are printed
     return out

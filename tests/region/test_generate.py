@@ -32,8 +32,10 @@ def test_the_same_seed_writes_byte_identical_files_and_another_seed_does_not(reg
     assert runner.invoke(main, ["region", "generate", "--out", str(tmp_path / "other"), "--seed", "12"]).exit_code == 0
     other = _files(tmp_path / "other")
     assert other["people.csv"] != _files(region_dir)["people.csv"]
-    assert set(other) == {"manifest.json", "registry.json", "population.csv", "population-bands.csv", "people.csv",
-                          "truth/indicators.csv", "truth/records.csv"}
+    manifest = json.loads(other["manifest.json"])
+    assert set(other) == {"manifest.json", *manifest["files"]}
+    assert {"registry.json", "population.csv", "population-bands.csv", "people.csv", "truth/indicators.csv",
+            "truth/records.csv"} <= set(other)
 
 
 def test_another_process_with_another_hash_seed_writes_the_same_bytes(region_dir, tmp_path):
@@ -50,7 +52,8 @@ def test_the_manifest_counts_what_was_written(region_dir):
     with (region_dir / "people.csv").open(encoding="utf-8") as source:
         assert sum(1 for _ in source) - 1 == manifest["counts"]["residents"] == 3000
     with (region_dir / "truth" / "records.csv").open(encoding="utf-8") as source:
-        assert sum(1 for _ in source) - 1 == manifest["counts"]["visits"]
+        assert sum(1 for _ in source) - 1 == manifest["counts"]["records"]
+    assert manifest["counts"]["visits"] == manifest["counts"]["documents"]["OutpatientVisit"] > 4000
 
 
 def test_the_registry_file_imports_into_a_fresh_hub(region_dir, tmp_path):
