@@ -136,7 +136,10 @@ def generate(out: Path, *, seed: int, size: str, report: Callable[[str, dict, fl
              "truth/records.csv"]
     for keeper in keepers:
         for name, (columns, rows) in keeper.files().items():
-            write_csv(out / "truth" / name, columns, rows)
+            if name.endswith(".json"):  # a document, not a table: ``rows`` is the JSON value
+                _dump(out / "truth" / name, rows)
+            else:
+                write_csv(out / "truth" / name, columns, rows)
             files.append(f"truth/{name}")
     report("events", {"documents": counts["records"], **kinds}, time.perf_counter() - started)
 

@@ -197,7 +197,7 @@ def render(visit: Visit, region: Region) -> etree._Element:
         {"code": visit.institution, "name": region.institution(visit.institution).name})
     header.find(f"{DOC}author/{DOC}practitioner").attrib.update(
         {"code": visit.practitioner[0], "name": visit.practitioner[1]})
-    header.replace(header.find(f"{DOC}patient"), _patient(visit))
+    header.replace(header.find(f"{DOC}patient"), patient(visit))
     body = doc.find(f"{DOC}body")
     body.find(f"{DOC}visitTime").set("value", visit.time.isoformat())
     department = body.find(f"{DOC}department")
@@ -217,7 +217,7 @@ def render(visit: Visit, region: Region) -> etree._Element:
     return doc
 
 
-def _patient(visit: Visit) -> etree._Element:
+def patient(visit: Visit) -> etree._Element:
     typed_, patient = visit.patient, etree.Element(f"{DOC}patient")
     if typed_.resident_id:
         etree.SubElement(patient, f"{DOC}id", root=RESIDENT_ROOT, extension=typed_.resident_id)
