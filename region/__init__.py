@@ -14,6 +14,7 @@ from .visits import Visit, documents, member_months, plan_month, render
 # one line a kind, in the order they plan.
 from . import medication  # noqa: E402,F401  (prescriptions, dispenses)
 from . import drugs  # noqa: E402,F401  (drug movements)
+from . import labs  # noqa: E402,F401  (lab reports)
 
 __all__ = ["PLANNERS", "TRUTHS", "Event", "MonthContext", "plan", "plan_all", "senders", "RegionError", "GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",
            "registry_document", "SYNTHETIC_MARK", "Person", "generate_people", "typed", "Visit", "documents",
