@@ -17,8 +17,9 @@ CENTRES = {"RC01", "RC03", "RC05", "RC07", "RC09", "RC11"}
 
 @pytest.fixture(scope="module")
 def referrals(region_dir):
-    return [(event, document) for event, document in Generated.open(region_dir).documents()
-            if event.kind == "Referral"]
+    generated = Generated.open(region_dir)  # only this kind is rendered
+    return [(event, event.render(generated.region)) for *_, events in generated.events() for event in events
+            if event.kind in ("Referral",)]
 
 
 def _read(path):
