@@ -199,7 +199,7 @@ class DrugMovement:
 
     @property
     def month(self) -> str:
-        return f"{self.time:%Y-%m}"
+        return f"{self.time.year}-{self.time.month:02d}"
 
     def render(self, region: Region) -> etree._Element:
         return render(self, region)
@@ -318,6 +318,8 @@ class BatchTruth:
                 if line.counterfeit:
                     self.fakes.setdefault(line.batch, {"drug": line.drug, "institution": event.institution,
                                                        "month": event.month})
+                elif line.drug != RECALL[0] or event.time.month != RECALL[1]:
+                    continue  # patients are kept for the recalled and the fake batch only
                 self.patients.setdefault(line.batch, []).append(
                     {"person_id": event.person_id, "institution": event.institution, "dispense": event.record_id,
                      "date": f"{event.time:%Y-%m-%d}", "quantity": line.quantity})

@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from lxml import etree
 
@@ -88,8 +88,7 @@ SHIFTED = {
 }
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     test: str
     value: str
     flag: str
@@ -110,7 +109,7 @@ class LabReport:
 
     @property
     def month(self) -> str:
-        return f"{self.time:%Y-%m}"
+        return f"{self.time.year}-{self.time.month:02d}"
 
     def render(self, region: Region) -> etree._Element:
         return render(self, region)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import copy
 import random
+from bisect import bisect
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import ClassVar
+from itertools import accumulate
+from typing import ClassVar, NamedTuple
 
 from lxml import etree
 
@@ -38,8 +40,9 @@ DISPENSED_SHARE = 0.93     # of the prescriptions
 DOSAGE = {"盒": "每日三次，每次1片/粒，口服", "瓶": "每日一次，每次1片，口服", "支": "遵医嘱使用", "袋": "静脉滴注，每日一次"}
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
+    """One drug line (a tuple: a year has half a million of them)."""
+
     drug: str
     quantity: int
     amount_fen: int
@@ -63,7 +66,7 @@ class Prescription:
 
     @property
     def month(self) -> str:
-        return f"{self.time:%Y-%m}"
+        return f"{self.time.year}-{self.time.month:02d}"
 
     @property
     def amount_fen(self) -> int:
@@ -87,7 +90,7 @@ class Dispense:
 
     @property
     def month(self) -> str:
-        return f"{self.time:%Y-%m}"
+        return f"{self.time.year}-{self.time.month:02d}"
 
     def render(self, region: Region) -> etree._Element:
         return render_dispense(self, region)
@@ -95,21 +98,32 @@ class Dispense:
 
 def _same_day(start: datetime, minutes: int) -> datetime:
     """``minutes`` after ``start``, but not past 23:59 of its day (the month's truth stays the visit's)."""
-    return min(start + timedelta(minutes=minutes), start.replace(hour=23, minute=59))
+    later = start + timedelta(minutes=minutes)
+    return later if later.day == start.day else start.replace(hour=23, minute=59)
+
+
+@lru_cache(maxsize=None)
+def _table(diagnosis: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The diagnosis's drugs and their cumulative weights (drawn by bisection: the hot loop of the year)."""
+    codes, weights = zip(*INDICATIONS[diagnosis])
+    return codes, tuple(accumulate(weights))
+
+
+_COUNTS = tuple(accumulate(w / sum(w for _, w in LINES) for _, w in LINES))
 
 
 def _lines(rng: random.Random, diagnosis: str, drug_fen: int) -> tuple[Line, ...]:
-    table = INDICATIONS[diagnosis]
-    count = min(len(table), rng.choices([n for n, _ in LINES], weights=[w for _, w in LINES])[0])
-    drugs, codes, weights = [], [c for c, _ in table], [w for _, w in table]
-    while len(drugs) < count:
-        drug = rng.choices(codes, weights=weights)[0]
+    codes, cumulative = _table(diagnosis)
+    count = min(len(codes), LINES[bisect(_COUNTS, rng.random())][0])
+    drugs: list[str] = []
+    while len(drugs) < count:  # weighted, without replacement
+        drug = codes[bisect(cumulative, rng.random() * cumulative[-1])]
         if drug not in drugs:
             drugs.append(drug)
     shares = [rng.random() + 0.5 for _ in drugs]
     total, lines, left = sum(shares), [], drug_fen
-    for index, (drug, share) in enumerate(zip(drugs, shares)):
-        amount = left if index == len(drugs) - 1 else int(drug_fen * share / total)
+    for index, drug in enumerate(drugs):
+        amount = left if index == len(drugs) - 1 else int(drug_fen * shares[index] / total)
         left -= amount
         quantity = min(MAX_QUANTITY, max(1, round(amount / CATALOGUE[drug].price_fen)))
         lines.append(Line(drug, quantity, amount))
@@ -125,28 +139,32 @@ def plan_medication(ctx: MonthContext) -> list:
     stocked = receipt_time(ctx.region, member.code, year, month) + timedelta(minutes=10)
     fake_centre, fake_drug, fake_month, fake_batch = counterfeit(ctx.seed, year)
     fake = member.code == fake_centre and month == fake_month
+    batches = {drug: batch_number(ctx.seed, drug, year, month) for drug in CATALOGUE}
     events: list = []
     prescriptions = dispenses = 0
+    number = f"{year}{month:02d}"
     for visit in ctx.planned:
-        if visit.kind != "OutpatientVisit" or visit.drug_fen <= 0 or rng.random() >= PRESCRIBED_SHARE:
+        if visit.kind != "OutpatientVisit" or rng.random() >= PRESCRIBED_SHARE:
+            continue
+        drug_fen = visit.drug_fen
+        if drug_fen <= 0:
             continue
         prescriptions += 1
-        lines = _lines(rng, visit.diagnosis, visit.drug_fen)
-        written = _same_day(visit.time, rng.randint(5, 15))
-        rx = Prescription(f"{member.code}-SYN-RX-{year}{month:02d}-{prescriptions:05d}", member.code,
-                          visit.person_id, written, visit.standard_department, visit.practitioner, visit.diagnosis,
-                          lines, visit.patient, visit.outpatient_no)
+        lines = _lines(rng, visit.diagnosis, drug_fen)
+        written = _same_day(visit.time, 5 + int(rng.random() * 11))
+        rx = Prescription(f"{member.code}-SYN-RX-{number}-{prescriptions:05d}", member.code, visit.person_id, written,
+                          visit.standard_department, visit.practitioner, visit.diagnosis, lines, visit.patient,
+                          visit.outpatient_no)
         events.append(rx)
         if rng.random() >= DISPENSED_SHARE:
             continue
         dispenses += 1
-        batches = tuple(Line(line.drug, line.quantity, line.amount_fen, fake_batch, True)
-                        if fake and line.drug == fake_drug else
-                        Line(line.drug, line.quantity, line.amount_fen, batch_number(ctx.seed, line.drug, year, month))
-                        for line in lines)
-        events.append(Dispense(f"{member.code}-SYN-DS-{year}{month:02d}-{dispenses:05d}", member.code,
-                               visit.person_id, max(_same_day(written, rng.randint(5, 30)), stocked), rx.record_id,
-                               batches, visit.patient, visit.outpatient_no))
+        given = tuple([Line(drug, quantity, fen, fake_batch, True) if fake and drug == fake_drug else
+                       Line(drug, quantity, fen, batches[drug]) for drug, quantity, fen, *_ in lines])
+        handed = _same_day(written, 5 + int(rng.random() * 26))
+        events.append(Dispense(f"{member.code}-SYN-DS-{number}-{dispenses:05d}", member.code, visit.person_id,
+                               handed if handed.day > 1 else max(handed, stocked), rx.record_id, given,
+                               visit.patient, visit.outpatient_no))
     return events
 
 
@@ -233,16 +251,19 @@ class MedicationTruth:
     def add(self, event) -> None:
         if event.kind not in ("Prescription", "Dispense"):
             return
-        cell = self.cells.setdefault((event.institution, event.month), [0] * 7)
-        lines, fen = len(event.lines), sum(line.amount_fen for line in event.lines)
+        cell = self.cells.get((event.institution, event.month))
+        if cell is None:
+            cell = self.cells[event.institution, event.month] = [0] * 7
+        lines = event.lines
+        fen = sum([line.amount_fen for line in lines])
         if event.kind == "Prescription":
             cell[0] += 1
-            cell[1] += lines
+            cell[1] += len(lines)
             cell[2] += fen
-            cell[3] += any(is_antibiotic(line.drug) for line in event.lines)
+            cell[3] += any([is_antibiotic(line.drug) for line in lines])
         else:
             cell[4] += 1
-            cell[5] += lines
+            cell[5] += len(lines)
             cell[6] += fen
 
     def files(self):

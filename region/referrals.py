@@ -72,7 +72,7 @@ class Referral:
 
     @property
     def month(self) -> str:
-        return f"{self.time:%Y-%m}"
+        return f"{self.time.year}-{self.time.month:02d}"
 
     def render(self, region: Region) -> etree._Element:
         return render(self, region)
