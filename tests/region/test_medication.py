@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -109,3 +110,67 @@ def test_hospitals_prescribe_more_per_visit_and_winter_more_antibiotics_than_sum
             antibiotics[month, "all"] += 1
     january, july = antibiotics[1] / antibiotics[1, "all"], antibiotics[7] / antibiotics[7, "all"]
     assert 0.1 < july < january * 0.85 and january < 0.4, (january, july)
+
+
+@pytest.mark.slow  # about 8 s: the records stage, the ETL and chDB
+def test_after_a_load_the_cubes_say_what_the_truth_says(region_dir, tmp_path, chdb_olap):
+    """Two members' January (a centre, a hospital) through the real records stage and ETL: the
+    prescriptions and referrals cubes and the lab and drug-movement facts equal the truth's cells."""
+    from types import SimpleNamespace
+
+    from hub.registry.actor import HUB_OPERATOR
+    from hub.registry.importing import import_entries, read_entries
+    from hub.store.db import make_engine, migrate, session_factory, transaction
+    from tests.cubes.checks import ask, fill_mart
+    from tests.support.inbox import Store
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    migrate(engine)
+    store = Store(session_factory(engine))
+    with transaction(store.sessions) as session:
+        import_entries(session, actor=HUB_OPERATOR,
+                       entries=read_entries((region_dir / "registry.json").read_bytes(), suffix=".json"))
+    generated, members = Generated.open(region_dir), ("RC01", "RH02")
+    for code in members:
+        events = plan(generated.region, generated.pools(), generated.region.institution(code), seed=generated.seed,
+                      year=2025, month=1)
+        documents = [e.render(generated.region) for e in events if e.kind != "OutpatientVisit"]
+        for start in range(0, len(documents), 200):
+            store.deliver(*documents[start:start + 200], member=code)
+    store.process()
+    fill_mart(chdb_olap, SimpleNamespace(store=store, engine=engine, today=date(2025, 2, 1)))
+    engine.dispose()
+    january = {"from": "2025-01-01", "to": "2025-01-31"}
+    group = ["institution.institution", "date.month"]
+    answer = ask(chdb_olap, "prescriptions", {"measures": ["prescriptions", "lines", "amount_fen",
+                                                           "antibiotic_prescriptions"],
+                                              "indicators": ["antibiotic_rate"], "group_by": group, "period": january})
+    truth = {row["institution"]: row for row in _read(region_dir / "truth" / "medication.csv")
+             if row["month"] == "2025-01"}
+    assert {cell["institution.institution"]: (cell["prescriptions"], cell["lines"], cell["amount_fen"],
+                                              cell["antibiotic_prescriptions"], round(cell["antibiotic_rate"], 2))
+            for cell in answer["cells"]} == \
+        {code: (int(truth[code]["prescriptions"]), int(truth[code]["prescription_lines"]),
+                int(truth[code]["prescription_fen"]), int(truth[code]["antibiotic_prescriptions"]),
+                float(truth[code]["antibiotic_rate"])) for code in members}
+    referred = ask(chdb_olap, "referrals", {"measures": ["referrals"], "group_by": ["institution.institution",
+                                                                                   "target.institution"],
+                                            "period": january})
+    expected = {(row["institution"], row["to_institution"]): int(row["referrals"])
+                for row in _read(region_dir / "truth" / "referrals.csv")
+                if row["month"] == "2025-01" and row["institution"] in members}
+    cells = {(c["institution.institution"], c["target.institution"]): c["referrals"] for c in referred["cells"]}
+    assert set(cells) == set(expected) and expected
+    assert all(cells[key] == n or (cells[key] is None and n < 5) for key, n in expected.items())
+    facts = chdb_olap.query_df("SELECT institution_code AS code, count() AS results, "
+                               "sum(is_abnormal) AS abnormal FROM fact_lab_test FINAL WHERE deleted = 0 "
+                               "GROUP BY institution_code")
+    labs = {row["institution"]: row for row in _read(region_dir / "truth" / "labs.csv") if row["month"] == "2025-01"}
+    assert {r.code: (int(r.results), int(r.abnormal)) for r in facts.itertuples()} == \
+        {code: (int(labs[code]["results"]), int(labs[code]["abnormal_results"])) for code in members}
+    moved = chdb_olap.query_df("SELECT institution_code AS code, sum(quantity) AS units, sum(amount_fen) AS fen "
+                               "FROM fact_drug_movement FINAL WHERE deleted = 0 GROUP BY institution_code")
+    movements = {row["institution"]: row for row in _read(region_dir / "truth" / "drug_movements.csv")
+                 if row["month"] == "2025-01"}
+    assert {r.code: (int(r.units), int(r.fen)) for r in moved.itertuples()} == \
+        {code: (int(movements[code]["quantity"]), int(movements[code]["amount_fen"])) for code in members}
