@@ -99,41 +99,56 @@ _worker: dict = {}
 
 
 def _init_worker(region_dir: str, target: Target, ledger: str, progress) -> None:
-    _worker.update(generated=Generated.open(Path(region_dir)), target=target, ledger=Ledger(Path(ledger)),
-                   progress=progress, clients={})
+    _worker.update(generated=Generated.open(Path(region_dir)), senders=Senders(target), ledger=Ledger(Path(ledger)),
+                   progress=progress)
     _worker["pools"] = _worker["generated"].pools()
 
 
-def _client(member: str):
-    from adapters.client import HubClient
-    from certs import PkiPaths
-    from certs.layout import MemberPaths
-    from protocol.credentials import Credentials
+class Senders:
+    """One signed, encrypting client per member (created when first used), and SubmitBatch with retries
+    of what may pass later (transport errors, the hub's Server faults)."""
 
-    clients = _worker["clients"]
-    if member not in clients:
-        target: Target = _worker["target"]
-        paths, mine = PkiPaths.of(target.pki), MemberPaths.of(target.pki, member)
-        clients[member] = HubClient(f"{target.base_url}/soap/exchange", timeout=120,
-                                    credentials=Credentials.from_files(mine.cert, mine.key),
-                                    hub_cert=paths.hub_enc_cert, ca_cert=paths.ca_cert)
-    return clients[member]
+    def __init__(self, target: Target):
+        self.target = target
+        self.clients: dict = {}
 
+    def client(self, member: str):
+        from adapters.client import HubClient
+        from certs import PkiPaths
+        from certs.layout import MemberPaths
+        from protocol.credentials import Credentials
 
-def _submit(member: str, items: list[tuple[str, object]]):
-    """SubmitBatch with retries of what may pass later (transport errors, the hub's Server faults)."""
-    import requests
+        if member not in self.clients:
+            paths, mine = PkiPaths.of(self.target.pki), MemberPaths.of(self.target.pki, member)
+            self.clients[member] = HubClient(f"{self.target.base_url}/soap/exchange", timeout=120,
+                                             credentials=Credentials.from_files(mine.cert, mine.key),
+                                             hub_cert=paths.hub_enc_cert, ca_cert=paths.ca_cert)
+        return self.clients[member]
 
-    from adapters.errors import HubFault
+    def submit(self, member: str, items: list[tuple[str, object]]):
+        import requests
 
-    for attempt in range(RETRIES):
-        try:
-            return _client(member).submit_batch(items)
-        except (requests.RequestException, HubFault) as error:
-            if isinstance(error, HubFault) and not error.retryable or attempt == RETRIES - 1:
-                raise
-            time.sleep(0.5 * 2 ** attempt)
-    raise AssertionError("unreachable")
+        from adapters.errors import HubFault
+
+        for attempt in range(RETRIES):
+            try:
+                return self.client(member).submit_batch(items)
+            except (requests.RequestException, HubFault) as error:
+                if isinstance(error, HubFault) and not error.retryable or attempt == RETRIES - 1:
+                    raise
+                time.sleep(0.5 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    def send(self, seed: int, region, member: str, events: list) -> list[tuple[str, int, str]]:
+        """Send ``events`` as ``member`` in batches; (record id, version, code) of each one refused."""
+        refused = []
+        for start in range(0, len(events), BATCH):
+            chunk = events[start:start + BATCH]
+            items = [(message_id(seed, event), event.render(region)) for event in chunk]
+            for event, receipt in zip(chunk, self.submit(member, items)):
+                if not receipt.accepted:
+                    refused.append((event.record_id, getattr(event, "version", 1), receipt.code))
+        return refused
 
 
 def _outgoing(member, index: int) -> list:
@@ -164,14 +179,12 @@ def _send_member(work: tuple[str, list[int]]) -> tuple[str, int, dict[str, int]]
         year, month = generated.periods[index]
         events = _outgoing(member, index)
         refused = []
-        for start in range(0, len(events), BATCH):
+        for start in range(0, len(events), BATCH):  # batch by batch, for the progress bar
             chunk = events[start:start + BATCH]
-            items = [(message_id(generated.seed, event), event.render(generated.region)) for event in chunk]
-            for event, receipt in zip(chunk, _submit(member_code, items)):
-                if not receipt.accepted:
-                    refused.append((event.record_id, getattr(event, "version", 1), receipt.code))
-                    refused_codes[receipt.code] = refused_codes.get(receipt.code, 0) + 1
+            refused += _worker["senders"].send(generated.seed, generated.region, member_code, chunk)
             _worker["progress"].put(len(chunk))
+        for _, _, code in refused:
+            refused_codes[code] = refused_codes.get(code, 0) + 1
         _worker["ledger"].mark(member=member_code, month=f"{year}-{month:02d}", documents=len(events),
                                refused=refused, seconds=time.perf_counter() - started)
         documents += len(events)
@@ -266,4 +279,4 @@ def wait_processed(data_dir: Path, *, database_url: str | None = None, timeout: 
     return first
 
 
-__all__ = ["BATCH", "Target", "SendResult", "message_id", "prepare", "send", "pending", "wait_processed"]
+__all__ = ["BATCH", "Target", "SendResult", "Senders", "message_id", "prepare", "send", "pending", "wait_processed"]

@@ -20,8 +20,9 @@ def _rate(count: int, seconds: float) -> str:
 
 
 def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: str | None = None,
-                database_url: str | None = None, port: int = 0) -> dict:
-    """Run every stage; the figures per stage. Used by the command and by ``hie demo``."""
+                database_url: str | None = None, port: int = 0, etl: bool = True) -> dict:
+    """Run every stage; the figures per stage. Used by the command and by ``hie demo`` (whose hub runs
+    the ETL on its own schedule: ``etl=False``)."""
     from region import Generated, RegionError
     from region.ledger import Ledger
     from region.load import Target, prepare, send, wait_processed
@@ -67,6 +68,8 @@ def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: 
         seconds = time.perf_counter() - started
         figures["processing"] = (left, seconds)
         click.echo(f"process   {left:,} still queued after sending, drained in {seconds:.1f} s")
+        if not etl:
+            return
         started = time.perf_counter()
         run = run_once(data_dir, database_url)
         figures["etl"] = (run.rows_written, time.perf_counter() - started)
