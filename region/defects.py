@@ -184,8 +184,10 @@ class InvalidDocument:
     def render(self, region: Region) -> etree._Element:
         breaker = DEFECTS[self.defect][2]
         if breaker is None:
-            never_sent = self.record_id.rsplit("-", 1)[0].replace("-SYN-IV-", "-SYN-OV-") + "-00000"  # visits count from 1
-            return _cancellation(self.record_id, self.base, never_sent, self.base.time, region, reason="重复登记，作废")
+            # visits are numbered from 1: "-00000" of the month's visits was never sent
+            never_sent = self.record_id.rsplit("-", 1)[0].replace("-SYN-IV-", "-SYN-OV-") + "-00000"
+            return _cancellation(self.record_id, self.base, never_sent, self.base.time, region,
+                                 reason="重复登记，作废")
         document = render(dataclasses.replace(self.base, record_id=self.record_id), region)
         breaker(document, self.base)
         return document
