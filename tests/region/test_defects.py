@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -134,6 +135,11 @@ def test_a_member_month_replans_alone_to_the_same_events_and_flags():
     again, flags_again = planned(generated.pools())
     assert first == again and flags == flags_again
     assert sum(delay for _, delay in flags) > 0
+
+
+def test_a_late_event_is_sent_the_month_after_its_own_across_the_year_end():
+    assert send_month(SimpleNamespace(month="2025-12", send_delay=1)) == "2026-01"
+    assert send_month(SimpleNamespace(month="2025-03")) == "2025-03"  # every other event: no delay
 
 
 def test_every_invalid_document_fails_the_real_validator_or_is_valid_for_the_processor_to_reject(region_dir):
