@@ -28,7 +28,7 @@ from region import Generated, plan
 from region.defects import CLINICAL_DEFECTS, DEFECTS, InvalidDocument, send_month
 from region.truth import VisitTruth, read_indicators
 from schemas.validation import validate
-from tests.exchange.conftest import foreign_pki, live_hub, pki_dir  # noqa: F401  (fixtures: a hub over HTTP)
+from tests.exchange.conftest import live_hub, pki_dir  # noqa: F401  (fixtures: a hub over HTTP)
 from tests.support.inbox import Store
 
 DOC = "{urn:hie:doc:v1}"
