@@ -151,8 +151,7 @@ def generate(out: Path, *, seed: int, size: str, end: tuple[int, int] | None = N
         for _, _, _, events in generated.events():
             for event in events:
                 kinds[event.kind] = kinds.get(event.kind, 0) + 1
-                if isinstance(event, Visit):
-                    truth.add(event)
+                truth.add(event)  # visits, their corrections and cancellations (VisitTruth.add)
                 for keeper in keepers:
                     keeper.add(event)
                 yield record_row(event)
