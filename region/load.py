@@ -264,6 +264,32 @@ def pending(data_dir: Path, *, database_url: str | None = None) -> int:
         engine.dispose()
 
 
+def outcomes(data_dir: Path, *, database_url: str | None = None) -> tuple[dict[str, int], dict[tuple[str, str], str]]:
+    """What the processor made of the messages: counts by status (``rejected:<code>`` per code), and
+    (sender, document id) → code of every document it rejected."""
+    from sqlalchemy import func, select
+
+    from hub.exchange.models import Message
+    from hub.settings import Settings
+    from hub.store.db import make_engine
+    from protocol.status import MessageStatus
+    from protocol.xmlparse import parse_untrusted
+
+    engine = make_engine(Settings.load(data_dir, database_url=database_url).db_url)
+    try:
+        with engine.connect() as connection:
+            counts = {(f"{status}:{code}" if code else status): n for status, code, n in connection.execute(
+                select(Message.status, Message.error_code, func.count()).group_by(Message.status, Message.error_code))}
+            rejected = {}
+            for member, document, code in connection.execute(select(Message.member, Message.document, Message.error_code)
+                                                             .where(Message.status == MessageStatus.REJECTED.value)):
+                header_id = parse_untrusted(document).find("{urn:hie:doc:v1}header/{urn:hie:doc:v1}id")
+                rejected[(member, header_id.get("extension") if header_id is not None else "")] = code
+    finally:
+        engine.dispose()
+    return counts, rejected
+
+
 def wait_processed(data_dir: Path, *, database_url: str | None = None, timeout: float = 3600.0, on_progress: Callable[[int], None] = lambda n: None
                    ) -> int:
     """Wait until nothing accepted is left unprocessed; ``on_progress(left)`` as it drains. The count
@@ -279,4 +305,5 @@ def wait_processed(data_dir: Path, *, database_url: str | None = None, timeout: 
     return first
 
 
-__all__ = ["BATCH", "Target", "SendResult", "Senders", "message_id", "prepare", "send", "pending", "wait_processed"]
+__all__ = ["BATCH", "Target", "SendResult", "Senders", "message_id", "prepare", "send", "pending", "outcomes",
+           "wait_processed"]

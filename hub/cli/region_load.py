@@ -25,7 +25,7 @@ def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: 
     the ETL on its own schedule: ``etl=False``)."""
     from region import Generated, RegionError
     from region.ledger import Ledger
-    from region.load import Target, prepare, send, wait_processed
+    from region.load import Target, outcomes, prepare, send, wait_processed
 
     from .etl import run_once
     from .local_hub import LocalHub
@@ -67,7 +67,10 @@ def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: 
         left = wait_processed(data_dir, database_url=database_url)
         seconds = time.perf_counter() - started
         figures["processing"] = (left, seconds)
-        click.echo(f"process   {left:,} still queued after sending, drained in {seconds:.1f} s")
+        counts, _ = outcomes(data_dir, database_url=database_url)
+        summary = ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items()))
+        click.echo(f"process   {left:,} still queued after sending, drained in {seconds:.1f} s; the hub's messages: "
+                   f"{summary}")
         if not etl:
             return
         started = time.perf_counter()

@@ -17,7 +17,7 @@ from hub.settings import Settings
 from hub.store.db import make_engine, session_factory, transaction
 from region import Generated
 from region.ledger import Ledger
-from region.load import Target, prepare, send
+from region.load import Target, outcomes, prepare, send
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,13 @@ def test_a_load_run_again_sends_nothing_and_one_stopped_half_way_resends_without
     assert resumed.member_months == 2 and resumed.documents > 0 and not resumed.refused
     assert _messages(data_dir) == before
     assert len(ledger.done()) == 14 * 3 + 3
+
+
+def test_every_invalid_message_is_rejected_with_the_code_the_truth_expects_and_no_other_is(loaded, region_dir):
+    data_dir, _, _ = loaded
+    with (region_dir / "truth" / "messages.csv").open(encoding="utf-8") as source:
+        expected = {(row["institution"], row["record_id"]): row["expected"].split(":", 1)[1]
+                    for row in csv.DictReader(source) if row["expected"].startswith("rejected:")}
+    counts, rejected = outcomes(data_dir)
+    assert expected and rejected == expected
+    assert counts.get("accepted", 0) == 0 and counts["processed"] > 5000
