@@ -16,6 +16,7 @@ from . import medication  # noqa: E402,F401  (prescriptions, dispenses)
 from . import drugs  # noqa: E402,F401  (drug movements)
 from . import labs  # noqa: E402,F401  (lab reports)
 from . import referrals  # noqa: E402,F401  (referrals both ways)
+from . import defects  # noqa: E402,F401  (last: corrections, cancellations, late and invalid messages)
 
 __all__ = ["PLANNERS", "TRUTHS", "Event", "MonthContext", "plan", "plan_all", "senders", "RegionError", "GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",
            "registry_document", "SYNTHETIC_MARK", "Person", "generate_people", "typed", "Visit", "documents",

@@ -29,7 +29,7 @@ from schemas import EXAMPLES_DIR
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Region
 from .people import Typed
-from .visits import DOC, patient
+from .visits import DOC, Visit, patient
 
 LAB_SHARE = {"hospital": 0.5, "community_center": 1 / 7, "clinic": 1 / 7}
 
@@ -143,7 +143,7 @@ def plan_labs(ctx: MonthContext) -> list[LabReport]:
     rng = random.Random(f"{ctx.seed}:labs:{member.code}:{year}-{month:02d}")
     share, reports = LAB_SHARE[member.kind], []
     for visit in ctx.planned:
-        if visit.kind != "OutpatientVisit" or all(c != "examinations" for c, _ in visit.charges_fen):
+        if type(visit) is not Visit or all(c != "examinations" for c, _ in visit.charges_fen):
             continue
         if rng.random() >= share:
             continue

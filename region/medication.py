@@ -33,7 +33,7 @@ from .drugs import CATALOGUE, INDICATIONS, LINES, MAX_QUANTITY, batch_number, co
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Region
 from .people import Typed
-from .visits import DOC, patient
+from .visits import DOC, Visit, patient
 
 PRESCRIBED_SHARE = 0.9     # of the visits
 DISPENSED_SHARE = 0.93     # of the prescriptions
@@ -144,7 +144,7 @@ def plan_medication(ctx: MonthContext) -> list:
     prescriptions = dispenses = 0
     number = f"{year}{month:02d}"
     for visit in ctx.planned:
-        if visit.kind != "OutpatientVisit" or rng.random() >= PRESCRIBED_SHARE:
+        if type(visit) is not Visit or rng.random() >= PRESCRIBED_SHARE:
             continue
         drug_fen = visit.drug_fen
         if drug_fen <= 0:

@@ -30,7 +30,7 @@ from schemas.terminology import lookup
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Institution, Region
 from .people import Typed
-from .visits import DIAGNOSES, DOC, patient
+from .visits import DIAGNOSES, DOC, Visit, patient
 
 NEAREST_SHARE = 0.75
 # diagnosis → (chance a community visit is referred up, why)
@@ -100,7 +100,7 @@ def plan_referrals(ctx: MonthContext) -> list[Referral]:
     rng = random.Random(f"{ctx.seed}:referrals:{member.code}:{year}-{month:02d}")
     hospital, referrals = member.kind == "hospital", []
     for visit in ctx.planned:
-        if visit.kind != "OutpatientVisit" or (hospital and visit.emergency):
+        if type(visit) is not Visit or (hospital and visit.emergency):
             continue
         chance, reason = (DOWN if hospital else UP).get(visit.diagnosis, (0.0, ""))
         if rng.random() >= chance:
