@@ -349,7 +349,8 @@ class BatchTruth:
 
     def files(self):
         batches = [(batch, leg["drug"], leg["month"], leg["expiry"], source, target, leg["shipped"], leg["received"],
-                    self.dispensed.get((batch, target), 0)) for (batch, source, target), leg in sorted(self.legs.items())]
+                    self.dispensed.get((batch, target), 0))
+                   for (batch, source, target), leg in sorted(self.legs.items())]
         movements = [(*key, *cell) for key, cell in sorted(self.movements.items())]
         return {"drug_batches.csv": (BATCH_COLUMNS, batches), "drug_movements.csv": (MOVEMENT_COLUMNS, movements),
                 "recall.json": (None, self._recall()), "counterfeit.json": (None, self._counterfeit())}

@@ -186,7 +186,8 @@ def render(report: LabReport, region: Region) -> etree._Element:
         etree.SubElement(element, f"{DOC}value").text = result.value
         if test.unit:
             etree.SubElement(element, f"{DOC}unit").text = test.unit
-            bounds = {name: f"{bound:g}" for name, bound in (("low", test.low), ("high", test.high)) if bound is not None}
+            bounds = {name: f"{bound:g}" for name, bound in (("low", test.low), ("high", test.high))
+                      if bound is not None}
             etree.SubElement(element, f"{DOC}referenceRange", bounds)
         etree.SubElement(element, f"{DOC}abnormalFlag", code=result.flag)
     return doc

@@ -37,7 +37,8 @@ from .visits import DOC, Visit, patient
 
 PRESCRIBED_SHARE = 0.9     # of the visits
 DISPENSED_SHARE = 0.93     # of the prescriptions
-DOSAGE = {"盒": "每日三次，每次1片/粒，口服", "瓶": "每日一次，每次1片，口服", "支": "遵医嘱使用", "袋": "静脉滴注，每日一次"}
+DOSAGE = {"盒": "每日三次，每次1片/粒，口服", "瓶": "每日一次，每次1片，口服", "支": "遵医嘱使用",
+          "袋": "静脉滴注，每日一次"}
 
 
 class Line(NamedTuple):

@@ -148,7 +148,8 @@ def render(referral: Referral, region: Region) -> etree._Element:
     etree.SubElement(body, f"{DOC}reason").text = referral.reason
     etree.SubElement(body, f"{DOC}diagnosis", code=referral.diagnosis, codeSystem="ICD-10", displayName=name,
                      primary="true")
-    etree.SubElement(body, f"{DOC}summary").text = f"{name}，门诊就诊后{'上转' if referral.direction == 'up' else '下转'}。"
+    way = "上转" if referral.direction == "up" else "下转"
+    etree.SubElement(body, f"{DOC}summary").text = f"{name}，门诊就诊后{way}。"
     return doc
 
 
