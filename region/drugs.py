@@ -8,10 +8,11 @@ The dispenses (medication.py) name the batch of their month. A batch number is d
 expected demand (``shipped``), so the distributor, the institutions and the dispenses agree while
 every member-month is planned on its own.
 
-Two batches are special: the ``RECALL`` batch (amoxicillin of February) is shipped and dispensed
-like any other, and the truth names its receivers and patients (``truth/recall.json``); the
-counterfeit amlodipine batch (``counterfeit``) appears on the March dispenses of one community
-centre but is never shipped or received by anyone (``truth/counterfeit.json``).
+Two batches are special, whatever months the region has: the recalled one (``RECALL``:
+amoxicillin of the region's second month) is shipped and dispensed like any other, and the truth
+names its receivers and patients (``truth/recall.json``); the counterfeit amlodipine batch
+(``counterfeit``) is on half of one community centre's amlodipine dispenses every month, but is
+never shipped or received by anyone (``truth/counterfeit.json``).
 """
 from __future__ import annotations
 
@@ -96,8 +97,9 @@ INDICATIONS = {
 LINES = ((1, 50), (2, 35), (3, 15))   # drug lines of a prescription: (count, weight)
 MAX_QUANTITY = 10                     # units of one drug on one prescription line
 
-RECALL = ("YP0001", 2)                # (drug, month): amoxicillin shipped in February is recalled
-COUNTERFEIT = ("YP0012", 3)           # (drug, month): fake amlodipine dispensed at one centre in March
+RECALL = "YP0001"          # amoxicillin: its batch of the region's second month (the only one's) is recalled
+COUNTERFEIT = "YP0012"     # amlodipine: one centre mixes a fake batch into its stock
+COUNTERFEIT_SHARE = 1 / 2  # of that centre's amlodipine lines, every month
 
 
 @lru_cache(maxsize=4096)
@@ -113,13 +115,13 @@ def expiry(year: int, month: int) -> date:
 
 
 @lru_cache(maxsize=64)
-def counterfeit(seed: int, year: int) -> tuple[str, str, int, str]:
-    """(community centre, drug, month, batch number) of the fake batch: a number no real batch has (900-999)."""
+def counterfeit(seed: int, year: int) -> tuple[str, str, str]:
+    """(community centre, drug, batch number) of the fake batch: a January number of ``year`` that no
+    real batch has (900-999)."""
     rng = random.Random(f"{seed}:counterfeit")
     centres = sorted(i.code for i in build_region(seed=seed).institutions if i.kind == "community_center")
-    drug, month = COUNTERFEIT
-    number = f"{CATALOGUE[drug].abbreviation}{year % 100:02d}{month:02d}{rng.randrange(900, 1000):03d}"
-    return rng.choice(centres), drug, month, number
+    number = f"{CATALOGUE[COUNTERFEIT].abbreviation}{year % 100:02d}01{rng.randrange(900, 1000):03d}"
+    return rng.choice(centres), COUNTERFEIT, number
 
 
 def receipt_time(region: Region, member: str, year: int, month: int) -> datetime:
@@ -316,35 +318,35 @@ class BatchTruth:
                 key = (line.batch, event.institution)
                 self.dispensed[key] = self.dispensed.get(key, 0) + line.quantity
                 if line.counterfeit:
-                    self.fakes.setdefault(line.batch, {"drug": line.drug, "institution": event.institution,
-                                                       "month": event.month})
-                elif line.drug != RECALL[0] or event.time.month != RECALL[1]:
-                    continue  # patients are kept for the recalled and the fake batch only
+                    self.fakes.setdefault(line.batch, {"drug": line.drug, "institution": event.institution})
+                elif line.drug != RECALL:
+                    continue  # patients are kept for the recalled drug and the fake batch only
                 self.patients.setdefault(line.batch, []).append(
                     {"person_id": event.person_id, "institution": event.institution, "dispense": event.record_id,
                      "date": f"{event.time:%Y-%m-%d}", "quantity": line.quantity})
 
     def _recall(self) -> dict:
-        drug, month = RECALL
+        months = sorted({leg["month"] for leg in self.legs.values() if leg["drug"] == RECALL})
+        if not months:
+            return {"batch": None, "reason": "no batch of the drug was shipped"}
         legs = sorted((batch, source, target, leg) for (batch, source, target), leg in self.legs.items()
-                      if leg["drug"] == drug and int(leg["month"][5:]) == month)
-        if not legs:
-            return {"batch": None, "reason": "the recall's month was not generated"}
+                      if leg["drug"] == RECALL and leg["month"] == months[min(1, len(months) - 1)])
         batch, *_, first = legs[0]
         receivers = [{"institution": target, "from": source, "received": leg["received"], "receipt": leg["receipt"]}
                      for _, source, target, leg in legs if leg["received"]]
         patients = sorted(self.patients.get(batch, []), key=lambda p: p["dispense"])
-        return {"batch": batch, "drug": drug, "month": first["month"], "expiry_date": first["expiry"],
+        return {"batch": batch, "drug": RECALL, "month": first["month"], "expiry_date": first["expiry"],
                 "reason": "SYNTHETIC recall: quality defect found after distribution",
                 "receivers": receivers, "patients": patients,
                 "dispensed": sum(p["quantity"] for p in patients)}
 
     def _counterfeit(self) -> dict:
         if not self.fakes:
-            return {"batch": None, "reason": "the counterfeit's month was not generated"}
+            return {"batch": None, "reason": "no amlodipine line drew the fake batch"}
         batch, where = next(iter(sorted(self.fakes.items())))
         dispenses = sorted(self.patients[batch], key=lambda p: p["dispense"])
-        return {"batch": batch, **where, "shipped_to": [], "received_by": [], "dispenses": dispenses,
+        return {"batch": batch, **where, "months": sorted({p["date"][:7] for p in dispenses}), "shipped_to": [],
+                "received_by": [], "dispenses": dispenses,
                 "dispensed": sum(p["quantity"] for p in dispenses)}
 
     def files(self):
@@ -360,5 +362,5 @@ PLANNERS.append(plan_movements)
 TRUTHS.append(BatchTruth)
 
 __all__ = ["DISTRIBUTOR", "SUPPLIERS", "Drug", "CATALOGUE", "INDICATIONS", "LINES", "MAX_QUANTITY", "RECALL",
-           "COUNTERFEIT", "batch_number", "expiry", "counterfeit", "receipt_time", "shipped", "Lot", "DrugMovement",
+           "COUNTERFEIT", "COUNTERFEIT_SHARE", "batch_number", "expiry", "counterfeit", "receipt_time", "shipped", "Lot", "DrugMovement",
            "plan_movements", "render", "BatchTruth", "BATCH_COLUMNS", "MOVEMENT_COLUMNS"]

@@ -5,7 +5,7 @@ for the visit's diagnosis (drugs.INDICATIONS), written by the visit's doctor a f
 the lines' amounts add up to the visit's drug charge exactly. Most prescriptions (93 %) are
 dispensed by the member's own pharmacy the same day, each line naming the batch of the drug the
 member received that month (drugs.batch_number): never before the monthly shipment arrived. At the
-counterfeit's centre in its month, every amlodipine line names the fake batch (drugs.counterfeit).
+counterfeit's centre, half the amlodipine lines name the fake batch (drugs.counterfeit).
 
 Truth: ``truth/medication.csv`` per institution × month, as the prescriptions cube counts
 (``fact_medication``): prescriptions, lines, amount, prescriptions with an antibiotic (ATC J01),
@@ -29,7 +29,9 @@ from protocol.xmlparse import parse_untrusted
 from schemas import EXAMPLES_DIR
 from schemas.terminology import lookup
 
-from .drugs import CATALOGUE, INDICATIONS, LINES, MAX_QUANTITY, batch_number, counterfeit, receipt_time
+from .drugs import (
+    CATALOGUE, COUNTERFEIT_SHARE, INDICATIONS, LINES, MAX_QUANTITY, batch_number, counterfeit, receipt_time,
+)
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Region
 from .people import Typed
@@ -138,8 +140,8 @@ def plan_medication(ctx: MonthContext) -> list:
         return []
     rng = random.Random(f"{ctx.seed}:medication:{member.code}:{year}-{month:02d}")
     stocked = receipt_time(ctx.region, member.code, year, month) + timedelta(minutes=10)
-    fake_centre, fake_drug, fake_month, fake_batch = counterfeit(ctx.seed, year)
-    fake = member.code == fake_centre and month == fake_month
+    fake_centre, fake_drug, fake_batch = counterfeit(ctx.seed, year)
+    fake = member.code == fake_centre
     batches = {drug: batch_number(ctx.seed, drug, year, month) for drug in CATALOGUE}
     events: list = []
     prescriptions = dispenses = 0
@@ -160,7 +162,8 @@ def plan_medication(ctx: MonthContext) -> list:
         if rng.random() >= DISPENSED_SHARE:
             continue
         dispenses += 1
-        given = tuple([Line(drug, quantity, fen, fake_batch, True) if fake and drug == fake_drug else
+        given = tuple([Line(drug, quantity, fen, fake_batch, True)
+                       if fake and drug == fake_drug and rng.random() < COUNTERFEIT_SHARE else
                        Line(drug, quantity, fen, batches[drug]) for drug, quantity, fen, *_ in lines])
         handed = _same_day(written, 5 + int(rng.random() * 26))
         events.append(Dispense(f"{member.code}-SYN-DS-{number}-{dispenses:05d}", member.code, visit.person_id,

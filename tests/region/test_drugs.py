@@ -107,8 +107,7 @@ def test_what_the_distributor_ships_each_care_giver_receives_and_dispenses_only_
 def test_the_recalled_batch_reached_every_care_giver_and_its_patients_are_named(region_dir, traced):
     movements, dispenses = traced
     recall = json.loads((region_dir / "truth" / "recall.json").read_text(encoding="utf-8"))
-    drug, month = RECALL
-    assert recall["batch"] == batch_number(11, drug, 2025, month) and recall["month"] == f"2025-{month:02d}"
+    assert recall["batch"] == batch_number(11, RECALL, 2025, 2) and recall["month"] == "2025-02"  # the second month
     receipts = {m["author"]: m["record_id"] for m in movements if m["type"] == "receipt"
                 and any(batch == recall["batch"] for _, batch, _, _ in m["items"])}
     assert {r["institution"]: r["receipt"] for r in recall["receivers"]} == receipts
@@ -128,7 +127,11 @@ def test_the_counterfeit_batch_was_never_shipped_nor_received_by_anyone(region_d
     assert {d["author"] for d in named} == {counterfeit["institution"]}
     assert counterfeit["institution"] in {"RC01", "RC03", "RC05", "RC07", "RC09", "RC11"}  # a community centre
     assert sorted(d["record_id"] for d in named) == [p["dispense"] for p in counterfeit["dispenses"]]
-    assert named and counterfeit["month"] == "2025-03" and counterfeit["drug"] == "YP0012"
+    assert counterfeit["drug"] == "YP0012" and counterfeit["months"]
+    assert set(counterfeit["months"]) <= {"2025-01", "2025-02", "2025-03"}
+    real = [d for d in dispenses if d["author"] == counterfeit["institution"] and d not in named
+            and any(drug == "YP0012" for drug, *_ in d["items"])]
+    assert real and named  # the fake is mixed into the centre's real stock
     assert batch not in {row["batch"] for row in _read(region_dir / "truth" / "drug_batches.csv")}
 
 
@@ -143,3 +146,15 @@ def test_batch_numbers_follow_seed_drug_and_month_and_the_distributor_month_repl
     distributor = generated.region.institution("RD01")
     alone = plan(generated.region, pools, distributor, seed=5, year=2025, month=2)
     assert alone == whole["RD01", 2] and len(alone) == 2 + 14
+
+
+def test_a_region_of_any_months_has_its_recall_and_its_counterfeit(tmp_path):
+    """The demo's region ends last month: September to November has a recall and a counterfeit too."""
+    from region import generate
+
+    generate(tmp_path, seed=3, size="small", end=(2026, 11))
+    recall = json.loads((tmp_path / "truth" / "recall.json").read_text(encoding="utf-8"))
+    counterfeit = json.loads((tmp_path / "truth" / "counterfeit.json").read_text(encoding="utf-8"))
+    assert recall["month"] == "2026-10" and recall["patients"] and len(recall["receivers"]) == 15
+    assert counterfeit["dispenses"] and counterfeit["batch"] not in (tmp_path / "truth" / "drug_batches.csv").read_text()
+    assert {d["date"][:7] for d in counterfeit["dispenses"]} <= {"2026-09", "2026-10", "2026-11"}
