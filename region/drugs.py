@@ -362,5 +362,5 @@ PLANNERS.append(plan_movements)
 TRUTHS.append(BatchTruth)
 
 __all__ = ["DISTRIBUTOR", "SUPPLIERS", "Drug", "CATALOGUE", "INDICATIONS", "LINES", "MAX_QUANTITY", "RECALL",
-           "COUNTERFEIT", "COUNTERFEIT_SHARE", "batch_number", "expiry", "counterfeit", "receipt_time", "shipped", "Lot", "DrugMovement",
-           "plan_movements", "render", "BatchTruth", "BATCH_COLUMNS", "MOVEMENT_COLUMNS"]
+           "COUNTERFEIT", "COUNTERFEIT_SHARE", "batch_number", "expiry", "counterfeit", "receipt_time", "shipped",
+           "Lot", "DrugMovement", "plan_movements", "render", "BatchTruth", "BATCH_COLUMNS", "MOVEMENT_COLUMNS"]
