@@ -156,5 +156,6 @@ def test_a_region_of_any_months_has_its_recall_and_its_counterfeit(tmp_path):
     recall = json.loads((tmp_path / "truth" / "recall.json").read_text(encoding="utf-8"))
     counterfeit = json.loads((tmp_path / "truth" / "counterfeit.json").read_text(encoding="utf-8"))
     assert recall["month"] == "2026-10" and recall["patients"] and len(recall["receivers"]) == 15
-    assert counterfeit["dispenses"] and counterfeit["batch"] not in (tmp_path / "truth" / "drug_batches.csv").read_text()
+    batches = (tmp_path / "truth" / "drug_batches.csv").read_text(encoding="utf-8")
+    assert counterfeit["dispenses"] and counterfeit["batch"] not in batches
     assert {d["date"][:7] for d in counterfeit["dispenses"]} <= {"2026-09", "2026-10", "2026-11"}
