@@ -139,5 +139,5 @@ class DivisionPopulation(Base):
 TABLES = [Region.__table__, Institution.__table__, Department.__table__, Practitioner.__table__,
           AccessGrant.__table__, DivisionPopulation.__table__]
 
-__all__ = ["Region", "Institution", "Department", "Practitioner", "AccessGrant", "DivisionPopulation", "TABLES", "DIVISIONS",
-           "DEPARTMENTS", "DISTRICT_LEVELS", "EntryStatus", "KINDS", "BUREAU_KINDS", "LEVELS", "STATUSES", "TITLES", "IDENTIFIED"]
+__all__ = ["Region", "Institution", "Department", "Practitioner", "AccessGrant", "DivisionPopulation", "TABLES",
+           "DIVISIONS", "DEPARTMENTS", "DISTRICT_LEVELS", "EntryStatus", "KINDS", "BUREAU_KINDS", "LEVELS", "STATUSES", "TITLES", "IDENTIFIED"]

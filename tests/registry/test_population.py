@@ -123,7 +123,8 @@ def test_a_file_that_is_not_a_population_csv_is_refused_where_it_goes_wrong(cont
 
 
 def test_columns_in_another_order_and_numbers_as_numbers(sessions):
-    reordered = "source,year,division_code,population,live_births,children_under_7\n普查,2026,330108,525000,3412,31500\n"
+    reordered = ("source,year,division_code,population,live_births,children_under_7\n"
+                 "普查,2026,330108,525000,3412,31500\n")
     assert _import(sessions, reordered).created == 1
     with transaction(sessions) as session:  # what a loader hands over without a file (e.g. the region's truth)
         counts = import_population(session, actor=BUREAU, now=NOW, rows=[
