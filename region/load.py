@@ -65,10 +65,14 @@ def prepare(generated: Generated, data_dir: Path, *, database_url: str | None = 
     from certs.layout import MemberPaths
     from hub.registry.actor import HUB_OPERATOR
     from hub.registry.importing import import_entries, read_entries
+    from hub.registry.population import import_population
     from hub.settings import Settings
     from hub.store.db import make_engine, migrate, session_factory, transaction
 
+    from protocol.timestamps import utcnow
+
     from .model import registry_document
+    from .truth import POPULATION_COLUMNS, population_rows
 
     pki = data_dir / "pki"
     if not PkiPaths.of(pki).ca_cert.exists():
@@ -87,9 +91,13 @@ def prepare(generated: Generated, data_dir: Path, *, database_url: str | None = 
         migrate(engine)
         with transaction(session_factory(engine)) as session:
             counts = import_entries(session, actor=HUB_OPERATOR, entries=entries).counts
+            # the region's residents are the denominators of its rates (the bureau's declared population)
+            rows = [dict(zip(POPULATION_COLUMNS, row))
+                    for row in population_rows(generated.people, year=generated.year, seed=generated.seed)]
+            import_population(session, actor=HUB_OPERATOR, rows=rows, now=utcnow())
     finally:
         engine.dispose()
-    return {"certificates issued": issued, "registry entries": len(entries),
+    return {"certificates issued": issued, "registry entries": len(entries), "population rows": len(rows),
             "created": sum(c.get("created", 0) for c in counts.values())}
 
 

@@ -68,7 +68,8 @@ def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: 
     counts = prepare(generated, data_dir, database_url=database_url)
     figures["prepare"] = time.perf_counter() - started
     click.echo(f"prepare   {counts['certificates issued']} member certificates issued, "
-               f"{counts['registry entries']} registry entries ({figures['prepare']:.1f} s)")
+               f"{counts['registry entries']} registry entries, {counts['population rows']} districts' population "
+               f"({figures['prepare']:.1f} s)")
 
     def stages(base_url: str) -> None:
         ledger = Ledger(data_dir / "region-load.sqlite")

@@ -97,3 +97,19 @@ def test_live_members_send_what_is_due_by_their_clock_once(loaded, region_dir):
     now[0] = datetime(2025, 4, 3, 10, 30, tzinfo=CHINA)
     second = live.round(hospital)
     assert second > 0 and _messages(data_dir) == before + first + second
+
+
+def test_the_regions_residents_are_the_marts_population(loaded, region_dir):
+    from etl.mart import reach_owner
+
+    data_dir, _, _ = loaded
+    with (region_dir / "population.csv").open(encoding="utf-8") as source:
+        expected = {(row["division_code"], int(row["year"])): int(row["population"]) for row in csv.DictReader(source)}
+    mart = reach_owner(Settings.load(data_dir))
+    try:
+        frame = mart.query_df("SELECT division_code, year, population FROM ref_population")
+    finally:
+        mart.close()
+    found = {(r.division_code, int(r.year)): int(r.population) for r in frame.itertuples()}
+    assert expected and all(found[key] == value for key, value in expected.items())
+    assert sum(expected.values()) == 3000
