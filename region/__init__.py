@@ -14,6 +14,10 @@ from .visits import Visit, documents, member_months, plan_month, render
 # one line a kind, in the order they plan.
 from . import stays  # noqa: E402,F401  (InpatientStay)
 from . import public_health  # noqa: E402,F401  (Immunization, ChildHealthCheckup)
+from . import public_health_maternal  # noqa: E402,F401  (MaternalCheckup)
+from . import public_health_diseases  # noqa: E402,F401  (InfectiousDiseaseReport)
+from . import public_health_truth  # noqa: E402,F401  (their truth files)
+from . import stats  # noqa: E402,F401  (InstitutionMonthlyStats: plans last, it counts the others' events)
 
 __all__ = ["PLANNERS", "TRUTHS", "Event", "MonthContext", "plan", "plan_all", "senders", "RegionError", "GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",
            "registry_document", "SYNTHETIC_MARK", "Person", "generate_people", "typed", "Visit", "documents",

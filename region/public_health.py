@@ -112,6 +112,11 @@ def at_clinic_hours(rng: random.Random, day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=CHINA) + timedelta(minutes=rng.randrange(8 * 60, 16 * 60))
 
 
+def _month_of_life(born: date, year: int, month: int) -> int:
+    """The age in months that falls due in ``year``-``month`` (the birthday's day of that month)."""
+    return (year - born.year) * 12 + month - born.month
+
+
 def _months_old(born: date, day: date) -> int:
     return (day.year - born.year) * 12 + day.month - born.month - (day.day < born.day)
 
@@ -180,11 +185,10 @@ def plan_immunizations(ctx: MonthContext) -> list[Immunization]:
     nurses = ctx.region.doctors_of(ctx.member.code, "YF")
     drafts = []
     for child in _children(ctx):
-        for age, doses in SCHEDULE.items():
+        age = _month_of_life(child.birth_date, ctx.year, ctx.month)  # doses of this age fall due this month
+        if age in SCHEDULE:
             day = taken_on(rng, add_months(child.birth_date, age), year=ctx.year, month=ctx.month)
-            if day is None:
-                continue
-            for vaccine, dose in doses:
+            for vaccine, dose in SCHEDULE[age]:
                 if rng.random() < DOSE_TAKEN:
                     drafts.append((at_clinic_hours(rng, day), child, vaccine, dose))
     drafts.sort(key=lambda d: (d[0], d[1].id, d[2]))
@@ -248,10 +252,10 @@ def plan_child_checkups(ctx: MonthContext) -> list[ChildCheckup]:
     doctors = ctx.region.doctors_of(ctx.member.code, "EB")
     drafts = []
     for child in _children(ctx):
-        for age in CHECKUP_AGES:
+        age = _month_of_life(child.birth_date, ctx.year, ctx.month)
+        if age in CHECKUP_AGES and rng.random() < CHECKUP_TAKEN:
             day = taken_on(rng, add_months(child.birth_date, age), year=ctx.year, month=ctx.month)
-            if day is not None and rng.random() < CHECKUP_TAKEN:
-                drafts.append((at_clinic_hours(rng, day), child, age))
+            drafts.append((at_clinic_hours(rng, day), child, age))
     drafts.sort(key=lambda d: (d[0], d[1].id))
     events = []
     for number, (at, child, age) in enumerate(drafts, start=1):
