@@ -84,7 +84,8 @@ class DiseaseTruth:
     def files(self):
         files = {
             "diseases.csv": (DISEASE_COLUMNS, [(institution, month, disease, DISEASES[disease], n) for
-                                               (institution, month, disease), n in sorted(self.by_institution.items())]),
+                                               (institution, month, disease), n
+                                               in sorted(self.by_institution.items())]),
             "diseases-by-residence.csv": (RESIDENCE_COLUMNS,
                                           [(*key, n) for key, n in sorted(self.by_residence.items())]),
         }

@@ -6,9 +6,10 @@ stays it discharged (RH01 only; the others have no wards and send neither the el
 and each revenue category is those events' charges of that category, plus in ``other`` 3-8 % more
 (registration, services that send no document). Staff on duty are the member's registered doctors
 and, per doctor, 2.4 others at a hospital (nurses, technicians, administration), 1.6 at a centre and
-1 at a station, give or take one a month. RH01's approved beds fit its planned stays at an
-85 % occupancy, a few of them closed in some months; fixed assets are a hospital's 180,000 yuan a
-staff member and 250,000 a bed (a community member's 120,000 a staff member), growing 0.2 % a month.
+1 at a station, give or take one a month. RH01's approved beds fit its planned stays at 85 %
+occupancy over the year (winter fuller), a few of them closed in some months; fixed assets are a
+hospital's 180,000 yuan a staff member and 250,000 a bed (a community member's 120,000 a staff
+member), growing 0.2 % a month.
 The report for a month is sent on the 5th of the next.
 """
 from __future__ import annotations
@@ -24,13 +25,12 @@ from lxml import etree
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Institution, Region
 from .public_health import add_months, document
-from .stays import VISITS_PER_ADMISSION, Stay
-from .truth import _yuan
+from .stays import VISITS_PER_ADMISSION, Stay, yuan
 from .visits import CHINA, DOC, Pools, Visit, expected_visits
 
 CATEGORIES = ("drugs", "examinations", "treatment", "other")
 OTHER_STAFF = {"hospital": 2.4, "community_center": 1.6, "clinic": 1.0}  # per registered doctor
-MEAN_STAY_DAYS, OCCUPANCY = 9.5, 0.85
+MEAN_STAY_DAYS, OCCUPANCY = 8.7, 0.85  # the stays' mean (measured: 8.5-9.0 a month)
 ASSETS_PER_STAFF = {"hospital": 18_000_000, "community_center": 12_000_000, "clinic": 12_000_000}  # fen
 ASSETS_PER_BED = 25_000_000
 ASSETS_GROWTH = 0.002  # a month
@@ -65,7 +65,7 @@ class MonthlyStats:
         body = doc.find(f"{DOC}body")
         body.find(f"{DOC}period").set("value", self.month)
         for name, value in (("staffOnDuty", self.staff), ("approvedBeds", self.approved_beds),
-                            ("openBeds", self.open_beds), ("fixedAssets", _yuan(self.fixed_assets_fen)),
+                            ("openBeds", self.open_beds), ("fixedAssets", yuan(self.fixed_assets_fen)),
                             ("outpatientVisits", self.visits)):
             body.find(f"{DOC}{name}").text = str(value)
         discharges = body.find(f"{DOC}inpatientDischarges")
@@ -76,16 +76,16 @@ class MonthlyStats:
         for revenue in body.findall(f"{DOC}revenue"):
             body.remove(revenue)
         for category, fen in self.revenue_fen:
-            etree.SubElement(body, f"{DOC}revenue", category=category, amount=_yuan(fen))
+            etree.SubElement(body, f"{DOC}revenue", category=category, amount=yuan(fen))
         return doc
 
 
 def approved_beds(region: Region, pools: Pools, member: Institution) -> int:
-    """Beds for the year's planned stays at ``OCCUPANCY`` (tens, at least ten); 0 without wards."""
+    """Beds for the year's planned stays at ``OCCUPANCY`` on average (more in winter); 0 without wards."""
     if not member.inpatient:
         return 0
     admissions = sum(expected_visits(region, pools, member, month) for month in range(1, 13)) / VISITS_PER_ADMISSION
-    return max(10, math.ceil(admissions * MEAN_STAY_DAYS / 365 / OCCUPANCY / 10) * 10)
+    return max(1, math.ceil(admissions * MEAN_STAY_DAYS / 365 / OCCUPANCY))
 
 
 def plan_stats(ctx: MonthContext) -> list[MonthlyStats]:
@@ -125,8 +125,9 @@ class StatsTruth:
     def add(self, event) -> None:
         if isinstance(event, MonthlyStats):
             revenue = dict(event.revenue_fen)
+            discharges = "" if event.discharges is None else event.discharges
             self.rows.append((event.institution, event.month, event.staff, event.approved_beds, event.open_beds,
-                              event.fixed_assets_fen, event.visits, "" if event.discharges is None else event.discharges,
+                              event.fixed_assets_fen, event.visits, discharges,
                               *(revenue[c] for c in CATEGORIES), sum(revenue.values())))
 
     def files(self):

@@ -15,6 +15,7 @@ import copy
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import ClassVar
 
@@ -26,7 +27,6 @@ from schemas import EXAMPLES_DIR
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Region
 from .people import Typed, typed
-from .truth import _ratio, _yuan
 from .visits import CHINA, DOC, Pools, expected_visits, patient_element
 
 INPATIENT_ROOT = "2.16.156.10011.1.12"
@@ -46,6 +46,17 @@ DIAGNOSES = (
 DAILY_CHARGES = (("drugs", 25000, 90000), ("treatment", 8000, 35000), ("other", 6000, 15000))
 ADMISSION_EXAMINATIONS = (60000, 300000)
 OUTCOMES = (("1", 90), ("3", 5), ("2", 2), ("4", 2), ("5", 1))  # 离院方式 and their shares (%)
+
+
+def yuan(fen: int) -> str:
+    """An amount in fen as the documents write yuan (2 places)."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def ratio(numerator: int, denominator: int, factor: str) -> str:
+    """numerator / denominator × factor to 2 places, halves up, as region/truth.py writes indicators."""
+    value = Decimal(numerator) * Decimal(factor) / Decimal(denominator)
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -183,7 +194,7 @@ def render(stay: Stay, region: Region) -> etree._Element:
     for charge in list(charges):
         charges.remove(charge)
     for category, fen in stay.charges_fen:
-        etree.SubElement(charges, f"{DOC}charge", category=category, amount=_yuan(fen))
+        etree.SubElement(charges, f"{DOC}charge", category=category, amount=yuan(fen))
     return doc
 
 
@@ -208,9 +219,9 @@ class StayTruth:
         cell[3] += event.total_fen
 
     def files(self):
-        rows = [(institution, month, admissions, discharges, bed_days, fen, _yuan(fen),
-                 _ratio(bed_days, discharges, "1") if discharges else "",
-                 _ratio(fen, bed_days, "0.01") if bed_days else "")
+        rows = [(institution, month, admissions, discharges, bed_days, fen, yuan(fen),
+                 ratio(bed_days, discharges, "1") if discharges else "",
+                 ratio(fen, bed_days, "0.01") if bed_days else "")
                 for (institution, month), (admissions, discharges, bed_days, fen) in sorted(self.cells.items())]
         return {"stays.csv": (STAY_COLUMNS, rows)}
 
@@ -218,4 +229,4 @@ class StayTruth:
 PLANNERS.append(plan_stays)
 TRUTHS.append(StayTruth)
 
-__all__ = ["Stay", "StayTruth", "plan_stays", "render", "STAY_COLUMNS", "VISITS_PER_ADMISSION"]
+__all__ = ["Stay", "StayTruth", "yuan", "ratio", "plan_stays", "render", "STAY_COLUMNS", "VISITS_PER_ADMISSION"]

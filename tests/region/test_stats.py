@@ -71,7 +71,7 @@ def test_the_statistics_add_up_the_member_months_visits_and_stays(region_dir):
         assert all(0 <= later - earlier < earlier * 0.01 for earlier, later in zip(assets, assets[1:]))
     rh01 = stats["RH01", "2025-01"]
     occupied = int(stays["RH01", "2025-01"]["bed_days"]) / (int(rh01["open_beds"]) * 31)
-    assert 0.5 < occupied < 1.1  # the beds fit the stays (small region: the wards are small)
+    assert 0.6 < occupied < 1.35  # the beds fit the stays (85 % over the year, winter fuller; small wards here)
 
 
 def test_the_statistics_are_planned_after_the_visits_and_the_stays():
