@@ -3,14 +3,32 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from etl import jobs
+from etl.transform import Pseudonymizer
+from hub.cli.main import main
+from hub.exchange.models import Message
+from hub.store.db import make_engine, session_factory
+from olap import apply_schema
+from olap.cubes import Scope, execute, load_population, parse_query
+from olap.cubes.population import read_population_csv
+from olap.dimensions import (
+    disease_dimension, division_dimension, institution_dimension, load_dimension, vaccine_dimension,
+)
 from region import PLANNERS, Generated
 from region.stats import plan_stats
 from region.stays import plan_stays
 from schemas.validation import validate
+from tests.support.inbox import Store
 
 DOC = "{urn:hie:doc:v1}"
+PERIOD = {"from": "2025-01-01", "to": "2025-03-31"}
 
 
 def _rows(path):
@@ -84,3 +102,86 @@ def test_the_statistics_are_planned_after_the_visits_and_the_stays():
         if stats:
             assert stats[0].visits == sum(1 for e in events if e.kind == "OutpatientVisit")
             assert events.index(stats[0]) > max(i for i, e in enumerate(events) if e.kind == "OutpatientVisit")
+
+
+@pytest.mark.slow  # about 7 s: the processor, the ETL into chDB and eight cube queries
+def test_the_truth_files_are_what_the_cubes_say_after_a_load(region_dir, tmp_path, chdb_olap):
+    """Stays, monthly statistics and the public-health kinds of the small region through the real processor,
+    ETL and cubes: the cubes' cells are the truth's, every published value is the truth's, every cell of fewer
+    than five persons is withheld."""
+    data = tmp_path / "hub"
+    assert CliRunner().invoke(main, ["registry", "import", "--data-dir", str(data),
+                                     str(region_dir / "registry.json")]).exit_code == 0
+    engine = make_engine(f"sqlite:///{data / 'hub.db'}")
+    store = Store(session_factory(engine))
+    generated = Generated.open(region_dir)
+    delivered = 0
+    for member, _, _, events in generated.events():
+        documents = [e.render(generated.region) for e in events if e.kind != "OutpatientVisit"]
+        delivered += len(documents)
+        for start in range(0, len(documents), 200):
+            store.deliver(*documents[start:start + 200], member=member.code)
+    store.process()
+    with store.sessions() as session:  # every document stored: none rejected, none left waiting
+        assert Counter(status for (status,) in session.execute(select(Message.status))) == {"processed": delivered}
+    apply_schema(chdb_olap)
+    jobs.backfill(store.sessions, chdb_olap, Pseudonymizer(b"region-test-key-0123456789abcdef"),
+                  start=date(2020, 1, 1), end=date(2026, 1, 1))
+    with engine.connect() as connection:
+        load_dimension(chdb_olap, "dim_institution", institution_dimension(connection))
+    for name, frame in (("dim_division", division_dimension()), ("dim_disease", disease_dimension()),
+                        ("dim_vaccine", vaccine_dimension())):
+        load_dimension(chdb_olap, name, frame)
+    load_population(chdb_olap, read_population_csv(region_dir / "population.csv"))
+    engine.dispose()
+    truth = {name: _rows(region_dir / "truth" / f"{name}.csv")
+             for name in ("stays", "stats", "public-health", "diseases", "diseases-by-residence")}
+    by_cell = {"institution.institution": "institution", "date.month": "month", "disease.disease": "disease",
+               "residence.district": "division", "institution.district": "district"}
+
+    def check(cube, measures, group_by, rows, persons, *, expected=None):
+        query = {"measures": measures, "group_by": list(group_by), "period": PERIOD}
+        answer = execute(chdb_olap, parse_query(cube, query, today=date(2026, 1, 1)), scope=Scope())
+        want = {tuple(row[by_cell[level]] for level in group_by): row for row in rows
+                if PERIOD["from"][:7] <= row["month"] <= PERIOD["to"][:7]}
+        cells = {tuple(cell[level] for level in group_by): cell for cell in answer["cells"]}
+        assert set(cells) == {key for key, row in want.items() if persons is None or int(row[persons]) > 0}, cube
+        for key, cell in cells.items():
+            if persons is not None and int(want[key][persons]) < 5:
+                assert cell["suppressed"], (cube, key)
+            elif not cell["suppressed"]:
+                assert {m: cell[m] for m in measures} == {
+                    m: int(want[key][column]) for m, column in (expected or dict(zip(measures, measures))).items()}, key
+        return sum(not cell["suppressed"] for cell in cells.values())
+
+    cells = ("institution.institution", "date.month")
+    assert check("admissions", ["admissions"], cells, truth["stays"], "admissions") == 3
+    assert check("discharges", ["discharges", "bed_days", "total_fen"], cells, truth["stays"], "discharges") == 3
+    stats = [{**row, "reports": "1", "open_bed_days": str(int(row["open_beds"]) * {"01": 31, "02": 28, "03": 31}[
+        row["month"][5:]])} for row in truth["stats"]]  # a cube without persons: nothing withheld
+    assert check("institution_month", ["reports", "staff_months", "reported_visits", "open_bed_days",
+                                       "fixed_assets_fen", "revenue_fen"], cells, stats, None,
+                 expected={"reports": "reports", "staff_months": "staff_on_duty",
+                           "reported_visits": "outpatient_visits", "open_bed_days": "open_bed_days",
+                           "fixed_assets_fen": "fixed_assets_fen", "revenue_fen": "revenue_fen"}) == 42
+    # a child or a woman belongs to one centre of her district: the centres' distinct persons add up by district
+    district_of = {i.code: i.division for i in generated.region.institutions}
+    summed = {}
+    for row in truth["public-health"]:
+        cell = summed.setdefault((district_of[row["institution"]], row["month"]),
+                                 dict.fromkeys(list(row)[2:], 0) | {"district": district_of[row["institution"]],
+                                                                     "month": row["month"]})
+        for column in list(row)[2:]:
+            cell[column] += int(row[column])
+    care, cells = list(summed.values()), ("institution.district", "date.month")
+    assert check("immunization", ["doses", "children"], cells, care, "vaccinated",
+                 expected={"doses": "doses", "children": "vaccinated"}) > 3
+    check("child", ["checkups", "children"], cells, care, "children_checked",
+          expected={"checkups": "child_checkups", "children": "children_checked"})
+    check("maternal", ["checkups", "women", "antenatal_checkups", "antenatal_women"], cells, care, "women",
+          expected={"checkups": "maternal_checkups", "women": "women", "antenatal_checkups": "antenatal_checkups",
+                    "antenatal_women": "antenatal_women"})
+    assert check("diseases", ["cases"], ("institution.institution", "date.month", "disease.disease"),
+                 truth["diseases"], "cases") > 3
+    assert check("diseases", ["cases"], ("residence.district", "date.month", "disease.disease"),
+                 truth["diseases-by-residence"], "cases") > 0
