@@ -114,11 +114,12 @@ def outbreak_plan(region: Region, pools: Pools, *, seed: int, year: int) -> Outb
     staff = min(len(adults), size // 6)
     chosen = rng.sample(pupils, min(len(pupils), size - staff)) + rng.sample(adults, staff)
     reporters = ["RH01", *(c.code for c in centres(region, division))]
+    weights = [4, *(6 / (len(reporters) - 1) for _ in reporters[1:])]  # the hospital 40 %, the centres the rest
     cases = []
     for person in sorted(chosen, key=lambda p: p.id):
         onset = start + timedelta(days=min(OUTBREAK_DAYS - 1, int(rng.triangular(0, OUTBREAK_DAYS, 3))))
         cases.append(OutbreakCase(person, onset, onset + timedelta(days=rng.choice((0, 1, 1, 2))),
-                                  rng.choices(reporters, weights=(4, 3, 3))[0]))
+                                  rng.choices(reporters, weights=weights)[0]))
     return Outbreak(OUTBREAK_DISEASE, division, start, tuple(cases))
 
 
@@ -178,6 +179,8 @@ def _hfmd(ctx: MonthContext, rng: random.Random) -> list[tuple]:
     if not share:
         return []
     pool = _toddlers(ctx.pools, None if member.kind == "hospital" else member.division, ctx.year)
+    if not pool:
+        return []
     first = date(ctx.year, ctx.month, 1)
     days = ((first + timedelta(days=31)).replace(day=1) - first).days
     doctors = ctx.region.doctors_of(member.code, "EK" if member.kind == "hospital" else "QK")

@@ -58,7 +58,8 @@ def pregnancies(pools: Pools, *, seed: int, division: str, year: int) -> tuple[P
     for baby in babies:
         mothers = [p for p in households[baby.household]
                    if p.sex == "2" and 18 <= p.age_at(baby.birth_date) <= 48]
-        deliveries.append((mothers[0] if mothers else rng.choice(women), baby.birth_date))
+        if mothers or women:
+            deliveries.append((mothers[0] if mothers else rng.choice(women), baby.birth_date))
     mothers = {mother.id for mother, _ in deliveries}
     available = [w for w in women if w.id not in mothers]
     this_year = sum(1 for baby in babies if baby.birth_date.year == year)
