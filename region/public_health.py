@@ -86,10 +86,9 @@ def centres(region: Region, division: str) -> tuple[Institution, ...]:
     return tuple(i for i in region.care_givers if i.kind == "community_center" and i.division == division)
 
 
-def centre_of(region: Region, person: Person) -> str:
-    """The community centre a person's public-health care belongs to (one of the district's, by household)."""
-    options = centres(region, person.division)
-    return options[person.household % len(options)].code
+def centre_of(person: Person, options: tuple[Institution, ...]) -> Institution:
+    """Which of its district's centres (``centres``) a person's public-health care belongs to: by household."""
+    return options[person.household % len(options)]
 
 
 def add_months(day: date, months: int) -> date:
@@ -132,7 +131,7 @@ def _children(ctx: MonthContext) -> list[Person]:
     first = date(ctx.year, ctx.month, 1)
     options = centres(ctx.region, ctx.member.division)
     return [p for p in _young(ctx.pools, ctx.member.division, ctx.year)
-            if _months_old(p.birth_date, first) < 84 and options[p.household % len(options)] == ctx.member]
+            if _months_old(p.birth_date, first) < 84 and centre_of(p, options) == ctx.member]
 
 
 # ----- immunizations -----

@@ -13,7 +13,7 @@ diarrhoea and the one injected outbreak.
 - **The outbreak**: a norovirus cluster (310) in a school of one district, ``outbreak_plan``: its
   district, start and size come from ``(seed, "outbreak", year)`` alone, between 6 January and
   3 March (so the small region holds it too), about 0.35 % of the district's residents (12 at
-  least), onsets over two weeks; reported by RH01 and the district's centres.
+  least), onsets over two weeks; reported by RH01 (40 %) or the case's own centre.
 
 Each report is dated by its diagnosis day (the diseases cube's date) and planned in that member-month.
 """
@@ -31,7 +31,7 @@ from lxml import etree
 from .events import PLANNERS, MonthContext
 from .model import Region
 from .people import Person, Typed, typed
-from .public_health import centres, document, recode, residents
+from .public_health import centre_of, centres, document, recode, residents
 from .visits import CHINA, DOC, Pools, Visit, patient_element
 
 # the hub's notifiable-disease codes reported here → their class (schemas/codes/notifiable-diseases.csv)
@@ -113,13 +113,12 @@ def outbreak_plan(region: Region, pools: Pools, *, seed: int, year: int) -> Outb
     adults = [p for p in people if 25 <= p.age_at(start) <= 55]
     staff = min(len(adults), size // 6)
     chosen = rng.sample(pupils, min(len(pupils), size - staff)) + rng.sample(adults, staff)
-    reporters = ["RH01", *(c.code for c in centres(region, division))]
-    weights = [4, *(6 / (len(reporters) - 1) for _ in reporters[1:])]  # the hospital 40 %, the centres the rest
+    options = centres(region, division)
     cases = []
     for person in sorted(chosen, key=lambda p: p.id):
         onset = start + timedelta(days=min(OUTBREAK_DAYS - 1, int(rng.triangular(0, OUTBREAK_DAYS, 3))))
         cases.append(OutbreakCase(person, onset, onset + timedelta(days=rng.choice((0, 1, 1, 2))),
-                                  rng.choices(reporters, weights=weights)[0]))
+                                  "RH01" if rng.random() < 0.4 else centre_of(person, options).code))
     return Outbreak(OUTBREAK_DISEASE, division, start, tuple(cases))
 
 

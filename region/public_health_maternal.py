@@ -24,7 +24,7 @@ from .events import PLANNERS, MonthContext
 from .model import Region
 from .people import Person, Typed, typed
 from .public_health import (
-    HEALTH_RECORD_ROOT, at_clinic_hours, centres, document, health_record, residents, taken_on,
+    HEALTH_RECORD_ROOT, at_clinic_hours, centre_of, centres, document, health_record, residents, taken_on,
 )
 from .visits import DOC, Pools, patient_element
 
@@ -136,7 +136,7 @@ def plan_maternal_checkups(ctx: MonthContext) -> list[MaternalCheckup]:
     options = centres(ctx.region, ctx.member.division)
     drafts = []
     for pregnancy in pregnancies(ctx.pools, seed=ctx.seed, division=ctx.member.division, year=ctx.year):
-        if options[pregnancy.mother.household % len(options)] != ctx.member:
+        if centre_of(pregnancy.mother, options) != ctx.member:
             continue
         for due, antenatal in _due(pregnancy):
             day = taken_on(rng, due, year=ctx.year, month=ctx.month)
