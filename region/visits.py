@@ -218,10 +218,15 @@ def render(visit: Visit, region: Region) -> etree._Element:
 
 
 def _patient(visit: Visit) -> etree._Element:
-    typed_, patient = visit.patient, etree.Element(f"{DOC}patient")
+    return patient_element(visit.patient, number=visit.outpatient_no)
+
+
+def patient_element(typed_: Typed, *, number: str, root: str = OUTPATIENT_ROOT) -> etree._Element:
+    """The header's ``patient`` of a record as typed, with the member's own number for the person."""
+    patient = etree.Element(f"{DOC}patient")
     if typed_.resident_id:
         etree.SubElement(patient, f"{DOC}id", root=RESIDENT_ROOT, extension=typed_.resident_id)
-    etree.SubElement(patient, f"{DOC}id", root=OUTPATIENT_ROOT, extension=visit.outpatient_no)
+    etree.SubElement(patient, f"{DOC}id", root=root, extension=number)
     etree.SubElement(patient, f"{DOC}name").text = typed_.name
     if typed_.sex:
         etree.SubElement(patient, f"{DOC}sex", code=typed_.sex, codeSystem="GB/T 2261.1")
@@ -241,4 +246,4 @@ def documents(region: Region, pools: Pools, *, seed: int, periods: list[tuple[in
             yield visit, render(visit, region)
 
 
-__all__ = ["Visit", "Pools", "expected_visits", "plan_month", "months", "member_months", "render", "documents"]
+__all__ = ["Visit", "Pools", "expected_visits", "patient_element", "plan_month", "months", "member_months", "render", "documents"]
