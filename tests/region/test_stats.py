@@ -24,6 +24,7 @@ from olap.dimensions import (
 from region import PLANNERS, Generated
 from region.stats import plan_stats
 from region.stays import plan_stays
+from region.visits import Visit
 from schemas.validation import validate
 from tests.support.inbox import Store
 
@@ -75,12 +76,16 @@ def test_the_statistics_add_up_the_member_months_visits_and_stays(region_dir):
     practitioners = Counter(p.institution for p in generated.region.practitioners)
     stats = {(r["institution"], r["month"]): r for r in _rows(region_dir / "truth" / "stats.csv")}
     for (institution, month), row in stats.items():
-        assert row["outpatient_visits"] == visits[institution, month]["visits"]
+        # the hospitals' imperfect messages (region/defects.py: corrections, cancellations, a flawed extra visit)
+        # move what the cube counts a little away from what their statistics report, as in real life
+        slack = 0.02 if institution.startswith("RH") else 0
+        counted = int(visits[institution, month]["visits"])
+        assert abs(int(row["outpatient_visits"]) - counted) <= slack * counted
         stay = stays.get((institution, month))
         assert row["inpatient_discharges"] == (stay["discharges"] if institution == "RH01" else "")
         care = int(visits[institution, month]["total_fen"]) + (int(stay["total_fen"]) if stay else 0)
-        assert care < int(row["revenue_fen"]) < care * 1.1
-        assert int(row["revenue_drugs_fen"]) >= int(visits[institution, month]["drug_fen"])
+        assert care * (1 - slack) < int(row["revenue_fen"]) < care * 1.1
+        assert int(row["revenue_drugs_fen"]) >= int(visits[institution, month]["drug_fen"]) * (1 - slack)
         assert int(row["staff_on_duty"]) > practitioners[institution]
         assert int(row["open_beds"]) <= int(row["approved_beds"]) and (int(row["approved_beds"]) > 0) == (
             institution == "RH01")
@@ -100,8 +105,8 @@ def test_the_statistics_are_planned_after_the_visits_and_the_stays():
         stats = [e for e in events if e.kind == "InstitutionMonthlyStats"]
         assert len(stats) == (1 if member.sees_patients else 0)
         if stats:
-            assert stats[0].visits == sum(1 for e in events if e.kind == "OutpatientVisit")
-            assert events.index(stats[0]) > max(i for i, e in enumerate(events) if e.kind == "OutpatientVisit")
+            planned = [i for i, e in enumerate(events) if type(e) is Visit]  # not defects.py's messages
+            assert stats[0].visits == len(planned) and events.index(stats[0]) > max(planned)
 
 
 @pytest.mark.slow  # about 7 s: the processor, the ETL into chDB and eight cube queries
@@ -117,7 +122,8 @@ def test_the_truth_files_are_what_the_cubes_say_after_a_load(region_dir, tmp_pat
     generated = Generated.open(region_dir)
     delivered = 0
     for member, _, _, events in generated.events():
-        documents = [e.render(generated.region) for e in events if e.kind != "OutpatientVisit"]
+        documents = [e.render(generated.region) for e in events  # not the visits, nor defects.py's messages
+                     if e.kind != "OutpatientVisit" and type(e).__module__ != "region.defects"]
         delivered += len(documents)
         for start in range(0, len(documents), 200):
             store.deliver(*documents[start:start + 200], member=member.code)
