@@ -1,0 +1,164 @@
+"""Clinics whose HIS gives rows: a CSV export per month, or its own database table read by watermark.
+
+Both are read by the agent's row maps (docs/adapters.md, "Row maps"): one row per visit, the
+HIS's own department codes and sex codes translated by the map's ``codes``, each charge category
+in its own column. The CSV export carries no version column (version 1); the database table has
+a revision counter (``REVISION``, 1), mapped as the version so the growing row id (``ID``, the
+watermark) does not become one.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .model import CLINIC_DEPARTMENTS
+from .visits import Visit
+
+SETTLED_AFTER = timedelta(minutes=20)  # the visit's document is written when it is settled (visits.render)
+
+# ---------------------------------------------------------------- CSV export
+
+CSV_DEPARTMENTS = {"QK": "101", "YF": "102", "EB": "103"}  # registry code → the export's 科室代码
+CSV_COLUMNS = ("就诊流水号", "就诊时间", "结算时间", "身份证号", "门诊号", "姓名", "性别", "出生日期", "联系电话",
+               "现住址", "行政区划", "科室代码", "急诊", "诊断编码", "西药费", "检查费", "治疗费", "其他费", "医生工号",
+               "医生姓名")
+CSV_SEX = {"1": "男", "2": "女"}
+CSV_FEES = {"drugs": "西药费", "examinations": "检查费", "treatment": "治疗费", "other": "其他费"}
+
+
+def _yuan(fen: int | None) -> str:
+    return "" if fen is None else f"{fen // 100}.{fen % 100:02d}"
+
+
+def _local(moment: datetime) -> str:
+    """A local time as the HIS writes it: no offset (the source's timezone, +08:00, is the region's)."""
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+def _settled(visit: Visit) -> datetime:
+    return visit.time + SETTLED_AFTER
+
+
+def csv_file(visits: list[Visit], *, encoding: str) -> bytes:
+    """One CSV export (header + a row per visit) in ``encoding``, CRLF line ends as Windows writes them."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for visit in visits:
+        typed, fees = visit.patient, dict(visit.charges_fen)
+        writer.writerow((visit.record_id, _local(visit.time), _local(_settled(visit)), typed.resident_id or "",
+                         visit.outpatient_no, typed.name, CSV_SEX.get(typed.sex or "", ""),
+                         typed.birth_date.isoformat(), typed.phone or "", typed.address or "",
+                         typed.division if typed.address else "", CSV_DEPARTMENTS[visit.department],
+                         "是" if visit.emergency else "否", visit.diagnosis,
+                         *(_yuan(fees.get(category)) for category in CSV_FEES), *visit.practitioner))
+    return out.getvalue().encode(encoding)
+
+
+def csv_source(*, encoding: str) -> dict[str, Any]:
+    """The ``[[sources]]`` entry (as values) that reads the CSV exports."""
+    return {"name": "his-csv", "kind": "csv", "folder": "csv-in", "pattern": "*.csv", "after": "keep",
+            "settle_seconds": 0, "encoding": encoding, "document": "OutpatientVisit", "key": "就诊流水号",
+            "fields": {
+                "effective_time": "结算时间", "practitioner.code": "医生工号", "practitioner.name": "医生姓名",
+                "patient.resident_id": "身份证号", "patient.outpatient_no": "门诊号", "patient.name": "姓名",
+                "patient.sex": {"column": "性别", "codes": {local: code for code, local in CSV_SEX.items()}},
+                "patient.birth_date": "出生日期", "patient.telecom": "联系电话", "patient.address": "现住址",
+                "patient.division": "行政区划", "visitTime": "就诊时间",
+                "department": {"column": "科室代码", "codes": _codes(CSV_DEPARTMENTS)}, "emergency": "急诊",
+                "diagnosis.code": "诊断编码", **{f"charges.{category}": column for category, column in CSV_FEES.items()}}}
+
+
+# ---------------------------------------------------------------- HIS database
+
+TABLE = "OUTP_VISIT"
+DB_DEPARTMENTS = {"QK": "0201", "YF": "0101", "EB": "0901"}
+DB_FEES = {"drugs": "DRUG_FEE", "examinations": "EXAM_FEE", "treatment": "TREAT_FEE", "other": "OTHER_FEE"}
+_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+    ID INTEGER PRIMARY KEY AUTOINCREMENT,  -- grows with every row written: the agent's watermark
+    VISIT_NO TEXT NOT NULL UNIQUE, VISIT_TIME TEXT NOT NULL, SETTLE_TIME TEXT NOT NULL,
+    ID_CARD_NO TEXT, OUTP_NO TEXT NOT NULL, PAT_NAME TEXT NOT NULL, SEX_CODE TEXT, BIRTH_DATE TEXT NOT NULL,
+    PHONE TEXT, ADDRESS TEXT, AREA_CODE TEXT, DEPT_CODE TEXT NOT NULL, EMERGENCY_FLAG TEXT NOT NULL,
+    DIAG_CODE TEXT NOT NULL, DRUG_FEE DECIMAL(10,2), EXAM_FEE DECIMAL(10,2), TREAT_FEE DECIMAL(10,2),
+    OTHER_FEE DECIMAL(10,2), DOCTOR_CODE TEXT NOT NULL, DOCTOR_NAME TEXT NOT NULL,
+    REVISION INTEGER NOT NULL DEFAULT 1
+)"""
+_INSERT_COLUMNS = ("VISIT_NO", "VISIT_TIME", "SETTLE_TIME", "ID_CARD_NO", "OUTP_NO", "PAT_NAME", "SEX_CODE",
+                   "BIRTH_DATE", "PHONE", "ADDRESS", "AREA_CODE", "DEPT_CODE", "EMERGENCY_FLAG", "DIAG_CODE",
+                   *DB_FEES.values(), "DOCTOR_CODE", "DOCTOR_NAME", "REVISION")
+
+
+def _db_row(visit: Visit) -> tuple:
+    typed, fees = visit.patient, dict(visit.charges_fen)
+    return (visit.record_id, _local(visit.time), _local(_settled(visit)), typed.resident_id, visit.outpatient_no,
+            typed.name, typed.sex, typed.birth_date.isoformat(), typed.phone, typed.address,
+            typed.division if typed.address else None, DB_DEPARTMENTS[visit.department],
+            "1" if visit.emergency else "0", visit.diagnosis,
+            *(_yuan(fees[category]) if category in fees else None for category in DB_FEES),
+            *visit.practitioner, 1)
+
+
+def insert_visits(path: Path, visits: list[Visit]) -> int:
+    """Write ``visits`` into the HIS table in one transaction; rows already there (a re-run) are left
+    alone. Returns the rows added."""
+    db = sqlite3.connect(path, timeout=30.0)
+    try:
+        with db:
+            db.execute(_SCHEMA)
+            before = db.total_changes
+            db.executemany(f"INSERT INTO {TABLE} ({', '.join(_INSERT_COLUMNS)}) VALUES "
+                           f"({', '.join('?' * len(_INSERT_COLUMNS))}) ON CONFLICT (VISIT_NO) DO NOTHING",
+                           [_db_row(visit) for visit in visits])
+            return db.total_changes - before
+    finally:
+        db.close()
+
+
+def database_source(path: Path) -> dict[str, Any]:
+    """The ``[[sources]]`` entry (as values) that reads the HIS table by watermark."""
+    return {"name": "his-db", "kind": "database", "database": f"sqlite:///{path.resolve()}", "table": TABLE,
+            "watermark": "ID", "batch_size": 1000, "document": "OutpatientVisit", "key": "VISIT_NO",
+            "fields": {
+                "effective_time": "SETTLE_TIME", "version": "REVISION", "practitioner.code": "DOCTOR_CODE",
+                "practitioner.name": "DOCTOR_NAME", "patient.resident_id": "ID_CARD_NO",
+                "patient.outpatient_no": "OUTP_NO", "patient.name": "PAT_NAME", "patient.sex": "SEX_CODE",
+                "patient.birth_date": "BIRTH_DATE", "patient.telecom": "PHONE", "patient.address": "ADDRESS",
+                "patient.division": "AREA_CODE", "visitTime": "VISIT_TIME",
+                "department": {"column": "DEPT_CODE", "codes": _codes(DB_DEPARTMENTS)}, "emergency": "EMERGENCY_FLAG",
+                "diagnosis.code": "DIAG_CODE", **{f"charges.{category}": column for category, column in DB_FEES.items()}}}
+
+
+def _codes(local: dict[str, str]) -> dict[str, str]:
+    """The map's translation of a HIS's department codes to the standard 诊疗科目 codes."""
+    return {local[code]: standard for code, _, standard, _ in CLINIC_DEPARTMENTS}
+
+
+# ---------------------------------------------------------------- TOML
+
+def toml_value(value: Any) -> str:
+    """``value`` as TOML: text (JSON's escapes are TOML's), whole numbers, inline tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def toml_source(entry: dict[str, Any]) -> str:
+    """One ``[[sources]]`` entry: its scalar settings, then its ``[sources.fields]`` table."""
+    lines = ["[[sources]]", *(f"{key} = {toml_value(value)}" for key, value in entry.items() if key != "fields")]
+    if entry.get("fields"):
+        lines += ["[sources.fields]", *(f"{json.dumps(name, ensure_ascii=False)} = {toml_value(spec)}"
+                                        for name, spec in entry["fields"].items())]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["CSV_COLUMNS", "CSV_DEPARTMENTS", "DB_DEPARTMENTS", "TABLE", "csv_file", "csv_source", "insert_visits",
+           "database_source", "toml_value", "toml_source"]

@@ -1,0 +1,221 @@
+"""The clinics' channels: what the agent builds from each clinic's HIS is the region's own document.
+
+A small region's member-months are written into a clinic's source (HL7 v2 files, a CSV export, the
+HIS's database table), the real agent collects it in process (no hub: collecting only fills the
+outbox) and every document in the outbox is compared with ``Visit.render`` field by field, then as
+a whole.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from adapters.agent.config import load
+from adapters.agent.runtime import Agent
+from certs import init_pki, issue_member
+from region import Generated, RegionError
+from region.channels import CHANNELS, ClinicSite
+from region.events import plan
+from tests.support.documents import document
+
+D = "{urn:hie:doc:v1}"
+HUB_URL = "http://127.0.0.1:9/soap/exchange"  # collecting never calls the hub
+# one member per channel and character set: HL7 UTF-8 / GB 18030, CSV UTF-8 / GB 18030, database
+SAMPLED = ("RC01", "RC03", "RC02", "RC08", "RC04")
+MONTH = (2025, 2)
+
+
+@pytest.fixture(scope="module")
+def generated(region_dir) -> Generated:
+    return Generated.open(region_dir)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("region-pki")
+    init_pki(root, hub_name="合成区域卫生信息平台")
+    for member in SAMPLED:
+        issue_member(root, member=member)
+    return root
+
+
+def month_events(generated: Generated, code: str, month: tuple[int, int] = MONTH) -> list:
+    year, number = month
+    return plan(generated.region, generated.pools(), generated.region.institution(code), seed=generated.seed,
+                year=year, month=number)
+
+
+def outbox_documents(agent: Agent) -> dict[str, etree._Element]:
+    """The documents the agent holds, by document id (read back from its outbox)."""
+    with agent.outbox() as outbox:
+        assert outbox.quarantined() == []
+        found = {}
+        for item in outbox.backlog(100_000):
+            doc = etree.fromstring(item.document)
+            found[doc.find(f"{D}header/{D}id").get("extension")] = doc
+        return found
+
+
+def fields(doc: etree._Element) -> dict:
+    """What the hub and the cubes read of an OutpatientVisit."""
+    header, body = doc.find(f"{D}header"), doc.find(f"{D}body")
+    patient = header.find(f"{D}patient")
+
+    def attr(parent, path, name="value"):
+        element = parent.find(path)
+        return None if element is None else element.get(name)
+
+    address = patient.find(f"{D}address")
+    return {
+        "type": etree.QName(doc).localname, "id": (attr(header, f"{D}id", "root"), attr(header, f"{D}id", "extension")),
+        "version": header.findtext(f"{D}version"), "typeCode": attr(header, f"{D}typeCode", "code"),
+        "templateId": attr(header, f"{D}templateId", "root"), "effectiveTime": attr(header, f"{D}effectiveTime"),
+        "institution": dict(header.find(f"{D}author/{D}institution").attrib),
+        "practitioner": dict(header.find(f"{D}author/{D}practitioner").attrib),
+        "patient.ids": [(i.get("root"), i.get("extension")) for i in patient.findall(f"{D}id")],
+        "patient.name": patient.findtext(f"{D}name"), "patient.sex": attr(patient, f"{D}sex", "code"),
+        "patient.birthDate": attr(patient, f"{D}birthDate"), "patient.telecom": attr(patient, f"{D}telecom"),
+        "patient.address": None if address is None else (address.text, address.get("division")),
+        "visitTime": attr(body, f"{D}visitTime"), "department": dict(body.find(f"{D}department").attrib),
+        "emergency": body.findtext(f"{D}emergency"),
+        "diagnosis": [dict(d.attrib) for d in body.findall(f"{D}diagnosis")],
+        "charges": [dict(c.attrib) for c in body.findall(f"{D}charges/{D}charge")],
+    }
+
+
+def canonical(doc: etree._Element) -> bytes:
+    """The document without layout whitespace and without sex/@codeSystem, a constant ("GB/T 2261.1")
+    that the template carries, the adapters' builder does not write and nothing reads."""
+    doc = etree.fromstring(etree.tostring(doc))
+    for element in doc.iter():
+        element.tail = None
+        if element.text is not None and not element.text.strip():
+            element.text = None
+    for sex in doc.iter(f"{D}sex"):
+        sex.attrib.pop("codeSystem", None)
+    return etree.tostring(doc, method="c14n")
+
+
+def test_every_community_member_has_one_of_three_channels(generated):
+    community = {i.code for i in generated.region.institutions if i.kind in ("community_center", "clinic")}
+    assert set(CHANNELS) == community
+    kinds = [channel.kind for channel in CHANNELS.values()]
+    assert {kind: kinds.count(kind) for kind in kinds} == {"hl7v2": 4, "csv": 4, "database": 4}
+    assert CHANNELS["RC03"].kind == "hl7v2" and CHANNELS["RC03"].encoding == "gb18030"
+    assert [code for code, c in CHANNELS.items() if c.kind == "csv" and c.encoding == "gb18030"] == ["RC08"]
+    for division in {i.division for i in generated.region.institutions if i.code in community}:  # each district, each channel
+        assert {c.kind for code, c in CHANNELS.items()
+                if generated.region.institution(code).division == division} == {"hl7v2", "csv", "database"}
+
+
+@pytest.mark.parametrize("code", SAMPLED)
+def test_the_agent_builds_the_rendered_visit_from_each_channel(code, generated, pki, tmp_path):
+    member = generated.region.institution(code)
+    site = ClinicSite(tmp_path / code, member, generated.region)
+    events = []
+    for month in generated.periods:  # the small region's three months, each written as the loader does
+        of_month = month_events(generated, code, month)
+        assert site.write(of_month).visits == len(of_month) > 20
+        events += of_month
+    agent = Agent(load(site.config(HUB_URL, pki)))
+    agent.collect()
+    built = outbox_documents(agent)
+    assert sorted(built) == sorted(visit.record_id for visit in events)
+    for visit in events:
+        expected = visit.render(generated.region)
+        assert fields(built[visit.record_id]) == fields(expected), visit.record_id
+        assert canonical(built[visit.record_id]) == canonical(expected), visit.record_id
+    typed = [visit.patient for visit in events]  # the months hold the variants the comparison must cover
+    assert any(t.resident_id for t in typed) and any(not t.resident_id for t in typed)
+    assert any(not t.address for t in typed) and any(not t.phone for t in typed) and any(not t.sex for t in typed)
+
+
+def test_gb18030_files_name_their_character_set(generated, tmp_path):
+    hl7 = ClinicSite(tmp_path / "RC03", generated.region.institution("RC03"), generated.region)
+    hl7.write(month_events(generated, "RC03"))
+    data = b"".join(p.read_bytes() for p in sorted((tmp_path / "RC03" / "hl7-in").glob("*.hl7")))
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    messages = [m for m in data.decode("gb18030").split("\r\n") if m]
+    assert all(m.split("\r")[0].endswith("|CHN|GB 18030-2000") for m in messages)
+    exported = ClinicSite(tmp_path / "RC08", generated.region.institution("RC08"), generated.region)
+    exported.write(month_events(generated, "RC08"))
+    data = next((tmp_path / "RC08" / "csv-in").glob("*.csv")).read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert data.decode("gb18030").startswith("就诊流水号,")
+
+
+def _source_state(site: ClinicSite) -> dict:
+    files = {p.relative_to(site.root).as_posix(): p.read_bytes() for p in site.root.rglob("*")
+             if p.is_file() and "state" not in p.parts and p.suffix in (".hl7", ".csv", ".xml")}
+    if site.database.exists():
+        with sqlite3.connect(site.database) as db:
+            files["rows"] = db.execute("SELECT * FROM OUTP_VISIT ORDER BY ID").fetchall()
+    return files
+
+
+@pytest.mark.parametrize("code", ("RC01", "RC02", "RC04"))
+def test_writing_a_month_again_writes_nothing_new(code, generated, pki, tmp_path):
+    site = ClinicSite(tmp_path / code, generated.region.institution(code), generated.region)
+    events = month_events(generated, code)
+    assert site.write(events).changed > 0
+    written = _source_state(site)
+    assert site.write(events).changed == 0 and _source_state(site) == written  # a re-run before the agent ran
+    agent = Agent(load(site.config(HUB_URL, pki)))
+    assert sum(r.added for r in agent.collect()) == len(events)
+    collected = _source_state(site)  # files moved into the done folder
+    assert site.write(events).changed == 0 and _source_state(site) == collected  # a re-run after it ran
+    assert sum(r.added for r in agent.collect()) == 0
+    assert len(outbox_documents(agent)) == len(events)
+    # the next month is new: written, collected, nothing of the first twice
+    following = month_events(generated, code, (2025, 3))
+    assert site.write(following).changed > 0
+    assert sum(r.added for r in agent.collect()) == len(following)
+    assert len(outbox_documents(agent)) == len(events) + len(following)
+
+
+@dataclass(frozen=True)
+class Immunization:
+    """An event of another kind, as other planners make them: a canonical document rendered on demand."""
+
+    record_id: str
+    institution: str
+    person_id: str | None = None
+    kind: str = "Immunization"
+    month: str = "2025-02"
+
+    def render(self, region) -> etree._Element:
+        doc = document("Immunization", institution=self.institution, document_id=self.record_id)
+        doc.find(f"{D}header/{D}author/{D}institution").set("name", region.institution(self.institution).name)
+        return doc
+
+
+def test_other_kinds_of_events_go_as_canonical_files_of_the_public_health_system(generated, pki, tmp_path):
+    site = ClinicSite(tmp_path / "RC04", generated.region.institution("RC04"), generated.region)
+    visits = month_events(generated, "RC04")
+    shots = [Immunization(f"RC04-SYN-IM-202502-{n:05d}", "RC04") for n in range(1, 4)]
+    written = site.write([*visits, *shots])
+    assert (written.visits, written.documents) == (len(visits), 3)
+    assert sorted(p.name for p in (site.root / "canonical-in").glob("*.xml")) == [f"{s.record_id}.xml" for s in shots]
+    agent = Agent(load(site.config(HUB_URL, pki)))
+    agent.collect()
+    built = outbox_documents(agent)
+    assert len(built) == len(visits) + 3
+    for shot in shots:
+        assert canonical(built[shot.record_id]) == canonical(shot.render(generated.region))
+    assert site.write(shots).changed == 0
+
+
+def test_a_site_takes_community_members_and_their_own_events_only(generated, tmp_path):
+    with pytest.raises(RegionError) as refused:
+        ClinicSite(tmp_path / "RH01", generated.region.institution("RH01"), generated.region)
+    assert refused.value.code == "region.channel.unknown"
+    site = ClinicSite(tmp_path / "RC01", generated.region.institution("RC01"), generated.region)
+    with pytest.raises(RegionError) as refused:
+        site.write(month_events(generated, "RC02"))
+    assert refused.value.code == "region.channel.member"
