@@ -83,7 +83,6 @@ name = "his-hl7"
 kind = "hl7v2"
 folder = "hl7-in"
 pattern = "*.hl7"
-after = "keep"
 settle_seconds = 0
 default_charset = "{CHARSETS[encoding]}"
 [sources.identifier_types]

@@ -62,8 +62,7 @@ def csv_file(visits: list[Visit], *, encoding: str) -> bytes:
 
 def csv_source(*, encoding: str) -> dict[str, Any]:
     """The ``[[sources]]`` entry (as values) that reads the CSV exports."""
-    return {"name": "his-csv", "kind": "csv", "folder": "csv-in", "pattern": "*.csv", "after": "keep",
-            "settle_seconds": 0, "encoding": encoding, "document": "OutpatientVisit", "key": "就诊流水号",
+    return {"name": "his-csv", "kind": "csv", "folder": "csv-in", "pattern": "*.csv", "settle_seconds": 0, "encoding": encoding, "document": "OutpatientVisit", "key": "就诊流水号",
             "fields": {
                 "effective_time": "结算时间", "practitioner.code": "医生工号", "practitioner.name": "医生姓名",
                 "patient.resident_id": "身份证号", "patient.outpatient_no": "门诊号", "patient.name": "姓名",

@@ -156,7 +156,8 @@ kinds = ["*"]
 folder = "replies"
 '''
         self.root.mkdir(parents=True, exist_ok=True)
-        for name in (*(folder for folder, _ in FOLDERS.values()), CANONICAL_FOLDER):
+        folders = [CANONICAL_FOLDER] + ([FOLDERS[self.channel.kind][0]] if self.channel.kind in FOLDERS else [])
+        for name in folders:  # the agent refuses a folder source whose folder is missing
             (self.root / name).mkdir(exist_ok=True)
         path = self.root / "agent.toml"
         path.write_text(text, encoding="utf-8")
