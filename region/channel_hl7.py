@@ -5,7 +5,8 @@ patient in PID (resident ID typed ``NNCHN``, the member's outpatient number type
 visit in PV1 (the HIS's own department code, mapped in the agent's ``[sources.codes.department]``),
 the diagnosis in DG1, each charge category in FT1 (the HIS's own fee codes, mapped in
 ``[sources.codes.charge_category]``) and the HIS's own document number and revision in a Z-segment
-(``ZDC``), so the agent's document has the region's document id and version 1. MSH-18 names the
+(``ZDC``), so the agent's document has the region's document id and version (1, or a corrected
+visit's ``version``). MSH-18 names the
 character set the file is written in (``UNICODE UTF-8`` or ``GB 18030-2000``).
 """
 from __future__ import annotations
@@ -49,8 +50,10 @@ def message(visit: Visit, *, encoding: str) -> str:
     ids.append(f"{_escape(visit.outpatient_no)}^^^^{OUTPATIENT_NO_TYPE}")
     department = DEPARTMENTS[visit.department]
     doctor = f"{_escape(visit.practitioner[0])}^{_escape(visit.practitioner[1])}"
+    version = getattr(visit, "version", 1)  # a corrected visit is sent again with its next revision
+    control = visit.record_id if version == 1 else f"{visit.record_id}-{version}"  # unique per message
     msh = (f"MSH|^~\\&|HIS|{visit.institution}|HIE|HUB|{_stamp(settled)}+0800||ADT^A03^ADT_A03|"
-           f"{_escape(visit.record_id)}|P|2.5|||||CHN|{CHARSETS[encoding]}")
+           f"{_escape(control)}|P|2.5|||||CHN|{CHARSETS[encoding]}")
     segments = [
         msh,
         _segment("EVN", {1: "A03", 2: _stamp(settled)}),
@@ -64,7 +67,7 @@ def message(visit: Visit, *, encoding: str) -> str:
         *(_segment("FT1", {1: str(number), 4: _stamp(settled), 6: "CG", 7: "^".join(FEES[category]), 10: "1",
                            11: f"{fen // 100}.{fen % 100:02d}"})
           for number, (category, fen) in enumerate(visit.charges_fen, start=1)),
-        _segment("ZDC", {1: _escape(visit.record_id), 2: "1"}),
+        _segment("ZDC", {1: _escape(visit.record_id), 2: str(version)}),
     ]
     return "\r".join(segments)
 

@@ -34,7 +34,7 @@ from adapters.agent.runtime import Agent
 
 from .channel_hl7 import hl7_file
 from .channel_hl7 import source_section as hl7_source
-from .channel_rows import csv_file, csv_source, database_source, insert_visits, toml_source, toml_value
+from .channel_rows import csv_file, csv_source, database_source, upsert_visits, toml_source, toml_value
 from .errors import RegionError
 from .model import Institution, Region
 from .visits import Visit
@@ -89,7 +89,8 @@ class ClinicSite:
         return self.root / "state"
 
     def write(self, events: Iterable, *, region: Region | None = None) -> Written:
-        """Append a member-month's events to the clinic's sources; writing the same month again changes nothing."""
+        """Append a member-month's events (late ones of earlier months included) to the clinic's sources;
+        writing the same events again changes nothing."""
         region = region or self.region
         visits, others = [], []
         for event in events:
@@ -109,14 +110,16 @@ class ClinicSite:
         if not visits:
             return 0
         if self.channel.kind == "database":
-            return insert_visits(self.database, visits)
+            return upsert_visits(self.database, visits)
+        # Files are named after the batch, not each visit's month: a late visit of January goes out in
+        # the file of the month it is sent with, and a re-run of that month gives the same names.
+        batch = max(visit.month for visit in visits)
         folder, suffix = FOLDERS[self.channel.kind]
         make = hl7_file if self.channel.kind == "hl7v2" else csv_file
         changed = 0
-        for month, of_month in _by_month(visits).items():
-            for part, start in enumerate(range(0, len(of_month), VISITS_PER_FILE), start=1):
-                data = make(of_month[start:start + VISITS_PER_FILE], encoding=self.channel.encoding)
-                changed += _put(self.root / folder, f"{self.member.code}-{month}-{part:03d}{suffix}", data)
+        for part, start in enumerate(range(0, len(visits), VISITS_PER_FILE), start=1):
+            data = make(visits[start:start + VISITS_PER_FILE], encoding=self.channel.encoding)
+            changed += _put(self.root / folder, f"{self.member.code}-{batch}-{part:03d}{suffix}", data)
         return changed
 
     def config(self, hub_url: str, pki_dir: Path) -> Path:
@@ -162,13 +165,6 @@ folder = "replies"
         path = self.root / "agent.toml"
         path.write_text(text, encoding="utf-8")
         return path
-
-
-def _by_month(visits: list[Visit]) -> dict[str, list[Visit]]:
-    months: dict[str, list[Visit]] = {}
-    for visit in visits:
-        months.setdefault(visit.month, []).append(visit)
-    return months
 
 
 def _file_name(record_id: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from lxml import etree
 from adapters.agent.config import load
 from adapters.agent.runtime import Agent
 from certs import init_pki, issue_member
-from region import Generated, RegionError
+from region import Generated, RegionError, Visit
 from region.channels import CHANNELS, ClinicSite
 from region.events import plan
 from tests.support.documents import document
@@ -49,14 +50,16 @@ def month_events(generated: Generated, code: str, month: tuple[int, int] = MONTH
                 year=year, month=number)
 
 
-def outbox_documents(agent: Agent) -> dict[str, etree._Element]:
-    """The documents the agent holds, by document id (read back from its outbox)."""
+def outbox_documents(agent: Agent) -> dict[tuple[str, int], etree._Element]:
+    """The documents the agent holds, by document id and version (read back from its outbox)."""
     with agent.outbox() as outbox:
         assert outbox.quarantined() == []
         found = {}
         for item in outbox.backlog(100_000):
             doc = etree.fromstring(item.document)
-            found[doc.find(f"{D}header/{D}id").get("extension")] = doc
+            key = doc.find(f"{D}header/{D}id").get("extension"), int(doc.findtext(f"{D}header/{D}version"))
+            assert key not in found
+            found[key] = doc
         return found
 
 
@@ -124,11 +127,11 @@ def test_the_agent_builds_the_rendered_visit_from_each_channel(code, generated, 
     agent = Agent(load(site.config(HUB_URL, pki)))
     agent.collect()
     built = outbox_documents(agent)
-    assert sorted(built) == sorted(visit.record_id for visit in events)
+    assert sorted(built) == sorted((visit.record_id, 1) for visit in events)
     for visit in events:
         expected = visit.render(generated.region)
-        assert fields(built[visit.record_id]) == fields(expected), visit.record_id
-        assert canonical(built[visit.record_id]) == canonical(expected), visit.record_id
+        assert fields(built[visit.record_id, 1]) == fields(expected), visit.record_id
+        assert canonical(built[visit.record_id, 1]) == canonical(expected), visit.record_id
     typed = [visit.patient for visit in events]  # the months hold the variants the comparison must cover
     assert any(t.resident_id for t in typed) and any(not t.resident_id for t in typed)
     assert any(not t.address for t in typed) and any(not t.phone for t in typed) and any(not t.sex for t in typed)
@@ -181,6 +184,40 @@ def test_writing_a_month_again_writes_nothing_new(code, generated, pki, tmp_path
 
 
 @dataclass(frozen=True)
+class CorrectedVisit(Visit):
+    """A visit sent again with its next revision (as a generator of corrections would plan one)."""
+
+    version: int = 2
+
+    def render(self, region) -> etree._Element:
+        doc = super().render(region)
+        doc.find(f"{D}header/{D}version").text = str(self.version)
+        return doc
+
+
+@pytest.mark.parametrize("code", ("RC03", "RC02", "RC04"))
+def test_a_late_visit_and_a_corrected_one_go_out_with_a_later_month(code, generated, pki, tmp_path):
+    site = ClinicSite(tmp_path / code, generated.region.institution(code), generated.region)
+    agent = Agent(load(site.config(HUB_URL, pki)))
+    _, february, march = (month_events(generated, code, month) for month in generated.periods)
+    site.write(february[1:])
+    agent.collect()
+    late = february[0]  # held back by the clinic, sent with March
+    values = {f.name: getattr(february[1], f.name) for f in dataclass_fields(Visit)}
+    corrected = CorrectedVisit(**{**values, "charges_fen": (("drugs", 1234),)})  # its charges corrected
+    batch = [*march, late, corrected]
+    assert site.write(batch).changed > 0
+    assert sum(r.added for r in agent.collect()) == len(march) + 2
+    built = outbox_documents(agent)
+    assert sorted(built) == sorted([*((v.record_id, 1) for v in [*february, *march]), (corrected.record_id, 2)])
+    for visit in (late, corrected):
+        assert canonical(built[visit.record_id, getattr(visit, "version", 1)]) == canonical(
+            visit.render(generated.region))
+    assert site.write(batch).changed == 0  # March again: nothing new
+    assert sum(r.added for r in agent.collect()) == 0
+
+
+@dataclass(frozen=True)
 class Immunization:
     """An event of another kind, as other planners make them: a canonical document rendered on demand."""
 
@@ -208,7 +245,7 @@ def test_other_kinds_of_events_go_as_canonical_files_of_the_public_health_system
     built = outbox_documents(agent)
     assert len(built) == len(visits) + 3
     for shot in shots:
-        assert canonical(built[shot.record_id]) == canonical(shot.render(generated.region))
+        assert canonical(built[shot.record_id, 1]) == canonical(shot.render(generated.region))
     assert site.write(shots).changed == 0
 
 
