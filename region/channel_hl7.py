@@ -3,18 +3,18 @@
 What the HIS writes is what the agent's ``hl7v2`` source reads (docs/adapters.md, "hl7v2"): the
 patient in PID (resident ID typed ``NNCHN``, the member's outpatient number typed ``PI``), the
 visit in PV1 (the HIS's own department code, mapped in the agent's ``[sources.codes.department]``),
-the diagnosis in DG1, each charge category in FT1 (the HIS's own fee codes, mapped in
+the diagnoses in DG1, each charge category in FT1 (the HIS's own fee codes, mapped in
 ``[sources.codes.charge_category]``) and the HIS's own document number and revision in a Z-segment
 (``ZDC``), so the agent's document has the region's document id and version (1, or a corrected
-visit's ``version``). MSH-18 names the
-character set the file is written in (``UNICODE UTF-8`` or ``GB 18030-2000``).
+visit's). MSH-18 names the character set the file is written in (``UNICODE UTF-8`` or
+``GB 18030-2000``).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from .channel_visit import VisitRecord
 from .model import CLINIC_DEPARTMENTS
-from .visits import Visit
 
 OUTPATIENT_NO_TYPE = "PI"  # HL7 table 0203: patient internal identifier (the member's 门诊号)
 # the HIS's own codes: registry department code → HIS department code; charge category → fee code
@@ -22,8 +22,7 @@ DEPARTMENTS = {"QK": "QKMZ", "YF": "YFBJ", "EB": "ETBJ"}
 FEES = {"drugs": ("XY01", "西药费"), "examinations": ("JC01", "检查费"), "treatment": ("ZL01", "治疗费"),
         "other": ("QT01", "其他费")}
 CHARSETS = {"utf-8": "UNICODE UTF-8", "gb18030": "GB 18030-2000"}
-SEX = {"1": "M", "2": "F"}
-EFFECTIVE_AFTER = timedelta(minutes=20)  # the visit's document is written when it is settled (visits.render)
+SEX = {"1": "M", "2": "F", "0": "U", "9": "O"}  # GB/T 2261.1 → HL7 0001 (the agent maps them back)
 
 
 def _escape(value: str) -> str:
@@ -42,39 +41,38 @@ def _segment(name: str, fields: dict[int, str]) -> str:
     return "|".join([name, *(fields.get(number, "") for number in range(1, max(fields) + 1))])
 
 
-def message(visit: Visit, *, encoding: str) -> str:
+def message(visit: VisitRecord, *, member: str, encoding: str) -> str:
     """The ADT^A03 message of ``visit`` (segments separated by CR)."""
-    typed = visit.patient
-    settled = visit.time + EFFECTIVE_AFTER
-    ids = [f"{typed.resident_id}^^^^NNCHN"] if typed.resident_id else []
+    ids = [f"{_escape(visit.resident_id)}^^^^NNCHN"] if visit.resident_id else []
     ids.append(f"{_escape(visit.outpatient_no)}^^^^{OUTPATIENT_NO_TYPE}")
     department = DEPARTMENTS[visit.department]
     doctor = f"{_escape(visit.practitioner[0])}^{_escape(visit.practitioner[1])}"
-    version = getattr(visit, "version", 1)  # a corrected visit is sent again with its next revision
-    control = visit.record_id if version == 1 else f"{visit.record_id}-{version}"  # unique per message
-    msh = (f"MSH|^~\\&|HIS|{visit.institution}|HIE|HUB|{_stamp(settled)}+0800||ADT^A03^ADT_A03|"
-           f"{_escape(control)}|P|2.5|||||CHN|{CHARSETS[encoding]}")
+    # a corrected visit is sent again as the next revision of the same visit, in a message of its own
+    control = visit.record_id if visit.version == 1 else f"{visit.record_id}-{visit.version}"
+    settled = _stamp(visit.settled)
+    msh = (f"MSH|^~\\&|HIS|{member}|HIE|HUB|{settled}+0800||ADT^A03^ADT_A03|{_escape(control)}|P|2.5|||||CHN|"
+           f"{CHARSETS[encoding]}")
     segments = [
         msh,
-        _segment("EVN", {1: "A03", 2: _stamp(settled)}),
-        _segment("PID", {1: "1", 3: "~".join(ids), 5: f"{_escape(typed.name[:1])}^{_escape(typed.name[1:])}^^^^^L",
-                         7: f"{typed.birth_date:%Y%m%d}", 8: SEX.get(typed.sex or "", ""),
-                         11: f"{_escape(typed.address)}^^^^^^^^{typed.division}" if typed.address else "",
-                         13: typed.phone or ""}),
-        _segment("PV1", {1: "1", 2: "E" if visit.emergency else "O", 3: f"{department}^^^{visit.institution}",
-                         7: doctor, 10: department, 19: _escape(visit.record_id), 44: _stamp(visit.time)}),
-        _segment("DG1", {1: "1", 3: f"{visit.diagnosis}^^I10", 6: "F"}),
-        *(_segment("FT1", {1: str(number), 4: _stamp(settled), 6: "CG", 7: "^".join(FEES[category]), 10: "1",
-                           11: f"{fen // 100}.{fen % 100:02d}"})
-          for number, (category, fen) in enumerate(visit.charges_fen, start=1)),
-        _segment("ZDC", {1: _escape(visit.record_id), 2: str(version)}),
+        _segment("EVN", {1: "A03", 2: settled}),
+        _segment("PID", {1: "1", 3: "~".join(ids), 5: f"{_escape(visit.name[:1])}^{_escape(visit.name[1:])}^^^^^L",
+                         7: visit.birth_date.replace("-", ""), 8: SEX.get(visit.sex or "", ""),
+                         11: f"{_escape(visit.address)}^^^^^^^^{visit.division or ''}" if visit.address else "",
+                         13: _escape(visit.phone or "")}),
+        _segment("PV1", {1: "1", 2: "E" if visit.emergency else "O", 3: f"{department}^^^{member}",
+                         7: doctor, 10: department, 19: _escape(visit.record_id), 44: _stamp(visit.visit_time)}),
+        *(_segment("DG1", {1: str(number), 3: f"{_escape(code)}^^I10", 6: "F"})
+          for number, code in enumerate(visit.diagnoses, start=1)),
+        *(_segment("FT1", {1: str(number), 4: settled, 6: "CG", 7: "^".join(FEES[category]), 10: "1", 11: amount})
+          for number, (category, amount) in enumerate(visit.charges, start=1)),
+        _segment("ZDC", {1: _escape(visit.record_id), 2: str(visit.version)}),
     ]
     return "\r".join(segments)
 
 
-def hl7_file(visits: list[Visit], *, encoding: str) -> bytes:
+def hl7_file(visits: list[VisitRecord], *, member: str, encoding: str) -> bytes:
     """The bytes of one HL7 file holding ``visits`` in the given character set."""
-    return "".join(message(visit, encoding=encoding) + "\r\n" for visit in visits).encode(encoding)
+    return "".join(message(visit, member=member, encoding=encoding) + "\r\n" for visit in visits).encode(encoding)
 
 
 def source_section(*, encoding: str) -> str:

@@ -14,14 +14,12 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .channel_visit import VisitRecord
 from .model import CLINIC_DEPARTMENTS
-from .visits import Visit
-
-SETTLED_AFTER = timedelta(minutes=20)  # the visit's document is written when it is settled (visits.render)
 
 # ---------------------------------------------------------------- CSV export
 
@@ -29,12 +27,8 @@ CSV_DEPARTMENTS = {"QK": "101", "YF": "102", "EB": "103"}  # registry code → t
 CSV_COLUMNS = ("就诊流水号", "版本号", "就诊时间", "结算时间", "身份证号", "门诊号", "姓名", "性别", "出生日期", "联系电话",
                "现住址", "行政区划", "科室代码", "急诊", "诊断编码", "西药费", "检查费", "治疗费", "其他费", "医生工号",
                "医生姓名")
-CSV_SEX = {"1": "男", "2": "女"}
+CSV_SEX = {"1": "男", "2": "女", "0": "未知", "9": "未说明"}
 CSV_FEES = {"drugs": "西药费", "examinations": "检查费", "treatment": "治疗费", "other": "其他费"}
-
-
-def _yuan(fen: int | None) -> str:
-    return "" if fen is None else f"{fen // 100}.{fen % 100:02d}"
 
 
 def _local(moment: datetime) -> str:
@@ -42,29 +36,25 @@ def _local(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}"
 
 
-def _settled(visit: Visit) -> datetime:
-    return visit.time + SETTLED_AFTER
-
-
-def csv_file(visits: list[Visit], *, encoding: str) -> bytes:
+def csv_file(visits: list[VisitRecord], *, encoding: str) -> bytes:
     """One CSV export (header + a row per visit) in ``encoding``, CRLF line ends as Windows writes them."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for visit in visits:
-        typed, fees = visit.patient, dict(visit.charges_fen)
-        writer.writerow((visit.record_id, getattr(visit, "version", 1), _local(visit.time), _local(_settled(visit)), typed.resident_id or "",
-                         visit.outpatient_no, typed.name, CSV_SEX.get(typed.sex or "", ""),
-                         typed.birth_date.isoformat(), typed.phone or "", typed.address or "",
-                         typed.division if typed.address else "", CSV_DEPARTMENTS[visit.department],
-                         "是" if visit.emergency else "否", visit.diagnosis,
-                         *(_yuan(fees.get(category)) for category in CSV_FEES), *visit.practitioner))
+        fees = dict(visit.charges)
+        writer.writerow((visit.record_id, visit.version, _local(visit.visit_time), _local(visit.settled),
+                         visit.resident_id or "", visit.outpatient_no, visit.name, CSV_SEX.get(visit.sex or "", ""),
+                         visit.birth_date, visit.phone or "", visit.address or "", visit.division or "",
+                         CSV_DEPARTMENTS[visit.department], "是" if visit.emergency else "否", ";".join(visit.diagnoses),
+                         *(fees.get(category, "") for category in CSV_FEES), *visit.practitioner))
     return out.getvalue().encode(encoding)
 
 
 def csv_source(*, encoding: str) -> dict[str, Any]:
     """The ``[[sources]]`` entry (as values) that reads the CSV exports."""
-    return {"name": "his-csv", "kind": "csv", "folder": "csv-in", "pattern": "*.csv", "settle_seconds": 0, "encoding": encoding, "document": "OutpatientVisit",
+    return {"name": "his-csv", "kind": "csv", "folder": "csv-in", "pattern": "*.csv", "settle_seconds": 0,
+            "encoding": encoding, "document": "OutpatientVisit",
             "key": ["就诊流水号", "版本号"], "fields": {
                 "document_id": "就诊流水号", "version": "版本号", "effective_time": "结算时间", "practitioner.code": "医生工号", "practitioner.name": "医生姓名",
                 "patient.resident_id": "身份证号", "patient.outpatient_no": "门诊号", "patient.name": "姓名",
@@ -72,7 +62,7 @@ def csv_source(*, encoding: str) -> dict[str, Any]:
                 "patient.birth_date": "出生日期", "patient.telecom": "联系电话", "patient.address": "现住址",
                 "patient.division": "行政区划", "visitTime": "就诊时间",
                 "department": {"column": "科室代码", "codes": _codes(CSV_DEPARTMENTS)}, "emergency": "急诊",
-                "diagnosis.code": "诊断编码", **{f"charges.{category}": column for category, column in CSV_FEES.items()}}}
+                "diagnosis.code": {"column": "诊断编码", "split": ";"}, **{f"charges.{category}": column for category, column in CSV_FEES.items()}}}
 
 
 # ---------------------------------------------------------------- HIS database
@@ -100,17 +90,15 @@ _UPSERT = (f"INSERT INTO {TABLE} ({', '.join(_COLUMNS)}, CHANGE_SEQ) VALUES ({',
            + f" WHERE excluded.REVISION > {TABLE}.REVISION")
 
 
-def _db_row(visit: Visit) -> tuple:
-    typed, fees = visit.patient, dict(visit.charges_fen)
-    return (visit.record_id, _local(visit.time), _local(_settled(visit)), typed.resident_id, visit.outpatient_no,
-            typed.name, typed.sex, typed.birth_date.isoformat(), typed.phone, typed.address,
-            typed.division if typed.address else None, DB_DEPARTMENTS[visit.department],
-            "1" if visit.emergency else "0", visit.diagnosis,
-            *(_yuan(fees[category]) if category in fees else None for category in DB_FEES),
-            *visit.practitioner, getattr(visit, "version", 1))
+def _db_row(visit: VisitRecord) -> tuple:
+    fees = dict(visit.charges)
+    return (visit.record_id, _local(visit.visit_time), _local(visit.settled), visit.resident_id, visit.outpatient_no,
+            visit.name, visit.sex, visit.birth_date, visit.phone, visit.address, visit.division,
+            DB_DEPARTMENTS[visit.department], "1" if visit.emergency else "0", ";".join(visit.diagnoses),
+            *(fees.get(category) for category in DB_FEES), *visit.practitioner, visit.version)
 
 
-def upsert_visits(path: Path, visits: list[Visit]) -> int:
+def upsert_visits(path: Path, visits: list[VisitRecord]) -> int:
     """Write ``visits`` into the HIS table in one transaction: new visits inserted, corrected ones (a
     higher revision) updated, the others left alone. Returns the rows changed."""
     db = sqlite3.connect(path, timeout=30.0)
@@ -136,7 +124,7 @@ def database_source(path: Path) -> dict[str, Any]:
                 "patient.birth_date": "BIRTH_DATE", "patient.telecom": "PHONE", "patient.address": "ADDRESS",
                 "patient.division": "AREA_CODE", "visitTime": "VISIT_TIME",
                 "department": {"column": "DEPT_CODE", "codes": _codes(DB_DEPARTMENTS)}, "emergency": "EMERGENCY_FLAG",
-                "diagnosis.code": "DIAG_CODE", **{f"charges.{category}": column for category, column in DB_FEES.items()}}}
+                "diagnosis.code": {"column": "DIAG_CODE", "split": ";"}, **{f"charges.{category}": column for category, column in DB_FEES.items()}}}
 
 
 def _codes(local: dict[str, str]) -> dict[str, str]:

@@ -34,7 +34,8 @@ from adapters.agent.runtime import Agent
 
 from .channel_hl7 import hl7_file
 from .channel_hl7 import source_section as hl7_source
-from .channel_rows import csv_file, csv_source, database_source, upsert_visits, toml_source, toml_value
+from .channel_rows import csv_file, csv_source, database_source, toml_source, toml_value, upsert_visits
+from .channel_visit import visit_record
 from .errors import RegionError
 from .model import Institution, Region
 from .visits import Visit
@@ -99,26 +100,28 @@ class ClinicSite:
                                   institution=event.institution)
             (visits if isinstance(event, Visit) else others).append(event)
         self.root.mkdir(parents=True, exist_ok=True)
-        changed = self._write_visits(visits)
+        changed = self._write_visits(visits, region)
         folder = self.root / CANONICAL_FOLDER
         for event in others:
             document = etree.tostring(event.render(region), xml_declaration=True, encoding="UTF-8")
             changed += _put(folder, f"{_file_name(event.record_id)}.xml", document)
         return Written(visits=len(visits), documents=len(others), changed=changed)
 
-    def _write_visits(self, visits: list[Visit]) -> int:
+    def _write_visits(self, visits: list[Visit], region: Region) -> int:
         if not visits:
             return 0
+        records = [visit_record(visit.render(region)) for visit in visits]  # the HIS holds what the document says
         if self.channel.kind == "database":
-            return upsert_visits(self.database, visits)
+            return upsert_visits(self.database, records)
         # Files are named after the batch, not each visit's month: a late visit of January goes out in
         # the file of the month it is sent with, and a re-run of that month gives the same names.
         batch = max(visit.month for visit in visits)
         folder, suffix = FOLDERS[self.channel.kind]
-        make = hl7_file if self.channel.kind == "hl7v2" else csv_file
         changed = 0
-        for part, start in enumerate(range(0, len(visits), VISITS_PER_FILE), start=1):
-            data = make(visits[start:start + VISITS_PER_FILE], encoding=self.channel.encoding)
+        for part, start in enumerate(range(0, len(records), VISITS_PER_FILE), start=1):
+            chunk = records[start:start + VISITS_PER_FILE]
+            data = (hl7_file(chunk, member=self.member.code, encoding=self.channel.encoding)
+                    if self.channel.kind == "hl7v2" else csv_file(chunk, encoding=self.channel.encoding))
             changed += _put(self.root / folder, f"{self.member.code}-{batch}-{part:03d}{suffix}", data)
         return changed
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -185,13 +186,25 @@ def test_writing_a_month_again_writes_nothing_new(code, generated, pki, tmp_path
 
 @dataclass(frozen=True)
 class CorrectedVisit(Visit):
-    """A visit sent again with its next revision (as a generator of corrections would plan one)."""
+    """A visit sent again with its next revision, two days later (as region/defects.py plans one)."""
 
     version: int = 2
 
     def render(self, region) -> etree._Element:
         doc = super().render(region)
         doc.find(f"{D}header/{D}version").text = str(self.version)
+        doc.find(f"{D}header/{D}effectiveTime").set("value", (self.time + timedelta(days=2)).isoformat())
+        return doc
+
+
+@dataclass(frozen=True)
+class CardVisit(Visit):
+    """A visit whose document names the patient's health card too: no clinic's HIS has a place for it."""
+
+    def render(self, region) -> etree._Element:
+        doc = super().render(region)
+        patient = doc.find(f"{D}header/{D}patient")
+        patient.insert(0, etree.Element(f"{D}id", root="2.16.156.10011.1.19", extension="HC0001"))
         return doc
 
 
@@ -257,3 +270,7 @@ def test_a_site_takes_community_members_and_their_own_events_only(generated, tmp
     with pytest.raises(RegionError) as refused:
         site.write(month_events(generated, "RC02"))
     assert refused.value.code == "region.channel.member"
+    visit = month_events(generated, "RC01")[0]
+    with pytest.raises(RegionError) as refused:  # rather than sent without the card
+        site.write([CardVisit(**{f.name: getattr(visit, f.name) for f in dataclass_fields(Visit)})])
+    assert refused.value.code == "region.channel.field" and refused.value.fields["field"] == "patient/id"
