@@ -5,7 +5,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEMO_DIR ?= .demo
+REGION ?= small
+DEMO_DIR ?= $(if $(filter full,$(REGION)),.demo-full,.demo)
 DEMO_PORT ?= 0
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -37,7 +38,7 @@ test-fast: venv
 
 demo: venv
 	@echo "the demo ends by printing the console's URL and its demo logins; the hub then keeps serving (Ctrl-C stops it)"
-	$(VENV)/bin/hie demo --data-dir $(DEMO_DIR) --port $(DEMO_PORT) --keep-serving
+	$(VENV)/bin/hie demo --data-dir $(DEMO_DIR) --port $(DEMO_PORT) --region $(REGION) --keep-serving
 
 bench: system venv
 	$(PY) -m bench.run --out bench/results
@@ -50,4 +51,4 @@ bench: system venv
 	$(PY) -m bench.soak --out bench/results --minutes 30
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) bench/results .pytest_cache
+	rm -rf $(VENV) .demo .demo-full bench/results .pytest_cache

@@ -12,6 +12,7 @@ from .visits import Visit, documents, member_months, plan_month, render
 
 # Each kind of event beyond the outpatient visits registers its planner (events.PLANNERS) on import:
 # one line a kind, in the order they plan.
+from . import defects  # noqa: E402,F401  (last: corrections, cancellations, late and invalid messages)
 
 __all__ = ["PLANNERS", "TRUTHS", "Event", "MonthContext", "plan", "plan_all", "senders", "RegionError", "GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",
            "registry_document", "SYNTHETIC_MARK", "Person", "generate_people", "typed", "Visit", "documents",

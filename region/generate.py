@@ -31,11 +31,30 @@ from .truth import (
     record_row, write_csv,
 )
 from .events import TRUTHS, plan_all
-from .visits import Pools, Visit, member_months, months
+from .visits import Pools, Visit, member_months
 
 GENERATOR_VERSION = "2"
 YEAR = 2025
 SIZES = {"small": (3_000, 3), "full": (50_000, 12)}  # residents, months of care
+DEFAULT_END = {"small": (YEAR, 3), "full": (YEAR, 12)}  # the last month of care unless told otherwise
+
+
+def months_ending(end: tuple[int, int], count: int) -> list[tuple[int, int]]:
+    """The ``count`` calendar months that end with ``end`` (year, month), oldest first."""
+    year, month = end
+    index = year * 12 + month - 1
+    return [(i // 12, i % 12 + 1) for i in range(index - count + 1, index + 1)]
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """``YYYY-MM`` → (year, month); ``RegionError`` ``region.end`` otherwise (2000-01 .. 2099-12)."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+    except ValueError:
+        year = month = 0
+    if not (2000 <= year <= 2099 and 1 <= month <= 12 and len(text) == 7):
+        raise RegionError("region.end", "the last month of care is written YYYY-MM (2000-01 to 2099-12)")
+    return year, month
 
 
 @dataclass
@@ -48,13 +67,23 @@ class Generated:
     people: list[Person]
     periods: list[tuple[int, int]]
 
+    @property
+    def year(self) -> int:
+        """The year of the last month of care: ages, live births and the population are of its end."""
+        return self.periods[-1][0]
+
+    @property
+    def end(self) -> str:
+        return f"{self.periods[-1][0]}-{self.periods[-1][1]:02d}"
+
     @classmethod
-    def build(cls, *, seed: int, size: str) -> Generated:
+    def build(cls, *, seed: int, size: str, end: tuple[int, int] | None = None) -> Generated:
         if size not in SIZES:
             raise RegionError("region.size", f"a region's size is one of {', '.join(SIZES)}", size=size)
         residents, count = SIZES[size]
-        return cls(seed, size, build_region(seed=seed), generate_people(count=residents, seed=seed, year=YEAR),
-                   months(year=YEAR, count=count))
+        end = end or DEFAULT_END[size]
+        return cls(seed, size, build_region(seed=seed), generate_people(count=residents, seed=seed, year=end[0]),
+                   months_ending(end, count))
 
     @classmethod
     def open(cls, directory: Path) -> Generated:
@@ -67,10 +96,10 @@ class Generated:
         if manifest.get("generator_version") != GENERATOR_VERSION:
             raise RegionError("region.files.version", "the files are of another generator version: generate "
                               "them again", found=manifest.get("generator_version"), expected=GENERATOR_VERSION)
-        return cls.build(seed=manifest["seed"], size=manifest["size"])
+        return cls.build(seed=manifest["seed"], size=manifest["size"], end=parse_month(manifest["months"][-1]))
 
     def pools(self) -> Pools:
-        return Pools(self.people, year=YEAR)
+        return Pools(self.people, year=self.year)
 
     def member_months(self):
         """Care givers × months with their outpatient visits only."""
@@ -91,13 +120,13 @@ def _dump(path: Path, document) -> None:
     path.write_text(json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def generate(out: Path, *, seed: int, size: str, report: Callable[[str, dict, float], None] = lambda *_: None
+def generate(out: Path, *, seed: int, size: str, end: tuple[int, int] | None = None, report: Callable[[str, dict, float], None] = lambda *_: None
              ) -> dict:
     """Write the region of ``seed`` and ``size`` into ``out``; ``report(stage, counts, seconds)`` after
     each stage. Returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    generated = Generated.build(seed=seed, size=size)
+    generated = Generated.build(seed=seed, size=size, end=end)
     registry = registry_document(generated.region)
     _dump(out / "registry.json", registry)
     counts = {"institutions": len(registry["institutions"]), "departments": len(registry["departments"]),
@@ -108,8 +137,8 @@ def generate(out: Path, *, seed: int, size: str, report: Callable[[str, dict, fl
     people = generated.people
     counts["residents"] = write_csv(out / "people.csv", PEOPLE_COLUMNS, people_rows(people))
     counts["households"] = len({p.household for p in people})
-    write_csv(out / "population.csv", POPULATION_COLUMNS, population_rows(people, year=YEAR, seed=seed))
-    write_csv(out / "population-bands.csv", BAND_COLUMNS, band_rows(people, year=YEAR))
+    write_csv(out / "population.csv", POPULATION_COLUMNS, population_rows(people, year=generated.year, seed=seed))
+    write_csv(out / "population-bands.csv", BAND_COLUMNS, band_rows(people, year=generated.year))
     report("people", {"residents": counts["residents"], "households": counts["households"]},
            time.perf_counter() - started)
 
@@ -122,8 +151,7 @@ def generate(out: Path, *, seed: int, size: str, report: Callable[[str, dict, fl
         for _, _, _, events in generated.events():
             for event in events:
                 kinds[event.kind] = kinds.get(event.kind, 0) + 1
-                if isinstance(event, Visit):
-                    truth.add(event)
+                truth.add(event)  # visits, their corrections and cancellations (VisitTruth.add)
                 for keeper in keepers:
                     keeper.add(event)
                 yield record_row(event)
@@ -140,7 +168,7 @@ def generate(out: Path, *, seed: int, size: str, report: Callable[[str, dict, fl
             files.append(f"truth/{name}")
     report("events", {"documents": counts["records"], **kinds}, time.perf_counter() - started)
 
-    manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "size": size, "year": YEAR,
+    manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "size": size, "year": generated.year,
                 "months": [f"{year}-{month:02d}" for year, month in generated.periods], "counts": counts,
                 "files": files,
                 "mark": "SYNTHETIC: every person, member and practitioner here is invented"}
@@ -148,4 +176,5 @@ def generate(out: Path, *, seed: int, size: str, report: Callable[[str, dict, fl
     return manifest
 
 
-__all__ = ["GENERATOR_VERSION", "YEAR", "SIZES", "Generated", "generate"]
+__all__ = ["GENERATOR_VERSION", "YEAR", "SIZES", "DEFAULT_END", "Generated", "generate", "months_ending",
+           "parse_month"]

@@ -42,16 +42,32 @@ class VisitTruth:
     # (institution, month) -> [visits, total fen, drug fen]: the hospital cube's measures, exactly
     cells: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
-    def add(self, visit: Visit) -> None:
+    def add(self, event) -> None:
+        """Count an event as the hub keeps it in the end: a visit in its own month; a version 2 in place of
+        the visit it ``replaces``; a Cancellation takes away the visit it ``cancels``; a document the hub
+        rejects (``expected`` "rejected:<code>", region/defects.py) never counts; other kinds are no visits."""
+        if getattr(event, "expected", "").startswith("rejected"):
+            return
+        if event.kind == Visit.kind:
+            replaced = getattr(event, "replaces", None)
+            if replaced is not None:
+                self._count(replaced, -1)
+            self._count(event, 1)
+        elif event.kind == "Cancellation" and getattr(getattr(event, "cancels", None), "kind", "") == Visit.kind:
+            self._count(event.cancels, -1)
+
+    def _count(self, visit: Visit, sign: int) -> None:
         cell = self.cells.setdefault((visit.institution, visit.month), [0, 0, 0])
-        cell[0] += 1
-        cell[1] += visit.total_fen
-        cell[2] += visit.drug_fen
+        cell[0] += sign
+        cell[1] += sign * visit.total_fen
+        cell[2] += sign * visit.drug_fen
 
     def indicator_rows(self):
         """One row a cell; the indicators as the cube defines them (门诊次均费用 = total_fen / visits × 0.01,
         门诊次均药费 = drug_fen / visits × 0.01, 药占比 = drug_fen / total_fen × 100), rounded to 2 places."""
         for (institution, month), (visits, fen, drug) in sorted(self.cells.items()):
+            if not visits:
+                continue  # every visit of the cell cancelled: the cube has no such cell
             yield (institution, month, visits, fen, drug, _yuan(fen), _ratio(fen, visits, "0.01"),
                    _ratio(drug, visits, "0.01"), _ratio(drug, fen, "100") if fen else "")
 

@@ -12,17 +12,12 @@ prints them with the console's URL — and stops the hub (``keep_serving``: serv
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-import requests
 
 from adapters.client import HubClient
 from certs import PkiPaths, init_pki, issue_member
@@ -38,12 +33,6 @@ MEMBERS = (("CLINIC01", "示例社区卫生服务中心", "rsa-2048"),
 DOC = "{urn:hie:doc:v1}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _prepare_pki(pki: Path) -> dict[str, MemberPaths]:
     if not PkiPaths.of(pki).ca_cert.exists():
         init_pki(pki, hub_name="示例市区域卫生信息平台")
@@ -55,20 +44,6 @@ def _prepare_pki(pki: Path) -> dict[str, MemberPaths]:
             issue_member(pki, member=code, member_name=name, key_type=key_type)
         members[code] = paths
     return members
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise click.ClickException("the hub exited during start-up")
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise click.ClickException("the hub did not become healthy")
 
 
 def _author(document) -> str:
@@ -94,7 +69,7 @@ def _seed_registry(data_dir: Path) -> None:
         engine.dispose()
 
 
-def run_demo(*, data_dir: Path, port: int = 0, keep_serving: bool = False) -> int:
+def run_demo(*, data_dir: Path, port: int = 0, keep_serving: bool = False, region_size: str = "small") -> int:
     from adapters.client import RecordsClient
     from adapters.errors import HubFault
 
@@ -104,17 +79,26 @@ def run_demo(*, data_dir: Path, port: int = 0, keep_serving: bool = False) -> in
     from .demo_map import import_demo_map
     from .demo_visits import send_visits
 
+    from region import Generated
+    from region.load import prepare
+
+    from .demo_region import ensure_region, start_live
+    from .local_hub import LocalHub
+    from .region_load import load_region
+
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     pki = data_dir / "pki"
     members = _prepare_pki(pki)
-    port = port or _free_port()
-    base = f"http://127.0.0.1:{port}"
-    hub = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(data_dir),
-                            "--port", str(port), "--etl-interval", "3"], env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        _wait_healthy(base + "/healthz", hub)
+    region_dir = ensure_region(data_dir, region_size)
+    prepare(Generated.open(region_dir), data_dir)  # the region's members' certificates, before the hub starts
+    live = None
+    with LocalHub(data_dir, port=port, etl_interval=10) as hub:
+        base = hub.base
         click.echo(f"hub up at {base}/soap/exchange?wsdl (SQLite: {data_dir / 'hub.db'})")
+        click.echo("\nthe synthetic region through the exchange (hie region load; the hub's ETL loads the mart "
+                   "every 10 s):")
+        load_region(region_dir, data_dir, hub_url=base, etl=False)
         _seed_registry(data_dir)
         click.echo("registry: demo region, institutions, departments and (synthetic) practitioners registered")
         import_demo_map(data_dir)
@@ -168,29 +152,22 @@ def run_demo(*, data_dir: Path, port: int = 0, keep_serving: bool = False) -> in
         _read_records(client(RecordsClient, "CLINIC01"), client(RecordsClient, "HOSP01"), HubFault)
         run_agent_demo(data_dir=data_dir, hub_url=f"{base}/soap/exchange", member="CLINIC02")
         send_visits(clients, now=datetime.now(timezone.utc))
+        live = start_live(region_dir, base, pki)
         run_analytics_demo(data_dir=data_dir, base_url=base, since=datetime.now(timezone.utc))
         click.echo(f"\ninbox: hie messages --data-dir {data_dir}")
         print_logins(base, create_logins(data_dir))
-        if keep_serving:
-            click.echo("\nthe demo's hub keeps serving: open the console above; Ctrl-C stops it")
-            _serve_until_interrupted(hub)
-        else:
-            click.echo(f"\nthe demo's hub stops now; to open the console, serve the demo's data again:\n"
-                       f"  hie serve --data-dir {data_dir} --port {port} --etl-interval 3")
-        return 0
-    finally:
-        hub.terminate()
         try:
-            hub.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            hub.kill()
-
-
-def _serve_until_interrupted(hub: subprocess.Popen) -> None:
-    try:
-        hub.wait()
-    except KeyboardInterrupt:
-        click.echo("stopping the demo's hub")
+            if keep_serving:
+                click.echo("\nthe demo's hub keeps serving and the region's members keep sending: open the console "
+                           "above; Ctrl-C stops everything")
+                hub.serve_until_interrupted()
+            else:
+                click.echo(f"\nthe demo's hub stops now; to open the console, serve the demo's data again:\n"
+                           f"  hie serve --data-dir {data_dir} --port {hub.port} --etl-interval 10")
+        finally:
+            live.stop()
+        click.echo(f"stopped: live traffic sent {live.documents} documents")
+    return 0
 
 
 def _read_records(clinic, hospital, fault_type) -> None:

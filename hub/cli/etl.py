@@ -54,6 +54,11 @@ def etl() -> None:
 @_mart_url
 def run(data_dir, database_url, mart_url):
     """Load what changed since the last run (the first run loads everything)."""
+    run_once(data_dir, database_url, mart_url)
+
+
+def run_once(data_dir: Path, database_url: str | None = None, mart_url: str | None = None):
+    """One incremental run with its progress bar and summary (``hie etl run``, ``hie region load``)."""
     from etl.facts import FACT_TABLES
     from etl.jobs import run_incremental
 
@@ -67,6 +72,7 @@ def run(data_dir, database_url, mart_url):
     click.echo(f"run {result.run_id}: read {result.rows_read:,}, written {result.rows_written:,}, "
                f"rejected {result.rows_rejected:,} in {result.seconds:.2f} s "
                f"(window {result.watermark_from or 'beginning'} → {result.watermark_to})")
+    return result
 
 
 @etl.command()

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .region_generate import region_generate
+from .region_load import region_load
 
 _data_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 _database_url = click.option("--database-url", default=None)
@@ -31,6 +32,7 @@ def region() -> None:
 
 
 region.add_command(region_generate)  # hie region generate: the synthetic region (docs/region.md)
+region.add_command(region_load)  # hie region load: the region through the exchange, then the ETL
 
 
 @region.group("map")

@@ -78,11 +78,16 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     assert re.search(r"^synthetic documents .*: 457 sent through SubmitBatch by 5 members: 300 OutpatientVisit, "
                      r"48 InpatientStay, 19 InstitutionMonthlyStats, 90 Immunization$", out, re.M)
     assert "acknowledged: 457 processed" in out
-    assert re.search(r"per district, \d{4}-\d{2} \(POST /api/cubes/visits/query\): 2 cells, 0 withheld", out)
-    districts = dict(re.findall(r"^    (330102|330105) \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M))
-    assert int(districts["330102"]) >= 36 and int(districts["330105"]) >= 24
+    assert re.search(r"per district, \d{4}-\d{2} \(POST /api/cubes/visits/query\): 3 cells, 0 withheld", out)
+    districts = dict(re.findall(r"^    (3301\d\d) \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M))
+    assert set(districts) == {"330102", "330105", "330106"} and min(map(int, districts.values())) > 100
     institutions = re.findall(r"^    [A-Z]+\d\d \S+ +visits +(\d+)  charge per visit ¥\d+\.\d\d$", out, re.M)
-    assert len(institutions) == 5 and sum(map(int, institutions)) == sum(map(int, districts.values()))
+    assert len(institutions) == 5 + 14 and sum(map(int, institutions)) == sum(map(int, districts.values()))
+    # the synthetic region went through the exchange first (hie region load), then kept sending live
+    assert re.search(r"^send +[1-9][\d,]* in [\d.]+ s \([\d,]+/s\); 45 member-months sent, 0 already sent before; "
+                     r"refused at the door: none$", out, re.M)
+    assert "live traffic: the region's members send this month's visits" in out
+    assert re.search(r"^stopped: live traffic sent \d+ documents$", out, re.M)
     # the console's URL and the demo logins, whose printed passwords sign in
     assert re.search(r"^bureau console: http://127\.0\.0\.1:\d+/console/$", out, re.M)
     logins = dict(re.findall(r"^  (demo\.[a-z0-9]+) +(\S{16}) +\w+ +(?:region|institution) \w+$", out, re.M))
