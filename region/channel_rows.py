@@ -98,6 +98,16 @@ def _db_row(visit: VisitRecord) -> tuple:
             *(fees.get(category) for category in DB_FEES), *visit.practitioner, visit.version)
 
 
+def create_table(path: Path) -> None:
+    """The HIS's visit table, empty, as the HIS has it before its first visit (the agent reads it from the start)."""
+    db = sqlite3.connect(path, timeout=30.0)
+    try:
+        with db:
+            db.execute(_SCHEMA)
+    finally:
+        db.close()
+
+
 def upsert_visits(path: Path, visits: list[VisitRecord]) -> int:
     """Write ``visits`` into the HIS table in one transaction: new visits inserted, corrected ones (a
     higher revision) updated, the others left alone. Returns the rows changed."""
@@ -156,5 +166,6 @@ def toml_source(entry: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CSV_COLUMNS", "CSV_DEPARTMENTS", "DB_DEPARTMENTS", "TABLE", "csv_file", "csv_source", "upsert_visits",
+__all__ = ["CSV_COLUMNS", "CSV_DEPARTMENTS", "DB_DEPARTMENTS", "TABLE", "csv_file", "csv_source", "create_table",
+           "upsert_visits",
            "database_source", "toml_value", "toml_source"]

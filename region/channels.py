@@ -34,7 +34,9 @@ from adapters.agent.runtime import Agent
 
 from .channel_hl7 import hl7_file
 from .channel_hl7 import source_section as hl7_source
-from .channel_rows import csv_file, csv_source, database_source, toml_source, toml_value, upsert_visits
+from .channel_rows import (
+    create_table, csv_file, csv_source, database_source, toml_source, toml_value, upsert_visits,
+)
 from .channel_visit import visit_record
 from .errors import RegionError
 from .model import Institution, Region
@@ -165,6 +167,8 @@ folder = "replies"
         folders = [CANONICAL_FOLDER] + ([FOLDERS[self.channel.kind][0]] if self.channel.kind in FOLDERS else [])
         for name in folders:  # the agent refuses a folder source whose folder is missing
             (self.root / name).mkdir(exist_ok=True)
+        if self.channel.kind == "database":  # the HIS has its table before its first visit
+            create_table(self.database)
         path = self.root / "agent.toml"
         path.write_text(text, encoding="utf-8")
         return path

@@ -8,6 +8,7 @@ a whole.
 from __future__ import annotations
 
 import sqlite3
+import dataclasses
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import timedelta
@@ -21,8 +22,8 @@ from adapters.agent.runtime import Agent
 from certs import init_pki, issue_member
 from region import Generated, RegionError, Visit
 from region.channels import CHANNELS, ClinicSite
+from region.defects import DEFECTS, CorrectedVisit, FlawedVisit, InvalidDocument, VisitCancellation
 from region.events import plan
-from tests.support.documents import document
 
 D = "{urn:hie:doc:v1}"
 HUB_URL = "http://127.0.0.1:9/soap/exchange"  # collecting never calls the hub
@@ -185,19 +186,6 @@ def test_writing_a_month_again_writes_nothing_new(code, generated, pki, tmp_path
 
 
 @dataclass(frozen=True)
-class CorrectedVisit(Visit):
-    """A visit sent again with its next revision, two days later (as region/defects.py plans one)."""
-
-    version: int = 2
-
-    def render(self, region) -> etree._Element:
-        doc = super().render(region)
-        doc.find(f"{D}header/{D}version").text = str(self.version)
-        doc.find(f"{D}header/{D}effectiveTime").set("value", (self.time + timedelta(days=2)).isoformat())
-        return doc
-
-
-@dataclass(frozen=True)
 class CardVisit(Visit):
     """A visit whose document names the patient's health card too: no clinic's HIS has a place for it."""
 
@@ -208,58 +196,61 @@ class CardVisit(Visit):
         return doc
 
 
+def _as(cls, visit: Visit, **extra):
+    """``visit`` as another kind of visit (region/defects.py's classes), with that kind's own fields."""
+    return cls(**{f.name: getattr(visit, f.name) for f in dataclass_fields(Visit)}, **extra)
+
+
 @pytest.mark.parametrize("code", ("RC03", "RC02", "RC04"))
-def test_a_late_visit_and_a_corrected_one_go_out_with_a_later_month(code, generated, pki, tmp_path):
+def test_a_late_a_corrected_and_a_flawed_visit_are_the_documents_they_render(code, generated, pki, tmp_path):
     site = ClinicSite(tmp_path / code, generated.region.institution(code), generated.region)
     agent = Agent(load(site.config(HUB_URL, pki)))
     _, february, march = (month_events(generated, code, month) for month in generated.periods)
     site.write(february[1:])
     agent.collect()
     late = february[0]  # held back by the clinic, sent with March
-    values = {f.name: getattr(february[1], f.name) for f in dataclass_fields(Visit)}
-    corrected = CorrectedVisit(**{**values, "charges_fen": (("drugs", 1234),)})  # its charges corrected
-    batch = [*march, late, corrected]
+    corrected = _as(CorrectedVisit, dataclasses.replace(february[1], charges_fen=(("drugs", 1234),)),
+                    replaces=february[1], corrected_at=february[1].time + timedelta(days=2))
+    flawed = _as(FlawedVisit, march[0], birth_date=march[0].time.date() + timedelta(days=3))
+    batch = [flawed, *march[1:], late, corrected]
     assert site.write(batch).changed > 0
     assert sum(r.added for r in agent.collect()) == len(march) + 2
     built = outbox_documents(agent)
     assert sorted(built) == sorted([*((v.record_id, 1) for v in [*february, *march]), (corrected.record_id, 2)])
-    for visit in (late, corrected):
-        assert canonical(built[visit.record_id, getattr(visit, "version", 1)]) == canonical(
+    for visit in (late, corrected, flawed):
+        assert canonical(built[visit.record_id, visit.version if visit is corrected else 1]) == canonical(
             visit.render(generated.region))
     assert site.write(batch).changed == 0  # March again: nothing new
     assert sum(r.added for r in agent.collect()) == 0
 
 
-@dataclass(frozen=True)
-class Immunization:
-    """An event of another kind, as other planners make them: a canonical document rendered on demand."""
-
-    record_id: str
-    institution: str
-    person_id: str | None = None
-    kind: str = "Immunization"
-    month: str = "2025-02"
-
-    def render(self, region) -> etree._Element:
-        doc = document("Immunization", institution=self.institution, document_id=self.record_id)
-        doc.find(f"{D}header/{D}author/{D}institution").set("name", region.institution(self.institution).name)
-        return doc
-
-
 def test_other_kinds_of_events_go_as_canonical_files_of_the_public_health_system(generated, pki, tmp_path):
     site = ClinicSite(tmp_path / "RC04", generated.region.institution("RC04"), generated.region)
-    visits = month_events(generated, "RC04")
-    shots = [Immunization(f"RC04-SYN-IM-202502-{n:05d}", "RC04") for n in range(1, 4)]
-    written = site.write([*visits, *shots])
-    assert (written.visits, written.documents) == (len(visits), 3)
-    assert sorted(p.name for p in (site.root / "canonical-in").glob("*.xml")) == [f"{s.record_id}.xml" for s in shots]
     agent = Agent(load(site.config(HUB_URL, pki)))
+    assert [r.error for r in agent.collect()] == ["", ""]  # the HIS's table is there before its first visit
+    visits = month_events(generated, "RC04")
+    cancellation = VisitCancellation("RC04-SYN-CX-202502-00001", "RC04", visits[0].person_id, visits[0],
+                                     visits[0].time + timedelta(days=1))
+    typed_id = [visit for visit in visits if visit.patient.resident_id]  # a check character to break
+    broken = [InvalidDocument(f"RC04-SYN-IV-202502-{n:05d}", "RC04", typed_id[n].person_id, typed_id[n], defect)
+              for n, defect in enumerate(DEFECTS, start=1)]
+    written = site.write([*visits, cancellation, *broken])
+    assert (written.visits, written.documents) == (len(visits), 1 + len(DEFECTS))
+    assert len(list((site.root / "canonical-in").glob("*.xml"))) == 1 + len(DEFECTS)
     agent.collect()
-    built = outbox_documents(agent)
-    assert len(built) == len(visits) + 3
-    for shot in shots:
-        assert canonical(built[shot.record_id, 1]) == canonical(shot.render(generated.region))
-    assert site.write(shots).changed == 0
+    with agent.outbox() as outbox:
+        refused = {item.origin: item.code for item in outbox.quarantined()}
+        built = {etree.fromstring(item.document).find(f"{D}header/{D}id").get("extension"): item.document
+                 for item in outbox.backlog(100_000)}
+    assert canonical(etree.fromstring(built[cancellation.record_id])) == canonical(
+        cancellation.render(generated.region))
+    # the agent validates as the hub does: what the hub would refuse for its content is refused here,
+    # with the hub's code; what only the records store refuses goes to the hub
+    caught = {event.record_id: event.code for event in broken if event.record_id not in built}
+    assert refused == {f"{record_id}.xml": code for record_id, code in caught.items()}
+    assert sorted(DEFECTS[event.defect][0] for event in broken if event.record_id in built) == [
+        "Cancellation", "OutpatientVisit"]
+    assert site.write([cancellation, *broken]).changed == 0
 
 
 def test_a_site_takes_community_members_and_their_own_events_only(generated, tmp_path):
