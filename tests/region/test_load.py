@@ -80,3 +80,20 @@ def test_every_invalid_message_is_rejected_with_the_code_the_truth_expects_and_n
     counts, rejected = outcomes(data_dir)
     assert expected and rejected == expected
     assert counts.get("accepted", 0) == 0 and counts["processed"] > 5000
+
+
+def test_live_members_send_what_is_due_by_their_clock_once(loaded, region_dir):
+    from region.live import CHINA, LiveTraffic
+
+    data_dir, hub, _ = loaded
+    now = [datetime(2025, 4, 2, 10, 30, tzinfo=CHINA)]  # the month after the region's last
+    live = LiveTraffic(Generated.open(region_dir), Target(hub.base, data_dir / "pki"), clock=lambda: now[0])
+    hospital = live.generated.region.institution("RH01")
+    before = _messages(data_dir)
+    first = live.round(hospital)
+    due = live.due(hospital, datetime(2025, 4, 30, tzinfo=CHINA))  # what is left for the rest of the month
+    assert first > 0 and live.round(hospital) == 0  # nothing twice
+    assert all(e.time > now[0] for e in due) and len(due) > 10 * first
+    now[0] = datetime(2025, 4, 3, 10, 30, tzinfo=CHINA)
+    second = live.round(hospital)
+    assert second > 0 and _messages(data_dir) == before + first + second
