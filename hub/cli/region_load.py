@@ -75,7 +75,7 @@ def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: 
         ledger = Ledger(data_dir / "region-load.sqlite")
         progress = Progress()
         try:
-            result = send(generated, region_dir, ledger=ledger, target=Target(base_url, data_dir / "pki"),
+            result = send(generated, region_dir, ledger=ledger, target=Target(base_url, data_dir / "pki", data_dir / "clinics"),
                           workers=workers, total=progress.start, on_progress=progress.update)
         except RegionError as error:
             raise click.ClickException(f"{error.code}: {error.detail}") from None
