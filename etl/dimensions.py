@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from hub.store.models import UTCDateTime
 from olap import dimensions
 from olap.cubes import load_population, read_population_csv
+from olap.cubes.population import COLUMNS as POPULATION_COLUMNS
 from schemas import REFERENCE_DIR
 from olap.backend import Backend
 
@@ -31,16 +32,21 @@ _FINGERPRINT = text(
     "SELECT (SELECT COUNT(*) FROM registry_region), "
     "(SELECT COUNT(*) FROM registry_institution), (SELECT MAX(updated_at) FROM registry_institution), "
     "(SELECT COUNT(*) FROM registry_department), (SELECT MAX(updated_at) FROM registry_department), "
-    "(SELECT COUNT(DISTINCT code) FROM record_diagnosis)")
+    "(SELECT COUNT(DISTINCT code) FROM record_diagnosis), "
+    "(SELECT COUNT(*) FROM registry_population), (SELECT MAX(updated_at) FROM registry_population), "
+    "(SELECT SUM(population) + SUM(live_births) + SUM(children_under_7) FROM registry_population)")
+_DECLARED = "SELECT division_code, year, population, live_births, children_under_7, source FROM registry_population"
 _refreshed: dict[tuple, tuple] = {}  # (mart, database) → the fingerprint its static dimensions were built from
 
 
 def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dict[str, int]:
     """Calendar, divisions, institutions, code-list dimensions and the population denominators
-    (``schemas/reference/population.csv``); rows written per table.
+    (``schemas/reference/population.csv``, each of its rows replaced by the bureau's figures for the
+    same division and year in ``registry_population``); rows written per table.
 
     Skipped (``{}``) when nothing they are built from changed since this process last built them
-    for this mart: the same day, the same registry, the same set of diagnosis codes.
+    for this mart: the same day, the same registry and declared population, the same set of
+    diagnosis codes.
     """
     population_file = REFERENCE_DIR / "population.csv"
     fingerprint = (today, population_file.stat().st_mtime_ns, *connection.execute(_FINGERPRINT).one())
@@ -58,9 +64,23 @@ def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dic
     regions = pd.read_sql(text("SELECT code, name, level, parent_code FROM registry_region"), connection).fillna("")
     frames["dim_division"] = dimensions.division_dimension(regions if len(regions) else None)
     written = {name: dimensions.load_dimension(mart, name, frame).written for name, frame in frames.items()}
-    written["ref_population"] = load_population(mart, read_population_csv(population_file)).written
+    declared = pd.read_sql(text(_DECLARED), connection)
+    written["ref_population"] = load_population(
+        mart, declared_population(read_population_csv(population_file), declared)).written
     _refreshed[(id(mart), mart.database)] = fingerprint
     return written
+
+
+def declared_population(reference: pd.DataFrame, declared: pd.DataFrame) -> pd.DataFrame:
+    """The reference rows with the bureau's ``declared`` rows replacing those of the same division and
+    year, and adding the others (columns: ``olap.cubes.population.COLUMNS``)."""
+    columns = list(POPULATION_COLUMNS)
+    declared = declared[columns].astype({"division_code": str, "source": str})
+    keys = pd.MultiIndex.from_frame(declared[["division_code", "year"]].astype({"year": "int64"}))
+    kept = reference[~pd.MultiIndex.from_frame(reference[["division_code", "year"]].astype({"year": "int64"}))
+                     .isin(keys)]
+    return pd.concat([kept[columns], declared], ignore_index=True).astype(
+        {"year": "int64", "population": "int64", "live_births": "int64", "children_under_7": "int64"})
 
 
 def refresh_persons(connection: Connection, mart: Backend, pseudonymize: Pseudonymizer, *, since: datetime | None,
@@ -85,4 +105,4 @@ def refresh_persons(connection: Connection, mart: Backend, pseudonymize: Pseudon
     return mart.insert_df("dim_person", frame)
 
 
-__all__ = ["refresh_static", "refresh_persons", "CALENDAR_START"]
+__all__ = ["refresh_static", "declared_population", "refresh_persons", "CALENDAR_START"]

@@ -12,10 +12,16 @@ from .visits import Visit, documents, member_months, plan_month, render
 
 # Each kind of event beyond the outpatient visits registers its planner (events.PLANNERS) on import:
 # one line a kind, in the order they plan.
+from . import stays  # noqa: E402,F401  (InpatientStay)
+from . import public_health  # noqa: E402,F401  (Immunization, ChildHealthCheckup)
+from . import public_health_maternal  # noqa: E402,F401  (MaternalCheckup)
+from . import public_health_diseases  # noqa: E402,F401  (InfectiousDiseaseReport)
+from . import public_health_truth  # noqa: E402,F401  (their truth files)
 from . import medication  # noqa: E402,F401  (prescriptions, dispenses)
 from . import drugs  # noqa: E402,F401  (drug movements)
 from . import labs  # noqa: E402,F401  (lab reports)
 from . import referrals  # noqa: E402,F401  (referrals both ways)
+from . import stats  # noqa: E402,F401  (InstitutionMonthlyStats: plans last, it counts the others' events)
 from . import defects  # noqa: E402,F401  (last: corrections, cancellations, late and invalid messages)
 
 __all__ = ["PLANNERS", "TRUTHS", "Event", "MonthContext", "plan", "plan_all", "senders", "RegionError", "GENERATOR_VERSION", "SIZES", "YEAR", "Generated", "generate", "Region", "build_region",

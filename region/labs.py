@@ -29,7 +29,7 @@ from schemas import EXAMPLES_DIR
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Region
 from .people import Typed
-from .visits import DOC, Visit, patient
+from .visits import DOC, Visit, patient_element
 
 LAB_SHARE = {"hospital": 0.5, "community_center": 1 / 7, "clinic": 1 / 7}
 
@@ -172,7 +172,8 @@ def render(report: LabReport, region: Region) -> etree._Element:
     author.find(f"{DOC}institution").attrib.update({"code": report.institution,
                                                    "name": region.institution(report.institution).name})
     author.remove(author.find(f"{DOC}practitioner"))  # the region registers no laboratory staff
-    header.replace(header.find(f"{DOC}patient"), patient(report))
+    header.replace(header.find(f"{DOC}patient"),
+                   patient_element(report.patient, number=report.outpatient_no))
     body = doc.find(f"{DOC}body")
     for child in list(body):
         body.remove(child)

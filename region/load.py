@@ -43,6 +43,7 @@ class Target:
 
     base_url: str
     pki: Path
+    sites: Path | None = None   # where the clinics' systems and agents live (None: clinics send SOAP too)
 
 
 @dataclass
@@ -65,10 +66,14 @@ def prepare(generated: Generated, data_dir: Path, *, database_url: str | None = 
     from certs.layout import MemberPaths
     from hub.registry.actor import HUB_OPERATOR
     from hub.registry.importing import import_entries, read_entries
+    from hub.registry.population import import_population
     from hub.settings import Settings
     from hub.store.db import make_engine, migrate, session_factory, transaction
 
+    from protocol.timestamps import utcnow
+
     from .model import registry_document
+    from .truth import POPULATION_COLUMNS, population_rows
 
     pki = data_dir / "pki"
     if not PkiPaths.of(pki).ca_cert.exists():
@@ -87,9 +92,13 @@ def prepare(generated: Generated, data_dir: Path, *, database_url: str | None = 
         migrate(engine)
         with transaction(session_factory(engine)) as session:
             counts = import_entries(session, actor=HUB_OPERATOR, entries=entries).counts
+            # the region's residents are the denominators of its rates (the bureau's declared population)
+            rows = [dict(zip(POPULATION_COLUMNS, row))
+                    for row in population_rows(generated.people, year=generated.year, seed=generated.seed)]
+            import_population(session, actor=HUB_OPERATOR, rows=rows, now=utcnow())
     finally:
         engine.dispose()
-    return {"certificates issued": issued, "registry entries": len(entries),
+    return {"certificates issued": issued, "registry entries": len(entries), "population rows": len(rows),
             "created": sum(c.get("created", 0) for c in counts.values())}
 
 
@@ -168,6 +177,29 @@ def _outgoing(member, index: int) -> list:
     return out
 
 
+def _channels() -> dict:
+    from .channels import CHANNELS  # in the workers only: the agent's imports stay out of `import region`
+
+    return CHANNELS
+
+
+def _through_agent(member, events: list) -> dict[str, int]:
+    """Write a clinic-month into the clinic's own systems and run its agent (region/channels.py)."""
+    from .channels import ClinicSite
+    from .channels import send as agent_send
+
+    generated: Generated = _worker["generated"]
+    target: Target = _worker["senders"].target
+    site = ClinicSite(target.sites / member.code, member, generated.region)
+    site.write(events, region=generated.region)
+    result = agent_send(site, hub_url=f"{target.base_url}/soap/exchange", pki_dir=target.pki,
+                        progress=_worker["progress"].put)
+    if result.halted or result.errors:
+        raise RegionError("region.load.agent", "a clinic's agent stopped with a backlog left: run the load again",
+                          member=member.code, halted=result.halted, errors=";".join(result.errors)[:300])
+    return result.quarantined
+
+
 def _send_member(work: tuple[str, list[int]]) -> tuple[str, int, dict[str, int]]:
     """Send the given months of one member; returns (member, documents, refused codes)."""
     member_code, indexes = work
@@ -179,10 +211,15 @@ def _send_member(work: tuple[str, list[int]]) -> tuple[str, int, dict[str, int]]
         year, month = generated.periods[index]
         events = _outgoing(member, index)
         refused = []
-        for start in range(0, len(events), BATCH):  # batch by batch, for the progress bar
-            chunk = events[start:start + BATCH]
-            refused += _worker["senders"].send(generated.seed, generated.region, member_code, chunk)
-            _worker["progress"].put(len(chunk))
+        if _worker["senders"].target.sites is not None and member_code in _channels():
+            # a clinic: its systems write the month, its agent collects and pushes (quarantines by code)
+            for code, n in _through_agent(member, events).items():
+                refused_codes[f"agent:{code}"] = refused_codes.get(f"agent:{code}", 0) + n
+        else:
+            for start in range(0, len(events), BATCH):  # batch by batch, for the progress bar
+                chunk = events[start:start + BATCH]
+                refused += _worker["senders"].send(generated.seed, generated.region, member_code, chunk)
+                _worker["progress"].put(len(chunk))
         for _, _, code in refused:
             refused_codes[code] = refused_codes.get(code, 0) + 1
         _worker["ledger"].mark(member=member_code, month=f"{year}-{month:02d}", documents=len(events),

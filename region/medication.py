@@ -35,7 +35,7 @@ from .drugs import (
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Region
 from .people import Typed
-from .visits import DOC, Visit, patient
+from .visits import DOC, Visit, patient_element
 
 PRESCRIBED_SHARE = 0.9     # of the visits
 DISPENSED_SHARE = 0.93     # of the prescriptions
@@ -194,7 +194,8 @@ def _document(event, region: Region, practitioner: tuple[str, str] | None) -> tu
         author.remove(author.find(f"{DOC}practitioner"))
     else:
         author.find(f"{DOC}practitioner").attrib.update({"code": practitioner[0], "name": practitioner[1]})
-    header.replace(header.find(f"{DOC}patient"), patient(event))
+    header.replace(header.find(f"{DOC}patient"),
+                   patient_element(event.patient, number=event.outpatient_no))
     body = doc.find(f"{DOC}body")
     for child in list(body):
         body.remove(child)

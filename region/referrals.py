@@ -30,7 +30,7 @@ from schemas.terminology import lookup
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Institution, Region
 from .people import Typed
-from .visits import DIAGNOSES, DOC, Visit, patient
+from .visits import DIAGNOSES, DOC, Visit, patient_element
 
 NEAREST_SHARE = 0.75
 # diagnosis → (chance a community visit is referred up, why)
@@ -136,7 +136,8 @@ def render(referral: Referral, region: Region) -> etree._Element:
                                                    "name": region.institution(referral.institution).name})
     author.find(f"{DOC}practitioner").attrib.update({"code": referral.practitioner[0],
                                                     "name": referral.practitioner[1]})
-    header.replace(header.find(f"{DOC}patient"), patient(referral))
+    header.replace(header.find(f"{DOC}patient"),
+                   patient_element(referral.patient, number=referral.outpatient_no))
     body = doc.find(f"{DOC}body")
     for child in list(body):
         body.remove(child)

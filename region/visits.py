@@ -197,7 +197,7 @@ def render(visit: Visit, region: Region) -> etree._Element:
         {"code": visit.institution, "name": region.institution(visit.institution).name})
     header.find(f"{DOC}author/{DOC}practitioner").attrib.update(
         {"code": visit.practitioner[0], "name": visit.practitioner[1]})
-    header.replace(header.find(f"{DOC}patient"), patient(visit))
+    header.replace(header.find(f"{DOC}patient"), _patient(visit))
     body = doc.find(f"{DOC}body")
     body.find(f"{DOC}visitTime").set("value", visit.time.isoformat())
     department = body.find(f"{DOC}department")
@@ -217,11 +217,16 @@ def render(visit: Visit, region: Region) -> etree._Element:
     return doc
 
 
-def patient(visit: Visit) -> etree._Element:
-    typed_, patient = visit.patient, etree.Element(f"{DOC}patient")
+def _patient(visit: Visit) -> etree._Element:
+    return patient_element(visit.patient, number=visit.outpatient_no)
+
+
+def patient_element(typed_: Typed, *, number: str, root: str = OUTPATIENT_ROOT) -> etree._Element:
+    """The header's ``patient`` of a record as typed, with the member's own number for the person."""
+    patient = etree.Element(f"{DOC}patient")
     if typed_.resident_id:
         etree.SubElement(patient, f"{DOC}id", root=RESIDENT_ROOT, extension=typed_.resident_id)
-    etree.SubElement(patient, f"{DOC}id", root=OUTPATIENT_ROOT, extension=visit.outpatient_no)
+    etree.SubElement(patient, f"{DOC}id", root=root, extension=number)
     etree.SubElement(patient, f"{DOC}name").text = typed_.name
     if typed_.sex:
         etree.SubElement(patient, f"{DOC}sex", code=typed_.sex, codeSystem="GB/T 2261.1")
@@ -241,4 +246,4 @@ def documents(region: Region, pools: Pools, *, seed: int, periods: list[tuple[in
             yield visit, render(visit, region)
 
 
-__all__ = ["Visit", "Pools", "expected_visits", "plan_month", "months", "member_months", "render", "documents"]
+__all__ = ["Visit", "Pools", "expected_visits", "patient_element", "plan_month", "months", "member_months", "render", "documents"]

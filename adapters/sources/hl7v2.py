@@ -105,7 +105,10 @@ def _common(message: Hl7Message) -> tuple[str, int]:
         raise missing("MSH-7")
     moment = parse_datetime(stamp, field="MSH-7", default_offset=message.options.timezone,
                             code="source.hl7.datetime.invalid")
-    return moment.isoformat(), version_of(moment)
+    revision, location = message.slot("version")  # the HIS's own revision counter, when configured
+    if revision and not revision.isdigit():
+        raise SourceProblem("source.hl7.number.invalid", "not a valid number", location)
+    return moment.isoformat(), int(revision) if revision else version_of(moment)
 
 
 def _registration(message: Hl7Message, control_id: str) -> Record:
@@ -168,7 +171,9 @@ def _encounter_parts(message: Hl7Message, control_id: str, prefix: str) -> dict:
         if message.options.missing_charges != "zero":
             raise SourceProblem("source.hl7.charges.missing", "the message carries no charges (FT1, PV1-47)", "FT1")
         cost = {"other": "0.00"}
-    return {"document_id": _document_id(prefix, visit_number or control_id), "version": version,
+    own_id, _ = message.slot("document_id")  # the HIS's own document id, when configured: taken as it is
+    return {"document_id": "_".join(own_id.split()) or _document_id(prefix, visit_number or control_id),
+            "version": version,
             "effective": effective, "patient": patient, "department": message.code("department", department),
             "diagnosis": found, "charges": cost, "practitioner": message.person(message.first("PV1"), 7)}
 

@@ -25,7 +25,10 @@ DEFAULT_LOCATIONS = {
     "visit_number": "PV1-19", "admission_time": "PV1-44", "discharge_time": "PV1-45",
     "total_charges": "PV1-47", "marital_status": "PID-16", "ethnicity": "PID-22", "nationality": "PID-28",
 }
-OPTIONAL_SLOTS = ("occupation", "charges.drugs", "charges.examinations", "charges.treatment", "charges.other")
+# Read only when configured: a HIS that numbers its own documents gives ``document_id`` (a visit's
+# or stay's id, taken as it is) and ``version`` (a revision counter) in a Z-segment.
+OPTIONAL_SLOTS = ("occupation", "charges.drugs", "charges.examinations", "charges.treatment", "charges.other",
+                  "document_id", "version")
 DEFAULT_IDENTIFIER_TYPES = {  # CX-5 identifier type → identifier root (see docs/adapters.md)
     "NNCHN": "2.16.156.10011.1.3", "NN": "2.16.156.10011.1.3",
     "JHN": "2.16.156.10011.1.2", "HC": "2.16.156.10011.1.19",

@@ -30,7 +30,8 @@ class LocalHub:
         self.data_dir, self.port = data_dir, port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.argv = [sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(data_dir), "--port",
-                     str(self.port), "--etl-interval", str(etl_interval), "--workers", str(workers)]
+                     str(self.port), "--etl-interval", str(etl_interval), "--workers", str(workers),
+                     "--exit-with-parent"]
         if database_url:
             self.argv += ["--database-url", database_url]
         self.process: subprocess.Popen | None = None

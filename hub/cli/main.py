@@ -67,7 +67,10 @@ _add_commands()
               help="Also run the background processor (as its own lower-priority process).")
 @click.option("--etl-interval", type=float, default=300.0, show_default=True,
               help="Seconds between ETL runs into the analytics mart (0: no ETL, no analytics in this hub).")
-def serve(data_dir, host, port, workers, database_url, tls, require_client_cert, processor, etl_interval):
+@click.option("--exit-with-parent", is_flag=True, hidden=True,
+              help="Stop when the process that started this one is gone (hie demo, hie region load).")
+def serve(data_dir, host, port, workers, database_url, tls, require_client_cert, processor, etl_interval,
+          exit_with_parent):
     """Serve the SOAP services (/soap/exchange, /soap/records, /soap/registry), the JSON API, /healthz and /metrics.
 
     Accepting messages comes first: the processor that normalizes them into the health-record
@@ -119,6 +122,8 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
         children.append(serving.mart_owner_spec(mart_owner, os.environ.copy()))
     serving.log_supervision()
     supervisor = Supervisor(children, backoff=serving.backoff(settings)).start()
+    if exit_with_parent:  # a command's own hub: killed with it (even by SIGKILL), it must not hold the data dir
+        serving.stop_when_orphaned()
     try:
         uvicorn.run("hub.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", access_log=False, timeout_graceful_shutdown=5, **options)

@@ -9,6 +9,7 @@ in DATA, region/ledger.py).
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +18,34 @@ import click
 
 def _rate(count: int, seconds: float) -> str:
     return f"{count:,} in {seconds:.1f} s ({count / seconds:,.0f}/s)" if seconds > 0 else f"{count:,}"
+
+
+class Progress:
+    """A progress bar on a terminal; in a log (not a terminal), one line at every tenth of the way."""
+
+    def __init__(self):
+        self.bar, self.total, self.done, self.next_line, self.started = None, 0, 0, 0, time.perf_counter()
+
+    def start(self, total: int) -> None:
+        self.total, self.started = max(total, 1), time.perf_counter()
+        self.next_line = self.total // 10
+        if sys.stdout.isatty():
+            self.bar = click.progressbar(length=self.total, label="send     ", show_pos=True, show_eta=True)
+            self.bar.__enter__()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.done >= self.next_line and self.done < self.total:
+            seconds = time.perf_counter() - self.started
+            click.echo(f"send      {self.done:,} of about {self.total:,} documents ({self.done / self.total:.0%}, "
+                       f"{seconds:.0f} s)")
+            self.next_line += self.total // 10 or 1
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: str | None = None,
@@ -39,26 +68,19 @@ def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: 
     counts = prepare(generated, data_dir, database_url=database_url)
     figures["prepare"] = time.perf_counter() - started
     click.echo(f"prepare   {counts['certificates issued']} member certificates issued, "
-               f"{counts['registry entries']} registry entries ({figures['prepare']:.1f} s)")
+               f"{counts['registry entries']} registry entries, {counts['population rows']} districts' population "
+               f"({figures['prepare']:.1f} s)")
 
     def stages(base_url: str) -> None:
         ledger = Ledger(data_dir / "region-load.sqlite")
-        bar = None
-
-        def total(n: int) -> None:
-            nonlocal bar
-            bar = click.progressbar(length=max(n, 1), label="send     ", show_pos=True, show_percent=True,
-                                    show_eta=True, file=None)
-            bar.__enter__()
-
+        progress = Progress()
         try:
-            result = send(generated, region_dir, ledger=ledger, target=Target(base_url, data_dir / "pki"),
-                          workers=workers, total=total, on_progress=lambda n: bar and bar.update(n))
+            result = send(generated, region_dir, ledger=ledger, target=Target(base_url, data_dir / "pki", data_dir / "clinics"),
+                          workers=workers, total=progress.start, on_progress=progress.update)
         except RegionError as error:
             raise click.ClickException(f"{error.code}: {error.detail}") from None
         finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+            progress.finish()
         figures["send"] = (result.documents, result.seconds)
         refused = ", ".join(f"{n} {code}" for code, n in sorted(result.refused.items())) or "none"
         click.echo(f"send      {_rate(result.documents, result.seconds)}; {result.member_months} member-months "

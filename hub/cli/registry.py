@@ -1,4 +1,5 @@
-"""``hie registry add | list | import`` (the members the registry knows) and ``hie grants issue | revoke | list``
+"""``hie registry add | list | import`` (the members the registry knows), ``hie registry population
+import | list`` (the bureau's population figures) and ``hie grants issue | revoke | list``
 (identified-record access for bureau-role members).
 
 Who may read what is decided by the registry (``hub.records.access``): an unregistered member reads
@@ -161,6 +162,54 @@ def _where(error) -> str:
     place = ", ".join(filter(None, (error.fields.get("row"), f"field {error.fields['field']}"
                                     if error.fields.get("field") else None)))
     return f"{error.code}: {place}: {error.detail or error.message}"
+
+
+@registry.group("population")
+def population() -> None:
+    """The bureau's population figures per district and year (the denominators of rates)."""
+
+
+@population.command("import")
+@_data_dir
+@_database_url
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def population_import(data_dir, database_url, file):
+    """Load the population figures of FILE (CSV: division_code, year, population, live_births,
+    children_under_7, source); they replace the reference figures of the same district and year.
+
+    All or nothing: a bad row is reported (row number and field) and nothing of the file is
+    imported. Importing the same file again changes nothing. The mart has them after the next ETL run.
+    """
+    from protocol.errors import HubError
+    from protocol.timestamps import utcnow
+
+    from ..registry.actor import HUB_OPERATOR
+    from ..registry.population import import_population, read_population_file
+
+    try:
+        rows = read_population_file(file.read_bytes())
+    except HubError as error:
+        raise click.ClickException(_where(error)) from None
+    counts = _run(data_dir, database_url, lambda session: import_population(
+        session, actor=HUB_OPERATOR, rows=rows, now=utcnow()))
+    click.echo(f"population     {counts.created:>4} created  {counts.updated:>4} updated  "
+               f"{counts.unchanged:>4} unchanged")
+
+
+@population.command("list")
+@_data_dir
+@_database_url
+def population_list(data_dir, database_url):
+    """The figures the bureau loaded: division, year, population, live births, children under 7, source."""
+    from ..registry.population import query_population
+
+    rows = _run(data_dir, database_url, lambda session: [
+        (p.division_code, p.year, p.population, p.live_births, p.children_under_7, p.source)
+        for p in query_population(session)], create=False)
+    for code, year, people, births, children, source in rows:
+        click.echo(f"{code:<7} {year}  {people:>11,}  {births:>9,}  {children:>9,}  {source}")
+    if not rows:
+        click.echo("no population figures loaded (the reference figures are used)")
 
 
 @registry.command("list")

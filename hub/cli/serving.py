@@ -105,6 +105,24 @@ def backoff(settings: Settings) -> Backoff:
                                                                    settings.restart_backoff_s))
 
 
+def stop_when_orphaned(poll_s: float = 1.0) -> None:
+    """A daemon thread that sends this process SIGTERM (uvicorn's graceful stop, then the supervisor's)
+    once the process that started it is gone."""
+    import os
+    import signal
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(poll_s)
+        logging.getLogger("hie.serve").warning("the process that started this hub is gone: stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="hie-orphan-watch", daemon=True).start()
+
+
 def log_supervision() -> None:
     """The supervisor's lines (a child died, when it restarts) on stderr, with the time."""
     logger = logging.getLogger("hie.supervisor")
@@ -117,4 +135,5 @@ def log_supervision() -> None:
 
 
 __all__ = ["check_pki", "check_address", "check_database", "open_hub", "processor_spec", "mart_owner_spec", "backoff",
+           "stop_when_orphaned",
            "log_supervision"]

@@ -16,7 +16,8 @@ from .access import (
 from .actor import HUB_OPERATOR, Actor
 from .hierarchy import InstitutionChain, chain_of
 from .importing import ImportCounts, RegistryEntry, import_entries, read_entries
-from .models import TABLES, AccessGrant, Department, Institution, Practitioner, Region
+from .models import TABLES, AccessGrant, Department, DivisionPopulation, Institution, Practitioner, Region
+from .population import PopulationCounts, import_population, query_population, read_population_file
 from .regions import get_region, get_region_or_raise, region_children, region_path, subtree_codes, sync_regions
 from .seed import seed_demo
 from .service import (
@@ -51,5 +52,6 @@ __all__ = [
     "get_department_or_raise", "create_department", "update_department", "register_department",
     "query_departments", "get_practitioner", "get_practitioner_or_raise", "create_practitioner",
     "update_practitioner", "register_practitioner", "query_practitioners", "RegistryEntry", "ImportCounts",
-    "read_entries", "import_entries",
+    "read_entries", "import_entries", "DivisionPopulation", "PopulationCounts", "read_population_file",
+    "import_population", "query_population",
 ]

@@ -122,8 +122,22 @@ class AccessGrant(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
-TABLES = [Region.__table__, Institution.__table__, Department.__table__, Practitioner.__table__,
-          AccessGrant.__table__]
+class DivisionPopulation(Base):
+    """A district-level division's declared population in a year (the denominators of rates), as the
+    bureau loaded it (``hie registry population import``); it replaces the reference file's row."""
 
-__all__ = ["Region", "Institution", "Department", "Practitioner", "AccessGrant", "TABLES", "DIVISIONS",
-           "DEPARTMENTS", "DISTRICT_LEVELS", "EntryStatus", "KINDS", "BUREAU_KINDS", "LEVELS", "STATUSES", "TITLES", "IDENTIFIED"]
+    __tablename__ = "registry_population"
+    division_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    population: Mapped[int] = mapped_column(Integer)
+    live_births: Mapped[int] = mapped_column(Integer)
+    children_under_7: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))  # where the figures come from (yearbook, census)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+TABLES = [Region.__table__, Institution.__table__, Department.__table__, Practitioner.__table__,
+          AccessGrant.__table__, DivisionPopulation.__table__]
+
+__all__ = ["Region", "Institution", "Department", "Practitioner", "AccessGrant", "DivisionPopulation", "TABLES",
+           "DIVISIONS", "DEPARTMENTS", "DISTRICT_LEVELS", "EntryStatus", "KINDS", "BUREAU_KINDS", "LEVELS", "STATUSES", "TITLES", "IDENTIFIED"]

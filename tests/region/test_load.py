@@ -61,12 +61,12 @@ def test_a_load_run_again_sends_nothing_and_one_stopped_half_way_resends_without
     ledger = Ledger(data_dir / "region-load.sqlite")
     before = _messages(data_dir)
     generated = Generated.open(region_dir)
-    again = send(generated, region_dir, ledger=ledger, target=Target(hub.base, data_dir / "pki"), workers=1)
+    again = send(generated, region_dir, ledger=ledger, target=Target(hub.base, data_dir / "pki", data_dir / "clinics"), workers=1)
     assert (again.documents, again.member_months) == (0, 0) and again.skipped == 14 * 3 + 3
     # a loader killed after the hub stored two member-months but before the ledger marked them
     with sqlite3.connect(ledger.path) as connection:
         connection.execute("DELETE FROM sent WHERE (member, month) IN (('RH01', '2025-03'), ('RC05', '2025-02'))")
-    resumed = send(generated, region_dir, ledger=ledger, target=Target(hub.base, data_dir / "pki"), workers=2)
+    resumed = send(generated, region_dir, ledger=ledger, target=Target(hub.base, data_dir / "pki", data_dir / "clinics"), workers=2)
     assert resumed.member_months == 2 and resumed.documents > 0 and not resumed.refused
     assert _messages(data_dir) == before
     assert len(ledger.done()) == 14 * 3 + 3
@@ -87,7 +87,7 @@ def test_live_members_send_what_is_due_by_their_clock_once(loaded, region_dir):
 
     data_dir, hub, _ = loaded
     now = [datetime(2025, 4, 2, 10, 30, tzinfo=CHINA)]  # the month after the region's last
-    live = LiveTraffic(Generated.open(region_dir), Target(hub.base, data_dir / "pki"), clock=lambda: now[0])
+    live = LiveTraffic(Generated.open(region_dir), Target(hub.base, data_dir / "pki", data_dir / "clinics"), clock=lambda: now[0])
     hospital = live.generated.region.institution("RH01")
     before = _messages(data_dir)
     first = live.round(hospital)
@@ -97,3 +97,19 @@ def test_live_members_send_what_is_due_by_their_clock_once(loaded, region_dir):
     now[0] = datetime(2025, 4, 3, 10, 30, tzinfo=CHINA)
     second = live.round(hospital)
     assert second > 0 and _messages(data_dir) == before + first + second
+
+
+def test_the_regions_residents_are_the_marts_population(loaded, region_dir):
+    from etl.mart import reach_owner
+
+    data_dir, _, _ = loaded
+    with (region_dir / "population.csv").open(encoding="utf-8") as source:
+        expected = {(row["division_code"], int(row["year"])): int(row["population"]) for row in csv.DictReader(source)}
+    mart = reach_owner(Settings.load(data_dir))
+    try:
+        frame = mart.query_df("SELECT division_code, year, population FROM ref_population")
+    finally:
+        mart.close()
+    found = {(r.division_code, int(r.year)): int(r.population) for r in frame.itertuples()}
+    assert expected and all(found[key] == value for key, value in expected.items())
+    assert sum(expected.values()) == 3000

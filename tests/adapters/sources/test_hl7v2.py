@@ -51,6 +51,22 @@ def test_a03_outpatient_visit_mllp(hl7_options):
     assert value(document, "d:body/d:charges/d:charge[@category='examinations']", "amount") == "40.00"
 
 
+def test_a_his_own_document_id_and_revision_from_a_zsegment(hl7_options):
+    # A HIS that numbers its documents itself (the synthetic region's clinics: region/channel_hl7.py)
+    # says so in a Z-segment; the id is taken as it is, the version is its revision counter.
+    payload = sample("hl7v2", "adt_a03_outpatient_visit_mllp.hl7").replace(b"\x1c", b"\rZDC|RC01-SYN-OV-7|1\x1c")
+    options = {**hl7_options, "fields": {"document_id": "ZDC-1", "version": "ZDC-2"}}
+    document = only(run("hl7v2", payload, options))
+    assert value(document, "d:header/d:id", "extension") == "RC01-SYN-OV-7"
+    assert value(document, "d:header/d:version") == "1"
+    # without the option the Z-segment is ignored: PV1-19 and MSH-7 as before
+    document = only(run("hl7v2", payload, hl7_options))
+    assert value(document, "d:header/d:id", "extension") == "OV-MZ20261118-0042"
+    assert int(value(document, "d:header/d:version")) > 1
+    bad = run("hl7v2", payload.replace(b"ZDC|RC01-SYN-OV-7|1", b"ZDC|RC01-SYN-OV-7|v1"), options)
+    assert_clean_quarantine(bad[0], "source.hl7.number.invalid")
+
+
 def test_a03_inpatient_discharge(hl7_options):
     document = only(run("hl7v2", sample("hl7v2", "adt_a03_inpatient_discharge_lf.hl7"), hl7_options))
     assert document.tag == "{urn:hie:doc:v1}InpatientStay"
