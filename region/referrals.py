@@ -5,8 +5,9 @@ uncontrolled diabetes or hypertension, knee disease) is referred now and then (`
 hospital of the member's district (拱墅区 has none: ``RH01``, the level-3 hospital), one time in
 four to the other, asking for the department of the diagnosis (儿科 for children). Down: a planned
 hospital visit of a stable chronic patient is referred (``DOWN``) to the community centre of the
-patient's own district for follow-up (of the district's two, the one the household number gives).
-The referral is written by the visit's doctor shortly after the visit.
+patient's own district for follow-up (of the district's two, the one the person id's parity
+gives), and so is every inpatient discharged to community care (stays.py, 离院方式 3), at discharge.
+The referral is written by the visit's (or the stay's) doctor shortly after.
 
 Truth: ``truth/referrals.csv`` per sender × receiver × direction × month, as the referrals cube
 counts (``fact_referral``: the author institution, ``to_institution_code``, ``direction``, dated by
@@ -30,7 +31,8 @@ from schemas.terminology import lookup
 from .events import PLANNERS, TRUTHS, MonthContext
 from .model import Institution, Region
 from .people import Typed
-from .visits import DIAGNOSES, DOC, Visit, patient_element
+from .stays import INPATIENT_ROOT, Stay
+from .visits import DIAGNOSES, DOC, OUTPATIENT_ROOT, Visit, patient_element
 
 NEAREST_SHARE = 0.75
 # diagnosis → (chance a community visit is referred up, why)
@@ -51,6 +53,8 @@ DOWN = {
     "M17": (0.03, "膝关节病保守治疗方案已定，转社区康复随访"),
 }
 GENERAL_PRACTICE = "02"   # 全科医疗科: what a centre is asked for
+DISCHARGED_TO_COMMUNITY = "3"   # 离院方式: 医嘱转社区卫生服务机构/乡镇卫生院
+AFTER_DISCHARGE = "住院治疗后病情稳定出院，转社区卫生服务中心继续治疗、康复及随访"
 SPECIALTY = {code: department for code, department, *_ in DIAGNOSES}
 
 
@@ -67,7 +71,8 @@ class Referral:
     reason: str
     practitioner: tuple[str, str]
     patient: Typed
-    outpatient_no: str
+    outpatient_no: str              # the member's number for the person (an inpatient number after a stay)
+    number_root: str = OUTPATIENT_ROOT
     kind: ClassVar[str] = "Referral"
 
     @property
@@ -117,6 +122,14 @@ def plan_referrals(ctx: MonthContext) -> list[Referral]:
         referrals.append(Referral(f"{member.code}-SYN-RF-{year}{month:02d}-{len(referrals) + 1:05d}", member.code,
                                   visit.person_id, when, direction, target.code, standard, visit.diagnosis, reason,
                                   visit.practitioner, visit.patient, visit.outpatient_no))
+    for stay in ctx.planned:  # 离院方式 3: discharged to a community health centre's care
+        if type(stay) is not Stay or stay.outcome != DISCHARGED_TO_COMMUNITY:
+            continue
+        target = _centre(region, stay.patient.division, stay.person_id)
+        when = min(stay.discharged + timedelta(minutes=rng.randint(0, 30)), stay.discharged.replace(hour=23, minute=59))
+        referrals.append(Referral(f"{member.code}-SYN-RF-{year}{month:02d}-{len(referrals) + 1:05d}", member.code,
+                                  stay.person_id, when, "down", target.code, GENERAL_PRACTICE, stay.diagnosis,
+                                  AFTER_DISCHARGE, stay.practitioner, stay.patient, stay.inpatient_no, INPATIENT_ROOT))
     return referrals
 
 
@@ -137,7 +150,7 @@ def render(referral: Referral, region: Region) -> etree._Element:
     author.find(f"{DOC}practitioner").attrib.update({"code": referral.practitioner[0],
                                                     "name": referral.practitioner[1]})
     header.replace(header.find(f"{DOC}patient"),
-                   patient_element(referral.patient, number=referral.outpatient_no))
+                   patient_element(referral.patient, number=referral.outpatient_no, root=referral.number_root))
     body = doc.find(f"{DOC}body")
     for child in list(body):
         body.remove(child)

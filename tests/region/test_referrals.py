@@ -67,3 +67,22 @@ def test_a_member_month_plans_its_referrals_the_same_alone():
     for code in ("RH01", "RC03"):
         alone = plan(generated.region, pools, generated.region.institution(code), seed=8, year=2025, month=1)
         assert [e for e in alone if e.kind == "Referral"] == whole[code, 1] != []
+
+
+def test_a_stay_discharged_to_community_care_is_referred_down_at_discharge():
+    """离院方式 3 (医嘱转社区卫生服务机构): the hospital refers the patient to the centre of their district."""
+    generated = Generated.build(seed=8, size="small")
+    pools, found = generated.pools(), 0
+    for month in (1, 2, 3):
+        events = plan(generated.region, pools, generated.region.institution("RH01"), seed=8, year=2025, month=month)
+        stays = [e for e in events if e.kind == "InpatientStay" and e.outcome == "3"]
+        referred = {(r.person_id, r.time.date()): r for r in events if r.kind == "Referral"}
+        for stay in stays:
+            referral = referred[stay.person_id, stay.discharged.date()]
+            assert referral.direction == "down" and referral.time >= stay.discharged
+            assert generated.region.institution(referral.target).division == stay.patient.division
+            document = referral.render(generated.region)
+            assert validate(document).type_name == "Referral"
+            assert document.find(f"{DOC}header/{DOC}patient/{DOC}id[@extension='{stay.inpatient_no}']") is not None
+        found += len(stays)
+    assert found > 0
