@@ -43,6 +43,7 @@ demo: venv
 bench: system venv
 	$(PY) -m bench.run --out bench/results
 	$(PY) -m bench.records --out bench/results
+	$(PY) -m bench.region --out bench/results --size full
 	$(PY) -m bench.mpi --out bench/results
 	$(PY) -m bench.agent --out bench/results
 	$(PY) -m bench.etl --out bench/results --servers

@@ -1,14 +1,15 @@
 """``python -m bench.console --out DIR [--rows 10000000]``: the console's hospital dashboard at 10 M visit facts.
 
-1. Builds an embedded chDB mart with ``bench.cubes``' generator (``--rows`` visit facts, half as many
+1. Builds an embedded chDB mart with ``bench.cubes``' generator (``--rows`` visit facts: a scaled copy of
+   the synthetic region's visits, ``bench.region_facts``; half as many
    prescription lines, the rollups through ``olap.rollups.refresh``), plus inpatient stays (a
    twentieth of the visits, with their month rollups) and every institution's monthly statistics, so all
    six charts have data.
-2. Opens a hub on SQLite whose registry holds the same 200 institutions in 13 districts, adds two
+2. Opens a hub on SQLite whose registry holds the same institutions (14 per copy of the region) in 13 districts, adds two
    console users — a city analyst (330100) and a district analyst (330106) — and serves the real app
    (``create_app``, uvicorn on 127.0.0.1 in this process, the mart opened here as in the tests).
-3. Signs in through the login form, then, ``--repeats`` rounds as both users (this month = November
-   2026; the city analyst's districts, the district analyst's institutions): a finished ETL run is
+3. Signs in through the login form, then, ``--repeats`` rounds as both users (this month = the month of
+   ``bench.cubes.AS_OF``, December 2026; the city analyst's districts, the district analyst's institutions): a finished ETL run is
    recorded (a new mart generation: the web process's answer cache starts empty), the whole page —
    the six ``GET /console/api/hospital/{indicator}`` at once, as the browser asks them — cold, then
    warm; another run, then each endpoint alone cold, then warm. p50 / p95 of each, cold and warm
@@ -37,7 +38,8 @@ from pathlib import Path
 
 import requests
 
-from bench.cubes import AS_OF, DAYS, DISTRICTS, INSTITUTIONS, START, VISIT_COLUMNS, _percentiles, build_clickhouse
+from bench.cubes import AS_OF, DAYS, SEED, START, _percentiles, build_clickhouse
+from bench.region_facts import Scale, institutions, region_visits
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_P95_MS = 300.0
@@ -47,9 +49,15 @@ VIEWS = {"city": "", "district": "&district=330106"}
 PASSWORD = "bench console password"  # a throwaway hub in a temporary directory
 
 
+def _institutions(rows: int):
+    """The institutions of ``rows`` visit facts (``bench.cubes``' scaled copy of the region)."""
+    return institutions(Scale(len(region_visits(SEED)), rows), SEED)
+
+
 def _extra_facts(mart, rows: int) -> None:
-    """Inpatient stays and institution months, generated in the engine like the visits."""
-    institution = VISIT_COLUMNS["institution_code"][0]
+    """Inpatient stays and institution months, generated in the engine over the visits' institutions."""
+    count = len(_institutions(rows))
+    institution = f"concat('I', toString(1000 + n % {count}))"
     day = f"toDate('{START}') + toUInt32((n * 7) % {DAYS})"  # spread over both years whatever the count
     mart.execute(
         "INSERT INTO fact_inpatient_stay (fact_key, date, institution_code, source_row_id, document_row_id, "
@@ -65,12 +73,12 @@ def _extra_facts(mart, rows: int) -> None:
         "message_row_id, loaded_at, staff_on_duty, approved_beds, open_beds, fixed_assets_fen, outpatient_visits, "
         "inpatient_discharges, revenue_drugs_fen, revenue_examinations_fen, revenue_treatment_fen, "
         "revenue_other_fen, version, deleted) "
-        f"SELECT concat('record_stats:', toString(n)), addMonths(toDate('{START}'), toInt32(intDiv(n, 200))), "
+        f"SELECT concat('record_stats:', toString(n)), addMonths(toDate('{START}'), toInt32(intDiv(n, {count}))), "
         f"{institution}, n, n, n, toDateTime('2026-12-01 00:00:00', 'UTC'), toUInt32(20 + n % 300), "
         "toUInt32(50 + n % 250), toUInt32(40 + n % 200), toInt64(1000000000 + (n * 7919) % 9000000000), "
         "toUInt32(2000 + (n * 31) % 40000), toUInt32((n * 17) % 900), toInt64(100000000 + (n * 13) % 500000000), "
         "toInt64(50000000 + (n * 11) % 200000000), toInt64(30000000 + (n * 7) % 100000000), toInt64(1000000), 1, 0 "
-        f"FROM (SELECT number AS n FROM system.numbers LIMIT {INSTITUTIONS * months})")
+        f"FROM (SELECT number AS n FROM system.numbers LIMIT {count * months})")
     from olap.rollups import ROLLUPS, fact_of, refresh
 
     for rollup in ROLLUPS.values():  # as the ETL does after loading stays: their month rollups
@@ -78,7 +86,7 @@ def _extra_facts(mart, rows: int) -> None:
             refresh(mart, rollup, date_from=date.fromisoformat(START), date_to=AS_OF, version=1)
 
 
-def open_hub(data_dir: Path):
+def open_hub(data_dir: Path, table):
     """A hub on SQLite: PKI, registry (the mart's institutions and districts), the two console users."""
     from certs import init_pki
     from hub.registry import HUB_OPERATOR, register_institution, sync_regions
@@ -93,10 +101,9 @@ def open_hub(data_dir: Path):
     hub = Hub.open(settings)
     with transaction(hub.sessions) as session:
         sync_regions(session, actor=HUB_OPERATOR)
-        for index in range(INSTITUTIONS):
-            register_institution(session, actor=HUB_OPERATOR, code=f"I{1000 + index}", name=f"I{1000 + index}",
-                                 kind="hospital", level="2", division_code=DISTRICTS[index % len(DISTRICTS)],
-                                 status="active")
+        for row in table.itertuples():
+            register_institution(session, actor=HUB_OPERATOR, code=row.institution_code, name=row.institution_code,
+                                 kind="hospital", level="2", division_code=row.district_code, status="active")
         for username, (role, region) in USERS.items():
             create(session, username=username, password=PASSWORD, role=role, now=utcnow(), region_code=region)
     return settings, hub
@@ -260,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         _extra_facts(mart, args.rows)
         report["build"]["total_s"] = round(time.perf_counter() - started, 1)
         print(f"  built {report['build']}", flush=True)
-        settings, hub = open_hub(Path(tmp) / "hub")
+        settings, hub = open_hub(Path(tmp) / "hub", _institutions(args.rows))
         server, thread, base = serve(settings, hub, mart)
         try:
             report["load_average_before"] = os.getloadavg()

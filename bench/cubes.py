@@ -1,15 +1,20 @@
-"""``python -m bench.cubes --out DIR [--rows 10000000]``: dashboard cube queries over synthetic visits.
+"""``python -m bench.cubes --out DIR [--rows 10000000]``: dashboard cube queries over the region's visits, scaled.
 
-1. Synthesizes ``--rows`` outpatient visit facts and half as many prescription lines straight into a
-   fresh mart, server-side (``INSERT … SELECT … FROM numbers(N)``), on chDB and on a ClickHouse
-   server started on loopback, loads the institution and drug dimensions, and builds the rollups
-   with ``olap.rollups.refresh`` (the ETL's own path), then waits for the engine's background merges
-   of that bulk load to finish (``settle_s``), so queries are timed in a dashboard's steady state.
+1. Builds ``--rows`` outpatient visit facts as a scaled copy of the synthetic region's visits
+   (``bench.region_facts``: the full region's ~308,000 visits of 14 members over 2025, copied into
+   institution groups of their own and into 2026, so seasonality, diagnoses, charges and institution
+   sizes are the region's) and half as many prescription lines (one per second visit, its drug charge),
+   on chDB and on a ClickHouse server started on loopback: the region's rows are inserted once, the
+   engine replicates them (one ``INSERT … SELECT`` from them per copy). It loads the institution
+   and drug dimensions and builds the rollups with ``olap.rollups.refresh`` (the ETL's own path), then
+   waits for the engine's background merges of that bulk load to finish (``settle_s``), so queries are
+   timed in a dashboard's steady state.
 2. Runs the dashboard queries through ``olap.cubes.execute`` (compile, SQL, suppression, JSON) many
    times each: p50 / p95 / p99. Target: p95 ≤ 100 ms on both engines.
-3. Loads the same rows into PostgreSQL (same integer formulas in ``generate_series``, so the data
-   is identical — checked by comparing one answer) with indexes on (date, institution) and
-   (institution, date), runs the same questions in plain SQL, and reports PostgreSQL ÷ ClickHouse.
+3. Loads the same rows into PostgreSQL (the region's rows copied in, then the same integer formulas
+   over ``generate_series``, so the data is identical — checked by comparing one answer) with indexes
+   on (date, institution) and (institution, date), runs the same questions in plain SQL, and reports
+   PostgreSQL ÷ ClickHouse.
 4. Writes ``DIR/cubes.json``.
 """
 from __future__ import annotations
@@ -26,83 +31,98 @@ from pathlib import Path
 
 import pandas as pd
 
+from .region_facts import BASE_COLUMNS, FIRST_DAY, YEARS, Scale, institutions, region_visits
+
 ROOT = Path(__file__).resolve().parents[1]
-INSTITUTIONS, DAYS, START = 200, 730, "2024-12-01"
-AS_OF = date(2026, 11, 30)
+SEED = 20251205  # the region's (hie region generate's default)
+DAYS, START = 730, FIRST_DAY.isoformat()   # the facts span 2025 and 2026
+AS_OF = date(2026, 12, 31)
 P95_TARGET_MS, RATIO_TARGET = 100.0, 20.0
 EXACT_REPEATS = 5  # the reference query over the facts (no rollup) takes seconds: a few runs suffice
-DISTRICTS = ("330102", "330105", "330106", "330108", "330109", "330110", "330111", "330112", "330113", "330114",
-             "330122", "330127", "330182")
-DIAGNOSES = ("I10", "E11.9", "J06.9", "J18.9", "K29", "A09")
-BANDS = ("0-4", "5-14", "15-44", "45-64", "65+")
+BASE_TABLE = "bench_region_visits"
 
-# One formula per column, written for ClickHouse (``n`` = number) and PostgreSQL (``n`` = bigint).
-DAY = "intDiv(n, 200) % 730"
+# One formula per replicated column, for ClickHouse and PostgreSQL: ``c`` is the copy, the other names
+# the region's row (bench.region_facts.BASE_COLUMNS); fact n = c·B + i.
 VISIT_COLUMNS = {
-    "institution_code": ("concat('I', toString(1000 + n % 200))", "'I' || (1000 + n % 200)"),
-    "date": (f"toDate('{START}') + toUInt32({DAY})", f"DATE '{START}' + ((n / 200) % 730)::int"),
-    "department_code": ("concat('D', toString(intDiv(n, 146000) % 6))", "'D' || ((n / 146000) % 6)"),
-    "kind": ("if(n % 7 = 0, 'emergency', 'outpatient')", "CASE WHEN n % 7 = 0 THEN 'emergency' ELSE 'outpatient' END"),
-    "person_key": ("toString((n * 2654435761) % 3000000)", "((n * 2654435761) % 3000000)::text"),
-    "total_fen": ("toInt64(1000 + (n * 37) % 50000)", "1000 + (n * 37) % 50000"),
-    "drug_fen": ("toInt64(intDiv((1000 + (n * 37) % 50000) * (n % 5 + 1), 10))",
-                 "((1000 + (n * 37) % 50000) * (n % 5 + 1)) / 10"),
+    "institution_code": ("concat('I', toString(1000 + intDiv(c, {years}) * {members} + institution_index))",
+                         "'I' || (1000 + (c / {years}) * {members} + institution_index)"),
+    "date": (f"toDate('{START}') + toUInt32(day + (c % {{years}}) * 365)",
+             f"DATE '{START}' + (day + (c % {{years}}) * 365)::int"),  # 2025 has 365 days: the same date a year on
+    "department_code": ("department_code", "department_code"),
+    "kind": ("kind", "kind"),
+    "person_key": ("toString(intDiv(c, {years}) * 1000000 + person_index)", "((c / {years}) * 1000000 + person_index)::text"),
+    "total_fen": ("total_fen", "total_fen"),
+    "drug_fen": ("drug_fen", "drug_fen"),
+    "sex": ("sex", "sex"),
+    "age_band": ("age_band", "age_band"),
+    "primary_diagnosis_code": ("primary_diagnosis_code", "primary_diagnosis_code"),
 }
-MEDICATION_COLUMNS = {
-    "institution_code": VISIT_COLUMNS["institution_code"], "date": VISIT_COLUMNS["date"],
-    "amount_fen": ("toInt64(100 + (n * 53) % 20000)", "100 + (n * 53) % 20000"),
-}
+
+
+def region_base(seed: int = SEED) -> pd.DataFrame:
+    """The full region's visits, one row each (planned once per process)."""
+    return region_visits(seed)
+
+
+def _formulas(engine: int, scale: Scale) -> dict[str, str]:
+    return {name: sql[engine].format(years=YEARS, members=scale.members) for name, sql in VISIT_COLUMNS.items()}
 
 
 def _drugs() -> list[str]:
     return pd.read_csv(ROOT / "schemas" / "codes" / "drugs.csv", dtype=str)["code"].tolist()
 
 
-def _clickhouse_insert(mart, rows: int) -> None:
-    """Visits and prescription lines generated inside the engine (no Python in the data path)."""
+def insert_visits(mart, rows: int, base: pd.DataFrame) -> None:
+    """The region's rows inserted once, then visits and prescription lines replicated inside the engine."""
+    scale = Scale(len(base), rows)
+    mart.execute(f"DROP TABLE IF EXISTS {BASE_TABLE}")
+    mart.execute(f"CREATE TABLE {BASE_TABLE} (i UInt32, institution_index UInt8, day UInt16, department_code String, "
+                 "kind String, person_index UInt32, sex String, age_band String, primary_diagnosis_code String, "
+                 "total_fen Int64, drug_fen Int64) ENGINE = Memory")
+    mart.insert_df(BASE_TABLE, base[list(BASE_COLUMNS)])
+    visit = ", ".join(f"{sql} AS {name}" for name, sql in _formulas(0, scale).items())
+    for copy in range(scale.copies):  # one statement a copy: a cross join of all of them overflows 18.16's memory
+        mart.execute(
+            "INSERT INTO fact_outpatient_visit (fact_key, source_row_id, document_row_id, message_row_id, loaded_at, "
+            f"version, deleted, {', '.join(VISIT_COLUMNS)}) "
+            "SELECT concat('record_encounter:', toString(n)), n, n, n, toDateTime('2026-12-31 00:00:00', 'UTC'), 1, 0, "
+            f"{', '.join(VISIT_COLUMNS)} FROM (SELECT c * {scale.base} + i AS n, {visit} FROM "
+            f"(SELECT *, toUInt64({copy}) AS c FROM {BASE_TABLE}) AS one_copy) AS replicated WHERE n < {int(rows)}")
+    mart.execute(f"DROP TABLE {BASE_TABLE}")
     drugs = _drugs()
-    visit = ", ".join(f"{sql} AS {name}" for name, (sql, _) in VISIT_COLUMNS.items())
-    diagnosis = "[" + ", ".join(f"'{code}'" for code in DIAGNOSES) + "]"
-    bands = "[" + ", ".join(f"'{band}'" for band in BANDS) + "]"
-    mart.execute(
-        "INSERT INTO fact_outpatient_visit (fact_key, source_row_id, document_row_id, message_row_id, loaded_at, sex, age_band, "
-        f"primary_diagnosis_code, version, deleted, {', '.join(VISIT_COLUMNS)}) "
-        "SELECT concat('record_encounter:', toString(n)), n, n, n, toDateTime('2026-12-01 00:00:00', 'UTC'), "
-        f"toString(n % 2 + 1), arrayElement({bands}, n % 5 + 1), arrayElement({diagnosis}, n % 6 + 1), 1, 0, "
-        f"{visit} FROM (SELECT number AS n FROM system.numbers LIMIT {int(rows)})")
-    medication = ", ".join(f"{sql} AS {name}" for name, (sql, _) in MEDICATION_COLUMNS.items())
     codes = "[" + ", ".join(f"'{code}'" for code in drugs) + "]"
     mart.execute(
         "INSERT INTO fact_medication (fact_key, source_row_id, document_row_id, message_row_id, loaded_at, person_key, sex, "
-        f"age_band, kind, drug_code, quantity, version, deleted, {', '.join(MEDICATION_COLUMNS)}) "
-        "SELECT concat('record_medication:', toString(n)), n, intDiv(n, 2), n, toDateTime('2026-12-01 00:00:00', 'UTC'), "
-        f"toString((n * 2654435761) % 3000000), '1', '15-44', 'prescription', "
-        f"arrayElement({codes}, (n * 31) % {len(drugs)} + 1), 1.0, 1, 0, {medication} "
-        f"FROM (SELECT number AS n FROM system.numbers LIMIT {int(rows) // 2})")
+        "age_band, kind, drug_code, quantity, version, deleted, institution_code, date, amount_fen) "
+        "SELECT concat('record_medication:', toString(intDiv(source_row_id, 2))), intDiv(source_row_id, 2), "
+        "source_row_id, source_row_id, loaded_at, person_key, sex, age_band, 'prescription', "
+        f"arrayElement({codes}, (source_row_id * 31) % {len(drugs)} + 1), 1.0, 1, 0, institution_code, date, drug_fen "
+        "FROM fact_outpatient_visit WHERE source_row_id % 2 = 1")
 
 
-def _dimensions(mart) -> None:
+def _dimensions(mart, table: pd.DataFrame) -> None:
     from olap.dimensions import drug_dimension, load_dimension
 
-    codes = [f"I{1000 + i}" for i in range(INSTITUTIONS)]
+    codes = table["institution_code"].tolist()
     load_dimension(mart, "dim_institution", pd.DataFrame({
         "institution_code": codes, "department_code": "", "department_name": "", "standard_department_code": "",
-        "standard_department_name": "", "institution_name": codes, "kind": "hospital", "level": "2",
-        "parent_institution_code": "", "district_code": [DISTRICTS[i % len(DISTRICTS)] for i in range(INSTITUTIONS)],
+        "standard_department_name": "", "institution_name": codes, "kind": table["kind"].tolist(),
+        "level": table["level"].tolist(), "parent_institution_code": "", "district_code": table["district_code"].tolist(),
         "district_name": "", "city_code": "330100", "city_name": "杭州市", "status": "active"}), version=1)
     load_dimension(mart, "dim_drug", drug_dimension(), version=1)
 
 
-def build_clickhouse(mart, rows: int) -> dict:
+def build_clickhouse(mart, rows: int, seed: int = SEED) -> dict:
     from olap import apply_schema
     from olap.rollups import ROLLUPS, refresh
 
     timings = {}
+    base = region_base(seed)
     apply_schema(mart)
     started = time.perf_counter()
-    _clickhouse_insert(mart, rows)
+    insert_visits(mart, rows, base)
     timings["insert_s"] = round(time.perf_counter() - started, 1)
-    _dimensions(mart)
+    _dimensions(mart, institutions(Scale(len(base), rows), seed))
     started = time.perf_counter()
     last = pd.Timestamp(START) + pd.Timedelta(days=DAYS - 1)
     for rollup in ROLLUPS.values():
@@ -124,7 +144,7 @@ def _settle(mart, limit_s: float = 180.0) -> float:
 
 
 def dashboard_queries() -> dict[str, tuple[str, dict]]:
-    """The questions a bureau dashboard asks (name -> cube, query body), all as of 30 November 2026."""
+    """The questions a bureau dashboard asks (name -> cube, query body), all as of 31 December 2026 (AS_OF)."""
     last_12 = {"last": 12, "unit": "month"}
     return {
         "institution_x_month": ("visits", {"measures": ["visits", "total_fen"], "indicators": ["charge_per_visit"],
@@ -193,29 +213,38 @@ def _pg_sql(periods: dict[str, dict]) -> dict[str, str]:
     }
 
 
-def run_postgres(rows: int, periods: dict[str, dict], repeats: int) -> dict:
+def run_postgres(rows: int, periods: dict[str, dict], repeats: int, seed: int = SEED) -> dict:
     import psycopg
 
     from tests.support.pgserver import PostgresServer
 
+    base = region_base(seed)
+    scale = Scale(len(base), rows)
     server = PostgresServer()
     server.start()
     try:
         server.create_database("cubes")
         with psycopg.connect(autocommit=True, **server.connect_kwargs("cubes")) as connection:
             started = time.perf_counter()
-            visit = ", ".join(f"{pg} AS {name}" for name, (_, pg) in VISIT_COLUMNS.items())
-            connection.execute(f"CREATE UNLOGGED TABLE visits AS SELECT n AS id, {visit} "
-                               f"FROM generate_series(0::bigint, {int(rows) - 1}) AS n")
+            connection.execute("CREATE UNLOGGED TABLE base (i bigint, institution_index int, day int, department_code text, "
+                               "kind text, person_index bigint, sex text, age_band text, primary_diagnosis_code text, "
+                               "total_fen bigint, drug_fen bigint)")
+            with connection.cursor() as cursor, cursor.copy(f"COPY base ({', '.join(BASE_COLUMNS)}) FROM STDIN") as copy:
+                for row in zip(*(base[name].tolist() for name in BASE_COLUMNS)):
+                    copy.write_row(row)
+            visit = ", ".join(f"{sql} AS {name}" for name, sql in _formulas(1, scale).items())
+            connection.execute(f"CREATE UNLOGGED TABLE visits AS SELECT * FROM (SELECT c * {scale.base} + i AS id, "
+                               f"{visit} FROM base CROSS JOIN generate_series(0::bigint, {scale.copies - 1}) AS c) AS v "
+                               f"WHERE id < {int(rows)}")
             drugs = "ARRAY[" + ", ".join(f"'{code}'" for code in _drugs()) + "]"
-            medication = ", ".join(f"{pg} AS {name}" for name, (_, pg) in MEDICATION_COLUMNS.items())
-            connection.execute(f"CREATE UNLOGGED TABLE medication AS SELECT n AS id, 'prescription'::text AS kind, "
-                               f"({drugs})[(n * 31) % {len(_drugs())} + 1] AS drug_code, {medication} "
-                               f"FROM generate_series(0::bigint, {int(rows) // 2 - 1}) AS n")
+            connection.execute(f"CREATE UNLOGGED TABLE medication AS SELECT id / 2 AS id, 'prescription'::text AS kind, "
+                               f"({drugs})[(id * 31) % {len(_drugs())} + 1] AS drug_code, institution_code, date, "
+                               "drug_fen AS amount_fen FROM visits WHERE id % 2 = 1")
+            connection.execute("DROP TABLE base")
             connection.execute("CREATE TABLE institutions (institution_code text PRIMARY KEY, district_code text)")
             with connection.cursor() as cursor:
                 cursor.executemany("INSERT INTO institutions VALUES (%s, %s)", [
-                    (f"I{1000 + i}", DISTRICTS[i % len(DISTRICTS)]) for i in range(INSTITUTIONS)])
+                    (row.institution_code, row.district_code) for row in institutions(scale, seed).itertuples()])
             for statement in ("CREATE INDEX ON visits (date, institution_code)",
                               "CREATE INDEX ON visits (institution_code, date)",
                               "CREATE INDEX ON medication (date, drug_code)", "VACUUM ANALYZE"):
@@ -252,8 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     from tests.support.chserver import ClickhouseServer
 
     report: dict = {"rows": args.rows, "prescription_lines": args.rows // 2, "cores": os.cpu_count(),
+                    "facts": "a scaled copy of the synthetic region's outpatient visits (bench.region_facts)",
                     "as_of": AS_OF.isoformat(), "targets": {"p95_ms": P95_TARGET_MS, "postgres_ratio": RATIO_TARGET},
                     "engines": {}}
+    scale = Scale(len(region_base()), args.rows)
+    report["scale"] = {"region_visits": scale.base, "copies": scale.copies, "institution_groups": scale.groups,
+                       "institutions": scale.institutions, "years": [2025, 2026]}
     server = ClickhouseServer(max_memory_usage=8_000_000_000)  # the tests' 2 GB is too little for 100 M rows
     server.start()
     try:

@@ -1,10 +1,13 @@
 """``python -m bench.etl --out DIR [--visits 100000] [--servers]``: OLTP (SQLite) → mart, end to end.
 
-Builds a health-record store of synthetic rows straight in SQLite (bulk inserts in the exact
-layout the store writes: documents, encounters with charges and diagnoses, lab results,
-medications, the inbox messages behind them, persons), then times ``etl.jobs.run_incremental``
-from the first read to the last rollup, into chDB and (``--servers``) a ClickHouse server started
-on loopback. Target: ≥ 200,000 fact rows/s into chDB. Writes DIR/etl.json.
+Builds a health-record store straight in SQLite (bulk inserts in the exact layout the store writes:
+documents, encounters with charges and diagnoses, lab results, medications, the inbox messages behind
+them, persons) whose visits are the synthetic region's (``bench.region_facts``: a uniform sample of
+the full region's year when ``--visits`` is smaller than it, a scaled copy — more institutions, a
+second year — when larger), each with a lab report and a prescription of the same patient, member
+and time; then times ``etl.jobs.run_incremental`` from the first read to the last rollup, into chDB
+and (``--servers``) a ClickHouse server started on loopback. Target: ≥ 200,000 fact rows/s into
+chDB. Writes DIR/etl.json.
 """
 from __future__ import annotations
 
@@ -26,64 +29,82 @@ from etl import jobs
 from etl.transform import Pseudonymizer
 from hub.store.db import make_engine, migrate, session_factory
 
+from .region_facts import replicate, region_visits
+
 TARGET_ROWS_PER_S = 200_000
+SEED = 20251205  # the region's (hie region generate's default)
 _FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-INSTITUTIONS = [f"CLINIC{n:02d}" for n in range(1, 41)] + ["HOSP01", "HOSP02"]
-DEPARTMENTS = ["03.04", "02", "07", "10", "12"]
-DIAGNOSES = ["I10", "E11.9", "J06.9", "K29.7", "M54.5", "J20.9"]
 DRUGS = ["YP0001", "YP0002", "YP0007", "YP0019", "YP0023"]
 TESTS = ["14771-0", "2093-3", "4548-4", "5804-0"]
 
 
-def build_oltp(path: Path, *, visits: int, seed: int = 11) -> dict[str, int]:
-    """A migrated SQLite store holding ``visits`` visits, as many lab reports (4 results each) and
-    prescriptions (2 lines each), their inbox messages and persons; counts of fact rows."""
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _persons(facts, seed: int) -> list[tuple]:
+    """mpi_person rows of the visits' persons: a copy's resident is the region's resident (sex, birth, district)."""
+    from region import generate_people
+
+    people = generate_people(count=50_000, seed=seed, year=2025)
+    now = datetime.now(timezone.utc).strftime(_FORMAT)
+    keys = sorted(set(facts["person_key"].astype(int)))
+    return [(key, people[key % 1_000_000 - 1].sex, people[key % 1_000_000 - 1].birth_date.isoformat(),
+             people[key % 1_000_000 - 1].division, now, now) for key in keys]
+
+
+def build_oltp(path: Path, *, visits: int, seed: int = SEED) -> dict[str, int]:
+    """A migrated SQLite store holding ``visits`` of the region's visits (scaled), as many lab reports (4
+    results each) and prescriptions (2 lines each), their inbox messages and persons; counts of fact rows."""
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     engine.dispose()
+    facts = replicate(region_visits(seed), visits)
     rng = random.Random(seed)
-    persons = max(1000, visits // 4)
-    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
     now = datetime.now(timezone.utc).strftime(_FORMAT)
     db = sqlite3.connect(path)
     db.execute("PRAGMA synchronous=OFF")
+    persons = _persons(facts, seed)
     db.executemany("INSERT INTO mpi_person (id, status, sex, birth_date, division, created_at, updated_at) "
-                   "VALUES (?, 'active', ?, ?, '330106', ?, ?)",
-                   [(i, rng.choice("12"), f"{rng.randint(1940, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                     now, now) for i in range(1, persons + 1)])
+                   "VALUES (?, 'active', ?, ?, ?, ?, ?)", persons)
     db.execute("INSERT INTO inbox_envelope (id, sha256, member, cert_serial, wsa_message_id, action, received_at, raw) "
                "VALUES (1, ?, 'BENCH', '01', 'urn:uuid:bench', 'SubmitBatch', ?, x'00')", ("0" * 64, now))
     documents, messages, encounters, charges, diagnoses, labs, medications = [], [], [], [], [], [], []
     row = {"enc": 0, "chg": 0, "dx": 0, "lab": 0, "med": 0}
-    for doc_id in range(1, 3 * visits + 1):
-        kind = ("OutpatientVisit", "LabReport", "Prescription")[doc_id % 3]
-        institution = rng.choice(INSTITUTIONS)
-        person = rng.randint(1, persons)
-        at = (start + timedelta(minutes=rng.randint(0, 60 * 24 * 690))).strftime(_FORMAT)
-        messages.append((doc_id, institution, f"urn:uuid:bench-{doc_id}", 1, 0, f"{{urn:hie:doc:v1}}{kind}",
-                         "0" * 64, b"", "processed", None, at, now, b""))
-        documents.append((doc_id, institution, "2.16.156.10011.1.1", f"B-{doc_id}", 1, kind, 1, at, person, doc_id,
-                          "current", now, now))
-        common = (person, 1, institution, doc_id)
-        if kind == "OutpatientVisit":
-            row["enc"] += 1
-            encounters.append((row["enc"], "outpatient", rng.choice(DEPARTMENTS), at, f"{rng.randint(20, 900)}.50",
-                               *common))
-            for category in ("drugs", "examinations"):
-                row["chg"] += 1
-                charges.append((row["chg"], category, f"{rng.randint(5, 300)}.00", at, *common))
-            row["dx"] += 1
-            diagnoses.append((row["dx"], rng.choice(DIAGNOSES), "ICD-10", 1, at, kind, *common))
-        elif kind == "LabReport":
-            for test in TESTS:
-                row["lab"] += 1
-                labs.append((row["lab"], test, f"{rng.uniform(1, 9):.1f}", rng.choice(["N", "N", "H", "L"]), at,
-                             *common))
-        else:
-            for _ in range(2):
-                row["med"] += 1
-                medications.append((row["med"], "prescription", rng.choice(DRUGS), rng.randint(1, 6),
-                                    f"{rng.randint(2, 200)}.00", at, *common))
+    columns = ("n", "institution_code", "date", "kind", "department_code", "person_key", "total_fen", "drug_fen",
+               "primary_diagnosis_code")
+    for n, institution, day, kind_, department, person_key, total_fen, drug_fen, diagnosis in zip(
+            *(facts[name].tolist() for name in columns)):
+        person = int(person_key)
+        # the visit's time of day: the region's visits are planned by day; spread them over opening hours
+        at = (day.to_pydatetime().replace(tzinfo=timezone.utc) + timedelta(hours=8, minutes=(n * 37) % 540)
+              ).strftime(_FORMAT)
+        for offset, kind in enumerate(("OutpatientVisit", "LabReport", "Prescription"), start=1):
+            doc_id = 3 * n + offset
+            messages.append((doc_id, institution, f"urn:uuid:bench-{doc_id}", 1, 0, f"{{urn:hie:doc:v1}}{kind}",
+                             "0" * 64, b"", "processed", None, at, now, b""))
+            documents.append((doc_id, institution, "2.16.156.10011.1.1", f"B-{doc_id}", 1, kind, 1, at, person,
+                              doc_id, "current", now, now))
+            common = (person, 1, institution, doc_id)
+            if kind == "OutpatientVisit":
+                row["enc"] += 1
+                encounters.append((row["enc"], kind_, department, at, _yuan(total_fen), *common))
+                for category, fen in (("drugs", drug_fen), ("examinations", total_fen - drug_fen)):
+                    if fen:
+                        row["chg"] += 1
+                        charges.append((row["chg"], category, _yuan(fen), at, *common))
+                row["dx"] += 1
+                diagnoses.append((row["dx"], diagnosis, "ICD-10", 1, at, kind, *common))
+            elif kind == "LabReport":
+                for test in TESTS:
+                    row["lab"] += 1
+                    labs.append((row["lab"], test, f"{rng.uniform(1, 9):.1f}", rng.choice(["N", "N", "H", "L"]), at,
+                                 *common))
+            else:
+                for _ in range(2):
+                    row["med"] += 1
+                    medications.append((row["med"], "prescription", rng.choice(DRUGS), rng.randint(1, 6),
+                                        _yuan(drug_fen // 2), at, *common))
     db.executemany("INSERT INTO inbox_message (id, member, message_id, envelope_id, item_index, document_type, "
                    "document_sha256, document, status, error_code, received_at, updated_at, receipt) "
                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", messages)
@@ -102,7 +123,7 @@ def build_oltp(path: Path, *, visits: int, seed: int = 11) -> dict[str, int]:
                    "patient_record_id, institution, document_ref) VALUES (?,?,?,?,?,?,?,?,?,?)", medications)
     db.commit()
     db.close()
-    return {"documents": len(documents), "persons": persons,
+    return {"documents": len(documents), "persons": len(persons),
             "fact_rows": len(encounters) + len(labs) + len(medications) + len(messages)}
 
 

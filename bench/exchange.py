@@ -162,16 +162,33 @@ def _build_chunk(task: tuple) -> list[bytes]:
             op = "SubmitDocument"
         else:
             base = first + r * batch
-            content = etree.Element(q(HIE, "SubmitBatch"), nsmap={"hie": HIE})
             member = members[(base // batch) % len(members)]
-            for serial in range(base, base + batch):
-                item = etree.SubElement(content, q(HIE, "Item"))
-                etree.SubElement(item, q(HIE, "MessageId")).text = f"urn:uuid:{uuid.uuid4()}"
-                etree.SubElement(item, q(HIE, "Document")).append(
-                    etree.fromstring(make_document(tag, serial, member.member)))
+            content = batch_content([(f"urn:uuid:{uuid.uuid4()}", etree.fromstring(make_document(tag, serial, member.member)))
+                                     for serial in range(base, base + batch)])
             op = "SubmitBatch"
         out.append(seal_request(content, credentials=member, hub_cert=hub_cert, action=action_for(op), to=to).data)
     return out
+
+
+def batch_content(items: list[tuple[str, etree._Element]]) -> etree._Element:
+    """The Body content of a SubmitBatch: one Item (MessageId, Document) per (message id, document)."""
+    from protocol.ns import HIE, q
+
+    content = etree.Element(q(HIE, "SubmitBatch"), nsmap={"hie": HIE})
+    for message_id, document in items:
+        item = etree.SubElement(content, q(HIE, "Item"))
+        etree.SubElement(item, q(HIE, "MessageId")).text = message_id
+        etree.SubElement(item, q(HIE, "Document")).append(document)
+    return content
+
+
+def seal_batch(items: list[tuple[str, etree._Element]], *, credentials, hub_cert, to: str) -> bytes:
+    """A signed and encrypted SubmitBatch request of ``items``, as a member seals it (bytes to post)."""
+    from hub.exchange.gate import action_for
+    from protocol.request import seal_request
+
+    return seal_request(batch_content(items), credentials=credentials, hub_cert=hub_cert,
+                        action=action_for("SubmitBatch"), to=to).data
 
 
 class Builder:

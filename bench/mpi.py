@@ -1,12 +1,14 @@
-"""``python -m bench.mpi --out bench/results [--persons 20000]``: MPI quality and speed.
+"""``python -m bench.mpi --out bench/results [--persons 50000] [--months 12]``: MPI quality and speed.
 
-1. quality: a SYNTHETIC population with known truth (``tests/support/population.py``), every
-   record resolved in arrival order through ``resolve_many`` (batches of ``--batch``, one
-   transaction each) on a fresh SQLite file; pairwise precision / recall of the resulting person
-   assignment against truth, overall and for the records without a resident ID;
-2. speed by path, on fresh files: records that all carry a resident ID (deterministic path)
-   and records that carry none (probabilistic path); µs per record inside ``resolve_many`` and
-   with the commit;
+1. quality: the synthetic region's residents (``region.generate_people``; 50,000 and a year of care
+   are the full region) and the patient block of every outpatient visit's document as its member
+   typed it, with the true person of each (``bench.region_records``); every record resolved in
+   arrival order through ``resolve_many`` (batches of ``--batch``, one transaction each) on a fresh
+   SQLite file; pairwise precision / recall of the resulting person assignment against truth,
+   overall and for the records without a resident ID;
+2. speed by path, on fresh files, on a smaller region of ``--speed-persons`` residents (another
+   seed): records that all carry a resident ID (deterministic path) and records that carry none
+   (probabilistic path); µs per record inside ``resolve_many`` and with the commit;
 3. ``OUT/mpi.json`` and a short table on stdout. Exit status 1 if a quality goal is missed.
 """
 from __future__ import annotations
@@ -22,17 +24,18 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+from hub.mpi import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD, resolve_many
+from hub.store.db import make_engine, session_factory, transaction
+from hub.store.models import Base
+
+from region.people import ErrorRates
+
+from .region_records import RegionPopulation, read_population
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from support.population import ErrorRates, Population, generate  # noqa: E402
-
-from hub.mpi import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD, resolve_many  # noqa: E402
-from hub.store.db import make_engine, session_factory, transaction  # noqa: E402
-from hub.store.models import Base  # noqa: E402
 
 GOALS = {"precision": 0.99, "recall": 0.97, "known_resident_id_us_per_record": 100.0}
-NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)  # after the region's year of care
 
 
 def _pairs(sizes) -> int:
@@ -48,7 +51,7 @@ def pairwise(truth: list[int], predicted: list[int]) -> dict:
             "true_pairs": true_pairs, "predicted_pairs": predicted_pairs, "correct_pairs": common}
 
 
-def run(url: str, population: Population, *, batch: int = 100) -> dict:
+def run(url: str, population, *, batch: int = 100) -> dict:
     """Resolve every record in arrival order; return assignments, decisions and timings."""
     engine = make_engine(url)
     Base.metadata.create_all(engine)
@@ -70,8 +73,8 @@ def run(url: str, population: Population, *, batch: int = 100) -> dict:
     return {"resolutions": resolutions, "seconds_inside": inside, "seconds_total": total, "reviews": reviews}
 
 
-def evaluate(url: str, population: Population, *, batch: int = 100) -> dict:
-    """Quality of the person assignment against truth (all records, and records without resident ID)."""
+def evaluate(url: str, population, *, batch: int = 100) -> dict:
+    """``population``: persons, and records (truth, institution, traits) in arrival order."""
     result = run(url, population, batch=batch)
     resolutions = result["resolutions"]
     truth = [r.truth for r in population.records]
@@ -110,7 +113,7 @@ def _timed(sessions, records, batch: int) -> tuple[float, float, Counter]:
     return inside, time.perf_counter() - started, decisions
 
 
-def speed(population: Population, workdir: Path, *, batch: int) -> dict:
+def speed(population: RegionPopulation, workdir: Path, *, batch: int) -> dict:
     """µs per record by path, each on a fresh SQLite file.
 
     ``new_person_with_resident_id``: the first record of each person, all with a resident ID (an
@@ -119,9 +122,10 @@ def speed(population: Population, workdir: Path, *, batch: int) -> dict:
     ``no_resident_id``: the whole stream with resident IDs removed (probabilistic path throughout).
     """
     with_id, without_id = [], []
+    resident_ids = population.resident_ids()
     for r in population.records:
         others = tuple(i for i in r.traits.identifiers if i[0] != "resident_id")
-        rid = ("resident_id", "2.16.156.10011.1.3", population.persons[r.truth - 1].resident_id)
+        rid = ("resident_id", "2.16.156.10011.1.3", resident_ids[r.truth])
         with_id.append(dataclasses.replace(r, traits=r.traits._replace(identifiers=(rid,) + others)))
         without_id.append(dataclasses.replace(r, traits=r.traits._replace(identifiers=others)))
     seen, firsts, later = set(), [], []
@@ -147,18 +151,26 @@ def speed(population: Population, workdir: Path, *, batch: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--persons", type=int, default=50_000, help="the region's residents (50,000: the full region)")
+    parser.add_argument("--months", type=int, default=12, help="months of care from January (their visits' records)")
     parser.add_argument("--speed-persons", type=int, default=5_000)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=20240611)
+    parser.add_argument("--seed", type=int, default=20251205, help="the region's seed (hie region generate's default)")
+    parser.add_argument("--processes", type=int, default=2, help="processes that render the documents")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    population = generate(args.persons, seed=args.seed)
+    population = read_population(args.persons, seed=args.seed, months=args.months, processes=args.processes)
     generated = time.perf_counter() - t0
+    print(f"the region's records: {len(population.records):,} of {len(population.persons):,} residents over "
+          f"{args.months} months, read in {generated:.1f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-mpi-") as tmp:
         quality = evaluate(f"sqlite:///{tmp}/quality.db", population, batch=args.batch)
-        speeds = speed(generate(args.speed_persons, seed=args.seed + 1), Path(tmp), batch=args.batch)
+        speeds = speed(read_population(args.speed_persons, seed=args.seed + 1, months=args.months,
+                                       processes=args.processes), Path(tmp), batch=args.batch)
     report = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "synthetic": True,
+              "population": {"source": "the synthetic region (region.generate_people, the visits' documents)",
+                             "residents": len(population.persons), "months": args.months, "seed": args.seed,
+                             "speed_residents": args.speed_persons},
               "error_rates": dataclasses.asdict(ErrorRates()), "generation_seconds": generated,
               "batch": args.batch, "quality": quality, "speed": speeds, "goals": GOALS}
     met = {"precision": quality["all"]["precision"] >= GOALS["precision"],
@@ -169,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "mpi.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     q = quality
-    print(f"persons {q['persons']}  records {q['records']}  seed {q['seed']}")
+    print(f"population: the synthetic region, {q['persons']:,} residents, {q['records']:,} visit records over "
+          f"{args.months} months, seed {q['seed']}; speed on {args.speed_persons:,} residents")
     print(f"pairwise precision {q['all']['precision']:.4f}  recall {q['all']['recall']:.4f}"
           f"  (without resident ID: {q['without_resident_id']['precision']:.4f} / {q['without_resident_id']['recall']:.4f})")
     print(f"decisions {q['decisions']}  review items {q['review_items']}  wrong-cluster auto links "
