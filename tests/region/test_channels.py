@@ -46,10 +46,13 @@ def pki(tmp_path_factory) -> Path:
     return root
 
 
-def month_events(generated: Generated, code: str, month: tuple[int, int] = MONTH) -> list:
+def month_events(generated: Generated, code: str, month: tuple[int, int] = MONTH, *, every_kind: bool = False
+                 ) -> list:
+    """The member-month's outpatient visits (the HIS's part), or with ``every_kind`` all its events."""
     year, number = month
-    return plan(generated.region, generated.pools(), generated.region.institution(code), seed=generated.seed,
-                year=year, month=number)
+    events = plan(generated.region, generated.pools(), generated.region.institution(code), seed=generated.seed,
+                  year=year, month=number)
+    return events if every_kind else [e for e in events if isinstance(e, Visit)]
 
 
 def outbox_documents(agent: Agent) -> dict[tuple[str, int], etree._Element]:

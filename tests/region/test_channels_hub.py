@@ -41,7 +41,7 @@ def test_each_channel_sends_a_month_and_the_hub_stores_exactly_its_visits(region
     generated = Generated.open(region_dir)
     pools = generated.pools()
     assert sorted({CHANNELS[code].kind for code in SITES}) == ["csv", "database", "hl7v2"]
-    expected = {}
+    expected, kinds = {}, {}
     for code in SITES:
         member = generated.region.institution(code)
         visits = plan(generated.region, pools, member, seed=generated.seed, year=2025, month=1)
@@ -52,7 +52,8 @@ def test_each_channel_sends_a_month_and_the_hub_stores_exactly_its_visits(region
         assert (result.member, result.collected, result.sent, result.quarantined, result.halted, result.errors) == (
             code, len(visits), len(visits), {}, "", ())
         assert sum(sent) == len(visits) and result.seconds > 0
-        expected[code] = {visit.record_id for visit in visits}
+        expected[code] = {visit.record_id for visit in visits}  # the visits, and every other kind of the month
+        kinds[code] = {visit.kind for visit in visits}
         site.write(visits)  # the loader runs the month again after a crash: nothing new is sent
         again = send(site, hub_url=hub.url, pki_dir=pki)
         assert (again.collected, again.sent, again.quarantined) == (0, 0, {})
@@ -65,5 +66,6 @@ def test_each_channel_sends_a_month_and_the_hub_stores_exactly_its_visits(region
         wait_until(lambda: len(stored(code)) >= len(ids), message=f"{code}'s documents processed")
         rows = stored(code)
         assert sorted(row[0] for row in rows) == sorted(ids)
-        assert {row[1:] for row in rows} == {(1, "OutpatientVisit", "current")}
+        assert {(row[1], row[3]) for row in rows} == {(1, "current")} and {row[2] for row in rows} == kinds[code]
+        assert {"OutpatientVisit", "Prescription", "Dispense"} <= kinds[code]
     assert hub.query("SELECT count(*) FROM inbox_message WHERE status <> 'processed'") == [(0,)]
