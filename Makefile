@@ -13,8 +13,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 .PHONY: help venv system test test-fast demo bench clean
 
 help:
-	@echo "make demo   start a hub on the embedded default, push demo documents through the client, and keep"
-	@echo "            serving: open the console URL it prints with a demo login (Ctrl-C stops it)"
+	@echo "make demo   start a hub on the embedded default, load the small synthetic region and the demo documents"
+	@echo "            through the exchange, and keep serving while the region's members send live: open the"
+	@echo "            console URL it prints with a demo login (Ctrl-C stops it); REGION=full loads a whole year"
 	@echo "make test   install what is missing and run the whole test suite (SQLite + PostgreSQL)"
 	@echo "make bench  run the benchmarks; JSON results in bench/results/"
 
