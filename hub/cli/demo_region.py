@@ -22,12 +22,17 @@ def last_month(now: datetime | None = None) -> tuple[int, int]:
 
 def ensure_region(data_dir: Path, size: str) -> Path:
     """DATA/region: generated now (months ending last month) unless a region of ``size`` is there."""
-    from region import generate
+    from region import Generated, RegionError, generate
 
     out = data_dir / "region"
     manifest = out / "manifest.json"
     if manifest.exists():
         found = json.loads(manifest.read_text(encoding="utf-8"))
+        try:
+            Generated.open(out)
+        except RegionError as error:  # files of an older generator: the hub already holds that region
+            raise click.ClickException(f"{error.code}: {data_dir} holds a region of another generator version; "
+                                       f"remove {data_dir} (make clean) and run the demo again") from None
         if found.get("size") != size:
             raise click.ClickException(
                 f"region.load.other: {data_dir} holds the {found.get('size')} region; use another data directory "
