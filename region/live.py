@@ -30,6 +30,7 @@ class LiveTraffic:
         self.generated, self.senders, self.clock = generated, Senders(target), clock
         self.pools = generated.pools()
         self.sent: set[tuple[str, str, int]] = set()
+        self._plans: dict[tuple[str, int, int], list] = {}
         self.documents = 0
         self.refused = 0
         self.failures = 0
@@ -39,8 +40,12 @@ class LiveTraffic:
 
     def due(self, member, now: datetime) -> list:
         """The member's events of ``now``'s month whose time has come and that were not sent yet."""
-        events = plan(self.generated.region, self.pools, member, seed=self.generated.seed, year=now.year,
-                      month=now.month)
+        key = (member.code, now.year, now.month)
+        if key not in self._plans:  # a month is planned once (deterministic); a new month replaces the old
+            self._plans = {k: v for k, v in self._plans.items() if k[1:] == key[1:]}
+            self._plans[key] = plan(self.generated.region, self.pools, member, seed=self.generated.seed,
+                                    year=now.year, month=now.month)
+        events = self._plans[key]
         return [e for e in events if getattr(e, "time", None) is not None and e.time <= now
                 and (e.kind, e.record_id, getattr(e, "version", 1)) not in self.sent]
 

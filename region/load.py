@@ -160,15 +160,27 @@ class Senders:
         return refused
 
 
+def _planned(member, index: int) -> list:
+    """The events of ``member`` in month ``index``, planned once for the few months a late event reaches
+    back (a worker sends one member's months in order)."""
+    generated: Generated = _worker["generated"]
+    cache: dict = _worker.setdefault("planned", {})
+    key = (member.code, index)
+    if key not in cache:
+        for old in [k for k in cache if k[0] != member.code or k[1] < index - 4]:
+            del cache[old]
+        year, month = generated.periods[index]
+        cache[key] = plan(generated.region, _worker["pools"], member, seed=generated.seed, year=year, month=month)
+    return cache[key]
+
+
 def _outgoing(member, index: int) -> list:
     """The events member sends with month ``index``'s batch: the month's own (not late) events, the
     late events of earlier months now due, and on the last month every late event still held."""
-    generated: Generated = _worker["generated"]
-    periods, last = generated.periods, len(generated.periods) - 1
+    last = len(_worker["generated"].periods) - 1
     out = []
     for back in range(0, index + 1):
-        year, month = periods[index - back]
-        for event in plan(generated.region, _worker["pools"], member, seed=generated.seed, year=year, month=month):
+        for event in _planned(member, index - back):
             delay = getattr(event, "send_delay", 0)
             if delay == back or (index == last and delay > back):
                 out.append(event)
