@@ -137,12 +137,12 @@ class Senders:
     def submit(self, member: str, items: list[tuple[str, object]]):
         import requests
 
-        from adapters.errors import HubFault
+        from adapters.errors import HubFault, TransportError
 
         for attempt in range(RETRIES):
             try:
                 return self.client(member).submit_batch(items)
-            except (requests.RequestException, HubFault) as error:
+            except (requests.RequestException, TransportError, HubFault) as error:
                 if isinstance(error, HubFault) and not error.retryable or attempt == RETRIES - 1:
                     raise
                 time.sleep(0.5 * 2 ** attempt)
@@ -212,9 +212,21 @@ def _through_agent(member, events: list) -> dict[str, int]:
     return result.quarantined
 
 
-def _send_member(work: tuple[str, list[int]]) -> tuple[str, int, dict[str, int]]:
-    """Send the given months of one member; returns (member, documents, refused codes)."""
-    member_code, indexes = work
+def _send_member(work: tuple[str, list[int]]) -> tuple[str, int, dict[str, int], str]:
+    """Send the given months of one member; (member, documents, refused codes, why it stopped or "")."""
+    import requests
+
+    from adapters.errors import AdapterError, TransportError
+
+    try:
+        return (*_send_months(*work), "")
+    except (requests.RequestException, TransportError) as error:  # the hub is not there (retried first)
+        return work[0], 0, {}, f"region.load.unreachable: the hub does not answer ({type(error).__name__})"
+    except (AdapterError, RegionError) as error:  # the hub refused the member itself, or its agent stopped
+        return work[0], 0, {}, str(error).splitlines()[0][:300]
+
+
+def _send_months(member_code: str, indexes: list[int]) -> tuple[str, int, dict[str, int]]:
     generated: Generated = _worker["generated"]
     member = generated.region.institution(member_code)
     documents, refused_codes = 0, {}
@@ -274,7 +286,12 @@ def send(generated: Generated, region_dir: Path, *, ledger: Ledger, target: Targ
     try:
         with context.Pool(max(1, min(workers, len(work) or 1)), initializer=_init_worker,
                           initargs=(str(region_dir), target, str(ledger.path), progress)) as pool:
-            for _, documents, refused in pool.imap_unordered(_send_member, work):
+            for member, documents, refused, stopped in pool.imap_unordered(_send_member, work):
+                if stopped:  # what was sent stays sent (the ledger); a rerun continues after the cause is fixed
+                    pool.terminate()
+                    code, _, detail = stopped.partition(": ")
+                    raise RegionError(code if code.startswith("region.") else "region.load.refused",
+                                      f"{member}: {detail or stopped}", member=member)
                 result.documents += documents
                 for code, n in refused.items():
                     result.refused[code] = result.refused.get(code, 0) + n

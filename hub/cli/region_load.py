@@ -52,7 +52,7 @@ def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: 
                 database_url: str | None = None, port: int = 0, etl: bool = True) -> dict:
     """Run every stage; the figures per stage. Used by the command and by ``hie demo`` (whose hub runs
     the ETL on its own schedule: ``etl=False``)."""
-    from region import Generated, RegionError
+    from region import GENERATOR_VERSION, Generated, RegionError
     from region.ledger import Ledger
     from region.load import Target, outcomes, prepare, send, wait_processed
 
@@ -61,6 +61,11 @@ def load_region(region_dir: Path, data_dir: Path, *, workers: int = 2, hub_url: 
 
     try:
         generated = Generated.open(region_dir)
+    except RegionError as error:
+        raise click.ClickException(f"{error.code}: {error.detail}") from None
+    try:  # before anything is written: a data directory holding another region's load is refused
+        Ledger(data_dir / "region-load.sqlite").claim(seed=generated.seed, size=generated.size,
+                                                      generator_version=GENERATOR_VERSION)
     except RegionError as error:
         raise click.ClickException(f"{error.code}: {error.detail}") from None
     figures: dict = {}

@@ -38,6 +38,11 @@ def _messages(data_dir) -> int:
         return connection.execute("SELECT count(*) FROM inbox_message").fetchone()[0]
 
 
+def _practitioners(data_dir) -> list[tuple]:
+    with sqlite3.connect(data_dir / "hub.db") as connection:
+        return connection.execute("SELECT institution_code, code, name FROM registry_practitioner ORDER BY 1, 2").fetchall()
+
+
 def test_the_visits_cube_says_what_the_truth_says(loaded, region_dir):
     data_dir, hub, token = loaded
     answer = requests.post(f"{hub.base}/api/cubes/visits/query", timeout=60, headers={"Authorization": f"Bearer {token}"},
@@ -113,3 +118,18 @@ def test_the_regions_residents_are_the_marts_population(loaded, region_dir):
     found = {(r.division_code, int(r.year)): int(r.population) for r in frame.itertuples()}
     assert expected and all(found[key] == value for key, value in expected.items())
     assert sum(expected.values()) == 3000
+
+
+def test_another_region_into_a_loaded_data_directory_is_one_line_and_writes_nothing(loaded, tmp_path):
+    from click.testing import CliRunner
+
+    from hub.cli.main import main
+
+    data_dir, _, _ = loaded
+    other = tmp_path / "other"
+    assert CliRunner().invoke(main, ["region", "generate", "--out", str(other), "--seed", "12"]).exit_code == 0
+    registry = _practitioners(data_dir), _messages(data_dir)  # the other seed names other practitioners
+    result = CliRunner().invoke(main, ["region", "load", str(other), "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and result.output.startswith("error: region.load.other: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert (_practitioners(data_dir), _messages(data_dir)) == registry
