@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography import x509
@@ -65,7 +66,7 @@ class Credentials:
     private_key: object
     signing_key: SigningKey
 
-    @property
+    @cached_property
     def member(self) -> str | None:
         """The member code in the certificate's subject (organizationIdentifier)."""
         return member_of(self.certificate)
@@ -82,7 +83,7 @@ class Credentials:
         if not matches:
             raise CredentialsError("the private key does not belong to the certificate", which="key")
         try:
-            signing_key = SigningKey.from_pem(key_pem)
+            signing_key = SigningKey.from_pem(key_pem, private=private_key)
         except ValueError:
             raise CredentialsError("only RSA and EC P-256 keys can sign", which="key") from None
         return cls(certificate=cert, cert_der=cert.public_bytes(Encoding.DER), private_key=private_key,

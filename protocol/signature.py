@@ -89,11 +89,13 @@ class SigningKey:
     private: object = None  # the same key for ``cryptography`` (``sign_enveloped``)
 
     @classmethod
-    def from_pem(cls, pem: bytes) -> "SigningKey":
+    def from_pem(cls, pem: bytes, *, private=None) -> "SigningKey":
+        """``private``: the same key already loaded by ``cryptography`` (loading an RSA key checks it,
+        which costs tens of milliseconds: done once)."""
         from cryptography.hazmat.primitives.asymmetric import ec, rsa
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-        private = load_pem_private_key(pem, password=None)
+        private = private if private is not None else load_pem_private_key(pem, password=None)
         if isinstance(private, rsa.RSAPrivateKey):
             method = SignatureMethod.RSA_SHA256
         elif isinstance(private, ec.EllipticCurvePrivateKey):

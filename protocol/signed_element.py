@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import re
+from functools import lru_cache
 
 from cryptography import x509
 from lxml import etree
@@ -79,6 +80,12 @@ def _attribute(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=64)
+def _certificate(der: bytes) -> x509.Certificate:
+    """A signer's certificate parsed once (a hub signs every receipt with the same one)."""
+    return x509.load_der_x509_certificate(der)
+
+
 def verify_element(element: etree._Element, *, check_signer, policy: Policy = DEFAULT_POLICY) -> x509.Certificate:
     """Verify an element signed by ``sign_element``; ``check_signer(cert)`` must accept the signer."""
     sigs = element.findall(q(DS, "Signature"))
@@ -98,7 +105,7 @@ def verify_element(element: etree._Element, *, check_signer, policy: Policy = DE
         raise SecurityError("security.header.invalid", "signer certificate missing")
     try:
         der = base64.b64decode("".join((certs[0].text or "").split()), validate=True)
-        cert = x509.load_der_x509_certificate(der)
+        cert = _certificate(der)
     except (binascii.Error, ValueError):
         raise SecurityError("security.certificate.untrusted", "signer certificate unreadable") from None
     signature.verify(sig, signed, cert_der=der)

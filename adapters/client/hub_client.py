@@ -180,14 +180,23 @@ class HubClient:
                         retryable=retryable, receipt=receipt, http_status=http_status)
 
     def _receipts(self, response: etree._Element) -> list[ReceiptInfo]:
-        receipts = [self._read_receipt(r) for r in response.iter(q(HIS, "Receipt"))]  # each verified
+        # each receipt's signature is verified; its signer's certificate is checked once per answer
+        # (a batch's receipts are all signed with the hub's one key: the chain check costs more than them)
+        checked: list = []
+
+        def check_signer(cert) -> None:
+            if cert not in checked:
+                self._check_hub_signer(cert)
+                checked.append(cert)
+
+        receipts = [self._read_receipt(r, check_signer) for r in response.iter(q(HIS, "Receipt"))]
         if not receipts:
             raise ResponseError("answer holds no receipt")
         return receipts
 
-    def _read_receipt(self, element: etree._Element) -> ReceiptInfo:
+    def _read_receipt(self, element: etree._Element, check_signer=None) -> ReceiptInfo:
         try:
-            info = read_receipt(element, check_signer=self._check_hub_signer)
+            info = read_receipt(element, check_signer=check_signer or self._check_hub_signer)
         except HubError as exc:
             raise ResponseError(f"receipt rejected: {exc.code}") from None
         if info.member and info.member != self.credentials.member:
