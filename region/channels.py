@@ -8,7 +8,8 @@ agent (``hie-agent``) over what their systems produce, as a real clinic would:
 - four keep the visits in their own database table (a SQLite file), which the agent reads by watermark.
 
 Every other kind of event (immunizations, prescriptions, … as the region plans them) is exported
-by the clinic's public-health system as canonical XML files into a second folder of the same agent.
+by the clinic's public-health system as canonical XML files into a second folder of the same agent,
+up to ``DOCUMENTS_PER_FILE`` documents per file (a ``DocumentSet``, adapters/sources/canonical.py).
 
     site = ClinicSite(root / "RC01", region.institution("RC01"), region)
     site.write(events)                      # one member-month, idempotent
@@ -31,6 +32,7 @@ from lxml import etree
 from adapters.agent.config import load
 from adapters.agent.outbox import QuarantinedBy
 from adapters.agent.runtime import Agent
+from adapters.sources.canonical import AGENT_NS, DOCUMENT_SET
 
 from .channel_hl7 import hl7_file
 from .channel_hl7 import source_section as hl7_source
@@ -43,6 +45,7 @@ from .model import Institution, Region
 from .visits import Visit
 
 VISITS_PER_FILE = 1000  # a month of a big centre is a few files, each far below the agent's 10 MB file limit
+DOCUMENTS_PER_FILE = 200  # canonical documents per DocumentSet file (about 0.6 MB)
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,14 @@ class ClinicSite:
         self.root.mkdir(parents=True, exist_ok=True)
         changed = self._write_visits(visits, region)
         folder = self.root / CANONICAL_FOLDER
-        for event in others:
-            document = etree.tostring(event.render(region), xml_declaration=True, encoding="UTF-8")
-            changed += _put(folder, f"{_file_name(event.record_id)}.xml", document)
+        for start in range(0, len(others), DOCUMENTS_PER_FILE):
+            # named after its first document: the same events give the same file on a re-run, and a late
+            # event sent with a later month's batch can never give a name written before
+            chunk = others[start:start + DOCUMENTS_PER_FILE]
+            document_set = etree.Element(DOCUMENT_SET, nsmap={None: AGENT_NS})
+            document_set.extend(event.render(region) for event in chunk)
+            data = etree.tostring(document_set, xml_declaration=True, encoding="UTF-8")
+            changed += _put(folder, f"{_file_name(chunk[0].record_id)}+{len(chunk)}.xml", data)
         return Written(visits=len(visits), documents=len(others), changed=changed)
 
     def _write_visits(self, visits: list[Visit], region: Region) -> int:
@@ -149,7 +157,7 @@ hub_cert = {toml_value(pki / "hub" / "enc-cert.pem")}
 ca_cert = {toml_value(pki / "ca" / "cert.pem")}
 
 [push]
-batch_size = 100
+batch_size = 200
 
 {his}
 [[sources]]

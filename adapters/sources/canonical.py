@@ -1,6 +1,19 @@
-"""``canonical``: files that already hold one canonical document each (the seed's "standard XML")."""
+"""``canonical``: files that already hold canonical documents (the seed's "standard XML").
+
+A file holds one canonical document, or several in a ``DocumentSet`` of the agent's namespace::
+
+    <DocumentSet xmlns="urn:hie:agent:v1">
+      <Prescription xmlns="urn:hie:doc:v1">…</Prescription>
+      <Dispense xmlns="urn:hie:doc:v1">…</Dispense>
+    </DocumentSet>
+
+Each document of a set is one item, judged alone (one invalid document quarantines itself, not its
+neighbours). A system exporting many documents writes one file per batch instead of one per
+document: on this project's machine creating a file costs the system more than collecting it.
+"""
 from __future__ import annotations
 
+import copy
 import hashlib
 from typing import Iterator
 
@@ -11,6 +24,10 @@ from schemas.validation import validate
 from .base import Quarantine, SourceContext, SourceItem, source
 
 
+AGENT_NS = "urn:hie:agent:v1"
+DOCUMENT_SET = f"{{{AGENT_NS}}}DocumentSet"
+
+
 @source("canonical")
 def canonical(payload: bytes, context: SourceContext) -> Iterator[SourceItem]:
     try:
@@ -19,13 +36,25 @@ def canonical(payload: bytes, context: SourceContext) -> Iterator[SourceItem]:
         yield SourceItem(key="sha256:" + hashlib.sha256(payload).hexdigest(),
                          problem=Quarantine("source.xml.malformed", "not a well-formed XML document"))
         return
-    key = _document_key(document) or "sha256:" + hashlib.sha256(payload).hexdigest()
+    if document.tag != DOCUMENT_SET:
+        yield _item(document, fallback="sha256:" + hashlib.sha256(payload).hexdigest())
+        return
+    children = [child for child in document if isinstance(child.tag, str)]
+    if not children or (document.text or "").strip() or any((child.tail or "").strip() for child in children):
+        yield SourceItem(key="sha256:" + hashlib.sha256(payload).hexdigest(),
+                         problem=Quarantine("source.xml.malformed", "a document set holds documents and nothing else"))
+        return
+    for position, child in enumerate(children, start=1):
+        yield _item(copy.deepcopy(child), fallback=f"sha256:{hashlib.sha256(payload).hexdigest()}#{position}")
+
+
+def _item(document, *, fallback: str) -> SourceItem:
+    key = _document_key(document) or fallback
     try:
         validate(document)
     except RecordError as error:
-        yield SourceItem(key=key, problem=Quarantine(error.code, error.message, error.field or ""))
-        return
-    yield SourceItem(key=key, document=document)
+        return SourceItem(key=key, problem=Quarantine(error.code, error.message, error.field or ""))
+    return SourceItem(key=key, document=document)
 
 
 def _document_key(document) -> str | None:
