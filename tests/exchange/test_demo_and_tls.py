@@ -86,6 +86,9 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     # the synthetic region went through the exchange first (hie region load), then kept sending live
     assert re.search(r"^send +[1-9][\d,]* in [\d.]+ s \([\d,]+/s\); 45 member-months sent, 0 already sent before; "
                      r"refused at the door: none$", out, re.M)
+    # ... with a hub of its own whose ETL waited for the end (one run), before the demo's hub started
+    etl = re.search(r"^etl +[1-9][\d,]* in [\d.]+ s \([\d,]+/s\) fact rows written$", out, re.M)
+    assert etl and etl.start() < out.index("hub up at ")
     assert "live traffic: the region's members send this month's visits" in out
     assert re.search(r"^stopped: live traffic sent \d+ documents$", out, re.M)
     # the console's URL and the demo logins, whose printed passwords sign in
