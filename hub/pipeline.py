@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.errors import HubError
+from protocol.findings import Finding
 from protocol.status import MessageStatus
 from protocol.timestamps import utcnow
 
@@ -55,6 +56,10 @@ class Stage(ABC):
     @abstractmethod
     def apply(self, session: Session, messages: list[PendingMessage], now: datetime, prepared) -> dict[int, HubError]:
         """Write the messages' results in ``session``; the rejected ones by row id (nothing of theirs written)."""
+
+    def findings(self, prepared) -> dict[int, list[Finding]]:
+        """What the stage found wrong in the messages it kept, by row id (the acknowledgement reports it)."""
+        return {}
 
 
 def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: dict[int, HubError],
@@ -155,6 +160,10 @@ def _commit_chunk(sessions: sessionmaker[Session], stages: Sequence[Stage], cand
             remaining = [m for m in messages if m.id not in errors and m.id not in broken]
             if remaining:
                 _run_stage(session, stage, remaining, now, errors, broken, prepared_by_stage)
+        found: dict[int, list[Finding]] = {}
+        for stage, prepared_by_stage in zip(stages, prepared):
+            for row_id, findings in stage.findings(prepared_by_stage).items():
+                found.setdefault(row_id, []).extend(findings)
         reply_rows, audit_rows, changes, finished = [], [], [], 0
         for message in messages:
             if message.id in broken:
@@ -172,7 +181,7 @@ def _commit_chunk(sessions: sessionmaker[Session], stages: Sequence[Stage], cand
             reply_rows.append(replies.reply_row(
                 member=message.member, kind="ack", in_reply_to=message.message_id, now=now,
                 content=replies.acknowledgement(message_id=message.message_id, status=status, code=code,
-                                                field=field)))
+                                                field=field, findings=() if error else found.get(message.id, ()))))
             finished += 1
         if changes:  # the claim marked every message processed; set the others
             session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id"))

@@ -22,6 +22,7 @@ from typing import Mapping, NamedTuple
 from lxml import etree
 
 from protocol.errors import RecordError
+from protocol.findings import Finding
 
 from . import SCHEMAS_DIR
 from .reader import Reader
@@ -195,12 +196,15 @@ def compile_all() -> int:
 
 # ----- the checks -----
 
-def validate(document: etree._Element) -> DocumentKind:
-    """Check a parsed document against its XSD and code lists; return its kind or raise ``RecordError``."""
-    return validated(document)[0]
+def validate(document: etree._Element, findings: list[Finding] | None = None) -> DocumentKind:
+    """Check a parsed document against its XSD and code lists; return its kind or raise ``RecordError``.
+
+    ``findings``: where a check that does not refuse the document (``protocol.findings``) puts what
+    it found; without it, such findings are not collected (the document passes all the same)."""
+    return validated(document, findings)[0]
 
 
-def validated(document: etree._Element) -> tuple[DocumentKind, Reader]:
+def validated(document: etree._Element, findings: list[Finding] | None = None) -> tuple[DocumentKind, Reader]:
     """``validate``, also returning the document's ``Reader``, whose child index the normalizer
     then reuses. The coded fields are read through it, not with XPath: an lxml XPath call costs
     ~10k instructions of set-up, and a dozen of them per document cost more than walking the tree."""

@@ -1,6 +1,7 @@
 """Replies queued for member organizations, sealed for the caller when fetched, acknowledged."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from xml.sax.saxutils import escape
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from uuid6 import uuid7
 
 from protocol.credentials import Credentials
+from protocol.findings import Finding
 from protocol.ns import HIE, HIS, q
 from protocol.sealed import seal_element
 from protocol.timestamps import format_utc, utcnow
@@ -53,8 +55,11 @@ def queue(session: Session, **fields) -> None:
 _ACK_OPEN = f'<hie:Acknowledgement xmlns:hie="{HIE}">'.encode()
 
 
-def acknowledgement(*, message_id: str, status: str, code: str = "", field: str = "") -> bytes:
-    """The processing acknowledgement sent back for every message (``field``: XPath at fault, if any).
+def acknowledgement(*, message_id: str, status: str, code: str = "", field: str = "",
+                    findings: Iterable[Finding] = ()) -> bytes:
+    """The processing acknowledgement sent back for every message (``field``: XPath at fault, if any;
+    ``findings``: what is wrong in a document that was kept, each a ``hie:Finding`` with its code and
+    field, so that the sender can correct it and send a new version).
 
     Written as text (one per processed message; lxml would cost ~8 µs each): the values are
     identifiers and codes that came from XML or from the hub, escaped as lxml would escape them.
@@ -63,6 +68,9 @@ def acknowledgement(*, message_id: str, status: str, code: str = "", field: str 
              f"<hie:Code>{escape(code)}</hie:Code>"]
     if field:
         parts.append(f"<hie:Field>{escape(field)}</hie:Field>")
+    for finding in findings:
+        parts.append(f"<hie:Finding><hie:Code>{escape(finding.code)}</hie:Code>"
+                     f"<hie:Field>{escape(finding.field)}</hie:Field></hie:Finding>")
     return _ACK_OPEN + "".join(parts).encode() + b"</hie:Acknowledgement>"
 
 

@@ -234,11 +234,22 @@ class InstitutionStats(_DocumentRow, Base):
     revenue_other: Mapped[Decimal] = mapped_column(Money)
 
 
+class RecordFinding(_DocumentRow, Base):
+    """A data-quality finding of a kept document (``protocol.findings``: code and field, never a value).
+
+    Rows of the document like the others: replaced with a new version, gone with a cancellation."""
+
+    __tablename__ = "record_finding"
+
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    field: Mapped[str] = mapped_column(String(300))
+
+
 ROW_MODELS = {model.__tablename__: model for model in (
     Encounter, Diagnosis, Charge, Procedure, LabResult, Medication, DrugMovement, Referral, DiseaseReport,
-    Immunization, MaternalCheckup, ChildCheckup, InstitutionStats)}
+    Immunization, MaternalCheckup, ChildCheckup, InstitutionStats, RecordFinding)}
 PERSON_TABLES = frozenset(name for name, model in ROW_MODELS.items() if issubclass(model, _PersonRow))
 
 __all__ = ["DocumentStatus", "RecordDocument", "Encounter", "Diagnosis", "Charge", "Procedure", "LabResult",
            "Medication", "DrugMovement", "Referral", "DiseaseReport", "Immunization", "MaternalCheckup",
-           "ChildCheckup", "InstitutionStats", "ROW_MODELS", "PERSON_TABLES"]
+           "ChildCheckup", "InstitutionStats", "RecordFinding", "ROW_MODELS", "PERSON_TABLES"]

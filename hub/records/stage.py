@@ -6,9 +6,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from protocol.errors import HubError
+from protocol.findings import Finding
 
 from ..pipeline import PendingMessage, Stage
-from .store import prepare_all, store_prepared
+from .store import NormalizedMessage, Outcome, prepare_all, store_prepared
 
 
 class RecordsStage(Stage):
@@ -23,6 +24,12 @@ class RecordsStage(Stage):
 
     def apply(self, session: Session, messages: list[PendingMessage], now: datetime, prepared: dict) -> dict[int, HubError]:
         return store_prepared(session, messages, prepared, now=now).errors
+
+    def findings(self, prepared: dict) -> dict[int, list[Finding]]:
+        """The findings of the documents stored (a stale version or a retracted one reports none)."""
+        return {row_id: item.findings for row_id, item in prepared.items()
+                if isinstance(item, NormalizedMessage) and item.findings and not item.retracted
+                and item.outcome in (Outcome.STORED, Outcome.REPLACED)}
 
 
 __all__ = ["RecordsStage"]

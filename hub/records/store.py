@@ -20,12 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from protocol.errors import HubError, RecordError
+from protocol.findings import Finding
 from protocol.xmlparse import parse_admitted
 from schemas.validation import validated
 
 from .. import audit, mpi
 from ..exchange.models import Message
 from ..store.rawsql import RawSql
+from . import quality
 from . import sql as records_sql
 from .header import DocumentHeader, read_header
 from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
@@ -55,6 +57,7 @@ class NormalizedMessage:
     outcome: Outcome = Outcome.STORED
     resolution: mpi.Resolution | None = None
     retracted: bool = False  # cancelled by a later message of the same batch: stored as cancelled, no rows
+    findings: list[Finding] = field(default_factory=list)  # what is wrong in it, kept (record_finding rows)
 
     def reset(self) -> None:
         self.outcome, self.resolution, self.retracted = Outcome.STORED, None, False
@@ -69,7 +72,8 @@ class BatchResult:
 def prepare(message: Message) -> NormalizedMessage:
     """The pure phase for one message; raises ``RecordError``."""
     document = parse_admitted(message.document)
-    _kind, reader = validated(document)
+    findings: list[Finding] = []
+    _kind, reader = validated(document, findings)
     header, reader = read_header(document, reader)
     if header.institution != message.member:
         raise RecordError("record.author.mismatch", "author institution differs from the member",
@@ -77,7 +81,9 @@ def prepare(message: Message) -> NormalizedMessage:
     if header.patient is not None:
         _check_patient(header)
     normalized = normalizer_for(header.type_name, header.schema_version)(document, header, reader)
-    return NormalizedMessage(message, header, normalized)
+    findings.extend(quality.findings_of(header, normalized))
+    normalized.rows.extend(quality.finding_rows(findings))
+    return NormalizedMessage(message, header, normalized, findings=findings)
 
 
 def _check_patient(header: DocumentHeader) -> None:

@@ -1,0 +1,53 @@
+"""What the hub found wrong in a document it kept: the registry of warning codes (issue: data quality).
+
+A rejection is a ``HubError`` with a code of the fault table (``protocol.errors.FAULTS``): nothing is
+stored. A *finding* is the other severity: the document is stored and its facts counted, and the
+finding is kept beside it, counted in its institution's data-quality figures and sent back to the
+sender in the processing acknowledgement (code and field, never a value) so that the sender can
+correct the record and send a new version. ``docs/data-quality.md`` documents the same table (a test
+keeps the two in step); the message is fixed text, in English and Chinese, never built from input.
+
+    Finding("record.patient.birth_date.implausible", "/OutpatientVisit/header/patient/birthDate")
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    """A warning code: which quality dimension it counts against, and its fixed human messages."""
+
+    code: str
+    dimension: str  # completeness | validity | consistency | linkage (the data-quality figures' columns)
+    message: str
+    message_zh: str
+
+
+_SPECS = [
+    FindingSpec("record.patient.birth_date.implausible", "validity",
+                "the patient's birth date is in the future or more than 120 years before the document",
+                "患者出生日期晚于文档时间或早于文档时间120年以上"),
+]
+
+FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}
+DIMENSIONS = ("completeness", "validity", "consistency", "linkage")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing found wrong in a kept document: a registered code and the field's path (no value)."""
+
+    code: str
+    field: str = ""
+
+    def __post_init__(self):
+        if self.code not in FINDINGS:
+            raise ValueError(f"unregistered finding code {self.code!r}")
+
+    @property
+    def spec(self) -> FindingSpec:
+        return FINDINGS[self.code]
+
+
+__all__ = ["DIMENSIONS", "FINDINGS", "Finding", "FindingSpec"]
