@@ -4,7 +4,9 @@ No DTD at all (internal or external), no entity nodes, no network, no XInclude, 
 processing instructions (comments are how signed text is split without breaking a digest),
 limits on depth, element count and namespace declarations, UTF-8 only (an XML declaration naming
 another encoding is refused, even after a BOM or far into the declaration). libxml2's error text
-is never printed or returned: callers get a code.
+is never printed or returned: callers get a code. One opt-in, by name, for clinic files that are
+never signed (CDA): ``legacy_chinese`` transcodes a declared GBK / GB2312 / GB 18030 document to
+UTF-8 first; the signed exchange stays UTF-8 only, since a verifier must read the same characters.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from .errors import SecurityError
 XINCLUDE_NAMESPACES = frozenset({"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"})
 _UTF8_BOM = b"\xef\xbb\xbf"
 _ENCODING_PSEUDO_ATTRIBUTE = re.compile(rb"\sencoding\s*=\s*[\"']([^\"']*)[\"']")
+_ENCODING_TEXT = re.compile(r"(\sencoding\s*=\s*[\"'])[^\"']*([\"'])")  # the same, in decoded text
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,22 @@ class ParseLimits:
     # libxml2 refuses text nodes over 10 MB unless huge_tree is on; the size limit of the
     # gate (10 MB by default) keeps us below it, so huge_tree stays off on purpose (a larger
     # configured limit meets libxml2's first: transport.too_large).
+    # Bytes of the document, as received and (legacy_chinese) after transcoding. None: the caller
+    # limited the size before parsing (the gate's request limit).
+    max_bytes: int | None = None
 
 
 DEFAULT_LIMITS = ParseLimits()
 # A SOAP envelope of the profile has a few dozen elements outside its ciphertext (documents travel
 # encrypted); generous room for other stacks' headers, and no room for a flood.
 ENVELOPE_LIMITS = ParseLimits(max_elements=5_000)
+# Files a clinic agent reads (CDA): the hub's message limit, 10 MB, also after transcoding.
+FILE_LIMITS = ParseLimits(max_bytes=10 * 1024 * 1024)
+# Declared names of GB 18030 and its subsets (GBK, GB2312 / EUC-CN), after lower-casing and "_" → "-".
+_LEGACY_CHINESE = frozenset({b"gb18030", b"gb-18030", b"gbk", b"x-gbk", b"cp936", b"gb2312", b"gb-2312",
+                             b"euc-cn"})
+_GB18030_BOM = "\ufeff".encode("gb18030")
+_OTHER_BOMS = (_UTF8_BOM, b"\xff\xfe", b"\xfe\xff")  # UTF-8, UTF-16/32: they contradict a GB declaration
 _PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
                        remove_blank_text=False, collect_ids=False, encoding="utf-8")
 _local = threading.local()
@@ -70,13 +83,51 @@ def _declared_encoding(data: bytes) -> bytes | None:
     return match.group(1) if match else None
 
 
-def parse_untrusted(data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS, drop_comments: bool = False) -> etree._Element:
+def _too_large(data: bytes, limits: ParseLimits) -> None:
+    if limits.max_bytes is not None and len(data) > limits.max_bytes:
+        raise SecurityError("transport.too_large", f"more than {limits.max_bytes} bytes")
+
+
+def _from_legacy_chinese(data: bytes, limits: ParseLimits) -> bytes:
+    """UTF-8 bytes of a document declared GBK, GB2312 or GB 18030, its declaration saying UTF-8.
+
+    Other documents are returned as they are (the UTF-8 rules then judge them). GB 18030 decodes
+    GBK and GB2312 alike; strictly, so an undecodable byte is malformed, never replaced.
+    """
+    if limits.max_bytes is None:
+        raise ValueError("legacy_chinese needs limits.max_bytes (the bytes grow when transcoded)")
+    bom = data.startswith(_GB18030_BOM)
+    declared = (_declared_encoding(data[len(_GB18030_BOM):] if bom else data) or b"").lower().replace(b"_", b"-")
+    if declared not in _LEGACY_CHINESE:
+        return data
+    if data.startswith(_OTHER_BOMS) or (bom and declared not in (b"gb18030", b"gb-18030")):
+        raise SecurityError("xml.malformed", "byte order mark contradicts the declared encoding")
+    try:
+        text = data.decode("gb18030").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise SecurityError("xml.malformed", "invalid bytes for the declared encoding") from None
+    end = text.find("?>")  # the declaration is ASCII: it ends where the byte search ended it
+    if end == -1:
+        raise SecurityError("xml.malformed", "unterminated XML declaration")
+    declaration = _ENCODING_TEXT.sub(r"\1UTF-8\2", text[:end], count=1)
+    utf8 = (declaration + text[end:]).encode("utf-8")
+    _too_large(utf8, limits)
+    return utf8
+
+
+def parse_untrusted(data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS, drop_comments: bool = False,
+                    legacy_chinese: bool = False) -> etree._Element:
     """Parse bytes from outside the hub; raise ``SecurityError`` with an ``xml.*`` code.
 
     ``drop_comments`` is for documents that are never signed or verified (a clinic's CDA files
     read by the agent's source adapters, whose templates are full of comments): comments and
     processing instructions are dropped instead of refused. Every other rule still holds.
+    ``legacy_chinese`` (unsigned clinic files too, with ``limits.max_bytes`` set) reads a document
+    declared GBK, GB2312 or GB 18030 by transcoding it to UTF-8; the result passes every rule below.
     """
+    _too_large(data, limits)  # as received
+    if legacy_chinese:
+        data = _from_legacy_chinese(data, limits)  # and again once transcoded
     declared = _declared_encoding(data)
     if declared is not None and declared.lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         raise SecurityError("xml.malformed", "declared encoding is not UTF-8")
@@ -172,4 +223,4 @@ def check_tree(root: etree._Element, *, limits: ParseLimits = DEFAULT_LIMITS) ->
         raise SecurityError("xml.forbidden", "entity reference")
 
 
-__all__ = ["parse_admitted", "ParseLimits", "DEFAULT_LIMITS", "ENVELOPE_LIMITS", "parse_untrusted", "check_tree", "XINCLUDE_NAMESPACES"]
+__all__ = ["parse_admitted", "ParseLimits", "DEFAULT_LIMITS", "ENVELOPE_LIMITS", "FILE_LIMITS", "parse_untrusted", "check_tree", "XINCLUDE_NAMESPACES"]

@@ -10,17 +10,18 @@ custodian, whose code is often a national institution code rather than the hub's
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Mapping
 
 from lxml import etree
 
 from protocol.errors import SecurityError
-from protocol.xmlparse import parse_untrusted
+from protocol.xmlparse import FILE_LIMITS, parse_untrusted
 
 from .base import Quarantine, SourceContext, SourceItem, source
 from .documents import CHARGE_CATEGORIES, Patient, Record, finish
-from .values import DEFAULT_OFFSET, SourceProblem, clean_text, decimal_text, iso_date, parse_datetime
+from .values import DEFAULT_OFFSET, SourceProblem, clean_text, decimal_text, iso_date, parse_datetime, person_name
 
 V3 = "urn:hl7-org:v3"
 NS = {"v3": V3}
@@ -30,18 +31,63 @@ PRESCRIPTION_NO_ROOT = "2.16.156.10011.1.20"  # 处方编号: on patientRole in 
 ICD10_SYSTEM = "2.16.156.10011.2.3.3.11"  # WS/T 500 诊断代码表 (ICD-10), and its sub-tables .11.x
 DEFAULT_CHARGE_CODES = {"DE07.00.004.00": "drugs"}  # 处方药品金额; sites add their own cost codes
 _ADDRESS_PARTS = ("state", "city", "county", "township", "streetName", "houseNumber")
+# Sections named in a quarantine's location (LOINC code, then the WS/T 500 name an operator knows).
+SECTION_NAMES = {"29548-5": "诊断", "11535-2": "出院诊断", "48768-6": "费用", "30954-2": "检验", "10160-0": "用药",
+                 "47519-4": "手术操作", "8648-8": "住院过程", "10154-3": "主诉"}
+MAX_LOCATION = 100
+_LOINC = re.compile(r"[0-9]{1,7}-[0-9]")
+_ELEMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,39}")  # a hostile file's odd names are never echoed
+_PARSE_CODES = {"xml.forbidden": "source.cda.xml.forbidden", "transport.too_large": "source.file.too_large"}
 
 
 def _parse(payload: bytes) -> etree._Element:
-    """The hub's one hardened parser, dropping the comments WS/T 500 templates are full of."""
+    """The hub's one hardened parser, dropping the comments WS/T 500 templates are full of and reading
+    the GBK / GB 18030 files Chinese HIS write (transcoded, under the same limits)."""
     try:
-        root = parse_untrusted(payload, drop_comments=True)
+        root = parse_untrusted(payload, limits=FILE_LIMITS, drop_comments=True, legacy_chinese=True)
     except SecurityError as error:  # its detail never quotes the document
-        code = "source.cda.xml.forbidden" if error.code == "xml.forbidden" else "source.cda.xml.malformed"
-        raise SourceProblem(code, "not a well-formed, allowed XML document (UTF-8, no DTD or entities)") from None
+        raise SourceProblem(_PARSE_CODES.get(error.code, "source.cda.xml.malformed"),
+                            "not a well-formed, allowed XML document (UTF-8 or GB 18030, no DTD or entities)") from None
     if root.tag != f"{{{V3}}}ClinicalDocument":
         raise SourceProblem("source.cda.root.invalid", "the root is not an HL7 v3 ClinicalDocument", "/")
     return root
+
+
+def section_label(code: str) -> str:
+    """``section[30954-2 检验]``: the code the operator finds in the file, and the section's name."""
+    if not _LOINC.fullmatch(code):
+        return "section"
+    return f"section[{code} {SECTION_NAMES[code]}]" if code in SECTION_NAMES else f"section[{code}]"
+
+
+def location(found, *below: str) -> str:
+    """Where a node (element or attribute) sits, as an operator finds it in the file: element names below the
+    document or from its section, repeated ones numbered, then ``below``; at most 100 characters, never a value."""
+    steps = list(reversed(below))
+    element = found
+    if not isinstance(found, etree._Element):  # an attribute value from XPath
+        element = found.getparent()
+        if found.is_attribute:
+            steps.insert(0, f"@{found.attrname}")
+    while element is not None and element.getparent() is not None:
+        name = etree.QName(element).localname
+        if name == "section":
+            steps.append(section_label(element.xpath("string(v3:code/@code)", namespaces=NS)))
+            break
+        name = name if _ELEMENT_NAME.fullmatch(name) else "*"
+        same = element.getparent().findall(element.tag)
+        steps.append(f"{name}[{same.index(element) + 1}]" if len(same) > 1 else name)
+        element = element.getparent()
+    steps.reverse()
+    text = "/".join(steps)
+    if len(text) <= MAX_LOCATION:
+        return text
+    head, tail = steps[:2], []  # the section and its entry, then as much of the end as fits
+    for step in reversed(steps[2:]):
+        if len("/".join([*head, "…", step, *tail])) > MAX_LOCATION:
+            break
+        tail.insert(0, step)
+    return "/".join([*head, "…", *tail])[:MAX_LOCATION]
 
 
 class _Cda:
@@ -54,26 +100,41 @@ class _Cda:
     def all(self, path: str, node=None) -> list:
         return (node if node is not None else self.root).xpath(path, namespaces=NS)
 
-    def text(self, path: str, node=None) -> str:
+    def first(self, path: str, node=None):
+        """The first element or attribute value at ``path``, or None."""
         found = self.all(path, node)
-        if not found:
+        return found[0] if found else None
+
+    def text(self, path: str, node=None) -> str:
+        first = self.first(path, node)
+        if first is None:
             return ""
-        first = found[0]
         return clean_text(first if isinstance(first, str) else "".join(first.itertext()))
 
-    def time(self, path: str, *, required: bool = True) -> str:
-        value = self.text(path)
+    def name(self, path: str) -> str:
+        """A person's name: its family then given parts (joined as values.person_name says), else its text."""
+        name = self.first(path)
+        if name is None:
+            return ""
+        parts = self.all("v3:family", name) + self.all("v3:given", name)
+        return person_name(*("".join(part.itertext()) for part in parts)) if parts else self.text(".", name)
+
+    def time(self, path: str, *, missing: str, required: bool = True) -> str:
+        """An ISO date-time from the attribute at ``path``; ``missing`` says where it was expected."""
+        found = self.first(path)
+        value = clean_text(found) if found is not None else ""
         if not value:
             if required:
-                raise SourceProblem("source.cda.field.missing", "a required element is empty", path)
+                raise SourceProblem("source.cda.field.missing", "a required element is empty",
+                                    location(found) if found is not None else missing)
             return ""
-        return parse_datetime(value, field=path, default_offset=self.timezone,
+        return parse_datetime(value, field=location(found), default_offset=self.timezone,
                               code="source.cda.datetime.invalid").isoformat()
 
     def code(self, table: str, value: str) -> str:
         return self.options.get("codes", {}).get(table, {}).get(value, value)
 
-    def section(self, loinc: str) -> str:
+    def section(self, loinc: str) -> str:  # an XPath
         return f"//v3:section[v3:code/@code='{loinc}']"
 
 
@@ -81,17 +142,18 @@ def _header(cda: _Cda) -> tuple[str, int, str, Patient, tuple[str, str] | None]:
     """(document id, version, effectiveTime, patient, practitioner) from the CDA header."""
     document_id = cda.text("/v3:ClinicalDocument/v3:id/@extension")
     if not document_id:
-        raise SourceProblem("source.cda.field.missing", "a required element is empty", "/ClinicalDocument/id")
+        raise SourceProblem("source.cda.field.missing", "a required element is empty", "id/@extension")
     version = cda.text("/v3:ClinicalDocument/v3:versionNumber/@value")
-    effective = cda.time("/v3:ClinicalDocument/v3:effectiveTime/@value")
+    effective = cda.time("/v3:ClinicalDocument/v3:effectiveTime/@value", missing="effectiveTime/@value")
     role = "/v3:ClinicalDocument/v3:recordTarget/v3:patientRole"
     ids = [(i.get("root"), i.get("extension").strip()) for i in cda.all(f"{role}/v3:id | {role}/v3:patient/v3:id")
            if i.get("root") not in (None, "", PRESCRIPTION_NO_ROOT) and (i.get("extension") or "").strip()]
     ids = [(root, ext.upper() if root == "2.16.156.10011.1.3" else ext) for root, ext in ids]
-    patient = Patient(ids=ids, name=cda.text(f"{role}/v3:patient/v3:name"),
+    patient = Patient(ids=ids, name=cda.name(f"{role}/v3:patient/v3:name"),
                       sex=cda.text(f"{role}/v3:patient/v3:administrativeGenderCode/@code"))
-    birth = cda.text(f"{role}/v3:patient/v3:birthTime/@value")
-    patient.birth_date = iso_date(birth, field="patient/birthTime", code="source.cda.datetime.invalid") if birth else ""
+    birth = cda.first(f"{role}/v3:patient/v3:birthTime/@value")
+    patient.birth_date = iso_date(birth, field=location(birth), code="source.cda.datetime.invalid") \
+        if birth and birth.strip() else ""
     phone = cda.text(f"{role}/v3:telecom/@value").removeprefix("tel:")
     patient.telecom = phone if phone.lstrip("+").replace("-", "").isdigit() else ""
     address = cda.all(f"{role}/v3:addr")
@@ -100,7 +162,7 @@ def _header(cda: _Cda) -> tuple[str, int, str, Patient, tuple[str, str] | None]:
         patient.address = ("".join(parts) if any(parts) else cda.text(".", address[0]))[:200]
     author = "/v3:ClinicalDocument/v3:author/v3:assignedAuthor"
     code = cda.text(f"{author}/v3:id/@extension")
-    practitioner = (code, cda.text(f"{author}/v3:assignedPerson/v3:name")) if code else None
+    practitioner = (code, cda.name(f"{author}/v3:assignedPerson/v3:name")) if code else None
     return (document_id, int(version) if version.isdigit() and int(version) > 0 else 1,
             effective, patient, practitioner)
 
@@ -115,7 +177,7 @@ def _diagnoses(cda: _Cda, section: str, *, required: bool = True) -> list[dict]:
                           "primary": not found})
     if not found and required:
         raise SourceProblem("source.cda.section.missing", "no ICD-10 diagnosis in the diagnosis section",
-                            f"section {section}")
+                            section_label(section))
     return found
 
 
@@ -126,13 +188,14 @@ def _charges(cda: _Cda) -> dict[str, str]:
     totals: dict[str, Decimal] = {}
     for observation in cda.all(f"{cda.section('48768-6')}//v3:observation"):
         category = codes.get(cda.text("v3:code/@code", observation))
-        amount = cda.text("v3:value/@value", observation)
-        if category in CHARGE_CATEGORIES and amount:
-            value = Decimal(decimal_text(amount, field="section 48768-6", places=2, code="source.cda.number.invalid"))
+        amount = cda.first("v3:value/@value", observation)
+        if category in CHARGE_CATEGORIES and amount and amount.strip():
+            value = Decimal(decimal_text(amount, field=location(amount), places=2, code="source.cda.number.invalid"))
             totals[category] = totals.get(category, Decimal(0)) + value
     if not totals:
         if cda.options.get("missing_charges", "quarantine") != "zero":
-            raise SourceProblem("source.cda.charges.missing", "no mapped cost in the cost section", "section 48768-6")
+            raise SourceProblem("source.cda.charges.missing", "no mapped cost in the cost section",
+                                section_label("48768-6"))
         return {"other": "0.00"}
     return {category: f"{amount:.2f}" for category, amount in totals.items()}
 
@@ -141,7 +204,8 @@ def _department(cda: _Cda) -> str:
     code = cda.text(f"(//v3:componentOf//v3:id[@root='{DEPARTMENT_ROOT}']/@extension"
                     f" | //v3:id[@root='{DEPARTMENT_ROOT}']/@extension)[1]")
     if not code:
-        raise SourceProblem("source.cda.field.missing", "a required element is empty", "department id")
+        raise SourceProblem("source.cda.field.missing", "a required element is empty",
+                            f"id[@root={DEPARTMENT_ROOT}] (科室)")
     return cda.code("department", code)
 
 
@@ -150,7 +214,8 @@ def _encounter_time(cda: _Cda, edge: str, data_element: str, *, required: bool =
     path = f"({encounter}/v3:{edge}/@value | {encounter}[not(v3:low)]/@value" if edge == "low" else \
         f"({encounter}/v3:{edge}/@value"
     path += f" | //v3:observation[v3:code/@code='{data_element}']/v3:value/@value)[1]"
-    return cda.time(path, required=required)
+    return cda.time(path, required=required,
+                    missing=f"encompassingEncounter/effectiveTime/{edge} or observation[{data_element}]")
 
 
 def _outpatient(cda: _Cda, header: tuple) -> Record:
@@ -179,8 +244,8 @@ def _inpatient(cda: _Cda, header: tuple) -> Record:
 
 
 def _procedure_date(cda: _Cda, code: etree._Element) -> str | None:
-    when = cda.text("../v3:effectiveTime/@value | ../v3:effectiveTime/v3:low/@value", code)
-    return iso_date(when, field="section 47519-4", code="source.cda.datetime.invalid") if when else None
+    when = cda.first("../v3:effectiveTime/@value | ../v3:effectiveTime/v3:low/@value", code)
+    return iso_date(when, field=location(when), code="source.cda.datetime.invalid") if when and when.strip() else None
 
 
 def _lab(cda: _Cda, header: tuple) -> Record:
@@ -200,10 +265,12 @@ def _lab(cda: _Cda, header: tuple) -> Record:
             "high": cda.text("v3:referenceRange/v3:observationRange/v3:value/v3:high/@value", observation) or None,
             "abnormalFlag": cda.code("abnormal_flag", flag) if flag else None})
     if not results:
-        raise SourceProblem("source.cda.section.missing", "no result in the laboratory section", "section 30954-2")
+        raise SourceProblem("source.cda.section.missing", "no result in the laboratory section",
+                            section_label("30954-2"))
     specimen = cda.text("(//v3:specimenPlayingEntity/v3:code/@code)[1]")
     body = {"specimen": {"code": specimen} if specimen else None,
-            "reportTime": cda.time("(/v3:ClinicalDocument/v3:author/v3:time/@value)[1]", required=False) or effective,
+            "reportTime": cda.time("(/v3:ClinicalDocument/v3:author/v3:time/@value)[1]", required=False,
+                                   missing="author/time/@value") or effective,
             "result": results[:500]}
     return Record("LabReport", document_id, version, effective, patient, body, practitioner)
 
@@ -213,15 +280,16 @@ def _prescription(cda: _Cda, header: tuple) -> Record:
     document_id, version, effective, patient, practitioner = header
     items = [_drug_line(cda, entry) for entry in cda.all(f"{cda.section('10160-0')}//v3:substanceAdministration")]
     if not items:
-        raise SourceProblem("source.cda.section.missing", "no drug in the medication section", "section 10160-0")
+        raise SourceProblem("source.cda.section.missing", "no drug in the medication section",
+                            section_label("10160-0"))
     provider = "/v3:ClinicalDocument/v3:recordTarget/v3:patientRole/v3:providerOrganization"
     department = cda.text(f"{provider}/v3:id[@root='{DEPARTMENT_ROOT}']/@extension")
     # The published template often leaves the id empty and names the department: a named
     # department is used only when codes.department maps the name (a name is no hub code).
     department = cda.code("department", department) if department else \
         cda.options.get("codes", {}).get("department", {}).get(cda.text(f"{provider}/v3:name"))
-    body = {"prescriptionTime": cda.time("(/v3:ClinicalDocument/v3:author/v3:time/@value)[1]", required=False)
-            or effective, "department": department or None,
+    body = {"prescriptionTime": cda.time("(/v3:ClinicalDocument/v3:author/v3:time/@value)[1]", required=False,
+                                         missing="author/time/@value") or effective, "department": department or None,
             "diagnosis": _diagnoses(cda, "29548-5", required=False), "item": items[:200]}
     return Record("Prescription", document_id, version, effective, patient, body, practitioner)
 
@@ -234,17 +302,19 @@ def _drug_line(cda: _Cda, entry: etree._Element) -> dict:
     code = cda.text(f"{drug}/v3:code/@code", entry)
     code = cda.code("drug", code) if code else cda.options.get("codes", {}).get("drug", {}).get(name, "")
     if not code:
-        raise SourceProblem("source.cda.field.missing", "a drug has no code", "manufacturedLabeledDrug/code")
+        raise SourceProblem("source.cda.field.missing", "a drug has no code",
+                            location(entry, "consumable", "manufacturedProduct", "manufacturedLabeledDrug", "code"))
     total = "v3:entryRelationship/v3:observation[v3:code/@code='DE06.00.135.00']/v3:value"  # 药物使用总剂量
     quantity = cda.text(f"{total}/@value", entry)
+    where = location(entry, "entryRelationship", "observation[DE06.00.135.00]", "value")
     if not quantity:
-        raise SourceProblem("source.cda.field.missing", "a required element is empty", "DE06.00.135.00")
+        raise SourceProblem("source.cda.field.missing", "a required element is empty", where)
     dose = " ".join(filter(None, (cda.text("v3:doseQuantity/@value", entry), cda.text("v3:doseQuantity/@unit", entry))))
     frequency = cda.text("v3:rateQuantity/@unit", entry) or cda.text("v3:rateQuantity/@value", entry)
     return {"drug": {"code": code, "displayName": name or None},
             "specification": cda.text("v3:entryRelationship/v3:observation[v3:code/@code='DE08.50.043.00']/v3:value",
                                       entry)[:200],
-            "quantity": decimal_text(quantity, field="DE06.00.135.00", places=3, trim=True,
+            "quantity": decimal_text(quantity, field=where, places=3, trim=True,
                                      code="source.cda.number.invalid"),
             "unit": cda.text(f"{total}/@unit", entry)[:200],
             "dosage": " ".join(filter(None, (dose, frequency, cda.text("v3:routeCode/@displayName", entry))))[:200]}
@@ -272,4 +342,4 @@ def cda(payload: bytes, context: SourceContext) -> Iterator[SourceItem]:
     yield finish(key, lambda: TEMPLATES[template](document, header), context)
 
 
-__all__ = ["cda", "TEMPLATES"]
+__all__ = ["cda", "TEMPLATES", "SECTION_NAMES", "location", "section_label"]

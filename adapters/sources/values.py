@@ -18,6 +18,7 @@ DEFAULT_OFFSET = "+08:00"
 # enough for the hub's 32-bit version column until 2068.
 _VERSION_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _HL7_TS = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?")
+_CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003ffff]")  # CJK ideographs, extension A and B onwards
 _ISO_TS = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?"
                      r"\s*(Z|[+-]\d{2}:?\d{2})?")
 
@@ -142,5 +143,15 @@ def clean_text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
+def person_name(*parts: Any) -> str:
+    """A name from its parts in order (family, given): no space between Chinese parts, one between Latin ones.
+
+    诸葛 + 明远 is 诸葛明远 (a space would make it another name to the matcher); Smith + John is
+    ``Smith John``. Every source adapter joins names with this one rule.
+    """
+    kept = [text for text in map(clean_text, parts) if text]
+    return clean_text(("" if any(_CJK.search(text) for text in kept) else " ").join(kept))
+
+
 __all__ = ["DEFAULT_OFFSET", "SourceProblem", "parse_datetime", "iso_datetime", "iso_date", "year_month",
-           "boolean_text", "count_text", "version_of", "decimal_text", "clean_text"]
+           "boolean_text", "count_text", "version_of", "decimal_text", "clean_text", "person_name"]
