@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from lxml import etree
+
+from adapters.sources.cda import MAX_LOCATION
+from adapters.sources.values import person_name
 
 from .conftest import NS, assert_clean_quarantine, run, sample, value
 
@@ -114,6 +118,131 @@ def test_prescription_drug_without_a_hub_code():
     items = run("cda", sample("cda", "wst500_c0004_prescription.xml"), {"codes": {"department": {"XNK": "03.04"}}})
     # The named drug has no code and no mapping: the adapter cannot invent one.
     assert_clean_quarantine(items[0], "source.cda.field.missing")
-    assert items[0].problem.field == "manufacturedLabeledDrug/code"
     text = sample("cda", "wst500_c0004_prescription.xml").replace(b"10160-0", b"00000-0")
     assert_clean_quarantine(run("cda", text, PRESCRIPTION_OPTIONS)[0], "source.cda.section.missing")
+
+
+# --- legacy Chinese encodings (docs/adapters.md: declared encodings are read) -------------------------
+
+NEW_PATIENT_DATA = ("诸葛", "明远", "欧阳", "晓梅", "330102199011110375", "330106197205180044")
+
+
+def test_gb18030_file_with_family_and_given_name():
+    document = mapped("wst500_c0007_lab_report_gb18030.xml").document
+    assert value(document, "d:header/d:patient/d:name") == "诸葛明远"  # not 诸葛 明远
+    assert value(document, "d:header/d:author/d:practitioner", "name") == "刘䶮"  # 䶮: GB 18030, not GBK
+    assert value(document, "d:body/d:result[1]/d:value") == "11.8"
+
+
+def test_gbk_file_reads_as_its_utf8_original():
+    gbk = mapped("wst500_c0002_outpatient_record_gbk.xml").document
+    utf8 = mapped("wst500_c0002_outpatient_record.xml").document
+    assert value(gbk, "d:header/d:patient/d:name") == "欧阳晓梅"
+    assert etree.tostring(gbk.find("d:body", NS)) == etree.tostring(utf8.find("d:body", NS))
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "GB2312", "GB18030"])
+def test_declared_encodings_are_read(encoding):
+    text = sample("cda", "wst500_c0007_lab_report.xml").decode()
+    payload = text.replace('encoding="UTF-8"', f'encoding="{encoding}"').encode("gb18030")
+    assert value(mapped_payload(payload), "d:header/d:patient/d:name") == "郑浩"
+
+
+def mapped_payload(payload: bytes, options=None):
+    items = run("cda", payload, options or OPTIONS)
+    assert len(items) == 1 and items[0].problem is None, items[0].problem
+    return items[0].document
+
+
+@pytest.mark.parametrize("mangle, code", [
+    (lambda gbk: gbk.replace("诸葛".encode("gb18030"), b"\x81\x20"), "source.cda.xml.malformed"),  # undecodable
+    (lambda gbk: b"\xef\xbb\xbf" + gbk, "source.cda.xml.malformed"),  # a UTF-8 BOM before a GB 18030 declaration
+    (lambda gbk: gbk.replace(b"<ClinicalDocument", b'<!DOCTYPE x [<!ENTITY e "e">]><ClinicalDocument'),
+     "source.cda.xml.forbidden"),
+    (lambda gbk: gbk + b" " * (10 * 1024 * 1024), "source.file.too_large"),
+    (lambda gbk: gbk.replace(b'encoding="GB18030"', b'encoding="Big5"'), "source.cda.xml.malformed"),
+])
+def test_legacy_files_keep_every_refusal(mangle, code):
+    item = run("cda", mangle(sample("cda", "wst500_c0007_lab_report_gb18030.xml")))[0]
+    assert_clean_quarantine(item, code)
+    assert not any(secret in item.problem.field + item.problem.message for secret in NEW_PATIENT_DATA)
+
+
+# --- names: one rule for every adapter (values.person_name) --------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("<name><family>诸葛</family><given>明远</given></name>", "诸葛明远"),
+    ("<name>\n  <family>诸葛</family>\n  <given>明远</given>\n</name>", "诸葛明远"),
+    ("<name><given>明远</given><family>诸葛</family></name>", "诸葛明远"),  # family first, as the hub stores names
+    ("<name><family>Smith</family><given>John</given></name>", "Smith John"),  # Latin names keep their space
+    ("<name><family>Ng</family><given>Wai</given><given>Ming</given></name>", "Ng Wai Ming"),
+    ("<name>诸葛明远</name>", "诸葛明远"),
+])
+def test_patient_name_parts(name, expected):
+    payload = sample("cda", "wst500_c0007_lab_report.xml").replace("<name>郑浩</name>".encode(), name.encode())
+    assert value(mapped_payload(payload), "d:header/d:patient/d:name") == expected
+
+
+def test_practitioner_name_parts():
+    payload = sample("cda", "wst500_c0007_lab_report.xml").replace(
+        "<name>钱检验师</name>".encode(), "<name><family>钱</family><given>检验</given></name>".encode())
+    assert value(mapped_payload(payload), "d:header/d:author/d:practitioner", "name") == "钱检验"
+
+
+@pytest.mark.parametrize("parts, expected", [
+    (("诸葛", "明远"), "诸葛明远"), (("王", ""), "王"), (("Smith", "John"), "Smith John"), (("李", "Anna"), "李Anna"),
+    ((" 诸葛 ", "明远\n"), "诸葛明远"), (("", ""), ""), (("𠀀", "明"), "𠀀明"),
+])
+def test_person_name_rule(parts, expected):
+    assert person_name(*parts) == expected
+
+
+# --- quarantine locations: short, findable in the file, never a value -------------------------------------
+
+@pytest.mark.parametrize("name, old, new, code, field", [
+    ("wst500_c0032_inpatient_front_page.xml", b'<low value="20261112102000"', b'<low value="20261312102000"',
+     "source.cda.datetime.invalid", "componentOf/encompassingEncounter/effectiveTime/low/@value"),
+    ("wst500_c0007_lab_report.xml", b'<birthTime value="19901111"', b'<birthTime value="19901345"',
+     "source.cda.datetime.invalid", "recordTarget/patientRole/patient/birthTime/@value"),
+    ("wst500_c0002_outpatient_record.xml", b'value="40" currency', b'value="4O" currency',
+     "source.cda.number.invalid", "section[48768-6 费用]/entry[2]/observation/value/@value"),
+    ("wst500_c0032_inpatient_front_page.xml", b'<effectiveTime value="20261113100000"/>',
+     b'<effectiveTime value="20261399"/>', "source.cda.datetime.invalid",
+     "section[47519-4 手术操作]/entry/procedure/effectiveTime/@value"),
+    ("wst500_c0007_lab_report.xml", b'<time value="20261122110000"/>', b'<time value="2026112"/>',
+     "source.cda.datetime.invalid", "author/time/@value"),
+    ("wst500_c0002_outpatient_record.xml", b"<effectiveTime value=\"20261118101500\"/>", b"<effectiveTime/>",
+     "source.cda.field.missing", "effectiveTime/@value"),
+    ("wst500_c0002_outpatient_record.xml", b"29548-5", b"00000-0", "source.cda.section.missing",
+     "section[29548-5 诊断]"),
+])
+def test_quarantine_location(name, old, new, code, field):
+    payload = sample("cda", name)
+    assert old in payload
+    item = run("cda", payload.replace(old, new), OPTIONS)[0]
+    assert_clean_quarantine(item, code)
+    assert item.problem.field == field
+
+
+def test_prescription_locations_are_short():
+    text = sample("cda", "wst500_c0004_prescription.xml")
+    item = run("cda", text, {"codes": {"department": {"XNK": "03.04"}}})[0]  # the named drug maps to no code
+    assert item.problem.field == \
+        "section[10160-0 用药]/entry[1]/…/consumable/manufacturedProduct/manufacturedLabeledDrug/code"
+    assert len(item.problem.field) <= MAX_LOCATION
+
+
+def test_location_never_echoes_odd_element_names():
+    """A hostile file could name elements after a patient: locations use only ASCII element names."""
+    text = sample("cda", "wst500_c0002_outpatient_record.xml").replace(b'value="40" currency', b'value="4O" currency')
+    hostile = text.replace(b"<entry>\n            <observation classCode=\"OBS\" moodCode=\"EVN\">\n              "
+                           b"<code code=\"HIS-JCF\"",
+                           "<entry><周晓梅><observation classCode=\"OBS\" moodCode=\"EVN\"><code code=\"HIS-JCF\"".encode())
+    hostile = hostile.replace(b'currency="\xe5\x85\x83"/>\n            </observation>\n          </entry>\n          <entry>\n'
+                              b'            <observation classCode="OBS" moodCode="EVN">\n              <code code="HIS-ZFY"',
+                              'currency="元"/></observation></周晓梅></entry><entry><observation classCode="OBS" '
+                              'moodCode="EVN"><code code="HIS-ZFY"'.encode())
+    assert "<周晓梅>".encode() in hostile
+    item = run("cda", hostile, OPTIONS)[0]
+    assert_clean_quarantine(item, "source.cda.number.invalid")
+    assert item.problem.field == "section[48768-6 费用]/entry[2]/*/observation/value/@value"
