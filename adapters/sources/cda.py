@@ -63,20 +63,19 @@ def section_label(code: str) -> str:
 def location(found, *below: str) -> str:
     """Where a node (element or attribute) sits, as an operator finds it in the file: element names below the
     document or from its section, repeated ones numbered, then ``below``; at most 100 characters, never a value."""
-    steps = list(reversed(below))
+    steps = list(reversed(below))  # built from the node up, reversed at the end
     element = found
     if not isinstance(found, etree._Element):  # an attribute value from XPath
         element = found.getparent()
         if found.is_attribute:
-            steps.insert(0, f"@{found.attrname}")
+            steps.append(f"@{_plain(etree.QName(found.attrname).localname)}")
     while element is not None and element.getparent() is not None:
         name = etree.QName(element).localname
         if name == "section":
             steps.append(section_label(element.xpath("string(v3:code/@code)", namespaces=NS)))
             break
-        name = name if _ELEMENT_NAME.fullmatch(name) else "*"
-        same = element.getparent().findall(element.tag)
-        steps.append(f"{name}[{same.index(element) + 1}]" if len(same) > 1 else name)
+        same = list(element.getparent().iterchildren(element.tag))
+        steps.append(f"{_plain(name)}[{same.index(element) + 1}]" if len(same) > 1 else _plain(name))
         element = element.getparent()
     steps.reverse()
     text = "/".join(steps)
@@ -88,6 +87,10 @@ def location(found, *below: str) -> str:
             break
         tail.insert(0, step)
     return "/".join([*head, "…", *tail])[:MAX_LOCATION]
+
+
+def _plain(name: str) -> str:
+    return name if _ELEMENT_NAME.fullmatch(name) else "*"
 
 
 class _Cda:
