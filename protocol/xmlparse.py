@@ -223,4 +223,5 @@ def check_tree(root: etree._Element, *, limits: ParseLimits = DEFAULT_LIMITS) ->
         raise SecurityError("xml.forbidden", "entity reference")
 
 
-__all__ = ["parse_admitted", "ParseLimits", "DEFAULT_LIMITS", "ENVELOPE_LIMITS", "FILE_LIMITS", "parse_untrusted", "check_tree", "XINCLUDE_NAMESPACES"]
+__all__ = ["parse_admitted", "ParseLimits", "DEFAULT_LIMITS", "ENVELOPE_LIMITS", "FILE_LIMITS", "parse_untrusted",
+           "check_tree", "XINCLUDE_NAMESPACES"]

@@ -1,6 +1,8 @@
 """The cda source: WS/T 500 documents → canonical documents; unknown templates and unsafe XML refused."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from lxml import etree
 
@@ -234,15 +236,10 @@ def test_prescription_locations_are_short():
 
 def test_location_never_echoes_odd_element_names():
     """A hostile file could name elements after a patient: locations use only ASCII element names."""
-    text = sample("cda", "wst500_c0002_outpatient_record.xml").replace(b'value="40" currency', b'value="4O" currency')
-    hostile = text.replace(b"<entry>\n            <observation classCode=\"OBS\" moodCode=\"EVN\">\n              "
-                           b"<code code=\"HIS-JCF\"",
-                           "<entry><周晓梅><observation classCode=\"OBS\" moodCode=\"EVN\"><code code=\"HIS-JCF\"".encode())
-    hostile = hostile.replace(b'currency="\xe5\x85\x83"/>\n            </observation>\n          </entry>\n          <entry>\n'
-                              b'            <observation classCode="OBS" moodCode="EVN">\n              <code code="HIS-ZFY"',
-                              'currency="元"/></observation></周晓梅></entry><entry><observation classCode="OBS" '
-                              'moodCode="EVN"><code code="HIS-ZFY"'.encode())
-    assert "<周晓梅>".encode() in hostile
-    item = run("cda", hostile, OPTIONS)[0]
+    text = sample("cda", "wst500_c0002_outpatient_record.xml").decode().replace('value="40" currency', 'value="4O" currency')
+    hostile = re.sub(r'(<observation[^>]*>\s*<code code="HIS-JCF".*?</observation>)', r"<周晓梅>\1</周晓梅>", text,
+                     flags=re.S)
+    assert "<周晓梅><observation" in hostile
+    item = run("cda", hostile.encode(), OPTIONS)[0]
     assert_clean_quarantine(item, "source.cda.number.invalid")
     assert item.problem.field == "section[48768-6 费用]/entry[2]/*/observation/value/@value"
