@@ -66,6 +66,7 @@ def _message_items(raw: RawMessage, control_id: str, options: Hl7Options,
     try:
         codec = codec_for(raw.data, options.default_charset)
         message = Hl7Message(decode_message(raw.data, codec), codec, options)
+        message.get(message.first("MSH"), 10)  # read from bytes above: here its repetitions are checked
         pending = _documents_of(message, control_id)
     except SourceProblem as problem:
         yield _quarantined(f"{control_id}#message", problem)

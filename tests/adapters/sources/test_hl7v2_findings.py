@@ -82,6 +82,13 @@ def test_a_single_valued_field_with_different_repetitions_is_quarantined(name, o
     assert problems[0].problem.field == field
 
 
+def test_a_control_id_with_repetitions_is_quarantined():
+    payload = sample("hl7v2", "oru_r01_lab_results.hl7").replace(b"|LAB20261122-0877|", b"|LAB20261122-0877~0878|")
+    (item,) = run("hl7v2", payload)
+    assert_clean_quarantine(item, "source.hl7.repetition.ambiguous")
+    assert (item.key, item.problem.field) == ("LAB20261122-0877#message", "MSH-10")
+
+
 def test_a_registration_field_with_repetitions_is_quarantined():
     registration = sample("hl7v2", "adt_a04_registration_gb18030.hl7")
     assert registration.count(b"|||M|") == 1
