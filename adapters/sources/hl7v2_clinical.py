@@ -104,7 +104,7 @@ def observation_value(message: Hl7Message, obx) -> str:
     """OBX-5 by its type (OBX-2). HL7 lets OBX-5 repeat for multipart answers: TX / FT repetitions are
     lines (kept as line breaks), CE / CWE repetitions several coded answers (their texts joined by
     "; "). An ST value is the sender's text as typed: an unescaped ``~`` (``0~2`` cells/HP, the Chinese
-    range tilde) is kept as ``~``, not split. Any other type (NM, SN, DT, …) is one value, and
+    range tilde) is kept as ``~``, not split (and an unescaped ``^`` or ``&`` as typed). Any other type (NM, SN, DT, …) is one value, and
     different repetitions of it are ``source.hl7.repetition.ambiguous``."""
     value_type = message.get(obx, 2)
     filled = message.filled_repetitions(obx, 5)
@@ -114,8 +114,7 @@ def observation_value(message: Hl7Message, obx) -> str:
     if value_type in ("TX", "FT"):
         return lines("\n".join(message.text(obx, 5, repetition=r) for r in filled))
     if value_type in ("ST", ""):
-        repetition = message.encoding_characters[1:2]
-        return lines(repetition.join(message.text(obx, 5, repetition=r) for r in range(1, message.repetitions(obx, 5) + 1)))
+        return message.as_typed(obx, 5)
     if value_type == "SN":
         return "".join(message.get(obx, 5, c) for c in (1, 2, 3, 4))
     return message.get(obx, 5) if value_type in _ONE_LINE_TYPES else message.text(obx, 5)

@@ -120,6 +120,14 @@ class Hl7Message:
         """Free text written as element text (a result, an address, a ward): ``\\.br\\`` stays a line break."""
         return lines(self._leaf(segment, number, component, sub, repetition))
 
+    def as_typed(self, segment, number: int) -> str:
+        """A plain-text (ST) field exactly as the sender typed it: delimiters it did not escape (``0~2``,
+        ``阳性^2+``) are kept as characters, line breaks as line breaks."""
+        if segment is None or number >= len(segment):
+            return ""
+        return lines(unescape(str(segment[number]), encoding_characters=self.encoding_characters,
+                              field_separator=self.field_separator, codec=self.codec, field=f"{segment[0]}-{number}"))
+
     def _leaf(self, segment, number: int, component: int, sub: int, repetition: int | None) -> str:
         if segment is None or number >= len(segment):
             return ""

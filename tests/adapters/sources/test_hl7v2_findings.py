@@ -39,6 +39,9 @@ def test_an_unescaped_tilde_range_is_low_and_high():
 def test_a_text_result_keeps_its_tilde_as_typed():
     document = only(run("hl7v2", sample("hl7v2", LIS)))
     assert value(document, "d:body/d:result[3]/d:value") == "0~2"  # ST: 0~2 red cells per HPF
+    typed = sample("hl7v2", LIS).replace(b"||0~2|", "||阳性^2+\\.br\\复查|".encode())
+    document = only(run("hl7v2", typed))
+    assert value(document, "d:body/d:result[3]/d:value") == "阳性^2+\n复查"
 
 
 def test_multipart_results_keep_every_repetition():
