@@ -146,22 +146,21 @@ class Hl7Message:
         field = segment[number]
         if isinstance(field, str) or len(field) < 2:
             return 1
-        filled = [(position, raw) for position, raw in enumerate((str(r) for r in field), start=1)
-                  if raw.strip(self.encoding_characters[:1] + self.encoding_characters[3:4] + " ")]
-        if len({raw for _, raw in filled}) > 1:
+        filled = self.filled_repetitions(segment, number)
+        if len({str(field[position - 1]) for position in filled}) > 1:
             raise SourceProblem("source.hl7.repetition.ambiguous",
                                 "a single-valued field holds several different repetitions", f"{segment[0]}-{number}")
-        return filled[0][0] if filled else 1
+        return filled[0] if filled else 1
 
     def filled_repetitions(self, segment, number: int) -> list[int]:
-        """The repetitions of a repeating field that hold something, in order."""
+        """The repetitions of a field that hold something (not only delimiters or spaces), in order."""
         if segment is None or number >= len(segment):
             return []
         field = segment[number]
         if isinstance(field, str):
             return [1] if field.strip() else []
-        separators = self.encoding_characters[:1] + self.encoding_characters[3:4] + " "
-        return [position for position, r in enumerate(field, start=1) if str(r).strip(separators)]
+        blank = self.encoding_characters[:1] + self.encoding_characters[3:4] + " "
+        return [position for position, r in enumerate(field, start=1) if str(r).strip(blank)]
 
     def repetitions(self, segment, number: int) -> int:
         return len(segment[number]) if segment is not None and number < len(segment) else 0
