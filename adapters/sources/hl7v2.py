@@ -17,20 +17,18 @@ replaces the earlier document, its version being the message time (MSH-7).
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime
 from itertools import groupby
 from typing import Callable, Iterator
 
 from .base import Quarantine, SourceContext, SourceItem, source
 from .documents import DOCUMENT_ID_ROOT, Record, finish
-from .hl7v2_clinical import charges, diagnoses, drug_line, missing, procedures, result
-from .hl7v2_message import DEFAULT_MARITAL, Hl7Message, Hl7Options, patient_of, person_name
+from .hl7v2_clinical import charges, diagnoses, drug_line, instructions, missing, procedures, result
+from .hl7v2_message import DEFAULT_MARITAL, Hl7Message, Hl7Options, patient_of, person_name, phone_of
 from .hl7v2_text import RawMessage, codec_for, decode_message, msh_field, split_messages
 from .values import SourceProblem, parse_datetime, version_of
 
 REGISTRATION_EVENTS = frozenset({"A01", "A04", "A08", "A28", "A31"})
-_PHONE = re.compile(r"\+?[0-9][0-9\-]{4,24}")
 Pending = tuple[str, Callable[[], Record]]  # (key suffix, deferred mapping)
 
 
@@ -68,6 +66,7 @@ def _message_items(raw: RawMessage, control_id: str, options: Hl7Options,
     try:
         codec = codec_for(raw.data, options.default_charset)
         message = Hl7Message(decode_message(raw.data, codec), codec, options)
+        message.get(message.first("MSH"), 10)  # read from bytes above: here its repetitions are checked
         pending = _documents_of(message, control_id)
     except SourceProblem as problem:
         yield _quarantined(f"{control_id}#message", problem)
@@ -124,15 +123,15 @@ def _registration(message: Hl7Message, control_id: str) -> Record:
             "maritalStatus": message.code("marital_status", message.slot("marital_status")[0], DEFAULT_MARITAL),
             "contact": _contacts(message)}
     return Record("PersonRegistration", document_id, version, effective, patient, body,
-                  message.person(message.first("PV1"), 7))
+                  message.person(message.first("PV1"), 7, repeating=True))
 
 
 def _contacts(message: Hl7Message) -> list[dict]:
     """NK1 next of kin with a usable phone number (the canonical contact requires one)."""
     found = []
     for nk1 in message.segments("NK1")[:8]:
-        name = person_name(message.get(nk1, 2, 1), message.get(nk1, 2, 2))
-        phone = next((p for p in (message.get(nk1, 5, 1), message.get(nk1, 5, 12)) if _PHONE.fullmatch(p)), "")
+        name = person_name(message.label(nk1, 2, 1, repetition=1), message.label(nk1, 2, 2, repetition=1))
+        phone = phone_of(message, nk1, 5)
         relationship = message.get(nk1, 3, 1)
         if name and phone:
             found.append({"name": name[:200], "telecom": phone,
@@ -175,7 +174,7 @@ def _encounter_parts(message: Hl7Message, control_id: str, prefix: str) -> dict:
     return {"document_id": "_".join(own_id.split()) or _document_id(prefix, visit_number or control_id),
             "version": version,
             "effective": effective, "patient": patient, "department": message.code("department", department),
-            "diagnosis": found, "charges": cost, "practitioner": message.person(message.first("PV1"), 7)}
+            "diagnosis": found, "charges": cost, "practitioner": message.person(message.first("PV1"), 7, repeating=True)}
 
 
 def _visit(message: Hl7Message, control_id: str, *, emergency: bool) -> Record:
@@ -196,7 +195,7 @@ def _stay(message: Hl7Message, control_id: str) -> Record:
     days = (datetime.fromisoformat(discharged).date() - datetime.fromisoformat(admitted).date()).days
     bed_days = max(1, days) if days >= 0 else None
     body = {"admissionTime": admitted, "dischargeTime": discharged, "department": parts["department"],
-            "ward": message.slot("ward")[0][:200], "bedDays": str(bed_days) if bed_days else None,
+            "ward": message.slot("ward", text=True)[0][:200], "bedDays": str(bed_days) if bed_days else None,
             "dischargeOutcome": message.code("discharge_outcome", outcome) if outcome else None,
             "diagnosis": parts["diagnosis"], "procedure": procedures(message), "charges": parts["charges"]}
     return Record("InpatientStay", parts["document_id"], parts["version"], parts["effective"], parts["patient"],
@@ -230,13 +229,13 @@ def _lab_report(message: Hl7Message, control_id: str, group: list, number: int) 
         raise SourceProblem("source.hl7.segment.missing", "the order has no reportable result (OBX)", "OBX")
     reported = message.get(obr, 22) or message.get(obr, 7)
     spm = next((s for s in group if str(s[0]) == "SPM"), None)
-    specimen = (message.get(spm, 4, 1), message.get(spm, 4, 2)) if spm is not None else \
-        (message.get(obr, 15, 1, 1), message.get(obr, 15, 1, 2))
+    specimen = (message.get(spm, 4, 1), message.label(spm, 4, 2)) if spm is not None else \
+        (message.get(obr, 15, 1, 1), message.label(obr, 15, 1, 2))
     order = message.get(obr, 3, 1) or message.get(obr, 2, 1) or f"{control_id}.{number}"
     interpreter = message.get(obr, 32, 1, 1)
-    practitioner = (interpreter, person_name(message.get(obr, 32, 1, 2), message.get(obr, 32, 1, 3))) \
+    practitioner = (interpreter, person_name(message.label(obr, 32, 1, 2), message.label(obr, 32, 1, 3))) \
         if interpreter else None
-    body = {"orderedBy": message.person(obr, 16),
+    body = {"orderedBy": message.person(obr, 16, repeating=True),
             "specimen": {"code": specimen[0], "displayName": specimen[1][:200] or None} if specimen[0] else None,
             "reportTime": message.time(reported, "OBR-22") if reported else effective, "result": results[:500]}
     return Record("LabReport", _document_id("LAB", order), version, effective, patient_of(message), body, practitioner)
@@ -268,7 +267,7 @@ def _prescription(message: Hl7Message, control_id: str, group_number: str, membe
     for rxe in _lines(message, members, "RXE"):
         item = drug_line(message, rxe, drug=2, quantity=10, unit=11)
         strength = " ".join(p for p in (message.get(rxe, 25), message.get(rxe, 26, 1)) if p)
-        item.update(specification=strength[:200], dosage=(message.get(rxe, 7, 2) or message.get(rxe, 7, 1))[:200])
+        item.update(specification=strength[:200], dosage=instructions(message, rxe)[:200])
         items.append(item)
     orc = members[0][0]
     ordered = message.get(orc, 9)
@@ -277,7 +276,7 @@ def _prescription(message: Hl7Message, control_id: str, group_number: str, membe
             "department": message.code("department", department) if department else None,
             "diagnosis": diagnoses(message, prefer_final=False), "item": items[:200]}
     return Record("Prescription", _document_id("RX", group_number or f"{control_id}.{n}"), version, effective,
-                  patient_of(message), body, message.person(orc, 12))
+                  patient_of(message), body, message.person(orc, 12, repeating=True))
 
 
 def _dispense(message: Hl7Message, control_id: str, group_number: str, members: list[list], n: int) -> Record:
@@ -290,7 +289,7 @@ def _dispense(message: Hl7Message, control_id: str, group_number: str, members: 
             raise missing("RXD-18")
         items.append(item)
         first_time = first_time or message.get(rxd, 3)
-        provider = provider or message.person(rxd, 10)
+        provider = provider or message.person(rxd, 10, repeating=True)
     orc = members[0][0]
     natural = message.get(orc, 3, 1) or group_number or f"{control_id}.{n}"
     body = {"dispenseTime": message.time(first_time, "RXD-3") if first_time else effective,

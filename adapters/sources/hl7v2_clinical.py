@@ -11,11 +11,14 @@ from decimal import Decimal
 
 from .documents import CHARGE_CATEGORIES
 from .hl7v2_message import Hl7Message
-from .values import SourceProblem, clean_text, decimal_text, iso_date
+from .hl7v2_text import lines
+from .values import SourceProblem, decimal_text, iso_date
 
 _ICD10_SYSTEMS = {"", "I10", "ICD10", "ICD-10", "ICD10CN", "ICD-10-CN", "ICD-10 CN", "2.16.156.10011.2.3.3.11"}
 _SKIPPED_RESULT_STATUS = {"D", "X", "W"}  # deleted, cannot be obtained, wrong: not results
 _RANGE = re.compile(r"\s*(-?\d+(?:\.\d+)?)?\s*(?:-|~|～|—)\s*(-?\d+(?:\.\d+)?)?\s*")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_ONE_LINE_TYPES = {"NM", "DT", "TM", "TS", "DTM", "ID", "IS"}  # a line break cannot be part of these
 _BOUND = re.compile(r"\s*(<=?|>=?|≤|≥)\s*(-?\d+(?:\.\d+)?)\s*")
 
 
@@ -37,7 +40,7 @@ def diagnoses(message: Hl7Message, *, prefer_final: bool) -> list[dict]:
     for position, dg1 in enumerate(rows):
         code = message.get(dg1, 3, 1)
         if code:
-            found.append({"code": code, "displayName": clean_text(message.get(dg1, 3, 2))[:200] or None,
+            found.append({"code": code, "displayName": message.label(dg1, 3, 2)[:200] or None,
                           "primary": message.get(dg1, 15) == "1" if has_priority else position == 0})
     return found[:32]
 
@@ -75,7 +78,7 @@ def procedures(message: Hl7Message) -> list[dict]:
         if code:
             when = message.get(pr1, 5)
             found.append({"code": code, "codeSystem": message.get(pr1, 3, 3) or None,
-                          "displayName": clean_text(message.get(pr1, 3, 2))[:200] or None,
+                          "displayName": message.label(pr1, 3, 2)[:200] or None,
                           "date": iso_date(when, field="PR1-5", code="source.hl7.datetime.invalid") if when else None})
     return found[:64]
 
@@ -84,24 +87,53 @@ def result(message: Hl7Message, obx) -> dict | None:
     """One OBX as a lab result; None for a deleted/unobtainable result or an empty value."""
     if message.get(obx, 11) in _SKIPPED_RESULT_STATUS:
         return None
-    value_type = message.get(obx, 2)
-    if value_type in ("CE", "CWE"):
-        value = message.get(obx, 5, 2) or message.get(obx, 5, 1)
-    elif value_type == "SN":
-        value = "".join(message.get(obx, 5, c) for c in (1, 2, 3, 4))
-    else:
-        value = " ".join(message.get(obx, 5, 1, repetition=r) for r in range(1, message.repetitions(obx, 5) + 1))
-    value = clean_text(value)
+    value = observation_value(message, obx)
     code = message.get(obx, 3, 1)
     if not value or not code:
         return None
-    low, high = reference_range(message.get(obx, 7))
+    low, high = _reference_range_of(message, obx)
     flag = message.get(obx, 8)
     return {"test": {"code": code, "codeSystem": message.get(obx, 3, 3) or None,
-                     "displayName": clean_text(message.get(obx, 3, 2))[:200] or None},
+                     "displayName": message.label(obx, 3, 2)[:200] or None},
             "value": value[:200], "unit": message.get(obx, 6, 1) or message.get(obx, 6, 2),
             "low": low, "high": high,
             "abnormalFlag": message.code("abnormal_flag", flag) if flag else None}
+
+
+def observation_value(message: Hl7Message, obx) -> str:
+    """OBX-5 by its type (OBX-2). HL7 lets OBX-5 repeat for multipart answers: TX / FT repetitions are
+    lines (kept as line breaks), CE / CWE repetitions several coded answers (their texts joined by
+    "; "). An ST value is the sender's text as typed: an unescaped ``~`` (``0~2`` cells/HP, the Chinese
+    range tilde) is kept as ``~``, not split (and an unescaped ``^`` or ``&`` as typed). Any other type (NM, SN, DT, …) is one value, and
+    different repetitions of it are ``source.hl7.repetition.ambiguous``."""
+    value_type = message.get(obx, 2)
+    filled = message.filled_repetitions(obx, 5)
+    if value_type in ("CE", "CWE"):
+        return "; ".join(message.label(obx, 5, 2, repetition=r) or message.label(obx, 5, 1, repetition=r)
+                         for r in filled)
+    if value_type in ("TX", "FT"):
+        return lines("\n".join(message.text(obx, 5, repetition=r) for r in filled))
+    if value_type in ("ST", ""):
+        return message.as_typed(obx, 5)
+    if value_type == "SN":
+        return "".join(message.get(obx, 5, c) for c in (1, 2, 3, 4))
+    return message.get(obx, 5) if value_type in _ONE_LINE_TYPES else message.text(obx, 5)
+
+
+def _reference_range_of(message: Hl7Message, obx) -> tuple[str | None, str | None]:
+    """OBX-7 (HL7 2.5: one ST ``low-high``). Chinese LIS write the range with a tilde (``65~85``) and
+    do not escape it, so it arrives as two repetitions: read as low and high when both are numbers
+    and low ≤ high. Any other repetition is ambiguous: ``source.hl7.repetition.ambiguous``."""
+    parts = [message.get(obx, 7, repetition=r) for r in range(1, message.repetitions(obx, 7) + 1)]
+    if len(parts) == 2 and all(_NUMBER.fullmatch(p) for p in parts) and Decimal(parts[0]) <= Decimal(parts[1]):
+        return parts[0], parts[1]
+    return reference_range(message.get(obx, 7))  # one value (or several different: ambiguous)
+
+
+def instructions(message: Hl7Message, rxe) -> str:
+    """RXE-7 provider's administration instructions (repeating CE): the text of each, one per line."""
+    return lines("\n".join(message.text(rxe, 7, 2, repetition=r) or message.text(rxe, 7, 1, repetition=r)
+                           for r in message.filled_repetitions(rxe, 7)))
 
 
 def reference_range(text: str) -> tuple[str | None, str | None]:
@@ -124,9 +156,10 @@ def drug_line(message: Hl7Message, segment, *, drug: int, quantity: int, unit: i
     amount = message.get(segment, quantity)
     if not amount:
         raise missing(f"{name}-{quantity}")
-    return {"drug": {"code": message.code("drug", code), "displayName": clean_text(message.get(segment, drug, 2))[:200] or None},
+    return {"drug": {"code": message.code("drug", code), "displayName": message.label(segment, drug, 2)[:200] or None},
             "quantity": decimal_text(amount, field=f"{name}-{quantity}", places=3, trim=True, code="source.hl7.number.invalid"),
             "unit": message.get(segment, unit, 2) or message.get(segment, unit, 1)}
 
 
-__all__ = ["diagnoses", "charges", "procedures", "result", "reference_range", "drug_line", "missing"]
+__all__ = ["diagnoses", "charges", "procedures", "result", "observation_value", "reference_range", "instructions",
+           "drug_line", "missing"]

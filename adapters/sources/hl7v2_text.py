@@ -129,11 +129,17 @@ def _sequence(body: str, delimiters: dict[str, str], codec: str, field: str) -> 
             return bytes.fromhex(body[1:]).decode(codec)
         except (ValueError, UnicodeDecodeError):
             raise SourceProblem("source.hl7.escape.invalid", "hexadecimal escape is not valid text", field) from None
-    if body.startswith((".br", ".sp")):
+    if body.startswith((".br", ".sp", ".ce")):  # each ends the current output line
         return "\n"
     if body in ("H", "N") or body.startswith((".", "Z")):
         return ""  # highlighting, other formatting and site-defined escapes carry no data
     raise SourceProblem("source.hl7.escape.invalid", "unsupported escape sequence", field)
 
 
-__all__ = ["CHARSETS", "RawMessage", "split_messages", "msh_field", "codec_for", "decode_message", "unescape"]
+def lines(value: str) -> str:
+    """Free text with its line breaks kept: spaces collapsed within each line, no empty first or last line."""
+    return "\n".join(" ".join(line.split()) for line in value.split("\n")).strip("\n")
+
+
+__all__ = ["CHARSETS", "RawMessage", "split_messages", "msh_field", "codec_for", "decode_message", "unescape",
+           "lines"]
