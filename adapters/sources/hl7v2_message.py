@@ -18,7 +18,7 @@ from schemas.terminology import ancestors, lookup
 
 from .documents import Patient
 from .hl7v2_text import lines, unescape
-from .values import DEFAULT_OFFSET, SourceProblem, clean_text, iso_date, iso_datetime
+from .values import DEFAULT_OFFSET, SourceProblem, clean_text, iso_date, iso_datetime, person_name
 
 _LOCATION = re.compile(r"([A-Z][A-Z0-9]{2})-(\d{1,3})(?:\.(\d{1,2}))?(?:\.(\d{1,2}))?")
 # Where each scalar value is read by default; the ``fields`` option overrides any of them.
@@ -40,7 +40,6 @@ DEFAULT_MARITAL = {"S": "10", "M": "20", "W": "30", "D": "40"}  # HL7 0002 → G
 _OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
 _PHONE = re.compile(r"\+?[0-9][0-9\-]{4,24}")
 _DIVISION = re.compile(r"\d{6}")
-_CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003ffff]")
 
 
 @dataclass(frozen=True)
@@ -192,12 +191,6 @@ class Hl7Message:
         code = self.get(segment, number, 1, repetition=repetition)
         return (code, person_name(self.label(segment, number, 2, repetition=repetition),
                                   self.label(segment, number, 3, repetition=repetition))) if code else None
-
-
-def person_name(family: str, given: str) -> str:
-    """Family + given name: no space between Chinese names, one space between Latin ones."""
-    joiner = "" if _CJK.search(family + given) else " "
-    return clean_text(joiner.join(part for part in (family, given) if part))
 
 
 def patient_of(message: Hl7Message) -> Patient:
