@@ -13,7 +13,8 @@ States (``ItemState``)::
 
 ``pending`` and ``sent`` are the backlog (``sent`` = tried at least once, no receipt yet).
 Each item remembers the file it was built from (``origin``, relative to the source's folder; empty
-for database rows), so a quarantine entry says which file to fix.
+for database rows), so a quarantine entry says which file to fix. A processed item may carry the
+hub's findings (``findings``: kept beside it, replaced by its document's next version).
 Every write is one short ``BEGIN IMMEDIATE`` transaction; each thread or process opens its own
 ``Outbox`` (SQLite connections are not shared between threads).
 """

@@ -13,6 +13,7 @@ from lxml import etree
 
 from adapters.agent import Agent, load
 from adapters.agent.cli import main
+from adapters.agent.findings import ReportedFinding
 from adapters.agent.outbox import ItemState, NewItem, Outbox
 from adapters.agent.replies import Acknowledgement
 from hub.exchange.replies import acknowledgement
@@ -116,6 +117,19 @@ def test_a_corrected_version_clears_the_older_versions_findings(tmp_path):
         assert outbox.with_findings() == 1
         _ack(outbox, _sent(outbox, "cxl", cancellation("CLINIC01-LAB-8")))  # gone with the cancelled document
         assert outbox.findings() == [] and outbox.with_findings() == 0
+
+
+def test_a_code_newer_than_this_agent_is_kept_and_listed_with_a_general_message(tmp_path):
+    with Outbox(tmp_path / "outbox.db", member="CLINIC01") as outbox:
+        message_id = _sent(outbox, "v1", lab("CLINIC01-LAB-9"))
+        content = acknowledgement(message_id=message_id, status="processed",
+                                  findings=[ReportedFinding("record.added.by.a.newer.hub", "/LabReport/body")])
+        ack = Acknowledgement.parse(content)
+        with outbox.transaction() as db:
+            outbox.settle(db, message_id=message_id, processed=True, findings=ack.findings)
+        (line,) = outbox.findings()
+    assert (line.code, line.field) == ("record.added.by.a.newer.hub", "/LabReport/body")
+    assert "not describe" in line.message("en") and "尚无" in line.message("zh")
 
 
 def test_findings_command_lists_one_tab_separated_line_per_finding_and_status_counts_them(tmp_path, pki_dir):
