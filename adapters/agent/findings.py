@@ -112,8 +112,11 @@ def document_ref(document: bytes | None) -> DocumentRef | None:
 def replace_findings(db: sqlite3.Connection, *, item_id: int, document: bytes | None,
                      findings: Iterable[ReportedFinding]) -> None:
     """Record a processed acknowledgement's findings for ``item_id`` in the caller's transaction."""
-    ref = document_ref(document)
     db.execute("DELETE FROM outbox_finding WHERE item_id=?", (item_id,))
+    findings = list(findings)
+    if not findings and db.execute("SELECT 1 FROM outbox_finding LIMIT 1").fetchone() is None:
+        return  # the usual ack: nothing to record and nothing older to clear, so the document is not parsed
+    ref = document_ref(document)
     if ref is not None:
         db.execute("DELETE FROM outbox_finding WHERE id_root=? AND document_id=? AND version<?",
                    (ref.id_root, ref.document_id, ref.version))
