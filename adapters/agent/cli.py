@@ -1,4 +1,5 @@
-"""``hie-agent``: the clinic agent's command line (init, run, status, push-now, collect, replies, quarantine)."""
+"""``hie-agent``: the clinic agent's command line (init, run, status, push-now, collect, replies, quarantine,
+findings)."""
 from __future__ import annotations
 
 import logging
@@ -13,6 +14,7 @@ from protocol.cli import OneLineGroup
 from ..errors import AdapterError
 from .config import ConfigError, load
 from .example import example_config
+from .findings import LANGUAGES
 from .runtime import Agent, JobBusy
 
 DEFAULT_CONFIG = "agent.toml"
@@ -149,6 +151,32 @@ def replies_now(config_path: Path | None) -> None:
     click.echo(f"fetched {result.fetched}, written {result.written}, acknowledged {result.acknowledged}"
                + (f", left at the hub (no target) {result.unrouted}" if result.unrouted else "")
                + (f", failed targets: {', '.join(result.failed)}" if result.failed else ""))
+
+
+def _locale_language() -> str:
+    """``zh`` when the locale asks for Chinese (LC_ALL, LC_MESSAGES, LANG, in POSIX order), else ``en``."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+@main.command("findings")
+@config_option
+@click.option("--limit", type=click.IntRange(1, None), default=1000, show_default=True, help="At most this many lines.")
+@click.option("--code", default=None, help="Only this finding code (e.g. record.patient.birth_date.implausible).")
+@click.option("--language", type=click.Choice(LANGUAGES), default=None,
+              help="Language of the messages (default: zh under a Chinese locale, else en).")
+def findings_list(config_path: Path | None, limit: int, code: str | None, language: str | None) -> None:
+    """One line per finding on a document the hub kept: item, source, file (or row), document type, document id,
+    version, code, field, message. Correct the record at the source: its next version clears them."""
+    language = language or _locale_language()
+    with _agent(config_path).outbox() as outbox:
+        for line in outbox.findings(limit=limit, code=code):
+            click.echo("\t".join(str(value) for value in (
+                line.item_id, line.source, line.origin or "-", line.document_type, line.document_id or "-",
+                line.version, line.code, line.field, line.message(language))))
 
 
 @main.group()

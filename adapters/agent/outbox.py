@@ -13,7 +13,8 @@ States (``ItemState``)::
 
 ``pending`` and ``sent`` are the backlog (``sent`` = tried at least once, no receipt yet).
 Each item remembers the file it was built from (``origin``, relative to the source's folder; empty
-for database rows), so a quarantine entry says which file to fix.
+for database rows), so a quarantine entry says which file to fix. A processed item may carry the
+hub's findings (``findings``: kept beside it, replaced by its document's next version).
 Every write is one short ``BEGIN IMMEDIATE`` transaction; each thread or process opens its own
 ``Outbox`` (SQLite connections are not shared between threads).
 """
@@ -26,7 +27,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
+
+from .findings import SCHEMA as _FINDINGS_SCHEMA
+from .findings import FindingLine, ReportedFinding, finding_lines, items_with_findings, replace_findings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_item (
@@ -139,7 +143,7 @@ class Outbox:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss, not only a crash
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(_SCHEMA + _FINDINGS_SCHEMA)
         self._add_columns()
 
     def _add_columns(self) -> None:
@@ -235,15 +239,17 @@ class Outbox:
     # ------------------------------------------------------------ acknowledgements
 
     def settle(self, db: sqlite3.Connection, *, message_id: str, processed: bool, code: str = "", reason: str = "",
-               field: str = "") -> bool:
-        """Apply the hub's processing acknowledgement of ``message_id``; False if the outbox does not know it."""
-        row = db.execute("SELECT id FROM outbox_item WHERE message_id=?", (message_id,)).fetchone()
+               field: str = "", findings: Sequence[ReportedFinding] = ()) -> bool:
+        """Apply the hub's processing acknowledgement of ``message_id`` (with the findings of a kept
+        document, replacing those of its older versions); False if the outbox does not know it."""
+        row = db.execute("SELECT id, document FROM outbox_item WHERE message_id=?", (message_id,)).fetchone()
         if row is None:
             return False
         stamp = now_text()
         if processed:
-            db.execute("UPDATE outbox_item SET state=?, updated_at=? WHERE id=? AND state<>?",
-                       (ItemState.PROCESSED.value, stamp, row[0], ItemState.QUARANTINED.value))
+            if db.execute("UPDATE outbox_item SET state=?, updated_at=? WHERE id=? AND state<>?",
+                          (ItemState.PROCESSED.value, stamp, row[0], ItemState.QUARANTINED.value)).rowcount:
+                replace_findings(db, item_id=row[0], document=row[1], findings=findings)
         else:
             _quarantine(db, [(code, reason, field, QuarantinedBy.NORMALIZATION.value, stamp, row[0])])
         return True
@@ -267,7 +273,15 @@ class Outbox:
                      ItemState.QUARANTINED.value)).rowcount
         return changed
 
+    def findings(self, *, limit: int = 1000, code: str | None = None) -> list[FindingLine]:
+        """The hub's findings on kept documents that still stand (see ``findings``)."""
+        return finding_lines(self.db, limit=limit, code=code)
+
     # ------------------------------------------------------------ bookkeeping
+
+    def with_findings(self) -> int:
+        """Items the hub kept with findings that still stand (a subset of accepted and processed)."""
+        return items_with_findings(self.db)
 
     def counts(self) -> dict[str, int]:
         found = dict(self.db.execute("SELECT state, count(*) FROM outbox_item GROUP BY state").fetchall())

@@ -21,6 +21,7 @@ from protocol.status import MessageStatus
 from protocol.xmlparse import parse_untrusted
 
 from .config import ReplyTarget
+from .findings import ReportedFinding
 from .outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,15 @@ class Acknowledgement:
     status: str  # processed | rejected
     code: str = ""
     field: str = ""
+    findings: tuple[ReportedFinding, ...] = ()  # what is wrong in a document the hub kept (docs/data-quality.md)
 
     @classmethod
     def parse(cls, content: bytes) -> "Acknowledgement":
         root = parse_untrusted(content)
-        return cls(*(root.findtext(f"{{*}}{name}", "").strip() for name in ("MessageId", "Status", "Code", "Field")))
+        findings = (ReportedFinding(element.findtext("{*}Code", "").strip(), element.findtext("{*}Field", "").strip())
+                    for element in root.iterfind("{*}Finding"))
+        return cls(*(root.findtext(f"{{*}}{name}", "").strip() for name in ("MessageId", "Status", "Code", "Field")),
+                   findings=tuple(finding for finding in findings if finding.code))
 
 
 def mapped_row(target: ReplyTarget, reply, fetched_at: datetime) -> dict:
@@ -184,7 +189,8 @@ class ReplyRouter:
                 spec = FAULTS.get(ack.code)
                 processed = ack.status == MessageStatus.PROCESSED
                 if not self.outbox.settle(db, message_id=ack.message_id, processed=processed, code=ack.code,
-                                          reason=spec.message if spec else "rejected by the hub", field=ack.field):
+                                          reason=spec.message if spec else "rejected by the hub", field=ack.field,
+                                          findings=ack.findings):
                     log.warning("acknowledgement for a message this outbox does not know (reply %s)", reply.reply_id)
         done = []
         for reply in replies:

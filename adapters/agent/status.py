@@ -27,21 +27,24 @@ class Tally:
 
     queued: int  # collected, never sent
     sent: int  # sent, no receipt yet: sent again under the same MessageID
-    accepted: int  # the hub's receipt says stored (processed or awaiting processing)
+    accepted: int  # the hub's receipt says stored (processed or awaiting processing), no findings standing
+    with_findings: int  # stored, and the hub's acknowledgement reported findings to correct (hie-agent findings)
     rejected: int  # refused by the hub: its gate, or normalization (the acknowledgement)
     quarantined: int  # refused by the source adapter: never sent
     waiting: int  # files changed within settle_seconds: collected on a later run
 
     def line(self) -> str:
-        return (f"queued {self.queued}, sent {self.sent}, accepted {self.accepted}, rejected {self.rejected}, "
+        return (f"queued {self.queued}, sent {self.sent}, accepted {self.accepted}, "
+                f"accepted with findings {self.with_findings}, rejected {self.rejected}, "
                 f"quarantined {self.quarantined}, waiting {self.waiting}")
 
 
 def tally(config: AgentConfig, outbox: Outbox) -> Tally:
     """The outbox's counts now, and the files of folder sources held back by ``settle_seconds``."""
-    counts, refused = outbox.counts(), outbox.quarantine_counts()
+    counts, refused, with_findings = outbox.counts(), outbox.quarantine_counts(), outbox.with_findings()
     return Tally(queued=counts[ItemState.PENDING.value], sent=counts[ItemState.SENT.value],
-                 accepted=counts[ItemState.ACCEPTED.value] + counts[ItemState.PROCESSED.value],
+                 accepted=counts[ItemState.ACCEPTED.value] + counts[ItemState.PROCESSED.value] - with_findings,
+                 with_findings=with_findings,
                  rejected=refused[QuarantinedBy.HUB.value] + refused[QuarantinedBy.NORMALIZATION.value],
                  quarantined=refused[QuarantinedBy.SOURCE.value],
                  waiting=sum(waiting_files(source) for source in config.sources))
@@ -71,6 +74,9 @@ class AgentStatus:
                   f"last success     {self.last_success or 'never'}",
                   f"last error       {self.last_error or 'none'}" + (f" at {self.last_error_at}"
                                                                     if self.last_error else "")]
+        if self.tally and self.tally.with_findings:
+            lines.append(f"findings         {self.tally.with_findings} document(s) accepted with findings to correct "
+                         "at the source (hie-agent findings)")
         if self.retry_at > datetime.now(timezone.utc).timestamp():
             when = datetime.fromtimestamp(self.retry_at, timezone.utc).isoformat(timespec="seconds")
             lines.append(f"next push        not before {when} (backing off)")

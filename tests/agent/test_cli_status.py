@@ -45,7 +45,7 @@ def test_status_counts_backlog_and_quarantine_without_a_hub(tmp_path, pki_dir):
     assert "backlog          3" in status.output
     assert "last error       transport.unavailable" in status.output
     assert _outbox_line(status.output, "outbox           ") == _outbox_line(result.output, "outbox now: ") == (
-        "queued 0, sent 3, accepted 0, rejected 0, quarantined 1, waiting 0")
+        "queued 0, sent 3, accepted 0, accepted with findings 0, rejected 0, quarantined 1, waiting 0")
     listing = runner.invoke(main, ["quarantine", "list", "-c", str(config)])
     assert "source.xml.malformed" in listing.output and "not xml" not in listing.output
     (line,) = listing.output.splitlines()
@@ -82,7 +82,7 @@ def test_push_now_and_status_agree_on_the_same_outbox(tmp_path, running_hub, pki
     assert "pushed in 1 request(s): accepted 2, rejected 1" in pushed.output
     status = runner.invoke(main, ["status", "-c", str(config)])
     assert _outbox_line(status.output, "outbox           ") == _outbox_line(pushed.output, "outbox now: ") == (
-        "queued 0, sent 0, accepted 2, rejected 1, quarantined 2, waiting 2")
+        "queued 0, sent 0, accepted 2, accepted with findings 0, rejected 1, quarantined 2, waiting 2")
     listing = runner.invoke(main, ["quarantine", "list", "-c", str(config)]).output.splitlines()
     assert sorted(line.split("\t")[2] for line in listing) == sorted(["broken.xml", "wrong.xml", victim.origin])
     assert (outgoing / "broken.xml").exists() and not (outgoing / "sent" / "broken.xml").exists()
