@@ -15,7 +15,7 @@ import click
 from schemas import CODES_DIR
 
 _codes_dir = click.option("--codes-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                          default=CODES_DIR, show_default=False, hidden=True,
+                          default=CODES_DIR, show_default=False,
                           help="Directory of the code lists (default: the hub's own, schemas/codes).")
 
 
@@ -31,7 +31,10 @@ def codes_list(codes_dir):
     from schemas.terminology.codes import load_code_systems
     from schemas.terminology.forms import has_form
 
-    for name, system in load_code_systems(codes_dir).items():
+    systems = load_code_systems(codes_dir)
+    if not systems:
+        raise click.ClickException(f"codes.missing: no code lists (*.csv) in {codes_dir}")
+    for name, system in systems.items():
         form = "well-formed unlisted codes checked by form" if has_form(name) else "closed or hub's own"
         click.echo(f"{name}\t{len(system.concepts)}\t{form}")
 
