@@ -43,3 +43,14 @@ def test_listed_rows_are_left_as_they_are():
     assert (unverified["name"], unverified["category_name"]) == (UNVERIFIED_NAME, UNVERIFIED_NAME)
     assert (unverified["block_code"], unverified["chapter_code"]) == ("R50-R69", "XVIII")
     assert (marked[["name", "category_name", "block_code", "block_name", "chapter_code"]] != "").all().all()
+
+
+def test_a_disease_card_from_outside_the_loaded_divisions_is_a_fact_under_no_known_district(etl):
+    card = document("InfectiousDiseaseReport", document_id="CRB-UNVERIFIED")
+    card.find(f"{D}body/{D}currentAddress").set("division", "440305")  # 深圳市南山区: not in the demo list
+    etl.deliver(card)
+    assert etl.store.outcome(1) == ("processed", None, None)
+    etl.run()
+    facts = etl.live("fact_disease_report", "division_code")
+    assert list(facts["division_code"]) == ["440305"]  # counted; the division dimension has no row for it
+    assert etl.live("dim_division", "code", "code = '440305'").empty
