@@ -2,6 +2,9 @@
 
 The schemas live in ``schemas/v<N>/<Type>.xsd`` (namespace ``urn:hie:doc:v<N>``); which field uses
 which code list is data (``schemas/v<N>/bindings.json``), checked against ``schemas.terminology``.
+A code a list lacks is refused (``record.code.unknown``) unless its binding is open (``"unverified"``)
+and the code well-formed for its system (``terminology.forms``): then the document is kept and the
+finding ``record.code.unverified`` appended to ``findings`` (docs/code-lists.md).
 Everything is compiled on first use and cached per thread (lxml validators and XPath objects keep
 per-call state and must not be shared between threads).
 
@@ -260,8 +263,8 @@ def _check_codes(document, compiled: _TypeValidator, reader: Reader, findings: l
             if code is None:
                 continue  # optional attribute absent: the XSD decides whether that is allowed
             if binding.column is None:
-                if code in binding.concepts or (binding.prefix and code[:binding.prefix] in binding.concepts
-                                                and well_formed(binding.system, code)):
+                if code in binding.concepts or (binding.prefix and code[:binding.prefix] in binding.concepts and (
+                        not has_form(binding.system) or well_formed(binding.system, code))):
                     continue  # listed, or a well-formed subdivision of a listed category (ICD-10)
                 _unlisted_code(document, compiled, binding, element, code, findings)
                 continue
