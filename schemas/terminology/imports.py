@@ -107,7 +107,10 @@ def import_code_list(*, system: str, raw: bytes, codes_dir: Path) -> Imported:
             new.update(_icd10_row(code, listed))
         added.append(new)
     if added:
-        _write(target, columns, [*shipped, *added])
+        try:
+            _write(target, columns, [*shipped, *added])
+        except OSError as error:  # a read-only installation: say where, not a traceback
+            raise CodeListError("codes.write.failed", f"cannot write {target} ({error.strerror})") from None
     return Imported(system=system, added=len(added), already_listed=len(seen) - len(added))
 
 

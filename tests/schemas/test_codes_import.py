@@ -101,3 +101,10 @@ def test_codes_list_says_which_lists_have_a_form():
     result = CliRunner().invoke(main, ["codes", "list"])
     rows = {line.split("\t")[0]: line.split("\t")[2] for line in result.output.splitlines()}
     assert rows["icd10"].startswith("well-formed") and rows["vaccines"] == "closed or hub's own"
+
+
+def test_a_list_that_cannot_be_written_is_one_line(hub, tmp_path):
+    (hub[1] / ".icd10.csv.importing").mkdir()  # the file cannot be written (as root, a mode would not stop it)
+    result = _import(hub, "icd10", "code,display\nR56.801,高热惊厥\n".encode(), tmp_path)
+    assert result.exit_code != 0 and result.output.startswith("error: codes.write.failed: cannot write ")
+    assert result.output.count("\n") == 1 and _audits(hub[0]) == []
