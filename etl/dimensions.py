@@ -24,6 +24,10 @@ from olap.backend import Backend
 from .transform import Pseudonymizer, age_bands
 
 CALENDAR_START = date(2000, 1, 1)
+# A diagnosis code kept with record.code.unverified (docs/code-lists.md): what the ICD-10 sample cannot
+# name or place becomes this member and label, so the cubes count the visit under a visible "unverified".
+UNVERIFIED = "unverified"
+UNVERIFIED_NAME = "未核实编码"
 _PERSONS = ("SELECT id, status, sex, birth_date, division FROM mpi_person WHERE updated_at > :since "
             "AND updated_at <= :until")
 
@@ -56,7 +60,7 @@ def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dic
     frames = {
         "dim_date": dimensions.date_dimension(CALENDAR_START, date(today.year + 1, 12, 31)),
         "dim_institution": dimensions.institution_dimension(connection),
-        "dim_diagnosis": dimensions.diagnosis_dimension(codes),
+        "dim_diagnosis": with_unverified_members(dimensions.diagnosis_dimension(codes)),
         "dim_disease": dimensions.disease_dimension(),
         "dim_drug": dimensions.drug_dimension(),
         "dim_vaccine": dimensions.vaccine_dimension(),
@@ -69,6 +73,19 @@ def refresh_static(connection: Connection, mart: Backend, *, today: date) -> dic
         mart, declared_population(read_population_csv(population_file), declared)).written
     _refreshed[(id(mart), mart.database)] = fingerprint
     return written
+
+
+def with_unverified_members(diagnoses: pd.DataFrame) -> pd.DataFrame:
+    """The diagnosis dimension with every name the code list cannot give labelled 未核实编码, and a block
+    or chapter it cannot find the member ``unverified``: never an empty member or label."""
+    marked = diagnoses.copy()
+    for name in ("name", "category_name"):
+        marked[name] = marked[name].where(marked[name] != "", UNVERIFIED_NAME)
+    for level in ("block", "chapter"):
+        unknown = marked[f"{level}_code"] == ""
+        marked.loc[unknown, f"{level}_code"] = UNVERIFIED
+        marked.loc[unknown, f"{level}_name"] = UNVERIFIED_NAME
+    return marked
 
 
 def declared_population(reference: pd.DataFrame, declared: pd.DataFrame) -> pd.DataFrame:
@@ -105,4 +122,5 @@ def refresh_persons(connection: Connection, mart: Backend, pseudonymize: Pseudon
     return mart.insert_df("dim_person", frame)
 
 
-__all__ = ["refresh_static", "declared_population", "refresh_persons", "CALENDAR_START"]
+__all__ = ["refresh_static", "declared_population", "refresh_persons", "with_unverified_members", "CALENDAR_START",
+           "UNVERIFIED", "UNVERIFIED_NAME"]

@@ -2,6 +2,9 @@
 
 The schemas live in ``schemas/v<N>/<Type>.xsd`` (namespace ``urn:hie:doc:v<N>``); which field uses
 which code list is data (``schemas/v<N>/bindings.json``), checked against ``schemas.terminology``.
+A code a list lacks is refused (``record.code.unknown``) unless its binding is open (``"unverified"``)
+and the code well-formed for its system (``terminology.forms``): then the document is kept and the
+finding ``record.code.unverified`` appended to ``findings`` (docs/code-lists.md).
 Everything is compiled on first use and cached per thread (lxml validators and XPath objects keep
 per-call state and must not be shared between threads).
 
@@ -27,6 +30,7 @@ from protocol.findings import Finding
 from . import SCHEMAS_DIR
 from .reader import Reader
 from .terminology import code_systems
+from .terminology.forms import has_form, well_formed
 
 NAMESPACE_PREFIX = "urn:hie:doc:v"
 _XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -110,6 +114,7 @@ class _Binding:
     prefix: int | None
     key: etree.XPath | None  # value naming the referenced concept (None: the document type)
     column: str | None
+    unverified: bool = False  # a well-formed code the list lacks is kept, with record.code.unverified
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,15 @@ def _concepts(system: str) -> Mapping:
     return loaded.by_code
 
 
+def _unverified(rule: dict) -> bool:
+    if not rule.get("unverified"):
+        return False
+    if rule.get("column") or not has_form(rule["system"]):
+        raise RuntimeError(f"bindings.json: {rule['path']} cannot accept unverified codes of {rule['system']!r} "
+                           "(no form to check them, or a column match)")
+    return True
+
+
 def _compile(kind: DocumentKind, version: _Version) -> _TypeValidator:
     ns = version.namespace
     schema = etree.XMLSchema(etree.parse(str(version.directory / f"{kind.type_name}.xsd")))
@@ -161,6 +175,7 @@ def _compile(kind: DocumentKind, version: _Version) -> _TypeValidator:
         path=rule["path"], attribute=rule["attribute"], system=rule["system"],
         concepts=_concepts(rule["system"]), prefix=rule.get("prefix"),
         key=None if rule.get("key", "$type") == "$type" else _xpath(rule["key"], ns), column=rule.get("column"),
+        unverified=_unverified(rule),
     ) for rule in rules if not rule.get("unique"))
     ids = version.bindings.get("identifiers", {})
     patterns = {root: re.compile(pattern) for root, pattern in ids.get("patterns", {}).items()}
@@ -215,7 +230,7 @@ def validated(document: etree._Element, findings: list[Finding] | None = None) -
     reader = Reader(kind.namespace)
     _check_unique(document, compiled, reader)
     _check_identifiers(document, compiled, reader)
-    _check_codes(document, compiled, reader)
+    _check_codes(document, compiled, reader, findings)
     return kind, reader
 
 
@@ -241,16 +256,17 @@ def _check_identifiers(document, compiled: _TypeValidator, reader: Reader) -> No
                               field=field_path(document, element, compiled.version, "extension"))
 
 
-def _check_codes(document, compiled: _TypeValidator, reader: Reader) -> None:
+def _check_codes(document, compiled: _TypeValidator, reader: Reader, findings: list[Finding] | None) -> None:
     for binding in compiled.bindings:
         for element in reader.findall(document, binding.path):
             code = element.get(binding.attribute)
             if code is None:
                 continue  # optional attribute absent: the XSD decides whether that is allowed
             if binding.column is None:
-                if code not in binding.concepts and not (binding.prefix and code[:binding.prefix] in binding.concepts):
-                    raise RecordError("record.code.unknown", f"code is not in the code list {binding.system}",
-                                      field=field_path(document, element, compiled.version, binding.attribute))
+                if code in binding.concepts or (binding.prefix and code[:binding.prefix] in binding.concepts and (
+                        not has_form(binding.system) or well_formed(binding.system, code))):
+                    continue  # listed, or a well-formed subdivision of a listed category (ICD-10)
+                _unlisted_code(document, compiled, binding, element, code, findings)
                 continue
             if binding.key is None:
                 reference = compiled.kind.type_name
@@ -264,6 +280,17 @@ def _check_codes(document, compiled: _TypeValidator, reader: Reader) -> None:
                 raise RecordError("record.code.unknown",
                                   f"value does not match the {binding.column} of the referenced {binding.system} entry",
                                   field=field_path(document, element, compiled.version, binding.attribute))
+
+
+def _unlisted_code(document, compiled: _TypeValidator, binding: _Binding, element, code: str,
+                   findings: list[Finding] | None) -> None:
+    """A code the hub's list lacks: kept with a finding where the binding allows it and the code has
+    the shape of a real code of its system (the list may be a sample), refused otherwise."""
+    field = field_path(document, element, compiled.version, binding.attribute)
+    if not (binding.unverified and well_formed(binding.system, code)):
+        raise RecordError("record.code.unknown", f"code is not in the code list {binding.system}", field=field)
+    if findings is not None:
+        findings.append(Finding("record.code.unverified", field))
 
 
 # ----- error reporting without document content -----

@@ -36,6 +36,7 @@ main.add_command(pki_group, "pki")
 
 
 def _add_commands() -> None:
+    from .codes import codes
     from .etl import etl, lineage
     from .mart import mart_owner
     from .regions import region
@@ -49,6 +50,7 @@ def _add_commands() -> None:
     main.add_command(mart_owner, "mart-owner")
     main.add_command(users_group, "users")
     main.add_command(region, "region")
+    main.add_command(codes, "codes")
 
 
 _add_commands()

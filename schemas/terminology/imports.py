@@ -1,0 +1,132 @@
+"""Extend a shipped code list with a national or regional list read from a file (``hie codes import``).
+
+The file is CSV with a header row, UTF-8 (with or without BOM) or GB 18030 (GBK), as the national lists
+are published: a code column (``code``, ``编码``, ``代码``, ``疾病编码``, ``诊断编码``, ``药品编码``) and a name
+column (``display``, ``name``, ``label``, ``名称``, ``疾病名称``, ``诊断名称``, ``药品名称``); columns named as
+the shipped list's other columns (``atc``, ``dosage_form``, ``parent`` …) are kept, the rest ignored.
+
+The import only **adds**: a code already listed keeps its row (documents stored under it keep their
+meaning), a new code is appended. For ICD-10 a new code's ``parent`` is its longest listed prefix and
+its ``level`` ``category`` (3 characters) or ``subcategory``, as the cubes' diagnosis dimension reads
+them. Every code must be well-formed for its system where the system has a form (``forms.py``), and
+appear once; otherwise nothing is written and the error names the line (never the value).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .codes import read_code_system
+from .forms import has_form, well_formed
+
+CODE_COLUMNS = ("code", "编码", "代码", "疾病编码", "诊断编码", "药品编码")
+NAME_COLUMNS = ("display", "name", "label", "名称", "疾病名称", "诊断名称", "药品名称")
+MAX_ROWS = 200_000
+
+
+class CodeListError(ValueError):
+    """A code list file that cannot be imported: a dotted code and one line for the operator."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(f"{code}: {detail}")
+        self.code, self.detail = code, detail
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: the system, the codes added, those already listed."""
+
+    system: str
+    added: int
+    already_listed: int
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise CodeListError("codes.import.invalid", "the file is neither UTF-8 nor GB 18030 text") from None
+
+
+def _column(header: list[str], names: tuple[str, ...], what: str) -> int:
+    for name in names:
+        if name in header:
+            return header.index(name)
+    raise CodeListError("codes.import.invalid", f"no {what} column (one of: {', '.join(names)})")
+
+
+def _icd10_row(code: str, listed: dict[str, dict]) -> dict[str, str]:
+    parent = next((code[:end] for end in range(len(code) - 1, 2, -1) if code[:end] in listed), "")
+    return {"parent": parent, "level": "category" if len(code) == 3 else "subcategory"}
+
+
+def import_code_list(*, system: str, raw: bytes, codes_dir: Path) -> Imported:
+    """Add the codes of ``raw`` (a CSV file's bytes) to ``codes_dir/<system>.csv``; what was done."""
+    target = codes_dir / f"{system}.csv"
+    if not target.is_file():
+        raise CodeListError("codes.system.unknown", "no such code list (hie codes list shows them)")
+    rows = list(csv.reader(io.StringIO(_decode(raw))))
+    if not rows:
+        raise CodeListError("codes.import.invalid", "the file is empty")
+    header = [cell.strip() for cell in rows[0]]
+    code_at, name_at = _column(header, CODE_COLUMNS, "code"), _column(header, NAME_COLUMNS, "name")
+    if len(rows) - 1 > MAX_ROWS:
+        raise CodeListError("codes.import.invalid", f"more than {MAX_ROWS} rows")
+    with target.open(encoding="utf-8", newline="") as handle:
+        shipped = list(csv.DictReader(handle))
+        columns = list(shipped[0].keys()) if shipped else [header[code_at], "display"]
+    listed = {row[columns[0]]: row for row in shipped}
+    display = next((c for c in ("display", "label", "name") if c in columns), None)
+    kept_columns = [c for c in columns[1:] if c != display and c in header]
+    seen, added = set(), []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise CodeListError("codes.import.invalid", f"line {number}: {len(row)} columns, the header has {len(header)}")
+        code = row[code_at].strip()
+        if has_form(system) and not well_formed(system, code):
+            raise CodeListError("codes.import.invalid", f"line {number}: the code is not a well-formed {system} code")
+        if code in seen:
+            raise CodeListError("codes.import.invalid", f"line {number}: the code is repeated")
+        seen.add(code)
+        if code in listed:
+            continue
+        new = dict.fromkeys(columns, "")
+        new[columns[0]] = code
+        if display:
+            new[display] = row[name_at].strip()
+        new.update({c: row[header.index(c)].strip() for c in kept_columns})
+        if system == "icd10":
+            new.update(_icd10_row(code, listed))
+        added.append(new)
+    if added:
+        try:
+            _write(target, columns, [*shipped, *added])
+        except OSError as error:  # a read-only installation: say where, not a traceback
+            raise CodeListError("codes.write.failed", f"cannot write {target} ({error.strerror})") from None
+    return Imported(system=system, added=len(added), already_listed=len(seen) - len(added))
+
+
+def _write(target: Path, columns: list[str], rows: list[dict]) -> None:
+    """Write atomically (a reader sees the old list or the new one), then check it loads."""
+    temporary = target.with_name(f".{target.name}.importing")
+    with temporary.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    try:
+        read_code_system(temporary)
+    except ValueError:
+        temporary.unlink()
+        raise CodeListError("codes.import.invalid", "the merged list does not load") from None
+    os.replace(temporary, target)
+
+
+__all__ = ["CODE_COLUMNS", "NAME_COLUMNS", "CodeListError", "Imported", "import_code_list"]
