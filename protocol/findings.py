@@ -28,6 +28,16 @@ _SPECS = [
     FindingSpec("record.patient.birth_date.implausible", "validity",
                 "the patient's birth date is in the future or more than 120 years before the document",
                 "患者出生日期晚于文档时间或早于文档时间120年以上"),
+    # plausibility rules (hub/records/quality.py): time inversions, ages, places
+    FindingSpec("record.event.before_birth", "consistency",
+                "an event of the document (visit, report, dose, checkup, procedure) is dated before the patient's birth",
+                "文档记录的事件（就诊、报告、接种、检查、手术）日期早于患者出生日期"),
+    FindingSpec("record.procedure.outside_stay", "consistency",
+                "a procedure of the stay is dated before its admission or after its discharge",
+                "手术/操作日期早于入院或晚于出院"),
+    FindingSpec("record.disease.onset_after_diagnosis", "consistency",
+                "the onset date of the reported disease is after its diagnosis date",
+                "传染病发病日期晚于诊断日期"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}

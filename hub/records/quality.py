@@ -11,12 +11,16 @@ never a value. Rules are registered with ``@rule`` and run in registration order
     def my_rule(header, normalized):
         if ...:
             yield Finding("record.….implausible", f"/{header.type_name}/…")
+
+Dates are compared as the region's calendar days (China Standard Time): a birth date is a local day,
+and a visit at 01:00 on the day of birth is on that day, not the UTC day before.
 """
 from __future__ import annotations
 
-from datetime import date
-from typing import Callable, Iterable
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Iterable, Iterator
 
+from protocol.errors import RecordError
 from protocol.findings import Finding
 
 from .header import DocumentHeader
@@ -26,6 +30,26 @@ Rule = Callable[[DocumentHeader, Normalized], Iterable[Finding]]
 RULES: list[Rule] = []
 FINDING_TABLE = "record_finding"
 MAX_AGE_YEARS = 120
+CHINA = timezone(timedelta(hours=8), "CST")
+BIRTH_DATE = "header/patient/birthDate/@value"
+
+# Where each document type keeps the times of what it records: (row table, column, field below the
+# root). The fields are the XSD's; a repeated element (a stay's procedures) gets its position.
+EVENT_TIMES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "OutpatientVisit": (("record_encounter", "start_time", "body/visitTime/@value"),),
+    "InpatientStay": (("record_encounter", "start_time", "body/admissionTime/@value"),
+                      ("record_encounter", "end_time", "body/dischargeTime/@value"),
+                      ("record_procedure", "performed_on", "body/procedure/@date")),
+    "LabReport": (("record_lab_result", "reported_at", "body/reportTime/@value"),),
+    "Prescription": (("record_medication", "at", "body/prescriptionTime/@value"),),
+    "Dispense": (("record_medication", "at", "body/dispenseTime/@value"),),
+    "Referral": (("record_referral", "referred_at", "body/referralTime/@value"),),
+    "InfectiousDiseaseReport": (("record_disease_report", "onset_date", "body/onsetDate/@value"),
+                                ("record_disease_report", "diagnosis_date", "body/diagnosisDate/@value")),
+    "Immunization": (("record_immunization", "administered_on", "body/administeredOn/@value"),),
+    "MaternalCheckup": (("record_maternal_checkup", "checkup_date", "body/checkupDate/@value"),),
+    "ChildHealthCheckup": (("record_child_checkup", "checkup_date", "body/checkupDate/@value"),),
+}
 
 
 def rule(function: Rule) -> Rule:
@@ -46,6 +70,13 @@ def finding_rows(findings: list[Finding]) -> list[tuple[str, dict]]:
     return [(FINDING_TABLE, {"code": finding.code, "field": finding.field}) for finding in findings]
 
 
+def local_day(value: date | datetime | None) -> date | None:
+    """The region's calendar day of a time (an aware datetime) or a date."""
+    if isinstance(value, datetime):
+        return value.astimezone(CHINA).date()
+    return value
+
+
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -53,15 +84,85 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+def _first(normalized: Normalized, table: str) -> dict | None:
+    return next((values for name, values in normalized.rows if name == table), None)
+
+
+def _event_times(header: DocumentHeader, normalized: Normalized) -> Iterator[tuple[date, str]]:
+    """(local day, field path) of every event time the document records."""
+    for table, column, path in EVENT_TIMES.get(header.type_name, ()):
+        values = [row[column] for name, row in normalized.rows if name == table]
+        element, _, attribute = path.rpartition("/")
+        for index, value in enumerate(values, start=1):
+            if value is None:
+                continue
+            step = f"{element}[{index}]" if len(values) > 1 else element
+            yield local_day(value), f"/{header.type_name}/{step}/{attribute}"
+
+
+def _plausible_birth(header: DocumentHeader) -> date | None:
+    """The patient's birth date when ``birth_date`` found nothing wrong with it (else None: one defect,
+    one finding)."""
+    patient = header.patient
+    if patient is None or patient.birth_date is None:
+        return None
+    when = local_day(header.effective_time)
+    if patient.birth_date > when or patient.birth_date < _years_before(when, MAX_AGE_YEARS):
+        return None
+    return patient.birth_date
+
+
 @rule
 def birth_date(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
     """A birth date after the document, or more than 120 years before it (a typed 1013 for 2013)."""
     patient = header.patient
-    if patient is None or patient.birth_date is None:
+    if patient is not None and patient.birth_date is not None and _plausible_birth(header) is None:
+        yield Finding("record.patient.birth_date.implausible", f"/{header.type_name}/{BIRTH_DATE}")
+
+
+@rule
+def event_before_birth(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A visit, report, dose or checkup dated before the patient was born (stored: counted on its day)."""
+    birth = _plausible_birth(header)
+    if birth is None:
         return
-    when = header.effective_time.date()
-    if patient.birth_date > when or patient.birth_date < _years_before(when, MAX_AGE_YEARS):
-        yield Finding("record.patient.birth_date.implausible", f"/{header.type_name}/header/patient/birthDate/@value")
+    for day, field in _event_times(header, normalized):
+        if day < birth:
+            yield Finding("record.event.before_birth", field)
 
 
-__all__ = ["RULES", "Rule", "rule", "findings_of", "finding_rows", "FINDING_TABLE"]
+@rule
+def discharge_before_admission(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """An inpatient stay that ends before it starts: refused (its length and bed-days would be negative)."""
+    if header.type_name != "InpatientStay":
+        return ()
+    stay = _first(normalized, "record_encounter")
+    if stay["end_time"] is not None and stay["end_time"] < stay["start_time"]:
+        raise RecordError("record.stay.discharge_before_admission", "discharge time is before admission time",
+                          field="/InpatientStay/body/dischargeTime/@value")
+    return ()
+
+
+@rule
+def procedure_outside_stay(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A stay's procedure dated before admission or after discharge (stored: procedures count by stay)."""
+    if header.type_name != "InpatientStay":
+        return
+    stay = _first(normalized, "record_encounter")
+    first, last = local_day(stay["start_time"]), local_day(stay["end_time"])
+    for day, field in _event_times(header, normalized):
+        if "/procedure" in field and (day < first or (last is not None and day > last)):
+            yield Finding("record.procedure.outside_stay", field)
+
+
+@rule
+def onset_after_diagnosis(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A disease report whose onset is after its diagnosis (stored: cases count by diagnosis date)."""
+    if header.type_name != "InfectiousDiseaseReport":
+        return
+    report = _first(normalized, "record_disease_report")
+    if report["onset_date"] > report["diagnosis_date"]:
+        yield Finding("record.disease.onset_after_diagnosis", "/InfectiousDiseaseReport/body/onsetDate/@value")
+
+
+__all__ = ["RULES", "Rule", "rule", "findings_of", "finding_rows", "local_day", "FINDING_TABLE"]
