@@ -38,6 +38,15 @@ _SPECS = [
     FindingSpec("record.disease.onset_after_diagnosis", "consistency",
                 "the onset date of the reported disease is after its diagnosis date",
                 "传染病发病日期晚于诊断日期"),
+    FindingSpec("record.maternal.age.inconsistent", "consistency",
+                "a maternal checkup of a patient younger than 10 or older than 60",
+                "孕产妇检查的患者年龄小于10岁或大于60岁"),
+    FindingSpec("record.child_checkup.age.inconsistent", "consistency",
+                "a child health checkup of a child aged 7 or more (the programme covers children under 7)",
+                "儿童健康检查的儿童年龄已满7岁（0-6岁儿童健康管理）"),
+    FindingSpec("record.immunization.age.inconsistent", "consistency",
+                "a national-programme vaccine given to a patient aged 18 or more (the programme covers under 18)",
+                "国家免疫规划疫苗的受种者已满18岁"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 
 from protocol.errors import RecordError
 from protocol.findings import Finding
+from schemas.terminology import lookup
 
 from .header import DocumentHeader
 from .normalizers import Normalized
@@ -50,6 +51,12 @@ EVENT_TIMES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "MaternalCheckup": (("record_maternal_checkup", "checkup_date", "body/checkupDate/@value"),),
     "ChildHealthCheckup": (("record_child_checkup", "checkup_date", "body/checkupDate/@value"),),
 }
+
+# Ages the national programmes define (国家基本公共卫生服务规范, 第三版):
+MATERNAL_AGE = (10, 60)      # a pregnant or postpartum woman; outside: a wrong birth date or a wrong patient
+CHILD_CHECKUP_MONTHS = 84    # 0-6 岁儿童健康管理: under 7, as the child cube counts (age_months < 84)
+PROGRAMME_AGE = 18           # 国家免疫规划 catch-up (补种) ends at 18 (儿童免疫程序及说明, 2021 年版)
+ADULT_VACCINES = frozenset({"HepB"})  # on the national list but also given to adults at risk (same code)
 
 
 def rule(function: Rule) -> Rule:
@@ -82,6 +89,14 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
         return day.replace(year=day.year - years, day=28)
+
+
+def _age_years(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _age_months(birth: date, on: date) -> int:
+    return (on.year - birth.year) * 12 + on.month - birth.month - (on.day < birth.day)
 
 
 def _first(normalized: Normalized, table: str) -> dict | None:
@@ -163,6 +178,30 @@ def onset_after_diagnosis(header: DocumentHeader, normalized: Normalized) -> Ite
     report = _first(normalized, "record_disease_report")
     if report["onset_date"] > report["diagnosis_date"]:
         yield Finding("record.disease.onset_after_diagnosis", "/InfectiousDiseaseReport/body/onsetDate/@value")
+
+
+@rule
+def age_for_document_type(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A maternal checkup, child checkup or programme vaccination at an age the programme does not cover."""
+    type_name = header.type_name
+    if type_name == "MaternalCheckup":
+        birth, row = _plausible_birth(header), _first(normalized, "record_maternal_checkup")
+        if birth is not None and not MATERNAL_AGE[0] <= _age_years(birth, row["checkup_date"]) <= MATERNAL_AGE[1]:
+            yield Finding("record.maternal.age.inconsistent", f"/MaternalCheckup/{BIRTH_DATE}")
+    elif type_name == "ChildHealthCheckup":
+        birth, row = _plausible_birth(header), _first(normalized, "record_child_checkup")
+        if birth is not None and _age_months(birth, row["checkup_date"]) >= CHILD_CHECKUP_MONTHS:
+            yield Finding("record.child_checkup.age.inconsistent", f"/ChildHealthCheckup/{BIRTH_DATE}")
+        if row["age_months"] >= CHILD_CHECKUP_MONTHS:
+            yield Finding("record.child_checkup.age.inconsistent", "/ChildHealthCheckup/body/ageMonths")
+    elif type_name == "Immunization":
+        birth, row = _plausible_birth(header), _first(normalized, "record_immunization")
+        if birth is None or row["vaccine_code"] in ADULT_VACCINES:
+            return
+        vaccine = lookup("vaccines", row["vaccine_code"])
+        if vaccine is not None and vaccine.extra.get("programme") == "national" \
+                and _age_years(birth, row["administered_on"]) >= PROGRAMME_AGE:
+            yield Finding("record.immunization.age.inconsistent", f"/Immunization/{BIRTH_DATE}")
 
 
 __all__ = ["RULES", "Rule", "rule", "findings_of", "finding_rows", "local_day", "FINDING_TABLE"]

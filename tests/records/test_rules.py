@@ -63,6 +63,16 @@ WARNINGS = [
     ("onset after diagnosis", lambda: changed("InfectiousDiseaseReport", **{"body/onsetDate": "2026-11-21",
                                                                            "body/diagnosisDate": "2026-11-19"}),
      [("record.disease.onset_after_diagnosis", "/InfectiousDiseaseReport/body/onsetDate/@value")]),
+    ("maternal checkup at 6", lambda: changed("MaternalCheckup", **{BIRTH: "2020-01-01"}),
+     [("record.maternal.age.inconsistent", "/MaternalCheckup/header/patient/birthDate/@value")]),
+    ("maternal checkup at 66", lambda: changed("MaternalCheckup", **{BIRTH: "1960-01-01"}),
+     [("record.maternal.age.inconsistent", "/MaternalCheckup/header/patient/birthDate/@value")]),
+    ("child checkup at 8 by birth date", lambda: changed("ChildHealthCheckup", **{BIRTH: "2018-01-15"}),
+     [("record.child_checkup.age.inconsistent", "/ChildHealthCheckup/header/patient/birthDate/@value")]),
+    ("child checkup at 84 months declared", lambda: changed("ChildHealthCheckup", **{"body/ageMonths#": "84"}),
+     [("record.child_checkup.age.inconsistent", "/ChildHealthCheckup/body/ageMonths")]),
+    ("programme vaccine at 18", lambda: changed("Immunization", **{BIRTH: "2008-11-15"}),
+     [("record.immunization.age.inconsistent", "/Immunization/header/patient/birthDate/@value")]),
 ]
 
 # (name, document): just inside every limit, nothing found
@@ -73,6 +83,13 @@ PLAUSIBLE = [
                               "header/effectiveTime": "2026-11-22T07:00:00+08:00"})),
     ("procedure on the discharge day", lambda: changed("InpatientStay", **{"body/procedure@date": "2026-11-20"})),
     ("onset on the day of diagnosis", lambda: changed("InfectiousDiseaseReport", **{"body/onsetDate": "2026-11-21"})),
+    ("maternal checkup at 10 and at 60", lambda: [changed("MaternalCheckup", **{BIRTH: "2016-11-21"}),
+                                                 changed("MaternalCheckup", **{BIRTH: "1965-11-22"})]),
+    ("child checkup at 83 months", lambda: changed("ChildHealthCheckup", **{BIRTH: "2019-12-15",
+                                                                           "body/ageMonths#": "83"})),
+    ("programme vaccine the day before 18", lambda: changed("Immunization", **{BIRTH: "2008-11-16"})),
+    ("adult HepB and influenza", lambda: [changed("Immunization", **{BIRTH: "1970-01-01", "body/vaccine@code": code})
+                                          for code in ("HepB", "Flu")]),
 ]
 
 ERRORS = [
