@@ -18,6 +18,7 @@ and a visit at 01:00 on the day of birth is on that day, not the UTC day before.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Callable, Iterable, Iterator
 
 from protocol.errors import RecordError
@@ -57,6 +58,14 @@ MATERNAL_AGE = (10, 60)      # a pregnant or postpartum woman; outside: a wrong 
 CHILD_CHECKUP_MONTHS = 84    # 0-6 岁儿童健康管理: under 7, as the child cube counts (age_months < 84)
 PROGRAMME_AGE = 18           # 国家免疫规划 catch-up (补种) ends at 18 (儿童免疫程序及说明, 2021 年版)
 ADULT_VACCINES = frozenset({"HepB"})  # on the national list but also given to adults at risk (same code)
+
+# Ceilings of an encounter's total charges (¥). The national mean was about ¥360 per outpatient visit
+# and ¥10,300 per inpatient stay in 2023 (国家卫生健康统计公报). The outpatient ceiling is ~3,000 times
+# the mean and above a year's supply of the dearest outpatient drugs at list price; the inpatient one is
+# above the dearest single treatments (CAR-T ≈ ¥1.2 million, months of ICU with ECMO). Above them the
+# amount is a typing slip (extra digits, cents typed as yuan), and one such document would outweigh an
+# institution's month of revenue in the cubes: refused, like a stay that ends before it starts.
+CHARGE_CEILINGS = {"OutpatientVisit": Decimal("1000000"), "InpatientStay": Decimal("10000000")}
 
 
 def rule(function: Rule) -> Rule:
@@ -202,6 +211,18 @@ def age_for_document_type(header: DocumentHeader, normalized: Normalized) -> Ite
         if vaccine is not None and vaccine.extra.get("programme") == "national" \
                 and _age_years(birth, row["administered_on"]) >= PROGRAMME_AGE:
             yield Finding("record.immunization.age.inconsistent", f"/Immunization/{BIRTH_DATE}")
+
+
+@rule
+def charges_ceiling(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """An encounter whose charges exceed a ceiling no real bill reaches: refused (it would swamp the revenue)."""
+    ceiling = CHARGE_CEILINGS.get(header.type_name)
+    if ceiling is None:
+        return ()
+    if _first(normalized, "record_encounter")["total_amount"] > ceiling:
+        raise RecordError("record.charges.implausible", "total charges exceed the ceiling for this document type",
+                          field=f"/{header.type_name}/body/charges")
+    return ()
 
 
 __all__ = ["RULES", "Rule", "rule", "findings_of", "finding_rows", "local_day", "FINDING_TABLE"]

@@ -90,11 +90,16 @@ PLAUSIBLE = [
     ("programme vaccine the day before 18", lambda: changed("Immunization", **{BIRTH: "2008-11-16"})),
     ("adult HepB and influenza", lambda: [changed("Immunization", **{BIRTH: "1970-01-01", "body/vaccine@code": code})
                                           for code in ("HepB", "Flu")]),
+    ("outpatient charges at the ceiling", lambda: changed("OutpatientVisit", **{"body/charges/charge@amount": "999900.00"})),
 ]
 
 ERRORS = [
     ("discharge before admission", lambda: changed("InpatientStay", **{"body/dischargeTime": "2026-11-12T10:19:00+08:00"}),
      ("record.stay.discharge_before_admission", "/InpatientStay/body/dischargeTime/@value")),
+    ("outpatient charges over ¥1,000,000", lambda: changed("OutpatientVisit", **{"body/charges/charge@amount": "999999.00"}),
+     ("record.charges.implausible", "/OutpatientVisit/body/charges")),  # + the example's other lines (¥52): over
+    ("inpatient charges over ¥10,000,000", lambda: changed("InpatientStay", **{"body/charges/charge@amount": "10000000.00"}),
+     ("record.charges.implausible", "/InpatientStay/body/charges")),
 ]
 
 
@@ -122,6 +127,12 @@ def test_an_error_rule_refuses_with_its_code_and_field(name, make, expected):
 def test_an_implausible_birth_date_is_one_finding_not_one_per_event():
     doc = changed("OutpatientVisit", **{BIRTH: "2099-01-01"})  # born after the visit and the document
     assert judged(doc) == [("record.patient.birth_date.implausible", "/OutpatientVisit/header/patient/birthDate/@value")]
+
+
+def test_negative_charges_stay_refused_by_the_schema():
+    with pytest.raises(RecordError) as raised:
+        judged(changed("OutpatientVisit", **{"body/charges/charge@amount": "-12.00"}))
+    assert raised.value.code == "record.schema.invalid"
 
 
 @pytest.mark.parametrize("name, make, expected", WARNINGS, ids=[case[0] for case in WARNINGS])
