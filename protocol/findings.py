@@ -47,6 +47,9 @@ _SPECS = [
     FindingSpec("record.immunization.age.inconsistent", "consistency",
                 "a national-programme vaccine given to a patient aged 18 or more (the programme covers under 18)",
                 "国家免疫规划疫苗的受种者已满18岁"),
+    FindingSpec("record.patient.division.unknown", "validity",
+                "the division code of the patient's address is not in the hub's GB/T 2260 division list",
+                "患者地址的行政区划代码不在平台的 GB/T 2260 区划代码表中"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}

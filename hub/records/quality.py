@@ -225,4 +225,12 @@ def charges_ceiling(header: DocumentHeader, normalized: Normalized) -> Iterable[
     return ()
 
 
+@rule
+def address_division(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """The patient's address names a division not in the hub's GB/T 2260 list (kept; counted as unknown)."""
+    patient = header.patient
+    if patient is not None and patient.division is not None and lookup("divisions", patient.division) is None:
+        yield Finding("record.patient.division.unknown", f"/{header.type_name}/header/patient/address/@division")
+
+
 __all__ = ["RULES", "Rule", "rule", "findings_of", "finding_rows", "local_day", "FINDING_TABLE"]

@@ -73,6 +73,8 @@ WARNINGS = [
      [("record.child_checkup.age.inconsistent", "/ChildHealthCheckup/body/ageMonths")]),
     ("programme vaccine at 18", lambda: changed("Immunization", **{BIRTH: "2008-11-15"}),
      [("record.immunization.age.inconsistent", "/Immunization/header/patient/birthDate/@value")]),
+    ("division not in the list", lambda: changed("OutpatientVisit", **{"header/patient/address@division": "110101"}),
+     [("record.patient.division.unknown", "/OutpatientVisit/header/patient/address/@division")]),
 ]
 
 # (name, document): just inside every limit, nothing found
@@ -91,6 +93,7 @@ PLAUSIBLE = [
     ("adult HepB and influenza", lambda: [changed("Immunization", **{BIRTH: "1970-01-01", "body/vaccine@code": code})
                                           for code in ("HepB", "Flu")]),
     ("outpatient charges at the ceiling", lambda: changed("OutpatientVisit", **{"body/charges/charge@amount": "999900.00"})),
+    ("division of the list", lambda: changed("OutpatientVisit", **{"header/patient/address@division": "330182"})),
 ]
 
 ERRORS = [
