@@ -121,6 +121,13 @@ _SPECS = [
               "患者身份无法识别（身份证号校验位错误，或既无标识也无人口学信息）"),
     FaultSpec("record.cancel.unknown", "Client", 404, "the cancelled document is not known for this institution",
               "本机构没有被作废的这份文档"),
+    # plausibility rules of error severity (hub/records/quality.py): stored, these would corrupt the figures
+    FaultSpec("record.stay.discharge_before_admission", "Client", 400,
+              "the stay's discharge time is before its admission time (see the field)",
+              "出院时间早于入院时间（见出错字段）"),
+    FaultSpec("record.charges.implausible", "Client", 400,
+              "the total charges exceed the ceiling no real bill of this document type reaches (see the field)",
+              "费用合计超过该类文档的合理上限（见出错字段）"),
     # master patient index
     FaultSpec("mpi.person.not_found", "Client", 404, "no such person in the master patient index",
               "主索引中没有此人"),

@@ -32,6 +32,28 @@ _SPECS = [
     FindingSpec("record.code.unverified", "validity",
                 "the code is well-formed but not in the hub's code list, which holds only part of the national list",
                 "编码格式正确但不在平台编码表中（平台编码表仅为国家标准的一部分），未能核实"),
+    # plausibility rules (hub/records/quality.py): time inversions, ages, places
+    FindingSpec("record.event.before_birth", "consistency",
+                "an event of the document (visit, report, dose, checkup, procedure) is dated before the patient's birth",
+                "文档记录的事件（就诊、报告、接种、检查、手术）日期早于患者出生日期"),
+    FindingSpec("record.procedure.outside_stay", "consistency",
+                "a procedure of the stay is dated before its admission or after its discharge",
+                "手术/操作日期早于入院或晚于出院"),
+    FindingSpec("record.disease.onset_after_diagnosis", "consistency",
+                "the onset date of the reported disease is after its diagnosis date",
+                "传染病发病日期晚于诊断日期"),
+    FindingSpec("record.maternal.age.inconsistent", "consistency",
+                "a maternal checkup of a patient younger than 10 or older than 60",
+                "孕产妇检查的患者年龄小于10岁或大于60岁"),
+    FindingSpec("record.child_checkup.age.inconsistent", "consistency",
+                "a child health checkup of a child aged 7 or more (the programme covers children under 7)",
+                "儿童健康检查的儿童年龄已满7岁（0-6岁儿童健康管理）"),
+    FindingSpec("record.immunization.age.inconsistent", "consistency",
+                "a national-programme vaccine given to a patient aged 18 or more (the programme covers under 18)",
+                "国家免疫规划疫苗的受种者已满18岁"),
+    FindingSpec("record.patient.division.unknown", "validity",
+                "the division code of the patient's address is not in the hub's GB/T 2260 division list",
+                "患者地址的行政区划代码不在平台的 GB/T 2260 区划代码表中"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}

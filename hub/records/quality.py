@@ -5,38 +5,94 @@ the document is stored, the finding is kept beside it and sent back in the ackno
 a ``RecordError`` (error severity: what cannot be stored safely, e.g. a stay that ends before it
 starts would make bed-days negative). Every code is registered (``protocol.findings`` for warnings,
 ``protocol.errors.FAULTS`` for errors) and has a line in ``docs/data-quality.md``; a field is a path,
-never a value. Rules are registered with ``@rule`` and run in registration order.
+never a value. Rules are registered with ``@rule`` (every document) or ``@rule(types=(…))`` (documents
+of those types only: the rule is not even called for the others) and run in registration order.
 
-    @rule
+    @rule(types=("OutpatientVisit",))
     def my_rule(header, normalized):
         if ...:
             yield Finding("record.….implausible", f"/{header.type_name}/…")
+
+Dates are compared as the region's calendar days (China Standard Time): a birth date is a local day,
+and a visit at 01:00 on the day of birth is on that day, not the UTC day before.
 """
 from __future__ import annotations
 
-from datetime import date
-from typing import Callable, Iterable
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Callable, Iterable, Iterator
 
+from protocol.errors import RecordError
 from protocol.findings import Finding
+from schemas.terminology import lookup
 
 from .header import DocumentHeader
 from .normalizers import Normalized
 
 Rule = Callable[[DocumentHeader, Normalized], Iterable[Finding]]
-RULES: list[Rule] = []
+RULES: list[Rule] = []  # every rule, in registration order
+_APPLIES: dict[Rule, frozenset[str] | None] = {}  # rule → the document types it is for (None: all)
+_FOR_TYPE: dict[str, tuple[int, list[Rule]]] = {}  # type → (len(RULES) when built, its rules)
 FINDING_TABLE = "record_finding"
 MAX_AGE_YEARS = 120
+CHINA = timezone(timedelta(hours=8), "CST")
+BIRTH_DATE = "header/patient/birthDate/@value"
+
+# Where each document type keeps the times of what it records: (row table, column, field below the
+# root). The fields are the XSD's; a repeated element (a stay's procedures) gets its position.
+EVENT_TIMES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "OutpatientVisit": (("record_encounter", "start_time", "body/visitTime/@value"),),
+    "InpatientStay": (("record_encounter", "start_time", "body/admissionTime/@value"),
+                      ("record_encounter", "end_time", "body/dischargeTime/@value"),
+                      ("record_procedure", "performed_on", "body/procedure/@date")),
+    "LabReport": (("record_lab_result", "reported_at", "body/reportTime/@value"),),
+    "Prescription": (("record_medication", "at", "body/prescriptionTime/@value"),),
+    "Dispense": (("record_medication", "at", "body/dispenseTime/@value"),),
+    "Referral": (("record_referral", "referred_at", "body/referralTime/@value"),),
+    "InfectiousDiseaseReport": (("record_disease_report", "onset_date", "body/onsetDate/@value"),
+                                ("record_disease_report", "diagnosis_date", "body/diagnosisDate/@value")),
+    "Immunization": (("record_immunization", "administered_on", "body/administeredOn/@value"),),
+    "MaternalCheckup": (("record_maternal_checkup", "checkup_date", "body/checkupDate/@value"),),
+    "ChildHealthCheckup": (("record_child_checkup", "checkup_date", "body/checkupDate/@value"),),
+}
+
+# Ages the national programmes define (国家基本公共卫生服务规范, 第三版):
+MATERNAL_AGE = (10, 60)      # a pregnant or postpartum woman; outside: a wrong birth date or a wrong patient
+CHILD_CHECKUP_MONTHS = 84    # 0-6 岁儿童健康管理: under 7, as the child cube counts (age_months < 84)
+PROGRAMME_AGE = 18           # 国家免疫规划 catch-up (补种) ends at 18 (儿童免疫程序及说明, 2021 年版)
+ADULT_VACCINES = frozenset({"HepB"})  # on the national list but also given to adults at risk (same code)
+
+# Ceilings of an encounter's total charges (¥). The national mean was about ¥360 per outpatient visit
+# and ¥10,300 per inpatient stay in 2023 (国家卫生健康统计公报). The outpatient ceiling is ~3,000 times
+# the mean and above a year's supply of the dearest outpatient drugs at list price; the inpatient one is
+# above the dearest single treatments (CAR-T ≈ ¥1.2 million, months of ICU with ECMO). Above them the
+# amount is a typing slip (extra digits, cents typed as yuan), and one such document would outweigh an
+# institution's month of revenue in the cubes: refused, like a stay that ends before it starts.
+CHARGE_CEILINGS = {"OutpatientVisit": Decimal("1000000"), "InpatientStay": Decimal("10000000")}
 
 
-def rule(function: Rule) -> Rule:
-    RULES.append(function)
-    return function
+def rule(function: Rule | None = None, *, types: Iterable[str] | None = None):
+    """Register a rule, for every document (``@rule``) or for documents of ``types`` only."""
+    def register(check: Rule) -> Rule:
+        RULES.append(check)
+        _APPLIES[check] = None if types is None else frozenset(types)
+        return check
+    return register if function is None else register(function)
+
+
+def rules_for(type_name: str) -> list[Rule]:
+    """The rules a document of ``type_name`` goes through (worked out once per type)."""
+    known = _FOR_TYPE.get(type_name)
+    if known is None or known[0] != len(RULES):
+        known = _FOR_TYPE[type_name] = (len(RULES), [check for check in RULES
+                                                      if _APPLIES.get(check) is None or type_name in _APPLIES[check]])
+    return known[1]
 
 
 def findings_of(header: DocumentHeader, normalized: Normalized) -> list[Finding]:
     """Every rule's findings for one document (raises ``RecordError`` for an error-severity rule)."""
     found: list[Finding] = []
-    for check in RULES:
+    for check in rules_for(header.type_name):
         found.extend(check(header, normalized))
     return found
 
@@ -46,6 +102,13 @@ def finding_rows(findings: list[Finding]) -> list[tuple[str, dict]]:
     return [(FINDING_TABLE, {"code": finding.code, "field": finding.field}) for finding in findings]
 
 
+def local_day(value: date | datetime | None) -> date | None:
+    """The region's calendar day of a time (an aware datetime) or a date."""
+    if isinstance(value, datetime):
+        return value.astimezone(CHINA).date()
+    return value
+
+
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -53,15 +116,139 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+def _age_years(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _age_months(birth: date, on: date) -> int:
+    return (on.year - birth.year) * 12 + on.month - birth.month - (on.day < birth.day)
+
+
+def _first(normalized: Normalized, table: str) -> dict | None:
+    return next((values for name, values in normalized.rows if name == table), None)
+
+
+def _field(header: DocumentHeader, path: str, index: int, count: int) -> str:
+    element, _, attribute = path.rpartition("/")
+    return f"/{header.type_name}/{element}[{index}]/{attribute}" if count > 1 else f"/{header.type_name}/{path}"
+
+
+def _before(header: DocumentHeader, normalized: Normalized, day: date) -> Iterator[str]:
+    """The fields of the document's event times that fall on a local day before ``day``."""
+    start = datetime.combine(day, time(0), CHINA)  # an aware time compares with the rows' UTC times directly
+    for table, column, path in EVENT_TIMES[header.type_name]:
+        values = [row[column] for name, row in normalized.rows if name == table]
+        for index, value in enumerate(values, start=1):
+            if value is not None and (value < start if isinstance(value, datetime) else value < day):
+                yield _field(header, path, index, len(values))
+
+
+def _plausible_birth(header: DocumentHeader) -> date | None:
+    """The patient's birth date when ``birth_date`` found nothing wrong with it (else None: one defect,
+    one finding)."""
+    patient = header.patient
+    birth = None if patient is None else patient.birth_date
+    if birth is None:
+        return None
+    when = local_day(header.effective_time)
+    if birth > when or (when.year - birth.year >= MAX_AGE_YEARS and birth < _years_before(when, MAX_AGE_YEARS)):
+        return None
+    return birth
+
+
 @rule
 def birth_date(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
     """A birth date after the document, or more than 120 years before it (a typed 1013 for 2013)."""
     patient = header.patient
-    if patient is None or patient.birth_date is None:
+    if patient is not None and patient.birth_date is not None and _plausible_birth(header) is None:
+        yield Finding("record.patient.birth_date.implausible", f"/{header.type_name}/{BIRTH_DATE}")
+
+
+@rule(types=EVENT_TIMES)
+def event_before_birth(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A visit, report, dose or checkup dated before the patient was born (stored: counted on its day)."""
+    birth = _plausible_birth(header)
+    if birth is not None:
+        for field in _before(header, normalized, birth):
+            yield Finding("record.event.before_birth", field)
+
+
+@rule(types=("InpatientStay",))
+def discharge_before_admission(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """An inpatient stay that ends before it starts: refused (its length and bed-days would be negative)."""
+    stay = _first(normalized, "record_encounter")
+    if stay["end_time"] is not None and stay["end_time"] < stay["start_time"]:
+        raise RecordError("record.stay.discharge_before_admission", "discharge time is before admission time",
+                          field="/InpatientStay/body/dischargeTime/@value")
+    return ()
+
+
+@rule(types=("InpatientStay",))
+def procedure_outside_stay(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A stay's procedure dated before admission or after discharge (stored: procedures count by stay)."""
+    stay = _first(normalized, "record_encounter")
+    first, last = local_day(stay["start_time"]), local_day(stay["end_time"])
+    procedures = [row["performed_on"] for name, row in normalized.rows if name == "record_procedure"]
+    for index, day in enumerate(procedures, start=1):
+        if day is not None and (day < first or (last is not None and day > last)):
+            yield Finding("record.procedure.outside_stay", _field(header, "body/procedure/@date", index, len(procedures)))
+
+
+@rule(types=("InfectiousDiseaseReport",))
+def onset_after_diagnosis(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A disease report whose onset is after its diagnosis (stored: cases count by diagnosis date)."""
+    report = _first(normalized, "record_disease_report")
+    if report["onset_date"] > report["diagnosis_date"]:
+        yield Finding("record.disease.onset_after_diagnosis", "/InfectiousDiseaseReport/body/onsetDate/@value")
+
+
+@rule(types=("MaternalCheckup",))
+def maternal_age(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A maternal checkup of a patient under 10 or over 60 (stored: most often a wrong birth date)."""
+    birth = _plausible_birth(header)
+    if birth is not None:
+        age = _age_years(birth, _first(normalized, "record_maternal_checkup")["checkup_date"])
+        if not MATERNAL_AGE[0] <= age <= MATERNAL_AGE[1]:
+            yield Finding("record.maternal.age.inconsistent", f"/MaternalCheckup/{BIRTH_DATE}")
+
+
+@rule(types=("ChildHealthCheckup",))
+def child_checkup_age(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A child health checkup at 7 or more, by the birth date or the declared age (the child cube leaves it out)."""
+    birth, row = _plausible_birth(header), _first(normalized, "record_child_checkup")
+    if birth is not None and _age_months(birth, row["checkup_date"]) >= CHILD_CHECKUP_MONTHS:
+        yield Finding("record.child_checkup.age.inconsistent", f"/ChildHealthCheckup/{BIRTH_DATE}")
+    if row["age_months"] >= CHILD_CHECKUP_MONTHS:
+        yield Finding("record.child_checkup.age.inconsistent", "/ChildHealthCheckup/body/ageMonths")
+
+
+@rule(types=("Immunization",))
+def programme_vaccine_age(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A national-programme vaccine given at 18 or more (HepB excepted: adults at risk get it too)."""
+    birth, row = _plausible_birth(header), _first(normalized, "record_immunization")
+    if birth is None or row["vaccine_code"] in ADULT_VACCINES:
         return
-    when = header.effective_time.date()
-    if patient.birth_date > when or patient.birth_date < _years_before(when, MAX_AGE_YEARS):
-        yield Finding("record.patient.birth_date.implausible", f"/{header.type_name}/header/patient/birthDate/@value")
+    vaccine = lookup("vaccines", row["vaccine_code"])
+    if vaccine is not None and vaccine.extra.get("programme") == "national" \
+            and _age_years(birth, row["administered_on"]) >= PROGRAMME_AGE:
+        yield Finding("record.immunization.age.inconsistent", f"/Immunization/{BIRTH_DATE}")
 
 
-__all__ = ["RULES", "Rule", "rule", "findings_of", "finding_rows", "FINDING_TABLE"]
+@rule(types=CHARGE_CEILINGS)
+def charges_ceiling(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """An encounter whose charges exceed a ceiling no real bill reaches: refused (it would swamp the revenue)."""
+    if _first(normalized, "record_encounter")["total_amount"] > CHARGE_CEILINGS[header.type_name]:
+        raise RecordError("record.charges.implausible", "total charges exceed the ceiling for this document type",
+                          field=f"/{header.type_name}/body/charges")
+    return ()
+
+
+@rule
+def address_division(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """The patient's address names a division not in the hub's GB/T 2260 list (kept as sent)."""
+    patient = header.patient
+    if patient is not None and patient.division is not None and lookup("divisions", patient.division) is None:
+        yield Finding("record.patient.division.unknown", f"/{header.type_name}/header/patient/address/@division")
+
+
+__all__ = ["RULES", "Rule", "rule", "rules_for", "findings_of", "finding_rows", "local_day", "FINDING_TABLE"]
