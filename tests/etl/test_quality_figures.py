@@ -1,0 +1,183 @@
+"""Data-quality figures on known data (docs/data-quality.md, "Figures"): documents with known defects go
+through the real processor, the ETL loads them, and the ``data_quality`` cubes answer each figure exactly;
+a new version of a document replaces its findings' facts and a cancellation removes them. On SQLite and
+PostgreSQL × chDB and a ClickHouse server."""
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import update
+
+from etl.facts import INVALID_RESIDENT_ID
+from hub.records.models import RecordDocument, RecordFinding
+from hub.store.db import transaction
+from olap.cubes import execute, parse_query
+from protocol.timestamps import utcnow
+from tests.support.documents import document
+
+V = "{urn:hie:doc:v1}"
+CHINA = timedelta(hours=8)
+# synthetic persons: valid resident IDs (GB 11643 check digits), or none at all
+WANG = {"resident_id": "330106196804120022", "name": "王秀英", "sex": "2", "birth_date": "1968-04-12"}
+LI = {"resident_id": "11010519491231002X", "name": "李建国", "sex": "1", "birth_date": "1949-12-31"}
+ZHAO = {"health_record_no": "330106001000777", "name": "赵小明", "sex": "1", "birth_date": "1990-05-01"}
+QIAN = {"health_record_no": "330106001000888", "name": "钱多多", "sex": "2", "birth_date": "1013-11-13"}
+BIRTH_DATE = "record.patient.birth_date.implausible"
+
+
+def _at(doc, hours_ago: float):
+    """``doc`` with its effective time (and visit time) ``hours_ago`` before now, China time."""
+    when = (utcnow() - timedelta(hours=hours_ago) + CHINA).replace(tzinfo=None).isoformat(timespec="seconds") + "+08:00"
+    doc.find(f"{V}header/{V}effectiveTime").set("value", when)
+    for element in doc.iter(f"{V}visitTime"):
+        element.set("value", when)
+    return doc
+
+
+def _visit(document_id: str, patient: dict, hours_ago: float, *, coded: bool = True, charged: bool = True,
+           version: int = 1):
+    doc = _at(document("OutpatientVisit", document_id=document_id, patient=patient, version=version), hours_ago)
+    if not coded:
+        for diagnosis in doc.iter(f"{V}diagnosis"):
+            diagnosis.set("primary", "false")
+    if not charged:
+        for charge in doc.iter(f"{V}charge"):
+            charge.set("amount", "0.00")
+    return doc
+
+
+def _stats(period: str, visits: int):
+    doc = _at(document("InstitutionMonthlyStats", document_id=f"STAT-{period}"), 1)
+    doc.find(f"{V}body/{V}period").set("value", period)
+    doc.find(f"{V}body/{V}outpatientVisits").text = str(visits)
+    return doc
+
+
+def _ask(etl, cube: str, *, measures=(), indicators=(), group_by=("institution.institution",), days: int = 10):
+    today = (utcnow() + CHINA).date()
+    body = {"measures": list(measures), "indicators": list(indicators), "group_by": list(group_by),
+            "period": {"from": (today - timedelta(days=days)).isoformat(), "to": today.isoformat()}}
+    return execute(etl.mart, parse_query(cube, body, today=today))["cells"]
+
+
+def _mark_resident_id_invalid(etl, message_row_id: int) -> None:
+    """What the store keeps for a resident ID that fails its check (issue 23, beside this work): the
+    document stored with a ``record.patient.id.invalid`` finding. Written here as the store writes a
+    finding row, until that rule lands; the document is touched so the next run reads it again."""
+    with transaction(etl.store.sessions) as session:
+        doc = session.query(RecordDocument).filter_by(message_row_id=message_row_id).one()
+        session.add(RecordFinding(document_ref=doc.id, institution=doc.institution, code=INVALID_RESIDENT_ID,
+                                  field="/OutpatientVisit/header/patient/id[@root='2.16.156.10011.1.3']/@extension"))
+        session.execute(update(RecordDocument).where(RecordDocument.id == doc.id).values(updated_at=utcnow()))
+
+
+@pytest.fixture
+def known(etl):
+    """Five visits and a lab report of CLINIC01, each with known defects, one rejected message, and the
+    clinic's monthly statistics for the months the documents fall in."""
+    ids = etl.deliver(
+        _visit("V-1", WANG, 2),                           # complete, 2 h late
+        _visit("V-2", ZHAO, 30, coded=False),             # no resident ID, no primary diagnosis, 30 h
+        _visit("V-3", LI, 50, charged=False),             # no charges, 50 h
+        _visit("V-4", QIAN, 100),                         # no resident ID, implausible birth date, 100 h
+        _visit("V-5", WANG, 3),                           # resident ID marked invalid below, 3 h
+        _at(document("LabReport", document_id="L-1", patient=LI), 1),
+        b"<OutpatientVisit xmlns='urn:hie:doc:v1'/>")     # refused
+    today = (utcnow() + CHINA).date()
+    months = sorted({(today - timedelta(days=days)).strftime("%Y-%m") for days in range(0, 6)})
+    ids += etl.deliver(*[_stats(month, 8 if month == months[-1] else 0) for month in months])
+    _mark_resident_id_invalid(etl, ids[4])
+    etl.run()
+    return SimpleNamespace(refused=ids[6], messages=len(ids), statistics=len(months))
+
+
+def test_each_figure_on_known_documents(etl, known):
+    rejected_code = etl.store.outcome(known.refused)[1]
+    [cell] = _ask(etl, "data_quality", measures=(
+        "documents", "patient_documents", "resident_id_present", "resident_id_valid", "linked_valid", "visits",
+        "coded_visits", "charged_visits", "within_24h", "within_72h", "median_lateness_hours"),
+        indicators=("resident_id_rate", "coded_diagnosis_rate", "charges_rate", "within_24h_rate",
+                    "within_72h_rate", "linkage_rate", "findings_per_1000", "rejections_per_1000"), days=6)
+    # the statistics documents (no patient, 1 h late) count as documents
+    stats = known.statistics
+    assert cell["documents"] == 6 + stats and not cell["suppressed"]
+    assert cell["patient_documents"] == 6
+    assert cell["resident_id_present"] == 4          # V-1, V-3, V-5 (invalid), L-1
+    assert cell["resident_id_valid"] == 3            # V-5's is marked invalid
+    assert cell["resident_id_rate"] == pytest.approx(50.0)
+    assert cell["linked_valid"] == 4                 # WANG (V-1, V-5) and LI (V-3, L-1) hold a valid ID
+    assert cell["linkage_rate"] == pytest.approx(400 / 6)
+    assert (cell["visits"], cell["coded_visits"], cell["charged_visits"]) == (5, 4, 4)
+    assert cell["coded_diagnosis_rate"] == pytest.approx(80.0) and cell["charges_rate"] == pytest.approx(80.0)
+    # arrival: now; lateness 1, 2, 3, 30, 50, 100 h, and 1 h for the statistics
+    assert cell["within_24h"] - stats == 3 and cell["within_72h"] - stats == 5
+    # two findings: V-4's birth date, V-5's invalid resident ID
+    assert cell["findings_per_1000"] == pytest.approx(2000 / cell["documents"])
+    assert cell["rejections_per_1000"] == pytest.approx(1000 / known.messages)  # one refused of all received
+    [rejection] = _ask(etl, "data_quality_rejections", measures=("rejections",),
+                       indicators=("per_1000_messages",), group_by=("institution.institution", "rejection.code"),
+                       days=6)
+    assert rejection["rejection.code"] == rejected_code and rejection["rejections"] == 1
+    assert rejection["per_1000_messages"] == pytest.approx(cell["rejections_per_1000"])
+
+
+def test_median_lateness_of_the_visits_and_small_cells_withheld(etl, known):
+    etl.deliver(*[_at(document("LabReport", document_id=f"L-{n}", patient=LI), 1) for n in range(2, 6)])
+    etl.run()
+    cells = _ask(etl, "data_quality", measures=("documents", "median_lateness_hours"),
+                 indicators=("within_24h_rate",), group_by=("institution.institution", "document.type"), days=6)
+    by_type = {c["document.type"]: c for c in cells}
+    visits = by_type["OutpatientVisit"]
+    assert visits["documents"] == 5 and not visits["suppressed"]
+    assert visits["median_lateness_hours"] == pytest.approx(30.0, abs=0.05)  # of 2, 3, 30, 50, 100 h
+    assert visits["within_24h_rate"] == pytest.approx(40.0)
+    statistics = by_type["InstitutionMonthlyStats"]  # one or two documents: their figures are withheld
+    assert statistics["suppressed"] and statistics["median_lateness_hours"] is None
+    assert statistics["within_24h_rate"] is None
+    # and so is the next smallest cell (five lab reports), else subtraction would give the statistics away
+    assert by_type["LabReport"]["suppressed"]
+
+
+def test_findings_by_code_and_dimension(etl, known):
+    cells = _ask(etl, "data_quality_findings", measures=("findings",), indicators=("per_1000_documents",),
+                 group_by=("institution.institution", "finding.dimension", "finding.code"), days=6)
+    found = {(c["finding.dimension"], c["finding.code"]): c for c in cells}
+    assert set(found) >= {("validity", BIRTH_DATE)}
+    assert {code for _, code in found} == {BIRTH_DATE, INVALID_RESIDENT_ID}
+    documents = _ask(etl, "data_quality", measures=("documents",), days=6)[0]["documents"]
+    assert found[("validity", BIRTH_DATE)]["findings"] == 1
+    assert found[("validity", BIRTH_DATE)]["per_1000_documents"] == pytest.approx(1000 / documents)
+
+
+def test_visits_counted_against_the_monthly_statistics(etl, known):
+    today = (utcnow() + CHINA).date()
+    cells = _ask(etl, "data_quality", measures=("visits", "institution_month.reported_visits"),
+                 indicators=("visits_vs_reported",), group_by=("institution.institution", "date.month"), days=6)
+    by_month = {c["date.month"]: c for c in cells}
+    this_month = today.strftime("%Y-%m")
+    counted = sum(c["visits"] for c in cells)
+    assert counted == 5 and sum(c["institution_month.reported_visits"] for c in cells) == 8
+    cell = by_month[this_month]
+    if cell["visits"] == 5:  # every visit fell in this month: ratio and gap of the month
+        assert cell["visits_vs_reported"] == pytest.approx(500 / 8)
+        assert abs(cell["institution_month.reported_visits"] - cell["visits"]) == 3
+
+
+def test_a_new_version_replaces_the_findings_and_a_cancellation_removes_them(etl, known):
+    assert set(etl.live("fact_finding", "code")["code"]) == {BIRTH_DATE, INVALID_RESIDENT_ID}
+    fixed = dict(QIAN, birth_date="2013-11-13")
+    etl.deliver(_visit("V-4", fixed, 100, version=2))
+    etl.run()
+    assert set(etl.live("fact_finding", "code")["code"]) == {INVALID_RESIDENT_ID}
+    quality = etl.live("fact_document_quality", "fact_key, findings")
+    assert int(quality["findings"].sum()) == 1
+    cancellation = document("Cancellation", document_id="C-1")
+    cancellation.find(f"{V}body/{V}target").set("extension", "V-5")
+    etl.deliver(cancellation)
+    etl.run()
+    assert etl.count("fact_finding") == 0
+    assert int(etl.live("fact_document_quality", "visits")["visits"].sum()) == 4  # V-5 is gone
+    [cell] = _ask(etl, "data_quality", measures=("documents", "document_findings"), days=6)
+    assert (cell["documents"], cell["document_findings"]) == (5 + known.statistics, 0)
