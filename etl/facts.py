@@ -104,10 +104,12 @@ CLINICAL_SOURCES: tuple[FactSource, ...] = (
 _VISIT = "e.document_ref = r.id AND e.kind IN ('outpatient', 'emergency')"
 _CODED = ("EXISTS (SELECT 1 FROM record_diagnosis x WHERE x.document_ref = r.id AND x.is_primary = TRUE "
           "AND x.code <> '')")
+# a Cancellation is a document about another one, not an event: it is not counted (nor its findings)
+_NOT_CANCELLATION = "{table}.document_type NOT LIKE '%}}Cancellation'"
 QUALITY_SOURCES: tuple[FactSource, ...] = (
     FactSource("fact_finding", "record_finding",
                "d.effective_time AS at, d.document_type AS document_type, r.code AS code, r.field AS field", "at",
-               person=False),
+               person=False, condition=_NOT_CANCELLATION.format(table="d")),
     FactSource("fact_document_quality", "record_document",
                "r.effective_time AS at, r.document_type AS document_type, r.recorded_at AS recorded_at, "
                "(SELECT m.received_at FROM inbox_message m WHERE m.id = r.message_row_id) AS received_at, "
@@ -122,7 +124,7 @@ QUALITY_SOURCES: tuple[FactSource, ...] = (
                f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT} AND {_CODED}) AS coded_visits, "
                f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT} AND e.total_amount > 0) AS charged_visits, "
                "(SELECT COUNT(*) FROM record_finding f WHERE f.document_ref = r.id) AS findings", "at",
-               condition="r.status = 'current'", document_column="id"),
+               condition="r.status = 'current' AND " + _NOT_CANCELLATION.format(table="r"), document_column="id"),
 )
 
 # Exchange health comes from the inbox itself (every message, processed or rejected).

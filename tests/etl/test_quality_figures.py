@@ -179,5 +179,6 @@ def test_a_new_version_replaces_the_findings_and_a_cancellation_removes_them(etl
     etl.run()
     assert etl.count("fact_finding") == 0
     assert int(etl.live("fact_document_quality", "visits")["visits"].sum()) == 4  # V-5 is gone
+    assert "Cancellation" not in set(etl.live("fact_document_quality", "document_type")["document_type"])
     [cell] = _ask(etl, "data_quality", measures=("documents", "document_findings"), days=6)
     assert (cell["documents"], cell["document_findings"]) == (5 + known.statistics, 0)
