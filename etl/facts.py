@@ -105,7 +105,7 @@ _VISIT = "e.document_ref = r.id AND e.kind IN ('outpatient', 'emergency')"
 _CODED = ("EXISTS (SELECT 1 FROM record_diagnosis x WHERE x.document_ref = r.id AND x.is_primary = TRUE "
           "AND x.code <> '')")
 # a Cancellation is a document about another one, not an event: it is not counted (nor its findings)
-_NOT_CANCELLATION = "{table}.document_type NOT LIKE '%}}Cancellation'"
+_NOT_CANCELLATION = "{table}.document_type <> 'Cancellation'"  # the header's type name, as stored
 QUALITY_SOURCES: tuple[FactSource, ...] = (
     FactSource("fact_finding", "record_finding",
                "d.effective_time AS at, d.document_type AS document_type, r.code AS code, r.field AS field", "at",

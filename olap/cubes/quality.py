@@ -9,11 +9,14 @@ linkage (documents linked to a person with a valid resident ID). Validity comes 
 drilled across: findings by code and dimension (``data_quality_findings``) per 1,000 documents, and
 rejections by code (``data_quality_rejections``) per 1,000 messages (``data_quality_messages``).
 
-Small cells: a rate is withheld when its denominator is 1-4 (documents, patient documents, visits,
-messages: the privacy measures below), the way the other cubes withhold small counts. Finding and
-rejection counts are not person-level (a code and a field path, no clinical fact): they are published
-whatever their size, so that an institution can see each of its defects; a rate over them is withheld
-with its denominator.
+Small cells: a document is one patient's, so a count of documents is person-level, as in the other
+cubes: a cell whose documents, patient documents or visits (a rate's denominator) or whose count of
+documents meeting a condition (a rate's numerator: valid resident ID, on time, …) is 1-4 is withheld
+with every figure of it, the way the other cubes withhold (``olap/cubes/suppress.py``). A finding or
+a rejection is not a person's fact but a defect of the record keeping (a code and a field path, sent
+back to the sender anyway): finding and rejection counts are published whatever their size, so that an
+institution sees each of its defects; a rate over them is withheld with its denominator (documents,
+messages).
 """
 from __future__ import annotations
 
@@ -38,18 +41,21 @@ DATA_QUALITY = Cube(
         Measure("patient_documents", "sum(has_patient)", MeasureKind.SUM, "份", "documents naming a patient",
                 privacy="patient_documents"),
         Measure("resident_id_present", "sum(resident_id_present)", MeasureKind.SUM, "份",
-                "documents whose patient's resident ID was sent"),
+                "documents whose patient's resident ID was sent", privacy="resident_id_present"),
         Measure("resident_id_valid", "sum(resident_id_valid)", MeasureKind.SUM, "份",
-                "documents whose patient's resident ID is present and valid"),
+                "documents whose patient's resident ID is present and valid", privacy="resident_id_valid"),
         Measure("linked_valid", "sum(linked_valid)", MeasureKind.SUM, "份",
-                "documents linked to a person holding a valid resident ID"),
+                "documents linked to a person holding a valid resident ID", privacy="linked_valid"),
         Measure("visits", "sum(visits)", MeasureKind.SUM, "人次", "outpatient and emergency visits counted "
                 "from the documents", privacy="visits"),
-        Measure("coded_visits", "sum(coded_visits)", MeasureKind.SUM, "人次", "visits with a coded primary diagnosis"),
-        Measure("charged_visits", "sum(charged_visits)", MeasureKind.SUM, "人次", "visits with charges"),
+        Measure("coded_visits", "sum(coded_visits)", MeasureKind.SUM, "人次", "visits with a coded primary diagnosis",
+                privacy="coded_visits"),
+        Measure("charged_visits", "sum(charged_visits)", MeasureKind.SUM, "人次", "visits with charges",
+                privacy="charged_visits"),
         Measure("document_findings", "sum(findings)", MeasureKind.SUM, "条", "findings of the documents"),
         *(Measure(f"within_{hours}h", f"countIf(lateness_hours <= {hours})", MeasureKind.COUNT, "份",
-                  f"documents that arrived within {hours} h of their effective time") for hours in WITHIN_HOURS),
+                  f"documents that arrived within {hours} h of their effective time", privacy=f"within_{hours}h")
+          for hours in WITHIN_HOURS),
         Measure("median_lateness_hours", "quantileExact(0.5)(lateness_hours)", MeasureKind.QUANTILE, "小时",
                 "median hours from the effective time to the arrival"),
     ),

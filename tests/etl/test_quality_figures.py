@@ -73,24 +73,28 @@ def _mark_resident_id_invalid(etl, message_row_id: int) -> None:
         session.execute(update(RecordDocument).where(RecordDocument.id == doc.id).values(updated_at=utcnow()))
 
 
+N = 5  # each defect five times: every count of documents is 0 or at least 5, so nothing is withheld
+
+
 @pytest.fixture
 def known(etl):
-    """Five visits and a lab report of CLINIC01, each with known defects, one rejected message, and the
-    clinic's monthly statistics for the months the documents fall in."""
-    ids = etl.deliver(
-        _visit("V-1", WANG, 2),                           # complete, 2 h late
-        _visit("V-2", ZHAO, 30, coded=False),             # no resident ID, no primary diagnosis, 30 h
-        _visit("V-3", LI, 50, charged=False),             # no charges, 50 h
-        _visit("V-4", QIAN, 100),                         # no resident ID, implausible birth date, 100 h
-        _visit("V-5", WANG, 3),                           # resident ID marked invalid below, 3 h
-        _at(document("LabReport", document_id="L-1", patient=LI), 1),
-        b"<OutpatientVisit xmlns='urn:hie:doc:v1'/>")     # refused
+    """Five of each of five kinds of visits and of a lab report of CLINIC01, with known defects, one
+    rejected message, and the clinic's monthly statistics for the months the documents fall in."""
+    ids = etl.deliver(*[doc for k in range(N) for doc in (
+        _visit(f"V-1-{k}", WANG, 2),                          # complete, 2 h late
+        _visit(f"V-2-{k}", ZHAO, 30, coded=False),            # no resident ID, no primary diagnosis, 30 h
+        _visit(f"V-3-{k}", LI, 50, charged=False),            # no charges, 50 h
+        _visit(f"V-4-{k}", QIAN, 100),                        # no resident ID, implausible birth date, 100 h
+        _visit(f"V-5-{k}", WANG, 3),                          # resident ID marked invalid below, 3 h
+        _at(document("LabReport", document_id=f"L-{k}", patient=LI), 1))])
+    refused = etl.deliver(b"<OutpatientVisit xmlns='urn:hie:doc:v1'/>")
     today = (utcnow() + CHINA).date()
     months = sorted({(today - timedelta(days=days)).strftime("%Y-%m") for days in range(0, 6)})
-    ids += etl.deliver(*[_stats(month, 8 if month == months[-1] else 0) for month in months])
-    _mark_resident_id_invalid(etl, ids[4])
+    statistics = etl.deliver(*[_stats(month, 40 if month == months[-1] else 0) for month in months])
+    for k in range(N):
+        _mark_resident_id_invalid(etl, ids[6 * k + 4])
     etl.run()
-    return SimpleNamespace(refused=ids[6], messages=len(ids), statistics=len(months))
+    return SimpleNamespace(refused=refused[0], messages=len(ids) + 1 + len(statistics), statistics=len(statistics))
 
 
 def test_each_figure_on_known_documents(etl, known):
@@ -102,19 +106,21 @@ def test_each_figure_on_known_documents(etl, known):
                     "within_72h_rate", "linkage_rate", "findings_per_1000", "rejections_per_1000"), days=6)
     # the statistics documents (no patient, 1 h late) count as documents
     stats = known.statistics
-    assert cell["documents"] == 6 + stats and not cell["suppressed"]
-    assert cell["patient_documents"] == 6
-    assert cell["resident_id_present"] == 4          # V-1, V-3, V-5 (invalid), L-1
-    assert cell["resident_id_valid"] == 3            # V-5's is marked invalid
+    assert cell["documents"] == 6 * N + stats and not cell["suppressed"]
+    assert cell["patient_documents"] == 6 * N
+    assert cell["resident_id_present"] == 4 * N      # V-1, V-3, V-5 (invalid), L
+    assert cell["resident_id_valid"] == 3 * N        # V-5's are marked invalid
     assert cell["resident_id_rate"] == pytest.approx(50.0)
-    assert cell["linked_valid"] == 4                 # WANG (V-1, V-5) and LI (V-3, L-1) hold a valid ID
+    assert cell["linked_valid"] == 4 * N             # WANG (V-1, V-5) and LI (V-3, L) hold a valid ID
     assert cell["linkage_rate"] == pytest.approx(400 / 6)
-    assert (cell["visits"], cell["coded_visits"], cell["charged_visits"]) == (5, 4, 4)
+    assert (cell["visits"], cell["coded_visits"], cell["charged_visits"]) == (5 * N, 4 * N, 4 * N)
     assert cell["coded_diagnosis_rate"] == pytest.approx(80.0) and cell["charges_rate"] == pytest.approx(80.0)
-    # arrival: now; lateness 1, 2, 3, 30, 50, 100 h, and 1 h for the statistics
-    assert cell["within_24h"] - stats == 3 and cell["within_72h"] - stats == 5
-    # two findings: V-4's birth date, V-5's invalid resident ID
-    assert cell["findings_per_1000"] == pytest.approx(2000 / cell["documents"])
+    # arrival: now; lateness 1 (L), 2, 3, 30, 50, 100 h, and 1 h for the statistics
+    assert cell["within_24h"] == 3 * N + stats and cell["within_72h"] == 5 * N + stats
+    assert cell["within_24h_rate"] == pytest.approx(100 * (3 * N + stats) / cell["documents"])
+    assert cell["median_lateness_hours"] == pytest.approx(3.0, abs=0.05)  # 1 (7-8x), 2 (5x), 3 (5x), 30 … 100
+    # findings: V-4's birth dates, V-5's invalid resident IDs
+    assert cell["findings_per_1000"] == pytest.approx(2 * N * 1000 / cell["documents"])
     assert cell["rejections_per_1000"] == pytest.approx(1000 / known.messages)  # one refused of all received
     [rejection] = _ask(etl, "data_quality_rejections", measures=("rejections",),
                        indicators=("per_1000_messages",), group_by=("institution.institution", "rejection.code"),
@@ -123,15 +129,31 @@ def test_each_figure_on_known_documents(etl, known):
     assert rejection["per_1000_messages"] == pytest.approx(cell["rejections_per_1000"])
 
 
-def test_median_lateness_of_the_visits_and_small_cells_withheld(etl, known):
-    etl.deliver(*[_at(document("LabReport", document_id=f"L-{n}", patient=LI), 1) for n in range(2, 6)])
+def test_a_small_count_of_documents_withholds_its_cell(etl, known):
+    """A count of documents meeting a condition is person-level as the others' are: 1-4 withholds the
+    cell (and, by the complementary rule, the one other cell beside it), whatever its denominator."""
+    clinic = [_visit(f"C2-{k}", LI if k < 3 else ZHAO, 2) for k in range(8)]  # 3 valid resident IDs of 8
+    for doc in clinic:
+        doc.find(f"{V}header/{V}author/{V}institution").set("code", "CLINIC02")
+    etl.deliver(*clinic, member="CLINIC02")
     etl.run()
+    cells = {c["institution.institution"]: c for c in _ask(
+        etl, "data_quality", measures=("patient_documents", "resident_id_valid"), indicators=("resident_id_rate",),
+        days=6)}
+    assert cells["CLINIC02"]["suppressed"] and cells["CLINIC02"]["resident_id_rate"] is None
+    assert cells["CLINIC01"]["suppressed"]  # else the region's total less CLINIC01's would give CLINIC02's
+    charges = {c["institution.institution"]: c for c in _ask(etl, "data_quality", indicators=("charges_rate",),
+                                                             days=6)}
+    assert charges["CLINIC02"]["charges_rate"] == pytest.approx(100.0) and not charges["CLINIC02"]["suppressed"]
+
+
+def test_median_lateness_of_the_visits_and_small_cells_withheld(etl, known):
     cells = _ask(etl, "data_quality", measures=("documents", "median_lateness_hours"),
                  indicators=("within_24h_rate",), group_by=("institution.institution", "document.type"), days=6)
     by_type = {c["document.type"]: c for c in cells}
     visits = by_type["OutpatientVisit"]
-    assert visits["documents"] == 5 and not visits["suppressed"]
-    assert visits["median_lateness_hours"] == pytest.approx(30.0, abs=0.05)  # of 2, 3, 30, 50, 100 h
+    assert visits["documents"] == 5 * N and not visits["suppressed"]
+    assert visits["median_lateness_hours"] == pytest.approx(30.0, abs=0.05)  # of 2, 3, 30, 50, 100 h (5x each)
     assert visits["within_24h_rate"] == pytest.approx(40.0)
     statistics = by_type["InstitutionMonthlyStats"]  # one or two documents: their figures are withheld
     assert statistics["suppressed"] and statistics["median_lateness_hours"] is None
@@ -147,8 +169,9 @@ def test_findings_by_code_and_dimension(etl, known):
     assert set(found) >= {("validity", BIRTH_DATE)}
     assert {code for _, code in found} == {BIRTH_DATE, INVALID_RESIDENT_ID}
     documents = _ask(etl, "data_quality", measures=("documents",), days=6)[0]["documents"]
-    assert found[("validity", BIRTH_DATE)]["findings"] == 1
-    assert found[("validity", BIRTH_DATE)]["per_1000_documents"] == pytest.approx(1000 / documents)
+    assert found[("validity", BIRTH_DATE)]["findings"] == N
+    assert found[("", INVALID_RESIDENT_ID)]["findings"] == N  # its code is registered beside this work
+    assert found[("validity", BIRTH_DATE)]["per_1000_documents"] == pytest.approx(N * 1000 / documents)
 
 
 def test_visits_counted_against_the_monthly_statistics(etl, known):
@@ -158,27 +181,29 @@ def test_visits_counted_against_the_monthly_statistics(etl, known):
     by_month = {c["date.month"]: c for c in cells}
     this_month = today.strftime("%Y-%m")
     counted = sum(c["visits"] for c in cells)
-    assert counted == 5 and sum(c["institution_month.reported_visits"] for c in cells) == 8
+    assert counted == 5 * N and sum(c["institution_month.reported_visits"] for c in cells) == 40
     cell = by_month[this_month]
-    if cell["visits"] == 5:  # every visit fell in this month: ratio and gap of the month
-        assert cell["visits_vs_reported"] == pytest.approx(500 / 8)
-        assert abs(cell["institution_month.reported_visits"] - cell["visits"]) == 3
+    if cell["visits"] == 5 * N:  # every visit fell in this month: ratio and gap of the month
+        assert cell["visits_vs_reported"] == pytest.approx(100 * 5 * N / 40)
+        assert abs(cell["institution_month.reported_visits"] - cell["visits"]) == 40 - 5 * N
 
 
 def test_a_new_version_replaces_the_findings_and_a_cancellation_removes_them(etl, known):
     assert set(etl.live("fact_finding", "code")["code"]) == {BIRTH_DATE, INVALID_RESIDENT_ID}
     fixed = dict(QIAN, birth_date="2013-11-13")
-    etl.deliver(_visit("V-4", fixed, 100, version=2))
+    etl.deliver(*[_visit(f"V-4-{k}", fixed, 100, version=2) for k in range(N)])
     etl.run()
     assert set(etl.live("fact_finding", "code")["code"]) == {INVALID_RESIDENT_ID}
-    quality = etl.live("fact_document_quality", "fact_key, findings")
-    assert int(quality["findings"].sum()) == 1
-    cancellation = document("Cancellation", document_id="C-1")
-    cancellation.find(f"{V}body/{V}target").set("extension", "V-5")
-    etl.deliver(cancellation)
+    assert int(etl.live("fact_document_quality", "findings")["findings"].sum()) == N
+    cancellations = []
+    for k in range(N):
+        cancellation = document("Cancellation", document_id=f"C-{k}")
+        cancellation.find(f"{V}body/{V}target").set("extension", f"V-5-{k}")
+        cancellations.append(cancellation)
+    etl.deliver(*cancellations)
     etl.run()
     assert etl.count("fact_finding") == 0
-    assert int(etl.live("fact_document_quality", "visits")["visits"].sum()) == 4  # V-5 is gone
+    assert int(etl.live("fact_document_quality", "visits")["visits"].sum()) == 4 * N  # V-5 are gone
     assert "Cancellation" not in set(etl.live("fact_document_quality", "document_type")["document_type"])
     [cell] = _ask(etl, "data_quality", measures=("documents", "document_findings"), days=6)
-    assert (cell["documents"], cell["document_findings"]) == (5 + known.statistics, 0)
+    assert (cell["documents"], cell["document_findings"]) == (5 * N + known.statistics, 0)
