@@ -207,3 +207,15 @@ def test_a_new_version_replaces_the_findings_and_a_cancellation_removes_them(etl
     assert "Cancellation" not in set(etl.live("fact_document_quality", "document_type")["document_type"])
     [cell] = _ask(etl, "data_quality", measures=("documents", "document_findings"), days=6)
     assert (cell["documents"], cell["document_findings"]) == (5 * N + known.statistics, 0)
+
+
+def test_a_quality_fact_traces_back_to_its_document_and_message(etl, known):
+    from etl.lineage import lineage
+
+    document_key = etl.live("fact_document_quality", "fact_key", "document_type = 'LabReport'")["fact_key"].iloc[0]
+    finding_key = etl.live("fact_finding", "fact_key")["fact_key"].iloc[0]
+    with etl.store.sessions() as session:
+        for key in (document_key, finding_key):
+            traced = lineage(session, key)
+            assert traced["found"] and traced["institution"] == "CLINIC01", key
+            assert traced["document"]["institution"] == "CLINIC01" and traced["message"]["status"] == "processed"
