@@ -219,3 +219,20 @@ def test_a_quality_fact_traces_back_to_its_document_and_message(etl, known):
             traced = lineage(session, key)
             assert traced["found"] and traced["institution"] == "CLINIC01", key
             assert traced["document"]["institution"] == "CLINIC01" and traced["message"]["status"] == "processed"
+
+
+def test_a_merge_into_a_person_with_a_valid_resident_id_links_the_merged_documents(etl):
+    from hub.mpi.merge import merge
+
+    ids = etl.deliver(_visit("M-1", ZHAO, 2), _visit("M-2", WANG, 2))
+    etl.run()
+    flags = etl.live("fact_document_quality", "message_row_id, linked_valid")
+    assert dict(zip(flags["message_row_id"].astype(int), flags["linked_valid"].astype(int))) == {ids[0]: 0, ids[1]: 1}
+    with etl.store.sessions() as session:
+        persons = {row.message_row_id: row.person_id for row in session.query(RecordDocument)}
+    with transaction(etl.store.sessions) as session:
+        merge(session, survivor_id=persons[ids[1]], retired_id=persons[ids[0]], actor="test", reason="same person",
+              now=utcnow())
+    etl.run()
+    flags = etl.live("fact_document_quality", "linked_valid")
+    assert flags["linked_valid"].astype(int).tolist() == [1, 1]
