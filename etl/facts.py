@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# the finding a resident ID that fails its check is stored with (protocol.findings; added beside this work)
+INVALID_RESIDENT_ID = "record.patient.id.invalid"
+
 _PERSON_JOIN = "LEFT JOIN mpi_person p ON p.id = r.person_id"
 _PERSON_COLUMNS = "r.person_id AS person_id, p.sex AS person_sex, p.birth_date AS person_birth_date"
 
@@ -28,14 +31,16 @@ class FactSource:
     person: bool = True
     condition: str = ""  # extra filter on the rows of oltp_table
     extras: tuple[str, ...] = field(default_factory=tuple)  # SELECT d.id AS document_row_id, ... {where} GROUP BY d.id
+    document_column: str = "document_ref"  # the row's document (``id`` when the row is the document itself)
 
     def select(self, where: str) -> str:
         person_columns = f", {_PERSON_COLUMNS}" if self.person else ""
         person_join = f" {_PERSON_JOIN}" if self.person else ""
         condition = f" AND ({self.condition})" if self.condition else ""
-        return (f"SELECT r.id AS source_row_id, r.document_ref AS document_row_id, d.message_row_id AS message_row_id, "
+        document = f"r.{self.document_column}"
+        return (f"SELECT r.id AS source_row_id, {document} AS document_row_id, d.message_row_id AS message_row_id, "
                 f"r.institution AS institution_code{person_columns}, {self.columns} "
-                f"FROM {self.oltp_table} r JOIN record_document d ON d.id = r.document_ref{person_join} "
+                f"FROM {self.oltp_table} r JOIN record_document d ON d.id = {document}{person_join} "
                 f"WHERE ({where}){condition}")
 
     def extra_selects(self, where: str) -> list[str]:
@@ -50,7 +55,7 @@ def _per_document(select: str, table: str, condition: str) -> str:
 _PRIMARY_DIAGNOSIS = _per_document("MIN(x.code) AS primary_diagnosis_code", "record_diagnosis", "x.is_primary = TRUE")
 _DRUG_CHARGES = _per_document("SUM(x.amount) AS drug_amount", "record_charge", "x.category = 'drugs'")
 
-SOURCES: tuple[FactSource, ...] = (
+CLINICAL_SOURCES: tuple[FactSource, ...] = (
     FactSource("fact_outpatient_visit", "record_encounter",
                "r.start_time AS at, r.department_code AS department_code, r.kind AS kind, "
                "r.total_amount AS total_amount", "at",
@@ -93,6 +98,36 @@ SOURCES: tuple[FactSource, ...] = (
                "r.revenue_other AS revenue_other", "period", person=False),
 )
 
+# Data quality (docs/data-quality.md, "Figures"): the findings, and per stored document the flags the
+# figures need, each a count or a 0/1 read by a subquery on indexed columns: the patient record's
+# resident ID and the person's identifiers are tested for presence only, never read. Measured on 4,000
+# stored visits (SQLite): 82k documents/s read, against 129k visits/s for fact_outpatient_visit.
+_VISIT = "e.document_ref = r.id AND e.kind IN ('outpatient', 'emergency')"
+_CODED = ("EXISTS (SELECT 1 FROM record_diagnosis x WHERE x.document_ref = r.id AND x.is_primary = TRUE "
+          "AND x.code <> '')")
+# a Cancellation is a document about another one, not an event: it is not counted (nor its findings)
+_NOT_CANCELLATION = "{table}.document_type <> 'Cancellation'"  # the header's type name, as stored
+QUALITY_SOURCES: tuple[FactSource, ...] = (
+    FactSource("fact_finding", "record_finding",
+               "d.effective_time AS at, d.document_type AS document_type, r.code AS code, r.field AS field", "at",
+               person=False, condition=_NOT_CANCELLATION.format(table="d")),
+    FactSource("fact_document_quality", "record_document",
+               "r.effective_time AS at, r.document_type AS document_type, r.recorded_at AS recorded_at, "
+               "(SELECT m.received_at FROM inbox_message m WHERE m.id = r.message_row_id) AS received_at, "
+               "CASE WHEN r.patient_record_id IS NULL THEN 0 ELSE 1 END AS has_patient, "
+               "(SELECT COUNT(*) FROM mpi_patient_record pr WHERE pr.id = r.patient_record_id "
+               "AND pr.resident_id IS NOT NULL AND pr.resident_id <> '') AS resident_ids_recorded, "
+               "(SELECT COUNT(*) FROM record_finding f WHERE f.document_ref = r.id "
+               f"AND f.code = '{INVALID_RESIDENT_ID}') AS resident_ids_invalid, "
+               "CASE WHEN EXISTS (SELECT 1 FROM mpi_identifier i WHERE i.person_id = r.person_id "
+               "AND i.kind = 'resident_id') THEN 1 ELSE 0 END AS person_resident_ids, "
+               f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT}) AS visits, "
+               f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT} AND {_CODED}) AS coded_visits, "
+               f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT} AND e.total_amount > 0) AS charged_visits, "
+               "(SELECT COUNT(*) FROM record_finding f WHERE f.document_ref = r.id) AS findings", "at",
+               condition="r.status = 'current' AND " + _NOT_CANCELLATION.format(table="r"), document_column="id"),
+)
+
 # Exchange health comes from the inbox itself (every message, processed or rejected).
 MESSAGE_FACT = "fact_exchange_message"
 MESSAGE_SELECT = (
@@ -103,6 +138,8 @@ MESSAGE_SELECT = (
     "FROM inbox_message m LEFT JOIN record_document d ON d.message_row_id = m.id WHERE ({where})"
 )
 
+SOURCES = (*CLINICAL_SOURCES, *QUALITY_SOURCES)
 FACT_TABLES = (*(source.fact for source in SOURCES), MESSAGE_FACT)
 
-__all__ = ["FactSource", "SOURCES", "MESSAGE_FACT", "MESSAGE_SELECT", "FACT_TABLES"]
+__all__ = ["FactSource", "SOURCES", "CLINICAL_SOURCES", "QUALITY_SOURCES", "INVALID_RESIDENT_ID", "MESSAGE_FACT",
+           "MESSAGE_SELECT", "FACT_TABLES"]

@@ -34,6 +34,12 @@ def lineage(session: Session, fact_key: str) -> dict:
     if table == "inbox_message":
         message_row_id = row_id
         document = session.scalar(select(RecordDocument).where(RecordDocument.message_row_id == row_id))
+    elif table == RecordDocument.__tablename__:  # a document-level fact (fact_document_quality)
+        document = session.get(RecordDocument, row_id)
+        if document is None:
+            return answer
+        message_row_id = document.message_row_id
+        answer["institution"] = document.institution
     else:
         model = ROW_MODELS[table]
         row = session.get(model, row_id)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from olap.schema.versions import table
+from protocol.findings import FINDINGS
 
 from .errors import TransformError
 from .facts import MESSAGE_FACT, FactSource
@@ -191,7 +192,42 @@ def _measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
         money = {f"{name}_fen": fen(raw[name]) for name in ("fixed_assets", "revenue_drugs", "revenue_examinations",
                                                              "revenue_treatment", "revenue_other")}
         return counts | optional | money
+    if fact in ("fact_finding", "fact_document_quality"):
+        return _quality_measures(fact, raw)
     raise TransformError("etl.fact.unknown", "no transform for this fact table", fact=fact)
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """A count read from OLTP (``COUNT(*)`` of a subquery) → 1 when positive, else 0."""
+    return (pd.to_numeric(values, errors="coerce").fillna(0) > 0).astype("uint8")
+
+
+def _count(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").fillna(0).clip(0, 65_535).astype("uint16")
+
+
+def _quality_measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
+    """The data-quality facts' columns (``etl.facts.QUALITY_SOURCES``)."""
+    document_type = _local_names(_text(raw["document_type"]))
+    if fact == "fact_finding":
+        codes = _text(raw["code"])
+        return {"document_type": document_type, "code": codes, "field": _text(raw["field"]),
+                "dimension": codes.map(lambda code: FINDINGS[code].dimension if code in FINDINGS else "").astype(str)}
+    present = _flag(raw["resident_ids_recorded"]) | _flag(raw["resident_ids_invalid"])
+    valid = _flag(raw["resident_ids_recorded"]) & (1 - _flag(raw["resident_ids_invalid"])).astype("uint8")
+    has_patient = _flag(raw["has_patient"])
+    # arrival = the first version's: a correction sent later does not make the event late (recorded_at is
+    # when the hub first stored the document, received_at when the stored version's message came)
+    arrived = pd.concat([utc_times(raw["received_at"].dropna()).reindex(raw.index),
+                         utc_times(raw["recorded_at"])], axis=1).min(axis=1)
+    lateness = (arrived - utc_times(raw["at"])).dt.total_seconds() / 3600
+    return {"document_type": document_type, "has_patient": has_patient,
+            "resident_id_present": present & has_patient, "resident_id_valid": valid & has_patient,
+            "linked_valid": _flag(raw["person_resident_ids"]) & has_patient,
+            "visits": _count(raw["visits"]), "coded_visits": _count(raw["coded_visits"]),
+            "charged_visits": _count(raw["charged_visits"]), "findings": _count(raw["findings"]),
+            "received_at": arrived.dt.floor("s").astype("datetime64[s, UTC]"),
+            "lateness_hours": lateness.astype("float64")}
 
 
 def transform_facts(source: FactSource, raw: pd.DataFrame, *, pseudonymize: Pseudonymizer, version: int,

@@ -5,8 +5,9 @@ from .errors import CubeError
 from .hospital import HOSPITAL_CUBES
 from .model import Cube
 from .public_health import PUBLIC_HEALTH_CUBES
+from .quality import QUALITY_CUBES
 
-CUBES: dict[str, Cube] = {cube.name: cube for cube in (*HOSPITAL_CUBES, *PUBLIC_HEALTH_CUBES)}
+CUBES: dict[str, Cube] = {cube.name: cube for cube in (*HOSPITAL_CUBES, *PUBLIC_HEALTH_CUBES, *QUALITY_CUBES)}
 
 
 def get_cube(name: str) -> Cube:

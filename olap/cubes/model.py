@@ -100,6 +100,7 @@ class MeasureKind(str, Enum):
     COUNT = "count"            # events
     SUM = "sum"
     DISTINCT = "distinct"      # distinct persons, documents, …: not additive across cells
+    QUANTILE = "quantile"      # a median: not additive either
 
 
 @dataclass(frozen=True)

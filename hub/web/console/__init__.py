@@ -14,12 +14,12 @@ def install(app) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from . import diseases, drugs, exports, geo, hospital, lineage, maternal, monitor, pivot, referrals
+    from . import diseases, drugs, exports, geo, hospital, lineage, maternal, monitor, pivot, quality, referrals
     from .pages import router as shell
 
     app.include_router(shell)
     # each module: its page's router and its JSON API's
-    for page in (hospital, pivot, diseases, drugs, referrals, maternal, monitor, lineage, exports):
+    for page in (hospital, pivot, diseases, drugs, referrals, maternal, monitor, quality, lineage, exports):
         app.include_router(page.page)
         app.include_router(page.api)
     app.include_router(geo.api)  # the district map's boundaries (no page of its own)

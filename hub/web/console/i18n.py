@@ -315,6 +315,50 @@ LABELS.update({  # immunization on the maternal-and-child page (maternal.py)
 })
 
 
+LABELS.update({  # the data-quality page (quality.py)
+    "nav.quality": ("数据质量", "Data quality"),
+    "quality.title": ("数据质量", "Data quality"),
+    "quality.month": ("统计月份", "Month"),
+    "quality.show": ("查询", "Show"),
+    "quality.ranking": ("机构排名", "Institutions ranked"),
+    "quality.rank": ("名次", "Rank"),
+    "quality.institution": ("机构", "Institution"),
+    "quality.withheld": ("“—”：分母小于5，按小数抑制规则不显示。", "—: withheld (a denominator below 5)."),
+    "quality.empty": ("本月无数据。", "No data for this month."),
+    "quality.none": ("无", "None"),
+    "quality.codes": ("问题明细", "Codes"),
+    "quality.findings": ("数据质量问题（按代码）", "Findings by code"),
+    "quality.rejections": ("拒收（按代码）", "Rejections by code"),
+    "quality.finding.dimension": ("质量维度", "Dimension"),
+    "quality.finding.code": ("问题代码", "Code"),
+    "quality.rejection.code": ("拒收代码", "Code"),
+    "quality.dimension.completeness": ("完整性", "Completeness"),
+    "quality.dimension.validity": ("有效性", "Validity"),
+    "quality.dimension.timeliness": ("及时性", "Timeliness"),
+    "quality.dimension.consistency": ("一致性", "Consistency"),
+    "quality.dimension.linkage": ("关联性", "Linkage"),
+    "quality.figure.resident_id_rate": ("身份证号完整有效率", "Valid resident ID"),
+    "quality.figure.coded_diagnosis_rate": ("主要诊断编码率", "Coded primary diagnosis"),
+    "quality.figure.charges_rate": ("费用完整率", "Visits with charges"),
+    "quality.figure.patient_documents": ("患者文档数", "Patient documents"),
+    "quality.figure.findings_per_1000": ("每千份文档问题数", "Findings per 1,000 documents"),
+    "quality.figure.rejections_per_1000": ("每千条消息拒收数", "Rejections per 1,000 messages"),
+    "quality.figure.documents": ("文档数", "Documents"),
+    "quality.figure.within_24h_rate": ("24小时内到达率", "Within 24 h"),
+    "quality.figure.within_72h_rate": ("72小时内到达率", "Within 72 h"),
+    "quality.figure.median_lateness_hours": ("到达时长中位数", "Median hours to arrival"),
+    "quality.figure.visits_vs_reported": ("文档人次/月报人次", "Counted / reported visits"),
+    "quality.figure.visits": ("文档统计人次", "Visits counted"),
+    "quality.figure.institution_month.reported_visits": ("月报诊疗人次", "Visits reported"),
+    "quality.figure.visit_gap": ("人次差额（绝对值）", "Gap (absolute)"),
+    "quality.figure.linkage_rate": ("关联有效身份证号人员率", "Linked to a person with a valid ID"),
+    "quality.figure.findings": ("问题数", "Findings"),
+    "quality.figure.per_1000_documents": ("每千份文档", "Per 1,000 documents"),
+    "quality.figure.rejections": ("拒收数", "Rejections"),
+    "quality.figure.per_1000_messages": ("每千条消息", "Per 1,000 messages"),
+})
+
+
 def language(requested: str | None, cookie: str | None) -> str:
     """The page's language: the request's ``lang`` if known, else the cookie's, else Chinese."""
     for candidate in (requested, cookie):

@@ -45,6 +45,7 @@ NAVIGATION += [NavItem(page, f"/console/{page}", f"nav.{page}", _ANALYSTS)
                for page in ("diseases", "drugs", "referrals", "maternal")]
 NAVIGATION.append(NavItem("pivot", "/console/pivot", "nav.pivot", frozenset({Role.ANALYST, Role.INSTITUTION_ADMIN})))
 NAVIGATION.append(NavItem("monitor", "/console/monitor", "nav.monitor", frozenset({Role.OPERATOR, Role.INSTITUTION_ADMIN})))
+NAVIGATION.append(NavItem("quality", "/console/quality", "nav.quality", frozenset(Role)))  # analysts, operators
 NAVIGATION.append(NavItem("lineage", "/console/lineage", "nav.lineage"))
 START = "/console/hospital"
 # Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
