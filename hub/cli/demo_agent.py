@@ -20,7 +20,8 @@ from adapters import SAMPLES_DIR
 
 SAMPLES = SAMPLES_DIR / "hl7v2"
 GOOD = ("adt_a04_registration_gb18030.hl7", "adt_a03_outpatient_visit_mllp.hl7", "adt_a03_inpatient_discharge_lf.hl7",
-        "oru_r01_lab_results.hl7", "rde_o11_prescription.hl7", "rds_o13_dispense.hl7")
+        "oru_r01_lab_results.hl7", "rde_o11_prescription.hl7", "rds_o13_dispense.hl7",
+        "oru_r01_typed_birth_year.hl7")  # kept by the hub with a finding, which the agent then lists
 UNMAPPED = "bad_unknown_department.hl7"
 
 CONFIG = '''\
@@ -78,6 +79,7 @@ def run_agent_demo(*, data_dir: Path, hub_url: str, member: str = "CLINIC01") ->
     time.sleep(2.0)  # the hub normalizes, then queues its acknowledgements
     _agent(config, "replies")
     _agent(config, "status")
+    _agent(config, "findings")
     _agent(config, "quarantine", "list")
 
 
