@@ -28,6 +28,10 @@ _SPECS = [
     FindingSpec("record.patient.birth_date.implausible", "validity",
                 "the patient's birth date is in the future or more than 120 years before the document",
                 "患者出生日期晚于文档时间或早于文档时间120年以上"),
+    # identity without data loss (issue 23): hub/records/store.py, hub/mpi
+    FindingSpec("record.patient.id.invalid", "validity",
+                "the resident ID fails its check character or birth date: kept as invalid, never linked on",
+                "居民身份证号校验位或出生日期错误：作为无效标识保留，不用于确定性关联"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}
