@@ -32,6 +32,15 @@ _SPECS = [
     FindingSpec("record.patient.id.invalid", "validity",
                 "the resident ID fails its check character or birth date: kept as invalid, never linked on",
                 "居民身份证号校验位或出生日期错误：作为无效标识保留，不用于确定性关联"),
+    FindingSpec("record.patient.id.normalized", "validity",
+                "the identifier was typed with full-width characters, spaces or a lower-case check x: normalized",
+                "标识号含全角字符、空格或小写校验位x，已规范化"),
+    FindingSpec("record.patient.telecom.normalized", "validity",
+                "the phone number was typed with full-width characters or spaces: normalized",
+                "电话号码含全角字符或空格，已规范化"),
+    FindingSpec("record.code.normalized", "validity",
+                "the code was typed with full-width characters: normalized",
+                "编码含全角字符，已规范化"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}

@@ -31,6 +31,7 @@ from . import quality
 from . import sql as records_sql
 from .header import DocumentHeader, read_header
 from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
+from .normalize import normalize_document
 from .normalizers import Normalized, normalizer_for
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def prepare(message: Message) -> NormalizedMessage:
     """The pure phase for one message; raises ``RecordError``."""
     document = parse_admitted(message.document)
     findings: list[Finding] = []
+    normalize_document(document, message.document, findings)  # full-width digits, stray spaces: before the XSD
     _kind, reader = validated(document, findings)
     header, reader = read_header(document, reader)
     if header.institution != message.member:
