@@ -54,6 +54,19 @@ _SPECS = [
     FindingSpec("record.patient.division.unknown", "validity",
                 "the division code of the patient's address is not in the hub's GB/T 2260 division list",
                 "患者地址的行政区划代码不在平台的 GB/T 2260 区划代码表中"),
+    # identity without data loss (issue 23): hub/records/store.py, hub/mpi
+    FindingSpec("record.patient.id.invalid", "validity",
+                "the resident ID fails its check character or birth date: kept as invalid, never linked on",
+                "居民身份证号校验位或出生日期错误：作为无效标识保留，不用于确定性关联"),
+    FindingSpec("record.patient.id.normalized", "validity",
+                "the identifier was typed with full-width characters, spaces or a lower-case check x: normalized",
+                "标识号含全角字符、空格或小写校验位x，已规范化"),
+    FindingSpec("record.patient.telecom.normalized", "validity",
+                "the phone number was typed with full-width characters or spaces: normalized",
+                "电话号码含全角字符或空格，已规范化"),
+    FindingSpec("record.code.normalized", "validity",
+                "the code was typed with full-width characters: normalized",
+                "编码含全角字符，已规范化"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}

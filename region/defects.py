@@ -12,12 +12,15 @@ own visits (``ctx.planned``) and its own stream ``(seed, "defects", member, mont
   count a visit by its visit time, so it counts in its own month once loaded;
 - ``FlawedVisit``: a visit whose patient's birth date lies after the visit: a demographic defect the
   hub stores (it counts as a visit);
+- ``MistypedIdVisit``: a visit whose resident ID has a wrong check character: stored by the hub with
+  the finding ``record.patient.id.invalid`` (the ID kept as invalid, the patient matched on the rest);
 - ``InvalidDocument``: documents the hub rejects, each with its code (``DEFECTS``): never facts.
 
 Corrected, cancelled and late visits are disjoint sets, so a Cancellation or a version 2 never
 reaches the hub before the visit it names. Every event of this module says what the hub does with
 it (``expected``: "stored", "replaced", "cancellation" — the records store's ``Outcome`` words — or
-"rejected:<code>", its acknowledgement's code); ``MessageTruth`` writes them to ``truth/messages.csv``.
+"rejected:<code>", its acknowledgement's code) and, for one stored with a finding, its ``finding``;
+``MessageTruth`` writes them to ``truth/messages.csv``.
 Every rejection comes back in the processing acknowledgement (status rejected, code, field), never
 as a Fault: the gate does not read a document's content.
 """
@@ -45,7 +48,7 @@ CORRECTED_SHARE, CANCELLED_SHARE, LATE_SHARE = 0.01, 0.003, 0.02  # of a hospita
 INVALID_PER_MONTH = 2  # clinical or structural defects, per hospital-month
 DOCUMENT_ROOT = "2.16.156.10011.1.1"  # the document id root of the visits' template
 MESSAGE_COLUMNS = ("record_id", "kind", "version", "institution", "month", "send_month", "defect", "expected",
-                   "target")
+                   "target", "finding")
 
 
 def _month_end(when: datetime) -> datetime:
@@ -88,6 +91,21 @@ class FlawedVisit(Visit):
     def render(self, region: Region) -> etree._Element:
         document = render(self, region)
         document.find(f"{DOC}header/{DOC}patient/{DOC}birthDate").set("value", self.birth_date.isoformat())
+        return document
+
+
+@dataclass(frozen=True)
+class MistypedIdVisit(Visit):
+    """A visit whose resident ID was typed with a wrong check character: stored, the ID kept as invalid."""
+
+    version: ClassVar[int] = 1
+    defect: ClassVar[str] = "resident_id.check_digit"
+    expected: ClassVar[str] = "stored"
+    finding: ClassVar[str] = "record.patient.id.invalid"
+
+    def render(self, region: Region) -> etree._Element:
+        document = render(self, region)
+        _bad_check_digit(document, self)
         return document
 
 
@@ -146,11 +164,8 @@ DEFECTS: dict[str, tuple[str, str, Callable | None]] = {
     "visit_time.missing": ("OutpatientVisit", "record.schema.invalid", _drop_visit_time),
     "charge.negative": ("OutpatientVisit", "record.schema.invalid", _negative_charge),
     "cancel.unknown": ("Cancellation", "record.cancel.unknown", None),
-    # a demographic defect, yet rejected: the hub refuses a resident ID whose check character is wrong
-    # (hub/records/store.py _check_patient), so the visit is lost to the cubes (see docs/region.md)
-    "resident_id.check_digit": ("OutpatientVisit", "record.patient.invalid", _bad_check_digit),
 }
-CLINICAL_DEFECTS = tuple(name for name in DEFECTS if name != "resident_id.check_digit")
+CLINICAL_DEFECTS = tuple(DEFECTS)
 
 
 @dataclass(frozen=True)
@@ -266,9 +281,14 @@ def plan_defects(ctx: MonthContext) -> list:
     events.append(FlawedVisit(**{f.name: getattr(base, f.name) for f in dataclasses.fields(Visit)} | {
         "record_id": stem.format("DV", 1)}, birth_date=born))
     identified = [v for v in visits if v.patient.resident_id]
-    defects = rng.sample(CLINICAL_DEFECTS, INVALID_PER_MONTH) + (["resident_id.check_digit"] if identified else [])
+    defects = rng.sample(CLINICAL_DEFECTS, INVALID_PER_MONTH) + ([MistypedIdVisit.defect] if identified else [])
     for n, defect in enumerate(defects, start=1):
-        base = rng.choice(identified if defect == "resident_id.check_digit" else visits)
+        if defect == MistypedIdVisit.defect:  # a demographic defect: stored, flagged (a visit of its own)
+            base = rng.choice(identified)
+            events.append(MistypedIdVisit(**{f.name: getattr(base, f.name) for f in dataclasses.fields(Visit)} | {
+                "record_id": stem.format("IV", n)}))
+            continue
+        base = rng.choice(visits)
         events.append(InvalidDocument(stem.format("IV", n), base.institution, base.person_id, base, defect))
     return events
 
@@ -293,7 +313,7 @@ class MessageTruth:
         target = getattr(event, "cancels", None) or getattr(event, "replaces", None)
         self.rows.append((event.record_id, event.kind, getattr(event, "version", 1), event.institution, event.month,
                           send_month(event), defect or "late", getattr(event, "expected", "stored"),
-                          target.record_id if target is not None else ""))
+                          target.record_id if target is not None else "", getattr(event, "finding", "")))
 
     def files(self) -> dict[str, tuple[tuple[str, ...], Iterable[tuple]]]:
         return {"messages.csv": (MESSAGE_COLUMNS, sorted(self.rows))}
@@ -303,5 +323,5 @@ PLANNERS.append(plan_defects)
 TRUTHS.append(MessageTruth)
 
 __all__ = ["CORRECTED_SHARE", "CANCELLED_SHARE", "LATE_SHARE", "INVALID_PER_MONTH", "DEFECTS", "MESSAGE_COLUMNS",
-           "CorrectedVisit", "FlawedVisit", "VisitCancellation", "InvalidDocument", "plan_defects", "send_month",
+           "CorrectedVisit", "FlawedVisit", "MistypedIdVisit", "VisitCancellation", "InvalidDocument", "plan_defects", "send_month",
            "MessageTruth"]

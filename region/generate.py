@@ -33,7 +33,7 @@ from .truth import (
 from .events import TRUTHS, plan_all
 from .visits import Pools, Visit, member_months
 
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"  # 5: a mistyped resident ID is a stored visit (issue 23)
 YEAR = 2025
 SIZES = {"small": (3_000, 3), "full": (50_000, 12)}  # residents, months of care
 DEFAULT_END = {"small": (YEAR, 3), "full": (YEAR, 12)}  # the last month of care unless told otherwise

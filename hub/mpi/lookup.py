@@ -11,6 +11,7 @@ from .matching import normalize_phone
 from .models import Person, PersonIdentifier, PersonStatus
 from .names import name_pinyin, normalize_name
 from .resident_id import RESIDENT_ID_ROOT, normalize_resident_id
+from .traits import INVALID_RESIDENT_ID
 
 _MAX_HOPS = 100  # merge chains are short; a cycle would be a bug, not a reason to loop forever
 
@@ -45,8 +46,8 @@ def find_persons(session: Session, *, identifier: tuple[str, str] | None = None,
     if identifier is not None:
         root, value = identifier
         value = normalize_resident_id(value) if root == RESIDENT_ID_ROOT else value.strip()
-        holder = session.scalar(select(PersonIdentifier.person_id).where(
-            PersonIdentifier.root == root, PersonIdentifier.value == value))
+        holder = session.scalar(select(PersonIdentifier.person_id).where(  # an invalid ID kept is no identity
+            PersonIdentifier.root == root, PersonIdentifier.value == value, PersonIdentifier.kind != INVALID_RESIDENT_ID))
         return [] if holder is None else [get_person(session, holder)]
     query = select(Person).where(Person.status == PersonStatus.ACTIVE.value)
     criteria = 0

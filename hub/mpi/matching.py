@@ -21,6 +21,12 @@ from .names import NameAgreement, compare_names
 
 AUTO_LINK_THRESHOLD = 19.0
 REVIEW_THRESHOLD = 11.0
+# The probe's resident ID fails its check and is one typo (a digit, or two adjacent swapped) away from
+# the ID the candidate holds: strong evidence, counted only when the names agree (exact, homophone or
+# same given name), so a twin's or sibling's near-identical ID never carries them over the threshold.
+# Measured on the synthetic population (bench/mpi.py, docs/mpi.md): no wrong link at this weight.
+ID_NEAR_MISS = 6.0
+_NAMES_AGREE = frozenset({NameAgreement.EXACT, NameAgreement.HOMOPHONE, NameAgreement.GIVEN_SAME})
 
 NAME_WEIGHTS = {
     NameAgreement.EXACT: 10.0, NameAgreement.HOMOPHONE: 9.0, NameAgreement.GIVEN_SAME: 5.0, NameAgreement.ONE_CHAR: -8.0,
@@ -132,6 +138,21 @@ def rank(probe: Demographics, records: list[tuple[int, Demographics]],
     return candidates
 
 
+def with_near_misses(probe: Demographics, candidates: list[Candidate],
+                     near: dict[int, Demographics]) -> list[Candidate]:
+    """``candidates`` with the persons whose valid resident ID the probe's invalid one nearly is
+    (``near``: person id → golden demographics): those found by blocking gain ``ID_NEAR_MISS`` when
+    the names agree; the others join, scored on their golden record, on the same terms."""
+    if not near:
+        return candidates
+    ranked = {c.person_id: c for c in candidates}
+    for person_id, other in near.items():
+        candidate = ranked.get(person_id) or Candidate(person_id, score(probe, other), False)
+        agree = compare_names(probe.name, probe.pinyin, other.name, other.pinyin) in _NAMES_AGREE
+        ranked[person_id] = Candidate(person_id, candidate.score + (ID_NEAR_MISS if agree else 0.0), candidate.barred)
+    return sorted(ranked.values(), key=lambda c: (-c.score, c.person_id))
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What to do with a probe: link to ``person_id`` (auto), or new person + reviews."""
@@ -157,5 +178,5 @@ def decide(candidates: list[Candidate], *, auto: float = AUTO_LINK_THRESHOLD,
     return Verdict(None, best, tuple(plausible[:max_reviews]))
 
 
-__all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "Demographics", "Candidate", "Verdict", "normalize_phone",
+__all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "ID_NEAR_MISS", "with_near_misses", "Demographics", "Candidate", "Verdict", "normalize_phone",
            "normalize_address", "compare_birth_dates", "score", "rank", "decide"]

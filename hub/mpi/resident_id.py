@@ -56,6 +56,10 @@ def is_valid_resident_id(value: str) -> bool:
 
 @lru_cache(maxsize=65536)  # a person's ID arrives with each of their documents
 def _is_valid(value: str) -> bool:
+    return _check(value)
+
+
+def _check(value: str) -> bool:
     if len(value) != 18 or not value[:17].isdigit() or value[17] not in "0123456789X":
         return False
     if value[:2] not in _PROVINCES:
@@ -65,10 +69,34 @@ def _is_valid(value: str) -> bool:
     return check_character(value[:17]) == value[17]
 
 
+_INVERSE = {w: pow(w, -1, 11) for w in set(_WEIGHTS)}
+
+
+def near_misses(value: str) -> tuple[str, ...]:
+    """The valid resident IDs one character (substitution) or one adjacent transposition away from
+    ``value``: the IDs a clerk may have meant when typing an invalid one (MOD 11-2 catches exactly
+    these two slips). A substitution has at most one repair per position, so this is ~35 checks."""
+    value = normalize_resident_id(value)
+    if len(value) != 18 or not value[:17].isdigit() or value[17] not in _CHECK:
+        return ()
+    found: set[str] = set()
+    wanted = _CHECK.index(value[17])
+    total = sum(int(c) * w for c, w in zip(value, _WEIGHTS))
+    for position, weight in enumerate(_WEIGHTS):  # the one digit here that makes the check right
+        digit = (wanted - total + weight * int(value[position])) * _INVERSE[weight] % 11
+        if digit < 10 and str(digit) != value[position]:
+            found.add(value[:position] + str(digit) + value[position + 1:])
+    found.add(value[:17] + check_character(value[:17]))  # the check character itself mistyped
+    for position in range(17):
+        found.add(value[:position] + value[position + 1] + value[position] + value[position + 2:])
+    found.discard(value)
+    return tuple(sorted(candidate for candidate in found if _check(candidate)))
+
+
 def make_resident_id(first17: str) -> str:
     """Complete 17 digits with their check character (used by the synthetic population)."""
     return first17 + check_character(first17)
 
 
 __all__ = ["RESIDENT_ID_ROOT", "normalize_resident_id", "check_character", "birth_date_of", "sex_of",
-           "is_valid_resident_id", "make_resident_id"]
+           "is_valid_resident_id", "make_resident_id", "near_misses"]

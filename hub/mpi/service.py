@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from ..store.rawsql import RawSql
 from . import sql as index_sql
-from .matching import Demographics, decide, rank
+from .matching import Demographics, decide, rank, with_near_misses
 from .models import LinkDecision, PersonStatus, ReviewStatus
 from .sql import DEMOGRAPHIC
-from .traits import RESIDENT_ID, PatientTraits, Probe, Resolution, probe_of
+from .resident_id import RESIDENT_ID_ROOT, near_misses
+from .traits import INVALID_RESIDENT_ID, RESIDENT_ID, PatientTraits, Probe, Resolution, probe_of
 
 _IDENTIFIER, _AUTO, _REVIEW, _NEW, _EXISTING = (LinkDecision.IDENTIFIER.value, LinkDecision.AUTO.value,
                                                LinkDecision.REVIEW.value, LinkDecision.NEW.value, "existing")
@@ -74,6 +75,8 @@ class Resolver:
             keys.setdefault(institution, []).append(probe.local_key)
             for _kind, root, value in probe.global_ids:
                 roots.setdefault(root, []).append(value)
+            for value in probe.invalid_ids:  # who holds it already, and who holds the IDs it nearly is
+                roots.setdefault(RESIDENT_ID_ROOT, []).extend((value, *near_misses(value)))
         person_ids: set[int] = set()
         pairs = sorted({(institution, key) for institution, keys_ in keys.items() for key in keys_})
         for key, record in index_sql.patient_records(self.sql, pairs):
@@ -140,6 +143,11 @@ class Resolver:
                 self.identifiers[(root, value)] = person_id
             elif self.current(holder) != person_id and not self._review_open(record_id, self.current(holder)):
                 self._open_review(record_id, self.current(holder), None)
+        for value in probe.invalid_ids:  # kept as typed (normalized), for the record; never linked on
+            if (RESIDENT_ID_ROOT, value) not in self.identifiers:
+                index_sql.insert_identifier(self.sql, person_id=person_id, kind=INVALID_RESIDENT_ID,
+                                            root=RESIDENT_ID_ROOT, value=value)
+                self.identifiers[(RESIDENT_ID_ROOT, value)] = person_id
 
     def _open_review(self, record_id: int, candidate_id: int, score: float | None) -> None:
         index_sql.insert_review(self.sql, record_id=record_id, candidate_id=candidate_id, score=score, status=_OPEN,
@@ -190,7 +198,7 @@ class Resolver:
             index_sql.update_patient_record(self.sql, record_id, latest, self.now)
             known.demographics = latest
         self._fill_golden(person_id, d)
-        if probe.global_ids:
+        if probe.global_ids or probe.invalid_ids:
             self._attach_identifiers(probe, person_id, record_id)
         return Resolution(person_id, record_id, _EXISTING, None)
 
@@ -213,10 +221,22 @@ class Resolver:
         birth_dates = [d.birth_date] + [s for s in (_swapped(d.birth_date),) if s] if d.birth_date else []
         records = [(record.person_id, record.demographics)
                    for record in index_sql.blocking_candidates(self.sql, d, birth_dates)]
+        near = self._near_misses(probe)
         if not records:
-            return []
+            return with_near_misses(d, [], near)
         held = self._resident_ids([p for p, _ in records]) if d.resident_id else {}
-        return rank(d, records, held)
+        return with_near_misses(d, rank(d, records, held), near)
+
+    def _near_misses(self, probe: Probe) -> dict[int, Demographics]:
+        """Persons holding a valid resident ID one typo away from the probe's invalid one: their golden record."""
+        near: dict[int, Demographics] = {}
+        for value in probe.invalid_ids:
+            for candidate in near_misses(value):
+                holder = self.identifiers.get((RESIDENT_ID_ROOT, candidate))
+                if holder is not None:
+                    person_id = self.current(holder)
+                    near[person_id] = Demographics(*self.persons[person_id].values)
+        return near
 
 
 def resolve_many(session: Session, *, items: list[tuple[str, PatientTraits]], now: datetime) -> list[Resolution]:

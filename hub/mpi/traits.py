@@ -12,6 +12,9 @@ from .names import name_pinyin, normalize_name
 from .resident_id import RESIDENT_ID_ROOT, is_valid_resident_id, normalize_resident_id
 
 RESIDENT_ID = "resident_id"
+# A resident ID failing its check (GB 11643) is kept, under this kind, beside the person it resolved
+# to (mpi_identifier): never a deterministic link, never returned by an identifier lookup.
+INVALID_RESIDENT_ID = "resident_id.invalid"
 HEALTH_RECORD_NO = "health_record_no"
 HEALTH_CARD_NO = "health_card_no"
 OUTPATIENT_NO = "outpatient_no"
@@ -51,18 +54,19 @@ class Probe(NamedTuple):
     demographics: Demographics
     local_key: str
     global_ids: tuple[tuple[str, str, str], ...]  # (kind, root, value), resident ID first
+    invalid_ids: tuple[str, ...] = ()  # resident IDs failing their check, normalized: kept, never trusted
 
 
 def _field(root: str) -> str:
     return f"/*/header/patient/id[@root='{root}']"
 
 
-def local_key(traits: PatientTraits, demographics: Demographics, global_ids) -> str:
+def local_key(traits: PatientTraits, demographics: Demographics, global_ids, invalid_ids=()) -> str:
     """The institution's key for its patient.
 
     The first of the document's own numbers by kind (health-record, outpatient, inpatient,
     health-card number), as ``kind:root^value``; else the resident ID (``resident_id:value``);
-    else a digest of name, sex and birth date (``demographics:sha256``).
+    else an invalid resident ID as typed (``resident_id.invalid:value``); else a digest of name, sex and birth date (``demographics:sha256``).
     """
     by_kind = {}
     for kind, root, value in traits.identifiers:
@@ -80,8 +84,13 @@ def local_key(traits: PatientTraits, demographics: Demographics, global_ids) -> 
 
 
 def probe_of(traits: PatientTraits) -> Probe:
-    """Check and normalize a document's patient; ``RecordError`` if it cannot be used at all."""
+    """Check and normalize a document's patient; ``RecordError`` if it cannot be used at all.
+
+    A resident ID failing its check is kept in ``invalid_ids`` (the record is matched on the other
+    traits); only a patient with no identifier at all and no name with a birth date is refused.
+    """
     global_ids: list[tuple[str, str, str]] = []
+    invalid_ids: list[str] = []
     resident_id = None
     usable_ids = 0
     for kind, root, value in traits.identifiers:
@@ -90,9 +99,10 @@ def probe_of(traits: PatientTraits) -> Probe:
             continue
         usable_ids += 1
         if kind == RESIDENT_ID:
-            if not is_valid_resident_id(value):
-                raise RecordError("record.patient.invalid", "resident ID fails its check", field=_field(root))
             value = normalize_resident_id(value)
+            if not is_valid_resident_id(value):
+                invalid_ids.append(value[:64])
+                continue
             if resident_id is not None and resident_id != value:
                 raise RecordError("record.patient.invalid", "two different resident IDs", field=_field(root))
             if resident_id is None:
@@ -112,8 +122,10 @@ def probe_of(traits: PatientTraits) -> Probe:
         phone=normalize_phone(traits.phone), division=division[:6] if division else None,
         address=(normalize_address(traits.address) or "")[:200] or None,
         resident_id=resident_id)
-    return Probe(demographics, local_key(traits, demographics, global_ids), tuple(dict.fromkeys(global_ids)))
+    invalid = tuple(dict.fromkeys(invalid_ids))
+    return Probe(demographics, local_key(traits, demographics, global_ids, invalid), tuple(dict.fromkeys(global_ids)),
+                 invalid)
 
 
 __all__ = ["PatientTraits", "Resolution", "Probe", "probe_of", "local_key", "GLOBAL_KINDS", "IDENTIFIER_KINDS",
-           "RESIDENT_ID", "HEALTH_RECORD_NO", "HEALTH_CARD_NO", "OUTPATIENT_NO", "INPATIENT_NO"]
+           "RESIDENT_ID", "INVALID_RESIDENT_ID", "HEALTH_RECORD_NO", "HEALTH_CARD_NO", "OUTPATIENT_NO", "INPATIENT_NO"]

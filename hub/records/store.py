@@ -31,6 +31,7 @@ from . import quality
 from . import sql as records_sql
 from .header import DocumentHeader, read_header
 from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
+from .normalize import normalize_document
 from .normalizers import Normalized, normalizer_for
 
 log = logging.getLogger(__name__)
@@ -73,28 +74,31 @@ def prepare(message: Message) -> NormalizedMessage:
     """The pure phase for one message; raises ``RecordError``."""
     document = parse_admitted(message.document)
     findings: list[Finding] = []
+    normalize_document(document, message.document, findings)  # full-width digits, stray spaces: before the XSD
     _kind, reader = validated(document, findings)
     header, reader = read_header(document, reader)
     if header.institution != message.member:
         raise RecordError("record.author.mismatch", "author institution differs from the member",
                           field=f"/{header.type_name}/header/author/institution/@code")
     if header.patient is not None:
-        _check_patient(header)
+        findings.extend(_check_patient(header))
     normalized = normalizer_for(header.type_name, header.schema_version)(document, header, reader)
     findings.extend(quality.findings_of(header, normalized))
     normalized.rows.extend(quality.finding_rows(findings))
     return NormalizedMessage(message, header, normalized, findings=findings)
 
 
-def _check_patient(header: DocumentHeader) -> None:
+def _check_patient(header: DocumentHeader) -> list[Finding]:
+    """A resident ID failing its check digit or birth date is kept as an invalid identifier (a finding:
+    the MPI never links on it, it matches the rest); only a patient with no identity at all is refused."""
     patient = header.patient
-    for kind, root, value in patient.identifiers:
-        if kind == "resident_id" and not mpi.is_valid_resident_id(value):
-            raise RecordError("record.patient.invalid", "resident ID fails its check digit or birth date",
-                              field=f"/{header.type_name}/header/patient/id[@root='{root}']/@extension")
+    findings = [Finding("record.patient.id.invalid", f"/{header.type_name}/header/patient/id[@root='{root}']/@extension")
+                for kind, root, value in patient.identifiers
+                if kind == "resident_id" and not mpi.is_valid_resident_id(value)]
     if not patient.identifiers and not (patient.name and patient.birth_date):
         raise RecordError("record.patient.invalid", "no identifier and not enough demographics",
                           field=f"/{header.type_name}/header/patient")
+    return findings
 
 
 def prepare_all(messages: list[Message]) -> dict[int, NormalizedMessage | HubError]:

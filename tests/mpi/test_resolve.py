@@ -28,15 +28,15 @@ def count(sessions, model):
         return session.scalar(select(func.count()).select_from(model))
 
 
-def test_bad_check_digit_is_refused_with_field_and_no_personal_data(sessions):
+def test_bad_check_digit_is_kept_as_invalid_and_the_record_matched_on_the_rest(sessions):
     bad = ZHANG_ID[:-1] + "5"
-    with pytest.raises(RecordError) as caught:
-        resolve(sessions, "syn001", traits(rid(bad, root="2.16.156.10011.1.3"), name="张伟", born="1985-03-12"))
-    error = caught.value
-    assert error.code == "record.patient.invalid"
-    assert error.field == "/*/header/patient/id[@root='2.16.156.10011.1.3']"
-    assert bad not in str(error) and "张伟" not in str(error)
-    assert count(sessions, Person) == 0
+    resolved = resolve(sessions, "syn001", traits(rid(bad, root="2.16.156.10011.1.3"), name="张伟", born="1985-03-12"))
+    assert resolved.decision == "new" and count(sessions, Person) == 1
+    with sessions() as session:
+        held = session.execute(select(PersonIdentifier.kind, PersonIdentifier.value)).all()
+        record = session.get(PatientRecord, resolved.patient_record_id)
+        assert mpi.find_persons(session, identifier=(mpi.RESIDENT_ID_ROOT, bad)) == []  # never shown as valid
+    assert held == [("resident_id.invalid", bad)] and record.resident_id is None
 
 
 def test_no_identifier_needs_name_and_birth_date(sessions):

@@ -129,7 +129,7 @@ def test_author_must_be_the_sender(store):
 
 
 def test_bad_documents_are_rejected_and_nothing_half_written(store):
-    bad_id = document("OutpatientVisit", document_id="OV-BAD-ID", patient={"resident_id": "110101199003071234", "name": "合成甲"})
+    bad_id = document("OutpatientVisit", document_id="OV-BAD-ID", patient={"name": "合成甲"})  # no identity at all
     invalid = document("OutpatientVisit", document_id="OV-INVALID")
     invalid.find(q("body")).remove(invalid.find(q("body/visitTime")))
     good = document("OutpatientVisit", document_id="OV-GOOD")

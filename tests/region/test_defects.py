@@ -83,11 +83,12 @@ def test_the_truth_lists_every_message_that_is_not_a_plain_original(region_dir):
     rows = _messages(region_dir)
     assert {row["institution"] for row in rows} == set(HOSPITALS)  # the clinics send no defects
     by_defect = Counter(row["defect"] for row in rows)
-    assert set(by_defect) == {"correction", "cancellation", "late", "birth_date.after_visit", *DEFECTS}
+    assert set(by_defect) == {"correction", "cancellation", "late", "birth_date.after_visit",
+                              "resident_id.check_digit", *DEFECTS}
     hospital_months = {(row["institution"], row["month"]) for row in rows}
     assert len(hospital_months) == 6
     invalid = Counter((row["institution"], row["month"]) for row in rows if row["expected"].startswith("rejected"))
-    assert set(invalid.values()) == {3}  # two clinical or structural defects and a bad check digit, each month
+    assert set(invalid.values()) == {2}  # two clinical or structural defects each month
     for row in rows:
         if row["defect"] == "late":
             assert (row["kind"], row["version"], row["expected"]) == ("OutpatientVisit", "1", "stored")
@@ -98,6 +99,8 @@ def test_the_truth_lists_every_message_that_is_not_a_plain_original(region_dir):
             assert (row["version"], row["expected"], row["target"]) == ("2", "replaced", row["record_id"])
         if row["defect"] in DEFECTS:
             assert row["expected"] == f"rejected:{DEFECTS[row['defect']][1]}"
+        if row["defect"] == "resident_id.check_digit":  # a demographic defect: stored, flagged
+            assert (row["expected"], row["finding"]) == ("stored", "record.patient.id.invalid")
     concerned = [row["target"] for row in rows if row["target"]] + [row["record_id"] for row in rows
                                                                    if row["defect"] == "late"]
     assert len(concerned) == len(set(concerned))  # corrected, cancelled and late visits are apart
@@ -153,10 +156,10 @@ def test_every_invalid_document_fails_the_real_validator_or_is_valid_for_the_pro
             with pytest.raises(RecordError) as refused:
                 validate(document)
             assert refused.value.code == code
-        else:  # only the processor can tell (the store, the check digit): the test below sends them
+        else:  # only the processor can tell (the store): the test below sends them
             assert validate(document).type_name == kind
         found[event.defect] += 1
-    assert set(found) == set(DEFECTS) and set(CLINICAL_DEFECTS) < set(found)
+    assert set(found) == set(DEFECTS) == set(CLINICAL_DEFECTS)
 
 
 @pytest.fixture
@@ -209,7 +212,7 @@ def test_the_processor_etl_and_cube_end_as_the_truth_says(region_dir, store, chd
             if outcome != "stored":  # replaced, cancellation: the store audits what it did
                 assert (f"record.{outcome}", message_id) in audited
         checked[outcome.partition(":")[0]] += 1
-    assert checked["rejected"] == 6 and checked["replaced"] >= 4 and checked["cancellation"] == 2
+    assert checked["rejected"] == 4 and checked["replaced"] >= 4 and checked["cancellation"] == 2
     facts = chdb_olap.query_df(EXACT_FACTS.format(
         columns="institution_code, toString(toStartOfMonth(date)) AS month, count() AS visits, "
                 "sum(total_fen) AS total_fen, sum(drug_fen) AS drug_fen", table="fact_outpatient_visit",
@@ -270,12 +273,9 @@ def test_a_live_hub_accepts_every_message_and_rejects_the_invalid_ones_in_their_
     wanted = [getattr(e, "expected", "stored") for e in chosen]
     assert ends == [("rejected", w.removeprefix("rejected:")) if w.startswith("rejected") else ("processed", "")
                     for w in wanted]
-    assert sum(status == "rejected" for status, _ in ends) == 3
+    assert sum(status == "rejected" for status, _ in ends) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="finding: the hub rejects a visit whose resident ID has a bad check "
-                   "character (record.patient.invalid, hub/records/store.py _check_patient), against the rule "
-                   "'a clinical fact is never lost for a demographic defect: keep it, flag it, tell the sender'")
 def test_a_visit_with_a_bad_resident_id_check_character_is_kept(store):
     generated = Generated.build(seed=11, size="small")
     events = plan(generated.region, generated.pools(), generated.region.institution("RH02"), seed=11, year=2025,
@@ -284,3 +284,8 @@ def test_a_visit_with_a_bad_resident_id_check_character_is_kept(store):
     [row_id] = store.deliver(flawed.render(generated.region), member="RH02")
     store.process()
     assert store.outcome(row_id)[0] == "processed"
+    from hub.records.models import RecordFinding
+
+    with store.sessions() as session:
+        assert [(f.code, f.field) for f in session.scalars(select(RecordFinding))] == [
+            ("record.patient.id.invalid", "/OutpatientVisit/header/patient/id[@root='2.16.156.10011.1.3']/@extension")]

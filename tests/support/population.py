@@ -11,6 +11,12 @@ one-field birth-date typos, missing sex, phone and address, and moves (a new add
 phone from some record on). Households share a phone and an address; twins share the birth date,
 household and surname and differ in one given-name character.
 
+``FIELD_RATES`` adds what clinics type at the front desk (issue 23; zero in the defaults, which keep
+their random stream): a resident ID with one digit mistyped or two adjacent digits swapped (its check
+fails), typed in full-width digits (``３５０５…``) or with a lower-case check ``x``, a phone in
+full-width digits with spaces, and now and then a patient with no identifier and no birth date (the
+only records the hub refuses).
+
     population = generate(persons=1000, seed=7)
     for record in population.records: ...   # in arrival order; record.truth is the person
 """
@@ -55,6 +61,15 @@ class ErrorRates:
     twins: float = 0.02         # share of households with twins
     records_min: int = 3
     records_max: int = 5
+    resident_id_typo: float = 0.0        # one digit substituted (4 in 5) or two adjacent swapped
+    resident_id_full_width: float = 0.0  # ３５０５…: an input method left in full-width mode
+    resident_id_lower_x: float = 0.0     # of the IDs whose check character is X
+    phone_full_width: float = 0.0        # full-width digits and spaces
+    no_identity: float = 0.0             # no identifier and no birth date: refused by the hub
+
+
+FIELD_RATES = ErrorRates(resident_id_typo=0.05, resident_id_full_width=0.05, resident_id_lower_x=0.5,
+                         phone_full_width=0.03, no_identity=0.003)
 
 
 @dataclass
@@ -86,6 +101,11 @@ class Population:
     seed: int
     mark: str = SYNTHETIC_MARK
     stats: dict = field(default_factory=dict)
+
+
+def _wide(text: str) -> str:
+    """Full-width forms of ASCII digits and letters (spaces become ideographic spaces)."""
+    return "".join("\u3000" if c == " " else chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 def _pinyin(ch: str) -> str:
@@ -192,13 +212,32 @@ class _Generator:
                 born = self._one_field(born)
             identifiers = [("outpatient_no", f"{OUTPATIENT_ROOT}.{institution}", local[institution])]
             if r.random() >= rates.resident_id_missing:
-                identifiers.insert(0, ("resident_id", RESIDENT_ROOT, person.resident_id))
+                identifiers.insert(0, ("resident_id", RESIDENT_ROOT, self.typed_id(person.resident_id)))
             traits = PatientTraits(
                 tuple(identifiers), name=name, sex=None if r.random() < rates.sex_missing else person.sex,
                 birth_date=born, phone=None if r.random() < rates.phone_missing else phone, division=division,
                 address=None if r.random() < rates.address_missing else address)
+            if rates.phone_full_width and traits.phone and r.random() < rates.phone_full_width:
+                traits = traits._replace(phone=_wide(f"{traits.phone[:3]} {traits.phone[3:7]} {traits.phone[7:]}"))
+            if rates.no_identity and r.random() < rates.no_identity:
+                traits = traits._replace(identifiers=(), birth_date=None)
             out.append(SyntheticRecord(person.truth, institution, traits, day))
         return out
+
+    def typed_id(self, value: str) -> str:
+        """The resident ID as typed: right, or (``FIELD_RATES``) mistyped, full-width, lower-case x."""
+        r, rates = self.random, self.rates
+        if rates.resident_id_typo and r.random() < rates.resident_id_typo:
+            position = r.randrange(17)
+            if r.random() < 0.8:
+                value = value[:position] + r.choice([d for d in "0123456789" if d != value[position]]) + value[position + 1:]
+            elif value[position] != value[position + 1]:
+                value = value[:position] + value[position + 1] + value[position] + value[position + 2:]
+        if rates.resident_id_lower_x and value.endswith("X") and r.random() < rates.resident_id_lower_x:
+            value = value[:-1] + "x"
+        if rates.resident_id_full_width and r.random() < rates.resident_id_full_width:
+            value = _wide(value)
+        return value
 
     def _one_field(self, born: date) -> date:
         for _ in range(10):
@@ -225,4 +264,4 @@ def generate(persons: int = 20_000, *, seed: int = 20240611, rates: ErrorRates =
                                                     "households": generator.households})
 
 
-__all__ = ["SYNTHETIC_MARK", "ErrorRates", "SyntheticPerson", "SyntheticRecord", "Population", "generate"]
+__all__ = ["SYNTHETIC_MARK", "ErrorRates", "FIELD_RATES", "SyntheticPerson", "SyntheticRecord", "Population", "generate"]
