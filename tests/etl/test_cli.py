@@ -39,13 +39,13 @@ def test_operator_commands(tmp_path):
     assert first.returncode == 0 and "no ETL run yet" in first.stdout
     run = hie("etl", "run", "--data-dir", data)
     assert run.returncode == 0, run.stderr[-1500:]
-    assert "fact_lab_test" in run.stdout and "run 1: read 7, written 7, rejected 0" in run.stdout
+    assert "fact_lab_test" in run.stdout and "run 1: read 9, written 9, rejected 0" in run.stdout  # 7 facts + 2 documents' quality rows
     status = json.loads(hie("etl", "status", "--data-dir", data, "--json").stdout)
     assert status["runs"][0]["status"] == "finished" and set(status["watermarks"]) == {"documents", "messages", "merges"}
     reconciled = hie("etl", "reconcile", "--data-dir", data)
     assert reconciled.returncode == 0 and "0 differ" in reconciled.stdout
     backfill = hie("etl", "backfill", "--data-dir", data, "--from", "2026-11-01", "--to", "2026-11-30")
-    assert backfill.returncode == 0 and "run 2: read 5, written 5" in backfill.stdout  # the visit + 4 lab results
+    assert backfill.returncode == 0 and "run 2: read 7, written 7" in backfill.stdout  # the visit, 4 lab results, 2 quality rows
     assert hie("etl", "backfill", "--data-dir", data, "--from", "2026-11-30", "--to", "2026-11-01").returncode == 2
     traced = hie("lineage", "record_encounter:1", "--data-dir", data)
     assert traced.returncode == 0 and json.loads(traced.stdout)["document"]["document_id"] == "V-1"

@@ -42,7 +42,7 @@ def test_etl_commands_work_through_a_running_owner(tmp_path):
         reached.close()
         run = CliRunner().invoke(main, ["etl", "run", "--data-dir", str(tmp_path)])
         assert run.exit_code == 0, run.output
-        assert "working through it" in run.output and "read 2, written 2, rejected 0" in run.output
+        assert "working through it" in run.output and "read 3, written 3, rejected 0" in run.output  # with the document's quality row
         reconcile = CliRunner().invoke(main, ["etl", "reconcile", "--data-dir", str(tmp_path)])
         assert reconcile.exit_code == 0, reconcile.output
         assert "0 differ" in reconcile.output

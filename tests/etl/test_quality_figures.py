@@ -170,7 +170,7 @@ def test_findings_by_code_and_dimension(etl, known):
     assert {code for _, code in found} == {BIRTH_DATE, INVALID_RESIDENT_ID}
     documents = _ask(etl, "data_quality", measures=("documents",), days=6)[0]["documents"]
     assert found[("validity", BIRTH_DATE)]["findings"] == N
-    assert found[("", INVALID_RESIDENT_ID)]["findings"] == N  # its code is registered beside this work
+    assert found[("validity", INVALID_RESIDENT_ID)]["findings"] == N
     assert found[("validity", BIRTH_DATE)]["per_1000_documents"] == pytest.approx(N * 1000 / documents)
 
 
