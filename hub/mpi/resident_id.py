@@ -93,22 +93,10 @@ def near_misses(value: str) -> tuple[str, ...]:
     return tuple(sorted(candidate for candidate in found if _check(candidate)))
 
 
-def contradicted_traits(value: str, *, birth_date: str | None, sex: str | None) -> tuple[str, ...]:
-    """The record's traits that a valid resident ID's own digits contradict: 'birth_date' (ISO text
-    'YYYY-MM-DD') and/or 'sex' (only a known '1' / '2' counts); missing traits contradict nothing."""
-    found = []
-    born = birth_date_of(value)
-    if birth_date and born is not None and born.isoformat() != birth_date:
-        found.append("birth_date")
-    if sex in ("1", "2") and sex != sex_of(value):
-        found.append("sex")
-    return tuple(found)
-
-
 def make_resident_id(first17: str) -> str:
     """Complete 17 digits with their check character (used by the synthetic population)."""
     return first17 + check_character(first17)
 
 
 __all__ = ["RESIDENT_ID_ROOT", "normalize_resident_id", "check_character", "birth_date_of", "sex_of",
-           "is_valid_resident_id", "make_resident_id", "near_misses", "contradicted_traits"]
+           "is_valid_resident_id", "make_resident_id", "near_misses"]
