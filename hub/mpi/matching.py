@@ -5,7 +5,8 @@ same person show the outcome, u the chance for two different people. The sum is 
 The weights below are set by hand from those odds and checked against the synthetic population
 (``bench/mpi.py``; ``docs/mpi.md`` has the measured precision and recall).
 
-Guards that no score can override: two different resident IDs never auto-link; and a name that
+Guards that no score can override: two different resident IDs never auto-link, nor a person holding
+an ID that the probe's invalid one cannot be a slip of (``rank(meant=…)``); and a name that
 differs in one sounded character (a twin's or sibling's name, or a non-homophone typo) scores so
 low that birth date, address and phone together cannot lift it to the auto-link threshold.
 """
