@@ -201,5 +201,6 @@ def decide(candidates: list[Candidate], *, auto: float = AUTO_LINK_THRESHOLD,
     return Verdict(None, best, tuple(plausible[:max_reviews]))
 
 
-__all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "ID_NEAR_MISS", "with_near_misses", "Demographics", "Candidate", "Verdict", "normalize_phone",
-           "normalize_address", "compare_birth_dates", "score", "rank", "decide", "names_agree", "contradicts_its_id"]
+__all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "ID_NEAR_MISS", "with_near_misses", "Demographics", "Candidate",
+           "Verdict", "normalize_phone", "normalize_address", "compare_birth_dates", "score", "rank", "decide",
+           "names_agree", "contradicts_its_id"]

@@ -48,7 +48,7 @@ def test_a_twins_mistyped_id_does_not_link_the_other_twin(sessions):
     elder = resolve(sessions, "syn001", traits(rid(TWIN_A), opd("A1"), **ZHANG, **HOME))
     younger = resolve(sessions, "syn001", traits(rid(TWIN_B_TYPO), opd("A2"), name="张玮", sex="1", born="1985-03-12",
                                                  **HOME))
-    assert younger.person_id != elder.person_id, f"the younger twin's record is on the elder's person ({younger.decision})"
+    assert younger.person_id != elder.person_id, f"the younger twin's record is on the elder's ({younger.decision})"
     assert younger.decision == "review"
 
 
@@ -57,7 +57,8 @@ def test_a_valid_id_of_someone_else_does_not_link_a_contradicting_record(session
     (whose own digits say male, born 1985-03-12): not linked on the ID; a new person and one review item
     against the ID's holder, who keeps the ID alone."""
     zhang = resolve(sessions, "syn001", traits(rid(ZHANG_ID), opd("A1"), **ZHANG))
-    li = resolve(sessions, "syn002", traits(rid(ZHANG_ID), opd("B1", "syn002"), name="李娜", sex="2", born="1990-07-08"))
+    li = resolve(sessions, "syn002", traits(rid(ZHANG_ID), opd("B1", "syn002"), name="李娜", sex="2",
+                                            born="1990-07-08"))
     assert li.person_id != zhang.person_id, f"linked on the ID alone ({li.decision})"
     assert li.decision == "review"
     with sessions() as session:
