@@ -5,7 +5,8 @@ same person show the outcome, u the chance for two different people. The sum is 
 The weights below are set by hand from those odds and checked against the synthetic population
 (``bench/mpi.py``; ``docs/mpi.md`` has the measured precision and recall).
 
-Guards that no score can override: two different resident IDs never auto-link; and a name that
+Guards that no score can override: two different resident IDs never auto-link, nor a person holding
+an ID that the probe's invalid one cannot be a slip of (``rank(meant=…)``); and a name that
 differs in one sounded character (a twin's or sibling's name, or a non-homophone typo) scores so
 low that birth date, address and phone together cannot lift it to the auto-link threshold.
 """
@@ -18,6 +19,7 @@ from typing import NamedTuple
 import jellyfish
 
 from .names import NameAgreement, compare_names
+from .resident_id import birth_date_of, sex_of
 
 AUTO_LINK_THRESHOLD = 19.0
 REVIEW_THRESHOLD = 11.0
@@ -108,6 +110,24 @@ def score(probe: Demographics, other: Demographics) -> float:
     return total
 
 
+def names_agree(probe: Demographics, other: Demographics) -> bool:
+    """Exact, homophone or same given name (a twin's one-character difference does not agree)."""
+    return compare_names(probe.name, probe.pinyin, other.name, other.pinyin) in _NAMES_AGREE
+
+
+def contradicts_its_id(probe: Demographics) -> bool:
+    """The probe's valid resident ID says another person: its birth-date digits differ from the record's
+    beyond one slip (not one field, not day/month swapped) or its sex digit differs from the record's sex.
+    One typo in ten of an ID gives another valid ID (MOD 11-2 catches only the others)."""
+    value = probe.resident_id
+    if not value:
+        return False
+    born = birth_date_of(value)
+    if born is not None and compare_birth_dates(born.isoformat(), probe.birth_date) == BIRTH_DIFFERENT:
+        return True
+    return probe.sex in _KNOWN_SEX and probe.sex != sex_of(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A person the probe may belong to, with its best record score and whether auto-link is barred."""
@@ -118,11 +138,13 @@ class Candidate:
 
 
 def rank(probe: Demographics, records: list[tuple[int, Demographics]],
-         resident_ids: dict[int, set[str]]) -> list[Candidate]:
+         resident_ids: dict[int, set[str]], *, meant: frozenset[str] | None = None) -> list[Candidate]:
     """Best score per person over the blocked records, highest first.
 
     ``records`` are (current person id, demographics); ``resident_ids`` maps a person to the
-    resident IDs it already holds.
+    resident IDs it already holds. ``meant``: for a probe whose only resident IDs are invalid, the
+    valid IDs one slip away (``near_misses``); a person holding none of them is barred like one
+    holding a different ID (a namesake's or twin's mistyped ID is not this person's).
     """
     best: dict[int, float] = {}
     for person_id, other in records:
@@ -133,6 +155,7 @@ def rank(probe: Demographics, records: list[tuple[int, Demographics]],
     for person_id, value in best.items():
         held = resident_ids.get(person_id, ())
         barred = bool(probe.resident_id and held and probe.resident_id not in held)
+        barred = barred or bool(meant is not None and held and not meant.intersection(held))
         candidates.append(Candidate(person_id, value, barred))
     candidates.sort(key=lambda c: (-c.score, c.person_id))
     return candidates
@@ -148,8 +171,8 @@ def with_near_misses(probe: Demographics, candidates: list[Candidate],
     ranked = {c.person_id: c for c in candidates}
     for person_id, other in near.items():
         candidate = ranked.get(person_id) or Candidate(person_id, score(probe, other), False)
-        agree = compare_names(probe.name, probe.pinyin, other.name, other.pinyin) in _NAMES_AGREE
-        ranked[person_id] = Candidate(person_id, candidate.score + (ID_NEAR_MISS if agree else 0.0), candidate.barred)
+        bonus = ID_NEAR_MISS if names_agree(probe, other) else 0.0
+        ranked[person_id] = Candidate(person_id, candidate.score + bonus, candidate.barred)
     return sorted(ranked.values(), key=lambda c: (-c.score, c.person_id))
 
 
@@ -178,5 +201,6 @@ def decide(candidates: list[Candidate], *, auto: float = AUTO_LINK_THRESHOLD,
     return Verdict(None, best, tuple(plausible[:max_reviews]))
 
 
-__all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "ID_NEAR_MISS", "with_near_misses", "Demographics", "Candidate", "Verdict", "normalize_phone",
-           "normalize_address", "compare_birth_dates", "score", "rank", "decide"]
+__all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "ID_NEAR_MISS", "with_near_misses", "Demographics", "Candidate",
+           "Verdict", "normalize_phone", "normalize_address", "compare_birth_dates", "score", "rank", "decide",
+           "names_agree", "contradicts_its_id"]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..store.rawsql import RawSql
 from . import sql as index_sql
-from .matching import Demographics, decide, rank, with_near_misses
+from .matching import Demographics, contradicts_its_id, decide, names_agree, rank, with_near_misses
 from .models import LinkDecision, PersonStatus, ReviewStatus
 from .sql import DEMOGRAPHIC
 from .resident_id import RESIDENT_ID_ROOT, near_misses
@@ -167,7 +167,7 @@ class Resolver:
         known = self.records.get((institution, probe.local_key))
         if known is not None:
             return self._existing(institution, probe, known)
-        person_id = self._by_identifier(probe)
+        person_id, contested = self._by_identifier(probe)
         if person_id is not None:
             record_id = self._new_record(institution, probe, person_id, _IDENTIFIER, None)
             self._fill_golden(person_id, probe.demographics)
@@ -178,14 +178,15 @@ class Resolver:
         if verdict.person_id is not None:
             record_id = self._new_record(institution, probe, verdict.person_id, _AUTO, verdict.score)
             self._fill_golden(verdict.person_id, probe.demographics)
-            self._attach_identifiers(probe, verdict.person_id, record_id)
+            self._attach_identifiers(probe, verdict.person_id, record_id)  # a contested ID's holder: review
             return Resolution(verdict.person_id, record_id, _AUTO, verdict.score)
-        decision = _REVIEW if verdict.review else _NEW
+        # a resident ID whose digits contradict the record: its holder is a review item, not a link
+        decision = _REVIEW if verdict.review or contested is not None else _NEW
         person_id = self._new_person(probe.demographics)
         record_id = self._new_record(institution, probe, person_id, decision, verdict.score)
-        self._attach_identifiers(probe, person_id, record_id, fresh=True)
         for candidate in verdict.review:
             self._open_review(record_id, candidate.person_id, candidate.score)
+        self._attach_identifiers(probe, person_id, record_id, fresh=True)  # opens the contested holder's item once
         return Resolution(person_id, record_id, decision, verdict.score)
 
     def _existing(self, institution: str, probe: Probe, known: _KnownRecord) -> Resolution:
@@ -202,19 +203,31 @@ class Resolver:
             self._attach_identifiers(probe, person_id, record_id)
         return Resolution(person_id, record_id, _EXISTING, None)
 
-    def _by_identifier(self, probe: Probe) -> int | None:
-        """Deterministic link: the first known global identifier, unless its person holds another resident ID."""
+    def _by_identifier(self, probe: Probe) -> tuple[int | None, int | None]:
+        """Deterministic link: the first known global identifier, unless its person holds another resident ID.
+
+        Returns (person, contested holder): a known resident ID whose own birth-date or sex digits
+        contradict the record, held by a person whose name does not agree either, is someone else's
+        ID (a typo giving another valid ID): no link, its holder goes to review.
+        """
+        contested = None
         for kind, root, value in probe.global_ids:
             holder = self.identifiers.get((root, value))
             if holder is None:
                 continue
             person_id = self.current(holder)
-            if kind == RESIDENT_ID or probe.demographics.resident_id is None:
-                return person_id
+            if kind == RESIDENT_ID:
+                if contradicts_its_id(probe.demographics) and not names_agree(
+                        probe.demographics, Demographics(*self.persons[person_id].values)):
+                    contested = person_id
+                    continue
+                return person_id, None
+            if probe.demographics.resident_id is None:
+                return person_id, contested
             held = self._resident_ids([person_id]).get(person_id)
             if not held or probe.demographics.resident_id in held:
-                return person_id
-        return None
+                return person_id, contested
+        return None, contested
 
     def _candidates(self, probe: Probe):
         d = probe.demographics
@@ -224,8 +237,11 @@ class Resolver:
         near = self._near_misses(probe)
         if not records:
             return with_near_misses(d, [], near)
-        held = self._resident_ids([p for p, _ in records]) if d.resident_id else {}
-        return with_near_misses(d, rank(d, records, held), near)
+        meant = None
+        if probe.invalid_ids and not d.resident_id:  # the valid IDs the clerk may have meant
+            meant = frozenset(value for typed in probe.invalid_ids for value in near_misses(typed))
+        held = self._resident_ids([p for p, _ in records]) if d.resident_id or meant is not None else {}
+        return with_near_misses(d, rank(d, records, held, meant=meant), near)
 
     def _near_misses(self, probe: Probe) -> dict[int, Demographics]:
         """Persons holding a valid resident ID one typo away from the probe's invalid one: their golden record."""
