@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from olap.schema.versions import table
-from protocol.findings import FINDINGS
+from protocol.findings import EVENT_TIME_TOLERANCE, FINDINGS
 
 from .errors import TransformError
 from .facts import MESSAGE_FACT, FactSource
@@ -220,7 +220,7 @@ def _quality_measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
     # when the hub first stored the document, received_at when the stored version's message came)
     arrived = pd.concat([utc_times(raw["received_at"].dropna()).reindex(raw.index),
                          utc_times(raw["recorded_at"])], axis=1).min(axis=1)
-    lateness = (arrived - utc_times(raw["at"])).dt.total_seconds() / 3600
+    lateness = _lateness_hours(arrived, utc_times(raw["at"]))
     return {"document_type": document_type, "has_patient": has_patient,
             "resident_id_present": present & has_patient, "resident_id_valid": valid & has_patient,
             "linked_valid": _flag(raw["person_resident_ids"]) & has_patient,
@@ -228,6 +228,17 @@ def _quality_measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
             "charged_visits": _count(raw["charged_visits"]), "findings": _count(raw["findings"]),
             "received_at": arrived.dt.floor("s").astype("datetime64[s, UTC]"),
             "lateness_hours": lateness.astype("float64")}
+
+
+_SKEW_HOURS = EVENT_TIME_TOLERANCE.total_seconds() / 3600
+
+
+def _lateness_hours(arrived: pd.Series, at: pd.Series) -> pd.Series:
+    """Hours from the event to its arrival. Within the tolerance before it (a clinic clock a little fast)
+    the event is on time: 0. Earlier than that (a date in the future, ``record.event.in_future``) the
+    lateness stays negative, and the timeliness figures never count it as on time (docs/data-quality.md)."""
+    hours = (arrived - at).dt.total_seconds() / 3600
+    return hours.mask((hours < 0) & (hours >= -_SKEW_HOURS), 0.0)
 
 
 def transform_facts(source: FactSource, raw: pd.DataFrame, *, pseudonymize: Pseudonymizer, version: int,
@@ -249,7 +260,7 @@ def transform_messages(raw: pd.DataFrame, *, version: int, loaded_at: pd.Timesta
     columns = _lineage(raw, MESSAGE_FACT, "inbox_message", date, version=version, loaded_at=loaded_at)
     status = _text(raw["status"])
     effective = utc_times(raw["effective_time"].dropna()).reindex(raw.index)
-    lateness = ((received - effective).dt.total_seconds() // 3600)
+    lateness = _lateness_hours(received, effective) // 1  # whole hours, as before
     columns |= {
         "document_type": _local_names(_text(raw["document_type"])),
         "status": status,

@@ -89,6 +89,7 @@ class PendingMessage(NamedTuple):
     member: str
     message_id: str
     document: bytes
+    received_at: datetime  # aware UTC: an event dated after it is in the future (hub/records/quality.py)
 
 
 def _pending(sessions: sessionmaker[Session], limit: int) -> list[PendingMessage]:

@@ -12,6 +12,7 @@ keeps the two in step); the message is fixed text, in English and Chinese, never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,17 @@ _SPECS = [
     FindingSpec("record.code.normalized", "validity",
                 "the code was typed with full-width characters: normalized",
                 "编码含全角字符，已规范化"),
+    # an event after its message arrived (hub/records/quality.py; EVENT_TIME_TOLERANCE below)
+    FindingSpec("record.event.in_future", "validity",
+                "an event of the document (visit, report, dose, checkup, procedure) is dated after the hub received it",
+                "文档记录的事件（就诊、报告、接种、检查、手术）时间晚于平台接收时间"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}
 DIMENSIONS = ("completeness", "validity", "consistency", "linkage")
+# An event dated more than this after its message arrived is in the future (record.event.in_future);
+# within it, a clinic clock running a little fast: the ETL counts such a lateness as 0 (on time).
+EVENT_TIME_TOLERANCE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -89,4 +97,4 @@ class Finding:
         return FINDINGS[self.code]
 
 
-__all__ = ["DIMENSIONS", "FINDINGS", "Finding", "FindingSpec"]
+__all__ = ["DIMENSIONS", "FINDINGS", "Finding", "FindingSpec", "EVENT_TIME_TOLERANCE"]

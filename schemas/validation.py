@@ -103,6 +103,13 @@ def document_kind(document: etree._Element) -> DocumentKind:
     raise RecordError("record.type.unknown", "root element is not a known document type and schema version")
 
 
+def open_code_systems() -> frozenset[str]:
+    """The code systems of which some binding keeps a well-formed unlisted code (``"unverified"``)."""
+    return frozenset(rule["system"] for version in _known_versions().values()
+                     for rules in (version.bindings.get("common", []), *version.bindings["types"].values())
+                     for rule in rules if rule.get("unverified"))
+
+
 # ----- compiled per thread: schema + bindings of one type -----
 
 @dataclass(frozen=True)
@@ -379,4 +386,5 @@ def _step(node, known: frozenset[str], namespace: str | None, *, is_root: bool) 
     return name if len(siblings) == 1 else f"{name}[{siblings.index(node) + 1}]"
 
 
-__all__ = ["DocumentKind", "compile_all", "validate", "validated", "document_kind", "field_path", "NAMESPACE_PREFIX"]
+__all__ = ["DocumentKind", "compile_all", "validate", "validated", "document_kind", "field_path", "NAMESPACE_PREFIX",
+           "open_code_systems"]

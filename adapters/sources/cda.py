@@ -38,6 +38,11 @@ MAX_LOCATION = 100
 _LOINC = re.compile(r"[0-9]{1,7}-[0-9]")
 _ELEMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,39}")  # a hostile file's odd names are never echoed
 _PARSE_CODES = {"xml.forbidden": "source.cda.xml.forbidden", "transport.too_large": "source.file.too_large"}
+_MALFORMED = "not a well-formed, allowed XML document (UTF-8 or GB 18030, no DTD or entities)"
+# A file too large (as received, or once GBK / GB 18030 grows to UTF-8) is well-formed as far as
+# anyone knows: its message must not send the operator looking for an encoding or DTD problem.
+_PARSE_MESSAGES = {"transport.too_large": f"the file is too large: over {FILE_LIMITS.max_bytes // (1024 * 1024)} MB "
+                                           "as received or once transcoded to UTF-8, or over a parser size limit"}
 
 
 def _parse(payload: bytes) -> etree._Element:
@@ -47,7 +52,7 @@ def _parse(payload: bytes) -> etree._Element:
         root = parse_untrusted(payload, limits=FILE_LIMITS, drop_comments=True, legacy_chinese=True)
     except SecurityError as error:  # its detail never quotes the document
         raise SourceProblem(_PARSE_CODES.get(error.code, "source.cda.xml.malformed"),
-                            "not a well-formed, allowed XML document (UTF-8 or GB 18030, no DTD or entities)") from None
+                            _PARSE_MESSAGES.get(error.code, _MALFORMED)) from None
     if root.tag != f"{{{V3}}}ClinicalDocument":
         raise SourceProblem("source.cda.root.invalid", "the root is not an HL7 v3 ClinicalDocument", "/")
     return root

@@ -7,6 +7,7 @@ are skipped) are documented in docs/adapters.md, section "hl7v2".
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from .documents import CHARGE_CATEGORIES
@@ -16,10 +17,12 @@ from .values import SourceProblem, decimal_text, iso_date
 
 _ICD10_SYSTEMS = {"", "I10", "ICD10", "ICD-10", "ICD10CN", "ICD-10-CN", "ICD-10 CN", "2.16.156.10011.2.3.3.11"}
 _SKIPPED_RESULT_STATUS = {"D", "X", "W"}  # deleted, cannot be obtained, wrong: not results
-_RANGE = re.compile(r"\s*(-?\d+(?:\.\d+)?)?\s*(?:-|~|～|—)\s*(-?\d+(?:\.\d+)?)?\s*")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# ASCII digits only ([0-9], not \d): a decimal attribute holds nothing else. Full-width input (an LIS
+# in full-width mode types １~２) is normalized (NFKC) before it is read.
+_RANGE = re.compile(r"\s*(-?[0-9]+(?:\.[0-9]+)?)?\s*(?:-|~|～|—)\s*(-?[0-9]+(?:\.[0-9]+)?)?\s*")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _ONE_LINE_TYPES = {"NM", "DT", "TM", "TS", "DTM", "ID", "IS"}  # a line break cannot be part of these
-_BOUND = re.compile(r"\s*(<=?|>=?|≤|≥)\s*(-?\d+(?:\.\d+)?)\s*")
+_BOUND = re.compile(r"\s*(<=?|>=?|≤|≥)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*")
 
 
 def missing(location: str) -> SourceProblem:
@@ -123,11 +126,19 @@ def observation_value(message: Hl7Message, obx) -> str:
 def _reference_range_of(message: Hl7Message, obx) -> tuple[str | None, str | None]:
     """OBX-7 (HL7 2.5: one ST ``low-high``). Chinese LIS write the range with a tilde (``65~85``) and
     do not escape it, so it arrives as two repetitions: read as low and high when both are numbers
-    and low ≤ high. Any other repetition is ambiguous: ``source.hl7.repetition.ambiguous``."""
-    parts = [message.get(obx, 7, repetition=r) for r in range(1, message.repetitions(obx, 7) + 1)]
-    if len(parts) == 2 and all(_NUMBER.fullmatch(p) for p in parts) and Decimal(parts[0]) <= Decimal(parts[1]):
-        return parts[0], parts[1]
+    and low ≤ high; with one side empty (``~10``, ``3.5~``) the one bound is kept, as ``<10`` / ``>3.5``
+    would be. Any other repetition is ambiguous: ``source.hl7.repetition.ambiguous``."""
+    parts = [_ascii(message.get(obx, 7, repetition=r)) for r in range(1, message.repetitions(obx, 7) + 1)]
+    if len(parts) == 2 and any(parts) and all(not p or _NUMBER.fullmatch(p) for p in parts):
+        low, high = parts
+        if not (low and high) or Decimal(low) <= Decimal(high):
+            return low or None, high or None
     return reference_range(message.get(obx, 7))  # one value (or several different: ambiguous)
+
+
+def _ascii(text: str) -> str:
+    """Full-width digits, signs and tildes (１~２, －１, ～) as their ASCII forms (NFKC)."""
+    return unicodedata.normalize("NFKC", text)
 
 
 def instructions(message: Hl7Message, rxe) -> str:
@@ -137,7 +148,9 @@ def instructions(message: Hl7Message, rxe) -> str:
 
 
 def reference_range(text: str) -> tuple[str | None, str | None]:
-    """``3.9-6.1`` / ``3.9~6.1`` → (low, high); ``<5.2`` → (None, 5.2); ``>1`` → (1, None); else none."""
+    """``3.9-6.1`` / ``3.9~6.1`` → (low, high); ``<5.2`` → (None, 5.2); ``>1`` → (1, None); else none.
+    Full-width forms (``３.９－６.１``) are read as ASCII; the bounds returned are ASCII digits only."""
+    text = _ascii(text) if text else text
     match = _RANGE.fullmatch(text) if text else None
     if match and (match.group(1) or match.group(2)):
         return match.group(1), match.group(2)

@@ -1,7 +1,8 @@
 """``hie codes list | import SYSTEM FILE``: the code lists the hub validates against (docs/code-lists.md).
 
 ``import`` adds the codes of a national or regional list (ICD-10 国家临床版 2.0, GB/T 2260, a drug
-catalogue …) to the shipped list of that system, checked code by code (``schemas.terminology.imports``);
+catalogue …) to the shipped sample of that system, checked code by code (``schemas.terminology.imports``;
+a complete list or the hub's own is never extended: ``codes.system.closed``);
 it is audited (``codes.import``, the system and how many codes were added). Running processes read the
 lists once: restart ``hie serve`` after an import. A wrong file changes nothing and is one line:
 ``error: codes.import.invalid: line 12: the code is not a well-formed icd10 code``.
@@ -27,16 +28,28 @@ def codes() -> None:
 @codes.command("list")
 @_codes_dir
 def codes_list(codes_dir):
-    """Each code list: its system name, how many codes it holds, whether unlisted codes can be kept."""
+    """Each code list: its system name, how many codes it holds, whether it can be imported into and
+    what becomes of a document with a code it lacks (docs/code-lists.md)."""
     from schemas.terminology.codes import load_code_systems
-    from schemas.terminology.forms import has_form
+    from schemas.terminology.imports import importable
+    from schemas.validation import open_code_systems
 
     systems = load_code_systems(codes_dir)
     if not systems:
         raise click.ClickException(f"codes.missing: no code lists (*.csv) in {codes_dir}")
+    kept = open_code_systems()
     for name, system in systems.items():
-        form = "well-formed unlisted codes checked by form" if has_form(name) else "closed or hub's own"
-        click.echo(f"{name}\t{len(system.concepts)}\t{form}")
+        click.echo(f"{name}\t{len(system.concepts)}\t{_kind(importable(name), name in kept)}")
+
+
+def _kind(importable: bool, kept: bool) -> str:
+    # Said as a document meets it: a drugs sample is importable, yet a prescription with an unlisted
+    # drug is refused (its binding is strict), so "checked by form" alone would mislead an operator.
+    if not importable:
+        return "closed or hub's own: not importable; an unlisted code is refused"
+    if kept:
+        return "sample: importable; a well-formed unlisted code is kept with record.code.unverified where open"
+    return "sample: importable; an unlisted code is refused until the full list is imported"
 
 
 @codes.command("import")

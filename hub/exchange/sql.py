@@ -6,7 +6,7 @@ of ``inbox_message`` are here, and the replies the processor queues.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from ..store.rawsql import RawSql, placeholders
 
@@ -28,9 +28,17 @@ INSERT_REPLY = ("INSERT INTO outbox_reply (reply_id, member, kind, in_reply_to, 
 
 
 def pending(sql: RawSql, statuses: list[str], limit: int) -> list[tuple]:
-    """(id, member, message_id, document) of the oldest messages in ``statuses``, without the write lock."""
-    return sql.rows(f"SELECT id, member, message_id, document FROM inbox_message WHERE status IN "
+    """(id, member, message_id, document, received_at) of the oldest messages in ``statuses``, without the
+    write lock; received_at aware UTC (the records' rules compare event times with it)."""
+    rows = sql.rows(f"SELECT id, member, message_id, document, received_at FROM inbox_message WHERE status IN "
                     f"({placeholders(len(statuses))}) ORDER BY id LIMIT ?", (*statuses, limit))
+    return [(*row[:4], _utc(row[4])) for row in rows]
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A UTC time column as read through the driver: naive ISO text on SQLite, a datetime on PostgreSQL."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def claim(sql: RawSql, ids: list[int], *, pending: list[str], status: str, now: datetime) -> set[int]:

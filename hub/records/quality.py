@@ -13,6 +13,10 @@ of those types only: the rule is not even called for the others) and run in regi
         if ...:
             yield Finding("record.….implausible", f"/{header.type_name}/…")
 
+One rule needs more than the document: ``event_in_future`` compares the event times with the arrival of
+the message (``findings_of(..., received_at=…)``; a stable time, so a rerun finds the same), and is
+called by ``findings_of`` after the registered rules.
+
 Dates are compared as the region's calendar days (China Standard Time): a birth date is a local day,
 and a visit at 01:00 on the day of birth is on that day, not the UTC day before.
 """
@@ -23,7 +27,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Iterator
 
 from protocol.errors import RecordError
-from protocol.findings import Finding
+from protocol.findings import EVENT_TIME_TOLERANCE, Finding
 from schemas.terminology import lookup
 
 from .header import DocumentHeader
@@ -89,11 +93,14 @@ def rules_for(type_name: str) -> list[Rule]:
     return known[1]
 
 
-def findings_of(header: DocumentHeader, normalized: Normalized) -> list[Finding]:
-    """Every rule's findings for one document (raises ``RecordError`` for an error-severity rule)."""
+def findings_of(header: DocumentHeader, normalized: Normalized, *, received_at: datetime | None = None) -> list[Finding]:
+    """Every rule's findings for one document (raises ``RecordError`` for an error-severity rule);
+    with ``received_at`` (when its message arrived, aware) also the events dated after it."""
     found: list[Finding] = []
     for check in rules_for(header.type_name):
         found.extend(check(header, normalized))
+    if received_at is not None and header.type_name in EVENT_TIMES:
+        found.extend(event_in_future(header, normalized, received_at=received_at))
     return found
 
 
@@ -171,6 +178,20 @@ def event_before_birth(header: DocumentHeader, normalized: Normalized) -> Iterab
     if birth is not None:
         for field in _before(header, normalized, birth):
             yield Finding("record.event.before_birth", field)
+
+
+def event_in_future(header: DocumentHeader, normalized: Normalized, *, received_at: datetime) -> Iterable[Finding]:
+    """A visit, report, dose or checkup dated after its message arrived (more than the tolerance: a clock
+    a little fast is not a defect): a typed 2062 for 2026. A warning: the document is stored and counted on
+    its (wrong) day, the finding is counted and sent back so the sender corrects the date; the timeliness
+    figures never count it as on time (docs/data-quality.md)."""
+    limit = received_at + EVENT_TIME_TOLERANCE
+    last_day = local_day(limit)  # a date-only event (a dose, a checkup) may fall on the arrival's day
+    for table, column, path in EVENT_TIMES[header.type_name]:
+        values = [row[column] for name, row in normalized.rows if name == table]
+        for index, value in enumerate(values, start=1):
+            if value is not None and (value > limit if isinstance(value, datetime) else value > last_day):
+                yield Finding("record.event.in_future", _field(header, path, index, len(values)))
 
 
 @rule(types=("InpatientStay",))
@@ -251,4 +272,5 @@ def address_division(header: DocumentHeader, normalized: Normalized) -> Iterable
         yield Finding("record.patient.division.unknown", f"/{header.type_name}/header/patient/address/@division")
 
 
-__all__ = ["RULES", "Rule", "rule", "rules_for", "findings_of", "finding_rows", "local_day", "FINDING_TABLE"]
+__all__ = ["RULES", "Rule", "rule", "rules_for", "findings_of", "finding_rows", "local_day", "FINDING_TABLE",
+           "event_in_future"]

@@ -83,7 +83,7 @@ def prepare(message: Message) -> NormalizedMessage:
     if header.patient is not None:
         findings.extend(_check_patient(header))
     normalized = normalizer_for(header.type_name, header.schema_version)(document, header, reader)
-    findings.extend(quality.findings_of(header, normalized))
+    findings.extend(quality.findings_of(header, normalized, received_at=message.received_at))
     normalized.rows.extend(quality.finding_rows(findings))
     return NormalizedMessage(message, header, normalized, findings=findings)
 

@@ -124,8 +124,8 @@ EXCHANGE = Cube(
               Measure("rejected", "sum(is_rejected)", MeasureKind.SUM, "条", "messages rejected", privacy="rejected"),
               Measure("timed", "countIf(isNotNull(lateness_hours))", MeasureKind.COUNT, "条",
                       "messages whose document has an effective time", privacy="timed"),
-              Measure("on_time", f"countIf(isNotNull(lateness_hours) AND assumeNotNull(lateness_hours) <= "
-                      f"{ON_TIME_HOURS})", MeasureKind.COUNT, "条", "received within a day of the effective time",
+              Measure("on_time", f"countIf(isNotNull(lateness_hours) AND assumeNotNull(lateness_hours) >= 0 "
+                      f"AND assumeNotNull(lateness_hours) <= {ON_TIME_HOURS})", MeasureKind.COUNT, "条", "received within a day of the effective time",
                       privacy="on_time"),
               Measure("reporting_members", "uniqExact(institution_code)", MeasureKind.DISTINCT, "家",
                       "members that sent")),

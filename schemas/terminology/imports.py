@@ -5,6 +5,10 @@ are published: a code column (``code``, ``编码``, ``代码``, ``疾病编码``
 column (``display``, ``name``, ``label``, ``名称``, ``疾病名称``, ``诊断名称``, ``药品名称``); columns named as
 the shipped list's other columns (``atc``, ``dosage_form``, ``parent`` …) are kept, the rest ignored.
 
+Only the sample lists of a larger national list can be extended (``importable``: the systems with a
+form); a complete list (``sex``, ``marital-status`` …) or the hub's own (``identifier-roots``,
+``case-classification`` …) is refused ``codes.system.closed``: a code it lacks is wrong, not missing.
+
 The import only **adds**: a code already listed keeps its row (documents stored under it keep their
 meaning), a new code is appended. For ICD-10 a new code's ``parent`` is its longest listed prefix and
 its ``level`` ``category`` (3 characters) or ``subcategory``, as the cubes' diagnosis dimension reads
@@ -25,6 +29,17 @@ from .forms import has_form, well_formed
 CODE_COLUMNS = ("code", "编码", "代码", "疾病编码", "诊断编码", "药品编码")
 NAME_COLUMNS = ("display", "name", "label", "名称", "疾病名称", "诊断名称", "药品名称")
 MAX_ROWS = 200_000
+
+
+def importable(system: str) -> bool:
+    """Whether a code list may be extended by an import: the one place that says so (docs/code-lists.md).
+
+    The importable lists are the samples of a larger national or regional list, which are exactly the
+    systems with a form (``forms.FORMS``: ICD-10, divisions, departments, countries, occupation,
+    relationship, abnormal flags, LOINC, drugs). A list without a form is complete (GB/T 2261, closed
+    tables) or the hub's own (identifier roots, document types, vaccines …): appending to it would make
+    a wrong code valid — a new identifier root would even make the MPI read its values as resident IDs."""
+    return has_form(system)
 
 
 class CodeListError(ValueError):
@@ -71,7 +86,10 @@ def import_code_list(*, system: str, raw: bytes, codes_dir: Path) -> Imported:
     target = codes_dir / f"{system}.csv"
     if not target.is_file():
         raise CodeListError("codes.system.unknown", "no such code list (hie codes list shows them)")
-    rows = list(csv.reader(io.StringIO(_decode(raw))))
+    if not importable(system):
+        raise CodeListError("codes.system.closed",
+                            f"{system} is a complete list or the hub's own: its codes are not imported")
+    rows = _rows(_decode(raw))
     if not rows:
         raise CodeListError("codes.import.invalid", "the file is empty")
     header = [cell.strip() for cell in rows[0]]
@@ -91,6 +109,8 @@ def import_code_list(*, system: str, raw: bytes, codes_dir: Path) -> Imported:
         if len(row) != len(header):
             raise CodeListError("codes.import.invalid", f"line {number}: {len(row)} columns, the header has {len(header)}")
         code = row[code_at].strip()
+        if not code:
+            raise CodeListError("codes.import.invalid", f"line {number}: the code is empty")
         if has_form(system) and not well_formed(system, code):
             raise CodeListError("codes.import.invalid", f"line {number}: the code is not a well-formed {system} code")
         if code in seen:
@@ -114,6 +134,16 @@ def import_code_list(*, system: str, raw: bytes, codes_dir: Path) -> Imported:
     return Imported(system=system, added=len(added), already_listed=len(seen) - len(added))
 
 
+def _rows(text: str) -> list[list[str]]:
+    """The CSV rows; a file the csv module cannot read (a cell over its field limit, a stray quote) is a
+    one-line error naming the line, not a traceback."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        return list(reader)
+    except csv.Error as error:  # its text names the rule broken, never the cell
+        raise CodeListError("codes.import.invalid", f"line {reader.line_num}: not readable as CSV ({error})") from None
+
+
 def _write(target: Path, columns: list[str], rows: list[dict]) -> None:
     """Write atomically (a reader sees the old list or the new one), then check it loads."""
     temporary = target.with_name(f".{target.name}.importing")
@@ -129,4 +159,4 @@ def _write(target: Path, columns: list[str], rows: list[dict]) -> None:
     os.replace(temporary, target)
 
 
-__all__ = ["CODE_COLUMNS", "NAME_COLUMNS", "CodeListError", "Imported", "import_code_list"]
+__all__ = ["CODE_COLUMNS", "NAME_COLUMNS", "CodeListError", "Imported", "import_code_list", "importable"]

@@ -100,8 +100,10 @@ def messages(engine: Engine) -> pd.DataFrame:
                         "LEFT JOIN record_document d ON d.message_row_id = m.id")
     received = pd.to_datetime(rows["received"], utc=True, format="ISO8601")
     effective = pd.to_datetime(rows["effective"], utc=True, format="ISO8601")
-    hours = (received - effective).dt.total_seconds() // 3600
-    rows = rows.assign(day=local_day(rows["received"]), timed=hours.notna(), on_time=hours.notna() & (hours <= 24),
+    hours = (received - effective).dt.total_seconds() / 3600
+    hours = hours.mask((hours < 0) & (hours >= -1), 0.0) // 1  # a clock up to an hour fast is on time
+    rows = rows.assign(day=local_day(rows["received"]), timed=hours.notna(),
+                       on_time=hours.notna() & (hours >= 0) & (hours <= 24),  # a future date never is
                        rejected=rows["status"] == "rejected")
     return with_periods(rows.merge(institutions(engine), on="institution", how="left"))
 

@@ -31,3 +31,23 @@ def test_pseudonyms_are_keyed_stable_and_never_the_id():
     first, other_key = Pseudonymizer(b"k" * 32)(ids), Pseudonymizer(b"j" * 32)(ids)
     assert first[0] == first[2] != first[1] and first[3] == ""
     assert len(first[0]) == 32 and "7" != first[0] and first[0] != other_key[0]
+
+
+def test_message_lateness_a_clock_a_little_fast_is_zero_and_a_future_date_stays_negative():
+    """The exchange cube's on-time count reads ``lateness_hours`` (0 ≤ lateness ≤ 24): a document up to an
+    hour ahead of its arrival (a clinic clock running fast) is on time; one dated days ahead is not."""
+    from etl.transform import transform_messages
+
+    received = "2026-11-22 08:00:00.000000"
+    raw = pd.DataFrame({
+        "source_row_id": [1, 2, 3, 4], "document_row_id": [1, 2, 3, 0], "message_row_id": [1, 2, 3, 4],
+        "institution_code": ["C01"] * 4, "document_type": ["{urn:hie:doc:v1}OutpatientVisit"] * 4,
+        "status": ["processed"] * 3 + ["rejected"], "error_code": [""] * 3 + ["record.schema.invalid"],
+        "received_at": [received] * 4,
+        "effective_time": ["2026-11-21 06:30:00.000000",   # 25.5 h late
+                           "2026-11-22 08:30:00.000000",   # half an hour ahead: a fast clock
+                           "2027-01-01 08:00:00.000000",   # 40 days ahead: a wrong date
+                           None]})                          # rejected: no document
+    rows = transform_messages(raw, version=1, loaded_at=pd.Timestamp("2026-11-22T09:00:00Z"))
+    lateness = rows["lateness_hours"]
+    assert list(lateness[:3]) == [25, 0, -960] and pd.isna(lateness[3])

@@ -4,6 +4,7 @@ the document stored with its rows and the finding in the acknowledgement, an err
 code and field."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +17,8 @@ from protocol.errors import RecordError
 from tests.support.documents import _q, document
 
 BIRTH = "header/patient/birthDate"
+CHINA = timezone(timedelta(hours=8))
+RECEIVED = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA)  # when the hub received each example (after its events)
 
 
 def changed(type_name: str, **values) -> etree._Element:
@@ -35,7 +38,7 @@ def changed(type_name: str, **values) -> etree._Element:
 
 def judged(doc: etree._Element) -> list[tuple[str, str]]:
     """(code, field) of what the hub finds in ``doc`` (raises ``RecordError`` for an error)."""
-    message = SimpleNamespace(document=etree.tostring(doc, encoding="utf-8"), member="CLINIC01")
+    message = SimpleNamespace(document=etree.tostring(doc, encoding="utf-8"), member="CLINIC01", received_at=RECEIVED)
     return [(finding.code, finding.field) for finding in prepare(message).findings]
 
 
@@ -75,6 +78,11 @@ WARNINGS = [
      [("record.immunization.age.inconsistent", "/Immunization/header/patient/birthDate/@value")]),
     ("division not in the list", lambda: changed("OutpatientVisit", **{"header/patient/address@division": "110101"}),
      [("record.patient.division.unknown", "/OutpatientVisit/header/patient/address/@division")]),
+    ("visit in the future (2062 typed for 2026)", lambda: changed("OutpatientVisit", **{
+        "body/visitTime": "2062-11-22T09:05:00+08:00"}),
+     [("record.event.in_future", "/OutpatientVisit/body/visitTime/@value")]),
+    ("dose in the future (2036 typed for 2026)", lambda: changed("Immunization", **{"body/administeredOn": "2036-11-14"}),
+     [("record.event.in_future", "/Immunization/body/administeredOn/@value")]),
 ]
 
 # (name, document): just inside every limit, nothing found
@@ -125,6 +133,22 @@ def test_an_error_rule_refuses_with_its_code_and_field(name, make, expected):
     with pytest.raises(RecordError) as raised:
         judged(make())
     assert (raised.value.code, raised.value.fields.get("field")) == expected
+
+
+@pytest.mark.parametrize("field, value, found", [
+    ("body/visitTime", "2026-11-23T12:59:00+08:00", False),  # a clinic clock up to an hour fast: no defect
+    ("body/visitTime", "2026-11-23T13:01:00+08:00", True),
+    ("body/visitTime", "2026-12-02T09:05:00+08:00", True),  # 40 days typed ahead: a month typed wrong
+])
+def test_an_event_after_the_arrival_is_in_the_future_beyond_an_hour(field, value, found):
+    expected = [("record.event.in_future", f"/OutpatientVisit/{field}/@value")] if found else []
+    assert judged(changed("OutpatientVisit", **{field: value})) == expected
+
+
+@pytest.mark.parametrize("day, found", [("2026-11-23", False), ("2026-11-24", True)])
+def test_a_date_only_event_is_in_the_future_after_the_arrival_day(day, found):
+    expected = [("record.event.in_future", "/Immunization/body/administeredOn/@value")] if found else []
+    assert judged(changed("Immunization", **{"body/administeredOn": day})) == expected
 
 
 def test_an_implausible_birth_date_is_one_finding_not_one_per_event():

@@ -87,6 +87,14 @@ def test_a_drug_catalogue_keeps_its_atc_column(hub, tmp_path):
     ("icd10", "code\nR56.801\n", "error: codes.import.invalid: no name column"),
     ("divisions", "编码,名称\n990101,x\n", "error: codes.import.invalid: line 2: the code is not a well-formed"),
     ("no-such-list", "code,display\nA,b\n", "error: codes.system.unknown: no such code list"),
+    # complete lists and the hub's own are never extended (a code they lack is wrong, not missing)
+    ("sex", "code,display\nX,外星\n", "error: codes.system.closed: sex is a complete list or the hub's own"),
+    ("case-classification", "code,display\n99,随便\n", "error: codes.system.closed: case-classification is"),
+    ("identifier-roots", "code,label,kind\n1.2.3.4,任意,resident_id\n", "error: codes.system.closed: identifier-roots"),
+    ("vaccines", 'code,display\n"  ",空白\n', "error: codes.system.closed: vaccines is"),
+    ("icd10", 'code,display\nR56.801,高热惊厥\n"  ",空白\n', "error: codes.import.invalid: line 3: the code is empty"),
+    ("icd10", "code,display\nR56.801," + "长" * 140_000 + "\n",  # over the csv module's field limit
+     "error: codes.import.invalid: line 2: not readable as CSV (field larger than field limit"),
 ])
 def test_a_wrong_file_is_one_line_and_changes_nothing(hub, tmp_path, system, content, line):
     before = {path.name: path.read_bytes() for path in hub[1].iterdir()}
@@ -97,10 +105,13 @@ def test_a_wrong_file_is_one_line_and_changes_nothing(hub, tmp_path, system, con
     assert _audits(hub[0]) == []
 
 
-def test_codes_list_says_which_lists_have_a_form():
+def test_codes_list_says_which_lists_are_importable_and_what_an_unlisted_code_does():
     result = CliRunner().invoke(main, ["codes", "list"])
     rows = {line.split("\t")[0]: line.split("\t")[2] for line in result.output.splitlines()}
-    assert rows["icd10"].startswith("well-formed") and rows["vaccines"] == "closed or hub's own"
+    assert rows["icd10"].startswith("sample: importable; a well-formed unlisted code is kept")
+    assert rows["vaccines"].startswith("closed or hub's own: not importable")
+    # a prescription with a well-formed unlisted drug is refused record.code.unknown: never say it is kept
+    assert rows["drugs"] == "sample: importable; an unlisted code is refused until the full list is imported"
 
 
 def test_a_list_that_cannot_be_written_is_one_line(hub, tmp_path):

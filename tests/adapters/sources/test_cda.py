@@ -170,6 +170,18 @@ def test_legacy_files_keep_every_refusal(mangle, code):
     assert not any(secret in item.problem.field + item.problem.message for secret in NEW_PATIENT_DATA)
 
 
+def test_a_gbk_file_too_large_once_transcoded_says_it_is_too_large():
+    """7.2 MB of GBK grows to 10.8 MB of UTF-8: source.file.too_large, and its message does not call a
+    well-formed file malformed (that would send the clinic's operator after an encoding or DTD problem)."""
+    raw = sample("cda", "wst500_c0002_outpatient_record_gbk.xml")
+    end = raw.rfind(b"</ClinicalDocument>")
+    big = raw[:end] + ("<text>" + "注" * 3_600_000 + "</text>").encode("gbk") + raw[end:]
+    assert len(big) < 10 * 1024 * 1024
+    [item] = run("cda", big)
+    assert_clean_quarantine(item, "source.file.too_large")
+    assert "well-formed" not in item.problem.message and "too large" in item.problem.message
+
+
 # --- names: one rule for every adapter (values.person_name) --------------------------------------------
 
 @pytest.mark.parametrize("name, expected", [

@@ -50,6 +50,20 @@ def test_multipart_results_keep_every_repetition():
     assert value(document, "d:body/d:result[5]/d:value") == "标本轻度溶血\n结果仅供参考\n请结合临床"  # TX lines
 
 
+@pytest.mark.parametrize("reference, expected", [
+    ("１~２", ("1", "2")),  # an LIS in full-width mode: ASCII digits in the decimal, the report kept
+    ("３.９－６.１", ("3.9", "6.1")),
+    ("~10", (None, "10")),  # one side empty: the one bound is kept, as <10 would be
+    ("3.5~", ("3.5", None)),
+    ("～１０", (None, "10")),
+])
+def test_a_full_width_or_one_sided_range_keeps_its_bounds_and_the_report(reference, expected):
+    payload = sample("hl7v2", LIS).replace(b"|65~85|", f"|{reference}|".encode())
+    document = only(run("hl7v2", payload))
+    assert document.xpath("count(d:body/d:result)", namespaces=NS) == 5
+    assert result_range(document, 1) == expected
+
+
 @pytest.mark.parametrize("reference", [b"3.9-6.1~4.0-6.0", b"85~65", b"65~75~85", b"65~>85", b"A~65"])
 def test_a_range_with_no_single_reading_is_quarantined(reference):
     payload = sample("hl7v2", LIS).replace(b"|65~85|", b"|" + reference + b"|")
