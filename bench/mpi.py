@@ -34,7 +34,7 @@ from pathlib import Path
 from hub.mpi import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD, is_valid_resident_id, resolve_many
 from hub.mpi.matching import ID_NEAR_MISS
 from hub.mpi.traits import probe_of
-from hub.records.normalize import resident_id_spelled, spelled
+from schemas.normalize import resident_id_spelled, spelled
 from protocol.errors import RecordError
 from hub.store.db import make_engine, session_factory, transaction
 from hub.store.models import Base
