@@ -24,6 +24,7 @@ never walk the tree here).
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import date
@@ -32,7 +33,8 @@ from lxml import etree
 
 from protocol.findings import Finding
 
-from .validation import _known_versions, field_path
+from . import SCHEMAS_DIR
+from .validation import NAMESPACE_PREFIX, field_path
 
 # Third bytes of the UTF-8 of the full-width digits and Latin letters after their two lead bytes
 # (U+FF10–FF19, FF21–FF3A after EF BC; FF41–FF5A after EF BD). Not the full-width comma or
@@ -238,8 +240,10 @@ def _icd10_paths(namespace: str, type_name: str) -> tuple[tuple[str, ...], ...]:
     key = (namespace, type_name)
     paths = _ICD10_PATHS.get(key)
     if paths is None:
-        version = _known_versions().get(namespace)
-        rules = [*version.bindings.get("common", []), *version.bindings["types"].get(type_name, [])] if version else []
+        number = namespace[len(NAMESPACE_PREFIX):] if namespace.startswith(NAMESPACE_PREFIX) else ""
+        bound = SCHEMAS_DIR / f"v{number}" / "bindings.json"
+        bindings = json.loads(bound.read_text(encoding="utf-8")) if number.isdigit() and bound.is_file() else {}
+        rules = [*bindings.get("common", []), *bindings.get("types", {}).get(type_name, [])]
         paths = _ICD10_PATHS[key] = tuple((*rule["path"].split("/"), rule["attribute"]) for rule in rules
                                           if rule.get("system") == "icd10" and "attribute" in rule)
     return paths
