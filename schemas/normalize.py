@@ -43,10 +43,11 @@ from .validation import NAMESPACE_PREFIX, field_path
 _WIDE_THIRD = {b"\xef\xbc": frozenset(range(0x90, 0x9a)) | frozenset(range(0xa1, 0xbb)),
                b"\xef\xbd": frozenset(range(0x81, 0x9b))}
 # A space at the edge of an attribute value (a fixed-width column), or U+3000 anywhere.
-_EDGE_SPACE = (b' "', b'="\x20', b" '", b"='\x20", b"\xe3\x80\x80")
+# Double quotes only: the cost is per document (~1.5 µs a needle), and members' XML writers quote with them.
+_EDGE_SPACE = (b' "', b'="\x20', b"\xe3\x80\x80")
 _CODED_ATTRIBUTES = ("code", "division")
 _IDENTIFIER_KINDS: dict[str, str] | None = None
-_ICD10_PATHS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {}
+_ICD10_PATHS: dict[str, tuple] = {}  # root tag → (element tags, attribute) bound to ICD-10
 # Types whose schema requires sex and birth date: a defect there is refused, never dropped.
 _REQUIRED_DEMOGRAPHICS = frozenset({"PersonRegistration"})
 
@@ -88,9 +89,9 @@ def normalize_document(document: etree._Element, data: bytes | None, findings: l
     tag = document.tag
     if not isinstance(tag, str):
         return
-    namespace, _, type_name = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    type_name = tag[tag.find("}") + 1:]
     _patient(document, type_name, findings)
-    _icd10(document, namespace, type_name, findings)
+    _icd10(document, findings)
     if data is None or _may_need_walk(data):
         _codes(document, findings)
 
@@ -122,11 +123,14 @@ def _patient(document: etree._Element, type_name: str, findings: list[Finding]) 
     header = document[0]
     prefix = header.tag[:header.tag.find("}") + 1] if header.tag.startswith("{") else ""
     required = type_name in _REQUIRED_DEMOGRAPHICS
-    # iterchildren(tag) matches in C: no tag string is built per child (the everyday case costs a few µs)
+    cut = len(prefix)
+    # iterchildren(tag) matches in C: no tag string is built per header child (the everyday case: ~4 µs)
     for patient in header.iterchildren(prefix + "patient"):
-        for element in list(patient.iterchildren(prefix + "id", prefix + "sex", prefix + "birthDate",
-                                                  prefix + "telecom", prefix + "address")):
-            _REPAIRS[element.tag[len(prefix):]](element, type_name, required, findings)
+        for element in list(patient):  # a copy: a repair may remove the element
+            tag = element.tag
+            repair = _REPAIRS.get(tag[cut:]) if isinstance(tag, str) else None
+            if repair is not None:
+                repair(element, type_name, required, findings)
 
 
 def _identifier(element: etree._Element, type_name: str, _required: bool, findings: list[Finding]) -> None:
@@ -161,8 +165,14 @@ def _sex(element: etree._Element, type_name: str, required: bool, findings: list
 
 def _birth_date(element: etree._Element, type_name: str, required: bool, findings: list[Finding]) -> None:
     value = element.get("value")
-    if value is None or (len(value) == 10 and _real_date(value)):
+    if value is None:
         return
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":  # the everyday case, without the regex
+        try:
+            date.fromisoformat(value)
+            return
+        except ValueError:
+            pass
     field = f"/{type_name}/header/patient/birthDate/@value"
     fixed = spelled(value)
     if fixed != value and _real_date(fixed):
@@ -220,41 +230,38 @@ _REPAIRS = {"id": _identifier, "sex": _sex, "birthDate": _birth_date, "telecom":
 
 # ----- codes -----
 
-def _icd10(document: etree._Element, namespace: str, type_name: str, findings: list[Finding]) -> None:
+def _icd10(document: etree._Element, findings: list[Finding]) -> None:
     """ICD-10 codes typed in lower case (``j06.9``) or with stray spaces: the category letter upper-cased
     (only it: a national extension such as ``I10.x00x002`` has lower-case letters of its own)."""
-    for path in _icd10_paths(namespace, type_name):
-        for element in _children(document, namespace, path[:-1]):
-            value = element.get(path[-1])
+    for steps, attribute in _icd10_paths(document.tag):
+        found = [document]
+        for step in steps:
+            found = [child for parent in found for child in parent.iterchildren(step)]
+        for element in found:
+            value = element.get(attribute)
             if value is None or (value[:1].isupper() and value.isascii() and " " not in value):
                 continue
             fixed = spelled(value)
             fixed = fixed[:1].upper() + fixed[1:]
             if fixed != value and fixed:
-                element.set(path[-1], fixed)
-                findings.append(Finding("record.code.normalized", field_path(document, element, attribute=path[-1])))
+                element.set(attribute, fixed)
+                findings.append(Finding("record.code.normalized", field_path(document, element, attribute=attribute)))
 
 
-def _icd10_paths(namespace: str, type_name: str) -> tuple[tuple[str, ...], ...]:
-    """(element steps…, attribute) of the fields bound to ICD-10 in ``bindings.json``, per type."""
-    key = (namespace, type_name)
-    paths = _ICD10_PATHS.get(key)
+def _icd10_paths(tag: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """(element tags from the root, attribute) of the fields bound to ICD-10 in ``bindings.json``, per root tag."""
+    paths = _ICD10_PATHS.get(tag)
     if paths is None:
+        namespace, _, type_name = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
         number = namespace[len(NAMESPACE_PREFIX):] if namespace.startswith(NAMESPACE_PREFIX) else ""
         bound = SCHEMAS_DIR / f"v{number}" / "bindings.json"
         bindings = json.loads(bound.read_text(encoding="utf-8")) if number.isdigit() and bound.is_file() else {}
         rules = [*bindings.get("common", []), *bindings.get("types", {}).get(type_name, [])]
-        paths = _ICD10_PATHS[key] = tuple((*rule["path"].split("/"), rule["attribute"]) for rule in rules
-                                          if rule.get("system") == "icd10" and "attribute" in rule)
+        prefix = f"{{{namespace}}}" if namespace else ""
+        paths = _ICD10_PATHS[tag] = tuple(
+            (tuple(prefix + step for step in rule["path"].split("/")), rule["attribute"])
+            for rule in rules if rule.get("system") == "icd10" and "attribute" in rule)
     return paths
-
-
-def _children(element: etree._Element, namespace: str, steps: tuple[str, ...]) -> list[etree._Element]:
-    found = [element]
-    prefix = f"{{{namespace}}}" if namespace else ""
-    for step in steps:
-        found = [child for parent in found for child in parent.iterchildren(prefix + step)]
-    return found
 
 
 def _codes(document: etree._Element, findings: list[Finding]) -> None:
