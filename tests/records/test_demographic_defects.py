@@ -43,7 +43,8 @@ def test_a_resident_id_of_the_wrong_length_is_kept_as_invalid(store, typed):
 
 
 def test_an_impossible_birth_date_is_left_out_and_the_visit_kept(store):
-    assert ("record.patient.birth_date.invalid", f"{HEADER}/birthDate/@value") in processed(store, birth_date="1980-02-30")
+    assert ("record.patient.birth_date.invalid", f"{HEADER}/birthDate/@value") \
+        in processed(store, birth_date="1980-02-30")
     assert patient_record(store).birth_date is None
 
 
@@ -70,6 +71,7 @@ def test_a_phone_with_an_extension_keeps_the_number(store):
 
 def test_a_registration_still_requires_a_real_birth_date(store):
     """PersonRegistration's schema requires the birth date: it is not dropped there, the XSD refuses."""
-    [row] = store.deliver(document("PersonRegistration", document_id="DEMO-REG", patient={**GOOD, "birth_date": "1980-02-30"}))
+    registration = document("PersonRegistration", document_id="DEMO-REG", patient={**GOOD, "birth_date": "1980-02-30"})
+    [row] = store.deliver(registration)
     store.process()
     assert store.outcome(row)[:2] == ("rejected", "record.schema.invalid")

@@ -18,7 +18,8 @@ def full_width(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) for c in text)
 
 
-TYPED = [pytest.param(full_width(SAMPLE_ID), id="full-width"), pytest.param(SAMPLE_ID[:6] + " " + SAMPLE_ID[6:], id="space")]
+TYPED = [pytest.param(full_width(SAMPLE_ID), id="full-width"),
+         pytest.param(SAMPLE_ID[:6] + " " + SAMPLE_ID[6:], id="space")]
 
 
 def sent_id(items) -> str:
