@@ -12,7 +12,7 @@
 3. identity over every record SENT (issue 23), on ``tests/support/population.py`` with ``FIELD_RATES``
    (``--sent-persons``; mistyped, full-width and lower-case-x resident IDs, full-width phones, no IDs,
    homophones, day/month swaps, twins, shared household phones): each record goes through what the
-   hub does before the index (``hub.records.normalize`` spelling, then ``probe_of``'s refusal of a
+   hub does before the index (``schemas.normalize`` spelling, then ``probe_of``'s refusal of a
    patient with no identity); a refused record is a cluster of its own (its links are missed), and
    pairwise precision / recall count every record sent. Also the same stream as the hub treated it
    before (every record with a resident ID failing its check, or not ASCII, refused);
@@ -34,7 +34,7 @@ from pathlib import Path
 from hub.mpi import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD, is_valid_resident_id, resolve_many
 from hub.mpi.matching import ID_NEAR_MISS
 from hub.mpi.traits import probe_of
-from hub.records.normalize import resident_id_spelled, spelled
+from schemas.normalize import resident_id_spelled, spelled
 from protocol.errors import RecordError
 from hub.store.db import make_engine, session_factory, transaction
 from hub.store.models import Base
@@ -112,7 +112,7 @@ def evaluate(url: str, population, *, batch: int = 100) -> dict:
 
 
 def as_the_hub_reads(traits):
-    """The patient after ``hub.records.normalize`` (what ``read_patient`` then sees in the tree)."""
+    """The patient after ``schemas.normalize`` (what ``read_patient`` then sees in the tree)."""
     ids = tuple((kind, root, resident_id_spelled(value) if kind == "resident_id" else spelled(value))
                 for kind, root, value in traits.identifiers)
     return traits._replace(identifiers=ids, phone=spelled(traits.phone) if traits.phone else None)

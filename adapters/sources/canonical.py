@@ -19,6 +19,7 @@ from typing import Iterator
 
 from protocol.errors import RecordError
 from protocol.xmlparse import parse_untrusted
+from schemas.normalize import normalize_document
 from schemas.validation import validate
 
 from .base import Quarantine, SourceContext, SourceItem, source
@@ -51,6 +52,7 @@ def canonical(payload: bytes, context: SourceContext) -> Iterator[SourceItem]:
 def _item(document, *, fallback: str) -> SourceItem:
     key = _document_key(document) or fallback
     try:
+        normalize_document(document, None, [])  # as the hub would (adapters/sources/documents.finish)
         validate(document)
     except RecordError as error:
         return SourceItem(key=key, problem=Quarantine(error.code, error.message, error.field or ""))

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 from lxml import etree
 
 from protocol.errors import RecordError
+from schemas.normalize import normalize_document
 from schemas.terminology.service import lookup
 from schemas.validation import validate
 
@@ -217,6 +218,9 @@ def finish(key: str, make: Callable[[], Record], context: SourceContext) -> Sour
         except ValueError:  # lxml refuses NUL and other control characters: bad data, not a bug
             raise SourceProblem("source.value.invalid",
                                 "a value holds control characters that XML cannot carry") from None
+        # as the hub would before its validation: a full-width or spaced ID is sent, not quarantined here;
+        # the document goes as normalized and the findings are the hub's to report
+        normalize_document(document, None, [])
         validate(document)
     except SourceProblem as problem:
         return SourceItem(key=key, problem=Quarantine(problem.code, problem.message, problem.field))

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from protocol.errors import HubError, RecordError
 from protocol.findings import Finding
 from protocol.xmlparse import parse_admitted
+from schemas.normalize import normalize_document
 from schemas.validation import validated
 
 from .. import audit, mpi
@@ -31,7 +32,6 @@ from . import quality
 from . import sql as records_sql
 from .header import DocumentHeader, read_header
 from .models import PERSON_TABLES, ROW_MODELS, DocumentStatus, RecordDocument
-from .normalize import normalize_document
 from .normalizers import Normalized, normalizer_for
 
 log = logging.getLogger(__name__)

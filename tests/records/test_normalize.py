@@ -8,7 +8,7 @@ from sqlalchemy import select
 from hub.mpi import PersonIdentifier
 from hub.mpi.resident_id import make_resident_id
 from hub.records.models import Diagnosis, RecordDocument
-from hub.records.normalize import resident_id_spelled, spelled
+from schemas.normalize import resident_id_spelled, spelled
 from hub.records.query import document_bytes
 from tests.support.documents import DOC_NS, document
 
