@@ -13,6 +13,7 @@ from protocol.credentials import Credentials
 from protocol.errors import HubError, SecurityError
 from protocol.timestamps import utcnow
 
+from .codes import watch
 from .errors import StoreError
 from .exchange.gate import SecurityGate
 from .exchange.models import RequestNonce
@@ -72,6 +73,7 @@ class Hub:
         if run_migrations:
             migrate(engine)
         sessions = session_factory(engine)
+        watch(sessions)  # the code lists: shipped plus imported, followed while the hub runs
         trust = TrustStore(settings.pki)
         signer = Credentials.from_files(paths.hub_sign_cert, paths.hub_sign_key)
         decryptor = Credentials.from_files(paths.hub_enc_cert, paths.hub_enc_key)

@@ -6,7 +6,8 @@ A code a list lacks is refused (``record.code.unknown``) unless its binding is o
 and the code well-formed for its system (``terminology.forms``): then the document is kept and the
 finding ``record.code.unverified`` appended to ``findings`` (docs/code-lists.md).
 Everything is compiled on first use and cached per thread (lxml validators and XPath objects keep
-per-call state and must not be shared between threads).
+per-call state and must not be shared between threads); the bindings are compiled again when the
+process's code lists change (an import reached it: ``terminology.generation``), the XSDs are not.
 
 Rejections are ``RecordError``s whose ``field`` is a path such as
 ``/OutpatientVisit/body/charges/charge[2]`` and whose ``detail`` is a fixed English phrase:
@@ -29,7 +30,7 @@ from protocol.findings import Finding
 
 from . import SCHEMAS_DIR
 from .reader import Reader
-from .terminology import code_systems
+from .terminology import code_systems, generation
 from .terminology.forms import has_form, well_formed
 
 NAMESPACE_PREFIX = "urn:hie:doc:v"
@@ -173,7 +174,10 @@ def _unverified(rule: dict) -> bool:
 
 def _compile(kind: DocumentKind, version: _Version) -> _TypeValidator:
     ns = version.namespace
-    schema = etree.XMLSchema(etree.parse(str(version.directory / f"{kind.type_name}.xsd")))
+    schema = _cache.schemas.get((kind.namespace, kind.type_name))
+    if schema is None:
+        schema = etree.XMLSchema(etree.parse(str(version.directory / f"{kind.type_name}.xsd")))
+        _cache.schemas[(kind.namespace, kind.type_name)] = schema
     rules = [*version.bindings.get("common", []), *version.bindings["types"][kind.type_name]]
     for rule in rules:
         _child_path(rule["path"])
@@ -193,12 +197,18 @@ def _compile(kind: DocumentKind, version: _Version) -> _TypeValidator:
 class _Cache(threading.local):
     def __init__(self):
         self.validators: dict[tuple[str, str], _TypeValidator] = {}
+        self.schemas: dict[tuple[str, str], etree.XMLSchema] = {}
+        self.generation = -1  # of the code lists the validators' bindings were resolved against
 
 
 _cache = _Cache()
 
 
 def _validator(kind: DocumentKind) -> _TypeValidator:
+    current = generation()
+    if current != _cache.generation:  # the code lists changed (an import): resolve the bindings again
+        _cache.validators.clear()
+        _cache.generation = current
     key = (kind.namespace, kind.type_name)
     compiled = _cache.validators.get(key)
     if compiled is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..codes import watch
 from ..settings import Settings
 from ..store.db import make_engine, migrate, session_factory
 
@@ -21,7 +22,9 @@ def open_store(data_dir, database_url, *, create: bool = True) -> sessionmaker[S
             f"store.missing: no hub database in {settings.data_dir} (hie serve --data-dir creates it)")
     engine = make_engine(settings.db_url)
     migrate(engine)
-    return session_factory(engine)
+    sessions = session_factory(engine)
+    watch(sessions)  # this command's code lists: the shipped ones plus what was imported into this store
+    return sessions
 
 
 __all__ = ["open_store"]

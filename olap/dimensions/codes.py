@@ -1,13 +1,12 @@
-"""Dimension frames built from the hub's code lists (``schemas/codes``): diagnosis, disease, drug,
-vaccine and division. Pure functions: code lists in, DataFrames out."""
+"""Dimension frames built from the hub's code lists (``schemas.terminology``: the shipped lists plus the
+codes imported into the hub): diagnosis, disease, drug, vaccine and division. Pure functions: code lists
+in, DataFrames out (rebuilt when the process's lists change)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
-
 import pandas as pd
 
-from schemas import CODES_DIR
+from schemas.terminology import code_systems, generation
 
 DISEASE_CLASSES = {"A": "甲类", "B": "乙类", "C": "丙类"}
 # ATC anatomical main groups (first level), the drug dimension's categories.
@@ -21,10 +20,28 @@ NO_ATC = ("none", "未归类（无 ATC 编码）")
 DISTRICT_LEVELS = frozenset({"district", "county", "county_city"})
 
 
-@lru_cache(maxsize=None)
+_frames: dict[tuple[int, str], object] = {}  # (code lists' generation, what) → frame or index
+
+
+def _cached(what: str, build):
+    key = (generation(), what)
+    if key not in _frames:
+        if any(cached != key[0] for cached, _ in list(_frames)):  # an import changed the lists: start again
+            _frames.clear()
+        _frames[key] = build()
+    return _frames[key]
+
+
 def code_list(system: str) -> pd.DataFrame:
-    """One code list as text columns (empty cells are '', never NaN)."""
-    return pd.read_csv(CODES_DIR / f"{system}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    """One code list as text columns in its CSV's order (empty cells are '', never NaN)."""
+    def build() -> pd.DataFrame:
+        listed = code_systems()[system]
+        display = listed.display_column
+        rows = [{column: concept.code if at == 0 else concept.display if column == display
+                 else (concept.parent or "") if column == "parent" else concept.extra.get(column, "")
+                 for at, column in enumerate(listed.columns)} for concept in listed.concepts]
+        return pd.DataFrame(rows, columns=list(listed.columns), dtype=str)
+    return _cached(system, build)
 
 
 def _range_of(code_range: str) -> tuple[str, str]:
@@ -32,9 +49,12 @@ def _range_of(code_range: str) -> tuple[str, str]:
     return start, end or start
 
 
-@lru_cache(maxsize=1)
 def _icd10_index() -> tuple[dict[str, str], tuple, tuple]:
     """Names by code, blocks as (start, end, code, name, chapter), chapters as (start, end, code): built once."""
+    return _cached("icd10-index", _build_icd10_index)
+
+
+def _build_icd10_index() -> tuple[dict[str, str], tuple, tuple]:
     icd = code_list("icd10")
     names = dict(zip(icd["code"], icd["display"]))
     blocks = tuple((*_range_of(row.code), row.code, row.display, row.parent)

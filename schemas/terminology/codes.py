@@ -1,21 +1,37 @@
-"""Code lists (value sets) loaded once from ``schemas/codes/*.csv``.
+"""Code lists (value sets): the shipped ``schemas/codes/*.csv`` plus what an operator imported.
 
 One CSV per code system; the file name (without ``.csv``) is the system name. The first column is
 the code; a column named ``display`` (or ``label`` / ``name``) is the display text; a ``parent``
 column links a concept to its parent code; every other column lands in ``Concept.extra``.
+
+The shipped lists are samples of several national lists (docs/code-lists.md). What ``hie codes import``
+adds to them is kept by the hub, not in this package (an upgrade replaces ``schemas/codes``): a process
+that validates or labels codes for a hub installs the hub's ``AdditionsSource`` (``use_additions``), and
+``load_code_systems`` — the one place that merges — appends its rows to the shipped lists, add-only.
+``code_systems()`` asks the source at most every ``REFRESH_S`` seconds whether anything was added, so a
+running hub picks an import up without a restart; ``generation()`` changes whenever the lists do, for the
+caches built from them (the validators, the mart's dimension frames).
 """
 from __future__ import annotations
 
 import csv
+import logging
 import threading
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Protocol
 
 from .. import CODES_DIR
 
+log = logging.getLogger(__name__)
 _DISPLAY_COLUMNS = ("display", "label", "name")
+REFRESH_S = 5.0  # how stale a process's lists may be after an import (one cheap query per interval)
+
+# An addition as a source gives it: {"code": …, "display": …, <other columns of the list>: …}
+Addition = Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -31,11 +47,31 @@ class Concept:
 
 @dataclass(frozen=True)
 class CodeSystem:
-    """A loaded code list: concepts in file order and an index by code."""
+    """A loaded code list: concepts in list order (shipped, then imported) and an index by code."""
 
     name: str
     concepts: tuple[Concept, ...]
     by_code: Mapping[str, Concept]
+    columns: tuple[str, ...] = ()  # the shipped CSV's header, code column first
+    imported: int = 0  # how many of ``concepts`` (the last ones) an operator imported
+
+    @property
+    def shipped(self) -> int:
+        return len(self.concepts) - self.imported
+
+    @property
+    def display_column(self) -> str | None:
+        return next((c for c in _DISPLAY_COLUMNS if c in self.columns), None)
+
+
+class AdditionsSource(Protocol):
+    """Where a hub keeps the codes imported into its lists (``hub.codes``: its database)."""
+
+    def version(self) -> object:
+        """A cheap token that changes whenever codes are added."""
+
+    def additions(self) -> Mapping[str, Sequence[Addition]]:
+        """The imported codes by system, in the order they were added."""
 
 
 def read_code_system(path: Path) -> CodeSystem:
@@ -60,26 +96,113 @@ def read_code_system(path: Path) -> CodeSystem:
     by_code = {c.code: c for c in concepts}
     if len(by_code) != len(concepts):
         raise ValueError(f"{path.name}: duplicate codes")
-    return CodeSystem(name=name, concepts=tuple(concepts), by_code=MappingProxyType(by_code))
+    return CodeSystem(name=name, concepts=tuple(concepts), by_code=MappingProxyType(by_code), columns=tuple(header))
 
 
-def load_code_systems(directory: Path = CODES_DIR) -> dict[str, CodeSystem]:
-    """Every ``*.csv`` code list in a directory, by system name."""
-    return {path.stem: read_code_system(path) for path in sorted(directory.glob("*.csv"))}
+def with_additions(shipped: CodeSystem, additions: Sequence[Addition]) -> CodeSystem:
+    """``shipped`` with the imported codes appended; a listed code keeps its row (add-only), so stored
+    documents keep their meaning. Columns the list does not have are dropped."""
+    display = shipped.display_column
+    others = [c for c in shipped.columns[1:] if c not in (display, "parent")]
+    concepts, by_code = list(shipped.concepts), dict(shipped.by_code)
+    for row in additions:
+        code = row["code"]
+        if code in by_code:
+            continue
+        concept = Concept(system=shipped.name, code=code, display=row.get("display", "") if display else "",
+                          parent=(row.get("parent") or None) if "parent" in shipped.columns else None,
+                          extra=MappingProxyType({c: row.get(c, "") for c in others}))
+        concepts.append(concept)
+        by_code[code] = concept
+    return CodeSystem(name=shipped.name, concepts=tuple(concepts), by_code=MappingProxyType(by_code),
+                      columns=shipped.columns, imported=len(concepts) - len(shipped.concepts))
 
 
-_lock = threading.Lock()
-_systems: dict[str, CodeSystem] | None = None
+def load_code_systems(directory: Path = CODES_DIR,
+                      additions: Mapping[str, Sequence[Addition]] | None = None) -> dict[str, CodeSystem]:
+    """Every ``*.csv`` code list in a directory by system name, with the ``additions`` of each merged in
+    (additions to a system the directory lacks are ignored: there is no list to extend)."""
+    shipped = {path.stem: read_code_system(path) for path in sorted(directory.glob("*.csv"))}
+    return _merged(shipped, additions or {})
+
+
+def _merged(shipped: dict[str, CodeSystem], additions: Mapping[str, Sequence[Addition]]) -> dict[str, CodeSystem]:
+    return {name: with_additions(system, additions[name]) if additions.get(name) else system
+            for name, system in shipped.items()}
+
+
+# ----- this process's lists -----
+
+class _Lists:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.shipped: dict[str, CodeSystem] | None = None
+        self.systems: dict[str, CodeSystem] | None = None
+        self.source: AdditionsSource | None = None
+        self.version: object = None
+        self.checked_at = 0.0
+        self.generation = 0
+        self.failing = False
+
+
+_lists = _Lists()
+
+
+def _shipped() -> dict[str, CodeSystem]:
+    if _lists.shipped is None:
+        _lists.shipped = load_code_systems()
+    return _lists.shipped
+
+
+def use_additions(source: AdditionsSource | None) -> None:
+    """Make this process's lists the shipped ones plus ``source``'s additions (None: the shipped ones
+    only), loaded now; from then on ``code_systems()`` follows the source. A failing source raises here."""
+    with _lists.lock:
+        version, additions = (None, {}) if source is None else (source.version(), source.additions())
+        _lists.systems = _merged(_shipped(), additions)
+        _lists.source, _lists.version, _lists.checked_at = source, version, time.monotonic()
+        _lists.generation += 1
+        _lists.failing = False
+
+
+def _refresh() -> None:
+    with _lists.lock:
+        source = _lists.source
+        if source is None or time.monotonic() - _lists.checked_at < REFRESH_S:
+            return
+        _lists.checked_at = time.monotonic()
+        try:
+            version = source.version()
+            if version != _lists.version:
+                _lists.systems = _merged(_shipped(), source.additions())
+                _lists.version = version
+                _lists.generation += 1
+            _lists.failing = False
+        except Exception as error:  # noqa: BLE001 - the lists in hand stay valid; try again next interval
+            if not _lists.failing:
+                log.warning("imported codes not reread (%s); keeping the lists loaded", type(error).__name__)
+            _lists.failing = True
 
 
 def code_systems() -> dict[str, CodeSystem]:
-    """The code lists of this process (loaded on first use, then cached)."""
-    global _systems
-    if _systems is None:
-        with _lock:
-            if _systems is None:
-                _systems = load_code_systems()
-    return _systems
+    """The code lists of this process: shipped, plus the installed source's additions (rechecked at
+    most every ``REFRESH_S`` seconds)."""
+    if _lists.source is not None and time.monotonic() - _lists.checked_at >= REFRESH_S:
+        _refresh()
+    systems = _lists.systems
+    if systems is None:
+        with _lists.lock:
+            if _lists.systems is None:
+                _lists.systems = _shipped()
+            systems = _lists.systems
+    return systems
 
 
-__all__ = ["Concept", "CodeSystem", "read_code_system", "load_code_systems", "code_systems"]
+def generation() -> int:
+    """A number that changes whenever this process's lists change (after an import reached it)."""
+    code_systems()
+    return _lists.generation
+
+
+__all__ = ["Concept", "CodeSystem", "Addition", "AdditionsSource", "REFRESH_S", "read_code_system",
+           "with_additions", "load_code_systems", "use_additions", "code_systems", "generation"]

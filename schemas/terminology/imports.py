@@ -1,4 +1,4 @@
-"""Extend a shipped code list with a national or regional list read from a file (``hie codes import``).
+"""Read a national or regional list from a file into additions to a code list (``hie codes import``).
 
 The file is CSV with a header row, UTF-8 (with or without BOM) or GB 18030 (GBK), as the national lists
 are published: a code column (``code``, ``编码``, ``代码``, ``疾病编码``, ``诊断编码``, ``药品编码``) and a name
@@ -10,25 +10,27 @@ form); a complete list (``sex``, ``marital-status`` …) or the hub's own (``ide
 ``case-classification`` …) is refused ``codes.system.closed``: a code it lacks is wrong, not missing.
 
 The import only **adds**: a code already listed keeps its row (documents stored under it keep their
-meaning), a new code is appended. For ICD-10 a new code's ``parent`` is its longest listed prefix and
-its ``level`` ``category`` (3 characters) or ``subcategory``, as the cubes' diagnosis dimension reads
-them. Every code must be well-formed for its system where the system has a form (``forms.py``), and
-appear once; otherwise nothing is written and the error names the line (never the value).
+meaning), a new code is appended. For ICD-10 a new code's ``parent`` is its longest prefix listed or
+earlier in the file and its ``level`` ``category`` (3 characters) or ``subcategory``, as the cubes'
+diagnosis dimension reads them. Every code must be well-formed for its system where the system has a
+form (``forms.py``), and appear once; otherwise nothing is added and the error names the line (never the
+value). Where the additions are kept is the hub's business (``hub.codes``: its database), not this
+package's: an upgrade replaces ``schemas/codes``.
 """
 from __future__ import annotations
 
 import csv
 import io
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from .codes import read_code_system
+from .codes import CodeSystem
 from .forms import has_form, well_formed
 
 CODE_COLUMNS = ("code", "编码", "代码", "疾病编码", "诊断编码", "药品编码")
 NAME_COLUMNS = ("display", "name", "label", "名称", "疾病名称", "诊断名称", "药品名称")
 MAX_ROWS = 200_000
+MAX_DISPLAY = 500  # the stored name's column (hub.codes.models)
 
 
 def importable(system: str) -> bool:
@@ -52,11 +54,15 @@ class CodeListError(ValueError):
 
 @dataclass(frozen=True)
 class Imported:
-    """What an import did: the system, the codes added, those already listed."""
+    """What an import adds: the system, the new codes' rows (``codes.Addition``), how many were listed."""
 
     system: str
-    added: int
+    rows: tuple[dict[str, str], ...]
     already_listed: int
+
+    @property
+    def added(self) -> int:
+        return len(self.rows)
 
 
 def _decode(raw: bytes) -> str:
@@ -76,15 +82,16 @@ def _column(header: list[str], names: tuple[str, ...], what: str) -> int:
     raise CodeListError("codes.import.invalid", f"no {what} column (one of: {', '.join(names)})")
 
 
-def _icd10_row(code: str, listed: dict[str, dict]) -> dict[str, str]:
+def _icd10_row(code: str, listed: set[str]) -> dict[str, str]:
     parent = next((code[:end] for end in range(len(code) - 1, 2, -1) if code[:end] in listed), "")
     return {"parent": parent, "level": "category" if len(code) == 3 else "subcategory"}
 
 
-def import_code_list(*, system: str, raw: bytes, codes_dir: Path) -> Imported:
-    """Add the codes of ``raw`` (a CSV file's bytes) to ``codes_dir/<system>.csv``; what was done."""
-    target = codes_dir / f"{system}.csv"
-    if not target.is_file():
+def read_import(*, system: str, raw: bytes, listed: Mapping[str, CodeSystem]) -> Imported:
+    """The codes of ``raw`` (a CSV file's bytes) that ``listed[system]`` lacks, checked, as rows to add
+    (``{"code", "display", <the list's other columns>}``); nothing is written here."""
+    target = listed.get(system)
+    if target is None:
         raise CodeListError("codes.system.unknown", "no such code list (hie codes list shows them)")
     if not importable(system):
         raise CodeListError("codes.system.closed",
@@ -96,13 +103,9 @@ def import_code_list(*, system: str, raw: bytes, codes_dir: Path) -> Imported:
     code_at, name_at = _column(header, CODE_COLUMNS, "code"), _column(header, NAME_COLUMNS, "name")
     if len(rows) - 1 > MAX_ROWS:
         raise CodeListError("codes.import.invalid", f"more than {MAX_ROWS} rows")
-    with target.open(encoding="utf-8", newline="") as handle:
-        shipped = list(csv.DictReader(handle))
-        columns = list(shipped[0].keys()) if shipped else [header[code_at], "display"]
-    listed = {row[columns[0]]: row for row in shipped}
-    display = next((c for c in ("display", "label", "name") if c in columns), None)
-    kept_columns = [c for c in columns[1:] if c != display and c in header]
-    seen, added = set(), []
+    display = target.display_column
+    kept_columns = [c for c in target.columns[1:] if c != display and c in header]
+    seen, added, known = set(), [], set(target.by_code)
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -116,22 +119,17 @@ def import_code_list(*, system: str, raw: bytes, codes_dir: Path) -> Imported:
         if code in seen:
             raise CodeListError("codes.import.invalid", f"line {number}: the code is repeated")
         seen.add(code)
-        if code in listed:
+        if code in target.by_code:
             continue
-        new = dict.fromkeys(columns, "")
-        new[columns[0]] = code
-        if display:
-            new[display] = row[name_at].strip()
+        new = {"code": code, "display": row[name_at].strip()}
+        if len(new["display"]) > MAX_DISPLAY:
+            raise CodeListError("codes.import.invalid", f"line {number}: the name is over {MAX_DISPLAY} characters")
         new.update({c: row[header.index(c)].strip() for c in kept_columns})
         if system == "icd10":
-            new.update(_icd10_row(code, listed))
+            new.update(_icd10_row(code, known))
+        known.add(code)
         added.append(new)
-    if added:
-        try:
-            _write(target, columns, [*shipped, *added])
-        except OSError as error:  # a read-only installation: say where, not a traceback
-            raise CodeListError("codes.write.failed", f"cannot write {target} ({error.strerror})") from None
-    return Imported(system=system, added=len(added), already_listed=len(seen) - len(added))
+    return Imported(system=system, rows=tuple(added), already_listed=len(seen) - len(added))
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -144,19 +142,4 @@ def _rows(text: str) -> list[list[str]]:
         raise CodeListError("codes.import.invalid", f"line {reader.line_num}: not readable as CSV ({error})") from None
 
 
-def _write(target: Path, columns: list[str], rows: list[dict]) -> None:
-    """Write atomically (a reader sees the old list or the new one), then check it loads."""
-    temporary = target.with_name(f".{target.name}.importing")
-    with temporary.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    try:
-        read_code_system(temporary)
-    except ValueError:
-        temporary.unlink()
-        raise CodeListError("codes.import.invalid", "the merged list does not load") from None
-    os.replace(temporary, target)
-
-
-__all__ = ["CODE_COLUMNS", "NAME_COLUMNS", "CodeListError", "Imported", "import_code_list", "importable"]
+__all__ = ["CODE_COLUMNS", "NAME_COLUMNS", "MAX_DISPLAY", "CodeListError", "Imported", "read_import", "importable"]

@@ -1,6 +1,6 @@
 """``hie codes import SYSTEM FILE`` (hub/cli/codes.py, schemas/terminology/imports.py): an operator adds a
-national list to a shipped sample; the import only adds, checks every code's form, is audited, and a
-wrong file is one line that changes nothing."""
+national list to a shipped sample; the import only adds, checks every code's form, is kept in the hub's
+database and audited, and a wrong file is one line that changes nothing."""
 from __future__ import annotations
 
 import shutil
@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from hub.audit import AuditEvent
 from hub.cli.main import main
+from hub.codes import additions
 from hub.settings import Settings
 from hub.store.db import make_engine, migrate, session_factory
 from schemas import CODES_DIR
@@ -35,13 +36,20 @@ def migrated_db(tmp_path_factory):
 
 
 @pytest.fixture
-def hub(tmp_path, migrated_db):
-    """A hub data directory and a copy of the shipped code lists to import into."""
+def hub(tmp_path, migrated_db, shipped_lists_after):
+    """A hub data directory and a copy of the shipped code lists (which an import must leave alone)."""
     data_dir, codes_dir = tmp_path / "hub", tmp_path / "codes"
     data_dir.mkdir()
     shutil.copy(migrated_db, data_dir / "hub.db")
     shutil.copytree(CODES_DIR, codes_dir)
     return data_dir, codes_dir
+
+
+def _lists(data_dir):
+    """The hub's lists as its processes see them: shipped plus what its database holds."""
+    sessions = session_factory(make_engine(Settings(data_dir=data_dir).db_url))
+    with sessions() as session:
+        return load_code_systems(CODES_DIR, additions(session))
 
 
 def _import(hub, system: str, content: bytes, tmp_path):
@@ -62,7 +70,7 @@ def test_a_national_icd10_list_in_gbk_is_added_to_the_sample(hub, tmp_path):
     result = _import(hub, "icd10", NATIONAL_ICD10.encode("gb18030"), tmp_path)
     assert result.exit_code == 0, result.output
     assert "icd10: 3 codes added, 1 already listed" in result.output
-    icd10 = load_code_systems(hub[1])["icd10"].by_code
+    icd10 = _lists(hub[0])["icd10"].by_code
     shipped = read_code_system(CODES_DIR / "icd10.csv").by_code
     assert set(icd10) - set(shipped) == {"R56.801", "I10.x00x002", "L40.000"}
     assert (icd10["I10.x00x002"].parent, icd10["I10.x00x002"].extra["level"]) == ("I10", "subcategory")
@@ -76,7 +84,7 @@ def test_a_national_icd10_list_in_gbk_is_added_to_the_sample(hub, tmp_path):
 def test_a_drug_catalogue_keeps_its_atc_column(hub, tmp_path):
     catalogue = "药品编码,药品名称,atc,规格\nXJ01CAA040A001,阿莫西林胶囊,J01CA04,0.25g\n".encode()
     assert _import(hub, "drugs", catalogue, tmp_path).exit_code == 0
-    drug = load_code_systems(hub[1])["drugs"].by_code["XJ01CAA040A001"]
+    drug = _lists(hub[0])["drugs"].by_code["XJ01CAA040A001"]
     assert (drug.display, drug.extra["atc"], drug.extra["dosage_form"]) == ("阿莫西林胶囊", "J01CA04", "")
 
 
@@ -102,20 +110,20 @@ def test_a_wrong_file_is_one_line_and_changes_nothing(hub, tmp_path, system, con
     assert result.exit_code != 0 and result.output.startswith(line) and result.output.count("\n") == 1
     assert "J19" not in result.output and "990101" not in result.output  # the line, never the value
     assert {path.name: path.read_bytes() for path in hub[1].iterdir()} == before
-    assert _audits(hub[0]) == []
+    assert _audits(hub[0]) == [] and _lists(hub[0])["icd10"].imported == 0
 
 
 def test_codes_list_says_which_lists_are_importable_and_what_an_unlisted_code_does():
     result = CliRunner().invoke(main, ["codes", "list"])
-    rows = {line.split("\t")[0]: line.split("\t")[2] for line in result.output.splitlines()}
+    rows = {line.split("\t")[0]: line.split("\t")[3] for line in result.output.splitlines()}
     assert rows["icd10"].startswith("sample: importable; a well-formed unlisted code is kept")
     assert rows["vaccines"].startswith("closed or hub's own: not importable")
     # a prescription with a well-formed unlisted drug is refused record.code.unknown: never say it is kept
     assert rows["drugs"] == "sample: importable; an unlisted code is refused until the full list is imported"
 
 
-def test_a_list_that_cannot_be_written_is_one_line(hub, tmp_path):
-    (hub[1] / ".icd10.csv.importing").mkdir()  # the file cannot be written (as root, a mode would not stop it)
-    result = _import(hub, "icd10", "code,display\nR56.801,高热惊厥\n".encode(), tmp_path)
-    assert result.exit_code != 0 and result.output.startswith("error: codes.write.failed: cannot write ")
-    assert result.output.count("\n") == 1 and _audits(hub[0]) == []
+def test_the_shipped_lists_are_left_alone(hub, tmp_path):
+    before = {path.name: path.read_bytes() for path in hub[1].iterdir()}
+    assert _import(hub, "icd10", NATIONAL_ICD10.encode(), tmp_path).exit_code == 0
+    assert {path.name: path.read_bytes() for path in hub[1].iterdir()} == before
+    assert _lists(hub[0])["icd10"].imported == 3
