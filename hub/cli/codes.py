@@ -50,7 +50,7 @@ def codes_list(data_dir, database_url, codes_dir):
         from ..settings import Settings
         from .store import open_store
 
-        with open_store(data_dir or Path("data"), database_url, create=False)() as session:
+        with open_store(data_dir, database_url, create=False)() as session:
             imported = counts(session)
         place = _place(Settings.load(data_dir, database_url=database_url))
     kept = open_code_systems()
