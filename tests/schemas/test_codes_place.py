@@ -24,6 +24,7 @@ from protocol.timestamps import utcnow
 from schemas import CODES_DIR
 from schemas.terminology import codes as terminology_codes
 from schemas.terminology import lookup
+from tests.exchange.conftest import pki_dir  # noqa: F401  (fixture: a hub PKI)
 from tests.support.documents import DOC_NS, document
 from tests.support.inbox import Store
 from tests.support.migrated import copy_migrated
@@ -160,3 +161,20 @@ def test_a_clinic_agent_with_the_shipped_lists_sends_an_open_place_and_refuses_a
     assert sent.problem is None and sent.document is not None
     [held] = canonical(etree.tostring(_prescription("RX-AGENT-2")), context)
     assert (held.problem.code, held.problem.field) == ("record.code.unknown", "/Prescription/body/item[1]/drug/@code")
+
+
+def test_the_hubs_web_process_follows_an_import(tmp_path, pki_dir, monkeypatch, shipped_lists_after):  # noqa: F811
+    """``hie serve``'s workers (and the processor thread a single-process hub runs) open the hub with
+    ``Hub.open``: their lists follow the imports too (the registry's code look-ups, the records stage)."""
+    from hub.runtime import Hub
+
+    monkeypatch.setattr(terminology_codes, "REFRESH_S", 0.0)
+    settings = Settings(data_dir=tmp_path, pki_dir=pki_dir, start_processor=False)
+    hub = Hub.open(settings)
+    assert lookup("drugs", DRUG["code"]) is None
+    other = session_factory(make_engine(settings.db_url))
+    with transaction(other) as session:
+        add(session, system="drugs", rows=[DRUG], now=utcnow())
+    other.kw["bind"].dispose()
+    assert lookup("drugs", DRUG["code"]).extra["atc"] == "J01CA04"
+    hub.sessions.kw["bind"].dispose()
