@@ -26,6 +26,16 @@ pytest_plugins = ["tests.support.olap_fixtures",  # chdb_dir, ch_server, ch_clus
                   "tests.support.migrated"]  # migrated_sqlite, migrated_postgres
 
 
+@pytest.fixture(autouse=True)
+def shipped_code_lists_after():
+    """Each test leaves the process on the shipped code lists: a hub or command it opened made the
+    process follow that store's imported codes (``hub.codes.watch``), which no later test may see."""
+    yield
+    from schemas.terminology import use_additions
+
+    use_additions(None)
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """The session's PostgreSQL server (a started ``PostgresServer``)."""

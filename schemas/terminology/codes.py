@@ -142,6 +142,7 @@ class _Lists:
         self.version: object = None
         self.checked_at = 0.0
         self.generation = 0
+        self.loaded = True  # False: a source is installed that has not answered yet
         self.failing = False
 
 
@@ -156,38 +157,53 @@ def _shipped() -> dict[str, CodeSystem]:
 
 def use_additions(source: AdditionsSource | None) -> None:
     """Make this process's lists the shipped ones plus ``source``'s additions (None: the shipped ones
-    only), loaded now; from then on ``code_systems()`` follows the source. A failing source raises here."""
+    only), loaded now if the source answers; from then on ``code_systems()`` follows the source. A hub
+    may start while its database is down: until the source first answers, the lists are the shipped ones
+    and every ``code_systems()`` asks it again (no document is judged on lists missing its imports for
+    longer than the database is down)."""
     with _lists.lock:
-        version, additions = (None, {}) if source is None else (source.version(), source.additions())
-        _lists.systems = _merged(_shipped(), additions)
-        _lists.source, _lists.version, _lists.checked_at = source, version, time.monotonic()
+        if source is None and _lists.source is None:
+            return  # already the shipped lists (and nothing for the caches to redo)
+        _lists.source, _lists.version, _lists.loaded = source, None, source is None
+        _lists.systems = _shipped()
         _lists.generation += 1
+        _lists.checked_at, _lists.failing = 0.0, False
+        _reread()
+
+
+def _reread() -> None:
+    """Under the lock: ask the source for its version, reread its additions when it changed."""
+    source = _lists.source
+    if source is None:
+        return
+    _lists.checked_at = time.monotonic()
+    try:
+        version = source.version()
+        if version != _lists.version or not _lists.loaded:
+            _lists.systems = _merged(_shipped(), source.additions())
+            _lists.version, _lists.loaded = version, True
+            _lists.generation += 1
         _lists.failing = False
+    except Exception as error:  # noqa: BLE001 - the lists in hand stay valid; ask again later
+        if not _lists.failing:
+            log.warning("imported codes not read (%s); using the lists loaded so far", type(error).__name__)
+        _lists.failing = True
+
+
+def _due() -> bool:
+    return _lists.source is not None and (not _lists.loaded or time.monotonic() - _lists.checked_at >= REFRESH_S)
 
 
 def _refresh() -> None:
     with _lists.lock:
-        source = _lists.source
-        if source is None or time.monotonic() - _lists.checked_at < REFRESH_S:
-            return
-        _lists.checked_at = time.monotonic()
-        try:
-            version = source.version()
-            if version != _lists.version:
-                _lists.systems = _merged(_shipped(), source.additions())
-                _lists.version = version
-                _lists.generation += 1
-            _lists.failing = False
-        except Exception as error:  # noqa: BLE001 - the lists in hand stay valid; try again next interval
-            if not _lists.failing:
-                log.warning("imported codes not reread (%s); keeping the lists loaded", type(error).__name__)
-            _lists.failing = True
+        if _due():
+            _reread()
 
 
 def code_systems() -> dict[str, CodeSystem]:
     """The code lists of this process: shipped, plus the installed source's additions (rechecked at
     most every ``REFRESH_S`` seconds)."""
-    if _lists.source is not None and time.monotonic() - _lists.checked_at >= REFRESH_S:
+    if _due():
         _refresh()
     systems = _lists.systems
     if systems is None:

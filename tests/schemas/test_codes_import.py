@@ -36,7 +36,7 @@ def migrated_db(tmp_path_factory):
 
 
 @pytest.fixture
-def hub(tmp_path, migrated_db, shipped_lists_after):
+def hub(tmp_path, migrated_db):
     """A hub data directory and a copy of the shipped code lists (which an import must leave alone)."""
     data_dir, codes_dir = tmp_path / "hub", tmp_path / "codes"
     data_dir.mkdir()

@@ -101,7 +101,7 @@ def test_an_import_survives_an_upgrade_and_stays_with_its_hub(installed):
 
 
 @pytest.fixture
-def hub_store(request, db_url, olap, tmp_path, monkeypatch, shipped_lists_after):
+def hub_store(request, db_url, olap, tmp_path, monkeypatch):
     """A hub's store opened as ``hie process`` and ``hie etl`` open it, with an empty mart; the lists are
     reread on every look-up (``REFRESH_S`` = 0) so the test needs no sleep."""
     copy_migrated(request, db_url)
@@ -163,7 +163,7 @@ def test_a_clinic_agent_with_the_shipped_lists_sends_an_open_place_and_refuses_a
     assert (held.problem.code, held.problem.field) == ("record.code.unknown", "/Prescription/body/item[1]/drug/@code")
 
 
-def test_the_hubs_web_process_follows_an_import(tmp_path, pki_dir, monkeypatch, shipped_lists_after):  # noqa: F811
+def test_the_hubs_web_process_follows_an_import(tmp_path, pki_dir, monkeypatch):  # noqa: F811
     """``hie serve``'s workers (and the processor thread a single-process hub runs) open the hub with
     ``Hub.open``: their lists follow the imports too (the registry's code look-ups, the records stage)."""
     from hub.runtime import Hub
@@ -178,3 +178,30 @@ def test_the_hubs_web_process_follows_an_import(tmp_path, pki_dir, monkeypatch, 
     other.kw["bind"].dispose()
     assert lookup("drugs", DRUG["code"]).extra["atc"] == "J01CA04"
     hub.sessions.kw["bind"].dispose()
+
+
+class _Database:
+    """A stand-in for the hub's database as an additions source, which can be down (a fake only for the
+    outage: the real source is exercised above)."""
+
+    def __init__(self):
+        self.up, self.rows = False, {"drugs": [DRUG]}
+
+    def version(self):
+        if not self.up:
+            raise ConnectionError("database down")
+        return len(self.rows["drugs"])
+
+    def additions(self):
+        return self.rows
+
+
+def test_a_hub_started_while_its_database_is_down_gets_the_imports_as_soon_as_it_answers(monkeypatch):
+    database = _Database()
+    terminology_codes.use_additions(database)  # no exception: a hub may start with its database down
+    assert lookup("drugs", DRUG["code"]) is None and lookup("icd10", "I10") is not None  # the shipped lists
+    database.up = True
+    assert lookup("drugs", DRUG["code"]) is not None  # asked again at once, not REFRESH_S later
+    monkeypatch.setattr(terminology_codes, "REFRESH_S", 0.0)
+    database.up = False
+    assert lookup("drugs", DRUG["code"]) is not None  # down again: the lists read so far are kept
