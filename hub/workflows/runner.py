@@ -1,0 +1,201 @@
+"""The workflow runner: handlers react to what the records store has stored, after the fact.
+
+Workflows stay out of the processor's hot path (its throughput is a measured target). A handler is
+registered per document type (``@on_documents("InfectiousDiseaseReport")``) and gets the
+``record_document`` rows changed since its watermark (``workflow_watermark``: name → the last
+(updated_at, row id) it handled), ``BATCH`` at a time, each batch in one transaction with the
+watermark's advance: a change is handled exactly once, and a crash before the commit leaves the
+watermark where it was, so the batch runs again. Handlers are idempotent on (document row id,
+version) all the same. A handler sees new versions and cancellations (``status`` ``cancelled``) and
+must handle both; it may read the document's normalized rows (``hub.records.models``).
+
+The processor's process runs a pass after its processing ticks when there were changes, at most
+every ``HIE_WORKFLOW_INTERVAL`` seconds (``WorkflowTicker``); ``hie workflows run`` runs one pass.
+Handlers live in the modules of ``HANDLER_MODULES`` (a workflow is added by adding its module there).
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from protocol.timestamps import utcnow
+
+from ..errors import failure_summary
+from ..records.models import DocumentStatus, RecordDocument
+from ..store.db import transaction
+from .models import Watermark
+
+log = logging.getLogger(__name__)
+BATCH = 200  # changes per handler transaction (a few ms of the write lock)
+HANDLER_MODULES = ("hub.workflows.class_a",)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class DocumentChange:
+    """A ``record_document`` row as it is now: a new document, a new version, or a cancellation."""
+
+    document_row_id: int
+    document_type: str
+    institution: str
+    id_root: str
+    document_id: str
+    version: int
+    status: str
+    person_id: int | None
+    updated_at: datetime
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == DocumentStatus.CANCELLED.value
+
+    @property
+    def occurrence(self) -> str:
+        """How alerts name this document (an internal row id, never a patient value)."""
+        return f"record_document:{self.document_row_id}"
+
+
+HandlerFunction = Callable[[Session, list[DocumentChange], datetime], None]
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str
+    document_types: frozenset[str]
+    handle: HandlerFunction
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def on_documents(*document_types: str, name: str | None = None) -> Callable[[HandlerFunction], HandlerFunction]:
+    """Register the decorated ``handle(session, changes, now)`` for ``document_types`` (its watermark: ``name``)."""
+    def register(function: HandlerFunction) -> HandlerFunction:
+        key = name or f"{function.__module__.rpartition('.')[2]}.{function.__name__}"
+        if key in HANDLERS and HANDLERS[key].handle is not function:
+            raise ValueError(f"workflow handler {key!r} registered twice")
+        HANDLERS[key] = Handler(key, frozenset(document_types), function)
+        return function
+
+    return register
+
+
+def handlers() -> list[Handler]:
+    """Every registered handler (importing ``HANDLER_MODULES`` registers them)."""
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+    return [HANDLERS[key] for key in sorted(HANDLERS)]
+
+
+_COLUMNS = (RecordDocument.id, RecordDocument.document_type, RecordDocument.institution, RecordDocument.id_root,
+            RecordDocument.document_id, RecordDocument.version, RecordDocument.status, RecordDocument.person_id,
+            RecordDocument.updated_at)
+
+
+def _hold(session: Session, name: str, now: datetime) -> Watermark:
+    """The handler's watermark, its row written first: one runner per handler at a time (the write lock
+    on SQLite, the row lock on PostgreSQL), so two passes never handle the same batch."""
+    session.execute(update(Watermark).where(Watermark.name == name).values(name=Watermark.name))
+    found = session.get(Watermark, name, populate_existing=True)
+    if found is None:
+        found = Watermark(name=name, updated_at=_EPOCH, document_row_id=0, changes=0, advanced_at=now)
+        session.add(found)
+        session.flush()  # a concurrent first pass: IntegrityError, the batch is retried next pass
+    return found
+
+
+def _changes(session: Session, handler: Handler, mark: Watermark, limit: int) -> list[DocumentChange]:
+    after = or_(RecordDocument.updated_at > mark.updated_at,
+                and_(RecordDocument.updated_at == mark.updated_at, RecordDocument.id > mark.document_row_id))
+    rows = session.execute(select(*_COLUMNS).where(RecordDocument.document_type.in_(sorted(handler.document_types)),
+                                                   after)
+                           .order_by(RecordDocument.updated_at, RecordDocument.id).limit(limit)).all()
+    return [DocumentChange(*row) for row in rows]
+
+
+def _advance(mark: Watermark, changes: list[DocumentChange], now: datetime) -> None:
+    last = changes[-1]
+    mark.updated_at, mark.document_row_id = last.updated_at, last.document_row_id
+    mark.changes += len(changes)
+    mark.advanced_at = now
+
+
+def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int = BATCH) -> int:
+    """One batch of ``handler`` in one transaction with its watermark's advance; how many changes."""
+    now = utcnow()
+    with transaction(sessions) as session:
+        mark = _hold(session, handler.name, now)
+        changes = _changes(session, handler, mark, limit)
+        if not changes:
+            return 0
+        handler.handle(session, changes, now)
+        _advance(mark, changes, now)
+    return len(changes)
+
+
+@dataclass
+class PassResult:
+    """What one pass did: changes handled per handler, and the handlers that failed (retried next pass)."""
+
+    changes: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.changes.values())
+
+
+def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None = None, *,
+             limit: int = BATCH) -> PassResult:
+    """Every handler, batch after batch, until each has caught up; a failing handler is logged and skipped."""
+    result = PassResult()
+    for handler in (handlers() if selected is None else selected):
+        done = 0
+        try:
+            while True:
+                count = run_batch(sessions, handler, limit=limit)
+                done += count
+                if count < limit:
+                    break
+        except IntegrityError:  # another runner created the watermark first: its next pass goes on
+            result.failed.append(handler.name)
+        except Exception as error:  # the batch rolled back: retried on the next pass
+            log.error("workflow handler %s failed: %s", handler.name, failure_summary(error))
+            result.failed.append(handler.name)
+        result.changes[handler.name] = done
+    return result
+
+
+class WorkflowTicker:
+    """Called after each processing tick with how many messages it finished: runs a pass when there
+    were changes (or at start, to catch up), at most every ``interval_s`` seconds."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.sessions = sessions
+        self.interval_s = interval_s
+        self.clock = clock
+        self._pending = True  # the first tick catches up with whatever was stored while no runner ran
+        self._last = float("-inf")
+
+    def __call__(self, finished: int) -> PassResult | None:
+        if finished:
+            self._pending = True
+        if not self._pending or self.clock() - self._last < self.interval_s:
+            return None
+        self._last = self.clock()
+        result = run_pass(self.sessions)
+        self._pending = bool(result.failed)
+        return result
+
+
+__all__ = ["BATCH", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult", "WorkflowTicker",
+           "on_documents", "handlers", "run_batch", "run_pass"]
