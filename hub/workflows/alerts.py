@@ -156,15 +156,16 @@ def close(session: Session, *, alert_id: int, actor: str, now: datetime, note: s
 
 @dataclass(frozen=True)
 class AlertScope:
-    """Which alerts a caller sees: all (both empty), those of some districts, or of some institutions."""
+    """Which alerts a caller sees: ``None`` = no restriction on that axis; an institution's own alerts
+    when ``institutions`` is given, else those of ``districts``."""
 
-    districts: frozenset[str] = frozenset()
-    institutions: frozenset[str] = frozenset()
+    districts: frozenset[str] | None = None
+    institutions: frozenset[str] | None = None
 
     def sees(self, alert: Alert) -> bool:
-        if self.institutions:
+        if self.institutions is not None:
             return alert.institution in self.institutions
-        if self.districts:
+        if self.districts is not None:
             return alert.district in self.districts
         return True
 
@@ -173,9 +174,9 @@ def list_alerts(session: Session, *, scope: AlertScope = AlertScope(), state: st
                 kind: str | None = None, district: str | None = None, limit: int = 200) -> list[Alert]:
     """Alerts newest first, filtered, within ``scope``."""
     query = select(Alert).order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(limit)
-    if scope.institutions:
+    if scope.institutions is not None:
         query = query.where(Alert.institution.in_(sorted(scope.institutions)))
-    elif scope.districts:
+    elif scope.districts is not None:
         query = query.where(Alert.district.in_(sorted(scope.districts)))
     for column, value in ((Alert.state, state), (Alert.kind, kind), (Alert.district, district)):
         if value:
