@@ -60,6 +60,36 @@ def hub_api(live_hub, members, hub_paths):
     return workflow, api
 
 
+def _written_by_the_agent(client, folder) -> list[tuple]:
+    """The clinic agent's reply routing (docs/agent.md's sample for notifications) into a clinic database."""
+    import sqlalchemy as sa
+
+    from adapters.agent.config import ReplyTarget
+    from adapters.agent.outbox import Outbox
+    from adapters.agent.replies import ReplyRouter
+
+    url = f"sqlite:///{folder}/clinic.db"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE hub_notification (reply_id TEXT PRIMARY KEY, notice_kind TEXT, "
+                                   "state TEXT, district TEXT, subject_id TEXT, content TEXT)")
+    target = ReplyTarget(kinds=("alert", "referral", "recall"), database=url, table="hub_notification",
+                         columns={"reply_id": "reply_id", "notice_kind": "xml:Kind", "state": "xml:State",
+                                  "district": "xml:District", "subject_id": "xml:Subject/@id", "content": "content"},
+                         key="reply_id")
+    router = ReplyRouter(Outbox(folder / "outbox.db", member="HOSP01"), client, (target,))
+    try:
+        result = router.run()
+    finally:
+        router.close()
+    assert result.failed == [] and result.acknowledged == result.fetched
+    with engine.connect() as connection:
+        rows = [tuple(row) for row in connection.exec_driver_sql(
+            "SELECT reply_id, notice_kind, state, district, subject_id FROM hub_notification")]
+    engine.dispose()
+    return rows
+
+
 def _alerts_when_there(api, member: str, timeout: float = 30.0) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,7 +100,7 @@ def _alerts_when_there(api, member: str, timeout: float = 30.0) -> list[dict]:
     raise AssertionError("no alert came")
 
 
-def test_a_plague_report_alerts_its_district_subscribers_only(live_hub, client_for, hub_api):
+def test_a_plague_report_alerts_its_district_subscribers_only(live_hub, client_for, hub_api, tmp_path):
     workflow, api = hub_api
     assert workflow("HOSP01").subscribe("alert.disease", "330102") is not None
     workflow("CLINIC02").subscribe("alert.disease", "330105")  # another district
@@ -99,6 +129,8 @@ def test_a_plague_report_alerts_its_district_subscribers_only(live_hub, client_f
             root.findtext(q(WORKFLOW, "Count")), root.find(q(WORKFLOW, "Subject")).get("id")) == (
         "disease.class_a", "330102", "1", str(alert["id"]))
     assert b"330102201803050031" not in reply.content and "周浩然".encode() not in reply.content  # no patient value
+    assert _written_by_the_agent(client_for("HOSP01"), tmp_path) == [
+        (reply.reply_id, "disease.class_a", "open", "330102", str(alert["id"]))]
     assert [r.kind for r in client_for("CLINIC02").fetch_replies()] == []
     assert {r.kind for r in client_for("CLINIC01").fetch_replies()} == {"ack"}  # its receipt's ack, no alert
 
