@@ -140,7 +140,8 @@ def test_a_plague_report_alerts_its_district_subscribers_only(live_hub, client_f
     assert done["state"] == "acknowledged" and done["history"][-1]["note"] == "已派员核实"
     again = api("POST", f"/api/alerts/{alert['id']}/acknowledge", "BUREAU", json={})
     assert (again.status_code, again.json()["code"]) == (409, "workflow.alert.transition")
-    assert api("POST", f"/api/alerts/{alert['id']}/close", "BUREAU", json={"note": "处置完毕"}).json()["state"] == "closed"
+    closed = api("POST", f"/api/alerts/{alert['id']}/close", "BUREAU", json={"note": "处置完毕"}).json()
+    assert closed["state"] == "closed"
 
     removed = workflow("HOSP01")._call("Unsubscribe", Topic="alert.disease", Filter="330102")
     assert removed.findtext(f".//{q(WORKFLOW, 'Removed')}") == "1" and workflow("HOSP01").subscriptions() == []
