@@ -112,13 +112,17 @@ def _hold(session: Session, name: str, now: datetime) -> Watermark:
     return found
 
 
+def changes_query(document_types: frozenset[str], mark: Watermark, limit: int):
+    """The changes of ``document_types`` after ``mark``, in order (one index seek per type)."""
+    # (updated_at, id) after the mark; the first term is what lets the index (type, updated_at, id) seek
+    after = and_(RecordDocument.updated_at >= mark.updated_at,
+                 or_(RecordDocument.updated_at > mark.updated_at, RecordDocument.id > mark.document_row_id))
+    return (select(*_COLUMNS).where(RecordDocument.document_type.in_(sorted(document_types)), after)
+            .order_by(RecordDocument.updated_at, RecordDocument.id).limit(limit))
+
+
 def _changes(session: Session, handler: Handler, mark: Watermark, limit: int) -> list[DocumentChange]:
-    after = or_(RecordDocument.updated_at > mark.updated_at,
-                and_(RecordDocument.updated_at == mark.updated_at, RecordDocument.id > mark.document_row_id))
-    rows = session.execute(select(*_COLUMNS).where(RecordDocument.document_type.in_(sorted(handler.document_types)),
-                                                   after)
-                           .order_by(RecordDocument.updated_at, RecordDocument.id).limit(limit)).all()
-    return [DocumentChange(*row) for row in rows]
+    return [DocumentChange(*row) for row in session.execute(changes_query(handler.document_types, mark, limit))]
 
 
 def _advance(mark: Watermark, changes: list[DocumentChange], now: datetime) -> None:

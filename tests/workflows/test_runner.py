@@ -119,3 +119,20 @@ def test_the_ticker_runs_after_changes_at_most_every_interval(store):
     now[0] += 2.0
     result = ticker(0)
     assert result is not None and result.changes["disease.class_a"] == 1
+
+
+def test_a_pass_seeks_the_changes_instead_of_reading_every_document_of_its_type(tmp_path):
+    from datetime import datetime, timezone
+
+    from hub.store.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path}/plan.db")
+    migrate(engine)
+    mark = Watermark(name="x", updated_at=datetime(2026, 12, 1, tzinfo=timezone.utc), document_row_id=7)
+    query = runner.changes_query(frozenset({"InfectiousDiseaseReport"}), mark, 200)
+    with engine.connect() as connection:
+        sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+        plan = " / ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    engine.dispose()
+    assert "USING INDEX ix_record_document_type_updated (document_type=? AND updated_at>?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan  # read in the index's order: no sort of the type's documents

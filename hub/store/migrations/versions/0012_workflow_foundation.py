@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('record_document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_record_document_document_type'))
+        batch_op.create_index('ix_record_document_type_updated', ['document_type', 'updated_at', 'id'], unique=False)
     op.create_table(
         'workflow_watermark',
         sa.Column('name', sa.String(length=64), nullable=False),
@@ -88,3 +91,6 @@ def downgrade():
     op.drop_table('workflow_alert_event')
     op.drop_table('workflow_alert')
     op.drop_table('workflow_watermark')
+    with op.batch_alter_table('record_document', schema=None) as batch_op:
+        batch_op.drop_index('ix_record_document_type_updated')
+        batch_op.create_index(batch_op.f('ix_record_document_document_type'), ['document_type'], unique=False)
