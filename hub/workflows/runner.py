@@ -151,6 +151,7 @@ class PassResult:
 
     changes: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)  # stopped at the time budget: more to do next pass
 
     @property
     def total(self) -> int:
@@ -158,13 +159,19 @@ class PassResult:
 
 
 def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None = None, *,
-             limit: int = BATCH) -> PassResult:
-    """Every handler, batch after batch, until each has caught up; a failing handler is logged and skipped."""
+             limit: int = BATCH, budget_s: float | None = None,
+             clock: Callable[[], float] = time.monotonic) -> PassResult:
+    """Every handler, batch after batch, until each has caught up (or ``budget_s`` is spent: the rest is
+    for the next pass); a failing handler is logged and skipped."""
     result = PassResult()
+    deadline = None if budget_s is None else clock() + budget_s
     for handler in (handlers() if selected is None else selected):
         done = 0
         try:
             while True:
+                if deadline is not None and clock() >= deadline:
+                    result.unfinished.append(handler.name)
+                    break
                 count = run_batch(sessions, handler, limit=limit)
                 done += count
                 if count < limit:
@@ -178,14 +185,19 @@ def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None
     return result
 
 
+PASS_BUDGET_S = 5.0  # a pass in the processor's thread hands back to processing after this long
+
+
 class WorkflowTicker:
     """Called after each processing tick with how many messages it finished: runs a pass when there
-    were changes (or at start, to catch up), at most every ``interval_s`` seconds."""
+    were changes (or at start, to catch up), at most every ``interval_s`` seconds, for at most
+    ``budget_s`` (a catch-up over a bulk load goes on at the next ticks, processing in between)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 budget_s: float = PASS_BUDGET_S, clock: Callable[[], float] = time.monotonic):
         self.sessions = sessions
         self.interval_s = interval_s
+        self.budget_s = budget_s
         self.clock = clock
         self._pending = True  # the first tick catches up with whatever was stored while no runner ran
         self._last = float("-inf")
@@ -196,10 +208,10 @@ class WorkflowTicker:
         if not self._pending or self.clock() - self._last < self.interval_s:
             return None
         self._last = self.clock()
-        result = run_pass(self.sessions)
-        self._pending = bool(result.failed)
+        result = run_pass(self.sessions, budget_s=self.budget_s, clock=self.clock)
+        self._pending = bool(result.failed or result.unfinished)
         return result
 
 
-__all__ = ["BATCH", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult", "WorkflowTicker",
+__all__ = ["BATCH", "PASS_BUDGET_S", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult", "WorkflowTicker",
            "on_documents", "handlers", "run_batch", "run_pass"]

@@ -136,3 +136,15 @@ def test_a_pass_seeks_the_changes_instead_of_reading_every_document_of_its_type(
     engine.dispose()
     assert "USING INDEX ix_record_document_type_updated (document_type=? AND updated_at>?)" in plan, plan
     assert "TEMP B-TREE" not in plan, plan  # read in the index's order: no sort of the type's documents
+
+
+def test_a_pass_stops_at_its_time_budget_and_the_next_one_goes_on(store):
+    store.deliver(*(disease_report(f"R-{n}", disease=HFMD) for n in range(5)))
+    store.process()
+    ticks = iter(range(100))
+    clock = lambda: float(next(ticks))  # noqa: E731 - one second per look at the clock
+    first = run_pass(store.sessions, [HANDLER], limit=2, budget_s=2.5, clock=clock)
+    assert first.changes == {"test.reports": 4} and first.unfinished == ["test.reports"]
+    rest = run_pass(store.sessions, [HANDLER], limit=2, budget_s=2.5, clock=clock)
+    assert rest.changes == {"test.reports": 1} and rest.unfinished == []
+    assert len(_handled(store)) == 5
