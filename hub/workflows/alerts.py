@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from .errors import WorkflowError
-from .kinds import kind_of
+from .kinds import AlertKind, kind_of
 from .models import Alert, AlertEvent, AlertState
 
 # Every legal move: (from, to) → the action that makes it. Anything else is refused
@@ -34,7 +34,7 @@ TRANSITIONS: dict[tuple[AlertState, AlertState], str] = {
     (AlertState.ACKNOWLEDGED, AlertState.CLOSED): "close",
     (AlertState.CLOSED, AlertState.OPEN): "reopen",
 }
-REOPEN_WITHIN = timedelta(days=7)  # default window in which a new occurrence reopens a closed incident
+REOPEN_WITHIN = AlertKind.reopen_within  # the default window in which a new occurrence reopens a closed incident
 HUB_ACTOR = "hub"  # the actor of what the workflows do by themselves
 MAX_NOTE = 2000
 
@@ -72,9 +72,10 @@ def _seen(session: Session, kind: str, key: str, occurrence: str) -> bool:
 
 def raise_alert(session: Session, *, kind: str, key: str, now: datetime, facts: dict, owner: str = "bureau",
                 district: str | None = None, institution: str | None = None, occurrence: str | None = None,
-                reopen_within: timedelta = REOPEN_WITHIN) -> Raised:
-    """Open the incident's alert, or update (or reopen) the one there is; in the caller's transaction."""
-    kind_of(kind)  # registered, or a programming error
+                reopen_within: timedelta | None = None) -> Raised:
+    """Open the incident's alert, or update (or reopen) the one there is; in the caller's transaction.
+    ``reopen_within``: the kind's window unless given."""
+    reopen_within = kind_of(kind).reopen_within if reopen_within is None else reopen_within
     if occurrence is not None and _seen(session, kind, key, occurrence):
         live = session.scalars(select(Alert).where(Alert.kind == kind, Alert.key == key)
                                .order_by(Alert.id.desc()).limit(1)).one()

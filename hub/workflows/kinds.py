@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 class Severity(str, enum.Enum):
@@ -26,6 +27,8 @@ class AlertKind:
     title: str
     title_zh: str
     topic: str | None = None
+    # a new occurrence this soon after the incident was closed reopens it; later, it is a new incident
+    reopen_within: timedelta = timedelta(days=7)
 
 
 _SPECS = [
