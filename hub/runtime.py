@@ -52,7 +52,7 @@ def after_processing(sessions: sessionmaker[Session], settings: Settings):
     """What the processor's process runs after its ticks: the workflows' runner (``hub.workflows``)."""
     from .workflows.runner import WorkflowTicker
 
-    return WorkflowTicker(sessions, interval_s=settings.workflow_interval_s)
+    return WorkflowTicker(sessions, interval_s=settings.workflow_interval_s, settle_s=settings.workflow_settle_s)
 
 
 @dataclass

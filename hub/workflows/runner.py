@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -112,17 +112,22 @@ def _hold(session: Session, name: str, now: datetime) -> Watermark:
     return found
 
 
-def changes_query(document_types: frozenset[str], mark: Watermark, limit: int):
-    """The changes of ``document_types`` after ``mark``, in order (one index seek per type)."""
+def changes_query(document_types: frozenset[str], mark: Watermark, limit: int, *, until: datetime | None = None):
+    """The changes of ``document_types`` after ``mark`` (and not after ``until``), in order (one index
+    seek per type)."""
     # (updated_at, id) after the mark; the first term is what lets the index (type, updated_at, id) seek
     after = and_(RecordDocument.updated_at >= mark.updated_at,
                  or_(RecordDocument.updated_at > mark.updated_at, RecordDocument.id > mark.document_row_id))
-    return (select(*_COLUMNS).where(RecordDocument.document_type.in_(sorted(document_types)), after)
-            .order_by(RecordDocument.updated_at, RecordDocument.id).limit(limit))
+    query = select(*_COLUMNS).where(RecordDocument.document_type.in_(sorted(document_types)), after)
+    if until is not None:
+        query = query.where(RecordDocument.updated_at <= until)
+    return query.order_by(RecordDocument.updated_at, RecordDocument.id).limit(limit)
 
 
-def _changes(session: Session, handler: Handler, mark: Watermark, limit: int) -> list[DocumentChange]:
-    return [DocumentChange(*row) for row in session.execute(changes_query(handler.document_types, mark, limit))]
+def _changes(session: Session, handler: Handler, mark: Watermark, limit: int,
+             until: datetime | None) -> list[DocumentChange]:
+    query = changes_query(handler.document_types, mark, limit, until=until)
+    return [DocumentChange(*row) for row in session.execute(query)]
 
 
 def _advance(mark: Watermark, changes: list[DocumentChange], now: datetime) -> None:
@@ -132,12 +137,17 @@ def _advance(mark: Watermark, changes: list[DocumentChange], now: datetime) -> N
     mark.advanced_at = now
 
 
-def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int = BATCH) -> int:
-    """One batch of ``handler`` in one transaction with its watermark's advance; how many changes."""
+def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int = BATCH, settle_s: float = 0.0) -> int:
+    """One batch of ``handler`` in one transaction with its watermark's advance; how many changes.
+
+    ``settle_s``: leave changes younger than this for a later pass. With several processors on one
+    database, a processing transaction may commit rows dated before rows another has committed and a
+    pass has already read; a settle time longer than a processing transaction lets none be skipped.
+    """
     now = utcnow()
     with transaction(sessions) as session:
         mark = _hold(session, handler.name, now)
-        changes = _changes(session, handler, mark, limit)
+        changes = _changes(session, handler, mark, limit, now - timedelta(seconds=settle_s) if settle_s else None)
         if not changes:
             return 0
         handler.handle(session, changes, now)
@@ -159,7 +169,7 @@ class PassResult:
 
 
 def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None = None, *,
-             limit: int = BATCH, budget_s: float | None = None,
+             limit: int = BATCH, budget_s: float | None = None, settle_s: float = 0.0,
              clock: Callable[[], float] = time.monotonic) -> PassResult:
     """Every handler, batch after batch, until each has caught up (or ``budget_s`` is spent: the rest is
     for the next pass); a failing handler is logged and skipped."""
@@ -172,7 +182,7 @@ def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None
                 if deadline is not None and clock() >= deadline:
                     result.unfinished.append(handler.name)
                     break
-                count = run_batch(sessions, handler, limit=limit)
+                count = run_batch(sessions, handler, limit=limit, settle_s=settle_s)
                 done += count
                 if count < limit:
                     break
@@ -194,8 +204,9 @@ class WorkflowTicker:
     ``budget_s`` (a catch-up over a bulk load goes on at the next ticks, processing in between)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 2.0,
-                 budget_s: float = PASS_BUDGET_S, clock: Callable[[], float] = time.monotonic):
+                 budget_s: float = PASS_BUDGET_S, settle_s: float = 0.0, clock: Callable[[], float] = time.monotonic):
         self.sessions = sessions
+        self.settle_s = settle_s
         self.interval_s = interval_s
         self.budget_s = budget_s
         self.clock = clock
@@ -208,10 +219,11 @@ class WorkflowTicker:
         if not self._pending or self.clock() - self._last < self.interval_s:
             return None
         self._last = self.clock()
-        result = run_pass(self.sessions, budget_s=self.budget_s, clock=self.clock)
-        self._pending = bool(result.failed or result.unfinished)
+        result = run_pass(self.sessions, budget_s=self.budget_s, settle_s=self.settle_s, clock=self.clock)
+        # changes left to settle are picked up by a later pass, whether or not processing stores more
+        self._pending = bool(result.failed or result.unfinished or self.settle_s)
         return result
 
 
-__all__ = ["BATCH", "PASS_BUDGET_S", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult", "WorkflowTicker",
-           "on_documents", "handlers", "run_batch", "run_pass"]
+__all__ = ["BATCH", "PASS_BUDGET_S", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult",
+           "WorkflowTicker", "changes_query", "on_documents", "handlers", "run_batch", "run_pass"]

@@ -9,6 +9,7 @@ from hub import audit
 from hub.audit import AuditEvent
 from hub.workflows import runner
 from hub.workflows.models import Watermark
+from hub.settings import Settings
 from hub.workflows.runner import Handler, WorkflowTicker, run_pass
 
 from .reports import HFMD, cancellation, disease_report
@@ -148,3 +149,11 @@ def test_a_pass_stops_at_its_time_budget_and_the_next_one_goes_on(store):
     rest = run_pass(store.sessions, [HANDLER], limit=2, budget_s=2.5, clock=clock)
     assert rest.changes == {"test.reports": 1} and rest.unfinished == []
     assert len(_handled(store)) == 5
+
+
+def test_changes_younger_than_the_settle_time_wait_for_a_later_pass(store):
+    store.deliver(disease_report("R-1", disease=HFMD))
+    store.process()
+    assert run_pass(store.sessions, [HANDLER], settle_s=3600).changes == {"test.reports": 0}
+    assert run_pass(store.sessions, [HANDLER]).changes == {"test.reports": 1}
+    assert Settings.load(".").workflow_settle_s == 0.0
