@@ -17,7 +17,7 @@ import sys
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -220,8 +220,9 @@ class Processor:
     """
 
     def __init__(self, sessions: sessionmaker[Session], stages: Sequence[Stage], *, interval: float = 0.5,
-                 batch: int = BATCH, heartbeat: Path | None = None):
+                 batch: int = BATCH, heartbeat: Path | None = None, after_tick: Callable[[int], object] | None = None):
         self.sessions = sessions
+        self.after_tick = after_tick  # told how many messages each tick finished (the workflows' runner)
         self.stages = list(stages)
         self.interval = interval
         self.batch = batch
@@ -259,10 +260,19 @@ class Processor:
                 # under a steady stream of submissions, polling at once would commit a few messages
                 # at a time, paying a transaction and the database's write lock for each handful,
                 # in competition with the intake. Waiting lets ``interval`` seconds' worth gather.
-                while process_pending(self.sessions, self.stages, limit=self.batch) >= self.batch and not self._stop.is_set():
+                finished = done = process_pending(self.sessions, self.stages, limit=self.batch)
+                while done >= self.batch and not self._stop.is_set():
                     self._beat()
+                    done = process_pending(self.sessions, self.stages, limit=self.batch)
+                    finished += done
             except Exception:  # keep the thread alive; the messages stay pending and are retried
                 log.error("processing tick failed", exc_info=False)
+                finished = 0
+            if self.after_tick is not None and not self._stop.is_set():
+                try:  # after the tick's commits, outside processing's transactions
+                    self.after_tick(finished)
+                except Exception:
+                    log.error("after-tick work failed", exc_info=False)
             self._stop.wait(self.interval)
 
 

@@ -49,6 +49,13 @@ def processing_stages() -> list[Stage]:
     return [RecordsStage()]
 
 
+def after_processing(sessions: sessionmaker[Session], settings: Settings):
+    """What the processor's process runs after its ticks: the workflows' runner (``hub.workflows``)."""
+    from .workflows.runner import WorkflowTicker
+
+    return WorkflowTicker(sessions, interval_s=settings.workflow_interval_s, settle_s=settings.workflow_settle_s)
+
+
 @dataclass
 class Hub:
     """Everything a request needs, shared by the threads of one process."""
@@ -84,4 +91,4 @@ class Hub:
                    certificates=MemberCertificates(settings.pki, trust))
 
 
-__all__ = ["Hub", "NonceGuard", "processing_stages"]
+__all__ = ["Hub", "NonceGuard", "processing_stages", "after_processing"]

@@ -22,6 +22,8 @@ class Settings:
     max_fetch_replies: int = 100
     processing_interval_s: float = 0.5
     start_processor: bool = True
+    workflow_interval_s: float = 2.0  # the workflows' runner: at most one pass this often (hub.workflows)
+    workflow_settle_s: float = 0.0  # changes younger than this wait for the next pass (several processors)
     mart_url: str = ""  # "" = chDB in DATA/mart; or chdb:///path, clickhouse://host:port/db[?cluster=…]
     etl_interval_s: float = 0.0  # > 0: this process owns the mart and runs the ETL on that interval
     mart_owner: bool = False  # True: another process (hie mart-owner) owns the embedded mart; ask it
@@ -77,6 +79,8 @@ class Settings:
             max_batch_documents=int(env.get("HIE_MAX_BATCH_DOCUMENTS", MAX_BATCH_DOCUMENTS)),
             # hie serve runs the processor as its own process and tells its web workers so
             start_processor=_flag(env.get("HIE_START_PROCESSOR", "1")),
+            workflow_interval_s=float(env.get("HIE_WORKFLOW_INTERVAL", 2.0)),
+            workflow_settle_s=float(env.get("HIE_WORKFLOW_SETTLE", 0.0)),
             mart_url=env.get("HIE_MART_URL", ""),
             etl_interval_s=float(env.get("HIE_ETL_INTERVAL", 0) or 0),
             mart_owner=env.get("HIE_MART_OWNER", "0") not in ("0", "false", "no", ""),

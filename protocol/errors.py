@@ -149,6 +149,14 @@ _SPECS = [
     FaultSpec("access.purpose.required", "Client", 403,
               "reading records of another institution's patient needs a stated purpose of use",
               "读取其他机构患者的记录须说明使用目的"),
+    # workflows: alerts and subscriptions (hub/workflows)
+    FaultSpec("workflow.alert.not_found", "Client", 404, "no such alert, or not one the caller may see",
+              "没有此预警，或无权查看"),
+    FaultSpec("workflow.alert.transition", "Client", 409, "the alert cannot make this move from its current state",
+              "预警在当前状态下不能进行此操作"),
+    FaultSpec("workflow.subscription.invalid", "Client", 400,
+              "unknown topic, or a filter the topic does not take (see the field)",
+              "未知的订阅主题，或该主题不接受此筛选条件（见出错字段）"),
     # lineage: a mart fact back to the signed message
     FaultSpec("lineage.key.invalid", "Client", 400, "a fact key is <OLTP table>:<row id>, e.g. record_encounter:42",
               "事实键应为 <OLTP 表>:<行号>，例如 record_encounter:42"),

@@ -14,6 +14,8 @@ HIE = "urn:hie:exchange:v1"
 # Hub-signed artifacts (receipts, replies) live in their own namespace: SOAP stacks rewrite the
 # prefixes of the service namespace when they embed elements, which would break the signatures.
 HIS = "urn:hie:signed:v1"
+# Workflow notifications (alerts, referral steps, recalls) and the workflow SOAP service.
+WORKFLOW = "urn:hie:workflow:v1"
 
 X509V3 = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3")
 BASE64_BINARY = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary")

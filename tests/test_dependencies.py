@@ -154,3 +154,12 @@ def test_domains_do_not_import_the_edges():
     edges = ("hub.web", "hub.cli", "hub.soap")
     assert _violations(lambda name, module: module.startswith(edges) and _top(name) == "hub"
                        and not name.startswith(edges)) == []
+
+
+def test_workflows_react_to_the_records_and_nothing_below_them_reaches_up():
+    allowed = ("hub.workflows", "hub.records", "hub.mpi", "hub.registry", "hub.exchange", "hub.store", "hub.audit",
+               "hub.errors", "protocol", "schemas")
+    assert _violations(lambda name, module: name.startswith("hub.workflows") and not module.startswith(allowed)) == []
+    assert _violations(lambda name, module: name.startswith(("hub.records", "hub.exchange", "hub.mpi", "hub.registry",
+                                                             "hub.store", "hub.pipeline"))
+                       and module.startswith("hub.workflows")) == []

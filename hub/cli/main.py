@@ -42,6 +42,7 @@ def _add_commands() -> None:
     from .regions import region
     from .registry import grants, registry
     from .users import users as users_group
+    from .workflows import alerts, workflows
 
     main.add_command(etl, "etl")
     main.add_command(lineage, "lineage")
@@ -51,6 +52,8 @@ def _add_commands() -> None:
     main.add_command(users_group, "users")
     main.add_command(region, "region")
     main.add_command(codes, "codes")
+    main.add_command(workflows, "workflows")
+    main.add_command(alerts, "alerts")
 
 
 _add_commands()
@@ -152,7 +155,7 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
     from sqlalchemy.exc import SQLAlchemyError
 
     from ..pipeline import BATCH, Processor
-    from ..runtime import processing_stages
+    from ..runtime import after_processing, processing_stages
 
     if niceness:
         os.nice(niceness)
@@ -167,7 +170,8 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
     parent = os.getppid()
     # also picks up what a crash left pending
     worker = Processor(sessions, processing_stages(), interval=interval, batch=batch or BATCH,
-                       heartbeat=settings.processor_heartbeat).start()
+                       heartbeat=settings.processor_heartbeat,
+                       after_tick=after_processing(sessions, settings)).start()
     # uvicorn re-raises the SIGTERM it caught once it has shut down, so `hie serve` may die without
     # running its cleanup: the processor notices it has been orphaned and stops by itself.
     while not stop.wait(1.0):

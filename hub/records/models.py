@@ -31,14 +31,16 @@ class RecordDocument(Base):
 
     __tablename__ = "record_document"
     __table_args__ = (UniqueConstraint("institution", "id_root", "document_id"),
-                      Index("ix_record_document_person", "person_id", "effective_time"))
+                      Index("ix_record_document_person", "person_id", "effective_time"),
+                      # by type, in the order the workflows' runner reads changes (hub/workflows/runner.py)
+                      Index("ix_record_document_type_updated", "document_type", "updated_at", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     institution: Mapped[str] = mapped_column(String(64))
     id_root: Mapped[str] = mapped_column(String(64))
     document_id: Mapped[str] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer)
-    document_type: Mapped[str] = mapped_column(String(40), index=True)
+    document_type: Mapped[str] = mapped_column(String(40))
     schema_version: Mapped[int] = mapped_column(Integer)
     effective_time: Mapped[datetime] = mapped_column(UTCDateTime())
     practitioner_code: Mapped[str | None] = mapped_column(String(64), nullable=True)

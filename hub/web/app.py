@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ..pipeline import Processor
-from ..runtime import Hub
+from ..runtime import Hub, after_processing
 from ..settings import Settings
 from ..soap.application import application
 from ..soap.asgi import SoapFront, local_path
@@ -43,6 +43,8 @@ def soap_services(hub: Hub) -> dict[str, GateMiddleware]:
     from ..records.soap import RecordService
     from ..registry.soap import SERVICE as REGISTRY
     from ..registry.soap import RegistryService
+    from ..workflows.soap import SERVICE as WORKFLOW
+    from ..workflows.soap import WorkflowService
 
     def behind_gate(service_class, spec, name):
         return GateMiddleware(hub, HubWsgiApplication(application(service_class, namespace=spec.namespace, name=name)),
@@ -50,14 +52,16 @@ def soap_services(hub: Hub) -> dict[str, GateMiddleware]:
 
     return {"exchange": GateMiddleware(hub),
             "records": behind_gate(RecordService, RECORDS, "Records"),
-            "registry": behind_gate(RegistryService, REGISTRY, "Registry")}
+            "registry": behind_gate(RegistryService, REGISTRY, "Registry"),
+            "workflow": behind_gate(WorkflowService, WORKFLOW, "Workflow")}
 
 
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     """Build the ASGI app for one hub process."""
     hub = hub or Hub.open(settings)
     processor = Processor(hub.sessions, hub.stages, interval=settings.processing_interval_s,
-                          heartbeat=settings.processor_heartbeat) if settings.start_processor else None
+                          heartbeat=settings.processor_heartbeat,
+                          after_tick=after_processing(hub.sessions, settings)) if settings.start_processor else None
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -87,6 +91,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(health_router(hub))  # /healthz: each part, 503 naming the one down
     app.include_router(metrics_router(hub))  # /metrics: Prometheus text, read from the store
 
+    from .alerts import router as workflows_api
     from .cubes import router as cubes_api
     from .lineage import router as lineage_api
     from .monitor import router as monitor_api
@@ -98,6 +103,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(lineage_api)
     app.include_router(cubes_api)
     app.include_router(monitor_api)  # /api/monitor: the exchange monitor (hub.monitor)
+    app.include_router(workflows_api)  # /api/alerts, /api/subscriptions (hub.workflows)
     install_console(app)  # /console/: the bureau's pages over the cube API (docs/console.md)
     app.soap = SoapFront(hub, soap_services(hub), max_body=settings.max_message_bytes)
     return app

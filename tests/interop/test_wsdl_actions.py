@@ -42,7 +42,7 @@ def served(hub) -> dict[str, tuple[object, bytes]]:
 
 
 def test_every_operation_advertises_its_wsa_action(served):
-    assert set(served) == {"exchange", "records", "registry"}
+    assert set(served) == {"exchange", "records", "registry", "workflow"}
     for name, (service, wsdl) in served.items():
         expected = {op: (service.action_for(op), service.action_for(op)) for op in service.operations}
         assert actions_in(etree.fromstring(wsdl)) == expected, name

@@ -1,0 +1,51 @@
+"""The registry of alert kinds: a dotted code, a severity, a fixed title in English and Chinese.
+
+Modelled on ``protocol.findings``: an alert's kind must be registered here, and its text is fixed,
+never built from input. ``topic`` is the subscription topic an alert of the kind is published to
+(``hub.workflows.subscriptions.TOPICS``), if any. ``docs/workflows.md`` lists the same table (a
+test keeps the two in step). Workflows add their kinds to ``_SPECS``.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+class Severity(str, enum.Enum):
+    CRITICAL = "critical"  # act now (a class 甲 case)
+    WARNING = "warning"    # look today (an outbreak signal, an overdue referral step)
+    NOTICE = "notice"
+
+
+@dataclass(frozen=True)
+class AlertKind:
+    """What an alert kind means: its severity, fixed titles and the topic it is published to."""
+
+    code: str
+    severity: Severity
+    title: str
+    title_zh: str
+    topic: str | None = None
+    # a new occurrence this soon after the incident was closed reopens it; later, it is a new incident
+    reopen_within: timedelta = timedelta(days=7)
+
+
+_SPECS = [
+    AlertKind("disease.class_a", Severity.CRITICAL,
+              "a case of a class A disease, or of a disease managed as class A, was reported",
+              "报告了甲类传染病或按甲类管理的传染病病例", topic="alert.disease"),
+]
+
+ALERT_KINDS: dict[str, AlertKind] = {spec.code: spec for spec in _SPECS}
+
+
+def kind_of(code: str) -> AlertKind:
+    """The registered kind ``code``; ``ValueError`` for an unregistered one (a programming error)."""
+    try:
+        return ALERT_KINDS[code]
+    except KeyError:
+        raise ValueError(f"unregistered alert kind {code!r}") from None
+
+
+__all__ = ["ALERT_KINDS", "AlertKind", "Severity", "kind_of"]
