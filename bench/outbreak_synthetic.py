@@ -15,6 +15,7 @@ first day); a false alert is an incident (``hub.workflows.surveillance.incidents
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import statistics
@@ -194,5 +195,42 @@ def evaluate(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAUL
                               for value, per in values.items()} for axis, values in by.items()}}
 
 
-__all__ = ["ALL", "LEVELS", "Replicate", "SHAPES", "STRENGTHS", "Scenario", "Score", "WARMUP", "WEEKLY", "evaluate",
+# thresholds tried per method (the CUSUM's is h) and standard deviation floors tried at low levels
+GRID = {"C1": (3.0, 4.0, 5.0, 6.0), "C2": (3.0, 4.0, 5.0, 6.0), "C3": (2.0, 3.0, 4.0, 6.0),
+        "CUSUM": (4.0, 6.0, 8.0, 10.0)}
+FLOORS, FLOOR_LEVELS = (0.2, 0.5, 1.0), (0.2, 0.5, 1.0)
+
+
+def with_threshold(method: Detector, value: float) -> Detector:
+    return dataclasses.replace(method, **{"h" if method.name == "CUSUM" else "threshold": value})
+
+
+def with_floor(method: Detector, floor: float) -> Detector:
+    if method.name == "C3":
+        return dataclasses.replace(method, c2=with_floor(method.c2, floor))
+    return dataclasses.replace(method, baseline=dataclasses.replace(method.baseline, min_sd=floor))
+
+
+def calibrate(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAULT_METHODS,
+              grid: dict = GRID) -> dict:
+    """Each method alone at each threshold of ``grid``: the trade of sensitivity for false alerts."""
+    out: dict[str, dict[str, dict]] = {}
+    for method in methods:
+        for value in grid.get(method.name, ()):
+            result = evaluate(seed=seed, replicates=replicates, methods=[with_threshold(method, value)])
+            out.setdefault(method.name, {})[f"{value:g}"] = result["overall"][method.name]
+    return out
+
+
+def floors(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAULT_METHODS) -> dict:
+    """All methods together at low levels under each standard deviation floor."""
+    out = {}
+    for floor in FLOORS:
+        result = evaluate(seed=seed, replicates=replicates, levels=FLOOR_LEVELS,
+                          methods=[with_floor(method, floor) for method in methods])
+        out[f"{floor:g}"] = {"overall": result["overall"], "by_level": result["by_level"]}
+    return out
+
+
+__all__ = ["ALL", "FLOORS", "GRID", "calibrate", "floors", "with_floor", "with_threshold", "LEVELS", "Replicate", "SHAPES", "STRENGTHS", "Scenario", "Score", "WARMUP", "WEEKLY", "evaluate",
            "method_signals", "poisson", "replicate", "scenarios", "score_replicate", "weights"]

@@ -9,7 +9,7 @@ from hub.workflows.surveillance.detectors import CountSeries, DetectorSettingsEr
 from hub.workflows.surveillance.incidents import IncidentRule, group, incidents
 from hub.workflows.surveillance.settings import DetectorSettings, settings_for
 
-PATTERN = [1, 3, 1, 3, 1, 3, 2]  # every 7-day window: mean 2, sd 1
+PATTERN = [0, 2, 0, 2, 0, 2, 1]  # every 7-day window: mean 1, sd 1
 BURST = [10, 12, 14, 12, 10]     # a 5-day outbreak, 8 to 12 sd above the baseline
 JAN_1 = date(2025, 1, 1)
 
@@ -25,12 +25,13 @@ def test_a_five_day_outbreak_that_every_method_flags_is_one_incident():
     found = incidents(series)
     assert len(found) == 1
     incident = found[0]
-    # the CUSUM's run began on day 26 (3 cases: z = 1, S = 0.5): the start the first detection points to
+    # the CUSUM's run began on day 26 (2 cases over a 24-day baseline of mean 23 / 24: z = 1.04, S = 0.54, and
+    # day 27 kept it above 0): the start the first detection points to
     assert incident.start == date(2025, 1, 27) and incident.detected == date(2025, 1, 29)
-    # C3 still sums the burst's last two days on day 33 (1 case): the last signal day
+    # C3 still sums the burst's last two days on day 33 (0 cases): the last signal day
     assert incident.last_signal == date(2025, 2, 3) and incident.signal_days == 6
     assert incident.end == date(2025, 2, 3) + timedelta(days=4)  # gap 3: four quiet days end it
-    assert incident.cases == 3 + 2 + sum(BURST) + 1  # days 26..33
+    assert incident.cases == 2 + 1 + sum(BURST) + 0  # days 26..33
     assert incident.methods == ("C1", "C2", "C3", "CUSUM")
     assert incident.key == "310:330106:2025-01-27"
 
@@ -82,8 +83,8 @@ def test_thresholds_per_disease_come_from_the_table():
     settings = settings_for("310", table=table)
     assert settings.c1.threshold == 5.0 and settings.cusum.h == 8.0 and settings.c2.threshold == 3.0
     assert settings_for("301", table=table) == DetectorSettings()
-    # a day 4 sd above its baseline ((6 - 2) / 1) flags C1 at the default 3, not at 310's 5
-    counts = PATTERN * 2 + [6]
+    # a day 4 sd above its baseline ((5 - 1) / 1) flags C1 at the default 3, not at 310's 5
+    counts = PATTERN * 2 + [5]
     default_c1 = DetectorSettings().c1.evaluate(counts)[-1]
     strict_c1 = settings.c1.evaluate(counts)[-1]
     assert default_c1.statistic == pytest.approx(4.0) and default_c1.signal and not strict_c1.signal

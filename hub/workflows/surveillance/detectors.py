@@ -8,7 +8,9 @@ Day ``t`` of a series with counts ``x``:
 
 - **baseline**: the ``days`` counts that end ``guard`` days before ``t`` (C1: t-7 … t-1; C2 and C3:
   t-9 … t-3), their mean ``m`` and sample standard deviation ``s`` (n - 1 denominator), and
-  ``sd = max(s, min_sd)``; fewer than ``minimum`` baseline days (the series' first days): no reading.
+  ``sd = max(s, min_sd, poisson_sd × sqrt(m))`` (defaults 1 and 1: at least one case, and at least a
+  Poisson count's sd, which seven days' ``s`` often underestimates); fewer than ``minimum`` baseline
+  days (the series' first days): no reading, never an error.
 - **C1, C2**: ``(x[t] - m) / sd``; a signal when above the threshold (3).
 - **C3**: ``sum(max(0, C2[i] - 1) for i in t-2, t-1, t)``; a signal when above the threshold (2).
 - **CUSUM**: ``S[t] = max(0, S[t-1] + (x[t] - m) / sd - k)`` on the C2 baseline (or another); a signal
@@ -87,13 +89,14 @@ class Baseline:
     days: int = 7
     guard: int = 0
     minimum: int = 7     # baseline days needed for a reading (fewer: the day is not judged)
-    min_sd: float = 0.5  # the floor of the standard deviation (a baseline of equal counts has s = 0)
+    min_sd: float = 1.0  # the floor of the standard deviation (a baseline of equal counts has s = 0)
+    poisson_sd: float = 1.0  # and at least this many times a Poisson count's sd, sqrt(mean) (0: no such floor)
 
     def __post_init__(self):
         if not (2 <= self.minimum <= self.days) or self.guard < 0:
             raise DetectorSettingsError("a baseline needs 2 <= minimum <= days and guard >= 0")
-        if not self.min_sd > 0:
-            raise DetectorSettingsError("the standard deviation's floor must be above 0")
+        if not self.min_sd > 0 or self.poisson_sd < 0:
+            raise DetectorSettingsError("the standard deviation's floors: min_sd above 0, poisson_sd 0 or more")
 
     def at(self, counts: Sequence[int], t: int) -> tuple[float, float] | None:
         """(mean, floored sd) of the baseline of day ``t``, or None when it holds too few days."""
@@ -105,7 +108,31 @@ class Baseline:
         window = counts[first:stop]
         mean = sum(window) / n
         variance = sum((x - mean) ** 2 for x in window) / (n - 1)
-        return mean, max(math.sqrt(variance), self.min_sd)
+        return mean, self._floored(math.sqrt(variance), mean)
+
+    def _floored(self, sd: float, mean: float) -> float:
+        return max(sd, self.min_sd, self.poisson_sd * math.sqrt(mean)) if self.poisson_sd else max(sd, self.min_sd)
+
+    def along(self, counts: Sequence[int]) -> list[tuple[float, float] | None]:
+        """``at`` for every day of ``counts`` at once (running sums: the same figures, one pass)."""
+        sums, squares = [0.0], [0.0]
+        for x in counts:
+            sums.append(sums[-1] + x)
+            squares.append(squares[-1] + x * x)
+        out: list[tuple[float, float] | None] = []
+        for t in range(len(counts)):
+            stop = t - self.guard
+            first = max(0, stop - self.days)
+            n = stop - first
+            if n < self.minimum:
+                out.append(None)
+                continue
+            total = sums[stop] - sums[first]
+            mean = total / n
+            # integer counts keep both sums exact; clamp the rounding of a flat window at 0
+            variance = max(0.0, (squares[stop] - squares[first] - total * mean) / (n - 1))
+            out.append((mean, self._floored(math.sqrt(variance), mean)))
+        return out
 
 
 class Detector(Protocol):
@@ -118,8 +145,7 @@ class Detector(Protocol):
 
 def _shewhart(counts: Sequence[int], baseline: Baseline, threshold: float) -> list[Reading | None]:
     readings: list[Reading | None] = []
-    for t, x in enumerate(counts):
-        stats = baseline.at(counts, t)
+    for t, (x, stats) in enumerate(zip(counts, baseline.along(counts))):
         if stats is None:
             readings.append(None)
             continue
@@ -196,8 +222,7 @@ class Cusum:
     def evaluate(self, counts: Sequence[int]) -> list[Reading | None]:
         readings: list[Reading | None] = []
         total, run = 0.0, 0
-        for t, x in enumerate(counts):
-            stats = self.baseline.at(counts, t)
+        for t, (x, stats) in enumerate(zip(counts, self.baseline.along(counts))):
             if stats is None:
                 readings.append(None)
                 continue
