@@ -1,6 +1,6 @@
 """Outbreak detection evaluated: EARS C1, C2, C3 and CUSUM on series with known answers.
 
-    python -m bench.outbreak --out bench/results [--replicates 50] [--seed 1] [--region-seeds 20251205]
+    python -m bench.outbreak --out bench/results [--replicates 50] [--seed 1] [--region-seeds 20251205 1 2 3 4]
 
 Two parts, both written to ``outbreak.json`` and printed as tables:
 
@@ -26,9 +26,15 @@ from pathlib import Path
 from hub.workflows.surveillance.detectors import DEFAULT_METHODS, CountSeries
 from hub.workflows.surveillance.incidents import IncidentRule, group
 
-from .outbreak_synthetic import ALL, evaluate, method_signals
+from .outbreak_synthetic import ALL, calibrate, evaluate, floors, method_signals, with_threshold
 
 DISEASE = "310"
+# a quieter set of thresholds (from the calibration: about 0.2-0.5 false alerts per district-year each)
+QUIET = {"C1": 4.0, "C2": 4.0, "C3": 4.0, "CUSUM": 6.0}
+
+
+def quiet_methods() -> list:
+    return [with_threshold(method, QUIET[method.name]) for method in DEFAULT_METHODS]
 
 
 def region_counts(*, seed: int, size: str) -> tuple[dict[str, CountSeries], dict]:
@@ -67,14 +73,15 @@ def region_counts(*, seed: int, size: str) -> tuple[dict[str, CountSeries], dict
     return series, truth
 
 
-def judge_region(series: dict[str, CountSeries], truth: dict, *, rule: IncidentRule = IncidentRule()) -> dict:
+def judge_region(series: dict[str, CountSeries], truth: dict, *, methods=DEFAULT_METHODS,
+                 rule: IncidentRule = IncidentRule()) -> dict:
     """Per method: the cluster detected or not, on which day, and every incident of every district."""
     first = date.fromisoformat(truth["first_diagnosis"])
     last = date.fromisoformat(truth["last_diagnosis"])
     results: dict[str, dict] = {}
     for district, one in sorted(series.items()):
         baseline = sum(one.counts) / len(one.counts)
-        for name, days in method_signals(one, DEFAULT_METHODS, first=0).items():
+        for name, days in method_signals(one, methods, first=0).items():
             entry = results.setdefault(name, {"detected": False, "first_detection": None, "days_after_first_case": None,
                                               "false_alerts": 0, "incidents": []})
             for incident in group(one, days, rule):
@@ -112,11 +119,41 @@ def synthetic_table(result: dict) -> str:
                    "median days to detection"], rows)
 
 
-def region_table(regions: list[dict]) -> str:
+def breakdown_table(result: dict, axis: str) -> str:
+    """Sensitivity / false alerts per district-year / median days of every method, per value of ``axis``."""
+    per = result[f"by_{axis}"]
+    names = list(result["overall"])
+    rows = []
+    for value in per:
+        rows.append([value, *(f"{per[value][name]['sensitivity']} / {per[value][name]['false_alerts_per_district_year']}"
+                              f" / {per[value][name]['median_days_to_detection']}" for name in names)])
+    return _table([axis, *names], rows)
+
+
+def calibration_table(calibration: dict) -> str:
+    rows = [[name, value, score["sensitivity"], score["false_alerts_per_district_year"],
+             score["median_days_to_detection"]]
+            for name, per in calibration.items() for value, score in per.items()]
+    return _table(["method", "threshold (CUSUM: h)", "sensitivity", "false alerts per district-year",
+                   "median days to detection"], rows)
+
+
+def floors_table(compared: dict) -> str:
+    rows = []
+    for label, result in compared.items():
+        low = result["by_level"]["0.2"][ALL]
+        rows.append([label, *(f"{s['sensitivity']} / {s['false_alerts_per_district_year']}"
+                              for s in result["overall"].values()),
+                     f"{low['sensitivity']} / {low['false_alerts_per_district_year']}"])
+    names = list(next(iter(compared.values()))["overall"])
+    return _table(["sd floor", *names, "ALL at 0.2 a day"], rows)
+
+
+def region_table(regions: list[dict], *, part: str = "methods") -> str:
     rows = []
     for region in regions:
         truth = region["truth"]
-        for name, entry in region["methods"].items():
+        for name, entry in region[part].items():
             rows.append([region["seed"], f"{truth['district']} {truth['first_diagnosis']}…{truth['last_diagnosis']}, "
                          f"{truth['cases']} cases", name, "yes" if entry["detected"] else "no",
                          entry["first_detection"] or "—", "—" if entry["days_after_first_case"] is None
@@ -130,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--replicates", type=int, default=50, help="replicates of each synthetic scenario")
     parser.add_argument("--seed", type=int, default=1, help="the synthetic series' seed")
-    parser.add_argument("--region-seeds", type=int, nargs="*", default=[20251205],
+    parser.add_argument("--region-seeds", type=int, nargs="*", default=[20251205, 1, 2, 3, 4],
                         help="seeds of the synthetic region (hie region generate's default: 20251205)")
     parser.add_argument("--size", choices=("small", "full"), default="full", help="the region's size")
     args = parser.parse_args(argv)
@@ -142,6 +179,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"synthetic: {synthetic['scenarios']} scenarios × {args.replicates} replicates, seed {args.seed}, "
           f"{synthetic['seconds']} s")
     print(synthetic_table(synthetic))
+    for axis in ("level", "shape"):
+        print(f"\nper {axis}: sensitivity / false alerts per district-year / median days to detection")
+        print(breakdown_table(synthetic, axis))
+    started = time.perf_counter()
+    calibration = calibrate(seed=args.seed, replicates=args.replicates)
+    print(f"\neach method alone at other thresholds ({time.perf_counter() - started:.1f} s)")
+    print(calibration_table(calibration))
+    started = time.perf_counter()
+    compared = floors(seed=args.seed, replicates=args.replicates)
+    print(f"\nthe sd floors compared, all levels: sensitivity / false alerts per district-year "
+          f"({time.perf_counter() - started:.1f} s)")
+    print(floors_table(compared))
+    started = time.perf_counter()
+    quiet = evaluate(seed=args.seed, replicates=args.replicates, methods=quiet_methods())
+    quiet["thresholds"] = QUIET
+    print(f"\nquieter thresholds {QUIET} ({time.perf_counter() - started:.1f} s)")
+    print(synthetic_table(quiet))
 
     regions = []
     for seed in args.region_seeds:
@@ -149,12 +203,17 @@ def main(argv: list[str] | None = None) -> int:
         series, truth = region_counts(seed=seed, size=args.size)
         regions.append({"seed": seed, "size": args.size, "truth": truth,
                         "district_cases": {d: sum(s.counts) for d, s in series.items()},
-                        "methods": judge_region(series, truth), "seconds": round(time.perf_counter() - started, 1)})
+                        "methods": judge_region(series, truth),
+                        "quiet": judge_region(series, truth, methods=quiet_methods()),
+                        "seconds": round(time.perf_counter() - started, 1)})
     print(f"\nregion ({args.size}): disease {DISEASE} per district of residence, by diagnosis day")
     print(region_table(regions))
+    print(f"\nthe same, quieter thresholds {QUIET}")
+    print(region_table(regions, part="quiet"))
 
     result = {"benchmark": "outbreak", "methods": [m.name for m in DEFAULT_METHODS] + [ALL],
-              "incident_rule": {"gap": IncidentRule().gap}, "synthetic": synthetic, "region": regions}
+              "incident_rule": {"gap": IncidentRule().gap}, "synthetic": synthetic, "calibration": calibration, "sd_floors": compared, "quiet": quiet,
+              "region": regions}
     (args.out / "outbreak.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 

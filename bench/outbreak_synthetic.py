@@ -147,7 +147,7 @@ class Score:
                 "sensitivity": round(self.detected / self.outbreaks, 4) if self.outbreaks else None,
                 "false_alerts": self.false_alerts,
                 "false_alerts_per_district_year": round(self.false_alerts / years, 3) if years else None,
-                "median_days_to_detection": statistics.median(self.delays) if self.delays else None}
+                "median_days_to_detection": float(statistics.median(self.delays)) if self.delays else None}
 
 
 def score_replicate(rep: Replicate, methods: Sequence[Detector], rule: IncidentRule, scores: dict[str, Score]
@@ -198,17 +198,19 @@ def evaluate(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAUL
 # thresholds tried per method (the CUSUM's is h) and standard deviation floors tried at low levels
 GRID = {"C1": (3.0, 4.0, 5.0, 6.0), "C2": (3.0, 4.0, 5.0, 6.0), "C3": (2.0, 3.0, 4.0, 6.0),
         "CUSUM": (4.0, 6.0, 8.0, 10.0)}
-FLOORS, FLOOR_LEVELS = (0.2, 0.5, 1.0), (0.2, 0.5, 1.0)
+# standard deviation floors compared: (min_sd, poisson_sd); the last is the detectors' default
+FLOORS = ((0.2, 0.0), (0.5, 0.0), (1.0, 0.0), (1.0, 1.0))
 
 
 def with_threshold(method: Detector, value: float) -> Detector:
     return dataclasses.replace(method, **{"h" if method.name == "CUSUM" else "threshold": value})
 
 
-def with_floor(method: Detector, floor: float) -> Detector:
+def with_floor(method: Detector, min_sd: float, poisson_sd: float) -> Detector:
     if method.name == "C3":
-        return dataclasses.replace(method, c2=with_floor(method.c2, floor))
-    return dataclasses.replace(method, baseline=dataclasses.replace(method.baseline, min_sd=floor))
+        return dataclasses.replace(method, c2=with_floor(method.c2, min_sd, poisson_sd))
+    return dataclasses.replace(method, baseline=dataclasses.replace(method.baseline, min_sd=min_sd,
+                                                                    poisson_sd=poisson_sd))
 
 
 def calibrate(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAULT_METHODS,
@@ -223,14 +225,16 @@ def calibrate(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAU
 
 
 def floors(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAULT_METHODS) -> dict:
-    """All methods together at low levels under each standard deviation floor."""
+    """All methods under each standard deviation floor of ``FLOORS``: overall and per level."""
     out = {}
-    for floor in FLOORS:
-        result = evaluate(seed=seed, replicates=replicates, levels=FLOOR_LEVELS,
-                          methods=[with_floor(method, floor) for method in methods])
-        out[f"{floor:g}"] = {"overall": result["overall"], "by_level": result["by_level"]}
+    for min_sd, poisson_sd in FLOORS:
+        result = evaluate(seed=seed, replicates=replicates,
+                          methods=[with_floor(method, min_sd, poisson_sd) for method in methods])
+        out[f"min_sd {min_sd:g}, poisson_sd {poisson_sd:g}"] = {"overall": result["overall"],
+                                                                "by_level": result["by_level"]}
     return out
 
 
-__all__ = ["ALL", "FLOORS", "GRID", "calibrate", "floors", "with_floor", "with_threshold", "LEVELS", "Replicate", "SHAPES", "STRENGTHS", "Scenario", "Score", "WARMUP", "WEEKLY", "evaluate",
-           "method_signals", "poisson", "replicate", "scenarios", "score_replicate", "weights"]
+__all__ = ["ALL", "FLOORS", "GRID", "LEVELS", "Replicate", "SHAPES", "STRENGTHS", "Scenario", "Score", "WARMUP",
+           "WEEKLY", "calibrate", "evaluate", "floors", "method_signals", "poisson", "replicate", "scenarios",
+           "score_replicate", "weights", "with_floor", "with_threshold"]
