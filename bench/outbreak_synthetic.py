@@ -214,21 +214,23 @@ def with_floor(method: Detector, min_sd: float, poisson_sd: float) -> Detector:
 
 
 def calibrate(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAULT_METHODS,
-              grid: dict = GRID) -> dict:
+              grid: dict = GRID, levels: Sequence[float] = LEVELS) -> dict:
     """Each method alone at each threshold of ``grid``: the trade of sensitivity for false alerts."""
     out: dict[str, dict[str, dict]] = {}
     for method in methods:
         for value in grid.get(method.name, ()):
-            result = evaluate(seed=seed, replicates=replicates, methods=[with_threshold(method, value)])
+            result = evaluate(seed=seed, replicates=replicates, methods=[with_threshold(method, value)],
+                              levels=levels)
             out.setdefault(method.name, {})[f"{value:g}"] = result["overall"][method.name]
     return out
 
 
-def floors(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAULT_METHODS) -> dict:
+def floors(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAULT_METHODS,
+           levels: Sequence[float] = LEVELS) -> dict:
     """All methods under each standard deviation floor of ``FLOORS``: overall and per level."""
     out = {}
     for min_sd, poisson_sd in FLOORS:
-        result = evaluate(seed=seed, replicates=replicates,
+        result = evaluate(seed=seed, replicates=replicates, levels=levels,
                           methods=[with_floor(method, min_sd, poisson_sd) for method in methods])
         out[f"min_sd {min_sd:g}, poisson_sd {poisson_sd:g}"] = {"overall": result["overall"],
                                                                 "by_level": result["by_level"]}

@@ -74,7 +74,8 @@ def test_the_small_regions_norovirus_cluster_is_detected():
 
 
 def test_the_command_writes_its_json(tmp_path, capsys):
-    assert main(["--out", str(tmp_path), "--replicates", "1", "--size", "small"]) == 0
+    assert main(["--out", str(tmp_path), "--replicates", "1", "--levels", "2", "--size", "small",
+                 "--region-seeds", "20251205"]) == 0
     result = json.loads((tmp_path / "outbreak.json").read_text(encoding="utf-8"))
     assert result["methods"] == ["C1", "C2", "C3", "CUSUM", ALL]
     assert result["region"][0]["methods"][ALL]["detected"]
