@@ -127,8 +127,9 @@ def breakdown_table(result: dict, axis: str) -> str:
     names = list(result["overall"])
     rows = []
     for value in per:
-        rows.append([value, *(f"{per[value][name]['sensitivity']} / {per[value][name]['false_alerts_per_district_year']}"
-                              f" / {per[value][name]['median_days_to_detection']}" for name in names)])
+        cells = (per[value][name] for name in names)
+        rows.append([value, *(f"{c['sensitivity']} / {c['false_alerts_per_district_year']} / "
+                              f"{c['median_days_to_detection']}" for c in cells)])
     return _table([axis, *names], rows)
 
 
@@ -216,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     print(region_table(regions, part="quiet"))
 
     result = {"benchmark": "outbreak", "methods": [m.name for m in DEFAULT_METHODS] + [ALL],
-              "incident_rule": {"gap": IncidentRule().gap}, "synthetic": synthetic, "calibration": calibration, "sd_floors": compared, "quiet": quiet,
-              "region": regions}
+              "incident_rule": {"gap": IncidentRule().gap}, "synthetic": synthetic, "calibration": calibration,
+              "sd_floors": compared, "quiet": quiet, "region": regions}
     (args.out / "outbreak.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 

@@ -13,8 +13,9 @@ Day ``t`` of a series with counts ``x``:
   days (the series' first days): no reading, never an error.
 - **C1, C2**: ``(x[t] - m) / sd``; a signal when above the threshold (3).
 - **C3**: ``sum(max(0, C2[i] - 1) for i in t-2, t-1, t)``; a signal when above the threshold (2).
-- **CUSUM**: ``S[t] = max(0, S[t-1] + (x[t] - m) / sd - k)`` on the C2 baseline (or another); a signal
-  when ``S[t] > h``, after which ``S`` restarts at 0 (``reset``; kept running when ``reset=False``).
+- **CUSUM**: ``S[t] = max(0, S[t-1] + (x[t] - m) / sd - k)`` against days t-30 … t-3 (28 days, at least
+  7); a signal when ``S[t] > h``, after which ``S`` restarts at 0 (``reset``; kept running when
+  ``reset=False``).
 """
 from __future__ import annotations
 
