@@ -50,6 +50,7 @@ bench: system venv
 	$(PY) -m bench.etl --out bench/results --servers
 	$(PY) -m bench.cubes --out bench/results
 	$(PY) -m bench.console --out bench/results
+	$(PY) -m bench.outbreak --out bench/results
 	$(PY) -m bench.soak --out bench/results --minutes 30
 
 clean:
