@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..store.rawsql import RawSql
 from . import sql as index_sql
-from .matching import Demographics, contradicts_its_id, decide, names_agree, rank, with_near_misses
+from .matching import Demographics, NearMiss, contradicts_its_id, decide, names_agree, rank, with_near_misses
 from .models import LinkDecision, PersonStatus, ReviewStatus
 from .sql import DEMOGRAPHIC
 from .resident_id import RESIDENT_ID_ROOT, near_misses
@@ -243,15 +243,15 @@ class Resolver:
         held = self._resident_ids([p for p, _ in records]) if d.resident_id or meant is not None else {}
         return with_near_misses(d, rank(d, records, held, meant=meant), near)
 
-    def _near_misses(self, probe: Probe) -> dict[int, Demographics]:
+    def _near_misses(self, probe: Probe) -> dict[int, NearMiss]:
         """Persons holding a valid resident ID one typo away from the probe's invalid one: their golden record."""
-        near: dict[int, Demographics] = {}
+        near: dict[int, NearMiss] = {}
         for value in probe.invalid_ids:
             for candidate in near_misses(value):
                 holder = self.identifiers.get((RESIDENT_ID_ROOT, candidate))
                 if holder is not None:
                     person_id = self.current(holder)
-                    near[person_id] = Demographics(*self.persons[person_id].values)
+                    near[person_id] = NearMiss(Demographics(*self.persons[person_id].values), candidate, value)
         return near
 
 
