@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from ..store.rawsql import RawSql
 from . import sql as index_sql
-from .matching import Demographics, NearMiss, contradicts_its_id, decide, names_agree, rank, with_near_misses
+from .matching import (REVIEW_THRESHOLD, Candidate, Demographics, NearMiss, Verdict, contradicts_its_id, decide,
+                       names_agree, rank, score, with_near_misses)
 from .models import LinkDecision, PersonStatus, ReviewStatus
 from .sql import DEMOGRAPHIC
 from .resident_id import RESIDENT_ID_ROOT, near_misses
-from .traits import INVALID_RESIDENT_ID, RESIDENT_ID, PatientTraits, Probe, Resolution, probe_of
+from .traits import (CONFLICTING_RESIDENT_IDS, INVALID_RESIDENT_ID, RESIDENT_ID, PatientTraits, Probe, Resolution,
+                     probe_of)
 
 _IDENTIFIER, _AUTO, _REVIEW, _NEW, _EXISTING = (LinkDecision.IDENTIFIER.value, LinkDecision.AUTO.value,
                                                LinkDecision.REVIEW.value, LinkDecision.NEW.value, "existing")
@@ -77,6 +79,8 @@ class Resolver:
                 roots.setdefault(root, []).append(value)
             for value in probe.invalid_ids:  # who holds it already, and who holds the IDs it nearly is
                 roots.setdefault(RESIDENT_ID_ROOT, []).extend((value, *near_misses(value)))
+            if probe.conflict_ids:  # who holds either ID, and the pair as kept
+                roots.setdefault(RESIDENT_ID_ROOT, []).extend((*probe.conflict_ids, _pair(probe)))
         person_ids: set[int] = set()
         pairs = sorted({(institution, key) for institution, keys_ in keys.items() for key in keys_})
         for key, record in index_sql.patient_records(self.sql, pairs):
@@ -143,10 +147,13 @@ class Resolver:
                 self.identifiers[(root, value)] = person_id
             elif self.current(holder) != person_id and not self._review_open(record_id, self.current(holder)):
                 self._open_review(record_id, self.current(holder), None)
-        for value in probe.invalid_ids:  # kept as typed (normalized), for the record; never linked on
+        kept = [(INVALID_RESIDENT_ID, value) for value in probe.invalid_ids]
+        if probe.conflict_ids:
+            kept.append((CONFLICTING_RESIDENT_IDS, _pair(probe)))
+        for kind, value in kept:  # kept as typed (normalized), for the record; never linked on
             if (RESIDENT_ID_ROOT, value) not in self.identifiers:
-                index_sql.insert_identifier(self.sql, person_id=person_id, kind=INVALID_RESIDENT_ID,
-                                            root=RESIDENT_ID_ROOT, value=value)
+                index_sql.insert_identifier(self.sql, person_id=person_id, kind=kind, root=RESIDENT_ID_ROOT,
+                                            value=value)
                 self.identifiers[(RESIDENT_ID_ROOT, value)] = person_id
 
     def _open_review(self, record_id: int, candidate_id: int, score: float | None) -> None:
@@ -175,6 +182,8 @@ class Resolver:
             return Resolution(person_id, record_id, _IDENTIFIER, None)
         candidates = self._candidates(probe)
         verdict = decide(candidates)
+        if probe.conflict_ids:
+            verdict = self._conflict_verdict(probe, candidates, verdict)
         if verdict.person_id is not None:
             record_id = self._new_record(institution, probe, verdict.person_id, _AUTO, verdict.score)
             self._fill_golden(verdict.person_id, probe.demographics)
@@ -199,7 +208,7 @@ class Resolver:
             index_sql.update_patient_record(self.sql, record_id, latest, self.now)
             known.demographics = latest
         self._fill_golden(person_id, d)
-        if probe.global_ids or probe.invalid_ids:
+        if probe.global_ids or probe.invalid_ids or probe.conflict_ids:
             self._attach_identifiers(probe, person_id, record_id)
         return Resolution(person_id, record_id, _EXISTING, None)
 
@@ -238,10 +247,24 @@ class Resolver:
         if not records:
             return with_near_misses(d, [], near)
         meant = None
-        if probe.invalid_ids and not d.resident_id:  # the valid IDs the clerk may have meant
+        if (probe.invalid_ids or probe.conflict_ids) and not d.resident_id:  # the valid IDs the clerk may have meant
             meant = frozenset(value for typed in probe.invalid_ids for value in near_misses(typed))
+            meant = meant.union(probe.conflict_ids)
         held = self._resident_ids([p for p, _ in records]) if d.resident_id or meant is not None else {}
         return with_near_misses(d, rank(d, records, held, meant=meant), near)
+
+    def _conflict_verdict(self, probe: Probe, candidates: list[Candidate], verdict: Verdict) -> Verdict:
+        """Two different valid resident IDs: when a person holds either, no link at all; the record goes to
+        review against every holder (whatever its score) and the plausible rest."""
+        holders = {self.current(holder) for value in probe.conflict_ids
+                   if (holder := self.identifiers.get((RESIDENT_ID_ROOT, value))) is not None}
+        if not holders:
+            return verdict
+        scored = {c.person_id: c for c in candidates}
+        review = [scored.get(person_id) or Candidate(person_id, score(probe.demographics, Demographics(
+            *self.persons[person_id].values)), True) for person_id in sorted(holders)]
+        review += [c for c in candidates if c.person_id not in holders and c.score >= REVIEW_THRESHOLD][:3]
+        return Verdict(None, max(c.score for c in review), tuple(review))
 
     def _near_misses(self, probe: Probe) -> dict[int, NearMiss]:
         """Persons holding a valid resident ID one typo away from the probe's invalid one: their golden record."""
@@ -253,6 +276,11 @@ class Resolver:
                     person_id = self.current(holder)
                     near[person_id] = NearMiss(Demographics(*self.persons[person_id].values), candidate, value)
         return near
+
+
+def _pair(probe: Probe) -> str:
+    """The conflicting resident IDs kept as one value (``CONFLICTING_RESIDENT_IDS``)."""
+    return "|".join(probe.conflict_ids)[:64]
 
 
 def resolve_many(session: Session, *, items: list[tuple[str, PatientTraits]], now: datetime) -> list[Resolution]:
