@@ -155,4 +155,5 @@ def resident_id_conflict(traits: PatientTraits) -> str | None:
 
 
 __all__ = ["PatientTraits", "Resolution", "Probe", "probe_of", "local_key", "GLOBAL_KINDS", "IDENTIFIER_KINDS",
-           "RESIDENT_ID", "INVALID_RESIDENT_ID", "CONFLICTING_RESIDENT_IDS", "resident_id_conflict", "HEALTH_RECORD_NO", "HEALTH_CARD_NO", "OUTPATIENT_NO", "INPATIENT_NO"]
+           "RESIDENT_ID", "INVALID_RESIDENT_ID", "CONFLICTING_RESIDENT_IDS", "resident_id_conflict", "HEALTH_RECORD_NO",
+           "HEALTH_CARD_NO", "OUTPATIENT_NO", "INPATIENT_NO"]

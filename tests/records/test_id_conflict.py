@@ -31,7 +31,8 @@ def _with_second_id(doc, value: str):
 
 
 def test_two_valid_ids_are_stored_flagged_reported_and_sent_to_review(store):
-    [known] = store.deliver(document("OutpatientVisit", document_id="OV-C-1", patient={"resident_id": CHILD, **PATIENT}))
+    [known] = store.deliver(document("OutpatientVisit", document_id="OV-C-1",
+                                     patient={"resident_id": CHILD, **PATIENT}))
     [row_id] = store.deliver(_with_second_id(document("OutpatientVisit", document_id="OV-C-2",
                                                       patient={"resident_id": CHILD, **PATIENT}), MOTHER))
     store.process()
