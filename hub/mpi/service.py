@@ -16,7 +16,7 @@ from . import sql as index_sql
 from .matching import (REVIEW_THRESHOLD, Candidate, Demographics, NearMiss, Verdict, contradicts_its_id, decide,
                        names_agree, rank, score, with_near_misses)
 from .models import LinkDecision, PersonStatus, ReviewReason, ReviewStatus
-from .reconsider import reconsider
+from .reconsider import bar_meant, reconsider
 from .sql import DEMOGRAPHIC
 from .resident_id import RESIDENT_ID_ROOT, near_misses
 from .traits import (CONFLICTING_RESIDENT_IDS, INVALID_RESIDENT_ID, RESIDENT_ID, PatientTraits, Probe, Resolution,
@@ -73,6 +73,7 @@ class Resolver:
         self.records: dict[tuple[str, str], _KnownRecord] = {}  # (institution, local key) → record
         self.identifiers: dict[tuple[str, str], int] = {}        # (root, value) → person id
         self.persons: dict[int, _KnownPerson] = {}
+        self._meant: dict[str, list[index_sql.MeantRow]] = {}
 
     # -- prefetch ---------------------------------------------------------------------------
     def prefetch(self, items: list[tuple[str, Probe]]) -> None:
@@ -189,6 +190,7 @@ class Resolver:
 
     # -- the decision -------------------------------------------------------------------------
     def resolve(self, institution: str, probe: Probe) -> Resolution:
+        self._meant.clear()  # another record may have remembered IDs since
         known = self.records.get((institution, probe.local_key))
         if known is not None:
             return self._existing(institution, probe, known)
@@ -271,7 +273,15 @@ class Resolver:
             meant = frozenset(value for typed in probe.invalid_ids for value in near_misses(typed))
             meant = meant.union(probe.conflict_ids)
         held = self.resident_ids([p for p, _ in records]) if d.resident_id or meant is not None else {}
-        return with_near_misses(d, rank(d, records, held, meant=meant), near)
+        ranked = with_near_misses(d, rank(d, records, held, meant=meant), near)
+        return bar_meant(self, d, ranked) if d.resident_id else ranked
+
+    def meant_rows(self, value: str) -> list[index_sql.MeantRow]:
+        """The records whose untrusted ID may mean ``value`` (read once per resolve)."""
+        rows = self._meant.get(value)
+        if rows is None:
+            rows = self._meant[value] = index_sql.meant_by(self.sql, value)
+        return rows
 
     def _conflict_verdict(self, probe: Probe, candidates: list[Candidate], verdict: Verdict) -> Verdict:
         """Two different valid resident IDs: when a person holds either, no link at all; the record goes to

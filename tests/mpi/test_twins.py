@@ -54,3 +54,15 @@ def test_the_bonus_needs_the_same_given_name_and_an_id_that_fits_the_record():
     assert matching.near_miss_bonus(surname_typo, elder, ELDER) == matching.ID_NEAR_MISS
     assert matching.near_miss_bonus(surname_typo._replace(sex="2"), elder, ELDER) == 0  # ELDER's digits say male
     assert matching.near_miss_bonus(surname_typo._replace(birth_date="1990-07-08"), elder, ELDER) == 0
+
+
+def test_in_the_other_order_the_elder_twins_record_does_not_link_onto_the_younger(sessions):
+    """The younger twin's mistyped record first (a person of its own), then the elder's with his valid ID:
+    the demographics alone (31) would put the elder, and his ID, on the younger's person."""
+    younger = resolve(sessions, "syn002", traits(rid(TYPED), opd("B1", "syn002"), name="张子晗", sex="1", born=BORN,
+                                                 **HOME))
+    elder = resolve(sessions, "syn001", traits(rid(ELDER), opd("A1"), name="张子涵", sex="1", born=BORN, **HOME))
+    assert elder.person_id != younger.person_id, f"the elder twin's record is on the younger's ({elder.decision})"
+    assert elder.decision == "review"
+    with sessions() as session:
+        assert mpi.current_person_id(session, younger.person_id) == younger.person_id  # not merged either
