@@ -9,15 +9,17 @@ registry query. See docs/mpi.md.
 from .lookup import current_person_id, find_persons, get_person
 from .matching import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD
 from .merge import link, merge, record_tables, unmerge
-from .models import (LinkDecision, MergeKind, MergeMove, MergeRecord, PatientRecord, Person, PersonIdentifier,
-                     PersonStatus, ReviewItem, ReviewStatus)
+from .models import (LinkDecision, MeantIdentifier, MergeKind, MergeMove, MergeRecord, PatientRecord, Person,
+                     PersonIdentifier, PersonStatus, ReviewItem, ReviewReason, ReviewStatus)
 from .resident_id import RESIDENT_ID_ROOT, is_valid_resident_id
 from .service import resolve, resolve_many
-from .traits import PatientTraits, Resolution
+from .traits import PatientTraits, Resolution, resident_id_conflict
 
 __all__ = [
     "PatientTraits", "Resolution", "resolve", "resolve_many", "merge", "unmerge", "link", "find_persons",
-    "get_person", "current_person_id", "is_valid_resident_id", "record_tables", "RESIDENT_ID_ROOT",
+    "get_person", "current_person_id", "is_valid_resident_id", "resident_id_conflict", "record_tables",
+    "RESIDENT_ID_ROOT",
     "AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "Person", "PersonIdentifier", "PatientRecord", "ReviewItem",
-    "MergeRecord", "MergeMove", "PersonStatus", "LinkDecision", "ReviewStatus", "MergeKind",
+    "MergeRecord", "MergeMove", "MeantIdentifier", "PersonStatus", "LinkDecision", "ReviewStatus", "ReviewReason",
+    "MergeKind",
 ]

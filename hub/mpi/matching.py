@@ -24,8 +24,8 @@ from .resident_id import birth_date_of, sex_of
 AUTO_LINK_THRESHOLD = 19.0
 REVIEW_THRESHOLD = 11.0
 # The probe's resident ID fails its check and is one typo (a digit, or two adjacent swapped) away from
-# the ID the candidate holds: strong evidence, counted only when the names agree (exact, homophone or
-# same given name), so a twin's or sibling's near-identical ID never carries them over the threshold.
+# the ID the candidate holds: strong evidence, counted only when the given names are the same
+# (``near_miss_bonus``), so a twin's or sibling's near-identical ID never carries them over the threshold.
 # Measured on the synthetic population (bench/mpi.py, docs/mpi.md): no wrong link at this weight.
 ID_NEAR_MISS = 6.0
 _NAMES_AGREE = frozenset({NameAgreement.EXACT, NameAgreement.HOMOPHONE, NameAgreement.GIVEN_SAME})
@@ -161,18 +161,51 @@ def rank(probe: Demographics, records: list[tuple[int, Demographics]],
     return candidates
 
 
+def same_given_name(probe: Demographics, other: Demographics) -> bool:
+    """The same name, or one whose characters after the first (the surname) are the same: a surname typed
+    as a homophone (章/张) is a typo, while twins and siblings share the surname and differ in the given name
+    (张子涵 / 张子晗 are homophones, which ``names_agree`` accepts, but two names)."""
+    a, b = probe.name, other.name
+    return bool(a and b) and (a == b or (len(a) == len(b) > 1 and a[1:] == b[1:] and names_agree(probe, other)))
+
+
+def sibling_slip(typed: str, meant: str) -> bool:
+    """``typed`` differs from ``meant`` only in the sequence code or check character (positions 15–18):
+    where the IDs of two people born the same day in the same place (twins) differ, so ``typed`` may as
+    well be a slip of the sibling's ID."""
+    return typed[:14] == meant[:14]
+
+
+def near_miss_bonus(probe: Demographics, holder: Demographics, meant: str) -> float:
+    """What a probe's invalid ID one slip from ``meant`` (held by ``holder``) adds: ``ID_NEAR_MISS`` when the
+    given names are the same and ``meant``'s own birth-date and sex digits do not contradict the record."""
+    if not same_given_name(probe, holder) or contradicts_its_id(probe._replace(resident_id=meant)):
+        return 0.0
+    return ID_NEAR_MISS
+
+
+class NearMiss(NamedTuple):
+    """A person holding a valid resident ID (``meant``) one slip from the probe's invalid ``typed`` one."""
+
+    golden: Demographics
+    meant: str
+    typed: str
+
+
 def with_near_misses(probe: Demographics, candidates: list[Candidate],
-                     near: dict[int, Demographics]) -> list[Candidate]:
+                     near: dict[int, NearMiss]) -> list[Candidate]:
     """``candidates`` with the persons whose valid resident ID the probe's invalid one nearly is
-    (``near``: person id → golden demographics): those found by blocking gain ``ID_NEAR_MISS`` when
-    the names agree; the others join, scored on their golden record, on the same terms."""
+    (``near``: person id → golden record and IDs): those found by blocking gain ``near_miss_bonus``; the
+    others join, scored on their golden record, on the same terms. A holder whose given name differs is
+    barred when the slip lies where a twin's ID differs (``sibling_slip``): the typist's own twin may not be
+    indexed yet."""
     if not near:
         return candidates
     ranked = {c.person_id: c for c in candidates}
-    for person_id, other in near.items():
+    for person_id, (other, meant, typed) in near.items():
         candidate = ranked.get(person_id) or Candidate(person_id, score(probe, other), False)
-        bonus = ID_NEAR_MISS if names_agree(probe, other) else 0.0
-        ranked[person_id] = Candidate(person_id, candidate.score + bonus, candidate.barred)
+        barred = candidate.barred or (sibling_slip(typed, meant) and not same_given_name(probe, other))
+        ranked[person_id] = Candidate(person_id, candidate.score + near_miss_bonus(probe, other, meant), barred)
     return sorted(ranked.values(), key=lambda c: (-c.score, c.person_id))
 
 
@@ -203,4 +236,4 @@ def decide(candidates: list[Candidate], *, auto: float = AUTO_LINK_THRESHOLD,
 
 __all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "ID_NEAR_MISS", "with_near_misses", "Demographics", "Candidate",
            "Verdict", "normalize_phone", "normalize_address", "compare_birth_dates", "score", "rank", "decide",
-           "names_agree", "contradicts_its_id"]
+           "names_agree", "contradicts_its_id", "same_given_name", "sibling_slip", "near_miss_bonus", "NearMiss"]

@@ -39,6 +39,15 @@ class ReviewStatus(str, enum.Enum):
     REJECTED = "rejected"  # not the same person
 
 
+class ReviewReason(str, enum.Enum):
+    """Why a review item pairs a record with a candidate person."""
+
+    SCORE = "score"              # the demographics score in the review band, or ambiguity
+    IDENTIFIER = "identifier"    # an identifier of the record is held by the candidate (or contradicts it)
+    NEAR_MISS = "near-miss"      # the record's invalid ID is one slip from the candidate's, indexed later
+    ID_CONFLICT = "id-conflict"  # the record names two valid resident IDs; the candidate holds one
+
+
 class MergeKind(str, enum.Enum):
     MERGE = "merge"
     UNMERGE = "unmerge"
@@ -117,9 +126,25 @@ class ReviewItem(Base):
     candidate_person_id: Mapped[int] = mapped_column(ForeignKey("mpi_person.id"), index=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(8), default=ReviewStatus.OPEN.value)
+    # why the pair is offered: ReviewReason's value (NULL on items older than migration 0012)
+    reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeantIdentifier(Base):
+    """A valid resident ID a patient record's untrusted one may mean (one slip from its invalid ID, or one
+    of its two conflicting IDs), written with the record while nobody holds it: when that ID is later
+    indexed for a person, one indexed look-up finds the records to reconsider (the reverse near-miss)."""
+
+    __tablename__ = "mpi_meant_id"
+    __table_args__ = (Index("ix_mpi_meant_id_value", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_record_id: Mapped[int] = mapped_column(ForeignKey("mpi_patient_record.id"))
+    reason: Mapped[str] = mapped_column(String(16))  # ReviewReason: near-miss | id-conflict
+    typed: Mapped[str] = mapped_column(String(64))   # the untrusted value as kept (an invalid ID, or the pair)
+    value: Mapped[str] = mapped_column(String(18))   # the valid resident ID it may mean
 
 
 class MergeRecord(Base):
@@ -147,5 +172,5 @@ class MergeMove(Base):
     item_id: Mapped[int] = mapped_column(Integer)
 
 
-__all__ = ["PersonStatus", "LinkDecision", "ReviewStatus", "MergeKind", "Person", "PersonIdentifier",
-           "PatientRecord", "ReviewItem", "MergeRecord", "MergeMove"]
+__all__ = ["PersonStatus", "LinkDecision", "ReviewStatus", "ReviewReason", "MergeKind", "Person", "PersonIdentifier",
+           "PatientRecord", "ReviewItem", "MeantIdentifier", "MergeRecord", "MergeMove"]

@@ -72,6 +72,7 @@ def _check(value: str) -> bool:
 _INVERSE = {w: pow(w, -1, 11) for w in set(_WEIGHTS)}
 
 
+@lru_cache(maxsize=4096)  # asked up to four times per record (prefetch, candidates, bar, mpi_meant_id)
 def near_misses(value: str) -> tuple[str, ...]:
     """The valid resident IDs one character (substitution) or one adjacent transposition away from
     ``value``: the IDs a clerk may have meant when typing an invalid one (MOD 11-2 catches exactly

@@ -13,15 +13,20 @@ from sqlalchemy.orm import Session
 
 from ..store.rawsql import RawSql
 from . import sql as index_sql
-from .matching import Demographics, contradicts_its_id, decide, names_agree, rank, with_near_misses
-from .models import LinkDecision, PersonStatus, ReviewStatus
+from .matching import (REVIEW_THRESHOLD, Candidate, Demographics, NearMiss, Verdict, contradicts_its_id, decide,
+                       names_agree, rank, score, with_near_misses)
+from .models import LinkDecision, PersonStatus, ReviewReason, ReviewStatus
+from .reconsider import bar_meant, reconsider
 from .sql import DEMOGRAPHIC
 from .resident_id import RESIDENT_ID_ROOT, near_misses
-from .traits import INVALID_RESIDENT_ID, RESIDENT_ID, PatientTraits, Probe, Resolution, probe_of
+from .traits import (CONFLICTING_RESIDENT_IDS, INVALID_RESIDENT_ID, RESIDENT_ID, PatientTraits, Probe, Resolution,
+                     probe_of)
 
 _IDENTIFIER, _AUTO, _REVIEW, _NEW, _EXISTING = (LinkDecision.IDENTIFIER.value, LinkDecision.AUTO.value,
                                                LinkDecision.REVIEW.value, LinkDecision.NEW.value, "existing")
 _ACTIVE, _MERGED, _OPEN = PersonStatus.ACTIVE.value, PersonStatus.MERGED.value, ReviewStatus.OPEN.value
+_BY_SCORE, _BY_IDENTIFIER, _NEAR_MISS, _ID_CONFLICT = (ReviewReason.SCORE.value, ReviewReason.IDENTIFIER.value,
+                                                       ReviewReason.NEAR_MISS.value, ReviewReason.ID_CONFLICT.value)
 
 
 def _values(d: Demographics) -> list:
@@ -61,11 +66,14 @@ class Resolver:
     """Settles patient traits against the index inside the caller's transaction."""
 
     def __init__(self, session: Session, now: datetime):
+        self.session = session
         self.sql = RawSql(session, flush=True)  # pending ORM writes must be visible
         self.now = self.sql.time(now)
+        self.at = now  # as given (an aware datetime), for the ORM's merge
         self.records: dict[tuple[str, str], _KnownRecord] = {}  # (institution, local key) → record
         self.identifiers: dict[tuple[str, str], int] = {}        # (root, value) → person id
         self.persons: dict[int, _KnownPerson] = {}
+        self._meant: dict[str, list[index_sql.MeantRow]] = {}
 
     # -- prefetch ---------------------------------------------------------------------------
     def prefetch(self, items: list[tuple[str, Probe]]) -> None:
@@ -77,6 +85,8 @@ class Resolver:
                 roots.setdefault(root, []).append(value)
             for value in probe.invalid_ids:  # who holds it already, and who holds the IDs it nearly is
                 roots.setdefault(RESIDENT_ID_ROOT, []).extend((value, *near_misses(value)))
+            if probe.conflict_ids:  # who holds either ID, and the pair as kept
+                roots.setdefault(RESIDENT_ID_ROOT, []).extend((*probe.conflict_ids, _pair(probe)))
         person_ids: set[int] = set()
         pairs = sorted({(institution, key) for institution, keys_ in keys.items() for key in keys_})
         for key, record in index_sql.patient_records(self.sql, pairs):
@@ -116,6 +126,8 @@ class Resolver:
                                                     person_id=person_id, decision=decision, score=score, d=d,
                                                     now=self.now)
         self.records[(institution, probe.local_key)] = _KnownRecord(record_id, person_id, d)
+        if probe.invalid_ids or probe.conflict_ids:
+            self._remember_meant(probe, record_id)
         return record_id
 
     def _fill_golden(self, person_id: int, d: Demographics) -> None:
@@ -137,26 +149,40 @@ class Resolver:
         for kind, root, value in probe.global_ids:
             holder = self.identifiers.get((root, value))
             if holder is None:
-                if kind == RESIDENT_ID and not fresh and self._resident_ids([person_id]).get(person_id):
+                if kind == RESIDENT_ID and not fresh and self.resident_ids([person_id]).get(person_id):
                     continue  # the person already has another resident ID: never two
                 index_sql.insert_identifier(self.sql, person_id=person_id, kind=kind, root=root, value=value)
                 self.identifiers[(root, value)] = person_id
-            elif self.current(holder) != person_id and not self._review_open(record_id, self.current(holder)):
-                self._open_review(record_id, self.current(holder), None)
-        for value in probe.invalid_ids:  # kept as typed (normalized), for the record; never linked on
+                if kind == RESIDENT_ID:  # records kept with an ID that may mean this one: reconsidered
+                    reconsider(self, value, person_id, record_id)
+            elif self.current(holder) != person_id and not self.review_open(record_id, self.current(holder)):
+                self.open_review(record_id, self.current(holder), None, _BY_IDENTIFIER)
+        kept = [(INVALID_RESIDENT_ID, value) for value in probe.invalid_ids]
+        if probe.conflict_ids:
+            kept.append((CONFLICTING_RESIDENT_IDS, _pair(probe)))
+        for kind, value in kept:  # kept as typed (normalized), for the record; never linked on
             if (RESIDENT_ID_ROOT, value) not in self.identifiers:
-                index_sql.insert_identifier(self.sql, person_id=person_id, kind=INVALID_RESIDENT_ID,
-                                            root=RESIDENT_ID_ROOT, value=value)
+                index_sql.insert_identifier(self.sql, person_id=person_id, kind=kind, root=RESIDENT_ID_ROOT,
+                                            value=value)
                 self.identifiers[(RESIDENT_ID_ROOT, value)] = person_id
 
-    def _open_review(self, record_id: int, candidate_id: int, score: float | None) -> None:
+    def open_review(self, record_id: int, candidate_id: int, score: float | None, reason: str) -> None:
         index_sql.insert_review(self.sql, record_id=record_id, candidate_id=candidate_id, score=score, status=_OPEN,
-                                now=self.now)
+                                reason=reason, now=self.now)
 
-    def _review_open(self, record_id: int, candidate_id: int) -> bool:
+    def _remember_meant(self, probe: Probe, record_id: int) -> None:
+        """For a record without a trusted resident ID: the valid IDs its untrusted ones may mean that nobody
+        holds yet (``mpi_meant_id``), so that indexing one later finds the record in one look-up."""
+        if probe.demographics.resident_id:
+            return
+        rows = [(record_id, _NEAR_MISS, typed, value) for typed in probe.invalid_ids for value in near_misses(typed)]
+        rows += [(record_id, _ID_CONFLICT, _pair(probe), value) for value in probe.conflict_ids]
+        index_sql.insert_meant(self.sql, [row for row in rows if (RESIDENT_ID_ROOT, row[3]) not in self.identifiers])
+
+    def review_open(self, record_id: int, candidate_id: int) -> bool:
         return index_sql.review_open(self.sql, record_id, candidate_id)
 
-    def _resident_ids(self, person_ids: list[int]) -> dict[int, set[str]]:
+    def resident_ids(self, person_ids: list[int]) -> dict[int, set[str]]:
         held: dict[int, set[str]] = {}
         for person_id, value in index_sql.resident_ids(self.sql, person_ids):
             held.setdefault(person_id, set()).add(value)
@@ -164,6 +190,7 @@ class Resolver:
 
     # -- the decision -------------------------------------------------------------------------
     def resolve(self, institution: str, probe: Probe) -> Resolution:
+        self._meant.clear()  # another record may have remembered IDs since
         known = self.records.get((institution, probe.local_key))
         if known is not None:
             return self._existing(institution, probe, known)
@@ -175,6 +202,8 @@ class Resolver:
             return Resolution(person_id, record_id, _IDENTIFIER, None)
         candidates = self._candidates(probe)
         verdict = decide(candidates)
+        if probe.conflict_ids:
+            verdict = self._conflict_verdict(probe, candidates, verdict)
         if verdict.person_id is not None:
             record_id = self._new_record(institution, probe, verdict.person_id, _AUTO, verdict.score)
             self._fill_golden(verdict.person_id, probe.demographics)
@@ -184,8 +213,10 @@ class Resolver:
         decision = _REVIEW if verdict.review or contested is not None else _NEW
         person_id = self._new_person(probe.demographics)
         record_id = self._new_record(institution, probe, person_id, decision, verdict.score)
+        held = self._conflict_holders(probe) if probe.conflict_ids else set()
         for candidate in verdict.review:
-            self._open_review(record_id, candidate.person_id, candidate.score)
+            self.open_review(record_id, candidate.person_id, candidate.score,
+                              _ID_CONFLICT if candidate.person_id in held else _BY_SCORE)
         self._attach_identifiers(probe, person_id, record_id, fresh=True)  # opens the contested holder's item once
         return Resolution(person_id, record_id, decision, verdict.score)
 
@@ -199,7 +230,7 @@ class Resolver:
             index_sql.update_patient_record(self.sql, record_id, latest, self.now)
             known.demographics = latest
         self._fill_golden(person_id, d)
-        if probe.global_ids or probe.invalid_ids:
+        if probe.global_ids or probe.invalid_ids or probe.conflict_ids:
             self._attach_identifiers(probe, person_id, record_id)
         return Resolution(person_id, record_id, _EXISTING, None)
 
@@ -224,7 +255,7 @@ class Resolver:
                 return person_id, None
             if probe.demographics.resident_id is None:
                 return person_id, contested
-            held = self._resident_ids([person_id]).get(person_id)
+            held = self.resident_ids([person_id]).get(person_id)
             if not held or probe.demographics.resident_id in held:
                 return person_id, contested
         return None, contested
@@ -238,21 +269,51 @@ class Resolver:
         if not records:
             return with_near_misses(d, [], near)
         meant = None
-        if probe.invalid_ids and not d.resident_id:  # the valid IDs the clerk may have meant
+        if (probe.invalid_ids or probe.conflict_ids) and not d.resident_id:  # the valid IDs the clerk may have meant
             meant = frozenset(value for typed in probe.invalid_ids for value in near_misses(typed))
-        held = self._resident_ids([p for p, _ in records]) if d.resident_id or meant is not None else {}
-        return with_near_misses(d, rank(d, records, held, meant=meant), near)
+            meant = meant.union(probe.conflict_ids)
+        held = self.resident_ids([p for p, _ in records]) if d.resident_id or meant is not None else {}
+        ranked = with_near_misses(d, rank(d, records, held, meant=meant), near)
+        return bar_meant(self, d, ranked) if d.resident_id else ranked
 
-    def _near_misses(self, probe: Probe) -> dict[int, Demographics]:
+    def meant_rows(self, value: str) -> list[index_sql.MeantRow]:
+        """The records whose untrusted ID may mean ``value`` (read once per resolve)."""
+        rows = self._meant.get(value)
+        if rows is None:
+            rows = self._meant[value] = index_sql.meant_by(self.sql, value)
+        return rows
+
+    def _conflict_verdict(self, probe: Probe, candidates: list[Candidate], verdict: Verdict) -> Verdict:
+        """Two different valid resident IDs: when a person holds either, no link at all; the record goes to
+        review against every holder (whatever its score) and the plausible rest."""
+        holders = self._conflict_holders(probe)
+        if not holders:
+            return verdict
+        scored = {c.person_id: c for c in candidates}
+        review = [scored.get(person_id) or Candidate(person_id, score(probe.demographics, Demographics(
+            *self.persons[person_id].values)), True) for person_id in sorted(holders)]
+        review += [c for c in candidates if c.person_id not in holders and c.score >= REVIEW_THRESHOLD][:3]
+        return Verdict(None, max(c.score for c in review), tuple(review))
+
+    def _conflict_holders(self, probe: Probe) -> set[int]:
+        return {self.current(holder) for value in probe.conflict_ids
+                if (holder := self.identifiers.get((RESIDENT_ID_ROOT, value))) is not None}
+
+    def _near_misses(self, probe: Probe) -> dict[int, NearMiss]:
         """Persons holding a valid resident ID one typo away from the probe's invalid one: their golden record."""
-        near: dict[int, Demographics] = {}
+        near: dict[int, NearMiss] = {}
         for value in probe.invalid_ids:
             for candidate in near_misses(value):
                 holder = self.identifiers.get((RESIDENT_ID_ROOT, candidate))
                 if holder is not None:
                     person_id = self.current(holder)
-                    near[person_id] = Demographics(*self.persons[person_id].values)
+                    near[person_id] = NearMiss(Demographics(*self.persons[person_id].values), candidate, value)
         return near
+
+
+def _pair(probe: Probe) -> str:
+    """The conflicting resident IDs kept as one value (``CONFLICTING_RESIDENT_IDS``)."""
+    return "|".join(probe.conflict_ids)[:64]
 
 
 def resolve_many(session: Session, *, items: list[tuple[str, PatientTraits]], now: datetime) -> list[Resolution]:

@@ -143,11 +143,45 @@ def insert_identifier(sql: RawSql, *, person_id: int, kind: str, root: str, valu
                 (person_id, kind, root, value))
 
 
-def insert_review(sql: RawSql, *, record_id: int, candidate_id: int, score: float | None, status: str, now) -> None:
-    sql.execute("INSERT INTO mpi_review (patient_record_id, candidate_person_id, score, status, actor, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, NULL, ?, ?)", (record_id, candidate_id, score, status, now, now))
+def insert_review(sql: RawSql, *, record_id: int, candidate_id: int, score: float | None, status: str, reason: str,
+                  now) -> None:
+    sql.execute("INSERT INTO mpi_review (patient_record_id, candidate_person_id, score, status, reason, actor, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                (record_id, candidate_id, score, status, reason, now, now))
+
+
+class MeantRow(NamedTuple):
+    """A patient record whose untrusted resident ID may mean a given valid one (``mpi_meant_id``)."""
+
+    record_id: int
+    person_id: int
+    reason: str
+    typed: str
+    demographics: Demographics
+
+
+def insert_meant(sql: RawSql, rows: list[tuple[int, str, str, str]]) -> None:
+    """(patient record id, reason, typed value, meant valid ID) rows of ``mpi_meant_id``."""
+    sql.many("INSERT INTO mpi_meant_id (patient_record_id, reason, typed, value) VALUES (?, ?, ?, ?)", rows)
+
+
+def meant_by(sql: RawSql, value: str) -> list[MeantRow]:
+    """The records whose untrusted resident ID may mean ``value`` (one look-up on its index)."""
+    return [MeantRow(record_id, person_id, reason, typed, _demographics(*demographics))
+            for record_id, person_id, reason, typed, *demographics in sql.rows(
+                f"SELECT r.id, r.person_id, m.reason, m.typed, {', '.join('r.' + c for c in DEMOGRAPHIC)} "
+                "FROM mpi_meant_id m JOIN mpi_patient_record r ON r.id = m.patient_record_id WHERE m.value = ?",
+                (value,))]
+
+
+def settle_reviews_between(sql: RawSql, person_id: int, other_id: int, *, actor: str, now) -> None:
+    """Open review items pairing a record of ``person_id`` with ``person_id`` or ``other_id``: linked."""
+    sql.execute("UPDATE mpi_review SET status = 'linked', actor = ?, updated_at = ? WHERE status = 'open' AND "
+                "candidate_person_id IN (?, ?) AND patient_record_id IN "
+                "(SELECT id FROM mpi_patient_record WHERE person_id = ?)", (actor, now, person_id, other_id, person_id))
 
 
 __all__ = ["DEMOGRAPHIC", "BLOCK_LIMIT", "PatientRecordRow", "PersonRow", "patient_records", "identifier_holders",
            "persons", "resident_ids", "review_open", "blocking_candidates", "insert_person", "insert_patient_record",
-           "update_patient_record", "update_person", "insert_identifier", "insert_review"]
+           "update_patient_record", "update_person", "insert_identifier", "insert_review", "MeantRow", "insert_meant",
+           "meant_by", "settle_reviews_between"]

@@ -95,6 +95,10 @@ def _check_patient(header: DocumentHeader) -> list[Finding]:
     findings = [Finding("record.patient.id.invalid", f"/{header.type_name}/header/patient/id[@root='{root}']/@extension")
                 for kind, root, value in patient.identifiers
                 if kind == "resident_id" and not mpi.is_valid_resident_id(value)]
+    conflict = mpi.resident_id_conflict(patient)  # two people's IDs: kept, neither trusted
+    if conflict is not None:
+        findings.append(Finding("record.patient.id.conflict",
+                                f"/{header.type_name}/header/patient/id[@root='{conflict}']/@extension"))
     if not patient.identifiers and not (patient.name and patient.birth_date):
         raise RecordError("record.patient.invalid", "no identifier and not enough demographics",
                           field=f"/{header.type_name}/header/patient")
