@@ -4,14 +4,14 @@ Issue 23's edge cases: a record resolved with an invalid resident ID is reconsid
 slip from it is indexed later (one indexed look-up of ``mpi_meant_id.value``), and a review item says why
 it pairs its record and candidate (score, identifier, near-miss, id-conflict).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
