@@ -19,6 +19,7 @@ from typing import Iterator
 
 from protocol.errors import RecordError
 from protocol.xmlparse import parse_untrusted
+
 from .base import Quarantine, SourceContext, SourceItem, source
 from .documents import judge
 

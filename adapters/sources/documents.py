@@ -8,10 +8,9 @@ without the code lists, which are the hub's to apply, and keeps it as the source
 """
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
-
-from copy import deepcopy
 
 from lxml import etree
 
