@@ -13,8 +13,8 @@ off). Only the patient header is repaired: a wrong clinical value still refuses 
 the schema requires a demographic (``PersonRegistration``), it is never dropped: the XSD refuses it.
 
 One implementation for both sides: the hub runs it before validation (``hub.records.store.prepare``)
-and keeps the findings; the clinic agent runs it before its own validation, sends the document as
-normalized and leaves the findings to the hub. The value as received stays in the hub's stored
+and keeps the findings; the clinic agent runs it on a copy that it validates, and sends the document as
+received, so the hub normalizes it and reports the findings (docs/agent.md). The value as received stays in the hub's stored
 message, whose bytes are kept as they came in (``hub.records.query.document_bytes``).
 
 Where: the patient header (always; a handful of elements), the ICD-10 diagnosis codes (a few elements),

@@ -251,6 +251,29 @@ def validated(document: etree._Element, findings: list[Finding] | None = None) -
     return kind, reader
 
 
+def validate_shape(document: etree._Element) -> DocumentKind:
+    """``validate`` without the code lists: the XSD, the identifiers' formats and each code's form.
+
+    A code malformed for a system with a form (``terminology.forms``) is refused whatever a list holds;
+    a well-formed code a list lacks passes, and so does any code of a system without a form. For a party
+    whose lists may be older than the hub's, which decides on codes (the clinic agent, docs/code-lists.md)."""
+    kind = document_kind(document)
+    compiled = _validator(kind)
+    if not compiled.schema.validate(document):
+        raise _schema_error(document, compiled)
+    reader = Reader(kind.namespace)
+    _check_unique(document, compiled, reader)
+    _check_identifiers(document, compiled, reader)
+    for binding in compiled.bindings:
+        if binding.column is None and has_form(binding.system):
+            for element in reader.findall(document, binding.path):
+                code = element.get(binding.attribute)
+                if code is not None and code not in binding.concepts and not well_formed(binding.system, code):
+                    raise RecordError("record.code.unknown", f"code is not in the code list {binding.system}",
+                                      field=field_path(document, element, compiled.version, binding.attribute))
+    return kind
+
+
 def _check_unique(document, compiled: _TypeValidator, reader: Reader) -> None:
     for rule in compiled.uniques:
         seen = set()
@@ -396,5 +419,5 @@ def _step(node, known: frozenset[str], namespace: str | None, *, is_root: bool) 
     return name if len(siblings) == 1 else f"{name}[{siblings.index(node) + 1}]"
 
 
-__all__ = ["DocumentKind", "compile_all", "validate", "validated", "document_kind", "field_path", "NAMESPACE_PREFIX",
-           "open_code_systems"]
+__all__ = ["DocumentKind", "compile_all", "validate", "validated", "validate_shape", "document_kind", "field_path",
+           "NAMESPACE_PREFIX", "open_code_systems"]

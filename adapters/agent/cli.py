@@ -164,7 +164,8 @@ def _locale_language() -> str:
 
 @main.command("findings")
 @config_option
-@click.option("--limit", type=click.IntRange(1, None), default=1000, show_default=True, help="At most this many lines.")
+@click.option("--limit", type=click.IntRange(1, None), default=1000, show_default=True,
+              help="At most this many lines; a last line on stderr says how many more there are.")
 @click.option("--code", default=None, help="Only this finding code (e.g. record.patient.birth_date.implausible).")
 @click.option("--language", type=click.Choice(LANGUAGES), default=None,
               help="Language of the messages (default: zh under a Chinese locale, else en).")
@@ -173,10 +174,15 @@ def findings_list(config_path: Path | None, limit: int, code: str | None, langua
     version, code, field, message. Correct the record at the source: its next version clears them."""
     language = language or _locale_language()
     with _agent(config_path).outbox() as outbox:
-        for line in outbox.findings(limit=limit, code=code):
+        lines = outbox.findings(limit=limit, code=code)
+        for line in lines:
             click.echo("\t".join(str(value) for value in (
                 line.item_id, line.source, line.origin or "-", line.document_type, line.document_id or "-",
                 line.version, line.code, line.field, line.message(language))))
+        total = outbox.findings_count(code=code) if len(lines) == limit else len(lines)
+    if total > len(lines):  # on stderr: the lines on stdout stay one finding each, for a script
+        click.echo(f"... {total - len(lines)} more finding(s) not shown ({total} in all): "
+                   f"hie-agent findings --limit {total}" + (f" --code {code}" if code else ""), err=True)
 
 
 @main.group()
@@ -186,12 +192,19 @@ def quarantine() -> None:
 
 @quarantine.command("list")
 @config_option
-def quarantine_list(config_path: Path | None) -> None:
+@click.option("--limit", type=click.IntRange(1, None), default=1000, show_default=True,
+              help="At most this many lines; a last line on stderr says how many more there are.")
+def quarantine_list(config_path: Path | None, limit: int) -> None:
     """One line per quarantined item: id, source, file, key, who refused it, code, field, reason."""
     with _agent(config_path).outbox() as outbox:
-        for item in outbox.quarantined():
+        items = outbox.quarantined(limit)
+        for item in items:
             click.echo(f"{item.id}\t{item.source}\t{item.origin or '-'}\t{item.item_key}\t{item.quarantined_by}\t"
                        f"{item.code}\t{item.field}\t{item.reason}")
+        total = sum(outbox.quarantine_counts().values()) if len(items) == limit else len(items)
+    if total > len(items):
+        click.echo(f"... {total - len(items)} more quarantined item(s) not shown ({total} in all): "
+                   f"hie-agent quarantine list --limit {total}", err=True)
 
 
 @quarantine.command("retry")

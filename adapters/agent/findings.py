@@ -140,11 +140,17 @@ def finding_lines(db: sqlite3.Connection, *, limit: int = 1000, code: str | None
             for item_id, source, origin, key, *rest in rows]
 
 
+def count_findings(db: sqlite3.Connection, *, code: str | None = None) -> int:
+    """How many lines ``finding_lines`` has without a limit."""
+    return db.execute("SELECT count(*) FROM outbox_finding f JOIN outbox_item i ON i.id = f.item_id"
+                      " WHERE (? IS NULL OR f.code = ?)", (code, code)).fetchone()[0]
+
+
 def items_with_findings(db: sqlite3.Connection) -> int:
     """How many outbox items the hub kept with findings that still stand."""
     return db.execute("SELECT count(DISTINCT f.item_id) FROM outbox_finding f JOIN outbox_item i ON i.id = f.item_id"
                       " WHERE i.state IN ('accepted', 'processed')").fetchone()[0]
 
 
-__all__ = ["DocumentRef", "FindingLine", "LANGUAGES", "ReportedFinding", "SCHEMA", "document_ref", "finding_lines",
-           "finding_message", "items_with_findings", "replace_findings"]
+__all__ = ["DocumentRef", "FindingLine", "LANGUAGES", "ReportedFinding", "SCHEMA", "count_findings", "document_ref",
+           "finding_lines", "finding_message", "items_with_findings", "replace_findings"]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .findings import SCHEMA as _FINDINGS_SCHEMA
-from .findings import FindingLine, ReportedFinding, finding_lines, items_with_findings, replace_findings
+from .findings import FindingLine, ReportedFinding, count_findings, finding_lines, items_with_findings, replace_findings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_item (
@@ -276,6 +276,10 @@ class Outbox:
     def findings(self, *, limit: int = 1000, code: str | None = None) -> list[FindingLine]:
         """The hub's findings on kept documents that still stand (see ``findings``)."""
         return finding_lines(self.db, limit=limit, code=code)
+
+    def findings_count(self, *, code: str | None = None) -> int:
+        """How many lines ``findings`` gives without a limit."""
+        return count_findings(self.db, code=code)
 
     # ------------------------------------------------------------ bookkeeping
 

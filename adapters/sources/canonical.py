@@ -19,10 +19,9 @@ from typing import Iterator
 
 from protocol.errors import RecordError
 from protocol.xmlparse import parse_untrusted
-from schemas.normalize import normalize_document
-from schemas.validation import validate
 
 from .base import Quarantine, SourceContext, SourceItem, source
+from .documents import judge
 
 
 AGENT_NS = "urn:hie:agent:v1"
@@ -52,8 +51,7 @@ def canonical(payload: bytes, context: SourceContext) -> Iterator[SourceItem]:
 def _item(document, *, fallback: str) -> SourceItem:
     key = _document_key(document) or fallback
     try:
-        normalize_document(document, None, [])  # as the hub would (adapters/sources/documents.finish)
-        validate(document)
+        judge(document)  # the document is sent as the file holds it: the hub reports what it normalizes
     except RecordError as error:
         return SourceItem(key=key, problem=Quarantine(error.code, error.message, error.field or ""))
     return SourceItem(key=key, document=document)

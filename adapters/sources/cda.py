@@ -154,9 +154,9 @@ def _header(cda: _Cda) -> tuple[str, int, str, Patient, tuple[str, str] | None]:
     version = cda.text("/v3:ClinicalDocument/v3:versionNumber/@value")
     effective = cda.time("/v3:ClinicalDocument/v3:effectiveTime/@value", missing="effectiveTime/@value")
     role = "/v3:ClinicalDocument/v3:recordTarget/v3:patientRole"
-    ids = [(i.get("root"), i.get("extension").strip()) for i in cda.all(f"{role}/v3:id | {role}/v3:patient/v3:id")
+    # identifiers as the CDA holds them (spaces, a lower-case x): the hub normalizes them and tells the clinic
+    ids = [(i.get("root"), i.get("extension")) for i in cda.all(f"{role}/v3:id | {role}/v3:patient/v3:id")
            if i.get("root") not in (None, "", PRESCRIPTION_NO_ROOT) and (i.get("extension") or "").strip()]
-    ids = [(root, ext.upper() if root == "2.16.156.10011.1.3" else ext) for root, ext in ids]
     patient = Patient(ids=ids, name=cda.name(f"{role}/v3:patient/v3:name"),
                       sex=cda.text(f"{role}/v3:patient/v3:administrativeGenderCode/@code"))
     birth = cda.first(f"{role}/v3:patient/v3:birthTime/@value")

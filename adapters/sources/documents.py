@@ -3,11 +3,12 @@
 Every source adapter maps its input to a ``Record`` (header values + body values keyed by the
 canonical element names) and calls ``finish``. One builder, driven by the body table in
 ``bodies``, keeps the element order of the XSDs in one place, so the HL7, CDA, CSV and database
-adapters cannot drift apart. ``finish`` validates
-with the hub's own validator: what the agent sends is what the hub accepts.
+adapters cannot drift apart. ``finish`` judges the document with the hub's own validator (``judge``),
+without the code lists, which are the hub's to apply, and keeps it as the source gave it.
 """
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -16,7 +17,7 @@ from lxml import etree
 from protocol.errors import RecordError
 from schemas.normalize import normalize_document
 from schemas.terminology.service import lookup
-from schemas.validation import validate
+from schemas.validation import validate_shape
 
 from .base import Quarantine, SourceContext, SourceItem
 from .bodies import BODY, CHARGE_CATEGORIES, DATE_CHILDREN, DERIVED, ITEM_CHILDREN, NO_PATIENT, SUPPORTED_TYPES
@@ -209,6 +210,19 @@ def _write_patient(header: etree._Element, patient: Patient) -> None:
         _sub(element, "address", patient.address, division=patient.division or None)
 
 
+def judge(document: etree._Element) -> None:
+    """Refuse (``RecordError``) what the hub would refuse whatever its code lists; the document is not changed.
+
+    A normalized copy is judged, as the hub judges after normalizing: a full-width or spaced ID, a lower-case
+    ``x``, sex ``F`` is not a reason to hold the fact here. The document itself goes as its source gave it,
+    so the hub normalizes it again and reports the finding to this clinic (docs/agent.md). The code lists
+    are the hub's: an agent's shipped lists are older than the hub's imports, so a well-formed code they
+    lack is sent and the hub decides (docs/code-lists.md)."""
+    normalized = deepcopy(document)
+    normalize_document(normalized, None, [])
+    validate_shape(normalized)
+
+
 def finish(key: str, make: Callable[[], Record], context: SourceContext) -> SourceItem:
     """Run one record's mapping and validation; any failure becomes a quarantined item."""
     try:
@@ -218,10 +232,7 @@ def finish(key: str, make: Callable[[], Record], context: SourceContext) -> Sour
         except ValueError:  # lxml refuses NUL and other control characters: bad data, not a bug
             raise SourceProblem("source.value.invalid",
                                 "a value holds control characters that XML cannot carry") from None
-        # as the hub would before its validation: a full-width or spaced ID is sent, not quarantined here;
-        # the document goes as normalized and the findings are the hub's to report
-        normalize_document(document, None, [])
-        validate(document)
+        judge(document)
     except SourceProblem as problem:
         return SourceItem(key=key, problem=Quarantine(problem.code, problem.message, problem.field))
     except RecordError as error:
@@ -230,4 +241,4 @@ def finish(key: str, make: Callable[[], Record], context: SourceContext) -> Sour
 
 
 __all__ = ["DOC_NS", "DOCUMENT_ID_ROOT", "BODY", "SUPPORTED_TYPES", "CHARGE_CATEGORIES", "Patient", "Record",
-           "build", "finish"]
+           "build", "finish", "judge"]

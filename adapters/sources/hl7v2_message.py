@@ -242,7 +242,7 @@ def _identifiers(message: Hl7Message, pid) -> list[tuple[str, str]]:
         root = authority if _OID.fullmatch(authority) else \
             message.options.identifier_types.get(message.get(pid, 3, 5, repetition=repetition), "")
         if value and root:
-            found.append((root, value.upper() if root == DEFAULT_IDENTIFIER_TYPES["NNCHN"] else value))
+            found.append((root, value))  # as typed (a lower-case x too): the hub normalizes and reports it
     return found
 
 

@@ -57,8 +57,8 @@ def _record(rows: list[Mapping[str, Any]], key: str, version: int, row_map: RowM
     effective = first.time("effective_time")
     if not effective:
         raise SourceProblem(f"{row_map.prefix}.field.missing", "a required field is empty", first.where("effective_time"))
-    patient = Patient(ids=[(root, first.text(name).upper() if name == "patient.resident_id" else first.text(name))
-                           for name, root in PATIENT_IDS.items() if first.text(name)],
+    # identifiers as the row holds them (a lower-case x too): the hub normalizes them and tells the clinic
+    patient = Patient(ids=[(root, first.text(name)) for name, root in PATIENT_IDS.items() if first.text(name)],
                       name=first.text("patient.name"), sex=first.text("patient.sex"),
                       birth_date=first.date("patient.birth_date") or "", telecom=first.text("patient.telecom"),
                       address=first.text("patient.address"), division=first.text("patient.division"))

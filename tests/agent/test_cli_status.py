@@ -52,6 +52,20 @@ def test_status_counts_backlog_and_quarantine_without_a_hub(tmp_path, pki_dir):
     assert line.split("\t")[1:3] == ["xml", "bad.xml"]  # the entry names the file to fix
 
 
+def test_quarantine_list_says_how_many_items_its_limit_left_out(tmp_path, pki_dir):
+    config = write_config(tmp_path / "clinic", hub_url="http://127.0.0.1:9/soap/exchange", pki=pki_dir)
+    for name in ("a", "b", "c"):
+        (config.parent / "outgoing" / f"{name}.xml").write_bytes(f"not xml {name}".encode())
+    runner = CliRunner()
+    assert "quarantined 3" in runner.invoke(main, ["push-now", "-c", str(config), "--give-up-after", "0"]).output
+    listing = runner.invoke(main, ["quarantine", "list", "-c", str(config), "--limit", "2"])
+    assert listing.exit_code == 0, listing.output
+    assert [line.split("\t")[2] for line in listing.stdout.splitlines()] == ["a.xml", "b.xml"]
+    assert listing.stderr.splitlines() == [
+        "... 1 more quarantined item(s) not shown (3 in all): hie-agent quarantine list --limit 3"]
+    assert runner.invoke(main, ["quarantine", "list", "-c", str(config)]).stderr == ""
+
+
 def _outbox_line(output: str, prefix: str) -> str:
     (line,) = [line for line in output.splitlines() if line.startswith(prefix)]
     return line[len(prefix):]

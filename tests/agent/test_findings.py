@@ -151,7 +151,7 @@ def test_findings_command_lists_one_tab_separated_line_per_finding_and_status_co
          "the patient's birth date is in the future or more than 120 years before the document"]]
     chinese = runner.invoke(main, ["findings", "-c", str(config), "--limit", "1"],
                             env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"})
-    assert [line.split("\t")[-1] for line in chinese.output.splitlines()] == [MESSAGE_ZH]
+    assert [line.split("\t")[-1] for line in chinese.stdout.splitlines()] == [MESSAGE_ZH]
     assert runner.invoke(main, ["findings", "-c", str(config), "--code", "record.other"]).output == ""
     status = runner.invoke(main, ["status", "-c", str(config)])
     assert status.exit_code == 0, status.output  # a finding is for the clinic to correct, not an agent fault
@@ -159,3 +159,25 @@ def test_findings_command_lists_one_tab_separated_line_per_finding_and_status_co
             "waiting 0") in status.output
     assert "findings         1 document(s) accepted with findings" in status.output
 
+
+
+def test_findings_command_says_how_many_findings_its_limit_left_out_and_how_to_see_them(tmp_path, pki_dir):
+    """Live, 1,009 findings gave 1,000 lines and nothing more: the default --limit 1000 now ends with one line
+    on stderr (stdout stays one finding a line) saying how many were left out and the command that shows them."""
+    config = write_config(tmp_path / "clinic", hub_url="http://127.0.0.1:9/soap/exchange", pki=pki_dir)
+    with Agent(load(config)).outbox() as outbox:
+        for serial in range(101):
+            message_id = _sent(outbox, f"k{serial}", lab(f"CLINIC01-LAB-L{serial}", birth_date="1013-11-13"))
+            _ack(outbox, message_id, *(Finding(BIRTH, f"/LabReport/x[{n}]") for n in range(10)))
+    runner = CliRunner()
+    listing = runner.invoke(main, ["findings", "-c", str(config), "--language", "en"])
+    assert listing.exit_code == 0, listing.output
+    assert len(listing.stdout.splitlines()) == 1000
+    assert listing.stderr.splitlines() == [
+        "... 10 more finding(s) not shown (1010 in all): hie-agent findings --limit 1010"]
+    every = runner.invoke(main, ["findings", "-c", str(config), "--limit", "1010"])
+    assert len(every.stdout.splitlines()) == 1010 and every.stderr == ""
+    one_code = runner.invoke(main, ["findings", "-c", str(config), "--limit", "3", "--code", BIRTH])
+    assert one_code.stderr.splitlines() == [
+        f"... 1007 more finding(s) not shown (1010 in all): hie-agent findings --limit 1010 --code {BIRTH}"]
+    assert runner.invoke(main, ["findings", "-c", str(config), "--code", "record.other"]).output == ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from protocol.errors import RecordError
 from schemas.validation import validate
 
 from .conftest import NS, assert_clean_quarantine, run, sample, value
@@ -128,11 +129,18 @@ def test_infectious_disease_cards():
     assert items["CRB2026112102"].problem.field == "/InfectiousDiseaseReport/body/disease/@code"
 
 
-def test_infectious_disease_class_given_by_the_export_is_kept_and_checked():
+def test_infectious_disease_class_given_by_the_export_is_sent_as_given_for_the_hub_to_check():
+    """311 is class C in the agent's list, the export says B: a class can change by law before the agent's
+    list does, so the hub, whose lists are the authority (docs/code-lists.md), checks it, not the agent."""
     options = {**DISEASE_CARDS, "fields": {**DISEASE_CARDS["fields"], "diseaseClass": {"constant": "B"}}}
-    items = mapped("infectious_disease_cards_utf8.csv", options)
-    assert_clean_quarantine(items["CRB2026112101"], "record.code.unknown")  # 311 is class C, not B
-    assert items["CRB2026112101"].problem.field == "/InfectiousDiseaseReport/body/diseaseClass/@code"
+    items = {item.key.split("@")[0]: item for item in run("csv", sample("csv", "infectious_disease_cards_utf8.csv"),
+                                                            options)}
+    assert items["CRB2026112101"].problem is None, items["CRB2026112101"].problem
+    assert value(items["CRB2026112101"].document, "d:body/d:diseaseClass", "code") == "B"
+    with pytest.raises(RecordError) as refused:  # what the hub says with its lists
+        validate(items["CRB2026112101"].document)
+    assert (refused.value.code, refused.value.field) == ("record.code.unknown",
+                                                         "/InfectiousDiseaseReport/body/diseaseClass/@code")
 
 
 def test_maternal_checkups():

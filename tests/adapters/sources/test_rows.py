@@ -36,7 +36,7 @@ def test_gb18030_visits_export():
     assert value(first, "d:body/d:charges/d:charge[1]", "amount") == "86.50"
     assert value(first, "d:body/d:emergency") == "false"
     assert value(second, "d:body/d:visitTime", "value") == "2026-11-18T09:40:00+08:00"  # 2026/11/18 09:40
-    assert value(second, "d:header/d:patient/d:id", "extension") == "33010919550930013X"
+    assert value(second, "d:header/d:patient/d:id", "extension") == "33010919550930013x"  # as typed: the hub reports it
     assert value(second, "d:body/d:department", "code") == "02"
     assert int(value(second, "d:header/d:version")) > 1  # from the update time
     # An updated row gets a new key (else the agent would take it for the row already sent).
