@@ -14,10 +14,10 @@ form); a complete list (``sex``, ``marital-status`` …) or the hub's own (``ide
 The import only **adds**: a code already listed keeps its row (documents stored under it keep their
 meaning), a new code is appended. For ICD-10 a new code's ``parent`` is its longest prefix listed or
 earlier in the file and its ``level`` ``category`` (3 characters) or ``subcategory``, as the cubes'
-diagnosis dimension reads them. A GB/T 2260 division's parent and level come from its digits (``division_place``),
-and its parent must be listed, imported before or in the file. Every code must be well-formed for its system where the system has a
-form (``forms.py``), and appear once; otherwise nothing is added and the error names the line (never the
-value). Where the additions are kept is the hub's business (``hub.codes``: its database), not this
+diagnosis dimension reads them. A GB/T 2260 division's parent and level come from its digits
+(``division_place``), and its parent must be listed, imported before or in the file. Every code must be
+well-formed for its system where the system has a form (``forms.py``), and appear once; otherwise nothing
+is added and the error names the line (never the value). Where the additions are kept is the hub's business (``hub.codes``: its database), not this
 package's: an upgrade replaces ``schemas/codes``.
 """
 from __future__ import annotations
@@ -221,4 +221,5 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
         rows.append((start, row))
 
 
-__all__ = ["CODE_COLUMNS", "NAME_COLUMNS", "PUBLISHED", "MAX_DISPLAY", "headers", "division_place", "CodeListError", "Imported", "read_import", "importable"]
+__all__ = ["CODE_COLUMNS", "NAME_COLUMNS", "PUBLISHED", "MAX_DISPLAY", "headers", "division_place", "CodeListError",
+           "Imported", "read_import", "importable"]
