@@ -6,12 +6,21 @@ up to a cap), and one line says which child died, how (exit code or signal) and 
 started again. A child that stayed up long enough starts over from the first delay. A child that
 writes a heartbeat (``hub.heartbeat``) and falls silent for ``silent_after_s`` is hung: it is
 killed, and so restarted. Nothing here knows what the children do: adding one is adding a spec.
+
+A child must not outlive the supervisor (two processors would then work side by side, and /healthz
+report either). Each child is told at spawn time whose child it is (``HIE_SUPERVISOR_PID`` in its
+environment) and calls ``follow_parent()`` first thing: on Linux the kernel then stops it (SIGTERM) when
+that process dies (``PR_SET_PDEATHSIG``), and it checks right after that its parent is still that
+process, so a supervisor killed while the child was starting is not missed either.
 """
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +30,8 @@ from pathlib import Path
 from .heartbeat import read_beat
 
 log = logging.getLogger("hie.supervisor")
+SUPERVISOR_PID = "HIE_SUPERVISOR_PID"  # set in each child's environment: the pid of the process that spawned it
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -115,8 +126,10 @@ class Supervisor:
                 process.wait()
 
     def _spawn(self, child: ChildState) -> None:
+        # Called from the thread that starts the supervisor (hie serve's main thread) or from the watcher
+        # thread, both as long-lived as the supervisor: the kernel's parent-death signal follows the thread.
         spec = child.spec
-        env = dict(spec.env) if spec.env is not None else None
+        env = {**(spec.env if spec.env is not None else os.environ), SUPERVISOR_PID: str(os.getpid())}
         try:
             child.process = subprocess.Popen(list(spec.argv), env=env, cwd=spec.cwd)
         except OSError as error:  # the program itself is missing: retried like a crash
@@ -179,4 +192,34 @@ class Supervisor:
                     for name, child in self.children.items()}
 
 
-__all__ = ["ChildSpec", "Backoff", "Supervisor", "ChildState", "describe_exit"]
+def follow_parent() -> int | None:
+    """Tie this process to the one that started it: the parent's pid to keep watching (``os.getppid()``
+    differing from it later means it is gone), or None when it is gone already.
+
+    The expected parent is the pid the supervisor wrote into the environment when it spawned this process
+    (removed from it here, so that nothing this process starts inherits it): what ``os.getppid()`` says
+    after start-up is already init's pid if the parent was killed meanwhile. Without one (started by
+    hand), a parent that is init (pid 1) means this process was orphaned before it got here."""
+    given = os.environ.pop(SUPERVISOR_PID, "")
+    expected = int(given) if given.isdigit() else None
+    if expected is not None:
+        _stop_with_parent()
+    parent = os.getppid()  # read after the signal is set: a parent dying from here on is caught by it
+    orphaned = (parent != expected) if expected is not None else (parent == 1)
+    return None if orphaned else parent
+
+
+def _stop_with_parent() -> None:
+    """Ask the kernel to send this process SIGTERM when its parent dies (Linux; elsewhere the callers'
+    polling of ``os.getppid()`` remains)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+            log.warning("parent-death signal not set (errno %s)", ctypes.get_errno())
+    except (OSError, AttributeError):  # no libc to load: polling only
+        log.warning("parent-death signal not available")
+
+
+__all__ = ["ChildSpec", "Backoff", "Supervisor", "ChildState", "SUPERVISOR_PID", "describe_exit", "follow_parent"]

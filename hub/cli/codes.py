@@ -7,7 +7,8 @@ hub's database (``hub.codes``: its data directory's ``hub.db``, or the PostgreSQ
 hubs share), never in the installation's ``schemas/codes``, so an upgrade keeps them; the import is
 audited (``codes.import``) in the same transaction. Running hub processes pick the codes up within
 ``schemas.terminology.codes.REFRESH_S`` seconds, without a restart. A wrong file changes nothing and is
-one line: ``error: codes.import.invalid: line 12: the code is not a well-formed icd10 code``.
+one line: ``error: codes.import.invalid: line 12: the code is not a well-formed icd10 code``. Imported
+divisions are copied into the registry's region mirror at once (``registry.sync_regions``).
 """
 from __future__ import annotations
 
@@ -115,5 +116,20 @@ def codes_import(data_dir, database_url, codes_dir, system, file):
     except IntegrityError:  # another import of the same codes committed first: nothing of this one is kept
         raise click.ClickException("codes.import.conflict: another import added some of these codes "
                                    "meanwhile; run this one again") from None
+    if system == "divisions" and done.added:
+        _mirror_regions(sessions)
     click.echo(f"{system}: {done.added} codes added, {done.already_listed} already listed"
                + (" (the running hub uses them within a few seconds, no restart)" if done.added else ""))
+
+
+def _mirror_regions(sessions) -> None:
+    """Bring the registry's copy of the divisions (``registry_region``, which scopes and the ETL's division
+    dimension read) up to the list just imported, rather than at the next institution registered there."""
+    from ..codes import watch
+    from ..registry import sync_regions
+    from ..registry.actor import HUB_OPERATOR
+    from ..store.db import transaction
+
+    watch(sessions)  # this command's lists now hold what it committed
+    with transaction(sessions) as session:
+        sync_regions(session, actor=HUB_OPERATOR)

@@ -152,6 +152,12 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
     import signal
     import threading
 
+    from ..supervisor import follow_parent
+
+    parent = follow_parent() if exit_with_parent else None  # first: hie serve may be gone already
+    if exit_with_parent and parent is None:
+        raise click.ClickException("process.orphaned: the hub that started this processor is gone; not starting")
+
     from sqlalchemy.exc import SQLAlchemyError
 
     from ..pipeline import BATCH, Processor
@@ -167,7 +173,6 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    parent = os.getppid()
     # also picks up what a crash left pending
     worker = Processor(sessions, processing_stages(), interval=interval, batch=batch or BATCH,
                        heartbeat=settings.processor_heartbeat,

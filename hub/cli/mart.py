@@ -43,6 +43,12 @@ def owner_argv(settings: Settings, *, etl_interval: float) -> list[str] | None:
 @click.option("--exit-with-parent", is_flag=True, help="Stop when the process that started this one is gone.")
 def mart_owner(data_dir, database_url, etl_interval, exit_with_parent):
     """Own the embedded mart: run its ETL and answer the hub's processes on its socket."""
+    from ..supervisor import follow_parent
+
+    parent = follow_parent() if exit_with_parent else None  # first: hie serve may be gone already
+    if exit_with_parent and parent is None:
+        raise click.ClickException("process.orphaned: the hub that started this mart owner is gone; not starting")
+
     from etl.mart import open_mart, owner_channel
     from olap.errors import OlapError
     from olap.remote import MartServer
@@ -51,7 +57,6 @@ def mart_owner(data_dir, database_url, etl_interval, exit_with_parent):
 
     settings = Settings.load(data_dir, database_url=database_url, etl_interval_s=etl_interval)
     sessions = open_store(data_dir, database_url)
-    parent = os.getppid()
     try:
         mart = open_mart(settings.mart_location)
     except OlapError as error:

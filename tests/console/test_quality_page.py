@@ -1,15 +1,17 @@
 """The data-quality page (数据质量) in a real browser against the hub with real data: the institution
 ranking of a month by each dimension shows exactly the cube API's answer to a member with the same
-scope, withheld figures only as —; the drill to an institution shows its rejection codes; an
-institution's user sees its own institution only, and is refused another's."""
+scope, withheld figures only as —; the drill to an institution shows its rejection codes, each with what
+it means; an institution's user sees its own institution only, and is refused another's."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, timedelta
 
 import pytest
 
 from hub.web.console.quality import GAP, REPORTED, View, codes_queries, ranking_query
+from protocol.errors import FAULTS
 from protocol.timestamps import utcnow
 
 from .conftest import EQUIVALENT_MEMBER, login
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed "
                              "(pip install -e '.[test]')").expect
 MONTH = "2026-11"  # tests/cubes/scenario.py: documents in Sep–Nov 2026
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 _READ = """table => [...table.querySelectorAll("tbody tr")].map(row => [row.dataset.key,
@@ -101,3 +104,22 @@ def test_an_institutions_user_sees_its_own_figures_only(page, console_hub):
     assert [row["code"] for row in own["rows"]] == ["H01"]
     page.goto(f"{console_hub.url}/console/quality?month={MONTH}&lang=en")
     assert "Completeness" in page.inner_text("#quality-dimensions")
+
+
+def test_the_drill_says_what_a_code_means_in_the_readers_language(page, console_hub):
+    """A bureau user ranking institutions reads, beside each bare machine code (record.code.unknown …),
+    the fixed Chinese line the fault table or protocol.findings holds for it."""
+    month = (utcnow() + timedelta(hours=8)).strftime("%Y-%m")  # tests/cubes scenario: C03's refusal came today
+    login(page, console_hub, "city")
+    response = page.goto(f"{console_hub.url}/console/quality?month={month}&institution=C03&dimension=validity")
+    assert response.status == 200
+    row = page.locator("#quality-rejections tbody tr").first
+    code = row.get_attribute("data-key")
+    first_cell = row.locator("td").first.inner_text()
+    assert code and code in first_cell
+    assert CJK.search(first_cell.replace(code, "")), f"only the bare code is shown: {first_cell!r}"
+    assert FAULTS[code].message_zh in first_cell
+    answer = page.request.get(f"{console_hub.url}/console/api/quality?month={month}&institution=C03&lang=en")
+    assert answer.json()["meanings"] == {code: FAULTS[code].message}
+    page.goto(f"{console_hub.url}/console/quality?month={month}&institution=C03&dimension=validity&lang=en")
+    assert FAULTS[code].message in page.locator("#quality-rejections tbody tr td").first.inner_text()

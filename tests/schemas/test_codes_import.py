@@ -1,19 +1,24 @@
 """``hie codes import SYSTEM FILE`` (hub/cli/codes.py, schemas/terminology/imports.py): an operator adds a
-national list to a shipped sample; the import only adds, checks every code's form, is kept in the hub's
-database and audited, and a wrong file is one line that changes nothing."""
+national list to a shipped sample, under the headers it is published with; the import only adds, checks
+every code's form (and a division's place), is kept in the hub's database and audited, and a wrong file
+(a stray quote included) is one line that changes nothing."""
 from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hub.audit import AuditEvent
 from hub.cli.main import main
-from hub.codes import additions
+from hub.codes import additions, watch
+from hub.registry.regions import get_region, is_district, subtree_codes
 from hub.settings import Settings
 from hub.store.db import make_engine, migrate, session_factory
+from hub.web.scope import districts_under
+from olap.dimensions.codes import division_dimension
 from schemas import CODES_DIR
 from schemas.terminology.codes import load_code_systems, read_code_system
 
@@ -103,6 +108,8 @@ def test_a_drug_catalogue_keeps_its_atc_column(hub, tmp_path):
     ("icd10", 'code,display\nR56.801,高热惊厥\n"  ",空白\n', "error: codes.import.invalid: line 3: the code is empty"),
     ("icd10", "code,display\nR56.801," + "长" * 140_000 + "\n",  # over the csv module's field limit
      "error: codes.import.invalid: line 2: not readable as CSV (field larger than field limit"),
+    ("icd10", 'code,display\nR56.801,高热惊厥\nR56.811,"热性"惊厥\n',  # a quote closed inside the name
+     "error: codes.import.invalid: line 3: not readable as CSV (',' expected after '\"')"),
 ])
 def test_a_wrong_file_is_one_line_and_changes_nothing(hub, tmp_path, system, content, line):
     before = {path.name: path.read_bytes() for path in hub[1].iterdir()}
@@ -127,3 +134,97 @@ def test_the_shipped_lists_are_left_alone(hub, tmp_path):
     assert _import(hub, "icd10", NATIONAL_ICD10.encode(), tmp_path).exit_code == 0
     assert {path.name: path.read_bytes() for path in hub[1].iterdir()} == before
     assert _lists(hub[0])["icd10"].imported == 3
+
+
+def test_a_stray_quote_is_refused_naming_its_line_not_swallowing_the_following_codes(hub, tmp_path):
+    """A name opening a quote it never closes would make the next lines part of that name: the file of 3
+    codes would add 1, with a name holding line breaks."""
+    content = "疾病编码,疾病名称\r\nR56.811,\"热性惊厥\r\nR56.812,其他惊厥\r\nR56.813,第三\r\n".encode("gb18030")
+    result = _import(hub, "icd10", content, tmp_path)
+    assert result.exit_code == 1
+    assert result.output == "error: codes.import.invalid: line 2: a quote opened on this line is never closed\n"
+    icd10 = _lists(hub[0])["icd10"]
+    assert icd10.imported == 0 and all("\n" not in concept.display for concept in icd10.concepts)
+
+
+def test_a_quoted_name_over_several_lines_is_refused_even_when_the_quote_closes(hub, tmp_path):
+    content = 'code,display\nR56.801,高热惊厥\nR56.811,"热性惊厥\nR56.812,其他"\nR56.813,第三\n'.encode()
+    result = _import(hub, "icd10", content, tmp_path)
+    assert result.exit_code == 1 and result.output.startswith(
+        "error: codes.import.invalid: line 3: a quote opened on this line runs over 1 line break(s)")
+    assert _lists(hub[0])["icd10"].imported == 0
+
+
+def test_a_quoted_name_on_one_line_is_read(hub, tmp_path):
+    result = _import(hub, "icd10", 'code,display\nR56.811,"热性惊厥,复杂型"\n'.encode(), tmp_path)
+    assert result.exit_code == 0, result.output
+    assert _lists(hub[0])["icd10"].by_code["R56.811"].display == "热性惊厥,复杂型"
+
+
+def test_an_imported_division_gets_the_parent_and_level_its_digits_say(hub, tmp_path):
+    """GB/T 2260 as published (code, name): 330183 lies under 330100 and is a 县级市, as the shipped
+    list would have it, so it is inside the city's subtree and a district-level division."""
+    result = _import(hub, "divisions", "代码,名称\r\n330183,富阳市\r\n".encode("gb18030"), tmp_path)
+    assert result.exit_code == 0, result.output
+    imported = _lists(hub[0])["divisions"].by_code["330183"]
+    assert (imported.parent, imported.extra.get("level")) == ("330100", "county_city")
+    watch(session_factory(make_engine(Settings(data_dir=hub[0]).db_url)))  # this process: the hub's lists
+    assert "330183" in subtree_codes(code="330100") and is_district(get_region(code="330183"))
+
+
+def test_an_imported_division_is_in_the_registry_mirror_that_scopes_and_the_etl_read(hub, tmp_path):
+    """The city bureau's scope (registry_region) and the ETL's division dimension reach an imported
+    county without waiting for an institution to be registered there."""
+    content = "行政区划代码,单位名称\n330200,宁波市\n330203,海曙区\n330183,富阳市\n".encode("gb18030")
+    assert _import(hub, "divisions", content, tmp_path).exit_code == 0
+    sessions = session_factory(make_engine(Settings(data_dir=hub[0]).db_url))
+    with sessions() as session:
+        assert {"330183", "330102"} <= districts_under(session, "330100")
+        assert districts_under(session, "330200") == {"330203"}
+        regions = pd.read_sql(text("SELECT code, name, level, parent_code FROM registry_region"),
+                              session.connection()).fillna("")
+    place = division_dimension(regions).set_index("code").loc["330203"]
+    assert (place.district_code, place.city_code, place.province_code) == ("330203", "330200", "330000")
+
+
+@pytest.mark.parametrize(("content", "line"), [
+    ("代码,名称\n330183,富阳市\n330281,余姚市\n", "line 3: the city it lies in is neither listed nor in the file"),
+    ("代码,名称\n110000,北京市\n120101,和平区\n", "line 3: the city it lies in is neither listed nor in the file"),
+    ("代码,名称\n320100,南京市\n", "line 2: the province it lies in is neither listed nor in the file"),
+    ("代码,名称\n330001,x\n", "line 2: the code names no GB/T 2260 place (county digits under no city)"),
+], ids=["city-missing", "municipality-missing", "province-missing", "no-city-digits"])
+def test_a_division_whose_parent_is_nowhere_is_refused_naming_the_line(hub, tmp_path, content, line):
+    result = _import(hub, "divisions", content.encode(), tmp_path)
+    assert result.exit_code == 1 and result.output == f"error: codes.import.invalid: {line}\n"
+    assert _lists(hub[0])["divisions"].imported == 0
+
+
+def test_the_national_division_list_imports_in_any_order_with_municipalities_and_province_governed_counties(
+        hub, tmp_path):
+    """The Ministry's list lists 北京市 then its districts (no 市辖区 row between), and 湖北省's 省直辖县级
+    行政区划 (4290xx) without a 429000 row; a county may come before its city in the file."""
+    content = ("行政区划代码,单位名称\n110101,东城区\n110000,北京市\n420000,湖北省\n429004,仙桃市\n"
+               "429021,神农架林区\n420102,江岸区\n420100,武汉市\n")
+    result = _import(hub, "divisions", content.encode("gb18030"), tmp_path)
+    assert result.exit_code == 0, result.output
+    divisions = _lists(hub[0])["divisions"].by_code
+    assert {code: (divisions[code].parent or "", divisions[code].extra["level"]) for code in
+            ("110000", "110101", "429004", "429021", "420100", "420102")} == {
+        "110000": ("", "province"), "110101": ("110000", "district"), "429004": ("420000", "county_city"),
+        "429021": ("420000", "county"), "420100": ("420000", "city"), "420102": ("420100", "district")}
+
+
+@pytest.mark.parametrize(("system", "header", "row"), [
+    ("divisions", "行政区划代码,单位名称", "330183,富阳市"),
+    ("icd10", "诊断编码,诊断名称", "R56.801,高热惊厥"),
+    ("icd10", "疾病编码,疾病名称", "R56.801,高热惊厥"),
+    ("drugs", "药品本位码,产品名称,剂型", "86900001000011,阿莫西林胶囊"),
+    ("drugs", "药品编码,药品名称,药品本位码", "YP9001,阿莫西林胶囊,86900001000011"),  # the catalogue's own code
+], ids=["gbt2260", "icd10-clinical", "icd10-gbt14396", "nmpa-drug-code", "drug-catalogue"])
+def test_the_lists_are_read_under_the_headers_they_are_published_with(hub, tmp_path, system, header, row):
+    if header.count(",") > row.count(","):
+        row += ",胶囊剂"
+    result = _import(hub, system, f"{header}\r\n{row}\r\n".encode("gb18030"), tmp_path)
+    assert result.exit_code == 0, result.output
+    code, name = row.split(",")[:2]
+    assert _lists(hub[0])[system].by_code[code].display == name

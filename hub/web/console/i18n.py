@@ -1,4 +1,5 @@
-"""Labels in Chinese (the default) and English, and numbers written for Chinese readers.
+"""Labels in Chinese (the default) and English, numbers written for Chinese readers, and what a finding
+or rejection code means (its fixed text in the protocol's tables).
 
 The language is ``?lang=zh|en`` on any page (kept in a cookie), else the cookie, else Chinese.
 ``static/console.js`` carries the same number formatting (``formatNumber``); a browser test checks
@@ -7,6 +8,9 @@ both give the same text for the same values.
 from __future__ import annotations
 
 import math
+
+from protocol.errors import FAULTS
+from protocol.findings import FINDINGS
 
 LANGUAGES = ("zh", "en")
 LANG_COOKIE = "hie_console_lang"
@@ -367,6 +371,15 @@ def language(requested: str | None, cookie: str | None) -> str:
     return "zh"
 
 
+def code_message(code: str, lang: str) -> str:
+    """What a finding or rejection code means, in ``lang``: the fixed text beside it in
+    ``protocol.findings.FINDINGS`` or the fault table (``protocol.errors.FAULTS``); "" for neither."""
+    spec = FINDINGS.get(code) or FAULTS.get(code)
+    if spec is None:
+        return ""
+    return spec.message_zh if lang == "zh" else spec.message
+
+
 def labels(lang: str) -> dict[str, str]:
     """Every label in ``lang`` (the pages and their scripts read them from this one table)."""
     index = LANGUAGES.index(lang)
@@ -394,4 +407,4 @@ def format_number(value: float | int | None, *, unit: str = "", lang: str = "zh"
     return text
 
 
-__all__ = ["LANGUAGES", "LANG_COOKIE", "LABELS", "language", "labels", "format_number"]
+__all__ = ["LANGUAGES", "LANG_COOKIE", "LABELS", "language", "labels", "code_message", "format_number"]

@@ -1,6 +1,6 @@
 """The data-quality page (数据质量): the region's institutions ranked for a month by each dimension of
 the data-quality figures (docs/data-quality.md, "Figures"), and one institution's finding and
-rejection codes.
+rejection codes, each with what it means in the viewer's language (``i18n.code_message``).
 
 Server-rendered from the cube API's own function (:func:`hub.web.cubes.answer`) with the viewer's
 scope, so scope and small-cell suppression are the cube API's; ``GET /console/api/quality`` answers
@@ -24,6 +24,7 @@ from ...registry.models import Institution
 from ..cubes import CHINA_OFFSET, answer
 from ..errors import HubErrorRoute
 from .auth import ApiViewer, Viewer
+from .i18n import code_message
 from .pages import allowed, page_viewer, render
 from .users import scope_of
 
@@ -150,6 +151,8 @@ def figures(request: Request, viewer: Viewer) -> dict:
         result["institution"] = view.institution
         result["findings"] = answer(request, "data_quality_findings", drill["findings"], scope=scope)["cells"]
         result["rejections"] = answer(request, "data_quality_rejections", drill["rejections"], scope=scope)["cells"]
+        codes = [c["finding.code"] for c in result["findings"]] + [c["rejection.code"] for c in result["rejections"]]
+        result["meanings"] = {code: code_message(code, viewer.lang) for code in codes}
     return {**result, "queries": asked}
 
 
