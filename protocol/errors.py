@@ -117,8 +117,8 @@ _SPECS = [
     FaultSpec("record.author.mismatch", "Client", 403, "document author institution is not the sending member",
               "文档的作者机构不是发送成员"),
     FaultSpec("record.patient.invalid", "Client", 400,
-              "patient identification is unusable (resident ID check digit, or no identifier and no demographics)",
-              "患者身份无法识别（身份证号校验位错误，或既无标识也无人口学信息）"),
+              "patient identification is unusable (no identifier, and no name with a birth date)",
+              "患者身份无法识别（既无标识，也无姓名和出生日期）"),
     FaultSpec("record.cancel.unknown", "Client", 404, "the cancelled document is not known for this institution",
               "本机构没有被作废的这份文档"),
     # plausibility rules of error severity (hub/records/quality.py): stored, these would corrupt the figures
