@@ -1,7 +1,8 @@
 """Unambiguous spelling fixes and demographic repairs made before a document is validated (issue 23).
 
 An input method left in full-width mode types ``３５０５…`` for ``3505…``; a clerk types a space in a
-phone number, a lower-case ``x`` as a resident ID's check character or ``j06.9`` for ``J06.9``. The
+phone number, a lower-case ``x`` as a resident ID's check character, ``330106-19800101-002X`` (copied from
+a formatted screen), a birth date as ``19800101`` or ``1980-01-01T00:00:00`` or ``j06.9`` for ``J06.9``. The
 meaning is not in doubt, so the fact is not refused for it: the value is rewritten in the parsed tree
 (NFKC, whitespace removed, the check ``x`` upper-cased), what was rewritten is validated, and a finding
 (code and field path, never the value) tells the sender what its system types.
