@@ -57,14 +57,16 @@ _SPECS = [
                 "患者地址的行政区划代码不在平台的 GB/T 2260 区划代码表中"),
     # identity without data loss (issue 23): hub/records/store.py, hub/mpi
     FindingSpec("record.patient.id.invalid", "validity",
-                "the resident ID fails its check character or birth date: kept as invalid, never linked on",
-                "居民身份证号校验位或出生日期错误：作为无效标识保留，不用于确定性关联"),
+                "the resident ID fails its check character or birth date, or is malformed: kept as invalid, "
+                "never linked on",
+                "居民身份证号校验位、出生日期或格式错误：作为无效标识保留，不用于确定性关联"),
     FindingSpec("record.patient.id.conflict", "consistency",
                 "two different valid resident IDs: both kept, neither trusted; the patient is matched on the rest",
                 "同一患者含两个不同的有效居民身份证号：均保留但不采信，按其他信息匹配患者"),
     FindingSpec("record.patient.id.normalized", "validity",
-                "the identifier was typed with full-width characters, spaces or a lower-case check x: normalized",
-                "标识号含全角字符、空格或小写校验位x，已规范化"),
+                "the identifier was typed with full-width characters, spaces, separators or a lower-case check x: "
+                "normalized",
+                "标识号含全角字符、空格、分隔符或小写校验位x，已规范化"),
     FindingSpec("record.patient.telecom.normalized", "validity",
                 "the phone number was typed with full-width characters or spaces: normalized",
                 "电话号码含全角字符或空格，已规范化"),
@@ -79,8 +81,9 @@ _SPECS = [
                 "an identifier held only spaces: left out, the patient's other traits identify them",
                 "标识号仅含空格：已忽略，由患者其他信息识别"),
     FindingSpec("record.patient.birth_date.normalized", "validity",
-                "the birth date was typed with full-width characters or spaces: normalized",
-                "出生日期含全角字符或空格，已规范化"),
+                "the birth date was typed another unambiguous way (19800101, 1980/01/01, with a time, full-width): "
+                "normalized",
+                "出生日期以其他明确格式书写（19800101、1980/01/01、带时间、全角字符）：已规范化"),
     FindingSpec("record.patient.birth_date.invalid", "validity",
                 "the birth date is not a real date: left out, the document is kept",
                 "出生日期不是有效日期：已忽略，文档保留"),

@@ -1,7 +1,8 @@
 """Unambiguous spelling fixes and demographic repairs made before a document is validated (issue 23).
 
 An input method left in full-width mode types ``３５０５…`` for ``3505…``; a clerk types a space in a
-phone number, a lower-case ``x`` as a resident ID's check character or ``j06.9`` for ``J06.9``. The
+phone number, a lower-case ``x`` as a resident ID's check character, ``330106-19800101-002X`` (copied from
+a formatted screen), a birth date as ``19800101`` or ``1980-01-01T00:00:00`` or ``j06.9`` for ``J06.9``. The
 meaning is not in doubt, so the fact is not refused for it: the value is rewritten in the parsed tree
 (NFKC, whitespace removed, the check ``x`` upper-cased), what was rewritten is validated, and a finding
 (code and field path, never the value) tells the sender what its system types.
@@ -27,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from lxml import etree
 
@@ -53,6 +54,18 @@ _SEX_SPELLINGS = {"M": "1", "MALE": "1", "男": "1", "男性": "1", "F": "2", "F
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(Z|[+\-][0-9]{2}:[0-9]{2})?")
 _PHONE = re.compile(r"\+?[0-9][0-9\-]{4,24}")  # the schema's TelecomValue
 _PHONE_EXTENSION = re.compile(r"(\+?[0-9][0-9\-]{4,24})(?:转|分机|ext\.?|x|#|,)[0-9]{1,8}", re.IGNORECASE)
+# A separator a clerk types between a resident ID's digit groups (330106-19800101-002X, copied from a
+# formatted screen; NFKC has already made '－' '／' '．' ASCII): the digits around it leave no doubt.
+_ID_SEPARATOR = re.compile(r"(?<=[0-9])[\-./\u2010-\u2015\u2212](?=[0-9X])")
+_ID_MAX_LENGTH = 64  # the XSD's IdentifierExtension
+# A birth date written year first, as HIS exports and clerks write it: 19800101 (HL7), 1980/01/01, 1980.1.1,
+# 1980年1月1日, or a date-time (a midnight or a time of birth; an offset is read in China's time, +08:00).
+_DATE_SPELLING = re.compile(
+    r"(?P<y>[0-9]{4})(?:(?P<m>[0-9]{2})(?P<d>[0-9]{2})(?:[0-9]{4}(?:[0-9]{2})?)?"
+    r"|(?P<sep>[\-/.])(?P<m2>[0-9]{1,2})(?P=sep)(?P<d2>[0-9]{1,2})|年(?P<m3>[0-9]{1,2})月(?P<d3>[0-9]{1,2})日?)"
+    r"(?:(?:T|\s+)(?P<h>[0-9]{1,2}):(?P<min>[0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?"
+    r"(?P<zone>Z|[+\-][0-9]{2}:?[0-9]{2})?)?")
+_CHINA_TIME = timezone(timedelta(hours=8))
 
 
 def spelled(value: str) -> str:
@@ -63,9 +76,11 @@ def spelled(value: str) -> str:
 
 
 def resident_id_spelled(value: str) -> str:
-    """``spelled``, and a lower-case check character ``x`` upper-cased."""
+    """``spelled``, a lower-case check character ``x`` upper-cased and separators between digit groups removed
+    (``330106-19800101-002x`` → ``33010619800101002X``)."""
     value = spelled(value)
-    return value[:-1] + "X" if value.endswith("x") else value
+    value = value[:-1] + "X" if value.endswith("x") else value
+    return value if value.isalnum() else _ID_SEPARATOR.sub("", value)
 
 
 def identifier_kinds() -> dict[str, str]:
@@ -135,14 +150,19 @@ def _patient(document: etree._Element, type_name: str, findings: list[Finding]) 
 
 def _identifier(element: etree._Element, type_name: str, _required: bool, findings: list[Finding]) -> None:
     value = element.get("extension")
-    if value is None or (value.isascii() and value.isalnum() and not value.endswith("x")):
+    if value is None or (value.isascii() and value.isalnum() and not value.endswith("x")
+                         and len(value) <= _ID_MAX_LENGTH):
         return  # the everyday case: nothing to do, no code list read
     root = element.get("root") or ""
     field = f"/{type_name}/header/patient/id[@root='{root}']/@extension"
-    fixed = resident_id_spelled(value) if identifier_kinds().get(root) == "resident_id" else spelled(value)
+    resident = identifier_kinds().get(root) == "resident_id"
+    fixed = resident_id_spelled(value) if resident else spelled(value)
     if not fixed:  # only spaces (a HIS that pads): no identifier, the rest of the patient identifies
         element.getparent().remove(element)
         findings.append(Finding("record.patient.id.blank", field))
+    elif resident and len(fixed) > _ID_MAX_LENGTH:  # a note pasted in, longer than the XSD holds: left out
+        element.getparent().remove(element)
+        findings.append(Finding("record.patient.id.invalid", field))
     elif fixed != value:
         element.set("extension", fixed)
         findings.append(Finding("record.patient.id.normalized", field))
@@ -175,6 +195,8 @@ def _birth_date(element: etree._Element, type_name: str, required: bool, finding
             pass
     field = f"/{type_name}/header/patient/birthDate/@value"
     fixed = spelled(value)
+    if not _real_date(fixed):
+        fixed = _date_spelled(value) or fixed
     if fixed != value and _real_date(fixed):
         element.set("value", fixed)
         findings.append(Finding("record.patient.birth_date.normalized", field))
@@ -191,6 +213,27 @@ def _real_date(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _date_spelled(value: str) -> str | None:
+    """The ISO date a birth date written another unambiguous way names (``19800101``, ``1980/1/1``,
+    ``1980-01-01T00:00:00``), or None. Day first or month first (``01/02/1980``) is ambiguous: None."""
+    match = _DATE_SPELLING.fullmatch(unicodedata.normalize("NFKC", value).strip())
+    if match is None:
+        return None
+    part = match.groupdict()
+    try:
+        month, day = part["m"] or part["m2"] or part["m3"], part["d"] or part["d2"] or part["d3"]
+        born = date(int(part["y"]), int(month), int(day))
+        if part["h"] is not None:
+            zone = (part["zone"] or "").replace("Z", "+00:00").replace(":", "")
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:])) if zone else timedelta(hours=8)
+            moment = datetime(born.year, born.month, born.day, int(part["h"]), int(part["min"]),
+                              tzinfo=timezone(-offset if zone.startswith("-") else offset))
+            born = moment.astimezone(_CHINA_TIME).date()  # a local midnight sent as 16:00Z is the next day here
+    except ValueError:
+        return None
+    return born.isoformat()
 
 
 def _telecom(element: etree._Element, type_name: str, _required: bool, findings: list[Finding]) -> None:

@@ -6,11 +6,13 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from schemas.normalize import resident_id_spelled, spelled
+
 from ..errors import MpiError
 from .matching import normalize_phone
 from .models import Person, PersonIdentifier, PersonStatus
 from .names import name_pinyin, normalize_name
-from .resident_id import RESIDENT_ID_ROOT, normalize_resident_id
+from .resident_id import RESIDENT_ID_ROOT
 from .traits import INVALID_RESIDENT_ID
 
 _MAX_HOPS = 100  # merge chains are short; a cycle would be a bug, not a reason to loop forever
@@ -45,7 +47,8 @@ def find_persons(session: Session, *, identifier: tuple[str, str] | None = None,
     limit = max(1, min(limit, 200))
     if identifier is not None:
         root, value = identifier
-        value = normalize_resident_id(value) if root == RESIDENT_ID_ROOT else value.strip()
+        # spelled as intake spells it (full-width, spaces, '-' between digit groups): the query finds what was linked
+        value = resident_id_spelled(value) if root == RESIDENT_ID_ROOT else spelled(value)
         holder = session.scalar(select(PersonIdentifier.person_id).where(  # an invalid ID kept is no identity
             PersonIdentifier.root == root, PersonIdentifier.value == value, PersonIdentifier.kind != INVALID_RESIDENT_ID))
         return [] if holder is None else [get_person(session, holder)]

@@ -75,6 +75,16 @@ def test_resident_query(api):
                                                          "message": empty.json()["message"]}
 
 
+@pytest.mark.parametrize("spelling", [pytest.param(lambda v: f"{v[:6]}-{v[6:14]}-{v[14:]}", id="hyphens"),
+                                      pytest.param(lambda v: "".join(chr(ord(c) + 0xFEE0) for c in v), id="full-width"),
+                                      pytest.param(lambda v: f" {v[:6]} {v[6:]} ", id="spaces")])
+def test_a_resident_query_spells_the_id_as_intake_does(api, spelling):
+    """A clinic types the ID into the query as its documents typed it: the person they were linked to is found."""
+    found = get(api, "/api/records/residents", "CLINIC01", identifier_root=ROOTS["resident_id"],
+                identifier=spelling(PATIENT["resident_id"]))
+    assert [p["person_id"] for p in found.json()] == [api.person_id]
+
+
 def test_every_bearer_token_refusal_is_audited_with_why_and_whose(api):
     """Missing, malformed, unknown, revoked and expired tokens are refused alike (403 access.denied) and
     each refusal leaves an audit row saying why and, when the token is known, whose it was."""

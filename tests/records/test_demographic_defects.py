@@ -4,10 +4,12 @@ or left out, and a finding names it. Delivered as the inbox would, processed by 
 SYNTHETIC patient."""
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from sqlalchemy import select
 
-from hub.mpi.models import PatientRecord
+from hub.mpi.models import PatientRecord, PersonIdentifier
 from hub.mpi.resident_id import make_resident_id
 from hub.records.models import RecordFinding
 from tests.records.conftest import store  # noqa: F401 (fixture)
@@ -16,6 +18,7 @@ from tests.support.documents import document
 RID = make_resident_id("33010619800101002")
 GOOD = {"resident_id": RID, "name": "合成测试甲", "sex": "2", "birth_date": "1980-01-01", "division": "330106"}
 HEADER = "/OutpatientVisit/header/patient"
+ID_FIELD = f"{HEADER}/id[@root='2.16.156.10011.1.3']/@extension"
 
 
 def processed(store, type_name: str = "OutpatientVisit", **change) -> list[tuple[str, str]]:
@@ -75,3 +78,39 @@ def test_a_registration_still_requires_a_real_birth_date(store):
     [row] = store.deliver(registration)
     store.process()
     assert store.outcome(row)[:2] == ("rejected", "record.schema.invalid")
+
+
+@pytest.mark.parametrize("separator", ["-", "－"])  # every separator: tests/schemas/test_normalize.py
+def test_a_resident_id_typed_with_separators_is_normalized_and_linked(store, separator):
+    """330106-19800101-002X, copied from a formatted screen: the separators go, the visit is linked on the ID."""
+    typed = separator.join((RID[:6], RID[6:14], RID[14:]))
+    assert processed(store, resident_id=typed) == [("record.patient.id.normalized", ID_FIELD)]
+    assert patient_record(store).resident_id == RID
+
+
+@pytest.mark.parametrize("typed", [pytest.param(RID[:17] + "Y", id="letter-for-check-character"),
+                                   pytest.param("不详", id="unknown-written-out")])
+def test_a_malformed_resident_id_is_kept_as_invalid_and_the_visit_kept(store, typed):
+    assert ("record.patient.id.invalid", ID_FIELD) in processed(store, resident_id=typed)
+    with store.sessions() as session:
+        held = session.execute(select(PersonIdentifier.kind, PersonIdentifier.value)).all()
+    assert held == [("resident_id.invalid", typed)] and patient_record(store).resident_id is None
+
+
+def test_a_resident_id_longer_than_any_identifier_is_left_out_and_the_visit_kept(store):
+    assert processed(store, resident_id=RID * 4) == [("record.patient.id.invalid", ID_FIELD)]
+    assert patient_record(store).resident_id is None
+
+
+@pytest.mark.parametrize("typed", [pytest.param("19800101", id="hl7-compact"),
+                                   pytest.param("1980-01-01T00:00:00", id="with-midnight")])
+def test_a_birth_date_written_another_unambiguous_way_is_normalized(store, typed):
+    """As HL7 and most HIS exports write it (every spelling: tests/schemas/test_normalize.py): one day, kept."""
+    assert processed(store, birth_date=typed) == [("record.patient.birth_date.normalized", f"{HEADER}/birthDate/@value")]
+    assert patient_record(store).birth_date == datetime.date(1980, 1, 1)
+
+
+def test_an_ambiguous_birth_date_is_still_left_out(store):
+    assert processed(store, birth_date="01/01/1980") == [("record.patient.birth_date.invalid",
+                                                           f"{HEADER}/birthDate/@value")]
+    assert patient_record(store).birth_date is None
