@@ -191,7 +191,7 @@ def _before(header: DocumentHeader, normalized: Normalized, day: date) -> list[s
     fields = []
     for path, values in _events(header, normalized):
         for index, value in enumerate(values, start=1):
-            if value is None or (value.year > day.year and (value.tzinfo is timezone.utc or type(value) is date)):
+            if value is None or (value.year > day.year and (type(value) is date or value.tzinfo is timezone.utc)):
                 continue  # a (UTC) year after the day's: its local day is after it too
             if isinstance(value, datetime):
                 if start is None:  # in UTC, as the rows' times are: they then compare directly
