@@ -178,9 +178,8 @@ def _events(header: DocumentHeader, normalized: Normalized) -> list[tuple[str, l
     wanted = _EVENT_COLUMNS[header.type_name]
     found: dict[str, list] = {}
     for name, row in normalized.rows:
-        columns = wanted.get(name)
-        if columns is not None:
-            for column, path in columns:
+        if name in wanted:
+            for column, path in wanted[name]:
                 found.setdefault(path, []).append(row[column])
     return [(path, found.get(path, [])) for _table, _column, path in EVENT_TIMES[header.type_name]]
 
