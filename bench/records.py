@@ -52,7 +52,8 @@ def _traits_values(traits) -> dict:
 def _plausible_vaccine(doc: etree._Element, born) -> None:
     """An adult's Immunization is an influenza dose, not the example's child vaccine (MMR)."""
     given = date.fromisoformat(doc.find(_q("body/administeredOn")).get("value"))
-    if born is not None and given.year - born.year - ((given.month, given.day) < (born.month, born.day)) >= PROGRAMME_AGE:
+    age = None if born is None else given.year - born.year - ((given.month, given.day) < (born.month, born.day))
+    if age is not None and age >= PROGRAMME_AGE:
         vaccine = doc.find(_q("body/vaccine"))
         vaccine.set("code", ADULT_VACCINE[0])
         vaccine.set("displayName", ADULT_VACCINE[1])

@@ -42,10 +42,8 @@ def identifier_kinds() -> dict[str, str]:
     return _IDENTIFIER_KINDS
 
 
-def _last(children: dict[str, list], tag: str):
-    """The last child with ``tag`` (as a pass over the children that keeps the last one), or None."""
-    found = children.get(tag)
-    return found[-1] if found else None
+_NONE = (None,)  # ``(children.get(tag) or _NONE)[-1]``: the last child with the tag (as a pass over the
+# children keeping the last one would give), or None; an expression, not a call (read per document)
 
 
 def read_header(document: etree._Element, reader: Reader | None = None) -> tuple[DocumentHeader, Reader]:
@@ -62,18 +60,20 @@ def read_header(document: etree._Element, reader: Reader | None = None) -> tuple
     r = reader if reader is not None and reader.namespace == namespace else Reader(namespace)
     prefix = r._prefix
     children = r.children(document[0])
-    header_id, version = _last(children, prefix + "id"), _last(children, prefix + "version")
+    header_id = (children.get(prefix + "id") or _NONE)[-1]
+    version = (children.get(prefix + "version") or _NONE)[-1]
+    effective = (children.get(prefix + "effectiveTime") or _NONE)[-1]
     institution = practitioner = None
-    for part in _last(children, prefix + "author"):
+    for part in (children.get(prefix + "author") or _NONE)[-1]:
         if part.tag == prefix + "institution":
             institution = part.get("code")
         elif part.tag == prefix + "practitioner":
             practitioner = part.get("code")
-    patient = _last(children, prefix + "patient")
+    patient = (children.get(prefix + "patient") or _NONE)[-1]
     return DocumentHeader(type_name=type_name, schema_version=int(match.group(1)), namespace=namespace,
                           id_root=header_id.get("root"), document_id=header_id.get("extension"),
                           version=int(version.text),
-                          effective_time=parse_datetime(_last(children, prefix + "effectiveTime").get("value")),
+                          effective_time=parse_datetime(effective.get("value")),
                           institution=institution, practitioner_code=practitioner,
                           patient=None if patient is None else read_patient(r, patient)), r
 
@@ -88,15 +88,15 @@ def read_patient(r: Reader, el) -> PatientTraits:
         root = child.get("root")
         identifiers.append((kinds.get(root, "other"), root, child.get("extension").strip()))
     values = {}
-    if (name := _last(children, prefix + "name")) is not None:
+    if (name := (children.get(prefix + "name") or _NONE)[-1]) is not None:
         values["name"] = (name.text or "").strip() or None
-    if (sex := _last(children, prefix + "sex")) is not None:
+    if (sex := (children.get(prefix + "sex") or _NONE)[-1]) is not None:
         values["sex"] = sex.get("code")
-    if (birth := _last(children, prefix + "birthDate")) is not None:
+    if (birth := (children.get(prefix + "birthDate") or _NONE)[-1]) is not None:
         values["birth_date"] = parse_date(birth.get("value"))
-    if (telecom := _last(children, prefix + "telecom")) is not None:
+    if (telecom := (children.get(prefix + "telecom") or _NONE)[-1]) is not None:
         values["phone"] = telecom.get("value")
-    if (address := _last(children, prefix + "address")) is not None:
+    if (address := (children.get(prefix + "address") or _NONE)[-1]) is not None:
         values["division"] = address.get("division")
         values["address"] = (address.text or "").strip() or None
     return PatientTraits(identifiers=tuple(identifiers), **values)

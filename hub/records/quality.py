@@ -85,17 +85,6 @@ _birth_memo: tuple = (None, None)  # (header, its plausible birth date) of the l
 _events_memo: tuple = (None, None)  # (normalized, its event times) while findings_of runs its rules
 
 
-def _event_columns() -> dict[str, dict[str, tuple[tuple[str, str], ...]]]:
-    """type → row table → ((column, field), …): ``EVENT_TIMES`` turned round, for one pass over the rows."""
-    columns: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {}
-    for type_name, times in EVENT_TIMES.items():
-        by_table = columns.setdefault(type_name, {})
-        for table, column, path in times:
-            by_table[table] = (*by_table.get(table, ()), (column, path))
-    return columns
-
-
-_EVENT_COLUMNS = _event_columns()
 
 
 def rule(function: Rule | None = None, *, types: Iterable[str] | None = None):
@@ -171,17 +160,14 @@ def _field(header: DocumentHeader, path: str, index: int, count: int) -> str:
 
 def _events(header: DocumentHeader, normalized: Normalized) -> list[tuple[str, list]]:
     """(field, values in document order) of each of the document's event times (``EVENT_TIMES``'s order),
-    in one pass over its rows (once per document within ``findings_of``)."""
+    worked out once per document within ``findings_of``."""
     memo = _events_memo
     if memo[0] is normalized:
         return memo[1]
-    wanted = _EVENT_COLUMNS[header.type_name]
-    found: dict[str, list] = {}
-    for name, row in normalized.rows:
-        if name in wanted:
-            for column, path in wanted[name]:
-                found.setdefault(path, []).append(row[column])
-    return [(path, found.get(path, [])) for _table, _column, path in EVENT_TIMES[header.type_name]]
+    rows, events = normalized.rows, []
+    for table, column, path in EVENT_TIMES[header.type_name]:
+        events.append((path, [row[column] for name, row in rows if name == table]))
+    return events
 
 
 def _before(header: DocumentHeader, normalized: Normalized, day: date) -> list[str]:
