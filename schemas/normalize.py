@@ -32,10 +32,12 @@ from datetime import date, datetime, timedelta, timezone
 
 from lxml import etree
 
+from protocol.errors import RecordError
 from protocol.findings import Finding
 
 from . import SCHEMAS_DIR
-from .validation import NAMESPACE_PREFIX, field_path
+from .reader import Reader
+from .validation import NAMESPACE_PREFIX, document_kind, field_path
 
 # Third bytes of the UTF-8 of the full-width digits and Latin letters after their two lead bytes
 # (U+FF10–FF19, FF21–FF3A after EF BC; FF41–FF5A after EF BD). Not the full-width comma or
@@ -45,7 +47,11 @@ _WIDE_THIRD = {b"\xef\xbc": frozenset(range(0x90, 0x9a)) | frozenset(range(0xa1,
                b"\xef\xbd": frozenset(range(0x81, 0x9b))}
 _CODED_ATTRIBUTES = ("code", "division")
 _IDENTIFIER_KINDS: dict[str, str] | None = None
-_ICD10_PATHS: dict[str, tuple] = {}  # root tag → (element tags, attribute) bound to ICD-10
+# sre finds a two-byte literal in ~0.8 µs a document here, ``in`` in ~1.8 µs (timed; callgrind counts the
+# two alike: ``in``'s loop runs more instructions per cycle, not fewer)
+_PADDED = re.compile(rb' "')
+_KINDS: dict[str, tuple[str, str]] = {}  # root tag → (namespace, type name), known types only
+_ICD10_FIELDS: dict[tuple[str, str], tuple] = {}  # (namespace, type) → (path, attribute) bound to ICD-10
 # Types whose schema requires sex and birth date: a defect there is refused, never dropped.
 _REQUIRED_DEMOGRAPHICS = frozenset({"PersonRegistration"})
 
@@ -93,31 +99,51 @@ def identifier_kinds() -> dict[str, str]:
     return _IDENTIFIER_KINDS
 
 
-def normalize_document(document: etree._Element, data: bytes | None, findings: list[Finding]) -> None:
+def normalize_document(document: etree._Element, data: bytes | None, findings: list[Finding]) -> Reader | None:
     """Rewrite unambiguous spellings and repair the patient header in place; one finding per field.
 
     ``data``: the document's bytes, to skip the whole-document walk when they cannot need it; None
-    (a document built in memory, at the agent) always walks."""
-    tag = document.tag
-    if not isinstance(tag, str):
-        return
-    type_name = tag[tag.find("}") + 1:]
-    _patient(document, type_name, findings)
-    _icd10(document, findings)
+    (a document built in memory, at the agent) always walks. Returns the ``Reader`` the fields were
+    found with: its child index is the one validation walks next (``validated(..., reader=)``), so
+    the elements are found once. None for a document validation refuses as unknown (nothing is
+    repaired there) or when a repair removed an element (the index would hold it still)."""
+    kind = _kind(document)
+    if kind is None:
+        return None  # not a known type and version: validation refuses it whatever its spellings
+    namespace, type_name = kind
+    reader = Reader(namespace)
+    intact = _patient(document, type_name, reader, findings)
+    _icd10(document, namespace, type_name, reader, findings)
     if data is None or _may_need_walk(data):
         _codes(document, findings)
+    return reader if intact else None
+
+
+def _kind(document: etree._Element) -> tuple[str, str] | None:
+    """(namespace, type name) of a document of a known type and version, else None (remembered per root
+    tag: ``document_kind`` builds a tuple and reads the versions each time)."""
+    tag = document.tag
+    kind = _KINDS.get(tag) if isinstance(tag, str) else None
+    if kind is None:
+        try:
+            known = document_kind(document)
+        except RecordError:
+            return None
+        kind = _KINDS[tag] = (known.namespace, known.type_name)  # known tags only: a bounded cache
+    return kind
 
 
 def _may_need_walk(data: bytes) -> bool:
     """Whether the UTF-8 ``data`` holds a full-width digit or letter, U+3000 or a value's trailing space.
 
-    A space before an attribute's closing quote (a fixed-width column pads on the right) or U+3000 anywhere:
-    two two-byte needles (~1.7 µs each a document here); double quotes only, as members' XML writers quote,
-    and no leading space (a third needle, for a rarer case).
-    For the full-width characters one byte first: ``in`` with a one-byte needle is a memchr (~0.3 µs for
-    a document here); 0xEF leads only U+F000–FFFF, which common Chinese text never uses.
+    A space before an attribute's closing quote (a fixed-width column pads on the right): a regex search
+    for the two bytes (``_PADDED``, the gate's main cost); double quotes only, as members' XML writers
+    quote, and no leading space (a third needle, for a rarer case). U+3000 only after a memchr for its
+    lead byte 0xE3 (most documents have none). For the full-width characters one byte first: ``in`` with a one-byte needle
+    is a memchr (~0.3 µs for a document here); 0xEF leads only U+F000–FFFF, which common Chinese text
+    never uses.
     """
-    if b' "' in data or b"\xe3\x80\x80" in data:  # no generator: ~4 µs a document saved
+    if _PADDED.search(data) is not None or (b"\xe3" in data and b"\xe3\x80\x80" in data):
         return True
     if b"\xef" not in data:
         return False
@@ -132,20 +158,50 @@ def _may_need_walk(data: bytes) -> bool:
 
 # ----- the patient header -----
 
-def _patient(document: etree._Element, type_name: str, findings: list[Finding]) -> None:
-    if not len(document):
-        return
-    header = document[0]
-    prefix = header.tag[:header.tag.find("}") + 1] if header.tag.startswith("{") else ""
+def _plain_identifier(value: str) -> bool:
+    """Nothing to rewrite: ASCII, not empty, no whitespace (str.split's ASCII whitespace is a space or
+    a control character), no lower-case check ``x`` (what ``resident_id_spelled`` would change)."""
+    return value.isascii() and value.isprintable() and " " not in value and value != "" and value[-1] != "x"
+
+
+def _plain_date(value: str) -> bool:
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _plain_phone(value: str) -> bool:
+    if value.isascii() and value.isdigit():  # the everyday number: what _PHONE matches, without the regex
+        return 5 <= len(value) <= 25
+    return value.isascii() and _PHONE.fullmatch(value) is not None
+
+
+def _plain_division(value: str) -> bool:
+    return len(value) == 6 and value.isascii() and value.isdigit()
+
+
+def _patient(document: etree._Element, type_name: str, reader: Reader, findings: list[Finding]) -> bool:
+    """Repair the patient header's fields; False when a repair removed an element.
+
+    Each field is read once, through ``reader`` (its index is validation's next); a value that needs
+    nothing (the everyday case) costs one attribute read and a test, no repair call."""
     required = type_name in _REQUIRED_DEMOGRAPHICS
-    cut = len(prefix)
-    # iterchildren(tag) matches in C: no tag string is built per header child (the everyday case: ~4 µs)
-    for patient in header.iterchildren(prefix + "patient"):
-        for element in list(patient):  # a copy: a repair may remove the element
-            tag = element.tag
-            repair = _REPAIRS.get(tag[cut:]) if isinstance(tag, str) else None
-            if repair is not None:
+    intact = True
+    prefix = "{" + reader.namespace + "}"
+    for patient in reader.findall(document, "header/patient"):
+        children = reader.children(patient)
+        for child, attribute, plain, repair in _PATIENT_FIELDS:
+            for element in children.get(prefix + child, ()):
+                value = element.get(attribute)
+                if value is None or plain(value):
+                    continue
                 repair(element, type_name, required, findings)
+                intact = intact and element.getparent() is not None
+    return intact
 
 
 def _identifier(element: etree._Element, type_name: str, _required: bool, findings: list[Finding]) -> None:
@@ -268,19 +324,19 @@ def _address(element: etree._Element, type_name: str, _required: bool, findings:
         findings.append(Finding("record.patient.division.invalid", field))
 
 
-_REPAIRS = {"id": _identifier, "sex": _sex, "birthDate": _birth_date, "telecom": _telecom, "address": _address}
+# (child of the patient, attribute, the test that it needs nothing, its repair), in the XSD's order
+_PATIENT_FIELDS = (("id", "extension", _plain_identifier, _identifier), ("sex", "code", _SEX_CODES.__contains__, _sex),
+                   ("birthDate", "value", _plain_date, _birth_date), ("telecom", "value", _plain_phone, _telecom),
+                   ("address", "division", _plain_division, _address))
 
 
 # ----- codes -----
 
-def _icd10(document: etree._Element, findings: list[Finding]) -> None:
+def _icd10(document: etree._Element, namespace: str, type_name: str, reader: Reader, findings: list[Finding]) -> None:
     """ICD-10 codes typed in lower case (``j06.9``) or with stray spaces: the category letter upper-cased
     (only it: a national extension such as ``I10.x00x002`` has lower-case letters of its own)."""
-    for steps, attribute in _icd10_paths(document.tag):
-        found = [document]
-        for step in steps:
-            found = [child for parent in found for child in parent.iterchildren(step)]
-        for element in found:
+    for path, attribute in _icd10_fields(namespace, type_name):
+        for element in reader.findall(document, path):
             value = element.get(attribute)
             if value is None or (value[:1].isupper() and value.isascii() and " " not in value):
                 continue
@@ -291,20 +347,17 @@ def _icd10(document: etree._Element, findings: list[Finding]) -> None:
                 findings.append(Finding("record.code.normalized", field_path(document, element, attribute=attribute)))
 
 
-def _icd10_paths(tag: str) -> tuple[tuple[tuple[str, ...], str], ...]:
-    """(element tags from the root, attribute) of the fields bound to ICD-10 in ``bindings.json``, per root tag."""
-    paths = _ICD10_PATHS.get(tag)
-    if paths is None:
-        namespace, _, type_name = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
-        number = namespace[len(NAMESPACE_PREFIX):] if namespace.startswith(NAMESPACE_PREFIX) else ""
-        bound = SCHEMAS_DIR / f"v{number}" / "bindings.json"
-        bindings = json.loads(bound.read_text(encoding="utf-8")) if number.isdigit() and bound.is_file() else {}
+def _icd10_fields(namespace: str, type_name: str) -> tuple[tuple[str, str], ...]:
+    """(path below the root, attribute) of the fields bound to ICD-10 in ``bindings.json``, per known type."""
+    key = (namespace, type_name)
+    fields = _ICD10_FIELDS.get(key)
+    if fields is None:
+        bound = SCHEMAS_DIR / f"v{namespace[len(NAMESPACE_PREFIX):]}" / "bindings.json"
+        bindings = json.loads(bound.read_text(encoding="utf-8"))
         rules = [*bindings.get("common", []), *bindings.get("types", {}).get(type_name, [])]
-        prefix = f"{{{namespace}}}" if namespace else ""
-        paths = _ICD10_PATHS[tag] = tuple(
-            (tuple(prefix + step for step in rule["path"].split("/")), rule["attribute"])
-            for rule in rules if rule.get("system") == "icd10" and "attribute" in rule)
-    return paths
+        fields = _ICD10_FIELDS[key] = tuple((rule["path"], rule["attribute"]) for rule in rules
+                                            if rule.get("system") == "icd10" and "attribute" in rule)
+    return fields
 
 
 def _codes(document: etree._Element, findings: list[Finding]) -> None:

@@ -46,6 +46,10 @@ class Reader:
                 index.setdefault(child.tag, []).append(child)  # comments would key by a function: never asked
         return index
 
+    def children(self, el) -> dict[str, list]:
+        """``el``'s child elements by tag (``{namespace}local``), indexed once: what ``find`` walks."""
+        return self._children.get(el) or self._index(el)
+
     def find(self, el, path: str):
         children = self._children
         for step in self._paths.get(path) or self._steps(path):

@@ -236,15 +236,18 @@ def validate(document: etree._Element, findings: list[Finding] | None = None) ->
     return validated(document, findings)[0]
 
 
-def validated(document: etree._Element, findings: list[Finding] | None = None) -> tuple[DocumentKind, Reader]:
+def validated(document: etree._Element, findings: list[Finding] | None = None, *,
+              reader: Reader | None = None) -> tuple[DocumentKind, Reader]:
     """``validate``, also returning the document's ``Reader``, whose child index the normalizer
     then reuses. The coded fields are read through it, not with XPath: an lxml XPath call costs
-    ~10k instructions of set-up, and a dozen of them per document cost more than walking the tree."""
+    ~10k instructions of set-up, and a dozen of them per document cost more than walking the tree.
+    ``reader``: the one ``schemas.normalize`` found the fields with (its index is reused)."""
     kind = document_kind(document)
     compiled = _validator(kind)
     if not compiled.schema.validate(document):
         raise _schema_error(document, compiled)
-    reader = Reader(kind.namespace)
+    if reader is None or reader.namespace != kind.namespace:
+        reader = Reader(kind.namespace)
     _check_unique(document, compiled, reader)
     _check_identifiers(document, compiled, reader)
     _check_codes(document, compiled, reader, findings)

@@ -42,10 +42,15 @@ def identifier_kinds() -> dict[str, str]:
     return _IDENTIFIER_KINDS
 
 
-def read_header(document: etree._Element, reader: Reader | None = None) -> tuple[DocumentHeader, Reader]:
-    """The header of a validated document, and a reader bound to its namespace (one pass, no paths).
+_NONE = (None,)  # ``(children.get(tag) or _NONE)[-1]``: the last child with the tag (as a pass over the
+# children keeping the last one would give), or None; an expression, not a call (read per document)
 
-    ``reader``: the one validation used, if any (its child index is reused).
+
+def read_header(document: etree._Element, reader: Reader | None = None) -> tuple[DocumentHeader, Reader]:
+    """The header of a validated document, and a reader bound to its namespace (no paths).
+
+    ``reader``: the one validation used, if any: the header's and the patient's children are taken
+    from its child index (built once for normalization and validation), not walked again.
     """
     tag = document.tag  # validated: "{urn:hie:doc:vN}Type"
     namespace, _, type_name = tag[1:].partition("}")
@@ -53,58 +58,47 @@ def read_header(document: etree._Element, reader: Reader | None = None) -> tuple
     if match is None:
         raise RecordError("record.type.unknown", "namespace is not a canonical document namespace")
     r = reader if reader is not None and reader.namespace == namespace else Reader(namespace)
-    cut = len(r._prefix)
-    fields: dict = {}
-    header = document[0]
-    for child in header:
-        tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        local = tag[cut:]
-        if local == "id":
-            fields["id_root"], fields["document_id"] = child.get("root"), child.get("extension")
-        elif local == "version":
-            fields["version"] = int(child.text)
-        elif local == "effectiveTime":
-            fields["effective_time"] = parse_datetime(child.get("value"))
-        elif local == "author":
-            for part in child:
-                if part.tag == r._prefix + "institution":
-                    fields["institution"] = part.get("code")
-                elif part.tag == r._prefix + "practitioner":
-                    fields["practitioner_code"] = part.get("code")
-        elif local == "patient":
-            fields["patient"] = read_patient(r, child)
+    prefix = r._prefix
+    children = r.children(document[0])
+    header_id = (children.get(prefix + "id") or _NONE)[-1]
+    version = (children.get(prefix + "version") or _NONE)[-1]
+    effective = (children.get(prefix + "effectiveTime") or _NONE)[-1]
+    institution = practitioner = None
+    for part in (children.get(prefix + "author") or _NONE)[-1]:
+        if part.tag == prefix + "institution":
+            institution = part.get("code")
+        elif part.tag == prefix + "practitioner":
+            practitioner = part.get("code")
+    patient = (children.get(prefix + "patient") or _NONE)[-1]
     return DocumentHeader(type_name=type_name, schema_version=int(match.group(1)), namespace=namespace,
-                          id_root=fields["id_root"], document_id=fields["document_id"], version=fields["version"],
-                          effective_time=fields["effective_time"], institution=fields["institution"],
-                          practitioner_code=fields.get("practitioner_code"), patient=fields.get("patient")), r
+                          id_root=header_id.get("root"), document_id=header_id.get("extension"),
+                          version=int(version.text),
+                          effective_time=parse_datetime(effective.get("value")),
+                          institution=institution, practitioner_code=practitioner,
+                          patient=None if patient is None else read_patient(r, patient)), r
 
 
 def read_patient(r: Reader, el) -> PatientTraits:
     """The patient element of a header as matching traits (identifiers by kind, demographics)."""
     kinds = identifier_kinds()
-    cut = len(r._prefix)
-    identifiers, values = [], {}
-    for child in el:
-        tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        local = tag[cut:]
-        if local == "id":
-            root = child.get("root")
-            identifiers.append((kinds.get(root, "other"), root, child.get("extension").strip()))
-        elif local == "name":
-            values["name"] = (child.text or "").strip() or None
-        elif local == "sex":
-            values["sex"] = child.get("code")
-        elif local == "birthDate":
-            values["birth_date"] = parse_date(child.get("value"))
-        elif local == "telecom":
-            values["phone"] = child.get("value")
-        elif local == "address":
-            values["division"] = child.get("division")
-            values["address"] = (child.text or "").strip() or None
+    prefix = r._prefix
+    children = r.children(el)
+    identifiers = []
+    for child in children.get(prefix + "id", ()):
+        root = child.get("root")
+        identifiers.append((kinds.get(root, "other"), root, child.get("extension").strip()))
+    values = {}
+    if (name := (children.get(prefix + "name") or _NONE)[-1]) is not None:
+        values["name"] = (name.text or "").strip() or None
+    if (sex := (children.get(prefix + "sex") or _NONE)[-1]) is not None:
+        values["sex"] = sex.get("code")
+    if (birth := (children.get(prefix + "birthDate") or _NONE)[-1]) is not None:
+        values["birth_date"] = parse_date(birth.get("value"))
+    if (telecom := (children.get(prefix + "telecom") or _NONE)[-1]) is not None:
+        values["phone"] = telecom.get("value")
+    if (address := (children.get(prefix + "address") or _NONE)[-1]) is not None:
+        values["division"] = address.get("division")
+        values["address"] = (address.text or "").strip() or None
     return PatientTraits(identifiers=tuple(identifiers), **values)
 
 

@@ -74,8 +74,8 @@ def prepare(message: Message) -> NormalizedMessage:
     """The pure phase for one message; raises ``RecordError``."""
     document = parse_admitted(message.document)
     findings: list[Finding] = []
-    normalize_document(document, message.document, findings)  # full-width digits, stray spaces: before the XSD
-    _kind, reader = validated(document, findings)
+    reader = normalize_document(document, message.document, findings)  # full-width digits, stray spaces: before the XSD
+    _kind, reader = validated(document, findings, reader=reader)
     header, reader = read_header(document, reader)
     if header.institution != message.member:
         raise RecordError("record.author.mismatch", "author institution differs from the member",
