@@ -159,9 +159,9 @@ def _may_need_walk(data: bytes) -> bool:
 # ----- the patient header -----
 
 def _plain_identifier(value: str) -> bool:
-    """Nothing to rewrite: ASCII, not empty, no whitespace (str.split's ASCII whitespace is a space or
-    a control character), no lower-case check ``x`` (what ``resident_id_spelled`` would change)."""
-    return value.isascii() and value.isprintable() and " " not in value and value != "" and value[-1] != "x"
+    """Nothing to rewrite (``_identifier``'s own everyday case): ASCII letters and digits only (no space,
+    no separator between digit groups), not empty, no lower-case check ``x``, within the XSD's length."""
+    return value.isascii() and value.isalnum() and value[-1] != "x" and len(value) <= _ID_MAX_LENGTH
 
 
 def _plain_date(value: str) -> bool:
