@@ -102,6 +102,19 @@ def running_hub(hub_process):
     return hub_process.start()
 
 
+@pytest.fixture(scope="module")
+def module_hub(tmp_path_factory, pki_dir, migrated_sqlite):  # noqa: F811
+    """One running hub for a module whose tests never stop it and count only what each sent (a start
+    is a process, its imports and the app's start-up: 3–12 s here, most of such a test's time)."""
+    data_dir = tmp_path_factory.mktemp("agent-hub") / "hub"
+    premigrated(data_dir, migrated_sqlite)
+    hub = HubProcess(data_dir, pki_dir, free_port())
+    try:
+        yield hub.start()
+    finally:
+        hub.kill()
+
+
 def write_config(folder: Path, *, hub_url: str, pki: Path, member: str = "CLINIC01", batch_size: int = 25,
                  replies: str = "") -> Path:
     """An agent folder: agent.toml, outgoing/ (canonical files), replies/ (every reply as a file)."""
