@@ -18,6 +18,13 @@ GOOD = {"resident_id": RID, "name": "合成测试甲", "sex": "2", "birth_date":
 HEADER = "/OutpatientVisit/header/patient"
 
 
+@pytest.fixture
+def db_url(tmp_path):
+    """The embedded default only: the repairs run in ``prepare``, pure Python above the store (the store's
+    own SQL runs on both backends in test_store.py and test_findings.py)."""
+    return f"sqlite:///{tmp_path}/hub.db"
+
+
 def processed(store, type_name: str = "OutpatientVisit", **change) -> list[tuple[str, str]]:
     """Process a document whose patient differs from GOOD by ``change``; it must be stored. Its findings."""
     [row] = store.deliver(document(type_name, document_id="DEMO-1", patient={**GOOD, **change}))
