@@ -21,6 +21,7 @@ import requests
 
 from tests.exchange.conftest import foreign_pki, hub_paths, members, pki_dir  # noqa: F401 - shared fixtures
 from tests.support.documents import document_bytes
+from tests.support.polling import QUICK_PROCESSOR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,7 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}/soap/exchange"
 
     def start(self) -> "HubProcess":
-        env = {**os.environ, "HIE_PKI_DIR": str(self.pki), "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "HIE_PKI_DIR": str(self.pki), "PYTHONPATH": str(ROOT), **QUICK_PROCESSOR}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
              "--etl-interval", "0"],
