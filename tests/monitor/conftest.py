@@ -66,7 +66,8 @@ def credentials(monitor_pki) -> dict[str, Credentials]:
 @pytest.fixture
 def hub(request, tmp_path, db_url, monitor_pki) -> Hub:
     copy_migrated(request, db_url)
-    hub = Hub.open(Settings(data_dir=tmp_path, database_url=db_url, pki_dir=monitor_pki, start_processor=False))
+    hub = Hub.open(Settings(data_dir=tmp_path, database_url=db_url, pki_dir=monitor_pki, start_processor=False),
+                   run_migrations=False)  # a copy of the migrated database: nothing to migrate
     with transaction(hub.sessions) as session:
         seed_demo(session)
         for code, division in BUREAUS:
