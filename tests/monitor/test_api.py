@@ -5,9 +5,9 @@ The tests only read what the scenario sent, so one hub and one scenario serve th
 the last test, which adds ETL runs, comes after the one that finds none."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
+
+from tests.support.databases import empty_database
 
 from .conftest import PATIENT, monitor_api, monitor_hub, send_scenario, window
 
@@ -15,16 +15,7 @@ from .conftest import PATIENT, monitor_api, monitor_hub, send_scenario, window
 @pytest.fixture(scope="module", params=[pytest.param("sqlite", id="sqlite"),
                                         pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('monitor')}/hub.db"
-        return
-    server = request.getfixturevalue("pg_server")
-    name = f"monitor_{uuid.uuid4().hex[:12]}"
-    url = server.create_database(name)
-    try:
-        yield url
-    finally:
-        server.drop_database(name)
+    yield from empty_database(request, tmp_path_factory.mktemp("monitor"), "hub")
 
 
 @pytest.fixture(scope="module")
