@@ -142,7 +142,8 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--database-url", default=None)
 @click.option("--nice", "niceness", type=int, default=0, show_default=True, help="Lower this process's CPU priority.")
-@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between polls when idle.")
+@click.option("--interval", type=float, default=0.5, show_default=True, envvar="HIE_PROCESSING_INTERVAL",
+              help="Seconds between polls when idle (env HIE_PROCESSING_INTERVAL, which hie serve passes on).")
 @click.option("--batch", type=int, default=None, envvar="HIE_PROCESSING_BATCH",
               help="Messages per transaction (default 500; env HIE_PROCESSING_BATCH).")
 @click.option("--exit-with-parent", is_flag=True, hidden=True,

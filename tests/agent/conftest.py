@@ -21,6 +21,7 @@ import requests
 
 from tests.exchange.conftest import foreign_pki, hub_paths, members, pki_dir  # noqa: F401 - shared fixtures
 from tests.support.documents import document_bytes
+from tests.support.polling import QUICK_PROCESSOR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,7 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}/soap/exchange"
 
     def start(self) -> "HubProcess":
-        env = {**os.environ, "HIE_PKI_DIR": str(self.pki), "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "HIE_PKI_DIR": str(self.pki), "PYTHONPATH": str(ROOT), **QUICK_PROCESSOR}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
              "--etl-interval", "0"],
@@ -78,11 +79,21 @@ class HubProcess:
                           member)[0][0]
 
 
+def premigrated(data_dir: Path, migrated: str) -> None:
+    """``data_dir``/hub.db a copy of the session's migrated SQLite database (tests/support/migrated.py):
+    ``hie serve`` then finds its migrations done, which was 0.5–4 s of each start on the shared cores."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(migrated) as source, sqlite3.connect(data_dir / "hub.db") as target:
+        source.backup(target)
+    source.close()
+    target.close()
+
+
 @pytest.fixture
-def hub_process(tmp_path, pki_dir):
-    """A stopped hub; the test starts (and may kill and restart) it."""
+def hub_process(tmp_path, pki_dir, migrated_sqlite):
+    """A stopped hub on a migrated database; the test starts (and may kill and restart) it."""
     hub = HubProcess(tmp_path / "hub", pki_dir, free_port())
-    (tmp_path / "hub").mkdir()
+    premigrated(tmp_path / "hub", migrated_sqlite)
     yield hub
     hub.kill()
 
@@ -90,6 +101,19 @@ def hub_process(tmp_path, pki_dir):
 @pytest.fixture
 def running_hub(hub_process):
     return hub_process.start()
+
+
+@pytest.fixture(scope="module")
+def module_hub(tmp_path_factory, pki_dir, migrated_sqlite):  # noqa: F811
+    """One running hub for a module whose tests never stop it and count only what each sent (a start
+    is a process, its imports and the app's start-up: 3–12 s here, most of such a test's time)."""
+    data_dir = tmp_path_factory.mktemp("agent-hub") / "hub"
+    premigrated(data_dir, migrated_sqlite)
+    hub = HubProcess(data_dir, pki_dir, free_port())
+    try:
+        yield hub.start()
+    finally:
+        hub.kill()
 
 
 def write_config(folder: Path, *, hub_url: str, pki: Path, member: str = "CLINIC01", batch_size: int = 25,

@@ -1,7 +1,9 @@
 """Replies are written into a real clinic database (SQLite and PostgreSQL) through the declarative
-column map, and acknowledged at the hub only after the write committed."""
+column map, and acknowledged at the hub only after the write committed. One hub serves the module
+(``module_hub``): each test acknowledges every reply it was sent, so the next starts with none waiting."""
 from __future__ import annotations
 
+import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -43,20 +45,22 @@ def clinic_db(request, tmp_path):
 
 def _accepted_agent(tmp_path, hub, pki_dir, clinic_db, count: int) -> Agent:
     config = write_config(tmp_path / "clinic", hub_url=hub.url, pki=pki_dir, replies=TARGET.format(url=clinic_db))
-    write_documents(config.parent, count)
+    write_documents(config.parent, count, tag=uuid.uuid4().hex[:8].upper())  # documents of its own on the hub
     agent = Agent(load(config))
     agent.collect()
+    assert hub.unacknowledged_replies() == 0  # the module's earlier tests acknowledged all theirs
+    queued = hub.query("SELECT count(*) FROM outbox_reply")[0][0]
     assert agent.push(drain_for=30).accepted == count
     # wait until the hub has normalized them and queued one acknowledgement each
-    wait_until(lambda: hub.query("SELECT count(*) FROM outbox_reply")[0][0] == count, message="acks queued")
+    wait_until(lambda: hub.query("SELECT count(*) FROM outbox_reply")[0][0] == queued + count, message="acks queued")
     return agent
 
 
-def test_replies_written_into_the_clinic_database_then_acknowledged(tmp_path, running_hub, pki_dir, clinic_db):
+def test_replies_written_into_the_clinic_database_then_acknowledged(tmp_path, module_hub, pki_dir, clinic_db):
     engine = create_engine(clinic_db)
     with engine.begin() as connection:
         connection.execute(text(TABLE))
-    agent = _accepted_agent(tmp_path, running_hub, pki_dir, clinic_db, 12)
+    agent = _accepted_agent(tmp_path, module_hub, pki_dir, clinic_db, 12)
     result = agent.replies()
     assert (result.fetched, result.written, result.acknowledged, result.failed) == (12, 12, 12, [])
     with engine.connect() as connection:
@@ -67,16 +71,16 @@ def test_replies_written_into_the_clinic_database_then_acknowledged(tmp_path, ru
     assert all("<hie:Acknowledgement" in row.content for row in rows)
     assert {row.message_id for row in rows} == {item for item in _message_ids(agent)}
     assert agent.status().counts["processed"] == 12
-    assert running_hub.unacknowledged_replies() == 0
+    assert module_hub.unacknowledged_replies() == 0
     assert agent.replies().fetched == 0  # acknowledged: the hub does not send them again
 
 
-def test_a_failed_write_leaves_the_reply_unacknowledged_and_it_comes_again(tmp_path, running_hub, pki_dir,
+def test_a_failed_write_leaves_the_reply_unacknowledged_and_it_comes_again(tmp_path, module_hub, pki_dir,
                                                                            clinic_db):
-    agent = _accepted_agent(tmp_path, running_hub, pki_dir, clinic_db, 5)  # the reply table does not exist yet
+    agent = _accepted_agent(tmp_path, module_hub, pki_dir, clinic_db, 5)  # the reply table does not exist yet
     result = agent.replies()
     assert (result.fetched, result.acknowledged) == (5, 0) and result.failed
-    assert running_hub.unacknowledged_replies() == 5
+    assert module_hub.unacknowledged_replies() == 5
     assert agent.status().counts["accepted"] == 5  # the outbox did not take the acks either
 
     engine = create_engine(clinic_db)
@@ -87,21 +91,21 @@ def test_a_failed_write_leaves_the_reply_unacknowledged_and_it_comes_again(tmp_p
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM hie_reply")).scalar() == 5
     engine.dispose()
-    assert running_hub.unacknowledged_replies() == 0
+    assert module_hub.unacknowledged_replies() == 0
     assert agent.status().counts["processed"] == 5
 
 
-def test_a_reply_fetched_again_after_a_crash_is_not_written_twice(tmp_path, running_hub, pki_dir, clinic_db):
+def test_a_reply_fetched_again_after_a_crash_is_not_written_twice(tmp_path, module_hub, pki_dir, clinic_db):
     engine = create_engine(clinic_db)
     with engine.begin() as connection:
         connection.execute(text(TABLE))
-    agent = _accepted_agent(tmp_path, running_hub, pki_dir, clinic_db, 3)
+    agent = _accepted_agent(tmp_path, module_hub, pki_dir, clinic_db, 3)
     client = agent.client("replies")
     with agent.outbox() as outbox:
         router = ReplyRouter(outbox, client, agent.config.replies)
         assert len(router.write(client.fetch_replies(), RepliesResult())) == 3
         router.close()  # written, then "crashed" before AckReplies
-    assert running_hub.unacknowledged_replies() == 3
+    assert module_hub.unacknowledged_replies() == 3
     result = agent.replies()
     assert (result.fetched, result.acknowledged) == (3, 3)
     with engine.connect() as connection:

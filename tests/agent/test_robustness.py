@@ -37,7 +37,7 @@ def _settle_replies(agent: Agent, expected: int) -> None:
         agent.replies()
         counts = agent.status().counts
         return counts["processed"] + counts["quarantined"] >= expected and counts["accepted"] == 0
-    wait_until(settled, timeout=60, interval=0.5, message="acknowledgements")
+    wait_until(settled, timeout=60, interval=0.2, message="acknowledgements")
 
 
 def test_hub_down_while_records_accumulate_then_back(tmp_path, hub_process, pki_dir):

@@ -1,4 +1,5 @@
-"""Incremental, idempotent loading: every scenario on SQLite and PostgreSQL × chDB and a ClickHouse server.
+"""Incremental, idempotent loading: every scenario on SQLite × chDB and PostgreSQL × a ClickHouse server
+(``etl_dialects``: each dialect of the OLTP reader and of the mart once).
 
 Each test changes the OLTP store the way members and operators do (new documents, corrections,
 cancellations, backfills, MPI merges, a crash in the middle of a run) and checks the mart's exact
@@ -27,6 +28,11 @@ SOURCE_FACTS = [source.fact for source in SOURCES]
 
 V = "{urn:hie:doc:v1}"
 WANG = {"resident_id": "330106196804120022", "name": "王秀英", "sex": "2", "birth_date": "1968-04-12"}  # synthetic
+
+
+@pytest.fixture
+def etl(etl_dialects):
+    return etl_dialects
 
 
 def _visit(document_id: str, *, version: int = 1, patient=None, institution: str = "CLINIC01",

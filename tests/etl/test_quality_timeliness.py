@@ -1,10 +1,12 @@
 """Timeliness on known data (docs/data-quality.md, "Figures"): a document dated after its arrival is
 flagged ``record.event.in_future`` and never counted as on time; a clinic clock a little fast is.
-Through the real processor and the ETL, on SQLite and PostgreSQL × chDB and a ClickHouse server.
+Through the real processor and the ETL, on SQLite × chDB and PostgreSQL × a ClickHouse server.
 SYNTHETIC persons (tests/etl/test_quality_figures.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
+
+import pytest
 
 from olap.cubes import execute, parse_query
 from protocol.timestamps import utcnow
@@ -12,6 +14,13 @@ from tests.etl.test_quality_figures import LI, WANG, _visit
 
 CHINA = timedelta(hours=8)
 N = 5  # five of each: no count of documents is 1-4, so nothing is withheld
+
+
+@pytest.fixture
+def etl(etl_dialects):
+    """SQL on both sides (the OLTP reader's lateness, the mart's cubes): the embedded default and the
+    server pair, not the cross product (tests/etl/conftest.py)."""
+    return etl_dialects
 
 
 def _cell(etl, **group):

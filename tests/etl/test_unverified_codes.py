@@ -4,6 +4,7 @@ names the list cannot give are labelled 未核实 — the visit is counted, noth
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from etl.dimensions import UNVERIFIED, UNVERIFIED_NAME, with_unverified_members
 from olap.cubes.execute import level_names
@@ -12,6 +13,13 @@ from tests.support.documents import DOC_NS, document
 
 D = f"{{{DOC_NS}}}"
 PRESSURE_ULCER = "L89.100x001"  # 国家临床版 2.0; neither L89 nor its block L80-L99 is in the hub's sample
+
+
+@pytest.fixture
+def etl(etl_dialects):
+    """SQL on both sides (the OLTP reader's dimension rows, the mart's cube): the embedded default and
+    the server pair, not the cross product (tests/etl/conftest.py)."""
+    return etl_dialects
 
 
 def _visit():

@@ -80,7 +80,7 @@ def hub(request, tmp_path, db_url, pki_dir) -> Hub:
     """A hub process's parts on the test's database (SQLite or PostgreSQL), processor not started."""
     copy_migrated(request, db_url)
     settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, start_processor=False)
-    hub = Hub.open(settings)
+    hub = Hub.open(settings, run_migrations=False)  # a copy of the migrated database: nothing to migrate
     yield hub
     hub.sessions.kw["bind"].dispose()
 
@@ -162,7 +162,7 @@ def live_hub(request, tmp_path, db_url, pki_dir):
 
     copy_migrated(request, db_url)
     settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, processing_interval_s=0.05)
-    hub = Hub.open(settings)
+    hub = Hub.open(settings, run_migrations=False)
     app = create_app(settings, hub=hub)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

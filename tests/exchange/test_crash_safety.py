@@ -22,6 +22,8 @@ from hub.exchange.models import Message
 from hub.store.db import make_engine, session_factory
 from protocol.status import MessageStatus
 
+from tests.support.polling import QUICK_PROCESSOR
+
 from .builders import sample_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +31,7 @@ TOTAL = 120
 
 
 def _start(data_dir: Path, db_url: str, pki_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT), **QUICK_PROCESSOR}
     process = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(data_dir),
                                 "--port", str(port), "--database-url", db_url, "--workers", "2", "--etl-interval", "0"],
                                env=env, cwd=ROOT, start_new_session=True,

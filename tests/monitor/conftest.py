@@ -65,8 +65,14 @@ def credentials(monitor_pki) -> dict[str, Credentials]:
 
 @pytest.fixture
 def hub(request, tmp_path, db_url, monitor_pki) -> Hub:
+    yield from monitor_hub(request, tmp_path, db_url, monitor_pki)
+
+
+def monitor_hub(request, data_dir, db_url: str, monitor_pki):
+    """``hub``'s recipe, for a module that shares one hub among tests that only read (tests/monitor/test_api.py)."""
     copy_migrated(request, db_url)
-    hub = Hub.open(Settings(data_dir=tmp_path, database_url=db_url, pki_dir=monitor_pki, start_processor=False))
+    hub = Hub.open(Settings(data_dir=data_dir, database_url=db_url, pki_dir=monitor_pki, start_processor=False),
+                   run_migrations=False)  # a copy of the migrated database: nothing to migrate
     with transaction(hub.sessions) as session:
         seed_demo(session)
         for code, division in BUREAUS:
@@ -120,6 +126,10 @@ class Exchange:
 @pytest.fixture
 def exchange(hub, credentials, monitor_pki) -> Sent:
     """The scenario of the module docstring, sent through the real exchange."""
+    return send_scenario(hub, credentials, monitor_pki)
+
+
+def send_scenario(hub, credentials, monitor_pki) -> Sent:
     link = Exchange(hub, credentials, load_certificate(PkiPaths.of(monitor_pki).hub_enc_cert))
     sent = Sent(started=utcnow())
     visit = document("OutpatientVisit", institution="CLINIC01", patient=PATIENT)
@@ -142,6 +152,10 @@ def exchange(hub, credentials, monitor_pki) -> Sent:
 @pytest.fixture
 def api(hub):
     """``api(member).get(path)``: the monitor's routes with that member's bearer token."""
+    return monitor_api(hub)
+
+
+def monitor_api(hub):
     app = FastAPI()
     app.state.hub = hub
     install(app)

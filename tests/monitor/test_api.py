@@ -1,7 +1,36 @@
-"""Each /api/monitor endpoint's numbers against what the scenario sent through the exchange (conftest)."""
+"""Each /api/monitor endpoint's numbers against what the scenario sent through the exchange (conftest).
+
+The tests only read what the scenario sent, so one hub and one scenario serve the module on each backend
+(``db_url``, ``hub``, ``exchange`` and ``api`` are module-scoped here with the conftest's own recipes);
+the last test, which adds ETL runs, comes after the one that finds none."""
 from __future__ import annotations
 
-from .conftest import PATIENT, window
+import pytest
+
+from tests.support.databases import empty_database
+
+from .conftest import PATIENT, monitor_api, monitor_hub, send_scenario, window
+
+
+@pytest.fixture(scope="module", params=[pytest.param("sqlite", id="sqlite"),
+                                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path_factory):
+    yield from empty_database(request, tmp_path_factory.mktemp("monitor"), "hub")
+
+
+@pytest.fixture(scope="module")
+def hub(request, tmp_path_factory, db_url, monitor_pki):
+    yield from monitor_hub(request, tmp_path_factory.mktemp("monitor-hub"), db_url, monitor_pki)
+
+
+@pytest.fixture(scope="module")
+def exchange(hub, credentials, monitor_pki):
+    return send_scenario(hub, credentials, monitor_pki)
+
+
+@pytest.fixture(scope="module")
+def api(hub):
+    return monitor_api(hub)
 
 
 def _by_member(rows: list[dict]) -> dict[str, dict]:

@@ -4,6 +4,13 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture
+def db_url(tmp_path):
+    """The embedded default only: parameters are checked before any SQL runs (pure Python above the
+    store); the monitor's queries run on both backends in test_api.py."""
+    return f"sqlite:///{tmp_path}/hub.db"
+
+
 @pytest.mark.parametrize("path, params, field", [
     ("/api/monitor/traffic", {"grain": "minute"}, "/grain"),
     ("/api/monitor/traffic", {"since": "2026-12-01T00:00:00"}, "/since"),  # no offset: which zone?

@@ -14,6 +14,7 @@ import requests
 
 from certs import PkiPaths, init_pki, issue_member
 from protocol.credentials import Credentials
+from tests.support.polling import QUICK_PROCESSOR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,7 +104,7 @@ def serve(tmp_path, pki_dir):
     def start(*args: str, env: dict[str, str] | None = None) -> ServedHub:
         port = free_port()
         process = hie("serve", "--data-dir", str(tmp_path / "data"), "--port", str(port), "--etl-interval", "0",
-                      *args, env={"HIE_PKI_DIR": str(pki_dir), **(env or {})})
+                      *args, env={"HIE_PKI_DIR": str(pki_dir), **QUICK_PROCESSOR, **(env or {})})
         hub = ServedHub(process, port)
         started.append(hub)
         hub.wait_for(lambda status, body: True, what="any answer")

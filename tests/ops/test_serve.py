@@ -41,6 +41,15 @@ def _processor_down(status: int, body: dict) -> bool:
     return status == 503 and body.get("failing") == ["processor"]
 
 
+def test_the_processors_idle_poll_interval_can_be_set_in_the_environment(monkeypatch):
+    """``HIE_PROCESSING_INTERVAL``: ``hie serve`` hands its environment to the processor it starts."""
+    from hub.cli.main import process
+
+    assert process.make_context("process", ["--data-dir", "data"]).params["interval"] == 0.5
+    monkeypatch.setenv("HIE_PROCESSING_INTERVAL", "0.05")
+    assert process.make_context("process", ["--data-dir", "data"]).params["interval"] == 0.05
+
+
 @pytest.mark.slow
 def test_hung_then_killed_processor_is_named_by_healthz_restarted_and_catches_up(serve, clinic, hub_paths):
     hub = serve(env={"HIE_RESTART_BACKOFF_S": "1", "HIE_PROCESSOR_STALE_S": "3"})

@@ -21,6 +21,13 @@ HEADER = "/OutpatientVisit/header/patient"
 ID_FIELD = f"{HEADER}/id[@root='2.16.156.10011.1.3']/@extension"
 
 
+@pytest.fixture
+def db_url(tmp_path):
+    """The embedded default only: the repairs run in ``prepare``, pure Python above the store (the store's
+    own SQL runs on both backends in test_store.py and test_findings.py)."""
+    return f"sqlite:///{tmp_path}/hub.db"
+
+
 def processed(store, type_name: str = "OutpatientVisit", **change) -> list[tuple[str, str]]:
     """Process a document whose patient differs from GOOD by ``change``; it must be stored. Its findings."""
     [row] = store.deliver(document(type_name, document_id="DEMO-1", patient={**GOOD, **change}))

@@ -2,6 +2,7 @@
 (an input method in full-width mode), stray spaces, a lower-case check ``x``. SYNTHETIC patients."""
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 from sqlalchemy import select
 
@@ -18,6 +19,13 @@ VALID = make_resident_id("33010619800101003")
 WITH_X = next(v for v in (make_resident_id(f"330106198001010{n:02d}") for n in range(100)) if v.endswith("X"))
 PATIENT = {"name": "合成测试丙", "sex": "1", "birth_date": "1980-01-01", "division": "330106"}
 ID_FIELD = "/OutpatientVisit/header/patient/id[@root='2.16.156.10011.1.3']/@extension"
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    """The embedded default only: normalization runs in ``prepare``, pure Python above the store (the store's
+    own SQL runs on both backends in test_store.py and test_findings.py)."""
+    return f"sqlite:///{tmp_path}/hub.db"
 
 
 def wide(text: str) -> str:

@@ -21,6 +21,13 @@ CHINA = timezone(timedelta(hours=8))
 RECEIVED = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA)  # when the hub received each example (after its events)
 
 
+@pytest.fixture
+def db_url(tmp_path):
+    """The embedded default only: the rules run in ``prepare``, pure Python above the store (the store's
+    own SQL runs on both backends in test_store.py and test_findings.py)."""
+    return f"sqlite:///{tmp_path}/hub.db"
+
+
 def changed(type_name: str, **values) -> etree._Element:
     """The example of ``type_name`` with ``path=value`` changes: ``body/visitTime`` sets @value,
     ``body/procedure@date`` sets the attribute, ``body/ageMonths#`` sets the text."""

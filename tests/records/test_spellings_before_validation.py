@@ -15,6 +15,13 @@ RID = make_resident_id("33010619800101002")
 DIAGNOSIS = "/OutpatientVisit/body/diagnosis[1]/@code"  # the example visit has two
 
 
+@pytest.fixture
+def db_url(tmp_path):
+    """The embedded default only: normalization runs in ``prepare``, pure Python above the store (the store's
+    own SQL runs on both backends in test_store.py and test_findings.py)."""
+    return f"sqlite:///{tmp_path}/hub.db"
+
+
 def patient(**changes) -> dict:
     values = {"resident_id": RID, "name": "合成测试甲", "sex": "2", "birth_date": "1980-01-01", "division": "330106"}
     values.update(changes)

@@ -13,7 +13,7 @@ from certs import init_pki, issue_member
 from region import Generated
 from region.channels import CHANNELS, ClinicSite, send
 from region.events import plan
-from tests.agent.conftest import HubProcess, free_port, wait_until
+from tests.agent.conftest import HubProcess, free_port, premigrated, wait_until
 
 pytestmark = pytest.mark.slow  # a hub server process (about 7 s)
 
@@ -30,8 +30,8 @@ def pki(tmp_path) -> Path:
 
 
 @pytest.fixture
-def hub(tmp_path, pki):
-    (tmp_path / "hub").mkdir()
+def hub(tmp_path, pki, migrated_sqlite):
+    premigrated(tmp_path / "hub", migrated_sqlite)
     process = HubProcess(tmp_path / "hub", pki, free_port())
     yield process.start()
     process.kill()

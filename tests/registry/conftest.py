@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hub.audit import AuditEvent
 from hub.registry import Actor, seed_demo
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import make_engine, session_factory, transaction
 from tests.support.migrated import copy_migrated
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
@@ -18,9 +18,8 @@ BUREAU = Actor(member="BUREAU")
 
 @pytest.fixture
 def sessions(request, db_url):
-    copy_migrated(request, db_url)
+    copy_migrated(request, db_url)  # the real schema, as the hub builds it (a copy of the migrated one)
     engine = make_engine(db_url)
-    migrate(engine)  # the real schema, as the hub builds it
     try:
         yield session_factory(engine)
     finally:

@@ -1,17 +1,46 @@
-"""The read-only JSON registry (/api/registry) on a small app with the router mounted."""
+"""The read-only JSON registry (/api/registry) on a small app with the router mounted.
+
+Read-only: one seeded registry serves the module on each backend (``db_url`` … ``client`` are
+module-scoped here, with the conftest's recipes)."""
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from hub.auth import issue
-from hub.store.db import transaction
+from hub.registry import seed_demo
+from hub.store.db import make_engine, session_factory, transaction
 from hub.web.registry import router
 from protocol.timestamps import utcnow
+from tests.support.databases import empty_database
+from tests.support.migrated import copy_migrated
+
+from .conftest import NOW
 
 
-@pytest.fixture
+@pytest.fixture(scope="module", params=[pytest.param("sqlite", id="sqlite"),
+                                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path_factory):
+    yield from empty_database(request, tmp_path_factory.mktemp("registry"), "hub")
+
+
+@pytest.fixture(scope="module")
+def hub(request, db_url):
+    copy_migrated(request, db_url)
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        seed_demo(session, now=NOW)
+    try:
+        yield SimpleNamespace(sessions=sessions, certificates=None)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
 def client(hub):
     app = FastAPI()
     app.include_router(router)
