@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# the finding a resident ID that fails its check is stored with (protocol.findings; added beside this work)
+# the finding a resident ID that fails its check is stored with (protocol.findings), and the one of a
+# document with two different valid resident IDs: either way a resident ID was sent and none is trusted
 INVALID_RESIDENT_ID = "record.patient.id.invalid"
+CONFLICTING_RESIDENT_IDS = "record.patient.id.conflict"
 
 _PERSON_JOIN = "LEFT JOIN mpi_person p ON p.id = r.person_id"
 _PERSON_COLUMNS = "r.person_id AS person_id, p.sex AS person_sex, p.birth_date AS person_birth_date"
@@ -118,7 +120,7 @@ QUALITY_SOURCES: tuple[FactSource, ...] = (
                "(SELECT COUNT(*) FROM mpi_patient_record pr WHERE pr.id = r.patient_record_id "
                "AND pr.resident_id IS NOT NULL AND pr.resident_id <> '') AS resident_ids_recorded, "
                "(SELECT COUNT(*) FROM record_finding f WHERE f.document_ref = r.id "
-               f"AND f.code = '{INVALID_RESIDENT_ID}') AS resident_ids_invalid, "
+               f"AND f.code IN ('{INVALID_RESIDENT_ID}', '{CONFLICTING_RESIDENT_IDS}')) AS resident_ids_invalid, "
                "CASE WHEN EXISTS (SELECT 1 FROM mpi_identifier i WHERE i.person_id = r.person_id "
                "AND i.kind = 'resident_id') THEN 1 ELSE 0 END AS person_resident_ids, "
                f"(SELECT COUNT(*) FROM record_encounter e WHERE {_VISIT}) AS visits, "

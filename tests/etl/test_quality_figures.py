@@ -4,6 +4,7 @@ a new version of a document replaces its findings' facts and a cancellation remo
 and PostgreSQL × a ClickHouse server; the tests that only read share one load per module and pair."""
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -153,6 +154,26 @@ def test_a_small_count_of_documents_withholds_its_cell(etl, known):
     charges = {c["institution.institution"]: c for c in _ask(etl, "data_quality", indicators=("charges_rate",),
                                                              days=6)}
     assert charges["CLINIC02"]["charges_rate"] == pytest.approx(100.0) and not charges["CLINIC02"]["suppressed"]
+
+
+def test_a_document_with_two_valid_resident_ids_counts_as_present_not_valid(etl, known):
+    """Two different valid resident IDs in one document (``record.patient.id.conflict``): neither is
+    trusted, so the document has a resident ID sent but not a valid one, like a mistyped check digit."""
+    clinic = []
+    for k in range(N):
+        doc = _visit(f"C2-ID-{k}", LI, 2)
+        doc.find(f"{V}header/{V}author/{V}institution").set("code", "CLINIC02")
+        first = doc.find(f"{V}header/{V}patient/{V}id")
+        second = copy.deepcopy(first)
+        second.set("extension", WANG["resident_id"])
+        first.addnext(second)
+        clinic.append(doc)
+    etl.deliver(*clinic, member="CLINIC02")
+    etl.run()
+    cells = {c["institution.institution"]: c for c in _ask(
+        etl, "data_quality", measures=("patient_documents", "resident_id_present", "resident_id_valid"), days=6)}
+    assert (cells["CLINIC02"]["patient_documents"], cells["CLINIC02"]["resident_id_present"],
+            cells["CLINIC02"]["resident_id_valid"]) == (N, N, 0)
 
 
 def test_median_lateness_of_the_visits_and_small_cells_withheld(loaded):
