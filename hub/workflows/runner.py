@@ -255,4 +255,5 @@ class WorkflowTicker:
 
 
 __all__ = ["BATCH", "PASS_BUDGET_S", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult",
-           "WorkflowTicker", "CHECKS", "CHECK_INTERVAL_S", "periodic", "changes_query", "on_documents", "handlers", "run_batch", "run_pass"]
+           "WorkflowTicker", "CHECKS", "CHECK_INTERVAL_S", "periodic", "changes_query", "on_documents", "handlers",
+           "run_batch", "run_pass"]

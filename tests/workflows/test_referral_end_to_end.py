@@ -185,6 +185,7 @@ def test_a_referral_up_and_back_down(live_hub, client_for, parties, chdb_olap, t
     today = (utcnow() + CHINA).date()
     body = {"measures": ["referrals", "accepted", "round_trips"], "indicators": ["acceptance_rate"],
             "group_by": ["target.institution"], "period": {"from": "2026-11-01", "to": today.isoformat()}}
-    cells = {c["target.institution"]: c for c in execute(chdb_olap, parse_query("referrals", body, today=today))["cells"]}
+    answer = execute(chdb_olap, parse_query("referrals", body, today=today))
+    cells = {cell["target.institution"]: cell for cell in answer["cells"]}
     assert {k: cells["HOSP01"][k] for k in ("referrals", "accepted", "round_trips", "acceptance_rate")} == {
         "referrals": 5, "accepted": 5, "round_trips": 5, "acceptance_rate": 100.0}

@@ -159,3 +159,16 @@ def test_the_follow_up_deadline_is_the_clinics_and_a_full_pass_checks_it(store):
     assert run_pass(store.sessions).changes[overdue.KIND] == 1
     with store.sessions() as session:
         assert session.scalar(select(Alert.owner).where(Alert.kind == overdue.KIND)) == "CLINIC01"
+
+
+def test_the_ticker_checks_deadlines_even_when_no_document_arrives(store):
+    from hub.workflows.runner import CHECK_INTERVAL_S, WorkflowTicker
+
+    now = [1000.0]
+    ticker = WorkflowTicker(store.sessions, interval_s=2.0, clock=lambda: now[0])
+    assert ticker(0) is not None  # the first tick catches up
+    now[0] += 5.0
+    assert ticker(0) is None  # nothing new, and the deadlines were checked a moment ago
+    now[0] += CHECK_INTERVAL_S
+    result = ticker(0)
+    assert result is not None and result.changes[overdue.KIND] == 0
