@@ -172,3 +172,18 @@ def test_the_ticker_checks_deadlines_even_when_no_document_arrives(store):
     now[0] += CHECK_INTERVAL_S
     result = ticker(0)
     assert result is not None and result.changes[overdue.KIND] == 0
+
+
+def test_the_summary_goes_only_where_the_access_rules_let_it(store):
+    from hub.audit import AuditEvent
+
+    store.deliver(referral("REF-1"), referral("REF-2", to="CDC01"))  # a CDC is no care provider
+    store.process()
+    run_pass(store.sessions)
+    assert _cases(store) == [("CLINIC01", "HOSP01", "requested"), ("CLINIC01", "CDC01", "requested")]
+    (to_hospital,), (to_cdc,) = _told(store, "HOSP01"), _told(store, "CDC01")
+    assert to_hospital.find(q(WORKFLOW, "Referral")) is not None
+    assert to_cdc.find(q(WORKFLOW, "Referral")) is None and "王秀英".encode() not in etree.tostring(to_cdc)
+    with store.sessions() as session:
+        reads = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "record.read.referral")).all()
+        assert [(e.member, e.purpose) for e in reads] == [("HOSP01", "referral")] and reads[0].person_id

@@ -1,9 +1,11 @@
 """What each party of a referral is told: a ``referral`` reply (``wf:Notification``) at every move.
 
-The receiving hospital is a care provider of the referred patient (docs/records.md): its request
-carries the record summary (``wf:Referral``: the patient's identity, the reason, diagnoses and the
+The receiving hospital is a care provider of the referred patient (docs/records.md: a care provider
+reads another's patient for the purpose ``referral``): its request carries the record summary (``wf:Referral``: the patient's identity, the reason, diagnoses and the
 clinic's summary). The clinic, the patient's own care provider, gets the down-referral's diagnoses
-and care plan at discharge. Other moves carry codes and times only.
+and care plan at discharge. Each summary is sent only if the records' access rules let the recipient
+read the patient for that purpose (a receiver that is no active care provider gets the codes only), and
+each one sent is audited as a read (``record.read.referral``). Other moves carry codes and times only.
 """
 from __future__ import annotations
 
@@ -13,15 +15,19 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from protocol.errors import HubError
 from protocol.ns import WORKFLOW, q
 from protocol.timestamps import format_utc
 
+from ... import audit
 from ...mpi.models import PatientRecord
+from ...records import access
 from ...records.models import Diagnosis, RecordDocument, Referral
 from .. import notify
 from .models import ReferralCase
 
 REPLY_KIND = "referral"
+PURPOSE = "referral"  # the purpose of use a referral's summary is disclosed for (docs/records.md)
 
 
 def _element(parent: etree._Element, name: str, text=None, **attributes) -> etree._Element:
@@ -82,13 +88,31 @@ def notification(session: Session, case: ReferralCase, *, now: datetime, summary
                                referral=summary(session, summary_of) if summary_of else None)
 
 
+def may_see(session: Session, *, member: str, document_row_id: int, now: datetime) -> bool:
+    """Whether ``member`` may read the identified patient of the document for the purpose ``referral``
+    (the records' access rules, ``hub.records.access``); a disclosure allowed is audited as a read."""
+    person_id = session.scalar(select(RecordDocument.person_id).where(RecordDocument.id == document_row_id))
+    if person_id is None:
+        return False
+    try:
+        access.decide(session, requester=access.requester_for(session, member, now=now), person_id=person_id,
+                      purpose=PURPOSE)
+    except HubError:
+        return False
+    audit.record(session, "record.read.referral", member=member, person_id=person_id, purpose=PURPOSE,
+                 detail=f"record_document:{document_row_id}")
+    return True
+
+
 def tell(session: Session, case: ReferralCase, *, to: str, now: datetime, summary: bool = False,
          redirect_to: str | None = None, down_document_row_id: int | None = None) -> None:
     """Queue the case's news for ``to``: the up-referral's summary for a receiver being asked, the
-    down-referral's for the clinic at discharge."""
+    down-referral's for the clinic at discharge (each only if the access rules let ``to`` see it)."""
     summary_of = case.document_row_id if summary else down_document_row_id
+    if summary_of is not None and not may_see(session, member=to, document_row_id=summary_of, now=now):
+        summary_of = None
     notify.send(session, member=to, kind=REPLY_KIND, now=now,
                 notification=notification(session, case, now=now, summary_of=summary_of, redirect_to=redirect_to))
 
 
-__all__ = ["REPLY_KIND", "summary", "facts", "notification", "tell"]
+__all__ = ["REPLY_KIND", "PURPOSE", "summary", "facts", "may_see", "notification", "tell"]
