@@ -4,6 +4,8 @@
 only: the member is the one the gate verified, never an argument. Operations read their arguments
 from the gate's ``VerifiedRequest`` (``verified.content``), as the other services do; spyne's
 declarations give the WSDL. Notifications themselves arrive as replies (``FetchReplies``).
+The two-way referral's operations (``AcceptReferral`` … ``ListReferrals``) move the caller's own cases
+(``hub.workflows.referral.soap``).
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ DEADLINES: dict[ReferralState, timedelta] = {
 }
 
 
-def due(state: ReferralState, now: datetime, *, appointment: datetime | None = None,
+def due(state: ReferralState, now: datetime, *,
         deadlines: dict[ReferralState, timedelta] | None = None) -> datetime | None:
     """When the step of ``state`` entered at ``now`` is overdue (None: never)."""
     limit = (DEADLINES if deadlines is None else deadlines).get(ReferralState(state))

@@ -119,7 +119,7 @@ def _apply(session: Session, case: ReferralCase, *, action: Action, to_state: Re
     if to_state in (ReferralState.REJECTED, ReferralState.REDIRECTED, ReferralState.CANCELLED,
                     ReferralState.CLOSED, ReferralState.FOLLOWED_UP):
         case.ended_at = now
-    case.due_at = overdue.due(to_state, now, appointment=case.appointment_at)
+    case.due_at = overdue.due(to_state, now)
     session.flush()
     _history(session, case, action=action.value, actor=actor, at=now, before=before, code=code, note=note)
     overdue.settle(session, case, state=before, now=now)
