@@ -33,9 +33,12 @@ class Selection:
     where: str
     params: dict = field(default_factory=dict)
     person_ids: tuple[int, ...] = ()  # persons whose rows are re-read whatever their document's time
+    changed: str = ""  # the window over ``{column}``, for the sources with a ``changed_also`` column
 
     def for_source(self, source: FactSource) -> tuple[str, dict]:
         where = self.where
+        if self.changed and source.changed_also:
+            where = f"({where}) OR ({self.changed.format(column=source.changed_also)})"
         if self.person_ids and source.person:
             ids = ", ".join(str(int(pid)) for pid in self.person_ids)
             where = f"({where}) OR r.person_id IN ({ids})"
@@ -51,9 +54,9 @@ class Selection:
 
 
 def changed_between(start: datetime | None, end: datetime, person_ids: tuple[int, ...] = ()) -> Selection:
-    if start is None:
-        return Selection("d.updated_at <= :end", {"end": end}, person_ids)
-    return Selection("d.updated_at > :start AND d.updated_at <= :end", {"start": start, "end": end}, person_ids)
+    window = "{column} <= :end" if start is None else "{column} > :start AND {column} <= :end"
+    params = {"end": end} if start is None else {"start": start, "end": end}
+    return Selection(window.format(column="d.updated_at"), params, person_ids, changed=window)
 
 
 def effective_between(start: datetime, end: datetime, document_row_ids: tuple[int, ...] = ()) -> Selection:

@@ -34,6 +34,10 @@ class FactSource:
     condition: str = ""  # extra filter on the rows of oltp_table
     extras: tuple[str, ...] = field(default_factory=tuple)  # SELECT d.id AS document_row_id, ... {where} GROUP BY d.id
     document_column: str = "document_ref"  # the row's document (``id`` when the row is the document itself)
+    joins: str = ""  # more LEFT JOINs after the document's (columns may read them)
+    # a column of a joined table whose change re-reads the row (a workflow's state): an incremental run
+    # also selects the rows whose ``changed_also`` falls in its window
+    changed_also: str = ""
 
     def select(self, where: str) -> str:
         person_columns = f", {_PERSON_COLUMNS}" if self.person else ""
@@ -42,7 +46,8 @@ class FactSource:
         document = f"r.{self.document_column}"
         return (f"SELECT r.id AS source_row_id, {document} AS document_row_id, d.message_row_id AS message_row_id, "
                 f"r.institution AS institution_code{person_columns}, {self.columns} "
-                f"FROM {self.oltp_table} r JOIN record_document d ON d.id = {document}{person_join} "
+                f"FROM {self.oltp_table} r JOIN record_document d ON d.id = {document}{person_join}"
+                f"{' ' + self.joins if self.joins else ''} "
                 f"WHERE ({where}){condition}")
 
     def extra_selects(self, where: str) -> list[str]:
@@ -56,6 +61,9 @@ def _per_document(select: str, table: str, condition: str) -> str:
 
 _PRIMARY_DIAGNOSIS = _per_document("MIN(x.code) AS primary_diagnosis_code", "record_diagnosis", "x.is_primary = TRUE")
 _DRUG_CHARGES = _per_document("SUM(x.amount) AS drug_amount", "record_charge", "x.category = 'drugs'")
+
+REFERRAL_CASE_JOIN = ("LEFT JOIN workflow_referral w ON w.document_row_id = r.document_ref "
+                      "AND w.state <> 'redirected'")
 
 CLINICAL_SOURCES: tuple[FactSource, ...] = (
     FactSource("fact_outpatient_visit", "record_encounter",
@@ -77,9 +85,13 @@ CLINICAL_SOURCES: tuple[FactSource, ...] = (
                "r.case_classification AS case_classification, r.onset_date AS onset_date, "
                "r.reported_at AS reported_at, r.division AS division_code, r.occupation_code AS occupation_code",
                "diagnosed_on"),
+    # an up-referral's case (hub/workflows/referral: its live case, not one redirected away) gives the
+    # fact its state and the receiver's turnaround; a case's move re-reads the fact
     FactSource("fact_referral", "record_referral",
                "r.referred_at AS at, r.direction AS direction, r.to_institution AS to_institution_code, "
-               "r.department_code AS department_code", "at"),
+               "r.department_code AS department_code, w.state AS case_state, "
+               "w.requested_at AS case_requested_at, w.decided_at AS case_decided_at", "at",
+               joins=REFERRAL_CASE_JOIN, changed_also="w.updated_at"),
     FactSource("fact_drug_movement", "record_drug_movement",
                "r.moved_at AS at, r.movement_type AS movement_type, r.from_code AS from_code, "
                "r.from_kind AS from_kind, r.to_code AS to_code, r.to_kind AS to_kind, r.drug_code AS drug_code, "

@@ -168,8 +168,7 @@ def _measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
     if fact == "fact_referral":
         return {"direction": _text(raw["direction"]), "to_institution_code": _text(raw["to_institution_code"]),
                 "department_code": _text(raw["department_code"]),
-                "status": pd.Series("sent", index=raw.index, dtype=object),
-                "turnaround_hours": pd.Series(pd.NA, index=raw.index, dtype="UInt32")}
+                "status": _referral_status(raw), "turnaround_hours": _turnaround_hours(raw)}
     if fact == "fact_drug_movement":
         return {name: _text(raw[name]) for name in ("movement_type", "from_code", "from_kind", "to_code", "to_kind",
                                                      "drug_code", "batch_number")} | {
@@ -195,6 +194,23 @@ def _measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
     if fact in ("fact_finding", "fact_document_quality"):
         return _quality_measures(fact, raw)
     raise TransformError("etl.fact.unknown", "no transform for this fact table", fact=fact)
+
+
+def _referral_status(raw: pd.DataFrame) -> pd.Series:
+    """The up-referral's case state (hub/workflows/referral), ``sent`` for a referral without a case."""
+    states = raw["case_state"] if "case_state" in raw else pd.Series(None, index=raw.index, dtype=object)
+    return states.where(states.notna() & (states.astype(str) != ""), "sent").astype(str)
+
+
+def _turnaround_hours(raw: pd.DataFrame) -> pd.Series:
+    """Request → the receiver's decision, in whole hours (rounded); missing while undecided."""
+    if "case_decided_at" not in raw or raw["case_decided_at"].isna().all():
+        return pd.Series(pd.NA, index=raw.index, dtype="UInt32")
+    decided = raw["case_decided_at"].notna()
+    hours = pd.Series(pd.NA, index=raw.index, dtype="Float64")
+    spans = utc_times(raw.loc[decided, "case_decided_at"]) - utc_times(raw.loc[decided, "case_requested_at"])
+    hours.loc[decided] = (spans.dt.total_seconds() / 3600).round().clip(lower=0).to_numpy()
+    return hours.astype("UInt32")
 
 
 def _flag(values: pd.Series) -> pd.Series:

@@ -96,6 +96,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     from .lineage import router as lineage_api
     from .monitor import router as monitor_api
     from .records import router as records_api
+    from .referrals import router as referrals_api
     from .registry import router as registry_api
 
     app.include_router(records_api)
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(cubes_api)
     app.include_router(monitor_api)  # /api/monitor: the exchange monitor (hub.monitor)
     app.include_router(workflows_api)  # /api/alerts, /api/subscriptions (hub.workflows)
+    app.include_router(referrals_api)  # /api/referrals (hub.workflows.referral)
     install_console(app)  # /console/: the bureau's pages over the cube API (docs/console.md)
     app.soap = SoapFront(hub, soap_services(hub), max_body=settings.max_message_bytes)
     return app

@@ -3,7 +3,7 @@
 The foundation: the runner (``runner``: handlers per document type over ``record_document`` by
 watermark), alerts (``alerts``, kinds in ``kinds``), notifications through the reply channel
 (``notify``) and subscriptions (``subscriptions``); the first workflow is the class 甲 disease alert
-(``class_a``). ``docs/workflows.md`` describes them.
+(``class_a``); the two-way referral is ``referral``. ``docs/workflows.md`` describes them.
 """
 from .alerts import TRANSITIONS, AlertScope, acknowledge, as_dict, close, list_alerts, raise_alert
 from .errors import WorkflowError

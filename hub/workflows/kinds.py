@@ -35,6 +35,9 @@ _SPECS = [
     AlertKind("disease.class_a", Severity.CRITICAL,
               "a case of a class A disease, or of a disease managed as class A, was reported",
               "报告了甲类传染病或按甲类管理的传染病病例", topic="alert.disease"),
+    AlertKind("referral.overdue", Severity.WARNING,
+              "a referral step is overdue (the hospital's answer, or the clinic's follow-up)",
+              "转诊环节已超时（医院未答复，或社区未确认随访）"),
 ]
 
 ALERT_KINDS: dict[str, AlertKind] = {spec.code: spec for spec in _SPECS}

@@ -10,6 +10,7 @@ The content is a ``wf:Notification`` (``schemas/workflow/Notification.xsd``, nam
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,7 @@ class Notification:
     institution: str | None = None
     count: int | None = None
     facts: tuple[tuple[str, str], ...] = ()
+    referral: etree._Element | None = None  # a wf:Referral record summary (the receiving care provider's only)
 
     def to_xml(self) -> bytes:
         """The ``wf:Notification`` element, checked against its schema (``ValueError`` if it fails: a bug)."""
@@ -76,6 +78,8 @@ class Notification:
                 add(name, value)
         for code, value in self.facts:
             add("Fact", None).attrib.update({"code": code, "value": str(value)})
+        if self.referral is not None:
+            root.append(copy.deepcopy(self.referral))
         if not schema().validate(root):
             raise ValueError(f"notification {self.kind} does not conform to Notification.xsd")
         return etree.tostring(root, encoding="utf-8")

@@ -35,7 +35,7 @@ from .models import Watermark
 
 log = logging.getLogger(__name__)
 BATCH = 200  # changes per handler transaction (a few ms of the write lock)
-HANDLER_MODULES = ("hub.workflows.class_a",)
+HANDLER_MODULES = ("hub.workflows.class_a", "hub.workflows.referral.handler")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -168,6 +168,32 @@ class PassResult:
         return sum(self.changes.values())
 
 
+# Checks that depend on the clock, not on a document (an overdue referral step): name → check(session, now) →
+# how many things it found; run in their own transaction after the handlers of a full pass, and by the
+# ticker at least every CHECK_INTERVAL_S even without changes.
+CHECKS: dict[str, Callable[[Session, datetime], int]] = {}
+CHECK_INTERVAL_S = 60.0
+
+
+def periodic(name: str) -> Callable:
+    """Register the decorated ``check(session, now) -> int`` to run on every full pass."""
+    def register(function):
+        CHECKS[name] = function
+        return function
+
+    return register
+
+
+def _run_checks(sessions: sessionmaker[Session], result: "PassResult") -> None:
+    for name, check in sorted(CHECKS.items()):
+        try:
+            with transaction(sessions) as session:
+                result.changes[name] = check(session, utcnow())
+        except Exception as error:  # rolled back: tried again on the next pass
+            log.error("workflow check %s failed: %s", name, failure_summary(error))
+            result.failed.append(name)
+
+
 def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None = None, *,
              limit: int = BATCH, budget_s: float | None = None, settle_s: float = 0.0,
              clock: Callable[[], float] = time.monotonic) -> PassResult:
@@ -192,6 +218,8 @@ def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None
             log.error("workflow handler %s failed: %s", handler.name, failure_summary(error))
             result.failed.append(handler.name)
         result.changes[handler.name] = done
+    if selected is None:
+        _run_checks(sessions, result)
     return result
 
 
@@ -216,7 +244,8 @@ class WorkflowTicker:
     def __call__(self, finished: int) -> PassResult | None:
         if finished:
             self._pending = True
-        if not self._pending or self.clock() - self._last < self.interval_s:
+        idle_check = bool(CHECKS) and self.clock() - self._last >= CHECK_INTERVAL_S
+        if not (self._pending or idle_check) or self.clock() - self._last < self.interval_s:
             return None
         self._last = self.clock()
         result = run_pass(self.sessions, budget_s=self.budget_s, settle_s=self.settle_s, clock=self.clock)
@@ -226,4 +255,5 @@ class WorkflowTicker:
 
 
 __all__ = ["BATCH", "PASS_BUDGET_S", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult",
-           "WorkflowTicker", "changes_query", "on_documents", "handlers", "run_batch", "run_pass"]
+           "WorkflowTicker", "CHECKS", "CHECK_INTERVAL_S", "periodic", "changes_query", "on_documents", "handlers",
+           "run_batch", "run_pass"]

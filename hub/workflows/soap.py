@@ -4,10 +4,12 @@
 only: the member is the one the gate verified, never an argument. Operations read their arguments
 from the gate's ``VerifiedRequest`` (``verified.content``), as the other services do; spyne's
 declarations give the WSDL. Notifications themselves arrive as replies (``FetchReplies``).
+The two-way referral's operations (``AcceptReferral`` … ``ListReferrals``) move the caller's own cases
+(``hub.workflows.referral.soap``).
 """
 from __future__ import annotations
 
-from spyne import ComplexModel, Integer, ServiceBase, Unicode, rpc
+from spyne import ComplexModel, DateTime, Integer, ServiceBase, Unicode, rpc
 
 from protocol.ns import WORKFLOW, q
 from protocol.timestamps import format_utc, utcnow
@@ -15,10 +17,14 @@ from protocol.timestamps import format_utc, utcnow
 from ..exchange.gate import Service
 from ..store.db import transaction
 from . import subscriptions
+from .referral import soap as referral_soap
 
 NAMESPACE = WORKFLOW
-OPERATIONS = frozenset({"Subscribe", "Unsubscribe", "ListSubscriptions"})
+OPERATIONS = frozenset({"Subscribe", "Unsubscribe", "ListSubscriptions"}) | referral_soap.OPERATIONS
 SERVICE = Service(NAMESPACE, OPERATIONS)
+
+
+ReferralInfo = referral_soap.ReferralInfo
 
 
 class SubscriptionInfo(ComplexModel):
@@ -66,5 +72,39 @@ class WorkflowService(ServiceBase):
         with hub.sessions() as session:
             return [_info(row) for row in subscriptions.list_for(session, member=verified.member)]
 
+    # two-way referral (hub/workflows/referral/soap.py): the parties move their own cases
+    @rpc(Integer(min_occurs=1), DateTime(min_occurs=1), Unicode, _returns=ReferralInfo, _out_variable_name="Case")
+    def AcceptReferral(ctx, Referral, Appointment, Note):
+        return referral_soap.move(ctx, "AcceptReferral")
 
-__all__ = ["WorkflowService", "NAMESPACE", "OPERATIONS", "SERVICE", "SubscriptionInfo"]
+    @rpc(Integer(min_occurs=1), Unicode(min_occurs=1), Unicode, _returns=ReferralInfo, _out_variable_name="Case")
+    def RejectReferral(ctx, Referral, Reason, Note):
+        return referral_soap.move(ctx, "RejectReferral")
+
+    @rpc(Integer(min_occurs=1), Unicode(min_occurs=1), Unicode(min_occurs=1), Unicode, _returns=ReferralInfo,
+         _out_variable_name="Case")
+    def RedirectReferral(ctx, Referral, To, Reason, Note):
+        return referral_soap.move(ctx, "RedirectReferral")
+
+    @rpc(Integer(min_occurs=1), Unicode, _returns=ReferralInfo, _out_variable_name="Case")
+    def CancelReferral(ctx, Referral, Note):
+        return referral_soap.move(ctx, "CancelReferral")
+
+    @rpc(Integer(min_occurs=1), Unicode, _returns=ReferralInfo, _out_variable_name="Case")
+    def ConfirmArrival(ctx, Referral, Note):
+        return referral_soap.move(ctx, "ConfirmArrival")
+
+    @rpc(Integer(min_occurs=1), Unicode, _returns=ReferralInfo, _out_variable_name="Case")
+    def CloseReferral(ctx, Referral, Note):
+        return referral_soap.move(ctx, "CloseReferral")
+
+    @rpc(Integer(min_occurs=1), Unicode, _returns=ReferralInfo, _out_variable_name="Case")
+    def ConfirmFollowUp(ctx, Referral, Note):
+        return referral_soap.move(ctx, "ConfirmFollowUp")
+
+    @rpc(Unicode, _returns=ReferralInfo.customize(max_occurs="unbounded"), _out_variable_name="Case")
+    def ListReferrals(ctx, State):
+        return referral_soap.list_cases(ctx)
+
+
+__all__ = ["WorkflowService", "NAMESPACE", "OPERATIONS", "SERVICE", "SubscriptionInfo", "ReferralInfo"]

@@ -151,6 +151,12 @@ PRESCRIPTIONS = Cube(
     privacy_measure="lines", scope=INSTITUTION_SCOPE,
 )
 
+# the case states (hub/workflows/referral/states.py) each counts: every state reached through an
+# acceptance is accepted, rejected is the other decision. A fact carries its referral's live case: a
+# redirected referral counts by the decision of the hospital it was redirected to
+_ACCEPTED = "'accepted', 'arrived', 'discharged', 'followed_up', 'closed'"
+_DECIDED = _ACCEPTED + ", 'rejected'"
+
 REFERRALS = Cube(
     name="referrals", title="双向转诊", fact="fact_referral",
     dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND,
@@ -160,7 +166,25 @@ REFERRALS = Cube(
     joins={"institution": INSTITUTION_JOIN},
     measures=(Measure("referrals", "count()", MeasureKind.COUNT, "人次", "referrals sent"),
               Measure("up", "countIf(direction = 'up')", MeasureKind.COUNT, "人次", "上转", privacy="up"),
-              Measure("down", "countIf(direction = 'down')", MeasureKind.COUNT, "人次", "下转", privacy="down")),
+              Measure("down", "countIf(direction = 'down')", MeasureKind.COUNT, "人次", "下转", privacy="down"),
+              # the up-referral's case (hub/workflows/referral): the receiver's decision, its turnaround,
+              # and the round trips completed (down-referral back and follow-up confirmed by the clinic)
+              Measure("decided", f"countIf(status IN ({_DECIDED}))", MeasureKind.COUNT, "人次",
+                      "up-referrals the receiving hospital accepted or rejected",
+                      privacy="decided"),
+              Measure("accepted", f"countIf(status IN ({_ACCEPTED}))", MeasureKind.COUNT, "人次",
+                      "up-referrals the receiving hospital accepted", privacy="accepted"),
+              Measure("turnaround_hours", "sumIf(turnaround_hours, isNotNull(turnaround_hours))", MeasureKind.SUM,
+                      "小时", "hours from request to decision, summed over the decided up-referrals"),
+              Measure("median_turnaround_hours", "quantileExactIf(0.5)(turnaround_hours, isNotNull(turnaround_hours))",
+                      MeasureKind.QUANTILE, "小时", "median hours from request to decision"),
+              Measure("round_trips", "countIf(status = 'followed_up')", MeasureKind.COUNT, "人次",
+                      "completed round trips: accepted, referred back down, follow-up confirmed",
+                      privacy="round_trips")),
+    indicators=(Indicator("acceptance_rate", "accepted", "decided", 100.0, "%", "上转接收率",
+                          "accepted up-referrals / up-referrals decided"),
+                Indicator("mean_turnaround_hours", "turnaround_hours", "decided", 1.0, "小时", "转诊平均响应时间",
+                          "hours from request to the receiving hospital's decision / up-referrals decided")),
     privacy_measure="referrals", scope=INSTITUTION_SCOPE,
 )
 

@@ -1,0 +1,78 @@
+"""Overdue referral steps: a deadline per state, an alert (``referral.overdue``) for the party whose turn it is.
+
+``DEADLINES``: how long a case may stay in a state before its step is overdue (a hospital answers a
+request within 48 hours; the clinic confirms follow-up within 14 days of discharge). A state without a
+deadline is never overdue (an accepted case waits for a stay of any length). ``check`` (run by every
+full workflow pass, ``hub.workflows.runner.periodic``) raises one alert per case and step, owned by the
+member whose turn it is; the case moving on closes it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...registry.models import Institution
+from .. import alerts, notify
+from ..models import Alert, AlertState
+from ..runner import periodic
+from .models import ReferralCase, ReferralState
+from .states import Party, turn_of
+
+KIND = "referral.overdue"
+DEADLINES: dict[ReferralState, timedelta] = {
+    ReferralState.REQUESTED: timedelta(hours=48),
+    ReferralState.DISCHARGED: timedelta(days=14),
+}
+
+
+def due(state: ReferralState, now: datetime, *,
+        deadlines: dict[ReferralState, timedelta] | None = None) -> datetime | None:
+    """When the step of ``state`` entered at ``now`` is overdue (None: never)."""
+    limit = (DEADLINES if deadlines is None else deadlines).get(ReferralState(state))
+    return None if limit is None else now + limit
+
+
+def _key(case_id: int, state: str) -> str:
+    return f"{case_id}:{state}"
+
+
+def owner_of(case: ReferralCase) -> str | None:
+    turn = turn_of(case.state)
+    return None if turn is None else case.from_institution if turn == Party.SENDER else case.to_institution
+
+
+@periodic(KIND)
+def check(session: Session, now: datetime) -> int:
+    """Raise the overdue alert of every case past its step's deadline (once per case and step)."""
+    late = session.scalars(select(ReferralCase).where(ReferralCase.due_at.is_not(None), ReferralCase.due_at <= now,
+                                                      ReferralCase.state.in_([s.value for s in DEADLINES]))
+                           .order_by(ReferralCase.id)).all()
+    raised = 0
+    for case in late:
+        owner = owner_of(case)
+        if owner is None:
+            continue
+        district = session.scalar(select(Institution.division_code).where(Institution.code == owner))
+        hours = int((now - case.updated_at).total_seconds() // 3600)
+        result = alerts.raise_alert(session, kind=KIND, key=_key(case.id, case.state), now=now, owner=owner,
+                                    institution=owner, district=district,
+                                    facts={"referral": case.id, "state": case.state, "hours_waiting": hours},
+                                    occurrence=f"workflow_referral:{case.id}:{case.state}")
+        if result.outcome == "opened":
+            raised += 1
+            notify.send(session, member=owner, kind="alert", notification=notify.for_alert(result.alert), now=now)
+    return raised
+
+
+def settle(session: Session, case: ReferralCase, *, state: str, now: datetime) -> None:
+    """The case left ``state``: its overdue alert for that step, if any, is closed."""
+    alert = session.scalars(select(Alert).where(Alert.kind == KIND, Alert.key == _key(case.id, state),
+                                                Alert.state != AlertState.CLOSED.value)).one_or_none()
+    if alert is not None:
+        alerts.move(session, alert_id=alert.id, to=AlertState.CLOSED, actor=alerts.HUB_ACTOR, now=now,
+                    note="the step was done")
+
+
+__all__ = ["KIND", "DEADLINES", "due", "owner_of", "check", "settle"]
