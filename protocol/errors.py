@@ -157,6 +157,13 @@ _SPECS = [
     FaultSpec("workflow.subscription.invalid", "Client", 400,
               "unknown topic, or a filter the topic does not take (see the field)",
               "未知的订阅主题，或该主题不接受此筛选条件（见出错字段）"),
+    FaultSpec("workflow.drug.not_found", "Client", 404, "no movement or dispense names this drug batch",
+              "没有任何药品流通或发放记录涉及此批次"),
+    FaultSpec("workflow.recall.invalid", "Client", 400,
+              "the recall needs a known batch (and its drug if the number is ambiguous) and a reason (see the field)",
+              "召回须指定已知批次（批号有歧义时须指定药品）并说明原因（见出错字段）"),
+    FaultSpec("workflow.recall.not_found", "Client", 404, "no such recall, or not one the caller may see",
+              "没有此召回，或无权查看"),
     # lineage: a mart fact back to the signed message
     FaultSpec("lineage.key.invalid", "Client", 400, "a fact key is <OLTP table>:<row id>, e.g. record_encounter:42",
               "事实键应为 <OLTP 表>:<行号>，例如 record_encounter:42"),

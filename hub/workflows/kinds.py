@@ -35,6 +35,18 @@ _SPECS = [
     AlertKind("disease.class_a", Severity.CRITICAL,
               "a case of a class A disease, or of a disease managed as class A, was reported",
               "报告了甲类传染病或按甲类管理的传染病病例", topic="alert.disease"),
+    AlertKind("drug.batch.unknown", Severity.CRITICAL,
+              "a drug batch was dispensed that no movement in the region ever received (counterfeit?)",
+              "发放了本区域从未入库的药品批次（疑似假药）"),
+    AlertKind("drug.dispense.excess", Severity.WARNING,
+              "an institution gave out more of a drug batch than it received",
+              "机构发放的药品批次数量超过其入库数量"),
+    AlertKind("drug.dispense.expired", Severity.WARNING,
+              "a drug batch was dispensed after its expiry date",
+              "药品批次过期后仍在发放"),
+    AlertKind("drug.recall.overdue", Severity.WARNING,
+              "an institution has not confirmed a drug recall in time",
+              "机构未按时确认药品召回通知"),
 ]
 
 ALERT_KINDS: dict[str, AlertKind] = {spec.code: spec for spec in _SPECS}
