@@ -34,7 +34,7 @@ def check_batches(session: Session, batches: set[tuple[str, str]], *, now: datet
                   occurrence: dict[tuple[str, str], str]) -> int:
     """Judge each (drug, batch) and raise or update its alerts; how many alerts changed."""
     changed = 0
-    districts = dict(session.execute(select(Institution.code, Institution.division_code)).tuples())
+    districts = dict(session.execute(select(Institution.code, Institution.division_code)).all())
     for drug, batch in sorted(batches):
         book = ledger(drug, batch, sql.movement_lines(session, batch=batch, drug=drug),
                       sql.dispense_lines(session, batch=batch, drug=drug))

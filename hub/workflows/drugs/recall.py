@@ -154,7 +154,7 @@ def sync(session: Session, *, now: datetime) -> int:
     for recall in open_recalls:
         notices = list(session.scalars(select(RecallNotice).where(RecallNotice.recall_id == recall.id)))
         acked = dict(session.execute(select(Reply.reply_id, Reply.acked_at).where(
-            Reply.reply_id.in_([n.reply_id for n in notices]), Reply.acked_at.is_not(None))).tuples())
+            Reply.reply_id.in_([n.reply_id for n in notices]), Reply.acked_at.is_not(None))).all())
         for notice in notices:
             if notice.state != NoticeState.CONFIRMED.value and notice.reply_id in acked:
                 notice.state, notice.confirmed_at = NoticeState.CONFIRMED.value, acked[notice.reply_id]

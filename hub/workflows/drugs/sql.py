@@ -48,10 +48,10 @@ def batches_of(session: Session, document_row_ids: Iterable[int]) -> list[tuple[
         part = ids[start:start + 500]
         found.update(session.execute(select(DrugMovement.document_ref, DrugMovement.drug_code,
                                             DrugMovement.batch_number)
-                                     .where(DrugMovement.document_ref.in_(part)).distinct()).tuples())
+                                     .where(DrugMovement.document_ref.in_(part)).distinct()).all())
         found.update(session.execute(select(Medication.document_ref, Medication.drug_code, Medication.batch_number)
                                      .where(Medication.document_ref.in_(part), Medication.kind == DISPENSE,
-                                            Medication.batch_number.is_not(None)).distinct()).tuples())
+                                            Medication.batch_number.is_not(None)).distinct()).all())
     return sorted(found)
 
 
