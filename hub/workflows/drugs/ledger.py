@@ -1,7 +1,7 @@
 """The chain of custody of one drug batch, and its anomalies: pure functions over movement and dispense rows.
 
-A batch moves along **legs** (from → to: supplier → distributor → institution, or back for a
-return) and leaves the chain at the patient (dispenses). One leg is often told twice: the sender
+A batch moves along **legs** (from → to: supplier → distributor → institution, or back up the
+chain for a ``return``) and leaves the chain at the patient (dispenses). One leg is often told twice: the sender
 files a ``transfer`` (or ``return``) and the receiver a ``receipt``. Each side's stock trusts its
 own report and falls back on the other side's: what entered ``to`` is its receipts if it filed
 any, else what was shipped to it; what left ``from`` is its transfers (returns) if it filed any,
@@ -73,21 +73,25 @@ class Leg:
     from_kind: str
     to_code: str
     to_kind: str
-    is_return: bool
-    shipped: Decimal = ZERO
-    received: Decimal = ZERO
+    shipped: Decimal = ZERO    # the sender's transfers
+    sent_back: Decimal = ZERO  # the sender's returns
+    received: Decimal = ZERO   # the receiver's receipts
     shipments: int = 0
     receipts: int = 0
     first_at: datetime | None = None
     last_at: datetime | None = None
 
     @property
-    def into_receiver(self) -> Decimal:
-        return self.received if self.receipts else self.shipped
+    def is_return(self) -> bool:
+        return self.sent_back > ZERO
 
     @property
-    def out_of_sender(self) -> Decimal:
-        return self.shipped if self.shipments else self.received
+    def into_receiver(self) -> Decimal:
+        return self.received if self.receipts else self.shipped + self.sent_back
+
+    def out_of_sender(self) -> tuple[Decimal, Decimal]:
+        """(transferred, returned) out of the sender: its own report, else what the receiver received."""
+        return (self.shipped, self.sent_back) if self.shipments else (self.received, ZERO)
 
 
 @dataclass
@@ -137,18 +141,20 @@ class BatchLedger:
 def ledger(drug: str, batch: str, movements: Iterable[MovementLine], dispenses: Iterable[DispenseLine]) -> BatchLedger:
     """The ledger of ``drug`` batch ``batch`` from its movement and dispense lines (others are ignored)."""
     book = BatchLedger(drug, batch)
-    legs: dict[tuple[str, str, bool], Leg] = {}
+    legs: dict[tuple[str, str], Leg] = {}
     for line in sorted((m for m in movements if (m.drug, m.batch) == (drug, batch)), key=lambda m: m.moved_at):
-        is_return = line.movement_type == RETURN
-        leg = legs.get((line.from_code, line.to_code, is_return))
+        leg = legs.get((line.from_code, line.to_code))
         if leg is None:
-            leg = legs[(line.from_code, line.to_code, is_return)] = Leg(line.from_code, line.from_kind, line.to_code,
-                                                                        line.to_kind, is_return)
+            leg = legs[(line.from_code, line.to_code)] = Leg(line.from_code, line.from_kind, line.to_code,
+                                                             line.to_kind)
         if line.movement_type == RECEIPT:
             leg.received += line.quantity
             leg.receipts += 1
         else:
-            leg.shipped += line.quantity
+            if line.movement_type == RETURN:
+                leg.sent_back += line.quantity
+            else:
+                leg.shipped += line.quantity
             leg.shipments += 1
         leg.first_at = leg.first_at or line.moved_at
         leg.last_at = line.moved_at
@@ -162,10 +168,9 @@ def ledger(drug: str, batch: str, movements: Iterable[MovementLine], dispenses: 
     for leg in book.legs:
         holder(leg.to_code, leg.to_kind).received += leg.into_receiver
         sender = holder(leg.from_code, leg.from_kind)
-        if leg.is_return:
-            sender.returned += leg.out_of_sender
-        else:
-            sender.transferred += leg.out_of_sender
+        transferred, returned = leg.out_of_sender()
+        sender.transferred += transferred
+        sender.returned += returned
     book.dispenses = sorted((d for d in dispenses if (d.drug, d.batch) == (drug, batch)),
                             key=lambda d: (d.at, d.document_row_id))
     for line in book.dispenses:
