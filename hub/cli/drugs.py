@@ -3,7 +3,8 @@
 A recall flagged here is recorded with the actor ``operator`` (the hub's operator acting for the
 bureau), audited like one made over the JSON API. ``check`` brings the recalls up to date (the
 institutions' confirmations, overdue notices' alerts); the processor does the same on each pass of
-the drug workflow, ``check`` is for a quiet hub (run it from cron) and for operators.
+the drug workflow, ``check`` is for a quiet hub (run it from cron) and for operators; it also judges
+the batches whose settle time has passed (``hub.workflows.drugs.anomalies``).
 """
 from __future__ import annotations
 
@@ -98,16 +99,23 @@ def drugs_recalls(data_dir, database_url):
 @_data_dir
 @_database_url
 def drugs_check(data_dir, database_url):
-    """Read the institutions' confirmations and raise the overdue notices' alerts now."""
+    """Judge the settled batches' anomalies, read the recalls' confirmations, raise overdue notices' alerts."""
     from protocol.timestamps import utcnow
 
     from ..store.db import transaction
-    from ..workflows.drugs import recall
+    from ..workflows.drugs import anomalies, recall
     from .store import open_store
 
-    with transaction(open_store(data_dir, database_url, create=False)) as session:
+    sessions = open_store(data_dir, database_url, create=False)
+    judged, now = 0, utcnow()
+    while True:  # a transaction per JUDGE_BATCH batches: the write lock is held for moments only
+        with transaction(sessions) as session:
+            if session.scalars(anomalies.due(now=now, limit=1)).first() is None:
+                break
+            judged += anomalies.judge_due(session, now=now)
+    with transaction(sessions) as session:
         changed = recall.sync(session, now=utcnow())
-    click.echo(f"{changed} notice(s) newly confirmed")
+    click.echo(f"{judged} alert(s) raised or updated; {changed} recall notice(s) newly confirmed")
 
 
 __all__ = ["drugs"]

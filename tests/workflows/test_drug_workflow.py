@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from hub.exchange.models import Reply
 from hub.store.db import transaction
 from hub.workflows import run_pass
-from hub.workflows.drugs import recall, trace
+from hub.workflows.drugs import anomalies, recall, trace
 from hub.workflows.errors import WorkflowError
 from hub.workflows.models import Alert
 from protocol.ns import WORKFLOW, q
@@ -22,6 +22,12 @@ from .reports import cancellation
 
 BATCH, FAKE, OLD = "AMX2502123", "AML2501950", "AMX2301111"
 DAY = datetime(2025, 2, 3, 9, 0, tzinfo=CHINA)
+
+
+@pytest.fixture
+def at_once(monkeypatch):
+    """Batches judged on the pass that stores their documents (no settle time)."""
+    monkeypatch.setattr(anomalies, "SETTLE", timedelta(0))
 
 
 def _supplied(store) -> None:
@@ -51,7 +57,7 @@ def _alerts(store) -> dict[tuple[str, str], tuple[int, str]]:
             select(Alert).where(Alert.kind.like("drug.%")))}
 
 
-def test_the_chain_of_custody_counts_a_leg_told_twice_once(store):
+def test_the_chain_of_custody_counts_a_leg_told_twice_once(store, at_once):
     _supplied(store)
     with store.sessions() as session:
         (book,) = trace.ledgers(session, batch=BATCH)
@@ -72,7 +78,7 @@ def test_the_chain_of_custody_counts_a_leg_told_twice_once(store):
     assert unknown.value.code == "workflow.drug.not_found"
 
 
-def test_each_anomaly_is_one_alert_that_updates(store):
+def test_each_anomaly_is_one_alert_that_updates(store, at_once):
     _supplied(store)
     run_pass(store.sessions)
     store.deliver(dispense("C2-DSP-1", institution="CLINIC02", who=patient(4), items=[(AMLODIPINE, FAKE, 2)],
@@ -103,6 +109,29 @@ def test_each_anomaly_is_one_alert_that_updates(store):
     run_pass(store.sessions)  # judged again: its alert stays for the bureau, nothing new is raised
     assert len(_alerts(store)) == 3
     assert run_pass(store.sessions).total == 0
+
+
+def test_a_dispense_stored_before_the_receipt_it_draws_on_is_not_flagged(store):
+    """The region's load sends a member-month's dispenses before its receipt: the batch waits its settle time."""
+    store.deliver(dispense("C1-DSP-1", institution="CLINIC01", who=patient(1), items=[(AMOXICILLIN, BATCH, 5)],
+                           at=DAY + timedelta(days=1)))
+    store.process()
+    run_pass(store.sessions)  # no one's movement of the batch is stored yet: it would be "unknown" now
+    store.deliver(movement("C1-DM-1", institution="CLINIC01", movement_type="receipt",
+                           source=("SUPPLIER01", "supplier"), target=("CLINIC01", "institution"),
+                           items=[(AMOXICILLIN, BATCH, 200, "2027-01-31")], at=DAY))
+    store.process()
+    run_pass(store.sessions)
+    store.deliver(dispense("C2-DSP-1", institution="CLINIC02", who=patient(4), items=[(AMLODIPINE, FAKE, 2)],
+                           at=DAY), member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    with transaction(store.sessions) as session:
+        assert anomalies.judge_due(session, now=utcnow()) == 0  # not settled yet: nothing judged
+        assert anomalies.judge_due(session, now=utcnow() + anomalies.SETTLE + timedelta(seconds=1)) == 1
+    assert _alerts(store) == {("drug.batch.unknown", f"{AMLODIPINE}:{FAKE}:CLINIC02"): (1, "CLINIC02")}
+    with store.sessions() as session:  # judged, out of the line
+        assert session.scalars(select(anomalies.PendingBatch)).all() == []
 
 
 def _notice(content: bytes) -> tuple[str, list[str], dict]:

@@ -49,4 +49,15 @@ class RecallNotice(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-__all__ = ["NoticeState", "Recall", "RecallNotice"]
+class PendingBatch(Base):
+    """A batch a stored document touched, to be judged for anomalies once ``due_at`` has passed (the settle
+    time lets the other side of a movement, sent out of order, arrive first)."""
+
+    __tablename__ = "workflow_drug_pending"
+    drug_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    batch_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    occurrence: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the first document that touched it
+
+
+__all__ = ["NoticeState", "Recall", "RecallNotice", "PendingBatch"]

@@ -1,7 +1,8 @@
-"""drugs: ``workflow_recall``, ``workflow_recall_notice``
+"""drugs: ``workflow_recall``, ``workflow_recall_notice``, ``workflow_drug_pending``
 
 Drug traceability and recall (issue 21): the bureau's recall of a batch (one per drug and batch) and its
-notice to each affected institution, confirmed when the institution acknowledges the notice's reply.
+notice to each affected institution, confirmed when the institution acknowledges the notice's reply;
+the batches waiting out their settle time before their anomalies are judged.
 
 Revision ID: 0015
 Revises: 0014
@@ -50,8 +51,19 @@ def upgrade():
     with op.batch_alter_table('workflow_recall_notice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workflow_recall_notice_recall_id'), ['recall_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_workflow_recall_notice_reply_id'), ['reply_id'], unique=False)
+    op.create_table(
+        'workflow_drug_pending',
+        sa.Column('drug_code', sa.String(length=32), nullable=False),
+        sa.Column('batch_number', sa.String(length=64), nullable=False),
+        sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('occurrence', sa.String(length=100), nullable=True),
+        sa.PrimaryKeyConstraint('drug_code', 'batch_number', name=op.f('pk_workflow_drug_pending')),
+    )
+    with op.batch_alter_table('workflow_drug_pending', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_workflow_drug_pending_due_at'), ['due_at'], unique=False)
 
 
 def downgrade():
+    op.drop_table('workflow_drug_pending')
     op.drop_table('workflow_recall_notice')
     op.drop_table('workflow_recall')
