@@ -54,7 +54,7 @@ def drugs_trace(data_dir, database_url, batch, drug):
 @click.argument("batch")
 @click.option("--reason", required=True, help="Why the batch is recalled (sent to every affected institution).")
 @click.option("--drug", default=None, help="The drug's code, if the batch number is known under several.")
-@click.option("--confirm-within-hours", type=click.FloatRange(min=0, min_open=True), default=48.0, show_default=True)
+@click.option("--confirm-within-hours", type=click.FloatRange(min=0, max=24 * 90, min_open=True), default=48.0, show_default=True)
 def drugs_recall(data_dir, database_url, batch, reason, drug, confirm_within_hours):
     """Recall BATCH: each affected institution is sent a notice naming its own patients."""
     from protocol.errors import HubError
