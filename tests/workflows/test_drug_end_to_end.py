@@ -12,7 +12,10 @@ import pytest
 import requests
 from lxml import etree
 
+from sqlalchemy import select
+
 from certs import PkiPaths, init_pki, issue_member
+from hub.audit import AuditEvent
 from hub.auth import issue
 from hub.registry import seed_demo
 from hub.store.db import transaction
@@ -157,6 +160,9 @@ def test_a_batch_traced_recalled_and_confirmed_by_each_institution(live_hub, cli
     by_institution = {entry["institution"]: entry for entry in own["institutions"]}
     assert {p["dispense"] for p in by_institution["CLINIC01"]["identified"]} == OWN["CLINIC01"]
     assert "identified" not in by_institution["HOSP01"] and by_institution["HOSP01"]["patients"] == 1
+    with live_hub.hub.sessions() as session:  # each person shown identified is audited
+        assert sorted(session.scalars(select(AuditEvent.member).where(
+            AuditEvent.event_type == "record.read.drug_patients"))) == ["CLINIC01", "CLINIC01"]
     (counts,) = api("GET", f"/api/drugs/batches/{BATCH}/patients", "BUREAU").json()  # no purpose: counts
     assert counts["identified"] == "none" and all("identified" not in e for e in counts["institutions"])
     refused = api("GET", f"/api/drugs/batches/{BATCH}/patients", "BUREAU", params={"purpose": "public_health"})

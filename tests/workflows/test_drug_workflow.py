@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from hub.exchange.models import Reply
 from hub.store.db import transaction
-from hub.workflows import run_pass
+from hub.workflows import run_pass, subscriptions
 from hub.workflows.drugs import anomalies, recall, trace
 from hub.workflows.errors import WorkflowError
 from hub.workflows.models import Alert
@@ -144,6 +144,7 @@ def test_a_recall_tells_each_institution_its_own_patients_and_waits_for_every_co
     _supplied(store)
     now = utcnow()
     with transaction(store.sessions) as session:
+        subscriptions.subscribe(session, member="CDC01", topic="recall", filter=None, actor="CDC01", now=now)
         with pytest.raises(WorkflowError) as refused:
             recall.flag(session, batch=BATCH, drug=None, reason=" ", actor="BUREAU", now=now)
         assert refused.value.code == "workflow.recall.invalid"
@@ -153,7 +154,9 @@ def test_a_recall_tells_each_institution_its_own_patients_and_waits_for_every_co
         recall_id = found.id
     with store.sessions() as session:
         sent = {r.member: r for r in session.scalars(select(Reply).where(Reply.kind == "recall"))}
-    assert set(sent) == {"CLINIC01", "HOSP01"}  # the supplier was the source: not told
+    assert set(sent) == {"CLINIC01", "HOSP01", "CDC01"}  # the supplier was the source: not told
+    assert _notice(sent["CDC01"].content) == (None, [], {"drug": AMOXICILLIN, "batch": BATCH, "institutions": "2",
+                                                         "patients": "3"})  # a subscriber: counts only
     assert _notice(sent["CLINIC01"].content)[:2] == ("CLINIC01", ["C1-DSP-1", "C1-DSP-2"])
     assert _notice(sent["HOSP01"].content)[:2] == ("HOSP01", ["H1-DSP-1"])
     assert _notice(sent["HOSP01"].content)[2] == {"drug": AMOXICILLIN, "batch": BATCH, "received": "100",

@@ -4,7 +4,7 @@ Movements carry no patient: the trace and the holders are the bureau's. Patients
 rules (``hub.records.access``): a care provider sees its own dispenses' patients identified and every
 other institution's as counts; the bureau sees them identified with an identified-access grant and a
 purpose (public health, quality review), as counts otherwise; any other member sees counts. Every
-identified answer is audited (``record.read.drug_patients``).
+person shown identified is audited (``record.read.drug_patients``, one event per person).
 """
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def patients(session: Session, *, requester: Requester, drug: str, batch: str, p
     which = _identified_for(requester, purpose)
     rows = sql.dispensed_patients(session, drug=drug, batch=batch)
     institutions: dict[str, dict] = {}
-    shown = 0
+    shown: set[int] = set()
     for row in rows:
         entry = institutions.setdefault(row.institution, {"institution": row.institution, "dispenses": 0,
                                                           "persons": set(), "quantity": Decimal(0)})
@@ -87,10 +87,10 @@ def patients(session: Session, *, requester: Requester, drug: str, batch: str, p
             entry.setdefault("identified", []).append(
                 {"person_id": row.person_id, "patient_key": row.local_key, "name": row.name,
                  "dispense": row.document_id, "at": row.at.isoformat(), "quantity": _figure(row.quantity)})
-            shown += 1
-    if shown:
-        audit.record(session, "record.read.drug_patients", member=requester.member, purpose=purpose or "own_patient",
-                     client_address=client_address, detail=f"{drug}:{batch} {shown} dispense(s)"[:200])
+            shown.add(row.person_id)
+    for person_id in sorted(shown):  # every person shown identified: one audit event each, as every record read
+        audit.record(session, "record.read.drug_patients", member=requester.member, person_id=person_id,
+                     purpose=purpose or "own_patient", client_address=client_address, detail=f"{drug}:{batch}"[:200])
     answer = []
     for entry in institutions.values():
         persons = entry.pop("persons")
