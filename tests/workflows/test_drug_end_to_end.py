@@ -18,6 +18,8 @@ from certs import PkiPaths, init_pki, issue_member
 from hub.audit import AuditEvent
 from hub.auth import issue
 from hub.registry import seed_demo
+from hub.registry.access import create_grant
+from hub.registry.actor import Actor
 from hub.store.db import transaction
 from hub.workflows import notify
 from hub.workflows.drugs import anomalies
@@ -167,6 +169,11 @@ def test_a_batch_traced_recalled_and_confirmed_by_each_institution(live_hub, cli
     assert counts["identified"] == "none" and all("identified" not in e for e in counts["institutions"])
     refused = api("GET", f"/api/drugs/batches/{BATCH}/patients", "BUREAU", params={"purpose": "public_health"})
     assert (refused.status_code, refused.json()["code"]) == (403, "access.denied")  # no identified grant
+    with transaction(live_hub.hub.sessions) as session:
+        create_grant(session, actor=Actor("BUREAU"), member="BUREAU")
+    (granted,) = api("GET", f"/api/drugs/batches/{BATCH}/patients", "BUREAU", params={"purpose": "public_health"}).json()
+    assert granted["identified"] == "all" and {p["dispense"] for e in granted["institutions"]
+                                               for p in e["identified"]} == OWN["CLINIC01"] | OWN["HOSP01"]
 
     bad = api("POST", "/api/drugs/recalls", "BUREAU", json={"batch": "NOSUCH", "reason": "x"})
     assert (bad.status_code, bad.json()["code"]) == (400, "workflow.recall.invalid")
