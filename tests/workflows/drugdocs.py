@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from lxml import etree
 
 from hub.mpi.resident_id import make_resident_id
-from tests.support.documents import DOC_NS, document, patient_element
+from tests.support.documents import DOC_NS, document
 
 CHINA = timezone(timedelta(hours=8))
 AMOXICILLIN, AMLODIPINE = "YP0001", "YP0012"
