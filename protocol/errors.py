@@ -167,6 +167,13 @@ _SPECS = [
     FaultSpec("workflow.referral.invalid", "Client", 400,
               "the move lacks what it needs or names something unknown (see the field)",
               "转诊操作缺少必要内容或引用了未知的代码/机构（见出错字段）"),
+    FaultSpec("workflow.drug.not_found", "Client", 404, "no movement or dispense names this drug batch",
+              "没有任何药品流通或发放记录涉及此批次"),
+    FaultSpec("workflow.recall.invalid", "Client", 400,
+              "the recall needs a known batch (and its drug if the number is ambiguous) and a reason (see the field)",
+              "召回须指定已知批次（批号有歧义时须指定药品）并说明原因（见出错字段）"),
+    FaultSpec("workflow.recall.not_found", "Client", 404, "no such recall, or not one the caller may see",
+              "没有此召回，或无权查看"),
     # lineage: a mart fact back to the signed message
     FaultSpec("lineage.key.invalid", "Client", 400, "a fact key is <OLTP table>:<row id>, e.g. record_encounter:42",
               "事实键应为 <OLTP 表>:<行号>，例如 record_encounter:42"),

@@ -37,6 +37,7 @@ main.add_command(pki_group, "pki")
 
 def _add_commands() -> None:
     from .codes import codes
+    from .drugs import drugs
     from .etl import etl, lineage
     from .mart import mart_owner
     from .regions import region
@@ -54,6 +55,7 @@ def _add_commands() -> None:
     main.add_command(codes, "codes")
     main.add_command(workflows, "workflows")
     main.add_command(alerts, "alerts")
+    main.add_command(drugs, "drugs")
 
 
 _add_commands()

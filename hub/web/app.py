@@ -92,6 +92,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(metrics_router(hub))  # /metrics: Prometheus text, read from the store
 
     from .alerts import router as workflows_api
+    from .drugs import router as drugs_api
     from .cubes import router as cubes_api
     from .lineage import router as lineage_api
     from .monitor import router as monitor_api
@@ -106,6 +107,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     app.include_router(monitor_api)  # /api/monitor: the exchange monitor (hub.monitor)
     app.include_router(workflows_api)  # /api/alerts, /api/subscriptions (hub.workflows)
     app.include_router(referrals_api)  # /api/referrals (hub.workflows.referral)
+    app.include_router(drugs_api)  # /api/drugs: batch trace, patients, recalls (hub.workflows.drugs)
     install_console(app)  # /console/: the bureau's pages over the cube API (docs/console.md)
     app.soap = SoapFront(hub, soap_services(hub), max_body=settings.max_message_bytes)
     return app

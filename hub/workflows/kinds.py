@@ -38,6 +38,18 @@ _SPECS = [
     AlertKind("referral.overdue", Severity.WARNING,
               "a referral step is overdue (the hospital's answer, or the clinic's follow-up)",
               "转诊环节已超时（医院未答复，或社区未确认随访）"),
+    AlertKind("drug.batch.unknown", Severity.CRITICAL,
+              "a drug batch was dispensed that no movement in the region ever received (counterfeit?)",
+              "发放了本区域从未入库的药品批次（疑似假药）"),
+    AlertKind("drug.dispense.excess", Severity.WARNING,
+              "an institution gave out more of a drug batch than it received",
+              "机构发放的药品批次数量超过其入库数量"),
+    AlertKind("drug.dispense.expired", Severity.WARNING,
+              "a drug batch was dispensed after its expiry date",
+              "药品批次过期后仍在发放"),
+    AlertKind("drug.recall.overdue", Severity.WARNING,
+              "an institution has not confirmed a drug recall in time",
+              "机构未按时确认药品召回通知"),
 ]
 
 ALERT_KINDS: dict[str, AlertKind] = {spec.code: spec for spec in _SPECS}

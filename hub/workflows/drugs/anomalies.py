@@ -1,0 +1,102 @@
+"""The drug anomalies as alerts, judged for every batch a stored movement or dispense touches, once settled.
+
+Each anomaly (``ledger.judge``: an unknown batch dispensed, more dispensed than received, dispensed
+after expiry) is one alert per (drug, batch, institution), raised or updated when its batch is judged
+(the occurrence: the first document that touched the batch since it was last judged, counted once).
+
+A touched batch is judged ``SETTLE`` after the first document that touched it (``workflow_drug_pending``),
+not at once: the two sides of the chain send on their own, and a dispense stored a moment before the
+receipt it draws on (a backlog sent in planning order, two members' agents) would otherwise be judged
+against a ledger that is missing that receipt. Pending batches are judged on each pass of the handler
+and by ``judge_due`` (``hie drugs check``). A cancelled document's lines are gone: the batches of the
+live drug alerts are judged again, so none is lost. The recalls' confirmations and overdue notices are
+brought up to date on the same pass (``recall.sync``).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ...registry.models import Institution
+from .. import alerts
+from ..models import Alert, AlertState
+from ..runner import DocumentChange, on_documents
+from . import recall, sql
+from .ledger import EXCESS, EXPIRED, UNKNOWN, judge, ledger
+from .models import PendingBatch
+
+NAME = "drugs.anomalies"
+KINDS = (UNKNOWN, EXCESS, EXPIRED)
+SETTLE = timedelta(minutes=10)  # how long a touched batch waits for the other side of its movements
+JUDGE_BATCH = 500  # batches judged per call (each is two indexed queries)
+
+
+def _live_batches(session: Session) -> set[tuple[str, str]]:
+    """(drug, batch) of every drug alert not closed (its key: drug:batch:institution)."""
+    keys = session.scalars(select(Alert.key).where(Alert.kind.in_(KINDS), Alert.state != AlertState.CLOSED.value))
+    return {tuple(key.split(":")[:2]) for key in keys}
+
+
+def check_batches(session: Session, batches: set[tuple[str, str]], *, now: datetime,
+                  occurrence: dict[tuple[str, str], str | None]) -> int:
+    """Judge each (drug, batch) now and raise or update its alerts; how many alerts changed."""
+    changed = 0
+    districts = {row.code: row.division_code
+                 for row in session.execute(select(Institution.code, Institution.division_code))}
+    for drug, batch in sorted(batches):
+        book = ledger(drug, batch, sql.movement_lines(session, batch=batch, drug=drug),
+                      sql.dispense_lines(session, batch=batch, drug=drug))
+        for anomaly in judge(book):
+            raised = alerts.raise_alert(session, kind=anomaly.kind, key=anomaly.key, now=now, facts=anomaly.facts,
+                                        owner="bureau", district=districts.get(anomaly.institution),
+                                        institution=anomaly.institution, occurrence=occurrence.get((drug, batch)))
+            changed += raised.changed
+    return changed
+
+
+def defer(session: Session, touched: dict[tuple[str, str], str | None], *, now: datetime) -> None:
+    """Put each touched batch in line to be judged ``SETTLE`` from now (a batch in line keeps its time)."""
+    for (drug, batch), occurrence in sorted(touched.items()):
+        if session.get(PendingBatch, (drug, batch)) is None:
+            session.add(PendingBatch(drug_code=drug, batch_number=batch, due_at=now + SETTLE, occurrence=occurrence))
+    session.flush()
+
+
+def due(*, now: datetime, limit: int = JUDGE_BATCH):
+    """The query of the batches whose settle time has passed, oldest first."""
+    return select(PendingBatch).where(PendingBatch.due_at <= now).order_by(PendingBatch.due_at).limit(limit)
+
+
+def judge_due(session: Session, *, now: datetime, limit: int = JUDGE_BATCH) -> int:
+    """Judge the batches whose settle time has passed (at most ``limit``); how many alerts changed."""
+    pending_due = list(session.scalars(due(now=now, limit=limit)))
+    if not pending_due:
+        return 0
+    changed = check_batches(session, {(p.drug_code, p.batch_number) for p in pending_due}, now=now,
+                            occurrence={(p.drug_code, p.batch_number): p.occurrence for p in pending_due})
+    for pending in pending_due:
+        session.execute(delete(PendingBatch).where(PendingBatch.drug_code == pending.drug_code,
+                                                   PendingBatch.batch_number == pending.batch_number))
+    return changed
+
+
+@on_documents("DrugMovement", "Dispense", name=NAME)
+def drug_documents(session: Session, changes: list[DocumentChange], now: datetime) -> None:
+    """Put the batches the changed documents touch in line (all live alerts' batches after a cancellation),
+    judge those due, and bring the recalls up to date."""
+    live = [c for c in changes if not c.cancelled]
+    occurrences = {c.document_row_id: c.occurrence for c in live}
+    touched: dict[tuple[str, str], str | None] = {}
+    for document_row_id, drug, batch in sql.batches_of(session, occurrences):
+        touched.setdefault((drug, batch), occurrences[document_row_id])  # the first document that showed it
+    if len(live) < len(changes):
+        for pair in _live_batches(session):
+            touched.setdefault(pair, None)
+    defer(session, touched, now=now)
+    judge_due(session, now=now)
+    recall.sync(session, now=now)
+
+
+__all__ = ["NAME", "KINDS", "SETTLE", "check_batches", "defer", "due", "judge_due", "drug_documents"]
