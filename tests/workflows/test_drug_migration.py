@@ -1,5 +1,5 @@
-"""0015 adds the recall's tables and the drug workflow's pending batches (one recall per drug and batch is
-the database's rule too); down again restores 0014, on SQLite and PostgreSQL."""
+"""0016 adds the recall's tables and the drug workflow's pending batches (one recall per drug and batch is
+the database's rule too); down again restores 0015, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
@@ -14,7 +14,7 @@ _RECALL = ("INSERT INTO workflow_recall (drug_code, batch_number, reason, raised
 _AT = "2026-12-01 08:00:00+00:00"
 
 
-def test_0015_up_and_down(db_url):
+def test_0016_up_and_down(db_url):
     engine = make_engine(db_url)
     try:
         migrate(engine, "0015")
