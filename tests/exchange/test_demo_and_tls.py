@@ -70,13 +70,19 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     assert sent >= 6 and f"fetched {sent}, written {sent}, acknowledged {sent}" in agent
     assert (f"outbox now: queued 0, sent 0, accepted {sent}, accepted with findings 0, rejected 0, quarantined 1, "
             "waiting 0") in agent  # as pushed, before the acknowledgements
-    # the lab report with a typed birth year was kept, and the agent lists what the hub found (a path, no value)
-    assert re.search(rf"^    outbox +queued 0, sent 0, accepted {sent - 1}, accepted with findings 1, rejected 0, "
+    # the lab report with a typed birth year and the discharge with a lower-case check x were kept, and the
+    # agent lists what the hub found (a path, no value): it sends what the HIS typed, the hub normalizes
+    assert re.search(rf"^    outbox +queued 0, sent 0, accepted {sent - 2}, accepted with findings 2, rejected 0, "
                      r"quarantined 1, waiting 0$", agent, re.M)
     findings = agent[agent.index("$ hie-agent findings"):agent.index("$ hie-agent quarantine")]
     assert re.search(r"\toru_r01_typed_birth_year\.hl7\tLabReport\t\S+\t\d+\trecord\.patient\.birth_date\.implausible\t"
                      r"/LabReport/header/patient/birthDate/@value\t", findings), findings
     assert "1072" not in findings
+    assert re.search(r"\tadt_a03_inpatient_discharge_lf\.hl7\tInpatientStay\t\S+\t\d+\t"
+                     r"record\.patient\.id\.normalized\t"
+                     r"/InpatientStay/header/patient/id\[@root='2\.16\.156\.10011\.1\.3'\]/@extension\t",
+                     findings), findings
+    assert "19550930013" not in findings
     assert re.search(r"his-hl7\tbad_unknown_department\.hl7\t\S+\tsource\trecord\.code\.unknown\t"
                      r"/OutpatientVisit/body/department/@code", agent)
     # the hub's own ETL loaded the mart and the bureau's cube queries answer (small cells withheld)
