@@ -76,3 +76,11 @@ def test_a_rule_registered_later_joins_the_plan():
         assert [f.code for f in quality.findings_of(header, normalized, received_at=RECEIVED)] == ["record.patient.division.unknown"]
     finally:
         quality.RULES.remove(extra)
+
+
+@pytest.mark.parametrize("moment", [datetime(2026, 11, 22, hour, minute, tzinfo=timezone.utc)
+                                    for hour in (0, 15, 16, 23) for minute in (0, 59)]
+                         + [datetime(2024, 2, 28, 16, 0, tzinfo=timezone.utc), datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc),
+                            datetime(2026, 11, 22, 16, 0, tzinfo=timezone(timedelta(hours=-5)))])
+def test_the_local_day_of_a_utc_time_is_read_without_a_zone_conversion(moment):
+    assert quality.local_day(moment) == moment.astimezone(quality.CHINA).date()
