@@ -32,7 +32,9 @@ def pending(sql: RawSql, statuses: list[str], limit: int) -> list[tuple]:
     write lock; received_at aware UTC (the records' rules compare event times with it)."""
     rows = sql.rows(f"SELECT id, member, message_id, document, received_at FROM inbox_message WHERE status IN "
                     f"({placeholders(len(statuses))}) ORDER BY id LIMIT ?", (*statuses, limit))
-    return [(*row[:4], _utc(row[4])) for row in rows]
+    read: dict = {}  # the messages of one envelope or delivery arrived at the same time: parsed once
+    return [(id_, member, message_id, document, read.get(at) or read.setdefault(at, _utc(at)))
+            for id_, member, message_id, document, at in rows]
 
 
 def _utc(value: datetime | str) -> datetime:

@@ -42,6 +42,10 @@ def identifier_kinds() -> dict[str, str]:
     return _IDENTIFIER_KINDS
 
 
+_HEADER_TAGS = ("id", "version", "effectiveTime", "author", "institution", "practitioner", "patient")
+_PATIENT_TAGS = ("id", "name", "sex", "birthDate", "telecom", "address")
+# namespace → (schema version, header tags, patient tags), qualified once (validated namespaces only: bounded)
+_QUALIFIED: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {}
 _NONE = (None,)  # ``(children.get(tag) or _NONE)[-1]``: the last child with the tag (as a pass over the
 # children keeping the last one would give), or None; an expression, not a call (read per document)
 
@@ -54,23 +58,23 @@ def read_header(document: etree._Element, reader: Reader | None = None) -> tuple
     """
     tag = document.tag  # validated: "{urn:hie:doc:vN}Type"
     namespace, _, type_name = tag[1:].partition("}")
-    match = NAMESPACE.match(namespace) if tag.startswith("{") else None
-    if match is None:
-        raise RecordError("record.type.unknown", "namespace is not a canonical document namespace")
+    qualified = _QUALIFIED.get(namespace) if tag.startswith("{") else None
+    if qualified is None:
+        qualified = _qualify(namespace if tag.startswith("{") else "")
+    schema_version, (t_id, t_version, t_effective, t_author, t_institution, t_practitioner, t_patient), _ = qualified
     r = reader if reader is not None and reader.namespace == namespace else Reader(namespace)
-    prefix = r._prefix
     children = r.children(document[0])
-    header_id = (children.get(prefix + "id") or _NONE)[-1]
-    version = (children.get(prefix + "version") or _NONE)[-1]
-    effective = (children.get(prefix + "effectiveTime") or _NONE)[-1]
+    header_id = (children.get(t_id) or _NONE)[-1]
+    version = (children.get(t_version) or _NONE)[-1]
+    effective = (children.get(t_effective) or _NONE)[-1]
     institution = practitioner = None
-    for part in (children.get(prefix + "author") or _NONE)[-1]:
-        if part.tag == prefix + "institution":
+    for part in (children.get(t_author) or _NONE)[-1]:
+        if part.tag == t_institution:
             institution = part.get("code")
-        elif part.tag == prefix + "practitioner":
+        elif part.tag == t_practitioner:
             practitioner = part.get("code")
-    patient = (children.get(prefix + "patient") or _NONE)[-1]
-    return DocumentHeader(type_name=type_name, schema_version=int(match.group(1)), namespace=namespace,
+    patient = (children.get(t_patient) or _NONE)[-1]
+    return DocumentHeader(type_name=type_name, schema_version=schema_version, namespace=namespace,
                           id_root=header_id.get("root"), document_id=header_id.get("extension"),
                           version=int(version.text),
                           effective_time=parse_datetime(effective.get("value")),
@@ -78,25 +82,40 @@ def read_header(document: etree._Element, reader: Reader | None = None) -> tuple
                           patient=None if patient is None else read_patient(r, patient)), r
 
 
+def _qualify(namespace: str) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+    """(schema version, header tags, patient tags) of a canonical namespace (``RecordError`` for another);
+    remembered: two string concatenations a tag cost ~1.5k instructions a document (callgrind)."""
+    match = NAMESPACE.match(namespace)
+    if match is None:
+        raise RecordError("record.type.unknown", "namespace is not a canonical document namespace")
+    prefix = "{" + namespace + "}"
+    qualified = (int(match.group(1)), tuple(prefix + name for name in _HEADER_TAGS),
+                 tuple(prefix + name for name in _PATIENT_TAGS))
+    if len(_QUALIFIED) < 64:  # a handful of schema versions; never grown by odd input
+        _QUALIFIED[namespace] = qualified
+    return qualified
+
+
 def read_patient(r: Reader, el) -> PatientTraits:
     """The patient element of a header as matching traits (identifiers by kind, demographics)."""
     kinds = identifier_kinds()
-    prefix = r._prefix
+    qualified = _QUALIFIED.get(r.namespace) or _qualify(r.namespace)
+    t_id, t_name, t_sex, t_birth, t_telecom, t_address = qualified[2]
     children = r.children(el)
     identifiers = []
-    for child in children.get(prefix + "id", ()):
+    for child in children.get(t_id, ()):
         root = child.get("root")
         identifiers.append((kinds.get(root, "other"), root, child.get("extension").strip()))
     values = {}
-    if (name := (children.get(prefix + "name") or _NONE)[-1]) is not None:
+    if (name := (children.get(t_name) or _NONE)[-1]) is not None:
         values["name"] = (name.text or "").strip() or None
-    if (sex := (children.get(prefix + "sex") or _NONE)[-1]) is not None:
+    if (sex := (children.get(t_sex) or _NONE)[-1]) is not None:
         values["sex"] = sex.get("code")
-    if (birth := (children.get(prefix + "birthDate") or _NONE)[-1]) is not None:
+    if (birth := (children.get(t_birth) or _NONE)[-1]) is not None:
         values["birth_date"] = parse_date(birth.get("value"))
-    if (telecom := (children.get(prefix + "telecom") or _NONE)[-1]) is not None:
+    if (telecom := (children.get(t_telecom) or _NONE)[-1]) is not None:
         values["phone"] = telecom.get("value")
-    if (address := (children.get(prefix + "address") or _NONE)[-1]) is not None:
+    if (address := (children.get(t_address) or _NONE)[-1]) is not None:
         values["division"] = address.get("division")
         values["address"] = (address.text or "").strip() or None
     return PatientTraits(identifiers=tuple(identifiers), **values)

@@ -84,7 +84,8 @@ def prepare(message: Message) -> NormalizedMessage:
         findings.extend(_check_patient(header))
     normalized = normalizer_for(header.type_name, header.schema_version)(document, header, reader)
     findings.extend(quality.findings_of(header, normalized, received_at=message.received_at))
-    normalized.rows.extend(quality.finding_rows(findings))
+    if findings:  # most documents have none
+        normalized.rows.extend(quality.finding_rows(findings))
     return NormalizedMessage(message, header, normalized, findings=findings)
 
 
@@ -92,10 +93,16 @@ def _check_patient(header: DocumentHeader) -> list[Finding]:
     """A resident ID failing its check digit or birth date is kept as an invalid identifier (a finding:
     the MPI never links on it, it matches the rest); only a patient with no identity at all is refused."""
     patient = header.patient
-    findings = [Finding("record.patient.id.invalid", f"/{header.type_name}/header/patient/id[@root='{root}']/@extension")
-                for kind, root, value in patient.identifiers
-                if kind == "resident_id" and not mpi.is_valid_resident_id(value)]
-    conflict = mpi.resident_id_conflict(patient)  # two people's IDs: kept, neither trusted
+    findings = []
+    residents = 0
+    for kind, root, value in patient.identifiers:
+        if kind == "resident_id":
+            residents += 1
+            if not mpi.is_valid_resident_id(value):
+                findings.append(Finding("record.patient.id.invalid",
+                                        f"/{header.type_name}/header/patient/id[@root='{root}']/@extension"))
+    # two people's IDs: kept, neither trusted (a conflict needs two resident IDs: the everyday patient has one)
+    conflict = mpi.resident_id_conflict(patient) if residents > 1 else None
     if conflict is not None:
         findings.append(Finding("record.patient.id.conflict",
                                 f"/{header.type_name}/header/patient/id[@root='{conflict}']/@extension"))
