@@ -8,7 +8,7 @@ from .models import Base
 # Domain packages that define tables on ``Base`` (imported for their side effect).
 MODEL_MODULES = ("hub.exchange.models", "hub.audit", "hub.mpi.models", "hub.registry.models", "hub.auth.models",
                  "hub.records.models", "etl.models", "hub.web.console.models", "hub.monitor.models",
-                 "hub.codes.models", "hub.workflows.models")
+                 "hub.codes.models", "hub.workflows.models", "hub.workflows.surveillance.models")
 
 
 def metadata():

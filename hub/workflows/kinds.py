@@ -35,6 +35,9 @@ _SPECS = [
     AlertKind("disease.class_a", Severity.CRITICAL,
               "a case of a class A disease, or of a disease managed as class A, was reported",
               "报告了甲类传染病或按甲类管理的传染病病例", topic="alert.disease"),
+    AlertKind("disease.outbreak", Severity.WARNING,
+              "the cases of a disease in a district rose above what its recent days predict (a possible outbreak)",
+              "某区县某传染病病例数超出近期基线（疑似暴发）", topic="alert.disease"),
 ]
 
 ALERT_KINDS: dict[str, AlertKind] = {spec.code: spec for spec in _SPECS}

@@ -1,0 +1,86 @@
+"""Outbreak detection wired to the cases: one alert per incident, updated as its cases accrue.
+
+For every series (disease × district) whose cases changed in a runner batch, the daily case counts
+by first diagnosis day (``cases.case_counts``) are judged by the detectors (``settings_for(disease)``:
+EARS C1, C2, C3 and the CUSUM) and grouped into incidents (``incidents``). Each incident raises or
+updates the alert ``disease.outbreak`` whose key is the incident's (disease, district, start): an
+incident that grows updates its alert (count = its cases, facts = its days, counts and methods),
+never a second one; an incident judged again with nothing new changes nothing and tells no one.
+Every change is published to the ``alert.disease`` subscribers of the district. Facts are codes,
+dates of the incident and counts: never a patient value.
+
+The series runs from ``LEAD_DAYS`` before its first case (leading zeros: the baselines are full on
+the first case's day) to its last diagnosis day (not the wall clock: a replay of last year's cards
+is judged as it happened), at most ``LOOKBACK_DAYS`` long; a day after the hub's today is left out.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...records.quality import local_day
+from .. import alerts, notify
+from ..models import Alert
+from .cases import Series, case_counts
+from .detectors import CountSeries
+from .incidents import Incident, incidents
+from .settings import settings_for
+
+KIND = "disease.outbreak"
+TOPIC = "alert.disease"
+LEAD_DAYS = 35      # zeros before a series' first case: every baseline (28 + 2 days) is full on that day
+LOOKBACK_DAYS = 400  # a series is judged over at most this many days up to its last case
+
+
+def series_of(session: Session, disease: str, district: str, now: datetime) -> CountSeries | None:
+    """The daily case counts of one disease and district, as the detectors read them (None: no case)."""
+    days = case_counts(session, disease, district)
+    today = local_day(now)
+    days = {day: count for day, count in days.items() if day <= today}
+    if not days:
+        return None
+    end = max(days)
+    start = max(min(days) - timedelta(days=LEAD_DAYS), end - timedelta(days=LOOKBACK_DAYS))
+    return CountSeries.from_days(disease=disease, district=district, days=days, start=start, end=end)
+
+
+def facts_of(incident: Incident) -> dict:
+    """What the alert says of an incident: codes, its days and counts."""
+    return {"disease": incident.disease, "start": incident.start.isoformat(),
+            "detected": incident.detected.isoformat(), "last_signal": incident.last_signal.isoformat(),
+            "end": incident.end.isoformat() if incident.end else "", "cases": incident.cases,
+            "signal_days": incident.signal_days, "methods": ",".join(incident.methods)}
+
+
+def _latest(session: Session, key: str) -> Alert | None:
+    return session.scalars(select(Alert).where(Alert.kind == KIND, Alert.key == key)
+                           .order_by(Alert.id.desc()).limit(1)).first()
+
+
+def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Alert]:
+    """Judge each (disease, district) again; raise or update the alert of each new or changed incident."""
+    changed = []
+    for disease, district in sorted(set(series)):
+        counts = series_of(session, disease, district, now)
+        if counts is None:
+            continue
+        settings = settings_for(disease)
+        for incident in incidents(counts, methods=settings.methods, rule=settings.rule):
+            facts = facts_of(incident)
+            last = _latest(session, incident.key)
+            if last is not None and json.loads(last.facts) == facts:
+                continue  # judged again, nothing new
+            raised = alerts.raise_alert(session, kind=KIND, key=incident.key, now=now, facts=facts, owner="bureau",
+                                        district=district)
+            raised.alert.count = incident.cases
+            changed.append(raised.alert)
+            notify.publish(session, topic=TOPIC, notification=notify.for_alert(raised.alert), district=district,
+                           now=now)
+    return changed
+
+
+__all__ = ["KIND", "TOPIC", "LEAD_DAYS", "LOOKBACK_DAYS", "series_of", "facts_of", "judge"]
