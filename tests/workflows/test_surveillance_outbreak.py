@@ -1,0 +1,79 @@
+"""Outbreak detection wired to the cases: a cluster in one district raises ONE disease.outbreak alert
+(owner bureau, facts codes and counts), which is updated as the incident grows, never doubled; a second
+card of a case already counted changes nothing; subscribers of the district are told, others not."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from hub.exchange.models import Reply
+from hub.records.quality import local_day
+from hub.store.db import transaction
+from hub.workflows import run_pass, subscriptions
+from hub.workflows.models import Alert, AlertEvent
+from hub.workflows.surveillance.outbreaks import KIND
+from protocol.timestamps import utcnow
+
+from .cards import card, resident
+
+DISTRICT = "330105"
+
+
+def _outbreaks(store) -> list[Alert]:
+    with store.sessions() as session:
+        found = list(session.scalars(select(Alert).where(Alert.kind == KIND).order_by(Alert.id)))
+        session.expunge_all()
+        return found
+
+
+def _told(store, member: str) -> int:
+    with store.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Reply).where(Reply.member == member,
+                                                                             Reply.kind == "alert"))
+
+
+def test_a_cluster_raises_one_alert_that_grows(store):
+    with transaction(store.sessions) as session:
+        for member, district in (("CLINIC02", DISTRICT), ("CLINIC01", "330102")):
+            subscriptions.subscribe(session, member=member, topic="alert.disease", filter=district, actor=member,
+                                    now=utcnow())
+    first = local_day(utcnow()) - timedelta(days=60)
+    serial = iter(range(100, 999))
+
+    def cases(day_offset: int, n: int, prefix: str):
+        day = first + timedelta(days=day_offset)
+        return [card(f"{prefix}-{day_offset}-{i}", patient=resident(next(serial)), division=DISTRICT, onset=day,
+                     institution="CLINIC02") for i in range(n)]
+
+    background = [doc for offset in range(0, 40, 4) for doc in cases(offset, 1, "B")]
+    store.deliver(*background, *cases(41, 5, "O"), *cases(42, 6, "O"), member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    (alert,) = _outbreaks(store)
+    facts = json.loads(alert.facts)
+    assert (alert.key, alert.district, alert.owner, alert.state, alert.count) == (
+        f"310:{DISTRICT}:{facts['start']}", DISTRICT, "bureau", "open", 11)
+    assert facts["disease"] == "310" and facts["detected"] == (first + timedelta(days=41)).isoformat()
+    assert set(facts) == {"disease", "start", "detected", "last_signal", "end", "cases", "signal_days", "methods"}
+    assert _told(store, "CLINIC02") == 1 and _told(store, "CLINIC01") == 0
+
+    store.deliver(*cases(43, 8, "O"), member="CLINIC02")  # the incident grows: the same alert, updated
+    store.process()
+    run_pass(store.sessions)
+    (grown,) = _outbreaks(store)
+    assert (grown.id, grown.key, grown.count) == (alert.id, alert.key, 19)
+    assert json.loads(grown.facts)["last_signal"] == (first + timedelta(days=43)).isoformat()
+    assert _told(store, "CLINIC02") == 2
+
+    # the hospital reports a patient the clinic already reported: one more card, no more cases
+    store.deliver(card("H-1", patient=resident(100 + 10), division=DISTRICT, onset=first + timedelta(days=41),
+                       institution="HOSP01"), member="HOSP01")
+    store.process()
+    run_pass(store.sessions)
+    (same,) = _outbreaks(store)
+    assert same.count == 19 and same.updated_at == grown.updated_at and _told(store, "CLINIC02") == 2
+    with store.sessions() as session:
+        assert [e.action for e in session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id)
+                                                  .order_by(AlertEvent.id))] == ["open", "update"]
