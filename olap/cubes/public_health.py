@@ -29,7 +29,10 @@ DISEASES = Cube(
                 Dimension("case", (Level("classification", "case_classification", title="病例分类"),), title="病例分类"),
                 SEX, AGE_BAND),
     joins={"institution": INSTITUTION_JOIN, "division": DIVISION_JOIN},
-    measures=(Measure("cases", "count()", MeasureKind.COUNT, "例", "reported cases (date = diagnosis date)"),),
+    measures=(Measure("cases", "sum(case_first)", MeasureKind.SUM, "例",
+                      "reported cases: a person's cards of one disease and episode, from any institution, count "
+                      "once (the surveillance workflow's cases; date = the first card's diagnosis date)"),
+              Measure("cards", "count()", MeasureKind.COUNT, "张", "report cards (date = diagnosis date)")),
     indicators=(Indicator("incidence_per_100k", "cases", "population.population", 100_000.0, "1/10万", "报告发病率",
                           "reported cases / resident population of the year the period ends in × 100,000"),),
     privacy_measure="cases", scope=INSTITUTION_SCOPE,

@@ -105,7 +105,7 @@ def _relink_one(session: Session, person_id: int, disease: str, now: datetime) -
                       first_diagnosis=min(card.diagnosis for card in episode),
                       first_report_at=min(card.reported_at for card in episode),
                       institutions=",".join(sorted({card.institution for card in episode}))[:400],
-                      card_count=len(episode))
+                      card_count=len(episode), first_card_row_id=first.document_row_id)
         # the case keeps the row id it had: the lowest of this person's cases its cards were in
         reuse = sorted({membership.get(card.document_row_id) for card in episode} & set(existing) - kept)
         if reuse:

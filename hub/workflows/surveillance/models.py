@@ -26,6 +26,7 @@ class DiseaseCase(Base):
     first_report_at: Mapped[datetime] = mapped_column(UTCDateTime())
     institutions: Mapped[str] = mapped_column(String(400))  # the reporting institutions' codes, sorted, comma-joined
     card_count: Mapped[int] = mapped_column(Integer)
+    first_card_row_id: Mapped[int] = mapped_column(Integer)  # the first card (onset order): the case's fact in the mart
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

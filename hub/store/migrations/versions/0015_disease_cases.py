@@ -27,6 +27,7 @@ def upgrade():
         sa.Column('first_report_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('institutions', sa.String(length=400), nullable=False),
         sa.Column('card_count', sa.Integer(), nullable=False),
+        sa.Column('first_card_row_id', sa.Integer(), nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_workflow_disease_case')),
     )
