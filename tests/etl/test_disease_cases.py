@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from hub.workflows import run_pass
 from olap.cubes import execute, parse_query
+from olap.cubes.facts import cell_fact_keys, traceable
 from tests.workflows.cards import MEASLES, card, resident
 
 ONSET = date(2026, 11, 2)
@@ -33,3 +34,10 @@ def test_two_institutions_one_person_two_cards_one_case(etl):
     assert _cell(etl) == (5, 8)
     facts = etl.live("fact_disease_report", "institution_code, case_first")
     assert sorted(map(tuple, facts.itertuples(index=False))) == [("CLINIC01", 1)] * 5 + [("HOSP01", 0)] * 3
+
+    # a cell's cases name their facts as a count does: the first card of each case
+    query = parse_query("diseases", BODY, today=date(2026, 12, 1))
+    assert traceable("diseases", query.group_by, query.measures) == ["cases", "cards"]
+    cell = {"residence.district": "330102"}
+    assert [len(cell_fact_keys(etl.mart, query, cell, value=value)["fact_keys"]) for value in ("cases", "cards")] == [
+        5, 8]
