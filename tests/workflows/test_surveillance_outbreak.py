@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from hub.exchange.models import Reply
 from hub.records.quality import local_day
 from hub.store.db import transaction
-from hub.workflows import run_pass, subscriptions
+from hub.workflows import alerts, run_pass, subscriptions
 from hub.workflows.models import Alert, AlertEvent
-from hub.workflows.surveillance.outbreaks import KIND
+from hub.workflows.surveillance.outbreaks import KIND, LEAD_DAYS, LOOKBACK_DAYS, series_of
 from protocol.timestamps import utcnow
 
 from .cards import card, resident
@@ -77,3 +77,54 @@ def test_a_cluster_raises_one_alert_that_grows(store):
     with store.sessions() as session:
         assert [e.action for e in session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id)
                                                   .order_by(AlertEvent.id))] == ["open", "update"]
+
+
+def test_a_closed_incident_is_reopened_by_more_cases_only(store):
+    first = local_day(utcnow()) - timedelta(days=80)
+    serial = iter(range(300, 999))
+
+    def cases(day_offset: int, n: int):
+        day = first + timedelta(days=day_offset)
+        return [card(f"Q-{day_offset}-{i}", patient=resident(next(serial)), division=DISTRICT, onset=day,
+                     institution="CLINIC02") for i in range(n)]
+
+    store.deliver(*[doc for offset in range(0, 40, 4) for doc in cases(offset, 1)], *cases(41, 6), *cases(42, 6),
+                  member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    (alert,) = _outbreaks(store)
+    assert json.loads(alert.facts)["end"] == ""  # the series ends on its last case: it may go on
+    with transaction(store.sessions) as session:
+        alerts.close(session, alert_id=alert.id, actor="BUREAU", now=utcnow(), note="处置完毕")
+    store.deliver(*cases(60, 1), member="CLINIC02")  # a lone case weeks later: the incident has ended
+    store.process()
+    run_pass(store.sessions)
+    (same,) = _outbreaks(store)
+    assert (same.id, same.state, json.loads(same.facts)) == (alert.id, "closed", json.loads(alert.facts))
+
+    store.deliver(*cases(43, 5), member="CLINIC02")  # late cards of the cluster's days: more cases, reopened
+    store.process()
+    run_pass(store.sessions)
+    (reopened,) = _outbreaks(store)
+    assert (reopened.id, reopened.state, reopened.count) == (alert.id, "open", 17)
+
+
+def test_a_series_runs_from_before_its_first_case_to_its_last_at_most_the_lookback(store):
+    today = local_day(utcnow())
+    store.deliver(card("L-1", patient=resident(1), division=DISTRICT, onset=today - timedelta(days=500),
+                       institution="CLINIC02"), member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    with store.sessions() as session:
+        series, cut = series_of(session, "310", DISTRICT, utcnow())
+        assert (series.start, series.end, cut) == (today - timedelta(days=500 + LEAD_DAYS),
+                                                   today - timedelta(days=500), False)
+    store.deliver(card("L-2", patient=resident(2), division=DISTRICT, onset=today, institution="CLINIC02"),
+                  card("L-3", patient=resident(3), division=DISTRICT, onset=today + timedelta(days=3),
+                       institution="CLINIC02"), member="CLINIC02")  # a typed future day: left out
+    store.process()
+    run_pass(store.sessions)
+    with store.sessions() as session:
+        series, cut = series_of(session, "310", DISTRICT, utcnow())
+        assert (series.start, series.end, cut, sum(series.counts)) == (
+            today - timedelta(days=LOOKBACK_DAYS), today, True, 1)

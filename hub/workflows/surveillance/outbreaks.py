@@ -12,6 +12,9 @@ dates of the incident and counts: never a patient value.
 The series runs from ``LEAD_DAYS`` before its first case (leading zeros: the baselines are full on
 the first case's day) to its last diagnosis day (not the wall clock: a replay of last year's cards
 is judged as it happened), at most ``LOOKBACK_DAYS`` long; a day after the hub's today is left out.
+When the window cuts days with cases, incidents detected in its first ``LEAD_DAYS`` are not judged
+again (their baselines were cut: they were judged when whole). A closed alert is reopened only by more
+cases in its incident, not by its end becoming known or by signals of the quiet days after it.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ...records.quality import local_day
 from .. import alerts, notify
-from ..models import Alert
+from ..models import Alert, AlertState
 from .cases import Series, case_counts
 from .detectors import CountSeries
 from .incidents import Incident, incidents
@@ -36,16 +39,18 @@ LEAD_DAYS = 35      # zeros before a series' first case: every baseline (28 + 2 
 LOOKBACK_DAYS = 400  # a series is judged over at most this many days up to its last case
 
 
-def series_of(session: Session, disease: str, district: str, now: datetime) -> CountSeries | None:
-    """The daily case counts of one disease and district, as the detectors read them (None: no case)."""
+def series_of(session: Session, disease: str, district: str, now: datetime) -> tuple[CountSeries | None, bool]:
+    """The daily case counts of one disease and district, as the detectors read them (None: no case), and
+    whether ``LOOKBACK_DAYS`` cut days with cases from its start."""
     days = case_counts(session, disease, district)
     today = local_day(now)
     days = {day: count for day, count in days.items() if day <= today}
     if not days:
-        return None
+        return None, False
     end = max(days)
-    start = max(min(days) - timedelta(days=LEAD_DAYS), end - timedelta(days=LOOKBACK_DAYS))
-    return CountSeries.from_days(disease=disease, district=district, days=days, start=start, end=end)
+    lead = min(days) - timedelta(days=LEAD_DAYS)
+    start = max(lead, end - timedelta(days=LOOKBACK_DAYS))
+    return CountSeries.from_days(disease=disease, district=district, days=days, start=start, end=end), start > lead
 
 
 def facts_of(incident: Incident) -> dict:
@@ -61,18 +66,27 @@ def _latest(session: Session, key: str) -> Alert | None:
                            .order_by(Alert.id.desc()).limit(1)).first()
 
 
+def _settled(alert: Alert, incident: Incident) -> bool:
+    """A closed alert whose incident has no more cases: its end became known, or the detectors still
+    signal the quiet days after it (C3 and the CUSUM carry a cluster over a day or two): nothing to reopen."""
+    return alert.state == AlertState.CLOSED.value and incident.cases <= int(json.loads(alert.facts).get("cases", 0))
+
+
 def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Alert]:
     """Judge each (disease, district) again; raise or update the alert of each new or changed incident."""
     changed = []
     for disease, district in sorted(set(series)):
-        counts = series_of(session, disease, district, now)
+        counts, cut = series_of(session, disease, district, now)
         if counts is None:
             continue
         settings = settings_for(disease)
+        judged_from = counts.start + timedelta(days=LEAD_DAYS)
         for incident in incidents(counts, methods=settings.methods, rule=settings.rule):
+            if cut and incident.detected < judged_from:
+                continue  # its baselines were cut by the window: it was judged when they were whole
             facts = facts_of(incident)
             last = _latest(session, incident.key)
-            if last is not None and json.loads(last.facts) == facts:
+            if last is not None and (json.loads(last.facts) == facts or _settled(last, incident)):
                 continue  # judged again, nothing new
             raised = alerts.raise_alert(session, kind=KIND, key=incident.key, now=now, facts=facts, owner="bureau",
                                         district=district)
