@@ -5,32 +5,19 @@ first diagnosis (docs/workflows.md, "Infectious-disease surveillance")."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from bench.outbreak import region_counts
+from bench.outbreak_workflow import region_cards
 from hub.workflows import run_pass
 from hub.workflows.models import Alert
 from hub.workflows.surveillance.models import CaseCard, DiseaseCase
 from hub.workflows.surveillance.outbreaks import KIND
 
 SEED, SIZE = 20251205, "small"
-
-
-def region_cards(seed: int, size: str) -> dict[str, list]:
-    """The region's report cards by sending member, as the generator renders them."""
-    from region import Generated
-
-    generated = Generated.build(seed=seed, size=size)
-    found: dict[str, list] = defaultdict(list)
-    for _, _, _, events in generated.events():
-        for event in events:
-            if getattr(event, "kind", None) == "InfectiousDiseaseReport":
-                found[event.institution].append(event.render(generated.region))
-    return found
 
 
 @pytest.mark.slow
