@@ -7,7 +7,8 @@ norovirus cluster (`truth/outbreak.csv`).
 
 Per seed: cards and cases, seconds to store them and to run the workflow, the cluster's alert (its
 district, detection day, days after the cluster's first diagnosis, methods, cases) and the other
-alerts per disease (influenza's season included).
+alerts per disease (influenza's season included), and how many alerts the workflow closed as superseded
+(an outbreak first judged on part of its cards during the catch-up).
 """
 from __future__ import annotations
 
@@ -65,7 +66,9 @@ def run(seed: int, size: str, folder: Path) -> dict:
     with sessions() as session:
         counted = {"cards": session.scalar(select(func.count()).select_from(CaseCard)),
                    "cases": session.scalar(select(func.count()).select_from(DiseaseCase))}
-        alerts = [(a.district, json.loads(a.facts)) for a in session.scalars(select(Alert).where(Alert.kind == KIND))]
+        everything = list(session.scalars(select(Alert).where(Alert.kind == KIND)))
+        alerts = [(a.district, json.loads(a.facts)) for a in everything if a.state != "closed"]
+        superseded = sum(1 for a in everything if a.state == "closed")  # closed by the workflow itself
     engine.dispose()
     first, last = date.fromisoformat(truth["first_diagnosis"]), date.fromisoformat(truth["last_diagnosis"])
     hits = [f for district, f in alerts if district == truth["district"] and f["disease"] == truth["disease"]
@@ -78,7 +81,9 @@ def run(seed: int, size: str, folder: Path) -> dict:
     others = Counter(f["disease"] for district, f in alerts if f not in hits)
     return {"seed": seed, "size": size, "truth": truth, **counted, "store_s": round(stored - started, 1),
             "workflow_s": round(done - stored, 1), "cluster_alerts": len(hits), "cluster": cluster,
-            "other_alerts": dict(sorted(others.items()))}
+            "cluster_incidents": [{name: f[name] for name in ("start", "detected", "last_signal", "cases", "methods")}
+                                  for f in sorted(hits, key=lambda f: f["detected"])],
+            "other_alerts": dict(sorted(others.items())), "superseded": superseded}
 
 
 def main(argv: list[str] | None = None) -> int:

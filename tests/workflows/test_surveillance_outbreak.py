@@ -128,3 +128,51 @@ def test_a_series_runs_from_before_its_first_case_to_its_last_at_most_the_lookba
         series, cut = series_of(session, "310", DISTRICT, utcnow())
         assert (series.start, series.end, cut, sum(series.counts)) == (
             today - timedelta(days=LOOKBACK_DAYS), today, True, 1)
+
+
+def test_late_cards_that_move_an_incidents_start_update_its_alert_not_a_second_one(store):
+    first = local_day(utcnow()) - timedelta(days=70)
+    serial = iter(range(500, 999))
+
+    def cases(day_offset: int, n: int, institution: str = "CLINIC02"):
+        day = first + timedelta(days=day_offset)
+        return [card(f"S-{institution}-{day_offset}-{i}", patient=resident(next(serial)), division=DISTRICT,
+                     onset=day, institution=institution) for i in range(n)]
+
+    store.deliver(*[doc for offset in range(0, 40, 4) for doc in cases(offset, 1)], *cases(42, 6), *cases(43, 6),
+                  member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    (alert,) = _outbreaks(store)
+    # the hospital's cards of the days before come in late: the incident now starts earlier
+    store.deliver(*cases(40, 5, "HOSP01"), *cases(41, 5, "HOSP01"), member="HOSP01")
+    store.process()
+    run_pass(store.sessions)
+    (moved,) = [a for a in _outbreaks(store) if a.state != "closed"]
+    facts = json.loads(moved.facts)
+    assert (moved.id, moved.key) == (alert.id, alert.key) and facts["start"] < json.loads(alert.facts)["start"]
+    assert moved.count == facts["cases"] > alert.count
+
+
+def test_incidents_keep_the_alert_of_their_outbreak_and_an_alert_they_joined_is_superseded():
+    from datetime import date
+
+    from hub.workflows.surveillance.incidents import Incident
+    from hub.workflows.surveillance.outbreaks import _assign
+
+    def alert(start: str, last: str, state: str = "open") -> Alert:
+        return Alert(key=f"310:{DISTRICT}:{start}", state=state,
+                     facts=json.dumps({"start": start, "last_signal": last}))
+
+    def incident(start: str, last: str) -> Incident:
+        return Incident("310", DISTRICT, date.fromisoformat(start), date.fromisoformat(start), date.fromisoformat(last),
+                        None, 30, 4, ("CUSUM",))
+
+    known = {a.key: a for a in (alert("2026-01-10", "2026-01-12"), alert("2026-01-16", "2026-01-17"),
+                                alert("2026-03-01", "2026-03-02"), alert("2026-01-15", "2026-01-15", "closed"))}
+    # late cards joined the two January incidents into one that starts a day earlier; March is untouched
+    keys, superseded = _assign([incident("2026-01-09", "2026-01-17"), incident("2026-03-01", "2026-03-02")], known, 3)
+    assert keys == {0: f"310:{DISTRICT}:2026-01-10", 1: f"310:{DISTRICT}:2026-03-01"}
+    assert [a.key for a in superseded] == [f"310:{DISTRICT}:2026-01-16"]  # the closed one stays as it is
+    keys, superseded = _assign([incident("2026-06-01", "2026-06-03")], known, 3)  # a new outbreak: its own key
+    assert (keys, superseded) == ({0: f"310:{DISTRICT}:2026-06-01"}, [])

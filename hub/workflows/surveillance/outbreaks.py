@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,15 +61,55 @@ def facts_of(incident: Incident) -> dict:
             "signal_days": incident.signal_days, "methods": ",".join(incident.methods)}
 
 
-def _latest(session: Session, key: str) -> Alert | None:
-    return session.scalars(select(Alert).where(Alert.kind == KIND, Alert.key == key)
-                           .order_by(Alert.id.desc()).limit(1)).first()
+def _alerts_of(session: Session, disease: str, district: str) -> dict[str, Alert]:
+    """The latest alert of each incident key of one disease and district."""
+    found: dict[str, Alert] = {}
+    for alert in session.scalars(select(Alert).where(Alert.kind == KIND, Alert.district == district,
+                                                     Alert.key.startswith(f"{disease}:{district}:"))
+                                 .order_by(Alert.id)):
+        found[alert.key] = alert
+    return found
+
+
+def _span(alert: Alert) -> tuple[date, date]:
+    facts = json.loads(alert.facts)
+    return date.fromisoformat(facts["start"]), date.fromisoformat(facts["last_signal"])
+
+
+def _overlaps(alert: Alert, incident: Incident, gap: int) -> bool:
+    start, last = _span(alert)
+    return start <= incident.last_signal + timedelta(days=gap) and incident.start <= last + timedelta(days=gap)
 
 
 def _settled(alert: Alert, incident: Incident) -> bool:
     """A closed alert whose incident has no more cases: its end became known, or the detectors still
     signal the quiet days after it (C3 and the CUSUM carry a cluster over a day or two): nothing to reopen."""
     return alert.state == AlertState.CLOSED.value and incident.cases <= int(json.loads(alert.facts).get("cases", 0))
+
+
+def _assign(found: list[Incident], known: dict[str, Alert], gap: int) -> tuple[dict[int, str], list[Alert]]:
+    """Which alert key each incident updates — its own key, else that of an alert raised for the same
+    outbreak when fewer of its cards were in (a bulk load, late reports moving its start) — and the live
+    alerts that overlap an incident but are not its alert (superseded)."""
+    keys: dict[int, str] = {}
+    taken: set[str] = set()
+    for index, incident in enumerate(found):
+        if incident.key in known:
+            keys[index] = incident.key
+            taken.add(incident.key)
+    for index, incident in enumerate(found):
+        if index not in keys:
+            match = next((key for key, alert in known.items()
+                          if key not in taken and _overlaps(alert, incident, gap)), None)
+            keys[index] = match or incident.key
+            taken.add(keys[index])
+    superseded = [alert for key, alert in known.items() if key not in taken
+                  and alert.state != AlertState.CLOSED.value and any(_overlaps(alert, i, gap) for i in found)]
+    return keys, superseded
+
+
+def _publish(session: Session, alert: Alert, now: datetime) -> None:
+    notify.publish(session, topic=TOPIC, notification=notify.for_alert(alert), district=alert.district, now=now)
 
 
 def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Alert]:
@@ -81,19 +121,25 @@ def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Ale
             continue
         settings = settings_for(disease)
         judged_from = counts.start + timedelta(days=LEAD_DAYS)
-        for incident in incidents(counts, methods=settings.methods, rule=settings.rule):
-            if cut and incident.detected < judged_from:
-                continue  # its baselines were cut by the window: it was judged when they were whole
-            facts = facts_of(incident)
-            last = _latest(session, incident.key)
+        # an incident whose baselines the window cut was judged when they were whole
+        found = [incident for incident in incidents(counts, methods=settings.methods, rule=settings.rule)
+                 if not (cut and incident.detected < judged_from)]
+        known = _alerts_of(session, disease, district)
+        keys, superseded = _assign(found, known, settings.rule.gap)
+        for index, incident in enumerate(found):
+            facts, last = facts_of(incident), known.get(keys[index])
             if last is not None and (json.loads(last.facts) == facts or _settled(last, incident)):
                 continue  # judged again, nothing new
-            raised = alerts.raise_alert(session, kind=KIND, key=incident.key, now=now, facts=facts, owner="bureau",
+            raised = alerts.raise_alert(session, kind=KIND, key=keys[index], now=now, facts=facts, owner="bureau",
                                         district=district)
             raised.alert.count = incident.cases
             changed.append(raised.alert)
-            notify.publish(session, topic=TOPIC, notification=notify.for_alert(raised.alert), district=district,
-                           now=now)
+            _publish(session, raised.alert, now)
+        for alert in superseded:
+            alerts.close(session, alert_id=alert.id, actor=alerts.HUB_ACTOR, now=now,
+                         note="superseded: the same outbreak, judged with more of its cards, is another alert")
+            changed.append(alert)
+            _publish(session, alert, now)
     return changed
 
 
