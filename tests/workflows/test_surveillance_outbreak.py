@@ -158,7 +158,7 @@ def test_incidents_keep_the_alert_of_their_outbreak_and_an_alert_they_joined_is_
     from datetime import date
 
     from hub.workflows.surveillance.incidents import Incident
-    from hub.workflows.surveillance.outbreaks import _assign
+    from hub.workflows.surveillance.outbreaks import assign_alerts
 
     def alert(start: str, last: str, state: str = "open") -> Alert:
         return Alert(key=f"310:{DISTRICT}:{start}", state=state,
@@ -171,8 +171,8 @@ def test_incidents_keep_the_alert_of_their_outbreak_and_an_alert_they_joined_is_
     known = {a.key: a for a in (alert("2026-01-10", "2026-01-12"), alert("2026-01-16", "2026-01-17"),
                                 alert("2026-03-01", "2026-03-02"), alert("2026-01-15", "2026-01-15", "closed"))}
     # late cards joined the two January incidents into one that starts a day earlier; March is untouched
-    keys, superseded = _assign([incident("2026-01-09", "2026-01-17"), incident("2026-03-01", "2026-03-02")], known, 3)
+    keys, superseded = assign_alerts([incident("2026-01-09", "2026-01-17"), incident("2026-03-01", "2026-03-02")], known, 3)
     assert keys == {0: f"310:{DISTRICT}:2026-01-10", 1: f"310:{DISTRICT}:2026-03-01"}
     assert [a.key for a in superseded] == [f"310:{DISTRICT}:2026-01-16"]  # the closed one stays as it is
-    keys, superseded = _assign([incident("2026-06-01", "2026-06-03")], known, 3)  # a new outbreak: its own key
+    keys, superseded = assign_alerts([incident("2026-06-01", "2026-06-03")], known, 3)  # a new outbreak: its own key
     assert (keys, superseded) == ({0: f"310:{DISTRICT}:2026-06-01"}, [])

@@ -87,7 +87,7 @@ def _settled(alert: Alert, incident: Incident) -> bool:
     return alert.state == AlertState.CLOSED.value and incident.cases <= int(json.loads(alert.facts).get("cases", 0))
 
 
-def _assign(found: list[Incident], known: dict[str, Alert], gap: int) -> tuple[dict[int, str], list[Alert]]:
+def assign_alerts(found: list[Incident], known: dict[str, Alert], gap: int) -> tuple[dict[int, str], list[Alert]]:
     """Which alert key each incident updates — its own key, else that of an alert raised for the same
     outbreak when fewer of its cards were in (a bulk load, late reports moving its start) — and the live
     alerts that overlap an incident but are not its alert (superseded)."""
@@ -125,7 +125,7 @@ def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Ale
         found = [incident for incident in incidents(counts, methods=settings.methods, rule=settings.rule)
                  if not (cut and incident.detected < judged_from)]
         known = _alerts_of(session, disease, district)
-        keys, superseded = _assign(found, known, settings.rule.gap)
+        keys, superseded = assign_alerts(found, known, settings.rule.gap)
         for index, incident in enumerate(found):
             facts, last = facts_of(incident), known.get(keys[index])
             if last is not None and (json.loads(last.facts) == facts or _settled(last, incident)):
@@ -143,4 +143,4 @@ def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Ale
     return changed
 
 
-__all__ = ["KIND", "TOPIC", "LEAD_DAYS", "LOOKBACK_DAYS", "series_of", "facts_of", "judge"]
+__all__ = ["KIND", "TOPIC", "LEAD_DAYS", "LOOKBACK_DAYS", "series_of", "facts_of", "assign_alerts", "judge"]
