@@ -141,6 +141,16 @@ def replaced_documents(connection: Connection, selection: Selection) -> list[int
     return [int(value) for value in _query(connection, sql, selection.params)["id"]]
 
 
+def case_persons(connection: Connection, start: datetime | None) -> tuple[int, ...]:
+    """Persons whose disease cases (the surveillance workflow's) changed after ``start``: their cards are
+    re-read, a card's case (and whether it is the case's first) having changed without the card."""
+    if start is None:
+        return ()  # a first run reads every row
+    frame = _query(connection, "SELECT DISTINCT person_id FROM workflow_disease_case WHERE updated_at > :start",
+                   {"start": start})
+    return tuple(sorted(int(person) for person in frame["person_id"]))
+
+
 def merged_persons(connection: Connection, after_id: int) -> tuple[int, tuple[int, ...]]:
     """(newest merge id, persons on either side of every merge/unmerge after ``after_id``)."""
     frame = _query(connection, f"SELECT id, survivor_id, retired_id FROM mpi_merge WHERE id > {int(after_id)}", {})
@@ -151,4 +161,5 @@ def merged_persons(connection: Connection, after_id: int) -> tuple[int, tuple[in
 
 
 __all__ = ["Selection", "changed_between", "effective_between", "read_source", "messages_changed",
-           "messages_received", "read_messages", "count_documents", "replaced_documents", "merged_persons"]
+           "messages_received", "read_messages", "count_documents", "replaced_documents", "merged_persons",
+           "case_persons"]

@@ -59,6 +59,9 @@ def _per_document(select: str, table: str, condition: str) -> str:
             f"WHERE ({{where}}) AND ({condition}) GROUP BY d.id")
 
 
+# the first card of the card's case (hub.workflows.surveillance: cards linked through the MPI); NULL: not linked yet
+_CASE_FIRST_CARD = ("(SELECT c.first_card_row_id FROM workflow_disease_case_card m JOIN workflow_disease_case c "
+                    "ON c.id = m.case_id WHERE m.document_row_id = r.document_ref) AS case_first_card")
 _PRIMARY_DIAGNOSIS = _per_document("MIN(x.code) AS primary_diagnosis_code", "record_diagnosis", "x.is_primary = TRUE")
 _DRUG_CHARGES = _per_document("SUM(x.amount) AS drug_amount", "record_charge", "x.category = 'drugs'")
 
@@ -83,8 +86,8 @@ CLINICAL_SOURCES: tuple[FactSource, ...] = (
     FactSource("fact_disease_report", "record_disease_report",
                "r.diagnosis_date AS diagnosed_on, r.disease_code AS disease_code, r.disease_class AS disease_class, "
                "r.case_classification AS case_classification, r.onset_date AS onset_date, "
-               "r.reported_at AS reported_at, r.division AS division_code, r.occupation_code AS occupation_code",
-               "diagnosed_on"),
+               "r.reported_at AS reported_at, r.division AS division_code, r.occupation_code AS occupation_code, "
+               + _CASE_FIRST_CARD, "diagnosed_on"),
     # an up-referral's case (hub/workflows/referral: its live case, not one redirected away) gives the
     # fact its state and the receiver's turnaround; a case's move re-reads the fact
     FactSource("fact_referral", "record_referral",

@@ -197,6 +197,7 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
         start = last - overlap if last else None
         with sessions.kw["bind"].connect() as connection:
             merge_id, persons = extract.merged_persons(connection, int(marks.get("merges", 0)))
+            persons = tuple(sorted({*persons, *extract.case_persons(connection, start)}))
         last_messages = datetime.fromisoformat(marks["messages"]) if "messages" in marks else None
         message_start = last_messages - overlap if last_messages else None
         result.watermark_from = start.isoformat() if start else ""

@@ -115,6 +115,12 @@ def _text(values: pd.Series) -> pd.Series:
     return values.fillna("").astype(str)
 
 
+def _case_first(raw: pd.DataFrame) -> pd.Series:
+    """1 for the first card of its case, or a card the surveillance workflow has not linked yet; else 0."""
+    first = pd.to_numeric(raw["case_first_card"], errors="coerce")
+    return (first.isna() | (first == pd.to_numeric(raw["document_row_id"]))).astype("uint8")
+
+
 def _lineage(raw: pd.DataFrame, fact: str, oltp_table: str, date: pd.Series, *, version: int,
              loaded_at: pd.Timestamp) -> dict[str, pd.Series]:
     return {
@@ -164,7 +170,8 @@ def _measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
         return {"disease_code": _text(raw["disease_code"]), "disease_class": _text(raw["disease_class"]),
                 "case_classification": _text(raw["case_classification"]),
                 "onset_date": plain_dates(raw["onset_date"]), "report_date": local_dates(raw["reported_at"]),
-                "division_code": _text(raw["division_code"]), "occupation_code": _text(raw["occupation_code"])}
+                "division_code": _text(raw["division_code"]), "occupation_code": _text(raw["occupation_code"]),
+                "case_first": _case_first(raw)}
     if fact == "fact_referral":
         return {"direction": _text(raw["direction"]), "to_institution_code": _text(raw["to_institution_code"]),
                 "department_code": _text(raw["department_code"]),

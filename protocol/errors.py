@@ -128,6 +128,9 @@ _SPECS = [
     FaultSpec("record.charges.implausible", "Client", 400,
               "the total charges exceed the ceiling no real bill of this document type reaches (see the field)",
               "费用合计超过该类文档的合理上限（见出错字段）"),
+    FaultSpec("record.disease.classification.not_allowed", "Client", 400,
+              "the case classification is not one this disease is reported as (see the field)",
+              "该病种不能按此病例分类报告（见出错字段）"),
     # master patient index
     FaultSpec("mpi.person.not_found", "Client", 404, "no such person in the master patient index",
               "主索引中没有此人"),

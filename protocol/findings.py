@@ -102,6 +102,16 @@ _SPECS = [
     FindingSpec("record.patient.telecom.invalid", "validity",
                 "the phone number is not a phone number: left out, the document is kept",
                 "电话号码格式无效：已忽略，文档保留"),
+    # the infectious-disease report card beyond its XSD (hub/records/quality.py, issue 21)
+    FindingSpec("record.disease.card.incomplete", "completeness",
+                "a field the national report card needs for the disease's class is missing",
+                "传染病报告卡缺少该病种类别要求填写的项目"),
+    FindingSpec("record.disease.report_before_diagnosis", "consistency",
+                "the report card was filled in on a day before the diagnosis it reports",
+                "传染病报告卡填卡日期早于诊断日期"),
+    FindingSpec("record.disease.division.not_district", "validity",
+                "the current address names a city or province, not a county-level district",
+                "现住址行政区划不是区县级代码（为市级或省级）"),
 ]
 
 FINDINGS: dict[str, FindingSpec] = {spec.code: spec for spec in _SPECS}

@@ -339,6 +339,79 @@ def onset_after_diagnosis(header: DocumentHeader, normalized: Normalized) -> Ite
         yield Finding("record.disease.onset_after_diagnosis", "/InfectiousDiseaseReport/body/onsetDate/@value")
 
 
+# The report card (传染病报告卡) beyond its XSD, after the national card and its filling instructions as the hub
+# reads them; docs/data-quality.md has a line per rule. Fields the card needs by disease class: missing, the
+# card is kept and counted (a clinical fact is never lost for a gap), the finding tells the sender what to add.
+CARD = "/InfectiousDiseaseReport"
+CARD_FIELDS = {  # field → (where it is missing, the classes that need it)
+    "name": ("header/patient/name", "AB"),
+    "resident_id": ("header/patient/id", "AB"),      # 有效证件号: a resident ID, valid or kept as invalid
+    "occupation": ("body/occupation", "AB"),        # 人群分类
+    "sex": ("header/patient/sex", "ABC"),
+    "birth_date": ("header/patient/birthDate", "ABC"),  # 出生日期: the cube's age bands
+}
+# Case classifications (schemas/codes/case-classification.csv) a disease may be reported as; the others
+# 1 疑似, 2 临床诊断, 3 确诊. A card of another classification counts what cannot be a case of its disease:
+# refused (record.disease.classification.not_allowed), the sender corrects the classification.
+CARRIERS = frozenset({"1", "2", "3", "4"})        # 4 病原携带者: diseases whose carriers are reported
+SCREENED = frozenset({"1", "2", "3", "5"})        # 5 阳性检测结果: blood-screening and test-found positives
+CLASSIFICATIONS: dict[str, frozenset[str]] = {
+    "102": CARRIERS, "212": CARRIERS, "21201": CARRIERS, "21202": CARRIERS, "214": CARRIERS,  # 霍乱 痢疾 伤寒
+    "20302": SCREENED, "20303": SCREENED, "222": SCREENED, "227": SCREENED,  # 乙肝 丙肝 梅毒 新冠
+    "202": frozenset({"3", "5"}),  # 艾滋病/HIV: reported only after a confirmatory test (实验室确证)
+}
+DEFAULT_CLASSIFICATIONS = frozenset({"1", "2", "3"})
+
+
+def _has_card_field(header: DocumentHeader, report: dict, field: str) -> bool:
+    patient = header.patient
+    if field == "occupation":
+        return bool(report["occupation_code"])
+    if patient is None:
+        return False
+    if field == "resident_id":
+        return any(kind.startswith("resident_id") for kind, _, _ in patient.identifiers)
+    return bool(getattr(patient, field))
+
+
+@rule(types=("InfectiousDiseaseReport",))
+def card_fields(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A field the national card needs for the disease's class is missing (kept: the case still counts)."""
+    report = _first(normalized, "record_disease_report")
+    for field, (path, classes) in CARD_FIELDS.items():
+        if report["disease_class"] in classes and not _has_card_field(header, report, field):
+            yield Finding("record.disease.card.incomplete", f"{CARD}/{path}")
+
+
+@rule(types=("InfectiousDiseaseReport",))
+def card_classification(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A case classification the disease cannot be reported as (a carrier of measles, a suspected HIV case):
+    refused, it would count what cannot be a case."""
+    report = _first(normalized, "record_disease_report")
+    if report["case_classification"] not in CLASSIFICATIONS.get(report["disease_code"], DEFAULT_CLASSIFICATIONS):
+        raise RecordError("record.disease.classification.not_allowed",
+                          "the case classification is not one this disease is reported as",
+                          field=f"{CARD}/body/caseClassification/@code")
+    return ()
+
+
+@rule(types=("InfectiousDiseaseReport",))
+def card_reported_before_diagnosis(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """A card filled in (its effective time) on a day before the diagnosis it reports (kept: counted by diagnosis)."""
+    if local_day(header.effective_time) < _first(normalized, "record_disease_report")["diagnosis_date"]:
+        yield Finding("record.disease.report_before_diagnosis", f"{CARD}/body/diagnosisDate/@value")
+
+
+@rule(types=("InfectiousDiseaseReport",))
+def card_district(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
+    """The current address names a city or province, not a county-level district (kept: counted for that
+    division, but outside every district's outbreak detection)."""
+    division = _first(normalized, "record_disease_report")["division"]
+    known = lookup("divisions", division)
+    if (known.extra.get("level") != "district") if known is not None else division.endswith("00"):
+        yield Finding("record.disease.division.not_district", f"{CARD}/body/currentAddress/@division")
+
+
 @rule(types=("MaternalCheckup",))
 def maternal_age(header: DocumentHeader, normalized: Normalized) -> Iterable[Finding]:
     """A maternal checkup of a patient under 10 or over 60 (stored: most often a wrong birth date)."""

@@ -50,6 +50,9 @@ _SPECS = [
     AlertKind("drug.recall.overdue", Severity.WARNING,
               "an institution has not confirmed a drug recall in time",
               "机构未按时确认药品召回通知"),
+    AlertKind("disease.outbreak", Severity.WARNING,
+              "the cases of a disease in a district rose above what its recent days predict (a possible outbreak)",
+              "某区县某传染病病例数超出近期基线（疑似暴发）", topic="alert.disease"),
 ]
 
 ALERT_KINDS: dict[str, AlertKind] = {spec.code: spec for spec in _SPECS}

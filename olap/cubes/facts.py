@@ -43,7 +43,7 @@ def traceable(cube_name: str, group_by: tuple[str, ...] | list[str],
         return []
     if not all(_names_its_facts(cube, name) for name in group_by):
         return []
-    plain = {m.name for m in cube.measures if m.expr.replace(" ", "") == "count()"}
+    plain = {m.name for m in cube.measures if m.expr.replace(" ", "") == "count()" or m.counts_rows}
     return [name for name in measures if name in plain]
 
 
@@ -90,9 +90,10 @@ def _narrowed(cube: Cube, query: Query, cell: dict[str, str]) -> Period | None:
 
 
 def cell_fact_keys(backend: Backend, query: Query, cell: dict[str, str], *, scope: Scope = Scope(),
-                   limit: int = MAX_FACT_KEYS) -> dict:
+                   limit: int = MAX_FACT_KEYS, value: str | None = None) -> dict:
     """The first ``limit`` fact keys (in key order) behind the cell of ``query`` at ``cell``
-    (a value for every group-by level); ``access.denied`` when that cell is withheld."""
+    (a value for every group-by level); ``access.denied`` when that cell is withheld. ``value``: the
+    measure traced, when it counts only some rows (``Measure.counts_rows``)."""
     cube = get_cube(query.cube)
     if set(cell) != set(query.group_by):
         raise CubeError("cube.query.invalid", "a cell names a value for every group-by level", field="/cell")
@@ -110,8 +111,11 @@ def cell_fact_keys(backend: Backend, query: Query, cell: dict[str, str], *, scop
         raise CubeError("cube.query.invalid", "no such cell in the query's answer", field="/cell")
     if found["suppressed"]:
         raise CubeError("access.denied", "the cell is withheld (small count): its facts are not listed")
-    filters = (*query.filters, *(Filter(name, (value,)) for name, value in cell.items()
+    filters = (*query.filters, *(Filter(name, (code,)) for name, code in cell.items()
                                  if cube.level(name).filterable))
+    rows = next((m.counts_rows for m in cube.measures if m.name == value), None)
+    if rows is not None:
+        filters = (*filters, Filter(rows[0], (rows[1],)))
     compiled = compile_fact_keys(Part(cube, (), (), filters, period), scope=scope,
                                  distributed=bool(getattr(backend, "cluster", None)), limit=limit + 1)
     keys = [str(key) for key in backend.query_df(compiled.sql, compiled.params)["m0"].tolist()]

@@ -121,6 +121,9 @@ class Measure:
     unit: str = ""
     title: str = ""
     privacy: str | None = None
+    # (level, value): the measure is the count of the fact rows with that value of a filterable level
+    # (``sum(case_first)`` counts the rows of case.first = 1), so a cell names its facts as a count() does
+    counts_rows: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,15 @@ DISEASES = Cube(
     name="diseases", title="传染病报告", fact="fact_disease_report",
     dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND, RESIDENCE, DISEASE,
                 Dimension("case", (Level("classification", "case_classification", title="病例分类"),), title="病例分类"),
+                Dimension("case_first", (Level("first", "case_first", render=Render.INT,
+                                               title="1 = 病例的首张报告卡, 0 = 同一病例的其他卡"),), title="病例首卡"),
                 SEX, AGE_BAND),
     joins={"institution": INSTITUTION_JOIN, "division": DIVISION_JOIN},
-    measures=(Measure("cases", "count()", MeasureKind.COUNT, "例", "reported cases (date = diagnosis date)"),),
+    measures=(Measure("cases", "sum(case_first)", MeasureKind.SUM, "例",
+                      "reported cases: a person's cards of one disease and episode, from any institution, count "
+                      "once (the surveillance workflow's cases; date = the first card's diagnosis date)",
+                      counts_rows=("case_first.first", "1")),
+              Measure("cards", "count()", MeasureKind.COUNT, "张", "report cards (date = diagnosis date)")),
     indicators=(Indicator("incidence_per_100k", "cases", "population.population", 100_000.0, "1/10万", "报告发病率",
                           "reported cases / resident population of the year the period ends in × 100,000"),),
     privacy_measure="cases", scope=INSTITUTION_SCOPE,
@@ -50,7 +56,7 @@ POPULATION = Cube(
               Measure("live_births", "sum(live_births)", MeasureKind.SUM, "人", "live births"),
               Measure("children_under_7", "sum(children_under_7)", MeasureKind.SUM, "人", "children aged 0-6")),
     scope={"district": "institution.district"},
-    constant_over=frozenset({"date", "disease", "case", "checkup", "institution_type", "vaccine", "dose"}),
+    constant_over=frozenset({"date", "disease", "case", "case_first", "checkup", "institution_type", "vaccine", "dose"}),
 )
 
 MATERNAL = Cube(

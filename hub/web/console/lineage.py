@@ -108,7 +108,7 @@ def _query_cell(request: Request, query: Query, scope: Scope) -> dict:
     if _outside(scope, query, codes):
         raise HubError("access.denied", "a cell outside the viewer's scope")
     with _refusals():
-        found = cell_fact_keys(_mart(request), query, dict(zip(query.group_by, codes)), scope=scope)
+        found = cell_fact_keys(_mart(request), query, dict(zip(query.group_by, codes)), scope=scope, value=value)
     return {**found, "value": value, "level": query.group_by[0] if query.group_by else None,
             "code": codes[0] if codes else None, "codes": codes}
 
