@@ -27,6 +27,7 @@ from protocol.credentials import Credentials
 from protocol.ns import WORKFLOW, q
 from protocol.timestamps import utcnow
 
+from .agent_table import written_by_the_agent
 from .drugdocs import AMLODIPINE, AMOXICILLIN, CHINA, dispense, movement, patient
 
 MEMBERS = ("SUPPLIER01", "CLINIC01", "HOSP01", "CLINIC02", "BUREAU")
@@ -82,30 +83,12 @@ def _until(read, timeout: float = 30.0):
 
 def _agent_writes_recalls(client, folder, member: str) -> list[tuple]:
     """The clinic agent's reply routing (docs/agent.md) writing recall notices into a clinic database."""
-    import sqlalchemy as sa
-
-    from adapters.agent.config import ReplyTarget
-    from adapters.agent.outbox import Outbox
-    from adapters.agent.replies import ReplyRouter
-
-    url = f"sqlite:///{folder}/clinic.db"
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE hub_recall (reply_id TEXT PRIMARY KEY, notice_kind TEXT, "
-                                   "recall_id TEXT, institution TEXT, content TEXT)")
-    target = ReplyTarget(kinds=("recall",), database=url, table="hub_recall",
-                         columns={"reply_id": "reply_id", "notice_kind": "xml:Kind", "recall_id": "xml:Subject/@id",
-                                  "institution": "xml:Institution", "content": "content"}, key="reply_id")
-    router = ReplyRouter(Outbox(folder / "outbox.db", member=member), client, (target,))
-    try:
-        result = router.run()
-    finally:
-        router.close()
+    rows, result = written_by_the_agent(
+        client, folder, member=member, kinds=("recall",), table="hub_recall",
+        columns={"reply_id": "reply_id", "notice_kind": "xml:Kind", "recall_id": "xml:Subject/@id",
+                 "institution": "xml:Institution", "content": "content"},
+        select="SELECT notice_kind, recall_id, institution FROM hub_recall")
     assert result.failed == [] and result.acknowledged == result.fetched
-    with engine.connect() as connection:
-        rows = [tuple(row) for row in connection.exec_driver_sql(
-            "SELECT notice_kind, recall_id, institution FROM hub_recall")]
-    engine.dispose()
     return rows
 
 

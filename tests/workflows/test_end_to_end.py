@@ -21,6 +21,7 @@ from hub.workflows import notify
 from protocol.ns import WORKFLOW, q
 from protocol.timestamps import utcnow
 
+from .agent_table import written_by_the_agent
 from .reports import PLAGUE, disease_report
 
 
@@ -62,31 +63,12 @@ def hub_api(live_hub, members, hub_paths):
 
 def _written_by_the_agent(client, folder) -> list[tuple]:
     """The clinic agent's reply routing (docs/agent.md's sample for notifications) into a clinic database."""
-    import sqlalchemy as sa
-
-    from adapters.agent.config import ReplyTarget
-    from adapters.agent.outbox import Outbox
-    from adapters.agent.replies import ReplyRouter
-
-    url = f"sqlite:///{folder}/clinic.db"
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE hub_notification (reply_id TEXT PRIMARY KEY, notice_kind TEXT, "
-                                   "state TEXT, district TEXT, subject_id TEXT, content TEXT)")
-    target = ReplyTarget(kinds=("alert", "referral", "recall"), database=url, table="hub_notification",
-                         columns={"reply_id": "reply_id", "notice_kind": "xml:Kind", "state": "xml:State",
-                                  "district": "xml:District", "subject_id": "xml:Subject/@id", "content": "content"},
-                         key="reply_id")
-    router = ReplyRouter(Outbox(folder / "outbox.db", member="HOSP01"), client, (target,))
-    try:
-        result = router.run()
-    finally:
-        router.close()
+    rows, result = written_by_the_agent(
+        client, folder, member="HOSP01", kinds=("alert", "referral", "recall"), table="hub_notification",
+        columns={"reply_id": "reply_id", "notice_kind": "xml:Kind", "state": "xml:State", "district": "xml:District",
+                 "subject_id": "xml:Subject/@id", "content": "content"},
+        select="SELECT reply_id, notice_kind, state, district, subject_id FROM hub_notification")
     assert result.failed == [] and result.acknowledged == result.fetched
-    with engine.connect() as connection:
-        rows = [tuple(row) for row in connection.exec_driver_sql(
-            "SELECT reply_id, notice_kind, state, district, subject_id FROM hub_notification")]
-    engine.dispose()
     return rows
 
 

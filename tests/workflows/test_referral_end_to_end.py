@@ -26,6 +26,7 @@ from olap.schema.migrate import apply_schema
 from protocol.ns import WORKFLOW, q
 from protocol.timestamps import format_utc, utcnow
 
+from .agent_table import written_by_the_agent
 from .referral_documents import down_referral, referral
 from .test_end_to_end import WorkflowClient
 
@@ -82,30 +83,12 @@ def _fault(call) -> str:
 
 def _written_by_the_agent(client, folder) -> list[tuple]:
     """The clinic agent's reply routing (docs/agent.md) into a clinic database table of referral notices."""
-    import sqlalchemy as sa
-
-    from adapters.agent.config import ReplyTarget
-    from adapters.agent.outbox import Outbox
-    from adapters.agent.replies import ReplyRouter
-
-    url = f"sqlite:///{folder}/clinic.db"
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE hub_referral (reply_id TEXT PRIMARY KEY, notice_kind TEXT, "
-                                   "state TEXT, case_id TEXT, content TEXT)")
-    target = ReplyTarget(kinds=("referral",), database=url, table="hub_referral",
-                         columns={"reply_id": "reply_id", "notice_kind": "xml:Kind", "state": "xml:State",
-                                  "case_id": "xml:Subject/@id", "content": "content"}, key="reply_id")
-    router = ReplyRouter(Outbox(folder / "outbox.db", member="CLINIC01"), client, (target,))
-    try:
-        result = router.run()
-    finally:
-        router.close()
+    rows, result = written_by_the_agent(
+        client, folder, member="CLINIC01", kinds=("referral",), table="hub_referral",
+        columns={"reply_id": "reply_id", "notice_kind": "xml:Kind", "state": "xml:State",
+                 "case_id": "xml:Subject/@id", "content": "content"},
+        select="SELECT notice_kind, state, case_id, content FROM hub_referral ORDER BY notice_kind")
     assert result.failed == []
-    with engine.connect() as connection:
-        rows = [tuple(row) for row in connection.exec_driver_sql(
-            "SELECT notice_kind, state, case_id, content FROM hub_referral ORDER BY notice_kind")]
-    engine.dispose()
     return rows
 
 
