@@ -47,6 +47,8 @@ NAVIGATION.append(NavItem("pivot", "/console/pivot", "nav.pivot", frozenset({Rol
 NAVIGATION.append(NavItem("monitor", "/console/monitor", "nav.monitor", frozenset({Role.OPERATOR, Role.INSTITUTION_ADMIN})))
 NAVIGATION.append(NavItem("quality", "/console/quality", "nav.quality", frozenset(Role)))  # analysts, operators
 NAVIGATION.append(NavItem("lineage", "/console/lineage", "nav.lineage"))
+NAVIGATION.append(NavItem("alerts", "/console/alerts", "nav.alerts", frozenset(Role)))  # each within its scope
+NAVIGATION.append(NavItem("referral_worklist", "/console/referrals/worklist", "nav.referral_worklist", frozenset(Role)))
 START = "/console/hospital"
 # Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
 SECURITY_HEADERS = {
