@@ -96,13 +96,15 @@ def test_each_user_sees_the_alerts_the_api_gives_its_scope(page, console_hub, wo
         page.goto(f"{console_hub.url}/console/alerts")
         listed = _rows(page, "alert-list")
         api = _api(console_hub, member, "alerts")
-        assert [(int(r["id"]), r["kind"], r["state"]) for r in listed] == [(a["id"], a["kind"], a["state"]) for a in api]
-        titles = page.locator("#alert-list td.title").all_inner_texts()
-        assert titles == [a["title_zh"] for a in api]
+        assert [(int(r["id"]), r["kind"], r["state"]) for r in listed] == \
+            [(a["id"], a["kind"], a["state"]) for a in api]
+        assert page.locator("#alert-list td.title").all_inner_texts() == [a["title_zh"] for a in api]
+        assert page.locator("#alert-list td.num").all_inner_texts() == [str(a["count"]) for a in api]
         ids = {a["id"] for a in api}
         if username == "city":
             assert set(workflows["late"].values()) | {workflows["plague"]} <= ids
-            cells = page.locator(f"#alert-list tr[data-id='{workflows['late']['WF-REF-2']}'] td").all_inner_texts()
+            row = page.locator(f"#alert-list tr[data-id='{workflows['late']['WF-REF-2']}'] td")
+            cells = row.all_inner_texts()
             assert (cells[3], cells[4], cells[8], cells[9]) == ("拱墅区", "合成H02", "合成H02", "未处理")  # names
         else:  # another district's alerts are not listed, and their URL is refused
             assert workflows["late"]["WF-REF-2"] not in ids and workflows["plague"] not in ids
@@ -112,6 +114,8 @@ def test_each_user_sees_the_alerts_the_api_gives_its_scope(page, console_hub, wo
             assert page.inner_text("#alert-error") == \
                 f"workflow.alert.not_found {FAULTS['workflow.alert.not_found'].message_zh}"
             assert page.request.get(f"{console_hub.url}/console/api/alerts/{workflows['plague']}").status == 404
+            for junk in ("99999999999999999999999", "²", "-1"):  # no row, never a 500
+                assert page.goto(f"{console_hub.url}/console/alerts?id={junk}").status == 404
         if username == "h01admin":
             assert {a["institution"] for a in api} == {"H01"}
         _no_patient(page)
@@ -194,6 +198,7 @@ def test_the_worklist_shows_the_scopes_cases_and_the_overdue_steps(page, console
         answer = page.goto(f"{console_hub.url}/console/referrals/worklist?id={cases['WF-REF-2']}")
         assert answer.status == 404 and page.locator("#case-detail").count() == 0
         assert page.inner_text("#worklist-error").startswith("workflow.referral.not_found")
+        assert page.goto(f"{console_hub.url}/console/referrals/worklist?id=99999999999999999999999").status == 404
         _no_patient(page)
         page.click("#logout")
 

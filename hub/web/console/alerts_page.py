@@ -29,7 +29,7 @@ from ...workflows import alerts
 from ...workflows.kinds import ALERT_KINDS, Severity, kind_of
 from ...workflows.models import Alert, AlertState
 from ..bodies import read_json
-from ..errors import HubErrorRoute, RowId
+from ..errors import MAX_ROW_ID, HubErrorRoute, RowId
 from .auth import ApiViewer, Viewer, csrf_ok
 from .i18n import code_message
 from .pages import allowed, page_viewer, render
@@ -67,6 +67,11 @@ def actor_of(viewer: Viewer) -> str:
 def shown_time(moment: datetime | None) -> str:
     """A time for the page: China time, to the minute."""
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def row_id(text: str) -> int:
+    """A page's ``id=`` parameter as a row id; 0 (no row) for anything else, a too large number included."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_ROW_ID else 0
 
 
 def _names(session: Session, rows: list[Alert]) -> dict[str, str]:
@@ -142,12 +147,12 @@ def alerts_page(request: Request) -> Response:
         rows = listed(session, viewer, **filters)
         if params.get("id"):
             try:
-                selected = one(session, viewer, int(params["id"]) if params["id"].isdigit() else 0)
+                selected = one(session, viewer, row_id(params["id"]))
             except HubError as refused:
                 error, status = refused.code, refused.spec.http_status
     return render(request, "alerts.html", viewer=viewer, current=PAGE, rows=rows, selected=selected,
                   filters=filters, error=error, error_message=code_message(error, viewer.lang) if error else "",
-                  status_code=status, states=[s.value for s in AlertState], kinds=list(ALERT_KINDS),
+                  status_code=status, states=[s.value for s in AlertState], kinds={code: k.title_zh if viewer.lang == "zh" else k.title for code, k in ALERT_KINDS.items()},
                   severities=[s.value for s in Severity],
                   errors={code: code_message(code, viewer.lang) for code in MOVE_CODES})
 
@@ -210,4 +215,4 @@ async def close(request: Request, viewer: ApiViewer, alert_id: RowId) -> dict:
     return await _move(request, viewer, alert_id, AlertState.CLOSED)
 
 
-__all__ = ["page", "api", "alert_scope", "may_act", "actor_of", "shown_time", "shown", "listed", "one"]
+__all__ = ["page", "api", "alert_scope", "may_act", "actor_of", "shown_time", "row_id", "shown", "listed", "one"]

@@ -29,7 +29,7 @@ from ...workflows.referral import overdue as deadlines
 from ...workflows.referral import service, views
 from ...workflows.referral.models import ReferralCase, ReferralState
 from ..errors import HubErrorRoute, RowId
-from .alerts_page import shown_time
+from .alerts_page import row_id, shown_time
 from .auth import ApiViewer, Viewer
 from .i18n import code_message
 from .pages import allowed, page_viewer, render
@@ -129,7 +129,7 @@ def worklist_page(request: Request) -> Response:
         rows = listed(session, viewer, now=now, **filters)
         if params.get("id"):
             try:
-                selected = one(session, viewer, int(params["id"]) if params["id"].isdigit() else 0, now)
+                selected = one(session, viewer, row_id(params["id"]), now)
             except HubError as refused:
                 error, status = refused.code, refused.spec.http_status
     return render(request, "referral_worklist.html", viewer=viewer, current=PAGE, rows=rows, selected=selected,
