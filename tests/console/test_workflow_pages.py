@@ -154,6 +154,12 @@ def test_acknowledging_from_the_page_moves_the_alert_and_records_the_console_use
         assert session.scalar(select(AuditEvent.id).where(AuditEvent.event_type == "alert.acknowledge",
                                                           AuditEvent.member == "console:wf-ops")) is not None
     assert [a["state"] for a in _api(console_hub, "B01", "alerts") if a["id"] == alert_id] == ["acknowledged"]
+    page.click("#fact-referral")  # the overdue case on the worklist
+    expect(page.locator("#case-detail")).to_have_attribute("data-id", str(workflows["cases"]["WF-REF-1"]))
+    page.goto(f"{console_hub.url}/console/alerts?id={alert_id}&lang=en")
+    assert page.inner_text("#alert-state") == "Acknowledged"
+    assert page.inner_text("#alert-detail h2").startswith(f"#{alert_id} · a referral step is overdue")
+    page.goto(f"{console_hub.url}/console/alerts?id={alert_id}&lang=zh")
 
     stale = workflows["late"]["WF-REF-2"]  # closed by someone else while the page shows it open
     page.goto(f"{console_hub.url}/console/alerts?id={stale}")
