@@ -23,6 +23,10 @@ def install(app) -> None:
         app.include_router(page.page)
         app.include_router(page.api)
     app.include_router(geo.api)  # the district map's boundaries (no page of its own)
+    from . import drug_trace, recalls
+    for page in (drug_trace, recalls):  # the drug workflow's pages
+        app.include_router(page.page)
+        app.include_router(page.api)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
 
 

@@ -47,6 +47,8 @@ NAVIGATION.append(NavItem("pivot", "/console/pivot", "nav.pivot", frozenset({Rol
 NAVIGATION.append(NavItem("monitor", "/console/monitor", "nav.monitor", frozenset({Role.OPERATOR, Role.INSTITUTION_ADMIN})))
 NAVIGATION.append(NavItem("quality", "/console/quality", "nav.quality", frozenset(Role)))  # analysts, operators
 NAVIGATION.append(NavItem("lineage", "/console/lineage", "nav.lineage"))
+NAVIGATION.append(NavItem("drug_trace", "/console/drugs/trace", "nav.drug_trace"))  # every role, each in its scope
+NAVIGATION.append(NavItem("recalls", "/console/drugs/recalls", "nav.recalls"))  # operators start them
 START = "/console/hospital"
 # Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
 SECURITY_HEADERS = {
