@@ -387,6 +387,7 @@ LABELS.update({  # the batch trace and the recalls (drug_trace.py, recalls.py)
     "trace.holders": ("各持有方库存", "Stock per holder"),
     "trace.holder": ("持有方", "Holder"),
     "trace.kind": ("类型", "Kind"),
+    "trace.holder_received": ("接收", "Received"),
     "trace.transferred": ("调出", "Transferred"),
     "trace.dispensed": ("发放", "Dispensed"),
     "trace.stock": ("库存", "Stock"),

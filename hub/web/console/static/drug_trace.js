@@ -95,17 +95,21 @@
     return nodes.length ? {nodes, links} : null;
   }
 
-  function drawFlow(card, drug) {
-    const flow = flowOf(drug);
+  /** The flow's place in the card; drawn by ``drawFlow`` once the card is on the page (ECharts needs its size). */
+  function flowPart(card, drug) {
     const box = el("div", null, {"class": "flow"});
-    const part = section(t("trace.flow"), box);
-    card.appendChild(part);
+    card.appendChild(section(t("trace.flow"), box));
+    return () => drawFlow(box, drug);
+  }
+
+  function drawFlow(box, drug) {
+    const flow = flowOf(drug);
     if (flow === null || !window.echarts) {
       box.replaceWith(el("p", t("trace.flow.none"), {"class": "hint"}));
       return;
     }
     const chart = window.echarts.init(box);
-    chart.setOption({tooltip: {trigger: "item"},
+    chart.setOption({animation: false, tooltip: {trigger: "item"},
       series: [{type: "sankey", data: flow.nodes, links: flow.links, emphasis: {focus: "adjacency"},
         lineStyle: {color: "gradient", opacity: 0.4}, label: {fontSize: 11}}]});
   }
@@ -178,7 +182,7 @@
     if (!drug.known) facts.append(el("dt", t("trace.known")), el("dd", t("trace.unknown_batch"), {"class": "error"}));
     card.appendChild(facts);
     if (!drug.whole) card.appendChild(el("p", t("trace.scope_note"), {"class": "hint scope-note"}));
-    if (drug.legs.length || drug.dispensed.length) drawFlow(card, drug);
+    card.drawFlow = drug.legs.length || drug.dispensed.length ? flowPart(card, drug) : () => {};
     const named = new Map(drug.holders.map((h) => [h.code, h]));
     const nameOf = (code) => (named.has(code) ? holderName(named.get(code)) : code);
     card.appendChild(section(t("trace.chain"), table(
@@ -189,7 +193,7 @@
       {from: leg.from, to: leg.to})))));
     card.lastChild.querySelector("table").classList.add("legs");
     card.appendChild(section(t("trace.holders"), table(
-      [t("trace.holder"), t("trace.kind"), t("trace.received"), t("trace.transferred"), t("trace.returned"),
+      [t("trace.holder"), t("trace.kind"), t("trace.holder_received"), t("trace.transferred"), t("trace.returned"),
         t("trace.dispensed"), t("trace.stock")],
       drug.holders.map((h) => h.in_scope
         ? row([holderName(h), kindLabel(h.kind), amount("received", h.received), amount("transferred", h.transferred),
@@ -225,7 +229,7 @@
     if (drug) query.set("drug", drug);
     try {
       const answer = await getJson(`/console/api/drug_trace?${query}`);
-      answer.drugs.forEach((found, index) => list.appendChild(drugCard(found, index)));
+      answer.drugs.forEach((found, index) => list.appendChild(drugCard(found, index)).drawFlow());
       status.textContent = "";
       result.dataset.state = "loaded";
     } catch (error) {
