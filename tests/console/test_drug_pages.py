@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from adapters.client import HubClient
 from certs import PkiPaths, issue_member
+from hub.audit import AuditEvent
 from hub.exchange.models import Reply
 from hub.mpi.models import PatientRecord
 from hub.registry.models import Institution
@@ -123,7 +124,8 @@ def _no_patient(page, hub):
 def test_the_city_analyst_sees_the_trace_function_s_answer(page, drug_hub):
     login(page, drug_hub, "city")
     _trace(page, drug_hub, "NOSUCH")
-    expect(page.locator("#trace-result .status")).to_have_text("workflow.drug.not_found — 没有任何药品流通或发放记录涉及此批次")
+    expect(page.locator("#trace-result .status")).to_have_text(
+        "workflow.drug.not_found — 没有任何药品流通或发放记录涉及此批次")  # its code and the fault table's line
     card = _trace(page, drug_hub)
     assert page.inner_text("h1") == "药品批次追溯"
     with drug_hub.hub.sessions() as session:
@@ -194,6 +196,9 @@ def test_an_operator_recalls_the_batch_and_an_acknowledgement_confirms_its_line(
     with drug_hub.hub.sessions() as session:
         queued = sorted(session.scalars(select(Reply.member).where(Reply.kind == "recall")))
     assert queued == sorted(AFFECTED)  # one reply per affected institution
+    with drug_hub.hub.sessions() as session:  # recall.flag's own audit, with the console user as its actor
+        assert session.scalars(select(AuditEvent.member).where(AuditEvent.event_type == "recall.create")).all() == [
+            "console:ops"]
     other.fill(".recall-reason", "再次召回")
     other.click(".recall-start")
     other.click(".recall-yes")

@@ -77,7 +77,8 @@ def test_a_district_sees_its_holders_and_the_path_to_its_boundary(store, batch):
     assert [(leg["from"], leg["to"]) for leg in south["legs"]] == [("SUPPLIER01", "CLINIC02")]
     assert south["holders"] == [
         {"code": "CLINIC02", "kind": "institution", "received": "100", "transferred": "0", "returned": "0",
-         "dispensed": "4", "stock": "96", "name": "示例街道社区卫生服务中心", "district": "330105", "in_scope": True},
+         "dispensed": "4", "stock": "96", "name": "示例街道社区卫生服务中心", "district": "330105",
+         "in_scope": True},
         {"code": "SUPPLIER01", "kind": "supplier", "name": "示例医药有限公司", "district": "330106",
          "in_scope": False}]  # named at the boundary, no figures
     assert south["dispensed"] == [{"institution": "CLINIC02", "dispenses": 1, "patients": 1, "quantity": "4"}]
