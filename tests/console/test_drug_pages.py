@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from adapters.client import HubClient
 from certs import PkiPaths, issue_member
@@ -29,7 +29,7 @@ from hub.store.db import transaction
 from hub.web.app import create_app
 from hub.web.console.users import create
 from hub.workflows import run_pass
-from hub.workflows.drugs import anomalies, trace
+from hub.workflows.drugs import Recall, anomalies, trace
 from hub.workflows.drugs.scoped import TraceScope, anomalies as batch_alerts
 from protocol.credentials import Credentials
 from protocol.timestamps import utcnow
@@ -220,6 +220,10 @@ def test_an_operator_recalls_the_batch_and_an_acknowledgement_confirms_its_line(
     lines = _recall_lines(page, drug_hub)
     assert lines == {**{code: "pending" for code in AFFECTED}, "H01": "confirmed"}
     assert page.locator(".recall-card .progress").inner_text() == "1 / 5"
+    with transaction(drug_hub.hub.sessions) as session:  # the 24 hours pass: the deadline is behind us
+        session.execute(update(Recall).values(confirm_by=utcnow() - timedelta(minutes=1)))
+    assert _recall_lines(page, drug_hub) == {**{code: "overdue" for code in AFFECTED}, "H01": "confirmed"}
+    expect(page.locator(".recall-card tr[data-institution='C01'] td.state")).to_have_text("已逾期")
     _no_patient(page, drug_hub)
 
     login(page, drug_hub, "h01admin")  # its own line only
