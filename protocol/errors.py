@@ -177,6 +177,11 @@ _SPECS = [
               "召回须指定已知批次（批号有歧义时须指定药品）并说明原因（见出错字段）"),
     FaultSpec("workflow.recall.not_found", "Client", 404, "no such recall, or not one the caller may see",
               "没有此召回，或无权查看"),
+    FaultSpec("workflow.recall.duplicate", "Client", 409, "the batch already has a recall",
+              "该批次已有召回"),
+    FaultSpec("workflow.recall.unreached", "Client", 409,
+              "the batch reached no registered institution: there is no one to notify",
+              "该批次未到达任何登记机构，无可通知对象"),
     # lineage: a mart fact back to the signed message
     FaultSpec("lineage.key.invalid", "Client", 400, "a fact key is <OLTP table>:<row id>, e.g. record_encounter:42",
               "事实键应为 <OLTP 表>:<行号>，例如 record_encounter:42"),

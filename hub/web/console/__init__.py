@@ -23,9 +23,10 @@ def install(app) -> None:
         app.include_router(page.page)
         app.include_router(page.api)
     app.include_router(geo.api)  # the district map's boundaries (no page of its own)
-    from . import alerts_page, referral_worklist
+    from . import alerts_page, drug_trace, recalls, referral_worklist
 
-    for page in (alerts_page, referral_worklist):  # the workflow pages (docs/console.md)
+    # the workflow pages (docs/console.md)
+    for page in (alerts_page, referral_worklist, drug_trace, recalls):
         app.include_router(page.page)
         app.include_router(page.api)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")

@@ -49,6 +49,8 @@ NAVIGATION.append(NavItem("quality", "/console/quality", "nav.quality", frozense
 NAVIGATION.append(NavItem("lineage", "/console/lineage", "nav.lineage"))
 NAVIGATION.append(NavItem("alerts", "/console/alerts", "nav.alerts", frozenset(Role)))  # each within its scope
 NAVIGATION.append(NavItem("referral_worklist", "/console/referrals/worklist", "nav.referral_worklist", frozenset(Role)))
+NAVIGATION.append(NavItem("drug_trace", "/console/drugs/trace", "nav.drug_trace"))  # every role, each in its scope
+NAVIGATION.append(NavItem("recalls", "/console/drugs/recalls", "nav.recalls"))  # operators start them
 START = "/console/hospital"
 # Scripts and styles from the hub only; the ECharts bundle sets element styles (style-src needs inline).
 SECURITY_HEADERS = {

@@ -100,9 +100,12 @@ def get_or_raise(session: Session, *, recall_id: int) -> Recall:
 
 
 def flag(session: Session, *, batch: str, drug: str | None, reason: str, actor: str, now: datetime,
-         confirm_within: timedelta = CONFIRM_WITHIN, client_address: str | None = None) -> Recall:
+         confirm_within: timedelta = CONFIRM_WITHIN, client_address: str | None = None,
+         refuse_duplicate: bool = False) -> Recall:
     """Recall ``batch`` (of ``drug``; needed only when the number is known under several drugs) and notify
-    every affected institution; flagging a recalled batch again returns its recall."""
+    every affected institution; flagging a recalled batch again returns its recall (``workflow.recall.duplicate``
+    with ``refuse_duplicate``, as the console asks). A batch that reached no registered institution has no
+    one to notify: ``workflow.recall.unreached``."""
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
         raise WorkflowError("workflow.recall.invalid", "a reason of at most 500 characters", field="reason")
@@ -117,12 +120,18 @@ def flag(session: Session, *, batch: str, drug: str | None, reason: str, actor: 
     found = session.scalars(select(Recall).where(Recall.drug_code == book.drug,
                                                  Recall.batch_number == batch)).one_or_none()
     if found is not None:
+        if refuse_duplicate:
+            raise WorkflowError("workflow.recall.duplicate", "the batch already has a recall", field="batch",
+                                recall=found.id)
         return found
+    targets = affected(session, book)
+    if not targets:
+        raise WorkflowError("workflow.recall.unreached", "no registered institution received or dispensed the batch",
+                            field="batch")
     recall = Recall(drug_code=book.drug, batch_number=batch, reason=reason, raised_by=actor, raised_at=now,
                     confirm_by=now + confirm_within)
     session.add(recall)
     session.flush()
-    targets = affected(session, book)
     for target in targets:
         row = replies.reply_row(member=target.institution, kind=TOPIC, content=notice_xml(recall, target, now), now=now)
         replies.queue_many(session, [row])
@@ -130,8 +139,6 @@ def flag(session: Session, *, batch: str, drug: str | None, reason: str, actor: 
                                  received=_figure(target.received), dispensed=_figure(target.dispensed),
                                  patients=len({r.person_id for r in target.dispenses}),
                                  state=NoticeState.SENT.value, sent_at=now))
-    if not targets:
-        recall.completed_at = now
     audit.record(session, "recall.create", member=actor, client_address=client_address,
                  detail=f"workflow_recall:{recall.id} {book.drug}:{batch} {len(targets)} institution(s)"[:200])
     summary = {"drug": book.drug, "batch": batch, "institutions": len(targets),
