@@ -79,7 +79,7 @@ class Hub:
         engine = make_engine(settings.db_url)
         if run_migrations:
             migrate(engine)
-        sessions = session_factory(engine)
+        sessions = session_factory(engine, settings=settings)  # the workflows read their settings there
         watch(sessions)  # the code lists: shipped plus imported, followed while the hub runs
         trust = TrustStore(settings.pki)
         signer = Credentials.from_files(paths.hub_sign_cert, paths.hub_sign_key)

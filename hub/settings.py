@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from protocol.limits import MAX_BATCH_DOCUMENTS
@@ -45,6 +48,9 @@ class Settings:
     console_login_failures_per_address: int = 20  # failures from one client address (any names), then refused
     console_login_delay_s: float = 1.0  # each earlier failure in the window delays the next attempt this much
     console_login_delay_max_s: float = 4.0
+    # HIE_REFERRAL_DEADLINES: state → how long a referral case may wait there (overrides the defaults of
+    # hub.workflows.referral.overdue; a state not named keeps its default)
+    referral_deadlines: Mapping[str, timedelta] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -100,6 +106,7 @@ class Settings:
             console_login_failures_per_address=int(env.get("HIE_CONSOLE_LOGIN_FAILURES_PER_ADDRESS", 20)),
             console_login_delay_s=float(env.get("HIE_CONSOLE_LOGIN_DELAY_S", 1.0)),
             console_login_delay_max_s=float(env.get("HIE_CONSOLE_LOGIN_DELAY_MAX_S", 4.0)),
+            referral_deadlines=referral_deadlines(env.get("HIE_REFERRAL_DEADLINES", "")),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -108,4 +115,49 @@ def _flag(value: str) -> bool:
     return value.strip().lower() not in ("0", "false", "no")
 
 
-__all__ = ["Settings"]
+class SettingsError(ValueError):
+    """A ``HIE_*`` variable the hub cannot work with: refused when the hub (or a command) starts."""
+
+    code = "settings.invalid"
+
+    def __init__(self, variable: str, detail: str):
+        super().__init__(f"{self.code}: {variable}: {detail}")
+        self.variable = variable
+        self.detail = f"{variable}: {detail}"
+
+
+_DURATION = re.compile(r"([+-]?[0-9]{1,6})([hd])")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1)}
+
+
+def referral_deadlines(text: str, *, variable: str = "HIE_REFERRAL_DEADLINES") -> dict[str, timedelta]:
+    """``requested=48h,accepted=7d`` → {state: deadline}; a state of ``ReferralState`` whose step is someone's
+    turn, each once, a positive whole number of hours (h) or days (d). ``""``: no overrides."""
+    found: dict[str, timedelta] = {}
+    if not text.strip():
+        return found
+    from .workflows.referral.states import turn_of  # the state table says which states wait for a party
+
+    for item in text.split(","):
+        state, sep, duration = (part.strip() for part in item.partition("="))
+        if not sep or not state:
+            raise SettingsError(variable, "expected state=duration items separated by commas "
+                                          "(e.g. requested=48h,discharged=14d)")
+        try:
+            waits = turn_of(state) is not None
+        except ValueError:
+            raise SettingsError(variable, f"unknown referral state {state!r}") from None
+        if not waits:
+            raise SettingsError(variable, f"the state {state!r} waits for no party: it has no deadline")
+        if state in found:
+            raise SettingsError(variable, f"the state {state!r} is named twice")
+        match = _DURATION.fullmatch(duration)
+        if match is None:
+            raise SettingsError(variable, f"the deadline of {state!r} is not a whole number of hours (h) or days (d)")
+        if int(match.group(1)) <= 0:
+            raise SettingsError(variable, f"the deadline of {state!r} must be longer than zero")
+        found[state] = int(match.group(1)) * _UNITS[match.group(2)]
+    return found
+
+
+__all__ = ["Settings", "SettingsError", "referral_deadlines"]

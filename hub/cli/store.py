@@ -22,7 +22,7 @@ def open_store(data_dir, database_url, *, create: bool = True) -> sessionmaker[S
             f"store.missing: no hub database in {settings.data_dir} (hie serve --data-dir creates it)")
     engine = make_engine(settings.db_url)
     migrate(engine)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, settings=settings)  # the workflows read their settings there
     watch(sessions)  # this command's code lists: the shipped ones plus what was imported into this store
     return sessions
 

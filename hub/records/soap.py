@@ -19,6 +19,7 @@ from protocol.timestamps import utcnow
 
 from .. import audit, mpi
 from ..exchange.gate import Service
+from ..exchange.operation import operation_context, text_argument
 from ..store.db import transaction
 from . import access, query
 
@@ -28,14 +29,11 @@ OPERATIONS = frozenset({"RegisterResident", "FindResidents", "MergeResidents", "
 SERVICE = Service(NAMESPACE, OPERATIONS)
 
 
-def _ctx(ctx):
-    env = ctx.transport.req_env
-    return env["hie.hub"], env["hie.verified"], env.get("REMOTE_ADDR")
+_ctx = operation_context
 
 
 def _arg(verified, name: str) -> str | None:
-    text = verified.content.findtext(q(NAMESPACE, name))
-    return text.strip() if text and text.strip() else None
+    return text_argument(verified, NAMESPACE, name)
 
 
 def _int_arg(verified, name: str) -> int:

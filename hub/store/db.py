@@ -56,8 +56,9 @@ def transaction(sessions: sessionmaker[Session], *, durable: bool = True):
         yield session
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, *, settings=None) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``settings`` (the hub's ``Settings``) is each session's ``info["settings"]``."""
+    return sessionmaker(engine, expire_on_commit=False, info={"settings": settings} if settings is not None else None)
 
 
 def _alembic_config(engine: Engine):

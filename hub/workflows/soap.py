@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from spyne import ComplexModel, DateTime, Integer, ServiceBase, Unicode, rpc
 
-from protocol.ns import WORKFLOW, q
+from protocol.ns import WORKFLOW
 from protocol.timestamps import format_utc, utcnow
 
 from ..exchange.gate import Service
+from ..exchange.operation import operation_context, text_argument
 from ..store.db import transaction
 from . import subscriptions
 from .referral import soap as referral_soap
@@ -32,14 +33,11 @@ class SubscriptionInfo(ComplexModel):
     _type_info = [("Topic", Unicode(min_occurs=1)), ("Filter", Unicode), ("CreatedAt", Unicode)]
 
 
-def _ctx(ctx):
-    env = ctx.transport.req_env
-    return env["hie.hub"], env["hie.verified"], env.get("REMOTE_ADDR")
+_ctx = operation_context
 
 
 def _arg(verified, name: str) -> str | None:
-    text = verified.content.findtext(q(NAMESPACE, name))
-    return text.strip() if text and text.strip() else None
+    return text_argument(verified, NAMESPACE, name)
 
 
 def _info(row) -> SubscriptionInfo:

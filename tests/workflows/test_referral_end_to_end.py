@@ -14,6 +14,7 @@ import pytest
 import requests
 from lxml import etree
 
+from adapters.client import WorkflowClient, read_notification
 from adapters.errors import HubFault
 from etl import jobs
 from etl.transform import Pseudonymizer
@@ -28,7 +29,7 @@ from protocol.timestamps import format_utc, utcnow
 
 from .agent_table import written_by_the_agent
 from .referral_documents import down_referral, referral
-from .test_end_to_end import WorkflowClient
+from .two_hospitals import SECOND_HOSPITAL, hub_paths, members, pki_dir  # noqa: F401 - fixtures used here
 
 CHINA = timedelta(hours=8)
 
@@ -71,10 +72,6 @@ def _case(notice: etree._Element) -> str:
     return next(s.get("id") for s in notice.iter(q(WORKFLOW, "Subject")) if s.get("type") == "referral")
 
 
-def _state(answer: etree._Element) -> str:
-    return answer.findtext(f".//{q(WORKFLOW, 'State')}")
-
-
 def _fault(call) -> str:
     with pytest.raises(HubFault) as refused:
         call()
@@ -97,13 +94,13 @@ def _round_trips(client_for, workflow, numbers: range) -> None:
     client_for("CLINIC01").submit_batch([(f"urn:uuid:ref-e2e-up-{n}", referral(f"REF-E2E-{n}")) for n in numbers])
     cases = [_case(notice) for notice in _referral_notices(client_for("HOSP01"), wanted=len(numbers))]
     for case in cases:
-        workflow("HOSP01")._call("AcceptReferral", Referral=case, Appointment=utcnow() + timedelta(days=1))
+        workflow("HOSP01").accept_referral(int(case), appointment=utcnow() + timedelta(days=1))
     _referral_notices(client_for("CLINIC01"), wanted=len(numbers))
     client_for("HOSP01").submit_batch([(f"urn:uuid:ref-e2e-down-{n}", down_referral(f"DOWN-E2E-{n}"))
                                        for n in numbers])
     _referral_notices(client_for("CLINIC01"), wanted=len(numbers))
     for case in cases:
-        workflow("CLINIC01")._call("ConfirmFollowUp", Referral=case)
+        workflow("CLINIC01").confirm_follow_up(int(case))
 
 
 @pytest.mark.slow
@@ -120,18 +117,16 @@ def test_a_referral_up_and_back_down(live_hub, client_for, parties, chdb_olap, t
     assert summary.find(q(WORKFLOW, "Diagnosis")).get("code") == "I10"
 
     # out of turn, out of the table, not a party: refused with codes, nothing moves
-    assert _fault(lambda: workflow("CLINIC01")._call("AcceptReferral", Referral=case,
-                                                      Appointment=utcnow())) == "workflow.referral.turn"
-    assert _fault(lambda: workflow("CLINIC01")._call("ConfirmFollowUp", Referral=case)) == \
-        "workflow.referral.transition"
-    assert _fault(lambda: workflow("CLINIC02")._call("RejectReferral", Referral=case, Reason="no_capacity")) == \
+    assert _fault(lambda: workflow("CLINIC01").accept_referral(int(case), appointment=utcnow())) == \
+        "workflow.referral.turn"
+    assert _fault(lambda: workflow("CLINIC01").confirm_follow_up(int(case))) == "workflow.referral.transition"
+    assert _fault(lambda: workflow("CLINIC02").reject_referral(int(case), reason="no_capacity")) == \
         "workflow.referral.not_found"
-    assert _fault(lambda: workflow("HOSP01")._call("RejectReferral", Referral=case, Reason="不收")) == \
-        "workflow.referral.invalid"
+    assert _fault(lambda: workflow("HOSP01").reject_referral(int(case), reason="不收")) == "workflow.referral.invalid"
 
-    appointment = utcnow() + timedelta(days=2)
-    accepted = workflow("HOSP01")._call("AcceptReferral", Referral=case, Appointment=appointment, Note="请携带既往病历")
-    assert _state(accepted) == "accepted"
+    appointment = (utcnow() + timedelta(days=2)).replace(microsecond=0)
+    accepted = workflow("HOSP01").accept_referral(int(case), appointment=appointment, note="请携带既往病历")
+    assert (accepted.state, accepted.appointment, accepted.due_at) == ("accepted", appointment, None)
     (acceptance,) = _referral_notices(client_for("CLINIC01"))
     facts = {f.get("code"): f.get("value") for f in acceptance.iter(q(WORKFLOW, "Fact"))}
     assert (acceptance.findtext(q(WORKFLOW, "Kind")), facts["appointment"]) == (
@@ -146,11 +141,10 @@ def test_a_referral_up_and_back_down(live_hub, client_for, parties, chdb_olap, t
     assert (kind, state, subject) == ("referral.discharged", "discharged", case)
     assert "出院后继续氨氯地平" in content  # the care plan of the down-referral, for the patient's own clinic
 
-    assert _state(workflow("CLINIC01")._call("ConfirmFollowUp", Referral=case, Note="已电话随访")) == "followed_up"
+    assert workflow("CLINIC01").confirm_follow_up(int(case), note="已电话随访").state == "followed_up"
     (told,) = _referral_notices(client_for("HOSP01"))
     assert told.findtext(q(WORKFLOW, "Kind")) == "referral.followed_up"
-    listed = workflow("HOSP01")._call("ListReferrals")
-    assert [c.findtext(q(WORKFLOW, "State")) for c in listed.iter(q(WORKFLOW, "Case"))] == ["followed_up"]
+    assert [(c.id, c.state) for c in workflow("HOSP01").list_referrals()] == [(int(case), "followed_up")]
 
     shown = api("GET", f"/api/referrals/{case}", "BUREAU").json()
     assert [e["action"] for e in shown["history"]] == ["open", "accept", "discharge", "follow_up"]
@@ -172,3 +166,76 @@ def test_a_referral_up_and_back_down(live_hub, client_for, parties, chdb_olap, t
     cells = {cell["target.institution"]: cell for cell in answer["cells"]}
     assert {k: cells["HOSP01"][k] for k in ("referrals", "accepted", "round_trips", "acceptance_rate")} == {
         "referrals": 5, "accepted": 5, "round_trips": 5, "acceptance_rate": 100.0}
+
+
+def test_a_referral_redirected_to_a_second_hospital_and_back_down(live_hub, client_for, parties):
+    """Clinic → H1, H1 redirects to H2: the clinic and H2 each get their reply, H1 can act no more; H2
+    accepts, the patient arrives, H2's down-referral discharges the case, the clinic confirms follow-up."""
+    workflow, api = parties
+    assert client_for("CLINIC01").submit(referral("REF-E2E-R1")).status == "accepted"
+    first = int(_case(_referral_notices(client_for("HOSP01"))[0]))
+    requested = workflow("HOSP01").list_referrals(state="requested")
+    assert [(c.id, c.sender, c.receiver, c.document) for c in requested] == [(first, "CLINIC01", "HOSP01",
+                                                                               "REF-E2E-R1")]
+    assert requested[0].due_at == requested[0].requested_at + timedelta(hours=48)  # the default deadline
+
+    assert _fault(lambda: workflow("HOSP01").redirect_referral(first, to="CLINIC02", reason="out_of_scope")) == \
+        "workflow.referral.invalid"  # a redirect goes to another hospital only
+    redirected = workflow("HOSP01").redirect_referral(first, to=SECOND_HOSPITAL, reason="out_of_scope",
+                                                      note="本院无中医科")
+    assert (redirected.id, redirected.state, redirected.reason) == (first, "redirected", "out_of_scope")
+
+    (told_clinic,) = [read_notification(n) for n in _referral_notices(client_for("CLINIC01"))]
+    assert (told_clinic.kind, told_clinic.referral) == ("referral.redirected", first)
+    assert (told_clinic.facts["redirected_to"], told_clinic.facts["reason"]) == (SECOND_HOSPITAL, "out_of_scope")
+    (request,) = _referral_notices(client_for(SECOND_HOSPITAL))
+    asked = read_notification(request)
+    second = asked.referral
+    assert (asked.kind, asked.state) == ("referral.requested", "requested") and second != first
+    summary = request.find(q(WORKFLOW, "Referral"))  # the new receiver sees the record summary too
+    assert summary.findtext(f"{q(WORKFLOW, 'Patient')}/{q(WORKFLOW, 'Name')}") == "王秀英"
+
+    # H1 is done with it: its own case has ended, the new one is not its to see
+    assert _fault(lambda: workflow("HOSP01").accept_referral(first, appointment=utcnow())) == \
+        "workflow.referral.transition"
+    assert _fault(lambda: workflow("HOSP01").accept_referral(second, appointment=utcnow())) == \
+        "workflow.referral.not_found"
+    assert [(c.id, c.state) for c in workflow("HOSP01").list_referrals()] == [(first, "redirected")]
+
+    assert workflow(SECOND_HOSPITAL).accept_referral(second, appointment=utcnow() + timedelta(days=1)).state == \
+        "accepted"
+    assert workflow(SECOND_HOSPITAL).confirm_arrival(second).state == "arrived"
+    told = [read_notification(n) for n in _referral_notices(client_for("CLINIC01"), wanted=2)]
+    assert [(n.kind, n.referral) for n in told] == [("referral.accepted", second), ("referral.arrived", second)]
+
+    assert client_for(SECOND_HOSPITAL).submit(down_referral("DOWN-E2E-R1", institution=SECOND_HOSPITAL)).status == \
+        "accepted"
+    (discharged,) = [read_notification(n) for n in _referral_notices(client_for("CLINIC01"))]
+    assert (discharged.kind, discharged.referral) == ("referral.discharged", second)
+    assert workflow("CLINIC01").confirm_follow_up(second, note="已电话随访").state == "followed_up"
+    (closed_loop,) = [read_notification(n) for n in _referral_notices(client_for(SECOND_HOSPITAL))]
+    assert (closed_loop.kind, closed_loop.referral) == ("referral.followed_up", second)
+
+    assert {(c.id, c.receiver, c.state) for c in workflow("CLINIC01").list_referrals()} == {
+        (first, "HOSP01", "redirected"), (second, SECOND_HOSPITAL, "followed_up")}
+    shown = api("GET", f"/api/referrals/{second}", "BUREAU").json()
+    assert [e["action"] for e in shown["history"]] == ["open", "accept", "arrive", "discharge", "follow_up"]
+
+
+def test_a_referral_closed_without_a_round_trip(live_hub, client_for, parties):
+    """An accepted case the hospital closes (the patient did not come): the clinic is told, nothing more moves."""
+    workflow, _api = parties
+    assert client_for("CLINIC01").submit(referral("REF-E2E-C1", to=SECOND_HOSPITAL)).status == "accepted"
+    case = int(_case(_referral_notices(client_for(SECOND_HOSPITAL))[0]))
+    assert _fault(lambda: workflow(SECOND_HOSPITAL).close_referral(case)) == "workflow.referral.transition"
+    workflow(SECOND_HOSPITAL).accept_referral(case, appointment=utcnow() + timedelta(days=1))
+    assert _fault(lambda: workflow("CLINIC01").close_referral(case)) == "workflow.referral.turn"
+    closed = workflow(SECOND_HOSPITAL).close_referral(case, note="患者未按预约就诊")
+    assert (closed.id, closed.state, closed.due_at) == (case, "closed", None)
+    told = [read_notification(n) for n in _referral_notices(client_for("CLINIC01"), wanted=2)]
+    assert [(n.kind, n.state, n.referral) for n in told] == [("referral.accepted", "accepted", case),
+                                                             ("referral.closed", "closed", case)]
+    assert _fault(lambda: workflow("CLINIC01").confirm_follow_up(case)) == "workflow.referral.transition"
+    assert _fault(lambda: workflow("CLINIC01").cancel_referral(case)) == "workflow.referral.transition"
+    assert [(c.id, c.state) for c in workflow("CLINIC01").list_referrals(state="closed")] == [(case, "closed")]
+    assert workflow("CLINIC01").list_referrals(state="requested") == []

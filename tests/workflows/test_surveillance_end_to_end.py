@@ -14,7 +14,7 @@ import requests
 from lxml import etree
 from sqlalchemy import select
 
-from adapters.client import HubClient
+from adapters.client import HubClient, WorkflowClient
 from hub.auth import issue
 from hub.records.quality import local_day
 from hub.registry import seed_demo
@@ -27,13 +27,6 @@ from protocol.timestamps import utcnow
 from .cards import card, resident
 
 DISTRICT = "330105"
-
-
-class WorkflowClient(HubClient):
-    namespace = WORKFLOW
-
-    def subscribe(self, topic: str, district: str | None = None) -> etree._Element:
-        return self._call("Subscribe", Topic=topic, Filter=district)
 
 
 def _submit(client: HubClient, documents) -> None:

@@ -1,14 +1,20 @@
 """Overdue referral steps: a deadline per state, an alert (``referral.overdue``) for the party whose turn it is.
 
-``DEADLINES``: how long a case may stay in a state before its step is overdue (a hospital answers a
-request within 48 hours; the clinic confirms follow-up within 14 days of discharge). A state without a
-deadline is never overdue (an accepted case waits for a stay of any length). ``check`` (run by every
-full workflow pass, ``hub.workflows.runner.periodic``) raises one alert per case and step, owned by the
-member whose turn it is; the case moving on closes it.
+``DEFAULT_DEADLINES``: how long a case may stay in a state before its step is overdue (a hospital answers
+a request within 48 hours; the clinic confirms follow-up within 14 days of discharge). A state without a
+deadline is never overdue (an accepted case waits for a stay of any length). The hub's setting
+``HIE_REFERRAL_DEADLINES`` (``hub.settings``, e.g. ``requested=24h,accepted=30d``) overrides them state by
+state; it reaches the moves and the check through the session factory's ``info["settings"]`` (``Hub.open``
+and the command line's stores put it there), so the web workers, the processor's runner and ``hie
+workflows run`` use the same deadlines. A case's ``due_at`` is set when it enters a state. ``check`` (run by
+every full workflow pass, ``hub.workflows.runner.periodic``) raises one alert per case and step, owned by
+the member whose turn it is; the case moving on closes it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,16 +27,28 @@ from .models import ReferralCase, ReferralState
 from .states import Party, turn_of
 
 KIND = "referral.overdue"
-DEADLINES: dict[ReferralState, timedelta] = {
+DEFAULT_DEADLINES: Mapping[ReferralState, timedelta] = MappingProxyType({
     ReferralState.REQUESTED: timedelta(hours=48),
     ReferralState.DISCHARGED: timedelta(days=14),
-}
+})
+DEADLINES = DEFAULT_DEADLINES  # the name the first version exported
+
+
+def deadlines(overrides: Mapping[str, timedelta] | None = None) -> dict[ReferralState, timedelta]:
+    """The defaults with ``overrides`` (state → deadline, ``Settings.referral_deadlines``) put over them."""
+    return {**DEFAULT_DEADLINES, **{ReferralState(state): limit for state, limit in (overrides or {}).items()}}
+
+
+def deadlines_of(session: Session) -> dict[ReferralState, timedelta]:
+    """The deadlines of the hub whose session factory made ``session`` (the defaults if it names no settings)."""
+    settings = session.info.get("settings")
+    return deadlines(getattr(settings, "referral_deadlines", None))
 
 
 def due(state: ReferralState, now: datetime, *,
-        deadlines: dict[ReferralState, timedelta] | None = None) -> datetime | None:
+        deadlines: Mapping[ReferralState, timedelta] | None = None) -> datetime | None:
     """When the step of ``state`` entered at ``now`` is overdue (None: never)."""
-    limit = (DEADLINES if deadlines is None else deadlines).get(ReferralState(state))
+    limit = (DEFAULT_DEADLINES if deadlines is None else deadlines).get(ReferralState(state))
     return None if limit is None else now + limit
 
 
@@ -46,8 +64,9 @@ def owner_of(case: ReferralCase) -> str | None:
 @periodic(KIND)
 def check(session: Session, now: datetime) -> int:
     """Raise the overdue alert of every case past its step's deadline (once per case and step)."""
+    states = sorted(s.value for s in deadlines_of(session))
     late = session.scalars(select(ReferralCase).where(ReferralCase.due_at.is_not(None), ReferralCase.due_at <= now,
-                                                      ReferralCase.state.in_([s.value for s in DEADLINES]))
+                                                      ReferralCase.state.in_(states))
                            .order_by(ReferralCase.id)).all()
     raised = 0
     for case in late:
@@ -75,4 +94,4 @@ def settle(session: Session, case: ReferralCase, *, state: str, now: datetime) -
                     note="the step was done")
 
 
-__all__ = ["KIND", "DEADLINES", "due", "owner_of", "check", "settle"]
+__all__ = ["KIND", "DEFAULT_DEADLINES", "DEADLINES", "deadlines", "deadlines_of", "due", "owner_of", "check", "settle"]

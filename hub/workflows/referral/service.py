@@ -60,7 +60,7 @@ def open_case(session: Session, *, document_row_id: int, sender: str, receiver: 
     case = ReferralCase(document_row_id=document_row_id, previous_id=previous.id if previous else None,
                         from_institution=sender, to_institution=receiver, department_code=department,
                         state=ReferralState.REQUESTED.value, requested_at=now, updated_at=now,
-                        due_at=overdue.due(ReferralState.REQUESTED, now))
+                        due_at=overdue.due(ReferralState.REQUESTED, now, deadlines=overdue.deadlines_of(session)))
     session.add(case)
     session.flush()
     _history(session, case, action="open", actor=actor, at=now, before=None)
@@ -119,7 +119,7 @@ def _apply(session: Session, case: ReferralCase, *, action: Action, to_state: Re
     if to_state in (ReferralState.REJECTED, ReferralState.REDIRECTED, ReferralState.CANCELLED,
                     ReferralState.CLOSED, ReferralState.FOLLOWED_UP):
         case.ended_at = now
-    case.due_at = overdue.due(to_state, now)
+    case.due_at = overdue.due(to_state, now, deadlines=overdue.deadlines_of(session))
     session.flush()
     _history(session, case, action=action.value, actor=actor, at=now, before=before, code=code, note=note)
     overdue.settle(session, case, state=before, now=now)

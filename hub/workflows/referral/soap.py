@@ -12,6 +12,7 @@ from spyne import ComplexModel, Integer, Unicode
 from protocol.ns import WORKFLOW, q
 from protocol.timestamps import format_utc, utcnow
 
+from ...exchange.operation import operation_context
 from ...store.db import transaction
 from ..errors import WorkflowError
 from . import views
@@ -54,8 +55,7 @@ def _arguments(verified) -> dict[str, str | None]:
 
 def move(ctx, operation: str) -> ReferralInfo:
     """Run ``operation`` for the verified member on the case its ``Referral`` argument names."""
-    env = ctx.transport.req_env
-    hub, verified = env["hie.hub"], env["hie.verified"]
+    hub, verified, _client = operation_context(ctx)
     arguments = _arguments(verified)
     try:
         case_id = int(arguments["Referral"] or "")
@@ -68,8 +68,7 @@ def move(ctx, operation: str) -> ReferralInfo:
 
 
 def list_cases(ctx) -> list[ReferralInfo]:
-    env = ctx.transport.req_env
-    hub, verified = env["hie.hub"], env["hie.verified"]
+    hub, verified, _client = operation_context(ctx)
     state = verified.content.findtext(q(WORKFLOW, "State"))
     try:
         with hub.sessions() as session:
