@@ -1,0 +1,4 @@
+"""The review's failing tests use the workflow tests' store, PKI and live hub fixtures."""
+from __future__ import annotations
+
+from tests.workflows.conftest import client_for, hub_paths, live_hub, members, pki_dir, store  # noqa: F401

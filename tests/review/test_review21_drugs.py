@@ -1,0 +1,98 @@
+"""Review of issue 21's drug recall (an outsider's failing tests): scoping of the bureau's JSON API,
+a recall flagged again after the batch reached someone new, and the overdue alert after confirmation."""
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from hub.auth import issue
+from hub.exchange.models import Reply
+from hub.registry.actor import HUB_OPERATOR
+from hub.registry.service import register_institution
+from hub.store.db import transaction
+from hub.web.drugs import router
+from hub.workflows.drugs import recall
+from hub.workflows.models import Alert
+from protocol.timestamps import utcnow
+from tests.workflows.drugdocs import AMOXICILLIN, movement
+from tests.workflows.test_drug_workflow import BATCH, DAY, _supplied
+
+
+@pytest.fixture
+def drugs_api(store):
+    """/api/drugs over the store; BUREAU05 governs district 330105 only (CLINIC01 and HOSP01 are in 330102)."""
+    app = FastAPI()
+    app.state.hub = SimpleNamespace(sessions=store.sessions, certificates=None)
+    app.include_router(router)
+    now = utcnow()
+    with transaction(store.sessions) as session:
+        register_institution(session, actor=HUB_OPERATOR, code="BUREAU05", name="示例区卫生健康局", kind="bureau",
+                             level=None, division_code="330105", parent_code=None, status="active")
+        tokens = {m: issue(session, member=m, label="test", now=now) for m in ("BUREAU", "BUREAU05")}
+    client = TestClient(app)
+
+    def call(method: str, path: str, member: str, **kwargs):
+        return client.request(method, path, headers={"Authorization": f"Bearer {tokens[member]}"}, **kwargs)
+
+    return call
+
+
+def test_a_district_bureau_does_not_see_another_districts_holders_of_a_batch(store, drugs_api):
+    """Leak: BUREAU05 (330105) reads the stock and dispenses of CLINIC01 and HOSP01 (330102) in the batch trace."""
+    _supplied(store)
+    answer = drugs_api("GET", f"/api/drugs/batches/{BATCH}", "BUREAU05")
+    shown = str(answer.json())
+    assert answer.status_code in (200, 403, 404)
+    assert "CLINIC01" not in shown and "HOSP01" not in shown
+
+
+def test_a_district_bureau_does_not_see_another_districts_recall_figures(store, drugs_api):
+    """Leak: BUREAU05 (330105) lists the recall notices of CLINIC01 and HOSP01 (330102) with their patient counts."""
+    _supplied(store)
+    with transaction(store.sessions) as session:
+        recall.flag(session, batch=BATCH, drug=None, reason="质量缺陷", actor="BUREAU", now=utcnow())
+    answer = drugs_api("GET", "/api/drugs/recalls", "BUREAU05")
+    assert answer.status_code == 200
+    assert [n["institution"] for r in answer.json() for n in r["institutions"]] == []
+
+
+def test_an_institution_that_received_a_recalled_batch_later_is_told_when_the_recall_is_flagged_again(store):
+    """Loss: CLINIC02 receives the batch after its recall; flagging it again returns the old recall and tells no one."""
+    _supplied(store)
+    with transaction(store.sessions) as session:
+        recall.flag(session, batch=BATCH, drug=None, reason="质量缺陷", actor="BUREAU", now=utcnow())
+    store.deliver(movement("C2-DM-1", institution="CLINIC02", movement_type="receipt",
+                           source=("SUPPLIER01", "supplier"), target=("CLINIC02", "institution"),
+                           items=[(AMOXICILLIN, BATCH, 50, "2027-01-31")], at=DAY + timedelta(days=3)),
+                  member="CLINIC02")
+    assert store.process() == 1
+    with transaction(store.sessions) as session:
+        recall.flag(session, batch=BATCH, drug=None, reason="质量缺陷", actor="BUREAU", now=utcnow())
+    with store.sessions() as session:
+        told = set(session.scalars(select(Reply.member).where(Reply.kind == "recall")))
+    assert "CLINIC02" in told
+
+
+def test_a_recall_overdue_alert_is_closed_once_the_institution_confirms(store):
+    """Usability: HOSP01 confirms a recall late; the recall completes but its drug.recall.overdue alert stays open."""
+    _supplied(store)
+    now = utcnow()
+    with transaction(store.sessions) as session:
+        found = recall.flag(session, batch=BATCH, drug=None, reason="质量缺陷", actor="BUREAU", now=now,
+                            confirm_within=timedelta(hours=1))
+        recall_id = found.id
+    with transaction(store.sessions) as session:
+        recall.sync(session, now=now + timedelta(hours=2))
+    with transaction(store.sessions) as session:
+        session.execute(update(Reply).where(Reply.kind == "recall").values(acked_at=now + timedelta(hours=3)))
+    with transaction(store.sessions) as session:
+        recall.sync(session, now=now + timedelta(hours=4))
+        assert recall.as_dict(session, recall.get_or_raise(session, recall_id=recall_id))["complete"]
+    with store.sessions() as session:
+        states = {a.key: a.state for a in session.scalars(select(Alert).where(Alert.kind == "drug.recall.overdue"))}
+    assert states and set(states.values()) == {"closed"}
