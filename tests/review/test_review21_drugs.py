@@ -96,3 +96,22 @@ def test_a_recall_overdue_alert_is_closed_once_the_institution_confirms(store):
     with store.sessions() as session:
         states = {a.key: a.state for a in session.scalars(select(Alert).where(Alert.kind == "drug.recall.overdue"))}
     assert states and set(states.values()) == {"closed"}
+
+
+def test_a_recall_subscriber_that_never_had_the_batch_learns_no_patient_count(store):
+    """Leak (small): CLINIC02 subscribes to recall over SOAP and learns how many patients (3) received a batch it never had."""
+    from lxml import etree
+
+    from hub.workflows import subscriptions
+    from protocol.ns import WORKFLOW, q
+
+    _supplied(store)
+    now = utcnow()
+    with transaction(store.sessions) as session:
+        subscriptions.subscribe(session, member="CLINIC02", topic="recall", filter=None, actor="CLINIC02", now=now)
+        recall.flag(session, batch=BATCH, drug=None, reason="质量缺陷", actor="BUREAU", now=now)
+    with store.sessions() as session:
+        told = [etree.fromstring(r.content) for r in session.scalars(
+            select(Reply).where(Reply.member == "CLINIC02", Reply.kind == "recall"))]
+    facts = {f.get("code"): f.get("value") for root in told for f in root.iter(q(WORKFLOW, "Fact"))}
+    assert "patients" not in facts
