@@ -33,7 +33,7 @@ def drugs_api(store):
     with transaction(store.sessions) as session:
         register_institution(session, actor=HUB_OPERATOR, code="BUREAU05", name="示例区卫生健康局", kind="bureau",
                              level=None, division_code="330105", parent_code=None, status="active")
-        tokens = {m: issue(session, member=m, label="test", now=now) for m in ("BUREAU", "BUREAU05")}
+        tokens = {m: issue(session, member=m, label="test", now=now) for m in ("BUREAU", "BUREAU05", "CLINIC02")}
     client = TestClient(app)
 
     def call(method: str, path: str, member: str, **kwargs):
@@ -115,3 +115,26 @@ def test_a_recall_subscriber_that_never_had_the_batch_learns_no_patient_count(st
             select(Reply).where(Reply.member == "CLINIC02", Reply.kind == "recall"))]
     facts = {f.get("code"): f.get("value") for root in told for f in root.iter(q(WORKFLOW, "Fact"))}
     assert "patients" not in facts
+
+
+def test_a_clinic_with_no_stake_in_a_batch_does_not_read_other_institutions_dispensing_figures(store, drugs_api):
+    """Leak: any member (CLINIC02, never had the batch) reads each institution's dispenses, patients and quantity."""
+    _supplied(store)
+    answer = drugs_api("GET", f"/api/drugs/batches/{BATCH}/patients", "CLINIC02")
+    shown = [e["institution"] for book in (answer.json() if answer.status_code == 200 else [])
+             for e in book["institutions"]]
+    assert shown == []
+
+
+def test_a_district_bureau_with_a_grant_does_not_see_another_districts_patients_identified(store, drugs_api):
+    """Leak: BUREAU05 (330105) with an identified grant reads the names of 330102's patients who received a batch."""
+    from hub.registry.access import create_grant
+    from hub.registry.actor import Actor
+
+    _supplied(store)
+    with transaction(store.sessions) as session:
+        create_grant(session, actor=Actor("BUREAU"), member="BUREAU05")
+    answer = drugs_api("GET", f"/api/drugs/batches/{BATCH}/patients", "BUREAU05", params={"purpose": "public_health"})
+    names = [p["name"] for book in (answer.json() if answer.status_code == 200 else [])
+             for e in book["institutions"] for p in e.get("identified", [])]
+    assert names == []
