@@ -66,3 +66,21 @@ def test_a_down_referral_without_an_open_up_referral_still_reaches_the_clinic(st
     with store.sessions() as session:
         told = session.scalars(select(Reply).where(Reply.member == "CLINIC01", Reply.kind == "referral")).all()
     assert len(told) == 1
+
+
+def test_a_cancelled_up_referral_after_arrival_is_in_the_case_history(store):
+    """Loss: the clinic cancels its up-referral after the patient arrived; the case's history says nothing of it."""
+    from tests.workflows.reports import cancellation
+
+    case_id = _opened(store)
+    with transaction(store.sessions) as session:
+        service.act(session, case_id=case_id, action="accept", actor="HOSP01", now=utcnow(),
+                    appointment=utcnow() + timedelta(days=1))
+        service.act(session, case_id=case_id, action="arrive", actor="HOSP01", now=utcnow())
+    store.deliver(cancellation("CXL-R1", "REF-R1"))
+    assert store.process() == 1
+    run_pass(store.sessions)
+    with store.sessions() as session:
+        said = [(event.action, event.note or "") for event in service.history(session, case_id)]
+    assert any("cancel" in action or "cancel" in note for action, note in said), said
+
