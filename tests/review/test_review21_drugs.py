@@ -138,3 +138,23 @@ def test_a_district_bureau_with_a_grant_does_not_see_another_districts_patients_
     names = [p["name"] for book in (answer.json() if answer.status_code == 200 else [])
              for e in book["institutions"] for p in e.get("identified", [])]
     assert names == []
+
+
+def test_one_members_wrong_expiry_date_does_not_raise_expired_alerts_against_the_others(store, monkeypatch):
+    """Wrong number / flood: CLINIC02 files a receipt of the batch with a mistyped expiry (2024); every
+    other institution that dispensed the batch gets a drug.dispense.expired alert (the batch's expiry is the earliest)."""
+    from hub.workflows import run_pass
+    from hub.workflows.drugs import anomalies
+
+    monkeypatch.setattr(anomalies, "SETTLE", timedelta(0))
+    _supplied(store)
+    store.deliver(movement("C2-DM-9", institution="CLINIC02", movement_type="receipt",
+                           source=("SUPPLIER01", "supplier"), target=("CLINIC02", "institution"),
+                           items=[(AMOXICILLIN, BATCH, 10, "2024-01-31")], at=DAY + timedelta(days=3)),
+                  member="CLINIC02")
+    assert store.process() == 1
+    run_pass(store.sessions)
+    with store.sessions() as session:
+        expired = sorted(a.institution for a in session.scalars(
+            select(Alert).where(Alert.kind == "drug.dispense.expired")))
+    assert expired == []
