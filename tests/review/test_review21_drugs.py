@@ -158,3 +158,24 @@ def test_one_members_wrong_expiry_date_does_not_raise_expired_alerts_against_the
         expired = sorted(a.institution for a in session.scalars(
             select(Alert).where(Alert.kind == "drug.dispense.expired")))
     assert expired == []
+
+
+def test_a_member_cannot_raise_an_excess_alert_against_another_by_claiming_a_transfer_from_it(store, monkeypatch):
+    """Wrong number: CLINIC02 files a receipt of 195 'from CLINIC01'; CLINIC01 (200 received, 8 dispensed, no
+    transfer of its own) is then alerted for dispensing more than it received."""
+    from hub.workflows import run_pass
+    from hub.workflows.drugs import anomalies
+
+    monkeypatch.setattr(anomalies, "SETTLE", timedelta(0))
+    _supplied(store)
+    run_pass(store.sessions)
+    store.deliver(movement("C2-DM-8", institution="CLINIC02", movement_type="receipt",
+                           source=("CLINIC01", "institution"), target=("CLINIC02", "institution"),
+                           items=[(AMOXICILLIN, BATCH, 195, "2027-01-31")], at=DAY + timedelta(days=3)),
+                  member="CLINIC02")
+    assert store.process() == 1
+    run_pass(store.sessions)
+    with store.sessions() as session:
+        excess = sorted(a.institution for a in session.scalars(
+            select(Alert).where(Alert.kind == "drug.dispense.excess")))
+    assert "CLINIC01" not in excess
