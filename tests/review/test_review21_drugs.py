@@ -179,3 +179,42 @@ def test_a_member_cannot_raise_an_excess_alert_against_another_by_claiming_a_tra
         excess = sorted(a.institution for a in session.scalars(
             select(Alert).where(Alert.kind == "drug.dispense.excess")))
     assert "CLINIC01" not in excess
+
+
+def test_a_counterfeit_batch_is_alerted_after_its_settle_time_without_another_drug_document(store, monkeypatch):
+    """Loss: batches wait SETTLE to be judged, but only a later drug document (or `hie drugs check`) judges
+    them: the region's last dispense of a batch no one received never raises drug.batch.unknown."""
+    import time
+
+    from hub.workflows import run_pass
+    from hub.workflows.drugs import anomalies
+    from tests.workflows.drugdocs import AMLODIPINE, dispense, patient
+
+    monkeypatch.setattr(anomalies, "SETTLE", timedelta(milliseconds=200))
+    store.deliver(dispense("C2-DSP-9", institution="CLINIC02", who=patient(9), items=[(AMLODIPINE, "FAKE9", 2)],
+                           at=DAY), member="CLINIC02")
+    assert store.process() == 1
+    run_pass(store.sessions)
+    time.sleep(0.4)
+    run_pass(store.sessions)  # what the processor's ticker does from now on, with no new document
+    with store.sessions() as session:
+        kinds = [a.kind for a in session.scalars(select(Alert))]
+    assert kinds == ["drug.batch.unknown"]
+
+
+def test_an_unconfirmed_recall_is_alerted_overdue_by_the_workflow_passes(store):
+    """Loss: drug.recall.overdue is raised only when a drug document arrives or someone reads the recalls, not by a pass."""
+    import time
+
+    from hub.workflows import run_pass
+
+    _supplied(store)
+    run_pass(store.sessions)
+    with transaction(store.sessions) as session:
+        recall.flag(session, batch=BATCH, drug=None, reason="质量缺陷", actor="BUREAU", now=utcnow(),
+                    confirm_within=timedelta(milliseconds=200))
+    time.sleep(0.4)
+    run_pass(store.sessions)
+    with store.sessions() as session:
+        overdue = [a.key for a in session.scalars(select(Alert).where(Alert.kind == "drug.recall.overdue"))]
+    assert len(overdue) == 2
