@@ -84,3 +84,16 @@ def test_a_cancelled_up_referral_after_arrival_is_in_the_case_history(store):
         said = [(event.action, event.note or "") for event in service.history(session, case_id)]
     assert any("cancel" in action or "cancel" in note for action, note in said), said
 
+
+
+def test_a_corrected_up_referral_naming_another_hospital_reaches_that_hospital(store):
+    """Loss: the clinic corrects its up-referral (version 2) to HOSP02; the case stays at HOSP01, HOSP02 is never told."""
+    _opened(store)
+    store.deliver(referral("REF-R1", to="HOSP02", version=2))
+    assert store.process() == 1
+    run_pass(store.sessions)
+    with store.sessions() as session:
+        live = [(c.to_institution, c.state) for c in session.scalars(select(ReferralCase).order_by(ReferralCase.id))
+                if c.state not in ("cancelled", "redirected")]
+        told = session.scalars(select(Reply.id).where(Reply.member == "HOSP02", Reply.kind == "referral")).all()
+    assert live == [("HOSP02", "requested")] and len(told) == 1
