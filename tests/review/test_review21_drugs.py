@@ -218,3 +218,10 @@ def test_an_unconfirmed_recall_is_alerted_overdue_by_the_workflow_passes(store):
     with store.sessions() as session:
         overdue = [a.key for a in session.scalars(select(Alert).where(Alert.kind == "drug.recall.overdue"))]
     assert len(overdue) == 2
+
+
+def test_a_recall_reason_with_a_control_character_is_refused_with_a_code(store, drugs_api):
+    """Usability: a reason pasted with a control character (\\x0b) is a server.error (500), not a refusal with a field."""
+    _supplied(store)
+    answer = drugs_api("POST", "/api/drugs/recalls", "BUREAU", json={"batch": BATCH, "reason": "质量缺陷\x0b批次"})
+    assert (answer.status_code, answer.json()["code"]) in ((400, "request.invalid"), (400, "workflow.recall.invalid"))
