@@ -3,7 +3,8 @@ operator's merge joins two persons' cases and its unmerge parts them; the index'
 resident ID arriving on a visit, not a card) does too; a crash between the merge and the re-link (the
 process killed after the merge, or the re-link failing) re-links at the next pass; on PostgreSQL a merge
 that commits after a later-numbered one is not skipped; and the diseases cube counts the true cases
-after an ETL run (SQLite × chDB, PostgreSQL × a ClickHouse server). Every person is synthetic."""
+after an ETL run (SQLite × chDB, PostgreSQL × a ClickHouse server); migration 0018 keeps the merges the old
+mark had not reached. Every person is synthetic."""
 from __future__ import annotations
 
 import subprocess
@@ -13,11 +14,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from hub.mpi.merge import merge, unmerge
 from hub.records.models import DiseaseReport, RecordDocument
-from hub.store.db import transaction
+from hub.store.db import downgrade, make_engine, migrate, transaction
 from hub.workflows import run_pass
 from hub.workflows.surveillance import outbreaks
 from hub.workflows.surveillance.models import DiseaseCase
@@ -137,7 +138,7 @@ def test_the_index_merging_on_a_visit_joins_the_cases(store):
 
 _MERGE_AND_DIE = textwrap.dedent("""
     import os, sys
-    from sqlalchemy import select
+    from sqlalchemy import inspect, select, text
     from hub.mpi.merge import merge
     from hub.records.models import DiseaseReport, RecordDocument
     from hub.store.db import make_engine, session_factory, transaction
@@ -236,3 +237,32 @@ def test_the_cases_cube_counts_the_true_cases_after_a_merge_and_an_unmerge(etl_d
     run_pass(etl.store.sessions)
     assert _cube(etl) == (10, 10)
     assert _cases(etl.store.sessions) == sorted(APART * 5)
+
+
+_AT = "2026-12-01 08:00:00+00:00"
+
+
+def test_0018_turns_the_merges_after_the_old_mark_into_pending_rows_and_goes_down_again(db_url):
+    """A hub upgraded from 0017 loses no merge its surveillance had not re-linked yet."""
+    engine = make_engine(db_url)
+    try:
+        migrate(engine, "0017")
+        with engine.begin() as connection:
+            for person in (1, 2, 3):
+                connection.execute(text("INSERT INTO mpi_person (id, status, created_at, updated_at) "
+                                        "VALUES (:id, 'active', :at, :at)"), {"id": person, "at": _AT})
+            for merge_id, retired in ((1, 2), (2, 3), (3, 2)):
+                connection.execute(text("INSERT INTO mpi_merge (id, kind, survivor_id, retired_id, actor, reason, at) "
+                                        "VALUES (:id, 'merge', 1, :retired, 'operator', '', :at)"),
+                                   {"id": merge_id, "retired": retired, "at": _AT})
+            connection.execute(text("INSERT INTO workflow_watermark (name, updated_at, document_row_id, changes, "
+                                    "advanced_at) VALUES ('disease.cases.mpi', :at, 1, 1, :at)"), {"at": _AT})
+        migrate(engine, "0018")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT merge_id FROM mpi_merge_pending ORDER BY merge_id")).scalars().all() \
+                == [2, 3]
+            assert connection.execute(text("SELECT name FROM workflow_watermark")).scalars().all() == []
+        downgrade(engine, "0017")
+        assert "mpi_merge_pending" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
