@@ -26,8 +26,8 @@ def upgrade():
         sa.ForeignKeyConstraint(['merge_id'], ['mpi_merge.id'], name=op.f('fk_mpi_merge_pending_merge_id_mpi_merge')),
         sa.PrimaryKeyConstraint('merge_id', name=op.f('pk_mpi_merge_pending')),
     )
-    mark = sa.text("SELECT COALESCE(MAX(document_row_id), 0) FROM workflow_watermark WHERE name = :name")
-    op.execute(sa.text(f"INSERT INTO mpi_merge_pending (merge_id) SELECT id FROM mpi_merge WHERE id > ({mark.text})")
+    op.execute(sa.text("INSERT INTO mpi_merge_pending (merge_id) SELECT id FROM mpi_merge WHERE id > "
+                       "(SELECT COALESCE(MAX(document_row_id), 0) FROM workflow_watermark WHERE name = :name)")
                .bindparams(name=_OLD_MARK))
     op.execute(sa.text("DELETE FROM workflow_watermark WHERE name = :name").bindparams(name=_OLD_MARK))
 
