@@ -1,10 +1,10 @@
 """An MPI merge or unmerge re-links the disease cases at the runner's next pass, with no new card: an
-operator's merge joins two persons' cases and its unmerge parts them; the index's own merge (a valid
-resident ID arriving on a visit, not a card) does too; a crash between the merge and the re-link (the
-process killed after the merge, or the re-link failing) re-links at the next pass; on PostgreSQL a merge
-that commits after a later-numbered one is not skipped; and the diseases cube counts the true cases
-after an ETL run (SQLite × chDB, PostgreSQL × a ClickHouse server); migration 0018 keeps the merges the old
-mark had not reached. Every person is synthetic."""
+operator's merge joins two persons' cases and its unmerge parts them, as does accepting a review item;
+the index's own merge (a valid resident ID arriving on a visit, not a card) does too; a crash between
+the merge and the re-link (the process killed after the merge, or the re-link failing) re-links at the
+next pass; on PostgreSQL a merge that commits after a later-numbered one is not skipped; the diseases
+cube counts the true cases after an ETL run (SQLite × chDB, PostgreSQL × a ClickHouse server); migration
+0018 keeps the merges the old mark had not reached. Every person is synthetic."""
 from __future__ import annotations
 
 import subprocess
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text
 
-from hub.mpi.merge import merge, unmerge
+from hub.mpi.merge import link, merge, unmerge
+from hub.mpi.models import ReviewItem
 from hub.records.models import DiseaseReport, RecordDocument
 from hub.store.db import downgrade, make_engine, migrate, transaction
 from hub.workflows import run_pass
@@ -131,6 +132,26 @@ def test_the_index_merging_on_a_visit_joins_the_cases(store):
     store.process()
     with store.sessions() as session:
         assert _person_of(session, "H-1") == _person_of(session, "C-1")  # the index merged them
+    run_pass(store.sessions)
+    assert _cases(store.sessions) == JOINED
+    _consistent(store.sessions)
+
+
+def test_an_operator_accepting_a_review_item_joins_the_cases(store):
+    """The hospital's card kept with an invalid resident ID, no sex and no address: the clinic's card with
+    the valid ID one slip from it scores below the auto-link threshold (18), so the index offers the pair
+    for review; the operator accepts it (``hub.mpi.link``, a merge)."""
+    typed = {"resident_id": TYPO, "name": "章伟", "birth_date": "1986-03-12"}
+    clinic = {"resident_id": ZHANG_ID, "name": "张伟", "sex": "1", "birth_date": "1985-03-12", "division": "330102"}
+    store.deliver(card("H-1", patient=typed, institution="HOSP01", disease=MEASLES, onset=ONSET), member="HOSP01")
+    store.process()
+    store.deliver(card("C-1", patient=clinic, disease=MEASLES, onset=ONSET + timedelta(days=1)))
+    store.process()
+    run_pass(store.sessions)
+    assert _cases(store.sessions) == APART
+    with transaction(store.sessions) as session:
+        [review_id] = session.scalars(select(ReviewItem.id).where(ReviewItem.status == "open")).all()
+        link(session, review_id=review_id, accept=True, actor="operator", now=utcnow())
     run_pass(store.sessions)
     assert _cases(store.sessions) == JOINED
     _consistent(store.sessions)
@@ -259,8 +280,8 @@ def test_0018_turns_the_merges_after_the_old_mark_into_pending_rows_and_goes_dow
                                     "advanced_at) VALUES ('disease.cases.mpi', :at, 1, 1, :at)"), {"at": _AT})
         migrate(engine, "0018")
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT merge_id FROM mpi_merge_pending ORDER BY merge_id")).scalars().all() \
-                == [2, 3]
+            pending = connection.execute(text("SELECT merge_id FROM mpi_merge_pending ORDER BY merge_id")).scalars()
+            assert pending.all() == [2, 3]  # the merges after the mark (1)
             assert connection.execute(text("SELECT name FROM workflow_watermark")).scalars().all() == []
         downgrade(engine, "0017")
         assert "mpi_merge_pending" not in inspect(engine).get_table_names()

@@ -9,8 +9,9 @@ Cases are derived, never edited by hand: whenever a card of a (person, disease) 
 a new version, a cancellation) or a merge or unmerge touches the person, the cases of that person and
 disease are worked out again from the current cards (``relink``). A merge or unmerge is taken up from
 the MPI's queue ``mpi_merge_pending`` (``keys_of_merges``), which the merge writes in its own transaction:
-hub.mpi knows nothing of the workflows, and a crash between the merge and the re-link loses nothing. A case keeps its row id while it
-keeps a card, so its membership (``workflow_disease_case_card``) and the cube's case key stay stable.
+hub.mpi knows nothing of the workflows, and a crash between the merge and the re-link loses nothing.
+A case keeps its row id while it keeps a card, so its membership (``workflow_disease_case_card``) and the
+cube's case key stay stable.
 """
 from __future__ import annotations
 
