@@ -20,8 +20,10 @@ from hub.mpi.merge import link, merge, unmerge
 from hub.mpi.models import ReviewItem
 from hub.records.models import DiseaseReport, RecordDocument
 from hub.store.db import downgrade, make_engine, migrate, transaction
-from hub.workflows import run_pass
+from hub.workflows import WorkflowTicker, run_pass
+from hub.workflows.runner import CHECK_INTERVAL_S
 from hub.workflows.surveillance import outbreaks
+from hub.workflows.surveillance.workflow import MERGES
 from hub.workflows.surveillance.models import DiseaseCase
 from olap.cubes import execute, parse_query
 from protocol.timestamps import utcnow
@@ -113,6 +115,21 @@ def test_an_operator_merge_joins_the_cases_at_the_next_pass_and_its_unmerge_part
     assert _cases(store.sessions) == APART
     _consistent(store.sessions)
     assert run_pass(store.sessions).failed == []  # nothing left to do, nothing fails
+
+
+def test_an_idle_processor_re_links_within_the_check_interval(store):
+    """The processor's ticker on a hub where nothing arrives: the operator's merge is re-linked by the pass
+    it runs at least every ``CHECK_INTERVAL_S``."""
+    _deliver_pairs(store, [1])
+    now = [100.0]
+    ticker = WorkflowTicker(store.sessions, interval_s=2.0, clock=lambda: now[0])
+    assert ticker(0) is not None and _cases(store.sessions) == APART  # the first tick catches up
+    _merge_pairs(store, [1])
+    now[0] += 2.0
+    assert ticker(0) is None  # nothing processed: no pass yet
+    now[0] += CHECK_INTERVAL_S
+    assert ticker(0).changes[MERGES] == 1
+    assert _cases(store.sessions) == JOINED
 
 
 def test_the_index_merging_on_a_visit_joins_the_cases(store):
