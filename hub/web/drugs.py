@@ -51,10 +51,6 @@ def _scope(session, member: str) -> scoped.TraceScope:
     return scoped.TraceScope.of(scope_for(session, member))
 
 
-def _unknown() -> WorkflowError:
-    return WorkflowError("workflow.drug.not_found", "no movement or dispense names this batch")
-
-
 def _in_scope(session, scope: scoped.TraceScope, *, batch: str, drug: str | None
               ) -> list[tuple[BatchLedger, frozenset[str]]]:
     """Each ledger of the batch that touched ``scope``, with the institutions of ``scope`` in it; an
@@ -62,13 +58,13 @@ def _in_scope(session, scope: scoped.TraceScope, *, batch: str, drug: str | None
     books = [(book, scoped.inside(session, book, scope)) for book in trace.ledgers(session, batch=batch, drug=drug)]
     books = [(book, inside) for book, inside in books if inside]
     if not books:
-        raise _unknown()
+        raise WorkflowError("workflow.drug.not_found", "no movement or dispense names this batch")
     return books
 
 
 @router.get("/batches/{batch}")
 def batch_trace(request: Request, member: Member, batch: str, drug: str | None = None):
-    """Where the batch went (legs over time), who holds it now, dispensed per institution, within the caller's scope."""
+    """Where the batch went (legs over time), who holds it now, dispensed per institution: the caller's scope."""
     with request.app.state.hub.sessions() as session:
         scope = _scope(session, member)
         return [scoped.trace(session, book, scope) for book, _ in _in_scope(session, scope, batch=batch, drug=drug)]
@@ -76,7 +72,7 @@ def batch_trace(request: Request, member: Member, batch: str, drug: str | None =
 
 @router.get("/batches/{batch}/patients")
 def batch_patients(request: Request, member: Member, batch: str, drug: str | None = None, purpose: str | None = None):
-    """Which patients of the caller's scope received the batch: identified where the record rules allow, counts otherwise."""
+    """Which patients of the caller's scope received the batch: identified where the rules allow, else counts."""
     sessions = request.app.state.hub.sessions
     with sessions() as session:
         requester = access.requester_for(session, member, now=utcnow())

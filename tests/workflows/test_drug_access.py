@@ -43,8 +43,8 @@ def api(store):
     app.state.hub = SimpleNamespace(sessions=store.sessions, certificates=None)
     app.include_router(router)
     with transaction(store.sessions) as session:
-        register_institution(session, actor=HUB_OPERATOR, code="BUREAU05", name="示例区卫生健康局", kind="bureau",
-                             level=None, division_code="330105", parent_code=None, status="active")
+        register_institution(session, actor=HUB_OPERATOR, code="BUREAU05", name="示例区卫生健康局",
+                             kind="bureau", level=None, division_code="330105", parent_code=None, status="active")
         tokens = {m: issue(session, member=m, label="test", now=utcnow()) for m in CALLERS}
     client = TestClient(app)
 
@@ -167,8 +167,9 @@ def test_a_recall_subscriber_learns_the_recall_and_how_many_institutions_but_no_
             select(Reply).where(Reply.member == "CLINIC02", Reply.kind == "recall"))]
         (own,) = [etree.fromstring(r.content) for r in session.scalars(
             select(Reply).where(Reply.member == "CLINIC01", Reply.kind == "recall"))]
+    deadline = format_utc(now + timedelta(hours=6))
     assert {f.get("code"): f.get("value") for f in told.iter(q(WORKFLOW, "Fact"))} == {
-        "drug": AMOXICILLIN, "batch": BATCH, "institutions": "2", "confirm_by": format_utc(now + timedelta(hours=6))}
+        "drug": AMOXICILLIN, "batch": BATCH, "institutions": "2", "confirm_by": deadline}
     assert (told.findtext(q(WORKFLOW, "Count")), told.findtext(q(WORKFLOW, "Note"))) == ("2", "质量缺陷：溶出度不合格")
     assert list(told.iter(q(WORKFLOW, "Patient"))) == []
     # the institution concerned still hears of its own patients, by its own key

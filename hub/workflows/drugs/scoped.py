@@ -2,11 +2,12 @@
 its institution, and where the batch crossed into or out of them.
 
 The bureau console (``hub/web/console/drug_trace.py``, ``recalls.py``) and the JSON API
-(``hub/web/drugs.py``) read through these, so neither queries the tables itself and both cut alike. A holder **in scope** (a registered institution of the viewer's
-districts, or the viewer's own institution) is shown with its figures and its dispensed counts; a
-holder **outside** is named (code, kind, registry name) only where a leg links it to a holder in
-scope — the batch's path to the boundary — without its stock or its patients. Legs with neither end
-in scope are left out. Patients are never named here: counts per institution only.
+(``hub/web/drugs.py``) read through these, so neither queries the tables itself and both cut alike.
+A holder **in scope** (a registered institution of the viewer's districts, or the viewer's own
+institution) is shown with its figures and its dispensed counts; a holder **outside** is named (code,
+kind, registry name) only where a leg links it to a holder in scope — the batch's path to the
+boundary — without its stock or its patients. Legs with neither end in scope are left out. Patients
+are never named here: counts per institution only.
 """
 from __future__ import annotations
 
