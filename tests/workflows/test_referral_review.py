@@ -192,6 +192,17 @@ def test_a_corrected_up_referral_moves_a_requested_case_to_the_hospital_it_names
         assert session.scalar(select(ReferralCase.to_institution).where(ReferralCase.state == "requested")) == "HOSP02"
 
 
+def test_a_correction_to_no_hospital_is_refused_and_the_sender_told(store):
+    case_id = _opened(store)
+    _run(store, referral("REF-R1", to="CLINIC02", version=2))
+    with store.sessions() as session:
+        assert [(c.to_institution, c.state) for c in session.scalars(select(ReferralCase))] == [("HOSP01", "requested")]
+        assert service.history(session, case_id)[-1].code == "workflow.referral.invalid"
+    assert _facts(_told(store, "CLINIC01")[-1]) == {"code": "workflow.referral.invalid", "field": "toInstitution",
+                                                    "to": "CLINIC02", "state": "requested"}
+    assert _told(store, "CLINIC02") == []
+
+
 def test_a_correction_after_acceptance_is_refused_and_the_sender_told(store):
     case_id = _opened(store)
     now = utcnow()

@@ -100,6 +100,7 @@ def _check_hospital(session: Session, case: ReferralCase, code: str | None) -> s
 
 
 def _audit_refusal(session: Session, *, actor: str, code: str, detail: str) -> None:
+    # ``audit.event`` names failures by a fixed list of event types; a referral refusal is one, with its code
     row = audit.event(REFUSED, member=actor, code=code, detail=detail[:200])
     audit.record_many(session, [{**row, "outcome": audit.FAILURE}])
 
@@ -216,8 +217,9 @@ def correct_by_document(session: Session, *, case: ReferralCase, to: str, depart
         _check_hospital(session, case, to)
     except WorkflowError as refused:  # the sender is told: its document asked what the hub did not do
         _refused_event(session, case, action=Action.CORRECT, refused=refused, now=now)
+        field = "toInstitution" if refused.fields.get("field") else None  # the document's, not the call's
         notices.tell_refused(session, document_row_id=case.document_row_id, sender=case.from_institution,
-                             receiver=to, code=refused.code, field=refused.fields.get("field"), case=case, now=now)
+                             receiver=to, code=refused.code, field=field, case=case, now=now)
         return False
     _apply(session, case, action=Action.CORRECT, to_state=move.to, actor=case.from_institution, now=now,
            redirect_to=to, department=department)
