@@ -192,6 +192,13 @@ def test_a_corrected_up_referral_moves_a_requested_case_to_the_hospital_it_names
         assert session.scalar(select(ReferralCase.to_institution).where(ReferralCase.state == "requested")) == "HOSP02"
 
 
+def test_every_action_of_the_table_has_its_console_label():
+    from hub.web.console.i18n import LABELS
+    from hub.workflows.referral.states import Action
+
+    assert [a.value for a in Action if f"worklist.action.{a.value}" not in LABELS] == []
+
+
 def test_a_correction_to_no_hospital_is_refused_and_the_sender_told(store):
     case_id = _opened(store)
     _run(store, referral("REF-R1", to="CLINIC02", version=2))
