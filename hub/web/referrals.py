@@ -2,8 +2,8 @@
 
 A member sees and moves the cases it is a party of (the same moves as the SOAP operations, through
 ``hub.workflows.referral.views.perform``); a bureau sees the cases of the institutions in the districts
-it governs (a city bureau every case) and moves none. Errors are the workflow's codes
-(``workflow.referral.*``).
+it governs (a city bureau every case) and moves none; the scope is in the list's query. Errors are the
+workflow's codes (``workflow.referral.*``); every refused move is audited (``referral.refuse``).
 """
 from __future__ import annotations
 
