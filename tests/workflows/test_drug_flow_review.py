@@ -4,7 +4,6 @@ expiry date or transfer claim never counts against another, an overdue alert clo
 a recall reason with a control character is refused with a code. SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -19,7 +18,7 @@ from hub.auth import issue
 from hub.exchange.models import Reply
 from hub.store.db import transaction
 from hub.web.drugs import router
-from hub.workflows import alerts, run_pass
+from hub.workflows import alerts, run_pass, runner
 from hub.workflows.drugs import anomalies, recall, trace
 from hub.workflows.drugs.ledger import DIFFERS, EXPIRED, judge, ledger
 from hub.workflows.errors import WorkflowError
@@ -39,6 +38,17 @@ def _kinds(store, kind: str | None = None) -> list[tuple[str, str, str]]:
         return [(a.kind, a.institution, a.state) for a in session.scalars(query)]
 
 
+class Clock:
+    """The runner's clock (``runner.utcnow``), moved by hand: no test waits on the wall clock."""
+
+    def __init__(self, monkeypatch):
+        self.now = utcnow()
+        monkeypatch.setattr(runner, "utcnow", lambda: self.now)
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
 def _receipt(store, document_id: str, institution: str, quantity: int, *, source=("SUPPLIER01", "supplier"),
              expiry: str = "2027-01-31", days: int = 3) -> None:
     store.deliver(movement(document_id, institution=institution, movement_type="receipt", source=source,
@@ -48,30 +58,34 @@ def _receipt(store, document_id: str, institution: str, quantity: int, *, source
 
 
 def test_a_settled_batch_is_judged_by_the_runners_clock_with_no_new_document(store, monkeypatch):
-    monkeypatch.setattr(anomalies, "SETTLE", timedelta(milliseconds=200))
+    clock = Clock(monkeypatch)
     store.deliver(dispense("C2-DSP-9", institution="CLINIC02", who=patient(9), items=[(AMLODIPINE, "FAKE9", 2)],
                            at=DAY), member="CLINIC02")
     assert store.process() == 1
     assert run_pass(store.sessions).changes[anomalies.NAME] == 1
     assert _kinds(store) == []  # not settled yet
-    time.sleep(0.3)
+    clock.advance(anomalies.SETTLE + timedelta(seconds=1))
     done = run_pass(store.sessions)
     assert done.changes[anomalies.NAME] == 0 and done.changes["drugs.settled"] == 1  # the clock, not a document
     assert _kinds(store) == [("drug.batch.unknown", "CLINIC02", "open")]
 
 
-def test_an_unconfirmed_recall_is_alerted_overdue_by_a_pass_and_closed_once_confirmed(store):
+def test_an_unconfirmed_recall_is_alerted_overdue_by_a_pass_and_closed_once_confirmed(store, monkeypatch):
+    clock = Clock(monkeypatch)
     _supplied(store)
     run_pass(store.sessions)
     with transaction(store.sessions) as session:
-        recall_id = recall.flag(session, batch=BATCH, drug=None, reason="质量缺陷", actor="BUREAU", now=utcnow(),
-                                confirm_within=timedelta(milliseconds=200)).id
-    time.sleep(0.3)
+        recall_id = recall.flag(session, batch=BATCH, drug=None, reason="质量缺陷", actor="BUREAU", now=clock.now,
+                                confirm_within=timedelta(hours=1)).id
+    run_pass(store.sessions)
+    assert _kinds(store, recall.OVERDUE) == []  # within the hour
+    clock.advance(timedelta(hours=2))
     assert run_pass(store.sessions).changes[anomalies.NAME] == 0
     assert sorted(_kinds(store, recall.OVERDUE)) == [(recall.OVERDUE, "CLINIC01", "open"),
                                                      (recall.OVERDUE, "HOSP01", "open")]
     with transaction(store.sessions) as session:  # HOSP01 acknowledges its notice, late
-        session.execute(update(Reply).where(Reply.kind == "recall", Reply.member == "HOSP01").values(acked_at=utcnow()))
+        session.execute(update(Reply).where(Reply.kind == "recall", Reply.member == "HOSP01")
+                        .values(acked_at=clock.now))
     assert run_pass(store.sessions).changes["drugs.recalls"] == 1
     assert sorted(_kinds(store, recall.OVERDUE)) == [(recall.OVERDUE, "CLINIC01", "open"),
                                                      (recall.OVERDUE, "HOSP01", "closed")]
@@ -119,9 +133,16 @@ def test_a_later_holder_of_a_recalled_batch_is_told_once_by_a_new_flag_or_by_the
         recall.sync(session, now=now + timedelta(hours=1, minutes=10))
     assert _kinds(store, recall.OVERDUE) == []
 
-    _receipt(store, "H2-DM-1", "HOSP02", 20, days=4)  # a new holder and no one flags again: the handler tells it
-    run_pass(store.sessions)
+    with transaction(store.sessions) as session:  # CLINIC02 confirms: complete again
+        session.execute(update(Reply).where(Reply.kind == "recall").values(acked_at=utcnow()))
+    with transaction(store.sessions) as session:
+        recall.sync(session, now=utcnow())
+        assert recall.get_or_raise(session, recall_id=recall_id).completed_at is not None
+    _receipt(store, "H2-DM-1", "HOSP02", 20, days=4)  # a new holder, no one flags again: the handler tells it
+    run_pass(store.sessions)  # (the clock's sync reads incomplete recalls only)
     assert _told(store) == ["CLINIC01", "CLINIC02", "HOSP01", "HOSP02"]
+    with store.sessions() as session:
+        assert recall.get_or_raise(session, recall_id=recall_id).completed_at is None
 
 
 def test_one_members_wrong_expiry_date_is_a_finding_on_that_member_only(store, monkeypatch):

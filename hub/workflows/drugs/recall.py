@@ -186,7 +186,11 @@ def _reach_one(session: Session, recall: Recall, book: BatchLedger | None = None
         book = ledger(recall.drug_code, recall.batch_number,
                       sql.movement_lines(session, batch=recall.batch_number, drug=recall.drug_code),
                       sql.dispense_lines(session, batch=recall.batch_number, drug=recall.drug_code))
+    # the recall's row first: two passes (or a pass and a read) never tell the same holder twice (PostgreSQL)
+    session.execute(select(Recall.id).where(Recall.id == recall.id).with_for_update())
     told = set(session.scalars(select(RecallNotice.institution).where(RecallNotice.recall_id == recall.id)))
+    if all(code in told or (h.received == ZERO and h.dispensed == ZERO) for code, h in book.holders.items()):
+        return 0  # no one new (the usual case): the patients' query is not needed
     new = [target for target in affected(session, book) if target.institution not in told]
     for target in new:
         _send(session, recall, target, now=now)
