@@ -20,7 +20,7 @@ from hub.store.db import transaction
 from hub.web.drugs import router
 from hub.workflows import alerts, run_pass, runner
 from hub.workflows.drugs import anomalies, recall, trace
-from hub.workflows.drugs.ledger import DIFFERS, EXPIRED, judge, ledger
+from hub.workflows.drugs.ledger import DIFFERS, EXPIRED, UNCONFIRMED, judge, ledger
 from hub.workflows.errors import WorkflowError
 from hub.workflows.models import Alert
 from protocol.timestamps import utcnow
@@ -171,7 +171,8 @@ def test_the_batch_expiry_is_the_suppliers_own_statement_else_the_most_reporters
     assert ledger(DRUG, LEDGER_BATCH, [*receipts, supplier], []).expiry_date == early  # the supplier's own word
     assert ledger(DRUG, LEDGER_BATCH, [stated("C2", "RD01", "C2", early, 5), stated("C1", "RD01", "C1", late, 6)],
                   []).expiry_date == early  # a tie: the date stated first
-    book = ledger(DRUG, LEDGER_BATCH, receipts, [give("C1", 1, at=DAY.replace(year=2026))])
+    shipped = [move("transfer", "RD01", "C1", 10, by="RD01"), move("transfer", "RD01", "C2", 10, by="RD01")]
+    book = ledger(DRUG, LEDGER_BATCH, receipts + shipped, [give("C1", 1, at=DAY.replace(year=2026))])
     assert [(a.kind, a.institution) for a in judge(book)] == [(DIFFERS, "C2")]  # C2 mistyped; C1's dispense is in date
 
 
@@ -182,6 +183,10 @@ def test_a_receipt_claimed_from_a_member_that_keeps_its_own_books_does_not_reduc
     _receipt(store, "C2-DM-8", "CLINIC02", 195, source=("CLINIC01", "institution"))
     run_pass(store.sessions)
     assert _kinds(store, "drug.dispense.excess") == []
+    assert _kinds(store, UNCONFIRMED) == [(UNCONFIRMED, "CLINIC02", "open")]  # a note on the claim, not on CLINIC01
+    with store.sessions() as session:
+        note = session.scalars(select(Alert).where(Alert.kind == UNCONFIRMED)).one()
+    assert (note.key, '"senders": "CLINIC01"' in note.facts) == (f"{AMOXICILLIN}:{BATCH}:CLINIC02", True)
     with store.sessions() as session:
         (book,) = trace.ledgers(session, batch=BATCH)
     assert (book.holders["CLINIC01"].transferred, book.holders["CLINIC01"].stock) == (Decimal(0), Decimal(192))
@@ -190,6 +195,7 @@ def test_a_receipt_claimed_from_a_member_that_keeps_its_own_books_does_not_reduc
     chain = [move("receipt", "RS01", "RD01", 500, by="RD01"), move("receipt", "RD01", "C1", 200, by="C1")]
     supplied = ledger(DRUG, LEDGER_BATCH, chain, [])
     assert (supplied.holders["RS01"].stock, supplied.holders["RD01"].transferred) == (None, Decimal(0))
+    assert [(a.kind, a.institution, a.facts["senders"]) for a in judge(supplied)] == [(UNCONFIRMED, "C1", "RD01")]
 
 
 @pytest.fixture

@@ -27,11 +27,11 @@ from .. import alerts
 from ..models import Alert, AlertState
 from ..runner import DocumentChange, on_documents, periodic
 from . import recall, sql
-from .ledger import DIFFERS, EXCESS, EXPIRED, UNKNOWN, judge, ledger
+from .ledger import DIFFERS, EXCESS, EXPIRED, UNCONFIRMED, UNKNOWN, judge, ledger
 from .models import PendingBatch
 
 NAME = "drugs.anomalies"
-KINDS = (UNKNOWN, EXCESS, EXPIRED, DIFFERS)
+KINDS = (UNKNOWN, EXCESS, EXPIRED, DIFFERS, UNCONFIRMED)
 SETTLE = timedelta(minutes=10)  # how long a touched batch waits for the other side of its movements
 JUDGE_BATCH = 500  # batches judged per call (each is two indexed queries)
 

@@ -22,7 +22,9 @@ Anomalies (``judge``), each one alert per (drug, batch, institution):
 - ``drug.dispense.expired``: dispensed after the batch's expiry date (``expiry_of``: what the supplier's
   own first movement states, else the value most reporters state);
 - ``drug.movement.expiry``: a member's movement states another expiry date than the batch's (a finding
-  about that member's documents, never ``expired`` alerts against the others).
+  about that member's documents, never ``expired`` alerts against the others);
+- ``drug.shipment.unconfirmed``: a member reports receiving the batch from a sender that keeps its own
+  books of the batch but reports no such shipment (a note on the receiver's claim, not on the sender).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from decimal import Decimal
 
 RECEIPT, TRANSFER, RETURN = "receipt", "transfer", "return"
 UNKNOWN, EXCESS, EXPIRED = "drug.batch.unknown", "drug.dispense.excess", "drug.dispense.expired"
-DIFFERS = "drug.movement.expiry"
+DIFFERS, UNCONFIRMED = "drug.movement.expiry", "drug.shipment.unconfirmed"
 SUPPLIER = "supplier"
 ZERO = Decimal(0)
 CHINA = timezone(timedelta(hours=8), "CST")  # expiry dates are local dates: a dispense's day is judged in China time
@@ -135,6 +137,7 @@ class BatchLedger:
     dispenses: list[DispenseLine] = field(default_factory=list)
     expiry_date: date | None = None
     stated_expiry: dict[str, set[date]] = field(default_factory=dict)  # reporter → the expiry dates it stated
+    reporters: set[str] = field(default_factory=set)  # who filed some movement or dispense of the batch
 
     @property
     def known(self) -> bool:
@@ -193,7 +196,7 @@ def ledger(drug: str, batch: str, movements: Iterable[MovementLine], dispenses: 
     book.legs = list(legs.values())
     book.dispenses = sorted((d for d in dispenses if (d.drug, d.batch) == (drug, batch)),
                             key=lambda d: (d.at, d.document_row_id))
-    reporters = {line.reported_by for line in mine} | {line.institution for line in book.dispenses}
+    book.reporters = reporters = {line.reported_by for line in mine} | {line.institution for line in book.dispenses}
 
     def holder(code: str, kind: str) -> Holding:
         return book.holders.setdefault(code, Holding(code, kind))
@@ -255,8 +258,16 @@ def judge(book: BatchLedger) -> list[Anomaly]:
             found.append(Anomaly(DIFFERS, book.drug, book.batch, reporter,
                                  {**base, "expiry_date": book.expiry_date.isoformat(),
                                   "stated": ",".join(value.isoformat() for value in other)}))
+    claims: dict[str, list[Leg]] = defaultdict(list)  # receiver → its receipts no reporting sender confirms
+    for leg in book.legs:
+        if leg.receipts and not leg.shipments and leg.from_code in book.reporters:
+            claims[leg.to_code].append(leg)
+    for receiver, legs in sorted(claims.items()):
+        found.append(Anomaly(UNCONFIRMED, book.drug, book.batch, receiver,
+                             {**base, "senders": ",".join(sorted(leg.from_code for leg in legs)),
+                              "received": _figure(sum((leg.received for leg in legs), ZERO))}))
     return found
 
 
-__all__ = ["RECEIPT", "TRANSFER", "RETURN", "UNKNOWN", "EXCESS", "EXPIRED", "DIFFERS", "expiry_of", "MovementLine", "DispenseLine", "Leg",
-           "Holding", "BatchLedger", "ledger", "Anomaly", "judge"]
+__all__ = ["RECEIPT", "TRANSFER", "RETURN", "UNKNOWN", "EXCESS", "EXPIRED", "DIFFERS", "UNCONFIRMED", "expiry_of",
+           "MovementLine", "DispenseLine", "Leg", "Holding", "BatchLedger", "ledger", "Anomaly", "judge"]

@@ -20,11 +20,11 @@ from ...registry.models import Institution
 from .. import alerts
 from ..models import Alert
 from . import recall as recalls
-from .ledger import DIFFERS, EXCESS, EXPIRED, UNKNOWN, BatchLedger
+from .ledger import DIFFERS, EXCESS, EXPIRED, UNCONFIRMED, UNKNOWN, BatchLedger
 from .models import NoticeState, Recall
 from .trace import as_trace
 
-BATCH_KINDS = (UNKNOWN, EXCESS, EXPIRED, DIFFERS)  # keyed drug:batch:institution
+BATCH_KINDS = (UNKNOWN, EXCESS, EXPIRED, DIFFERS, UNCONFIRMED)  # keyed drug:batch:institution
 
 
 @dataclass(frozen=True)
