@@ -34,8 +34,8 @@ from ...exchange import replies
 from ...exchange.models import Reply
 from ...registry.models import Institution
 from .. import alerts, notify
-from ..models import Alert, AlertState
 from ..errors import WorkflowError
+from ..models import Alert, AlertState
 from . import sql
 from .ledger import ZERO, BatchLedger, ledger
 from .models import NoticeState, Recall, RecallNotice
