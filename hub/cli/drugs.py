@@ -3,8 +3,9 @@
 A recall flagged here is recorded with the actor ``operator`` (the hub's operator acting for the
 bureau), audited like one made over the JSON API. ``check`` brings the recalls up to date (the
 institutions' confirmations, overdue notices' alerts); the processor does the same on each pass of
-the drug workflow, ``check`` is for a quiet hub (run it from cron) and for operators; it also judges
-the batches whose settle time has passed (``hub.workflows.drugs.anomalies``).
+the drug workflow and by its clock (at least once a minute), ``check`` is for operators and a hub whose
+processor is not running; it also judges the batches whose settle time has passed
+(``hub.workflows.drugs.anomalies``).
 """
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def drugs_check(data_dir, database_url):
             judged += anomalies.judge_due(session, now=now)
     with transaction(sessions) as session:
         changed = recall.sync(session, now=utcnow())
-    click.echo(f"{judged} alert(s) raised or updated; {changed} recall notice(s) newly confirmed")
+    click.echo(f"{judged} alert(s) raised or updated; {changed} recall notice(s) confirmed or sent to new holders")
 
 
 __all__ = ["drugs"]

@@ -53,6 +53,12 @@ _SPECS = [
     AlertKind("disease.outbreak", Severity.WARNING,
               "the cases of a disease in a district rose above what its recent days predict (a possible outbreak)",
               "某区县某传染病病例数超出近期基线（疑似暴发）", topic="alert.disease"),
+    AlertKind("drug.movement.expiry", Severity.NOTICE,
+              "an institution's drug movement states another expiry date than the batch's",
+              "机构上报的药品出入库记录中的有效期与该批次不一致"),
+    AlertKind("drug.shipment.unconfirmed", Severity.NOTICE,
+              "an institution reports receiving a drug batch from a member that reports no such shipment",
+              "机构上报从另一成员处收到药品批次，但对方未上报该批出库"),
 ]
 
 ALERT_KINDS: dict[str, AlertKind] = {spec.code: spec for spec in _SPECS}

@@ -8,9 +8,12 @@ A touched batch is judged ``SETTLE`` after the first document that touched it (`
 not at once: the two sides of the chain send on their own, and a dispense stored a moment before the
 receipt it draws on (a backlog sent in planning order, two members' agents) would otherwise be judged
 against a ledger that is missing that receipt. Pending batches are judged on each pass of the handler
-and by ``judge_due`` (``hie drugs check``). A cancelled document's lines are gone: the batches of the
-live drug alerts are judged again, so none is lost. The recalls' confirmations and overdue notices are
-brought up to date on the same pass (``recall.sync``).
+and, with no new document, by the runner's clock-driven check ``drugs.settled`` (``periodic``: every
+full pass, at least once a minute in the processor's process) and ``judge_due`` (``hie drugs check``).
+A cancelled document's lines are gone: the batches of the live drug alerts are judged again, so none
+is lost. The recalls of the touched batches reach their new holders at once (``recall.reach``), and the
+recalls' confirmations and overdue notices are brought up to date on the same pass and by the check
+``drugs.recalls`` (``recall.sync``).
 """
 from __future__ import annotations
 
@@ -22,13 +25,13 @@ from sqlalchemy.orm import Session
 from ...registry.models import Institution
 from .. import alerts
 from ..models import Alert, AlertState
-from ..runner import DocumentChange, on_documents
+from ..runner import DocumentChange, on_documents, periodic
 from . import recall, sql
-from .ledger import EXCESS, EXPIRED, UNKNOWN, judge, ledger
+from .ledger import DIFFERS, EXCESS, EXPIRED, UNCONFIRMED, UNKNOWN, judge, ledger
 from .models import PendingBatch
 
 NAME = "drugs.anomalies"
-KINDS = (UNKNOWN, EXCESS, EXPIRED)
+KINDS = (UNKNOWN, EXCESS, EXPIRED, DIFFERS, UNCONFIRMED)
 SETTLE = timedelta(minutes=10)  # how long a touched batch waits for the other side of its movements
 JUDGE_BATCH = 500  # batches judged per call (each is two indexed queries)
 
@@ -71,7 +74,8 @@ def due(*, now: datetime, limit: int = JUDGE_BATCH):
 
 def judge_due(session: Session, *, now: datetime, limit: int = JUDGE_BATCH) -> int:
     """Judge the batches whose settle time has passed (at most ``limit``); how many alerts changed."""
-    pending_due = list(session.scalars(due(now=now, limit=limit)))
+    # rows another pass is judging (the clock's check in another processor) are left to it (PostgreSQL)
+    pending_due = list(session.scalars(due(now=now, limit=limit).with_for_update(skip_locked=True)))
     if not pending_due:
         return 0
     changed = check_batches(session, {(p.drug_code, p.batch_number) for p in pending_due}, now=now,
@@ -96,7 +100,21 @@ def drug_documents(session: Session, changes: list[DocumentChange], now: datetim
             touched.setdefault(pair, None)
     defer(session, touched, now=now)
     judge_due(session, now=now)
+    recall.reach(session, batches=set(touched), now=now)
     recall.sync(session, now=now)
 
 
-__all__ = ["NAME", "KINDS", "SETTLE", "check_batches", "defer", "due", "judge_due", "drug_documents"]
+@periodic("drugs.settled")
+def judge_settled(session: Session, now: datetime) -> int:
+    """The runner's clock: batches whose settle time has passed are judged with no new document."""
+    return judge_due(session, now=now)
+
+
+@periodic("drugs.recalls")
+def sync_recalls(session: Session, now: datetime) -> int:
+    """The runner's clock: recall confirmations, new holders and overdue notices with no new document."""
+    return recall.sync(session, now=now)
+
+
+__all__ = ["NAME", "KINDS", "SETTLE", "check_batches", "defer", "due", "judge_due", "drug_documents",
+           "judge_settled", "sync_recalls"]

@@ -21,11 +21,11 @@ from ...registry.models import Institution
 from .. import alerts
 from ..models import Alert
 from . import recall as recalls
-from .ledger import EXCESS, EXPIRED, UNKNOWN, BatchLedger
+from .ledger import DIFFERS, EXCESS, EXPIRED, UNCONFIRMED, UNKNOWN, BatchLedger
 from .models import NoticeState, Recall
 from .trace import as_trace
 
-BATCH_KINDS = (UNKNOWN, EXCESS, EXPIRED)  # keyed drug:batch:institution
+BATCH_KINDS = (UNKNOWN, EXCESS, EXPIRED, DIFFERS, UNCONFIRMED)  # keyed drug:batch:institution
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,9 @@ def _cut(answer: dict, registry: dict[str, Institution], scope: TraceScope, now:
         else None)]
     if not lines and not scope.whole:
         return None
-    due = datetime.fromisoformat(answer["confirm_by"])
-    for line in lines:
-        line["overdue"] = line["state"] == NoticeState.SENT.value and now > due
+    for line in lines:  # each notice's own deadline (a holder told later has its own)
+        line["overdue"] = (line["state"] == NoticeState.SENT.value
+                           and now > datetime.fromisoformat(line["confirm_by"]))
     answer["institutions"] = lines
     answer["progress"] = {"confirmed": sum(line["state"] == NoticeState.CONFIRMED.value for line in lines),
                           "notified": len(lines)}
