@@ -1,7 +1,8 @@
 """What the outside review of issue 21 found in subscriptions, alert rights, the referral cube and the class 甲
 alert, fixed: a member subscribes to the disease alerts of its own districts only (and hears of no other
 at delivery), an institution an alert is only about reads it but does not move it, a redirected referral
-counts for the hospital that accepted it, and one plague patient reported twice is one case."""
+counts for the hospital that accepted it, and one plague patient reported twice is one case.
+(tests/review/test_review21_{subscriptions,alerts,referral_cube,surveillance}.py found them.)"""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,15 +17,26 @@ from adapters.errors import HubFault
 from hub.audit import FAILURE, AuditEvent
 from hub.auth import issue
 from hub.exchange.models import Reply
+from hub.registry import seed_demo
 from hub.registry.actor import HUB_OPERATOR
 from hub.registry.service import register_institution
 from hub.store.db import transaction
 from hub.web.alerts import router
 from hub.workflows import alerts, notify, run_pass, subscriptions
+from hub.workflows.class_a import KIND
 from hub.workflows.errors import WorkflowError
 from hub.workflows.models import Subscription
+from hub.workflows.referral import service
+from hub.workflows.referral.models import ReferralCase
+from olap.cubes import execute, parse_query
 from protocol.timestamps import utcnow
+from tests.etl.conftest import etl  # noqa: F401 - the store, the processor and a mart (chDB, a ClickHouse server)
+from tests.etl.test_referral_cube import _ask
 from tests.workflows.test_end_to_end import hub_api  # noqa: F401 - the live hub's SOAP and JSON clients
+
+from .cards import card, resident
+from .referral_documents import referral
+from .reports import PLAGUE, cancellation, disease_report
 
 
 def _bureau05(session) -> None:
@@ -166,3 +178,74 @@ def test_the_move_rule_is_one_function_for_the_api_and_the_console(store):
     with transaction(store.sessions) as session, pytest.raises(WorkflowError) as refused:
         alerts.close(session, alert_id=alert_id, actor="CLINIC02", now=now + timedelta(seconds=1), scope=institution)
     assert refused.value.code == "workflow.alert.denied"
+
+
+# --- the class 甲 alert counts cases: one person and disease, whichever institutions report it -----------
+
+def _class_a(store) -> list[tuple[str, int]]:
+    with store.sessions() as session:
+        return [(a.key, a.count) for a in session.scalars(select(alerts.Alert).where(alerts.Alert.kind == KIND)
+                                                          .order_by(alerts.Alert.id))]
+
+
+def _alert_notices(store, member: str) -> list[str]:
+    with store.sessions() as session:
+        return [content for content in session.scalars(select(Reply.content).where(
+            Reply.member == member, Reply.kind == "alert").order_by(Reply.id))]
+
+
+def test_one_plague_patient_reported_by_two_institutions_is_one_case_told_once(store):
+    with transaction(store.sessions) as session:
+        subscriptions.subscribe(session, member="CLINIC01", topic="alert.disease", filter="330102", actor="CLINIC01",
+                                now=utcnow())
+    store.deliver(disease_report("R-P1", disease=PLAGUE))
+    store.deliver(disease_report("R-P2", disease=PLAGUE, institution="HOSP01"), member="HOSP01")
+    assert store.process() == 2
+    run_pass(store.sessions)
+    assert _class_a(store) == [("101:330102", 1)]
+    assert len(_alert_notices(store, "CLINIC01")) == 1  # once per case, not per card
+
+    store.deliver(card("R-P3", patient=resident(31), disease=PLAGUE, institution="HOSP01"), member="HOSP01")
+    store.process()
+    run_pass(store.sessions)
+    assert _class_a(store) == [("101:330102", 2)] and len(_alert_notices(store, "CLINIC01")) == 2
+
+    store.deliver(cancellation("CXL-P1", "R-P1"))  # the case keeps HOSP01's card: still two cases, no news
+    store.process()
+    run_pass(store.sessions)
+    assert _class_a(store) == [("101:330102", 2)] and len(_alert_notices(store, "CLINIC01")) == 2
+    store.deliver(cancellation("CXL-P2", "R-P2", institution="HOSP01"), member="HOSP01")  # the case is gone
+    store.process()
+    run_pass(store.sessions)
+    assert _class_a(store) == [("101:330102", 1)] and len(_alert_notices(store, "CLINIC01")) == 3
+    assert run_pass(store.sessions).total == 0
+
+
+# --- the referral cube: a redirected referral is the accepting hospital's, a redirect the redirecting one's --
+
+def test_a_redirected_referral_counts_for_the_hospital_that_accepted_it(etl):  # noqa: F811
+    with transaction(etl.store.sessions) as session:
+        seed_demo(session)
+    etl.deliver(*(referral(f"REF-MISC-{n:02d}") for n in range(13)))  # 13: above the small-cell floor
+    run_pass(etl.store.sessions)
+    now = utcnow()
+    with transaction(etl.store.sessions) as session:
+        for case_id in session.scalars(select(ReferralCase.id).order_by(ReferralCase.id)).all():
+            service.act(session, case_id=case_id, action="redirect", actor="HOSP01", now=now, reason="no_capacity",
+                        to="HOSP02")
+        for case_id in session.scalars(select(ReferralCase.id).where(ReferralCase.to_institution == "HOSP02")
+                                       .order_by(ReferralCase.id)).all()[:10]:
+            service.act(session, case_id=case_id, action="accept", actor="HOSP02", now=now,
+                        appointment=now + timedelta(days=1))
+    etl.run()
+    by_target = _ask(etl)
+    assert set(by_target) == {"HOSP02"}, by_target  # HOSP01 holds none of them any more
+    assert (by_target["HOSP02"]["referrals"], by_target["HOSP02"]["accepted"]) == (13, 10)
+    today = (utcnow() + timedelta(hours=8)).date()
+    body = {"measures": ["referrals", "redirected", "accepted"], "group_by": ["redirect.institution"],
+            "period": {"from": "2026-11-01", "to": today.isoformat()}}
+    by_redirect = {cell["redirect.institution"]: cell
+                   for cell in execute(etl.mart, parse_query("referrals", body, today=today))["cells"]}
+    assert (by_redirect["HOSP01"]["redirected"], by_redirect["HOSP01"]["accepted"]) == (13, 10)
+    assert etl.live("fact_referral", "to_institution_code, redirected_by").drop_duplicates().values.tolist() == [
+        ["HOSP02", "HOSP01"]]
