@@ -227,5 +227,6 @@ def as_dict(alert: Alert, events: list[AlertEvent] | None = None) -> dict:
     return found
 
 
-__all__ = ["TRANSITIONS", "REOPEN_WITHIN", "HUB_ACTOR", "AUDITED_REFUSALS", "AlertScope", "audit_refusal", "Raised", "check_move", "raise_alert",
+__all__ = ["TRANSITIONS", "REOPEN_WITHIN", "HUB_ACTOR", "AUDITED_REFUSALS", "AlertScope", "audit_refusal", "Raised",
+           "check_move", "raise_alert",
            "counted_under", "withdraw", "move", "acknowledge", "close", "list_alerts", "history", "as_dict"]

@@ -19,7 +19,7 @@ DESCRIPTION = "fact_referral: target = the live case's receiver, redirected_by =
 
 _BEFORE = next(table for table in v5.FACTS if table.name == "fact_referral")
 _STATE = len(_BEFORE.columns) - len(ROW_STATE)  # the row state (version, deleted) stays last
-REDIRECTED_BY = Column("redirected_by", "String", "the hospital that redirected the referral to its target, or ''")
+REDIRECTED_BY = Column("redirected_by", "String", "the hospital that redirected the referral there, or ''")
 FACTS = (replace(_BEFORE, columns=(*_BEFORE.columns[:_STATE], REDIRECTED_BY, *_BEFORE.columns[_STATE:]),
                  comment="双向转诊: one row per referral, date = referral date; target = the live case's receiver"),)
 TABLES = FACTS

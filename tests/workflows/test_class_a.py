@@ -43,7 +43,8 @@ def test_cases_open_update_and_are_counted_out(store):
     assert _alerts(store) == {"101:330102": (1, "open"), "201:330105": (1, "open")}
     assert _told(store, "CLINIC01") == 1  # only its district's
 
-    store.deliver(card("R-4", patient=resident(4), disease=PLAGUE, institution="HOSP01"), member="HOSP01")  # another person
+    # another person: a second case
+    store.deliver(card("R-4", patient=resident(4), disease=PLAGUE, institution="HOSP01"), member="HOSP01")
     store.deliver(disease_report("R-1", version=2))  # a correction of the same card: not a new case
     store.process()
     run_pass(store.sessions)
