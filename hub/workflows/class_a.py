@@ -87,9 +87,13 @@ def judge(session: Session, series: Iterable[tuple[str, str]], now: datetime, *,
     """Bring the class A incidents of ``series`` (disease, district) — and those the cards ``document_rows``
     were counted under — in line with their cases; how many occurrences were counted in or out."""
     keys = {f"{disease}:{district}" for disease, district in series if is_class_a(disease, class_of(disease))}
-    for row in document_rows:  # a card counted by itself before (no case, or the rule before cases)
-        counted = alerts.counted_under(session, kind=KIND, occurrence=f"record_document:{row}")
-        keys |= {counted} if counted else set()
+    cards = [f"record_document:{row}" for row in document_rows]
+    if cards:  # cards counted by themselves before (no case, or the rule before cases): one probe per batch
+        ever = set(session.scalars(select(AlertEvent.occurrence).join(Alert, Alert.id == AlertEvent.alert_id)
+                                   .where(Alert.kind == KIND, AlertEvent.occurrence.in_(cards))))
+        for occurrence in sorted(ever):
+            counted = alerts.counted_under(session, kind=KIND, occurrence=occurrence)
+            keys |= {counted} if counted else set()
     plan = {}
     for key in sorted(keys):
         disease, _, district = key.partition(":")

@@ -17,6 +17,7 @@ from adapters.errors import HubFault
 from hub.audit import FAILURE, AuditEvent
 from hub.auth import issue
 from hub.exchange.models import Reply
+from hub.records.models import RecordDocument
 from hub.registry import seed_demo
 from hub.registry.actor import HUB_OPERATOR
 from hub.registry.service import register_institution
@@ -250,3 +251,21 @@ def test_a_redirected_referral_counts_for_the_hospital_that_accepted_it(etl):  #
     assert (by_redirect["HOSP01"]["redirected"], by_redirect["HOSP01"]["accepted"]) == (13, 10)
     assert etl.live("fact_referral", "to_institution_code, redirected_by").drop_duplicates().values.tolist() == [
         ["HOSP02", "HOSP01"]]
+
+
+def test_an_alert_counted_by_cards_before_is_recounted_by_cases(store):
+    """An incident counted by the rule before cases (one occurrence per card) is brought to its cases
+    when its cards next change: the two cards of one patient become one case, no second alert."""
+    store.deliver(disease_report("R-L1", disease=PLAGUE), disease_report("R-L2", disease=PLAGUE))
+    store.process()
+    with store.sessions() as session:
+        rows = session.scalars(select(RecordDocument.id).where(RecordDocument.document_id.in_(["R-L1", "R-L2"]))
+                               .order_by(RecordDocument.id)).all()
+    with transaction(store.sessions) as session:  # what the card-counting handler left
+        for row in rows:
+            alerts.raise_alert(session, kind=KIND, key="101:330102", now=utcnow(), facts={"disease": "101"},
+                               district="330102", occurrence=f"record_document:{row}")
+    assert _class_a(store) == [("101:330102", 2)]
+    run_pass(store.sessions)
+    assert _class_a(store) == [("101:330102", 1)]
+    assert run_pass(store.sessions).total == 0 and _class_a(store) == [("101:330102", 1)]
