@@ -14,7 +14,7 @@ from protocol.ns import HIE, q
 
 from ..errors import ExchangeError
 from . import inbox, replies
-from .gate import VerifiedRequest
+from .operation import operation_context
 
 TNS = HIE
 
@@ -28,15 +28,6 @@ class MessageStatusInfo(ComplexModel):
     __namespace__ = TNS
     _type_info = [("MessageId", Unicode), ("Status", Unicode), ("Code", Unicode), ("ReceivedAt", Unicode),
                   ("UpdatedAt", Unicode), ("SignedReceipt", AnyXml)]
-
-
-def _context(ctx) -> tuple[object, VerifiedRequest]:
-    env = ctx.transport.req_env
-    return env["hie.hub"], env["hie.verified"]
-
-
-def _client(ctx) -> str | None:
-    return ctx.transport.req_env.get("REMOTE_ADDR")
 
 
 class ExchangeService(ServiceBase):
@@ -55,7 +46,7 @@ class ExchangeService(ServiceBase):
 
     @rpc(Unicode(min_occurs=1), _returns=MessageStatusInfo, _out_variable_name="Status")
     def GetStatus(ctx, MessageId):
-        hub, verified = _context(ctx)
+        hub, verified, _client = operation_context(ctx)
         message_id = (verified.content.findtext(q(HIE, "MessageId")) or "").strip()
         message = inbox.status_of(hub.sessions, member=verified.member, message_id=message_id)
         if message is None:
@@ -68,7 +59,7 @@ class ExchangeService(ServiceBase):
 
     @rpc(Integer, _returns=AnyXml.customize(max_occurs="unbounded"), _out_variable_name="Result")
     def FetchReplies(ctx, Max):
-        hub, verified = _context(ctx)
+        hub, verified, client = operation_context(ctx)
         text = (verified.content.findtext(q(HIE, "Max")) or "").strip()
         limit = min(int(text) if text.isdigit() and int(text) > 0 else hub.settings.max_fetch_replies,
                     hub.settings.max_fetch_replies)
@@ -76,14 +67,14 @@ class ExchangeService(ServiceBase):
 
         cert = x509.load_der_x509_certificate(verified.request.cert_der)
         sealed = replies.fetch(hub.sessions, verified=verified, recipient_cert=cert, signer=hub.signer,
-                               limit=limit, client_address=_client(ctx))
+                               limit=limit, client_address=client)
         return [etree.fromstring(item) for item in sealed]
 
     @rpc(Unicode.customize(max_occurs="unbounded"), _returns=Integer, _out_variable_name="Acknowledged")
     def AckReplies(ctx, ReplyId):
-        hub, verified = _context(ctx)
+        hub, verified, client = operation_context(ctx)
         ids = [(e.text or "").strip() for e in verified.content.findall(q(HIE, "ReplyId"))][:1000]
-        return replies.acknowledge(hub.sessions, verified=verified, reply_ids=ids, client_address=_client(ctx))
+        return replies.acknowledge(hub.sessions, verified=verified, reply_ids=ids, client_address=client)
 
 
 __all__ = ["ExchangeService", "TNS"]

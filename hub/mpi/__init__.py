@@ -9,8 +9,8 @@ registry query. See docs/mpi.md.
 from .lookup import current_person_id, find_persons, get_person
 from .matching import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD
 from .merge import link, merge, record_tables, unmerge
-from .models import (LinkDecision, MeantIdentifier, MergeKind, MergeMove, MergeRecord, PatientRecord, Person,
-                     PersonIdentifier, PersonStatus, ReviewItem, ReviewReason, ReviewStatus)
+from .models import (LinkDecision, MeantIdentifier, MergeKind, MergeMove, MergeRecord, PatientRecord, PendingMerge,
+                     Person, PersonIdentifier, PersonStatus, ReviewItem, ReviewReason, ReviewStatus)
 from .resident_id import RESIDENT_ID_ROOT, is_valid_resident_id
 from .service import resolve, resolve_many
 from .traits import PatientTraits, Resolution, resident_id_conflict
@@ -20,6 +20,6 @@ __all__ = [
     "get_person", "current_person_id", "is_valid_resident_id", "resident_id_conflict", "record_tables",
     "RESIDENT_ID_ROOT",
     "AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "Person", "PersonIdentifier", "PatientRecord", "ReviewItem",
-    "MergeRecord", "MergeMove", "MeantIdentifier", "PersonStatus", "LinkDecision", "ReviewStatus", "ReviewReason",
+    "MergeRecord", "MergeMove", "PendingMerge", "MeantIdentifier", "PersonStatus", "LinkDecision", "ReviewStatus", "ReviewReason",
     "MergeKind",
 ]

@@ -22,6 +22,7 @@ from .models import (
     MergeMove,
     MergeRecord,
     PatientRecord,
+    PendingMerge,
     Person,
     PersonIdentifier,
     PersonStatus,
@@ -91,6 +92,7 @@ def merge(session: Session, *, survivor_id: int, retired_id: int, actor: str, re
                         actor=actor[:64], reason=reason[:200], at=now)
     session.add(entry)
     session.flush()
+    session.execute(insert(PendingMerge.__table__), [{"merge_id": entry.id}])  # re-derive downstream, durably
     moves = [{"merge_id": entry.id, "item_kind": _PATIENT_RECORD, "item_id": i} for i in records]
     moves += [{"merge_id": entry.id, "item_kind": _IDENTIFIER, "item_id": i} for i in identifiers]
     if moves:
@@ -129,6 +131,7 @@ def unmerge(session: Session, *, merge_id: int, actor: str, reason: str, now: da
                         undoes_id=merge_id, actor=actor[:64], reason=reason[:200], at=now)
     session.add(entry)
     session.flush()
+    session.execute(insert(PendingMerge.__table__), [{"merge_id": entry.id}])
     _audit(session, "mpi.unmerge", actor=actor, now=now, reference=f"mpi_merge:{entry.id}", person_id=retired.id)
     session.expire_all()
     return entry

@@ -5,7 +5,8 @@ globally meaningful identifiers (resident ID, health-record and health-card numb
 ``mpi_patient_record`` is one institution's view of a patient (one row per institution and local
 key) with the demographics it sent; ``mpi_review`` queues candidate pairs for a person to decide;
 ``mpi_merge`` (with ``mpi_merge_move``) is the history of merges and unmerges, precise enough for
-an unmerge to restore exactly what a merge moved.
+an unmerge to restore exactly what a merge moved; ``mpi_merge_pending`` the merges and unmerges whose
+consequences downstream of the index (the disease cases) are not yet worked out again.
 """
 from __future__ import annotations
 
@@ -172,5 +173,15 @@ class MergeMove(Base):
     item_id: Mapped[int] = mapped_column(Integer)
 
 
+class PendingMerge(Base):
+    """A merge or unmerge not yet taken up downstream of the index: written in the merge's transaction,
+    deleted in the one that works out again what depends on its two persons (the workflows' disease cases,
+    at the runner's next pass). A queue, not a mark over ``mpi_merge.id``: on PostgreSQL a merge can commit
+    after a later-numbered one, and a mark would pass over it for good."""
+
+    __tablename__ = "mpi_merge_pending"
+    merge_id: Mapped[int] = mapped_column(ForeignKey("mpi_merge.id"), primary_key=True, autoincrement=False)
+
+
 __all__ = ["PersonStatus", "LinkDecision", "ReviewStatus", "ReviewReason", "MergeKind", "Person", "PersonIdentifier",
-           "PatientRecord", "ReviewItem", "MeantIdentifier", "MergeRecord", "MergeMove"]
+           "PatientRecord", "ReviewItem", "MeantIdentifier", "MergeRecord", "MergeMove", "PendingMerge"]

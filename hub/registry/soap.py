@@ -13,6 +13,7 @@ from protocol.ns import q
 from schemas import terminology
 
 from ..exchange.gate import Service
+from ..exchange.operation import operation_context
 from ..store.db import transaction
 from . import access, service, staff
 from .actor import Actor
@@ -55,11 +56,6 @@ _DEPARTMENT = {"InstitutionCode": "institution_code", "Code": "code", "Name": "n
                "StandardCode": "standard_code", "Status": "status"}
 _PRACTITIONER = {"InstitutionCode": "institution_code", "Code": "code", "Name": "name", "TitleCode": "title_code",
                  "DepartmentCode": "department_code", "Status": "status"}
-
-
-def _ctx(ctx):
-    env = ctx.transport.req_env
-    return env["hie.hub"], env["hie.verified"], env.get("REMOTE_ADDR")
 
 
 def _arg(parent, name: str) -> str | None:
@@ -108,7 +104,7 @@ class RegistryService(ServiceBase):
 
     @rpc(InstitutionInfo.customize(min_occurs=1), _returns=InstitutionInfo, _out_variable_name="Institution")
     def RegisterInstitution(ctx, Institution):
-        hub, verified, client = _ctx(ctx)
+        hub, verified, client = operation_context(ctx)
         values = _entry(verified, "Institution", _INSTITUTION)
         with transaction(hub.sessions) as session:
             if access.role_of(session, verified.member) != "bureau":
@@ -119,7 +115,7 @@ class RegistryService(ServiceBase):
     @rpc(Unicode, Unicode, Unicode, Unicode, _returns=InstitutionInfo.customize(max_occurs="unbounded"),
          _out_variable_name="Institution")
     def QueryInstitutions(ctx, Division, Kind, Name, Parent):
-        hub, verified, _client = _ctx(ctx)
+        hub, verified, _client = operation_context(ctx)
         content = verified.content
         with hub.sessions() as session:
             rows = service.query_institutions(session, division=_arg(content, "Division"),
@@ -129,7 +125,7 @@ class RegistryService(ServiceBase):
 
     @rpc(DepartmentInfo.customize(min_occurs=1), _returns=DepartmentInfo, _out_variable_name="Department")
     def RegisterDepartment(ctx, Department):
-        hub, verified, client = _ctx(ctx)
+        hub, verified, client = operation_context(ctx)
         values = _entry(verified, "Department", _DEPARTMENT)
         with transaction(hub.sessions) as session:
             _may_edit_staff_of(session, verified, values.get("institution_code"))
@@ -139,14 +135,14 @@ class RegistryService(ServiceBase):
     @rpc(Unicode(min_occurs=1), _returns=DepartmentInfo.customize(max_occurs="unbounded"),
          _out_variable_name="Department")
     def QueryDepartments(ctx, InstitutionCode):
-        hub, verified, _client = _ctx(ctx)
+        hub, verified, _client = operation_context(ctx)
         with hub.sessions() as session:
             rows = staff.query_departments(session, institution_code=_arg(verified.content, "InstitutionCode"))
             return [_department_info(row) for row in rows]
 
     @rpc(PractitionerInfo.customize(min_occurs=1), _returns=PractitionerInfo, _out_variable_name="Practitioner")
     def RegisterPractitioner(ctx, Practitioner):
-        hub, verified, client = _ctx(ctx)
+        hub, verified, client = operation_context(ctx)
         values = _entry(verified, "Practitioner", _PRACTITIONER)
         with transaction(hub.sessions) as session:
             _may_edit_staff_of(session, verified, values.get("institution_code"))
@@ -156,7 +152,7 @@ class RegistryService(ServiceBase):
     @rpc(Unicode(min_occurs=1), Unicode, _returns=PractitionerInfo.customize(max_occurs="unbounded"),
          _out_variable_name="Practitioner")
     def QueryPractitioners(ctx, InstitutionCode, DepartmentCode):
-        hub, verified, _client = _ctx(ctx)
+        hub, verified, _client = operation_context(ctx)
         content = verified.content
         with hub.sessions() as session:
             rows = staff.query_practitioners(session, institution_code=_arg(content, "InstitutionCode"),
@@ -165,7 +161,7 @@ class RegistryService(ServiceBase):
 
     @rpc(Unicode(min_occurs=1), Unicode(min_occurs=1), _returns=ConceptInfo, _out_variable_name="Concept")
     def LookupCode(ctx, System, Code):
-        _hub, verified, _client = _ctx(ctx)
+        _hub, verified, _client = operation_context(ctx)
         concept = terminology.lookup(_arg(verified.content, "System") or "", _arg(verified.content, "Code") or "")
         if concept is None:
             raise HubError("registry.not_found", "unknown code system or code")
@@ -173,7 +169,7 @@ class RegistryService(ServiceBase):
 
     @rpc(Unicode(min_occurs=1), _returns=ConceptInfo.customize(max_occurs="unbounded"), _out_variable_name="Concept")
     def ListValueSet(ctx, System):
-        _hub, verified, _client = _ctx(ctx)
+        _hub, verified, _client = operation_context(ctx)
         concepts = terminology.value_set(_arg(verified.content, "System") or "")
         if not concepts:
             raise HubError("registry.not_found", "unknown code system")

@@ -2,8 +2,8 @@
 
 A member sees and moves the cases it is a party of (the same moves as the SOAP operations, through
 ``hub.workflows.referral.views.perform``); a bureau sees the cases of the institutions in the districts
-it governs (a city bureau every case) and moves none. Errors are the workflow's codes
-(``workflow.referral.*``).
+it governs (a city bureau every case) and moves none; the scope is in the list's query. Errors are the
+workflow's codes (``workflow.referral.*``); every refused move is audited (``referral.refuse``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from protocol.timestamps import utcnow
 
 from ..registry.access import role_of
 from ..registry.models import Institution
-from ..store.db import transaction
 from ..workflows.referral import service, views
 from ..workflows.referral.models import ReferralCase, ReferralState
 from .bodies import read_json
@@ -54,10 +53,9 @@ def list_referrals(request: Request, member: Member, state: ReferralState | None
     """The caller's cases (a bureau: those of its districts' institutions), newest first."""
     with request.app.state.hub.sessions() as session:
         seen = _bureau_institutions(session, member)
+        # a bureau: its districts' institutions (None: the city's, every case); any other member: its own
         cases = views.worklist(session, member=None if seen is None or seen else member,
-                               state=state.value if state else None, limit=1000 if seen else 200)
-        if seen:
-            cases = [c for c in cases if seen & {c.from_institution, c.to_institution}][:200]
+                               institutions=seen or None, state=state.value if state else None)
         return [views.as_dict(session, case) for case in cases]
 
 
@@ -91,10 +89,10 @@ async def move_referral(request: Request, member: Member, case_id: RowId, move: 
     if move not in MOVES:
         raise HubError("workflow.referral.invalid", "no such move", field="move")
     arguments = await _arguments(request)
-    with transaction(request.app.state.hub.sessions) as session:
-        case = views.perform(session, operation=MOVES[move], case_id=case_id, member=member, now=utcnow(),
-                             arguments=arguments)
-        return views.as_dict(session, case, service.history(session, case_id))
+    return views.perform_audited(request.app.state.hub.sessions, operation=MOVES[move], case_id=case_id,
+                                 member=member, now=utcnow(), arguments=arguments,
+                                 answer=lambda session, case: views.as_dict(session, case,
+                                                                            service.history(session, case_id)))
 
 
 __all__ = ["router", "MOVES"]

@@ -54,6 +54,7 @@ class Notification:
     count: int | None = None
     facts: tuple[tuple[str, str], ...] = ()
     referral: etree._Element | None = None  # a wf:Referral record summary (the receiving care provider's only)
+    note: str | None = None  # a recall's reason (wf:Note)
 
     def to_xml(self) -> bytes:
         """The ``wf:Notification`` element, checked against its schema (``ValueError`` if it fails: a bug)."""
@@ -80,6 +81,8 @@ class Notification:
             add("Fact", None).attrib.update({"code": code, "value": str(value)})
         if self.referral is not None:
             root.append(copy.deepcopy(self.referral))
+        if self.note is not None:
+            add("Note", self.note)
         if not schema().validate(root):
             raise ValueError(f"notification {self.kind} does not conform to Notification.xsd")
         return etree.tostring(root, encoding="utf-8")

@@ -15,7 +15,7 @@ from hub.workflows.drugs import anomalies, recall, trace
 from hub.workflows.errors import WorkflowError
 from hub.workflows.models import Alert
 from protocol.ns import WORKFLOW, q
-from protocol.timestamps import utcnow
+from protocol.timestamps import format_utc, utcnow
 
 from .drugdocs import AMLODIPINE, AMOXICILLIN, CHINA, dispense, movement, patient
 from .reports import cancellation
@@ -156,7 +156,9 @@ def test_a_recall_tells_each_institution_its_own_patients_and_waits_for_every_co
         sent = {r.member: r for r in session.scalars(select(Reply).where(Reply.kind == "recall"))}
     assert set(sent) == {"CLINIC01", "HOSP01", "CDC01"}  # the supplier was the source: not told
     assert _notice(sent["CDC01"].content) == (None, [], {"drug": AMOXICILLIN, "batch": BATCH, "institutions": "2",
-                                                         "patients": "3"})  # a subscriber: counts only
+                                                         "confirm_by": format_utc(now + timedelta(hours=1))})
+    # a subscriber: the recall, its reason and how many institutions, never a patient count
+    assert etree.fromstring(sent["CDC01"].content).findtext(q(WORKFLOW, "Note")) == "质量缺陷"
     assert _notice(sent["CLINIC01"].content)[:2] == ("CLINIC01", ["C1-DSP-1", "C1-DSP-2"])
     assert _notice(sent["HOSP01"].content)[:2] == ("HOSP01", ["H1-DSP-1"])
     assert _notice(sent["HOSP01"].content)[2] == {"drug": AMOXICILLIN, "batch": BATCH, "received": "100",

@@ -31,6 +31,8 @@ EXPECTED = {  # the table written out again, as docs/workflows.md shows it
     ("accepted", "discharge"): ("discharged", "receiver"), ("accepted", "close"): ("closed", "receiver"),
     ("arrived", "discharge"): ("discharged", "receiver"), ("arrived", "close"): ("closed", "receiver"),
     ("discharged", "follow_up"): ("followed_up", "sender"),
+    ("requested", "correct"): ("redirected", "sender"),  # a new version of the up-referral names another hospital
+    ("arrived", "cancel"): ("arrived", "sender"), ("discharged", "cancel"): ("discharged", "sender"),
 }
 
 
@@ -97,6 +99,20 @@ def test_every_pair_through_the_service(store):
                     assert _counts(session, case_id) == (events, replies, audits)
                     session.rollback()
                     continue
+            elif action == Action.CORRECT:  # a new version of the up-referral document, never a call
+                with pytest.raises(WorkflowError) as refused:
+                    service.act(session, case_id=case_id, action=action, actor="CLINIC01", now=now)
+                assert refused.value.code == "workflow.referral.invalid"
+                moved = service.correct_by_document(session, case=session.get(ReferralCase, case_id), to="HOSP02",
+                                                    department=None, now=now)
+                assert moved == (move is not None), (state, action)
+                if move is None:  # refused: in the history, the audit and a notice to the sender; the case stays
+                    assert session.get(ReferralCase, case_id).state == state.value
+                    assert _counts(session, case_id) == (events + 1, replies + 1, audits + 1)
+                    assert session.scalars(select(Reply.member).where(Reply.kind == "referral")
+                                           .order_by(Reply.id.desc()).limit(1)).all() == ["CLINIC01"]
+                    session.rollback()
+                    continue
             elif move is None:
                 for actor in parties.values():
                     with pytest.raises(WorkflowError) as refused:
@@ -120,7 +136,7 @@ def test_every_pair_through_the_service(store):
                             **_arguments(action))
             assert session.get(ReferralCase, case_id).state == move.to.value, (state, action)
             after = _counts(session, case_id)
-            redirected = action == Action.REDIRECT  # the new hospital's case is opened and told too
+            redirected = action in (Action.REDIRECT, Action.CORRECT)  # the new hospital's case is opened and told
             assert after[0] == events + 1 and after[2] >= audits + 1
             assert after[1] == replies + (2 if redirected else 1)
             told = session.scalars(select(Reply.member).where(Reply.kind == "referral").order_by(Reply.id.desc())

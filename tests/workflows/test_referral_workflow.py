@@ -180,10 +180,12 @@ def test_the_summary_goes_only_where_the_access_rules_let_it(store):
     store.deliver(referral("REF-1"), referral("REF-2", to="CDC01"))  # a CDC is no care provider
     store.process()
     run_pass(store.sessions)
-    assert _cases(store) == [("CLINIC01", "HOSP01", "requested"), ("CLINIC01", "CDC01", "requested")]
-    (to_hospital,), (to_cdc,) = _told(store, "HOSP01"), _told(store, "CDC01")
+    # a CDC is no hospital either: no case, nothing sent to it; the clinic is told, by codes only
+    assert _cases(store) == [("CLINIC01", "HOSP01", "requested")] and _told(store, "CDC01") == []
+    (to_hospital,), (to_clinic,) = _told(store, "HOSP01"), _told(store, "CLINIC01")
     assert to_hospital.find(q(WORKFLOW, "Referral")) is not None
-    assert to_cdc.find(q(WORKFLOW, "Referral")) is None and "王秀英".encode() not in etree.tostring(to_cdc)
+    assert to_clinic.findtext(q(WORKFLOW, "Kind")) == "referral.refused"
+    assert to_clinic.find(q(WORKFLOW, "Referral")) is None and "王秀英".encode() not in etree.tostring(to_clinic)
     with store.sessions() as session:
         reads = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "record.read.referral")).all()
         assert [(e.member, e.purpose) for e in reads] == [("HOSP01", "referral")] and reads[0].person_id

@@ -17,6 +17,8 @@ from adapters.errors import HubFault
 from hub.audit import FAILURE, AuditEvent
 from hub.auth import issue
 from hub.exchange.models import Reply
+from hub.mpi.merge import link
+from hub.mpi.models import ReviewItem
 from hub.records.models import RecordDocument
 from hub.registry import seed_demo
 from hub.registry.actor import HUB_OPERATOR
@@ -33,6 +35,8 @@ from olap.cubes import execute, parse_query
 from protocol.timestamps import utcnow
 from tests.etl.conftest import etl  # noqa: F401 - the store, the processor and a mart (chDB, a ClickHouse server)
 from tests.etl.test_referral_cube import _ask
+from tests.mpi.conftest import ZHANG_ID
+from tests.mpi.test_invalid_id import TYPO
 from tests.workflows.test_end_to_end import hub_api  # noqa: F401 - the live hub's SOAP and JSON clients
 
 from .cards import card, resident
@@ -269,3 +273,25 @@ def test_an_alert_counted_by_cards_before_is_recounted_by_cases(store):
     run_pass(store.sessions)
     assert _class_a(store) == [("101:330102", 1)]
     assert run_pass(store.sessions).total == 0 and _class_a(store) == [("101:330102", 1)]
+
+
+def test_an_mpi_merge_joins_two_plague_cases_into_one_in_the_class_a_alert(store):
+    """The hospital typed the patient's resident ID one digit off: two persons, two cases; the operator accepts
+    the index's review item and the persons are merged: the next pass (no new card) counts one case, and
+    tells the district's subscribers so."""
+    with transaction(store.sessions) as session:
+        subscriptions.subscribe(session, member="CLINIC01", topic="alert.disease", filter="330102", actor="CLINIC01",
+                                now=utcnow())
+    typed = {"resident_id": TYPO, "name": "章伟", "birth_date": "1986-03-12"}  # as tests/workflows/test_surveillance_relink
+    clinic = {"resident_id": ZHANG_ID, "name": "张伟", "sex": "1", "birth_date": "1985-03-12", "division": "330102"}
+    store.deliver(card("M-H", patient=typed, disease=PLAGUE, institution="HOSP01"), member="HOSP01")
+    store.process()
+    store.deliver(card("M-C", patient=clinic, disease=PLAGUE))
+    store.process()
+    run_pass(store.sessions)
+    assert _class_a(store) == [("101:330102", 2)] and len(_alert_notices(store, "CLINIC01")) == 2
+    with transaction(store.sessions) as session:
+        [review_id] = session.scalars(select(ReviewItem.id).where(ReviewItem.status == "open")).all()
+        link(session, review_id=review_id, accept=True, actor="operator", now=utcnow())
+    run_pass(store.sessions)
+    assert _class_a(store) == [("101:330102", 1)] and len(_alert_notices(store, "CLINIC01")) == 3

@@ -41,8 +41,7 @@ api = APIRouter(prefix="/console/api/drug_trace", route_class=HubErrorRoute, inc
 
 def trace_scope(session, viewer: Viewer) -> scoped.TraceScope:
     """The holders ``viewer`` sees: the user's cube scope (its districts, or its own institution)."""
-    scope = scope_of(session, viewer.user)
-    return scoped.TraceScope(districts=scope.districts, institutions=scope.institutions)
+    return scoped.TraceScope.of(scope_of(session, viewer.user))
 
 
 def may_recall(viewer: Viewer) -> bool:

@@ -545,6 +545,7 @@ LABELS.update({  # the referral worklist (referral_worklist.py)
     "worklist.action.discharge": ("出院下转", "Discharged"),
     "worklist.action.close": ("结束", "Closed"),
     "worklist.action.follow_up": ("确认随访", "Followed up"),
+    "worklist.action.correct": ("更正接收医院", "Corrected to another hospital"),
 })
 
 

@@ -91,12 +91,8 @@ def listed(session: Session, viewer: Viewer, *, state=None, direction=None, now:
     """The viewer's cases, newest first, filtered by state and by direction (sent or received by its institutions)."""
     institutions = institutions_of(session, viewer)
     own = viewer.user.institution_code
-    cases = views.worklist(session, member=own, state=state, limit=SHOWN if own else 5 * SHOWN)
-    cases = [c for c in cases if sees(c, institutions)]
-    if direction and institutions is not None:
-        side = "from_institution" if direction == "sent" else "to_institution"
-        cases = [c for c in cases if getattr(c, side) in institutions]
-    cases = cases[:SHOWN]
+    cases = views.worklist(session, member=own, state=state, limit=SHOWN, institutions=institutions,
+                           side=direction if institutions is not None else None)  # the scope in the query
     names = _names(session, cases)
     return [shown(session, case, names, now) for case in cases]
 

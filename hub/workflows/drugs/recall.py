@@ -4,7 +4,7 @@
 received it, or dispensed it) and queues one ``recall`` reply per institution (``wf:Notification``,
 kind ``drug.recall``), naming the patients of **that** institution's dispenses (its own patient key,
 its dispense document, day and quantity), never another's. Subscribers of the ``recall`` topic get
-the recall with counts only. An institution **confirms** by acknowledging that reply (``AckReplies``:
+``published``: no patient count. An institution **confirms** by acknowledging that reply (``AckReplies``:
 the clinic agent does it once the notice is written into the clinic's database), so no new operation
 is needed; ``sync`` reads the acknowledgements, marks the notices confirmed, completes the recall
 when every notice is, and raises ``drug.recall.overdue`` for a notice unconfirmed past ``confirm_by``.
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from protocol.ns import WORKFLOW, q
+from protocol.timestamps import format_utc
 
 from ... import audit
 from ...exchange import replies
@@ -69,11 +70,20 @@ def affected(session: Session, book: BatchLedger) -> list[Affected]:
 
 
 def _notification(recall: Recall, *, state: str, institution: str | None, facts: dict,
-                  count: int | None, now: datetime) -> notify.Notification:
+                  count: int | None, now: datetime, note: str | None = None) -> notify.Notification:
     return notify.Notification(kind=KIND, topic=TOPIC, subjects=(("recall", str(recall.id)),), state=state, time=now,
                                severity=SEVERITY, title=TITLE, title_zh=TITLE_ZH,
-                               institution=institution, count=count,
+                               institution=institution, count=count, note=note,
                                facts=tuple((code, str(value)) for code, value in sorted(facts.items())))
+
+
+def published(recall: Recall, *, institutions: int, now: datetime) -> notify.Notification:
+    """What the ``recall`` topic's subscribers are told: batch, drug, reason, deadline and how many institutions
+    are concerned (``Count``), never a patient count (a subscriber may never have had the batch)."""
+    facts = {"drug": recall.drug_code, "batch": recall.batch_number, "institutions": institutions,
+             "confirm_by": format_utc(recall.confirm_by)}
+    return _notification(recall, state="open", institution=None, facts=facts, count=institutions, now=now,
+                         note=recall.reason)
 
 
 def notice_xml(recall: Recall, target: Affected, now: datetime) -> bytes:
@@ -141,10 +151,7 @@ def flag(session: Session, *, batch: str, drug: str | None, reason: str, actor: 
                                  state=NoticeState.SENT.value, sent_at=now))
     audit.record(session, "recall.create", member=actor, client_address=client_address,
                  detail=f"workflow_recall:{recall.id} {book.drug}:{batch} {len(targets)} institution(s)"[:200])
-    summary = {"drug": book.drug, "batch": batch, "institutions": len(targets),
-               "patients": len({r.person_id for t in targets for r in t.dispenses})}
-    notify.publish(session, topic=TOPIC, notification=_notification(recall, state="open", institution=None,
-                                                                     facts=summary, count=len(targets), now=now),
+    notify.publish(session, topic=TOPIC, notification=published(recall, institutions=len(targets), now=now),
                    now=now)
     return recall
 
@@ -202,5 +209,5 @@ def list_recalls(session: Session, *, institution: str | None = None) -> list[Re
     return list(session.scalars(query))
 
 
-__all__ = ["KIND", "OVERDUE", "TOPIC", "CONFIRM_WITHIN", "Affected", "affected", "notice_xml", "get_or_raise", "flag",
-           "sync", "as_dict", "list_recalls"]
+__all__ = ["KIND", "OVERDUE", "TOPIC", "CONFIRM_WITHIN", "Affected", "affected", "published", "notice_xml",
+           "get_or_raise", "flag", "sync", "as_dict", "list_recalls"]

@@ -1,12 +1,13 @@
 """A batch's trace, anomalies and recalls as one viewer may see them: the holders of its districts or
 its institution, and where the batch crossed into or out of them.
 
-The bureau console (``hub/web/console/drug_trace.py``, ``recalls.py``) reads through these, so a page
-never queries the tables itself. A holder **in scope** (a registered institution of the viewer's
-districts, or the viewer's own institution) is shown with its figures and its dispensed counts; a
-holder **outside** is named (code, kind, registry name) only where a leg links it to a holder in
-scope — the batch's path to the boundary — without its stock or its patients. Legs with neither end
-in scope are left out. Patients are never named here: counts per institution only.
+The bureau console (``hub/web/console/drug_trace.py``, ``recalls.py``) and the JSON API
+(``hub/web/drugs.py``) read through these, so neither queries the tables itself and both cut alike.
+A holder **in scope** (a registered institution of the viewer's districts, or the viewer's own
+institution) is shown with its figures and its dispensed counts; a holder **outside** is named (code,
+kind, registry name) only where a leg links it to a holder in scope — the batch's path to the
+boundary — without its stock or its patients. Legs with neither end in scope are left out. Patients
+are never named here: counts per institution only.
 """
 from __future__ import annotations
 
@@ -49,6 +50,11 @@ class TraceScope:
     def alert_scope(self) -> alerts.AlertScope:
         return alerts.AlertScope(districts=self.districts, institutions=self.institutions)
 
+    @classmethod
+    def of(cls, scope) -> "TraceScope":
+        """The holders of a cube scope (``olap.cubes.Scope``: a user's in the console, a member's in the API)."""
+        return cls(districts=scope.districts, institutions=scope.institutions)
+
 
 def _registered(session: Session, codes: set[str]) -> dict[str, Institution]:
     if not codes:
@@ -56,25 +62,31 @@ def _registered(session: Session, codes: set[str]) -> dict[str, Institution]:
     return {row.code: row for row in session.scalars(select(Institution).where(Institution.code.in_(sorted(codes))))}
 
 
+def inside(session: Session, book: BatchLedger, scope: TraceScope) -> frozenset[str]:
+    """The registered institutions of ``scope`` that have a stake in the batch (held, passed on or dispensed
+    it); empty when the batch never touched the scope."""
+    codes = set(book.holders) | {line.institution for line in book.dispenses}
+    registry = _registered(session, codes)
+    return frozenset(code for code in codes if code in registry and scope.sees(code, registry[code].division_code))
+
+
 def trace(session: Session, book: BatchLedger, scope: TraceScope) -> dict | None:
     """``trace.as_trace`` of ``book`` cut to ``scope`` (see the module docstring); None when the batch never
     touched it. Each holder says whether it is ``in_scope``; the batch's recall, if any, is named."""
-    full = as_trace(book)
-    codes = {h["code"] for h in full["holders"]} | {d["institution"] for d in full["dispensed"]}
-    registry = _registered(session, codes)
-    inside = {code for code in codes
-              if code in registry and scope.sees(code, registry[code].division_code)}
-    if not inside:
+    shown = inside(session, book, scope)
+    if not shown:
         return None
-    legs = [leg for leg in full["legs"] if leg["from"] in inside or leg["to"] in inside]
-    named = inside | {leg["from"] for leg in legs} | {leg["to"] for leg in legs}
+    full = as_trace(book)
+    legs = [leg for leg in full["legs"] if leg["from"] in shown or leg["to"] in shown]
+    named = shown | {leg["from"] for leg in legs} | {leg["to"] for leg in legs}
+    registry = _registered(session, set(named))
     holders = []
     for holder in full["holders"]:
         if holder["code"] not in named:
             continue
         entry = registry.get(holder["code"])
         about = {"name": entry.name if entry else None, "district": entry.division_code if entry else None}
-        if holder["code"] in inside:
+        if holder["code"] in shown:
             holders.append({**holder, **about, "in_scope": True})
         else:  # named at the boundary: no figures of a holder outside the viewer's scope
             holders.append({"code": holder["code"], "kind": holder["kind"], **about, "in_scope": False})
@@ -82,7 +94,7 @@ def trace(session: Session, book: BatchLedger, scope: TraceScope) -> dict | None
                                                  Recall.batch_number == book.batch)).one_or_none()
     return {**{key: full[key] for key in ("drug", "batch", "known", "expiry_date")},
             "whole": scope.whole, "legs": legs, "holders": holders,
-            "dispensed": [d for d in full["dispensed"] if d["institution"] in inside],
+            "dispensed": [d for d in full["dispensed"] if d["institution"] in shown],
             "recall": None if found is None else {"id": found.id, "raised_at": found.raised_at.isoformat(),
                                                   "complete": found.completed_at is not None}}
 
@@ -102,6 +114,35 @@ def anomalies(session: Session, book: BatchLedger, scope: TraceScope) -> list[di
             if visible.sees(alert)]
 
 
+def _cut(answer: dict, registry: dict[str, Institution], scope: TraceScope, now: datetime) -> dict | None:
+    """``answer`` (``recall.as_dict``) with the lines of ``scope`` only, each ``overdue`` or not, and the progress
+    over them; None when it notified none of them (never for the whole region)."""
+    lines = [line for line in answer["institutions"] if scope.whole or scope.sees(
+        line["institution"], registry[line["institution"]].division_code if line["institution"] in registry
+        else None)]
+    if not lines and not scope.whole:
+        return None
+    due = datetime.fromisoformat(answer["confirm_by"])
+    for line in lines:
+        line["overdue"] = line["state"] == NoticeState.SENT.value and now > due
+    answer["institutions"] = lines
+    answer["progress"] = {"confirmed": sum(line["state"] == NoticeState.CONFIRMED.value for line in lines),
+                          "notified": len(lines)}
+    return answer
+
+
+def recall_view(session: Session, found: Recall, scope: TraceScope, *, now: datetime,
+                empty: bool = False) -> dict | None:
+    """One recall as ``recall_list`` shows it within ``scope``; None when it notified no one there (unless
+    ``empty``: then with no line, as for the bureau that has just flagged it)."""
+    answer = recalls.as_dict(session, found)
+    registry = _registered(session, {line["institution"] for line in answer["institutions"]})
+    shown = _cut(answer, registry, scope, now)
+    if shown is None and empty:
+        shown = _cut({**answer, "institutions": []}, registry, TraceScope(), now)
+    return shown
+
+
 def recall_list(session: Session, scope: TraceScope, *, now: datetime) -> list[dict]:
     """Recalls newest first with each notified institution's line (``recall.as_dict``) within ``scope`` —
     a recall that notified none of them is left out — each line ``overdue`` when still unconfirmed after
@@ -109,21 +150,8 @@ def recall_list(session: Session, scope: TraceScope, *, now: datetime) -> list[d
     mine = sorted(scope.institutions)[0] if scope.institutions is not None and len(scope.institutions) == 1 else None
     answers = [recalls.as_dict(session, found) for found in recalls.list_recalls(session, institution=mine)]
     registry = _registered(session, {line["institution"] for answer in answers for line in answer["institutions"]})
-    shown = []
-    for answer in answers:
-        lines = [line for line in answer["institutions"] if scope.whole or scope.sees(
-            line["institution"], registry[line["institution"]].division_code if line["institution"] in registry
-            else None)]
-        if not lines and not scope.whole:
-            continue
-        due = datetime.fromisoformat(answer["confirm_by"])
-        for line in lines:
-            line["overdue"] = line["state"] == NoticeState.SENT.value and now > due
-        answer["institutions"] = lines
-        answer["progress"] = {"confirmed": sum(line["state"] == NoticeState.CONFIRMED.value for line in lines),
-                              "notified": len(lines)}
-        shown.append(answer)
-    return shown
+    cut = (_cut(answer, registry, scope, now) for answer in answers)
+    return [answer for answer in cut if answer is not None]
 
 
-__all__ = ["BATCH_KINDS", "TraceScope", "trace", "anomalies", "recall_list"]
+__all__ = ["BATCH_KINDS", "TraceScope", "inside", "trace", "anomalies", "recall_view", "recall_list"]

@@ -1,10 +1,12 @@
 """Queries over a batch's chain of custody: where it went, who holds it, which patients received it.
 
-Movements carry no patient: the trace and the holders are the bureau's. Patients follow the record
-rules (``hub.records.access``): a care provider sees its own dispenses' patients identified and every
-other institution's as counts; the bureau sees them identified with an identified-access grant and a
-purpose (public health, quality review), as counts otherwise; any other member sees counts. Every
-person shown identified is audited (``record.read.drug_patients``, one event per person).
+Movements carry no patient. Which institutions' figures a caller sees is its scope
+(``hub.workflows.drugs.scoped``: a city bureau all, a district bureau those of its districts, any other
+member its own); ``patients`` takes them as ``institutions``. Within them patients follow the record
+rules (``hub.records.access``): a care provider sees its own dispenses' patients identified; the bureau
+sees them identified with an identified-access grant and a purpose (public health, quality review), as
+counts otherwise; any other member sees counts. Every person shown identified is audited
+(``record.read.drug_patients``, one event per person).
 """
 from __future__ import annotations
 
@@ -71,10 +73,12 @@ def _identified_for(requester: Requester, purpose: str | None) -> str:
 
 
 def patients(session: Session, *, requester: Requester, drug: str, batch: str, purpose: str | None,
-             now: datetime, client_address: str | None = None) -> dict:
-    """Which patients received the batch, per institution: identified where the rules allow, else counts."""
+             now: datetime, client_address: str | None = None, institutions: frozenset[str] | None = None) -> dict:
+    """Which patients received the batch, per institution (those of ``institutions`` only, if given: the
+    requester's scope): identified where the rules allow, else counts."""
     which = _identified_for(requester, purpose)
-    rows = sql.dispensed_patients(session, drug=drug, batch=batch)
+    rows = [row for row in sql.dispensed_patients(session, drug=drug, batch=batch)
+            if institutions is None or row.institution in institutions]
     institutions: dict[str, dict] = {}
     shown: set[int] = set()
     for row in rows:

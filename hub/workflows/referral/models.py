@@ -16,7 +16,8 @@ class ReferralState(str, enum.Enum):
     REQUESTED = "requested"      # the clinic referred up: the hospital's turn
     ACCEPTED = "accepted"        # the hospital gave an appointment
     REJECTED = "rejected"        # the hospital declined, with a reason code (final)
-    REDIRECTED = "redirected"    # the hospital sent it on to another: a new case there (final for this one)
+    REDIRECTED = "redirected"    # sent on to another hospital (by this one, or by the clinic's corrected
+    #                              up-referral while still requested): a new case there (final for this one)
     ARRIVED = "arrived"          # the patient came
     DISCHARGED = "discharged"    # the down-referral came back: the clinic's turn to follow up
     FOLLOWED_UP = "followed_up"  # the clinic confirmed follow-up: a completed round trip (final)

@@ -77,12 +77,13 @@ def facts(case: ReferralCase, *, redirect_to: str | None = None) -> tuple[tuple[
 
 
 def notification(session: Session, case: ReferralCase, *, now: datetime, summary_of: int | None = None,
-                 redirect_to: str | None = None) -> notify.Notification:
+                 redirect_to: str | None = None, kind: str | None = None) -> notify.Notification:
+    """The case's news: kind ``referral.<state>`` unless ``kind`` says otherwise (``referral.withdrawn``)."""
     document = session.get(RecordDocument, case.document_row_id)
     subjects = [("referral", str(case.id))]
     if document is not None:
         subjects.append(("document", document.document_id))
-    return notify.Notification(kind=f"referral.{case.state}", topic="referral", subjects=tuple(subjects),
+    return notify.Notification(kind=kind or f"referral.{case.state}", topic="referral", subjects=tuple(subjects),
                                state=case.state, time=now, institution=case.from_institution,
                                facts=facts(case, redirect_to=redirect_to),
                                referral=summary(session, summary_of) if summary_of else None)
@@ -105,14 +106,43 @@ def may_see(session: Session, *, member: str, document_row_id: int, now: datetim
 
 
 def tell(session: Session, case: ReferralCase, *, to: str, now: datetime, summary: bool = False,
-         redirect_to: str | None = None, down_document_row_id: int | None = None) -> None:
+         redirect_to: str | None = None, down_document_row_id: int | None = None, kind: str | None = None) -> None:
     """Queue the case's news for ``to``: the up-referral's summary for a receiver being asked, the
     down-referral's for the clinic at discharge (each only if the access rules let ``to`` see it)."""
     summary_of = case.document_row_id if summary else down_document_row_id
     if summary_of is not None and not may_see(session, member=to, document_row_id=summary_of, now=now):
         summary_of = None
     notify.send(session, member=to, kind=REPLY_KIND, now=now,
-                notification=notification(session, case, now=now, summary_of=summary_of, redirect_to=redirect_to))
+                notification=notification(session, case, now=now, summary_of=summary_of, redirect_to=redirect_to,
+                                          kind=kind))
 
 
-__all__ = ["REPLY_KIND", "PURPOSE", "summary", "facts", "may_see", "notification", "tell"]
+def _document_id(session: Session, document_row_id: int) -> str:
+    return session.scalar(select(RecordDocument.document_id).where(RecordDocument.id == document_row_id)) or "?"
+
+
+def tell_down_only(session: Session, *, down_document_row_id: int, sender: str, to: str, now: datetime) -> None:
+    """A down-referral that discharged no case still reaches its clinic: ``referral.discharged`` about the
+    document alone, with its diagnoses and care plan if the access rules let the clinic read the patient."""
+    shown = may_see(session, member=to, document_row_id=down_document_row_id, now=now)
+    notify.send(session, member=to, kind=REPLY_KIND, now=now, notification=notify.Notification(
+        kind="referral.discharged", topic="referral",
+        subjects=(("document", _document_id(session, down_document_row_id)),), state="discharged", time=now,
+        institution=to, facts=(("from", sender), ("to", to)),
+        referral=summary(session, down_document_row_id) if shown else None))
+
+
+def tell_refused(session: Session, *, document_row_id: int, sender: str, receiver: str, code: str, now: datetime,
+                 field: str | None = None, case: ReferralCase | None = None) -> None:
+    """Tell ``sender`` what its referral document asked that the hub did not do (``referral.refused``: the
+    refusal's code and field, the receiver it named); the document itself is kept."""
+    subjects = ((("referral", str(case.id)),) if case is not None else ()) + (
+        ("document", _document_id(session, document_row_id)),)
+    found = (("code", code), ("field", field), ("to", receiver), ("state", case.state if case else None))
+    notify.send(session, member=sender, kind=REPLY_KIND, now=now, notification=notify.Notification(
+        kind="referral.refused", topic="referral", subjects=subjects, state="refused", time=now,
+        institution=sender, facts=tuple((name, value) for name, value in found if value)))
+
+
+__all__ = ["REPLY_KIND", "PURPOSE", "summary", "facts", "may_see", "notification", "tell", "tell_down_only",
+           "tell_refused"]

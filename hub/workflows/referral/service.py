@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from ... import audit
 from ...records.models import RecordDocument
 from ...registry.models import Institution
+from ...store.db import transaction
 from ..alerts import HUB_ACTOR
 from ..errors import WorkflowError
 from . import notices, overdue
 from .models import ReferralCase, ReferralEvent, ReferralState
-from .states import TRANSITIONS, Action, Party, check_move
+from .states import ACCEPTED_STATES, DOCUMENT_ACTIONS, TRANSITIONS, Action, Party, check_move
 
 MAX_NOTE = 2000
 # why a hospital rejects or redirects a referral (code → 中文): a fixed list, never free text
@@ -32,7 +33,11 @@ REASONS: dict[str, str] = {
     "patient_declined": "患者拒绝",
     "other": "其他",
 }
-HOSPITAL_KINDS = frozenset({"hospital"})
+HOSPITAL_KINDS = frozenset({"hospital"})  # a registry kind (hub.registry.models.KINDS) a referral goes up to
+# how far before the hub's clock an appointment may be (the hospital's clock may be behind; an appointment
+# further in the past would send the patient to a time that has gone)
+CLOCK_SKEW = timedelta(hours=1)
+REFUSED = "referral.refuse"  # the audit event of a refused move (outcome failure, its code)
 
 
 def get_or_raise(session: Session, *, case_id: int, member: str | None = None) -> ReferralCase:
@@ -74,12 +79,41 @@ def _check_reason(reason: str | None) -> str:
     return reason
 
 
-def _check_hospital(session: Session, case: ReferralCase, code: str | None) -> str:
+def is_hospital(session: Session, code: str | None) -> bool:
+    """Whether ``code`` is a registered, active institution of a hospital kind (what a referral goes up to)."""
     found = session.get(Institution, code) if code else None
-    if (found is None or found.kind not in HOSPITAL_KINDS or found.status != "active"
-            or code in (case.to_institution, case.from_institution)):
-        raise WorkflowError("workflow.referral.invalid", "another registered, active hospital", field="to")
+    return found is not None and found.kind in HOSPITAL_KINDS and found.status == "active"
+
+
+def passed_through(session: Session, case: ReferralCase) -> set[str]:
+    """The hospitals the case's referral document was at (every case of the document, this one included)."""
+    return set(session.scalars(select(ReferralCase.to_institution)
+                               .where(ReferralCase.document_row_id == case.document_row_id)))
+
+
+def _check_hospital(session: Session, case: ReferralCase, code: str | None) -> str:
+    # never back to a hospital the referral passed through: no redirect loop re-sending the patient's summary
+    if not is_hospital(session, code) or code == case.from_institution or code in passed_through(session, case):
+        raise WorkflowError("workflow.referral.invalid", "another registered, active hospital it was not at",
+                            field="to")
     return code
+
+
+def _audit_refusal(session: Session, *, actor: str, code: str, detail: str) -> None:
+    # ``audit.event`` names failures by a fixed list of event types; a referral refusal is one, with its code
+    row = audit.event(REFUSED, member=actor, code=code, detail=detail[:200])
+    audit.record_many(session, [{**row, "outcome": audit.FAILURE}])
+
+
+def audit_document_refusal(session: Session, *, actor: str, code: str, document_row_id: int) -> None:
+    """Audit a referral document whose request opened no case (outcome failure, its code)."""
+    _audit_refusal(session, actor=actor, code=code, detail=f"record_document:{document_row_id} open")
+
+
+def record_refusal(sessions, *, refused: WorkflowError, actor: str, case_id: int | None, action: str) -> None:
+    """Audit a member's refused move in its own transaction (the move's own was rolled back)."""
+    with transaction(sessions) as session:
+        _audit_refusal(session, actor=actor, code=refused.code, detail=f"workflow_referral:{case_id} {action}")
 
 
 def act(session: Session, *, case_id: int, action: Action | str, actor: str, now: datetime,
@@ -87,14 +121,18 @@ def act(session: Session, *, case_id: int, action: Action | str, actor: str, now
         note: str | None = None) -> ReferralCase:
     """A member's move on one of its cases (accept, reject, redirect, cancel, arrive, close, follow_up)."""
     action = Action(action)
-    if action == Action.DISCHARGE:  # a down-referral document does that, never a call
-        raise WorkflowError("workflow.referral.invalid", "a discharge is the down-referral document", field="action")
+    if action in DOCUMENT_ACTIONS:  # a down-referral, or a new version of the up-referral: never a call
+        raise WorkflowError("workflow.referral.invalid", f"a {action.value} is a referral document's",
+                            field="action")
     case = get_or_raise(session, case_id=case_id, member=actor)
     move = check_move(case.state, action, party_of(case, actor))
     code = None
     if action == Action.ACCEPT:
         if appointment is None:
             raise WorkflowError("workflow.referral.invalid", "an acceptance gives an appointment time",
+                                field="appointment")
+        if appointment < now - CLOCK_SKEW:
+            raise WorkflowError("workflow.referral.invalid", "an appointment that has not passed",
                                 field="appointment")
         case.appointment_at = appointment
     elif action in (Action.REJECT, Action.REDIRECT):
@@ -107,7 +145,7 @@ def act(session: Session, *, case_id: int, action: Action | str, actor: str, now
 
 def _apply(session: Session, case: ReferralCase, *, action: Action, to_state: ReferralState, actor: str,
            now: datetime, code: str | None = None, note: str | None = None, redirect_to: str | None = None,
-           down_document_row_id: int | None = None) -> ReferralCase:
+           down_document_row_id: int | None = None, department: str | None = None) -> ReferralCase:
     before = case.state
     case.state, case.updated_at = to_state.value, now
     if action in (Action.ACCEPT, Action.REJECT, Action.REDIRECT):
@@ -119,17 +157,21 @@ def _apply(session: Session, case: ReferralCase, *, action: Action, to_state: Re
     if to_state in (ReferralState.REJECTED, ReferralState.REDIRECTED, ReferralState.CANCELLED,
                     ReferralState.CLOSED, ReferralState.FOLLOWED_UP):
         case.ended_at = now
-    case.due_at = overdue.due(to_state, now, deadlines=overdue.deadlines_of(session))
+    stays = to_state.value == before  # a withdrawal after arrival: the step, its deadline and its alert go on
+    if not stays:
+        case.due_at = overdue.due(to_state, now, deadlines=overdue.deadlines_of(session))
     session.flush()
     _history(session, case, action=action.value, actor=actor, at=now, before=before, code=code, note=note)
-    overdue.settle(session, case, state=before, now=now)
+    if not stays:
+        overdue.settle(session, case, state=before, now=now)
     mover = TRANSITIONS[(ReferralState(before), action)].party
     other = case.from_institution if mover == Party.RECEIVER else case.to_institution
-    notices.tell(session, case, to=other, now=now, redirect_to=redirect_to,
-                 down_document_row_id=down_document_row_id)
+    withdrawn = action == Action.CORRECT or (action == Action.CANCEL and stays)
+    notices.tell(session, case, to=other, now=now, redirect_to=None if withdrawn else redirect_to,
+                 down_document_row_id=down_document_row_id, kind="referral.withdrawn" if withdrawn else None)
     if redirect_to is not None:
         open_case(session, document_row_id=case.document_row_id, sender=case.from_institution, receiver=redirect_to,
-                  department=case.department_code, now=now, previous=case, actor=actor)
+                  department=department or case.department_code, now=now, previous=case, actor=actor)
     return case
 
 
@@ -140,14 +182,47 @@ def live_case(session: Session, *, document_row_id: int) -> ReferralCase | None:
                            .with_for_update()).one_or_none()
 
 
+def _refused_event(session: Session, case: ReferralCase, *, action: Action, refused: WorkflowError,
+                   now: datetime) -> None:
+    """A move a document asked that was refused: in the case's history (state unchanged) and the audit."""
+    actor = case.from_institution
+    session.add(ReferralEvent(case_id=case.id, at=now, actor=actor, action=action.value, from_state=case.state,
+                              to_state=case.state, code=refused.code))
+    _audit_refusal(session, actor=actor, code=refused.code, detail=f"workflow_referral:{case.id} {action.value}")
+
+
 def cancel_by_document(session: Session, *, case: ReferralCase, now: datetime) -> bool:
-    """The sender cancelled its up-referral document: the case is cancelled if the table lets it (else kept)."""
+    """The sender cancelled its up-referral document: the table's move (cancelled before the patient came; after
+    it the case goes on and the hospital is told); in a final state the case stays, the cancellation is in its
+    history, and a hospital that had accepted it is told."""
     try:
-        check_move(case.state, Action.CANCEL)
-    except WorkflowError:
-        return False  # the patient arrived already: the case goes on; the cancellation is in its history
-    _apply(session, case, action=Action.CANCEL, to_state=ReferralState.CANCELLED, actor=case.from_institution,
-           now=now)
+        move = check_move(case.state, Action.CANCEL)
+    except WorkflowError as refused:
+        if case.state == ReferralState.CANCELLED.value:
+            return False  # cancelled already (CancelReferral): nothing more to say
+        _refused_event(session, case, action=Action.CANCEL, refused=refused, now=now)
+        if ReferralState(case.state) in ACCEPTED_STATES:
+            notices.tell(session, case, to=case.to_institution, now=now, kind="referral.withdrawn")
+        return False
+    _apply(session, case, action=Action.CANCEL, to_state=move.to, actor=case.from_institution, now=now)
+    return True
+
+
+def correct_by_document(session: Session, *, case: ReferralCase, to: str, department: str | None,
+                        now: datetime) -> bool:
+    """A new version of the up-referral names hospital ``to``: while ``requested`` the case moves there (the
+    first hospital told it is withdrawn, the new one asked); after that, or to no hospital, it is refused."""
+    try:
+        move = check_move(case.state, Action.CORRECT)
+        _check_hospital(session, case, to)
+    except WorkflowError as refused:  # the sender is told: its document asked what the hub did not do
+        _refused_event(session, case, action=Action.CORRECT, refused=refused, now=now)
+        field = "toInstitution" if refused.fields.get("field") else None  # the document's, not the call's
+        notices.tell_refused(session, document_row_id=case.document_row_id, sender=case.from_institution,
+                             receiver=to, code=refused.code, field=field, case=case, now=now)
+        return False
+    _apply(session, case, action=Action.CORRECT, to_state=move.to, actor=case.from_institution, now=now,
+           redirect_to=to, department=department)
     return True
 
 
@@ -179,5 +254,6 @@ def turnaround(case: ReferralCase) -> timedelta | None:
     return None if case.decided_at is None else case.decided_at - case.requested_at
 
 
-__all__ = ["REASONS", "get_or_raise", "party_of", "open_case", "act", "live_case", "cancel_by_document",
-           "discharge", "history", "turnaround"]
+__all__ = ["REASONS", "HOSPITAL_KINDS", "CLOCK_SKEW", "REFUSED", "get_or_raise", "party_of", "is_hospital",
+           "passed_through", "audit_document_refusal", "record_refusal", "open_case", "act", "live_case",
+           "cancel_by_document", "correct_by_document", "discharge", "history", "turnaround"]

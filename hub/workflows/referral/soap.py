@@ -13,7 +13,6 @@ from protocol.ns import WORKFLOW, q
 from protocol.timestamps import format_utc, utcnow
 
 from ...exchange.operation import operation_context
-from ...store.db import transaction
 from ..errors import WorkflowError
 from . import views
 from .models import ReferralCase
@@ -61,10 +60,8 @@ def move(ctx, operation: str) -> ReferralInfo:
         case_id = int(arguments["Referral"] or "")
     except ValueError:
         raise WorkflowError("workflow.referral.invalid", "a referral id", field="Referral") from None
-    with transaction(hub.sessions) as session:
-        case = views.perform(session, operation=operation, case_id=case_id, member=verified.member, now=utcnow(),
-                             arguments=arguments)
-        return info(session, case)
+    return views.perform_audited(hub.sessions, operation=operation, case_id=case_id, member=verified.member,
+                                 now=utcnow(), arguments=arguments, answer=info)
 
 
 def list_cases(ctx) -> list[ReferralInfo]:

@@ -29,6 +29,7 @@ class Action(str, enum.Enum):
     DISCHARGE = "discharge"  # receiver: its down-referral document at discharge
     CLOSE = "close"          # receiver: ended without a down-referral (no-show, treated and done)
     FOLLOW_UP = "follow_up"  # sender: follow-up confirmed
+    CORRECT = "correct"      # sender: a new version of its up-referral names another hospital (a new case there)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ TRANSITIONS: dict[tuple[ReferralState, Action], Move] = {
     (S.REQUESTED, A.REJECT): Move(S.REJECTED, Party.RECEIVER),
     (S.REQUESTED, A.REDIRECT): Move(S.REDIRECTED, Party.RECEIVER),
     (S.REQUESTED, A.CANCEL): Move(S.CANCELLED, Party.SENDER),
+    (S.REQUESTED, A.CORRECT): Move(S.REDIRECTED, Party.SENDER),  # the first hospital is told it is withdrawn
     (S.ACCEPTED, A.CANCEL): Move(S.CANCELLED, Party.SENDER),
     (S.ACCEPTED, A.ARRIVE): Move(S.ARRIVED, Party.RECEIVER),
     (S.ACCEPTED, A.DISCHARGE): Move(S.DISCHARGED, Party.RECEIVER),  # arrival need not be reported
@@ -50,8 +52,15 @@ TRANSITIONS: dict[tuple[ReferralState, Action], Move] = {
     (S.ARRIVED, A.DISCHARGE): Move(S.DISCHARGED, Party.RECEIVER),
     (S.ARRIVED, A.CLOSE): Move(S.CLOSED, Party.RECEIVER),
     (S.DISCHARGED, A.FOLLOW_UP): Move(S.FOLLOWED_UP, Party.SENDER),
+    # the up-referral withdrawn after the patient came: the stay goes on, the withdrawal is in the history
+    (S.ARRIVED, A.CANCEL): Move(S.ARRIVED, Party.SENDER),
+    (S.DISCHARGED, A.CANCEL): Move(S.DISCHARGED, Party.SENDER),
 }
 del S, A
+# what only a document does, never a call: the down-referral discharges, a new version corrects
+DOCUMENT_ACTIONS = frozenset({Action.DISCHARGE, Action.CORRECT})
+# the sender's withdrawals, possible whoever's turn it is
+WITHDRAWALS = frozenset({Action.CANCEL, Action.CORRECT})
 
 FINAL = frozenset(state for state in ReferralState if not any(key[0] == state for key in TRANSITIONS))
 # the decision of a receiver: every state reached through an acceptance counts as accepted
@@ -74,11 +83,12 @@ def check_move(state: ReferralState | str, action: Action | str, party: Party | 
 
 
 def turn_of(state: ReferralState | str) -> Party | None:
-    """Whose turn it is in ``state`` (the party of its non-cancel moves); None for a final state."""
+    """Whose turn it is in ``state`` (the party of its moves other than the sender's withdrawals); None for a
+    final state."""
     parties = {move.party for (current, action), move in TRANSITIONS.items()
-               if current == ReferralState(state) and action != Action.CANCEL}
+               if current == ReferralState(state) and action not in WITHDRAWALS}
     return parties.pop() if len(parties) == 1 else None
 
 
-__all__ = ["Party", "Action", "Move", "TRANSITIONS", "FINAL", "ACCEPTED_STATES", "DECIDED_STATES", "check_move",
-           "turn_of"]
+__all__ = ["Party", "Action", "Move", "TRANSITIONS", "DOCUMENT_ACTIONS", "WITHDRAWALS", "FINAL", "ACCEPTED_STATES",
+           "DECIDED_STATES", "check_move", "turn_of"]

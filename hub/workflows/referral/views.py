@@ -5,18 +5,22 @@ The SOAP operations (``hub.workflows.soap``) and the JSON API (``hub.web.referra
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ...records.models import RecordDocument
+from ...store.db import transaction
 from .. import errors
 from . import service
 from .models import ReferralCase, ReferralState
 from .states import Action, turn_of
 
 MAX_TEXT = 2000
+T = TypeVar("T")
 # operation name → action (the SOAP service's operations and the JSON API's /api/referrals/{id}/<path>)
 OPERATIONS: dict[str, Action] = {
     "AcceptReferral": Action.ACCEPT, "RejectReferral": Action.REJECT, "RedirectReferral": Action.REDIRECT,
@@ -46,11 +50,18 @@ def as_dict(session: Session, case: ReferralCase, events=None) -> dict:
     return found
 
 
-def worklist(session: Session, *, member: str | None, state: str | None = None, limit: int = 200) -> list:
-    """Cases where ``member`` is a party (every case for None: the bureau), newest first."""
+def worklist(session: Session, *, member: str | None, state: str | None = None, limit: int = 200,
+             institutions: Collection[str] | None = None, side: str | None = None) -> list:
+    """Cases where ``member`` is a party (every case for None: the bureau), newest first; with
+    ``institutions``, only cases one of them sent or received (``side`` ``sent`` or ``received``: that side
+    only). Every filter is in the query, so the newest ``limit`` cases are the newest of the scope."""
     query = select(ReferralCase).order_by(ReferralCase.updated_at.desc(), ReferralCase.id.desc()).limit(limit)
     if member is not None:
         query = query.where(or_(ReferralCase.from_institution == member, ReferralCase.to_institution == member))
+    if institutions is not None:
+        codes = sorted(institutions)
+        sent, received = ReferralCase.from_institution.in_(codes), ReferralCase.to_institution.in_(codes)
+        query = query.where(sent if side == "sent" else received if side == "received" else or_(sent, received))
     if state:
         query = query.where(ReferralCase.state == ReferralState(state).value)
     return list(session.scalars(query))
@@ -79,4 +90,18 @@ def perform(session: Session, *, operation: str, case_id: int, member: str, now:
                        note=note[:MAX_TEXT] if note else None)
 
 
-__all__ = ["OPERATIONS", "as_dict", "worklist", "parse_time", "perform"]
+def perform_audited(sessions, *, operation: str, case_id: int, member: str, now: datetime,
+                    arguments: dict[str, str | None], answer: Callable[[Session, ReferralCase], T]) -> T:
+    """``perform`` in its own transaction, answered by ``answer``; a refused move (a stranger's included) is
+    audited in a transaction of its own (``referral.refuse``, outcome failure, its code) and raised again."""
+    try:
+        with transaction(sessions) as session:
+            return answer(session, perform(session, operation=operation, case_id=case_id, member=member, now=now,
+                                           arguments=arguments))
+    except errors.WorkflowError as refused:
+        service.record_refusal(sessions, refused=refused, actor=member, case_id=case_id,
+                               action=OPERATIONS[operation].value)
+        raise
+
+
+__all__ = ["OPERATIONS", "as_dict", "worklist", "parse_time", "perform", "perform_audited"]

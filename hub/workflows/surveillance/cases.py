@@ -7,21 +7,23 @@ others; None: one case for life) after the case's first onset: that card opens a
 
 Cases are derived, never edited by hand: whenever a card of a (person, disease) changes (a new card,
 a new version, a cancellation) or a merge or unmerge touches the person, the cases of that person and
-disease are worked out again from the current cards (``relink``). A case keeps its row id while it
-keeps a card, so its membership (``workflow_disease_case_card``) and the cube's case key stay stable.
+disease are worked out again from the current cards (``relink``). A merge or unmerge is taken up from
+the MPI's queue ``mpi_merge_pending`` (``keys_of_merges``), which the merge writes in its own transaction:
+hub.mpi knows nothing of the workflows, and a crash between the merge and the re-link loses nothing.
+A case keeps its row id while it keeps a card, so its membership (``workflow_disease_case_card``) and the
+cube's case key stay stable.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from ...mpi.models import MergeRecord
+from ...mpi.models import MergeRecord, PendingMerge
 from ...records.models import DiseaseReport, DocumentStatus, RecordDocument
-from ..models import Watermark
 from .models import CaseCard, DiseaseCase
 
 # Days after a case's first onset within which another card of the same person and disease is the same
@@ -40,8 +42,6 @@ EPISODE_DAYS: dict[str, int | None] = {
     "221": 90,      # 淋病
     "225": 60,      # 疟疾: relapses within two months are the same case
 }
-MERGE_MARK = "disease.cases.mpi"  # the watermark row holding the last MPI merge/unmerge re-linked
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 Series = tuple[str, str]  # (disease, district): one count series of outbreak detection
 
@@ -149,30 +149,21 @@ def keys_of_documents(session: Session, document_rows: list[int]) -> set[tuple[i
     return {(row[0], row[1]) for row in [*now_keys, *before]}
 
 
-def _merge_mark(session: Session, now: datetime) -> Watermark:
-    mark = session.get(Watermark, MERGE_MARK)
-    if mark is None:
-        mark = Watermark(name=MERGE_MARK, updated_at=_EPOCH, document_row_id=0, changes=0, advanced_at=now)
-        session.add(mark)
-        session.flush()
-    return mark
-
-
-def keys_of_merges(session: Session, now: datetime) -> set[tuple[int, str]]:
-    """The (person, disease) of every case of the persons of the MPI merges and unmerges since the last
-    call (the watermark ``MERGE_MARK``: the last ``mpi_merge`` row id), and advance it."""
-    mark = _merge_mark(session, now)
+def keys_of_merges(session: Session) -> tuple[int, set[tuple[int, str]]]:
+    """Take up the pending MPI merges and unmerges (``mpi_merge_pending``, written in each merge's
+    transaction): how many, and the (person, disease) of every case and card of their persons. The rows are
+    deleted in the caller's transaction: a crash before its commit leaves them for the next pass."""
     merges = session.execute(select(MergeRecord.id, MergeRecord.survivor_id, MergeRecord.retired_id)
-                             .where(MergeRecord.id > mark.document_row_id).order_by(MergeRecord.id)).all()
+                             .join(PendingMerge, PendingMerge.merge_id == MergeRecord.id)).all()
     if not merges:
-        return set()
+        return 0, set()
+    session.execute(delete(PendingMerge).where(PendingMerge.merge_id.in_(sorted(row.id for row in merges))))
     persons = sorted({person for row in merges for person in (row.survivor_id, row.retired_id)})
     keys = set(session.execute(select(DiseaseCase.person_id, DiseaseCase.disease_code)
                                .where(DiseaseCase.person_id.in_(persons))).all())
     keys |= set(session.execute(select(DiseaseReport.person_id, DiseaseReport.disease_code)
                                 .where(DiseaseReport.person_id.in_(persons))).all())
-    mark.document_row_id, mark.changes, mark.advanced_at = merges[-1].id, mark.changes + len(merges), now
-    return {(row[0], row[1]) for row in keys}
+    return len(merges), {(row[0], row[1]) for row in keys}
 
 
 def case_counts(session: Session, disease: str, district: str) -> dict[date, int]:
@@ -183,5 +174,5 @@ def case_counts(session: Session, disease: str, district: str) -> dict[date, int
     return {day: count for day, count in rows}
 
 
-__all__ = ["DEFAULT_EPISODE_DAYS", "EPISODE_DAYS", "MERGE_MARK", "Card", "Series", "episode_days", "episodes",
+__all__ = ["DEFAULT_EPISODE_DAYS", "EPISODE_DAYS", "Card", "Series", "episode_days", "episodes",
            "relink", "keys_of_documents", "keys_of_merges", "case_counts"]
