@@ -282,7 +282,7 @@ def test_an_mpi_merge_joins_two_plague_cases_into_one_in_the_class_a_alert(store
     with transaction(store.sessions) as session:
         subscriptions.subscribe(session, member="CLINIC01", topic="alert.disease", filter="330102", actor="CLINIC01",
                                 now=utcnow())
-    typed = {"resident_id": TYPO, "name": "章伟", "birth_date": "1986-03-12"}  # as tests/workflows/test_surveillance_relink
+    typed = {"resident_id": TYPO, "name": "章伟", "birth_date": "1986-03-12"}  # as test_surveillance_relink.py
     clinic = {"resident_id": ZHANG_ID, "name": "张伟", "sex": "1", "birth_date": "1985-03-12", "division": "330102"}
     store.deliver(card("M-H", patient=typed, disease=PLAGUE, institution="HOSP01"), member="HOSP01")
     store.process()
