@@ -66,7 +66,8 @@ _PRIMARY_DIAGNOSIS = _per_document("MIN(x.code) AS primary_diagnosis_code", "rec
 _DRUG_CHARGES = _per_document("SUM(x.amount) AS drug_amount", "record_charge", "x.category = 'drugs'")
 
 REFERRAL_CASE_JOIN = ("LEFT JOIN workflow_referral w ON w.document_row_id = r.document_ref "
-                      "AND w.state <> 'redirected'")
+                      "AND w.state <> 'redirected' "
+                      "LEFT JOIN workflow_referral wp ON wp.id = w.previous_id")
 
 CLINICAL_SOURCES: tuple[FactSource, ...] = (
     FactSource("fact_outpatient_visit", "record_encounter",
@@ -89,9 +90,12 @@ CLINICAL_SOURCES: tuple[FactSource, ...] = (
                "r.reported_at AS reported_at, r.division AS division_code, r.occupation_code AS occupation_code, "
                + _CASE_FIRST_CARD, "diagnosed_on"),
     # an up-referral's case (hub/workflows/referral: its live case, not one redirected away) gives the
-    # fact its state and the receiver's turnaround; a case's move re-reads the fact
+    # fact its state, its receiver (the hospital it was redirected to: the one that accepts or rejects it),
+    # the hospital that redirected it there, and the receiver's turnaround; a case's move re-reads the fact
     FactSource("fact_referral", "record_referral",
-               "r.referred_at AS at, r.direction AS direction, r.to_institution AS to_institution_code, "
+               "r.referred_at AS at, r.direction AS direction, "
+               "COALESCE(w.to_institution, r.to_institution) AS to_institution_code, "
+               "COALESCE(wp.to_institution, '') AS redirected_by, "
                "r.department_code AS department_code, w.state AS case_state, "
                "w.requested_at AS case_requested_at, w.decided_at AS case_decided_at", "at",
                joins=REFERRAL_CASE_JOIN, changed_also="w.updated_at"),

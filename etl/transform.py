@@ -175,6 +175,7 @@ def _measures(fact: str, raw: pd.DataFrame) -> dict[str, pd.Series]:
     if fact == "fact_referral":
         return {"direction": _text(raw["direction"]), "to_institution_code": _text(raw["to_institution_code"]),
                 "department_code": _text(raw["department_code"]),
+                "redirected_by": _text(raw["redirected_by"]),
                 "status": _referral_status(raw), "turnaround_hours": _turnaround_hours(raw)}
     if fact == "fact_drug_movement":
         return {name: _text(raw[name]) for name in ("movement_type", "from_code", "from_kind", "to_code", "to_kind",

@@ -44,7 +44,7 @@ class AuditEvent(Base):
 SUCCESS = "success"
 FAILURE = "failure"
 _FAILURE_EVENTS = frozenset({"message.reject", "request.reject", "decrypt.fail", "record.access.deny",
-                             "console.login.reject"})
+                             "console.login.reject", "alert.reject", "subscription.reject"})
 _FAILURE_PREFIXES = ("api.reject.",)  # a bearer token refused, by reason
 
 

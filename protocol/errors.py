@@ -182,6 +182,12 @@ _SPECS = [
     FaultSpec("workflow.recall.unreached", "Client", 409,
               "the batch reached no registered institution: there is no one to notify",
               "该批次未到达任何登记机构，无可通知对象"),
+    FaultSpec("workflow.alert.denied", "Client", 403,
+              "only the alert's owner, or a bureau whose districts hold it, may acknowledge or close it",
+              "只有预警的负责方或其所在区县的卫生健康行政部门可以确认或关闭预警"),
+    FaultSpec("workflow.subscription.scope", "Client", 403,
+              "a member subscribes to the disease alerts of the districts it is registered in only",
+              "只能订阅本机构登记所在区县（或管辖区县）的传染病预警"),
     # lineage: a mart fact back to the signed message
     FaultSpec("lineage.key.invalid", "Client", 400, "a fact key is <OLTP table>:<row id>, e.g. record_encounter:42",
               "事实键应为 <OLTP 表>:<行号>，例如 record_encounter:42"),

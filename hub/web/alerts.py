@@ -2,7 +2,9 @@
 
 Alerts are scoped as the cube API scopes callers (``hub.web.scope``): a bureau sees the districts it
 governs (a city bureau every district), any other member only the alerts of its own institution.
-Who may see an alert may acknowledge or close it, with a note; each move is in its history and audited.
+A bureau may acknowledge or close any alert it sees, any other member only the alerts it owns
+(``AlertScope.may_move``): an institution that an alert is only about reads it (``workflow.alert.denied``
+for a move, audited as ``alert.reject``). Each move is in the alert's history and audited.
 Subscriptions over JSON are the bureau's (for any member); members manage their own over SOAP.
 """
 from __future__ import annotations
@@ -59,11 +61,16 @@ async def _move(request: Request, member: str, alert_id: int, to: AlertState):
     note = body.get("note") if isinstance(body, dict) else None
     if note is not None and not isinstance(note, str):
         raise HubError("request.invalid", "note is text", field="/note")
-    with transaction(request.app.state.hub.sessions) as session:
-        scope = _scope(session, member)
-        alert = alerts.move(session, alert_id=alert_id, to=to, actor=member, now=utcnow(), note=note,
-                            visible=scope.sees)
-        return alerts.as_dict(alert, alerts.history(session, alert_id))
+    try:
+        with transaction(request.app.state.hub.sessions) as session:
+            alert = alerts.move(session, alert_id=alert_id, to=to, actor=member, now=utcnow(), note=note,
+                                scope=_scope(session, member))
+            return alerts.as_dict(alert, alerts.history(session, alert_id))
+    except HubError as refused:
+        if refused.code in alerts.AUDITED_REFUSALS:
+            alerts.audit_refusal(request.app.state.hub.sessions, code=refused.code, actor=member, alert_id=alert_id,
+                                 client_address=_client(request))
+        raise
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -107,11 +114,17 @@ async def _subscription_body(request: Request) -> tuple[str, str, str | None]:
 async def subscribe(request: Request, member: Member):
     """Subscribe a member to a topic (body: member, topic, filter; bureau only)."""
     subscriber, topic, filter = await _subscription_body(request)
-    with transaction(request.app.state.hub.sessions) as session:
-        _bureau(session, member)
-        row = subscriptions.subscribe(session, member=subscriber, topic=topic, filter=filter, actor=member,
-                                      now=utcnow(), client_address=_client(request))
-        return subscriptions.as_dict(row)
+    try:
+        with transaction(request.app.state.hub.sessions) as session:
+            _bureau(session, member)
+            row = subscriptions.subscribe(session, member=subscriber, topic=topic, filter=filter, actor=member,
+                                          now=utcnow(), client_address=_client(request))
+            return subscriptions.as_dict(row)
+    except HubError as refused:
+        if refused.code == "workflow.subscription.scope":  # as the SOAP gate audits the member's own attempt
+            subscriptions.audit_refusal(request.app.state.hub.sessions, code=refused.code, actor=member,
+                                        member=subscriber, topic=topic, client_address=_client(request))
+        raise
 
 
 @router.post("/subscriptions/remove")

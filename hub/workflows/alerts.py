@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..store.db import transaction
 from .errors import WorkflowError
 from .kinds import AlertKind, kind_of
 from .models import Alert, AlertEvent, AlertState
@@ -36,6 +37,8 @@ TRANSITIONS: dict[tuple[AlertState, AlertState], str] = {
 }
 REOPEN_WITHIN = AlertKind.reopen_within  # the default window in which a new occurrence reopens a closed incident
 HUB_ACTOR = "hub"  # the actor of what the workflows do by themselves
+# refused moves audited (``alert.reject``, a failure event): who tried to act on an alert beyond its rights
+AUDITED_REFUSALS = frozenset({"workflow.alert.denied", "access.denied"})
 MAX_NOTE = 2000
 
 
@@ -131,11 +134,15 @@ def withdraw(session: Session, *, kind: str, key: str, occurrence: str, now: dat
 
 
 def move(session: Session, *, alert_id: int, to: AlertState, actor: str, now: datetime, note: str | None = None,
-         visible=None) -> Alert:
-    """Acknowledge or close an alert (``visible(alert)`` says whether the actor may see it)."""
+         visible=None, scope: "AlertScope | None" = None) -> Alert:
+    """Acknowledge or close an alert: ``workflow.alert.not_found`` unless the actor sees it (``visible(alert)``,
+    or ``scope.sees``), ``workflow.alert.denied`` unless ``scope`` may move it (``AlertScope.may_move``)."""
     alert = session.get(Alert, alert_id)
-    if alert is None or (visible is not None and not visible(alert)):
+    if alert is None or (visible is not None and not visible(alert)) or (scope is not None and not scope.sees(alert)):
         raise WorkflowError("workflow.alert.not_found", "no such alert in the caller's scope")
+    if scope is not None and not scope.may_move(alert):
+        raise WorkflowError("workflow.alert.denied", "the caller is not the alert's owner nor a bureau over it",
+                            alert=alert.id)
     action = check_move(alert.state, to)
     alert.state, alert.updated_at = to.value, now
     if to == AlertState.CLOSED:
@@ -144,15 +151,23 @@ def move(session: Session, *, alert_id: int, to: AlertState, actor: str, now: da
     return alert
 
 
+def audit_refusal(sessions, *, code: str, actor: str, alert_id: int, client_address: str | None = None) -> None:
+    """Audit a refused move (``alert.reject`` with its code) in its own transaction: the move's rolled back."""
+    with transaction(sessions) as session:
+        audit.record(session, "alert.reject", code=code, member=actor, client_address=client_address,
+                     detail=f"workflow_alert:{alert_id}")
+
+
 def acknowledge(session: Session, *, alert_id: int, actor: str, now: datetime, note: str | None = None,
-                visible=None) -> Alert:
+                visible=None, scope: "AlertScope | None" = None) -> Alert:
     return move(session, alert_id=alert_id, to=AlertState.ACKNOWLEDGED, actor=actor, now=now, note=note,
-                visible=visible)
+                visible=visible, scope=scope)
 
 
 def close(session: Session, *, alert_id: int, actor: str, now: datetime, note: str | None = None,
-          visible=None) -> Alert:
-    return move(session, alert_id=alert_id, to=AlertState.CLOSED, actor=actor, now=now, note=note, visible=visible)
+          visible=None, scope: "AlertScope | None" = None) -> Alert:
+    return move(session, alert_id=alert_id, to=AlertState.CLOSED, actor=actor, now=now, note=note, visible=visible,
+                scope=scope)
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,14 @@ class AlertScope:
         if self.districts is not None:
             return alert.district in self.districts
         return True
+
+    def may_move(self, alert: Alert) -> bool:
+        """Whether the caller may acknowledge or close ``alert``: a bureau (no institution filter) any alert it
+        sees; an institution only the alerts it owns (its turn). An institution an alert is about but that
+        does not own it (the bureau's drug anomaly against it) reads it and leaves its handling to the owner."""
+        if not self.sees(alert):
+            return False
+        return self.institutions is None or alert.owner in self.institutions
 
 
 def list_alerts(session: Session, *, scope: AlertScope = AlertScope(), state: str | None = None,
@@ -204,5 +227,6 @@ def as_dict(alert: Alert, events: list[AlertEvent] | None = None) -> dict:
     return found
 
 
-__all__ = ["TRANSITIONS", "REOPEN_WITHIN", "HUB_ACTOR", "AlertScope", "Raised", "check_move", "raise_alert",
+__all__ = ["TRANSITIONS", "REOPEN_WITHIN", "HUB_ACTOR", "AUDITED_REFUSALS", "AlertScope", "audit_refusal", "Raised",
+           "check_move", "raise_alert",
            "counted_under", "withdraw", "move", "acknowledge", "close", "list_alerts", "history", "as_dict"]

@@ -18,6 +18,7 @@ from ..exchange.gate import Service
 from ..exchange.operation import operation_context, text_argument
 from ..store.db import transaction
 from . import subscriptions
+from .errors import WorkflowError
 from .referral import soap as referral_soap
 
 NAMESPACE = WORKFLOW
@@ -50,11 +51,18 @@ class WorkflowService(ServiceBase):
     @rpc(Unicode(min_occurs=1), Unicode, _returns=SubscriptionInfo, _out_variable_name="Subscription")
     def Subscribe(ctx, Topic, Filter):
         hub, verified, client = _ctx(ctx)
-        with transaction(hub.sessions) as session:
-            row = subscriptions.subscribe(session, member=verified.member, topic=_arg(verified, "Topic") or "",
-                                          filter=_arg(verified, "Filter"), actor=verified.member, now=utcnow(),
-                                          client_address=client)
-            return _info(row)
+        topic = _arg(verified, "Topic") or ""
+        try:
+            with transaction(hub.sessions) as session:
+                row = subscriptions.subscribe(session, member=verified.member, topic=topic,
+                                              filter=_arg(verified, "Filter"), actor=verified.member, now=utcnow(),
+                                              client_address=client)
+                return _info(row)
+        except WorkflowError as refused:
+            if refused.code == "workflow.subscription.scope":  # another district's alerts: audited
+                subscriptions.audit_refusal(hub.sessions, code=refused.code, actor=verified.member,
+                                            member=verified.member, topic=topic, client_address=client)
+            raise
 
     @rpc(Unicode(min_occurs=1), Unicode, _returns=Integer, _out_variable_name="Removed")
     def Unsubscribe(ctx, Topic, Filter):

@@ -153,7 +153,8 @@ PRESCRIPTIONS = Cube(
 
 # the case states (hub/workflows/referral/states.py) each counts: every state reached through an
 # acceptance is accepted, rejected is the other decision. A fact carries its referral's live case: a
-# redirected referral counts by the decision of the hospital it was redirected to
+# redirected referral's target is the hospital it was redirected to, and counts by that hospital's
+# decision; the hospital that redirected it counts a redirect (``redirected`` by ``redirect.institution``)
 _ACCEPTED = "'accepted', 'arrived', 'discharged', 'followed_up', 'closed'"
 _DECIDED = _ACCEPTED + ", 'rejected'"
 
@@ -162,6 +163,8 @@ REFERRALS = Cube(
     dimensions=(date_dimension(), institution_dimension(), INSTITUTION_KIND,
                 Dimension("referral", (Level("direction", "direction", title="up | down"),), title="转诊方向"),
                 Dimension("target", (Level("institution", "to_institution_code", title="接收机构"),), title="接收机构"),
+                Dimension("redirect", (Level("institution", "redirected_by", title="改转机构"),),
+                          title="改转机构"),
                 SEX, AGE_BAND),
     joins={"institution": INSTITUTION_JOIN},
     measures=(Measure("referrals", "count()", MeasureKind.COUNT, "人次", "referrals sent"),
@@ -180,7 +183,10 @@ REFERRALS = Cube(
                       MeasureKind.QUANTILE, "小时", "median hours from request to decision"),
               Measure("round_trips", "countIf(status = 'followed_up')", MeasureKind.COUNT, "人次",
                       "completed round trips: accepted, referred back down, follow-up confirmed",
-                      privacy="round_trips")),
+                      privacy="round_trips"),
+              Measure("redirected", "countIf(redirected_by != '')", MeasureKind.COUNT, "人次",
+                      "up-referrals a hospital redirected to another (by redirect.institution: the redirecting one)",
+                      privacy="redirected")),
     indicators=(Indicator("acceptance_rate", "accepted", "decided", 100.0, "%", "上转接收率",
                           "accepted up-referrals / up-referrals decided"),
                 Indicator("mean_turnaround_hours", "turnaround_hours", "decided", 1.0, "小时", "转诊平均响应时间",

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import v1, v2, v3, v4, v5, v6, v7, v8
+from . import v1, v2, v3, v4, v5, v6, v7, v8, v9
 from .model import Column, Table, TableKind
 
-VERSIONS: tuple[ModuleType, ...] = (v1, v2, v3, v4, v5, v6, v7, v8)
+VERSIONS: tuple[ModuleType, ...] = (v1, v2, v3, v4, v5, v6, v7, v8, v9)
 
 SCHEMA_TABLE = Table(
     name="mart_schema_version", kind=TableKind.META,

@@ -27,7 +27,8 @@ def api(store):
                              level=None, division_code="330105", parent_code=None, status="active")
         for key, institution in (("101:330102", None), ("102:330105", None), ("201:330105", "CLINIC02")):
             alerts.raise_alert(session, kind="disease.class_a", key=key, now=now, facts={"disease": key[:3]},
-                               district=key[4:], institution=institution)
+                               district=key[4:], institution=institution,
+                               owner=institution or "bureau")  # CLINIC02 owns its alert: it may close it
         tokens = {m: issue(session, member=m, label="test", now=now) for m in ("BUREAU", "BUREAU05", "CLINIC02")}
     client = TestClient(app)
 

@@ -1,5 +1,5 @@
 """The class 甲 alert as the runner drives it from stored report cards: first case opens it, more cases
-update it, a cancellation or a correction counts a card out, other diseases raise nothing; subscribers
+update it, a cancellation or a correction counts a case out, other diseases raise nothing; subscribers
 of the district are told each time."""
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hub.workflows.class_a import KIND, MANAGED_AS_CLASS_A, is_class_a
 from hub.workflows.models import Alert
 from protocol.timestamps import utcnow
 
+from .cards import card, resident
 from .reports import CHOLERA, HFMD, MEASLES, PLAGUE, SARS, cancellation, disease_report
 
 
@@ -42,7 +43,8 @@ def test_cases_open_update_and_are_counted_out(store):
     assert _alerts(store) == {"101:330102": (1, "open"), "201:330105": (1, "open")}
     assert _told(store, "CLINIC01") == 1  # only its district's
 
-    store.deliver(disease_report("R-4", institution="HOSP01"), member="HOSP01")
+    # another person: a second case
+    store.deliver(card("R-4", patient=resident(4), disease=PLAGUE, institution="HOSP01"), member="HOSP01")
     store.deliver(disease_report("R-1", version=2))  # a correction of the same card: not a new case
     store.process()
     run_pass(store.sessions)

@@ -30,8 +30,8 @@ def test_run_list_acknowledge_close(tmp_path):
     data = ("--data-dir", str(tmp_path))
 
     ran = _hie("workflows", "run", *data)
-    assert ran.exit_code == 0 and "disease.class_a: 1 change(s)" in ran.output
-    assert "disease.class_a: 0 change(s)" in _hie("workflows", "run", *data).output
+    assert ran.exit_code == 0 and "disease.surveillance: 1 change(s)" in ran.output
+    assert "disease.surveillance: 0 change(s)" in _hie("workflows", "run", *data).output
 
     listed = _hie("alerts", "list", *data, "--json")
     (alert,) = [json.loads(line) for line in listed.output.splitlines()]

@@ -119,7 +119,7 @@ def test_the_ticker_runs_after_changes_at_most_every_interval(store):
     assert ticker(1) is None  # too soon: remembered
     now[0] += 2.0
     result = ticker(0)
-    assert result is not None and result.changes["disease.class_a"] == 1
+    assert result is not None and result.changes["disease.surveillance"] == 1
 
 
 def test_a_pass_seeks_the_changes_instead_of_reading_every_document_of_its_type(tmp_path):

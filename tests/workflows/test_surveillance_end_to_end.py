@@ -60,7 +60,7 @@ def test_an_outbreak_alert_raised_once_updated_and_delivered(live_hub, client_fo
         return WorkflowClient(f"{base}/soap/workflow", credentials=members[member], hub_cert=hub_paths.hub_enc_cert,
                               ca_cert=hub_paths.ca_cert)
 
-    workflow("HOSP01").subscribe("alert.disease", DISTRICT)
+    workflow("CLINIC02").subscribe("alert.disease", DISTRICT)  # a member registered there
     workflow("CLINIC01").subscribe("alert.disease", "330102")
     first = local_day(utcnow()) - timedelta(days=60)
     serial = iter(range(200, 999))
@@ -88,7 +88,7 @@ def test_an_outbreak_alert_raised_once_updated_and_delivered(live_hub, client_fo
         assert shared_case.institutions == "CLINIC02,HOSP01"
         assert len(session.scalars(select(DiseaseCase)).all()) == 10 + 11 + 8
 
-    notices = [r for r in client_for("HOSP01").fetch_replies() if r.kind == "alert"]
+    notices = [r for r in client_for("CLINIC02").fetch_replies() if r.kind == "alert"]
     assert len(notices) == 2
     for reply, count in zip(notices, ("11", "19")):
         root = etree.fromstring(reply.content)

@@ -4,9 +4,11 @@ and its acknowledge and close buttons.
 Every read and move calls ``hub.workflows.alerts`` (``list_alerts``, ``history``, ``acknowledge``,
 ``close``) with ``AlertScope`` built from the user's cube scope exactly as ``/api/alerts`` builds it for
 a member (``hub.web.alerts``): a district analyst sees its districts' alerts, an institution's user those
-of its institution. Who may act (``may_act``): operators on every alert they see, an institution
-administrator on the alerts its institution owns (its turn, e.g. an overdue referral answer); analysts
-read only — they watch indicators, and an incident is acknowledged by whoever answers for handling it.
+of its institution. Who may act (``may_act``): analysts read only — they watch indicators, and an incident
+is acknowledged by whoever answers for handling it; operators and institution administrators move what
+their scope may move (``AlertScope.may_move``, the rule ``/api/alerts`` applies to a member): a bureau's
+operator every alert it sees, an institution's user the alerts its institution owns (its turn, e.g. an
+overdue referral answer), never one it is only the subject of (``workflow.alert.denied``).
 A move is audited and in the alert's history with the actor ``console:<username>``.
 """
 from __future__ import annotations
@@ -41,7 +43,7 @@ MAX_BODY = 16 * 1024
 SHOWN = 200  # alerts on one page, newest first
 # what a move from the page can answer: shown with the machine code in the viewer's language
 MOVE_CODES = ("workflow.alert.transition", "workflow.alert.not_found", "access.denied", "request.invalid",
-              "request.not_json", "transport.too_large")
+              "request.not_json", "transport.too_large", "workflow.alert.denied")
 
 page = APIRouter(prefix="/console", include_in_schema=False)
 api = APIRouter(prefix="/console/api/alerts", route_class=HubErrorRoute, include_in_schema=False)
@@ -53,11 +55,9 @@ def alert_scope(session: Session, viewer: Viewer) -> alerts.AlertScope:
     return alerts.AlertScope(districts=scope.districts, institutions=scope.institutions)
 
 
-def may_act(viewer: Viewer, alert: Alert) -> bool:
-    """Whether ``viewer`` may acknowledge or close ``alert`` (one it sees): operators, and the owner's administrator."""
-    if viewer.user.role is Role.OPERATOR:
-        return True
-    return viewer.user.role is Role.INSTITUTION_ADMIN and alert.owner == viewer.user.institution_code
+def may_act(viewer: Viewer, alert: Alert, scope: alerts.AlertScope) -> bool:
+    """Whether ``viewer`` may acknowledge or close ``alert``: not an analyst, and ``scope`` may move it."""
+    return viewer.user.role is not Role.ANALYST and scope.may_move(alert)
 
 
 def actor_of(viewer: Viewer) -> str:
@@ -94,7 +94,8 @@ def _filters(state: str | None, kind: str | None, severity: str | None) -> dict:
     return {"state": state or None, "kind": kind or None, "severity": severity or None}
 
 
-def shown(alert: Alert, names: dict[str, str], viewer: Viewer, events=None) -> dict:
+def shown(alert: Alert, names: dict[str, str], viewer: Viewer, events=None, *,
+          scope: alerts.AlertScope = alerts.AlertScope(frozenset(), frozenset())) -> dict:
     """An alert as the page and its JSON show it: ``alerts.as_dict`` with names, the kind's title in the
     viewer's language, times in China time and whether the viewer may move it."""
     found = alerts.as_dict(alert, events)
@@ -103,7 +104,7 @@ def shown(alert: Alert, names: dict[str, str], viewer: Viewer, events=None) -> d
         title_shown=kind.title_zh if viewer.lang == "zh" else kind.title,
         district_name=names.get(alert.district or "", ""), institution_name=names.get(alert.institution or "", ""),
         owner_name=names.get(alert.owner, ""), opened=shown_time(alert.opened_at), updated=shown_time(alert.updated_at),
-        may_act=may_act(viewer, alert))
+        may_act=may_act(viewer, alert, scope))
     for event, row in zip(events or (), found.get("history", ())):
         row["at_shown"] = shown_time(event.at)
     return found
@@ -111,20 +112,21 @@ def shown(alert: Alert, names: dict[str, str], viewer: Viewer, events=None) -> d
 
 def listed(session: Session, viewer: Viewer, *, state=None, kind=None, severity=None) -> list[dict]:
     """The viewer's alerts, newest first, filtered (severity: the kinds of that severity)."""
-    rows = alerts.list_alerts(session, scope=alert_scope(session, viewer), state=state, kind=kind,
+    scope = alert_scope(session, viewer)
+    rows = alerts.list_alerts(session, scope=scope, state=state, kind=kind,
                               limit=SHOWN if severity is None else 5 * SHOWN)
     if severity is not None:
         rows = [a for a in rows if kind_of(a.kind).severity.value == severity][:SHOWN]
     names = _names(session, rows)
-    return [shown(alert, names, viewer) for alert in rows]
+    return [shown(alert, names, viewer, scope=scope) for alert in rows]
 
 
 def one(session: Session, viewer: Viewer, alert_id: int) -> dict:
     """One alert the viewer sees, with its history; ``workflow.alert.not_found`` otherwise."""
-    alert = session.get(Alert, alert_id)
-    if alert is None or not alert_scope(session, viewer).sees(alert):
+    alert, scope = session.get(Alert, alert_id), alert_scope(session, viewer)
+    if alert is None or not scope.sees(alert):
         raise HubError("workflow.alert.not_found", "no such alert in the viewer's scope")
-    return shown(alert, _names(session, [alert]), viewer, alerts.history(session, alert_id))
+    return shown(alert, _names(session, [alert]), viewer, alerts.history(session, alert_id), scope=scope)
 
 
 def _allowed(viewer: Viewer) -> None:
@@ -195,12 +197,20 @@ async def _move(request: Request, viewer: Viewer, alert_id: int, to: AlertState)
         with transaction(request.app.state.hub.sessions) as session:
             scope = alert_scope(session, viewer)
             found = session.get(Alert, alert_id)
-            if found is not None and scope.sees(found) and not may_act(viewer, found):
+            if found is not None and scope.sees(found) and viewer.user.role is Role.ANALYST:
                 raise HubError("access.denied", "the viewer may not move this alert")
             alerts.move(session, alert_id=alert_id, to=to, actor=actor_of(viewer), now=utcnow(),
-                        note=(note or "").strip() or None, visible=scope.sees)
+                        note=(note or "").strip() or None, scope=scope)
             return one(session, viewer, alert_id)
-    return await run_in_threadpool(write)
+    try:
+        return await run_in_threadpool(write)
+    except HubError as refused:
+        if refused.code not in alerts.AUDITED_REFUSALS:
+            raise
+        await run_in_threadpool(alerts.audit_refusal, request.app.state.hub.sessions, code=refused.code,
+                                actor=actor_of(viewer), alert_id=alert_id,
+                                client_address=request.client.host if request.client else None)
+        raise
 
 
 @api.post("/{alert_id}/acknowledge")
