@@ -9,7 +9,8 @@ Per seed: cards and cases, seconds to store them and to run the workflow, the cl
 district, detection day, days after the cluster's first diagnosis, methods, cases) and the other
 alerts per disease (influenza's season included), and how many alerts the workflow closed as superseded
 (an outbreak first judged on part of its cards during the catch-up). ``--settings plain`` runs every
-disease on the published EARS settings the hub ran before the per-disease table (``settings.PLAIN``),
+disease on the published EARS settings the hub ran before the per-disease table (``settings.PLAIN``) and
+leaves open the alerts whose incident vanished (as the hub did before ``outbreaks.withdrawn``),
 ``table`` on ``settings.DISEASES`` (the hub's), ``both`` one after the other on the same cards.
 """
 from __future__ import annotations
@@ -58,12 +59,13 @@ def detector_settings(which: str):
     if which == "table":
         yield
         return
-    original = outbreaks.settings_for
+    original = outbreaks.settings_for, outbreaks.withdrawn
     outbreaks.settings_for = lambda disease: PLAIN
+    outbreaks.withdrawn = lambda *args: []  # before: an alert whose incident vanished stayed open
     try:
         yield
     finally:
-        outbreaks.settings_for = original
+        outbreaks.settings_for, outbreaks.withdrawn = original
 
 
 def run(seed: int, size: str, folder: Path) -> dict:

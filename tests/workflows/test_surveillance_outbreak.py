@@ -176,3 +176,26 @@ def test_incidents_keep_the_alert_of_their_outbreak_and_an_alert_they_joined_is_
     assert [a.key for a in superseded] == [f"310:{DISTRICT}:2026-01-16"]  # the closed one stays as it is
     keys, superseded = assign_alerts([incident("2026-06-01", "2026-06-03")], known, 3)  # a new outbreak: its own key
     assert (keys, superseded) == ({0: f"310:{DISTRICT}:2026-06-01"}, [])
+
+
+def test_an_open_alert_no_incident_overlaps_any_more_is_withdrawn():
+    from datetime import date
+
+    from hub.workflows.surveillance.incidents import Incident
+    from hub.workflows.surveillance.outbreaks import withdrawn
+
+    def alert(start: str, last: str, state: str = "open") -> Alert:
+        return Alert(key=f"301:{DISTRICT}:{start}", state=state,
+                     facts=json.dumps({"start": start, "last_signal": last}))
+
+    def incident(start: str, last: str) -> Incident:
+        return Incident("301", DISTRICT, date.fromisoformat(start), date.fromisoformat(start), date.fromisoformat(last),
+                        None, 30, 4, ("CUSUM",))
+
+    known = {a.key: a for a in (alert("2026-01-10", "2026-01-12"), alert("2026-02-20", "2026-02-21"),
+                                alert("2026-03-01", "2026-03-02", "acknowledged"), alert("2025-11-02", "2025-11-03"),
+                                alert("2026-04-01", "2026-04-01", "closed"))}
+    # judged again with every card in: only January's incident is left (the catch-up's February one is gone);
+    # March was acknowledged (the bureau's), November lies before the judged days, April is closed already
+    gone = withdrawn([incident("2026-01-09", "2026-01-14")], known, 3, date(2025, 12, 1))
+    assert [a.key for a in gone] == [f"301:{DISTRICT}:2026-02-20"]

@@ -14,7 +14,9 @@ the first case's day) to its last diagnosis day (not the wall clock: a replay of
 is judged as it happened), at most ``LOOKBACK_DAYS`` long; a day after the hub's today is left out.
 When the window cuts days with cases, incidents detected in its first ``LEAD_DAYS`` are not judged
 again (their baselines were cut: they were judged when whole). A closed alert is reopened only by more
-cases in its incident, not by its end becoming known or by signals of the quiet days after it.
+cases in its incident, not by its end becoming known or by signals of the quiet days after it. An open
+alert that no incident overlaps any more (the series judged with more cards, or with cancelled ones) is
+closed by the hub as withdrawn, and told like any change.
 """
 from __future__ import annotations
 
@@ -108,6 +110,14 @@ def assign_alerts(found: list[Incident], known: dict[str, Alert], gap: int) -> t
     return keys, superseded
 
 
+def withdrawn(found: list[Incident], known: dict[str, Alert], gap: int, judged_from: date) -> list[Alert]:
+    """The open alerts of the judged days that no incident overlaps any more: the series judged again with
+    more of its cards (a catch-up that read part of a district's cards first, late reports raising the
+    baseline) or fewer (cancellations) has no aberration there. An acknowledged alert is the bureau's."""
+    return [alert for alert in known.values() if alert.state == AlertState.OPEN.value
+            and _span(alert)[0] >= judged_from and not any(_overlaps(alert, incident, gap) for incident in found)]
+
+
 def _publish(session: Session, alert: Alert, now: datetime) -> None:
     notify.publish(session, topic=TOPIC, notification=notify.for_alert(alert), district=alert.district, now=now)
 
@@ -140,7 +150,13 @@ def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Ale
                          note="superseded: the same outbreak, judged with more of its cards, is another alert")
             changed.append(alert)
             _publish(session, alert, now)
+        for alert in withdrawn(found, known, settings.rule.gap, judged_from if cut else counts.start):
+            alerts.close(session, alert_id=alert.id, actor=alerts.HUB_ACTOR, now=now,
+                         note="withdrawn: judged again with the cards now stored, no longer above its baseline")
+            changed.append(alert)
+            _publish(session, alert, now)
     return changed
 
 
-__all__ = ["KIND", "TOPIC", "LEAD_DAYS", "LOOKBACK_DAYS", "series_of", "facts_of", "assign_alerts", "judge"]
+__all__ = ["KIND", "TOPIC", "LEAD_DAYS", "LOOKBACK_DAYS", "series_of", "facts_of", "assign_alerts", "withdrawn",
+           "judge"]
