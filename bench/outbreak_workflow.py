@@ -89,7 +89,7 @@ def run(seed: int, size: str, folder: Path) -> dict:
                    "cases": session.scalar(select(func.count()).select_from(DiseaseCase))}
         everything = list(session.scalars(select(Alert).where(Alert.kind == KIND)))
         alerts = [(a.district, json.loads(a.facts)) for a in everything if a.state != "closed"]
-        superseded = sum(1 for a in everything if a.state == "closed")  # closed by the workflow itself
+        superseded = sum(1 for a in everything if a.state == "closed")  # closed by the hub: superseded, withdrawn
     engine.dispose()
     first, last = date.fromisoformat(truth["first_diagnosis"]), date.fromisoformat(truth["last_diagnosis"])
     hits = [f for district, f in alerts if district == truth["district"] and f["disease"] == truth["disease"]
@@ -104,7 +104,9 @@ def run(seed: int, size: str, folder: Path) -> dict:
             "workflow_s": round(done - stored, 1), "cluster_alerts": len(hits), "cluster": cluster,
             "cluster_incidents": [{name: f[name] for name in ("start", "detected", "last_signal", "cases", "methods")}
                                   for f in sorted(hits, key=lambda f: f["detected"])],
-            "other_alerts": dict(sorted(others.items())), "superseded": superseded}
+            "other_alerts": dict(sorted(others.items())), "superseded": superseded,
+            "influenza_alerts": sorted((district, f["start"], f["detected"], f["last_signal"], f["cases"], f["methods"])
+                                       for district, f in alerts if f["disease"] == "301")}
 
 
 def main(argv: list[str] | None = None) -> int:
