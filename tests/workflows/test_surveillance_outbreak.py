@@ -199,3 +199,34 @@ def test_an_open_alert_no_incident_overlaps_any_more_is_withdrawn():
     # March was acknowledged (the bureau's), November lies before the judged days, April is closed already
     gone = withdrawn([incident("2026-01-09", "2026-01-14")], known, 3, date(2025, 12, 1))
     assert [a.key for a in gone] == [f"301:{DISTRICT}:2026-02-20"]
+
+
+def test_an_alert_whose_incident_late_cards_dissolve_is_withdrawn(store):
+    # a hospital's cards of the same weeks arrive after the clinic's (a catch-up, a late batch): with them
+    # the clinic's burst is the district's ordinary level, and its alert is closed by the hub
+    first = local_day(utcnow()) - timedelta(days=70)
+    serial = iter(range(500, 999))
+
+    def cases(day_offset: int, n: int, institution: str):
+        day = first + timedelta(days=day_offset)
+        return [card(f"{institution}-{day_offset}-{i}", patient=resident(next(serial)), division=DISTRICT,
+                     onset=day, institution=institution) for i in range(n)]
+
+    store.deliver(*[doc for offset in range(0, 40, 4) for doc in cases(offset, 1, "CLINIC02")],
+                  *cases(41, 5, "CLINIC02"), *cases(42, 6, "CLINIC02"), member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    (alert,) = _outbreaks(store)
+    assert alert.state == "open" and alert.count == 11
+    store.deliver(*[doc for offset in range(0, 43) for doc in cases(offset, 10, "HOSP01")], member="HOSP01")
+    store.process()
+    run_pass(store.sessions)
+    withdrawn = next(a for a in _outbreaks(store) if a.id == alert.id)
+    assert withdrawn.state == "closed"
+    with store.sessions() as session:
+        last = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id)
+                               .order_by(AlertEvent.id.desc())).first()
+        assert (last.action, last.actor) == ("close", alerts.HUB_ACTOR) and last.note.startswith("withdrawn")
+    # no live alert of the clinic's burst is left (the hospital's first days open one of their own)
+    assert all(json.loads(a.facts)["start"] < (first + timedelta(days=30)).isoformat()
+               for a in _outbreaks(store) if a.state != "closed")
