@@ -230,3 +230,22 @@ def test_an_alert_whose_incident_late_cards_dissolve_is_withdrawn(store):
     # no live alert of the clinic's burst is left (the hospital's first days open one of their own)
     assert all(json.loads(a.facts)["start"] < (first + timedelta(days=30)).isoformat()
                for a in _outbreaks(store) if a.state != "closed")
+
+
+def test_the_hubs_first_day_of_data_is_no_outbreak_a_later_first_cluster_is(store):
+    # the hub starts in a season: 15 cases on its first day in one district are where its data begin, not
+    # an excess over zeros; another district's first cases three weeks later still rise above its zeros
+    first = local_day(utcnow()) - timedelta(days=40)
+    serial = iter(range(100, 999))
+
+    def cases(day_offset: int, n: int, division: str):
+        day = first + timedelta(days=day_offset)
+        return [card(f"F-{division}-{day_offset}-{i}", patient=resident(next(serial)), division=division, onset=day,
+                     institution="CLINIC02") for i in range(n)]
+
+    store.deliver(*cases(0, 15, DISTRICT), *[doc for offset in range(1, 25) for doc in cases(offset, 1, DISTRICT)],
+                  *cases(22, 12, "330102"), member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    assert [(a.district, json.loads(a.facts)["detected"]) for a in _outbreaks(store)] == [
+        ("330102", (first + timedelta(days=22)).isoformat())]
