@@ -10,7 +10,8 @@ district, detection day, days after the cluster's first diagnosis, methods, case
 alerts per disease (influenza's season included), and how many alerts the workflow closed as superseded
 (an outbreak first judged on part of its cards during the catch-up). ``--settings plain`` runs every
 disease on the published EARS settings the hub ran before the per-disease table (``settings.PLAIN``) and
-leaves open the alerts whose incident vanished (as the hub did before ``outbreaks.withdrawn``),
+leaves open the alerts whose incident vanished (as the hub did before ``outbreaks.withdrawn``) and
+judges the hub's first day against zeros (before ``outbreaks.first_day``),
 ``table`` on ``settings.DISEASES`` (the hub's), ``both`` one after the other on the same cards.
 """
 from __future__ import annotations
@@ -59,13 +60,14 @@ def detector_settings(which: str):
     if which == "table":
         yield
         return
-    original = outbreaks.settings_for, outbreaks.withdrawn
+    original = outbreaks.settings_for, outbreaks.withdrawn, outbreaks.first_day
     outbreaks.settings_for = lambda disease: PLAIN
     outbreaks.withdrawn = lambda *args: []  # before: an alert whose incident vanished stayed open
+    outbreaks.first_day = lambda session: None  # before: 35 days of zeros before the hub's first case too
     try:
         yield
     finally:
-        outbreaks.settings_for, outbreaks.withdrawn = original
+        outbreaks.settings_for, outbreaks.withdrawn, outbreaks.first_day = original
 
 
 def run(seed: int, size: str, folder: Path) -> dict:
