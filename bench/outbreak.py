@@ -25,22 +25,69 @@ from functools import lru_cache
 from pathlib import Path
 
 from hub.workflows.surveillance.detectors import DEFAULT_METHODS, CountSeries
-from hub.workflows.surveillance.incidents import IncidentRule, group
+from hub.workflows.surveillance.incidents import IncidentRule, group, incidents
+from hub.workflows.surveillance.settings import PLAIN, DetectorSettings, settings_for
 
-from .outbreak_synthetic import ALL, LEVELS, calibrate, evaluate, floors, method_signals, with_threshold
+from .outbreak_synthetic import (
+    ALL, CLINIC_WEEKLY, LEVELS, SEASON, WEEKLY, calibrate, evaluate, floors, method_signals, with_threshold,
+)
 
-DISEASE = "310"
+DISEASE = OUTBREAK_DISEASE = "310"  # the region's injected cluster is other infectious diarrhoea (norovirus)
+INFLUENZA = "301"
 # a quieter set of thresholds (from the calibration: about 0.2-0.5 false alerts per district-year each)
 QUIET = {"C1": 4.0, "C2": 4.0, "C3": 4.0, "CUSUM": 6.0}
+
+
+# the series the settings are compared on: the weekly pattern alone (as before), with a winter season, and a
+# clinic's stronger week with the season
+SERIES = {"weekly": (WEEKLY, 0.0), "weekly+season": (WEEKLY, SEASON), "clinic week+season": (CLINIC_WEEKLY, SEASON)}
+
+
+def compare(*, seed: int, replicates: int, levels=LEVELS, disease: str = DISEASE) -> dict:
+    """Before (``settings.PLAIN``) and after (the hub's table for ``disease``) on each of ``SERIES``."""
+    after = settings_for(disease)
+    out = {}
+    for label, (weekly, season) in SERIES.items():
+        out[label] = {}
+        for name, settings in (("before", PLAIN), ("after", after)):
+            started = time.perf_counter()
+            result = evaluate(seed=seed, replicates=replicates, levels=levels, methods=settings.methods,
+                              rule=settings.rule, season=season, weekly=weekly)
+            out[label][name] = {"overall": result["overall"], "by_level": result["by_level"],
+                                "seconds": round(time.perf_counter() - started, 1)}
+    return out
+
+
+def compare_table(compared: dict) -> str:
+    """Sensitivity / false alerts per district-year / median days, before → after, per series and method."""
+    rows = []
+    for label, pair in compared.items():
+        for name in pair["before"]["overall"]:
+            cells = []
+            for key in ("sensitivity", "false_alerts_per_district_year", "median_days_to_detection"):
+                cells.append(f"{pair['before']['overall'][name][key]} → {pair['after']['overall'][name][key]}")
+            rows.append([label, name, *cells])
+    return _table(["series", "method", "sensitivity", "false alerts per district-year", "median days"], rows)
+
+
+def influenza(series: dict[str, CountSeries], settings: DetectorSettings) -> dict:
+    """Influenza's incidents in the region's year: per district, and per district-year."""
+    found = {district: incidents(one, methods=settings.methods, rule=settings.rule)
+             for district, one in sorted(series.items())}
+    years = sum(len(one.counts) for one in series.values()) / 365
+    return {"incidents": {d: [{"detected": i.detected.isoformat(), "last_signal": i.last_signal.isoformat(),
+                               "cases": i.cases, "methods": list(i.methods)} for i in f] for d, f in found.items()},
+            "per_district_year": round(sum(len(f) for f in found.values()) / years, 2)}
 
 
 def quiet_methods() -> list:
     return [with_threshold(method, QUIET[method.name]) for method in DEFAULT_METHODS]
 
 
-@lru_cache(maxsize=2)
-def region_counts(*, seed: int, size: str) -> tuple[dict[str, CountSeries], dict]:
-    """Disease 310's daily series per district of residence, and the injected cluster's truth (read only)."""
+@lru_cache(maxsize=4)
+def region_counts(*, seed: int, size: str, disease: str = DISEASE) -> tuple[dict[str, CountSeries], dict]:
+    """A disease's (default 310's) daily series per district of residence, and the injected cluster's truth
+    (read only; the cluster is 310's)."""
     from region import Generated, senders
     from region.events import MonthContext
     from region.public_health_diseases import plan_disease_reports
@@ -58,18 +105,18 @@ def region_counts(*, seed: int, size: str) -> tuple[dict[str, CountSeries], dict
             visits = plan_month(generated.region, pools, member, seed=seed, year=year, month=month)
             context = MonthContext(generated.region, pools, member, seed, year, month, tuple(visits))
             for report in plan_disease_reports(context):
-                if report.disease == DISEASE:
+                if report.disease == disease:
                     days[report.division][report.diagnosed.date()] += 1
-                    if report.outbreak:
+                if report.outbreak:
                         cluster.append(report)
     first_year, first_month = generated.periods[0]
     last_year, last_month = generated.periods[-1]
     start = date(first_year, first_month, 1)
     end = date(last_year + last_month // 12, last_month % 12 + 1, 1) - timedelta(days=1)  # the last month's end
-    series = {district: CountSeries.from_days(disease=DISEASE, district=district, days=counts, start=start, end=end)
+    series = {district: CountSeries.from_days(disease=disease, district=district, days=counts, start=start, end=end)
               for district, counts in days.items()}
     diagnosed = sorted(report.diagnosed.date() for report in cluster)
-    truth = {"disease": DISEASE, "district": cluster[0].division if cluster else None, "cases": len(cluster),
+    truth = {"disease": OUTBREAK_DISEASE, "district": cluster[0].division if cluster else None, "cases": len(cluster),
              "first_diagnosis": diagnosed[0].isoformat() if cluster else None,
              "last_diagnosis": diagnosed[-1].isoformat() if cluster else None}
     return series, truth
@@ -175,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region-seeds", type=int, nargs="*", default=[20251205, 1, 2, 3, 4],
                         help="seeds of the synthetic region (hie region generate's default: 20251205)")
     parser.add_argument("--size", choices=("small", "full"), default="full", help="the region's size")
+    parser.add_argument("--no-calibration", dest="calibrate", action="store_false",
+                        help="leave out the thresholds' and sd floors' grids (3-4 minutes)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -188,14 +237,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nper {axis}: sensitivity / false alerts per district-year / median days to detection")
         print(breakdown_table(synthetic, axis))
     started = time.perf_counter()
-    calibration = calibrate(seed=args.seed, replicates=args.replicates, levels=args.levels)
-    print(f"\neach method alone at other thresholds ({time.perf_counter() - started:.1f} s)")
-    print(calibration_table(calibration))
-    started = time.perf_counter()
-    compared = floors(seed=args.seed, replicates=args.replicates, levels=args.levels)
-    print(f"\nthe sd floors compared, all levels: sensitivity / false alerts per district-year "
+    before_after = compare(seed=args.seed, replicates=args.replicates, levels=args.levels)
+    print(f"\nbefore (settings.PLAIN) → after (settings.DISEASES, disease {DISEASE}) "
           f"({time.perf_counter() - started:.1f} s)")
-    print(floors_table(compared))
+    print(compare_table(before_after))
+    calibration = compared = None
+    if args.calibrate:
+        started = time.perf_counter()
+        calibration = calibrate(seed=args.seed, replicates=args.replicates, levels=args.levels)
+        print(f"\neach method alone at other thresholds ({time.perf_counter() - started:.1f} s)")
+        print(calibration_table(calibration))
+        started = time.perf_counter()
+        compared = floors(seed=args.seed, replicates=args.replicates, levels=args.levels)
+        print(f"\nthe sd floors compared, all levels: sensitivity / false alerts per district-year "
+              f"({time.perf_counter() - started:.1f} s)")
+        print(floors_table(compared))
     started = time.perf_counter()
     quiet = evaluate(seed=args.seed, replicates=args.replicates, levels=args.levels, methods=quiet_methods())
     quiet["thresholds"] = QUIET
@@ -206,19 +262,28 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.region_seeds:
         started = time.perf_counter()
         series, truth = region_counts(seed=seed, size=args.size)
+        table = settings_for(DISEASE)
+        flu, _ = region_counts(seed=seed, size=args.size, disease=INFLUENZA)
         regions.append({"seed": seed, "size": args.size, "truth": truth,
                         "district_cases": {d: sum(s.counts) for d, s in series.items()},
                         "methods": judge_region(series, truth),
                         "quiet": judge_region(series, truth, methods=quiet_methods()),
+                        "table": judge_region(series, truth, methods=table.methods, rule=table.rule),
+                        "influenza": {"before": influenza(flu, PLAIN), "after": influenza(flu, settings_for(INFLUENZA))},
                         "seconds": round(time.perf_counter() - started, 1)})
     print(f"\nregion ({args.size}): disease {DISEASE} per district of residence, by diagnosis day")
     print(region_table(regions))
     print(f"\nthe same, quieter thresholds {QUIET}")
     print(region_table(regions, part="quiet"))
+    print("\nthe same, the hub's settings table (settings.DISEASES) for 310")
+    print(region_table(regions, part="table"))
+    print(f"\ninfluenza ({INFLUENZA}) incidents per district-year, before (PLAIN) → after (the table): " + ", ".join(
+        f"seed {r['seed']} {r['influenza']['before']['per_district_year']} → {r['influenza']['after']['per_district_year']}"
+        for r in regions))
 
     result = {"benchmark": "outbreak", "methods": [m.name for m in DEFAULT_METHODS] + [ALL],
               "incident_rule": {"gap": IncidentRule().gap}, "synthetic": synthetic, "calibration": calibration,
-              "sd_floors": compared, "quiet": quiet, "region": regions}
+              "sd_floors": compared, "quiet": quiet, "before_after": before_after, "region": regions}
     (args.out / "outbreak.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 

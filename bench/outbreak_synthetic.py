@@ -29,9 +29,13 @@ from hub.workflows.surveillance.incidents import IncidentRule, group
 WARMUP, YEAR_DAYS = 35, 365
 START = date(2025, 1, 6) # a Monday: day i's weekday is i % 7
 WEEKLY = (1.15, 1.1, 1.05, 1.0, 1.0, 0.8, 0.9)  # Monday … Sunday (reports by diagnosis day), mean 1
+# a clinic's week (community centres half-staffed at weekends): the stronger pattern the weekday baseline is for
+CLINIC_WEEKLY = (1.25, 1.15, 1.1, 1.05, 1.05, 0.75, 0.65)
 LEVELS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)  # baseline cases a day
 SHAPES = {"spike": 1, "ramp": 7, "lognormal": 14}  # shape → duration in days
 STRENGTHS = (2.0, 4.0)
+SEASON = 0.5  # a winter season: the level times 1 + SEASON × cos(2π (day - SEASON_PEAK) / 365)
+SEASON_PEAK = 20  # the judged year's day of the season's top (late January)
 ALL = "ALL"
 
 
@@ -93,11 +97,19 @@ class Replicate:
     injected: int         # extra cases drawn
 
 
-def replicate(scenario: Scenario, *, seed: int, number: int) -> Replicate:
-    """One district-year of ``scenario`` with its outbreak, deterministic from (seed, scenario, number)."""
+def seasonal(day: int, season: float) -> float:
+    """The season's factor on index ``day`` of a replicate (mean 1 over the judged year)."""
+    return 1.0 + season * math.cos(2 * math.pi * (day - WARMUP - SEASON_PEAK) / YEAR_DAYS)
+
+
+def replicate(scenario: Scenario, *, seed: int, number: int, season: float = 0.0,
+              weekly: Sequence[float] = WEEKLY) -> Replicate:
+    """One district-year of ``scenario`` with its outbreak, deterministic from (seed, scenario, number);
+    ``season`` > 0 adds a winter season to the weekly pattern (0: none, the series before it was added)."""
     rng = random.Random(f"{seed}:{scenario.label}:{number}")
     days = WARMUP + YEAR_DAYS
-    counts = [poisson(rng, scenario.level * WEEKLY[i % 7]) for i in range(days)]
+    counts = [poisson(rng, scenario.level * weekly[i % 7] * (seasonal(i, season) if season else 1.0))
+              for i in range(days)]
     first = WARMUP + rng.randrange(YEAR_DAYS - scenario.duration + 1)
     size = scenario.strength * math.sqrt(scenario.level) * scenario.duration
     injected = 0
@@ -169,13 +181,15 @@ def score_replicate(rep: Replicate, methods: Sequence[Detector], rule: IncidentR
 
 def evaluate(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAULT_METHODS,
              rule: IncidentRule = IncidentRule(), levels: Sequence[float] = LEVELS,
-             strengths: Sequence[float] = STRENGTHS) -> dict:
-    """Scores per method: overall, per baseline level, per shape and per strength (JSON-ready)."""
+             strengths: Sequence[float] = STRENGTHS, season: float = 0.0,
+             weekly: Sequence[float] = WEEKLY) -> dict:
+    """Scores per method: overall, per baseline level, per shape and per strength (JSON-ready), on series
+    with the weekly pattern and, when ``season`` > 0, a winter season."""
     overall: dict[str, Score] = {}
     by: dict[str, dict[str, dict[str, Score]]] = {"level": {}, "shape": {}, "strength": {}}
     for scenario in scenarios(levels, strengths):
         for number in range(replicates):
-            rep = replicate(scenario, seed=seed, number=number)
+            rep = replicate(scenario, seed=seed, number=number, season=season, weekly=weekly)
             local: dict[str, Score] = {}
             score_replicate(rep, methods, rule, local)
             for name, score in local.items():
@@ -189,7 +203,7 @@ def evaluate(*, seed: int, replicates: int, methods: Sequence[Detector] = DEFAUL
                     target.detected += score.detected
                     target.false_alerts += score.false_alerts
                     target.delays.extend(score.delays)
-    return {"seed": seed, "replicates_per_scenario": replicates, "scenarios": len(scenarios(levels, strengths)),
+    return {"seed": seed, "replicates_per_scenario": replicates, "season": season, "weekly": list(weekly), "scenarios": len(scenarios(levels, strengths)),
             "overall": {name: score.as_dict() for name, score in overall.items()},
             **{f"by_{axis}": {value: {name: score.as_dict() for name, score in per.items()}
                               for value, per in values.items()} for axis, values in by.items()}}

@@ -3,16 +3,21 @@
 (cases linked through the MPI, outbreak alerts raised), and the alerts set against the injected
 norovirus cluster (`truth/outbreak.csv`).
 
-    python -m bench.outbreak_workflow [--size small|full] [--seeds 20251205 1] [--out DIR]
+    python -m bench.outbreak_workflow [--size small|full] [--seeds 20251205 1] [--out DIR] [--settings both]
 
 Per seed: cards and cases, seconds to store them and to run the workflow, the cluster's alert (its
 district, detection day, days after the cluster's first diagnosis, methods, cases) and the other
 alerts per disease (influenza's season included), and how many alerts the workflow closed as superseded
-(an outbreak first judged on part of its cards during the catch-up).
+(an outbreak first judged on part of its cards during the catch-up). ``--settings plain`` runs every
+disease on the published EARS settings the hub ran before the per-disease table (``settings.PLAIN``) and
+leaves open the alerts whose incident vanished (as the hub did before ``outbreaks.withdrawn``) and
+judges the hub's first day against zeros (before ``outbreaks.first_day``),
+``table`` on ``settings.DISEASES`` (the hub's), ``both`` one after the other on the same cards.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -25,6 +30,8 @@ from sqlalchemy import func, select
 from hub.store.db import make_engine, migrate, session_factory
 from hub.workflows import run_pass
 from hub.workflows.models import Alert
+from hub.workflows.surveillance import outbreaks
+from hub.workflows.surveillance.settings import PLAIN
 from hub.workflows.surveillance.models import CaseCard, DiseaseCase
 from hub.workflows.surveillance.outbreaks import KIND
 from tests.support.inbox import Store
@@ -45,6 +52,22 @@ def region_cards(seed: int, size: str) -> dict[str, list]:
             if getattr(event, "kind", None) == "InfectiousDiseaseReport":
                 found[event.institution].append(event.render(generated.region))
     return found
+
+
+@contextlib.contextmanager
+def detector_settings(which: str):
+    """The workflow's detector settings for the run: ``table`` (the hub's) or ``plain`` (before)."""
+    if which == "table":
+        yield
+        return
+    original = outbreaks.settings_for, outbreaks.withdrawn, outbreaks.first_day
+    outbreaks.settings_for = lambda disease: PLAIN
+    outbreaks.withdrawn = lambda *args: []  # before: an alert whose incident vanished stayed open
+    outbreaks.first_day = lambda session: None  # before: 35 days of zeros before the hub's first case too
+    try:
+        yield
+    finally:
+        outbreaks.settings_for, outbreaks.withdrawn, outbreaks.first_day = original
 
 
 def run(seed: int, size: str, folder: Path) -> dict:
@@ -68,7 +91,7 @@ def run(seed: int, size: str, folder: Path) -> dict:
                    "cases": session.scalar(select(func.count()).select_from(DiseaseCase))}
         everything = list(session.scalars(select(Alert).where(Alert.kind == KIND)))
         alerts = [(a.district, json.loads(a.facts)) for a in everything if a.state != "closed"]
-        superseded = sum(1 for a in everything if a.state == "closed")  # closed by the workflow itself
+        superseded = sum(1 for a in everything if a.state == "closed")  # closed by the hub: superseded, withdrawn
     engine.dispose()
     first, last = date.fromisoformat(truth["first_diagnosis"]), date.fromisoformat(truth["last_diagnosis"])
     hits = [f for district, f in alerts if district == truth["district"] and f["disease"] == truth["disease"]
@@ -83,7 +106,9 @@ def run(seed: int, size: str, folder: Path) -> dict:
             "workflow_s": round(done - stored, 1), "cluster_alerts": len(hits), "cluster": cluster,
             "cluster_incidents": [{name: f[name] for name in ("start", "detected", "last_signal", "cases", "methods")}
                                   for f in sorted(hits, key=lambda f: f["detected"])],
-            "other_alerts": dict(sorted(others.items())), "superseded": superseded}
+            "other_alerts": dict(sorted(others.items())), "superseded": superseded,
+            "influenza_alerts": sorted((district, f["start"], f["detected"], f["last_signal"], f["cases"], f["methods"])
+                                       for district, f in alerts if f["disease"] == "301")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,12 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="small", choices=("small", "full"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[20251205])
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--settings", choices=("table", "plain", "both"), default="table")
     args = parser.parse_args(argv)
     results = []
     for seed in args.seeds:
-        with tempfile.TemporaryDirectory() as folder:
-            results.append(run(seed, args.size, Path(folder)))
-        print(json.dumps(results[-1], ensure_ascii=False))
+        for which in ("plain", "table") if args.settings == "both" else (args.settings,):
+            with tempfile.TemporaryDirectory() as folder, detector_settings(which):
+                results.append({"settings": which, **run(seed, args.size, Path(folder))})
+            print(json.dumps(results[-1], ensure_ascii=False), flush=True)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "outbreak_workflow.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")

@@ -8,12 +8,13 @@ import statistics
 
 import pytest
 
-from bench.outbreak import judge_region, main, region_counts
+from bench.outbreak import influenza, judge_region, main, region_counts
 from bench.outbreak_synthetic import (
     ALL, WARMUP, Replicate, Scenario, evaluate, poisson, replicate, score_replicate, weights,
 )
 from hub.workflows.surveillance.detectors import DEFAULT_METHODS, CountSeries
 from hub.workflows.surveillance.incidents import IncidentRule
+from hub.workflows.surveillance.settings import PLAIN, settings_for
 
 
 def test_outbreak_shapes_share_out_all_cases():
@@ -80,3 +81,15 @@ def test_the_command_writes_its_json(tmp_path, capsys):
     assert result["methods"] == ["C1", "C2", "C3", "CUSUM", ALL]
     assert result["region"][0]["methods"][ALL]["detected"]
     assert "| CUSUM |" in capsys.readouterr().out
+
+
+def test_the_small_region_under_the_settings_table():
+    # the hub's table (settings.DISEASES): the cluster as early as before (the CUSUM's, unchanged), and
+    # influenza's quarter of winter no longer an alert every few weeks per district
+    series, truth = region_counts(seed=20251205, size="small")
+    table = settings_for("310")
+    judged = judge_region(series, truth, methods=table.methods, rule=table.rule)
+    assert judged[ALL]["detected"] and judged[ALL]["days_after_first_case"] == 4 and judged[ALL]["false_alerts"] == 0
+    flu, _ = region_counts(seed=20251205, size="small", disease="301")
+    before, after = influenza(flu, PLAIN)["per_district_year"], influenza(flu, settings_for("301"))["per_district_year"]
+    assert (before, after) == (4.06, 1.35)  # 3 incidents in three districts × 90 days, then 1

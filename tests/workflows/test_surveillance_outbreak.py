@@ -176,3 +176,76 @@ def test_incidents_keep_the_alert_of_their_outbreak_and_an_alert_they_joined_is_
     assert [a.key for a in superseded] == [f"310:{DISTRICT}:2026-01-16"]  # the closed one stays as it is
     keys, superseded = assign_alerts([incident("2026-06-01", "2026-06-03")], known, 3)  # a new outbreak: its own key
     assert (keys, superseded) == ({0: f"310:{DISTRICT}:2026-06-01"}, [])
+
+
+def test_an_open_alert_no_incident_overlaps_any_more_is_withdrawn():
+    from datetime import date
+
+    from hub.workflows.surveillance.incidents import Incident
+    from hub.workflows.surveillance.outbreaks import withdrawn
+
+    def alert(start: str, last: str, state: str = "open") -> Alert:
+        return Alert(key=f"301:{DISTRICT}:{start}", state=state,
+                     facts=json.dumps({"start": start, "last_signal": last}))
+
+    def incident(start: str, last: str) -> Incident:
+        return Incident("301", DISTRICT, date.fromisoformat(start), date.fromisoformat(start), date.fromisoformat(last),
+                        None, 30, 4, ("CUSUM",))
+
+    known = {a.key: a for a in (alert("2026-01-10", "2026-01-12"), alert("2026-02-20", "2026-02-21"),
+                                alert("2026-03-01", "2026-03-02", "acknowledged"), alert("2025-11-02", "2025-11-03"),
+                                alert("2026-04-01", "2026-04-01", "closed"))}
+    # judged again with every card in: only January's incident is left (the catch-up's February one is gone);
+    # March was acknowledged (the bureau's), November lies before the judged days, April is closed already
+    gone = withdrawn([incident("2026-01-09", "2026-01-14")], known, 3, date(2025, 12, 1))
+    assert [a.key for a in gone] == [f"301:{DISTRICT}:2026-02-20"]
+
+
+def test_an_alert_whose_incident_late_cards_dissolve_is_withdrawn(store):
+    # a hospital's cards of the same weeks arrive after the clinic's (a catch-up, a late batch): with them
+    # the clinic's burst is the district's ordinary level, and its alert is closed by the hub
+    first = local_day(utcnow()) - timedelta(days=70)
+    serial = iter(range(500, 999))
+
+    def cases(day_offset: int, n: int, institution: str):
+        day = first + timedelta(days=day_offset)
+        return [card(f"{institution}-{day_offset}-{i}", patient=resident(next(serial)), division=DISTRICT,
+                     onset=day, institution=institution) for i in range(n)]
+
+    store.deliver(*[doc for offset in range(0, 40, 4) for doc in cases(offset, 1, "CLINIC02")],
+                  *cases(41, 5, "CLINIC02"), *cases(42, 6, "CLINIC02"), member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    (alert,) = _outbreaks(store)
+    assert alert.state == "open" and alert.count == 11
+    store.deliver(*[doc for offset in range(0, 43) for doc in cases(offset, 10, "HOSP01")], member="HOSP01")
+    store.process()
+    run_pass(store.sessions)
+    withdrawn = next(a for a in _outbreaks(store) if a.id == alert.id)
+    assert withdrawn.state == "closed"
+    with store.sessions() as session:
+        last = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id)
+                               .order_by(AlertEvent.id.desc())).first()
+        assert (last.action, last.actor) == ("close", alerts.HUB_ACTOR) and last.note.startswith("withdrawn")
+    # no live alert of the clinic's burst is left (the hospital's first days open one of their own)
+    assert all(json.loads(a.facts)["start"] < (first + timedelta(days=30)).isoformat()
+               for a in _outbreaks(store) if a.state != "closed")
+
+
+def test_the_hubs_first_day_of_data_is_no_outbreak_a_later_first_cluster_is(store):
+    # the hub starts in a season: 15 cases on its first day in one district are where its data begin, not
+    # an excess over zeros; another district's first cases three weeks later still rise above its zeros
+    first = local_day(utcnow()) - timedelta(days=40)
+    serial = iter(range(100, 999))
+
+    def cases(day_offset: int, n: int, division: str):
+        day = first + timedelta(days=day_offset)
+        return [card(f"F-{division}-{day_offset}-{i}", patient=resident(next(serial)), division=division, onset=day,
+                     institution="CLINIC02") for i in range(n)]
+
+    store.deliver(*cases(0, 15, DISTRICT), *[doc for offset in range(1, 25) for doc in cases(offset, 1, DISTRICT)],
+                  *cases(22, 12, "330102"), member="CLINIC02")
+    store.process()
+    run_pass(store.sessions)
+    assert [(a.district, json.loads(a.facts)["detected"]) for a in _outbreaks(store)] == [
+        ("330102", (first + timedelta(days=22)).isoformat())]

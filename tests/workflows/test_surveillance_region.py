@@ -38,7 +38,10 @@ def test_the_small_regions_cluster_raises_its_alert_in_its_district(store):
     assert district == truth["district"]
     assert date.fromisoformat(hit["detected"]) <= last and date.fromisoformat(hit["last_signal"]) >= first
     assert (date.fromisoformat(hit["detected"]) - first).days == 4 and hit["methods"] == "CUSUM"  # on 5 February
-    # the figures of this seed (docs/workflows.md): 223 cards are 220 cases; the other alerts are influenza's
-    # winter rise (301), which the region plans by month
+    # the figures of this seed (docs/workflows.md): 223 cards are 220 cases; the other alert is influenza's
+    # (301) winter, which the region plans by month: one, in 330102 (settings.DISEASES["301"]; five in all
+    # three districts under settings.PLAIN)
     assert (cards, cases) == (223, 220)
+    influenza = [(district, f) for district, f in facts if f["disease"] == "301"]
+    assert len(influenza) == 1 and influenza[0][0] == "330102"
     assert {f["disease"] for _, f in facts} == {"301", "310"}

@@ -10,11 +10,15 @@ Every change is published to the ``alert.disease`` subscribers of the district. 
 dates of the incident and counts: never a patient value.
 
 The series runs from ``LEAD_DAYS`` before its first case (leading zeros: the baselines are full on
-the first case's day) to its last diagnosis day (not the wall clock: a replay of last year's cards
+the first case's day), but not from before the hub's first case of any disease (``first_day``: before it
+the hub knows nothing — a hub started in an influenza season does not read its first day as an
+outbreak; a disease or district first seen later still has its zeros), to its last diagnosis day (not the wall clock: a replay of last year's cards
 is judged as it happened), at most ``LOOKBACK_DAYS`` long; a day after the hub's today is left out.
 When the window cuts days with cases, incidents detected in its first ``LEAD_DAYS`` are not judged
 again (their baselines were cut: they were judged when whole). A closed alert is reopened only by more
-cases in its incident, not by its end becoming known or by signals of the quiet days after it.
+cases in its incident, not by its end becoming known or by signals of the quiet days after it. An open
+alert that no incident overlaps any more (the series judged with more cards, or with cancelled ones) is
+closed by the hub as withdrawn, and told like any change.
 """
 from __future__ import annotations
 
@@ -22,13 +26,14 @@ import json
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...records.quality import local_day
 from .. import alerts, notify
 from ..models import Alert, AlertState
 from .cases import Series, case_counts
+from .models import DiseaseCase
 from .detectors import CountSeries
 from .incidents import Incident, incidents
 from .settings import settings_for
@@ -39,9 +44,16 @@ LEAD_DAYS = 35      # zeros before a series' first case: every baseline (28 + 2 
 LOOKBACK_DAYS = 400  # a series is judged over at most this many days up to its last case
 
 
-def series_of(session: Session, disease: str, district: str, now: datetime) -> tuple[CountSeries | None, bool]:
+def first_day(session: Session) -> date | None:
+    """The first diagnosis day of any case the hub holds: the start of its surveillance data."""
+    return session.scalar(select(func.min(DiseaseCase.first_diagnosis)))
+
+
+def series_of(session: Session, disease: str, district: str, now: datetime, *, since: date | None = None
+              ) -> tuple[CountSeries | None, bool]:
     """The daily case counts of one disease and district, as the detectors read them (None: no case), and
-    whether ``LOOKBACK_DAYS`` cut days with cases from its start."""
+    whether ``LOOKBACK_DAYS`` cut days with cases from its start. ``since``: the hub's first day of data
+    (``first_day``); the leading zeros stop there — before it the hub knows nothing, not zero cases."""
     days = case_counts(session, disease, district)
     today = local_day(now)
     days = {day: count for day, count in days.items() if day <= today}
@@ -49,6 +61,8 @@ def series_of(session: Session, disease: str, district: str, now: datetime) -> t
         return None, False
     end = max(days)
     lead = min(days) - timedelta(days=LEAD_DAYS)
+    if since is not None:
+        lead = min(max(lead, since), min(days))
     start = max(lead, end - timedelta(days=LOOKBACK_DAYS))
     return CountSeries.from_days(disease=disease, district=district, days=days, start=start, end=end), start > lead
 
@@ -108,6 +122,14 @@ def assign_alerts(found: list[Incident], known: dict[str, Alert], gap: int) -> t
     return keys, superseded
 
 
+def withdrawn(found: list[Incident], known: dict[str, Alert], gap: int, judged_from: date) -> list[Alert]:
+    """The open alerts of the judged days that no incident overlaps any more: the series judged again with
+    more of its cards (a catch-up that read part of a district's cards first, late reports raising the
+    baseline) or fewer (cancellations) has no aberration there. An acknowledged alert is the bureau's."""
+    return [alert for alert in known.values() if alert.state == AlertState.OPEN.value
+            and _span(alert)[0] >= judged_from and not any(_overlaps(alert, incident, gap) for incident in found)]
+
+
 def _publish(session: Session, alert: Alert, now: datetime) -> None:
     notify.publish(session, topic=TOPIC, notification=notify.for_alert(alert), district=alert.district, now=now)
 
@@ -115,8 +137,9 @@ def _publish(session: Session, alert: Alert, now: datetime) -> None:
 def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Alert]:
     """Judge each (disease, district) again; raise or update the alert of each new or changed incident."""
     changed = []
+    since = first_day(session)
     for disease, district in sorted(set(series)):
-        counts, cut = series_of(session, disease, district, now)
+        counts, cut = series_of(session, disease, district, now, since=since)
         if counts is None:
             continue
         settings = settings_for(disease)
@@ -140,7 +163,13 @@ def judge(session: Session, series: Iterable[Series], now: datetime) -> list[Ale
                          note="superseded: the same outbreak, judged with more of its cards, is another alert")
             changed.append(alert)
             _publish(session, alert, now)
+        for alert in withdrawn(found, known, settings.rule.gap, judged_from if cut else counts.start):
+            alerts.close(session, alert_id=alert.id, actor=alerts.HUB_ACTOR, now=now,
+                         note="withdrawn: judged again with the cards now stored, no longer above its baseline")
+            changed.append(alert)
+            _publish(session, alert, now)
     return changed
 
 
-__all__ = ["KIND", "TOPIC", "LEAD_DAYS", "LOOKBACK_DAYS", "series_of", "facts_of", "assign_alerts", "judge"]
+__all__ = ["KIND", "TOPIC", "LEAD_DAYS", "LOOKBACK_DAYS", "first_day", "series_of", "facts_of", "assign_alerts", "withdrawn",
+           "judge"]
