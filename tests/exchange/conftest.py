@@ -161,7 +161,10 @@ def live_hub(request, tmp_path, db_url, pki_dir):
     from hub.web.app import create_app
 
     copy_migrated(request, db_url)
-    settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, processing_interval_s=0.05)
+    # the processor polls every 50 ms and the workflows' runner may pass as often (not every 2 s): a test
+    # waiting for a notice waited up to a runner's interval for each step of its scenario
+    settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, processing_interval_s=0.05,
+                        workflow_interval_s=0.05)
     hub = Hub.open(settings, run_migrations=False)
     app = create_app(settings, hub=hub)
     with socket.socket() as sock:
