@@ -23,7 +23,8 @@ except ImportError:  # tests/ imported as a package
 
 
 pytest_plugins = ["tests.support.olap_fixtures",  # chdb_dir, ch_server, ch_cluster, olap, ...
-                  "tests.support.migrated"]  # migrated_sqlite, migrated_postgres
+                  "tests.support.migrated",  # migrated_sqlite, migrated_postgres
+                  "tests.support.regions"]  # region_dir, other_region_dir (generated small regions)
 
 
 @pytest.fixture(autouse=True)
