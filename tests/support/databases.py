@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import uuid
 
+from .pgdrops import drop_later
+
 
 def empty_database(request, tmp_path, name: str):
     """Yield the URL of a fresh empty database named after ``name`` on the backend of ``request.param``
-    (``sqlite``: a file in tmp_path; ``postgresql``: a database on the suite's server, dropped after)."""
+    (``sqlite``: a file in tmp_path; ``postgresql``: a database on the suite's server, dropped after, in the
+    background)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/{name}.db"
         return
@@ -16,4 +19,4 @@ def empty_database(request, tmp_path, name: str):
     try:
         yield url
     finally:
-        server.drop_database(database)
+        drop_later(server, database)  # while the next test runs (tests/support/pgdrops.py)
