@@ -15,12 +15,12 @@ import pytest
 try:  # tests/ on sys.path: pytest's default "prepend" import mode
     from support.databases import empty_database
     from support.missing import missing
-    from support.pgdrops import stop_drops
+    from support.pgpool import stop_pool
     from support.pgserver import PostgresServer
 except ImportError:  # tests/ imported as a package
     from tests.support.databases import empty_database
     from tests.support.missing import missing
-    from tests.support.pgdrops import stop_drops
+    from tests.support.pgpool import stop_pool
     from tests.support.pgserver import PostgresServer
 
 
@@ -53,7 +53,7 @@ def pg_server():
     try:
         yield server
     finally:
-        stop_drops(server)
+        stop_pool(server)
         server.stop()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from .pgdrops import drop_later
+from .pgpool import drop_later, take
 
 
 def empty_database(request, tmp_path, name: str):
@@ -15,8 +15,8 @@ def empty_database(request, tmp_path, name: str):
         return
     server = request.getfixturevalue("pg_server")
     database = f"{name}_{uuid.uuid4().hex[:12]}"
-    url = server.create_database(database)
+    url = take(server, database)  # a spare made ahead of time (tests/support/pgpool.py)
     try:
         yield url
     finally:
-        drop_later(server, database)  # while the next test runs (tests/support/pgdrops.py)
+        drop_later(server, database)  # while the next test runs (tests/support/pgpool.py)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from hub.store.db import make_engine, migrate
 
-from .pgdrops import replace_later
+from .pgpool import replace_later, take
 
 
 @pytest.fixture(scope="session")
@@ -52,4 +52,4 @@ def copy_migrated(request, db_url: str) -> None:
     template = request.getfixturevalue("migrated_postgres")
     server = request.getfixturevalue("pg_server")
     replace_later(server, url.database)  # the empty one renamed aside and dropped in the background
-    server.execute_admin(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"')
+    take(server, url.database, template=template)  # a copy made ahead of time (tests/support/pgpool.py)
