@@ -15,15 +15,18 @@ import pytest
 try:  # tests/ on sys.path: pytest's default "prepend" import mode
     from support.databases import empty_database
     from support.missing import missing
+    from support.pgpool import stop_pool
     from support.pgserver import PostgresServer
 except ImportError:  # tests/ imported as a package
     from tests.support.databases import empty_database
     from tests.support.missing import missing
+    from tests.support.pgpool import stop_pool
     from tests.support.pgserver import PostgresServer
 
 
 pytest_plugins = ["tests.support.olap_fixtures",  # chdb_dir, ch_server, ch_cluster, olap, ...
-                  "tests.support.migrated"]  # migrated_sqlite, migrated_postgres
+                  "tests.support.migrated",  # migrated_sqlite, migrated_postgres
+                  "tests.support.regions"]  # region_dir, other_region_dir (generated small regions)
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +53,7 @@ def pg_server():
     try:
         yield server
     finally:
+        stop_pool(server)
         server.stop()
 
 

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
-import sys
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -53,6 +50,7 @@ from tests.cubes.checks import fill_mart
 from tests.cubes.conftest import region  # noqa: F401  (fixture: the filled region)
 from tests.exchange.conftest import pki_dir  # noqa: F401  (fixture: the hub's PKI)
 from tests.support.documents import document
+from tests.support.hubs import served
 from tests.support.missing import missing
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"  # git-ignored screenshots
@@ -76,12 +74,6 @@ class ConsoleHub:
                                  headers={"Authorization": f"Bearer {self.tokens[member]}"})
         assert response.status_code == 200, response.text
         return response.json()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +118,7 @@ def _console_hub(tmp_path_factory, region, pki_dir, chdb_dir, console_settings: 
     app = create_app(settings, hub=hub)
     app.state.mart = mart
     try:
-        with _served(app) as url:
+        with served(app) as url:
             yield ConsoleHub(url, hub, mart, tokens)
     finally:
         mart.drop_database()
@@ -179,7 +171,7 @@ def exchange_region(tmp_path_factory):
     tokens = _add_users(hub)
     app = create_app(settings, hub=hub)
     try:
-        with _served(app) as url:
+        with served(app) as url:
             started = time.perf_counter()
             sent = _send(url, PkiPaths.of(data_dir / "pki"), scenario.documents)
             _wait_processed(hub, deadline=time.monotonic() + 120)
@@ -246,28 +238,6 @@ def _add_users(hub: Hub) -> dict[str, str]:
                    institution_code=institution)
         return {member: issue(session, member=member, label="console test", now=utcnow())
                 for member in EQUIVALENT_MEMBER.values()}
-
-
-@contextmanager
-def _served(app):
-    """``app`` served by uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
-    import uvicorn
-
-    switch = sys.getswitchinterval()  # the app's start-up tunes it for the exchange; give it back after
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sys.setswitchinterval(switch)
 
 
 def _chromium() -> str | None:

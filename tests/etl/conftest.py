@@ -25,6 +25,7 @@ from olap.schema.migrate import apply_schema
 from tests.exchange.conftest import foreign_pki, pki_dir  # noqa: F401  (fixtures: a hub PKI for the app tests)
 from tests.support.inbox import Store
 from tests.support.migrated import copy_migrated
+from tests.support.pgpool import drop_later, take
 
 
 class Etl:
@@ -78,7 +79,7 @@ def _etl_pair(request, directory, pair: tuple[str, str]):
         db_url, server = f"sqlite:///{directory}/hub.db", None
     else:
         server = request.getfixturevalue("pg_server")
-        db_url = server.create_database(name)
+        db_url = take(server, name)  # a spare made ahead of time
     if engine == "chdb":
         mart = ChdbBackend(request.getfixturevalue("chdb_dir"), database=name)
     else:
@@ -91,7 +92,7 @@ def _etl_pair(request, directory, pair: tuple[str, str]):
         mart.drop_database()
         mart.close()
         if server is not None:
-            server.drop_database(name)
+            drop_later(server, name)  # while the next test runs (tests/support/pgpool.py)
 
 
 @pytest.fixture(params=DIALECTS)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,12 +21,11 @@ from certs import PkiPaths, init_pki, issue_member, revoke_member
 from hub.audit import AuditEvent
 from hub.exchange.models import Envelope, Message, Reply, RequestNonce
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.soap.asgi import SoapFront
 from hub.soap.wsgi import GateMiddleware
 from protocol.credentials import Credentials, load_certificate
 from tests.support import asgi
-from tests.support.migrated import copy_migrated
+from tests.support.hubs import close_hub, open_hub, served
 
 GOOD = ("CLINIC01", "HOSP01")
 
@@ -78,11 +75,9 @@ def hub_enc_cert(hub_paths):
 @pytest.fixture
 def hub(request, tmp_path, db_url, pki_dir) -> Hub:
     """A hub process's parts on the test's database (SQLite or PostgreSQL), processor not started."""
-    copy_migrated(request, db_url)
-    settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, start_processor=False)
-    hub = Hub.open(settings, run_migrations=False)  # a copy of the migrated database: nothing to migrate
+    hub = open_hub(request, tmp_path, db_url, pki_dir)  # a copy of the migrated database: nothing to migrate
     yield hub
-    hub.sessions.kw["bind"].dispose()
+    close_hub(hub)
 
 
 @dataclass
@@ -154,30 +149,22 @@ def stored(hub: Hub) -> dict[str, int]:
 @pytest.fixture
 def live_hub(request, tmp_path, db_url, pki_dir):
     """A hub served over real HTTP by uvicorn in a thread; yields its exchange URL."""
-    import socket
+    yield from serve_live_hub(request, tmp_path, db_url, pki_dir)
 
-    import uvicorn
 
+def serve_live_hub(request, data_dir, db_url: str, pki_dir):
+    """``live_hub``'s recipe, for a module that shares one live hub among its tests (module scope)."""
     from hub.web.app import create_app
 
-    copy_migrated(request, db_url)
-    settings = Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, processing_interval_s=0.05)
-    hub = Hub.open(settings, run_migrations=False)
-    app = create_app(settings, hub=hub)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield LiveHub(url=f"http://127.0.0.1:{port}/soap/exchange", hub=hub)
-    server.should_exit = True
-    thread.join(timeout=10)
-    hub.sessions.kw["bind"].dispose()
+    # the processor polls every 50 ms and the workflows' runner may pass as often (not every 2 s): a test
+    # waiting for a notice waited up to a runner's interval for each step of its scenario
+    hub = open_hub(request, data_dir, db_url, pki_dir, start_processor=True, processing_interval_s=0.05,
+                   workflow_interval_s=0.05)
+    try:
+        with served(create_app(hub.settings, hub=hub)) as base:
+            yield LiveHub(url=f"{base}/soap/exchange", hub=hub)
+    finally:
+        close_hub(hub)
 
 
 @dataclass

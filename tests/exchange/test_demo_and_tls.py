@@ -17,6 +17,7 @@ import requests
 
 from adapters.client import HubClient
 from adapters.errors import TransportError
+from tests.support.polling import QUICK_PROCESSOR
 
 from .builders import sample_document
 
@@ -35,7 +36,7 @@ def test_demo_pushes_examples_and_gets_receipts(tmp_path):
     with log.open("w") as stderr:  # a file, not a pipe: the hub's log must never block on a full pipe
         demo = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "demo", "--data-dir", str(data_dir),
                                  "--keep-serving"], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+                                env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **QUICK_PROCESSOR})
     watchdog = threading.Timer(300, demo.kill)  # a demo that hangs silently must not hang the suite
     watchdog.start()
     try:

@@ -22,7 +22,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from certs import PkiPaths, init_pki, issue_member
+from certs import PkiPaths
 from hub import pipeline
 from hub.auth import issue
 from hub.mpi.resident_id import make_resident_id
@@ -30,7 +30,6 @@ from hub.registry import seed_demo
 from hub.registry.actor import HUB_OPERATOR
 from hub.registry.service import register_institution
 from hub.runtime import Hub
-from hub.settings import Settings
 from hub.soap.wsgi import GateMiddleware
 from hub.store.db import transaction
 from hub.web.errors import install
@@ -39,7 +38,7 @@ from protocol.credentials import Credentials, load_certificate
 from protocol.timestamps import utcnow
 from tests.exchange.builders import fault_code, operation, sealed, submit_document
 from tests.support.documents import document
-from tests.support.migrated import copy_migrated
+from tests.support.hubs import close_hub, member_credentials, member_pki, open_hub
 
 SENDERS = ("CLINIC01", "HOSP01", "CLINIC02")
 BUREAUS = (("B0105", "330105"), ("B0102", "330102"))
@@ -50,17 +49,12 @@ PATIENT = {"resident_id": make_resident_id("33010619800101003"), "name": "监测
 
 @pytest.fixture(scope="session")
 def monitor_pki(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("monitor-pki")
-    init_pki(root, hub_name="监测测试平台")
-    for member in SENDERS:
-        issue_member(root, member=member)
-    return root
+    return member_pki(tmp_path_factory.mktemp("monitor-pki"), hub_name="监测测试平台", members=SENDERS)
 
 
 @pytest.fixture(scope="session")
 def credentials(monitor_pki) -> dict[str, Credentials]:
-    return {member: Credentials.from_files(monitor_pki / "members" / member / "cert.pem",
-                                           monitor_pki / "members" / member / "key.pem") for member in SENDERS}
+    return member_credentials(monitor_pki, SENDERS)
 
 
 @pytest.fixture
@@ -70,16 +64,14 @@ def hub(request, tmp_path, db_url, monitor_pki) -> Hub:
 
 def monitor_hub(request, data_dir, db_url: str, monitor_pki):
     """``hub``'s recipe, for a module that shares one hub among tests that only read (tests/monitor/test_api.py)."""
-    copy_migrated(request, db_url)
-    hub = Hub.open(Settings(data_dir=data_dir, database_url=db_url, pki_dir=monitor_pki, start_processor=False),
-                   run_migrations=False)  # a copy of the migrated database: nothing to migrate
+    hub = open_hub(request, data_dir, db_url, monitor_pki)  # a copy of the migrated database: nothing to migrate
     with transaction(hub.sessions) as session:
         seed_demo(session)
         for code, division in BUREAUS:
             register_institution(session, actor=HUB_OPERATOR, code=code, name=f"示例区卫生健康局 {division}",
                                  kind="bureau", division_code=division)
     yield hub
-    hub.sessions.kw["bind"].dispose()
+    close_hub(hub)
 
 
 @dataclass

@@ -120,14 +120,13 @@ def test_the_regions_residents_are_the_marts_population(loaded, region_dir):
     assert sum(expected.values()) == 3000
 
 
-def test_another_region_into_a_loaded_data_directory_is_one_line_and_writes_nothing(loaded, tmp_path):
+def test_another_region_into_a_loaded_data_directory_is_one_line_and_writes_nothing(loaded, other_region_dir):
     from click.testing import CliRunner
 
     from hub.cli.main import main
 
     data_dir, _, _ = loaded
-    other = tmp_path / "other"
-    assert CliRunner().invoke(main, ["region", "generate", "--out", str(other), "--seed", "12"]).exit_code == 0
+    other = other_region_dir  # seed 12
     registry = _practitioners(data_dir), _messages(data_dir)  # the other seed names other practitioners
     result = CliRunner().invoke(main, ["region", "load", str(other), "--data-dir", str(data_dir)])
     assert result.exit_code == 1 and result.output.startswith("error: region.load.other: ")

@@ -138,11 +138,8 @@ def test_columns_in_another_order_and_numbers_as_numbers(sessions):
     assert raised.value.fields == {"row": "row 2", "field": "population"}
 
 
-def test_the_synthetic_regions_population_file_imports(sessions, tmp_path):
-    from region.generate import generate
-
-    generate(tmp_path / "region", seed=7, size="small")
-    counts = _import(sessions, (tmp_path / "region" / "population.csv").read_bytes())
+def test_the_synthetic_regions_population_file_imports(sessions, region_dir):
+    counts = _import(sessions, (region_dir / "population.csv").read_bytes())
     assert counts.created == 3  # its three districts
     assert {row[0] for row in _stored(sessions)} == {"330102", "330105", "330106"}
 

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 
 from hub.store.db import make_engine, migrate
 
+from .pgpool import replace_later, take
+
 
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory) -> str:
@@ -49,5 +51,5 @@ def copy_migrated(request, db_url: str) -> None:
         return
     template = request.getfixturevalue("migrated_postgres")
     server = request.getfixturevalue("pg_server")
-    server.drop_database(url.database)
-    server.execute_admin(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"')
+    replace_later(server, url.database)  # the empty one renamed aside and dropped in the background
+    take(server, url.database, template=template)  # a copy made ahead of time (tests/support/pgpool.py)

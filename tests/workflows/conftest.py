@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from certs import init_pki, issue_member
 from hub.registry import seed_demo
 from hub.store.db import make_engine, migrate, session_factory, transaction
 from protocol.credentials import Credentials
 from tests.exchange.conftest import client_for, hub_paths, live_hub  # noqa: F401 - fixtures used here
+from tests.support.hubs import member_credentials, member_pki
 from tests.support.inbox import Store
 from tests.support.migrated import copy_migrated
 
@@ -34,14 +34,10 @@ def store(request, db_url):
 
 @pytest.fixture(scope="session")
 def pki_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("workflow-pki")
-    init_pki(root, hub_name="测试区域卫生信息平台")
-    for member in WORKFLOW_MEMBERS:
-        issue_member(root, member=member)
-    return root
+    return member_pki(tmp_path_factory.mktemp("workflow-pki"), hub_name="测试区域卫生信息平台",
+                      members=WORKFLOW_MEMBERS)
 
 
 @pytest.fixture(scope="session")
 def members(pki_dir) -> dict[str, Credentials]:
-    return {member.name: Credentials.from_files(member / "cert.pem", member / "key.pem")
-            for member in sorted((pki_dir / "members").iterdir())}
+    return member_credentials(pki_dir)

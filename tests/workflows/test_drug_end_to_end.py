@@ -14,7 +14,7 @@ from lxml import etree
 
 from sqlalchemy import select
 
-from certs import PkiPaths, init_pki, issue_member
+from certs import PkiPaths
 from hub.audit import AuditEvent
 from hub.auth import issue
 from hub.registry import seed_demo
@@ -26,6 +26,7 @@ from hub.workflows.drugs import anomalies
 from protocol.credentials import Credentials
 from protocol.ns import WORKFLOW, q
 from protocol.timestamps import utcnow
+from tests.support.hubs import member_credentials, member_pki
 
 from .agent_table import written_by_the_agent
 from .drugdocs import AMLODIPINE, AMOXICILLIN, CHINA, dispense, movement, patient
@@ -38,17 +39,12 @@ OWN = {"CLINIC01": {"E2E-C1-DSP-1", "E2E-C1-DSP-2"}, "HOSP01": {"E2E-H1-DSP-1"}}
 
 @pytest.fixture(scope="module")
 def pki_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("drug-pki")
-    init_pki(root, hub_name="测试区域卫生信息平台")
-    for member in MEMBERS:
-        issue_member(root, member=member)
-    return root
+    return member_pki(tmp_path_factory.mktemp("drug-pki"), hub_name="测试区域卫生信息平台", members=MEMBERS)
 
 
 @pytest.fixture(scope="module")
 def members(pki_dir) -> dict[str, Credentials]:
-    return {member: Credentials.from_files(pki_dir / "members" / member / "cert.pem",
-                                           pki_dir / "members" / member / "key.pem") for member in MEMBERS}
+    return member_credentials(pki_dir, MEMBERS)
 
 
 @pytest.fixture(scope="module")
