@@ -34,10 +34,11 @@ from hub.workflows.drugs.scoped import TraceScope, anomalies as batch_alerts
 from protocol.credentials import Credentials
 from protocol.timestamps import utcnow
 from tests.cubes.conftest import _seed_registry
+from tests.support.hubs import served
 from tests.support.inbox import Store
 from tests.workflows.drugdocs import AMOXICILLIN, CHINA, dispense, movement, patient
 
-from .conftest import PASSWORD, ConsoleHub, _served, login
+from .conftest import PASSWORD, ConsoleHub, login
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed "
@@ -93,7 +94,7 @@ def drug_hub(tmp_path_factory, pki_dir):
         assert anomalies.judge_due(session, now=utcnow() + anomalies.SETTLE + timedelta(seconds=1)) == 1
     app = create_app(settings, hub=hub)
     try:
-        with _served(app) as url:
+        with served(app) as url:
             yield ConsoleHub(url, hub, None)
     finally:
         engine.dispose()
