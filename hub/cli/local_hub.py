@@ -84,6 +84,10 @@ class LocalHub:
                 time.sleep(0.1)
             if not self._signal(group, number):
                 return
+        # SIGKILL sent: the kernel ends them at once, but they are gone only once reaped
+        deadline = time.monotonic() + timeout
+        while self._signal(group, 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     @staticmethod
     def _signal(group: int, number: int) -> bool:
