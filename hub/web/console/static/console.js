@@ -42,5 +42,22 @@
     return meta ? meta.content : "";
   }
 
-  window.HIE = {config, t: (key) => (config.labels || {})[key] || key, formatNumber, getJson, csrfToken, viewParams};
+  /** A new element with ``content`` as its text (never parsed as HTML) and ``attributes`` set. */
+  function element(tag, content, attributes) {
+    const node = document.createElement(tag);
+    if (content !== undefined && content !== null) node.textContent = content;
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+    return node;
+  }
+
+  /** An ISO time as China's clock shows it, in the page's language; "—" for none. */
+  function when(iso) {
+    if (!iso) return "—";
+    const moment = new Date(iso);
+    return Number.isNaN(moment.getTime()) ? iso : moment.toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB",
+      {timeZone: "Asia/Shanghai", hour12: false});
+  }
+
+  window.HIE = {config, t: (key) => (config.labels || {})[key] || key, formatNumber, getJson, csrfToken, viewParams,
+                element, when};
 })();

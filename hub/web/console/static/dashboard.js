@@ -2,7 +2,7 @@
    own and shows the cube API's cells as a chart and, a click away, as a table (every value; withheld —). */
 "use strict";
 (function () {
-  const {config, t, formatNumber, getJson, csrfToken, viewParams: params} = window.HIE;
+  const {config, t, formatNumber, getJson, csrfToken, viewParams: params, element} = window.HIE;
   const view = config.view;
   const lang = config.lang;
   const DISTRICT = "institution.district", INSTITUTION = "institution.institution";
@@ -32,12 +32,6 @@
     if (note && names.some((name) => !traced.includes(name))) note.hidden = false;
   }
 
-  function element(tag, content, attributes) {
-    const node = document.createElement(tag);
-    if (content !== undefined && content !== null) node.textContent = content;
-    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-    return node;
-  }
 
   /** A code's name: the answer's labels, else the label table (code.<level>.<code>), else the code. */
   function nameOf(data, level, code) {

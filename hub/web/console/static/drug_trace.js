@@ -1,25 +1,13 @@
 /* The batch trace: /console/api/drug_trace (the viewer's scope) as tables and a flow; operators start a recall. */
 "use strict";
 (function () {
-  const {config, t, formatNumber, getJson, csrfToken} = window.HIE;
+  const {config, t, formatNumber, getJson, csrfToken, element: el, when} = window.HIE;
   const lang = config.lang;
   const result = document.getElementById("trace-result");
   const status = result.querySelector(".status");
   const list = document.getElementById("trace-drugs");
 
-  function el(tag, content, attributes) {
-    const element = document.createElement(tag);
-    if (content !== undefined && content !== null) element.textContent = content;
-    for (const [name, value] of Object.entries(attributes || {})) element.setAttribute(name, value);
-    return element;
-  }
 
-  function when(iso) {
-    if (!iso) return "—";
-    const moment = new Date(iso);
-    return Number.isNaN(moment.getTime()) ? iso : moment.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
-      {timeZone: "Asia/Shanghai", hour12: false});
-  }
 
   /** A quantity as the ledger gives it (decimal text, or null: none told) in a number cell. */
   function amount(name, value) {

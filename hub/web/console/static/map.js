@@ -8,6 +8,8 @@
   if (!card) return;
   const DISTRICT = "institution.district";
   const MAP = "hie-region";
+  // this script runs before console.js (it must hear the cards' answers), so HIE is read when used
+  const element = (...parts) => window.HIE.element(...parts);
   const sources = JSON.parse(card.dataset.sources);
   const answers = {};  // card element id -> the answer it announced
   let boundaries = null, chart = null, chosen = 0, showTable = false;
@@ -19,12 +21,6 @@
   });
   document.addEventListener("DOMContentLoaded", start);
 
-  function element(tag, content, attributes) {
-    const node = document.createElement(tag);
-    if (content !== undefined && content !== null) node.textContent = content;
-    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-    return node;
-  }
 
   /** The answer's cells by district: code -> {value (null when withheld or undefined), withheld, text}. */
   function cellsOf(answer, source) {

@@ -1,16 +1,10 @@
 /* The exchange monitor: each card loads its own part from /console/api/monitor/… (the viewer's scope). */
 "use strict";
 (function () {
-  const {config, t, formatNumber, getJson} = window.HIE;
+  const {config, t, formatNumber, getJson, element: text, when} = window.HIE;
   const lang = config.lang;
   const COUNTS = ["received", "accepted", "refused", "processed", "rejected", "pending"];
 
-  function text(tag, content, attributes) {
-    const element = document.createElement(tag);
-    if (content !== undefined && content !== null) element.textContent = content;
-    for (const [name, value] of Object.entries(attributes || {})) element.setAttribute(name, value);
-    return element;
-  }
 
   function table(headers, rows, className) {
     const element = text("table", null, {"class": "cells " + (className || "")});
@@ -32,12 +26,6 @@
     return text("td", formatNumber(value, "", lang), {"class": "num", "data-count": name, "data-value": String(value)});
   }
 
-  function when(iso) {
-    if (!iso) return "—";
-    const moment = new Date(iso);
-    return Number.isNaN(moment.getTime()) ? iso : moment.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
-      {timeZone: "Asia/Shanghai", hour12: false});
-  }
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "—";

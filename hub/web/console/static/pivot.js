@@ -2,19 +2,13 @@
    POST /console/api/pivot, and downloads the same body as CSV or XLSX (POST /console/api/pivot/export). */
 "use strict";
 (function () {
-  const {config, t, formatNumber, csrfToken} = window.HIE;
+  const {config, t, formatNumber, csrfToken, element} = window.HIE;
   const lang = config.lang;
   const byName = Object.fromEntries(config.cubes.map((cube) => [cube.name, cube]));
   const $ = (id) => document.getElementById(id);
   let shown = null;  // the body of the table on screen: the exports send exactly it
   const MAX_LINK_QUERY = 4096;
 
-  function element(tag, content, attributes) {
-    const node = document.createElement(tag);
-    if (content !== undefined && content !== null) node.textContent = content;
-    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-    return node;
-  }
 
   function checkbox(container, kind, item) {
     const label = element("label", null, {"class": "pick"});

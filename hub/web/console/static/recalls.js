@@ -1,25 +1,13 @@
 /* The recalls: /console/api/recalls (the lines of the viewer's scope), each institution's acknowledgement. */
 "use strict";
 (function () {
-  const {config, t, formatNumber, getJson} = window.HIE;
+  const {config, t, formatNumber, getJson, element: el, when} = window.HIE;
   const lang = config.lang;
   const box = document.getElementById("recalls");
   const status = box.querySelector(".status");
   const list = document.getElementById("recall-list");
 
-  function el(tag, content, attributes) {
-    const element = document.createElement(tag);
-    if (content !== undefined && content !== null) element.textContent = content;
-    for (const [name, value] of Object.entries(attributes || {})) element.setAttribute(name, value);
-    return element;
-  }
 
-  function when(iso) {
-    if (!iso) return "—";
-    const moment = new Date(iso);
-    return Number.isNaN(moment.getTime()) ? iso : moment.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB",
-      {timeZone: "Asia/Shanghai", hour12: false});
-  }
 
   function amount(name, value) {
     return el("td", formatNumber(Number(value), "", lang), {"class": "num", "data-name": name, "data-value": String(value)});
