@@ -34,7 +34,7 @@ from ..bodies import read_json
 from ..errors import MAX_ROW_ID, HubErrorRoute, RowId
 from .auth import ApiViewer, Viewer, csrf_ok
 from .i18n import code_message
-from .pages import allowed, page_viewer, render
+from .pages import page_viewer, render, require
 from .users import Role, scope_of
 
 PAGE = "alerts"
@@ -129,10 +129,6 @@ def one(session: Session, viewer: Viewer, alert_id: int) -> dict:
     return shown(alert, _names(session, [alert]), viewer, alerts.history(session, alert_id), scope=scope)
 
 
-def _allowed(viewer: Viewer) -> None:
-    if not allowed(viewer, PAGE):
-        raise HubError("access.denied", "the viewer's role may not open this page")
-
 
 @page.get("/alerts")
 def alerts_page(request: Request) -> Response:
@@ -164,7 +160,7 @@ async def list_alerts(request: Request, viewer: ApiViewer, state: Annotated[str 
                       kind: Annotated[str | None, Query(max_length=64)] = None,
                       severity: Annotated[str | None, Query(max_length=16)] = None) -> list[dict]:
     """The viewer's alerts as the page lists them."""
-    _allowed(viewer)
+    require(viewer, PAGE)
     filters = _filters(state, kind, severity)
 
     def read():
@@ -176,7 +172,7 @@ async def list_alerts(request: Request, viewer: ApiViewer, state: Annotated[str 
 @api.get("/{alert_id}")
 async def get_alert(request: Request, viewer: ApiViewer, alert_id: RowId) -> dict:
     """One alert with its history, within the viewer's scope."""
-    _allowed(viewer)
+    require(viewer, PAGE)
 
     def read():
         with request.app.state.hub.sessions() as session:
@@ -185,7 +181,7 @@ async def get_alert(request: Request, viewer: ApiViewer, alert_id: RowId) -> dic
 
 
 async def _move(request: Request, viewer: Viewer, alert_id: int, to: AlertState) -> dict:
-    _allowed(viewer)
+    require(viewer, PAGE)
     if not csrf_ok(request, {}, viewer.csrf_token):
         raise HubError("access.denied", "no valid CSRF token")
     body = await read_json(request, limit=MAX_BODY)

@@ -25,7 +25,7 @@ from ..cubes import answer
 from ..errors import HubErrorRoute
 from .auth import ApiViewer, Viewer
 from .hospital import View, place_names, resolve
-from .pages import allowed, page_viewer, render
+from .pages import page_viewer, render, require
 
 DISTRICT, INSTITUTION = "institution.district", "institution.institution"
 WINDOW = {"month": 12, "week": 12, "year": 3}  # how many units a trend shows, ending with as_of's unit
@@ -124,8 +124,7 @@ def traced(chart: CubeChart, body: dict) -> list[str]:
 
 def chart_answer(request: Request, viewer: Viewer, *, page: str, charts: dict[str, CubeChart], key: str) -> dict:
     """One chart's cells within the viewer's scope (``access.denied`` for a role or a place outside it)."""
-    if not allowed(viewer, page):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, page)
     chart = charts.get(key)
     if chart is None:
         raise HubError("request.invalid", "no such chart on this page", field="/chart")

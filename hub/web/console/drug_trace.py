@@ -17,15 +17,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from protocol.errors import HubError
-
 from ...workflows.drugs import scoped
 from ...workflows.drugs.trace import ledgers
 from ...workflows.errors import WorkflowError
 from ..errors import HubErrorRoute
 from .auth import ApiViewer, Viewer
 from .i18n import code_message
-from .pages import allowed, page_viewer, render
+from .pages import page_viewer, render, require
 from .users import Role, scope_of
 
 PAGE = "drug_trace"
@@ -81,8 +79,7 @@ def trace_page(request: Request) -> Response:
 @api.get("")
 async def batch_trace(request: Request, viewer: ApiViewer, batch: Batch, drug: Drug = None) -> dict:
     """``{"batch", "drugs": [trace within the scope + "alerts"], "may_recall"}``."""
-    if not allowed(viewer, PAGE):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, PAGE)
     return await run_in_threadpool(read_trace, request, viewer, batch=batch.strip(), drug=(drug or "").strip() or None)
 
 

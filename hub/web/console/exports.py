@@ -31,7 +31,7 @@ from . import diseases, drugs, hospital, hospital_export, maternal, referrals
 from .auth import ApiViewer, Viewer, csrf_ok
 from .dashboard import CubeChart, query_of
 from .hospital import INDICATORS, resolve
-from .pages import allowed
+from .pages import require
 
 # every page of cube charts, by its page name (the hospital page has its own indicators)
 DASHBOARDS: dict[str, dict[str, CubeChart]] = {
@@ -46,8 +46,7 @@ def export_body(request: Request, viewer: Viewer, page: str, key: str) -> tuple[
     view and scope. (A hospital card's file is built from the page's rows: :func:`hospital_card_export`.)"""
     if page not in DASHBOARDS:
         raise HubError("request.invalid", "no such dashboard", field="/page")
-    if not allowed(viewer, page):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, page)
     view, scope = resolve(request, viewer)
     chart_ = DASHBOARDS[page].get(key)
     if chart_ is None:

@@ -28,7 +28,7 @@ from ...registry.models import Institution, Region
 from ..cubes import CHINA_OFFSET, answer
 from ..errors import HubErrorRoute
 from .auth import ApiViewer, Viewer
-from .pages import allowed, page_viewer, render
+from .pages import page_viewer, render, require
 from .users import scope_of
 
 UNITS = ("month", "week", "year")
@@ -149,8 +149,7 @@ def queries(indicator: HospitalIndicator, view: View) -> dict[str, dict]:
 
 
 def chart(request: Request, viewer: Viewer, key: str) -> dict:
-    if not allowed(viewer, "hospital"):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, "hospital")
     indicator = _BY_KEY.get(key)
     if indicator is None:
         raise HubError("cube.indicator.unknown", "no such dashboard indicator", field="/indicator")

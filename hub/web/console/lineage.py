@@ -34,7 +34,7 @@ from .auth import ApiViewer, Viewer
 from .dashboard import DISTRICT, INSTITUTION, query_of
 from .exports import DASHBOARDS
 from .hospital import INDICATORS, queries, resolve
-from .pages import allowed, page_viewer, render
+from .pages import allowed, page_viewer, render, require
 from .pivot import MAX_LINK_QUERY, linked_query
 from .users import scope_of
 
@@ -67,8 +67,7 @@ def cell_facts(request: Request, viewer: Viewer) -> dict:
         return _pivot_cell(request, viewer)
     if request.query_params.get("page"):
         return _public_health_cell(request, viewer)
-    if not allowed(viewer, "lineage") or not allowed(viewer, "hospital"):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, "lineage", "hospital")
     params = request.query_params
     indicator = _BY_KEY.get(params.get("chart", ""))
     if indicator is None:
@@ -138,8 +137,7 @@ def _public_health_cell(request: Request, viewer: Viewer) -> dict:
     name = params.get("page", "")
     if name not in DASHBOARDS:
         raise HubError("request.invalid", "no such dashboard", field="/page")
-    if not allowed(viewer, "lineage") or not allowed(viewer, name):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, "lineage", name)
     chart = DASHBOARDS[name].get(params.get("chart", ""))
     if chart is None:
         raise HubError("request.invalid", "no such chart on this page", field="/chart")
@@ -152,8 +150,7 @@ def _public_health_cell(request: Request, viewer: Viewer) -> dict:
 
 def _pivot_cell(request: Request, viewer: Viewer) -> dict:
     """A pivot's cell: the pivot's query carried by the link (``pivot.linked_query``), the viewer's scope."""
-    if not allowed(viewer, "lineage") or not allowed(viewer, "pivot"):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, "lineage", "pivot")
     query, scope = linked_query(request, viewer)
     return {**_query_cell(request, query, scope), "page": "pivot"}
 
@@ -180,8 +177,7 @@ def _refused_view(request: Request, viewer: Viewer, page_name: str) -> HubError 
 
 def fact_lineage(request: Request, viewer: Viewer, fact_key: str) -> dict:
     """``etl.lineage`` of one fact when its institution is within the viewer's scope."""
-    if not allowed(viewer, "lineage"):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, "lineage")
     with request.app.state.hub.sessions() as session:
         answer, owner = found_lineage(session, fact_key)
         scope = scope_of(session, viewer.user)

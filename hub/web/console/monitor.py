@@ -25,7 +25,7 @@ from ...monitor import Grain, MemberScope
 from ...monitor.periods import asked_period
 from ..errors import HubErrorRoute
 from .auth import ApiViewer, Viewer
-from .pages import allowed, page_viewer, render
+from .pages import page_viewer, render, require
 from .users import Role, scope_of
 
 DEFAULT_PERIOD = timedelta(hours=24)
@@ -48,8 +48,7 @@ def sees_etl(viewer: Viewer) -> bool:
 
 
 def _may_watch(viewer: Viewer) -> None:
-    if not allowed(viewer, "monitor"):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, "monitor")
 
 
 def _period(viewer: Viewer, since: datetime | None, until: datetime | None,

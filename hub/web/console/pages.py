@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from protocol.errors import HubError
 from protocol.timestamps import utcnow
 
 from ... import audit
@@ -82,6 +83,12 @@ def to_login(request: Request) -> RedirectResponse:
 def allowed(viewer: Viewer, page: str) -> bool:
     """Whether ``viewer``'s role may open ``page`` (an id of :data:`NAVIGATION`)."""
     return any(item.page == page and viewer.user.role in item.roles for item in NAVIGATION)
+
+
+def require(viewer: Viewer, *pages: str) -> None:
+    """``access.denied`` unless ``viewer``'s role may open every one of ``pages`` (the JSON endpoints' check)."""
+    if not all(allowed(viewer, page) for page in pages):
+        raise HubError("access.denied", "the viewer's role may not open this page")
 
 
 def page_viewer(request: Request, page: str) -> Viewer | Response:
@@ -190,5 +197,5 @@ async def logout(request: Request) -> Response:
     return response
 
 
-__all__ = ["router", "render", "to_login", "allowed", "page_viewer", "templates", "NavItem", "NAVIGATION",
+__all__ = ["router", "render", "to_login", "allowed", "require", "page_viewer", "templates", "NavItem", "NAVIGATION",
            "SECURITY_HEADERS", "START"]

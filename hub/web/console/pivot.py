@@ -23,7 +23,7 @@ from ..bodies import read_json
 from ..cubes import answer, china_now, export_pivot, pivot
 from ..errors import HubErrorRoute, json_body
 from .auth import ApiViewer, Viewer, csrf_ok
-from .pages import allowed, page_viewer, render
+from .pages import page_viewer, render, require
 from .users import scope_of
 
 MAX_BODY_BYTES = 64 * 1024  # a pivot's layout and filters; anything larger is not the page's
@@ -40,8 +40,7 @@ PERIODS = {
 
 
 def viewer_scope(request: Request, viewer: Viewer) -> Scope:
-    if not allowed(viewer, "pivot"):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, "pivot")
     with request.app.state.hub.sessions() as session:
         return scope_of(session, viewer.user)
 

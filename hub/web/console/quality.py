@@ -25,7 +25,7 @@ from ..cubes import CHINA_OFFSET, answer
 from ..errors import HubErrorRoute
 from .auth import ApiViewer, Viewer
 from .i18n import code_message
-from .pages import allowed, page_viewer, render
+from .pages import page_viewer, render, require
 from .users import scope_of
 
 PAGE = "quality"
@@ -127,8 +127,7 @@ def _gap(cell: dict) -> float | None:
 
 def figures(request: Request, viewer: Viewer) -> dict:
     """The page's rows: the ranking, and the codes of the institution drilled into (if any)."""
-    if not allowed(viewer, PAGE):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, PAGE)
     view = view_of(request)
     scope = _scope(request, viewer, view)
     asked = {"ranking": ranking_query(view)}

@@ -29,7 +29,7 @@ from ..bodies import read_json
 from ..errors import HubErrorRoute
 from .auth import ApiViewer, Viewer, csrf_ok
 from .drug_trace import may_recall, meanings, trace_scope
-from .pages import allowed, page_viewer, render
+from .pages import page_viewer, render, require
 
 PAGE = "recalls"
 MAX_BODY = 4096  # batch, drug, reason (at most 500 characters) and the hours
@@ -92,8 +92,7 @@ def recalls_page(request: Request) -> Response:
 @api.get("")
 async def list_recalls(request: Request, viewer: ApiViewer) -> dict:
     """``{"recalls": [recall with its lines in the viewer's scope, each "overdue"; "progress"]}``."""
-    if not allowed(viewer, PAGE):
-        raise HubError("access.denied", "the viewer's role may not open this page")
+    require(viewer, PAGE)
     return {"recalls": await run_in_threadpool(read_recalls, request, viewer)}
 
 

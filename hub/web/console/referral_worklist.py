@@ -32,7 +32,7 @@ from ..errors import HubErrorRoute, RowId
 from .alerts_page import row_id, shown_time
 from .auth import ApiViewer, Viewer
 from .i18n import code_message
-from .pages import allowed, page_viewer, render
+from .pages import allowed, page_viewer, render, require
 from .users import scope_of
 
 PAGE = "referral_worklist"
@@ -105,10 +105,6 @@ def one(session: Session, viewer: Viewer, case_id: int, now: datetime) -> dict:
     return shown(session, case, _names(session, [case]), now, events=service.history(session, case_id))
 
 
-def _allowed(viewer: Viewer) -> None:
-    if not allowed(viewer, PAGE):
-        raise HubError("access.denied", "the viewer's role may not open this page")
-
 
 @page.get("/referrals/worklist")
 def worklist_page(request: Request) -> Response:
@@ -138,7 +134,7 @@ def worklist_page(request: Request) -> Response:
 async def list_cases(request: Request, viewer: ApiViewer, state: Annotated[str | None, Query(max_length=32)] = None,
                      direction: Annotated[str | None, Query(max_length=16)] = None) -> list[dict]:
     """The viewer's cases as the page lists them."""
-    _allowed(viewer)
+    require(viewer, PAGE)
     filters = _filters(state, direction)
 
     def read():
@@ -150,7 +146,7 @@ async def list_cases(request: Request, viewer: ApiViewer, state: Annotated[str |
 @api.get("/{case_id}")
 async def get_case(request: Request, viewer: ApiViewer, case_id: RowId) -> dict:
     """One case with its timeline, within the viewer's scope."""
-    _allowed(viewer)
+    require(viewer, PAGE)
 
     def read():
         with request.app.state.hub.sessions() as session:
