@@ -6,6 +6,9 @@
 #   clickhouse-server  OLAP mart
 #   chromium           headless browser checks (tests/console, Playwright)
 #   fonts-wqy-microhei a CJK font, so the console's screenshots show Chinese
+#   haproxy            the load balancer in front of several hub nodes (tests/cluster)
+#   zookeeper          coordination for the replicated ClickHouse mart (Debian's ClickHouse 18.16
+#                      predates ClickHouse Keeper); pulls in Debian's Java runtime
 #
 # Fast no-op (a single dpkg-query) when everything is already present.
 # Otherwise, as root: `apt-get update` once, then one non-interactive
@@ -14,7 +17,7 @@
 # Not root: print what is missing and how to install it; exit 0, or 1 when CI=true.
 set -euo pipefail
 
-PACKAGES=(postgresql xmlsec1 clickhouse-server chromium fonts-wqy-microhei)
+PACKAGES=(postgresql xmlsec1 clickhouse-server chromium fonts-wqy-microhei haproxy zookeeper)
 
 is_ci() {
     case "${CI:-}" in
@@ -96,6 +99,8 @@ mv -f "$POLICY.tmp.$$" "$POLICY"
 daemon_pids() {
     {
         pgrep -u clickhouse 2>/dev/null || true
+        pgrep -x haproxy 2>/dev/null || true
+        pgrep -u zookeeper 2>/dev/null || true
         # Debian-managed PostgreSQL clusters (config under /etc/postgresql).
         pgrep -f '^/usr/lib/postgresql/[0-9]+/bin/postgres .*/etc/postgresql/' 2>/dev/null || true
     } | sort -u
