@@ -52,6 +52,7 @@ bench: system venv
 	$(PY) -m bench.console --out bench/results
 	$(PY) -m bench.outbreak --out bench/results
 	$(PY) -m bench.soak --out bench/results --minutes 30
+	$(PY) -m bench.capacity --out bench/results
 
 clean:
 	rm -rf $(VENV) .demo .demo-full bench/results .pytest_cache
