@@ -37,7 +37,7 @@ class PgMeter:
     def __init__(self, server, database: str):
         self.server, self.database = server, database
 
-    def _query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple]:
         import psycopg
 
         with psycopg.connect(autocommit=True, **self.server.connect_kwargs(self.database)) as conn:
@@ -45,7 +45,7 @@ class PgMeter:
             return cursor.fetchall() if cursor.description else []
 
     def lsn(self) -> str:
-        return self._query("SELECT pg_current_wal_lsn()::text")[0][0]
+        return self.query("SELECT pg_current_wal_lsn()::text")[0][0]
 
     def cpu(self) -> float:
         """CPU seconds of the server's processes alive now."""
@@ -53,12 +53,12 @@ class PgMeter:
         return sum(proc_cpu_seconds(pid) for pid in (postmaster, *_children(postmaster)))
 
     def tables(self) -> dict[str, tuple[int, int, int, int]]:
-        return {name: (ins, upd, dele, size) for name, ins, upd, dele, size in self._query(_TABLES)}
+        return {name: (ins, upd, dele, size) for name, ins, upd, dele, size in self.query(_TABLES)}
 
     def begin(self) -> dict:
-        self._query("CHECKPOINT")
+        self.query("CHECKPOINT")
         return {"lsn": self.lsn(), "cpu": self.cpu(), "tables": self.tables(), "t": time.perf_counter(),
-                "db_bytes": self._query("SELECT pg_database_size(current_database())")[0][0]}
+                "db_bytes": self.query("SELECT pg_database_size(current_database())")[0][0]}
 
     def writers_done(self) -> dict:
         return {"lsn": self.lsn(), "cpu": self.cpu(), "t": time.perf_counter()}
@@ -66,7 +66,7 @@ class PgMeter:
     def end(self, start: dict, mid: dict, *, documents: int) -> dict:
         """The phase's cost in total and per document."""
         time.sleep(0.5)  # the writers' backends finish exiting (and flushing their counters)
-        wal_bytes = int(self._query(f"SELECT pg_wal_lsn_diff('{mid['lsn']}', '{start['lsn']}')")[0][0])
+        wal_bytes = int(self.query(f"SELECT pg_wal_lsn_diff('{mid['lsn']}', '{start['lsn']}')")[0][0])
         records = wal_records(self.server, start["lsn"], mid["lsn"])
         after = self.tables()
         per_table = {}
@@ -77,7 +77,7 @@ class PgMeter:
                 per_table[name] = {"inserted": ins - b_ins, "updated": upd - b_upd, "deleted": dele - b_del,
                                    "bytes_added": size - b_size}
         rows = sum(t["inserted"] + t["updated"] + t["deleted"] for t in per_table.values())
-        db_bytes = self._query("SELECT pg_database_size(current_database())")[0][0] - start["db_bytes"]
+        db_bytes = self.query("SELECT pg_database_size(current_database())")[0][0] - start["db_bytes"]
         cpu, seconds = mid["cpu"] - start["cpu"], mid["t"] - start["t"]
         per = max(documents, 1)
         return {"documents": documents, "seconds": round(seconds, 2),
