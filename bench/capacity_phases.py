@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from protocol.status import MessageStatus
+
 from . import exchange as ex
 from .pgcost import PgMeter
 
@@ -101,7 +103,8 @@ def _count(meter: PgMeter, sql: str) -> int:
     return int(meter.query(sql)[0][0])
 
 
-PENDING = "SELECT count(*) FROM inbox_message WHERE status IN ('received', 'accepted')"
+PENDING = ("SELECT count(*) FROM inbox_message WHERE status IN ("
+           + ", ".join(f"'{status.value}'" for status in MessageStatus.pending()) + ")")
 
 
 def region_phase(pg, tmp: Path, out: Path, *, seed: int, size: str) -> dict:
