@@ -28,9 +28,9 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +40,7 @@ from ..errors import failure_summary
 from ..records.models import DocumentStatus, RecordDocument
 from ..store.db import transaction
 from ..store.lease import DEFAULT_TTL_S, Lease
+from .concurrency import DEFAULT_SETTLE_S, LEASE, LeaseBusy, PassTurn, cutoff, settle_of
 from .models import Watermark
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,6 @@ BATCH = 200  # changes per handler transaction (a few ms of the write lock)
 HANDLER_MODULES = ("hub.workflows.referral.handler", "hub.workflows.drugs.anomalies",
                    "hub.workflows.surveillance.workflow")  # the class 甲 alert is judged in the last one
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LEASE = "workflows"  # the lease of the one runner at a time (hub.store.lease)
-# HIE_WORKFLOW_SETTLE's default per database: SQLite commits one writer at a time; on PostgreSQL, the
-# clock skew allowed between the nodes that date the changes (and the moment between a processing
-# chunk's clock reading and its transaction's start)
-DEFAULT_SETTLE_S = {"sqlite": 0.0, "postgresql": 2.0}
 
 
 @dataclass(frozen=True)
@@ -152,29 +148,6 @@ def _advance(mark: Watermark, changes: list[DocumentChange], now: datetime) -> N
     mark.advanced_at = now
 
 
-def settle_of(sessions: sessionmaker[Session], settle_s: float | None) -> float:
-    """``settle_s``, or the default of the sessions' database when it is None (``DEFAULT_SETTLE_S``)."""
-    if settle_s is not None:
-        return settle_s
-    return DEFAULT_SETTLE_S.get(sessions.kw["bind"].dialect.name, 0.0)
-
-
-# The other client transactions of this database still open (a processing chunk not yet committed): the
-# start of the oldest, or now. Rows a transaction writes are dated after it started (less the clock skew
-# the settle time allows), so nothing committed later can be dated before this, less the settle time.
-_OLDEST_OPEN = text("SELECT LEAST(clock_timestamp(), MIN(xact_start)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                    "AND backend_type = 'client backend' AND xact_start IS NOT NULL")
-
-
-def cutoff(session: Session, settle_s: float) -> datetime | None:
-    """The newest ``updated_at`` a pass may take now (None: no limit). SQLite: now less ``settle_s`` (commits
-    are serialized); PostgreSQL: the start of the oldest transaction still open, or now, less ``settle_s``."""
-    if session.get_bind().dialect.name == "postgresql":
-        return session.execute(_OLDEST_OPEN).scalar_one() - timedelta(seconds=settle_s)
-    return utcnow() - timedelta(seconds=settle_s) if settle_s else None
-
-
 def _waiting(sessions: sessionmaker[Session], handler: Handler, until: datetime | None) -> bool:
     """Whether ``handler`` has a change to take (read without a write transaction: an idle pass writes nothing)."""
     with sessions() as session:
@@ -182,26 +155,6 @@ def _waiting(sessions: sessionmaker[Session], handler: Handler, until: datetime 
         if mark is None:
             mark = Watermark(name=handler.name, updated_at=_EPOCH, document_row_id=0)
         return session.execute(changes_query(handler.document_types, mark, 1, until=until)).first() is not None
-
-
-class LeaseBusy(Exception):
-    """Another runner holds the lease ``workflows``: this pass leaves the work to it."""
-
-
-class _Turn:
-    """A pass's right to write: the lease, taken (and kept) at the first write the pass has to do, so an
-    idle pass writes nothing at all; without a lease, always."""
-
-    def __init__(self, lease: Lease | None, stack: ExitStack):
-        self.lease, self.stack, self.held = lease, stack, lease is None
-
-    def __call__(self) -> None:
-        if self.held:
-            return
-        if not self.lease.try_acquire():
-            raise LeaseBusy(self.lease.name)
-        self.stack.enter_context(self.lease.kept())
-        self.held = True
 
 
 def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int = BATCH,
@@ -295,7 +248,7 @@ def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None
     result = PassResult()
     deadline = None if budget_s is None else clock() + budget_s
     with ExitStack() as stack:
-        turn = _Turn(lease, stack)
+        turn = PassTurn(lease, stack)
         try:
             _run_handlers(sessions, selected, result, limit=limit, deadline=deadline, settle_s=settle_s,
                           clock=clock, turn=turn)
