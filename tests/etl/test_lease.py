@@ -122,3 +122,50 @@ def test_hie_etl_run_wait_runs_once_the_holder_is_done(sessions, db_url, tmp_pat
     assert waiting.returncode == 0, err[-1500:]
     assert "run 1: read 0, written 0" in out
     assert other.state() is None  # released by the run at its end
+
+
+_SCHEDULING_NODE = """
+import logging, sys, time
+logging.basicConfig(level=logging.INFO)
+from pathlib import Path
+from etl.mart import open_mart
+from hub.settings import Settings
+from hub.store.db import make_engine, session_factory
+from hub.web.mart import schedule_etl
+data, database_url, mart_url, interval, window = sys.argv[1:]
+settings = Settings(data_dir=Path(data), database_url=database_url, mart_url=mart_url, etl_interval_s=float(interval),
+                    pseudonym_key_hex="11" * 32)
+sessions = session_factory(make_engine(settings.db_url), settings=settings)
+scheduler = schedule_etl(settings, sessions, open_mart(settings.mart_location))  # first turn 5 s from now
+time.sleep(float(window))
+scheduler.shutdown(wait=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.clickhouse
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_hub_processes_load_one_clickhouse_mart_once_per_interval_never_at_once(sessions, db_url, ch_server,
+                                                                                    tmp_path):
+    from sqlalchemy import select
+
+    interval = 1.5
+    mart_url = f"clickhouse://{ch_server.host}:{ch_server.tcp_port}/lease_{os.getpid()}_{int(time.time())}"
+    window = 11  # each node's turns: from 5 s after it scheduled them to this
+    nodes = [subprocess.Popen([sys.executable, "-c", _SCHEDULING_NODE, str(tmp_path), db_url, mart_url, str(interval),
+                               str(window)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}) for _ in range(2)]
+    said = []
+    for node in nodes:
+        _, err = node.communicate(timeout=120)
+        assert node.returncode == 0, err[-1500:]
+        said.append(err)
+    with sessions() as session:
+        runs = session.execute(select(EtlRun.started_at, EtlRun.finished_at, EtlRun.status)
+                               .order_by(EtlRun.started_at)).all()
+    assert runs and all(run.status == "finished" for run in runs), (runs, [err[-1500:] for err in said])
+    assert all(earlier.finished_at <= later.started_at for earlier, later in zip(runs, runs[1:])), "runs overlapped"
+    span = (runs[-1].started_at - runs[0].started_at).total_seconds()
+    # once per interval (give or take a quarter) across both nodes; each node alone would run every interval
+    assert len(runs) <= span / (interval * 0.75) + 1, (len(runs), span)
