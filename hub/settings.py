@@ -90,7 +90,7 @@ class Settings:
             start_processor=_flag(env.get("HIE_START_PROCESSOR", "1")),
             workflow_interval_s=float(env.get("HIE_WORKFLOW_INTERVAL", 2.0)),
             workflow_settle_s=float(env["HIE_WORKFLOW_SETTLE"]) if env.get("HIE_WORKFLOW_SETTLE") else None,
-            lease_ttl_s=float(env.get("HIE_LEASE_TTL_S", 30.0)),
+            lease_ttl_s=_seconds(env, "HIE_LEASE_TTL_S", 30.0),
             mart_url=env.get("HIE_MART_URL", ""),
             etl_interval_s=float(env.get("HIE_ETL_INTERVAL", 0) or 0),
             mart_owner=env.get("HIE_MART_OWNER", "0") not in ("0", "false", "no", ""),
@@ -113,6 +113,17 @@ class Settings:
             referral_deadlines=referral_deadlines(env.get("HIE_REFERRAL_DEADLINES", "")),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _seconds(env: Mapping[str, str], variable: str, default: float) -> float:
+    """A positive number of seconds from ``variable`` (``default`` when unset)."""
+    try:
+        value = float(env.get(variable) or default)
+    except ValueError:
+        raise SettingsError(variable, "expected a number of seconds") from None
+    if not value > 0:
+        raise SettingsError(variable, "must be more than zero seconds")
+    return value
 
 
 def _flag(value: str) -> bool:

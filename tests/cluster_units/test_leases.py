@@ -115,3 +115,15 @@ def test_a_killed_holder_is_taken_over_once_its_lease_expires(sessions, db_url):
     assert time.time() >= state.expires_at.timestamp() - 0.5  # not before the expiry (clock of this one machine)
     assert time.time() <= state.expires_at.timestamp() + 5
     assert successor.state().holder == successor.holder
+
+
+def test_the_ttl_is_a_setting_refused_unless_positive(monkeypatch, tmp_path):
+    from hub.settings import Settings, SettingsError
+
+    assert Settings.load(tmp_path).lease_ttl_s == 30.0
+    monkeypatch.setenv("HIE_LEASE_TTL_S", "12.5")
+    assert Settings.load(tmp_path).lease_ttl_s == 12.5
+    for bad in ("0", "-3", "soon"):
+        monkeypatch.setenv("HIE_LEASE_TTL_S", bad)
+        with pytest.raises(SettingsError, match="HIE_LEASE_TTL_S"):
+            Settings.load(tmp_path)
