@@ -318,8 +318,12 @@ class WorkflowTicker:
         self._last = self.clock()
         result = run_pass(self.sessions, budget_s=self.budget_s, settle_s=self.settle_s, clock=self.clock,
                           lease=self.lease)
-        # changes left to settle are picked up by a later pass, whether or not processing stores more
-        self._pending = bool(result.failed or result.unfinished or self.settle_s)
+        # changes left to settle (or left to another runner) are picked up by a later pass, whether or not
+        # processing stores more
+        left = bool(result.failed or result.unfinished or result.busy)
+        if not left and self.settle_s:
+            left = any(_waiting(self.sessions, handler, None) for handler in handlers())
+        self._pending = left
         return result
 
 
