@@ -118,9 +118,9 @@ class Lease:
         condition = LeaseRow.holder == self.holder
         if taking:
             condition = condition | (LeaseRow.expires_at < now)
+        acquired = case((LeaseRow.holder == self.holder, LeaseRow.acquired_at), else_=literal(now, UTCDateTime()))
         statement = (update(LeaseRow).where(LeaseRow.name == self.name, condition)
-                     .values(holder=self.holder, expires_at=now + timedelta(seconds=self.ttl_s),
-                             acquired_at=case((LeaseRow.holder == self.holder, LeaseRow.acquired_at), else_=literal(now, UTCDateTime())))
+                     .values(holder=self.holder, expires_at=now + timedelta(seconds=self.ttl_s), acquired_at=acquired)
                      .execution_options(synchronize_session=False))
         return session.execute(statement).rowcount == 1
 

@@ -72,7 +72,7 @@ def start_mart(settings: Settings, sessions) -> MartRuntime:
 
 
 def mart_identity(location: str) -> str:
-    """The mart a location names, without credentials: ``clickhouse://host:port/db[?cluster=…]`` or ``chdb://path``."""
+    """The mart a location names, without credentials: ``clickhouse://host:port/db[?cluster=…]``, ``chdb://path``."""
     parts = urlsplit(location)
     if parts.scheme == "chdb":
         return f"chdb://{parts.netloc}{parts.path}"

@@ -218,7 +218,8 @@ def periodic(name: str, *, probe: Callable[[Session, datetime], bool] | None = N
     return register
 
 
-def _run_checks(sessions: sessionmaker[Session], result: "PassResult", turn: Callable[[], None] | None = None) -> None:
+def _run_checks(sessions: sessionmaker[Session], result: "PassResult",
+                turn: Callable[[], None] | None = None) -> None:
     for name, check in sorted(CHECKS.items()):
         try:
             now = utcnow()
@@ -293,8 +294,8 @@ class WorkflowTicker:
     ``budget_s`` (a catch-up over a bulk load goes on at the next ticks, processing in between).
 
     One processor's ticker at a time writes: a pass that finds work takes the lease ``workflows`` first
-    (kept for the pass, then given back); while another holds it, the pass leaves the work to it. ``settle_s`` None: the
-    database's default (``DEFAULT_SETTLE_S``)."""
+    (kept for the pass, then given back); while another holds it, the pass leaves the work to it.
+    ``settle_s`` None: the database's default (``DEFAULT_SETTLE_S``)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 2.0,
                  budget_s: float = PASS_BUDGET_S, settle_s: float | None = None,
@@ -327,6 +328,6 @@ class WorkflowTicker:
         return result
 
 
-__all__ = ["BATCH", "PASS_BUDGET_S", "LEASE", "DEFAULT_SETTLE_S", "PROBES", "cutoff", "settle_of", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult",
-           "WorkflowTicker", "LeaseBusy", "CHECKS", "CHECK_INTERVAL_S", "periodic", "changes_query", "on_documents", "handlers",
-           "run_batch", "run_pass"]
+__all__ = ["BATCH", "PASS_BUDGET_S", "LEASE", "DEFAULT_SETTLE_S", "HANDLER_MODULES", "HANDLERS", "DocumentChange",
+           "Handler", "PassResult", "WorkflowTicker", "LeaseBusy", "CHECKS", "PROBES", "CHECK_INTERVAL_S", "periodic",
+           "changes_query", "cutoff", "settle_of", "on_documents", "handlers", "run_batch", "run_pass"]

@@ -52,7 +52,8 @@ def test_a_change_committed_after_a_newer_one_is_not_passed_over(store):
     slow.execute(update(RecordDocument).where(RecordDocument.id == first).values(updated_at=utcnow(), version=2))
     # processor B's chunk starts later, dates its change later and commits first
     with transaction(store.sessions) as session:
-        session.execute(update(RecordDocument).where(RecordDocument.id == second).values(updated_at=utcnow(), version=2))
+        session.execute(update(RecordDocument).where(RecordDocument.id == second)
+                        .values(updated_at=utcnow(), version=2))
     between = run_pass(store.sessions, [HANDLER])
     slow.commit()
     slow.close()
