@@ -26,7 +26,10 @@ class Settings:
     processing_interval_s: float = 0.5
     start_processor: bool = True
     workflow_interval_s: float = 2.0  # the workflows' runner: at most one pass this often (hub.workflows)
-    workflow_settle_s: float = 0.0  # changes younger than this wait for the next pass (several processors)
+    # changes younger than this wait for a later pass; None: the database's default (0 on SQLite, whose
+    # commits are serialized; 2 s on PostgreSQL, the clock skew allowed between nodes: hub.workflows.runner)
+    workflow_settle_s: float | None = None
+    lease_ttl_s: float = 30.0  # a dead holder's lease (ETL, workflows' runner) is taken over after this long
     mart_url: str = ""  # "" = chDB in DATA/mart; or chdb:///path, clickhouse://host:port/db[?cluster=…]
     etl_interval_s: float = 0.0  # > 0: this process owns the mart and runs the ETL on that interval
     mart_owner: bool = False  # True: another process (hie mart-owner) owns the embedded mart; ask it
@@ -86,7 +89,8 @@ class Settings:
             # hie serve runs the processor as its own process and tells its web workers so
             start_processor=_flag(env.get("HIE_START_PROCESSOR", "1")),
             workflow_interval_s=float(env.get("HIE_WORKFLOW_INTERVAL", 2.0)),
-            workflow_settle_s=float(env.get("HIE_WORKFLOW_SETTLE", 0.0)),
+            workflow_settle_s=float(env["HIE_WORKFLOW_SETTLE"]) if env.get("HIE_WORKFLOW_SETTLE") else None,
+            lease_ttl_s=_seconds(env, "HIE_LEASE_TTL_S", 30.0),
             mart_url=env.get("HIE_MART_URL", ""),
             etl_interval_s=float(env.get("HIE_ETL_INTERVAL", 0) or 0),
             mart_owner=env.get("HIE_MART_OWNER", "0") not in ("0", "false", "no", ""),
@@ -109,6 +113,17 @@ class Settings:
             referral_deadlines=referral_deadlines(env.get("HIE_REFERRAL_DEADLINES", "")),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _seconds(env: Mapping[str, str], variable: str, default: float) -> float:
+    """A positive number of seconds from ``variable`` (``default`` when unset)."""
+    try:
+        value = float(env.get(variable) or default)
+    except ValueError:
+        raise SettingsError(variable, "expected a number of seconds") from None
+    if not value > 0:
+        raise SettingsError(variable, "must be more than zero seconds")
+    return value
 
 
 def _flag(value: str) -> bool:

@@ -14,19 +14,27 @@ at the next query.
 
 A process not started by ``hie serve`` (an app built by ``create_app``, tests) opens the mart itself
 and runs the ETL here. With a ClickHouse server (``HIE_MART_URL``) no owner is needed: each worker
-opens its own connection. Runs never overlap in a process (``max_instances=1``), missed runs are
-merged (``coalesce``).
+of each node opens its own connection and schedules the ETL; a run happens once per mart all the
+same: each scheduled run first takes the mart's lease ``etl:<mart>`` in the OLTP database
+(``hub.store.lease``; ``hie etl run`` and ``backfill`` take the same one) and does nothing while
+another process holds it, or when a run of any node started less than ``DUE_FRACTION`` of the
+interval ago. Runs never overlap in a process either (``max_instances=1``), missed runs are merged
+(``coalesce``).
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 from ..settings import Settings
+from ..store.lease import Lease
 
 log = logging.getLogger("hie.etl")
 QUERY_TIMEOUT_S = 60.0  # a worker waits this long for the owner's answer, then answers olap.unavailable
+DUE_FRACTION = 0.75  # a scheduled run is due when the last run of any node started this much of the interval ago
 
 
 @dataclass
@@ -63,6 +71,62 @@ def start_mart(settings: Settings, sessions) -> MartRuntime:
     return MartRuntime(mart=mart, scheduler=schedule_etl(settings, sessions, mart))
 
 
+def mart_identity(location: str) -> str:
+    """The mart a location names, without credentials: ``clickhouse://host:port/db[?cluster=…]``, ``chdb://path``."""
+    parts = urlsplit(location)
+    if parts.scheme == "chdb":
+        return f"chdb://{parts.netloc}{parts.path}"
+    cluster = parse_qs(parts.query).get("cluster", [""])[0]
+    host = (parts.hostname or "").lower()
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path or '/'}" + (f"?cluster={cluster}" if cluster else "")
+
+
+def etl_lease(settings: Settings, sessions, location: str | None = None) -> Lease:
+    """The lease every ETL run into the mart at ``location`` (default: the hub's mart) takes first."""
+    return Lease(sessions, f"etl:{mart_identity(location or settings.mart_location)}", ttl_s=settings.lease_ttl_s)
+
+
+def last_run_started(sessions) -> datetime | None:
+    """When the latest incremental ETL run of any process started (None: never)."""
+    from sqlalchemy import func, select
+
+    from etl.models import EtlRun, RunKind
+
+    with sessions() as session:
+        return session.scalar(select(func.max(EtlRun.started_at)).where(EtlRun.kind == RunKind.INCREMENTAL.value))
+
+
+class ScheduledEtl:
+    """One scheduler's turn, whatever the number of schedulers: when a run is due, take the mart's lease,
+    run, give the lease back. Nothing happens while another process holds the lease (one line at info)."""
+
+    def __init__(self, sessions, lease: Lease, run: Callable[[], object], *, interval_s: float):
+        self.sessions = sessions
+        self.lease = lease
+        self.run = run
+        self.interval_s = interval_s
+
+    def due(self) -> bool:
+        last = last_run_started(self.sessions)
+        return last is None or datetime.now(timezone.utc) - last >= timedelta(seconds=self.interval_s * DUE_FRACTION)
+
+    def __call__(self) -> bool:
+        """Whether this turn ran the ETL."""
+        if not self.due():
+            return False
+        if not self.lease.try_acquire():
+            state = self.lease.state()
+            log.info("etl run left to %s, which holds the mart's lease until %s",
+                     state.holder if state else "another process", state.expires_at.isoformat() if state else "now")
+            return False
+        with self.lease.kept():
+            if not self.due():  # another process ran it between our look and our lease
+                return False
+            self.run()
+        return True
+
+
 def schedule_etl(settings: Settings, sessions, mart):
     """A started background scheduler that loads the store into ``mart`` every ``etl_interval_s`` seconds."""
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -80,12 +144,21 @@ def schedule_etl(settings: Settings, sessions, mart):
         except Exception as error:  # noqa: BLE001 - recorded as a failed run; the next run retries
             log.error("etl run failed (%s)", type(error).__name__)
 
+    turn = ScheduledEtl(sessions, etl_lease(settings, sessions), run, interval_s=settings.etl_interval_s)
+
+    def scheduled() -> None:
+        try:
+            turn()
+        except Exception as error:  # noqa: BLE001 - the database is away: the next turn tries again
+            log.error("etl turn failed (%s)", type(error).__name__)
+
     scheduler = BackgroundScheduler(daemon=True)
     first = datetime.now(timezone.utc) + timedelta(seconds=5)  # shortly after start-up, then every interval
-    scheduler.add_job(run, "interval", seconds=settings.etl_interval_s, max_instances=1, coalesce=True,
+    scheduler.add_job(scheduled, "interval", seconds=settings.etl_interval_s, max_instances=1, coalesce=True,
                       id="etl", next_run_time=first)
     scheduler.start()
     return scheduler
 
 
-__all__ = ["MartRuntime", "start_mart", "schedule_etl", "QUERY_TIMEOUT_S"]
+__all__ = ["MartRuntime", "ScheduledEtl", "start_mart", "schedule_etl", "etl_lease", "last_run_started",
+           "mart_identity", "QUERY_TIMEOUT_S", "DUE_FRACTION"]

@@ -12,6 +12,13 @@ must handle both; it may read the document's normalized rows (``hub.records.mode
 The processor's process runs a pass after its processing ticks when there were changes, at most
 every ``HIE_WORKFLOW_INTERVAL`` seconds (``WorkflowTicker``); ``hie workflows run`` runs one pass.
 Handlers live in the modules of ``HANDLER_MODULES`` (a workflow is added by adding its module there).
+
+Several processors on one PostgreSQL (docs/workflows.md, "Several processors"): the ticker of one
+processor at a time runs passes, the holder of the lease ``workflows`` (``hub.store.lease``), and a pass
+reads only the changes dated before its cutoff (``cutoff``): the start of the oldest transaction still
+open on the database, and now, less the settle time, so a processing transaction that began earlier and
+commits later is never passed over. A pass that finds nothing to do writes nothing (idle passes and
+checks read first): it never holds SQLite's write lock for nothing.
 """
 from __future__ import annotations
 
@@ -19,8 +26,9 @@ import importlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +39,8 @@ from protocol.timestamps import utcnow
 from ..errors import failure_summary
 from ..records.models import DocumentStatus, RecordDocument
 from ..store.db import transaction
+from ..store.lease import DEFAULT_TTL_S, Lease
+from .concurrency import DEFAULT_SETTLE_S, LEASE, LeaseBusy, PassTurn, cutoff, settle_of
 from .models import Watermark
 
 log = logging.getLogger(__name__)
@@ -138,17 +148,34 @@ def _advance(mark: Watermark, changes: list[DocumentChange], now: datetime) -> N
     mark.advanced_at = now
 
 
-def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int = BATCH, settle_s: float = 0.0) -> int:
+def _waiting(sessions: sessionmaker[Session], handler: Handler, until: datetime | None) -> bool:
+    """Whether ``handler`` has a change to take (read without a write transaction: an idle pass writes nothing)."""
+    with sessions() as session:
+        mark = session.get(Watermark, handler.name)
+        if mark is None:
+            mark = Watermark(name=handler.name, updated_at=_EPOCH, document_row_id=0)
+        return session.execute(changes_query(handler.document_types, mark, 1, until=until)).first() is not None
+
+
+def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int = BATCH,
+              settle_s: float | None = 0.0, turn: Callable[[], None] | None = None) -> int:
     """One batch of ``handler`` in one transaction with its watermark's advance; how many changes.
 
-    ``settle_s``: leave changes younger than this for a later pass. With several processors on one
-    database, a processing transaction may commit rows dated before rows another has committed and a
-    pass has already read; a settle time longer than a processing transaction lets none be skipped.
+    Only changes dated before ``cutoff`` are taken: with several processors on one database, a processing
+    transaction may commit rows dated before rows another has committed and a pass has already read.
+    ``settle_s``: changes younger than this wait for a later pass (None: the database's default).
     """
+    settle_s = settle_of(sessions, settle_s)
+    with sessions() as session:
+        until = cutoff(session, settle_s)
+    if not _waiting(sessions, handler, until):
+        return 0
+    if turn is not None:
+        turn()  # LeaseBusy: another runner's
     now = utcnow()
     with transaction(sessions) as session:
         mark = _hold(session, handler.name, now)
-        changes = _changes(session, handler, mark, limit, now - timedelta(seconds=settle_s) if settle_s else None)
+        changes = _changes(session, handler, mark, limit, until)
         if not changes:
             return 0
         handler.handle(session, changes, now)
@@ -163,6 +190,7 @@ class PassResult:
     changes: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)  # stopped at the time budget: more to do next pass
+    busy: bool = False  # another runner held the lease ``workflows``: the work was left to it
 
     @property
     def total(self) -> int:
@@ -171,37 +199,70 @@ class PassResult:
 
 # Checks that depend on the clock, not on a document (an overdue referral step): name → check(session, now) →
 # how many things it found; run in their own transaction after the handlers of a full pass, and by the
-# ticker at least every CHECK_INTERVAL_S even without changes.
+# ticker at least every CHECK_INTERVAL_S even without changes. A check's probe(session, now) → whether it has
+# work, read first without a write transaction: most passes find nothing, and write nothing.
 CHECKS: dict[str, Callable[[Session, datetime], int]] = {}
+PROBES: dict[str, Callable[[Session, datetime], bool]] = {}
 CHECK_INTERVAL_S = 60.0
 
 
-def periodic(name: str) -> Callable:
-    """Register the decorated ``check(session, now) -> int`` to run on every full pass."""
+def periodic(name: str, *, probe: Callable[[Session, datetime], bool] | None = None) -> Callable:
+    """Register the decorated ``check(session, now) -> int`` to run on every full pass when ``probe`` (a
+    read) says it has work (always, without a probe)."""
     def register(function):
         CHECKS[name] = function
+        if probe is not None:
+            PROBES[name] = probe
         return function
 
     return register
 
 
-def _run_checks(sessions: sessionmaker[Session], result: "PassResult") -> None:
+def _run_checks(sessions: sessionmaker[Session], result: "PassResult",
+                turn: Callable[[], None] | None = None) -> None:
     for name, check in sorted(CHECKS.items()):
         try:
+            now = utcnow()
+            probe = PROBES.get(name)
+            if probe is not None:
+                with sessions() as session:
+                    if not probe(session, now):
+                        result.changes[name] = 0
+                        continue
+            if turn is not None:
+                turn()  # LeaseBusy: another runner's
             with transaction(sessions) as session:
-                result.changes[name] = check(session, utcnow())
+                result.changes[name] = check(session, now)
+        except LeaseBusy:
+            raise
         except Exception as error:  # rolled back: tried again on the next pass
             log.error("workflow check %s failed: %s", name, failure_summary(error))
             result.failed.append(name)
 
 
 def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None = None, *,
-             limit: int = BATCH, budget_s: float | None = None, settle_s: float = 0.0,
-             clock: Callable[[], float] = time.monotonic) -> PassResult:
+             limit: int = BATCH, budget_s: float | None = None, settle_s: float | None = 0.0,
+             clock: Callable[[], float] = time.monotonic, lease: Lease | None = None) -> PassResult:
     """Every handler, batch after batch, until each has caught up (or ``budget_s`` is spent: the rest is
-    for the next pass); a failing handler is logged and skipped."""
+    for the next pass); a failing handler is logged and skipped. With ``lease``, the pass takes it before
+    its first write and keeps it to its end; held by another runner, the pass stops there (``busy``)."""
     result = PassResult()
     deadline = None if budget_s is None else clock() + budget_s
+    with ExitStack() as stack:
+        turn = PassTurn(lease, stack)
+        try:
+            _run_handlers(sessions, selected, result, limit=limit, deadline=deadline, settle_s=settle_s,
+                          clock=clock, turn=turn)
+            if selected is None:
+                _run_checks(sessions, result, turn)
+        except LeaseBusy:
+            result.busy = True
+            log.debug("workflow pass left to the holder of the lease %s", LEASE)
+    return result
+
+
+def _run_handlers(sessions, selected, result: PassResult, *, limit: int, deadline: float | None,
+                  settle_s: float | None, clock: Callable[[], float], turn: Callable[[], None]) -> None:
     for handler in (handlers() if selected is None else selected):
         done = 0
         try:
@@ -209,19 +270,19 @@ def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None
                 if deadline is not None and clock() >= deadline:
                     result.unfinished.append(handler.name)
                     break
-                count = run_batch(sessions, handler, limit=limit, settle_s=settle_s)
+                count = run_batch(sessions, handler, limit=limit, settle_s=settle_s, turn=turn)
                 done += count
                 if count < limit:
                     break
+        except LeaseBusy:
+            raise
         except IntegrityError:  # another runner created the watermark first: its next pass goes on
             result.failed.append(handler.name)
         except Exception as error:  # the batch rolled back: retried on the next pass
             log.error("workflow handler %s failed: %s", handler.name, failure_summary(error))
             result.failed.append(handler.name)
-        result.changes[handler.name] = done
-    if selected is None:
-        _run_checks(sessions, result)
-    return result
+        finally:
+            result.changes[handler.name] = done
 
 
 PASS_BUDGET_S = 5.0  # a pass in the processor's thread hands back to processing after this long
@@ -230,15 +291,22 @@ PASS_BUDGET_S = 5.0  # a pass in the processor's thread hands back to processing
 class WorkflowTicker:
     """Called after each processing tick with how many messages it finished: runs a pass when there
     were changes (or at start, to catch up), at most every ``interval_s`` seconds, for at most
-    ``budget_s`` (a catch-up over a bulk load goes on at the next ticks, processing in between)."""
+    ``budget_s`` (a catch-up over a bulk load goes on at the next ticks, processing in between).
+
+    One processor's ticker at a time writes: a pass that finds work takes the lease ``workflows`` first
+    (kept for the pass, then given back); while another holds it, the pass leaves the work to it.
+    ``settle_s`` None: the database's default (``DEFAULT_SETTLE_S``)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 2.0,
-                 budget_s: float = PASS_BUDGET_S, settle_s: float = 0.0, clock: Callable[[], float] = time.monotonic):
+                 budget_s: float = PASS_BUDGET_S, settle_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic, lease: Lease | None = None):
         self.sessions = sessions
-        self.settle_s = settle_s
+        self.settle_s = settle_of(sessions, settle_s)
         self.interval_s = interval_s
         self.budget_s = budget_s
         self.clock = clock
+        settings = (sessions.kw.get("info") or {}).get("settings")
+        self.lease = lease or Lease(sessions, LEASE, ttl_s=getattr(settings, "lease_ttl_s", DEFAULT_TTL_S))
         self._pending = True  # the first tick catches up with whatever was stored while no runner ran
         self._last = float("-inf")
 
@@ -249,12 +317,17 @@ class WorkflowTicker:
         if not (self._pending or idle_check) or self.clock() - self._last < self.interval_s:
             return None
         self._last = self.clock()
-        result = run_pass(self.sessions, budget_s=self.budget_s, settle_s=self.settle_s, clock=self.clock)
-        # changes left to settle are picked up by a later pass, whether or not processing stores more
-        self._pending = bool(result.failed or result.unfinished or self.settle_s)
+        result = run_pass(self.sessions, budget_s=self.budget_s, settle_s=self.settle_s, clock=self.clock,
+                          lease=self.lease)
+        # changes left to settle (or left to another runner) are picked up by a later pass, whether or not
+        # processing stores more
+        left = bool(result.failed or result.unfinished or result.busy)
+        if not left and self.settle_s:
+            left = any(_waiting(self.sessions, handler, None) for handler in handlers())
+        self._pending = left
         return result
 
 
-__all__ = ["BATCH", "PASS_BUDGET_S", "HANDLER_MODULES", "HANDLERS", "DocumentChange", "Handler", "PassResult",
-           "WorkflowTicker", "CHECKS", "CHECK_INTERVAL_S", "periodic", "changes_query", "on_documents", "handlers",
-           "run_batch", "run_pass"]
+__all__ = ["BATCH", "PASS_BUDGET_S", "LEASE", "DEFAULT_SETTLE_S", "HANDLER_MODULES", "HANDLERS", "DocumentChange",
+           "Handler", "PassResult", "WorkflowTicker", "LeaseBusy", "CHECKS", "PROBES", "CHECK_INTERVAL_S", "periodic",
+           "changes_query", "cutoff", "settle_of", "on_documents", "handlers", "run_batch", "run_pass"]

@@ -159,7 +159,7 @@ def test_two_workers_answer_every_cube_query_through_the_marts_owner(served):
     assert all(response.json() == first[index % len(QUERIES)] for index, response in enumerate(answers))
     assert any(cell["visits"] for cell in first[0]["cells"])
 
-    etl_run = CliRunner().invoke(main, ["etl", "run", "--data-dir", str(served["data_dir"])])
+    etl_run = CliRunner().invoke(main, ["etl", "run", "--wait", "--data-dir", str(served["data_dir"])])
     assert etl_run.exit_code == 0, etl_run.output
     assert "working through it" in etl_run.output and "run " in etl_run.output
 

@@ -158,8 +158,9 @@ def serve_live_hub(request, data_dir, db_url: str, pki_dir):
 
     # the processor polls every 50 ms and the workflows' runner may pass as often (not every 2 s): a test
     # waiting for a notice waited up to a runner's interval for each step of its scenario
+    # (one processor: no other node's clock to allow for, so no settle time on PostgreSQL either)
     hub = open_hub(request, data_dir, db_url, pki_dir, start_processor=True, processing_interval_s=0.05,
-                   workflow_interval_s=0.05)
+                   workflow_interval_s=0.05, workflow_settle_s=0.0)
     try:
         with served(create_app(hub.settings, hub=hub)) as base:
             yield LiveHub(url=f"{base}/soap/exchange", hub=hub)

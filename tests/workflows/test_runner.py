@@ -110,7 +110,7 @@ def test_a_failing_handler_is_retried_and_the_others_go_on(store):
 
 def test_the_ticker_runs_after_changes_at_most_every_interval(store):
     now = [100.0]
-    ticker = WorkflowTicker(store.sessions, interval_s=2.0, clock=lambda: now[0])
+    ticker = WorkflowTicker(store.sessions, interval_s=2.0, settle_s=0.0, clock=lambda: now[0])
     assert ticker(0) is not None  # the first tick catches up
     assert ticker(0) is None  # no changes since
     store.deliver(disease_report("R-1", disease=HFMD))
@@ -156,4 +156,4 @@ def test_changes_younger_than_the_settle_time_wait_for_a_later_pass(store):
     store.process()
     assert run_pass(store.sessions, [HANDLER], settle_s=3600).changes == {"test.reports": 0}
     assert run_pass(store.sessions, [HANDLER]).changes == {"test.reports": 1}
-    assert Settings.load(".").workflow_settle_s == 0.0
+    assert Settings.load(".").workflow_settle_s is None  # the database's default (runner.DEFAULT_SETTLE_S)

@@ -122,7 +122,7 @@ def test_an_idle_processor_re_links_within_the_check_interval(store):
     it runs at least every ``CHECK_INTERVAL_S``."""
     _deliver_pairs(store, [1])
     now = [100.0]
-    ticker = WorkflowTicker(store.sessions, interval_s=2.0, clock=lambda: now[0])
+    ticker = WorkflowTicker(store.sessions, interval_s=2.0, settle_s=0.0, clock=lambda: now[0])
     assert ticker(0) is not None and _cases(store.sessions) == APART  # the first tick catches up
     _merge_pairs(store, [1])
     now[0] += 2.0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from ...registry.models import Institution
@@ -28,7 +28,7 @@ from ..models import Alert, AlertState
 from ..runner import DocumentChange, on_documents, periodic
 from . import recall, sql
 from .ledger import DIFFERS, EXCESS, EXPIRED, UNCONFIRMED, UNKNOWN, judge, ledger
-from .models import PendingBatch
+from .models import PendingBatch, Recall
 
 NAME = "drugs.anomalies"
 KINDS = (UNKNOWN, EXCESS, EXPIRED, DIFFERS, UNCONFIRMED)
@@ -104,17 +104,27 @@ def drug_documents(session: Session, changes: list[DocumentChange], now: datetim
     recall.sync(session, now=now)
 
 
-@periodic("drugs.settled")
+def batches_due(session: Session, now: datetime) -> bool:
+    """Whether a batch's settle time has passed (read before any write)."""
+    return bool(session.scalar(select(exists().where(PendingBatch.due_at <= now))))
+
+
+def recalls_open(session: Session, now: datetime) -> bool:
+    """Whether a recall is not complete yet (read before any write)."""
+    return bool(session.scalar(select(exists().where(Recall.completed_at.is_(None)))))
+
+
+@periodic("drugs.settled", probe=batches_due)
 def judge_settled(session: Session, now: datetime) -> int:
     """The runner's clock: batches whose settle time has passed are judged with no new document."""
     return judge_due(session, now=now)
 
 
-@periodic("drugs.recalls")
+@periodic("drugs.recalls", probe=recalls_open)
 def sync_recalls(session: Session, now: datetime) -> int:
     """The runner's clock: recall confirmations, new holders and overdue notices with no new document."""
     return recall.sync(session, now=now)
 
 
 __all__ = ["NAME", "KINDS", "SETTLE", "check_batches", "defer", "due", "judge_due", "drug_documents",
-           "judge_settled", "sync_recalls"]
+           "judge_settled", "sync_recalls", "batches_due", "recalls_open"]

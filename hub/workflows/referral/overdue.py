@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
 from ...registry.models import Institution
@@ -61,13 +61,23 @@ def owner_of(case: ReferralCase) -> str | None:
     return None if turn is None else case.from_institution if turn == Party.SENDER else case.to_institution
 
 
-@periodic(KIND)
+def _late(session: Session, now: datetime):
+    """The cases past their step's deadline."""
+    states = sorted(s.value for s in deadlines_of(session))
+    return (ReferralCase.due_at.is_not(None), ReferralCase.due_at <= now, ReferralCase.state.in_(states))
+
+
+def late_unalerted(session: Session, now: datetime) -> bool:
+    """Whether a case is past its step's deadline with no alert for that step yet (read before any write)."""
+    key = cast(ReferralCase.id, String) + literal(":") + ReferralCase.state
+    alerted = exists().where(Alert.kind == KIND, Alert.key == key)
+    return bool(session.scalar(select(exists().where(*_late(session, now), ~alerted))))
+
+
+@periodic(KIND, probe=late_unalerted)
 def check(session: Session, now: datetime) -> int:
     """Raise the overdue alert of every case past its step's deadline (once per case and step)."""
-    states = sorted(s.value for s in deadlines_of(session))
-    late = session.scalars(select(ReferralCase).where(ReferralCase.due_at.is_not(None), ReferralCase.due_at <= now,
-                                                      ReferralCase.state.in_(states))
-                           .order_by(ReferralCase.id)).all()
+    late = session.scalars(select(ReferralCase).where(*_late(session, now)).order_by(ReferralCase.id)).all()
     raised = 0
     for case in late:
         owner = owner_of(case)
@@ -94,4 +104,5 @@ def settle(session: Session, case: ReferralCase, *, state: str, now: datetime) -
                     note="the step was done")
 
 
-__all__ = ["KIND", "DEFAULT_DEADLINES", "DEADLINES", "deadlines", "deadlines_of", "due", "owner_of", "check", "settle"]
+__all__ = ["KIND", "DEFAULT_DEADLINES", "DEADLINES", "deadlines", "deadlines_of", "due", "owner_of", "check", "settle",
+           "late_unalerted"]

@@ -46,12 +46,17 @@ def surveil(session: Session, changes: list[DocumentChange], now: datetime) -> N
     _judge(session, keys, now, documents)
 
 
-@periodic(MERGES)
+def merges_pending(session: Session, now: datetime) -> bool:
+    """Whether an MPI merge or unmerge waits to be taken up (one indexed probe, read before any write)."""
+    return bool(session.scalar(select(exists().where(PendingMerge.merge_id.is_not(None)))))
+
+
+@periodic(MERGES, probe=merges_pending)
 def follow_merges(session: Session, now: datetime) -> int:
     """Re-link the cases of the persons of the pending MPI merges and unmerges, judge their series; how many
     merges were taken up."""
-    if not session.scalar(select(exists().where(PendingMerge.merge_id.is_not(None)))):
-        return 0  # an idle pass: one indexed probe
+    if not merges_pending(session, now):
+        return 0  # another pass took them up meanwhile
     # the handler's watermark row first: one re-link of these cases at a time, as its batches hold it
     session.execute(update(Watermark).where(Watermark.name == NAME).values(name=Watermark.name))
     taken, keys = cases.keys_of_merges(session)
@@ -59,4 +64,4 @@ def follow_merges(session: Session, now: datetime) -> int:
     return taken
 
 
-__all__ = ["NAME", "MERGES", "surveil", "follow_merges"]
+__all__ = ["NAME", "MERGES", "surveil", "follow_merges", "merges_pending"]

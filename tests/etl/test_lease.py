@@ -1,0 +1,171 @@
+"""The ETL runs once per mart however many hub processes schedule it (issue 22): each scheduled turn
+takes the mart's lease ``etl:<mart>`` first; ``hie etl run`` takes the same one (``etl.busy``, or
+``--wait``); ``hie etl status`` names the holder."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from etl.models import EtlRun
+from hub.cli.main import main
+from hub.settings import Settings
+from hub.store.db import make_engine, session_factory, transaction
+from hub.store.lease import Lease
+from hub.web.mart import ScheduledEtl, etl_lease, mart_identity
+from protocol.timestamps import utcnow
+from tests.support.migrated import copy_migrated
+
+ROOT = Path(__file__).resolve().parents[2]
+MART = "clickhouse://hie:secret@CH.example:9000/mart?cluster=two"
+
+
+@pytest.fixture
+def sessions(request, db_url):
+    copy_migrated(request, db_url)
+    engine = make_engine(db_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def test_the_lease_names_the_mart_without_its_credentials(tmp_path):
+    assert mart_identity(MART) == "clickhouse://ch.example:9000/mart?cluster=two"
+    assert mart_identity("chdb:///srv/hie/mart") == "chdb:///srv/hie/mart"
+    settings = Settings(data_dir=tmp_path, mart_url=MART)
+    assert etl_lease(settings, None).name == "etl:clickhouse://ch.example:9000/mart?cluster=two"
+
+
+def test_two_schedulers_never_run_at_once_and_both_run_over_time(sessions):
+    runs: list[tuple[str, float, float]] = []
+
+    def scheduler(name: str) -> None:
+        def run() -> None:
+            started = time.monotonic()
+            time.sleep(0.05)
+            runs.append((name, started, time.monotonic()))
+
+        turn = ScheduledEtl(sessions, Lease(sessions, "etl:mart", ttl_s=5), run, interval_s=0.01)
+        for _ in range(25):
+            turn()
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=scheduler, args=(name,)) for name in ("node-1", "node-2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    ordered = sorted(runs, key=lambda run: run[1])
+    assert all(earlier[2] <= later[1] for earlier, later in zip(ordered, ordered[1:])), "two runs overlapped"
+    assert {name for name, _, _ in runs} == {"node-1", "node-2"}
+
+
+def test_a_turn_waits_for_a_dead_holders_lease_to_expire_and_for_the_run_to_be_due(sessions):
+    ran = []
+    dead = Lease(sessions, "etl:mart", holder="node-9:4242:deadbeef", ttl_s=1.0)
+    assert dead.try_acquire()  # then the process was killed: never released
+    turn = ScheduledEtl(sessions, Lease(sessions, "etl:mart", ttl_s=1.0), lambda: ran.append(1), interval_s=60)
+    assert not turn() and ran == []
+    time.sleep(1.2)
+    assert turn() and ran == [1]
+    with transaction(sessions) as session:  # a run of another node started a moment ago: not due for 45 s
+        session.add(EtlRun(kind="incremental", status="finished", started_at=utcnow()))
+    assert not turn() and ran == [1]
+
+
+def _hie(*arguments: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "hub.cli.main", *arguments], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_hie_etl_run_answers_etl_busy_while_another_holds_the_lease_and_status_names_it(sessions, db_url, tmp_path):
+    settings = Settings.load(tmp_path, database_url=db_url)
+    other = etl_lease(settings, sessions)
+    other.holder = "node-2:777:cafe0001"
+    assert other.try_acquire()
+    arguments = ["--data-dir", str(tmp_path), "--database-url", db_url]
+    busy = CliRunner().invoke(main, ["etl", "run", *arguments])
+    assert busy.exit_code == 1
+    [line] = busy.output.strip().splitlines()
+    assert line.startswith("error: etl.busy: an ETL run holds the mart's lease (holder node-2:777:cafe0001, until ")
+    assert CliRunner().invoke(main, ["etl", "backfill", *arguments, "--from", "2026-11-01", "--to", "2026-11-02"]
+                              ).exit_code == 1
+    status = CliRunner().invoke(main, ["etl", "status", *arguments])
+    assert status.exit_code == 0 and f"lease {other.name}: held by node-2:777:cafe0001 since " in status.output
+    other.release()
+    free = CliRunner().invoke(main, ["etl", "status", *arguments])
+    assert f"lease {other.name}: free" in free.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_hie_etl_run_wait_runs_once_the_holder_is_done(sessions, db_url, tmp_path):
+    other = etl_lease(Settings.load(tmp_path, database_url=db_url), sessions)
+    assert other.try_acquire()
+    waiting = _hie("etl", "run", "--wait", "--data-dir", str(tmp_path))
+    told: list[str] = []
+    reader = threading.Thread(target=lambda: told.append(waiting.stderr.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout=120)  # its start-up (imports), then its first line
+    assert told and told[0].startswith("waiting for the mart's lease (holder "), told
+    time.sleep(1.5)
+    assert waiting.poll() is None  # still waiting for the lease
+    other.release()
+    out, err = waiting.communicate(timeout=180)
+    assert waiting.returncode == 0, err[-1500:]
+    assert "run 1: read 0, written 0" in out
+    assert other.state() is None  # released by the run at its end
+
+
+_SCHEDULING_NODE = """
+import logging, sys, time
+logging.basicConfig(level=logging.INFO)
+from pathlib import Path
+from etl.mart import open_mart
+from hub.settings import Settings
+from hub.store.db import make_engine, session_factory
+from hub.web.mart import schedule_etl
+data, database_url, mart_url, interval, window = sys.argv[1:]
+settings = Settings(data_dir=Path(data), database_url=database_url, mart_url=mart_url, etl_interval_s=float(interval),
+                    pseudonym_key_hex="11" * 32)
+sessions = session_factory(make_engine(settings.db_url), settings=settings)
+scheduler = schedule_etl(settings, sessions, open_mart(settings.mart_location))  # first turn 5 s from now
+time.sleep(float(window))
+scheduler.shutdown(wait=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.clickhouse
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_hub_processes_load_one_clickhouse_mart_once_per_interval_never_at_once(sessions, db_url, ch_server,
+                                                                                    tmp_path):
+    from sqlalchemy import select
+
+    interval = 1.5
+    mart_url = f"clickhouse://{ch_server.host}:{ch_server.tcp_port}/lease_{os.getpid()}_{int(time.time())}"
+    window = 11  # each node's turns: from 5 s after it scheduled them to this
+    nodes = [subprocess.Popen([sys.executable, "-c", _SCHEDULING_NODE, str(tmp_path), db_url, mart_url, str(interval),
+                               str(window)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}) for _ in range(2)]
+    said = []
+    for node in nodes:
+        _, err = node.communicate(timeout=120)
+        assert node.returncode == 0, err[-1500:]
+        said.append(err)
+    with sessions() as session:
+        runs = session.execute(select(EtlRun.started_at, EtlRun.finished_at, EtlRun.status)
+                               .order_by(EtlRun.started_at)).all()
+    assert runs and all(run.status == "finished" for run in runs), (runs, [err[-1500:] for err in said])
+    assert all(earlier.finished_at <= later.started_at for earlier, later in zip(runs, runs[1:])), "runs overlapped"
+    span = (runs[-1].started_at - runs[0].started_at).total_seconds()
+    # once per interval (give or take a quarter) across both nodes; each node alone would run every interval
+    assert len(runs) <= span / (interval * 0.75) + 1, (len(runs), span)

@@ -1,0 +1,124 @@
+"""The workflows' runner with several processors on one database (issue 22): a change committed after a
+newer one is never passed over (PostgreSQL), one runner writes at a time (the lease ``workflows``), and
+an idle pass writes nothing (it runs while another process holds SQLite's write lock)."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from hub.records.models import RecordDocument
+from hub.store.db import make_engine, transaction
+from hub.store.lease import Lease
+from hub.workflows import runner
+from hub.workflows.drugs.models import PendingBatch
+from hub.workflows.runner import LEASE, Handler, WorkflowTicker, run_pass
+from protocol.timestamps import utcnow
+
+from .reports import HFMD, disease_report
+
+SEEN: list[int] = []
+
+
+def _record(session, changes, now):
+    SEEN.extend(change.document_row_id for change in changes)
+
+
+HANDLER = Handler("test.nodes", frozenset({"InfectiousDiseaseReport"}), _record)
+
+
+@pytest.fixture(autouse=True)
+def _clear():
+    SEEN.clear()
+
+
+def _document_rows(store) -> list[int]:
+    with store.sessions() as session:
+        return list(session.scalars(select(RecordDocument.id).order_by(RecordDocument.id)))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_change_committed_after_a_newer_one_is_not_passed_over(store):
+    store.deliver(disease_report("R-1", disease=HFMD), disease_report("R-2", disease=HFMD))
+    store.process()
+    assert run_pass(store.sessions, [HANDLER]).changes == {"test.nodes": 2}
+    SEEN.clear()
+    first, second = _document_rows(store)
+    # processor A's chunk: its transaction dates its change, then takes a while to commit
+    slow = store.sessions()
+    slow.execute(update(RecordDocument).where(RecordDocument.id == first).values(updated_at=utcnow(), version=2))
+    # processor B's chunk starts later, dates its change later and commits first
+    with transaction(store.sessions) as session:
+        session.execute(update(RecordDocument).where(RecordDocument.id == second)
+                        .values(updated_at=utcnow(), version=2))
+    between = run_pass(store.sessions, [HANDLER])
+    slow.commit()
+    slow.close()
+    after = run_pass(store.sessions, [HANDLER])
+    assert between.changes["test.nodes"] == 0  # B's change waits below A's open transaction
+    assert sorted(SEEN) == [first, second] and after.changes == {"test.nodes": 2}  # both, once each
+    assert run_pass(store.sessions, [HANDLER]).changes == {"test.nodes": 0}
+
+
+def test_the_settle_time_defaults_to_the_databases(store, db_url):
+    expected = 2.0 if db_url.startswith("postgresql") else 0.0
+    assert WorkflowTicker(store.sessions).settle_s == runner.DEFAULT_SETTLE_S[store.sessions.kw["bind"].dialect.name]
+    assert WorkflowTicker(store.sessions).settle_s == expected
+    assert WorkflowTicker(store.sessions, settle_s=5.0).settle_s == 5.0
+
+
+def test_one_runner_writes_at_a_time_the_holder_of_the_lease(store):
+    store.deliver(disease_report("R-1", disease=HFMD))
+    store.process()
+    other = Lease(store.sessions, LEASE)  # another processor's runner, in the middle of its pass
+    assert other.try_acquire()
+    ours = Lease(store.sessions, LEASE)
+    left = run_pass(store.sessions, [HANDLER], lease=ours)
+    assert left.busy and left.changes == {"test.nodes": 0} and SEEN == []
+    other.release()
+    done = run_pass(store.sessions, [HANDLER], lease=ours)
+    assert not done.busy and done.changes == {"test.nodes": 1} and len(SEEN) == 1
+    assert ours.state() is None  # given back at the end of the pass
+    idle = run_pass(store.sessions, [HANDLER], lease=other)
+    assert not idle.busy and idle.changes == {"test.nodes": 0} and ours.state() is None  # no work: no lease taken
+
+
+def test_the_periodic_checks_run_only_by_the_holder_of_the_lease(store):
+    with transaction(store.sessions) as session:  # a drug batch whose settle time has passed
+        session.add(PendingBatch(drug_code="X01", batch_number="B-1", due_at=utcnow() - timedelta(minutes=1)))
+    other = Lease(store.sessions, LEASE)
+    assert other.try_acquire()
+    ticker = WorkflowTicker(store.sessions, settle_s=0.0)
+    assert ticker(0).busy
+    with store.sessions() as session:
+        assert session.get(PendingBatch, ("X01", "B-1")) is not None  # left to the holder
+    other.release()
+    ticker._last = float("-inf")  # the next turn
+    result = ticker(0)
+    assert not result.busy and result.changes["drugs.settled"] == 0 and not result.failed
+    with store.sessions() as session:
+        assert session.get(PendingBatch, ("X01", "B-1")) is None  # judged, and out of the line
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_idle_pass_writes_nothing_while_another_process_holds_the_write_lock(store, db_url):
+    store.deliver(disease_report("R-1", disease=HFMD))
+    store.process()
+    ticker = WorkflowTicker(store.sessions, settle_s=0.0)
+    assert ticker(0).changes["disease.surveillance"] == 1  # caught up: nothing left to do
+    # a stopped processor (SIGSTOP) holding the hub's write lock: a second engine's lock is another holder
+    stopped = make_engine(db_url)
+    results = []
+    with stopped.hie_write_lock:
+        ticker._last = float("-inf")
+        turn = threading.Thread(target=lambda: results.append(ticker(0)), daemon=True)
+        turn.start()
+        turn.join(timeout=10)
+        finished_under_the_lock = not turn.is_alive()
+    turn.join(timeout=30)
+    stopped.dispose()
+    assert finished_under_the_lock, "an idle pass waited for the write lock"
+    assert results[0].total == 0 and not results[0].failed and not results[0].busy
