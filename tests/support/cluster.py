@@ -13,7 +13,8 @@ with its own data directory holding a copy of the same PKI; each processor is ``
 its own data directory (its heartbeat). HAProxy checks each node's ``/healthz`` (a node without a
 processor reports it ``off``, not ``down``: ``HIE_PROCESSOR_EXPECTED=0``), redispatches a request
 whose connection to a dead node failed and retries it; its statistics answer on ``stats_url``.
-Every child runs in its own process group, so a kill takes nothing else with it.
+Every child runs in its own process group, so a kill takes nothing else with it, and dies with the
+test process (a parent-death signal), so none is left behind even when that process is killed.
 """
 from __future__ import annotations
 
@@ -98,8 +99,12 @@ class _Child:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # killed with the test process even when it dies by SIGKILL (no atexit then): the kernel's
+        # parent-death signal, set by setpriv, which then runs the child (the thread starting it must outlive it)
+        setpriv = shutil.which("setpriv")
+        argv = [setpriv, "--pdeathsig", "KILL", "--", *self.argv] if setpriv else self.argv
         with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out,
+            self.process = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out,
                                             stderr=subprocess.STDOUT, start_new_session=True)
 
     @property
