@@ -8,13 +8,14 @@
     cluster.stop()                # everything (also at exit, as tests/support/chserver.py does)
 
 The tier gets a fresh database on the suite's server, migrated once before any node starts. Each
-node is ``hie serve --no-processor --workers 1 --etl-interval 0`` (stateless: no mart, no processor)
-with its own data directory holding a copy of the same PKI; each processor is ``hie process`` with
-its own data directory (its heartbeat). HAProxy checks each node's ``/healthz`` (a node without a
-processor reports it ``off``, not ``down``: ``HIE_PROCESSOR_EXPECTED=0``), redispatches a request
-whose connection to a dead node failed and retries it; its statistics answer on ``stats_url``.
-Every child runs in its own process group, so a kill takes nothing else with it, and dies with the
-test process (a parent-death signal), so none is left behind even when that process is killed.
+node is ``hie serve --no-processor --etl-interval 0`` with ``node_workers`` workers (stateless: no
+mart, no processor) and its own data directory holding a copy of the same PKI; each processor is
+``hie process`` with its own data directory (its heartbeat). HAProxy checks each node's ``/healthz``
+(a node without a processor reports it ``off``, not ``down``: ``HIE_PROCESSOR_EXPECTED=0``),
+redispatches a request whose connection to a dead node failed and retries it; its statistics answer
+on ``stats_url``. Every child runs in its own process group, so a kill takes nothing else with it,
+and dies with the test process (a parent-death signal), so none is left behind even when that
+process is killed.
 """
 from __future__ import annotations
 
@@ -131,7 +132,7 @@ class HubCluster:
     """N hub nodes and M processors on a fresh database of ``pg_server``, HAProxy in front (module docstring)."""
 
     def __init__(self, pg_server, *, pki_dir: Path, base_dir: Path, nodes: int = 2, processors: int = 2,
-                 env: dict[str, str] | None = None, processing_batch: int = 0):
+                 env: dict[str, str] | None = None, processing_batch: int = 0, node_workers: int = 1):
         self.pg_server, self.pki_dir, self.base_dir = pg_server, Path(pki_dir), Path(base_dir)
         self.database = f"tier_{uuid.uuid4().hex[:10]}"
         self.database_url = ""
@@ -146,6 +147,7 @@ class HubCluster:
         self.processors: list[_Child] = []
         self.balancer: _Child | None = None
         self._processor_count = processors
+        self._node_workers = node_workers
         self._owner_pid: int | None = None
 
     # ------------------------------------------------------------------ addresses
@@ -177,7 +179,7 @@ class HubCluster:
                 data = self._data_dir(f"node{i}")
                 self.nodes.append(_Child(f"node{i}", [*python, "serve", "--no-processor", "--data-dir", str(data),
                                                       "--database-url", self.database_url, "--port", str(port),
-                                                      "--workers", "1", "--etl-interval", "0"],
+                                                      "--workers", str(self._node_workers), "--etl-interval", "0"],
                                          self.base_dir / f"node{i}.log", self.env))
             for j in range(self._processor_count):
                 data = self._data_dir(f"processor{j}")
