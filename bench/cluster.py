@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import sys
 import tempfile
 import threading
@@ -141,6 +142,7 @@ def run_bench(*, out_dir: Path, seconds: float, repeats: int, single_concurrency
         if cluster is not None:
             cluster.stop()
         pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
     floor_after = crypto_floor(1.0, parallel=1)
     accepted = sum(run["docs_ok"] for run in runs)
     report = {
