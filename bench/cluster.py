@@ -5,8 +5,8 @@ The multi-node tier's launcher (``tests/support/cluster.py``) starts a throwaway
 no processor runs (intake is measured here; normalization is ``bench.records``). Three setups, each
 with single-document requests (``SubmitDocument``, ``--single-concurrency`` connections) and batches
 (``SubmitBatch`` of ``--batch-size``, ``--batch-concurrency`` connections), in a closed loop, and
-single-document requests on one connection (``latency``: nothing queues, so the difference between
-``direct`` and ``haproxy-1`` is what the balancer adds to a request):
+single-document requests and ``GET /healthz`` on one connection (``latency``, ``healthz``: nothing
+queues, so the difference between ``direct`` and ``haproxy-1`` is what the balancer adds):
 
 ``direct``          one node, requests straight to its port
 ``haproxy-1``       the same node through HAProxy (the other node stopped): the balancer's overhead
@@ -22,6 +22,7 @@ Exit status 1 when a request failed or the inbox does not hold exactly the docum
 from __future__ import annotations
 
 import argparse
+import http.client
 import itertools
 import json
 import shutil
@@ -38,7 +39,9 @@ from .run import machine_facts
 from .stages import crypto_floor
 
 SETUPS = ("direct", "haproxy-1", "haproxy-2")
-KINDS = ("latency", "single", "batch")  # latency: one connection, nothing queued: what the balancer adds
+# latency: one connection, nothing queued; healthz: GET /healthz on one connection (a cheap request:
+# the balancer's hop is not hidden behind 5-10 ms of signature work)
+KINDS = ("healthz", "latency", "single", "batch")
 
 
 def closed_loop(port: int, bodies: list[bytes], *, docs_per_request: int, concurrency: int,
@@ -76,6 +79,24 @@ def closed_loop(port: int, bodies: list[bytes], *, docs_per_request: int, concur
                    "latency": latency_summary([v for conn in conns for v in conn.latencies]),
                    "machine_busy_cores": round(busy / wall, 2), "loadgen_cores": round(client / wall, 2)})
     return result
+
+
+def healthz_loop(port: int, *, requests: int) -> dict:
+    """``GET /healthz`` ``requests`` times, one after the other on one keep-alive connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies, failed = [], 0
+    t0 = time.perf_counter()
+    for _ in range(requests):
+        start = time.perf_counter()
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        failed += response.status != 200
+        latencies.append(time.perf_counter() - start)
+    wall = time.perf_counter() - t0
+    conn.close()
+    return {"seconds": round(wall, 2), "concurrency": 1, "docs_per_request": 0, "docs_ok": 0, "docs_per_s": 0.0,
+            "requests_per_s": round(requests / wall, 1), "errors": failed, "latency": latency_summary(latencies)}
 
 
 def _inbox(database_url: str) -> dict:
@@ -118,6 +139,13 @@ def run_bench(*, out_dir: Path, seconds: float, repeats: int, single_concurrency
                     cluster.kill_node(1)
                     _wait_down(cluster, "node1")
                 for kind in KINDS:
+                    if kind == "healthz":
+                        result = healthz_loop(ports[setup], requests=int(seconds * 50))
+                        result.update(setup=setup, kind=kind, round=round_)
+                        runs.append(result)
+                        say(f"round {round_} {setup:<10} {kind:<7} p50 {result['latency']['p50_ms']:>7.2f} ms  "
+                            f"p95 {result['latency']['p95_ms']:>7.2f} ms  errors {result['errors']}")
+                        continue
                     if kind == "single":
                         bodies, _ = builder.single(int(seconds * 250))
                         concurrency, docs = single_concurrency, 1
@@ -131,7 +159,7 @@ def run_bench(*, out_dir: Path, seconds: float, repeats: int, single_concurrency
                                          time_limit=seconds)
                     result.update(setup=setup, kind=kind, round=round_)
                     runs.append(result)
-                    say(f"round {round_} {setup:<10} {kind:<6} {result['docs_per_s']:>8.1f} docs/s  "
+                    say(f"round {round_} {setup:<10} {kind:<7} {result['docs_per_s']:>8.1f} docs/s  "
                         f"p50 {result['latency']['p50_ms']:>7.1f} ms  p95 {result['latency']['p95_ms']:>7.1f} ms  "
                         f"errors {result['errors']}")
         inbox = _inbox(cluster.database_url)
@@ -181,30 +209,41 @@ def summarize(runs: list[dict]) -> dict:
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
-    return round(ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2, 1)
+    return round(ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2, 2)
 
 
 def results_section(report: dict) -> str:
-    s = report["settings"]
-    rows = [f"| {key} | {v['docs_per_s']:,.1f} | {v['p50_ms']:.1f} | {v['p95_ms']:.1f} |"
-            for key, v in report["summary"].items()]
+    s, summary = report["settings"], report["summary"]
+    labels = {"healthz": "`GET /healthz`, 1 connection", "latency": "`SubmitDocument`, 1 connection",
+              "single": f"`SubmitDocument`, {s['single_concurrency']} connections",
+              "batch": f"`SubmitBatch` of {s['batch_size']}, {s['batch_concurrency']} connections"}
+
+    def cell(v: dict | None, kind: str) -> str:
+        if v is None:
+            return "—"
+        latency = f"p50 {v['p50_ms']:.2f} / p95 {v['p95_ms']:.2f} ms"
+        return latency if kind == "healthz" else f"{v['docs_per_s']:,.0f} docs/s, {latency}"
+
+    rows = [f"| {labels[kind]} | " + " | ".join(cell(summary.get(f"{setup}/{kind}"), kind) for setup in SETUPS) + " |"
+            for kind in KINDS]
     floor = report["crypto_floor"]
     return "\n".join([
-        f"`python -m bench.cluster` on {report['when']}: PostgreSQL 15, nodes of {s['node_workers']} worker(s), "
-        f"no processor; single requests on {s['single_concurrency']} connections, batches of {s['batch_size']} on "
-        f"{s['batch_concurrency']}; {s['repeats']} round(s) of {s['seconds']:g} s per setup and kind (medians).",
-        "", "| setup / kind | docs/s | p50 ms | p95 ms |", "|---|---|---|---|", *rows, "",
+        f"`python -m bench.cluster` on {report['when']}: PostgreSQL 15, nodes of {s['node_workers']} uvicorn "
+        f"worker(s), no processor; closed loops, {s['repeats']} round(s) of {s['seconds']:g} s per setup and kind, "
+        "medians over the rounds.",
+        "", "| requests | one node, direct | HAProxy → one node | HAProxy → two nodes |", "|---|---|---|---|", *rows, "",
         f"Exactly once: {report['exactly_once']} ({report['inbox']['messages']:,} messages stored, "
-        f"{report['docs_accepted']:,} accepted); errors: {report['errors']}. RSA-2048 ops/s on one core: "
-        f"{floor['before']['rsa2048_private_ops_per_s']:,} before / {floor['after']['rsa2048_private_ops_per_s']:,} after; "
-        f"load average at start {report['machine']['loadavg_at_start']}."])
+        f"{report['docs_accepted']:,} accepted); errors: {report['errors']}; requests HAProxy sent to each node: "
+        f"{report['balancer_requests_per_node']}. RSA-2048 ops/s on one core: "
+        f"{floor['before']['rsa2048_private_ops_per_s']:,} before / {floor['after']['rsa2048_private_ops_per_s']:,} "
+        f"after; load average at start {report['machine']['loadavg_at_start']}."])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cluster", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each timed run")
-    parser.add_argument("--repeats", type=int, default=2, help="rounds over the three setups")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each timed run")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds over the three setups")
     parser.add_argument("--single-concurrency", type=int, default=8)
     parser.add_argument("--batch-concurrency", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=50)
