@@ -90,6 +90,7 @@ def test_stream_through_the_balancer_with_a_node_and_a_processor_killed(cluster,
     assert not errors, f"{errors[0]!r}\n{cluster.logs()}"
     assert 0 < killed_at < total and len(receipts) == total, "the kill did not happen mid-stream"
     resends = sum(member.resends for member in tier_members.values())
+    assert resends > 0, "no request was cut off by the kill: nothing was resent"
     cluster.wait_node(0)
     cluster.wait_balanced()
 
