@@ -47,6 +47,7 @@ bench: system venv
 	$(PY) -m bench.region --out bench/results --size full
 	$(PY) -m bench.mpi --out bench/results
 	$(PY) -m bench.agent --out bench/results
+	$(PY) -m bench.cluster --out bench/results
 	$(PY) -m bench.etl --out bench/results --servers
 	$(PY) -m bench.cubes --out bench/results
 	$(PY) -m bench.console --out bench/results
