@@ -18,6 +18,13 @@ from tests.support.migrated import copy_migrated
 ON_POSTGRES = [pytest.mark.postgres, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
 
 
+def on_postgres(test):
+    """Run ``test`` (which uses ``store``) on the suite's PostgreSQL only."""
+    for mark in reversed(ON_POSTGRES):
+        test = mark(test)
+    return test
+
+
 @pytest.fixture
 def store(request, db_url):
     """A migrated, empty hub store on the suite's PostgreSQL (``tests.support.inbox.Store``)."""

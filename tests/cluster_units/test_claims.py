@@ -96,8 +96,10 @@ def test_two_versions_of_a_document_through_two_processors_leave_the_newest(stor
     assert first.error is None and second.error is None and first.finished == second.finished == 1
     with store.sessions() as session:
         [stored] = session.scalars(select(RecordDocument)).all()
-        diagnoses = session.scalar(select(func.count()).select_from(Diagnosis).where(Diagnosis.document_ref == stored.id))
-        stale = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.event_type == "record.stale"))
+        diagnoses = session.scalar(select(func.count()).select_from(Diagnosis)
+                                   .where(Diagnosis.document_ref == stored.id))
+        stale = session.scalar(select(func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.event_type == "record.stale"))
     assert stored.version == 3
     assert diagnoses == 2, "the rows of one version only"
     assert stale == 1

@@ -18,11 +18,10 @@ from hub.records.stage import RecordsStage
 from hub.store.db import transaction
 from protocol.status import MessageStatus
 from protocol.timestamps import utcnow
-from tests.cluster_units.processors import (ON_POSTGRES, Hold, Worker, acknowledgements, blocked_or_done,
-                                            statuses, store)  # noqa: F401 (fixture)
+from tests.cluster_units.processors import (Hold, Worker, acknowledgements, blocked_or_done,
+                                            on_postgres, statuses, store)  # noqa: F401 (fixture)
 from tests.support.documents import document
 
-pytestmark = ON_POSTGRES
 
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
 GIVEN = ["子涵", "雨桐", "浩然", "梓萱", "宇轩", "欣怡", "俊杰", "思远", "嘉怡", "明轩"]
@@ -50,6 +49,34 @@ def persons_and_records(store) -> tuple[set[int], dict[int, int]]:
     return active, links
 
 
+def keys(patient: dict, institution: str = "CLINIC01") -> set[str]:
+    return mpi.lock_keys([(institution, traits(patient))])
+
+
+def traits(patient: dict) -> mpi.PatientTraits:
+    ids = tuple(("resident_id", "2.16.156.10011.1.3", patient[kind]) for kind in ("resident_id",) if kind in patient)
+    born = patient.get("birth_date")
+    return mpi.PatientTraits(ids, name=patient.get("name"), sex=patient.get("sex"),
+                             birth_date=date.fromisoformat(born) if born else None, phone=patient.get("phone"))
+
+
+def test_probes_that_could_find_each_other_share_a_key():
+    """Whatever ``blocking_candidates`` or an identifier look-up could find, the keys of the two sides meet."""
+    base = {"name": "赵子涵", "sex": "1", "birth_date": "1985-03-07", "phone": "10000000001"}
+    swapped = {**base, "birth_date": "1985-07-03", "phone": None}  # day and month swapped: one key for both
+    assert keys(base) & keys(swapped)
+    same_year = {"name": "赵子涵", "birth_date": "1985-11-30"}  # the pinyin within the birth year
+    assert keys(base) & keys(same_year)
+    by_phone = {"name": "钱雨桐", "birth_date": "1990-01-31", "phone": "10000000001"}
+    assert keys(base) & keys(by_phone)
+    holder = {"resident_id": make_resident_id("33010619850307001"), "name": "孙浩然"}
+    typo = dict(holder, resident_id=holder["resident_id"][:5] + "9" + holder["resident_id"][6:])
+    assert not mpi.is_valid_resident_id(typo["resident_id"])
+    assert keys(holder, "CLINIC01") & keys(typo, "HOSP01"), "an invalid ID locks the valid IDs it may mean"
+    assert not keys(base) & keys({"name": "李梓萱", "birth_date": "1985-03-08", "phone": "10000000002"})
+
+
+@on_postgres
 @pytest.mark.parametrize("with_id", [True, False], ids=["resident-id", "demographics-only"])
 def test_the_same_new_person_from_two_clinics_through_two_processors_is_one_person(store, with_id):
     patient = person(7, random.Random(7))
@@ -75,6 +102,7 @@ def test_the_same_new_person_from_two_clinics_through_two_processors_is_one_pers
     assert len(links) == 2 and set(links.values()) == active
 
 
+@on_postgres
 def test_a_shuffled_stream_through_three_processors_gives_each_person_once(store, caplog):
     rng = random.Random(22)
     people = [person(index, rng) for index in range(50)]
@@ -121,6 +149,7 @@ class LinksToSurvivor(Stage):
         return {}
 
 
+@on_postgres
 def test_a_merge_by_hand_waits_for_the_resolutions_in_progress_without_deadlock(store, caplog):
     """A merge locks its two persons; a chunk resolving at the same time refers to them too, in its own
     order. The merge holds the index exclusively first: it waits for the chunk, then moves what the chunk
