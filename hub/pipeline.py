@@ -8,6 +8,15 @@ A stage that fails unexpectedly is rolled back to a savepoint and rerun one mess
 the message it still fails on stays pending (a bug, not bad data) and is retried later.
 Messages left accepted by a crash are picked up again the next time a processor runs (at
 start-up and on every tick).
+
+On PostgreSQL several processors may run at once (``hie process`` on several machines). There is no
+database-wide write lock to keep short, so a chunk is claimed, prepared and applied in one
+transaction: its messages are taken with ``FOR UPDATE SKIP LOCKED`` (another processor skips them
+instead of waiting, and a crash rolls the claim back: they are pending again), then the stages
+declare what the chunk's database work could race on (``Stage.lock_keys``: the MPI's blocking keys,
+the documents' keys) and the chunk takes all those keys as advisory locks, sorted, before any stage
+applies (``hub.store.advisory``): two chunks about the same person or document run one after the
+other, the second seeing what the first committed; chunks about others run side by side.
 """
 from __future__ import annotations
 
@@ -35,6 +44,7 @@ from .exchange import replies
 from .exchange import sql as statements
 from .exchange.models import Message
 from .heartbeat import Heartbeat
+from .store import advisory
 from .store.db import transaction
 from .store.rawsql import RawSql
 from .store.sqlite import WalCheckpointer
@@ -43,6 +53,11 @@ log = logging.getLogger(__name__)
 _MESSAGES = Message.__table__
 BATCH = 500  # messages prepared together (parse, validate, normalize: ~0.1 s of work)
 LIVE_COMMIT = 20  # messages per write transaction while submissions arrive (a few ms of the write lock)
+# PostgreSQL: messages claimed per transaction. Row locks and advisory locks (~6 keys a message) are held
+# until its commit; a chunk of 100 holds a few hundred, well inside the server's lock table
+# (max_locks_per_transaction x max_connections = 6,400 by default), and another processor waiting on one
+# of its keys waits for one chunk's database work at most.
+CLAIM_CHUNK = 100
 _PENDING = [status.value for status in MessageStatus.pending()]
 
 
@@ -60,6 +75,11 @@ class Stage(ABC):
     def findings(self, prepared) -> dict[int, list[Finding]]:
         """What the stage found wrong in the messages it kept, by row id (the acknowledgement reports it)."""
         return {}
+
+    def lock_keys(self, prepared) -> set[str]:
+        """What the chunk's database work could race on with another processor's (PostgreSQL): keys taken
+        as advisory locks, with every stage's, sorted, before any stage applies (none by default)."""
+        return set()
 
 
 def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: dict[int, HubError],
@@ -126,8 +146,11 @@ def process_pending(sessions: sessionmaker[Session], stages: Sequence[Stage], *,
     state), runs the stages' database work and records the outcomes. With nothing arriving the
     batch is one chunk; while submissions arrive it goes ``LIVE_COMMIT`` messages at a time, so
     the write lock, which the intake's group commits wait for, is held only briefly while clinics
-    wait for receipts.
+    wait for receipts. On PostgreSQL each chunk (``CLAIM_CHUNK``) is claimed, prepared and applied in
+    one transaction instead (the module's docstring says why).
     """
+    if sessions.kw["bind"].dialect.name != "sqlite":
+        return _process_claimed(sessions, stages, limit=limit, chunk=commit_every or CLAIM_CHUNK)
     arriving = _arriving(sessions)
     candidates = _pending(sessions, limit)
     if not candidates:
@@ -146,6 +169,29 @@ def process_pending(sessions: sessionmaker[Session], stages: Sequence[Stage], *,
     return finished
 
 
+def _process_claimed(sessions: sessionmaker[Session], stages: Sequence[Stage], *, limit: int, chunk: int) -> int:
+    """PostgreSQL: up to ``limit`` messages, ``chunk`` per transaction, each chunk claimed with SKIP LOCKED."""
+    finished = taken = 0
+    while taken < limit:
+        now = utcnow()
+        with transaction(sessions, durable=False) as session:  # not durable: see _commit_chunk
+            sql = RawSql(session)
+            messages = [PendingMessage(*row) for row in statements.claim_pending(sql, _PENDING,
+                                                                                  min(chunk, limit - taken))]
+            if not messages:
+                break
+            # Prepared inside the transaction: nothing global is held, only these rows, which the
+            # other processors skip.
+            prepared = [stage.prepare(messages) for stage in stages]
+            advisory.hold(sql, set().union(*(stage.lock_keys(p) for stage, p in zip(stages, prepared))))
+            _claim(session, messages, now)  # held since the SELECT: every one of them moves
+            done = _apply_chunk(session, stages, messages, prepared, now)
+        finished, taken = finished + done, taken + len(messages)
+        if done < len(messages):  # one left pending (a stage's bug) would be taken again at once: next tick
+            break
+    return finished
+
+
 def _commit_chunk(sessions: sessionmaker[Session], stages: Sequence[Stage], candidates: list[PendingMessage],
                   prepared: list) -> int:
     """One write transaction: claim ``candidates``, run the stages' database work, record outcomes."""
@@ -155,41 +201,47 @@ def _commit_chunk(sessions: sessionmaker[Session], stages: Sequence[Stage], cand
     with transaction(sessions, durable=False) as session:
         claimed = _claim(session, candidates, now)
         messages = [m for m in candidates if m.id in claimed]  # another process may have taken some
-        errors: dict[int, HubError] = {}
-        broken: set[int] = set()  # a bug, not bad data: left pending to be retried, logged without content
-        for stage, prepared_by_stage in zip(stages, prepared):
-            remaining = [m for m in messages if m.id not in errors and m.id not in broken]
-            if remaining:
-                _run_stage(session, stage, remaining, now, errors, broken, prepared_by_stage)
-        found: dict[int, list[Finding]] = {}
-        for stage, prepared_by_stage in zip(stages, prepared):
-            for row_id, findings in stage.findings(prepared_by_stage).items():
-                found.setdefault(row_id, []).extend(findings)
-        reply_rows, audit_rows, changes, finished = [], [], [], 0
-        for message in messages:
-            if message.id in broken:
-                changes.append({"row_id": message.id, "status": MessageStatus.ACCEPTED.value, "code": None,
-                                "field": None})
-                continue
-            error = errors.get(message.id)
-            code = error.code if error else ""
-            field = (getattr(error, "field", None) or "") if error else ""
-            status = (MessageStatus.REJECTED if error else MessageStatus.PROCESSED).value
-            if error:
-                changes.append({"row_id": message.id, "status": status, "code": code, "field": field or None})
-                audit_rows.append(audit.event("message.reject", member=message.member,
-                                              message_id=message.message_id, code=code))
-            reply_rows.append(replies.reply_row(
-                member=message.member, kind="ack", in_reply_to=message.message_id, now=now,
-                content=replies.acknowledgement(message_id=message.message_id, status=status, code=code,
-                                                field=field, findings=() if error else found.get(message.id, ()))))
-            finished += 1
-        if changes:  # the claim marked every message processed; set the others
-            session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id"))
-                            .values(status=bindparam("status"), error_code=bindparam("code"),
-                                    error_field=bindparam("field")), changes)
-        replies.queue_many(session, reply_rows)
-        audit.record_many(session, audit_rows)
+        return _apply_chunk(session, stages, messages, prepared, now)
+
+
+def _apply_chunk(session: Session, stages: Sequence[Stage], messages: list[PendingMessage], prepared: list,
+                 now: datetime) -> int:
+    """The stages' database work on claimed ``messages`` and their outcomes, in ``session``'s transaction."""
+    errors: dict[int, HubError] = {}
+    broken: set[int] = set()  # a bug, not bad data: left pending to be retried, logged without content
+    for stage, prepared_by_stage in zip(stages, prepared):
+        remaining = [m for m in messages if m.id not in errors and m.id not in broken]
+        if remaining:
+            _run_stage(session, stage, remaining, now, errors, broken, prepared_by_stage)
+    found: dict[int, list[Finding]] = {}
+    for stage, prepared_by_stage in zip(stages, prepared):
+        for row_id, findings in stage.findings(prepared_by_stage).items():
+            found.setdefault(row_id, []).extend(findings)
+    reply_rows, audit_rows, changes, finished = [], [], [], 0
+    for message in messages:
+        if message.id in broken:
+            changes.append({"row_id": message.id, "status": MessageStatus.ACCEPTED.value, "code": None,
+                            "field": None})
+            continue
+        error = errors.get(message.id)
+        code = error.code if error else ""
+        field = (getattr(error, "field", None) or "") if error else ""
+        status = (MessageStatus.REJECTED if error else MessageStatus.PROCESSED).value
+        if error:
+            changes.append({"row_id": message.id, "status": status, "code": code, "field": field or None})
+            audit_rows.append(audit.event("message.reject", member=message.member,
+                                          message_id=message.message_id, code=code))
+        reply_rows.append(replies.reply_row(
+            member=message.member, kind="ack", in_reply_to=message.message_id, now=now,
+            content=replies.acknowledgement(message_id=message.message_id, status=status, code=code,
+                                            field=field, findings=() if error else found.get(message.id, ()))))
+        finished += 1
+    if changes:  # the claim marked every message processed; set the others
+        session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id"))
+                        .values(status=bindparam("status"), error_code=bindparam("code"),
+                                error_field=bindparam("field")), changes)
+    replies.queue_many(session, reply_rows)
+    audit.record_many(session, audit_rows)
     return finished
 
 
@@ -276,4 +328,4 @@ class Processor:
             self._stop.wait(self.interval)
 
 
-__all__ = ["Stage", "PendingMessage", "BATCH", "LIVE_COMMIT", "process_pending", "warm_up", "Processor"]
+__all__ = ["Stage", "PendingMessage", "BATCH", "LIVE_COMMIT", "CLAIM_CHUNK", "process_pending", "warm_up", "Processor"]

@@ -37,6 +37,17 @@ def pending(sql: RawSql, statuses: list[str], limit: int) -> list[tuple]:
             for id_, member, message_id, document, at in rows]
 
 
+def claim_pending(sql: RawSql, statuses: list[str], limit: int) -> list[tuple]:
+    """Like ``pending``, but each row locked for the caller's transaction, and the rows another
+    transaction holds skipped (PostgreSQL's ``FOR UPDATE SKIP LOCKED``): concurrent processors take
+    disjoint messages without waiting for each other."""
+    rows = sql.rows(f"SELECT id, member, message_id, document, received_at FROM inbox_message WHERE status IN "
+                    f"({placeholders(len(statuses))}) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED", (*statuses, limit))
+    read: dict = {}
+    return [(id_, member, message_id, document, read.get(at) or read.setdefault(at, _utc(at)))
+            for id_, member, message_id, document, at in rows]
+
+
 def _utc(value: datetime | str) -> datetime:
     """A UTC time column as read through the driver: naive ISO text on SQLite, a datetime on PostgreSQL."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value

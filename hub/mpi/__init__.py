@@ -8,6 +8,7 @@ registry query. See docs/mpi.md.
 """
 from .lookup import current_person_id, find_persons, get_person
 from .matching import AUTO_LINK_THRESHOLD, REVIEW_THRESHOLD
+from .locks import lock_keys
 from .merge import link, merge, record_tables, unmerge
 from .models import (LinkDecision, MeantIdentifier, MergeKind, MergeMove, MergeRecord, PatientRecord, PendingMerge,
                      Person, PersonIdentifier, PersonStatus, ReviewItem, ReviewReason, ReviewStatus)
@@ -18,7 +19,7 @@ from .traits import PatientTraits, Resolution, resident_id_conflict
 __all__ = [
     "PatientTraits", "Resolution", "resolve", "resolve_many", "merge", "unmerge", "link", "find_persons",
     "get_person", "current_person_id", "is_valid_resident_id", "resident_id_conflict", "record_tables",
-    "RESIDENT_ID_ROOT",
+    "RESIDENT_ID_ROOT", "lock_keys",
     "AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "Person", "PersonIdentifier", "PatientRecord", "ReviewItem",
     "MergeRecord", "MergeMove", "PendingMerge", "MeantIdentifier", "PersonStatus", "LinkDecision", "ReviewStatus", "ReviewReason",
     "MergeKind",

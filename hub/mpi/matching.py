@@ -13,6 +13,7 @@ low that birth date, address and phone together cannot lift it to the auto-link 
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -71,6 +72,17 @@ def normalize_address(address: str | None) -> str | None:
         return None
     text = "".join(unicodedata.normalize("NFKC", address).split())
     return text or None
+
+
+def swapped_birth_date(iso: str) -> str | None:
+    """The birth date with day and month swapped, where that is another real date ('YYYY-MM-DD')."""
+    month, day = int(iso[5:7]), int(iso[8:10])
+    if month == day or day > 12:
+        return None
+    try:
+        return date(int(iso[:4]), day, month).isoformat()
+    except ValueError:
+        return None
 
 
 def compare_birth_dates(a: str | None, b: str | None) -> float:
@@ -236,6 +248,6 @@ def decide(candidates: list[Candidate], *, auto: float = AUTO_LINK_THRESHOLD,
     return Verdict(None, best, tuple(plausible[:max_reviews]))
 
 
-__all__ = ["AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "ID_NEAR_MISS", "with_near_misses", "Demographics", "Candidate",
+__all__ = ["swapped_birth_date", "AUTO_LINK_THRESHOLD", "REVIEW_THRESHOLD", "ID_NEAR_MISS", "with_near_misses", "Demographics", "Candidate",
            "Verdict", "normalize_phone", "normalize_address", "compare_birth_dates", "score", "rank", "decide",
            "names_agree", "contradicts_its_id", "same_given_name", "sibling_slip", "near_miss_bonus", "NearMiss"]

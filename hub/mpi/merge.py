@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..errors import MpiError
 from ..store.models import Base
+from ..store.rawsql import RawSql
+from .locks import hold_index
 from .lookup import current_person_id
 from .models import (
     LinkDecision,
@@ -68,10 +70,16 @@ def _chunks(values: list[int], size: int = 500):
 
 
 def merge(session: Session, *, survivor_id: int, retired_id: int, actor: str, reason: str,
-          now: datetime) -> MergeRecord:
-    """Move everything of ``retired_id`` to ``survivor_id`` and retire it (merged_into the survivor)."""
+          now: datetime, resolving: bool = False) -> MergeRecord:
+    """Move everything of ``retired_id`` to ``survivor_id`` and retire it (merged_into the survivor).
+
+    ``resolving``: the index's own merge, inside a resolution that holds the index shared already
+    (``reconsider``); any other merge first holds the index exclusively (``locks.hold_index``).
+    """
     if survivor_id == retired_id:
         raise MpiError("mpi.conflict", "a person cannot be merged into itself")
+    if not resolving:
+        hold_index(RawSql(session))
     session.flush()
     survivor = _active_person(session, survivor_id)
     retired = _active_person(session, retired_id)
@@ -104,6 +112,7 @@ def merge(session: Session, *, survivor_id: int, retired_id: int, actor: str, re
 
 def unmerge(session: Session, *, merge_id: int, actor: str, reason: str, now: datetime) -> MergeRecord:
     """Undo a merge: the moved patient records, their health records and identifiers go back."""
+    hold_index(RawSql(session))  # first, before any row: resolutions in progress finish (hub.mpi.locks)
     session.flush()
     original = session.get(MergeRecord, merge_id)
     if original is None or original.kind != MergeKind.MERGE.value:
@@ -139,6 +148,7 @@ def unmerge(session: Session, *, merge_id: int, actor: str, reason: str, now: da
 
 def link(session: Session, *, review_id: int, accept: bool, actor: str, now: datetime) -> ReviewItem:
     """Settle a review item: accept merges the record's person into the candidate; reject closes it."""
+    hold_index(RawSql(session))  # before the review row's lock, as merge takes it (hub.mpi.locks)
     session.flush()
     review = session.get(ReviewItem, review_id, with_for_update=True)
     if review is None:

@@ -69,7 +69,7 @@ def bar_meant(resolver, probe: Demographics, candidates: list[Candidate]) -> lis
 def _merge(resolver, *, survivor: int, retired: int) -> None:
     """Merge ``retired`` into ``survivor`` in the resolver's transaction and keep its caches true."""
     merge(resolver.session, survivor_id=survivor, retired_id=retired, actor=ACTOR,
-          reason="near-miss: an invalid resident ID one slip from the survivor's", now=resolver.at)
+          reason="near-miss: an invalid resident ID one slip from the survivor's", now=resolver.at, resolving=True)
     known = resolver.persons[retired]
     known.status, known.merged_into_id = PersonStatus.MERGED.value, survivor
     index_sql.settle_reviews_between(resolver.sql, survivor, retired, actor=ACTOR, now=resolver.now)

@@ -7,16 +7,17 @@ item sees what an earlier one created: the result is the same as calling ``resol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from ..store.rawsql import RawSql
 from . import sql as index_sql
 from .matching import (REVIEW_THRESHOLD, Candidate, Demographics, NearMiss, Verdict, contradicts_its_id, decide,
-                       names_agree, rank, score, with_near_misses)
+                       names_agree, rank, score, swapped_birth_date, with_near_misses)
 from .models import LinkDecision, PersonStatus, ReviewReason, ReviewStatus
 from .reconsider import bar_meant, reconsider
+from .locks import share_index
 from .sql import DEMOGRAPHIC
 from .resident_id import RESIDENT_ID_ROOT, near_misses
 from .traits import (CONFLICTING_RESIDENT_IDS, INVALID_RESIDENT_ID, RESIDENT_ID, PatientTraits, Probe, Resolution,
@@ -50,16 +51,6 @@ class _KnownPerson:
     status: str
     merged_into_id: int | None
     values: list
-
-
-def _swapped(iso: str) -> str | None:
-    month, day = int(iso[5:7]), int(iso[8:10])
-    if month == day or day > 12:
-        return None
-    try:
-        return date(int(iso[:4]), day, month).isoformat()
-    except ValueError:
-        return None
 
 
 class Resolver:
@@ -262,7 +253,7 @@ class Resolver:
 
     def _candidates(self, probe: Probe):
         d = probe.demographics
-        birth_dates = [d.birth_date] + [s for s in (_swapped(d.birth_date),) if s] if d.birth_date else []
+        birth_dates = [d.birth_date] + [s for s in (swapped_birth_date(d.birth_date),) if s] if d.birth_date else []
         records = [(record.person_id, record.demographics)
                    for record in index_sql.blocking_candidates(self.sql, d, birth_dates)]
         near = self._near_misses(probe)
@@ -323,6 +314,7 @@ def resolve_many(session: Session, *, items: list[tuple[str, PatientTraits]], no
     """
     probes = [(institution, probe_of(traits)) for institution, traits in items]
     resolver = Resolver(session, now)
+    share_index(resolver.sql)  # an operator's merge waits for this transaction (hub.mpi.locks)
     resolver.prefetch(probes)
     return [resolver.resolve(institution, probe) for institution, probe in probes]
 

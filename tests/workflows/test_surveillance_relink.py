@@ -229,15 +229,18 @@ def test_a_re_link_that_fails_is_done_again_at_the_next_pass(store, monkeypatch)
 # SQLite writes one transaction at a time: there, merges commit in their numbers' order
 @pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_a_merge_that_commits_after_a_later_numbered_one_is_not_skipped(store):
-    """Two operators merge at once on PostgreSQL: the merge numbered first commits last, after a pass has
-    re-linked the other one. A mark over ``mpi_merge.id`` would pass over it for good."""
+    """Two processors' own merges (the reverse near-miss) at once on PostgreSQL: the merge numbered first
+    commits last, after a pass has re-linked the other one. A mark over ``mpi_merge.id`` would pass over it
+    for good. (Merges by hand wait for each other: hub.mpi.locks; a processor's own run side by side.)"""
     _deliver_pairs(store, [1, 2])
     run_pass(store.sessions)
     slow = store.sessions()
     try:
-        merge(slow, survivor_id=_person_of(slow, "C-1"), retired_id=_person_of(slow, "H-1"), actor="operator",
-              reason="the same person", now=utcnow())  # numbered, not committed yet
-        _merge_pairs(store, [2])
+        merge(slow, survivor_id=_person_of(slow, "C-1"), retired_id=_person_of(slow, "H-1"), actor="mpi",
+              reason="the same person", now=utcnow(), resolving=True)  # numbered, not committed yet
+        with transaction(store.sessions) as session:
+            merge(session, survivor_id=_person_of(session, "C-2"), retired_id=_person_of(session, "H-2"),
+                  actor="mpi", reason="the same person", now=utcnow(), resolving=True)
         run_pass(store.sessions)
         assert _cases(store.sessions) == sorted(JOINED + APART)
         slow.commit()
