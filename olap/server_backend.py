@@ -17,13 +17,16 @@ it comes back. There the backend tolerates nodes that are down: DDL goes to ever
 connection moves to the next live node (``alt_hosts``) and a statement cut off by a dying node is
 sent once more (every statement of the mart is idempotent: versioned ReplacingMergeTree rows).
 Reads and writes prefer the first live replica of each shard (``load_balancing = 'in_order'``),
-so what the ETL wrote is what it reads next (replication between replicas is asynchronous).
+so what the ETL wrote is what it reads next, and an insert returns once two replicas hold it
+(``insert_quorum``; without it while a replica is down), so a replica dying cannot take with it
+rows the ETL already counted on.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +58,14 @@ def _client(host: str, port: int, database: str, settings: dict[str, Any], timeo
 
 # A replicated cluster's session: one replica per shard, the first live one, for reads and writes
 # alike; no block-hash deduplication of inserts (18.16's default for Replicated tables), so that an
-# insert means the same as on one server (the last of two equal-version rows wins).
+# insert means the same as on one server (the last of two equal-version rows wins). An insert
+# returns once two replicas of its shard hold it (``insert_quorum``): a replica that dies just after
+# cannot take rows the reads of its peer would then miss. With a replica down the quorum cannot be
+# met: the statement is sent again without it (``_NO_QUORUM``), and the replica fetches it later.
 _REPLICATED_SETTINGS = {"insert_distributed_sync": 1, "load_balancing": "in_order", "insert_deduplicate": 0}
+# 285 too few live replicas, 286 the previous quorum insert not yet satisfied (a replica died
+# since), 319 status unknown (the quorum wait timed out: 159): written on the live replica.
+_NO_QUORUM = frozenset({159, 285, 286, 319})
 
 log = logging.getLogger(__name__)
 _DOWN_FOR = 30.0  # seconds a replicated cluster's node found down is passed over without asking
@@ -67,11 +76,13 @@ class ServerBackend(Backend):
 
     ``replicated``: whether the cluster's tables are replicated (None: the cluster has a shard with
     more than one replica). ``alt_hosts`` (``"host:port,…"``): where to connect when ``host`` is down.
+    ``quorum_timeout``: seconds an insert waits for its second replica (a replica that has just died
+    and that ZooKeeper still counts as alive costs one such wait).
     """
 
     def __init__(self, host: str, port: int, database: str = "mart", cluster: str | None = None, *,
                  replicated: bool | None = None, alt_hosts: str | None = None,
-                 connect_timeout: float = 10.0) -> None:
+                 quorum_timeout: float = 10.0, connect_timeout: float = 10.0) -> None:
         try:
             import clickhouse_driver  # noqa: F401  (fail here, clearly, when the package is missing)
         except ImportError as exc:
@@ -85,12 +96,16 @@ class ServerBackend(Backend):
         self._down: dict[int, float] = {}  # id(node client) -> until when it is passed over
         with self._lock:
             bootstrap = _client(host, port, "default", {}, connect_timeout, alt_hosts=alt_hosts)
-            layout = self._cluster_nodes(bootstrap) if self.cluster else [(host, port, 1)]
+            layout = self._cluster_nodes(bootstrap) if self.cluster else [(host, port, 1, 1)]
             self.replicated = bool(self.cluster) and (
-                replicated if replicated is not None else max(replica for _, _, replica in layout) > 1)
-            nodes = [(node_host, node_port) for node_host, node_port, _ in layout]
+                replicated if replicated is not None else max(replica for *_, replica in layout) > 1)
+            nodes = [(node_host, node_port) for node_host, node_port, _, _ in layout]
             self._settings: dict[str, Any] = (dict(_REPLICATED_SETTINGS) if self.replicated else
                                               {"insert_distributed_sync": 1} if cluster else {})
+            copies = min(Counter(shard for _, _, shard, _ in layout).values())
+            if self.replicated and copies > 1:
+                self._settings["insert_quorum"] = 2  # a majority of 2 or 3 replicas
+                self._settings["insert_quorum_timeout"] = int(quorum_timeout * 1000)
             bootstrap.disconnect()
             creators = [_client(node_host, node_port, "default", {}, connect_timeout)
                         for node_host, node_port in dict.fromkeys([(host, port), *nodes])]
@@ -126,15 +141,22 @@ class ServerBackend(Backend):
             raise QueryError("olap.query.failed", engine_message(str(exc)), engine="server") from None
 
     def _run(self, call):
-        """One statement on the session's connection; on a replicated cluster a connection lost
-        half-way is opened again (on the next live node) and the statement sent once more."""
+        """One statement on the session's connection: ``call(settings)``. On a replicated cluster a
+        connection lost half-way is opened again (on the next live node) and the statement sent once
+        more, and an insert whose quorum a down replica denies is sent again without it."""
+        if not self.replicated:
+            return self._guard(lambda: call(None))
         try:
-            return self._guard(call)
-        except BackendUnavailable:
-            if not self.replicated:
+            try:
+                return self._guard(lambda: call(None))
+            except BackendUnavailable:
+                self._client.disconnect()
+                return self._guard(lambda: call(None))
+        except QueryError as exc:
+            if exc.fields.get("engine_code") not in _NO_QUORUM or "insert_quorum" not in self._settings:
                 raise
-            self._client.disconnect()
-            return self._guard(call)
+            log.warning("olap.server.no_quorum: a replica is down; the insert is sent without quorum")
+            return self._guard(lambda: call({"insert_quorum": 0}))
 
     def _each_node(self, statement: str, clients=None) -> None:
         """``statement`` on every node, the nodes at once (a replicated CREATE waits on ZooKeeper:
@@ -187,26 +209,27 @@ class ServerBackend(Backend):
             if missed:
                 log.info("olap.server.tables_completed: %d tables on node %d", len(missed), index + 1)
 
-    def _cluster_nodes(self, client) -> list[tuple[str, int, int]]:
+    def _cluster_nodes(self, client) -> list[tuple[str, int, int, int]]:
+        """(host, port, shard_num, replica_num) of every node of the cluster."""
         rows = self._guard(lambda: client.execute(
-            bind("SELECT host_address, port, replica_num FROM system.clusters WHERE cluster = {c:String} "
+            bind("SELECT host_address, port, shard_num, replica_num FROM system.clusters WHERE cluster = {c:String} "
                  "ORDER BY shard_num, replica_num", {"c": self.cluster})))
         if not rows:
             raise BackendUnavailable("olap.server.cluster_unknown",
                                      "cluster is not defined in the server's remote_servers", cluster=self.cluster)
-        return [(str(host), int(port), int(replica)) for host, port, replica in rows]
+        return [(str(host), int(port), int(shard), int(replica)) for host, port, shard, replica in rows]
 
     # ------------------------------------------------------------- interface
     def execute(self, sql: str, params: Params = None) -> None:
         statement = bind(sql, params)
         with self._lock:
-            self._run(lambda: self._client.execute(statement))
+            self._run(lambda settings: self._client.execute(statement, settings=settings))
 
     def query_df(self, sql: str, params: Params = None, *, small: bool = False) -> "pd.DataFrame":
         statement = bind(sql, params)  # small: 18.16 has no max_final_threads; its small queries are cheap
         with self._lock:
-            columns, types = self._run(
-                lambda: self._client.execute(statement, with_column_types=True, columnar=True))
+            columns, types = self._run(lambda settings: self._client.execute(
+                statement, with_column_types=True, columnar=True, settings=settings))
         return frame_from_columns(columns, types)
 
     def insert_df(self, table: str, df: "pd.DataFrame") -> int:
@@ -225,7 +248,7 @@ class ServerBackend(Backend):
         statement = f"INSERT INTO {table} ({', '.join(identifier(name) for name in names)}) VALUES"
         with self._lock:
             if not self.cluster or self.replicated or self._is_distributed(table):
-                self._run(lambda: self._client.execute(statement, data, columnar=True))
+                self._run(lambda settings: self._client.execute(statement, data, columnar=True, settings=settings))
             else:
                 for node in self._nodes:
                     self._guard(lambda node=node: node.execute(statement, data, columnar=True))
@@ -233,7 +256,7 @@ class ServerBackend(Backend):
 
     def version(self) -> tuple[int, ...]:
         with self._lock:
-            rows = self._run(lambda: self._client.execute("SELECT version()"))
+            rows = self._run(lambda settings: self._client.execute("SELECT version()", settings=settings))
         return parse_version(str(rows[0][0]))
 
     def create_table(self, table: "Table") -> None:

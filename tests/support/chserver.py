@@ -304,6 +304,15 @@ class ClickhouseCluster:
         return self.servers[(shard - 1) * self.replicas + (replica - 1)]
 
     def start(self) -> "ClickhouseCluster":
+        for attempt in (1, 2, 3):  # a port taken between probe and bind: every server on new ports
+            try:
+                return self._start()
+            except ClickhouseServerError as exc:
+                if attempt == 3 or "Address already in use" not in str(exc):
+                    raise
+        return self
+
+    def _start(self) -> "ClickhouseCluster":
         for server in self.servers:
             server.reserve_ports()
         layout = [[self.replica(shard, replica).tcp_port for replica in range(1, self.replicas + 1)]

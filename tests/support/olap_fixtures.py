@@ -104,7 +104,8 @@ def ch_replicated(zookeeper):
 @pytest.fixture
 def replicated_olap(ch_replicated):
     first = ch_replicated.servers[0]
-    backend = ServerBackend(first.host, first.tcp_port, database=_fresh_name(), cluster=REPLICATED)
+    # quorum_timeout: a replica a test has just killed costs one such wait (ZooKeeper counts it alive)
+    backend = ServerBackend(first.host, first.tcp_port, database=_fresh_name(), cluster=REPLICATED, quorum_timeout=3)
     try:
         yield backend
     finally:

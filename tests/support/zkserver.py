@@ -68,6 +68,15 @@ class ZookeeperServer:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> "ZookeeperServer":
+        for attempt in (1, 2, 3):  # a port taken between probe and bind: a new port
+            try:
+                return self._start()
+            except ZookeeperError as exc:
+                if attempt == 3 or "Address already in use" not in str(exc):
+                    raise
+        return self
+
+    def _start(self) -> "ZookeeperServer":
         if self.running:
             return self
         java = shutil.which("java")
