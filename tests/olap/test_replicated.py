@@ -131,3 +131,26 @@ def test_a_replica_down_before_the_backend_opens(replicated_olap, ch_replicated)
         down.start()
     ServerBackend(down.host, down.tcp_port, database=replicated_olap.database, cluster=REPLICATED).close()
     _caught_up(ch_replicated, replicated_olap.database, (FACT, "mart_schema_version"))
+
+
+def test_an_insert_returns_when_both_replicas_of_its_shard_hold_it(replicated_olap, ch_replicated):
+    """insert_quorum: the peer holds the rows at once, not some milliseconds later (a replica that
+    died just after the insert cannot take them away from the reads of its peer)."""
+    apply_schema(replicated_olap)
+    for step in range(3):
+        replicated_olap.insert_df("fact_outpatient_visit", visits(range(1000 * step + 1, 1000 * step + 1001)))
+        counts = [int(_local(server, replicated_olap.database, f"SELECT count() AS n FROM {FACT}")["n"].iloc[0])
+                  for server in ch_replicated.servers]
+        assert counts[0] == counts[1] and counts[2] == counts[3] and sum(counts) == 2 * 1000 * (step + 1), counts
+
+
+def test_an_equal_block_inserted_again_counts_as_on_one_server(replicated_olap, server_olap):
+    """Replicated tables drop a block equal to a recent one (insert_deduplicate, on by default); the
+    mart's inserts mean what they mean on one server: of equal versions, the last row inserted wins."""
+    first, second = visits(range(1, 51), amount_fen=100), visits(range(1, 51), amount_fen=900)
+    for backend in (replicated_olap, server_olap):
+        apply_schema(backend)
+        for batch in (first, second, first):
+            backend.insert_df("fact_outpatient_visit", batch)
+    sql = "SELECT sum(total_fen) AS total FROM fact_outpatient_visit FINAL"
+    pd.testing.assert_frame_equal(replicated_olap.query_df(sql), server_olap.query_df(sql))
