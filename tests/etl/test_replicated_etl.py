@@ -113,3 +113,22 @@ def test_the_cubes_read_through_the_replicas_like_one_node(replicated_olap, chdb
         replicated, single = ask(replicated_olap, cube, body), ask(chdb_olap, cube, body)
         assert replicated["cells"] == single["cells"] and len(single["cells"]) > 1, (cube, body)
         assert replicated["sources"] == single["sources"]
+
+
+def test_the_mart_url_opens_the_replicas_through_another_host(replicated_olap, ch_replicated):
+    """``HIE_MART_URL``: the first host down, ``alt_hosts`` reaches the cluster; replicas are found in
+    system.clusters (``replicated=`` may say so too, and must be true or false)."""
+    from etl.errors import MartLocationError
+    from etl.mart import open_mart
+
+    peer = ch_replicated.replica(2, 1)
+    url = (f"clickhouse://127.0.0.1:1/{replicated_olap.database}?cluster={replicated_olap.cluster}"
+           f"&alt_hosts={peer.host}:{peer.tcp_port}")
+    mart = open_mart(url)
+    try:
+        assert mart.replicated
+        assert int(mart.query_df("SELECT count() AS n FROM mart_schema_version FINAL")["n"].iloc[0]) > 0
+    finally:
+        mart.close()
+    with pytest.raises(MartLocationError):
+        open_mart(url + "&replicated=yes")
