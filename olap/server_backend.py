@@ -67,6 +67,19 @@ _REPLICATED_SETTINGS = {"insert_distributed_sync": 1, "load_balancing": "in_orde
 # since), 319 status unknown (the quorum wait timed out: 159): written on the live replica.
 _NO_QUORUM = frozenset({159, 285, 286, 319})
 
+
+
+def _session(layout: list[tuple[str, int, int, int]], *, cluster: bool, replicated: bool,
+             quorum_timeout: float) -> dict[str, Any]:
+    """The settings of the backend's session on this server, cluster or replicated cluster."""
+    if not replicated:
+        return {"insert_distributed_sync": 1} if cluster else {}
+    settings: dict[str, Any] = dict(_REPLICATED_SETTINGS)
+    if min(Counter(shard for _, _, shard, _ in layout).values()) > 1:
+        settings.update(insert_quorum=2, insert_quorum_timeout=int(quorum_timeout * 1000))  # 2: a majority of 2 or 3
+    return settings
+
+
 log = logging.getLogger(__name__)
 _DOWN_FOR = 30.0  # seconds a replicated cluster's node found down is passed over without asking
 
@@ -100,12 +113,8 @@ class ServerBackend(Backend):
             self.replicated = bool(self.cluster) and (
                 replicated if replicated is not None else max(replica for *_, replica in layout) > 1)
             nodes = [(node_host, node_port) for node_host, node_port, _, _ in layout]
-            self._settings: dict[str, Any] = (dict(_REPLICATED_SETTINGS) if self.replicated else
-                                              {"insert_distributed_sync": 1} if cluster else {})
-            copies = min(Counter(shard for _, _, shard, _ in layout).values())
-            if self.replicated and copies > 1:
-                self._settings["insert_quorum"] = 2  # a majority of 2 or 3 replicas
-                self._settings["insert_quorum_timeout"] = int(quorum_timeout * 1000)
+            self._settings = _session(layout, cluster=bool(cluster), replicated=self.replicated,
+                                      quorum_timeout=quorum_timeout)
             bootstrap.disconnect()
             creators = [_client(node_host, node_port, "default", {}, connect_timeout)
                         for node_host, node_port in dict.fromkeys([(host, port), *nodes])]
@@ -116,11 +125,10 @@ class ServerBackend(Backend):
                     creator.disconnect()
             self._nodes = [_client(node_host, node_port, self.database, {}, connect_timeout)
                            for node_host, node_port in nodes]
-            others = [f"{node_host}:{node_port}" for node_host, node_port in nodes if (node_host, node_port) != (host, port)]
-            if alt_hosts:
-                others = [*alt_hosts.split(","), *others]
-            self._client = _client(host, port, self.database, self._settings, connect_timeout,
-                                   alt_hosts=",".join(dict.fromkeys(others)) if self.replicated else alt_hosts)
+            if self.replicated:  # the session moves to the next live node when its node dies
+                wanted = [*(alt_hosts or "").split(","), *(f"{node}:{number}" for node, number in nodes)]
+                alt_hosts = ",".join(name for name in dict.fromkeys(wanted) if name not in ("", f"{host}:{port}"))
+            self._client = _client(host, port, self.database, self._settings, connect_timeout, alt_hosts=alt_hosts)
             if self.replicated:
                 self._complete()
 
