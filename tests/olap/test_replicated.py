@@ -3,6 +3,7 @@ top) answers like one server, and keeps answering and loading with one replica d
 catches up when it comes back."""
 from __future__ import annotations
 
+import threading
 import time
 from datetime import date
 
@@ -154,3 +155,25 @@ def test_an_equal_block_inserted_again_counts_as_on_one_server(replicated_olap, 
             backend.insert_df("fact_outpatient_visit", batch)
     sql = "SELECT sum(total_fen) AS total FROM fact_outpatient_visit FINAL"
     pd.testing.assert_frame_equal(replicated_olap.query_df(sql), server_olap.query_df(sql))
+
+
+def test_a_query_cut_off_by_its_node_dying_is_answered_by_another(replicated_olap, server_olap, ch_replicated):
+    """The node the backend is connected to is killed while it runs a query: the backend connects to
+    the next live node and asks again; the answer is the single server's."""
+    for backend in (replicated_olap, server_olap):
+        apply_schema(backend)
+        backend.insert_df("fact_outpatient_visit", visits(range(1, 1001)))
+    # sleep(): 0.3 s per block read, so that the query is still running when its node dies
+    sql = ("SELECT count() AS n, sum(total_fen) AS total FROM fact_outpatient_visit FINAL "
+           "WHERE sleep(0.3) = 0 AND deleted = 0")
+    down = ch_replicated.replica(1, 1)
+    killer = threading.Timer(0.15, down.kill)
+    killer.start()
+    try:
+        answer = replicated_olap.query_df(sql)
+        killer.join()
+        assert not down.running
+        pd.testing.assert_frame_equal(answer, server_olap.query_df(sql))
+    finally:
+        killer.join()
+        down.start()
