@@ -113,6 +113,7 @@ class ServerBackend(Backend):
             self.replicated = bool(self.cluster) and (
                 replicated if replicated is not None else max(replica for *_, replica in layout) > 1)
             nodes = [(node_host, node_port) for node_host, node_port, _, _ in layout]
+            self._shards = [shard for _, _, shard, _ in layout]
             self._settings = _session(layout, cluster=bool(cluster), replicated=self.replicated,
                                       quorum_timeout=quorum_timeout)
             bootstrap.disconnect()
@@ -210,7 +211,9 @@ class ServerBackend(Backend):
         for index, names in held.items():
             missed = sorted(every - names, key=lambda name: not name.endswith("_local"))  # storage first
             for name in missed:
-                donor = next(self._nodes[other] for other, has in held.items() if name in has)
+                # a peer of its own shard first: should a server show ``{shard}`` expanded (18.16 does not)
+                donor = self._nodes[min((other for other, has in held.items() if name in has),
+                                        key=lambda other: self._shards[other] != self._shards[index])]
                 ((declared,),) = self._guard(lambda: donor.execute(f"SHOW CREATE TABLE {identifier(name)}"))
                 statement = str(declared).replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
                 self._guard(lambda index=index: self._nodes[index].execute(statement))
