@@ -5,7 +5,10 @@
 - unset: chDB, in-process, under ``DATA/mart`` (the embedded default: no server to run);
 - ``chdb:///abs/path[?database=name]``: chDB at that directory (database ``mart`` by default);
 - ``clickhouse://host:port/database[?cluster=name]``: a ClickHouse server (native protocol),
-  optionally a cluster whose shards hold the facts (``Distributed`` tables).
+  optionally a cluster whose shards hold the facts (``Distributed`` tables). Further options:
+  ``replicated=true|false`` (default: the cluster has replicas in ``system.clusters``: replicated
+  tables through the servers' ZooKeeper) and ``alt_hosts=host:port,…`` (where to connect when
+  ``host`` is down; a replicated cluster's other nodes are added to it from ``system.clusters``).
 
 chDB belongs to the one process that opened its directory, so under ``hie serve`` the embedded mart
 has an owner process (``hie mart-owner``) and every other process of the hub reaches it through
@@ -78,9 +81,14 @@ def open_mart(url: str) -> Backend:
     elif parsed.scheme == "clickhouse":
         from olap.server_backend import ServerBackend
 
-        cluster = parse_qs(parsed.query).get("cluster", [None])[0]
+        options = parse_qs(parsed.query)
+        replicated = options.get("replicated", [None])[0]
+        if replicated not in (None, "true", "false"):
+            raise MartLocationError("etl.mart.location", "the mart URL's replicated= must be true or false")
         backend = ServerBackend(parsed.hostname or "127.0.0.1", parsed.port or 9000,
-                                database=parsed.path.strip("/") or "mart", cluster=cluster)
+                                database=parsed.path.strip("/") or "mart", cluster=options.get("cluster", [None])[0],
+                                replicated=None if replicated is None else replicated == "true",
+                                alt_hosts=options.get("alt_hosts", [None])[0])
     else:
         raise MartLocationError("etl.mart.location", "HIE_MART_URL must start with chdb:// or clickhouse://")
     apply_schema(backend)

@@ -4,21 +4,37 @@ On a cluster, every node gets the same database. Facts and rollups are stored in
 on each shard with a ``Distributed`` table ``<name>`` over them, sharded by a hash of the row's
 identity so that every version and retraction of a row lands on the same shard (ReplacingMergeTree
 only collapses rows within one shard). Dimensions are small and copied whole to every node, so
-joins run shard-locally. DDL is sent to each node by this backend: ``ON CLUSTER`` needs ZooKeeper,
-which a plain 18.16 deployment does not have. Inserts into Distributed tables are synchronous
-(``insert_distributed_sync = 1``): an ETL batch is on its shards when ``insert_df`` returns.
+joins run shard-locally. DDL is sent to each node by this backend (``ON CLUSTER`` would need
+ZooKeeper on every deployment, and a node down would hold it up). Inserts into Distributed tables
+are synchronous (``insert_distributed_sync = 1``): an ETL batch is on its shards when ``insert_df``
+returns.
+
+A cluster whose shards have several replicas (``replica_num > 1`` in ``system.clusters``, or
+``replicated=True``) is *replicated*: every table is ``ReplicatedReplacingMergeTree`` through the
+servers' ZooKeeper — facts and rollups one ZooKeeper path per shard, dimensions one path for all
+nodes, so a dimension is written once, through any node, and reaches a replica that was down when
+it comes back. There the backend tolerates nodes that are down: DDL goes to every live node, the
+connection moves to the next live node (``alt_hosts``) and a statement cut off by a dying node is
+sent once more (every statement of the mart is idempotent: versioned ReplacingMergeTree rows).
+Reads and writes prefer the first live replica of each shard (``load_balancing = 'in_order'``),
+so what the ETL wrote is what it reads next, and an insert returns once two replicas hold it
+(``insert_quorum``; without it while a replica is down), so a replica dying cannot take with it
+rows the ETL already counted on.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from .backend import Backend, Params
 from .capabilities import parse_version
 from .errors import BackendUnavailable, QueryError, engine_message
 from .frames import column_for_insert, frame_from_columns
-from .schema.ddl import create_distributed_sql, create_table_sql, local_name
+from .schema.ddl import create_distributed_sql, create_table_sql, local_name, replica_path
 from .sqlparams import bind, identifier
 
 if TYPE_CHECKING:
@@ -32,40 +48,90 @@ if TYPE_CHECKING:
 logging.getLogger("clickhouse_driver").addHandler(logging.NullHandler())
 
 
-def _client(host: str, port: int, database: str, settings: dict[str, Any], timeout: float):
+def _client(host: str, port: int, database: str, settings: dict[str, Any], timeout: float, *,
+            alt_hosts: str | None = None):
     from clickhouse_driver import Client
 
-    return Client(host=host, port=port, database=database, settings=settings,
+    return Client(host=host, port=port, database=database, settings=settings, alt_hosts=alt_hosts,
                   connect_timeout=timeout, send_receive_timeout=300)
 
 
+# A replicated cluster's session: one replica per shard, the first live one, for reads and writes
+# alike; no block-hash deduplication of inserts (18.16's default for Replicated tables), so that an
+# insert means the same as on one server (the last of two equal-version rows wins). An insert
+# returns once two replicas of its shard hold it (``insert_quorum``): a replica that dies just after
+# cannot take rows the reads of its peer would then miss. With a replica down the quorum cannot be
+# met: the statement is sent again without it (``_NO_QUORUM``), and the replica fetches it later.
+_REPLICATED_SETTINGS = {"insert_distributed_sync": 1, "load_balancing": "in_order", "insert_deduplicate": 0}
+# 285 too few live replicas, 286 the previous quorum insert not yet satisfied (a replica died
+# since), 319 status unknown (the quorum wait timed out: 159): written on the live replica.
+_NO_QUORUM = frozenset({159, 285, 286, 319})
+
+
+
+def _session(layout: list[tuple[str, int, int, int]], *, cluster: bool, replicated: bool,
+             quorum_timeout: float) -> dict[str, Any]:
+    """The settings of the backend's session on this server, cluster or replicated cluster."""
+    if not replicated:
+        return {"insert_distributed_sync": 1} if cluster else {}
+    settings: dict[str, Any] = dict(_REPLICATED_SETTINGS)
+    if min(Counter(shard for _, _, shard, _ in layout).values()) > 1:
+        settings.update(insert_quorum=2, insert_quorum_timeout=int(quorum_timeout * 1000))  # 2: a majority of 2 or 3
+    return settings
+
+
+log = logging.getLogger(__name__)
+_DOWN_FOR = 30.0  # seconds a replicated cluster's node found down is passed over without asking
+
+
 class ServerBackend(Backend):
-    """The mart in ``database`` on the server at ``host:port``; with ``cluster``, over all its shards."""
+    """The mart in ``database`` on the server at ``host:port``; with ``cluster``, over all its shards.
+
+    ``replicated``: whether the cluster's tables are replicated (None: the cluster has a shard with
+    more than one replica). ``alt_hosts`` (``"host:port,…"``): where to connect when ``host`` is down.
+    ``quorum_timeout``: seconds an insert waits for its second replica (a replica that has just died
+    and that ZooKeeper still counts as alive costs one such wait).
+    """
 
     def __init__(self, host: str, port: int, database: str = "mart", cluster: str | None = None, *,
-                 connect_timeout: float = 10.0) -> None:
+                 replicated: bool | None = None, alt_hosts: str | None = None,
+                 quorum_timeout: float = 10.0, connect_timeout: float = 10.0) -> None:
         try:
             import clickhouse_driver  # noqa: F401  (fail here, clearly, when the package is missing)
         except ImportError as exc:
             raise BackendUnavailable("olap.server.missing", "clickhouse-driver is not installed") from exc
         self.database = identifier(database)
         self.cluster = identifier(cluster) if cluster else None
-        self._settings: dict[str, Any] = {"insert_distributed_sync": 1} if cluster else {}
         self._address = f"{host}:{port}"
         self._lock = threading.RLock()
         self._column_types: dict[str, dict[str, str]] = {}
         self._distributed: dict[str, bool] = {}
+        self._down: dict[int, float] = {}  # id(node client) -> until when it is passed over
         with self._lock:
-            bootstrap = _client(host, port, "default", {}, connect_timeout)
-            nodes = self._cluster_nodes(bootstrap) if self.cluster else [(host, port)]
-            for node_host, node_port in dict.fromkeys([(host, port), *nodes]):
-                creator = bootstrap if (node_host, node_port) == (host, port) else \
-                    _client(node_host, node_port, "default", {}, connect_timeout)
-                self._guard(lambda: creator.execute(f"CREATE DATABASE IF NOT EXISTS {self.database}"))
-                creator.disconnect()
-            self._client = _client(host, port, self.database, self._settings, connect_timeout)
+            bootstrap = _client(host, port, "default", {}, connect_timeout, alt_hosts=alt_hosts)
+            layout = self._cluster_nodes(bootstrap) if self.cluster else [(host, port, 1, 1)]
+            self.replicated = bool(self.cluster) and (
+                replicated if replicated is not None else max(replica for *_, replica in layout) > 1)
+            nodes = [(node_host, node_port) for node_host, node_port, _, _ in layout]
+            self._shards = [shard for _, _, shard, _ in layout]
+            self._settings = _session(layout, cluster=bool(cluster), replicated=self.replicated,
+                                      quorum_timeout=quorum_timeout)
+            bootstrap.disconnect()
+            creators = [_client(node_host, node_port, "default", {}, connect_timeout)
+                        for node_host, node_port in dict.fromkeys([(host, port), *nodes])]
+            try:
+                self._each_node(f"CREATE DATABASE IF NOT EXISTS {self.database}", creators)
+            finally:
+                for creator in creators:
+                    creator.disconnect()
             self._nodes = [_client(node_host, node_port, self.database, {}, connect_timeout)
                            for node_host, node_port in nodes]
+            if self.replicated:  # the session moves to the next live node when its node dies
+                wanted = [*(alt_hosts or "").split(","), *(f"{node}:{number}" for node, number in nodes)]
+                alt_hosts = ",".join(name for name in dict.fromkeys(wanted) if name not in ("", f"{host}:{port}"))
+            self._client = _client(host, port, self.database, self._settings, connect_timeout, alt_hosts=alt_hosts)
+            if self.replicated:
+                self._complete()
 
     # ---------------------------------------------------------------- helpers
     def _guard(self, call):
@@ -83,30 +149,103 @@ class ServerBackend(Backend):
         except errors.Error as exc:
             raise QueryError("olap.query.failed", engine_message(str(exc)), engine="server") from None
 
-    def _cluster_nodes(self, client) -> list[tuple[str, int]]:
+    def _run(self, call):
+        """One statement on the session's connection: ``call(settings)``. On a replicated cluster a
+        connection lost half-way is opened again (on the next live node) and the statement sent once
+        more, and an insert whose quorum a down replica denies is sent again without it."""
+        if not self.replicated:
+            return self._guard(lambda: call(None))
+        try:
+            try:
+                return self._guard(lambda: call(None))
+            except BackendUnavailable:
+                self._client.disconnect()
+                return self._guard(lambda: call(None))
+        except QueryError as exc:
+            if exc.fields.get("engine_code") not in _NO_QUORUM or "insert_quorum" not in self._settings:
+                raise
+            log.warning("olap.server.no_quorum: a replica is down; the insert is sent without quorum")
+            return self._guard(lambda: call({"insert_quorum": 0}))
+
+    def _each_node(self, statement: str, clients=None) -> None:
+        """``statement`` on every node, the nodes at once (a replicated CREATE waits on ZooKeeper:
+        30-90 ms each here). On a replicated cluster a node that is down is passed over, and for
+        ``_DOWN_FOR`` seconds not asked again (a host that is off costs a connect timeout each
+        time); it gets what it missed from :meth:`_complete` when a backend next opens the mart."""
+        clients = self._nodes if clients is None else clients
+
+        def run(node) -> bool:
+            if self._down.get(id(node), 0.0) > time.monotonic():
+                return False
+            try:
+                self._guard(lambda: node.execute(statement))
+                return True
+            except BackendUnavailable:
+                node.disconnect()
+                if not self.replicated:
+                    raise
+                self._down[id(node)] = time.monotonic() + _DOWN_FOR
+                log.warning("olap.server.node_down: %s:%s passed over", *node.connection.hosts[0])
+                return False
+
+        if len(clients) == 1:
+            reached = [run(clients[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+                reached = list(pool.map(run, clients))
+        if not any(reached):
+            raise BackendUnavailable("olap.server.unreachable", "no node of the cluster answers", cluster=self.cluster)
+
+    def _complete(self) -> None:
+        """Create on each live node the tables of this database it lacks (it was down when they were
+        created), as a node that has them declares them: a replica so created fetches its data from
+        ZooKeeper and its peers."""
+        held: dict[int, set[str]] = {}
+        for index, node in enumerate(self._nodes):
+            try:
+                held[index] = {str(name) for (name,) in self._guard(lambda node=node: node.execute(
+                    bind("SELECT name FROM system.tables WHERE database = {db:String}", {"db": self.database})))}
+            except BackendUnavailable:
+                node.disconnect()
+        every = set().union(*held.values()) if held else set()
+        for index, names in held.items():
+            missed = sorted(every - names, key=lambda name: not name.endswith("_local"))  # storage first
+            for name in missed:
+                # a peer of its own shard first: should a server show ``{shard}`` expanded (18.16 does not)
+                donor = self._nodes[min((other for other, has in held.items() if name in has),
+                                        key=lambda other: self._shards[other] != self._shards[index])]
+                ((declared,),) = self._guard(lambda: donor.execute(f"SHOW CREATE TABLE {identifier(name)}"))
+                statement = str(declared).replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
+                self._guard(lambda index=index: self._nodes[index].execute(statement))
+            if missed:
+                log.info("olap.server.tables_completed: %d tables on node %d", len(missed), index + 1)
+
+    def _cluster_nodes(self, client) -> list[tuple[str, int, int, int]]:
+        """(host, port, shard_num, replica_num) of every node of the cluster."""
         rows = self._guard(lambda: client.execute(
-            bind("SELECT host_address, port FROM system.clusters WHERE cluster = {c:String} "
+            bind("SELECT host_address, port, shard_num, replica_num FROM system.clusters WHERE cluster = {c:String} "
                  "ORDER BY shard_num, replica_num", {"c": self.cluster})))
         if not rows:
             raise BackendUnavailable("olap.server.cluster_unknown",
                                      "cluster is not defined in the server's remote_servers", cluster=self.cluster)
-        return [(str(host), int(port)) for host, port in rows]
+        return [(str(host), int(port), int(shard), int(replica)) for host, port, shard, replica in rows]
 
     # ------------------------------------------------------------- interface
     def execute(self, sql: str, params: Params = None) -> None:
         statement = bind(sql, params)
         with self._lock:
-            self._guard(lambda: self._client.execute(statement))
+            self._run(lambda settings: self._client.execute(statement, settings=settings))
 
     def query_df(self, sql: str, params: Params = None, *, small: bool = False) -> "pd.DataFrame":
         statement = bind(sql, params)  # small: 18.16 has no max_final_threads; its small queries are cheap
         with self._lock:
-            columns, types = self._guard(
-                lambda: self._client.execute(statement, with_column_types=True, columnar=True))
+            columns, types = self._run(lambda settings: self._client.execute(
+                statement, with_column_types=True, columnar=True, settings=settings))
         return frame_from_columns(columns, types)
 
     def insert_df(self, table: str, df: "pd.DataFrame") -> int:
-        """Columnar insert; into the Distributed table for sharded data, into every node for the rest."""
+        """Columnar insert; into the Distributed table for sharded data, into every node for the rest
+        (replicated: once, through any node; ZooKeeper copies it to the others)."""
         table = identifier(table)
         if df.empty:
             return 0
@@ -119,31 +258,32 @@ class ServerBackend(Backend):
         data = [column_for_insert(df[name], types[name]) for name in names]
         statement = f"INSERT INTO {table} ({', '.join(identifier(name) for name in names)}) VALUES"
         with self._lock:
-            targets = [self._client] if not self.cluster or self._is_distributed(table) else self._nodes
-            for target in targets:
-                self._guard(lambda target=target: target.execute(statement, data, columnar=True))
+            if not self.cluster or self.replicated or self._is_distributed(table):
+                self._run(lambda settings: self._client.execute(statement, data, columnar=True, settings=settings))
+            else:
+                for node in self._nodes:
+                    self._guard(lambda node=node: node.execute(statement, data, columnar=True))
         return len(df)
 
     def version(self) -> tuple[int, ...]:
         with self._lock:
-            rows = self._guard(lambda: self._client.execute("SELECT version()"))
+            rows = self._run(lambda settings: self._client.execute("SELECT version()", settings=settings))
         return parse_version(str(rows[0][0]))
 
     def create_table(self, table: "Table") -> None:
-        """One node: the table. Cluster: local tables (or copies, for dimensions) on each node + Distributed."""
+        """One node: the table. Cluster: local tables (or copies, for dimensions) on each node + Distributed;
+        replicated: the same, as replicas (see :func:`olap.schema.ddl.replica_path`)."""
         if not self.cluster:
             super().create_table(table)
             return
         capabilities = self.capabilities
         storage = local_name(table) if table.sharded else table.name
+        path = replica_path(table, database=self.database, name=storage) if self.replicated else None
         with self._lock:
-            for node in self._nodes:
-                self._guard(lambda node=node: node.execute(create_table_sql(table, capabilities, name=storage)))
-            if table.sharded:
-                distributed = create_distributed_sql(table, cluster=self.cluster, database=self.database,
-                                                     local_name=storage)
-                for node in self._nodes:  # on every node: any of them can answer queries
-                    self._guard(lambda node=node: node.execute(distributed))
+            self._each_node(create_table_sql(table, capabilities, name=storage, replica_path=path))
+            if table.sharded:  # on every node: any of them can answer queries
+                self._each_node(create_distributed_sql(table, cluster=self.cluster, database=self.database,
+                                                       local_name=storage))
             self._distributed.pop(table.name, None)
             self._column_types.pop(table.name, None)
 
@@ -153,18 +293,15 @@ class ServerBackend(Backend):
             super().drop_table(table)
             return
         with self._lock:
-            for node in self._nodes:
-                names = (table.name, local_name(table)) if table.sharded else (table.name,)
-                for name in names:
-                    self._guard(lambda node=node, name=name: node.execute(f"DROP TABLE IF EXISTS {name}"))
+            for name in (table.name, local_name(table)) if table.sharded else (table.name,):
+                self._each_node(f"DROP TABLE IF EXISTS {name}")
             self._distributed.pop(table.name, None)
             self._column_types.pop(table.name, None)
 
     def drop_database(self) -> None:
         """Drop this backend's database on every node (tests; a rebuild from OLTP)."""
         with self._lock:
-            for node in self._nodes:
-                self._guard(lambda node=node: node.execute(f"DROP DATABASE IF EXISTS {self.database}"))
+            self._each_node(f"DROP DATABASE IF EXISTS {self.database}")
             self._column_types.clear()
             self._distributed.clear()
 

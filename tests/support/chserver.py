@@ -8,6 +8,10 @@
     with ClickhouseCluster(shards=2, name="mart_cluster") as cluster:
         cluster.servers[0].tcp_port   # every server knows the cluster in <remote_servers>
 
+    with ClickhouseCluster(shards=2, replicas=2, zookeeper=zk) as cluster:   # zk: tests/support/zkserver.py
+        cluster.replica(1, 2).halt()  # shard 1's second replica down, its data dir kept
+        cluster.replica(1, 2).start()  # back on the same ports and data: it catches up from ZooKeeper
+
 Debian ships the server as ``/usr/sbin/clickhouse-server`` (18.16); newer packages ship one
 ``clickhouse`` binary run as ``clickhouse server``. ``CLICKHOUSE_SERVER_BIN`` overrides the search.
 The generated config listens on 127.0.0.1 only, logs to the temp dir, uses UTC and a small mark
@@ -57,14 +61,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _remote_servers_xml(clusters: dict[str, list[int]]) -> str:
-    """<remote_servers>: each cluster is a list of tcp ports on 127.0.0.1, one shard per port."""
+def _remote_servers_xml(clusters: dict[str, list[list[int]]]) -> str:
+    """<remote_servers>: each cluster is a list of shards, each a list of its replicas' tcp ports on
+    127.0.0.1. A shard of several replicas has internal_replication: a Distributed insert writes one
+    replica and ReplicatedMergeTree copies it to the others."""
     parts = []
-    for name, ports in clusters.items():
-        shards = "".join(
-            f"<shard><replica><host>{HOST}</host><port>{port}</port></replica></shard>" for port in ports)
-        parts.append(f"<{name}>{shards}</{name}>")
+    for name, shards in clusters.items():
+        body = "".join(
+            "<shard>" + ("<internal_replication>true</internal_replication>" if len(ports) > 1 else "")
+            + "".join(f"<replica><host>{HOST}</host><port>{port}</port></replica>" for port in ports) + "</shard>"
+            for ports in shards)
+        parts.append(f"<{name}>{body}</{name}>")
     return f"<remote_servers>{''.join(parts)}</remote_servers>"
+
+
+def _coordination_xml(zookeeper: tuple[str, int] | None, macros: dict[str, str]) -> str:
+    """<zookeeper> and <macros> (``{shard}``, ``{replica}`` in ReplicatedMergeTree paths) when replicated."""
+    text = ""
+    if zookeeper is not None:
+        text += (f"<zookeeper><node><host>{zookeeper[0]}</host><port>{zookeeper[1]}</port></node>"
+                 "<session_timeout_ms>2000</session_timeout_ms></zookeeper>")
+    if macros:
+        text += "<macros>" + "".join(f"<{key}>{escape(value)}</{key}>" for key, value in macros.items()) + "</macros>"
+    return text
 
 
 class ClickhouseServer:
@@ -81,7 +100,9 @@ class ClickhouseServer:
         self.tcp_port: int | None = None
         self.http_port: int | None = None
         self.interserver_port: int | None = None
-        self.clusters: dict[str, list[int]] = {}
+        self.clusters: dict[str, list[list[int]]] = {}
+        self.zookeeper: tuple[str, int] | None = None
+        self.macros: dict[str, str] = {}
         self._process: subprocess.Popen[bytes] | None = None
         self._owner_pid: int | None = None
 
@@ -112,7 +133,8 @@ class ClickhouseServer:
         command = find_server_command()
         if command is None:
             raise ClickhouseServerError("no ClickHouse server binary; run scripts/install-system-packages.sh")
-        self.base_dir = Path(tempfile.mkdtemp(prefix="hie-ch-", dir=self._base_parent))
+        if self.base_dir is None:  # else: started again after ``halt``, on its data and ports
+            self.base_dir = Path(tempfile.mkdtemp(prefix="hie-ch-", dir=self._base_parent))
         self._owner_pid = os.getpid()
         atexit.register(self._atexit_stop)
         attempts = 1 if self.clusters else 3  # a cluster's peers already name these ports
@@ -146,6 +168,10 @@ class ClickhouseServer:
         self.base_dir = None
         self.tcp_port = self.http_port = self.interserver_port = None
         self._owner_pid = None
+
+    def halt(self) -> None:
+        """Stop the server (SIGTERM) and keep its directory and ports: ``start`` brings it back as it was."""
+        self._terminate()
 
     def kill(self) -> None:
         """SIGKILL the server, as a crash would (its directory is kept; ``stop`` deletes it)."""
@@ -197,6 +223,7 @@ class ClickhouseServer:
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   {_remote_servers_xml(self.clusters)}
+  {_coordination_xml(self.zookeeper, self.macros)}
 </yandex>
 """
         users = f"""<?xml version="1.0"?>
@@ -258,20 +285,47 @@ class ClickhouseServer:
 
 
 class ClickhouseCluster:
-    """N throwaway servers that all define cluster ``name``: one shard per server, no replicas."""
+    """Throwaway servers that all define cluster ``name``: ``shards`` × ``replicas`` servers. With
+    replicas, a ``zookeeper`` (tests/support/zkserver.py, anything with ``host`` and ``port``) is
+    required; each server gets macros ``shard`` (``01``…) and ``replica`` (``s1r1``…: unique in
+    the whole cluster, since a dimension's one ZooKeeper path holds every node as a replica)."""
 
-    def __init__(self, *, shards: int = 2, name: str = "mart_cluster", start_timeout: float = 30.0) -> None:
+    def __init__(self, *, shards: int = 2, replicas: int = 1, name: str = "mart_cluster",
+                 zookeeper=None, start_timeout: float = 30.0) -> None:
+        if replicas > 1 and zookeeper is None:
+            raise ClickhouseServerError("replicated shards need a ZooKeeper")
         self.name = name
-        self.servers = [ClickhouseServer(start_timeout=start_timeout) for _ in range(shards)]
+        self.shards, self.replicas = shards, replicas
+        self.zookeeper = zookeeper
+        self.servers = [ClickhouseServer(start_timeout=start_timeout) for _ in range(shards * replicas)]
+
+    def replica(self, shard: int, replica: int) -> ClickhouseServer:
+        """The server of ``shard``'s ``replica`` (both counted from 1, as system.clusters does)."""
+        return self.servers[(shard - 1) * self.replicas + (replica - 1)]
 
     def start(self) -> "ClickhouseCluster":
+        for attempt in (1, 2, 3):  # a port taken between probe and bind: every server on new ports
+            try:
+                return self._start()
+            except ClickhouseServerError as exc:
+                if attempt == 3 or "Address already in use" not in str(exc):
+                    raise
+        return self
+
+    def _start(self) -> "ClickhouseCluster":
         for server in self.servers:
             server.reserve_ports()
-        ports = [server.tcp_port for server in self.servers]
+        layout = [[self.replica(shard, replica).tcp_port for replica in range(1, self.replicas + 1)]
+                  for shard in range(1, self.shards + 1)]
         try:
-            for server in self.servers:
-                server.clusters = {self.name: ports}  # type: ignore[dict-item]
-                server.start()
+            for shard in range(1, self.shards + 1):
+                for replica in range(1, self.replicas + 1):
+                    server = self.replica(shard, replica)
+                    server.clusters = {self.name: layout}  # type: ignore[dict-item]
+                    if self.zookeeper is not None:
+                        server.zookeeper = (self.zookeeper.host, int(self.zookeeper.port))
+                        server.macros = {"shard": f"{shard:02d}", "replica": f"s{shard}r{replica}"}
+                    server.start()
         except BaseException:
             self.stop()
             raise

@@ -5,9 +5,12 @@ chdb_dir     session: the one chDB directory of this process (chDB opens a singl
              so every test that opens chDB — olap, etl, the web app — must use this one)
 ch_server    session: a throwaway clickhouse-server (tests/support/chserver.py)
 ch_cluster   session: two throwaway servers as the two shards of cluster ``mart_cluster``
+zookeeper    session: a throwaway ZooKeeper (tests/support/zkserver.py)
+ch_replicated  session: four servers as 2 shards x 2 replicas of cluster ``mart_replicas`` on ``zookeeper``
 olap         a backend on a fresh, empty database, once per engine: ``chdb`` and ``server``
              (marked ``clickhouse``, so ``-m "not clickhouse"`` runs chDB only)
-chdb_olap / server_olap / cluster_olap   one engine each, fresh database, for cross-engine checks
+chdb_olap / server_olap / cluster_olap / replicated_olap   one engine each, fresh database, for
+             cross-engine checks (replicated_olap: every server of ``ch_replicated`` running again after)
 
 A missing server binary skips the server tests, except under CI=true, where it fails them.
 """
@@ -21,8 +24,10 @@ from olap import BackendUnavailable, ChdbBackend, ServerBackend
 
 from .chserver import ClickhouseCluster, ClickhouseServer
 from .missing import missing
+from .zkserver import ZookeeperServer
 
 CLUSTER = "mart_cluster"
+REPLICATED = "mart_replicas"
 
 
 def _require_server_binary() -> None:
@@ -70,6 +75,44 @@ def ch_cluster():
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def zookeeper():
+    _require_server_binary()
+    if not ZookeeperServer.available():
+        missing("ZooKeeper (java + /usr/share/java/zookeeper.jar) not found "
+                "(install it with scripts/install-system-packages.sh)")
+    server = ZookeeperServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def ch_replicated(zookeeper):
+    cluster = ClickhouseCluster(shards=2, replicas=2, name=REPLICATED, zookeeper=zookeeper)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def replicated_olap(ch_replicated):
+    first = ch_replicated.servers[0]
+    # quorum_timeout: a replica a test has just killed costs one such wait (ZooKeeper counts it alive)
+    backend = ServerBackend(first.host, first.tcp_port, database=_fresh_name(), cluster=REPLICATED, quorum_timeout=3)
+    try:
+        yield backend
+    finally:
+        for server in ch_replicated.servers:  # a test that stopped a replica leaves the cluster whole
+            server.start()
+        backend.drop_database()
+        backend.close()
 
 
 @pytest.fixture
