@@ -17,7 +17,7 @@ _data_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_typ
                          help="The hub's data directory (OLTP database; embedded mart in DATA/mart).")
 _database_url = click.option("--database-url", default=None, help="OLTP SQLAlchemy URL (default: DATA/hub.db).")
 _mart_url = click.option("--mart-url", default=None,
-                         help="chdb:///path or clickhouse://host:port/db[?cluster=name] (default: HIE_MART_URL, "
+                         help="chdb:///path or clickhouse://host:port/db[?cluster=name&alt_hosts=h:p,…] (default: HIE_MART_URL, "
                               "else chDB in DATA/mart).")
 _wait = click.option("--wait", is_flag=True, help="While another ETL run holds the mart's lease, wait for it "
                                                   "(default: answer etl.busy and exit 1).")
