@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from hub.cli.main import main
-from hub.store.db import make_engine, migrate, session_factory
+from hub.store.db import session_factory
 from tests.support.documents import document
 from tests.support.inbox import Store
+from tests.support.migrated import migrated_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,9 +32,8 @@ def cli(*arguments: str):
 
 
 @pytest.mark.slow
-def test_operator_commands(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
+def test_operator_commands(request, tmp_path):
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     store = Store(session_factory(engine))
     store.deliver(document("OutpatientVisit", document_id="V-1"), document("LabReport", document_id="L-1"))
     store.process()
@@ -68,8 +68,8 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_a_clickhouse_server_that_is_down_is_one_line_naming_it(tmp_path):
-    migrate(engine := make_engine(f"sqlite:///{tmp_path / 'hub.db'}"))
+def test_a_clickhouse_server_that_is_down_is_one_line_naming_it(request, tmp_path):
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     engine.dispose()
     port = _closed_port()
     mart = f"clickhouse://127.0.0.1:{port}/mart"
