@@ -17,6 +17,7 @@ import requests
 
 from adapters.client import HubClient
 from adapters.errors import TransportError
+from tests.support.migrated import copy_migrated
 from tests.support.polling import QUICK_PROCESSOR
 
 from .builders import sample_document
@@ -171,8 +172,9 @@ def _processes_using(data_dir: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_tls_with_client_certificates(tmp_path, pki_dir, members, hub_paths):
+def test_tls_with_client_certificates(request, tmp_path, pki_dir, members, hub_paths):
     port = _port()
+    copy_migrated(request, f"sqlite:///{tmp_path / 'hub.db'}")  # the hub starts without migrating
     env = {**os.environ, "HIE_PKI_DIR": str(pki_dir), "PYTHONPATH": str(ROOT)}
     hub = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--data-dir", str(tmp_path), "--port", str(port),
                             "--tls", "--require-client-cert", "--etl-interval", "0"], cwd=ROOT, env=env, start_new_session=True,
