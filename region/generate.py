@@ -35,8 +35,10 @@ from .visits import Pools, Visit, member_months
 
 GENERATOR_VERSION = "5"  # 5: a mistyped resident ID is a stored visit (issue 23)
 YEAR = 2025
-SIZES = {"small": (3_000, 3), "full": (50_000, 12)}  # residents, months of care
-DEFAULT_END = {"small": (YEAR, 3), "full": (YEAR, 12)}  # the last month of care unless told otherwise
+# residents, months of care; "month": the small region's residents and its last month only (the demo's
+# test: a third of the small region's documents through the exchange)
+SIZES = {"small": (3_000, 3), "full": (50_000, 12), "month": (3_000, 1)}
+DEFAULT_END = {"small": (YEAR, 3), "full": (YEAR, 12), "month": (YEAR, 3)}  # the last month of care by default
 
 
 def months_ending(end: tuple[int, int], count: int) -> list[tuple[int, int]]:

@@ -12,6 +12,13 @@ from __future__ import annotations
 
 import pytest
 
+try:  # first, so that what the session imports next is cached too
+    from support.bytecode import share_bytecode
+except ImportError:
+    from tests.support.bytecode import share_bytecode
+
+share_bytecode()  # PYTHONDONTWRITEBYTECODE: one bytecode cache for the session and the processes it starts
+
 try:  # tests/ on sys.path: pytest's default "prepend" import mode
     from support.databases import empty_database
     from support.missing import missing

@@ -291,8 +291,9 @@ def send(hub_url, member, cert, key, hub_cert, ca, batch, files):
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".demo"), show_default=True)
 @click.option("--port", type=int, default=0, help="Port for the demo hub (0: a free one).")
 @click.option("--keep-serving", is_flag=True, help="Leave the demo's hub serving (the console) until Ctrl-C.")
-@click.option("--region", "region_size", type=click.Choice(["small", "full"]), default="small", show_default=True,
-              help="The synthetic region to load: small (3 months, 3,000 residents) or full (a year, 50,000).")
+@click.option("--region", "region_size", type=click.Choice(["small", "full", "month"]), default="small",
+              show_default=True, help="The synthetic region to load: small (3 months, 3,000 residents), full (a "
+                                      "year, 50,000) or month (the small one's residents, last month only).")
 def demo(data_dir, port, keep_serving, region_size):
     """Set up a PKI, start a hub on SQLite, load the synthetic region and push the examples through the client."""
     from .demo import run_demo

@@ -68,6 +68,11 @@ def test_hub_down_while_records_accumulate_then_back(tmp_path, hub_process, pki_
     assert hub_process.unacknowledged_replies() == 0
 
 
+def _added(hub, before: tuple[int, int, int]) -> tuple[int, ...]:
+    """What the hub's inbox counts (messages, MessageIDs, documents) grew by since ``before``."""
+    return tuple(now - then for now, then in zip(hub.inbox(), before))
+
+
 def _agent_process(config, env_extra: dict) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
     return subprocess.Popen([sys.executable, "-m", "adapters.agent.cli", "push-now", "-c", str(config),
@@ -76,12 +81,15 @@ def _agent_process(config, env_extra: dict) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("point", STAGES)
-def test_agent_killed_mid_batch_then_restarted(tmp_path, running_hub, pki_dir, point):
+def test_agent_killed_mid_batch_then_restarted(tmp_path, module_hub, pki_dir, point):
     # The agent talks to the hub through a proxy that stalls its 3rd request: before the hub sees it,
     # or after the hub stored it and answered (the answer held back). Then kill -9, mid-batch.
-    proxy = StallingProxy(running_hub.url, stall_at=3, stage=point)
+    # Both kill points (and the gate's test) share the module's hub: each counts what it added, with
+    # documents of its own.
+    before = module_hub.inbox()
+    proxy = StallingProxy(module_hub.url, stall_at=3, stage=point)
     config = write_config(tmp_path / "clinic", hub_url=proxy.url, pki=pki_dir, batch_size=25)
-    write_documents(config.parent, 100)
+    write_documents(config.parent, 100, tag=point.upper())
     agent = _agent_process(config, {})
     try:
         wait_until(lambda: proxy.stalled.is_set() or agent.poll() is not None, timeout=120,
@@ -95,28 +103,29 @@ def test_agent_killed_mid_batch_then_restarted(tmp_path, running_hub, pki_dir, p
         proxy.close()
     assert agent.returncode == -signal.SIGKILL
     in_flight = 25 if point == "after-submit" else 0  # stored at the hub, receipts never recorded
-    assert running_hub.inbox() == (50 + in_flight,) * 3
+    assert _added(module_hub, before) == (50 + in_flight,) * 3
     status = Agent(load(config)).status()
     assert (status.counts["accepted"], status.counts["sent"], status.counts["pending"]) == (50, 25, 25)
 
-    write_config(tmp_path / "clinic", hub_url=running_hub.url, pki=pki_dir, batch_size=25)  # straight to the hub
+    write_config(tmp_path / "clinic", hub_url=module_hub.url, pki=pki_dir, batch_size=25)  # straight to the hub
     restarted = _agent_process(config, {})
     out, err = restarted.communicate(timeout=120)
     assert restarted.returncode == 0, err.decode(errors="replace")[-2000:]
-    assert running_hub.inbox() == (100, 100, 100)  # no loss, no duplicate
+    assert _added(module_hub, before) == (100, 100, 100)  # no loss, no duplicate
     assert Agent(load(config)).status().counts["accepted"] == 100
 
 
-def test_gate_rejection_inside_a_batch_quarantines_only_that_document(tmp_path, running_hub, pki_dir, members,
+def test_gate_rejection_inside_a_batch_quarantines_only_that_document(tmp_path, module_hub, pki_dir, members,
                                                                        hub_paths):
-    config = write_config(tmp_path / "clinic", hub_url=running_hub.url, pki=pki_dir, batch_size=10)
-    paths = write_documents(config.parent, 10)
+    before = module_hub.inbox()
+    config = write_config(tmp_path / "clinic", hub_url=module_hub.url, pki=pki_dir, batch_size=10)
+    paths = write_documents(config.parent, 10, tag="GATE")
     agent = Agent(load(config))
     agent.collect()
     victim = agent.outbox().backlog(10)[4]
     # Another copy of this clinic's outbox (reinstalled, say) already sent a *different* document
     # under the MessageID this record was given: the hub refuses the reuse for this item only.
-    other = HubClient(running_hub.url, credentials=members["CLINIC01"], hub_cert=hub_paths.hub_enc_cert,
+    other = HubClient(module_hub.url, credentials=members["CLINIC01"], hub_cert=hub_paths.hub_enc_cert,
                       ca_cert=hub_paths.ca_cert)
     other.submit(document("LabReport", document_id="CLINIC01-LAB-OTHER"), message_id=victim.message_id)
     assert victim.message_id == message_id_for("CLINIC01", "xml", victim.item_key)
@@ -126,7 +135,7 @@ def test_gate_rejection_inside_a_batch_quarantines_only_that_document(tmp_path, 
     (item,) = agent.outbox().quarantined()
     assert (item.id, item.code, item.quarantined_by) == (victim.id, "exchange.message_id.reused", "hub")
     assert item.reason == "MessageID was already used for a different document"
-    assert running_hub.inbox() == (10, 10, 10)
+    assert _added(module_hub, before) == (10, 10, 10)
     assert len(paths) == 10
 
 

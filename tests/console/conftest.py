@@ -51,6 +51,7 @@ from tests.cubes.conftest import region  # noqa: F401  (fixture: the filled regi
 from tests.exchange.conftest import pki_dir  # noqa: F401  (fixture: the hub's PKI)
 from tests.support.documents import document
 from tests.support.hubs import served
+from tests.support.migrated import copy_migrated
 from tests.support.missing import missing
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"  # git-ignored screenshots
@@ -147,7 +148,7 @@ class ExchangeRegion:
 
 
 @pytest.fixture(scope="module")
-def exchange_region(tmp_path_factory):
+def exchange_region(request, tmp_path_factory):
     """A hub started by the test (its processor running) and the cube tests' scenario (≈ 600 documents
     and a bad one) sent to it by its members: each batch encrypted for the hub and signed with the
     member's own certificate (``adapters.client.HubClient.submit_batch``), answered with signed
@@ -166,7 +167,8 @@ def exchange_region(tmp_path_factory):
         issue_member(data_dir / "pki", member=member, key_type="rsa-2048" if member == "H01" else "ec-p256")
     settings = Settings(data_dir=data_dir, start_processor=True, processing_interval_s=0.1, etl_interval_s=0,
                         console_session_minutes=30)
-    hub = Hub.open(settings)
+    copy_migrated(request, settings.db_url)  # a copy of the session's migrated database
+    hub = Hub.open(settings, run_migrations=False)
     _seed_registry(hub.sessions.kw["bind"])
     tokens = _add_users(hub)
     app = create_app(settings, hub=hub)

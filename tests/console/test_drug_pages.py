@@ -37,6 +37,7 @@ from tests.cubes.conftest import _seed_registry
 from tests.support.hubs import served
 from tests.support.inbox import Store
 from tests.workflows.drugdocs import AMOXICILLIN, CHINA, dispense, movement, patient
+from tests.support.migrated import copy_migrated
 
 from .conftest import PASSWORD, ConsoleHub, login
 
@@ -71,11 +72,12 @@ def _documents(store: Store) -> None:
 
 
 @pytest.fixture(scope="module")
-def drug_hub(tmp_path_factory, pki_dir):
+def drug_hub(request, tmp_path_factory, pki_dir):
     data_dir = tmp_path_factory.mktemp("drug-pages")
     settings = Settings(data_dir=data_dir, pki_dir=pki_dir, start_processor=False, etl_interval_s=0,
                         console_session_minutes=30)
-    hub = Hub.open(settings)
+    copy_migrated(request, settings.db_url)  # a copy of the session's migrated database
+    hub = Hub.open(settings, run_migrations=False)
     engine = hub.sessions.kw["bind"]
     _seed_registry(engine)
     with transaction(hub.sessions) as session:

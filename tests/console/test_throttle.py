@@ -17,26 +17,28 @@ from sqlalchemy import func, select
 from hub.audit import AuditEvent
 from hub.registry.models import Region
 from hub.settings import Settings
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import make_engine, session_factory, transaction
 from hub.web.console import install
 from hub.web.console.models import ConsoleLoginAttempt
 from hub.web.console.throttle import ThrottlePolicy, begin_attempt, standing
 from hub.web.console.users import create
 from protocol.timestamps import utcnow
+from tests.support.migrated import copy_migrated
 
 PASSWORD = "a long enough secret"
 REFUSED = "登录失败次数过多，请稍后再试。"
 
 
 @pytest.fixture
-def console(tmp_path):
+def console(tmp_path, request):
     """``console(**settings)`` → (TestClient, sessions) of the console app with users xihu and h01."""
     engines = []
 
     def _make(**overrides) -> tuple[TestClient, object]:
-        engine = make_engine(f"sqlite:///{tmp_path}/hub-{len(engines)}.db")
+        url = f"sqlite:///{tmp_path}/hub-{len(engines)}.db"
+        copy_migrated(request, url)  # a copy of the session's migrated database
+        engine = make_engine(url)
         engines.append(engine)
-        migrate(engine)
         sessions = session_factory(engine)
         with transaction(sessions) as session:
             session.add(Region(code="330106", name="西湖区", level="district", parent_code=None))
@@ -135,9 +137,9 @@ def test_each_earlier_failure_slows_the_next_attempt_right_or_wrong(console):
     assert first < time.perf_counter() - started  # the first attempt waited for nothing
 
 
-def test_attempts_in_flight_count_before_their_password_is_checked(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/hub.db")
-    migrate(engine)
+def test_attempts_in_flight_count_before_their_password_is_checked(tmp_path, request):
+    copy_migrated(request, url := f"sqlite:///{tmp_path}/hub.db")
+    engine = make_engine(url)
     sessions, policy, now = session_factory(engine), ThrottlePolicy(), utcnow()
     with transaction(sessions) as session:
         for index in range(5):  # five parallel guesses, none answered yet

@@ -8,23 +8,24 @@ from click.testing import CliRunner
 from hub.cli.main import main
 from hub.registry.models import Institution, Region
 from hub.settings import Settings
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import make_engine, session_factory, transaction
 from hub.web.console.i18n import format_number, language
 from hub.web.console.sessions import open_session, read_session
 from hub.web.console.users import check_password, create, disable, get_by_name, scope_of, signed_in
 from olap.cubes import Scope
 from protocol.timestamps import utcnow
+from tests.support.migrated import copy_migrated
 
 PASSWORD = "a long enough secret"
 
 
-def _hub_with_registry(tmp_path):
+def _hub_with_registry(tmp_path, request):
     runner = CliRunner()
     assert runner.invoke(main, ["users", "list", "--data-dir", str(tmp_path)]).exit_code == 1  # no hub yet
     (tmp_path / "hub").mkdir()
     data_dir = tmp_path / "hub"
+    copy_migrated(request, Settings(data_dir=data_dir).db_url)  # a copy of the session's migrated database
     engine = make_engine(Settings(data_dir=data_dir).db_url)
-    migrate(engine)
     now = utcnow()
     with engine.begin() as connection:
         connection.execute(Region.__table__.insert(), [
@@ -37,8 +38,8 @@ def _hub_with_registry(tmp_path):
     return runner, data_dir, engine
 
 
-def test_users_add_list_disable_and_one_line_refusals(tmp_path):
-    runner, data_dir, engine = _hub_with_registry(tmp_path)
+def test_users_add_list_disable_and_one_line_refusals(tmp_path, request):
+    runner, data_dir, engine = _hub_with_registry(tmp_path, request)
     env = {"HIE_CONSOLE_PASSWORD": PASSWORD}
     added = runner.invoke(main, ["users", "add", "--data-dir", str(data_dir), "--username", "xihu", "--role", "analyst",
                                  "--region", "330106"], env=env)
@@ -80,8 +81,8 @@ def test_users_add_list_disable_and_one_line_refusals(tmp_path):
     engine.dispose()
 
 
-def test_sessions_expire_end_with_their_user_and_scopes_follow_the_registry(tmp_path):
-    _, _, engine = _hub_with_registry(tmp_path)
+def test_sessions_expire_end_with_their_user_and_scopes_follow_the_registry(tmp_path, request):
+    _, _, engine = _hub_with_registry(tmp_path, request)
     sessions = session_factory(engine)
     now = utcnow()
     with transaction(sessions) as session:
@@ -125,14 +126,14 @@ def test_chinese_by_default_and_numbers_for_chinese_readers():
     assert format_number(None, unit="元") == "—"
 
 
-def _console_app(tmp_path):
+def _console_app(tmp_path, request):
     from types import SimpleNamespace
 
     from fastapi import FastAPI
 
     from hub.web.console import install
 
-    _, _, engine = _hub_with_registry(tmp_path)
+    _, _, engine = _hub_with_registry(tmp_path, request)
     sessions = session_factory(engine)
     with transaction(sessions) as session:
         create(session, username="xihu", password=PASSWORD, role="analyst", now=utcnow(), region_code="330106")
@@ -149,12 +150,12 @@ def _sign_in(client):
                        follow_redirects=False)
 
 
-def test_the_session_cookie_is_secure_over_tls_and_lives_as_the_setting_says(tmp_path):
+def test_the_session_cookie_is_secure_over_tls_and_lives_as_the_setting_says(tmp_path, request):
     from fastapi.testclient import TestClient
 
     from hub.web.console.models import ConsoleSession
 
-    app, engine = _console_app(tmp_path)
+    app, engine = _console_app(tmp_path, request)
     signed = _sign_in(TestClient(app, base_url="https://hub.example"))
     assert signed.status_code == 303
     cookie = next(value for name, value in signed.headers.multi_items()
@@ -173,7 +174,7 @@ def test_the_session_cookie_is_secure_over_tls_and_lives_as_the_setting_says(tmp
     engine.dispose()
 
 
-def test_a_page_opens_only_for_the_roles_its_menu_entry_names(tmp_path, monkeypatch):
+def test_a_page_opens_only_for_the_roles_its_menu_entry_names(tmp_path, monkeypatch, request):
     from fastapi.testclient import TestClient
 
     from hub.web.console import pages
@@ -181,7 +182,7 @@ def test_a_page_opens_only_for_the_roles_its_menu_entry_names(tmp_path, monkeypa
 
     monkeypatch.setattr(pages, "NAVIGATION", [pages.NavItem("hospital", "/console/hospital", "nav.hospital",
                                                             frozenset({Role.OPERATOR}))])
-    app, engine = _console_app(tmp_path)  # its user is an analyst
+    app, engine = _console_app(tmp_path, request)  # its user is an analyst
     client = TestClient(app)
     assert _sign_in(client).status_code == 303
     page = client.get("/console/hospital")

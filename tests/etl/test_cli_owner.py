@@ -14,17 +14,17 @@ from click.testing import CliRunner
 from etl.mart import reach_owner
 from hub.cli.main import main
 from hub.settings import Settings
-from hub.store.db import make_engine, migrate, session_factory
+from hub.store.db import session_factory
 from tests.support.documents import document
 from tests.support.inbox import Store
+from tests.support.migrated import migrated_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_etl_commands_work_through_a_running_owner(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
+def test_etl_commands_work_through_a_running_owner(request, tmp_path):
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     store = Store(session_factory(engine))
     store.deliver(document("OutpatientVisit", document_id="V-OWNER-1"))
     store.process()

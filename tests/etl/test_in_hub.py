@@ -18,14 +18,16 @@ from hub.web.app import create_app
 from protocol.timestamps import utcnow
 from tests.support.documents import document
 from tests.support.inbox import Store
+from tests.support.migrated import copy_migrated
 
 
 @pytest.fixture
-def hub_app(tmp_path, pki_dir, chdb_dir):
+def hub_app(request, tmp_path, pki_dir, chdb_dir):
     database = f"t_{uuid.uuid4().hex[:12]}"
     settings = Settings(data_dir=tmp_path, pki_dir=pki_dir, start_processor=False, etl_interval_s=0.5,
                         mart_url=f"chdb://{chdb_dir}?database={database}")
-    hub = Hub.open(settings)
+    copy_migrated(request, settings.db_url)  # a copy of the session's migrated database
+    hub = Hub.open(settings, run_migrations=False)
     app = create_app(settings, hub=hub)
     with TestClient(app) as client:
         client.hub = hub

@@ -23,6 +23,7 @@ from hub.store.db import transaction
 from olap.schema.versions import table
 from protocol.timestamps import utcnow
 from tests.support.documents import document
+from tests.support.migrated import migrated_engine
 
 SOURCE_FACTS = [source.fact for source in SOURCES]
 
@@ -229,14 +230,14 @@ def test_dimensions_follow_the_registry_code_lists_and_the_mpi(etl):
 
 
 @pytest.mark.clickhouse
-def test_a_two_shard_cluster_gets_the_same_exact_answers(tmp_path, cluster_olap, chdb_olap):
-    from hub.store.db import make_engine, migrate, session_factory
+def test_a_two_shard_cluster_gets_the_same_exact_answers(request, tmp_path, cluster_olap, chdb_olap):
+    from hub.store.db import session_factory
     from olap.schema.migrate import apply_schema
     from tests.etl.conftest import Etl
     from tests.support.inbox import Store
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")  # one OLTP backend: the cluster is under test
-    migrate(engine)
+    # one OLTP backend: the cluster is under test
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     store = Store(session_factory(engine))
     marts = {"cluster": Etl(store, cluster_olap), "single": Etl(store, chdb_olap)}
     for etl in marts.values():

@@ -8,21 +8,21 @@ from etl import jobs
 from etl.facts import FACT_TABLES
 from etl.transform import Pseudonymizer
 from hub.cli.errors import HubGroup
-from hub.store.db import make_engine, migrate, session_factory
+from hub.store.db import session_factory
 from olap import ServerBackend
 from olap.errors import BackendUnavailable
 from olap.schema.migrate import apply_schema
 from tests.support.chserver import ClickhouseServer
 from tests.support.documents import document
 from tests.support.inbox import Store
+from tests.support.migrated import migrated_engine
 
 
 @pytest.mark.clickhouse
-def test_a_server_killed_during_a_run_fails_it_in_one_line(tmp_path):
+def test_a_server_killed_during_a_run_fails_it_in_one_line(request, tmp_path):
     if not ClickhouseServer.available():
         pytest.skip("clickhouse-server not found (install it with scripts/install-system-packages.sh)")
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     store = Store(session_factory(engine))
     store.deliver(document("OutpatientVisit", document_id="V-1"), document("LabReport", document_id="L-1"))
     store.process()

@@ -7,20 +7,20 @@ import pytest
 from etl import arrow_reader as reader
 from etl import jobs
 from etl.reconcile import reconcile
-from hub.store.db import make_engine, migrate, session_factory
+from hub.store.db import session_factory
 from olap.schema.migrate import apply_schema
 from tests.etl.conftest import Etl
 from tests.support.documents import document
 from tests.support.inbox import Store
+from tests.support.migrated import migrated_engine
 
 pytestmark = pytest.mark.skipif(not reader.available(), reason="adbc-driver-sqlite is not installed")
 
 COLUMNS = "fact_key, date, institution_code, person_key, total_fen, drug_fen, primary_diagnosis_code"
 
 
-def test_process_reader_loads_what_the_thread_reader_loads(tmp_path, chdb_olap, server_olap, monkeypatch):
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
+def test_process_reader_loads_what_the_thread_reader_loads(request, tmp_path, chdb_olap, server_olap, monkeypatch):
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     store = Store(session_factory(engine))
     spawned, threaded = Etl(store, chdb_olap), Etl(store, server_olap)
     for etl in (spawned, threaded):

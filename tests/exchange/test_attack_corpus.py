@@ -26,6 +26,7 @@ from protocol.errors import FAULTS
 from protocol.ns import HIS, SOAP11, q
 from protocol.receipts import read_receipt
 from protocol.timestamps import utcnow
+from tests.support.migrated import copy_migrated
 
 from .attacks import CASES, CLASSES, ENCRYPTION, PARSER, REPLAY, SIGNATURE, Kit, xmlsec_accepts
 from .builders import fault_code
@@ -52,10 +53,11 @@ def db_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, db_url, pki_dir) -> Hub:
+def hub(request, tmp_path_factory, db_url, pki_dir) -> Hub:
     settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-hub"), database_url=db_url, pki_dir=pki_dir,
                         start_processor=False)
-    hub = Hub.open(settings)
+    copy_migrated(request, db_url)  # a copy of the session's migrated database
+    hub = Hub.open(settings, run_migrations=False)
     yield hub
     hub.sessions.kw["bind"].dispose()
 

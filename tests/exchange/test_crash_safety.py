@@ -22,6 +22,7 @@ from hub.exchange.models import Message
 from hub.store.db import make_engine, session_factory
 from protocol.status import MessageStatus
 
+from tests.support.migrated import copy_migrated
 from tests.support.polling import QUICK_PROCESSOR
 
 from .builders import sample_document
@@ -53,7 +54,8 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_during_stream_then_resend(tmp_path, db_url, pki_dir, members, hub_paths):
+def test_kill_9_during_stream_then_resend(request, tmp_path, db_url, pki_dir, members, hub_paths):
+    copy_migrated(request, db_url)  # the hub starts on a migrated copy instead of migrating it
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -32,6 +32,7 @@ from hub.soap.asgi import SoapFront
 from hub.soap.faults import fault_envelope
 from hub.soap.wsgi import GateMiddleware
 from tests.support import asgi
+from tests.support.migrated import copy_migrated
 
 from .builders import fault_code, sample_document, sealed, submit_batch, submit_document
 from .conftest import _asgi_poster, _wsgi_poster, counts
@@ -101,9 +102,10 @@ def test_faults_are_spynes_bytes(hub, members, hub_enc_cert, code):
 
 
 @pytest.fixture
-def small_hub(tmp_path, db_url, pki_dir):
+def small_hub(request, tmp_path, db_url, pki_dir):
+    copy_migrated(request, db_url)  # a copy of the session's migrated database
     hub = Hub.open(Settings(data_dir=tmp_path, database_url=db_url, pki_dir=pki_dir, start_processor=False,
-                            max_message_bytes=64 * 1024))
+                            max_message_bytes=64 * 1024), run_migrations=False)
     yield hub
     hub.sessions.kw["bind"].dispose()
 

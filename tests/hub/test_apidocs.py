@@ -14,17 +14,19 @@ from hub.runtime import Hub
 from hub.settings import Settings
 from hub.web.apidocs import VENDOR_DIR
 from hub.web.app import create_app
+from tests.support.migrated import copy_migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 _REFERENCE = re.compile(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""")
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(request, tmp_path_factory):
     data = tmp_path_factory.mktemp("hub")
     init_pki(data / "pki")
     settings = Settings(data_dir=data, pki_dir=data / "pki", start_processor=False, etl_interval_s=0)
-    hub = Hub.open(settings)
+    copy_migrated(request, settings.db_url)  # a copy of the session's migrated database
+    hub = Hub.open(settings, run_migrations=False)
     with TestClient(create_app(settings, hub=hub)) as client:
         yield client
     hub.sessions.kw["bind"].dispose()

@@ -13,6 +13,7 @@ import pytest
 
 from certs import init_pki
 from hub.cli.local_hub import LocalHub
+from tests.support.migrated import copy_migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,8 +27,9 @@ def _group_alive(group: int) -> bool:
 
 
 @pytest.fixture
-def data_dir(tmp_path):
+def data_dir(tmp_path, request):
     init_pki(tmp_path / "data" / "pki", hub_name="测试区域卫生信息平台")
+    copy_migrated(request, f"sqlite:///{tmp_path / 'data' / 'hub.db'}")  # the hub starts without migrating
     return tmp_path / "data"
 
 

@@ -24,6 +24,7 @@ from protocol.ns import DS, HIS, SignatureMethod, q
 from protocol.receipts import read_receipt
 from tests.exchange.builders import fault_code, sealed
 from tests.exchange.conftest import _wsgi_poster
+from tests.support.migrated import copy_migrated
 
 PROFILE = Path(__file__).resolve().parents[2] / "docs" / "security-profile.md"
 OPTIONS = {"default": ([], SignatureMethod.ECDSA_SHA256), "rsa": (["--sign-key-type", "rsa-2048"], SignatureMethod.RSA_SHA256)}
@@ -39,13 +40,15 @@ def receipt_pki(request, tmp_path) -> tuple[Path, SignatureMethod]:
     return root, method
 
 
-def test_receipt_algorithm_is_the_documented_one(receipt_pki, tmp_path, xmlsec1):
+def test_receipt_algorithm_is_the_documented_one(request, receipt_pki, tmp_path, xmlsec1):
     text = PROFILE.read_text("utf-8")
     assert "**ECDSA P-256**" in text and "`hie pki init --sign-key-type rsa-2048`" in text
     assert re.search(r"`Document` is typed `xs:anyType` in the WSDL", text)
     root, method = receipt_pki
     paths = PkiPaths.of(root)
-    hub = Hub.open(Settings(data_dir=tmp_path, pki_dir=root, start_processor=False))
+    settings = Settings(data_dir=tmp_path, pki_dir=root, start_processor=False)
+    copy_migrated(request, settings.db_url)  # a copy of the session's migrated database
+    hub = Hub.open(settings, run_migrations=False)
     try:
         member = Credentials.from_files(root / "members" / "CLINIC01" / "cert.pem",
                                         root / "members" / "CLINIC01" / "key.pem")

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from hub.monitor import KEPT_PAIRS, record_reconcile
 from hub.monitor.models import ReconcileCheck
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import session_factory, transaction
 from protocol.timestamps import utcnow
 from tests.support.documents import document
 from tests.support.inbox import Store
+from tests.support.migrated import migrated_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,9 +38,8 @@ def test_a_reconcile_outcome_is_shown_with_the_etl_runs(hub, api):
 
 
 @pytest.mark.slow
-def test_hie_etl_reconcile_keeps_its_outcome(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
+def test_hie_etl_reconcile_keeps_its_outcome(request, tmp_path):
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     store = Store(session_factory(engine))
     store.deliver(document("OutpatientVisit", document_id="V-1"), document("LabReport", document_id="L-1"))
     store.process()

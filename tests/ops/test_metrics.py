@@ -13,6 +13,7 @@ from hub.runtime import Hub
 from hub.settings import Settings
 from hub.store.db import transaction
 from hub.web.app import create_app
+from tests.support.migrated import copy_migrated
 
 
 def _scrape(client) -> dict[tuple[str, tuple], float]:
@@ -31,10 +32,11 @@ def _refusals(sessions, count: int, *, code: str, seconds_ago: float) -> None:
         audit.record_many(session, rows)
 
 
-def test_metrics_from_the_store(tmp_path, db_url, pki_dir):
+def test_metrics_from_the_store(request, tmp_path, db_url, pki_dir):
     settings = Settings(data_dir=tmp_path, pki_dir=pki_dir, database_url=db_url, start_processor=False,
                         processor_expected=False)
-    hub = Hub.open(settings)
+    copy_migrated(request, db_url)  # a copy of the session's migrated database
+    hub = Hub.open(settings, run_migrations=False)
     _refusals(hub.sessions, 2, code="security.signature.invalid", seconds_ago=30)
     _refusals(hub.sessions, 1, code="security.replay", seconds_ago=30)
     with transaction(hub.sessions) as session:

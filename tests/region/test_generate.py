@@ -110,3 +110,13 @@ def test_files_of_another_generator_version_are_refused_with_their_code(region_d
     with pytest.raises(RegionError) as missing:
         Generated.open(tmp_path / "nothing")
     assert missing.value.code == "region.files.missing"
+
+
+def test_the_month_region_is_the_small_regions_last_month():
+    """``--region month`` (the demo's test) plans what the small region plans for its last month: the same
+    residents, the same members, the same events."""
+    small, month = Generated.build(seed=SEED, size="small"), Generated.build(seed=SEED, size="month")
+    assert month.periods == small.periods[-1:] and month.people == small.people
+    last = [(member.code, events) for member, year, number, events in small.events()
+            if (year, number) == small.periods[-1]]
+    assert last == [(member.code, events) for member, _, _, events in month.events()] and last

@@ -18,11 +18,14 @@ from hub.store.db import make_engine, session_factory, transaction
 from region import Generated
 from region.ledger import Ledger
 from region.load import Target, outcomes, prepare, send
+from tests.support.migrated import copy_migrated
 
 
 @pytest.fixture(scope="module")
-def loaded(region_dir, tmp_path_factory):
+def loaded(request, region_dir, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("loaded") / "hub"
+    data_dir.mkdir()
+    copy_migrated(request, f"sqlite:///{data_dir / 'hub.db'}")  # prepare and the hub find it migrated
     prepare(Generated.open(region_dir), data_dir)  # the PKI the hub starts with (load_region checks it again)
     with LocalHub(data_dir, etl_interval=86400) as hub:
         load_region(region_dir, data_dir, hub_url=hub.base)

@@ -13,6 +13,7 @@ from region import Generated, Visit, plan
 from region.drugs import receipt_time
 from region.medication import is_antibiotic
 from schemas.validation import validate
+from tests.support.migrated import migrated_engine
 
 DOC = "{urn:hie:doc:v1}"
 KINDS = ("Prescription", "Dispense")
@@ -114,19 +115,18 @@ def test_hospitals_prescribe_more_per_visit_and_winter_more_antibiotics_than_sum
 
 
 @pytest.mark.slow  # about 8 s: the records stage, the ETL and chDB
-def test_after_a_load_the_cubes_say_what_the_truth_says(region_dir, tmp_path, chdb_olap):
+def test_after_a_load_the_cubes_say_what_the_truth_says(request, region_dir, tmp_path, chdb_olap):
     """Two members' January (a centre, a hospital) through the real records stage and ETL: the
     prescriptions and referrals cubes and the lab and drug-movement facts equal the truth's cells."""
     from types import SimpleNamespace
 
     from hub.registry.actor import HUB_OPERATOR
     from hub.registry.importing import import_entries, read_entries
-    from hub.store.db import make_engine, migrate, session_factory, transaction
+    from hub.store.db import session_factory, transaction
     from tests.cubes.checks import ask, fill_mart
     from tests.support.inbox import Store
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     store = Store(session_factory(engine))
     with transaction(store.sessions) as session:
         import_entries(session, actor=HUB_OPERATOR,

@@ -6,13 +6,13 @@ from click.testing import CliRunner
 from hub.cli.main import main
 from hub.registry import seed_demo
 from hub.registry.access import has_identified_grant
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import session_factory, transaction
 from protocol.timestamps import utcnow
+from tests.support.migrated import migrated_engine
 
 
-def test_grants_lifecycle(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
-    migrate(engine)
+def test_grants_lifecycle(request, tmp_path):
+    engine = migrated_engine(request, f"sqlite:///{tmp_path / 'hub.db'}")
     sessions = session_factory(engine)
     with transaction(sessions) as session:
         seed_demo(session)

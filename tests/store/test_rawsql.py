@@ -9,15 +9,16 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.errors import failure_summary
 from hub.exchange.replies import acknowledgement
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import make_engine, session_factory, transaction
 from hub.store.rawsql import RawSql
 from protocol.ns import HIE, q
+from tests.support.migrated import copy_migrated
 
 
 @pytest.fixture
-def sessions(db_url):
+def sessions(request, db_url):
+    copy_migrated(request, db_url)  # a copy of the session's migrated database, not migrated again
     engine = make_engine(db_url)
-    migrate(engine)
     yield session_factory(engine)
     engine.dispose()
 

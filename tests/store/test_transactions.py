@@ -6,15 +6,14 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import make_engine, session_factory, transaction
 from hub.store.sqlite import SqliteWriteLock
+from tests.support.migrated import copy_migrated
 
 
 @pytest.fixture
-def sessions(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    engine.dispose()
+def sessions(request, db_url):
+    copy_migrated(request, db_url)  # a copy of the session's migrated database, not migrated again
     engine = make_engine(db_url, pool_size=1, max_overflow=0)  # one connection: the test sees it reused
     yield session_factory(engine)
     engine.dispose()

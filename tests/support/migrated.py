@@ -39,6 +39,13 @@ def migrated_postgres(pg_server) -> str:
     return name
 
 
+def migrated_engine(request, db_url: str):
+    """An engine on ``db_url``, an empty database made a copy of the session's migrated one (what
+    ``make_engine`` then ``migrate`` gave, without running the migrations again)."""
+    copy_migrated(request, db_url)
+    return make_engine(db_url)
+
+
 def copy_migrated(request, db_url: str) -> None:
     """Make the empty database ``db_url`` a copy of the session's migrated one for its backend."""
     url = make_url(db_url)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hub.registry import seed_demo
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import make_engine, session_factory, transaction
 from protocol.credentials import Credentials
 from tests.exchange.conftest import client_for, hub_paths, live_hub  # noqa: F401 - fixtures used here
 from tests.support.hubs import member_credentials, member_pki
@@ -20,9 +20,8 @@ WORKFLOW_MEMBERS = ("CLINIC01", "HOSP01", "CLINIC02", "BUREAU", "BUREAU05")
 
 @pytest.fixture
 def store(request, db_url):
-    copy_migrated(request, db_url)
+    copy_migrated(request, db_url)  # at head already: nothing to migrate
     engine = make_engine(db_url)
-    migrate(engine)
     sessions = session_factory(engine)
     with transaction(sessions) as session:
         seed_demo(session)

@@ -8,19 +8,19 @@ from click.testing import CliRunner
 from hub.cli.main import main
 from hub.registry import seed_demo
 from hub.settings import Settings
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import session_factory, transaction
 from tests.support.inbox import Store
 
 from .reports import CHOLERA, disease_report
+from tests.support.migrated import migrated_engine
 
 
 def _hie(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def test_run_list_acknowledge_close(tmp_path):
-    engine = make_engine(Settings.load(tmp_path).db_url)
-    migrate(engine)
+def test_run_list_acknowledge_close(request, tmp_path):
+    engine = migrated_engine(request, Settings.load(tmp_path).db_url)
     store = Store(session_factory(engine))
     with transaction(store.sessions) as session:
         seed_demo(session)

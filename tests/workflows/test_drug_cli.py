@@ -13,13 +13,14 @@ from hub.cli.main import main
 from hub.exchange.models import Reply
 from hub.registry import seed_demo
 from hub.settings import Settings
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import session_factory, transaction
 from hub.workflows import run_pass
 from hub.workflows.drugs.models import PendingBatch
 from hub.workflows.models import Alert
 from tests.support.inbox import Store
 
 from .drugdocs import AMLODIPINE, AMOXICILLIN, CHINA, dispense, movement, patient
+from tests.support.migrated import migrated_engine
 
 BATCH, FAKE = "AMX2502123", "AML2501950"
 
@@ -28,10 +29,9 @@ def _hie(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def test_trace_recall_and_check(tmp_path):
+def test_trace_recall_and_check(request, tmp_path):
     day = datetime(2025, 2, 3, 9, 0, tzinfo=CHINA)
-    engine = make_engine(Settings.load(tmp_path).db_url)
-    migrate(engine)
+    engine = migrated_engine(request, Settings.load(tmp_path).db_url)
     store = Store(session_factory(engine))
     with transaction(store.sessions) as session:
         seed_demo(session)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from hub.cli.main import main
 from hub.registry import seed_demo
 from hub.settings import Settings, SettingsError
-from hub.store.db import make_engine, migrate, session_factory, transaction
+from hub.store.db import session_factory, transaction
 from hub.workflows import run_pass
 from hub.workflows.models import Alert
 from hub.workflows.referral import overdue, service
@@ -21,6 +21,7 @@ from protocol.timestamps import utcnow
 from tests.support.inbox import Store
 
 from .referral_documents import referral
+from tests.support.migrated import migrated_engine
 
 VARIABLE = "HIE_REFERRAL_DEADLINES"
 
@@ -77,9 +78,8 @@ def test_an_override_of_one_step_keeps_the_others_defaults(store, tmp_path):
     assert keys == [f"{case.id}:requested", f"{case.id}:accepted"]
 
 
-def test_hie_workflows_run_uses_the_setting(tmp_path, monkeypatch):
-    engine = make_engine(Settings.load(tmp_path).db_url)
-    migrate(engine)
+def test_hie_workflows_run_uses_the_setting(request, tmp_path, monkeypatch):
+    engine = migrated_engine(request, Settings.load(tmp_path).db_url)
     store = Store(session_factory(engine))
     with transaction(store.sessions) as session:
         seed_demo(session)

@@ -12,6 +12,8 @@ from hub.workflows.models import Watermark
 from hub.settings import Settings
 from hub.workflows.runner import Handler, WorkflowTicker, run_pass
 
+from tests.support.migrated import migrated_engine
+
 from .reports import HFMD, cancellation, disease_report
 
 SEEN: list[tuple[int, int, str]] = []
@@ -122,13 +124,10 @@ def test_the_ticker_runs_after_changes_at_most_every_interval(store):
     assert result is not None and result.changes["disease.surveillance"] == 1
 
 
-def test_a_pass_seeks_the_changes_instead_of_reading_every_document_of_its_type(tmp_path):
+def test_a_pass_seeks_the_changes_instead_of_reading_every_document_of_its_type(request, tmp_path):
     from datetime import datetime, timezone
 
-    from hub.store.db import make_engine, migrate
-
-    engine = make_engine(f"sqlite:///{tmp_path}/plan.db")
-    migrate(engine)
+    engine = migrated_engine(request, f"sqlite:///{tmp_path}/plan.db")
     mark = Watermark(name="x", updated_at=datetime(2026, 12, 1, tzinfo=timezone.utc), document_row_id=7)
     query = runner.changes_query(frozenset({"InfectiousDiseaseReport"}), mark, 200)
     with engine.connect() as connection:
