@@ -33,7 +33,7 @@ REPLICATED_SETTINGS = {"insert_distributed_sync": 1, "load_balancing": "in_order
 NO_QUORUM = frozenset({159, 285, 286, 319})
 DOWN_FOR = 30.0  # seconds a replicated cluster's node found down is passed over without asking
 # Seconds a node found up to date is read from without asking again. The check costs one
-# system.replicas query (measured: docs/olap.md, "Replicated cluster"), so it is made at most once
+# system.replicas query, 1.1-1.2 ms here (docs/olap.md, "Replicated cluster"), so it is made at most once
 # per FRESH_FOR, not before every statement.
 FRESH_FOR = 2.0
 
