@@ -11,15 +11,11 @@ returns.
 
 A cluster whose shards have several replicas (``replica_num > 1`` in ``system.clusters``, or
 ``replicated=True``) is *replicated*: every table is ``ReplicatedReplacingMergeTree`` through the
-servers' ZooKeeper — facts and rollups one ZooKeeper path per shard, dimensions one path for all
-nodes, so a dimension is written once, through any node, and reaches a replica that was down when
-it comes back. There the backend tolerates nodes that are down: DDL goes to every live node, the
-connection moves to the next live node (``alt_hosts``) and a statement cut off by a dying node is
-sent once more (every statement of the mart is idempotent: versioned ReplacingMergeTree rows).
-Reads and writes prefer the first live replica of each shard (``load_balancing = 'in_order'``),
-so what the ETL wrote is what it reads next, and an insert returns once two replicas hold it
-(``insert_quorum``; without it while a replica is down), so a replica dying cannot take with it
-rows the ETL already counted on.
+servers' ZooKeeper (facts and rollups one path per shard, dimensions one path for all nodes). There
+DDL goes to every live node, the session moves to the next live node (``alt_hosts``) and resends a
+statement cut off by a dying node (every statement of the mart is idempotent), inserts wait for a
+quorum of two replicas, and no read is served by a replica that is behind: see
+:mod:`olap.replication`.
 """
 from __future__ import annotations
 
@@ -47,6 +43,7 @@ if TYPE_CHECKING:
 # The driver logs every failed connection attempt with its traceback; the backend raises
 # BackendUnavailable for it, which its caller reports (a command line in one line).
 logging.getLogger("clickhouse_driver").addHandler(logging.NullHandler())
+log = logging.getLogger(__name__)
 
 
 def _client(host: str, port: int, database: str, settings: dict[str, Any], timeout: float, *,
@@ -55,9 +52,6 @@ def _client(host: str, port: int, database: str, settings: dict[str, Any], timeo
 
     return Client(host=host, port=port, database=database, settings=settings, alt_hosts=alt_hosts,
                   connect_timeout=timeout, send_receive_timeout=300)
-
-
-log = logging.getLogger(__name__)
 
 
 class ServerBackend(Backend):
@@ -148,8 +142,7 @@ class ServerBackend(Backend):
             return
         try:
             behind = is_behind(self._client, database=self.database, guard=self._guard)
-        except BackendUnavailable:
-            self._client.disconnect()
+        except BackendUnavailable:  # its node is down: the first live node that is up to date
             behind = True
         if behind:
             index = fresh_node(self._nodes, database=self.database, guard=self._guard)
@@ -157,10 +150,11 @@ class ServerBackend(Backend):
                 log.warning("olap.server.replicas_behind: no node is up to date; reads may lag")
             else:
                 host, port = self._nodes[index].connection.hosts[0]
-                nodes = [node.connection.hosts[0] for node in self._nodes]
                 self._client.disconnect()
+                alt_hosts = session_alt_hosts(f"{host}:{port}", self._alt_hosts,
+                                              [node.connection.hosts[0] for node in self._nodes])
                 self._client = _client(host, port, self.database, self._settings, self._connect_timeout,
-                                       alt_hosts=session_alt_hosts(f"{host}:{port}", self._alt_hosts, nodes))
+                                       alt_hosts=alt_hosts)
                 self._address = f"{host}:{port}"
                 log.warning("olap.server.replica_behind: the session moves to node %d", index + 1)
         self._fresh_until = time.monotonic() + FRESH_FOR
@@ -169,7 +163,7 @@ class ServerBackend(Backend):
         """``statement`` on every node, the nodes at once (a replicated CREATE waits on ZooKeeper:
         30-90 ms each here). On a replicated cluster a node that is down is passed over, and for
         ``DOWN_FOR`` seconds not asked again (a host that is off costs a connect timeout each
-        time); it gets what it missed from :func:`~olap.replication.complete_tables` when a backend next opens the mart."""
+        time); it gets what it missed from ``complete_tables`` when a backend next opens the mart."""
         clients = self._nodes if clients is None else clients
 
         def run(node) -> bool:
