@@ -7,6 +7,7 @@ so that :mod:`olap.server_backend` stays the one module that talks to ClickHouse
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from typing import Any, Callable
 
@@ -86,14 +87,19 @@ def is_behind(node, *, database: str, guard: Guard) -> bool:
     return int(count) > 0
 
 
-def fresh_node(nodes: list, *, database: str, guard: Guard) -> int | None:
-    """Index of the first of ``nodes`` that is up and not behind; None when there is none."""
+def fresh_node(nodes: list, *, database: str, guard: Guard, down: dict[int, float]) -> int | None:
+    """Index of the first of ``nodes`` that is up and not behind; None when there is none. ``down``:
+    id(node) -> until when a node found down is passed over (a host that is off costs a connect
+    timeout); a node found down now is added to it for ``DOWN_FOR`` seconds."""
     for index, node in enumerate(nodes):
+        if down.get(id(node), 0.0) > time.monotonic():
+            continue
         try:
             if not is_behind(node, database=database, guard=guard):
                 return index
         except BackendUnavailable:
             node.disconnect()
+            down[id(node)] = time.monotonic() + DOWN_FOR
     return None
 
 

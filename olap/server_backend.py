@@ -142,10 +142,10 @@ class ServerBackend(Backend):
             return
         try:
             behind = is_behind(self._client, database=self.database, guard=self._guard)
-        except BackendUnavailable:  # its node is down: the first live node that is up to date
-            behind = True
+        except BackendUnavailable:  # no node answers the session: the statement reports it
+            return
         if behind:
-            index = fresh_node(self._nodes, database=self.database, guard=self._guard)
+            index = fresh_node(self._nodes, database=self.database, guard=self._guard, down=self._down)
             if index is None:
                 log.warning("olap.server.replicas_behind: no node is up to date; reads may lag")
             else:
