@@ -32,6 +32,18 @@ REPLICATED_SETTINGS = {"insert_distributed_sync": 1, "load_balancing": "in_order
 # 285 too few live replicas, 286 the previous quorum insert not yet satisfied (a replica died
 # since), 319 status unknown (the quorum wait timed out: 159): written on the live replica.
 NO_QUORUM = frozenset({159, 285, 286, 319})
+# Server errors that say the cluster cannot serve now, whatever the statement: a shard with no live
+# replica, ZooKeeper away (replicated tables read-only). They are BackendUnavailable (the cubes answer
+# olap.unavailable, retryable; an ETL run is recorded as failed and loads the same window next time),
+# with one line of their own rather than the engine's message (its addresses and internals).
+UNAVAILABLE = {
+    209: "a node of the mart's cluster did not answer in time",
+    210: "a node of the mart's cluster cannot be reached",
+    225: "the mart's cluster has no ZooKeeper session: its replicated tables are read-only",
+    242: "the mart's replicated tables are read-only (ZooKeeper away)",
+    279: "a shard of the mart's cluster has no live replica",
+    999: "the mart's cluster lost its ZooKeeper session (coordination)",
+}
 DOWN_FOR = 30.0  # seconds a replicated cluster's node found down is passed over without asking
 # Seconds a node found up to date is read from without asking again. The check costs one
 # system.replicas query, 1.1-1.2 ms here (docs/olap.md, "Replicated cluster"), so it is made at most once
@@ -128,5 +140,5 @@ def complete_tables(nodes: list, shards: list[int], *, database: str, guard: Gua
             log.info("olap.server.tables_completed: %d tables on node %d", len(missed), index + 1)
 
 
-__all__ = ["DOWN_FOR", "FRESH_FOR", "NO_QUORUM", "REPLICATED_SETTINGS", "complete_tables", "fresh_node",
+__all__ = ["DOWN_FOR", "FRESH_FOR", "NO_QUORUM", "UNAVAILABLE", "REPLICATED_SETTINGS", "complete_tables", "fresh_node",
            "is_behind", "run_replicated", "session_alt_hosts", "session_settings"]

@@ -29,8 +29,8 @@ from .backend import Backend, Params
 from .capabilities import parse_version
 from .errors import BackendUnavailable, QueryError, engine_message
 from .frames import column_for_insert, frame_from_columns
-from .replication import (DOWN_FOR, FRESH_FOR, complete_tables, fresh_node, is_behind, run_replicated,
-                          session_alt_hosts, session_settings)
+from .replication import (DOWN_FOR, FRESH_FOR, UNAVAILABLE, complete_tables, fresh_node, is_behind,
+                          run_replicated, session_alt_hosts, session_settings)
 from .schema.ddl import create_distributed_sql, create_table_sql, local_name, replica_path
 from .sqlparams import bind, identifier
 
@@ -112,6 +112,9 @@ class ServerBackend(Backend):
         try:
             return call()
         except errors.ServerException as exc:
+            if exc.code in UNAVAILABLE:  # the cluster, not the statement: retry later
+                raise BackendUnavailable("olap.cluster.unavailable", UNAVAILABLE[exc.code], engine_code=exc.code,
+                                         address=self._address) from None
             raise QueryError("olap.query.failed", engine_message(exc.message), engine_code=exc.code,
                              engine="server") from None
         except (errors.NetworkError, errors.SocketTimeoutError, OSError, EOFError) as exc:

@@ -12,7 +12,6 @@ import pytest
 
 from olap import apply_schema
 from olap.dimensions import date_dimension, load_dimension
-from olap.errors import QueryError
 from olap.rollups import VISITS_INSTITUTION_DAY, refresh
 from olap.schema.versions import VERSIONS
 from olap.server_backend import ServerBackend
@@ -225,16 +224,3 @@ def test_a_replica_that_comes_back_is_not_read_before_it_has_caught_up(replicate
             server.halt()
             server.start()
     _caught_up(ch_replicated, database, (FACT, "dim_date"))
-
-
-def test_a_shard_with_no_live_replica_is_a_one_line_error(replicated_olap, ch_replicated):
-    """Both replicas of shard 2 down: a query over the facts is refused with a code, not answered
-    with shard 1's half."""
-    apply_schema(replicated_olap)
-    replicated_olap.insert_df("fact_outpatient_visit", visits(range(1, 101)))
-    for replica in (1, 2):
-        ch_replicated.replica(2, replica).kill()
-    with pytest.raises(QueryError) as caught:
-        replicated_olap.query_df("SELECT count() AS n FROM fact_outpatient_visit FINAL")
-    assert caught.value.code == "olap.query.failed" and caught.value.fields["engine_code"] == 279
-    assert "\n" not in caught.value.detail
