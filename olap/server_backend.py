@@ -11,22 +11,17 @@ returns.
 
 A cluster whose shards have several replicas (``replica_num > 1`` in ``system.clusters``, or
 ``replicated=True``) is *replicated*: every table is ``ReplicatedReplacingMergeTree`` through the
-servers' ZooKeeper — facts and rollups one ZooKeeper path per shard, dimensions one path for all
-nodes, so a dimension is written once, through any node, and reaches a replica that was down when
-it comes back. There the backend tolerates nodes that are down: DDL goes to every live node, the
-connection moves to the next live node (``alt_hosts``) and a statement cut off by a dying node is
-sent once more (every statement of the mart is idempotent: versioned ReplacingMergeTree rows).
-Reads and writes prefer the first live replica of each shard (``load_balancing = 'in_order'``),
-so what the ETL wrote is what it reads next, and an insert returns once two replicas hold it
-(``insert_quorum``; without it while a replica is down), so a replica dying cannot take with it
-rows the ETL already counted on.
+servers' ZooKeeper (facts and rollups one path per shard, dimensions one path for all nodes). There
+DDL goes to every live node, the session moves to the next live node (``alt_hosts``) and resends a
+statement cut off by a dying node (every statement of the mart is idempotent), inserts wait for a
+quorum of two replicas, and no read is served by a replica that is behind: see
+:mod:`olap.replication`.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +29,8 @@ from .backend import Backend, Params
 from .capabilities import parse_version
 from .errors import BackendUnavailable, QueryError, engine_message
 from .frames import column_for_insert, frame_from_columns
+from .replication import (DOWN_FOR, FRESH_FOR, UNAVAILABLE, complete_tables, fresh_node, is_behind,
+                          run_replicated, session_alt_hosts, session_settings)
 from .schema.ddl import create_distributed_sql, create_table_sql, local_name, replica_path
 from .sqlparams import bind, identifier
 
@@ -46,6 +43,7 @@ if TYPE_CHECKING:
 # The driver logs every failed connection attempt with its traceback; the backend raises
 # BackendUnavailable for it, which its caller reports (a command line in one line).
 logging.getLogger("clickhouse_driver").addHandler(logging.NullHandler())
+log = logging.getLogger(__name__)
 
 
 def _client(host: str, port: int, database: str, settings: dict[str, Any], timeout: float, *,
@@ -54,34 +52,6 @@ def _client(host: str, port: int, database: str, settings: dict[str, Any], timeo
 
     return Client(host=host, port=port, database=database, settings=settings, alt_hosts=alt_hosts,
                   connect_timeout=timeout, send_receive_timeout=300)
-
-
-# A replicated cluster's session: one replica per shard, the first live one, for reads and writes
-# alike; no block-hash deduplication of inserts (18.16's default for Replicated tables), so that an
-# insert means the same as on one server (the last of two equal-version rows wins). An insert
-# returns once two replicas of its shard hold it (``insert_quorum``): a replica that dies just after
-# cannot take rows the reads of its peer would then miss. With a replica down the quorum cannot be
-# met: the statement is sent again without it (``_NO_QUORUM``), and the replica fetches it later.
-_REPLICATED_SETTINGS = {"insert_distributed_sync": 1, "load_balancing": "in_order", "insert_deduplicate": 0}
-# 285 too few live replicas, 286 the previous quorum insert not yet satisfied (a replica died
-# since), 319 status unknown (the quorum wait timed out: 159): written on the live replica.
-_NO_QUORUM = frozenset({159, 285, 286, 319})
-
-
-
-def _session(layout: list[tuple[str, int, int, int]], *, cluster: bool, replicated: bool,
-             quorum_timeout: float) -> dict[str, Any]:
-    """The settings of the backend's session on this server, cluster or replicated cluster."""
-    if not replicated:
-        return {"insert_distributed_sync": 1} if cluster else {}
-    settings: dict[str, Any] = dict(_REPLICATED_SETTINGS)
-    if min(Counter(shard for _, _, shard, _ in layout).values()) > 1:
-        settings.update(insert_quorum=2, insert_quorum_timeout=int(quorum_timeout * 1000))  # 2: a majority of 2 or 3
-    return settings
-
-
-log = logging.getLogger(__name__)
-_DOWN_FOR = 30.0  # seconds a replicated cluster's node found down is passed over without asking
 
 
 class ServerBackend(Backend):
@@ -107,6 +77,8 @@ class ServerBackend(Backend):
         self._column_types: dict[str, dict[str, str]] = {}
         self._distributed: dict[str, bool] = {}
         self._down: dict[int, float] = {}  # id(node client) -> until when it is passed over
+        self._fresh_until = 0.0  # until when the session's node counts as up to date without asking
+        self._connect_timeout, self._alt_hosts = connect_timeout, alt_hosts
         with self._lock:
             bootstrap = _client(host, port, "default", {}, connect_timeout, alt_hosts=alt_hosts)
             layout = self._cluster_nodes(bootstrap) if self.cluster else [(host, port, 1, 1)]
@@ -114,7 +86,7 @@ class ServerBackend(Backend):
                 replicated if replicated is not None else max(replica for *_, replica in layout) > 1)
             nodes = [(node_host, node_port) for node_host, node_port, _, _ in layout]
             self._shards = [shard for _, _, shard, _ in layout]
-            self._settings = _session(layout, cluster=bool(cluster), replicated=self.replicated,
+            self._settings = session_settings(layout, cluster=bool(cluster), replicated=self.replicated,
                                       quorum_timeout=quorum_timeout)
             bootstrap.disconnect()
             creators = [_client(node_host, node_port, "default", {}, connect_timeout)
@@ -127,11 +99,10 @@ class ServerBackend(Backend):
             self._nodes = [_client(node_host, node_port, self.database, {}, connect_timeout)
                            for node_host, node_port in nodes]
             if self.replicated:  # the session moves to the next live node when its node dies
-                wanted = [*(alt_hosts or "").split(","), *(f"{node}:{number}" for node, number in nodes)]
-                alt_hosts = ",".join(name for name in dict.fromkeys(wanted) if name not in ("", f"{host}:{port}"))
+                alt_hosts = session_alt_hosts(f"{host}:{port}", alt_hosts, nodes)
             self._client = _client(host, port, self.database, self._settings, connect_timeout, alt_hosts=alt_hosts)
             if self.replicated:
-                self._complete()
+                complete_tables(self._nodes, self._shards, database=self.database, guard=self._guard)
 
     # ---------------------------------------------------------------- helpers
     def _guard(self, call):
@@ -141,6 +112,9 @@ class ServerBackend(Backend):
         try:
             return call()
         except errors.ServerException as exc:
+            if exc.code in UNAVAILABLE:  # the cluster, not the statement: retry later
+                raise BackendUnavailable("olap.cluster.unavailable", UNAVAILABLE[exc.code], engine_code=exc.code,
+                                         address=self._address) from None
             raise QueryError("olap.query.failed", engine_message(exc.message), engine_code=exc.code,
                              engine="server") from None
         except (errors.NetworkError, errors.SocketTimeoutError, OSError, EOFError) as exc:
@@ -155,23 +129,44 @@ class ServerBackend(Backend):
         more, and an insert whose quorum a down replica denies is sent again without it."""
         if not self.replicated:
             return self._guard(lambda: call(None))
+        self._read_fresh()
+        return run_replicated(call, guard=self._guard, reconnect=self._reconnect,
+                              quorum="insert_quorum" in self._settings)
+
+    def _reconnect(self) -> None:
+        self._client.disconnect()  # the next statement opens the next live node of ``alt_hosts``
+        self._fresh_until = 0.0
+
+    def _read_fresh(self) -> None:
+        """Move the session off its node when that node holds a replica that is behind (it came back
+        and has not fetched what it missed, or it lost ZooKeeper): dimensions and the local replica of
+        its shard would be read stale. Asked at most every ``FRESH_FOR`` seconds."""
+        if self._fresh_until > time.monotonic():
+            return
         try:
-            try:
-                return self._guard(lambda: call(None))
-            except BackendUnavailable:
+            behind = is_behind(self._client, database=self.database, guard=self._guard)
+        except BackendUnavailable:  # no node answers the session: the statement reports it
+            return
+        if behind:
+            index = fresh_node(self._nodes, database=self.database, guard=self._guard, down=self._down)
+            if index is None:
+                log.warning("olap.server.replicas_behind: no node is up to date; reads may lag")
+            else:
+                host, port = self._nodes[index].connection.hosts[0]
                 self._client.disconnect()
-                return self._guard(lambda: call(None))
-        except QueryError as exc:
-            if exc.fields.get("engine_code") not in _NO_QUORUM or "insert_quorum" not in self._settings:
-                raise
-            log.warning("olap.server.no_quorum: a replica is down; the insert is sent without quorum")
-            return self._guard(lambda: call({"insert_quorum": 0}))
+                alt_hosts = session_alt_hosts(f"{host}:{port}", self._alt_hosts,
+                                              [node.connection.hosts[0] for node in self._nodes])
+                self._client = _client(host, port, self.database, self._settings, self._connect_timeout,
+                                       alt_hosts=alt_hosts)
+                self._address = f"{host}:{port}"
+                log.warning("olap.server.replica_behind: the session moves to node %d", index + 1)
+        self._fresh_until = time.monotonic() + FRESH_FOR
 
     def _each_node(self, statement: str, clients=None) -> None:
         """``statement`` on every node, the nodes at once (a replicated CREATE waits on ZooKeeper:
         30-90 ms each here). On a replicated cluster a node that is down is passed over, and for
-        ``_DOWN_FOR`` seconds not asked again (a host that is off costs a connect timeout each
-        time); it gets what it missed from :meth:`_complete` when a backend next opens the mart."""
+        ``DOWN_FOR`` seconds not asked again (a host that is off costs a connect timeout each
+        time); it gets what it missed from ``complete_tables`` when a backend next opens the mart."""
         clients = self._nodes if clients is None else clients
 
         def run(node) -> bool:
@@ -184,7 +179,7 @@ class ServerBackend(Backend):
                 node.disconnect()
                 if not self.replicated:
                     raise
-                self._down[id(node)] = time.monotonic() + _DOWN_FOR
+                self._down[id(node)] = time.monotonic() + DOWN_FOR
                 log.warning("olap.server.node_down: %s:%s passed over", *node.connection.hosts[0])
                 return False
 
@@ -195,30 +190,6 @@ class ServerBackend(Backend):
                 reached = list(pool.map(run, clients))
         if not any(reached):
             raise BackendUnavailable("olap.server.unreachable", "no node of the cluster answers", cluster=self.cluster)
-
-    def _complete(self) -> None:
-        """Create on each live node the tables of this database it lacks (it was down when they were
-        created), as a node that has them declares them: a replica so created fetches its data from
-        ZooKeeper and its peers."""
-        held: dict[int, set[str]] = {}
-        for index, node in enumerate(self._nodes):
-            try:
-                held[index] = {str(name) for (name,) in self._guard(lambda node=node: node.execute(
-                    bind("SELECT name FROM system.tables WHERE database = {db:String}", {"db": self.database})))}
-            except BackendUnavailable:
-                node.disconnect()
-        every = set().union(*held.values()) if held else set()
-        for index, names in held.items():
-            missed = sorted(every - names, key=lambda name: not name.endswith("_local"))  # storage first
-            for name in missed:
-                # a peer of its own shard first: should a server show ``{shard}`` expanded (18.16 does not)
-                donor = self._nodes[min((other for other, has in held.items() if name in has),
-                                        key=lambda other: self._shards[other] != self._shards[index])]
-                ((declared,),) = self._guard(lambda: donor.execute(f"SHOW CREATE TABLE {identifier(name)}"))
-                statement = str(declared).replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
-                self._guard(lambda index=index: self._nodes[index].execute(statement))
-            if missed:
-                log.info("olap.server.tables_completed: %d tables on node %d", len(missed), index + 1)
 
     def _cluster_nodes(self, client) -> list[tuple[str, int, int, int]]:
         """(host, port, shard_num, replica_num) of every node of the cluster."""

@@ -32,6 +32,8 @@ def mart_line(error: BaseException) -> str | None:
     if isinstance(error, BackendUnavailable) and error.code == "olap.server.unreachable":
         where = error.fields.get("address")
         return f"olap.unavailable: ClickHouse server{f' at {where}' if where else ''} not reachable"
+    if isinstance(error, BackendUnavailable) and error.code == "olap.cluster.unavailable":
+        return f"olap.unavailable: {error.detail}"  # a shard without a live replica, ZooKeeper away
     return None  # the driver's own errors never get here: olap's one choke point maps them (server_backend)
 
 

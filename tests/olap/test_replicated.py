@@ -177,3 +177,50 @@ def test_a_query_cut_off_by_its_node_dying_is_answered_by_another(replicated_ola
     finally:
         killer.join()
         down.start()
+
+
+
+STALE_CHECKS = ("SELECT count() AS n, sum(total_fen) AS total FROM fact_outpatient_visit FINAL WHERE deleted = 0",
+                "SELECT count() AS days FROM dim_date FINAL WHERE deleted = 0", CUBE)
+
+
+def test_a_replica_that_comes_back_is_not_read_before_it_has_caught_up(replicated_olap, server_olap,
+                                                                       ch_replicated):
+    """Shard 1's first replica (first choice of ``in_order``) dies; facts and a dimension are loaded
+    without it; it comes back. Queries at once through a backend opened on that node and through one
+    on another shard's node (whose Distributed table asks shard 1's replicas in order) give the
+    single server's answers. The other nodes send no parts meanwhile (SYSTEM STOP REPLICATED SENDS),
+    so the returned replica stays behind for as long as the test needs: a wide window, not a race."""
+    database = replicated_olap.database
+    for backend in (replicated_olap, server_olap):
+        apply_schema(backend)
+        load_dimension(backend, "dim_date", date_dimension(date(2024, 1, 1), date(2024, 12, 31)), version=1)
+        backend.insert_df("fact_outpatient_visit", visits(range(1, 1001)))
+    _caught_up(ch_replicated, database, (FACT, "dim_date"))
+    back, other = ch_replicated.replica(1, 1), ch_replicated.replica(2, 1)
+    senders = [server for server in ch_replicated.servers if server is not back]
+    later = pd.concat([visits(range(1, 201), version=2, amount_fen=7000), visits(range(1001, 1501))])
+    back.kill()
+    readers = []
+    try:
+        for backend in (replicated_olap, server_olap):
+            backend.insert_df("fact_outpatient_visit", later)
+            load_dimension(backend, "dim_date", date_dimension(date(2025, 1, 1), date(2025, 1, 31)), version=2)
+        for server in senders:
+            for table in (FACT, "dim_date"):
+                server.query(f"SYSTEM STOP REPLICATED SENDS {database}.{table}")
+        back.start()
+        readers = [ServerBackend(node.host, node.tcp_port, database=database, cluster=REPLICATED)
+                   for node in (other, back)]
+        for reader in readers:
+            for sql in STALE_CHECKS:
+                pd.testing.assert_frame_equal(reader.query_df(sql), server_olap.query_df(sql))
+        behind = _local(back, database, f"SELECT count() AS n FROM {FACT}")["n"].iloc[0]
+        assert behind < _local(ch_replicated.replica(1, 2), database, f"SELECT count() AS n FROM {FACT}")["n"].iloc[0]
+    finally:
+        for reader in readers:
+            reader.close()
+        for server in (*senders, back):  # 18.16 keeps refusing sends after START: restarted, they send
+            server.halt()
+            server.start()
+    _caught_up(ch_replicated, database, (FACT, "dim_date"))
