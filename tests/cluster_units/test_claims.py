@@ -2,6 +2,9 @@
 (``FOR UPDATE SKIP LOCKED``), and a processor that dies mid-chunk leaves its messages pending."""
 from __future__ import annotations
 
+import time
+
+import pytest
 from sqlalchemy import func, select, text
 
 from hub import pipeline
@@ -103,3 +106,38 @@ def test_two_versions_of_a_document_through_two_processors_leave_the_newest(stor
     assert stored.version == 3
     assert diagnoses == 2, "the rows of one version only"
     assert stale == 1
+
+
+def test_a_processor_paused_in_its_chunk_is_cut_off_after_its_idle_limit(store, monkeypatch, tmp_path):
+    """``Processor`` runs its chunks with the idle limit it is given (``Settings.processing_tx_timeout_s``,
+    HIE_PROCESSING_TX_TIMEOUT_S, which ``hie process`` and the in-process processor pass on): PostgreSQL
+    ends the paused session, and the message is pending again."""
+    from hub.settings import Settings, SettingsError
+
+    assert Settings.load(tmp_path).processing_tx_timeout_s == pipeline.TX_TIMEOUT_S == 60.0
+    monkeypatch.setenv("HIE_PROCESSING_TX_TIMEOUT_S", "1.5")
+    settings = Settings.load(tmp_path)
+    assert settings.processing_tx_timeout_s == 1.5
+    monkeypatch.setenv("HIE_PROCESSING_TX_TIMEOUT_S", "0")
+    with pytest.raises(SettingsError, match="HIE_PROCESSING_TX_TIMEOUT_S"):
+        Settings.load(tmp_path)
+    [row] = store.deliver(b"<x/>")
+    hold = Hold()
+    processor = pipeline.Processor(store.sessions, [hold], interval=60,
+                                   tx_timeout_s=settings.processing_tx_timeout_s).start()
+    try:
+        assert hold.reached.wait(10)
+        deadline = time.monotonic() + 10
+        while backend_alive(store, hold.backend_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not backend_alive(store, hold.backend_pid), "the paused chunk's session was not ended"
+        assert statuses(store) == {ACCEPTED: 1}
+    finally:
+        hold.release.set()
+        processor.stop()
+
+
+def backend_alive(store, pid: int) -> bool:
+    with store.sessions() as session:
+        return bool(session.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                    {"pid": pid}).scalar())
