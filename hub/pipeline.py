@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.errors import HubError
@@ -103,7 +104,9 @@ def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: 
         if len(messages) == 1:
             errors[messages[0].id] = exc
             return
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise  # the chunk's connection is gone (cut off after a pause): no message is to blame
         if len(messages) == 1:
             log.error("processing stage failed for message %s: %s", messages[0].id, type(sys.exc_info()[1]).__name__)
             broken.add(messages[0].id)
