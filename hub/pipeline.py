@@ -17,6 +17,11 @@ declare what the chunk's database work could race on (``Stage.lock_keys``: the M
 the documents' keys) and the chunk takes all those keys as advisory locks, sorted, before any stage
 applies (``hub.store.advisory``): two chunks about the same person or document run one after the
 other, the second seeing what the first committed; chunks about others run side by side.
+A processor paused inside a chunk (SIGSTOP, a stalled machine, a partition that leaves its connection
+open) is, to PostgreSQL, idle in transaction with those locks held: each chunk's transaction sets
+``idle_in_transaction_session_timeout`` (``tx_timeout_s``, HIE_PROCESSING_TX_TIMEOUT_S), so the server
+ends such a session and rolls the chunk back (its messages pending again, processed once later), and
+the others wait that long at most.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.errors import HubError
@@ -42,6 +48,7 @@ from protocol.timestamps import utcnow
 from . import audit
 from .exchange import replies
 from .exchange import sql as statements
+from .errors import failure_summary
 from .exchange.models import Message
 from .heartbeat import Heartbeat
 from .store import advisory
@@ -58,6 +65,10 @@ LIVE_COMMIT = 20  # messages per write transaction while submissions arrive (a f
 # (max_locks_per_transaction x max_connections = 6,400 by default), and another processor waiting on one
 # of its keys waits for one chunk's database work at most.
 CLAIM_CHUNK = 100
+# PostgreSQL: the longest a chunk's transaction may sit idle between two statements (the longest gap is
+# its preparation, ~20 ms for 100 messages of a few KB) before the server cuts it off; the most a paused
+# processor holds the others up. Settings.processing_tx_timeout_s (HIE_PROCESSING_TX_TIMEOUT_S).
+TX_TIMEOUT_S = 60.0
 _PENDING = [status.value for status in MessageStatus.pending()]
 
 
@@ -93,7 +104,9 @@ def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: 
         if len(messages) == 1:
             errors[messages[0].id] = exc
             return
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise  # the chunk's connection is gone (cut off after a pause): no message is to blame
         if len(messages) == 1:
             log.error("processing stage failed for message %s: %s", messages[0].id, type(sys.exc_info()[1]).__name__)
             broken.add(messages[0].id)
@@ -138,7 +151,7 @@ def _arriving(sessions: sessionmaker[Session]) -> bool:
 
 
 def process_pending(sessions: sessionmaker[Session], stages: Sequence[Stage], *, limit: int = BATCH,
-                    commit_every: int | None = None) -> int:
+                    commit_every: int | None = None, tx_timeout_s: float = TX_TIMEOUT_S) -> int:
     """Process up to ``limit`` pending messages; returns how many were finished.
 
     Work goes in chunks: the stages' pure preparation runs outside any transaction, then one write
@@ -147,10 +160,12 @@ def process_pending(sessions: sessionmaker[Session], stages: Sequence[Stage], *,
     batch is one chunk; while submissions arrive it goes ``LIVE_COMMIT`` messages at a time, so
     the write lock, which the intake's group commits wait for, is held only briefly while clinics
     wait for receipts. On PostgreSQL each chunk (``CLAIM_CHUNK``) is claimed, prepared and applied in
-    one transaction instead (the module's docstring says why).
+    one transaction instead (the module's docstring says why), cut off by the server when it sits idle
+    longer than ``tx_timeout_s``.
     """
     if sessions.kw["bind"].dialect.name != "sqlite":
-        return _process_claimed(sessions, stages, limit=limit, chunk=commit_every or CLAIM_CHUNK)
+        return _process_claimed(sessions, stages, limit=limit, chunk=commit_every or CLAIM_CHUNK,
+                                tx_timeout_s=tx_timeout_s)
     arriving = _arriving(sessions)
     candidates = _pending(sessions, limit)
     if not candidates:
@@ -169,13 +184,17 @@ def process_pending(sessions: sessionmaker[Session], stages: Sequence[Stage], *,
     return finished
 
 
-def _process_claimed(sessions: sessionmaker[Session], stages: Sequence[Stage], *, limit: int, chunk: int) -> int:
+def _process_claimed(sessions: sessionmaker[Session], stages: Sequence[Stage], *, limit: int, chunk: int,
+                     tx_timeout_s: float) -> int:
     """PostgreSQL: up to ``limit`` messages, ``chunk`` per transaction, each chunk claimed with SKIP LOCKED."""
     finished = taken = 0
+    idle_limit = f"{max(1, round(tx_timeout_s * 1000))}ms"
     while taken < limit:
         now = utcnow()
         with transaction(sessions, durable=False) as session:  # not durable: see _commit_chunk
             sql = RawSql(session)
+            # A processor paused from here to the commit holds its rows and keys: the server ends it.
+            sql.rows("SELECT set_config('idle_in_transaction_session_timeout', ?, true)", (idle_limit,))
             messages = [PendingMessage(*row) for row in statements.claim_pending(sql, _PENDING,
                                                                                   min(chunk, limit - taken))]
             if not messages:
@@ -272,8 +291,10 @@ class Processor:
     """
 
     def __init__(self, sessions: sessionmaker[Session], stages: Sequence[Stage], *, interval: float = 0.5,
-                 batch: int = BATCH, heartbeat: Path | None = None, after_tick: Callable[[int], object] | None = None):
+                 batch: int = BATCH, heartbeat: Path | None = None, after_tick: Callable[[int], object] | None = None,
+                 tx_timeout_s: float = TX_TIMEOUT_S):
         self.sessions = sessions
+        self.tx_timeout_s = tx_timeout_s
         self.after_tick = after_tick  # told how many messages each tick finished (the workflows' runner)
         self.stages = list(stages)
         self.interval = interval
@@ -312,13 +333,16 @@ class Processor:
                 # under a steady stream of submissions, polling at once would commit a few messages
                 # at a time, paying a transaction and the database's write lock for each handful,
                 # in competition with the intake. Waiting lets ``interval`` seconds' worth gather.
-                finished = done = process_pending(self.sessions, self.stages, limit=self.batch)
+                finished = done = process_pending(self.sessions, self.stages, limit=self.batch,
+                                                  tx_timeout_s=self.tx_timeout_s)
                 while done >= self.batch and not self._stop.is_set():
                     self._beat()
-                    done = process_pending(self.sessions, self.stages, limit=self.batch)
+                    done = process_pending(self.sessions, self.stages, limit=self.batch,
+                                           tx_timeout_s=self.tx_timeout_s)
                     finished += done
-            except Exception:  # keep the thread alive; the messages stay pending and are retried
-                log.error("processing tick failed", exc_info=False)
+            except Exception as exc:  # keep the thread alive; the messages stay pending and are retried
+                # e.g. cut off after a pause ([25P03] or a closed connection): the chunk was rolled back
+                log.error("processing tick failed: %s", failure_summary(exc))
                 finished = 0
             if self.after_tick is not None and not self._stop.is_set():
                 try:  # after the tick's commits, outside processing's transactions
@@ -328,4 +352,4 @@ class Processor:
             self._stop.wait(self.interval)
 
 
-__all__ = ["Stage", "PendingMessage", "BATCH", "LIVE_COMMIT", "CLAIM_CHUNK", "process_pending", "warm_up", "Processor"]
+__all__ = ["Stage", "PendingMessage", "BATCH", "LIVE_COMMIT", "CLAIM_CHUNK", "TX_TIMEOUT_S", "process_pending", "warm_up", "Processor"]

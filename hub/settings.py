@@ -24,6 +24,9 @@ class Settings:
     max_batch_documents: int = MAX_BATCH_DOCUMENTS
     max_fetch_replies: int = 100
     processing_interval_s: float = 0.5
+    # PostgreSQL: a processor's chunk transaction idle this long (its process paused) is cut off and rolled
+    # back, releasing the locks the other processors wait for (hub.pipeline; docs/records.md)
+    processing_tx_timeout_s: float = 60.0
     start_processor: bool = True
     workflow_interval_s: float = 2.0  # the workflows' runner: at most one pass this often (hub.workflows)
     # changes younger than this wait for a later pass; None: the database's default (0 on SQLite, whose
@@ -88,6 +91,7 @@ class Settings:
             max_batch_documents=int(env.get("HIE_MAX_BATCH_DOCUMENTS", MAX_BATCH_DOCUMENTS)),
             # hie serve runs the processor as its own process and tells its web workers so
             start_processor=_flag(env.get("HIE_START_PROCESSOR", "1")),
+            processing_tx_timeout_s=_seconds(env, "HIE_PROCESSING_TX_TIMEOUT_S", 60.0),
             workflow_interval_s=float(env.get("HIE_WORKFLOW_INTERVAL", 2.0)),
             workflow_settle_s=float(env["HIE_WORKFLOW_SETTLE"]) if env.get("HIE_WORKFLOW_SETTLE") else None,
             lease_ttl_s=_seconds(env, "HIE_LEASE_TTL_S", 30.0),

@@ -136,6 +136,8 @@ _SPECS = [
               "主索引中没有此人"),
     FaultSpec("mpi.conflict", "Client", 409, "the persons cannot be merged or unmerged in their current state",
               "这些人员在当前状态下不能合并或撤销合并"),
+    FaultSpec("mpi.busy", "Server", 503, "the master patient index is busy with resolutions in progress; retry shortly",
+              "主索引正忙于处理中的匹配，请稍后重试"),
     # registries and record access
     FaultSpec("registry.invalid", "Client", 400, "registry entry is incomplete or uses unknown codes (see the field)",
               "注册信息不完整或使用了未知代码（见出错字段）"),

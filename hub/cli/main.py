@@ -178,7 +178,7 @@ def process(data_dir, database_url, niceness, interval, batch, exit_with_parent)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     # also picks up what a crash left pending
     worker = Processor(sessions, processing_stages(), interval=interval, batch=batch or BATCH,
-                       heartbeat=settings.processor_heartbeat,
+                       heartbeat=settings.processor_heartbeat, tx_timeout_s=settings.processing_tx_timeout_s,
                        after_tick=after_processing(sessions, settings)).start()
     # uvicorn re-raises the SIGTERM it caught once it has shut down, so `hie serve` may die without
     # running its cleanup: the processor notices it has been orphaned and stops by itself.

@@ -20,7 +20,10 @@ order: they cannot deadlock on them.
 Merges by hand change persons that any resolution may be reading, whatever its keys: resolutions
 hold the whole index *shared* (``share_index``), an operator's merge, unmerge or link holds it
 *exclusively* (``hold_index``), first, before any row it locks: it waits for the chunks resolving
-now, and the chunks after it see its result.
+now, and the chunks after it see its result. While it waits, PostgreSQL queues every later shared
+request behind it, so it waits ``MERGE_WAIT_S`` at most (a chunk's database work takes well under a
+second) and then answers ``mpi.busy`` (retry shortly) instead of holding every processor up behind a
+chunk that does not end (its processor paused: cut off after ``HIE_PROCESSING_TX_TIMEOUT_S``).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from collections.abc import Iterable
 
 from protocol.errors import HubError
 
+from ..errors import MpiError
 from ..store import advisory
 from ..store.rawsql import RawSql
 from .matching import swapped_birth_date
@@ -35,6 +39,8 @@ from .resident_id import RESIDENT_ID_ROOT, near_misses
 from .traits import PatientTraits, Probe, probe_of
 
 INDEX = "mpi.index"  # the whole index: shared by resolutions, exclusive for a merge by hand
+# How long a merge by hand waits for the index; resolutions arriving meanwhile wait behind it as long.
+MERGE_WAIT_S = 5.0
 
 
 def probe_keys(institution: str, probe: Probe) -> set[str]:
@@ -72,9 +78,13 @@ def share_index(sql: RawSql) -> None:
     advisory.hold(sql, [INDEX], shared=True)
 
 
-def hold_index(sql: RawSql) -> None:
-    """Hold the index exclusively until the transaction ends (a merge by hand; nothing on SQLite)."""
-    advisory.hold(sql, [INDEX])
+def hold_index(sql: RawSql, *, wait_s: float = MERGE_WAIT_S) -> None:
+    """Hold the index exclusively until the transaction ends (a merge by hand; nothing on SQLite);
+    ``mpi.busy`` when resolutions in progress keep it longer than ``wait_s``."""
+    try:
+        advisory.hold(sql, [INDEX], wait_s=wait_s)
+    except advisory.LockBusy:
+        raise MpiError("mpi.busy", "the index is busy with resolutions in progress; retry shortly") from None
 
 
-__all__ = ["INDEX", "probe_keys", "lock_keys", "share_index", "hold_index"]
+__all__ = ["INDEX", "MERGE_WAIT_S", "probe_keys", "lock_keys", "share_index", "hold_index"]

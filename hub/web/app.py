@@ -60,7 +60,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     """Build the ASGI app for one hub process."""
     hub = hub or Hub.open(settings)
     processor = Processor(hub.sessions, hub.stages, interval=settings.processing_interval_s,
-                          heartbeat=settings.processor_heartbeat,
+                          heartbeat=settings.processor_heartbeat, tx_timeout_s=settings.processing_tx_timeout_s,
                           after_tick=after_processing(hub.sessions, settings)) if settings.start_processor else None
 
     @asynccontextmanager

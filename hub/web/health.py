@@ -2,7 +2,7 @@
 
 Parts: ``web`` (this worker answered), ``database`` (a query within ``health_timeout_s``),
 ``processor`` (its heartbeat file, and the backlog: how many messages await processing and the
-age of the oldest), ``mart`` (whether it answers ``SELECT 1`` — in the process, through the
+age of the oldest; an old backlog degrades the part even where this node runs no processor), ``mart`` (whether it answers ``SELECT 1`` — in the process, through the
 embedded mart's owner, or a ClickHouse server; reported, never required: the exchange works
 without it), ``disk`` (free space in the data directory). A required part that is down makes the answer 503 and the status ``down``; anything short of that that is not ``ok``
 makes it ``degraded`` (still 200). The answer is always JSON, never a traceback.
@@ -54,7 +54,9 @@ def processor_part(settings: Settings, backlog: Backlog | None, now: datetime) -
         part.update(status=OFF, reason="not run by this hub")
     if backlog is not None:
         part.update(backlog=backlog.count, backlog_age_s=round(backlog.age_s(now), 1))
-        if part["status"] == OK and backlog.age_s(now) > settings.backlog_warn_s:
+        # Judged where no processor runs too: on a node of several (hie serve --no-processor) an old
+        # backlog means the processors elsewhere are not keeping up. A processor down stays down.
+        if part["status"] in (OK, OFF) and backlog.age_s(now) > settings.backlog_warn_s:
             part.update(status=DEGRADED, reason=f"oldest message waits longer than {settings.backlog_warn_s:g} s")
     return part
 

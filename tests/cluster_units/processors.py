@@ -68,9 +68,11 @@ class Worker(threading.Thread):
     """A processor in a thread: ``process_pending`` once (or until nothing is left), its result kept."""
 
     def __init__(self, store: Store, stages, *, limit: int = pipeline.BATCH, drain: bool = False,
-                 commit_every: int | None = None):
+                 commit_every: int | None = None, tx_timeout_s: float | None = None):
         super().__init__(daemon=True)
         self.store, self.stages, self.limit, self.drain, self.commit_every = store, stages, limit, drain, commit_every
+        # the pipeline's default unless given (a paused processor cut off sooner than in production)
+        self.options = {} if tx_timeout_s is None else {"tx_timeout_s": tx_timeout_s}
         self.finished = 0
         self.error: BaseException | None = None
 
@@ -78,7 +80,7 @@ class Worker(threading.Thread):
         try:
             while True:
                 done = pipeline.process_pending(self.store.sessions, self.stages, limit=self.limit,
-                                                commit_every=self.commit_every)
+                                                commit_every=self.commit_every, **self.options)
                 self.finished += done
                 if not self.drain or not done:
                     return

@@ -2,6 +2,10 @@
 (``FOR UPDATE SKIP LOCKED``), and a processor that dies mid-chunk leaves its messages pending."""
 from __future__ import annotations
 
+import logging
+import time
+
+import pytest
 from sqlalchemy import func, select, text
 
 from hub import pipeline
@@ -103,3 +107,46 @@ def test_two_versions_of_a_document_through_two_processors_leave_the_newest(stor
     assert stored.version == 3
     assert diagnoses == 2, "the rows of one version only"
     assert stale == 1
+
+
+def test_a_processor_paused_in_its_chunk_is_cut_off_after_its_idle_limit(store, monkeypatch, tmp_path, caplog):
+    """``Processor`` runs its chunks with the idle limit it is given (``Settings.processing_tx_timeout_s``,
+    HIE_PROCESSING_TX_TIMEOUT_S, which ``hie process`` and the in-process processor pass on): PostgreSQL
+    ends the paused session, the messages are pending again, and the processor, resumed, says so in one
+    line (not one "stage failed" line per message of the chunk, as if each were a bug)."""
+    from hub.settings import Settings, SettingsError
+
+    assert Settings.load(tmp_path).processing_tx_timeout_s == pipeline.TX_TIMEOUT_S == 60.0
+    monkeypatch.setenv("HIE_PROCESSING_TX_TIMEOUT_S", "1.5")
+    settings = Settings.load(tmp_path)
+    assert settings.processing_tx_timeout_s == 1.5
+    monkeypatch.setenv("HIE_PROCESSING_TX_TIMEOUT_S", "0")
+    with pytest.raises(SettingsError, match="HIE_PROCESSING_TX_TIMEOUT_S"):
+        Settings.load(tmp_path)
+    store.deliver(*[b"<x/>"] * 3)
+    hold = Hold()
+    caplog.set_level(logging.ERROR, logger="hub.pipeline")
+    processor = pipeline.Processor(store.sessions, [hold], interval=60,
+                                   tx_timeout_s=settings.processing_tx_timeout_s).start()
+    try:
+        assert hold.reached.wait(10)
+        deadline = time.monotonic() + 10
+        while backend_alive(store, hold.backend_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not backend_alive(store, hold.backend_pid), "the paused chunk's session was not ended"
+        assert statuses(store) == {ACCEPTED: 3}
+        hold.release.set()  # the processor resumes
+        deadline = time.monotonic() + 10
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        hold.release.set()
+        processor.stop()
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["processing tick failed"]
+    assert statuses(store) == {ACCEPTED: 3}
+
+
+def backend_alive(store, pid: int) -> bool:
+    with store.sessions() as session:
+        return bool(session.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                    {"pid": pid}).scalar())

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from hub import mpi
+from hub.errors import MpiError
 from hub.mpi.resident_id import make_resident_id
 from hub.pipeline import Stage
 from hub.records.stage import RecordsStage
@@ -189,3 +190,95 @@ def test_a_merge_by_hand_waits_for_the_resolutions_in_progress_without_deadlock(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "the chunk failed (a deadlock?)"
     assert len(merged) == 1 and isinstance(merged[0], int), merged
     assert set(persons_and_records(store)[1].values()) == {survivor}, "a record was left on the retired person"
+
+
+# A processor paused while it holds a chunk (SIGSTOP, a stalled machine, a partition that leaves its
+# connection open) is, to PostgreSQL, idle in transaction with its rows and keys held; here it is a thread
+# held inside its chunk (``Hold``). From the outside review of issue 22 (tests/review, moved here).
+GO_ON_WITHIN_S = 20.0  # a paused processor may delay the others this long, not as long as it stays paused
+
+
+def _paused_processor(store, patient: dict, document_id: str, **options) -> tuple[Worker, Hold]:
+    """A processor that has resolved ``patient`` in its chunk and then stops, its transaction open."""
+    store.deliver(visit("CLINIC01", document_id, patient), member="CLINIC01")
+    hold = Hold()
+    paused = Worker(store, [RecordsStage(), hold], limit=1, **options)
+    paused.start()
+    assert hold.reached.wait(20)
+    return paused, hold
+
+
+@on_postgres
+def test_a_paused_processor_is_cut_off_and_its_chunk_processed_once_later(store, caplog):
+    """The paused chunk holds ``mpi.birth:<date>``, shared by every resident born that day: the server ends
+    it after the processing transaction's idle limit (HIE_PROCESSING_TX_TIMEOUT_S, 2 s here), the other
+    processor's chunk about another person born the same day goes on, the paused chunk's message is
+    pending again and is processed once later."""
+    rng = random.Random(11)
+    first, second = person(1, rng), person(2, rng)
+    second["birth_date"] = first["birth_date"]  # another resident, the same birthday (≈1 in 25,000 of a province)
+    second.pop("resident_id")
+    paused, hold = _paused_processor(store, first, "P-1", tx_timeout_s=2.0)
+    store.deliver(visit("CLINIC02", "P-2", second), member="CLINIC02")
+    other = Worker(store, [RecordsStage()])
+    other.start()
+    caplog.set_level(logging.ERROR)
+    try:
+        other.join(GO_ON_WITHIN_S)
+        assert not other.is_alive(), "the other processor waits for as long as the paused one stays paused"
+        assert other.error is None and other.finished in (1, 2)  # P-1 too, if pending again in time
+    finally:
+        hold.release.set()
+        paused.join(30)
+        other.join(30)
+    assert paused.error is not None and paused.finished == 0, "the paused chunk was not cut off"
+    assert store.process() == 2 - other.finished  # what the cut-off chunk held, pending again
+    assert statuses(store) == {MessageStatus.PROCESSED.value: 2}
+    assert set(acknowledgements(store).values()) == {1}
+    assert len(persons_and_records(store)[0]) == 2
+
+
+@on_postgres
+def test_a_merge_by_hand_behind_a_paused_processor_gives_up_instead_of_stopping_every_resolution(store):
+    """Resolutions hold ``mpi.index`` shared, a merge by hand waits for it exclusively, and PostgreSQL queues
+    later shared requests behind the waiting merge: the merge waits ``MERGE_WAIT_S`` at most and answers
+    ``mpi.busy`` (retryable), so an unrelated resolution goes on; the merge succeeds once retried."""
+    rng = random.Random(5)
+    one = {key: value for key, value in person(1, rng).items() if key != "resident_id"}
+    store.deliver(visit("CLINIC01", "M-1", one), visit("CLINIC01", "M-2", person(2, rng)), member="CLINIC01")
+    assert store.process() == 2
+    survivor, retired = sorted(persons_and_records(store)[0])
+    paused, hold = _paused_processor(store, person(3, rng), "M-3")  # the default idle limit: not cut off here
+    outcome: list = []
+
+    def merge_by_hand():
+        try:
+            with transaction(store.sessions) as session:
+                outcome.append(mpi.merge(session, survivor_id=survivor, retired_id=retired, actor="op",
+                                         reason="review", now=utcnow()).id)
+        except Exception as exc:  # noqa: BLE001 - the answer is checked below
+            outcome.append(exc)
+
+    operator = Worker(store, [])
+    operator.run = merge_by_hand
+    operator.start()
+    assert blocked_or_done(store, operator)  # the merge waits for the paused chunk: expected
+    store.deliver(visit("CLINIC02", "M-4", person(4, rng)), member="CLINIC02")  # shares no key with anyone
+    other = Worker(store, [RecordsStage()])
+    other.start()
+    try:
+        other.join(GO_ON_WITHIN_S)
+        assert not other.is_alive(), "an unrelated resolution waits behind the merge behind the paused processor"
+        assert other.error is None and other.finished == 1
+        operator.join(GO_ON_WITHIN_S)
+        [answer] = outcome
+        assert isinstance(answer, MpiError) and answer.code == "mpi.busy", answer
+    finally:
+        hold.release.set()
+        paused.join(30)
+        operator.join(30)
+        other.join(30)
+    assert paused.error is None and paused.finished == 1
+    with transaction(store.sessions) as session:  # the operator retries
+        mpi.merge(session, survivor_id=survivor, retired_id=retired, actor="op", reason="review", now=utcnow())
+    assert set(persons_and_records(store)[1].values()) == {survivor, *persons_and_records(store)[0]} - {retired}

@@ -117,3 +117,30 @@ def test_mart_part_says_when_the_marts_owner_does_not_answer(tmp_path, pki_dir):
     assert answer.status_code == 200 and answer.json()["status"] == "degraded"
     mart = answer.json()["parts"]["mart"]
     assert (mart["status"], mart["required"], mart["reason"]) == ("down", False, "olap.owner.unavailable")
+
+
+def test_a_node_without_a_processor_degrades_on_an_old_backlog(tmp_path, pki_dir):
+    """A ``--no-processor`` node of a multi-node hub: its processor part is off, yet an accepted message
+    waiting longer than HIE_BACKLOG_WARN_S means the processors elsewhere are not keeping up."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from hub.exchange.models import Message
+    from protocol.timestamps import utcnow
+    from tests.support.inbox import Store
+
+    settings = _settings(tmp_path, pki_dir, processor_expected=False, backlog_warn_s=60)
+    hub = Hub.open(settings)
+    with TestClient(create_app(settings, hub=hub), raise_server_exceptions=False) as client:
+        store = Store(hub.sessions)
+        [row] = store.deliver(b"<waiting/>")
+        assert client.get("/healthz").json()["status"] == "ok"  # a fresh backlog is no concern
+        with hub.sessions.begin() as session:
+            session.execute(update(Message).where(Message.id == row).values(received_at=utcnow() - timedelta(minutes=5)))
+        answer = client.get("/healthz")
+    assert answer.status_code == 200 and answer.json()["status"] == "degraded"
+    processor = answer.json()["parts"]["processor"]
+    assert processor["status"] == "degraded" and processor["required"] is False
+    assert processor["backlog"] == 1 and processor["backlog_age_s"] >= 299
+    assert "60 s" in processor["reason"]
