@@ -158,7 +158,7 @@ def _waiting(sessions: sessionmaker[Session], handler: Handler, until: datetime 
 
 
 def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int = BATCH,
-              settle_s: float | None = 0.0, turn: Callable[[], None] | None = None) -> int:
+              settle_s: float | None = 0.0, turn: PassTurn | None = None) -> int:
     """One batch of ``handler`` in one transaction with its watermark's advance; how many changes.
 
     Only changes dated before ``cutoff`` are taken: with several processors on one database, a processing
@@ -174,6 +174,8 @@ def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int =
         turn()  # LeaseBusy: another runner's
     now = utcnow()
     with transaction(sessions) as session:
+        if turn is not None:
+            turn(session)  # still ours, and kept so until this batch commits (else LeaseBusy: rolled back)
         mark = _hold(session, handler.name, now)
         changes = _changes(session, handler, mark, limit, until)
         if not changes:
@@ -219,7 +221,7 @@ def periodic(name: str, *, probe: Callable[[Session, datetime], bool] | None = N
 
 
 def _run_checks(sessions: sessionmaker[Session], result: "PassResult",
-                turn: Callable[[], None] | None = None) -> None:
+                turn: PassTurn | None = None) -> None:
     for name, check in sorted(CHECKS.items()):
         try:
             now = utcnow()
@@ -232,6 +234,8 @@ def _run_checks(sessions: sessionmaker[Session], result: "PassResult",
             if turn is not None:
                 turn()  # LeaseBusy: another runner's
             with transaction(sessions) as session:
+                if turn is not None:
+                    turn(session)
                 result.changes[name] = check(session, now)
         except LeaseBusy:
             raise
@@ -262,7 +266,7 @@ def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None
 
 
 def _run_handlers(sessions, selected, result: PassResult, *, limit: int, deadline: float | None,
-                  settle_s: float | None, clock: Callable[[], float], turn: Callable[[], None]) -> None:
+                  settle_s: float | None, clock: Callable[[], float], turn: PassTurn) -> None:
     for handler in (handlers() if selected is None else selected):
         done = 0
         try:
