@@ -46,7 +46,8 @@ from .models import Watermark
 log = logging.getLogger(__name__)
 BATCH = 200  # changes per handler transaction (a few ms of the write lock)
 HANDLER_MODULES = ("hub.workflows.referral.handler", "hub.workflows.drugs.anomalies",
-                   "hub.workflows.surveillance.workflow")  # the class 甲 alert is judged in the last one
+                   "hub.workflows.surveillance.workflow",  # the class 甲 alert is judged here
+                   "hub.workflows.nonces")  # the replay guard's expired MessageIDs, pruned
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
