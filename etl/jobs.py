@@ -8,7 +8,11 @@ older run can never overwrite what a newer run read later.
 
 Watermarks (``etl_watermark``): ``documents`` and ``messages`` are the end of the last window
 (UTC ISO time; the next window starts ``overlap`` earlier, which catches a transaction that
-committed a little after its own timestamp); ``merges`` is the last ``mpi_merge.id`` applied.
+committed a little after its own timestamp); ``merges`` is the last ``mpi_merge.id`` applied. A
+window ends at the horizon (``hub.store.horizon``: on PostgreSQL the oldest transaction still open),
+so a chunk still open while a run reads is in the next run's window. Runs are dated, and versioned,
+by the database's clock. Under a lease (``hub.store.lease.under_lease``) a run records its end only
+if the lease is still its own (``etl.lease.lost``).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ a time on one machine, there is none (None).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ def horizon(session: Session) -> datetime | None:
     """PostgreSQL: the start of the oldest other transaction still open, or now (the database's clock);
     None on SQLite (no limit)."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(_OLDEST_OPEN).scalar_one()
+        return session.execute(_OLDEST_OPEN).scalar_one().astimezone(timezone.utc)
     return None
 
 

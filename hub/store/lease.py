@@ -29,7 +29,7 @@ import socket
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import String, case, delete, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -73,7 +73,7 @@ def holder_name() -> str:
 def database_now(session: Session) -> datetime:
     """The database's clock on PostgreSQL; this machine's clock on SQLite (one machine)."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(text("SELECT clock_timestamp()")).scalar_one()
+        return session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(timezone.utc)
     return utcnow()
 
 

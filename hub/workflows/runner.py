@@ -17,7 +17,9 @@ Several processors on one PostgreSQL (docs/workflows.md, "Several processors"): 
 processor at a time runs passes, the holder of the lease ``workflows`` (``hub.store.lease``), and a pass
 reads only the changes dated before its cutoff (``cutoff``): the start of the oldest transaction still
 open on the database, and now, less the settle time, so a processing transaction that began earlier and
-commits later is never passed over. A pass that finds nothing to do writes nothing (idle passes and
+commits later is never passed over. Each batch confirms the lease in its own transaction
+(``PassTurn``): a runner that stalled past its lease and lost it writes nothing more. A pass that
+finds nothing to do writes nothing (idle passes and
 checks read first): it never holds SQLite's write lock for nothing.
 """
 from __future__ import annotations
