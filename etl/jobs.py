@@ -279,7 +279,8 @@ def backfill(sessions: sessionmaker[Session], mart: Backend, pseudonymize: Pseud
                     detail={"error": type(error).__name__, "code": getattr(error, "code", "")})
             raise
         result.seconds = time.perf_counter() - started
-        _finished(sessions, result, watermarks={}, detail={"facts": result.per_fact, "seconds": round(result.seconds, 3)})
+        _finished(sessions, result, watermarks={},
+                  detail={"facts": result.per_fact, "seconds": round(result.seconds, 3)})
         return result
 
 

@@ -19,8 +19,8 @@ same: each scheduled run first takes the mart's lease ``etl:<mart>`` in the OLTP
 (``hub.store.lease``; ``hie etl run`` and ``backfill`` take the same one) and does nothing while
 another process holds it, or when a run of any node started less than ``DUE_FRACTION`` of the
 interval ago (by the database's clock). A run that lost the lease while it ran (a node stalled past it)
-records nothing (``etl.lease.lost``). Runs never overlap in a process either (``max_instances=1``), missed runs are merged
-(``coalesce``).
+records nothing (``etl.lease.lost``). Runs never overlap in a process either (``max_instances=1``),
+missed runs are merged (``coalesce``).
 """
 from __future__ import annotations
 
@@ -181,5 +181,5 @@ def schedule_etl(settings: Settings, sessions, mart):
     return scheduler
 
 
-__all__ = ["MartRuntime", "ScheduledEtl", "start_mart", "schedule_etl", "scheduled_run", "etl_lease", "last_run_started",
-           "mart_identity", "QUERY_TIMEOUT_S", "DUE_FRACTION"]
+__all__ = ["MartRuntime", "ScheduledEtl", "start_mart", "schedule_etl", "scheduled_run", "etl_lease",
+           "last_run_started", "mart_identity", "QUERY_TIMEOUT_S", "DUE_FRACTION"]
