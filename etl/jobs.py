@@ -250,7 +250,7 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
         result.seconds = time.perf_counter() - started
         _finished(sessions, result,
                   watermarks={"documents": end.isoformat(), "messages": end.isoformat(), "merges": str(merge_id)},
-                    detail={"facts": result.per_fact, "dimensions": result.dimensions, "merged_persons": len(persons),
+                  detail={"facts": result.per_fact, "dimensions": result.dimensions, "merged_persons": len(persons),
                           "seconds": round(result.seconds, 3)})
         return result
 
