@@ -8,11 +8,16 @@ older run can never overwrite what a newer run read later.
 
 Watermarks (``etl_watermark``): ``documents`` and ``messages`` are the end of the last window
 (UTC ISO time; the next window starts ``overlap`` earlier, which catches a transaction that
-committed a little after its own timestamp); ``merges`` is the last ``mpi_merge.id`` applied.
+committed a little after its own timestamp); ``merges`` is the last ``mpi_merge.id`` applied. A
+window ends at the horizon (``hub.store.horizon``: on PostgreSQL the oldest transaction still open),
+so a chunk still open while a run reads is in the next run's window. Runs are dated, and versioned,
+by the database's clock. Under a lease (``hub.store.lease.under_lease``) a run records its end only
+if the lease is still its own (``etl.lease.lost``).
 """
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -26,15 +31,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.store.db import transaction
+from hub.store.horizon import horizon
+from hub.store.lease import database_now, lease_of
 from olap.backend import Backend
 from olap.schema.migrate import rebuilt_at
 
 from . import arrow_reader as reader
 from . import dimensions, extract, load
 from .facts import MESSAGE_FACT, SOURCES
+from .errors import EtlError
 from .models import EtlRun, EtlWatermark, RunKind, RunStatus
 from .transform import Pseudonymizer, transform_facts, transform_messages
 
+log = logging.getLogger("hie.etl")
 DEFAULT_OVERLAP = timedelta(seconds=60)
 _MIN_DATE, _MAX_DATE = pd.Timestamp("1970-01-02"), pd.Timestamp("2105-12-31")  # what ClickHouse Date holds
 _RUN_LOCK = threading.Lock()  # one run at a time per process; versions keep concurrent processes exact
@@ -80,10 +89,21 @@ def _start(sessions: sessionmaker[Session], kind: str, now: datetime) -> int:
         return run.id
 
 
+def _database_now(sessions: sessionmaker[Session]) -> datetime:
+    with sessions() as session:
+        return database_now(session)
+
+
 def _finish(sessions: sessionmaker[Session], result: RunResult, *, status: str, watermarks: dict[str, str],
             detail: dict) -> None:
-    now = datetime.now(timezone.utc)
+    """Record the run's end and move the watermarks, in one transaction; a finished run under a lease
+    (``hub.store.lease.under_lease``) records it only if the lease is still its own (else ``etl.lease.lost``)."""
+    lease = lease_of(sessions) if status == RunStatus.FINISHED.value else None
     with transaction(sessions) as session:
+        if lease is not None and not lease.fence(session):
+            raise EtlError("etl.lease.lost", "another run took the mart's lease while this one ran: nothing "
+                                             "recorded; the next run loads the same changes", lease=lease.name)
+        now = database_now(session)
         run = session.get(EtlRun, result.run_id)
         run.status, run.finished_at = status, now
         run.rows_read, run.rows_written, run.rows_rejected = result.rows_read, result.rows_written, result.rows_rejected
@@ -95,6 +115,19 @@ def _finish(sessions: sessionmaker[Session], result: RunResult, *, status: str, 
                 session.add(EtlWatermark(feed=feed, value=value, run_id=result.run_id, updated_at=now))
             else:
                 row.value, row.run_id, row.updated_at = value, result.run_id, now
+
+
+def _finished(sessions: sessionmaker[Session], result: RunResult, *, watermarks: dict[str, str], detail: dict) -> None:
+    """``_finish`` as finished; a run that lost its lease is recorded as failed (``etl.lease.lost``), its
+    watermarks left where they were. What it wrote into the mart stays: the mart's rows are versioned by
+    the time each run started reading, so the new holder's later run wins wherever both wrote."""
+    try:
+        _finish(sessions, result, status=RunStatus.FINISHED.value, watermarks=watermarks, detail=detail)
+    except EtlError as error:
+        log.warning("etl run %s lost the mart's lease before it finished: nothing recorded", result.run_id)
+        _finish(sessions, result, status=RunStatus.FAILED.value, watermarks={},
+                detail={"error": type(error).__name__, "code": error.code})
+        raise
 
 
 def _valid(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -187,7 +220,11 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
     """Load everything that changed since the last run (the first run loads everything)."""
     with _RUN_LOCK:
         started = time.perf_counter()
-        now = datetime.now(timezone.utc)
+        with sessions() as session:  # the database's clock: every node dates runs and versions alike
+            now = database_now(session)
+            limit = horizon(session)
+        # read up to the oldest transaction still open (a chunk dated earlier that commits later), or now
+        end = now if limit is None else min(now, limit)
         version = int(now.timestamp() * 1_000_000)
         result = RunResult(run_id=_start(sessions, RunKind.INCREMENTAL.value, now), kind=RunKind.INCREMENTAL.value)
         rebuilt = rebuilt_at(mart)  # a schema version dropped and re-created facts: load everything again
@@ -201,20 +238,20 @@ def run_incremental(sessions: sessionmaker[Session], mart: Backend, pseudonymize
         last_messages = datetime.fromisoformat(marks["messages"]) if "messages" in marks else None
         message_start = last_messages - overlap if last_messages else None
         result.watermark_from = start.isoformat() if start else ""
-        result.watermark_to = now.isoformat()
+        result.watermark_to = end.isoformat()
         try:
-            _load(sessions, mart, pseudonymize, result, extract.changed_between(start, now, persons),
-                  extract.messages_changed(message_start, now),
-                  version=version, progress=progress, persons=(start, now))
+            _load(sessions, mart, pseudonymize, result, extract.changed_between(start, end, persons),
+                  extract.messages_changed(message_start, end),
+                  version=version, progress=progress, persons=(start, end))
         except Exception as error:
             _finish(sessions, result, status=RunStatus.FAILED.value, watermarks={},
                     detail={"error": type(error).__name__, "code": getattr(error, "code", "")})
             raise
         result.seconds = time.perf_counter() - started
-        _finish(sessions, result, status=RunStatus.FINISHED.value,
-                watermarks={"documents": now.isoformat(), "messages": now.isoformat(), "merges": str(merge_id)},
-                detail={"facts": result.per_fact, "dimensions": result.dimensions, "merged_persons": len(persons),
-                        "seconds": round(result.seconds, 3)})
+        _finished(sessions, result,
+                  watermarks={"documents": end.isoformat(), "messages": end.isoformat(), "merges": str(merge_id)},
+                  detail={"facts": result.per_fact, "dimensions": result.dimensions, "merged_persons": len(persons),
+                          "seconds": round(result.seconds, 3)})
         return result
 
 
@@ -225,7 +262,7 @@ def backfill(sessions: sessionmaker[Session], mart: Backend, pseudonymize: Pseud
     messages received then; watermarks do not move (incremental runs go on where they were)."""
     with _RUN_LOCK:
         started = time.perf_counter()
-        now = datetime.now(timezone.utc)
+        now = _database_now(sessions)
         version = int(now.timestamp() * 1_000_000)
         china = timezone(timedelta(hours=8))
         low = datetime(start.year, start.month, start.day, tzinfo=china).astimezone(timezone.utc)
@@ -242,8 +279,8 @@ def backfill(sessions: sessionmaker[Session], mart: Backend, pseudonymize: Pseud
                     detail={"error": type(error).__name__, "code": getattr(error, "code", "")})
             raise
         result.seconds = time.perf_counter() - started
-        _finish(sessions, result, status=RunStatus.FINISHED.value, watermarks={},
-                detail={"facts": result.per_fact, "seconds": round(result.seconds, 3)})
+        _finished(sessions, result, watermarks={},
+                  detail={"facts": result.per_fact, "seconds": round(result.seconds, 3)})
         return result
 
 

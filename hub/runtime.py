@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,8 +39,12 @@ class NonceGuard:
             raise StoreError("server.unavailable", "nonce write failed") from None
 
     def prune(self, now: datetime | None = None) -> int:
+        """Remove the MessageIDs expired at ``now``; how many. The processors' workflows runner does it
+        periodically (its check ``exchange.nonces``, ``hub.workflows.nonces``)."""
+        from .workflows.nonces import prune_nonces
+
         with transaction(self.sessions) as session:
-            return session.execute(delete(RequestNonce).where(RequestNonce.expires_at < (now or utcnow()))).rowcount
+            return prune_nonces(session, now or utcnow())
 
 
 def processing_stages() -> list[Stage]:

@@ -63,6 +63,7 @@ def _leased(data_dir: Path, database_url: str | None, mart_url: str | None, *, w
     ``etl.busy`` while another process holds it, unless ``wait``."""
     from etl.errors import EtlError
 
+    from ..store.lease import under_lease
     from ..web.mart import etl_lease
 
     settings, sessions, _ = _open(data_dir, database_url, None, mart=False)
@@ -79,8 +80,8 @@ def _leased(data_dir: Path, database_url: str | None, mart_url: str | None, *, w
             click.echo(f"waiting for the mart's lease (holder {holder})", err=True)
             told = True
         time.sleep(WAIT_POLL_S)
-    with lease.kept():
-        yield settings, sessions, _open_mart(settings, mart_url)
+    with lease.kept():  # the run records its end only if the lease is still its own (etl.lease.lost)
+        yield settings, under_lease(sessions, lease), _open_mart(settings, mart_url)
 
 
 @click.group()

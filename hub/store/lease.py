@@ -12,6 +12,11 @@ A holder that dies without releasing (kill -9, a lost node) keeps the lease unti
 ``ttl_s`` seconds after its last renewal, the next candidate takes it. ``kept()`` renews it every
 ``ttl_s / 3`` in a daemon thread while the work runs, and releases it at the end.
 
+Fencing: a holder that stalls longer than ``ttl_s`` (SIGSTOP, a VM pause, a long GC) may wake up after
+another took the lease over. ``kept()`` then sets ``lost``, but the work must not wait for its renewer:
+each write transaction that must not happen beside the new holder calls ``fence(session)`` first, which
+renews the lease in that transaction only if it is still ours and keeps its row locked until the commit.
+
 Clock: "now" is the database's (``clock_timestamp()``) on PostgreSQL, so the nodes' clocks do not
 matter; on SQLite, which lives on one machine, it is that machine's clock.
 """
@@ -24,7 +29,7 @@ import socket
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import String, case, delete, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -68,7 +73,7 @@ def holder_name() -> str:
 def database_now(session: Session) -> datetime:
     """The database's clock on PostgreSQL; this machine's clock on SQLite (one machine)."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(text("SELECT clock_timestamp()")).scalar_one()
+        return session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(timezone.utc)
     return utcnow()
 
 
@@ -103,6 +108,12 @@ class Lease:
         """Push the expiry ``ttl_s`` ahead if we still hold the lease; False if it expired and was taken."""
         with transaction(self.sessions) as session:
             return self._extend(session, database_now(session), taking=False)
+
+    def fence(self, session: Session) -> bool:
+        """In the caller's write transaction: whether we still hold the lease (then renewed). Its row stays
+        locked until that transaction ends, so no one takes the lease over before the caller's writes commit;
+        False (another holder took it after it expired): the caller writes nothing and rolls back."""
+        return self._extend(session, database_now(session), taking=False)
 
     def release(self) -> None:
         """Give the lease up now (nothing happens if another holder has it)."""
@@ -157,10 +168,23 @@ class Lease:
                                 type(error).__name__, self.ttl_s)
 
 
+def under_lease(sessions: sessionmaker[Session], lease: Lease) -> sessionmaker[Session]:
+    """``sessions`` for work done under ``lease``: a writer that must record nothing once the lease is lost
+    (the ETL's run) finds it with ``lease_of`` and fences its last transaction with it."""
+    info = {**(sessions.kw.get("info") or {}), "lease": lease}
+    return sessionmaker(class_=sessions.class_, **{**sessions.kw, "info": info})
+
+
+def lease_of(sessions: sessionmaker[Session]) -> Lease | None:
+    """The lease ``sessions`` work under (``under_lease``), if any."""
+    return (sessions.kw.get("info") or {}).get("lease")
+
+
 def read_lease(session: Session, name: str) -> LeaseState | None:
     """The lease ``name`` as it is, in the caller's session."""
     row = session.execute(select(LeaseRow).where(LeaseRow.name == name)).scalar_one_or_none()
     return None if row is None else LeaseState(row.name, row.holder, row.acquired_at, row.expires_at)
 
 
-__all__ = ["DEFAULT_TTL_S", "Lease", "LeaseRow", "LeaseState", "database_now", "holder_name", "read_lease"]
+__all__ = ["DEFAULT_TTL_S", "Lease", "LeaseRow", "LeaseState", "database_now", "holder_name", "lease_of", "read_lease",
+           "under_lease"]

@@ -18,8 +18,9 @@ of each node opens its own connection and schedules the ETL; a run happens once 
 same: each scheduled run first takes the mart's lease ``etl:<mart>`` in the OLTP database
 (``hub.store.lease``; ``hie etl run`` and ``backfill`` take the same one) and does nothing while
 another process holds it, or when a run of any node started less than ``DUE_FRACTION`` of the
-interval ago. Runs never overlap in a process either (``max_instances=1``), missed runs are merged
-(``coalesce``).
+interval ago (by the database's clock). A run that lost the lease while it ran (a node stalled past it)
+records nothing (``etl.lease.lost``). Runs never overlap in a process either (``max_instances=1``),
+missed runs are merged (``coalesce``).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 from ..settings import Settings
-from ..store.lease import Lease
+from ..store.lease import Lease, database_now, under_lease
 
 log = logging.getLogger("hie.etl")
 QUERY_TIMEOUT_S = 60.0  # a worker waits this long for the owner's answer, then answers olap.unavailable
@@ -72,14 +73,17 @@ def start_mart(settings: Settings, sessions) -> MartRuntime:
 
 
 def mart_identity(location: str) -> str:
-    """The mart a location names, without credentials: ``clickhouse://host:port/db[?cluster=…]``, ``chdb://path``."""
+    """The mart a location names, whichever server a node reaches it through, without credentials:
+    ``clickhouse-cluster://cluster/db`` for a cluster (every replica holds the one Distributed mart),
+    ``clickhouse://host:port/db`` for a single server, ``chdb://path``."""
     parts = urlsplit(location)
     if parts.scheme == "chdb":
         return f"chdb://{parts.netloc}{parts.path}"
+    database = parts.path.strip("/") or "mart"
     cluster = parse_qs(parts.query).get("cluster", [""])[0]
-    host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path or '/'}" + (f"?cluster={cluster}" if cluster else "")
+    if cluster:
+        return f"{parts.scheme}-cluster://{cluster}/{database}"
+    return f"{parts.scheme}://{(parts.hostname or '127.0.0.1').lower()}:{parts.port or 9000}/{database}"
 
 
 def etl_lease(settings: Settings, sessions, location: str | None = None) -> Lease:
@@ -87,19 +91,26 @@ def etl_lease(settings: Settings, sessions, location: str | None = None) -> Leas
     return Lease(sessions, f"etl:{mart_identity(location or settings.mart_location)}", ttl_s=settings.lease_ttl_s)
 
 
-def last_run_started(sessions) -> datetime | None:
-    """When the latest incremental ETL run of any process started (None: never)."""
+def last_run_started(sessions, now: datetime | None = None) -> datetime | None:
+    """When the latest incremental ETL run of any process started (None: never); with ``now``, the latest
+    not after it (a run dated ahead by a node whose clock ran fast is not the latest)."""
     from sqlalchemy import func, select
 
     from etl.models import EtlRun, RunKind
 
+    query = select(func.max(EtlRun.started_at)).where(EtlRun.kind == RunKind.INCREMENTAL.value)
+    if now is not None:
+        query = query.where(EtlRun.started_at <= now)
     with sessions() as session:
-        return session.scalar(select(func.max(EtlRun.started_at)).where(EtlRun.kind == RunKind.INCREMENTAL.value))
+        return session.scalar(query)
 
 
 class ScheduledEtl:
     """One scheduler's turn, whatever the number of schedulers: when a run is due, take the mart's lease,
-    run, give the lease back. Nothing happens while another process holds the lease (one line at info)."""
+    run, give the lease back. Nothing happens while another process holds the lease (one line at info).
+
+    "Due" is judged by the database's clock, which dates the runs too (``etl.jobs``): a node whose clock is
+    ahead or behind neither skips its turns nor makes the others skip theirs."""
 
     def __init__(self, sessions, lease: Lease, run: Callable[[], object], *, interval_s: float):
         self.sessions = sessions
@@ -108,8 +119,10 @@ class ScheduledEtl:
         self.interval_s = interval_s
 
     def due(self) -> bool:
-        last = last_run_started(self.sessions)
-        return last is None or datetime.now(timezone.utc) - last >= timedelta(seconds=self.interval_s * DUE_FRACTION)
+        with self.sessions() as session:
+            now = database_now(session)
+        last = last_run_started(self.sessions, now)
+        return last is None or now - last >= timedelta(seconds=self.interval_s * DUE_FRACTION)
 
     def __call__(self) -> bool:
         """Whether this turn ran the ETL."""
@@ -127,24 +140,32 @@ class ScheduledEtl:
         return True
 
 
+def scheduled_run(sessions, mart, pseudonymize, lease: Lease) -> Callable[[], None]:
+    """One scheduled ETL run under ``lease``: it records its end only if the lease is still its own."""
+    from etl.jobs import run_incremental
+
+    leased = under_lease(sessions, lease)
+
+    def run() -> None:
+        try:
+            result = run_incremental(leased, mart, pseudonymize)
+            log.info("etl run %s: read %s, written %s, rejected %s", result.run_id, result.rows_read,
+                     result.rows_written, result.rows_rejected)
+        except Exception as error:  # noqa: BLE001 - recorded as a failed run; the next run retries
+            log.error("etl run failed (%s)", getattr(error, "code", None) or type(error).__name__)
+
+    return run
+
+
 def schedule_etl(settings: Settings, sessions, mart):
     """A started background scheduler that loads the store into ``mart`` every ``etl_interval_s`` seconds."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from etl.jobs import run_incremental
     from etl.mart import pseudonymizer
 
-    pseudonymize = pseudonymizer(settings)
-
-    def run() -> None:
-        try:
-            result = run_incremental(sessions, mart, pseudonymize)
-            log.info("etl run %s: read %s, written %s, rejected %s", result.run_id, result.rows_read,
-                     result.rows_written, result.rows_rejected)
-        except Exception as error:  # noqa: BLE001 - recorded as a failed run; the next run retries
-            log.error("etl run failed (%s)", type(error).__name__)
-
-    turn = ScheduledEtl(sessions, etl_lease(settings, sessions), run, interval_s=settings.etl_interval_s)
+    lease = etl_lease(settings, sessions)
+    turn = ScheduledEtl(sessions, lease, scheduled_run(sessions, mart, pseudonymizer(settings), lease),
+                        interval_s=settings.etl_interval_s)
 
     def scheduled() -> None:
         try:
@@ -160,5 +181,5 @@ def schedule_etl(settings: Settings, sessions, mart):
     return scheduler
 
 
-__all__ = ["MartRuntime", "ScheduledEtl", "start_mart", "schedule_etl", "etl_lease", "last_run_started",
-           "mart_identity", "QUERY_TIMEOUT_S", "DUE_FRACTION"]
+__all__ = ["MartRuntime", "ScheduledEtl", "start_mart", "schedule_etl", "scheduled_run", "etl_lease",
+           "last_run_started", "mart_identity", "QUERY_TIMEOUT_S", "DUE_FRACTION"]

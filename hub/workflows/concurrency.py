@@ -6,11 +6,11 @@ from __future__ import annotations
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.timestamps import utcnow
 
+from ..store.horizon import horizon
 from ..store.lease import Lease
 
 LEASE = "workflows"  # the lease of the one runner at a time (hub.store.lease)
@@ -27,19 +27,14 @@ def settle_of(sessions: sessionmaker[Session], settle_s: float | None) -> float:
     return DEFAULT_SETTLE_S.get(sessions.kw["bind"].dialect.name, 0.0)
 
 
-# The other client transactions of this database still open (a processing chunk not yet committed): the
-# start of the oldest, or now. Rows a transaction writes are dated after it started (less the clock skew
-# the settle time allows), so nothing committed later can be dated before this, less the settle time.
-_OLDEST_OPEN = text("SELECT LEAST(clock_timestamp(), MIN(xact_start)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                    "AND backend_type = 'client backend' AND xact_start IS NOT NULL")
-
-
+# Rows a transaction writes are dated after it started (less the clock skew the settle time allows), so
+# nothing committed later can be dated before the horizon (hub.store.horizon), less the settle time.
 def cutoff(session: Session, settle_s: float) -> datetime | None:
     """The newest ``updated_at`` a pass may take now (None: no limit). SQLite: now less ``settle_s`` (commits
     are serialized); PostgreSQL: the start of the oldest transaction still open, or now, less ``settle_s``."""
-    if session.get_bind().dialect.name == "postgresql":
-        return session.execute(_OLDEST_OPEN).scalar_one() - timedelta(seconds=settle_s)
+    limit = horizon(session)
+    if limit is not None:
+        return limit - timedelta(seconds=settle_s)
     return utcnow() - timedelta(seconds=settle_s) if settle_s else None
 
 
@@ -49,18 +44,25 @@ class LeaseBusy(Exception):
 
 class PassTurn:
     """A pass's right to write: the lease, taken (and kept) at the first write the pass has to do, so an
-    idle pass writes nothing at all; without a lease, always."""
+    idle pass writes nothing at all; without a lease, always.
+
+    Called before each write (the lease taken if need be), then in the write's own transaction with its
+    session: the lease is confirmed ours there and its row stays locked to that transaction's end, so a
+    runner that stalled past its lease (SIGSTOP, a VM pause) and lost it to another writes nothing more."""
 
     def __init__(self, lease: Lease | None, stack: ExitStack):
         self.lease, self.stack, self.held = lease, stack, lease is None
 
-    def __call__(self) -> None:
-        if self.held:
+    def __call__(self, session: Session | None = None) -> None:
+        if self.lease is None:
             return
-        if not self.lease.try_acquire():
-            raise LeaseBusy(self.lease.name)
-        self.stack.enter_context(self.lease.kept())
-        self.held = True
+        if not self.held:
+            if not self.lease.try_acquire():
+                raise LeaseBusy(self.lease.name)
+            self.stack.enter_context(self.lease.kept())
+            self.held = True
+        if self.lease.lost.is_set() or (session is not None and not self.lease.fence(session)):
+            raise LeaseBusy(self.lease.name)  # taken over meanwhile: the transaction rolls back
 
 
 __all__ = ["LEASE", "DEFAULT_SETTLE_S", "LeaseBusy", "PassTurn", "cutoff", "settle_of"]

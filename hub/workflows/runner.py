@@ -17,7 +17,9 @@ Several processors on one PostgreSQL (docs/workflows.md, "Several processors"): 
 processor at a time runs passes, the holder of the lease ``workflows`` (``hub.store.lease``), and a pass
 reads only the changes dated before its cutoff (``cutoff``): the start of the oldest transaction still
 open on the database, and now, less the settle time, so a processing transaction that began earlier and
-commits later is never passed over. A pass that finds nothing to do writes nothing (idle passes and
+commits later is never passed over. Each batch confirms the lease in its own transaction
+(``PassTurn``): a runner that stalled past its lease and lost it writes nothing more. A pass that
+finds nothing to do writes nothing (idle passes and
 checks read first): it never holds SQLite's write lock for nothing.
 """
 from __future__ import annotations
@@ -46,7 +48,8 @@ from .models import Watermark
 log = logging.getLogger(__name__)
 BATCH = 200  # changes per handler transaction (a few ms of the write lock)
 HANDLER_MODULES = ("hub.workflows.referral.handler", "hub.workflows.drugs.anomalies",
-                   "hub.workflows.surveillance.workflow")  # the class 甲 alert is judged in the last one
+                   "hub.workflows.surveillance.workflow",  # the class 甲 alert is judged here
+                   "hub.workflows.nonces")  # the replay guard's expired MessageIDs, pruned
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -158,7 +161,7 @@ def _waiting(sessions: sessionmaker[Session], handler: Handler, until: datetime 
 
 
 def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int = BATCH,
-              settle_s: float | None = 0.0, turn: Callable[[], None] | None = None) -> int:
+              settle_s: float | None = 0.0, turn: PassTurn | None = None) -> int:
     """One batch of ``handler`` in one transaction with its watermark's advance; how many changes.
 
     Only changes dated before ``cutoff`` are taken: with several processors on one database, a processing
@@ -174,6 +177,8 @@ def run_batch(sessions: sessionmaker[Session], handler: Handler, *, limit: int =
         turn()  # LeaseBusy: another runner's
     now = utcnow()
     with transaction(sessions) as session:
+        if turn is not None:
+            turn(session)  # still ours, and kept so until this batch commits (else LeaseBusy: rolled back)
         mark = _hold(session, handler.name, now)
         changes = _changes(session, handler, mark, limit, until)
         if not changes:
@@ -219,7 +224,7 @@ def periodic(name: str, *, probe: Callable[[Session, datetime], bool] | None = N
 
 
 def _run_checks(sessions: sessionmaker[Session], result: "PassResult",
-                turn: Callable[[], None] | None = None) -> None:
+                turn: PassTurn | None = None) -> None:
     for name, check in sorted(CHECKS.items()):
         try:
             now = utcnow()
@@ -232,6 +237,8 @@ def _run_checks(sessions: sessionmaker[Session], result: "PassResult",
             if turn is not None:
                 turn()  # LeaseBusy: another runner's
             with transaction(sessions) as session:
+                if turn is not None:
+                    turn(session)
                 result.changes[name] = check(session, now)
         except LeaseBusy:
             raise
@@ -262,7 +269,7 @@ def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None
 
 
 def _run_handlers(sessions, selected, result: PassResult, *, limit: int, deadline: float | None,
-                  settle_s: float | None, clock: Callable[[], float], turn: Callable[[], None]) -> None:
+                  settle_s: float | None, clock: Callable[[], float], turn: PassTurn) -> None:
     for handler in (handlers() if selected is None else selected):
         done = 0
         try:

@@ -1,18 +1,26 @@
-"""``hub.store.lease``: one holder at a time on SQLite and PostgreSQL, renewal while the work runs, and a
-killed holder's lease taken over once it expires (issue 22)."""
+"""``hub.store.lease``: one holder at a time on SQLite and PostgreSQL, renewal while the work runs, a
+killed holder's lease taken over once it expires, a stalled holder fenced off once it lost it (issue 22);
+and the horizon (``hub.store.horizon``) that keeps the ETL from passing over a chunk still open."""
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from hub.store.db import make_engine, session_factory
+from hub.records.stage import RecordsStage
+from hub.store.db import make_engine, session_factory, transaction
 from hub.store.lease import Lease, holder_name
+from olap.schema.migrate import apply_schema
+from tests.cluster_units.processors import Hold, Worker, on_postgres, store  # noqa: F401 (fixture)
+from tests.etl.conftest import Etl
+from tests.mpi.test_concurrency import person, visit
 from tests.support.migrated import copy_migrated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,3 +135,41 @@ def test_the_ttl_is_a_setting_refused_unless_positive(monkeypatch, tmp_path):
         monkeypatch.setenv("HIE_LEASE_TTL_S", bad)
         with pytest.raises(SettingsError, match="HIE_LEASE_TTL_S"):
             Settings.load(tmp_path)
+
+
+def test_a_holder_that_lost_its_lease_is_fenced_off_and_the_holder_is_kept_until_its_write_commits(sessions):
+    stalled, other = Lease(sessions, "workflows", ttl_s=0.3), Lease(sessions, "workflows", ttl_s=0.3)
+    assert stalled.try_acquire()
+    time.sleep(0.5)  # stalled past its ttl (its renewer did not run): the other takes the lease over
+    assert other.try_acquire()
+    with transaction(sessions) as session:
+        assert not stalled.fence(session)
+    time.sleep(0.5)  # the other's lease expired in turn, but nobody took it: still the other's to write under
+    with transaction(sessions) as session:
+        assert other.fence(session)  # renewed within the write's transaction
+    assert not stalled.try_acquire() and other.state().holder == other.holder
+
+
+OVERLAP = timedelta(seconds=1)  # the scheduled runs use 60 s: the same with a processor paused 61 s
+
+
+@on_postgres
+def test_a_chunk_committed_after_an_etl_run_read_is_loaded_by_the_next_run(store, chdb_olap):
+    """(review of issue 22) A chunk dates its rows when it starts and commits later: an ETL run that read while
+    it was open moved its watermark past those rows, and no later run loaded them. Every person is synthetic."""
+    apply_schema(chdb_olap)
+    etl = Etl(store, chdb_olap)
+    store.deliver(visit("CLINIC01", "OV-LATE", person(5, random.Random(5))), member="CLINIC01")
+    hold = Hold()
+    paused = Worker(store, [RecordsStage(), hold], limit=1)  # has written the visit, dated now; not committed
+    paused.start()
+    assert hold.reached.wait(20)
+    try:
+        time.sleep(OVERLAP.total_seconds() * 1.5)
+        etl.run(overlap=OVERLAP)  # reads while the chunk is open: the visit is not there yet
+    finally:
+        hold.release.set()
+        paused.join(20)
+    assert paused.error is None and paused.finished == 1
+    etl.run(overlap=OVERLAP)
+    assert etl.count("fact_outpatient_visit") == 1, "the visit committed after a run read is never loaded"

@@ -1,13 +1,17 @@
 """The ETL runs once per mart however many hub processes schedule it (issue 22): each scheduled turn
-takes the mart's lease ``etl:<mart>`` first; ``hie etl run`` takes the same one (``etl.busy``, or
-``--wait``); ``hie etl status`` names the holder."""
+takes the mart's lease ``etl:<mart>`` first (one per cluster, whichever replica a node reaches);
+``hie etl run`` takes the same one (``etl.busy``, or ``--wait``); ``hie etl status`` names the holder; a
+run that lost the lease while stalled records nothing; "due" goes by the database's clock."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,7 @@ from hub.cli.main import main
 from hub.settings import Settings
 from hub.store.db import make_engine, session_factory, transaction
 from hub.store.lease import Lease
-from hub.web.mart import ScheduledEtl, etl_lease, mart_identity
+from hub.web.mart import ScheduledEtl, etl_lease, mart_identity, scheduled_run
 from protocol.timestamps import utcnow
 from tests.support.migrated import copy_migrated
 
@@ -37,10 +41,101 @@ def sessions(request, db_url):
 
 
 def test_the_lease_names_the_mart_without_its_credentials(tmp_path):
-    assert mart_identity(MART) == "clickhouse://ch.example:9000/mart?cluster=two"
+    assert mart_identity(MART) == "clickhouse-cluster://two/mart"
+    assert mart_identity("clickhouse://hie:pw@CH1.example/hie") == "clickhouse://ch1.example:9000/hie"
+    assert mart_identity("clickhouse://ch1.example:9000") == "clickhouse://ch1.example:9000/mart"
     assert mart_identity("chdb:///srv/hie/mart") == "chdb:///srv/hie/mart"
     settings = Settings(data_dir=tmp_path, mart_url=MART)
-    assert etl_lease(settings, None).name == "etl:clickhouse://ch.example:9000/mart?cluster=two"
+    assert etl_lease(settings, None).name == "etl:clickhouse-cluster://two/mart"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_two_nodes_that_reach_one_clickhouse_cluster_through_different_replicas_share_one_etl_lease(sessions,
+                                                                                                   tmp_path):
+    """(review of issue 22) Nodes pointed at two replicas of one cluster took two leases and loaded at once."""
+    near_a = Settings(data_dir=tmp_path / "a", mart_url="clickhouse://hie:pw@ch-a.example:9000/mart?cluster=mart")
+    near_b = Settings(data_dir=tmp_path / "b", mart_url="clickhouse://hie:pw@ch-b.example:9000/mart?cluster=mart")
+    first, second = etl_lease(near_a, sessions), etl_lease(near_b, sessions)
+    assert first.try_acquire()
+    assert not second.try_acquire(), f"{first.name} and {second.name}: two ETL runs into one mart at once"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_node_whose_clock_is_ahead_does_not_stop_the_other_nodes_etl(sessions):
+    """(review of issue 22) After one run dated by a node an hour ahead, no other node's scheduled ETL ran
+    for an hour."""
+    ran = []
+    with transaction(sessions) as session:  # the run of a node whose clock is one hour ahead, finished
+        session.add(EtlRun(kind="incremental", status="finished", started_at=utcnow() + timedelta(hours=1),
+                           finished_at=utcnow() + timedelta(hours=1, seconds=5)))
+    turn = ScheduledEtl(sessions, Lease(sessions, "etl:mart", ttl_s=5), lambda: ran.append(1), interval_s=60)
+    assert turn() and ran == [1], "a run dated in the future by a skewed node kept this node's ETL from running"
+
+
+def test_a_scheduled_run_that_lost_the_marts_lease_records_nothing(sessions, chdb_olap):
+    from etl.models import EtlWatermark
+    from etl.transform import Pseudonymizer
+    from olap.schema.migrate import apply_schema
+
+    apply_schema(chdb_olap)
+    pseudonymize = Pseudonymizer(b"etl-test-key-0123456789abcdef012")
+    stalled, other = Lease(sessions, "etl:mart", ttl_s=0.3), Lease(sessions, "etl:mart", ttl_s=30)
+    assert stalled.try_acquire()
+    time.sleep(0.5)  # the node stalled past its lease (no renewer ran): another node's run takes it over
+    assert other.try_acquire()
+    scheduled_run(sessions, chdb_olap, pseudonymize, stalled)()  # one line logged, nothing raised
+    with sessions() as session:
+        runs = session.query(EtlRun).all()
+        assert [(run.status, '"etl.lease.lost"' in run.detail) for run in runs] == [("failed", True)]
+        assert session.query(EtlWatermark).count() == 0  # the next run loads the same changes again
+    scheduled_run(sessions, chdb_olap, pseudonymize, other)()  # the holder's run records its end
+    with sessions() as session:
+        assert session.query(EtlRun).filter(EtlRun.status == "finished").count() == 1
+        assert session.query(EtlWatermark).count() == 3
+
+
+# ``hie etl run`` as hub/cli/etl.py runs it: the mart's lease taken (``_leased``), then the run; the process
+# is paused between the two (any moment of a run is the same: nothing looks at the lease until the end).
+_ETL_RUN = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from etl.jobs import run_incremental
+    from hub.cli.etl import _leased
+    with _leased(Path(sys.argv[1]), sys.argv[2], None, wait=False) as (_settings, sessions, (mart, pseudonymize)):
+        print("held", flush=True)
+        sys.stdin.readline()
+        print("loaded", run_incremental(sessions, mart, pseudonymize).run_id, flush=True)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_etl_run_paused_past_its_lease_does_not_load_once_another_run_holds_it(sessions, db_url, tmp_path):
+    """(review of issue 22) The resumed run recorded its run and watermarks while the new holder ran too."""
+    child = subprocess.Popen([sys.executable, "-c", _ETL_RUN, str(tmp_path), db_url], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT), "HIE_LEASE_TTL_S": "1"})
+    try:
+        assert child.stdout.readline().strip() == "held"
+        os.kill(child.pid, signal.SIGSTOP)
+        time.sleep(1.6)
+        other = etl_lease(Settings.load(tmp_path, database_url=db_url), sessions)
+        assert other.try_acquire()  # the paused run's lease expired: another node's run starts
+        os.kill(child.pid, signal.SIGCONT)
+        time.sleep(0.8)  # the resumed renewer has found the lease taken
+        child.stdin.write("\n")
+        child.stdin.flush()
+        child.communicate(timeout=120)
+        with sessions() as session:
+            finished = session.query(EtlRun).filter(EtlRun.status == "finished").count()
+        assert other.state().holder == other.holder
+        assert finished == 0, "the resumed run loaded the mart while another run held the lease"
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
 
 
 def test_two_schedulers_never_run_at_once_and_both_run_over_time(sessions):

@@ -1,14 +1,23 @@
 """The workflows' runner with several processors on one database (issue 22): a change committed after a
-newer one is never passed over (PostgreSQL), one runner writes at a time (the lease ``workflows``), and
-an idle pass writes nothing (it runs while another process holds SQLite's write lock)."""
+newer one is never passed over (PostgreSQL), one runner writes at a time (the lease ``workflows``) even
+once it stalled past its lease, an idle pass writes nothing (it runs while another process holds SQLite's
+write lock), and the replay guard's expired MessageIDs are pruned by the holder's checks."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
+from hub.exchange.models import RequestNonce
 from hub.records.models import RecordDocument
 from hub.store.db import make_engine, transaction
 from hub.store.lease import Lease
@@ -19,6 +28,7 @@ from protocol.timestamps import utcnow
 
 from .reports import HFMD, disease_report
 
+ROOT = Path(__file__).resolve().parents[2]
 SEEN: list[int] = []
 
 
@@ -122,3 +132,70 @@ def test_an_idle_pass_writes_nothing_while_another_process_holds_the_write_lock(
     stopped.dispose()
     assert finished_under_the_lock, "an idle pass waited for the write lock"
     assert results[0].total == 0 and not results[0].failed and not results[0].busy
+
+
+# A runner's pass as run_pass drives it: PassTurn takes the lease ``workflows`` at the pass's first write, and
+# is called again before each later write and inside its transaction. Between two writes the process is paused.
+_RUNNER_PASS = textwrap.dedent("""
+    import sys
+    from contextlib import ExitStack
+    from hub.store.db import make_engine, session_factory, transaction
+    from hub.store.lease import Lease
+    from hub.workflows.concurrency import LeaseBusy, PassTurn
+    sessions = session_factory(make_engine(sys.argv[1]))
+    with ExitStack() as stack:
+        turn = PassTurn(Lease(sessions, "workflows", ttl_s=1.0), stack)
+        turn()
+        print("held", flush=True)
+        sys.stdin.readline()
+        try:
+            if sys.argv[2] == "transaction":  # the renewer has not looked yet: the batch's transaction sees it
+                turn.lease.lost.clear()
+                with transaction(sessions) as session:
+                    turn(session)
+            else:
+                turn()
+            print("writes", flush=True)
+        except LeaseBusy:
+            print("busy", flush=True)
+""")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("where", ["turn", "transaction"])
+def test_a_runner_paused_past_its_lease_does_not_write_once_another_runner_holds_it(store, db_url, where):
+    """(review of issue 22) A runner resumed after its lease was taken went on writing beside the new holder."""
+    child = subprocess.Popen([sys.executable, "-c", _RUNNER_PASS, db_url, where], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert child.stdout.readline().strip() == "held"
+        os.kill(child.pid, signal.SIGSTOP)  # paused, renewer thread included
+        time.sleep(1.6)
+        other = Lease(store.sessions, LEASE, ttl_s=30)
+        assert other.try_acquire()  # the paused runner's lease expired: the other runner takes it and writes
+        os.kill(child.pid, signal.SIGCONT)
+        time.sleep(0.8)  # the resumed renewer has found the lease taken (lease.lost is set)
+        child.stdin.write("\n")
+        child.stdin.flush()
+        answer = child.stdout.readline().strip()
+        assert other.state().holder == other.holder
+        assert answer == "busy", "the resumed runner went on writing while another runner held the lease"
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+
+def test_the_holders_checks_prune_the_replay_guards_expired_message_ids(store):
+    now = utcnow()
+    with transaction(store.sessions) as session:  # spent long ago, just expired, still fresh
+        session.add_all([RequestNonce(member="CLINIC01", message_id=f"urn:uuid:{name}", expires_at=now + age)
+                         for name, age in (("old", timedelta(hours=-1)), ("just", timedelta(seconds=-5)),
+                                           ("fresh", timedelta(minutes=5)))])
+    ticker = WorkflowTicker(store.sessions, settle_s=0.0)
+    result = ticker(0)
+    assert result.changes["exchange.nonces"] == 2 and not result.failed
+    with store.sessions() as session:
+        assert list(session.scalars(select(RequestNonce.message_id))) == ["urn:uuid:fresh"]
+    ticker._last = float("-inf")  # the next turn: nothing expired long enough ago, nothing written
+    assert ticker(0).changes["exchange.nonces"] == 0
