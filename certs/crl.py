@@ -45,10 +45,26 @@ def _revoked_entry(entry: dict) -> x509.RevokedCertificate:
 
 def _previous_number(path) -> int:
     try:
-        crl = x509.load_pem_x509_crl(path.read_bytes())
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+        return crl_number(x509.load_pem_x509_crl(path.read_bytes()))
     except (OSError, ValueError, x509.ExtensionNotFound):
         return 0
+
+
+def crl_number(crl: x509.CertificateRevocationList) -> int:
+    """The CRL's number (``x509.ExtensionNotFound`` when it has none)."""
+    return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+
+def verified_crl(pem: bytes, ca_cert: x509.Certificate) -> x509.CertificateRevocationList:
+    """The CRL in ``pem`` if ``ca_cert`` issued and signed it and it has a number; else ``pki.crl.invalid``."""
+    try:
+        crl = x509.load_pem_x509_crl(pem)
+        if crl.issuer == ca_cert.subject and crl.is_signature_valid(ca_cert.public_key()):
+            crl_number(crl)
+            return crl
+    except (ValueError, TypeError, x509.ExtensionNotFound):
+        pass
+    raise CertsError("pki.crl.invalid")
 
 
 def build_crl(

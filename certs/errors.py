@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "pki.reason.invalid": "unknown revocation reason",
     "pki.file.invalid": "file is missing, unreadable or not the expected PEM object",
     "pki.registry.invalid": "certificate registry is unreadable or malformed",
+    "pki.crl.invalid": "not a numbered CRL signed by this hub's CA",
     # trust decisions (same codes and messages as protocol.errors.FAULTS)
     "security.certificate.untrusted": "certificate is not issued by the hub CA",
     "security.certificate.expired": "certificate is outside its validity period",

@@ -32,6 +32,7 @@ class Settings:
     # changes younger than this wait for a later pass; None: the database's default (0 on SQLite, whose
     # commits are serialized; 2 s on PostgreSQL, the clock skew allowed between nodes: hub.workflows.runner)
     workflow_settle_s: float | None = None
+    crl_poll_s: float = 10.0  # each web process takes up a newer CRL published in the database this often
     lease_ttl_s: float = 30.0  # a dead holder's lease (ETL, workflows' runner) is taken over after this long
     mart_url: str = ""  # "" = chDB in DATA/mart; or chdb:///path, clickhouse://host:port/db[?cluster=…]
     etl_interval_s: float = 0.0  # > 0: this process owns the mart and runs the ETL on that interval
@@ -95,6 +96,7 @@ class Settings:
             workflow_interval_s=float(env.get("HIE_WORKFLOW_INTERVAL", 2.0)),
             workflow_settle_s=float(env["HIE_WORKFLOW_SETTLE"]) if env.get("HIE_WORKFLOW_SETTLE") else None,
             lease_ttl_s=_seconds(env, "HIE_LEASE_TTL_S", 30.0),
+            crl_poll_s=_seconds(env, "HIE_CRL_POLL_S", 10.0),
             mart_url=env.get("HIE_MART_URL", ""),
             etl_interval_s=float(env.get("HIE_ETL_INTERVAL", 0) or 0),
             mart_owner=env.get("HIE_MART_OWNER", "0") not in ("0", "false", "no", ""),

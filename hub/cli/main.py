@@ -101,7 +101,7 @@ def serve(data_dir, host, port, workers, database_url, tls, require_client_cert,
     serving.check_pki(settings)
     serving.check_address(host, port)
     serving.check_database(settings)
-    serving.open_hub(settings)  # migrate once and load the keys, before workers start
+    serving.publish_crl(serving.open_hub(settings), settings)  # migrate, load the keys; share a newer CRL
     for warning in expiry_warnings(settings.pki):
         click.echo(f"warning: {warning}", err=True)
     os.environ["HIE_DATA_DIR"] = str(settings.data_dir)

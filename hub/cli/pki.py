@@ -132,24 +132,57 @@ def _register_and_issue(data_dir, database_url, issue, **entry):
         sys.exit(ERROR_EXIT_CODE)
 
 
+_publish_options = (
+    click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 help="The hub's data directory: also publish the CRL in its database for every node."),
+    click.option("--database-url", default=None,
+                 help="The hub's database URL (or HIE_DATABASE_URL): also publish the CRL there for every node."),
+)
+
+
+def _publishing(command):
+    for option in reversed(_publish_options):
+        command = option(command)
+    return command
+
+
 @pki.command("revoke")
 @_dir_option
 @click.option("--member", "member", required=True, help="Member code.")
 @click.option("--reason", type=click.Choice(REASONS), default="unspecified", show_default=True)
+@_publishing
 @_reporting_errors
-def revoke_command(directory, member, reason):
-    """Revoke a member's certificates and rewrite the CRL; prints the CRL path."""
+def revoke_command(directory, member, reason, data_dir, database_url):
+    """Revoke a member's certificates and rewrite the CRL; prints the CRL path. With the hub's database,
+    also publishes the CRL there: every node takes it up within HIE_CRL_POLL_S."""
     click.echo(revoke_member(directory, member=member, reason=reason))
+    _publish(directory, data_dir, database_url)
 
 
 @pki.command("crl")
 @_dir_option
 @click.option("--days", type=click.IntRange(1, MAX_DAYS), default=CRL_DAYS, show_default=True,
               help="Days until the CRL's nextUpdate.")
+@_publishing
 @_reporting_errors
-def crl_command(directory, days):
-    """Re-sign the CRL with a fresh nextUpdate (schedule it well inside the CRL lifetime)."""
+def crl_command(directory, days, data_dir, database_url):
+    """Re-sign the CRL with a fresh nextUpdate (schedule it well inside the CRL lifetime); with the hub's
+    database, also publishes it there."""
     click.echo(refresh_crl(directory, days=days))
+    _publish(directory, data_dir, database_url)
+
+
+def _publish(directory, data_dir, database_url) -> None:
+    """Publish the directory's CRL in the hub's database, when the command knows it (hub.pki_sync)."""
+    import os
+
+    if data_dir is None and not (database_url or os.environ.get("HIE_DATABASE_URL")):
+        return
+    from ..pki_sync import publish
+    from .store import open_store
+
+    number = publish(open_store(data_dir, database_url, create=False), directory)
+    click.echo(f"published: CRL {number}" if number is not None else "published: a CRL as new is there already")
 
 
 @pki.command("list")

@@ -87,6 +87,15 @@ def open_hub(settings: Settings) -> Hub:
                                    f"({type(error).__name__})") from None
 
 
+def publish_crl(hub: Hub, settings: Settings) -> None:
+    """This node's CRL into the database when it is newer than the newest published (hub.pki_sync)."""
+    from ..pki_sync import publish
+
+    number = publish(hub.sessions, settings.pki)
+    if number is not None:
+        click.echo(f"CRL {number} published for the other nodes", err=True)
+
+
 def processor_spec(settings: Settings, env: dict[str, str]) -> ChildSpec:
     """The background processor, as its own process at a lower CPU priority."""
     return ChildSpec(name="processor", env=env, heartbeat=settings.processor_heartbeat,
@@ -134,6 +143,6 @@ def log_supervision() -> None:
         logger.propagate = False
 
 
-__all__ = ["check_pki", "check_address", "check_database", "open_hub", "processor_spec", "mart_owner_spec", "backoff",
+__all__ = ["check_pki", "check_address", "check_database", "open_hub", "publish_crl", "processor_spec", "mart_owner_spec", "backoff",
            "stop_when_orphaned",
            "log_supervision"]

@@ -9,7 +9,8 @@ from .models import Base
 MODEL_MODULES = ("hub.exchange.models", "hub.audit", "hub.mpi.models", "hub.registry.models", "hub.auth.models",
                  "hub.records.models", "etl.models", "hub.web.console.models", "hub.monitor.models",
                  "hub.codes.models", "hub.workflows.models", "hub.workflows.referral.models",
-                 "hub.workflows.drugs.models", "hub.workflows.surveillance.models", "hub.store.lease")
+                 "hub.workflows.drugs.models", "hub.workflows.surveillance.models", "hub.store.lease",
+                 "hub.pki_sync")
 
 
 def metadata():

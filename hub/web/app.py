@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ..pipeline import Processor
+from ..pki_sync import CrlPoller
 from ..runtime import Hub, after_processing
 from ..settings import Settings
 from ..soap.application import application
@@ -75,11 +76,13 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
         sys.setswitchinterval(0.0005)
         if processor:
             processor.start()  # also picks up messages a crash left pending
+        crl_poller = CrlPoller(hub.sessions, settings.pki, poll_s=settings.crl_poll_s).start()  # hub.pki_sync
         analytics = start_mart(settings, hub.sessions)
         if analytics.mart is not None or not hasattr(_app.state, "mart"):
             _app.state.mart = analytics.mart  # tests may have put a mart there already
         yield
         analytics.stop()
+        crl_poller.stop()
         if processor:
             processor.stop()
 
