@@ -181,7 +181,15 @@ def _publish(directory, data_dir, database_url) -> None:
     from ..pki_sync import publish
     from .store import open_store
 
-    number = publish(open_store(data_dir, database_url, create=False), directory)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .errors import database_line
+
+    try:
+        number = publish(open_store(data_dir, database_url, create=False), directory)
+    except SQLAlchemyError as error:  # the CRL is written here; the other nodes have not got it yet
+        raise click.ClickException(f"{database_line(error)}: the CRL is written in {directory} but not published "
+                                   "for the other nodes; run `hie pki crl` with the database again") from None
     click.echo(f"published: CRL {number}" if number is not None else "published: a CRL as new is there already")
 
 

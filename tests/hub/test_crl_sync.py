@@ -132,6 +132,16 @@ def test_hie_pki_revoke_publishes_to_the_hubs_database(nodes, sessions, db_url):
     assert _serial(node1) in TrustStore(node1).revocations()
 
 
+def test_a_crl_not_published_for_want_of_the_database_says_so_in_one_line(nodes):
+    node0, _ = nodes
+    result = CliRunner().invoke(main, ["pki", "crl", "--dir", str(node0), "--database-url",
+                                       "postgresql+psycopg://nobody@127.0.0.1:1/hub"])
+    assert result.exit_code == 1
+    message = result.output.strip().splitlines()[-1]
+    assert message.startswith("error: database.unavailable:") and "not published" in message
+    assert "Traceback" not in result.output
+
+
 def test_the_poller_takes_up_a_published_crl(nodes, sessions):
     node0, node1 = nodes
     poller = CrlPoller(sessions, node1, poll_s=0.05).start()
