@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..codes import watch
 from ..settings import Settings
-from ..store.db import make_engine, migrate, session_factory
+from ..store.db import make_engine, migrate, require_current, session_factory
 
 
 def open_store(data_dir, database_url, *, create: bool = True) -> sessionmaker[Session]:
@@ -21,7 +21,10 @@ def open_store(data_dir, database_url, *, create: bool = True) -> sessionmaker[S
         raise click.ClickException(
             f"store.missing: no hub database in {settings.data_dir} (hie serve --data-dir creates it)")
     engine = make_engine(settings.db_url)
-    migrate(engine)
+    if create:
+        migrate(engine)
+    else:  # only reading: never migrate a shared database under running nodes
+        require_current(engine)
     sessions = session_factory(engine, settings=settings)  # the workflows read their settings there
     watch(sessions)  # this command's code lists: the shipped ones plus what was imported into this store
     return sessions

@@ -70,11 +70,69 @@ def _alembic_config(engine: Engine):
     return config
 
 
+class SchemaMismatch(Exception):
+    """The database's schema is not the one this release's code is written for (one line, a code)."""
+
+    def __init__(self, code: str, detail: str):
+        self.code, self.detail = code, detail
+        super().__init__(f"{code}: {detail}")
+
+
+MIGRATION_LOCK = 0x6869_6500_0001  # pg_advisory_lock key: one migrator at a time on a shared PostgreSQL
+
+
+@contextmanager
+def _one_migrator(engine: Engine):
+    """On PostgreSQL, hold the migration lock (several nodes started at once: the first migrates, the
+    others wait, then find nothing to do). SQLite's file lock serializes its writers already."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+            connection.commit()
+
+
+def _revisions(engine: Engine) -> tuple[str | None, str, bool]:
+    """(the database's revision, this release's head, whether this release knows the database's revision)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    known = current is None or any(rev.revision == current for rev in script.walk_revisions())
+    return current, script.get_current_head(), known
+
+
+def _refuse_newer(current: str | None, head: str, known: bool) -> None:
+    if not known:
+        raise SchemaMismatch("store.schema.newer", f"the database's schema ({current}) is newer than this "
+                             f"release's ({head}): a newer release migrated it; run that release")
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision`` (alembic)."""
+    """Upgrade the schema to ``revision`` (alembic), one migrator at a time; a schema newer than this
+    release's code is refused (``store.schema.newer``), not downgraded nor half-read."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)
+    with _one_migrator(engine):
+        _refuse_newer(*_revisions(engine))
+        command.upgrade(_alembic_config(engine), revision)
+
+
+def require_current(engine: Engine) -> None:
+    """For commands that only read: the schema must be this release's, and is never migrated by them
+    (an operator's newer ``hie`` must not upgrade the database under running nodes of the older one)."""
+    current, head, known = _revisions(engine)
+    _refuse_newer(current, head, known)
+    if current != head:
+        raise SchemaMismatch("store.schema.older", f"the database's schema ({current or 'none'}) is older than "
+                             f"this release's ({head}): upgrade the hub first (hie serve migrates at start)")
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
@@ -83,4 +141,5 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     command.downgrade(_alembic_config(engine), revision)
 
 
-__all__ = ["transaction", "make_engine", "session_factory", "migrate", "downgrade", "sqlite_url"]
+__all__ = ["transaction", "make_engine", "session_factory", "migrate", "downgrade", "require_current",
+           "SchemaMismatch", "sqlite_url"]
