@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from ..store.rawsql import RawSql
 from . import sql as index_sql
-from .matching import (REVIEW_THRESHOLD, Candidate, Demographics, NearMiss, Verdict, contradicts_its_id, decide,
-                       names_agree, rank, score, swapped_birth_date, with_near_misses)
+from .matching import (Demographics, contradicts_its_id, decide, names_agree, rank, swapped_birth_date,
+                       with_near_misses)
 from .models import LinkDecision, PersonStatus, ReviewReason, ReviewStatus
 from .reconsider import bar_meant, reconsider
+from .contested import conflict_holders, conflict_pair, conflict_verdict, near_miss_holders
 from .locks import share_index
 from .sql import DEMOGRAPHIC
 from .resident_id import RESIDENT_ID_ROOT, near_misses
@@ -77,7 +78,7 @@ class Resolver:
             for value in probe.invalid_ids:  # who holds it already, and who holds the IDs it nearly is
                 roots.setdefault(RESIDENT_ID_ROOT, []).extend((value, *near_misses(value)))
             if probe.conflict_ids:  # who holds either ID, and the pair as kept
-                roots.setdefault(RESIDENT_ID_ROOT, []).extend((*probe.conflict_ids, _pair(probe)))
+                roots.setdefault(RESIDENT_ID_ROOT, []).extend((*probe.conflict_ids, conflict_pair(probe)))
         person_ids: set[int] = set()
         pairs = sorted({(institution, key) for institution, keys_ in keys.items() for key in keys_})
         for key, record in index_sql.patient_records(self.sql, pairs):
@@ -150,7 +151,7 @@ class Resolver:
                 self.open_review(record_id, self.current(holder), None, _BY_IDENTIFIER)
         kept = [(INVALID_RESIDENT_ID, value) for value in probe.invalid_ids]
         if probe.conflict_ids:
-            kept.append((CONFLICTING_RESIDENT_IDS, _pair(probe)))
+            kept.append((CONFLICTING_RESIDENT_IDS, conflict_pair(probe)))
         for kind, value in kept:  # kept as typed (normalized), for the record; never linked on
             if (RESIDENT_ID_ROOT, value) not in self.identifiers:
                 index_sql.insert_identifier(self.sql, person_id=person_id, kind=kind, root=RESIDENT_ID_ROOT,
@@ -167,7 +168,7 @@ class Resolver:
         if probe.demographics.resident_id:
             return
         rows = [(record_id, _NEAR_MISS, typed, value) for typed in probe.invalid_ids for value in near_misses(typed)]
-        rows += [(record_id, _ID_CONFLICT, _pair(probe), value) for value in probe.conflict_ids]
+        rows += [(record_id, _ID_CONFLICT, conflict_pair(probe), value) for value in probe.conflict_ids]
         index_sql.insert_meant(self.sql, [row for row in rows if (RESIDENT_ID_ROOT, row[3]) not in self.identifiers])
 
     def review_open(self, record_id: int, candidate_id: int) -> bool:
@@ -194,7 +195,7 @@ class Resolver:
         candidates = self._candidates(probe)
         verdict = decide(candidates)
         if probe.conflict_ids:
-            verdict = self._conflict_verdict(probe, candidates, verdict)
+            verdict = conflict_verdict(self, probe, candidates, verdict)
         if verdict.person_id is not None:
             record_id = self._new_record(institution, probe, verdict.person_id, _AUTO, verdict.score)
             self._fill_golden(verdict.person_id, probe.demographics)
@@ -204,7 +205,7 @@ class Resolver:
         decision = _REVIEW if verdict.review or contested is not None else _NEW
         person_id = self._new_person(probe.demographics)
         record_id = self._new_record(institution, probe, person_id, decision, verdict.score)
-        held = self._conflict_holders(probe) if probe.conflict_ids else set()
+        held = conflict_holders(self, probe) if probe.conflict_ids else set()
         for candidate in verdict.review:
             self.open_review(record_id, candidate.person_id, candidate.score,
                               _ID_CONFLICT if candidate.person_id in held else _BY_SCORE)
@@ -256,7 +257,7 @@ class Resolver:
         birth_dates = [d.birth_date] + [s for s in (swapped_birth_date(d.birth_date),) if s] if d.birth_date else []
         records = [(record.person_id, record.demographics)
                    for record in index_sql.blocking_candidates(self.sql, d, birth_dates)]
-        near = self._near_misses(probe)
+        near = near_miss_holders(self, probe)
         if not records:
             return with_near_misses(d, [], near)
         meant = None
@@ -273,38 +274,6 @@ class Resolver:
         if rows is None:
             rows = self._meant[value] = index_sql.meant_by(self.sql, value)
         return rows
-
-    def _conflict_verdict(self, probe: Probe, candidates: list[Candidate], verdict: Verdict) -> Verdict:
-        """Two different valid resident IDs: when a person holds either, no link at all; the record goes to
-        review against every holder (whatever its score) and the plausible rest."""
-        holders = self._conflict_holders(probe)
-        if not holders:
-            return verdict
-        scored = {c.person_id: c for c in candidates}
-        review = [scored.get(person_id) or Candidate(person_id, score(probe.demographics, Demographics(
-            *self.persons[person_id].values)), True) for person_id in sorted(holders)]
-        review += [c for c in candidates if c.person_id not in holders and c.score >= REVIEW_THRESHOLD][:3]
-        return Verdict(None, max(c.score for c in review), tuple(review))
-
-    def _conflict_holders(self, probe: Probe) -> set[int]:
-        return {self.current(holder) for value in probe.conflict_ids
-                if (holder := self.identifiers.get((RESIDENT_ID_ROOT, value))) is not None}
-
-    def _near_misses(self, probe: Probe) -> dict[int, NearMiss]:
-        """Persons holding a valid resident ID one typo away from the probe's invalid one: their golden record."""
-        near: dict[int, NearMiss] = {}
-        for value in probe.invalid_ids:
-            for candidate in near_misses(value):
-                holder = self.identifiers.get((RESIDENT_ID_ROOT, candidate))
-                if holder is not None:
-                    person_id = self.current(holder)
-                    near[person_id] = NearMiss(Demographics(*self.persons[person_id].values), candidate, value)
-        return near
-
-
-def _pair(probe: Probe) -> str:
-    """The conflicting resident IDs kept as one value (``CONFLICTING_RESIDENT_IDS``)."""
-    return "|".join(probe.conflict_ids)[:64]
 
 
 def resolve_many(session: Session, *, items: list[tuple[str, PatientTraits]], now: datetime) -> list[Resolution]:

@@ -42,6 +42,7 @@ from ..errors import failure_summary
 from ..records.models import DocumentStatus, RecordDocument
 from ..store.db import transaction
 from ..store.lease import DEFAULT_TTL_S, Lease
+from .checks import CHECK_INTERVAL_S, CHECKS, PROBES, periodic, run_checks
 from .concurrency import DEFAULT_SETTLE_S, LEASE, LeaseBusy, PassTurn, cutoff, settle_of
 from .models import Watermark
 
@@ -202,51 +203,6 @@ class PassResult:
         return sum(self.changes.values())
 
 
-# Checks that depend on the clock, not on a document (an overdue referral step): name → check(session, now) →
-# how many things it found; run in their own transaction after the handlers of a full pass, and by the
-# ticker at least every CHECK_INTERVAL_S even without changes. A check's probe(session, now) → whether it has
-# work, read first without a write transaction: most passes find nothing, and write nothing.
-CHECKS: dict[str, Callable[[Session, datetime], int]] = {}
-PROBES: dict[str, Callable[[Session, datetime], bool]] = {}
-CHECK_INTERVAL_S = 60.0
-
-
-def periodic(name: str, *, probe: Callable[[Session, datetime], bool] | None = None) -> Callable:
-    """Register the decorated ``check(session, now) -> int`` to run on every full pass when ``probe`` (a
-    read) says it has work (always, without a probe)."""
-    def register(function):
-        CHECKS[name] = function
-        if probe is not None:
-            PROBES[name] = probe
-        return function
-
-    return register
-
-
-def _run_checks(sessions: sessionmaker[Session], result: "PassResult",
-                turn: PassTurn | None = None) -> None:
-    for name, check in sorted(CHECKS.items()):
-        try:
-            now = utcnow()
-            probe = PROBES.get(name)
-            if probe is not None:
-                with sessions() as session:
-                    if not probe(session, now):
-                        result.changes[name] = 0
-                        continue
-            if turn is not None:
-                turn()  # LeaseBusy: another runner's
-            with transaction(sessions) as session:
-                if turn is not None:
-                    turn(session)
-                result.changes[name] = check(session, now)
-        except LeaseBusy:
-            raise
-        except Exception as error:  # rolled back: tried again on the next pass
-            log.error("workflow check %s failed: %s", name, failure_summary(error))
-            result.failed.append(name)
-
-
 def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None = None, *,
              limit: int = BATCH, budget_s: float | None = None, settle_s: float | None = 0.0,
              clock: Callable[[], float] = time.monotonic, lease: Lease | None = None) -> PassResult:
@@ -261,7 +217,7 @@ def run_pass(sessions: sessionmaker[Session], selected: Iterable[Handler] | None
             _run_handlers(sessions, selected, result, limit=limit, deadline=deadline, settle_s=settle_s,
                           clock=clock, turn=turn)
             if selected is None:
-                _run_checks(sessions, result, turn)
+                run_checks(sessions, changes=result.changes, failed=result.failed, turn=turn)
         except LeaseBusy:
             result.busy = True
             log.debug("workflow pass left to the holder of the lease %s", LEASE)

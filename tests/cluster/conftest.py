@@ -9,6 +9,7 @@ from protocol.credentials import load_certificate
 from tests.support.cluster import HubCluster, haproxy_available
 from tests.support.hubs import member_credentials, member_pki
 from tests.support.missing import missing
+from tests.support.servers import running
 
 from .members import Member
 
@@ -26,13 +27,8 @@ def cluster(pg_server, tier_pki, tmp_path_factory):
     so that both work on a stream at the same moment)."""
     if not haproxy_available():
         missing("haproxy not found (install it with scripts/install-system-packages.sh)")
-    cluster = HubCluster(pg_server, pki_dir=tier_pki, base_dir=tmp_path_factory.mktemp("tier"), nodes=2,
-                         processors=2, processing_batch=8)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running(HubCluster(pg_server, pki_dir=tier_pki, base_dir=tmp_path_factory.mktemp("tier"), nodes=2,
+                                  processors=2, processing_batch=8))
 
 
 @pytest.fixture(scope="module")

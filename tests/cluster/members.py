@@ -15,24 +15,24 @@ from adapters.client import HubClient
 from adapters.errors import HubFault, TransportError
 from hub.exchange.gate import action_for
 from protocol.credentials import Credentials
-from protocol.ns import HIE, HIS, q
+from protocol.ns import HIS, q
 from protocol.receipts import read_receipt
 from protocol.request import seal_request
+from tests.exchange import builders
+
+
+def _copied(document: etree._Element) -> etree._Element:
+    return etree.fromstring(etree.tostring(document))  # appended, the caller's document would move
 
 
 def submit_document(document: etree._Element) -> etree._Element:
-    content = etree.Element(q(HIE, "SubmitDocument"), nsmap={"hie": HIE})
-    etree.SubElement(content, q(HIE, "Document")).append(etree.fromstring(etree.tostring(document)))
-    return content
+    """A SubmitDocument body around a copy of ``document``."""
+    return builders.submit_document(_copied(document))
 
 
 def submit_batch(items: list[tuple[str, etree._Element]]) -> etree._Element:
-    content = etree.Element(q(HIE, "SubmitBatch"), nsmap={"hie": HIE})
-    for message_id, document in items:
-        item = etree.SubElement(content, q(HIE, "Item"))
-        etree.SubElement(item, q(HIE, "MessageId")).text = message_id
-        etree.SubElement(item, q(HIE, "Document")).append(etree.fromstring(etree.tostring(document)))
-    return content
+    """A SubmitBatch body: one Item per (MessageID, a copy of the document)."""
+    return builders.submit_batch([(message_id, _copied(document)) for message_id, document in items])
 
 
 @dataclass

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from hub import pipeline
 from hub.exchange.models import Message, Reply
+from hub.records.stage import RecordsStage
 from hub.store.db import make_engine, session_factory
 from tests.support.inbox import Store
 from tests.support.migrated import copy_migrated
@@ -86,6 +87,32 @@ class Worker(threading.Thread):
                     return
         except BaseException as exc:  # reported by the test
             self.error = exc
+
+
+def holding(store: Store, before=(), after=(), *, limit: int = pipeline.BATCH, timeout: float = 20.0,
+            **options) -> tuple[Worker, Hold]:
+    """A processor started in a thread that holds its chunk open after the stages ``before``; returned
+    once it holds it."""
+    hold = Hold()
+    worker = Worker(store, [*before, hold, *after], limit=limit, **options)
+    worker.start()
+    assert hold.reached.wait(timeout)
+    return worker, hold
+
+
+def second_processor_beside(store: Store, first: Worker, hold: Hold) -> Worker:
+    """A second processor (the records stage) started while ``first`` holds its chunk; once it waits on a
+    lock or has finished, the hold is released. Both joined, each having processed one chunk."""
+    second = Worker(store, [RecordsStage()])
+    second.start()
+    try:
+        blocked_or_done(store, second)
+    finally:
+        hold.release.set()
+        first.join(20)
+        second.join(20)
+    assert first.error is None and second.error is None and first.finished == second.finished == 1
+    return second
 
 
 def waiting_on_lock(store: Store) -> int:

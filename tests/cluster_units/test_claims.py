@@ -14,8 +14,8 @@ from hub.mpi.resident_id import make_resident_id
 from hub.records.models import Diagnosis, RecordDocument
 from hub.records.stage import RecordsStage
 from protocol.status import MessageStatus
-from tests.cluster_units.processors import (ON_POSTGRES, Hold, Seen, Worker, acknowledgements, blocked_or_done,
-                                            statuses, store)  # noqa: F401 (fixture)
+from tests.cluster_units.processors import (ON_POSTGRES, Hold, Seen, Worker, acknowledgements, holding,
+                                            second_processor_beside, statuses, store)  # noqa: F401 (fixture)
 from tests.support.documents import document
 
 pytestmark = ON_POSTGRES
@@ -24,10 +24,7 @@ PROCESSED, ACCEPTED = MessageStatus.PROCESSED.value, MessageStatus.ACCEPTED.valu
 
 def test_a_processor_skips_the_messages_another_holds_instead_of_waiting(store):
     ids = store.deliver(*[b"<x/>"] * 6)
-    hold = Hold()
-    first = Worker(store, [hold], limit=3)
-    first.start()
-    assert hold.reached.wait(10)
+    first, hold = holding(store, limit=3, timeout=10)
     seen = Seen()
     second = Worker(store, [seen], limit=10)
     second.start()
@@ -48,10 +45,7 @@ def test_a_processor_skips_the_messages_another_holds_instead_of_waiting(store):
 
 def test_a_processor_killed_mid_chunk_leaves_its_messages_pending_for_another(store):
     ids = store.deliver(*[b"<x/>"] * 4)
-    hold = Hold()
-    first = Worker(store, [hold], limit=2)
-    first.start()
-    assert hold.reached.wait(10)
+    first, hold = holding(store, limit=2, timeout=10)
     with store.sessions() as session:  # the processor's connection dies, as with kill -9 of its process
         session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": hold.backend_pid})
     hold.release.set()
@@ -84,20 +78,9 @@ def test_two_versions_of_a_document_through_two_processors_leave_the_newest(stor
     store.deliver(document("OutpatientVisit", document_id="OV-V", version=1, patient=patient))
     assert store.process() == 1
     store.deliver(document("OutpatientVisit", document_id="OV-V", version=3, patient=patient))
-    hold = Hold()
-    first = Worker(store, [RecordsStage(), hold], limit=1)
-    first.start()
-    assert hold.reached.wait(20)
+    first, hold = holding(store, [RecordsStage()], limit=1)
     store.deliver(document("OutpatientVisit", document_id="OV-V", version=2, patient=patient))
-    second = Worker(store, [RecordsStage()])
-    second.start()
-    try:
-        blocked_or_done(store, second)
-    finally:
-        hold.release.set()
-        first.join(20)
-        second.join(20)
-    assert first.error is None and second.error is None and first.finished == second.finished == 1
+    second_processor_beside(store, first, hold)
     with store.sessions() as session:
         [stored] = session.scalars(select(RecordDocument)).all()
         diagnoses = session.scalar(select(func.count()).select_from(Diagnosis)

@@ -15,25 +15,19 @@ from pathlib import Path
 import pytest
 
 from hub.records.stage import RecordsStage
-from hub.store.db import make_engine, session_factory, transaction
+from hub.store.db import transaction
 from hub.store.lease import Lease, holder_name
 from olap.schema.migrate import apply_schema
 from tests.cluster_units.processors import Hold, Worker, on_postgres, store  # noqa: F401 (fixture)
 from tests.etl.conftest import Etl
 from tests.mpi.test_concurrency import person, visit
-from tests.support.migrated import copy_migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def sessions(request, db_url):
-    copy_migrated(request, db_url)
-    engine = make_engine(db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+def sessions(migrated_sessions):
+    return migrated_sessions
 
 
 def test_one_holder_at_a_time_until_it_releases(sessions):

@@ -20,24 +20,18 @@ from click.testing import CliRunner
 from etl.models import EtlRun
 from hub.cli.main import main
 from hub.settings import Settings
-from hub.store.db import make_engine, session_factory, transaction
+from hub.store.db import transaction
 from hub.store.lease import Lease
 from hub.web.mart import ScheduledEtl, etl_lease, mart_identity, scheduled_run
 from protocol.timestamps import utcnow
-from tests.support.migrated import copy_migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 MART = "clickhouse://hie:secret@CH.example:9000/mart?cluster=two"
 
 
 @pytest.fixture
-def sessions(request, db_url):
-    copy_migrated(request, db_url)
-    engine = make_engine(db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+def sessions(migrated_sessions):
+    return migrated_sessions
 
 
 def test_the_lease_names_the_mart_without_its_credentials(tmp_path):

@@ -20,9 +20,8 @@ from certs.pki import refresh_crl, revoke_member
 from hub.cli.main import main
 from hub.pki_sync import CrlPoller, PublishedCrl, publish, take_up
 from hub.settings import Settings, SettingsError
-from hub.store.db import make_engine, session_factory, transaction
+from hub.store.db import transaction
 from tests.support.hubs import member_pki
-from tests.support.migrated import copy_migrated
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +41,8 @@ def nodes(shared_pki, tmp_path):
 
 
 @pytest.fixture
-def sessions(request, db_url):
-    copy_migrated(request, db_url)
-    engine = make_engine(db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+def sessions(migrated_sessions):
+    return migrated_sessions
 
 
 def _serial(pki, member="CLINIC01") -> int:

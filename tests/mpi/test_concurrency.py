@@ -19,8 +19,9 @@ from hub.records.stage import RecordsStage
 from hub.store.db import transaction
 from protocol.status import MessageStatus
 from protocol.timestamps import utcnow
-from tests.cluster_units.processors import (Hold, Worker, acknowledgements, blocked_or_done,
-                                            on_postgres, statuses, store)  # noqa: F401 (fixture)
+from tests.cluster_units.processors import (Hold, Worker, acknowledgements, blocked_or_done, holding,
+                                            on_postgres, second_processor_beside, statuses,
+                                            store)  # noqa: F401 (fixture)
 from tests.support.documents import document
 
 
@@ -84,20 +85,10 @@ def test_the_same_new_person_from_two_clinics_through_two_processors_is_one_pers
     if not with_id:
         del patient["resident_id"]
     store.deliver(visit("CLINIC01", "OV-A", patient), member="CLINIC01")
-    hold = Hold()  # after the records stage: the first processor has created the person, not committed it
-    first = Worker(store, [RecordsStage(), hold], limit=1)
-    first.start()
-    assert hold.reached.wait(20)
+    # held after the records stage: the first processor has created the person, not committed it
+    first, hold = holding(store, [RecordsStage()], limit=1)
     store.deliver(visit("CLINIC02", "OV-B", patient), member="CLINIC02")
-    second = Worker(store, [RecordsStage()])
-    second.start()
-    try:
-        blocked_or_done(store, second)
-    finally:
-        hold.release.set()
-        first.join(20)
-        second.join(20)
-    assert first.error is None and second.error is None and first.finished == second.finished == 1
+    second_processor_beside(store, first, hold)
     active, links = persons_and_records(store)
     assert len(active) == 1, "two processors made two persons of one"
     assert len(links) == 2 and set(links.values()) == active
@@ -163,23 +154,8 @@ def test_a_merge_by_hand_waits_for_the_resolutions_in_progress_without_deadlock(
     survivor, retired = sorted(persons_and_records(store)[0])
     store.deliver(visit("CLINIC02", "M-3", other), member="CLINIC02")  # links to ``retired`` by its ID
     caplog.set_level(logging.ERROR)
-    hold = Hold()
-    worker = Worker(store, [RecordsStage(), hold, LinksToSurvivor(survivor)])
-    worker.start()
-    assert hold.reached.wait(20)
-    merged: list = []
-
-    def merge_by_hand():
-        try:
-            with transaction(store.sessions) as session:
-                merged.append(mpi.merge(session, survivor_id=survivor, retired_id=retired, actor="op",
-                                        reason="test", now=utcnow()).id)
-        except Exception as exc:  # a deadlock's victim: reported below
-            merged.append(exc)
-
-    operator = Worker(store, [])
-    operator.run = merge_by_hand
-    operator.start()
+    worker, hold = holding(store, [RecordsStage()], [LinksToSurvivor(survivor)])
+    operator, merged = merging_by_hand(store, survivor=survivor, retired=retired, reason="test")
     try:
         assert blocked_or_done(store, operator), "the merge did not wait for the chunk in progress"
     finally:
@@ -201,11 +177,26 @@ GO_ON_WITHIN_S = 20.0  # a paused processor may delay the others this long, not 
 def _paused_processor(store, patient: dict, document_id: str, **options) -> tuple[Worker, Hold]:
     """A processor that has resolved ``patient`` in its chunk and then stops, its transaction open."""
     store.deliver(visit("CLINIC01", document_id, patient), member="CLINIC01")
-    hold = Hold()
-    paused = Worker(store, [RecordsStage(), hold], limit=1, **options)
-    paused.start()
-    assert hold.reached.wait(20)
-    return paused, hold
+    return holding(store, [RecordsStage()], limit=1, **options)
+
+
+def merging_by_hand(store, *, survivor: int, retired: int, reason: str) -> tuple[Worker, list]:
+    """A merge by hand started in a thread; its outcome (the survivor's id, or the exception: a deadlock's
+    victim, ``mpi.busy``) appended to the list returned, checked by the test."""
+    outcome: list = []
+
+    def merge_by_hand():
+        try:
+            with transaction(store.sessions) as session:
+                outcome.append(mpi.merge(session, survivor_id=survivor, retired_id=retired, actor="op",
+                                         reason=reason, now=utcnow()).id)
+        except Exception as exc:  # noqa: BLE001 - the answer is checked by the test
+            outcome.append(exc)
+
+    operator = Worker(store, [])
+    operator.run = merge_by_hand
+    operator.start()
+    return operator, outcome
 
 
 @on_postgres
@@ -249,19 +240,7 @@ def test_a_merge_by_hand_behind_a_paused_processor_gives_up_instead_of_stopping_
     assert store.process() == 2
     survivor, retired = sorted(persons_and_records(store)[0])
     paused, hold = _paused_processor(store, person(3, rng), "M-3")  # the default idle limit: not cut off here
-    outcome: list = []
-
-    def merge_by_hand():
-        try:
-            with transaction(store.sessions) as session:
-                outcome.append(mpi.merge(session, survivor_id=survivor, retired_id=retired, actor="op",
-                                         reason="review", now=utcnow()).id)
-        except Exception as exc:  # noqa: BLE001 - the answer is checked below
-            outcome.append(exc)
-
-    operator = Worker(store, [])
-    operator.run = merge_by_hand
-    operator.start()
+    operator, outcome = merging_by_hand(store, survivor=survivor, retired=retired, reason="review")
     assert blocked_or_done(store, operator)  # the merge waits for the paused chunk: expected
     store.deliver(visit("CLINIC02", "M-4", person(4, rng)), member="CLINIC02")  # shares no key with anyone
     other = Worker(store, [RecordsStage()])

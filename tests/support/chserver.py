@@ -5,12 +5,7 @@
     server.tcp_port                # for clickhouse-driver
     server.stop()                  # SIGTERM (SIGKILL after 15 s), then the directory is deleted
 
-    with ClickhouseCluster(shards=2, name="mart_cluster") as cluster:
-        cluster.servers[0].tcp_port   # every server knows the cluster in <remote_servers>
-
-    with ClickhouseCluster(shards=2, replicas=2, zookeeper=zk) as cluster:   # zk: tests/support/zkserver.py
-        cluster.replica(1, 2).halt()  # shard 1's second replica down, its data dir kept
-        cluster.replica(1, 2).start()  # back on the same ports and data: it catches up from ZooKeeper
+Several, as the shards (and replicas) of a cluster: tests/support/chcluster.py.
 
 Debian ships the server as ``/usr/sbin/clickhouse-server`` (18.16); newer packages ship one
 ``clickhouse`` binary run as ``clickhouse server``. ``CLICKHOUSE_SERVER_BIN`` overrides the search.
@@ -33,9 +28,10 @@ import urllib.request
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-__all__ = ["ClickhouseServer", "ClickhouseCluster", "ClickhouseServerError", "find_server_command"]
+from .servers import HOST, Launched, free_port, terminate
 
-HOST = "127.0.0.1"
+__all__ = ["ClickhouseServer", "ClickhouseServerError", "find_server_command"]
+
 
 
 class ClickhouseServerError(RuntimeError):
@@ -53,12 +49,6 @@ def find_server_command() -> list[str] | None:
             return [found]
     single = shutil.which("clickhouse")
     return [single, "server"] if single else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _remote_servers_xml(clusters: dict[str, list[list[int]]]) -> str:
@@ -86,7 +76,7 @@ def _coordination_xml(zookeeper: tuple[str, int] | None, macros: dict[str, str])
     return text
 
 
-class ClickhouseServer:
+class ClickhouseServer(Launched):
     """One throwaway ClickHouse server on 127.0.0.1 (see module docstring)."""
 
     host = HOST
@@ -124,7 +114,7 @@ class ClickhouseServer:
     def reserve_ports(self) -> None:
         """Pick the ports now, so that a cluster's config can name them before any server starts."""
         if self.tcp_port is None:
-            self.tcp_port, self.http_port, self.interserver_port = _free_port(), _free_port(), _free_port()
+            self.tcp_port, self.http_port, self.interserver_port = free_port(), free_port(), free_port()
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> "ClickhouseServer":
@@ -178,12 +168,6 @@ class ClickhouseServer:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait(timeout=10)
-
-    def __enter__(self) -> "ClickhouseServer":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ admin
     def query(self, sql: str) -> str:
@@ -257,14 +241,7 @@ class ClickhouseServer:
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        terminate(process, timeout=15)
 
     def _log_tail(self, lines: int = 20) -> str:
         texts = []
@@ -282,61 +259,3 @@ class ClickhouseServer:
     def __repr__(self) -> str:
         state = f"tcp={self.tcp_port}" if self.running else "stopped"
         return f"<ClickhouseServer {state} dir={self.base_dir}>"
-
-
-class ClickhouseCluster:
-    """Throwaway servers that all define cluster ``name``: ``shards`` × ``replicas`` servers. With
-    replicas, a ``zookeeper`` (tests/support/zkserver.py, anything with ``host`` and ``port``) is
-    required; each server gets macros ``shard`` (``01``…) and ``replica`` (``s1r1``…: unique in
-    the whole cluster, since a dimension's one ZooKeeper path holds every node as a replica)."""
-
-    def __init__(self, *, shards: int = 2, replicas: int = 1, name: str = "mart_cluster",
-                 zookeeper=None, start_timeout: float = 30.0) -> None:
-        if replicas > 1 and zookeeper is None:
-            raise ClickhouseServerError("replicated shards need a ZooKeeper")
-        self.name = name
-        self.shards, self.replicas = shards, replicas
-        self.zookeeper = zookeeper
-        self.servers = [ClickhouseServer(start_timeout=start_timeout) for _ in range(shards * replicas)]
-
-    def replica(self, shard: int, replica: int) -> ClickhouseServer:
-        """The server of ``shard``'s ``replica`` (both counted from 1, as system.clusters does)."""
-        return self.servers[(shard - 1) * self.replicas + (replica - 1)]
-
-    def start(self) -> "ClickhouseCluster":
-        for attempt in (1, 2, 3):  # a port taken between probe and bind: every server on new ports
-            try:
-                return self._start()
-            except ClickhouseServerError as exc:
-                if attempt == 3 or "Address already in use" not in str(exc):
-                    raise
-        return self
-
-    def _start(self) -> "ClickhouseCluster":
-        for server in self.servers:
-            server.reserve_ports()
-        layout = [[self.replica(shard, replica).tcp_port for replica in range(1, self.replicas + 1)]
-                  for shard in range(1, self.shards + 1)]
-        try:
-            for shard in range(1, self.shards + 1):
-                for replica in range(1, self.replicas + 1):
-                    server = self.replica(shard, replica)
-                    server.clusters = {self.name: layout}  # type: ignore[dict-item]
-                    if self.zookeeper is not None:
-                        server.zookeeper = (self.zookeeper.host, int(self.zookeeper.port))
-                        server.macros = {"shard": f"{shard:02d}", "replica": f"s{shard}r{replica}"}
-                    server.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        for server in self.servers:
-            server.stop()
-
-    def __enter__(self) -> "ClickhouseCluster":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

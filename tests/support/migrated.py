@@ -14,7 +14,7 @@ import uuid
 import pytest
 from sqlalchemy.engine import make_url
 
-from hub.store.db import make_engine, migrate
+from hub.store.db import make_engine, migrate, session_factory
 
 from .pgpool import replace_later, take
 
@@ -37,6 +37,16 @@ def migrated_postgres(pg_server) -> str:
     migrate(engine)
     engine.dispose()
     return name
+
+
+@pytest.fixture
+def migrated_sessions(request, db_url):
+    """A session factory on the test's ``db_url``, made a copy of the session's migrated database."""
+    engine = migrated_engine(request, db_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 def migrated_engine(request, db_url: str):

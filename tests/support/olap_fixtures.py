@@ -22,8 +22,10 @@ import pytest
 
 from olap import BackendUnavailable, ChdbBackend, ServerBackend
 
-from .chserver import ClickhouseCluster, ClickhouseServer
+from .chcluster import ClickhouseCluster
+from .chserver import ClickhouseServer
 from .missing import missing
+from .servers import running
 from .zkserver import ZookeeperServer
 
 CLUSTER = "mart_cluster"
@@ -58,23 +60,13 @@ def chdb_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def ch_server():
     _require_server_binary()
-    server = ClickhouseServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(ClickhouseServer())
 
 
 @pytest.fixture(scope="session")
 def ch_cluster():
     _require_server_binary()
-    cluster = ClickhouseCluster(shards=2, name=CLUSTER)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running(ClickhouseCluster(shards=2, name=CLUSTER))
 
 
 @pytest.fixture(scope="session")
@@ -83,22 +75,12 @@ def zookeeper():
     if not ZookeeperServer.available():
         missing("ZooKeeper (java + /usr/share/java/zookeeper.jar) not found "
                 "(install it with scripts/install-system-packages.sh)")
-    server = ZookeeperServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(ZookeeperServer())
 
 
 @pytest.fixture(scope="session")
 def ch_replicated(zookeeper):
-    cluster = ClickhouseCluster(shards=2, replicas=2, name=REPLICATED, zookeeper=zookeeper)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running(ClickhouseCluster(shards=2, replicas=2, name=REPLICATED, zookeeper=zookeeper))
 
 
 @pytest.fixture

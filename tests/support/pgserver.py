@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .servers import Launched, free_port
+
 __all__ = ["PostgresServer", "PostgresServerError"]
 
 _PG_LIB = Path("/usr/lib/postgresql")
@@ -79,12 +81,6 @@ def find_bindir() -> Path | None:
     return None
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def _traversable_by(path: Path, uid: int, gid: int) -> bool:
     """Can uid/gid reach ``path`` (execute permission on it and every parent)?"""
     for part in [path, *path.parents]:
@@ -107,7 +103,7 @@ def _conf_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-class PostgresServer:
+class PostgresServer(Launched):
     """One throwaway PostgreSQL cluster on 127.0.0.1 (see module docstring)."""
 
     host = "127.0.0.1"
@@ -230,12 +226,6 @@ class PostgresServer:
             self.port = None
             self._owner_pid = None
 
-    def __enter__(self) -> "PostgresServer":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     # -------------------------------------------------------------- databases
     def create_database(self, name: str) -> str:
         """Create database ``name`` (UTF8) and return its SQLAlchemy URL."""
@@ -345,7 +335,7 @@ class PostgresServer:
     def _pg_ctl_start(self, bindir: Path) -> None:
         last_error: Exception | None = None
         for _attempt in range(3):
-            self.port = _free_port(self.host)
+            self.port = free_port()  # on 127.0.0.1, the host
             try:
                 self._run(
                     [str(bindir / "pg_ctl"), "start", "-D", str(self.data_dir),

@@ -22,9 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from .servers import HOST, Launched, free_port, start_on_free_ports, terminate
+
 __all__ = ["ZookeeperServer", "ZookeeperError"]
 
-HOST = "127.0.0.1"
 # The server and what it loads at start (netty is only needed for its optional TLS transport, but
 # the classes are referenced from the server's connection factory); slf4j-nop: no log4j config.
 _JARS = ("zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-nop", "netty-handler", "netty-common",
@@ -40,13 +41,7 @@ def _jar_dir() -> Path:
     return Path(os.environ.get("ZOOKEEPER_JARS", "/usr/share/java"))
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class ZookeeperServer:
+class ZookeeperServer(Launched):
     """One standalone ZooKeeper on 127.0.0.1 (see module docstring)."""
 
     host = HOST
@@ -68,13 +63,7 @@ class ZookeeperServer:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> "ZookeeperServer":
-        for attempt in (1, 2, 3):  # a port taken between probe and bind: a new port
-            try:
-                return self._start()
-            except ZookeeperError as exc:
-                if attempt == 3 or "Address already in use" not in str(exc):
-                    raise
-        return self
+        return start_on_free_ports(self._start, ZookeeperError)
 
     def _start(self) -> "ZookeeperServer":
         if self.running:
@@ -85,7 +74,7 @@ class ZookeeperServer:
         self.base_dir = Path(tempfile.mkdtemp(prefix="hie-zk-"))
         self._owner_pid = os.getpid()
         atexit.register(self._atexit_stop)
-        self.port = _free_port()
+        self.port = free_port()
         (self.base_dir / "data").mkdir()
         config = self.base_dir / "zoo.cfg"
         config.write_text(
@@ -112,24 +101,12 @@ class ZookeeperServer:
         with contextlib.suppress(Exception):
             atexit.unregister(self._atexit_stop)
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        terminate(process, timeout=10)
         if self.base_dir is not None:
             shutil.rmtree(self.base_dir, ignore_errors=True)
         self.base_dir = None
         self.port = None
         self._owner_pid = None
-
-    def __enter__(self) -> "ZookeeperServer":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _wait_ready(self) -> None:
         """Ask ``ruok`` until the server says ``imok``."""
