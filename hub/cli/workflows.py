@@ -28,10 +28,20 @@ def workflows() -> None:
 @_database_url
 def workflows_run(data_dir, database_url):
     """Run every workflow handler once over what changed since its watermark."""
+    from ..store.lease import DEFAULT_TTL_S, Lease
+    from ..workflows.concurrency import LEASE
     from ..workflows.runner import run_pass
     from .store import open_store
 
-    result = run_pass(open_store(data_dir, database_url, create=False))
+    sessions = open_store(data_dir, database_url, create=False)
+    settings = (sessions.kw.get("info") or {}).get("settings")
+    lease = Lease(sessions, LEASE, ttl_s=getattr(settings, "lease_ttl_s", DEFAULT_TTL_S))
+    result = run_pass(sessions, lease=lease)  # one runner writes at a time, a processor's or this one
+    if result.busy:
+        state = lease.state()
+        holder = f" ({state.holder}, until {state.expires_at:%H:%M:%S} UTC)" if state else ""
+        raise click.ClickException(f"workflow.busy: another runner holds the lease {LEASE}{holder}; its pass does "
+                                   "this work, or try again later")
     for name, count in result.changes.items():
         click.echo(f"{name}: {count} change(s)" + ("  FAILED (retried next pass)" if name in result.failed else ""))
     if result.failed:
