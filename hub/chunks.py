@@ -3,15 +3,15 @@
 Each stage (``Stage``) prepares the chunk outside the transaction (pure work), then applies it and
 returns the messages it rejects, leaving nothing of theirs written. A stage that fails unexpectedly is
 rolled back to a savepoint and rerun one message at a time; the message it still fails on stays pending
-(a bug, not bad data). The outcomes (status, acknowledgement, audit) are written in the same transaction.
+(a bug, not bad data: a clinical fact is never dropped), its attempts counted and its next try put off
+(``retry_delay``), so it is neither retried on every tick nor in the way of the messages behind it. The outcomes (status, acknowledgement, audit) are written in the same transaction.
 """
 from __future__ import annotations
 
 import logging
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
@@ -31,6 +31,15 @@ from .store.rawsql import RawSql
 log = logging.getLogger("hub.pipeline")  # the processor's log, as before the chunk moved here
 _MESSAGES = Message.__table__
 PENDING = [status.value for status in MessageStatus.pending()]
+# A message failing by a stage's bug is tried again after 30 s, then after twice as long each time, at most an
+# hour apart: a fixed bug (a new release) reaches it within the hour, and meanwhile it costs a few tries a day.
+RETRY_FIRST_S = 30.0
+RETRY_MAX_S = 3600.0
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a message that has failed ``attempts`` times (by a stage's bug) waits before the next try."""
+    return timedelta(seconds=min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** min(max(attempts - 1, 0), 20)))
 
 
 class Stage(ABC):
@@ -65,7 +74,7 @@ class PendingMessage(NamedTuple):
 
 
 def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: dict[int, HubError],
-               broken: set[int], prepared) -> None:
+               broken: dict[int, str], prepared) -> None:
     """Run ``stage`` on the batch; if it fails unexpectedly, once per message to isolate the culprit."""
     try:
         with session.begin_nested():
@@ -79,11 +88,25 @@ def _run_stage(session: Session, stage: Stage, messages, now: datetime, errors: 
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             raise  # the chunk's connection is gone (cut off after a pause): no message is to blame
         if len(messages) == 1:
-            log.error("processing stage failed for message %s: %s", messages[0].id, type(sys.exc_info()[1]).__name__)
-            broken.add(messages[0].id)
+            broken[messages[0].id] = type(exc).__name__  # logged with its attempt once the chunk is recorded (_put_off)
             return
     for message in messages:
         _run_stage(session, stage, [message], now, errors, broken, prepared)
+
+
+def _put_off(session: Session, broken: dict[int, str], now: datetime) -> None:
+    """Back to pending the messages a stage failed on by a bug, each attempt counted and the next put off."""
+    tries = statements.attempts(RawSql(session), list(broken))
+    rows = []
+    for row_id, failure in sorted(broken.items()):
+        attempt = tries.get(row_id, 0) + 1
+        rows.append({"row_id": row_id, "status": MessageStatus.ACCEPTED.value, "attempts": attempt,
+                     "retry_after": now + retry_delay(attempt)})
+        log.error("processing stage failed for message %s (attempt %d, next in %.0f s): %s", row_id, attempt,
+                  retry_delay(attempt).total_seconds(), failure)
+    session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id"))
+                    .values(status=bindparam("status"), attempts=bindparam("attempts"),
+                            retry_after=bindparam("retry_after")), rows)
 
 
 def claim(session: Session, candidates: list[PendingMessage], now: datetime) -> set[int]:
@@ -96,7 +119,7 @@ def apply_chunk(session: Session, stages: Sequence[Stage], messages: list[Pendin
                 now: datetime) -> int:
     """The stages' database work on claimed ``messages`` and their outcomes, in ``session``'s transaction."""
     errors: dict[int, HubError] = {}
-    broken: set[int] = set()  # a bug, not bad data: left pending to be retried, logged without content
+    broken: dict[int, str] = {}  # a bug, not bad data: left pending to be retried later, logged without content
     for stage, prepared_by_stage in zip(stages, prepared):
         remaining = [m for m in messages if m.id not in errors and m.id not in broken]
         if remaining:
@@ -108,8 +131,6 @@ def apply_chunk(session: Session, stages: Sequence[Stage], messages: list[Pendin
     reply_rows, audit_rows, changes, finished = [], [], [], 0
     for message in messages:
         if message.id in broken:
-            changes.append({"row_id": message.id, "status": MessageStatus.ACCEPTED.value, "code": None,
-                            "field": None})
             continue
         error = errors.get(message.id)
         code = error.code if error else ""
@@ -128,9 +149,11 @@ def apply_chunk(session: Session, stages: Sequence[Stage], messages: list[Pendin
         session.execute(update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id"))
                         .values(status=bindparam("status"), error_code=bindparam("code"),
                                 error_field=bindparam("field")), changes)
+    if broken:
+        _put_off(session, broken, now)
     replies.queue_many(session, reply_rows)
     audit.record_many(session, audit_rows)
     return finished
 
 
-__all__ = ["Stage", "PendingMessage", "PENDING", "claim", "apply_chunk"]
+__all__ = ["Stage", "PendingMessage", "PENDING", "RETRY_FIRST_S", "RETRY_MAX_S", "retry_delay", "claim", "apply_chunk"]

@@ -41,7 +41,7 @@ def process_claimed(sessions: sessionmaker[Session], stages: Sequence[Stage], *,
             # A processor paused from here to the commit holds its rows and keys: the server ends it.
             sql.rows("SELECT set_config('idle_in_transaction_session_timeout', ?, true)", (idle_limit,))
             messages = [PendingMessage(*row) for row in statements.claim_pending(sql, PENDING,
-                                                                                  min(chunk, limit - taken))]
+                                                                                  min(chunk, limit - taken), now)]
             if not messages:
                 break
             # Prepared inside the transaction: nothing global is held, only these rows, which the
@@ -50,9 +50,8 @@ def process_claimed(sessions: sessionmaker[Session], stages: Sequence[Stage], *,
             advisory.hold(sql, set().union(*(stage.lock_keys(p) for stage, p in zip(stages, prepared))))
             claim(session, messages, now)  # held since the SELECT: every one of them moves
             done = apply_chunk(session, stages, messages, prepared, now)
+        # one left pending (a stage's bug) waits for its retry_after: the next chunk is the ones behind it
         finished, taken = finished + done, taken + len(messages)
-        if done < len(messages):  # one left pending (a stage's bug) would be taken again at once: next tick
-            break
     return finished
 
 

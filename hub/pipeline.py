@@ -49,9 +49,9 @@ TX_TIMEOUT_S = 60.0
 
 
 def _pending(sessions: sessionmaker[Session], limit: int) -> list[PendingMessage]:
-    """PendingMessage messages, read without the write lock (through the driver: a batch is hundreds of rows)."""
+    """PendingMessage messages due now, read without the write lock (through the driver: a batch is hundreds of rows)."""
     with sessions() as session:
-        return [PendingMessage(*row) for row in statements.pending(RawSql(session), PENDING, limit)]
+        return [PendingMessage(*row) for row in statements.pending(RawSql(session), PENDING, limit, utcnow())]
 
 
 _NEWEST: "weakref.WeakKeyDictionary[object, int]" = weakref.WeakKeyDictionary()

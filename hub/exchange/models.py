@@ -47,6 +47,9 @@ class Message(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # the ETL's change feed
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    # failed processing attempts (a stage's bug) and when the next may run (hub.chunks.RETRY_FIRST_S)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Reply(Base):

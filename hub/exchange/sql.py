@@ -27,22 +27,29 @@ INSERT_REPLY = ("INSERT INTO outbox_reply (reply_id, member, kind, in_reply_to, 
                 "VALUES (?, ?, ?, ?, ?, ?)")
 
 
-def pending(sql: RawSql, statuses: list[str], limit: int) -> list[tuple]:
-    """(id, member, message_id, document, received_at) of the oldest messages in ``statuses``, without the
-    write lock; received_at aware UTC (the records' rules compare event times with it)."""
+# Messages failing by a stage's bug wait until their retry_after; the condition filters, on the rows the status
+# index gives, the few that carry one (the plan stays the status index's, ordered by id).
+_DUE = "(retry_after IS NULL OR retry_after <= ?)"
+
+
+def pending(sql: RawSql, statuses: list[str], limit: int, now: datetime) -> list[tuple]:
+    """(id, member, message_id, document, received_at) of the oldest messages in ``statuses`` due at ``now``,
+    without the write lock; received_at aware UTC (the records' rules compare event times with it)."""
     rows = sql.rows(f"SELECT id, member, message_id, document, received_at FROM inbox_message WHERE status IN "
-                    f"({placeholders(len(statuses))}) ORDER BY id LIMIT ?", (*statuses, limit))
+                    f"({placeholders(len(statuses))}) AND {_DUE} ORDER BY id LIMIT ?",
+                    (*statuses, sql.time(now), limit))
     read: dict = {}  # the messages of one envelope or delivery arrived at the same time: parsed once
     return [(id_, member, message_id, document, read.get(at) or read.setdefault(at, _utc(at)))
             for id_, member, message_id, document, at in rows]
 
 
-def claim_pending(sql: RawSql, statuses: list[str], limit: int) -> list[tuple]:
+def claim_pending(sql: RawSql, statuses: list[str], limit: int, now: datetime) -> list[tuple]:
     """Like ``pending``, but each row locked for the caller's transaction, and the rows another
     transaction holds skipped (PostgreSQL's ``FOR UPDATE SKIP LOCKED``): concurrent processors take
     disjoint messages without waiting for each other."""
     rows = sql.rows(f"SELECT id, member, message_id, document, received_at FROM inbox_message WHERE status IN "
-                    f"({placeholders(len(statuses))}) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED", (*statuses, limit))
+                    f"({placeholders(len(statuses))}) AND {_DUE} ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+                    (*statuses, sql.time(now), limit))
     read: dict = {}
     return [(id_, member, message_id, document, read.get(at) or read.setdefault(at, _utc(at)))
             for id_, member, message_id, document, at in rows]
@@ -60,6 +67,12 @@ def claim(sql: RawSql, ids: list[int], *, pending: list[str], status: str, now: 
     return {claimed for (claimed,) in sql.rows(
         f"UPDATE inbox_message SET status = ?, updated_at = ? WHERE {condition} "
         f"AND status IN ({placeholders(len(pending))}) RETURNING id", (status, sql.time(now), *params, *pending))}
+
+
+def attempts(sql: RawSql, ids: list[int]) -> dict[int, int]:
+    """The failed processing attempts of the messages among ``ids``, by row id."""
+    condition, params = sql.in_list("id", ids)
+    return dict(sql.rows(f"SELECT id, attempts FROM inbox_message WHERE {condition}", params))
 
 
 def newest_message(sql: RawSql) -> int:

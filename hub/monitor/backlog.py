@@ -24,6 +24,7 @@ class Backlog:
 
     count: int
     oldest: datetime | None
+    retrying: int = 0  # of them, failed by a stage's bug and waiting for their next try (hub.chunks.retry_delay)
 
     def age_s(self, now: datetime) -> float:
         return max(0.0, (now - self.oldest).total_seconds()) if self.oldest is not None else 0.0
@@ -31,11 +32,12 @@ class Backlog:
 
 def read_backlog(session: Session, *, scope: MemberScope = None) -> Backlog:
     """The inbox's backlog (``MessageStatus.pending``), of the members in ``scope`` (None: all)."""
-    stmt = select(func.count(), func.min(Message.received_at)).where(Message.status.in_(PENDING))
+    stmt = (select(func.count(), func.min(Message.received_at), func.count(Message.retry_after))
+            .where(Message.status.in_(PENDING)))
     if scope is not None:
         stmt = stmt.where(Message.member.in_(sorted(scope)))
-    count, oldest = session.execute(stmt).one()
-    return Backlog(count=int(count), oldest=oldest)
+    count, oldest, retrying = session.execute(stmt).one()
+    return Backlog(count=int(count), oldest=oldest, retrying=int(retrying))
 
 
 def backlog(session: Session, *, now: datetime, scope: MemberScope = None) -> dict:
@@ -49,7 +51,7 @@ def backlog(session: Session, *, now: datetime, scope: MemberScope = None) -> di
                 "age_s": round(Backlog(int(count), oldest).age_s(now), 1)}
                for member, count, oldest in session.execute(stmt)]
     members.sort(key=lambda row: (-row["age_s"], row["member"]))
-    return {"count": total.count, "oldest_received_at": total.oldest.isoformat() if total.oldest else None,
+    return {"count": total.count, "retrying": total.retrying, "oldest_received_at": total.oldest.isoformat() if total.oldest else None,
             "age_s": round(total.age_s(now), 1), "members": members}
 
 

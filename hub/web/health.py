@@ -53,7 +53,7 @@ def processor_part(settings: Settings, backlog: Backlog | None, now: datetime) -
     else:
         part.update(status=OFF, reason="not run by this hub")
     if backlog is not None:
-        part.update(backlog=backlog.count, backlog_age_s=round(backlog.age_s(now), 1))
+        part.update(backlog=backlog.count, backlog_age_s=round(backlog.age_s(now), 1), retrying=backlog.retrying)
         # Judged where no processor runs too: on a node of several (hie serve --no-processor) an old
         # backlog means the processors elsewhere are not keeping up. A processor down stays down.
         if part["status"] in (OK, OFF) and backlog.age_s(now) > settings.backlog_warn_s:

@@ -6,12 +6,13 @@ import uuid
 from datetime import timedelta
 
 from lxml import etree
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from hub import pipeline
 from hub.audit import AuditEvent
 from hub.exchange.models import Message, Reply
 from hub.runtime import processing_stages
+from hub.store.db import transaction
 from protocol.errors import HubError
 from protocol.ns import HIS, q
 from protocol.timestamps import utcnow
@@ -183,4 +184,7 @@ def test_unexpected_stage_error_leaves_message_pending(hub, post, members, hub_e
     with hub.sessions() as session:
         assert session.scalars(select(Message.status)).one() == "accepted"
         assert session.scalars(select(Reply)).all() == []
-    assert pipeline.process_pending(hub.sessions, processing_stages()) == 1  # once fixed, it is processed
+    assert pipeline.process_pending(hub.sessions, processing_stages()) == 0  # not before its retry_after
+    with transaction(hub.sessions) as session:
+        session.execute(update(Message).values(retry_after=utcnow()))
+    assert pipeline.process_pending(hub.sessions, processing_stages()) == 1  # once fixed and due, it is processed
