@@ -158,6 +158,8 @@ class HubClient:
             root = parse_untrusted(response.content)
         except HubError:
             raise TransportError(f"hub answered HTTP {response.status_code} without SOAP") from None
+        if root.tag != q(SOAP11, "Envelope"):  # a balancer's or proxy's page (well-formed HTML parses): retry
+            raise TransportError(f"hub answered HTTP {response.status_code} without SOAP")
         body = root.find(q(SOAP11, "Body"))
         if body is None or len(body) != 1:
             raise ResponseError("answer without a SOAP Body")
