@@ -2,31 +2,13 @@
 holds the lease ``workflows`` (a processor's, on another node), instead of writing beside it."""
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 
 from hub.cli.main import main
-from hub.registry import seed_demo
-from hub.store.db import make_engine, session_factory, transaction
 from hub.store.lease import Lease
 from hub.workflows.runner import LEASE
-from tests.support.inbox import Store
-from tests.support.migrated import copy_migrated
 
 from .reports import HFMD, disease_report
-
-
-@pytest.fixture
-def store(request, db_url):
-    copy_migrated(request, db_url)
-    engine = make_engine(db_url)
-    sessions = session_factory(engine)
-    with transaction(sessions) as session:
-        seed_demo(session)
-    try:
-        yield Store(sessions)
-    finally:
-        engine.dispose()
 
 
 def test_workflows_run_by_hand_leaves_the_work_to_the_runner_holding_the_lease(store, db_url, tmp_path):
