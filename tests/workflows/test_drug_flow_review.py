@@ -18,7 +18,7 @@ from hub.auth import issue
 from hub.exchange.models import Reply
 from hub.store.db import transaction
 from hub.web.drugs import router
-from hub.workflows import alerts, run_pass, runner
+from hub.workflows import alerts, checks, run_pass, runner
 from hub.workflows.drugs import anomalies, recall, trace
 from hub.workflows.drugs.ledger import DIFFERS, EXPIRED, UNCONFIRMED, judge, ledger
 from hub.workflows.errors import WorkflowError
@@ -44,6 +44,7 @@ class Clock:
     def __init__(self, monkeypatch):
         self.now = utcnow()
         monkeypatch.setattr(runner, "utcnow", lambda: self.now)
+        monkeypatch.setattr(checks, "utcnow", lambda: self.now)  # the periodic checks' clock
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta

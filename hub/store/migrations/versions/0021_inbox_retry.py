@@ -25,6 +25,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('inbox_message') as batch:
-        batch.drop_column('retry_after')
-        batch.drop_column('attempts')
+    # ALTER TABLE … DROP COLUMN on both (SQLite ≥ 3.35): batch mode would rebuild the table on SQLite, and
+    # dropping the old one fails on the foreign keys of the messages' records once there are any.
+    op.execute('ALTER TABLE inbox_message DROP COLUMN retry_after')
+    op.execute('ALTER TABLE inbox_message DROP COLUMN attempts')
