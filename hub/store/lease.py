@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import String, case, delete, literal, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from protocol.timestamps import utcnow
@@ -94,6 +94,7 @@ class Lease:
         """Take the lease if it is free or expired, renew it if it is ours; whether we hold it now."""
         try:
             with transaction(self.sessions) as session:
+                self._bounded(session)
                 now = database_now(session)
                 if self._extend(session, now, taking=True):
                     return True
@@ -103,10 +104,22 @@ class Lease:
                 return True
         except IntegrityError:  # another holder inserted it between our update and our insert
             return False
+        except OperationalError:  # the row stayed locked past lock_timeout: someone holds it
+            return False
+
+    def _bounded(self, session: Session) -> None:
+        """On PostgreSQL, a lease's own short transactions never hang on a holder paused inside one (SIGSTOP,
+        a stalled node): its session is cut off when idle in the transaction past the ttl, and a waiter gives
+        up after twice that."""
+        if session.get_bind().dialect.name == "postgresql":
+            idle_ms = max(1000, int(self.ttl_s * 1000))
+            session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {idle_ms}"))
+            session.execute(text(f"SET LOCAL lock_timeout = {2 * idle_ms}"))
 
     def renew(self) -> bool:
         """Push the expiry ``ttl_s`` ahead if we still hold the lease; False if it expired and was taken."""
         with transaction(self.sessions) as session:
+            self._bounded(session)
             return self._extend(session, database_now(session), taking=False)
 
     def fence(self, session: Session) -> bool:
